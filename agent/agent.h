@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The agent's state, owned by the session thread: which commands were
+ * applied (so a repeated command is acked again, not applied twice), the
+ * faults in force and their leases. Plugs into the session as its handler.
+ */
+#ifndef CHAOS_AGENT_AGENT_H
+#define CHAOS_AGENT_AGENT_H
+
+#include "agent/events.h"
+#include "agent/session.h"
+
+struct agent;
+
+/* ev must outlive the agent. */
+int agent_new(struct events *ev, struct agent **out);
+
+/* Reverts everything still in force, then frees a; NULL is fine. */
+void agent_free(struct agent *a);
+
+/* The session handler that routes commands and timers to a. */
+void agent_session_handler(struct agent *a, struct session_handler *h);
+
+#endif

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/* chaos-agent's command line. */
+#ifndef CHAOS_AGENT_CLI_H
+#define CHAOS_AGENT_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "agent/identity.h"
+#include "common/transport.h"
+
+struct agent_opts {
+	const char          *controller; /* session URL; events use port + 1 */
+	bool                 plaintext;
+	struct transport_tls tls;
+	struct identity_args id;
+	int                  log_level;
+};
+
+enum agent_cli_result { AGENT_CLI_RUN = 0, AGENT_CLI_EXIT_OK = 1, AGENT_CLI_USAGE = 2 };
+
+/* Parses argv (and CHAOS_CONTROLLER). On AGENT_CLI_USAGE, err holds one line
+ * saying what is wrong and what is allowed. AGENT_CLI_EXIT_OK means --help or
+ * --version was printed. */
+enum agent_cli_result agent_cli_parse(int argc, char **argv, struct agent_opts *o, char *err,
+                                      size_t errlen);
+
+#endif

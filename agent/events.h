@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The agent's event stream: a PUSH socket dialled to the controller's PULL.
+ * Sends never block: with no controller or a full queue an event is dropped
+ * and counted, because a stalled probe would measure the agent, not the
+ * target. Sequence numbers make every drop visible on the controller.
+ * Thread-safe: probes on other threads may send.
+ */
+#ifndef CHAOS_AGENT_EVENTS_H
+#define CHAOS_AGENT_EVENTS_H
+
+#include <stdint.h>
+
+#include "common/transport.h"
+#include "proto/chaos.pb-c.h"
+
+struct events;
+
+/* Dials url in the background. Returns CHAOS_OK or CHAOS_E* with *why. */
+int events_open(const char *url, const char *agent_id, const struct transport_tls *tls,
+                struct events **out, const char **why);
+
+void events_close(struct events *ev);
+
+/* Stamps ev (agent_id, seq, time, version) and sends it without blocking.
+ * The body oneof must already be set. Returns CHAOS_OK, or CHAOS_ETIMEDOUT
+ * when it was dropped (no peer or queue full). */
+int events_send(struct events *ev, Chaos__V1__Event *e);
+
+/* Events dropped so far. */
+uint64_t events_dropped(const struct events *ev);
+
+#endif

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: MIT
+/*
+ * chaos-agent: dials the controller, announces its identity, keeps its
+ * session polling and applies the faults it is told to, reverting them when
+ * their leases run out. Exits 0 on SIGINT/SIGTERM after reverting.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "agent/agent.h"
+#include "agent/cli.h"
+#include "agent/events.h"
+#include "agent/identity.h"
+#include "agent/session.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/url.h"
+
+/* Signals are taken synchronously on one thread so that stopping is an
+ * ordinary call, not async-signal code. */
+static void *
+agent_signal_thread(void *arg)
+{
+	sigset_t set;
+	int      sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (sigwait(&set, &sig) == 0) {
+		log_info("signal %d: reverting and exiting", sig);
+		session_stop(arg);
+	}
+	return NULL;
+}
+
+static void
+agent_block_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int
+agent_start(const struct agent_opts *o, const struct identity *id)
+{
+	char                   events_url[512];
+	struct events         *ev = NULL;
+	struct agent          *a  = NULL;
+	struct session        *s  = NULL;
+	struct session_handler h;
+	pthread_t              sig_thread;
+	const char            *why = "";
+	int                    rv;
+
+	url_events_from_session(o->controller, events_url, sizeof(events_url));
+	if ((rv = events_open(events_url, id->agent_id, &o->tls, &ev, &why)) != CHAOS_OK ||
+	    (rv = agent_new(ev, &a)) != CHAOS_OK)
+		goto out;
+	agent_session_handler(a, &h);
+	if ((rv = session_open(o->controller, &o->tls, id, ev, &h, &s, &why)) != CHAOS_OK)
+		goto out;
+	pthread_create(&sig_thread, NULL, agent_signal_thread, s);
+	pthread_detach(sig_thread);
+	log_info("agent %s (role %d, %zu ips) polling %s", id->agent_id, id->role, id->n_ips,
+	         o->controller);
+	rv = session_run(s);
+out:
+	if (rv != CHAOS_OK)
+		log_error("cannot start: %s: %s (check the controller URL and TLS files)",
+		          chaos_strerror(rv), why);
+	agent_free(a); /* reverts whatever is still in force */
+	session_close(s);
+	events_close(ev);
+	return rv == CHAOS_OK ? 0 : 3;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct agent_opts o;
+	struct identity   id;
+	char              err[512];
+	const char       *why = NULL;
+
+	switch (agent_cli_parse(argc, argv, &o, err, sizeof(err))) {
+	case AGENT_CLI_EXIT_OK:
+		return 0;
+	case AGENT_CLI_USAGE:
+		fprintf(stderr, "chaos-agent: %s\n", err);
+		return 2;
+	case AGENT_CLI_RUN:
+		break;
+	}
+	log_init("agent", o.log_level);
+	if (identity_resolve(&o.id, &id, &why) != CHAOS_OK) {
+		fprintf(stderr, "chaos-agent: %s\n", why);
+		return 2;
+	}
+	agent_block_signals();
+	return agent_start(&o, &id);
+}

@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: MIT
+#include "agent/session.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/util/platform.h>
+
+#include "common/clock.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/wire.h"
+
+#define SESSION_MAX_ACKS 256
+#define SESSION_DEFAULT_HB_MS 1000
+#define SESSION_MIN_WAIT_MS 10
+
+struct session_ack {
+	Chaos__V1__Ack msg;
+	char           error[256];
+};
+
+struct session {
+	nng_socket             sock;
+	const struct identity *id;
+	struct events         *ev;
+	struct session_handler h;
+	atomic_bool            stop;
+	atomic_bool            need_identity; /* new pipe, or the controller asked */
+	_Atomic uint32_t       hb_ms;
+	uint64_t               poll_seq;
+	struct clk_exchange    prev;
+	bool                   have_prev;
+	struct session_ack     acks[SESSION_MAX_ACKS];
+	size_t                 n_acks;
+	struct session_stats   st;
+};
+
+/* Runs on an NNG thread: only flips a flag for the session thread. */
+static void
+session_pipe_added(nng_pipe p, nng_pipe_ev what, void *arg)
+{
+	struct session *s = arg;
+
+	(void) p;
+	(void) what;
+	atomic_store(&s->need_identity, true);
+	s->st.reconnects++;
+}
+
+int
+session_open(const char *url, const struct transport_tls *tls, const struct identity *id,
+             struct events *ev, const struct session_handler *h, struct session **out,
+             const char **why)
+{
+	struct session *s = calloc(1, sizeof(*s));
+	int             rv;
+
+	if (s == NULL)
+		return CHAOS_ENOMEM;
+	s->id = id;
+	s->ev = ev;
+	s->h  = *h;
+	atomic_store(&s->need_identity, true);
+	atomic_store(&s->hb_ms, SESSION_DEFAULT_HB_MS);
+	if ((rv = nng_req0_open(&s->sock)) != 0) {
+		free(s);
+		*why = nng_strerror(rv);
+		return chaos_err_from_nng(rv);
+	}
+	/* Never resend on our own: a lost connection must fail the recv so
+	 * the next poll (with fresh times and acks) goes out instead. */
+	nng_socket_set_ms(s->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+	nng_socket_set_ms(s->sock, NNG_OPT_SENDTIMEO, 1000);
+	nng_pipe_notify(s->sock, NNG_PIPE_EV_ADD_POST, session_pipe_added, s);
+	if ((rv = transport_dial(s->sock, url, WIRE_MAX_SESSION + WIRE_SOCKET_SLACK, tls, why)) !=
+	    CHAOS_OK) {
+		nng_close(s->sock);
+		free(s);
+		return rv;
+	}
+	*out = s;
+	return CHAOS_OK;
+}
+
+void
+session_stop(struct session *s)
+{
+	atomic_store(&s->stop, true);
+	/* Wakes a blocked recv at once; the loop sees stop and returns. */
+	nng_close(s->sock);
+}
+
+void
+session_close(struct session *s)
+{
+	if (s == NULL)
+		return;
+	nng_close(s->sock);
+	free(s);
+}
+
+uint32_t
+session_heartbeat_ms(const struct session *s)
+{
+	return atomic_load(&s->hb_ms);
+}
+
+void
+session_get_stats(const struct session *s, struct session_stats *st)
+{
+	*st = s->st;
+}
+
+static void
+session_send_hello(struct session *s, const struct identity_pb *pb)
+{
+	Chaos__V1__Event e     = CHAOS__V1__EVENT__INIT;
+	Chaos__V1__Hello hello = CHAOS__V1__HELLO__INIT;
+
+	hello.identity = (Chaos__V1__Identity *) &pb->msg;
+	e.body_case    = CHAOS__V1__EVENT__BODY_HELLO;
+	e.hello        = &hello;
+	events_send(s->ev, &e);
+}
+
+/* Builds and sends one poll; *with_identity tells whether it carried one. */
+static int
+session_send_poll(struct session *s, int64_t t1, bool *with_identity)
+{
+	Chaos__V1__Poll    poll = CHAOS__V1__POLL__INIT;
+	Chaos__V1__Ack    *ackp[SESSION_MAX_ACKS];
+	const char        *active[SESSION_MAX_ACTIVE];
+	struct identity_pb pb;
+	nng_msg           *msg = NULL;
+	int                rv;
+
+	poll.protocol_version = WIRE_VERSION;
+	poll.agent_id         = (char *) s->id->agent_id;
+	poll.poll_seq         = ++s->poll_seq;
+	poll.t1_agent_us      = t1;
+	if (s->have_prev) {
+		poll.has_prev_t1_agent_us = poll.has_prev_t2_ctl_us = true;
+		poll.has_prev_t3_ctl_us = poll.has_prev_t4_agent_us = true;
+		poll.prev_t1_agent_us   = s->prev.t1;
+		poll.prev_t2_ctl_us     = s->prev.t2;
+		poll.prev_t3_ctl_us     = s->prev.t3;
+		poll.prev_t4_agent_us   = s->prev.t4;
+	}
+	for (size_t i = 0; i < s->n_acks; i++)
+		ackp[i] = &s->acks[i].msg;
+	poll.acks            = ackp;
+	poll.n_acks          = s->n_acks;
+	poll.n_active_faults = s->h.active ? s->h.active(s->h.arg, active, SESSION_MAX_ACTIVE) : 0;
+	poll.active_faults   = (char **) active;
+	*with_identity       = atomic_exchange(&s->need_identity, false);
+	if (*with_identity) {
+		identity_to_pb(s->id, &pb);
+		poll.identity = &pb.msg;
+		session_send_hello(s, &pb);
+	}
+	if ((rv = wire_pack(&poll.base, WIRE_MAX_SESSION, &msg)) != CHAOS_OK)
+		return rv;
+	if ((rv = nng_sendmsg(s->sock, msg, 0)) != 0) {
+		nng_msg_free(msg);
+		if (*with_identity)
+			atomic_store(&s->need_identity, true);
+		return chaos_err_from_nng(rv);
+	}
+	s->st.polls++;
+	return CHAOS_OK;
+}
+
+static void
+session_handle_commands(struct session *s, const Chaos__V1__Reply *r)
+{
+	s->n_acks = 0;
+	for (size_t i = 0; i < r->n_commands && s->n_acks < SESSION_MAX_ACKS; i++) {
+		struct session_ack *a = &s->acks[s->n_acks++];
+		chaos__v1__ack__init(&a->msg);
+		a->msg.command_id = r->commands[i]->command_id;
+		a->msg.status     = CHAOS__V1__STATUS__STATUS_UNSUPPORTED;
+		a->error[0]       = '\0';
+		if (s->h.command != NULL)
+			s->h.command(s->h.arg, r->commands[i], &a->msg);
+		/* Copy the handler's text so it outlives the handler's buffers. */
+		if (a->msg.error != NULL) {
+			snprintf(a->error, sizeof(a->error), "%s", a->msg.error);
+			a->msg.error = a->error;
+		}
+	}
+}
+
+/* Takes one reply; returns true when it answered the poll just sent. */
+static bool
+session_take_reply(struct session *s, nng_msg *msg, int64_t t1, int64_t t4, bool with_identity)
+{
+	Chaos__V1__Reply *r = NULL;
+	const char       *why;
+
+	if (wire_decode_reply(nng_msg_body(msg), nng_msg_len(msg), &r, &why) != CHAOS_OK) {
+		s->st.bad_replies++;
+		log_warn("reply dropped: %s", why);
+		return false;
+	}
+	if (r->poll_seq != s->poll_seq) {
+		wire_free(r);
+		s->st.bad_replies++;
+		return false;
+	}
+	s->prev      = (struct clk_exchange){t1, r->t2_ctl_us, r->t3_ctl_us, t4};
+	s->have_prev = true;
+	atomic_store(&s->hb_ms, r->heartbeat_ms);
+	if (r->identity_needed && !with_identity)
+		atomic_store(&s->need_identity, true);
+	session_handle_commands(s, r);
+	s->st.replies++;
+	wire_free(r);
+	return true;
+}
+
+/* How long to wait for a reply: three heartbeats (the controller answers
+ * within one), but never past the handler's next deadline. */
+static int
+session_wait_ms(struct session *s, int64_t deadline_mono)
+{
+	int64_t wait = (int64_t) atomic_load(&s->hb_ms) * 3 + 500;
+
+	if (deadline_mono > 0) {
+		int64_t until = (deadline_mono - clk_mono_us()) / 1000;
+		if (until < wait)
+			wait = until;
+	}
+	return wait < SESSION_MIN_WAIT_MS ? SESSION_MIN_WAIT_MS : (int) wait;
+}
+
+int
+session_run(struct session *s)
+{
+	int64_t deadline = 0;
+
+	while (!atomic_load(&s->stop)) {
+		bool     renewed = false, with_identity = false;
+		int64_t  t1      = clk_now_us();
+		nng_msg *msg     = NULL;
+		int      rv;
+
+		nng_socket_set_ms(s->sock, NNG_OPT_RECVTIMEO, session_wait_ms(s, deadline));
+		if (session_send_poll(s, t1, &with_identity) == CHAOS_OK) {
+			rv = nng_recvmsg(s->sock, &msg, 0);
+			if (rv == 0) {
+				renewed = session_take_reply(s, msg, t1, clk_now_us(),
+				                             with_identity);
+				nng_msg_free(msg);
+			} else if (rv == NNG_ETIMEDOUT) {
+				s->st.timeouts++;
+			} else if (rv != NNG_ECLOSED) {
+				/* Connection lost: the dialer reconnects; pace
+				 * the loop so it never spins. */
+				nng_msleep(50);
+			}
+			if (!renewed && with_identity)
+				atomic_store(&s->need_identity, true);
+		} else if (!atomic_load(&s->stop)) {
+			nng_msleep(50);
+		}
+		deadline = s->h.tick != NULL ? s->h.tick(s->h.arg, clk_mono_us(), renewed) : 0;
+	}
+	return CHAOS_OK;
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The agent's session with the controller: a REQ socket that long-polls the
+ * controller's REP. Each Poll carries the acks of the previous commands and
+ * the previous exchange's four timestamps (clock offset); each Reply carries
+ * new commands or is a keepalive within the heartbeat period. The loop is the
+ * agent's event loop: it runs on the calling thread, hands commands to the
+ * handler and wakes the handler's timers (leases) even when the controller
+ * is gone.
+ */
+#ifndef CHAOS_AGENT_SESSION_H
+#define CHAOS_AGENT_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent/events.h"
+#include "agent/identity.h"
+#include "common/transport.h"
+#include "proto/chaos.pb-c.h"
+
+#define SESSION_MAX_ACTIVE 64
+
+/* What the session calls back into; all on the session thread. */
+struct session_handler {
+	/* Applies cmd (idempotently by command_id) and fills ack->status,
+	 * ack->error (static or handler-owned text) and applied time. */
+	void (*command)(void *arg, const Chaos__V1__Command *cmd, Chaos__V1__Ack *ack);
+	/* Runs timers. renewed is true right after a reply from the
+	 * controller (leases renew). Returns the next monotonic deadline (us)
+	 * the loop must wake for, or 0 for none. */
+	int64_t (*tick)(void *arg, int64_t now_mono_us, bool renewed);
+	/* Writes up to max ids of faults in force; returns the count. */
+	size_t (*active)(void *arg, const char **ids, size_t max);
+	void *arg;
+};
+
+struct session;
+
+/* Opens the REQ socket and dials url in the background. id and ev must
+ * outlive the session. */
+int session_open(const char *url, const struct transport_tls *tls, const struct identity *id,
+                 struct events *ev, const struct session_handler *h, struct session **out,
+                 const char **why);
+
+/* Runs the poll loop until session_stop(). Returns CHAOS_OK. */
+int session_run(struct session *s);
+
+/* Makes session_run() return soon; safe from another thread. */
+void session_stop(struct session *s);
+
+/* Closes the socket and frees s (after session_run() returned). */
+void session_close(struct session *s);
+
+/* Last heartbeat period the controller announced, in ms. */
+uint32_t session_heartbeat_ms(const struct session *s);
+
+/* Counters for logs and tests. */
+struct session_stats {
+	uint64_t polls;
+	uint64_t replies;
+	uint64_t timeouts;
+	uint64_t bad_replies;
+	uint64_t reconnects;
+};
+void session_get_stats(const struct session *s, struct session_stats *st);
+
+#endif

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: MIT
+#include "common/clock.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static int64_t
+clk_read(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t
+clk_now_us(void)
+{
+	return clk_read(CLOCK_REALTIME);
+}
+
+int64_t
+clk_mono_us(void)
+{
+	return clk_read(CLOCK_MONOTONIC);
+}
+
+void
+clk_iso8601(int64_t us, char *buf, size_t len)
+{
+	time_t    secs = (time_t) (us / 1000000);
+	int64_t   ms   = (us % 1000000) / 1000;
+	struct tm tm;
+
+	if (us < 0 && us % 1000000 != 0) {
+		secs -= 1;
+		ms = (1000000 + us % 1000000) / 1000;
+	}
+	gmtime_r(&secs, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int) ms);
+}
+
+bool
+clk_offset(const struct clk_exchange *x, int64_t *offset_us, int64_t *error_us)
+{
+	int64_t delay;
+
+	if (x->t4 < x->t1 || x->t3 < x->t2)
+		return false;
+	delay = (x->t4 - x->t1) - (x->t3 - x->t2);
+	if (delay < 0)
+		return false;
+	/* offset is agent minus controller: a positive value means the agent's
+	 * clock is ahead, so controller time = agent time - offset. */
+	*offset_us = ((x->t1 - x->t2) + (x->t4 - x->t3)) / 2;
+	*error_us  = (delay + 1) / 2;
+	return true;
+}
+
+void
+clk_filter_init(struct clk_filter *f)
+{
+	memset(f, 0, sizeof(*f));
+}
+
+bool
+clk_filter_add(struct clk_filter *f, const struct clk_exchange *x)
+{
+	int64_t off, err;
+
+	if (!clk_offset(x, &off, &err))
+		return false;
+	f->offset[f->next] = off;
+	f->error[f->next]  = err;
+	f->next            = (f->next + 1) % CLK_FILTER_SIZE;
+	if (f->count < CLK_FILTER_SIZE)
+		f->count++;
+	return true;
+}
+
+bool
+clk_filter_best(const struct clk_filter *f, int64_t *offset_us, int64_t *error_us)
+{
+	int best = -1;
+
+	for (int i = 0; i < f->count; i++)
+		if (best < 0 || f->error[i] < f->error[best])
+			best = i;
+	if (best < 0)
+		return false;
+	*offset_us = f->offset[best];
+	*error_us  = f->error[best];
+	return true;
+}

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: MIT
+#include "common/transport.h"
+
+#include <string.h>
+
+#include <nng/supplemental/tls/tls.h>
+
+#include "common/err.h"
+#include "common/url.h"
+
+static bool
+transport_is_tls(const char *url)
+{
+	return strncmp(url, "tls+tcp://", 10) == 0;
+}
+
+/* Builds an immutable TLS config: NNG 1.5.2 never marks configs busy, so a
+ * config is never changed after it is attached (LIBRARIES.md). */
+static int
+transport_tls_config(nng_tls_mode mode, const char *url, const struct transport_tls *tls,
+                     nng_tls_config **out)
+{
+	nng_tls_config *cfg = NULL;
+	char            host[256];
+	int             rv;
+
+	if (tls == NULL || tls->ca_file == NULL || tls->cert_key_file == NULL)
+		return NNG_EINVAL;
+	if ((rv = nng_tls_config_alloc(&cfg, mode)) != 0)
+		return rv;
+	if ((rv = nng_tls_config_ca_file(cfg, tls->ca_file)) != 0 ||
+	    (rv = nng_tls_config_cert_key_file(cfg, tls->cert_key_file, NULL)) != 0 ||
+	    (rv = nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_REQUIRED)) != 0)
+		goto fail;
+	if (mode == NNG_TLS_MODE_CLIENT && url_host(url, host, sizeof(host)) == CHAOS_OK &&
+	    (rv = nng_tls_config_server_name(cfg, host)) != 0)
+		goto fail;
+	*out = cfg;
+	return 0;
+fail:
+	nng_tls_config_free(cfg);
+	return rv;
+}
+
+int
+transport_listen(nng_socket sock, const char *url, size_t max_msg,
+                 const struct transport_tls *tls, const char **why)
+{
+	nng_listener    l;
+	nng_tls_config *cfg = NULL;
+	int             rv;
+
+	if ((rv = nng_socket_set_size(sock, NNG_OPT_RECVMAXSZ, max_msg)) != 0 ||
+	    (rv = nng_listener_create(&l, sock, url)) != 0)
+		goto out;
+	if (transport_is_tls(url)) {
+		if ((rv = transport_tls_config(NNG_TLS_MODE_SERVER, url, tls, &cfg)) != 0 ||
+		    (rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, cfg)) != 0)
+			goto out;
+	}
+	rv = nng_listener_start(l, 0);
+out:
+	if (cfg != NULL)
+		nng_tls_config_free(cfg); /* the listener holds its own reference */
+	if (rv != 0)
+		*why = nng_strerror(rv);
+	return chaos_err_from_nng(rv);
+}
+
+int
+transport_dial(nng_socket sock, const char *url, size_t max_msg,
+               const struct transport_tls *tls, const char **why)
+{
+	nng_dialer      d;
+	nng_tls_config *cfg = NULL;
+	int             rv;
+
+	if ((rv = nng_socket_set_size(sock, NNG_OPT_RECVMAXSZ, max_msg)) != 0 ||
+	    (rv = nng_dialer_create(&d, sock, url)) != 0)
+		goto out;
+	if ((rv = nng_dialer_set_ms(d, NNG_OPT_RECONNMINT, 100)) != 0 ||
+	    (rv = nng_dialer_set_ms(d, NNG_OPT_RECONNMAXT, 2000)) != 0)
+		goto out;
+	if (transport_is_tls(url)) {
+		if ((rv = transport_tls_config(NNG_TLS_MODE_CLIENT, url, tls, &cfg)) != 0 ||
+		    (rv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg)) != 0)
+			goto out;
+	}
+	/* NONBLOCK: a blocking first dial that fails schedules no retry. */
+	rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK);
+out:
+	if (cfg != NULL)
+		nng_tls_config_free(cfg);
+	if (rv != 0)
+		*why = nng_strerror(rv);
+	return chaos_err_from_nng(rv);
+}

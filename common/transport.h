@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Endpoint set-up shared by agent, controller and chaosctl: receive caps,
+ * reconnect backoff, and mutual TLS for tls+tcp:// URLs.
+ */
+#ifndef CHAOS_COMMON_TRANSPORT_H
+#define CHAOS_COMMON_TRANSPORT_H
+
+#include <stddef.h>
+
+#include <nng/nng.h>
+
+/* TLS material; all NULL for ipc:// and plaintext tcp://. cert_key is one
+ * PEM file holding the certificate and its key. */
+struct transport_tls {
+	const char *ca_file;
+	const char *cert_key_file;
+};
+
+/* Creates and starts a listener on sock for url. For tls+tcp:// the peer
+ * must present a certificate signed by tls->ca_file. Sets NNG_OPT_RECVMAXSZ
+ * to max_msg first. Returns CHAOS_OK or a CHAOS_E* with *why set to the NNG
+ * text. */
+int transport_listen(nng_socket sock, const char *url, size_t max_msg,
+                     const struct transport_tls *tls, const char **why);
+
+/* Creates and starts a dialer that keeps reconnecting in the background
+ * (100 ms doubling to 2 s) instead of failing once. */
+int transport_dial(nng_socket sock, const char *url, size_t max_msg,
+                   const struct transport_tls *tls, const char **why);
+
+#endif

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Packing and validated unpacking of the protocol in proto/chaos.proto.
+ *
+ * protobuf-c accepts far too much (empty buffers, unknown enum values, any
+ * string); wire_decode_*() run protobuf-c and then check every field, so a
+ * message that comes back is safe to use. On failure *reason (static text)
+ * says why, for the "dropped" counter and the log.
+ */
+#ifndef CHAOS_COMMON_WIRE_H
+#define CHAOS_COMMON_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <nng/nng.h>
+
+#include "proto/chaos.pb-c.h"
+
+#define WIRE_VERSION CHAOS__V1__VERSION__VERSION_CURRENT
+
+/* Receive caps, set on every socket with NNG_OPT_RECVMAXSZ. Anything larger
+ * closes the pipe inside NNG; anything over the per-kind limit below but
+ * within the socket cap is dropped and counted by us. */
+#define WIRE_MAX_SESSION (256u * 1024u)
+#define WIRE_MAX_EVENT (64u * 1024u)
+#define WIRE_MAX_CONTROL (4u * 1024u * 1024u)
+#define WIRE_SOCKET_SLACK 1024u /* socket cap = per-kind limit + slack */
+
+/* Field limits. */
+#define WIRE_MAX_ID_LEN 253
+#define WIRE_MAX_TEXT_LEN 4096
+#define WIRE_MAX_REPEATED 4096
+#define WIRE_MAX_PEERS 4096
+
+/* Packs any message into a new NNG message (*out owned by the caller).
+ * Returns CHAOS_OK, CHAOS_ENOMEM, or CHAOS_ETOOBIG above max_size. */
+int wire_pack(const ProtobufCMessage *m, size_t max_size, nng_msg **out);
+
+/* Unpacks and validates. On success *out is owned by the caller and freed
+ * with wire_free(). Returns CHAOS_ETOOBIG, CHAOS_EPROTO or CHAOS_EVERSION
+ * with *reason set. */
+int wire_decode_poll(const void *buf, size_t len, Chaos__V1__Poll **out, const char **reason);
+int wire_decode_reply(const void *buf, size_t len, Chaos__V1__Reply **out, const char **reason);
+int wire_decode_event(const void *buf, size_t len, Chaos__V1__Event **out, const char **reason);
+int wire_decode_control_request(const void *buf, size_t len, Chaos__V1__ControlRequest **out,
+                                const char **reason);
+int wire_decode_control_response(const void *buf, size_t len, Chaos__V1__ControlResponse **out,
+                                 const char **reason);
+
+/* Frees a message returned by wire_decode_*(); NULL is fine. */
+void wire_free(void *msg);
+
+/* Field checks shared with the code that builds messages. */
+int wire_check_identity(const Chaos__V1__Identity *id, const char **reason);
+int wire_check_fault_spec(const Chaos__V1__FaultSpec *f, const char **reason);
+int wire_check_id(const char *s);   /* CHAOS_OK for a valid id */
+int wire_check_cidr(const char *s); /* "a.b.c.d" or "a.b.c.d/n" */
+
+#endif

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: MIT
+#include "controller/controller_cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "common/flags.h"
+#include "common/log.h"
+
+static const char controller_usage[] =
+    "usage: chaos-controller [--listen URL] [--control URL] [--plaintext | --tls-ca F "
+    "--tls-cert F]\n"
+    "                        [--heartbeat-ms 100..1000] [--max-agents 1..65536]\n"
+    "                        [--log-level error|warn|info|debug]\n"
+    "  --listen   agents' session URL (default " CONTROLLER_DEFAULT_LISTEN
+    "); events use port + 1\n"
+    "  --control  chaosctl's URL (default " CONTROLLER_DEFAULT_CONTROL ")\n";
+
+enum { OPT_CONTROL = 256, OPT_PLAIN, OPT_CA, OPT_CERT, OPT_HB, OPT_MAX, OPT_LOG };
+
+static const struct option controller_longopts[] = {
+	{"listen", required_argument, NULL, 'l'},       {"control", required_argument, NULL, OPT_CONTROL},
+	{"plaintext", no_argument, NULL, OPT_PLAIN},    {"tls-ca", required_argument, NULL, OPT_CA},
+	{"tls-cert", required_argument, NULL, OPT_CERT}, {"heartbeat-ms", required_argument, NULL, OPT_HB},
+	{"max-agents", required_argument, NULL, OPT_MAX}, {"log-level", required_argument, NULL, OPT_LOG},
+	{"help", no_argument, NULL, 'h'},               {"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
+};
+
+static enum controller_cli_result
+controller_cli_option(int c, struct controller_opts *o, char *err, size_t errlen)
+{
+	switch (c) {
+	case 'l': o->listen = optarg; break;
+	case OPT_CONTROL: o->control = optarg; break;
+	case OPT_PLAIN: o->plaintext = true; break;
+	case OPT_CA: o->tls.ca_file = optarg; break;
+	case OPT_CERT: o->tls.cert_key_file = optarg; break;
+	case OPT_HB:
+		if (flags_parse_u32(optarg, 100, 1000, &o->heartbeat_ms) != CHAOS_OK) {
+			snprintf(err, errlen, "--heartbeat-ms '%s': allowed is a whole number of "
+			         "milliseconds in 100..1000", optarg);
+			return CONTROLLER_CLI_USAGE;
+		}
+		break;
+	case OPT_MAX:
+		if (flags_parse_u32(optarg, 1, 65536, &o->max_agents) != CHAOS_OK) {
+			snprintf(err, errlen, "--max-agents '%s': allowed is 1..65536", optarg);
+			return CONTROLLER_CLI_USAGE;
+		}
+		break;
+	case OPT_LOG:
+		if ((o->log_level = log_level_parse(optarg)) < 0) {
+			snprintf(err, errlen, "--log-level '%s': allowed are error, warn, info, debug",
+			         optarg);
+			return CONTROLLER_CLI_USAGE;
+		}
+		break;
+	case 'h': fputs(controller_usage, stdout); return CONTROLLER_CLI_EXIT_OK;
+	case 'V': printf("chaos-controller %s\n", CHAOS_VERSION); return CONTROLLER_CLI_EXIT_OK;
+	default: snprintf(err, errlen, "unknown or incomplete option; see --help"); return CONTROLLER_CLI_USAGE;
+	}
+	return CONTROLLER_CLI_RUN;
+}
+
+static enum controller_cli_result
+controller_cli_check_url(const char *flag, const char *url, const struct controller_opts *o,
+                         char *err, size_t errlen)
+{
+	const char *why = NULL;
+
+	if (flags_check_url(url, o->plaintext, &why) != CHAOS_OK) {
+		snprintf(err, errlen, "%s '%s': %s", flag, url, why);
+		return CONTROLLER_CLI_USAGE;
+	}
+	if (strncmp(url, "tls+tcp://", 10) == 0 &&
+	    (o->tls.ca_file == NULL || o->tls.cert_key_file == NULL)) {
+		snprintf(err, errlen, "%s '%s': tls+tcp:// needs --tls-ca FILE and --tls-cert FILE",
+		         flag, url);
+		return CONTROLLER_CLI_USAGE;
+	}
+	return CONTROLLER_CLI_RUN;
+}
+
+enum controller_cli_result
+controller_cli_parse(int argc, char **argv, struct controller_opts *o, char *err, size_t errlen)
+{
+	enum controller_cli_result r;
+	int                        c;
+
+	memset(o, 0, sizeof(*o));
+	o->listen       = CONTROLLER_DEFAULT_LISTEN;
+	o->control      = CONTROLLER_DEFAULT_CONTROL;
+	o->heartbeat_ms = 500;
+	o->max_agents   = 1024;
+	o->log_level    = LOG_LEVEL_INFO;
+	optind          = 1;
+	opterr          = 0;
+	while ((c = getopt_long(argc, argv, "l:hV", controller_longopts, NULL)) != -1)
+		if ((r = controller_cli_option(c, o, err, errlen)) != CONTROLLER_CLI_RUN)
+			return r;
+	if (optind < argc) {
+		snprintf(err, errlen, "unexpected argument '%s'; chaos-controller takes only options",
+		         argv[optind]);
+		return CONTROLLER_CLI_USAGE;
+	}
+	if ((r = controller_cli_check_url("--listen", o->listen, o, err, errlen)) != CONTROLLER_CLI_RUN)
+		return r;
+	return controller_cli_check_url("--control", o->control, o, err, errlen);
+}

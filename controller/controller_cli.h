@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/* chaos-controller's command line. */
+#ifndef CHAOS_CONTROLLER_CONTROLLER_CLI_H
+#define CHAOS_CONTROLLER_CONTROLLER_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/transport.h"
+
+#define CONTROLLER_DEFAULT_LISTEN "tls+tcp://0.0.0.0:7600"
+#define CONTROLLER_DEFAULT_CONTROL "ipc:///run/chaos/control.sock"
+
+struct controller_opts {
+	const char          *listen;  /* session URL; events at port + 1 */
+	const char          *control; /* chaosctl's URL */
+	bool                 plaintext;
+	struct transport_tls tls;
+	uint32_t             heartbeat_ms;
+	uint32_t             max_agents;
+	int                  log_level;
+};
+
+enum controller_cli_result {
+	CONTROLLER_CLI_RUN     = 0,
+	CONTROLLER_CLI_EXIT_OK = 1,
+	CONTROLLER_CLI_USAGE   = 2
+};
+
+/* Parses argv. On CONTROLLER_CLI_USAGE, err holds one line saying what is
+ * wrong and what is allowed. */
+enum controller_cli_result controller_cli_parse(int argc, char **argv, struct controller_opts *o,
+                                                char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: MIT
+/*
+ * chaos-controller: serves the agents' sessions and events and chaosctl's
+ * control API; tracks every agent (connected or lost, clock offset).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <nng/nng.h>
+#include <nng/supplemental/util/platform.h>
+
+#include "common/clock.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/url.h"
+#include "controller/control_srv.h"
+#include "controller/controller_cli.h"
+#include "controller/epstats.h"
+#include "controller/events_srv.h"
+#include "controller/registry.h"
+#include "controller/session_srv.h"
+
+static atomic_bool controller_stop;
+
+static void *
+controller_signal_thread(void *arg)
+{
+	sigset_t *set = arg;
+	int       sig;
+
+	if (sigwait(set, &sig) == 0) {
+		log_info("signal %d: shutting down", sig);
+		atomic_store(&controller_stop, true);
+	}
+	return NULL;
+}
+
+/* ipc:// needs its directory; made owner-only like the socket itself. */
+static void
+controller_ipc_dir(const char *url)
+{
+	char  path[512];
+	char *slash;
+
+	if (strncmp(url, "ipc://", 6) != 0)
+		return;
+	snprintf(path, sizeof(path), "%s", url + 6);
+	if ((slash = strrchr(path, '/')) != NULL && slash != path) {
+		*slash = '\0';
+		if (mkdir(path, 0700) != 0 && errno != EEXIST)
+			log_warn("cannot create %s: %s", path, strerror(errno));
+	}
+}
+
+struct controller {
+	struct registry    *reg;
+	struct epstats      st_session, st_events, st_control;
+	struct session_srv *session;
+	struct events_srv  *events;
+	struct control_srv *control;
+};
+
+static int
+controller_start(struct controller *c, const struct controller_opts *o, const char **why)
+{
+	char                     events_url[512];
+	struct control_endpoints eps = {&c->st_session, &c->st_events, &c->st_control};
+	int                      rv;
+
+	if ((rv = url_events_from_session(o->listen, events_url, sizeof(events_url))) != CHAOS_OK) {
+		*why = "cannot derive the events URL from --listen";
+		return rv;
+	}
+	if ((rv = registry_new(o->heartbeat_ms, o->max_agents, &c->reg)) != CHAOS_OK ||
+	    (rv = epstats_init(&c->st_session, "session")) != CHAOS_OK ||
+	    (rv = epstats_init(&c->st_events, "events")) != CHAOS_OK ||
+	    (rv = epstats_init(&c->st_control, "control")) != CHAOS_OK)
+		return rv;
+	controller_ipc_dir(o->control);
+	if ((rv = session_srv_start(o->listen, &o->tls, c->reg, &c->st_session, o->max_agents,
+	                            &c->session, why)) != CHAOS_OK ||
+	    (rv = events_srv_start(events_url, &o->tls, c->reg, &c->st_events, NULL, NULL,
+	                           &c->events, why)) != CHAOS_OK ||
+	    (rv = control_srv_start(o->control, &o->tls, c->reg, &eps, &c->control, why)) !=
+	        CHAOS_OK)
+		return rv;
+	log_info("serving agents on %s (events %s), chaosctl on %s, heartbeat %u ms", o->listen,
+	         events_url, o->control, o->heartbeat_ms);
+	return CHAOS_OK;
+}
+
+static void
+controller_stop_all(struct controller *c)
+{
+	control_srv_stop(c->control);
+	events_srv_stop(c->events);
+	session_srv_stop(c->session);
+	registry_free(c->reg);
+	epstats_fini(&c->st_session);
+	epstats_fini(&c->st_events);
+	epstats_fini(&c->st_control);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct controller_opts o;
+	struct controller      c   = {0};
+	const char            *why = "";
+	char                   err[512];
+	sigset_t               set;
+	pthread_t              sig_thread;
+	int                    rv;
+
+	switch (controller_cli_parse(argc, argv, &o, err, sizeof(err))) {
+	case CONTROLLER_CLI_EXIT_OK:
+		return 0;
+	case CONTROLLER_CLI_USAGE:
+		fprintf(stderr, "chaos-controller: %s\n", err);
+		return 2;
+	case CONTROLLER_CLI_RUN:
+		break;
+	}
+	log_init("controller", o.log_level);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if ((rv = controller_start(&c, &o, &why)) != CHAOS_OK) {
+		log_error("cannot start: %s: %s (is another controller using the address? is the "
+		          "TLS material readable?)",
+		          chaos_strerror(rv), why);
+		controller_stop_all(&c);
+		return 3;
+	}
+	pthread_create(&sig_thread, NULL, controller_signal_thread, &set);
+	pthread_detach(sig_thread);
+	/* The sweeper: a tenth of the heartbeat keeps "lost" within 3.1 periods. */
+	while (!atomic_load(&controller_stop)) {
+		nng_msleep(o.heartbeat_ms / 10);
+		registry_sweep(c.reg, clk_mono_us());
+	}
+	controller_stop_all(&c);
+	return 0;
+}

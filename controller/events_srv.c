@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: MIT
+#include "controller/events_srv.h"
+
+#include <stdlib.h>
+
+#include <nng/protocol/pipeline0/pull.h>
+#include <nng/supplemental/util/platform.h>
+
+#include "common/clock.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/wire.h"
+
+struct events_srv {
+	nng_socket      sock;
+	nng_thread     *thread;
+	struct registry *reg;
+	struct epstats *stats;
+	events_sink_fn  sink;
+	void           *sink_arg;
+};
+
+static void
+esrv_take(struct events_srv *s, nng_msg *msg)
+{
+	Chaos__V1__Event *e = NULL;
+	const char       *why;
+	int64_t           now = clk_now_us();
+
+	if (wire_decode_event(nng_msg_body(msg), nng_msg_len(msg), &e, &why) != CHAOS_OK) {
+		epstats_dropped(s->stats, why);
+		return;
+	}
+	if (registry_on_event(s->reg, e, now) != CHAOS_OK) {
+		epstats_dropped(s->stats, "event from an agent that has not said hello");
+	} else {
+		epstats_received(s->stats);
+		if (s->sink != NULL)
+			s->sink(s->sink_arg, e, now);
+	}
+	wire_free(e);
+}
+
+static void
+esrv_loop(void *arg)
+{
+	struct events_srv *s = arg;
+	nng_msg           *msg;
+	int                rv;
+
+	while ((rv = nng_recvmsg(s->sock, &msg, 0)) != NNG_ECLOSED) {
+		if (rv != 0)
+			continue;
+		esrv_take(s, msg);
+		nng_msg_free(msg);
+	}
+}
+
+int
+events_srv_start(const char *url, const struct transport_tls *tls, struct registry *reg,
+                 struct epstats *stats, events_sink_fn sink, void *sink_arg,
+                 struct events_srv **out, const char **why)
+{
+	struct events_srv *s = calloc(1, sizeof(*s));
+	int                rv;
+
+	if (s == NULL)
+		return CHAOS_ENOMEM;
+	s->reg      = reg;
+	s->stats    = stats;
+	s->sink     = sink;
+	s->sink_arg = sink_arg;
+	if ((rv = nng_pull0_open(&s->sock)) != 0) {
+		free(s);
+		*why = nng_strerror(rv);
+		return chaos_err_from_nng(rv);
+	}
+	epstats_watch_pipes(stats, s->sock);
+	if ((rv = transport_listen(s->sock, url, WIRE_MAX_EVENT + WIRE_SOCKET_SLACK, tls, why)) !=
+	        CHAOS_OK ||
+	    (rv = chaos_err_from_nng(nng_thread_create(&s->thread, esrv_loop, s))) != CHAOS_OK) {
+		nng_close(s->sock);
+		free(s);
+		return rv;
+	}
+	*out = s;
+	return CHAOS_OK;
+}
+
+void
+events_srv_stop(struct events_srv *s)
+{
+	if (s == NULL)
+		return;
+	nng_close(s->sock);
+	nng_thread_destroy(s->thread); /* joins */
+	free(s);
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The controller's PULL end of the agents' event streams (hello, probe
+ * samples, fault state changes). One thread receives, validates and hands
+ * each event to the registry and, when set, to a sink.
+ */
+#ifndef CHAOS_CONTROLLER_EVENTS_SRV_H
+#define CHAOS_CONTROLLER_EVENTS_SRV_H
+
+#include "common/transport.h"
+#include "controller/epstats.h"
+#include "controller/registry.h"
+
+/* Receives every valid event with its arrival time on the controller clock.
+ * Runs on the events thread; must not block. */
+typedef void (*events_sink_fn)(void *arg, const Chaos__V1__Event *e, int64_t t_ctl_us);
+
+struct events_srv;
+
+int  events_srv_start(const char *url, const struct transport_tls *tls, struct registry *reg,
+                      struct epstats *stats, events_sink_fn sink, void *sink_arg,
+                      struct events_srv **out, const char **why);
+void events_srv_stop(struct events_srv *s);
+
+#endif

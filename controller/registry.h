@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The controller's table of agents: identity, connection state, clock
+ * offset, event sequence tracking and the commands waiting for each agent.
+ * Thread-safe: the session, events and control servers and the sweeper call
+ * it from their own threads.
+ */
+#ifndef CHAOS_CONTROLLER_REGISTRY_H
+#define CHAOS_CONTROLLER_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <nng/nng.h>
+
+#include "proto/chaos.pb-c.h"
+
+struct registry;
+
+/* hb_ms is the heartbeat period announced to agents; an agent whose poll is
+ * overdue by more than 3 periods is lost. max_agents caps the table. */
+int  registry_new(uint32_t hb_ms, size_t max_agents, struct registry **out);
+void registry_free(struct registry *r);
+
+uint32_t registry_heartbeat_ms(const struct registry *r);
+
+/* Called for every command queued for agent_id, so a parked poll can be
+ * answered at once. Runs with no registry lock held. */
+typedef void (*registry_kick_fn)(void *arg, const char *agent_id);
+void registry_set_kick(struct registry *r, registry_kick_fn fn, void *arg);
+
+/* A valid poll arrived at t2 (controller clock) over pipe_id. Records it,
+ * takes its acks and clock sample. *identity_needed is set when the agent is
+ * unknown and the poll carried no identity (it is then not registered).
+ * Returns CHAOS_OK, or CHAOS_EBUSY when the table is full. */
+int registry_on_poll(struct registry *r, const Chaos__V1__Poll *p, uint32_t pipe_id,
+                     int64_t t2_ctl_us, bool *identity_needed);
+
+/* True when commands are waiting for agent_id. */
+bool registry_has_commands(struct registry *r, const char *agent_id);
+
+/* Packs the reply to poll_seq: every unacked command for the agent, the
+ * heartbeat, t2 and t3 = now. *out is a new NNG message owned by the caller. */
+int registry_build_reply(struct registry *r, const char *agent_id, uint64_t poll_seq,
+                         int64_t t2_ctl_us, bool identity_needed, nng_msg **out);
+
+/* Queues a copy of cmd for agent_id (re-sent in every reply until acked).
+ * Returns CHAOS_OK, CHAOS_ENOENT for an unknown agent, CHAOS_ENOMEM. */
+int registry_enqueue(struct registry *r, const char *agent_id, const Chaos__V1__Command *cmd);
+
+/* A session pipe closed: its agent is lost at once ("connection closed"). */
+void registry_pipe_closed(struct registry *r, uint32_t pipe_id);
+
+/* A valid event arrived at t_ctl_us. Tracks sequence gaps; a Hello
+ * registers or refreshes the identity. Returns CHAOS_OK or CHAOS_ENOENT for
+ * an event from an agent not registered yet (non-Hello). */
+int registry_on_event(struct registry *r, const Chaos__V1__Event *e, int64_t t_ctl_us);
+
+/* Marks agents whose last poll is older than 3 heartbeats as lost. */
+void registry_sweep(struct registry *r, int64_t now_mono_us);
+
+/* Deep copies of the agents (optionally only one namespace), for the control
+ * API. Free with registry_snapshot_free(). */
+int  registry_snapshot(struct registry *r, const char *ns, Chaos__V1__AgentInfo ***out,
+                       size_t *n);
+void registry_snapshot_free(Chaos__V1__AgentInfo **agents, size_t n);
+
+#endif

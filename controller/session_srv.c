@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: MIT
+#include "controller/session_srv.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/supplemental/util/platform.h>
+
+#include "common/clock.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/wire.h"
+
+enum ssrv_state { SSRV_RECV, SSRV_PARKED, SSRV_SEND };
+
+struct ssrv_worker {
+	struct session_srv *srv;
+	nng_ctx             ctx;
+	nng_aio            *aio;   /* recv and send */
+	nng_aio            *timer; /* parking */
+	enum ssrv_state     state; /* under srv->mtx */
+	char                agent_id[WIRE_MAX_ID_LEN + 1];
+	uint64_t            poll_seq;
+	int64_t             t2;
+	bool                identity_needed;
+};
+
+struct session_srv {
+	nng_socket          sock;
+	struct registry    *reg;
+	struct epstats     *stats;
+	nng_mtx            *mtx;
+	struct ssrv_worker *workers;
+	size_t              n_workers;
+};
+
+static void
+ssrv_recv(struct ssrv_worker *w)
+{
+	nng_mtx_lock(w->srv->mtx);
+	w->state       = SSRV_RECV;
+	w->agent_id[0] = '\0';
+	nng_mtx_unlock(w->srv->mtx);
+	nng_ctx_recv(w->ctx, w->aio);
+}
+
+static void
+ssrv_reply(struct ssrv_worker *w)
+{
+	nng_msg *msg = NULL;
+
+	if (registry_build_reply(w->srv->reg, w->agent_id, w->poll_seq, w->t2,
+	                         w->identity_needed, &msg) != CHAOS_OK) {
+		ssrv_recv(w);
+		return;
+	}
+	nng_mtx_lock(w->srv->mtx);
+	w->state = SSRV_SEND;
+	nng_mtx_unlock(w->srv->mtx);
+	nng_aio_set_msg(w->aio, msg);
+	nng_ctx_send(w->ctx, w->aio);
+}
+
+/* Answers every parked poll of agent_id except the one of `self`: new
+ * commands, or a newer poll that makes the old one stale. */
+static void
+ssrv_kick_except(struct session_srv *s, const char *agent_id, const struct ssrv_worker *self)
+{
+	nng_mtx_lock(s->mtx);
+	for (size_t i = 0; i < s->n_workers; i++) {
+		struct ssrv_worker *w = &s->workers[i];
+		if (w != self && w->state == SSRV_PARKED && strcmp(w->agent_id, agent_id) == 0)
+			nng_aio_cancel(w->timer); /* the timer callback replies */
+	}
+	nng_mtx_unlock(s->mtx);
+}
+
+static void
+ssrv_kick(void *arg, const char *agent_id)
+{
+	ssrv_kick_except(arg, agent_id, NULL);
+}
+
+/* Decodes one poll; returns false when it was dropped. */
+static bool
+ssrv_take_poll(struct ssrv_worker *w, nng_msg *msg)
+{
+	Chaos__V1__Poll *p = NULL;
+	const char      *why;
+	int              rv;
+
+	w->t2 = clk_now_us();
+	if (wire_decode_poll(nng_msg_body(msg), nng_msg_len(msg), &p, &why) != CHAOS_OK) {
+		epstats_dropped(w->srv->stats, why);
+		return false;
+	}
+	rv = registry_on_poll(w->srv->reg, p, nng_pipe_id(nng_msg_get_pipe(msg)), w->t2,
+	                      &w->identity_needed);
+	if (rv != CHAOS_OK) {
+		epstats_dropped(w->srv->stats, "agent table full (raise --max-agents)");
+		wire_free(p);
+		return false;
+	}
+	snprintf(w->agent_id, sizeof(w->agent_id), "%s", p->agent_id);
+	w->poll_seq = p->poll_seq;
+	wire_free(p);
+	epstats_received(w->srv->stats);
+	return true;
+}
+
+static void
+ssrv_park(struct ssrv_worker *w)
+{
+	ssrv_kick_except(w->srv, w->agent_id, w);
+	if (w->identity_needed || registry_has_commands(w->srv->reg, w->agent_id)) {
+		ssrv_reply(w);
+		return;
+	}
+	nng_mtx_lock(w->srv->mtx);
+	w->state = SSRV_PARKED;
+	nng_mtx_unlock(w->srv->mtx);
+	nng_sleep_aio(registry_heartbeat_ms(w->srv->reg), w->timer);
+}
+
+static void
+ssrv_io_done(void *arg)
+{
+	struct ssrv_worker *w = arg;
+	int                 rv = nng_aio_result(w->aio);
+	nng_msg            *msg;
+
+	if (w->state == SSRV_SEND) {
+		/* A failed send leaves the message ours. */
+		if (rv != 0 && (msg = nng_aio_get_msg(w->aio)) != NULL)
+			nng_msg_free(msg);
+		if (rv != NNG_ECLOSED)
+			ssrv_recv(w);
+		return;
+	}
+	if (rv != 0) {
+		if (rv != NNG_ECLOSED)
+			ssrv_recv(w);
+		return;
+	}
+	msg = nng_aio_get_msg(w->aio);
+	if (!ssrv_take_poll(w, msg)) {
+		nng_msg_free(msg);
+		ssrv_recv(w); /* no reply: the request is discarded */
+		return;
+	}
+	nng_msg_free(msg);
+	ssrv_park(w);
+}
+
+static void
+ssrv_timer_done(void *arg)
+{
+	struct ssrv_worker *w = arg;
+
+	/* Timeout (a keepalive is due) and cancel (a kick) both reply. */
+	if (nng_aio_result(w->timer) == NNG_ECLOSED)
+		return;
+	ssrv_reply(w);
+}
+
+static void
+ssrv_pipe_removed(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	struct session_srv *s = arg;
+
+	(void) ev;
+	registry_pipe_closed(s->reg, nng_pipe_id(p));
+	nng_mtx_lock(s->stats->mtx);
+	s->stats->pipes_closed++;
+	nng_mtx_unlock(s->stats->mtx);
+}
+
+static int
+ssrv_workers_init(struct session_srv *s)
+{
+	for (size_t i = 0; i < s->n_workers; i++) {
+		struct ssrv_worker *w = &s->workers[i];
+		int                 rv;
+		w->srv = s;
+		if ((rv = nng_aio_alloc(&w->aio, ssrv_io_done, w)) != 0 ||
+		    (rv = nng_aio_alloc(&w->timer, ssrv_timer_done, w)) != 0 ||
+		    (rv = nng_ctx_open(&w->ctx, s->sock)) != 0)
+			return rv;
+	}
+	return 0;
+}
+
+int
+session_srv_start(const char *url, const struct transport_tls *tls, struct registry *reg,
+                  struct epstats *stats, size_t max_agents, struct session_srv **out,
+                  const char **why)
+{
+	struct session_srv *s = calloc(1, sizeof(*s));
+	int                 rv;
+
+	if (s == NULL)
+		return CHAOS_ENOMEM;
+	s->reg       = reg;
+	s->stats     = stats;
+	s->n_workers = max_agents + 8; /* one parked poll per agent, plus spares */
+	if ((s->workers = calloc(s->n_workers, sizeof(*s->workers))) == NULL ||
+	    nng_mtx_alloc(&s->mtx) != 0) {
+		free(s->workers);
+		free(s);
+		return CHAOS_ENOMEM;
+	}
+	if ((rv = nng_rep0_open(&s->sock)) != 0 || (rv = ssrv_workers_init(s)) != 0) {
+		*why = nng_strerror(rv);
+		session_srv_stop(s);
+		return chaos_err_from_nng(rv);
+	}
+	nng_pipe_notify(s->sock, NNG_PIPE_EV_REM_POST, ssrv_pipe_removed, s);
+	registry_set_kick(reg, ssrv_kick, s);
+	if ((rv = transport_listen(s->sock, url, WIRE_MAX_SESSION + WIRE_SOCKET_SLACK, tls, why)) !=
+	    CHAOS_OK) {
+		session_srv_stop(s);
+		return rv;
+	}
+	for (size_t i = 0; i < s->n_workers; i++)
+		ssrv_recv(&s->workers[i]);
+	*out = s;
+	return CHAOS_OK;
+}
+
+void
+session_srv_stop(struct session_srv *s)
+{
+	if (s == NULL)
+		return;
+	registry_set_kick(s->reg, NULL, NULL);
+	nng_close(s->sock);
+	for (size_t i = 0; i < s->n_workers; i++) {
+		struct ssrv_worker *w = &s->workers[i];
+		if (w->timer != NULL)
+			nng_aio_stop(w->timer);
+		if (w->aio != NULL)
+			nng_aio_stop(w->aio);
+		nng_aio_free(w->timer);
+		nng_aio_free(w->aio);
+	}
+	nng_mtx_free(s->mtx);
+	free(s->workers);
+	free(s);
+}

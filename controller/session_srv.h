@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The controller's end of the agent sessions: a REP listener with one
+ * context per parked poll. A poll is answered at once when commands wait for
+ * the agent, else parked for one heartbeat and answered with a keepalive, so
+ * every agent polls about once per heartbeat and a missing poll means a lost
+ * agent.
+ */
+#ifndef CHAOS_CONTROLLER_SESSION_SRV_H
+#define CHAOS_CONTROLLER_SESSION_SRV_H
+
+#include <stddef.h>
+
+#include "common/transport.h"
+#include "controller/epstats.h"
+#include "controller/registry.h"
+
+struct session_srv;
+
+/* Listens on url with max_agents + a few contexts. reg and stats must outlive
+ * the server. Returns CHAOS_OK or CHAOS_E* with *why. */
+int session_srv_start(const char *url, const struct transport_tls *tls, struct registry *reg,
+                      struct epstats *stats, size_t max_agents, struct session_srv **out,
+                      const char **why);
+
+/* Closes the socket, waits for callbacks to finish, frees everything. */
+void session_srv_stop(struct session_srv *s);
+
+#endif
