@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The agent's nftables engine: one table per target, owned by the agent's
+ * netlink socket (NFT_TABLE_F_OWNER), so the kernel deletes it the moment the
+ * socket closes (agent exit, crash, kill -9). Every apply and every revert is
+ * one atomic netlink batch.
+ *
+ * Family: the table is `inet` (one table for IPv4 and IPv6, one socket, one
+ * owner). Address matches (peers, exempt CIDRs) are IPv4 only for now and are
+ * guarded by `meta nfproto ipv4`; rules without address matches (a port fault
+ * without peers, loopback exemption) apply to IPv6 too. IPv6 peers can be added
+ * later as ipv6_addr sets in the same table.
+ *
+ * Layout of the table (created only as needed by the ruleset):
+ *   set  exempt          ipv4 interval set of exempt CIDRs
+ *   set  f<i>_peers      ipv4 interval set of fault i's peers
+ *   set  f<i>_ports      inet_service set of fault i's ports
+ *   chain input          filter hook input priority 0
+ *   chain output         filter hook output priority 0
+ *   chain nat_prerouting nat hook prerouting priority -100 (redirect)
+ *   chain nat_output     nat hook output priority -100 (redirect)
+ * Each chain starts with the exemptions (`iif/oif lo`, exempt CIDRs:
+ * accept), then one rule per fault and direction, each with a counter and a
+ * comment "f<i> <kind> <in|out>" that nft_counters() reads back.
+ *
+ * Threads and namespaces: nft_open() must run on a thread that is inside the
+ * target's network namespace (see netns_run() in agent/netns.h); the socket
+ * stays in that namespace for its whole life, so the other calls may then be
+ * made from any thread (the agent's event loop). A context is not
+ * thread-safe: one thread at a time.
+ *
+ * Errors: public functions return 0 or a positive CHAOS_E* (common/err.h) and
+ * log a line saying why.
+ */
+#ifndef CHAOS_AGENT_NFT_H
+#define CHAOS_AGENT_NFT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NFT_MAX_PEERS 4096 /* CIDRs per fault, and exempt CIDRs */
+#define NFT_MAX_PORTS 64   /* ports per fault */
+#define NFT_MAX_FAULTS 32  /* faults per ruleset */
+#define NFT_MAX_TABLE_NAME 64
+
+enum nft_fault_kind {
+	NFT_FAULT_PARTITION, /* drop traffic to/from peers */
+	NFT_FAULT_REJECT,    /* refuse ingress to local ports: TCP RST / ICMP */
+	NFT_FAULT_BLACKHOLE, /* drop ingress to local ports */
+	NFT_FAULT_LOSS,      /* drop loss_percent % of packets to/from peers */
+	NFT_FAULT_REDIRECT,  /* nat-redirect TCP to a local proxy port */
+};
+
+/* Which way the fault acts. Input matches the source address (peer -> us),
+ * output the destination address (us -> peer). For REDIRECT, IN is the
+ * prerouting chain (peers connecting to us) and OUT the output chain (us
+ * connecting to peers). REJECT and BLACKHOLE are always ingress. */
+enum nft_direction {
+	NFT_DIR_BOTH = 0,
+	NFT_DIR_IN,
+	NFT_DIR_OUT,
+};
+
+enum nft_l4proto {
+	NFT_L4_ANY = 0,
+	NFT_L4_TCP = 6,
+	NFT_L4_UDP = 17,
+};
+
+/*
+ * One fault. All pointers are borrowed for the duration of the call that
+ * takes the ruleset; nothing is kept afterwards. Fields a kind does not use
+ * must be left zero/NULL.
+ *
+ * peers: IPv4 "a.b.c.d/n" or "a.b.c.d" strings; duplicates and overlaps are
+ *        merged; host bits are masked.
+ *        PARTITION, LOSS: required (1..NFT_MAX_PEERS; "0.0.0.0/0" for all).
+ *        REJECT, BLACKHOLE, REDIRECT: optional filter (0 = everyone).
+ * proto: PARTITION, LOSS: optional filter, required when ports are given.
+ *        REJECT, BLACKHOLE: TCP (default when ANY) or UDP; a UDP reject sends
+ *        ICMP port unreachable.
+ * ports: host byte order, 1..65535.
+ *        PARTITION, LOSS: optional destination-port filter.
+ *        REJECT, BLACKHOLE: required, the local ports.
+ * loss_percent:   LOSS: 1..100.
+ * redirect_dport: REDIRECT: TCP destination port to capture.
+ * redirect_to_port: REDIRECT: local port of the proxy.
+ * redirect_skip_mark: REDIRECT: packets with this mark (the proxy's SO_MARK)
+ *        are left alone; required (non-zero) when the direction includes OUT.
+ */
+struct nft_fault {
+	enum nft_fault_kind kind;
+	enum nft_direction  dir;
+	const char *const  *peers;
+	size_t              n_peers;
+	enum nft_l4proto    proto;
+	const uint16_t     *ports;
+	size_t              n_ports;
+	uint8_t             loss_percent;
+	uint16_t            redirect_dport;
+	uint16_t            redirect_to_port;
+	uint32_t            redirect_skip_mark;
+};
+
+/*
+ * The whole desired content of the table. Borrowed like nft_fault.
+ * exempt: CIDRs always accepted first (the controller's address...).
+ * fault_loopback: false (usual) exempts loopback (`iif lo`/`oif lo`, which
+ *        covers 127.0.0.0/8 and the host's own addresses); true when the
+ *        fault is about loopback traffic.
+ */
+struct nft_ruleset {
+	const struct nft_fault *faults;
+	size_t                  n_faults;
+	const char *const      *exempt;
+	size_t                  n_exempt;
+	bool                    fault_loopback;
+};
+
+/* Packet/byte counters of one rule, as read back from the kernel. */
+struct nft_counter {
+	uint32_t            fault; /* index in the committed ruleset's faults */
+	enum nft_fault_kind kind;
+	enum nft_direction  dir; /* NFT_DIR_IN or NFT_DIR_OUT */
+	uint64_t            packets;
+	uint64_t            bytes;
+};
+
+struct nft_ctx;   /* an open socket plus its table name */
+struct nft_batch; /* a built netlink batch, for tests and tools */
+
+/*
+ * Opens a NETLINK_NETFILTER socket in the calling thread's current network
+ * namespace, deletes a leftover table `inet <table_name>` if there is one, and
+ * creates the table, empty, owned by the socket. On success *out owns the
+ * context (free with nft_close). table_name: [A-Za-z0-9_-], 1..63 chars.
+ * Errors: CHAOS_EINVAL (name), CHAOS_EPERM (no CAP_NET_ADMIN), CHAOS_EBUSY
+ * (the table is owned by another live process), CHAOS_ENOMEM, CHAOS_ESYS.
+ */
+int nft_open(const char *table_name, struct nft_ctx **out);
+
+/* Closes the socket; the kernel then deletes the table. Accepts NULL. */
+void nft_close(struct nft_ctx *ctx);
+
+/*
+ * Checks a ruleset without building anything. Returns 0 or CHAOS_EINVAL
+ * (bad CIDR, prefix > 32, too many peers/ports/faults, port 0, percent 0 or
+ * > 100, ports without proto...) or CHAOS_EUNSUPPORTED (IPv6 address).
+ */
+int nft_ruleset_check(const struct nft_ruleset *rs);
+
+/*
+ * Replaces the whole content of the table with rs in one atomic batch
+ * (table re-created, sets, elements, chains, rules). On failure the kernel
+ * keeps the previous content; nft_errmsg() tells which object failed and why.
+ * Errors: those of nft_ruleset_check, CHAOS_EPERM, CHAOS_ENOENT,
+ * CHAOS_EUNSUPPORTED (kernel lacks a feature), CHAOS_ETOOBIG, CHAOS_ENOMEM,
+ * CHAOS_ETIMEDOUT or CHAOS_ESYS (replies lost: the state is then unknown, so
+ * clear or close the context).
+ */
+int nft_commit(struct nft_ctx *ctx, const struct nft_ruleset *rs);
+
+/* Reverts every fault: one batch leaving the table empty (still owned).
+ * Errors: as nft_commit. */
+int nft_clear(struct nft_ctx *ctx);
+
+/*
+ * Dumps the table's rules and writes the counter of each fault rule to
+ * out[0..cap), in chain order (input, output, then nat), setting *n_out.
+ * Errors: CHAOS_ETOOBIG if there are more than cap (the first cap are
+ * written), CHAOS_EPROTO (malformed reply), CHAOS_ESYS.
+ */
+int nft_counters(struct nft_ctx *ctx, struct nft_counter *out, size_t cap, size_t *n_out);
+
+/* Text of the last failure on ctx ("" if none); valid until the next call. */
+const char *nft_errmsg(const struct nft_ctx *ctx);
+
+/*
+ * Builds, without any socket, the batch nft_commit would send for rs on table
+ * table_name: BEGIN, NEWTABLE(owner), DELTABLE, NEWTABLE(owner), objects,
+ * END, with sequence numbers seq, seq+1, ... On success *out owns the batch
+ * (free with nft_batch_free). Errors: as nft_ruleset_check, CHAOS_ENOMEM.
+ */
+int nft_build_batch(const char *table_name, const struct nft_ruleset *rs, uint32_t seq,
+                    struct nft_batch **out);
+
+/* The batch bytes: a sequence of netlink messages (walk with mnl_nlmsg_next). */
+const void *nft_batch_data(const struct nft_batch *b);
+size_t      nft_batch_len(const struct nft_batch *b);
+
+/* Frees a batch; accepts NULL. */
+void nft_batch_free(struct nft_batch *b);
+
+/* Short lowercase name of a fault kind ("partition"...), never NULL. */
+const char *nft_fault_kind_name(enum nft_fault_kind kind);
+
+#endif
