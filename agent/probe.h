@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Probes: each one a thread that checks a target at a fixed rate and streams
+ * one ProbeSample event per check through struct events.
+ *
+ * The k-th check starts at start + k * interval_ms on the monotonic clock, so
+ * the rate never drifts; a check that overruns skips the slots it missed
+ * (counted, reported in the sample's detail) instead of catching up in a
+ * burst, because a burst would hammer a target that is already struggling.
+ * Each check is bounded by timeout_ms. Stopping wakes a probe at once, also
+ * in the middle of a check.
+ *
+ * Thread-safe: every function may be called from any thread.
+ */
+#ifndef CHAOS_AGENT_PROBE_H
+#define CHAOS_AGENT_PROBE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "agent/events.h"
+#include "proto/chaos.pb-c.h"
+
+#define PROBE_MAX 64 /* probes per set */
+#define PROBE_MAX_TIMEOUT_MS 60000u
+#define PROBE_MIN_INTERVAL_MS 10u
+#define PROBE_DEFAULT_WINDOW_MS 5000u /* HTTP advance_window_ms when 0 */
+
+struct probe_set;
+
+/* Creates an empty set sending through ev, which must outlive the set (free
+ * the set before events_close()). Returns CHAOS_OK or CHAOS_ENOMEM. */
+int probe_set_new(struct events *ev, struct probe_set **out);
+
+/* Stops every probe, joins the threads, frees the set. NULL is fine. */
+void probe_set_free(struct probe_set *ps);
+
+/* Starts the probe described by spec; everything needed is copied, so spec
+ * may be freed on return. Idempotent by probe_id: if that id is running this
+ * returns CHAOS_OK and changes nothing (stop it first to change it).
+ * Returns CHAOS_OK; CHAOS_EINVAL (bad id, interval, timeout or target),
+ * CHAOS_EUNSUPPORTED (kind not built), CHAOS_EBUSY (PROBE_MAX running),
+ * CHAOS_ENOMEM or CHAOS_ESYS; err (errlen > 0) then says why. */
+int probe_start(struct probe_set *ps, const Chaos__V1__ProbeSpec *spec, char *err,
+                size_t errlen);
+
+/* Stops one probe and waits for its thread: returns within a few ms, since
+ * a check in flight is abandoned and sends no sample. Returns CHAOS_OK or
+ * CHAOS_ENOENT when no probe has that id. */
+int probe_stop(struct probe_set *ps, const char *probe_id);
+
+/* Stops every probe (all at once, then waits for all). */
+void probe_stop_all(struct probe_set *ps);
+
+/* Number of probes running. */
+size_t probe_count(struct probe_set *ps);
+
+/*
+ * For the probe kinds (probe_http.c, probe_tcp.c) and conncheck.c; callers
+ * of the API above need nothing below.
+ */
+
+#define PROBE_DETAIL_LEN 200
+
+/* One check's outcome, filled by probe_ops.check. */
+struct probe_result {
+	bool                  healthy;
+	Chaos__V1__ErrorClass error_class;
+	uint32_t              http_status; /* 0: none */
+	bool                  has_value;
+	int64_t               value;
+	char                  detail[PROBE_DETAIL_LEN];
+};
+
+/* What a check may use: its time budget and the fd that becomes readable
+ * when the probe is stopped (poll it with whatever the check waits on). */
+struct probe_check {
+	uint32_t timeout_ms;
+	int64_t  deadline_mono_us; /* start + timeout_ms, clk_mono_us() time */
+	int      stop_fd;
+};
+
+struct probe_ops {
+	Chaos__V1__ProbeKind kind;
+	const char          *name;
+	/* Validates spec and copies what the kind needs into *state. Returns
+	 * CHAOS_OK, or CHAOS_EINVAL/CHAOS_ENOMEM with err filled. */
+	int (*init)(const Chaos__V1__ProbeSpec *spec, void **state, char *err,
+	            size_t errlen);
+	/* Runs one check and fills r (zeroed by the caller). Only the probe's
+	 * own thread calls it. Returns CHAOS_OK, or CHAOS_ECLOSED when stop_fd
+	 * fired (r is then ignored). */
+	int (*check)(void *state, const struct probe_check *c, struct probe_result *r);
+	void (*fini)(void *state);
+};
+
+extern const struct probe_ops probe_http_ops;
+extern const struct probe_ops probe_tcp_ops;
+
+/* ERROR_CLASS_* for a socket errno: refused, reset or unreachable (someone
+ * actively said no) is REFUSED, ETIMEDOUT is TIMEOUT, the rest OTHER. */
+Chaos__V1__ErrorClass probe_class_errno(int errnum);
+
+/* snprintf into r->detail. */
+void probe_detail(struct probe_result *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Starts a non-blocking TCP connect to sa. Returns 0 with *fd connected,
+ * EINPROGRESS with *fd pending (poll it for POLLOUT, then call
+ * probe_tcp_connect_finish()), or a positive errno with *fd = -1. */
+int probe_tcp_connect_start(const struct sockaddr *sa, socklen_t salen, int *fd);
+
+/* The outcome of a pending connect once fd polled writable or in error:
+ * 0 if connected, else the positive errno. */
+int probe_tcp_connect_finish(int fd);
+
+#endif

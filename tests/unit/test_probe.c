@@ -1,0 +1,847 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Probes against servers this test runs on
+ * 127.0.0.1: a tiny HTTP server with canned answers, closed ports for
+ * "refused". Events go through a real events PUSH socket to a PULL socket
+ * here, so what is asserted is what the controller would decode.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/pipeline0/pull.h>
+
+#include "agent/events.h"
+#include "agent/probe.h"
+#include "common/clock.h"
+#include "common/err.h"
+#include "common/wire.h"
+
+#define SLOW_MS 1500 /* how long /slow holds its answer */
+
+static const Chaos__V1__ErrorClass EC_NONE = CHAOS__V1__ERROR_CLASS__ERROR_CLASS_NONE;
+static const Chaos__V1__ErrorClass EC_REFUSED =
+    CHAOS__V1__ERROR_CLASS__ERROR_CLASS_REFUSED;
+static const Chaos__V1__ErrorClass EC_TIMEOUT =
+    CHAOS__V1__ERROR_CLASS__ERROR_CLASS_TIMEOUT;
+static const Chaos__V1__ErrorClass EC_5XX = CHAOS__V1__ERROR_CLASS__ERROR_CLASS_HTTP_5XX;
+static const Chaos__V1__ErrorClass EC_OTHER_STATUS =
+    CHAOS__V1__ERROR_CLASS__ERROR_CLASS_HTTP_OTHER;
+static const Chaos__V1__ErrorClass EC_PROTOCOL =
+    CHAOS__V1__ERROR_CLASS__ERROR_CLASS_PROTOCOL;
+
+/* ---- a tiny HTTP server: one detached thread per connection ---- */
+
+struct server {
+	int         lfd;
+	int         stop_fd;
+	uint16_t    port;
+	pthread_t   thread;
+	atomic_int  conns; /* connection threads alive */
+	atomic_long height;
+};
+
+struct conn {
+	struct server *srv;
+	int            fd;
+};
+
+static void
+srv_reply(int fd, int status, const char *body)
+{
+	char head[256];
+	int  n = snprintf(head, sizeof(head),
+	                  "HTTP/1.1 %d Canned\r\nContent-Type: application/json\r\n"
+	                   "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+	                  status, strlen(body));
+
+	/* The probe may have hung up already (timeouts, stops). */
+	(void)!send(fd, head, (size_t)n, MSG_NOSIGNAL);
+	(void)!send(fd, body, strlen(body), MSG_NOSIGNAL);
+}
+
+/* Reads the request head; returns its path ("" when there is none). */
+static void
+srv_read_path(int fd, char path[256])
+{
+	char   req[2048];
+	size_t got = 0;
+
+	path[0] = '\0';
+	while (got < sizeof(req) - 1) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		ssize_t       n;
+
+		if (poll(&pfd, 1, 2000) <= 0 ||
+		    (n = read(fd, req + got, sizeof(req) - 1 - got)) <= 0)
+			break;
+		got += (size_t)n;
+		req[got] = '\0';
+		if (strstr(req, "\r\n\r\n") != NULL) {
+			sscanf(req, "GET %255s", path);
+			break;
+		}
+	}
+}
+
+static void
+srv_route(struct server *s, int fd, const char *path)
+{
+	char body[128];
+
+	if (strcmp(path, "/height") == 0) {
+		snprintf(body, sizeof(body), "{\"height\":%ld}",
+		         atomic_fetch_add(&s->height, 1));
+		srv_reply(fd, 200, body);
+	} else if (strcmp(path, "/nested") == 0) {
+		snprintf(body, sizeof(body), "{\"result\":{\"height\":%ld}}",
+		         atomic_fetch_add(&s->height, 1));
+		srv_reply(fd, 200, body);
+	} else if (strcmp(path, "/fixed") == 0) {
+		srv_reply(fd, 200, "{\"height\":42}");
+	} else if (strcmp(path, "/text") == 0) {
+		srv_reply(fd, 200, "hello");
+	} else if (strcmp(path, "/503") == 0) {
+		srv_reply(fd, 503, "{}");
+	} else if (strcmp(path, "/slow") == 0) {
+		struct pollfd pfd = {.fd = s->stop_fd, .events = POLLIN};
+		poll(&pfd, 1, SLOW_MS);
+		srv_reply(fd, 200, "{}");
+	} else if (strcmp(path, "/close") != 0 && path[0] != '\0') {
+		srv_reply(fd, 404, "{}");
+	}
+}
+
+static void *
+srv_conn_main(void *arg)
+{
+	struct conn *c = arg;
+	char         path[256];
+
+	srv_read_path(c->fd, path);
+	srv_route(c->srv, c->fd, path);
+	close(c->fd);
+	atomic_fetch_sub(&c->srv->conns, 1);
+	free(c);
+	return NULL;
+}
+
+static void *
+srv_main(void *arg)
+{
+	struct server *s = arg;
+
+	for (;;) {
+		struct pollfd  pfd[2] = {{.fd = s->lfd, .events = POLLIN},
+		                         {.fd = s->stop_fd, .events = POLLIN}};
+		pthread_attr_t attr;
+		pthread_t      t;
+		struct conn   *c;
+		int            fd;
+
+		if (poll(pfd, 2, -1) < 0 || pfd[1].revents != 0)
+			break;
+		if ((fd = accept(s->lfd, NULL, NULL)) < 0)
+			continue;
+		c      = malloc(sizeof(*c));
+		c->srv = s;
+		c->fd  = fd;
+		atomic_fetch_add(&s->conns, 1);
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&t, &attr, srv_conn_main, c) != 0) {
+			atomic_fetch_sub(&s->conns, 1);
+			close(fd);
+			free(c);
+		}
+		pthread_attr_destroy(&attr);
+	}
+	return NULL;
+}
+
+static int
+listen_loopback(uint16_t *port)
+{
+	struct sockaddr_in sa  = {.sin_family      = AF_INET,
+	                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t          len = sizeof(sa);
+	int                fd  = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 256), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* A port nobody listens on: bound, then released. */
+static uint16_t
+closed_port(void)
+{
+	struct sockaddr_in sa  = {.sin_family      = AF_INET,
+	                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t          len = sizeof(sa);
+	int                fd  = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+static void
+srv_start(struct server *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->lfd     = listen_loopback(&s->port);
+	s->stop_fd = eventfd(0, EFD_CLOEXEC);
+	atomic_init(&s->height, 100);
+	assert_int_equal(pthread_create(&s->thread, NULL, srv_main, s), 0);
+}
+
+static void
+srv_stop(struct server *s)
+{
+	uint64_t one = 1;
+
+	(void)!write(s->stop_fd, &one, sizeof(one));
+	pthread_join(s->thread, NULL);
+	for (int i = 0; i < 300 && atomic_load(&s->conns) > 0; i++)
+		usleep(10000);
+	close(s->lfd);
+	close(s->stop_fd);
+}
+
+/* ---- the controller side: a PULL socket ---- */
+
+struct fixture {
+	struct server     srv;
+	nng_socket        pull;
+	struct events    *ev;
+	struct probe_set *ps;
+	char              url[128];
+};
+
+static struct fixture fx;
+
+/* The next sample from probe id, or NULL after timeout_ms. */
+static Chaos__V1__Event *
+recv_event(const char *id, int timeout_ms)
+{
+	int64_t deadline = clk_mono_us() + (int64_t)timeout_ms * 1000;
+
+	for (;;) {
+		int64_t           left = (deadline - clk_mono_us()) / 1000;
+		Chaos__V1__Event *e    = NULL;
+		const char       *why  = NULL;
+		nng_msg          *msg;
+
+		if (left <= 0)
+			return NULL;
+		nng_socket_set_ms(fx.pull, NNG_OPT_RECVTIMEO, (nng_duration)left);
+		if (nng_recvmsg(fx.pull, &msg, 0) != 0)
+			return NULL;
+		int rv = wire_decode_event(nng_msg_body(msg), nng_msg_len(msg), &e, &why);
+		nng_msg_free(msg);
+		if (rv != CHAOS_OK)
+			fail_msg("event rejected by wire_decode_event: %s", why);
+		if (e->body_case == CHAOS__V1__EVENT__BODY_SAMPLE &&
+		    strcmp(e->sample->probe_id, id) == 0)
+			return e;
+		wire_free(e);
+	}
+}
+
+static Chaos__V1__ProbeSample *
+recv_sample(const char *id, int timeout_ms, Chaos__V1__Event **hold)
+{
+	*hold = recv_event(id, timeout_ms);
+	if (*hold == NULL)
+		fail_msg("no sample from probe %s within %d ms", id, timeout_ms);
+	return (*hold)->sample;
+}
+
+/* Waits until the PUSH side is connected: events sent before are dropped. */
+static void
+warm_up(void)
+{
+	for (int i = 0; i < 100; i++) {
+		Chaos__V1__Event       e = CHAOS__V1__EVENT__INIT;
+		Chaos__V1__ProbeSample s = CHAOS__V1__PROBE_SAMPLE__INIT;
+		Chaos__V1__Event      *got;
+
+		s.probe_id  = "warmup";
+		e.body_case = CHAOS__V1__EVENT__BODY_SAMPLE;
+		e.sample    = &s;
+		events_send(fx.ev, &e);
+		if ((got = recv_event("warmup", 50)) != NULL) {
+			wire_free(got);
+			return;
+		}
+	}
+	fail_msg("events never connected");
+}
+
+static int
+group_setup(void **state)
+{
+	char        url[128];
+	const char *why = NULL;
+
+	(void)state;
+	srv_start(&fx.srv);
+	snprintf(url, sizeof(url), "ipc:///tmp/test_probe_%d.sock", (int)getpid());
+	assert_int_equal(nng_pull0_open(&fx.pull), 0);
+	nng_socket_set_size(fx.pull, NNG_OPT_RECVMAXSZ,
+	                    WIRE_MAX_EVENT + WIRE_SOCKET_SLACK);
+	assert_int_equal(nng_listen(fx.pull, url, NULL, 0), 0);
+	assert_int_equal(events_open(url, "test/agent", NULL, &fx.ev, &why), CHAOS_OK);
+	warm_up();
+	snprintf(fx.url, sizeof(fx.url), "http://127.0.0.1:%u", fx.srv.port);
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	events_close(fx.ev);
+	nng_close(fx.pull);
+	srv_stop(&fx.srv);
+	return 0;
+}
+
+static int
+test_setup(void **state)
+{
+	(void)state;
+	return probe_set_new(fx.ev, &fx.ps) == CHAOS_OK ? 0 : -1;
+}
+
+static int
+test_teardown(void **state)
+{
+	(void)state;
+	probe_set_free(fx.ps);
+	fx.ps = NULL;
+	return 0;
+}
+
+static Chaos__V1__ProbeSpec
+spec_http(const char *id, const char *path, uint32_t interval_ms, uint32_t timeout_ms)
+{
+	static char          target[8][192];
+	static int           next;
+	Chaos__V1__ProbeSpec s = CHAOS__V1__PROBE_SPEC__INIT;
+	char                *t = target[next++ % 8];
+
+	snprintf(t, sizeof(target[0]), "%s%s", fx.url, path);
+	s.probe_id    = (char *)id;
+	s.kind        = CHAOS__V1__PROBE_KIND__PROBE_KIND_HTTP;
+	s.target      = t;
+	s.interval_ms = interval_ms;
+	s.timeout_ms  = timeout_ms;
+	return s;
+}
+
+static void
+start_ok(const Chaos__V1__ProbeSpec *s)
+{
+	char err[256] = "";
+
+	if (probe_start(fx.ps, s, err, sizeof(err)) != CHAOS_OK)
+		fail_msg("probe_start %s: %s", s->probe_id, err);
+}
+
+/* Starts spec and returns its first sample (caller frees *hold). */
+static Chaos__V1__ProbeSample *
+first_sample(const Chaos__V1__ProbeSpec *s, Chaos__V1__Event **hold)
+{
+	start_ok(s);
+	return recv_sample(s->probe_id, 3000, hold);
+}
+
+/* ---- HTTP ---- */
+
+static void
+test_http_200_with_rising_height_is_healthy(void **state)
+{
+	Chaos__V1__ProbeSpec s    = spec_http("http-ok", "/height", 50, 1000);
+	int64_t              last = -1;
+
+	(void)state;
+	s.json_field = "height";
+	start_ok(&s);
+	for (int i = 0; i < 4; i++) {
+		Chaos__V1__Event       *e;
+		Chaos__V1__ProbeSample *p = recv_sample("http-ok", 2000, &e);
+
+		assert_true(p->healthy);
+		assert_int_equal(p->error_class, EC_NONE);
+		assert_true(p->has_http_status);
+		assert_int_equal(p->http_status, 200);
+		assert_true(p->has_value);
+		assert_true(p->value > last);
+		assert_true(p->latency_us > 0);
+		last = p->value;
+		wire_free(e);
+	}
+}
+
+static void
+test_http_nested_field_is_read(void **state)
+{
+	Chaos__V1__ProbeSpec    s = spec_http("http-nested", "/nested", 50, 1000);
+	Chaos__V1__Event       *e;
+	Chaos__V1__ProbeSample *p;
+
+	(void)state;
+	s.json_field = "result.height";
+	p            = first_sample(&s, &e);
+	assert_true(p->healthy);
+	assert_true(p->has_value);
+	assert_true(p->value >= 100);
+	wire_free(e);
+}
+
+static void
+test_http_503_is_unhealthy_5xx(void **state)
+{
+	Chaos__V1__ProbeSpec    s = spec_http("http-503", "/503", 50, 1000);
+	Chaos__V1__Event       *e;
+	Chaos__V1__ProbeSample *p = first_sample(&s, &e);
+
+	(void)state;
+	assert_false(p->healthy);
+	assert_int_equal(p->error_class, EC_5XX);
+	assert_int_equal(p->http_status, 503);
+	assert_non_null(strstr(p->detail, "503"));
+	wire_free(e);
+}
+
+static void
+test_http_unexpected_status_is_http_other(void **state)
+{
+	Chaos__V1__ProbeSpec    s = spec_http("http-204", "/height", 50, 1000);
+	Chaos__V1__Event       *e;
+	Chaos__V1__ProbeSample *p;
+
+	(void)state;
+	s.has_expect_status = true;
+	s.expect_status     = 204;
+	p                   = first_sample(&s, &e);
+	assert_false(p->healthy);
+	assert_int_equal(p->error_class, EC_OTHER_STATUS);
+	assert_int_equal(p->http_status, 200);
+	wire_free(e);
+}
+
+static void
+test_http_fixed_height_is_unhealthy_after_window(void **state)
+{
+	Chaos__V1__ProbeSpec s     = spec_http("http-fixed", "/fixed", 50, 1000);
+	int64_t              first = 0;
+	int                  i;
+
+	(void)state;
+	s.json_field            = "height";
+	s.has_advance_window_ms = true;
+	s.advance_window_ms     = 300;
+	start_ok(&s);
+	for (i = 0; i < 30; i++) {
+		Chaos__V1__Event       *e;
+		Chaos__V1__ProbeSample *p = recv_sample("http-fixed", 2000, &e);
+		int64_t                 t = e->t_agent_us;
+
+		assert_true(p->has_value);
+		assert_int_equal(p->value, 42);
+		if (i == 0)
+			first = t;
+		if (p->healthy) {
+			assert_true(t - first <= 300000 + 60000);
+			wire_free(e);
+			continue;
+		}
+		assert_int_equal(p->error_class, EC_PROTOCOL);
+		assert_true(t - first > 300000 - 5000);
+		assert_true(t - first < 300000 + 150000);
+		assert_non_null(strstr(p->detail, "height 42 not advancing for 0."));
+		wire_free(e);
+		break;
+	}
+	assert_true(i >= 5 && i < 30);
+}
+
+static void
+test_http_missing_field_is_protocol(void **state)
+{
+	Chaos__V1__ProbeSpec    s = spec_http("http-nofield", "/height", 50, 1000);
+	Chaos__V1__Event       *e;
+	Chaos__V1__ProbeSample *p;
+
+	(void)state;
+	s.json_field = "result.height";
+	p            = first_sample(&s, &e);
+	assert_false(p->healthy);
+	assert_int_equal(p->error_class, EC_PROTOCOL);
+	assert_non_null(strstr(p->detail, "missing"));
+	wire_free(e);
+}
+
+static void
+test_http_non_json_body_is_protocol(void **state)
+{
+	Chaos__V1__ProbeSpec    s = spec_http("http-text", "/text", 50, 1000);
+	Chaos__V1__Event       *e;
+	Chaos__V1__ProbeSample *p;
+
+	(void)state;
+	s.json_field = "height";
+	p            = first_sample(&s, &e);
+	assert_false(p->healthy);
+	assert_int_equal(p->error_class, EC_PROTOCOL);
+	assert_int_equal(p->http_status, 200);
+	wire_free(e);
+}
+
+static void
+test_http_refused_port_is_refused(void **state)
+{
+	Chaos__V1__ProbeSpec    s = spec_http("http-refused", "", 50, 1000);
+	char                    url[64];
+	Chaos__V1__Event       *e;
+	Chaos__V1__ProbeSample *p;
+
+	(void)state;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/", closed_port());
+	s.target = url;
+	p        = first_sample(&s, &e);
+	assert_false(p->healthy);
+	assert_int_equal(p->error_class, EC_REFUSED);
+	assert_false(p->has_http_status);
+	assert_string_equal(p->detail, "connect: Connection refused");
+	wire_free(e);
+}
+
+static void
+test_http_closed_without_reply_is_refused(void **state)
+{
+	Chaos__V1__ProbeSpec    s = spec_http("http-close", "/close", 50, 1000);
+	Chaos__V1__Event       *e;
+	Chaos__V1__ProbeSample *p = first_sample(&s, &e);
+
+	(void)state;
+	assert_false(p->healthy);
+	assert_int_equal(p->error_class, EC_REFUSED);
+	wire_free(e);
+}
+
+static void
+test_http_slow_answer_times_out_on_time(void **state)
+{
+	Chaos__V1__ProbeSpec    s  = spec_http("http-slow", "/slow", 1000, 150);
+	int64_t                 t0 = clk_mono_us();
+	Chaos__V1__Event       *e;
+	Chaos__V1__ProbeSample *p      = first_sample(&s, &e);
+	int64_t                 waited = clk_mono_us() - t0;
+
+	(void)state;
+	assert_false(p->healthy);
+	assert_int_equal(p->error_class, EC_TIMEOUT);
+	assert_true(p->latency_us >= 150000);
+	assert_true(p->latency_us < 150000 + 150000);
+	assert_true(waited < 150000 + 250000);
+	wire_free(e);
+}
+
+/* ---- scheduling and lifecycle ---- */
+
+static void
+test_samples_keep_the_interval_without_drift(void **state)
+{
+	Chaos__V1__ProbeSpec s = spec_http("sched", "/height", 50, 1000);
+	int64_t              t[10];
+	int64_t              r0 = 0, r9 = 0;
+
+	(void)state;
+	start_ok(&s);
+	for (int i = 0; i < 10; i++) {
+		Chaos__V1__Event       *e;
+		Chaos__V1__ProbeSample *p = recv_sample("sched", 2000, &e);
+
+		assert_true(p->healthy);
+		assert_null(p->detail); /* no "slots skipped" */
+		t[i] = e->t_agent_us;
+		if (i == 0)
+			r0 = clk_mono_us();
+		if (i == 9)
+			r9 = clk_mono_us();
+		wire_free(e);
+	}
+	for (int i = 1; i < 10; i++) {
+		int64_t d = t[i] - t[i - 1];
+		if (d < 35000 || d > 65000)
+			fail_msg("samples %d and %d are %lld us apart", i - 1, i,
+			         (long long)d);
+	}
+	assert_true(t[9] - t[0] >= 450000 - 5000);
+	assert_true(t[9] - t[0] <= 600000);
+	assert_true(r9 - r0 >= 400000 && r9 - r0 <= 700000);
+}
+
+static void
+test_overrun_skips_slots_instead_of_bursting(void **state)
+{
+	/* Timeout 180 ms at 50 ms: each check eats 4 slots (0, 50, 100, 150);
+	 * the next starts at 200 ms, never right after the timeout. */
+	Chaos__V1__ProbeSpec s = spec_http("overrun", "/slow", 50, 180);
+	int64_t              t[3];
+
+	(void)state;
+	start_ok(&s);
+	for (int i = 0; i < 3; i++) {
+		Chaos__V1__Event       *e;
+		Chaos__V1__ProbeSample *p = recv_sample("overrun", 2000, &e);
+
+		assert_int_equal(p->error_class, EC_TIMEOUT);
+		assert_non_null(strstr(p->detail, "3 slots skipped"));
+		t[i] = e->t_agent_us;
+		wire_free(e);
+	}
+	for (int i = 1; i < 3; i++) {
+		int64_t d = t[i] - t[i - 1];
+		if (d < 190000 || d > 215000)
+			fail_msg("checks %d and %d are %lld us apart", i - 1, i,
+			         (long long)d);
+	}
+}
+
+static void
+test_stop_interrupts_a_check_in_flight(void **state)
+{
+	Chaos__V1__ProbeSpec s = spec_http("stop-busy", "/slow", 5000, 3000);
+	Chaos__V1__Event    *e;
+	int64_t              t0;
+
+	(void)state;
+	start_ok(&s);
+	usleep(100000); /* the first check now waits on /slow */
+	t0 = clk_mono_us();
+	assert_int_equal(probe_stop(fx.ps, "stop-busy"), CHAOS_OK);
+	assert_true(clk_mono_us() - t0 < 100000);
+	/* An abandoned check is not a failure of the target: no sample. */
+	assert_null(e = recv_event("stop-busy", 200));
+	assert_int_equal(probe_count(fx.ps), 0);
+}
+
+static void
+test_stop_wakes_a_sleeping_probe(void **state)
+{
+	Chaos__V1__ProbeSpec s = spec_http("stop-idle", "/height", 10000, 1000);
+	Chaos__V1__Event    *e;
+	int64_t              t0;
+
+	(void)state;
+	start_ok(&s);
+	recv_sample("stop-idle", 2000, &e);
+	wire_free(e);
+	t0 = clk_mono_us();
+	assert_int_equal(probe_stop(fx.ps, "stop-idle"), CHAOS_OK);
+	assert_true(clk_mono_us() - t0 < 50000);
+}
+
+static void
+test_start_is_idempotent_by_id(void **state)
+{
+	Chaos__V1__ProbeSpec a = spec_http("idem", "/height", 100, 1000);
+	Chaos__V1__ProbeSpec b = spec_http("idem", "/503", 100, 1000);
+	Chaos__V1__Event    *e;
+	int                  n = 0;
+	int64_t              deadline;
+
+	(void)state;
+	start_ok(&a);
+	start_ok(&b);
+	assert_int_equal(probe_count(fx.ps), 1);
+	deadline = clk_mono_us() + 550000;
+	/* One probe at 100 ms: ~6 samples in 550 ms; two would give ~12. */
+	while ((e = recv_event("idem", (int)((deadline - clk_mono_us()) / 1000))) !=
+	       NULL) {
+		assert_true(e->sample->healthy); /* still the first spec */
+		wire_free(e);
+		n++;
+	}
+	assert_true(n >= 4 && n <= 7);
+	assert_int_equal(probe_stop(fx.ps, "idem"), CHAOS_OK);
+	assert_int_equal(probe_stop(fx.ps, "idem"), CHAOS_ENOENT);
+}
+
+static void
+test_start_rejects_bad_specs(void **state)
+{
+	Chaos__V1__ProbeSpec s;
+	char                 err[256];
+
+	(void)state;
+	s = spec_http("bad", "/height", 5, 1000);
+	assert_int_equal(probe_start(fx.ps, &s, err, sizeof(err)), CHAOS_EINVAL);
+	assert_non_null(strstr(err, "interval"));
+	s = spec_http("bad", "/height", 50, 0);
+	assert_int_equal(probe_start(fx.ps, &s, err, sizeof(err)), CHAOS_EINVAL);
+	s = spec_http("bad id", "/height", 50, 100);
+	assert_int_equal(probe_start(fx.ps, &s, err, sizeof(err)), CHAOS_EINVAL);
+	s        = spec_http("bad", "", 50, 100);
+	s.target = "ftp://127.0.0.1/";
+	assert_int_equal(probe_start(fx.ps, &s, err, sizeof(err)), CHAOS_EINVAL);
+	s.kind   = CHAOS__V1__PROBE_KIND__PROBE_KIND_TCP;
+	s.target = "127.0.0.1";
+	assert_int_equal(probe_start(fx.ps, &s, err, sizeof(err)), CHAOS_EINVAL);
+	s.target = "127.0.0.1:70000";
+	assert_int_equal(probe_start(fx.ps, &s, err, sizeof(err)), CHAOS_EINVAL);
+	s.kind = CHAOS__V1__PROBE_KIND__PROBE_KIND_POSTGRES;
+	assert_int_equal(probe_start(fx.ps, &s, err, sizeof(err)), CHAOS_EUNSUPPORTED);
+	assert_int_equal(probe_count(fx.ps), 0);
+	assert_int_equal(probe_stop(fx.ps, "bad"), CHAOS_ENOENT);
+}
+
+/* ---- TCP ---- */
+
+static Chaos__V1__ProbeSpec
+spec_tcp(const char *id, const char *target, uint32_t interval_ms)
+{
+	Chaos__V1__ProbeSpec s = CHAOS__V1__PROBE_SPEC__INIT;
+
+	s.probe_id    = (char *)id;
+	s.kind        = CHAOS__V1__PROBE_KIND__PROBE_KIND_TCP;
+	s.target      = (char *)target;
+	s.interval_ms = interval_ms;
+	s.timeout_ms  = 1000;
+	return s;
+}
+
+static void
+test_tcp_open_port_is_healthy(void **state)
+{
+	char                    target[64];
+	Chaos__V1__ProbeSpec    s;
+	Chaos__V1__Event       *e;
+	Chaos__V1__ProbeSample *p;
+
+	(void)state;
+	snprintf(target, sizeof(target), "127.0.0.1:%u", fx.srv.port);
+	s = spec_tcp("tcp-open", target, 50);
+	p = first_sample(&s, &e);
+	assert_true(p->healthy);
+	assert_int_equal(p->error_class, EC_NONE);
+	assert_null(p->detail);
+	wire_free(e);
+}
+
+static void
+test_tcp_name_is_resolved(void **state)
+{
+	char                    target[64];
+	Chaos__V1__ProbeSpec    s;
+	Chaos__V1__Event       *e;
+	Chaos__V1__ProbeSample *p;
+
+	(void)state;
+	/* localhost may come back as ::1 first: the probe tries each address. */
+	snprintf(target, sizeof(target), "localhost:%u", fx.srv.port);
+	s = spec_tcp("tcp-name", target, 50);
+	p = first_sample(&s, &e);
+	assert_true(p->healthy);
+	wire_free(e);
+}
+
+static void
+test_tcp_closed_port_is_refused(void **state)
+{
+	char                    target[64];
+	Chaos__V1__ProbeSpec    s;
+	Chaos__V1__Event       *e;
+	Chaos__V1__ProbeSample *p;
+
+	(void)state;
+	snprintf(target, sizeof(target), "127.0.0.1:%u", closed_port());
+	s = spec_tcp("tcp-closed", target, 50);
+	p = first_sample(&s, &e);
+	assert_false(p->healthy);
+	assert_int_equal(p->error_class, EC_REFUSED);
+	assert_string_equal(p->detail, "connect: Connection refused");
+	wire_free(e);
+}
+
+static void
+test_set_holds_at_most_64_probes(void **state)
+{
+	char                 target[64], id[32], err[128];
+	Chaos__V1__ProbeSpec s;
+	int64_t              t0;
+
+	(void)state;
+	snprintf(target, sizeof(target), "127.0.0.1:%u", fx.srv.port);
+	for (int i = 0; i < PROBE_MAX; i++) {
+		snprintf(id, sizeof(id), "many-%d", i);
+		s = spec_tcp(id, target, 10000);
+		start_ok(&s);
+	}
+	s = spec_tcp("one-too-many", target, 10000);
+	assert_int_equal(probe_start(fx.ps, &s, err, sizeof(err)), CHAOS_EBUSY);
+	s = spec_tcp("many-7", target, 10000);
+	assert_int_equal(probe_start(fx.ps, &s, err, sizeof(err)), CHAOS_OK);
+	assert_int_equal(probe_count(fx.ps), PROBE_MAX);
+	t0 = clk_mono_us();
+	probe_stop_all(fx.ps);
+	assert_true(clk_mono_us() - t0 < 500000);
+	assert_int_equal(probe_count(fx.ps), 0);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, test_setup, test_teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    T(test_http_200_with_rising_height_is_healthy),
+	    T(test_http_nested_field_is_read),
+	    T(test_http_503_is_unhealthy_5xx),
+	    T(test_http_unexpected_status_is_http_other),
+	    T(test_http_fixed_height_is_unhealthy_after_window),
+	    T(test_http_missing_field_is_protocol),
+	    T(test_http_non_json_body_is_protocol),
+	    T(test_http_refused_port_is_refused),
+	    T(test_http_closed_without_reply_is_refused),
+	    T(test_http_slow_answer_times_out_on_time),
+	    T(test_samples_keep_the_interval_without_drift),
+	    T(test_overrun_skips_slots_instead_of_bursting),
+	    T(test_stop_interrupts_a_check_in_flight),
+	    T(test_stop_wakes_a_sleeping_probe),
+	    T(test_start_is_idempotent_by_id),
+	    T(test_start_rejects_bad_specs),
+	    T(test_tcp_open_port_is_healthy),
+	    T(test_tcp_name_is_resolved),
+	    T(test_tcp_closed_port_is_refused),
+	    T(test_set_holds_at_most_64_probes),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
