@@ -102,9 +102,16 @@ agent_cli_parse(int argc, char **argv, struct agent_opts *o, char *err, size_t e
 	o->log_level = LOG_LEVEL_INFO;
 	optind       = 1;
 	opterr       = 0;
-	while ((c = getopt_long(argc, argv, "c:r:hV", agent_longopts, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "c:r:hV", agent_longopts, NULL)) != -1) {
+		/* getopt has stepped past the offending word: name it. */
+		if (c == '?') {
+			snprintf(err, errlen, "'%s': unknown option or missing value; see --help",
+			         argv[optind - 1]);
+			return AGENT_CLI_USAGE;
+		}
 		if ((r = agent_cli_option(c, o, err, errlen)) != AGENT_CLI_RUN)
 			return r;
+	}
 	if (optind < argc) {
 		snprintf(err, errlen, "unexpected argument '%s'; chaos-agent takes only options",
 		         argv[optind]);

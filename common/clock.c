@@ -45,17 +45,24 @@ clk_iso8601(int64_t us, char *buf, size_t len)
 bool
 clk_offset(const struct clk_exchange *x, int64_t *offset_us, int64_t *error_us)
 {
-	int64_t delay;
+	int64_t rtt, hold, up, down, sum, delay;
 
 	if (x->t4 < x->t1 || x->t3 < x->t2)
 		return false;
-	delay = (x->t4 - x->t1) - (x->t3 - x->t2);
+	/* The times come off the wire: refuse those whose differences do not
+	 * fit in 64 bits instead of overflowing (undefined behaviour). */
+	if (__builtin_sub_overflow(x->t4, x->t1, &rtt) ||
+	    __builtin_sub_overflow(x->t3, x->t2, &hold) ||
+	    __builtin_sub_overflow(x->t1, x->t2, &up) ||
+	    __builtin_sub_overflow(x->t4, x->t3, &down) || __builtin_add_overflow(up, down, &sum))
+		return false;
+	delay = rtt - hold;
 	if (delay < 0)
 		return false;
 	/* offset is agent minus controller: a positive value means the agent's
 	 * clock is ahead, so controller time = agent time - offset. */
-	*offset_us = ((x->t1 - x->t2) + (x->t4 - x->t3)) / 2;
-	*error_us  = (delay + 1) / 2;
+	*offset_us = sum / 2;
+	*error_us  = delay / 2 + delay % 2;
 	return true;
 }
 

@@ -33,7 +33,7 @@ struct clk_exchange {
 /* Computes offset = agent clock - controller clock and its error bound (half
  * the round-trip delay without the controller's hold time), both in us.
  * Returns false (outputs untouched) when the times are inconsistent: t4 < t1,
- * t3 < t2, or a negative network delay. */
+ * t3 < t2, a negative network delay, or differences beyond 64 bits. */
 bool clk_offset(const struct clk_exchange *x, int64_t *offset_us, int64_t *error_us);
 
 #define CLK_FILTER_SIZE 8

@@ -33,7 +33,10 @@ flags_parse_double(const char *s, double min, double max, double *out)
 	char  *end;
 	double v;
 
-	if (s == NULL || *s == '\0' || *s == ' ')
+	/* strtod also skips any leading whitespace and takes hex, inf and nan:
+	 * allow only what a decimal number can start with, and no hex. */
+	if (s == NULL || !((*s >= '0' && *s <= '9') || *s == '-' || *s == '.') ||
+	    strpbrk(s, "xX") != NULL)
 		return CHAOS_EINVAL;
 	errno = 0;
 	v     = strtod(s, &end);

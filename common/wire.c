@@ -61,6 +61,13 @@ wire_text_ok(const char *s, size_t max)
 		for (int i = 1; i <= extra; i++)
 			if ((p[i] & 0xc0) != 0x80)
 				return false;
+		/* Overlong forms (an overlong '\n' is still a newline to a lax
+		 * reader), UTF-16 surrogates, code points past U+10FFFF, and the
+		 * C1 controls U+0080..U+009F (NEL, CSI). */
+		if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) ||
+		    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f) ||
+		    (p[0] == 0xc2 && p[1] < 0xa0))
+			return false;
 		p += 1 + extra;
 		n += 1 + (size_t) extra;
 		if (n > max)
@@ -133,6 +140,19 @@ wire_value_size(const ProtobufCFieldDescriptor *f)
 	}
 }
 
+/* Unknown fields are kept for forward compatibility, but protobuf-c's tag
+ * parser lets an overlong field number 0 through and wraps numbers past
+ * 2^29 - 1: such a field does not survive re-packing (the registry copies
+ * identities by pack + unpack), so refuse it here. */
+static bool
+wire_unknown_fields_ok(const ProtobufCMessage *m)
+{
+	for (unsigned i = 0; i < m->n_unknown_fields; i++)
+		if (m->unknown_fields[i].tag == 0 || m->unknown_fields[i].tag > 0x1fffffffu)
+			return false;
+	return true;
+}
+
 /* Walks every present field: enum values must be known, strings must be
  * clean text, repeated fields bounded, nesting bounded. */
 static int
@@ -143,6 +163,10 @@ wire_check_generic(const ProtobufCMessage *m, int depth, const char **reason)
 
 	if (depth > WIRE_MAX_DEPTH) {
 		*reason = "nested too deeply";
+		return CHAOS_EPROTO;
+	}
+	if (!wire_unknown_fields_ok(m)) {
+		*reason = "invalid field number";
 		return CHAOS_EPROTO;
 	}
 	for (unsigned i = 0; i < d->n_fields; i++) {

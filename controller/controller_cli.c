@@ -98,9 +98,16 @@ controller_cli_parse(int argc, char **argv, struct controller_opts *o, char *err
 	o->log_level    = LOG_LEVEL_INFO;
 	optind          = 1;
 	opterr          = 0;
-	while ((c = getopt_long(argc, argv, "l:hV", controller_longopts, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "l:hV", controller_longopts, NULL)) != -1) {
+		/* getopt has stepped past the offending word: name it. */
+		if (c == '?') {
+			snprintf(err, errlen, "'%s': unknown option or missing value; see --help",
+			         argv[optind - 1]);
+			return CONTROLLER_CLI_USAGE;
+		}
 		if ((r = controller_cli_option(c, o, err, errlen)) != CONTROLLER_CLI_RUN)
 			return r;
+	}
 	if (optind < argc) {
 		snprintf(err, errlen, "unexpected argument '%s'; chaos-controller takes only options",
 		         argv[optind]);

@@ -1,0 +1,813 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Command lines and their value parsers: chaos-agent's and chaos-controller's
+ * options (agent/cli.c, controller/controller_cli.c), the agent identity from
+ * flags and environment (agent/identity.c), common/flags.c and common/url.c.
+ * A usage error must name the flag and say what is allowed.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/cli.h"
+#include "agent/identity.h"
+#include "common/err.h"
+#include "common/flags.h"
+#include "common/log.h"
+#include "common/url.h"
+#include "common/wire.h"
+#include "controller/controller_cli.h"
+
+#define ERRLEN 256
+
+static const char *const chaos_env[] = {"CHAOS_CONTROLLER", "CHAOS_POD_NAME", "CHAOS_NAMESPACE",
+                                        "CHAOS_NODE_NAME", "CHAOS_ROLE"};
+
+/* Every test starts from an environment without the CHAOS_* variables. */
+static int
+clear_env(void **state)
+{
+	(void) state;
+	for (size_t i = 0; i < sizeof(chaos_env) / sizeof(chaos_env[0]); i++)
+		unsetenv(chaos_env[i]);
+	return 0;
+}
+
+static int
+count_args(char **argv)
+{
+	int n = 0;
+
+	while (argv[n] != NULL)
+		n++;
+	return n;
+}
+
+static char err[ERRLEN];
+
+static enum agent_cli_result
+agent_parse_v(struct agent_opts *o, char **argv)
+{
+	memset(err, 0, sizeof(err));
+	return agent_cli_parse(count_args(argv), argv, o, err, sizeof(err));
+}
+
+static enum controller_cli_result
+ctl_parse_v(struct controller_opts *o, char **argv)
+{
+	memset(err, 0, sizeof(err));
+	return controller_cli_parse(count_args(argv), argv, o, err, sizeof(err));
+}
+
+#define AGENT_PARSE(o, ...) agent_parse_v((o), (char *[]){"chaos-agent", __VA_ARGS__, NULL})
+#define CTL_PARSE(o, ...) ctl_parse_v((o), (char *[]){"chaos-controller", __VA_ARGS__, NULL})
+
+/* The error text must contain each of the NULL-terminated fragments. */
+static void
+assert_err_mentions(const char *first, ...)
+{
+	va_list ap;
+
+	va_start(ap, first);
+	for (const char *s = first; s != NULL; s = va_arg(ap, const char *))
+		if (strstr(err, s) == NULL)
+			fail_msg("error text '%s' does not mention '%s'", err, s);
+	va_end(ap);
+	assert_null(strchr(err, '\n')); /* one line */
+}
+
+/* ------------------------------------------------------------------------ */
+/* chaos-agent */
+
+static void
+test_agent_accepts_a_full_tls_command_line(void **state)
+{
+	struct agent_opts o;
+
+	(void) state;
+	assert_int_equal(AGENT_PARSE(&o, "--controller", "tls+tcp://chaos-controller:7600",
+	                             "--tls-ca", "/etc/chaos/ca.pem", "--tls-cert",
+	                             "/etc/chaos/agent.pem", "--role", "database", "--pod", "db-0",
+	                             "--namespace", "ledger", "--node", "worker-1", "--id",
+	                             "ledger/db-0", "--label", "team=ledger", "--label", "tier=db",
+	                             "--log-level", "debug"),
+	                 AGENT_CLI_RUN);
+	assert_string_equal(o.controller, "tls+tcp://chaos-controller:7600");
+	assert_false(o.plaintext);
+	assert_string_equal(o.tls.ca_file, "/etc/chaos/ca.pem");
+	assert_string_equal(o.tls.cert_key_file, "/etc/chaos/agent.pem");
+	assert_string_equal(o.id.role, "database");
+	assert_string_equal(o.id.pod, "db-0");
+	assert_string_equal(o.id.namespace_, "ledger");
+	assert_string_equal(o.id.node, "worker-1");
+	assert_string_equal(o.id.id, "ledger/db-0");
+	assert_int_equal(o.id.n_labels, 2);
+	assert_string_equal(o.id.labels[1], "tier=db");
+	assert_int_equal(o.log_level, LOG_LEVEL_DEBUG);
+}
+
+static void
+test_agent_accepts_plaintext_tcp_and_ipc_with_defaults(void **state)
+{
+	struct agent_opts o;
+
+	(void) state;
+	assert_int_equal(AGENT_PARSE(&o, "--plaintext", "-c", "tcp://10.77.0.2:7600"),
+	                 AGENT_CLI_RUN);
+	assert_string_equal(o.controller, "tcp://10.77.0.2:7600");
+	assert_true(o.plaintext);
+	assert_int_equal(o.log_level, LOG_LEVEL_INFO);
+	assert_null(o.id.role);
+	assert_int_equal(o.id.n_labels, 0);
+	assert_int_equal(AGENT_PARSE(&o, "--controller", "ipc:///run/chaos/session.sock"),
+	                 AGENT_CLI_RUN);
+	assert_string_equal(o.controller, "ipc:///run/chaos/session.sock");
+}
+
+static void
+test_agent_takes_the_controller_from_the_environment_unless_given(void **state)
+{
+	struct agent_opts o;
+
+	(void) state;
+	setenv("CHAOS_CONTROLLER", "ipc:///tmp/from-env", 1);
+	assert_int_equal(agent_parse_v(&o, (char *[]){"chaos-agent", NULL}), AGENT_CLI_RUN);
+	assert_string_equal(o.controller, "ipc:///tmp/from-env");
+	assert_int_equal(AGENT_PARSE(&o, "--controller", "ipc:///tmp/from-flag"), AGENT_CLI_RUN);
+	assert_string_equal(o.controller, "ipc:///tmp/from-flag");
+	setenv("CHAOS_CONTROLLER", "tcp://ctl:7600", 1); /* the env value is checked too */
+	assert_int_equal(agent_parse_v(&o, (char *[]){"chaos-agent", NULL}), AGENT_CLI_USAGE);
+	assert_err_mentions("--plaintext", NULL);
+}
+
+static void
+test_agent_without_controller_is_a_usage_error(void **state)
+{
+	struct agent_opts o;
+
+	(void) state;
+	assert_int_equal(agent_parse_v(&o, (char *[]){"chaos-agent", NULL}), AGENT_CLI_USAGE);
+	assert_err_mentions("--controller", "required", "CHAOS_CONTROLLER", NULL);
+	assert_int_equal(AGENT_PARSE(&o, "--role", "database"), AGENT_CLI_USAGE);
+	assert_err_mentions("--controller", "required", NULL);
+}
+
+static void
+test_agent_refuses_plain_tcp_without_plaintext_flag(void **state)
+{
+	struct agent_opts o;
+
+	(void) state;
+	assert_int_equal(AGENT_PARSE(&o, "--controller", "tcp://10.77.0.2:7600"), AGENT_CLI_USAGE);
+	assert_err_mentions("--controller", "tcp://10.77.0.2:7600", "--plaintext", "tls+tcp://",
+	                    NULL);
+}
+
+static void
+test_agent_refuses_tls_without_ca_and_cert(void **state)
+{
+	struct agent_opts o;
+
+	(void) state;
+	assert_int_equal(AGENT_PARSE(&o, "--controller", "tls+tcp://ctl:7600"), AGENT_CLI_USAGE);
+	assert_err_mentions("tls+tcp://", "--tls-ca", "--tls-cert", NULL);
+	assert_int_equal(AGENT_PARSE(&o, "--controller", "tls+tcp://ctl:7600", "--tls-ca", "ca"),
+	                 AGENT_CLI_USAGE);
+	assert_err_mentions("--tls-cert", NULL);
+	assert_int_equal(
+	    AGENT_PARSE(&o, "--controller", "tls+tcp://ctl:7600", "--tls-cert", "cert.pem"),
+	    AGENT_CLI_USAGE);
+	assert_err_mentions("--tls-ca", NULL);
+}
+
+static void
+test_agent_refuses_bad_schemes_and_ports(void **state)
+{
+	static const struct {
+		const char *url;
+		const char *why;
+	} bad[] = {
+		{"http://ctl:7600", "ipc://, tcp:// or tls+tcp://"},
+		{"ctl:7600", "ipc://, tcp:// or tls+tcp://"},
+		{"", "empty"},
+		{"tcp://ctl:0", "1..65535"},
+		{"tcp://ctl:99999", "1..65535"},
+		{"tcp://ctl:76x", "1..65535"},
+		{"tcp://ctl:", "1..65535"},
+		{"tcp://ctl", "host:port"},
+		{"tcp://:7600", "host:port"},
+		{"ipc://", "path"},
+	};
+	struct agent_opts o;
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		enum agent_cli_result r =
+		    AGENT_PARSE(&o, "--plaintext", "--controller", (char *) bad[i].url);
+		if (r != AGENT_CLI_USAGE)
+			fail_msg("'%s' accepted", bad[i].url);
+		assert_err_mentions("--controller", bad[i].why, NULL);
+	}
+}
+
+static void
+test_agent_unknown_option_is_named_in_the_error(void **state)
+{
+	struct agent_opts o;
+
+	(void) state;
+	assert_int_equal(AGENT_PARSE(&o, "--controller", "ipc:///x", "--bogus"), AGENT_CLI_USAGE);
+	assert_err_mentions("--bogus", "--help", NULL);
+	assert_int_equal(AGENT_PARSE(&o, "--controller", "ipc:///x", "-z"), AGENT_CLI_USAGE);
+	assert_err_mentions("-z", NULL);
+	/* An option missing its value is named the same way. */
+	assert_int_equal(AGENT_PARSE(&o, "--plaintext", "--controller"), AGENT_CLI_USAGE);
+	assert_err_mentions("--controller", NULL);
+}
+
+static void
+test_agent_stray_argument_is_a_usage_error(void **state)
+{
+	struct agent_opts o;
+
+	(void) state;
+	assert_int_equal(AGENT_PARSE(&o, "--controller", "ipc:///x", "extra"), AGENT_CLI_USAGE);
+	assert_err_mentions("'extra'", "only options", NULL);
+}
+
+static void
+test_agent_bad_log_level_lists_the_allowed_levels(void **state)
+{
+	struct agent_opts o;
+
+	(void) state;
+	assert_int_equal(AGENT_PARSE(&o, "--controller", "ipc:///x", "--log-level", "bogus"),
+	                 AGENT_CLI_USAGE);
+	assert_err_mentions("--log-level", "'bogus'", "error", "warn", "info", "debug", NULL);
+	assert_int_equal(AGENT_PARSE(&o, "--controller", "ipc:///x", "--log-level", "warn"),
+	                 AGENT_CLI_RUN);
+	assert_int_equal(o.log_level, LOG_LEVEL_WARN);
+}
+
+static void
+test_agent_refuses_more_labels_than_fit(void **state)
+{
+	char             *argv[3 + 2 * (IDENTITY_MAX_LABELS + 1) + 1];
+	struct agent_opts o;
+	int               n = 0;
+
+	(void) state;
+	argv[n++] = "chaos-agent";
+	argv[n++] = "--controller";
+	argv[n++] = "ipc:///x";
+	for (int i = 0; i < IDENTITY_MAX_LABELS; i++) {
+		argv[n++] = "--label";
+		argv[n++] = "k=v";
+	}
+	argv[n] = NULL;
+	assert_int_equal(agent_parse_v(&o, argv), AGENT_CLI_RUN);
+	assert_int_equal(o.id.n_labels, IDENTITY_MAX_LABELS);
+	argv[n++] = "--label";
+	argv[n++] = "one=toomany";
+	argv[n]   = NULL;
+	assert_int_equal(agent_parse_v(&o, argv), AGENT_CLI_USAGE);
+	assert_err_mentions("--label", "16", NULL);
+}
+
+static void
+test_agent_help_and_version_exit_successfully(void **state)
+{
+	struct agent_opts o;
+
+	(void) state;
+	assert_int_equal(AGENT_PARSE(&o, "--version"), AGENT_CLI_EXIT_OK);
+	assert_int_equal(AGENT_PARSE(&o, "--help"), AGENT_CLI_EXIT_OK);
+}
+
+/* ------------------------------------------------------------------------ */
+/* chaos-controller */
+
+static void
+test_controller_defaults_need_only_tls_files(void **state)
+{
+	struct controller_opts o;
+
+	(void) state;
+	assert_int_equal(CTL_PARSE(&o, "--tls-ca", "ca.pem", "--tls-cert", "ctl.pem"),
+	                 CONTROLLER_CLI_RUN);
+	assert_string_equal(o.listen, CONTROLLER_DEFAULT_LISTEN);
+	assert_string_equal(o.control, CONTROLLER_DEFAULT_CONTROL);
+	assert_int_equal(o.heartbeat_ms, 500);
+	assert_int_equal(o.max_agents, 1024);
+	assert_int_equal(o.log_level, LOG_LEVEL_INFO);
+	assert_int_equal(ctl_parse_v(&o, (char *[]){"chaos-controller", NULL}),
+	                 CONTROLLER_CLI_USAGE);
+	assert_err_mentions("--listen", "--tls-ca", "--tls-cert", NULL);
+}
+
+static void
+test_controller_accepts_a_full_plaintext_command_line(void **state)
+{
+	struct controller_opts o;
+
+	(void) state;
+	assert_int_equal(CTL_PARSE(&o, "--listen", "tcp://0.0.0.0:7700", "--plaintext",
+	                           "--control", "ipc:///tmp/ctl.sock", "--heartbeat-ms", "250",
+	                           "--max-agents", "65536", "--log-level", "error"),
+	                 CONTROLLER_CLI_RUN);
+	assert_string_equal(o.listen, "tcp://0.0.0.0:7700");
+	assert_string_equal(o.control, "ipc:///tmp/ctl.sock");
+	assert_true(o.plaintext);
+	assert_int_equal(o.heartbeat_ms, 250);
+	assert_int_equal(o.max_agents, 65536);
+	assert_int_equal(o.log_level, LOG_LEVEL_ERROR);
+}
+
+static void
+test_controller_heartbeat_outside_100_to_1000_ms_is_refused(void **state)
+{
+	static char *const     bad[] = {"50", "99", "1001", "2000", "abc", "", "-100", "500ms",
+	                                " 500", "+500", "4294967796"};
+	struct controller_opts o;
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (CTL_PARSE(&o, "-l", "tcp://0.0.0.0:7600", "--plaintext", "--heartbeat-ms",
+		              bad[i]) != CONTROLLER_CLI_USAGE)
+			fail_msg("--heartbeat-ms '%s' accepted", bad[i]);
+		assert_err_mentions("--heartbeat-ms", "100..1000", NULL);
+	}
+	assert_int_equal(CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext", "--heartbeat-ms", "100"),
+	                 CONTROLLER_CLI_RUN);
+	assert_int_equal(o.heartbeat_ms, 100);
+	assert_int_equal(CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext", "--heartbeat-ms", "1000"),
+	                 CONTROLLER_CLI_RUN);
+	assert_int_equal(o.heartbeat_ms, 1000);
+}
+
+static void
+test_controller_max_agents_outside_1_to_65536_is_refused(void **state)
+{
+	static char *const     bad[] = {"0", "65537", "-1", "many"};
+	struct controller_opts o;
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext", "--max-agents", bad[i]) !=
+		    CONTROLLER_CLI_USAGE)
+			fail_msg("--max-agents '%s' accepted", bad[i]);
+		assert_err_mentions("--max-agents", "1..65536", NULL);
+	}
+	assert_int_equal(CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext", "--max-agents", "1"),
+	                 CONTROLLER_CLI_RUN);
+	assert_int_equal(o.max_agents, 1);
+}
+
+static void
+test_controller_refuses_bad_urls_naming_the_flag(void **state)
+{
+	struct controller_opts o;
+
+	(void) state;
+	assert_int_equal(CTL_PARSE(&o, "--listen", "tcp://0.0.0.0:7600"), CONTROLLER_CLI_USAGE);
+	assert_err_mentions("--listen", "--plaintext", NULL);
+	assert_int_equal(CTL_PARSE(&o, "--listen", "udp://0.0.0.0:7600", "--plaintext"),
+	                 CONTROLLER_CLI_USAGE);
+	assert_err_mentions("--listen", "ipc://, tcp:// or tls+tcp://", NULL);
+	assert_int_equal(CTL_PARSE(&o, "--listen", "tcp://0.0.0.0:99999", "--plaintext"),
+	                 CONTROLLER_CLI_USAGE);
+	assert_err_mentions("--listen", "1..65535", NULL);
+	assert_int_equal(CTL_PARSE(&o, "--listen", "tcp://0.0.0.0:0", "--plaintext"),
+	                 CONTROLLER_CLI_USAGE);
+	assert_err_mentions("--listen", "1..65535", NULL);
+	assert_int_equal(CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext", "--control", "http://x"),
+	                 CONTROLLER_CLI_USAGE);
+	assert_err_mentions("--control", "'http://x'", NULL);
+	assert_int_equal(
+	    CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext", "--control", "tls+tcp://h:2"),
+	    CONTROLLER_CLI_USAGE);
+	assert_err_mentions("--control", "--tls-ca", NULL);
+}
+
+static void
+test_controller_unknown_option_stray_argument_and_log_level(void **state)
+{
+	struct controller_opts o;
+
+	(void) state;
+	assert_int_equal(CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext", "--max-agentz", "5"),
+	                 CONTROLLER_CLI_USAGE);
+	assert_err_mentions("--max-agentz", "--help", NULL);
+	assert_int_equal(CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext", "--heartbeat-ms"),
+	                 CONTROLLER_CLI_USAGE);
+	assert_err_mentions("--heartbeat-ms", NULL);
+	assert_int_equal(CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext", "now"),
+	                 CONTROLLER_CLI_USAGE);
+	assert_err_mentions("'now'", "only options", NULL);
+	assert_int_equal(CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext", "--log-level", "bogus"),
+	                 CONTROLLER_CLI_USAGE);
+	assert_err_mentions("--log-level", "'bogus'", "error", "warn", "info", "debug", NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* identity_resolve */
+
+static void
+set_identity_env(void)
+{
+	setenv("CHAOS_POD_NAME", "env-pod", 1);
+	setenv("CHAOS_NAMESPACE", "env-ns", 1);
+	setenv("CHAOS_NODE_NAME", "env-node", 1);
+	setenv("CHAOS_ROLE", "coordinator", 1);
+}
+
+static void
+test_identity_flags_win_over_the_environment(void **state)
+{
+	struct identity_args args = {.pod        = "flag-pod",
+	                             .namespace_ = "flag-ns",
+	                             .node       = "flag-node",
+	                             .role       = "database"};
+	struct identity      id;
+	const char          *why = NULL;
+
+	(void) state;
+	set_identity_env();
+	assert_int_equal(identity_resolve(&args, &id, &why), CHAOS_OK);
+	assert_string_equal(id.pod, "flag-pod");
+	assert_string_equal(id.namespace_, "flag-ns");
+	assert_string_equal(id.node, "flag-node");
+	assert_int_equal(id.role, CHAOS__V1__ROLE__ROLE_DATABASE);
+	assert_string_equal(id.agent_id, "flag-ns/flag-pod");
+}
+
+static void
+test_identity_falls_back_to_the_environment(void **state)
+{
+	struct identity_args args = {0};
+	struct identity      id;
+	const char          *why = NULL;
+
+	(void) state;
+	set_identity_env();
+	assert_int_equal(identity_resolve(&args, &id, &why), CHAOS_OK);
+	assert_string_equal(id.pod, "env-pod");
+	assert_string_equal(id.namespace_, "env-ns");
+	assert_string_equal(id.node, "env-node");
+	assert_int_equal(id.role, CHAOS__V1__ROLE__ROLE_COORDINATOR);
+	assert_string_equal(id.agent_id, "env-ns/env-pod");
+	assert_true(id.incarnation > 0);
+}
+
+static void
+test_identity_defaults_to_hostname_and_default_namespace(void **state)
+{
+	struct identity_args args = {.role = "node"};
+	struct identity      id;
+	const char          *why = NULL;
+	char                 host[256];
+
+	(void) state;
+	assert_int_equal(gethostname(host, sizeof(host)), 0);
+	if (wire_check_id(host) != CHAOS_OK)
+		skip(); /* this machine's hostname is not a valid pod name */
+	setenv("CHAOS_POD_NAME", "", 1); /* empty counts as unset */
+	assert_int_equal(identity_resolve(&args, &id, &why), CHAOS_OK);
+	assert_string_equal(id.pod, host);
+	assert_string_equal(id.node, host);
+	assert_string_equal(id.namespace_, "default");
+	assert_int_equal(id.role, CHAOS__V1__ROLE__ROLE_NODE);
+}
+
+static void
+test_identity_explicit_id_replaces_namespace_slash_pod(void **state)
+{
+	struct identity_args args = {.id = "ledger/db-0.boot-7", .pod = "db-0", .role = "database"};
+	struct identity      id;
+	const char          *why = NULL;
+
+	(void) state;
+	assert_int_equal(identity_resolve(&args, &id, &why), CHAOS_OK);
+	assert_string_equal(id.agent_id, "ledger/db-0.boot-7");
+	args.id = "has space";
+	assert_int_equal(identity_resolve(&args, &id, &why), CHAOS_EINVAL);
+	assert_non_null(strstr(why, "--id"));
+}
+
+static void
+test_identity_refuses_a_bad_or_missing_role(void **state)
+{
+	struct identity_args args = {.pod = "db-0", .role = "dba"};
+	struct identity      id;
+	const char          *why = NULL;
+
+	(void) state;
+	assert_int_equal(identity_resolve(&args, &id, &why), CHAOS_EINVAL);
+	assert_non_null(why);
+	assert_non_null(strstr(why, "role"));
+	assert_non_null(strstr(why, "blockchain, coordinator, database, node"));
+	args.role = NULL;
+	why       = NULL;
+	assert_int_equal(identity_resolve(&args, &id, &why), CHAOS_EINVAL);
+	assert_non_null(why);
+	assert_non_null(strstr(why, "CHAOS_ROLE"));
+	setenv("CHAOS_ROLE", "Database", 1); /* names are case-sensitive */
+	assert_int_equal(identity_resolve(&args, &id, &why), CHAOS_EINVAL);
+}
+
+static void
+test_identity_refuses_bad_pod_namespace_and_node_names(void **state)
+{
+	struct identity_args args = {.pod = "db 0", .role = "database"};
+	struct identity      id;
+	const char          *why = NULL;
+	char                 long_ns[200], long_pod[200];
+
+	(void) state;
+	assert_int_equal(identity_resolve(&args, &id, &why), CHAOS_EINVAL);
+	assert_non_null(strstr(why, "pod name"));
+	args.pod = NULL;
+	setenv("CHAOS_POD_NAME", "db\n0", 1);
+	assert_int_equal(identity_resolve(&args, &id, &why), CHAOS_EINVAL);
+	assert_non_null(strstr(why, "CHAOS_POD_NAME"));
+	args.pod        = "db-0";
+	args.namespace_ = "led ger";
+	assert_int_equal(identity_resolve(&args, &id, &why), CHAOS_EINVAL);
+	assert_non_null(strstr(why, "namespace"));
+	args.namespace_ = "ledger";
+	args.node       = "";
+	assert_int_equal(identity_resolve(&args, &id, &why), CHAOS_EINVAL);
+	assert_non_null(strstr(why, "node name"));
+	/* Each name fits, "namespace/pod" does not: ask for --id. */
+	memset(long_ns, 'n', sizeof(long_ns) - 1);
+	long_ns[sizeof(long_ns) - 1] = '\0';
+	memset(long_pod, 'p', sizeof(long_pod) - 1);
+	long_pod[sizeof(long_pod) - 1] = '\0';
+	args.node       = "worker-1";
+	args.namespace_ = long_ns;
+	args.pod        = long_pod;
+	assert_int_equal(identity_resolve(&args, &id, &why), CHAOS_EINVAL);
+	assert_non_null(strstr(why, "--id"));
+}
+
+static void
+test_identity_parses_labels_and_refuses_bad_ones(void **state)
+{
+	static const char *const bad[] = {
+		"=value", "novalue", "k=v v", "k@=v", "k=v\n",
+		"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk=1234", /* 65 */
+	};
+	struct identity_args     args  = {.pod = "db-0", .role = "database"};
+	struct identity          id;
+	const char              *why = NULL;
+
+	(void) state;
+	args.labels[0] = "team=ledger";
+	args.labels[1] = "app.kubernetes.io/name=postgres";
+	args.labels[2] = "empty=";
+	args.n_labels  = 3;
+	assert_int_equal(identity_resolve(&args, &id, &why), CHAOS_OK);
+	assert_int_equal(id.n_labels, 3);
+	assert_string_equal(id.label_key[0], "team");
+	assert_string_equal(id.label_value[0], "ledger");
+	assert_string_equal(id.label_key[1], "app.kubernetes.io/name");
+	assert_string_equal(id.label_value[1], "postgres");
+	assert_string_equal(id.label_key[2], "empty");
+	assert_string_equal(id.label_value[2], "");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		args.labels[1] = bad[i];
+		why            = NULL;
+		if (identity_resolve(&args, &id, &why) != CHAOS_EINVAL)
+			fail_msg("label '%s' accepted", bad[i]);
+		assert_non_null(strstr(why, "--label"));
+	}
+}
+
+/* What the agent will send must pass the controller's checks. */
+static void
+test_resolved_identity_passes_wire_validation(void **state)
+{
+	struct identity_args args = {.pod = "db-0", .namespace_ = "ledger", .role = "database"};
+	struct identity      id;
+	struct identity_pb   pb;
+	const char          *why = NULL, *reason = NULL;
+	unsigned char        addr[16];
+
+	(void) state;
+	args.labels[0] = "team=ledger";
+	args.n_labels  = 1;
+	assert_int_equal(identity_resolve(&args, &id, &why), CHAOS_OK);
+	assert_true(id.n_ips <= IDENTITY_MAX_IPS);
+	for (size_t i = 0; i < id.n_ips; i++) {
+		assert_true(inet_pton(AF_INET, id.ips[i], addr) == 1 ||
+		            inet_pton(AF_INET6, id.ips[i], addr) == 1);
+		assert_string_not_equal(id.ips[i], "127.0.0.1");
+		assert_string_not_equal(id.ips[i], "::1");
+	}
+	identity_to_pb(&id, &pb);
+	assert_string_equal(pb.msg.agent_id, "ledger/db-0");
+	assert_int_equal(pb.msg.n_labels, 1);
+	assert_string_equal(pb.msg.labels[0]->key, "team");
+	if (wire_check_identity(&pb.msg, &reason) != CHAOS_OK)
+		fail_msg("resolved identity refused by the wire check: %s", reason);
+}
+
+/* ------------------------------------------------------------------------ */
+/* flags and url */
+
+static void
+test_flags_parse_u32_accepts_only_plain_decimals_in_range(void **state)
+{
+	static const char *const bad[] = {"",           "-1",         "+1",  " 1",
+	                                  "1 ",         "1x",         "0x10", "4294967296",
+	                                  "1e3",        "99999999999999999999999",
+	                                  "1.0",        "abc"};
+	uint32_t                 v     = 77;
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (flags_parse_u32(bad[i], 0, UINT32_MAX, &v) != CHAOS_EINVAL)
+			fail_msg("'%s' accepted", bad[i]);
+		assert_int_equal(v, 77); /* untouched */
+	}
+	assert_int_equal(flags_parse_u32(NULL, 0, 1, &v), CHAOS_EINVAL);
+	assert_int_equal(flags_parse_u32("4294967295", 0, UINT32_MAX, &v), CHAOS_OK);
+	assert_int_equal(v, UINT32_MAX);
+	assert_int_equal(flags_parse_u32("0", 0, 10, &v), CHAOS_OK);
+	assert_int_equal(v, 0);
+	assert_int_equal(flags_parse_u32("007", 0, 10, &v), CHAOS_OK);
+	assert_int_equal(v, 7);
+	assert_int_equal(flags_parse_u32("10", 0, 10, &v), CHAOS_OK);
+	assert_int_equal(flags_parse_u32("11", 0, 10, &v), CHAOS_EINVAL);
+	assert_int_equal(flags_parse_u32("4", 5, 10, &v), CHAOS_EINVAL);
+	assert_int_equal(v, 10);
+}
+
+static void
+test_flags_parse_double_accepts_only_finite_decimals_in_range(void **state)
+{
+	static const char *const bad[] = {"",     "inf", "-inf",  "nan",   "NaN", "infinity",
+	                                  "1e400", "1.5x", "1.5 ", " 1.5", "\t1.5", "0x10",
+	                                  "0x1p3", "-0.5", "101",  "abc",   "1,5"};
+	double                   v     = 77.0;
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (flags_parse_double(bad[i], 0.0, 100.0, &v) != CHAOS_EINVAL)
+			fail_msg("'%s' accepted", bad[i]);
+		assert_true(v == 77.0); /* untouched */
+	}
+	assert_int_equal(flags_parse_double(NULL, 0.0, 1.0, &v), CHAOS_EINVAL);
+	assert_int_equal(flags_parse_double("0.5", 0.0, 100.0, &v), CHAOS_OK);
+	assert_true(v == 0.5);
+	assert_int_equal(flags_parse_double("1e2", 0.0, 100.0, &v), CHAOS_OK);
+	assert_true(v == 100.0);
+	assert_int_equal(flags_parse_double(".25", 0.0, 100.0, &v), CHAOS_OK);
+	assert_true(v == 0.25);
+	assert_int_equal(flags_parse_double("-2.5", -10.0, 10.0, &v), CHAOS_OK);
+	assert_true(v == -2.5);
+	assert_int_equal(flags_parse_double("0", 0.0, 100.0, &v), CHAOS_OK);
+	assert_true(v == 0.0);
+}
+
+static void
+test_flags_parse_label_splits_key_and_value(void **state)
+{
+	char        buf[64];
+	const char *k = NULL, *v = NULL;
+
+	(void) state;
+	assert_int_equal(flags_parse_label("a.b/c_d-e=f.g", buf, &k, &v), CHAOS_OK);
+	assert_string_equal(k, "a.b/c_d-e");
+	assert_string_equal(v, "f.g");
+	assert_int_equal(flags_parse_label("k=", buf, &k, &v), CHAOS_OK);
+	assert_string_equal(v, "");
+	assert_int_equal(flags_parse_label("k=a=b", buf, &k, &v), CHAOS_EINVAL);
+	assert_int_equal(flags_parse_label("=v", buf, &k, &v), CHAOS_EINVAL);
+	assert_int_equal(flags_parse_label("kv", buf, &k, &v), CHAOS_EINVAL);
+	assert_int_equal(flags_parse_label(NULL, buf, &k, &v), CHAOS_EINVAL);
+}
+
+static void
+test_flags_roles_map_both_ways(void **state)
+{
+	int role = -1;
+
+	(void) state;
+	assert_int_equal(flags_parse_role("blockchain", &role), CHAOS_OK);
+	assert_int_equal(role, CHAOS__V1__ROLE__ROLE_BLOCKCHAIN);
+	assert_int_equal(flags_parse_role("node", &role), CHAOS_OK);
+	assert_int_equal(role, CHAOS__V1__ROLE__ROLE_NODE);
+	assert_int_equal(flags_parse_role("controller", &role), CHAOS_EINVAL);
+	assert_int_equal(flags_parse_role("", &role), CHAOS_EINVAL);
+	assert_int_equal(flags_parse_role(NULL, &role), CHAOS_EINVAL);
+	assert_int_equal(role, CHAOS__V1__ROLE__ROLE_NODE);
+	assert_string_equal(flags_role_name(CHAOS__V1__ROLE__ROLE_DATABASE), "database");
+	assert_string_equal(flags_role_name(CHAOS__V1__ROLE__ROLE_COORDINATOR), "coordinator");
+	assert_string_equal(flags_role_name(0), "unspecified");
+	assert_string_equal(flags_role_name(99), "unspecified");
+}
+
+static void
+test_events_url_is_next_to_the_session_url(void **state)
+{
+	static const struct {
+		const char *session, *events;
+	} good[] = {
+		{"tcp://10.77.0.2:7600", "tcp://10.77.0.2:7601"},
+		{"tls+tcp://chaos-controller:7600", "tls+tcp://chaos-controller:7601"},
+		{"tcp://[::1]:7600", "tcp://[::1]:7601"},
+		{"tcp://h:65534", "tcp://h:65535"},
+		{"ipc:///run/chaos/session.sock", "ipc:///run/chaos/session.sock.events"},
+	};
+	static const char *const bad[] = {"http://h:7600", "tcp://h",   "tcp://h:0",
+	                                  "tcp://h:65535", "tcp://h:x", "tcp://h:",
+	                                  "h:7600",        "",          "ws://h:1"};
+	char                     out[128];
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_int_equal(url_events_from_session(good[i].session, out, sizeof(out)),
+		                 CHAOS_OK);
+		assert_string_equal(out, good[i].events);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (url_events_from_session(bad[i], out, sizeof(out)) != CHAOS_EINVAL)
+			fail_msg("'%s' accepted", bad[i]);
+	/* The result must fit, terminator included. */
+	assert_int_equal(url_events_from_session("tcp://h:7600", out, 12), CHAOS_EINVAL);
+	assert_int_equal(url_events_from_session("tcp://h:7600", out, 13), CHAOS_OK);
+	assert_string_equal(out, "tcp://h:7601");
+	assert_int_equal(url_events_from_session("ipc:///a", out, 15), CHAOS_EINVAL);
+	assert_int_equal(url_events_from_session("ipc:///a", out, 16), CHAOS_OK);
+}
+
+static void
+test_url_host_strips_scheme_port_and_brackets(void **state)
+{
+	char out[64];
+
+	(void) state;
+	assert_int_equal(url_host("tls+tcp://chaos-controller:7600", out, sizeof(out)), CHAOS_OK);
+	assert_string_equal(out, "chaos-controller");
+	assert_int_equal(url_host("tcp://[fd00::2]:7600", out, sizeof(out)), CHAOS_OK);
+	assert_string_equal(out, "fd00::2");
+	assert_int_equal(url_host("tcp://10.0.0.1:1", out, sizeof(out)), CHAOS_OK);
+	assert_string_equal(out, "10.0.0.1");
+	assert_int_equal(url_host("ipc:///x", out, sizeof(out)), CHAOS_EINVAL);
+	assert_int_equal(url_host("tcp://:7600", out, sizeof(out)), CHAOS_EINVAL);
+	assert_int_equal(url_host("tcp://10.0.0.1:1", out, 8), CHAOS_EINVAL);
+}
+
+#define ENV_TEST(fn) cmocka_unit_test_setup_teardown(fn, clear_env, clear_env)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		ENV_TEST(test_agent_accepts_a_full_tls_command_line),
+		ENV_TEST(test_agent_accepts_plaintext_tcp_and_ipc_with_defaults),
+		ENV_TEST(test_agent_takes_the_controller_from_the_environment_unless_given),
+		ENV_TEST(test_agent_without_controller_is_a_usage_error),
+		ENV_TEST(test_agent_refuses_plain_tcp_without_plaintext_flag),
+		ENV_TEST(test_agent_refuses_tls_without_ca_and_cert),
+		ENV_TEST(test_agent_refuses_bad_schemes_and_ports),
+		ENV_TEST(test_agent_unknown_option_is_named_in_the_error),
+		ENV_TEST(test_agent_stray_argument_is_a_usage_error),
+		ENV_TEST(test_agent_bad_log_level_lists_the_allowed_levels),
+		ENV_TEST(test_agent_refuses_more_labels_than_fit),
+		ENV_TEST(test_agent_help_and_version_exit_successfully),
+		ENV_TEST(test_controller_defaults_need_only_tls_files),
+		ENV_TEST(test_controller_accepts_a_full_plaintext_command_line),
+		ENV_TEST(test_controller_heartbeat_outside_100_to_1000_ms_is_refused),
+		ENV_TEST(test_controller_max_agents_outside_1_to_65536_is_refused),
+		ENV_TEST(test_controller_refuses_bad_urls_naming_the_flag),
+		ENV_TEST(test_controller_unknown_option_stray_argument_and_log_level),
+		ENV_TEST(test_identity_flags_win_over_the_environment),
+		ENV_TEST(test_identity_falls_back_to_the_environment),
+		ENV_TEST(test_identity_defaults_to_hostname_and_default_namespace),
+		ENV_TEST(test_identity_explicit_id_replaces_namespace_slash_pod),
+		ENV_TEST(test_identity_refuses_a_bad_or_missing_role),
+		ENV_TEST(test_identity_refuses_bad_pod_namespace_and_node_names),
+		ENV_TEST(test_identity_parses_labels_and_refuses_bad_ones),
+		ENV_TEST(test_resolved_identity_passes_wire_validation),
+		cmocka_unit_test(test_flags_parse_u32_accepts_only_plain_decimals_in_range),
+		cmocka_unit_test(test_flags_parse_double_accepts_only_finite_decimals_in_range),
+		cmocka_unit_test(test_flags_parse_label_splits_key_and_value),
+		cmocka_unit_test(test_flags_roles_map_both_ways),
+		cmocka_unit_test(test_events_url_is_next_to_the_session_url),
+		cmocka_unit_test(test_url_host_strips_scheme_port_and_brackets),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,618 @@
+// SPDX-License-Identifier: MIT
+/*
+ * controller/registry.c driven by polls and events built in memory (no
+ * sockets): registration, connected/lost state, clock samples, the command
+ * queue until acked, event gaps, snapshots and the table limit.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/wire.h"
+#include "controller/registry.h"
+
+#define HB_MS 100
+#define T0_US 1700000000000000LL
+
+/* One agent as the controller sees it: its identity and its next poll. */
+struct fake_agent {
+	char                agent_id[64];
+	char                ns[32];
+	char                pod[32];
+	Chaos__V1__Identity id;
+	Chaos__V1__Poll     poll;
+	Chaos__V1__Ack      ack[4];
+	Chaos__V1__Ack     *acks[4];
+	char               *faults[4];
+};
+
+static void
+fake_init(struct fake_agent *f, const char *ns, const char *pod)
+{
+	memset(f, 0, sizeof(*f));
+	snprintf(f->ns, sizeof(f->ns), "%s", ns);
+	snprintf(f->pod, sizeof(f->pod), "%s", pod);
+	snprintf(f->agent_id, sizeof(f->agent_id), "%s/%s", ns, pod);
+	chaos__v1__identity__init(&f->id);
+	f->id.agent_id    = f->agent_id;
+	f->id.pod         = f->pod;
+	f->id.namespace_  = f->ns;
+	f->id.node        = "worker-1";
+	f->id.role        = CHAOS__V1__ROLE__ROLE_DATABASE;
+	f->id.incarnation = T0_US;
+	chaos__v1__poll__init(&f->poll);
+	f->poll.protocol_version = WIRE_VERSION;
+	f->poll.agent_id         = f->agent_id;
+	f->poll.t1_agent_us      = T0_US;
+}
+
+/* The next poll, with or without identity; acks, faults and the previous
+ * exchange's times are cleared. */
+static const Chaos__V1__Poll *
+fake_poll(struct fake_agent *f, bool with_identity)
+{
+	f->poll.poll_seq++;
+	f->poll.t1_agent_us += 1000;
+	f->poll.has_prev_t1_agent_us = f->poll.has_prev_t2_ctl_us = false;
+	f->poll.has_prev_t3_ctl_us = f->poll.has_prev_t4_agent_us = false;
+	f->poll.identity        = with_identity ? &f->id : NULL;
+	f->poll.n_acks          = 0;
+	f->poll.n_active_faults = 0;
+	return &f->poll;
+}
+
+/* A poll acking the given command with STATUS_OK. */
+static const Chaos__V1__Poll *
+fake_poll_ack(struct fake_agent *f, uint64_t command_id)
+{
+	const Chaos__V1__Poll *p = fake_poll(f, false);
+
+	chaos__v1__ack__init(&f->ack[0]);
+	f->ack[0].command_id = command_id;
+	f->ack[0].status     = CHAOS__V1__STATUS__STATUS_OK;
+	f->acks[0]           = &f->ack[0];
+	f->poll.acks         = f->acks;
+	f->poll.n_acks       = 1;
+	return p;
+}
+
+static void
+poll_ok(struct registry *r, const Chaos__V1__Poll *p, uint32_t pipe)
+{
+	bool need = true;
+
+	assert_int_equal(registry_on_poll(r, p, pipe, clk_now_us(), &need), CHAOS_OK);
+	assert_false(need);
+}
+
+static struct registry *
+new_registry(size_t max_agents)
+{
+	struct registry *r = NULL;
+
+	assert_int_equal(registry_new(HB_MS, max_agents, &r), CHAOS_OK);
+	assert_non_null(r);
+	assert_int_equal(registry_heartbeat_ms(r), HB_MS);
+	return r;
+}
+
+/* What the control API would report about one agent. */
+struct view {
+	bool     found;
+	int      state;
+	char     lost_reason[128];
+	bool     clock_known;
+	double   offset_ms, error_ms;
+	uint64_t received, gaps;
+	size_t   n_faults;
+	char     first_fault[64];
+	int64_t  incarnation;
+	int64_t  last_seen_ctl_us;
+};
+
+static struct view
+view_of(struct registry *r, const char *agent_id)
+{
+	Chaos__V1__AgentInfo **all = NULL;
+	size_t                 n   = 0;
+	struct view            v;
+
+	memset(&v, 0, sizeof(v));
+	assert_int_equal(registry_snapshot(r, NULL, &all, &n), CHAOS_OK);
+	for (size_t i = 0; i < n; i++) {
+		const Chaos__V1__AgentInfo *a = all[i];
+		if (strcmp(a->identity->agent_id, agent_id) != 0)
+			continue;
+		v.found       = true;
+		v.state       = a->state;
+		v.clock_known = a->has_clock_known && a->clock_known;
+		v.offset_ms   = a->clock_offset_ms;
+		v.error_ms    = a->clock_error_ms;
+		v.received    = a->events_received;
+		v.gaps        = a->events_gaps;
+		v.n_faults    = a->n_active_faults;
+		if (a->n_active_faults > 0)
+			snprintf(v.first_fault, sizeof(v.first_fault), "%s", a->active_faults[0]);
+		if (a->lost_reason != NULL)
+			snprintf(v.lost_reason, sizeof(v.lost_reason), "%s", a->lost_reason);
+		v.incarnation      = a->identity->incarnation;
+		v.last_seen_ctl_us = a->last_seen_ctl_us;
+	}
+	registry_snapshot_free(all, n);
+	return v;
+}
+
+static size_t
+count_agents(struct registry *r, const char *ns)
+{
+	Chaos__V1__AgentInfo **all = NULL;
+	size_t                 n   = 0;
+
+	assert_int_equal(registry_snapshot(r, ns, &all, &n), CHAOS_OK);
+	registry_snapshot_free(all, n);
+	return n;
+}
+
+static void
+make_revert_all(Chaos__V1__Command *c, uint64_t id)
+{
+	chaos__v1__command__init(c);
+	c->command_id = id;
+	c->body_case  = CHAOS__V1__COMMAND__BODY_REVERT_ALL;
+	c->revert_all = true;
+}
+
+/* Builds the reply to poll_seq and decodes it as the agent would. */
+static Chaos__V1__Reply *
+reply_for(struct registry *r, const char *agent_id, uint64_t poll_seq, bool identity_needed)
+{
+	nng_msg          *msg    = NULL;
+	Chaos__V1__Reply *reply  = NULL;
+	const char       *reason = NULL;
+	int64_t           t2     = clk_now_us();
+
+	assert_int_equal(registry_build_reply(r, agent_id, poll_seq, t2, identity_needed, &msg),
+	                 CHAOS_OK);
+	if (wire_decode_reply(nng_msg_body(msg), nng_msg_len(msg), &reply, &reason) != CHAOS_OK)
+		fail_msg("registry built a reply the agent refuses: %s", reason);
+	nng_msg_free(msg);
+	assert_int_equal(reply->poll_seq, poll_seq);
+	assert_int_equal(reply->t2_ctl_us, t2);
+	assert_true(reply->t3_ctl_us >= t2);
+	assert_int_equal(reply->heartbeat_ms, HB_MS);
+	return reply;
+}
+
+static void
+send_event(struct registry *r, struct fake_agent *f, uint64_t seq, int want)
+{
+	Chaos__V1__Event      ev    = CHAOS__V1__EVENT__INIT;
+	Chaos__V1__FaultState state = CHAOS__V1__FAULT_STATE__INIT;
+
+	ev.protocol_version = WIRE_VERSION;
+	ev.agent_id         = f->agent_id;
+	ev.seq              = seq;
+	ev.t_agent_us       = T0_US + (int64_t) seq;
+	state.fault_id      = "f1";
+	state.phase         = CHAOS__V1__FAULT_PHASE__FAULT_PHASE_APPLIED;
+	ev.body_case        = CHAOS__V1__EVENT__BODY_FAULT_STATE;
+	ev.fault_state      = &state;
+	assert_int_equal(registry_on_event(r, &ev, clk_now_us()), want);
+}
+
+static void
+send_hello(struct registry *r, struct fake_agent *f, uint64_t seq, int want)
+{
+	Chaos__V1__Event ev    = CHAOS__V1__EVENT__INIT;
+	Chaos__V1__Hello hello = CHAOS__V1__HELLO__INIT;
+
+	ev.protocol_version = WIRE_VERSION;
+	ev.agent_id         = f->agent_id;
+	ev.seq              = seq;
+	ev.t_agent_us       = T0_US;
+	hello.identity      = &f->id;
+	ev.body_case        = CHAOS__V1__EVENT__BODY_HELLO;
+	ev.hello            = &hello;
+	assert_int_equal(registry_on_event(r, &ev, clk_now_us()), want);
+}
+
+/* ------------------------------------------------------------------------ */
+
+static void
+test_unknown_agent_without_identity_is_asked_for_it(void **state)
+{
+	struct registry   *r = new_registry(8);
+	struct fake_agent  f;
+	Chaos__V1__Command cmd;
+	Chaos__V1__Reply  *reply;
+	bool               need = false;
+
+	(void) state;
+	fake_init(&f, "ledger", "db-0");
+	assert_int_equal(registry_on_poll(r, fake_poll(&f, false), 1, clk_now_us(), &need),
+	                 CHAOS_OK);
+	assert_true(need);
+	assert_false(view_of(r, f.agent_id).found);
+	assert_int_equal(count_agents(r, NULL), 0);
+	make_revert_all(&cmd, 1);
+	assert_int_equal(registry_enqueue(r, f.agent_id, &cmd), CHAOS_ENOENT);
+	reply = reply_for(r, f.agent_id, f.poll.poll_seq, true);
+	assert_true(reply->has_identity_needed && reply->identity_needed);
+	assert_int_equal(reply->n_commands, 0);
+	wire_free(reply);
+	registry_free(r);
+}
+
+static void
+test_agent_with_identity_is_registered_and_connected(void **state)
+{
+	struct registry  *r = new_registry(8);
+	struct fake_agent f;
+	struct view       v;
+	bool              need = true;
+	int64_t           t2   = clk_now_us();
+
+	(void) state;
+	fake_init(&f, "ledger", "db-0");
+	assert_int_equal(registry_on_poll(r, fake_poll(&f, true), 1, t2, &need), CHAOS_OK);
+	assert_false(need);
+	v = view_of(r, f.agent_id);
+	assert_true(v.found);
+	assert_int_equal(v.state, CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED);
+	assert_int_equal(v.last_seen_ctl_us, t2);
+	assert_int_equal(v.incarnation, T0_US);
+	assert_false(v.clock_known);
+	assert_string_equal(v.lost_reason, "");
+	/* Later polls of the same connection need no identity. */
+	poll_ok(r, fake_poll(&f, false), 1);
+	assert_int_equal(view_of(r, f.agent_id).state,
+	                 CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED);
+	assert_int_equal(count_agents(r, NULL), 1);
+	registry_free(r);
+}
+
+static void
+test_sweep_marks_lost_only_after_three_heartbeats(void **state)
+{
+	struct registry  *r = new_registry(8);
+	struct fake_agent f;
+	int64_t           before, after;
+	struct view       v;
+
+	(void) state;
+	fake_init(&f, "ledger", "db-0");
+	before = clk_mono_us();
+	poll_ok(r, fake_poll(&f, true), 1);
+	after = clk_mono_us();
+	registry_sweep(r, before + 2 * HB_MS * 1000);
+	registry_sweep(r, before + 3 * HB_MS * 1000); /* exactly 3 is not overdue yet */
+	assert_int_equal(view_of(r, f.agent_id).state,
+	                 CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED);
+	registry_sweep(r, after + 4 * HB_MS * 1000);
+	v = view_of(r, f.agent_id);
+	assert_int_equal(v.state, CHAOS__V1__AGENT_STATE__AGENT_STATE_LOST);
+	assert_non_null(strstr(v.lost_reason, "no poll for"));
+	assert_non_null(strstr(v.lost_reason, "3 heartbeats"));
+	registry_free(r);
+}
+
+static void
+test_closed_pipe_marks_only_its_agent_lost(void **state)
+{
+	struct registry  *r = new_registry(8);
+	struct fake_agent a, b;
+	struct view       v;
+
+	(void) state;
+	fake_init(&a, "ledger", "db-0");
+	fake_init(&b, "ledger", "coord-0");
+	poll_ok(r, fake_poll(&a, true), 11);
+	poll_ok(r, fake_poll(&b, true), 12);
+	registry_pipe_closed(r, 99);
+	assert_int_equal(view_of(r, a.agent_id).state,
+	                 CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED);
+	registry_pipe_closed(r, 11);
+	v = view_of(r, a.agent_id);
+	assert_int_equal(v.state, CHAOS__V1__AGENT_STATE__AGENT_STATE_LOST);
+	assert_string_equal(v.lost_reason, "connection closed");
+	assert_int_equal(view_of(r, b.agent_id).state,
+	                 CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED);
+	registry_free(r);
+}
+
+static void
+test_new_poll_reconnects_a_lost_agent(void **state)
+{
+	struct registry  *r = new_registry(8);
+	struct fake_agent f;
+	struct view       v;
+
+	(void) state;
+	fake_init(&f, "ledger", "db-0");
+	poll_ok(r, fake_poll(&f, true), 1);
+	registry_pipe_closed(r, 1);
+	assert_int_equal(view_of(r, f.agent_id).state, CHAOS__V1__AGENT_STATE__AGENT_STATE_LOST);
+	poll_ok(r, fake_poll(&f, true), 2); /* new connection, identity resent */
+	v = view_of(r, f.agent_id);
+	assert_int_equal(v.state, CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED);
+	assert_string_equal(v.lost_reason, "");
+	/* The old pipe closing late must not drop the new connection. */
+	registry_pipe_closed(r, 1);
+	assert_int_equal(view_of(r, f.agent_id).state,
+	                 CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED);
+	/* Swept-lost agents come back the same way. */
+	registry_sweep(r, clk_mono_us() + 4 * HB_MS * 1000);
+	assert_int_equal(view_of(r, f.agent_id).state, CHAOS__V1__AGENT_STATE__AGENT_STATE_LOST);
+	poll_ok(r, fake_poll(&f, false), 2);
+	assert_int_equal(view_of(r, f.agent_id).state,
+	                 CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED);
+	assert_int_equal(count_agents(r, NULL), 1);
+	registry_free(r);
+}
+
+static void
+set_prev_times(struct fake_agent *f, int64_t theta, int64_t d)
+{
+	int64_t t1 = f->poll.t1_agent_us - 500000;
+
+	f->poll.has_prev_t1_agent_us = f->poll.has_prev_t2_ctl_us = true;
+	f->poll.has_prev_t3_ctl_us = f->poll.has_prev_t4_agent_us = true;
+	f->poll.prev_t1_agent_us = t1;
+	f->poll.prev_t2_ctl_us   = t1 - theta + d;
+	f->poll.prev_t3_ctl_us   = t1 - theta + d + 20000; /* held 20 ms */
+	f->poll.prev_t4_agent_us = t1 + 2 * d + 20000;
+}
+
+static void
+test_poll_times_give_the_agent_clock_offset(void **state)
+{
+	struct registry  *r = new_registry(8);
+	struct fake_agent f;
+	struct view       v;
+
+	(void) state;
+	fake_init(&f, "ledger", "db-0");
+	poll_ok(r, fake_poll(&f, true), 1);
+	assert_false(view_of(r, f.agent_id).clock_known);
+	fake_poll(&f, false);
+	set_prev_times(&f, 2000, 300); /* agent 2 ms ahead, 300 us each way */
+	poll_ok(r, &f.poll, 1);
+	v = view_of(r, f.agent_id);
+	assert_true(v.clock_known);
+	assert_true(v.offset_ms == 2.0);
+	assert_true(v.error_ms == 0.3);
+	registry_free(r);
+}
+
+static void
+test_new_incarnation_resets_clock_and_event_sequence(void **state)
+{
+	struct registry  *r = new_registry(8);
+	struct fake_agent f;
+	struct view       v;
+
+	(void) state;
+	fake_init(&f, "ledger", "db-0");
+	poll_ok(r, fake_poll(&f, true), 1);
+	fake_poll(&f, false);
+	set_prev_times(&f, 2000, 300);
+	poll_ok(r, &f.poll, 1);
+	send_event(r, &f, 1, CHAOS_OK);
+	send_event(r, &f, 2, CHAOS_OK);
+	/* Same incarnation again (a reconnect): nothing is forgotten. */
+	poll_ok(r, fake_poll(&f, true), 2);
+	assert_true(view_of(r, f.agent_id).clock_known);
+	/* The process restarted: its old clock samples and sequence are void. */
+	f.id.incarnation = T0_US + 60000000;
+	poll_ok(r, fake_poll(&f, true), 3);
+	v = view_of(r, f.agent_id);
+	assert_int_equal(v.incarnation, T0_US + 60000000);
+	assert_false(v.clock_known);
+	assert_int_equal(v.state, CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED);
+	send_event(r, &f, 50, CHAOS_OK); /* first event seen from the new process */
+	assert_int_equal(view_of(r, f.agent_id).gaps, 0);
+	send_event(r, &f, 52, CHAOS_OK);
+	v = view_of(r, f.agent_id);
+	assert_int_equal(v.gaps, 1);
+	assert_int_equal(v.received, 4);
+	registry_free(r);
+}
+
+static int  kicks;
+static char kicked_id[64];
+
+static void
+count_kick(void *arg, const char *agent_id)
+{
+	assert_ptr_equal(arg, &kicks);
+	kicks++;
+	snprintf(kicked_id, sizeof(kicked_id), "%s", agent_id);
+}
+
+static void
+test_enqueued_command_is_resent_until_acked(void **state)
+{
+	struct registry   *r = new_registry(8);
+	struct fake_agent  f;
+	Chaos__V1__Command c7, c8;
+	Chaos__V1__Reply  *reply;
+
+	(void) state;
+	kicks = 0;
+	registry_set_kick(r, count_kick, &kicks);
+	fake_init(&f, "ledger", "db-0");
+	poll_ok(r, fake_poll(&f, true), 1);
+	assert_false(registry_has_commands(r, f.agent_id));
+	make_revert_all(&c7, 7);
+	assert_int_equal(registry_enqueue(r, f.agent_id, &c7), CHAOS_OK);
+	assert_int_equal(kicks, 1);
+	assert_string_equal(kicked_id, f.agent_id);
+	assert_true(registry_has_commands(r, f.agent_id));
+	c7.command_id = 99; /* the registry keeps its own copy */
+
+	for (int round = 0; round < 2; round++) {
+		reply = reply_for(r, f.agent_id, f.poll.poll_seq, false);
+		assert_int_equal(reply->n_commands, 1);
+		assert_int_equal(reply->commands[0]->command_id, 7);
+		assert_int_equal(reply->commands[0]->body_case,
+		                 CHAOS__V1__COMMAND__BODY_REVERT_ALL);
+		assert_false(reply->identity_needed);
+		wire_free(reply);
+		poll_ok(r, fake_poll(&f, false), 1); /* no ack yet */
+	}
+	make_revert_all(&c8, 8);
+	assert_int_equal(registry_enqueue(r, f.agent_id, &c8), CHAOS_OK);
+	poll_ok(r, fake_poll_ack(&f, 12345), 1); /* unknown id: ignored */
+	reply = reply_for(r, f.agent_id, f.poll.poll_seq, false);
+	assert_int_equal(reply->n_commands, 2);
+	wire_free(reply);
+	poll_ok(r, fake_poll_ack(&f, 7), 1);
+	reply = reply_for(r, f.agent_id, f.poll.poll_seq, false);
+	assert_int_equal(reply->n_commands, 1);
+	assert_int_equal(reply->commands[0]->command_id, 8);
+	wire_free(reply);
+	poll_ok(r, fake_poll_ack(&f, 8), 1);
+	reply = reply_for(r, f.agent_id, f.poll.poll_seq, false);
+	assert_int_equal(reply->n_commands, 0);
+	wire_free(reply);
+	assert_false(registry_has_commands(r, f.agent_id));
+	registry_free(r);
+}
+
+static void
+test_command_queue_is_bounded(void **state)
+{
+	struct registry   *r = new_registry(8);
+	struct fake_agent  f;
+	Chaos__V1__Command c;
+	int                rv = CHAOS_OK, queued = 0;
+
+	(void) state;
+	fake_init(&f, "ledger", "db-0");
+	poll_ok(r, fake_poll(&f, true), 1);
+	for (uint64_t id = 1; id <= 1000 && rv == CHAOS_OK; id++) {
+		make_revert_all(&c, id);
+		if ((rv = registry_enqueue(r, f.agent_id, &c)) == CHAOS_OK)
+			queued++;
+	}
+	assert_int_equal(rv, CHAOS_EBUSY);
+	assert_true(queued > 0 && queued < 1000);
+	registry_free(r); /* frees the queued copies (ASan checks) */
+}
+
+static void
+test_event_gaps_are_counted_from_sequence_numbers(void **state)
+{
+	struct registry  *r = new_registry(8);
+	struct fake_agent f, stranger;
+	struct view       v;
+
+	(void) state;
+	fake_init(&f, "ledger", "db-0");
+	fake_init(&stranger, "ledger", "ghost-0");
+	send_event(r, &stranger, 1, CHAOS_ENOENT); /* not registered, not a Hello */
+	assert_false(view_of(r, stranger.agent_id).found);
+	send_hello(r, &f, 1, CHAOS_OK); /* a Hello registers */
+	v = view_of(r, f.agent_id);
+	assert_true(v.found);
+	assert_int_not_equal(v.state, CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED); /* no poll */
+	send_event(r, &f, 2, CHAOS_OK);
+	send_event(r, &f, 3, CHAOS_OK);
+	send_event(r, &f, 6, CHAOS_OK); /* 4, 5 lost */
+	send_event(r, &f, 7, CHAOS_OK);
+	send_event(r, &f, 10, CHAOS_OK); /* 8, 9 lost */
+	v = view_of(r, f.agent_id);
+	assert_int_equal(v.received, 6);
+	assert_int_equal(v.gaps, 4);
+	send_event(r, &f, 10, CHAOS_OK); /* duplicates and reordering are not gaps */
+	send_event(r, &f, 9, CHAOS_OK);
+	assert_int_equal(view_of(r, f.agent_id).gaps, 4);
+	registry_free(r);
+}
+
+static void
+test_snapshot_filters_by_namespace_and_reports_faults(void **state)
+{
+	struct registry  *r = new_registry(8);
+	struct fake_agent a, b, c;
+
+	(void) state;
+	fake_init(&a, "ledger", "db-0");
+	fake_init(&b, "ledger", "coord-0");
+	fake_init(&c, "chain", "node-0");
+	poll_ok(r, fake_poll(&a, true), 1);
+	poll_ok(r, fake_poll(&b, true), 2);
+	fake_poll(&c, true);
+	c.faults[0]            = "run-1/fault-1";
+	c.faults[1]            = "run-1/fault-2";
+	c.poll.n_active_faults = 2;
+	c.poll.active_faults   = c.faults;
+	poll_ok(r, &c.poll, 3);
+	assert_int_equal(count_agents(r, NULL), 3);
+	assert_int_equal(count_agents(r, ""), 3);
+	assert_int_equal(count_agents(r, "ledger"), 2);
+	assert_int_equal(count_agents(r, "chain"), 1);
+	assert_int_equal(count_agents(r, "nowhere"), 0);
+	assert_int_equal(view_of(r, c.agent_id).n_faults, 2);
+	assert_string_equal(view_of(r, c.agent_id).first_fault, "run-1/fault-1");
+	assert_int_equal(view_of(r, a.agent_id).n_faults, 0);
+	poll_ok(r, fake_poll(&c, false), 3); /* faults are as of the latest poll */
+	assert_int_equal(view_of(r, c.agent_id).n_faults, 0);
+	registry_free(r);
+}
+
+static void
+test_full_table_refuses_new_agents_with_ebusy(void **state)
+{
+	struct registry  *r = new_registry(2);
+	struct fake_agent a, b, c;
+	bool              need = false;
+
+	(void) state;
+	fake_init(&a, "ledger", "db-0");
+	fake_init(&b, "ledger", "db-1");
+	fake_init(&c, "ledger", "db-2");
+	poll_ok(r, fake_poll(&a, true), 1);
+	poll_ok(r, fake_poll(&b, true), 2);
+	assert_int_equal(registry_on_poll(r, fake_poll(&c, true), 3, clk_now_us(), &need),
+	                 CHAOS_EBUSY);
+	send_hello(r, &c, 1, CHAOS_EBUSY);
+	assert_false(view_of(r, c.agent_id).found);
+	assert_int_equal(count_agents(r, NULL), 2);
+	/* Agents already in the table carry on. */
+	poll_ok(r, fake_poll(&a, false), 1);
+	poll_ok(r, fake_poll(&b, true), 2);
+	registry_free(r);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_unknown_agent_without_identity_is_asked_for_it),
+		cmocka_unit_test(test_agent_with_identity_is_registered_and_connected),
+		cmocka_unit_test(test_sweep_marks_lost_only_after_three_heartbeats),
+		cmocka_unit_test(test_closed_pipe_marks_only_its_agent_lost),
+		cmocka_unit_test(test_new_poll_reconnects_a_lost_agent),
+		cmocka_unit_test(test_poll_times_give_the_agent_clock_offset),
+		cmocka_unit_test(test_new_incarnation_resets_clock_and_event_sequence),
+		cmocka_unit_test(test_enqueued_command_is_resent_until_acked),
+		cmocka_unit_test(test_command_queue_is_bounded),
+		cmocka_unit_test(test_event_gaps_are_counted_from_sequence_numbers),
+		cmocka_unit_test(test_snapshot_filters_by_namespace_and_reports_faults),
+		cmocka_unit_test(test_full_table_refuses_new_agents_with_ebusy),
+	};
+
+	log_init("test_registry", LOG_LEVEL_ERROR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
