@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/conncheck.h"
+#include "agent/fault.h"
+#include "agent/probe.h"
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -20,26 +23,47 @@ struct agent_recent {
 };
 
 struct agent {
-	struct events      *ev;
+	struct events       *ev;
+	struct session      *session;
+	struct fault_engine *faults;
+	struct probe_set    *probes;
 	struct agent_recent recent[AGENT_RECENT];
 	size_t              next_recent;
 };
 
 int
-agent_new(struct events *ev, struct agent **out)
+agent_new(struct events *ev, const char *controller_host, struct agent **out)
 {
 	struct agent *a = calloc(1, sizeof(*a));
+	int           rv;
 
 	if (a == NULL)
 		return CHAOS_ENOMEM;
 	a->ev = ev;
-	*out  = a;
+	if ((rv = fault_engine_new(ev, controller_host, &a->faults)) != CHAOS_OK ||
+	    (rv = probe_set_new(ev, &a->probes)) != CHAOS_OK) {
+		fault_engine_free(a->faults);
+		free(a);
+		return rv;
+	}
+	*out = a;
 	return CHAOS_OK;
+}
+
+void
+agent_set_session(struct agent *a, struct session *s)
+{
+	a->session = s;
 }
 
 void
 agent_free(struct agent *a)
 {
+	if (a == NULL)
+		return;
+	fault_engine_free(a->faults);
+	probe_set_free(a->probes);
+	conncheck_drain();
 	free(a);
 }
 
@@ -52,13 +76,46 @@ agent_find_recent(struct agent *a, uint64_t id)
 	return NULL;
 }
 
+static int
+agent_dispatch(struct agent *a, const Chaos__V1__Command *cmd, char *err, size_t errlen)
+{
+	int64_t offset = a->session != NULL ? session_clock_offset_us(a->session) : 0;
+
+	switch (cmd->body_case) {
+	case CHAOS__V1__COMMAND__BODY_APPLY_FAULT:
+		return fault_apply(a->faults, cmd->apply_fault, offset, err, errlen);
+	case CHAOS__V1__COMMAND__BODY_REVERT_FAULT:
+		return fault_revert(a->faults, cmd->revert_fault, err, errlen);
+	case CHAOS__V1__COMMAND__BODY_REVERT_ALL:
+		fault_revert_all(a->faults, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_REVERTED,
+		                 "revert-all on command");
+		probe_stop_all(a->probes);
+		return CHAOS_OK;
+	case CHAOS__V1__COMMAND__BODY_START_PROBE:
+		return probe_start(a->probes, cmd->start_probe, err, errlen);
+	case CHAOS__V1__COMMAND__BODY_STOP_PROBE:
+		/* stopping a probe that is already gone is done */
+		probe_stop(a->probes, cmd->stop_probe);
+		return CHAOS_OK;
+	case CHAOS__V1__COMMAND__BODY_CHECK_CONN:
+		return conncheck_start(a->ev, cmd->check_conn);
+	default:
+		snprintf(err, errlen, "command kind %d not supported by this agent",
+		         (int) cmd->body_case);
+		return CHAOS_EUNSUPPORTED;
+	}
+}
+
 static void
 agent_apply(struct agent *a, const Chaos__V1__Command *cmd, struct agent_recent *r)
 {
-	(void) a;
-	r->status = CHAOS__V1__STATUS__STATUS_UNSUPPORTED;
-	snprintf(r->error, sizeof(r->error), "command kind %d not supported by this agent",
-	         (int) cmd->body_case);
+	int rv = agent_dispatch(a, cmd, r->error, sizeof(r->error));
+
+	r->status = rv == CHAOS_OK            ? CHAOS__V1__STATUS__STATUS_OK
+	            : rv == CHAOS_EUNSUPPORTED ? CHAOS__V1__STATUS__STATUS_UNSUPPORTED
+	                                       : CHAOS__V1__STATUS__STATUS_FAILED;
+	if (rv == CHAOS_OK)
+		r->error[0] = '\0';
 }
 
 static void
@@ -84,19 +141,17 @@ agent_command(void *arg, const Chaos__V1__Command *cmd, Chaos__V1__Ack *ack)
 static int64_t
 agent_tick(void *arg, int64_t now_mono_us, bool renewed)
 {
-	(void) arg;
-	(void) now_mono_us;
-	(void) renewed;
-	return 0;
+	struct agent *a = arg;
+
+	return fault_tick(a->faults, now_mono_us, renewed);
 }
 
 static size_t
 agent_active(void *arg, const char **ids, size_t max)
 {
-	(void) arg;
-	(void) ids;
-	(void) max;
-	return 0;
+	struct agent *a = arg;
+
+	return fault_active(a->faults, ids, max);
 }
 
 void

@@ -12,13 +12,16 @@
 
 struct agent;
 
-/* ev must outlive the agent. */
-int agent_new(struct events *ev, struct agent **out);
+/* ev must outlive the agent. controller_host's addresses are exempt from
+ * every fault. */
+int agent_new(struct events *ev, const char *controller_host, struct agent **out);
 
-/* Reverts everything still in force, then frees a; NULL is fine. */
+/* Reverts everything still in force, stops probes, then frees a; NULL ok. */
 void agent_free(struct agent *a);
 
-/* The session handler that routes commands and timers to a. */
+/* The session handler that routes commands and timers to a. The session is
+ * remembered for its clock offset. */
 void agent_session_handler(struct agent *a, struct session_handler *h);
+void agent_set_session(struct agent *a, struct session *s);
 
 #endif

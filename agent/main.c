@@ -53,7 +53,7 @@ agent_block_signals(void)
 static int
 agent_start(const struct agent_opts *o, const struct identity *id)
 {
-	char                   events_url[512];
+	char                   events_url[512], host[256] = "";
 	struct events         *ev = NULL;
 	struct agent          *a  = NULL;
 	struct session        *s  = NULL;
@@ -63,12 +63,14 @@ agent_start(const struct agent_opts *o, const struct identity *id)
 	int                    rv;
 
 	url_events_from_session(o->controller, events_url, sizeof(events_url));
+	url_host(o->controller, host, sizeof(host)); /* ipc:// has none: nothing exempt */
 	if ((rv = events_open(events_url, id->agent_id, &o->tls, &ev, &why)) != CHAOS_OK ||
-	    (rv = agent_new(ev, &a)) != CHAOS_OK)
+	    (rv = agent_new(ev, host[0] ? host : NULL, &a)) != CHAOS_OK)
 		goto out;
 	agent_session_handler(a, &h);
 	if ((rv = session_open(o->controller, &o->tls, id, ev, &h, &s, &why)) != CHAOS_OK)
 		goto out;
+	agent_set_session(a, s);
 	pthread_create(&sig_thread, NULL, agent_signal_thread, s);
 	pthread_detach(sig_thread);
 	log_info("agent %s (role %d, %zu ips) polling %s", id->agent_id, id->role, id->n_ips,

@@ -34,6 +34,7 @@ struct session {
 	uint64_t               poll_seq;
 	struct clk_exchange    prev;
 	bool                   have_prev;
+	struct clk_filter      clk; /* the agent's own view of the offset */
 	struct session_ack     acks[SESSION_MAX_ACKS];
 	size_t                 n_acks;
 	struct session_stats   st;
@@ -64,6 +65,7 @@ session_open(const char *url, const struct transport_tls *tls, const struct iden
 	s->id = id;
 	s->ev = ev;
 	s->h  = *h;
+	clk_filter_init(&s->clk);
 	atomic_store(&s->need_identity, true);
 	atomic_store(&s->hb_ms, SESSION_DEFAULT_HB_MS);
 	if ((rv = nng_req0_open(&s->sock)) != 0) {
@@ -107,6 +109,16 @@ uint32_t
 session_heartbeat_ms(const struct session *s)
 {
 	return atomic_load(&s->hb_ms);
+}
+
+int64_t
+session_clock_offset_us(const struct session *s)
+{
+	int64_t off = 0, err;
+
+	if (!clk_filter_best(&s->clk, &off, &err))
+		return 0;
+	return off;
 }
 
 void
@@ -213,6 +225,7 @@ session_take_reply(struct session *s, nng_msg *msg, int64_t t1, int64_t t4, bool
 	}
 	s->prev      = (struct clk_exchange){t1, r->t2_ctl_us, r->t3_ctl_us, t4};
 	s->have_prev = true;
+	clk_filter_add(&s->clk, &s->prev);
 	atomic_store(&s->hb_ms, r->heartbeat_ms);
 	if (r->identity_needed && !with_identity)
 		atomic_store(&s->need_identity, true);

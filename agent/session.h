@@ -56,6 +56,10 @@ void session_close(struct session *s);
 /* Last heartbeat period the controller announced, in ms. */
 uint32_t session_heartbeat_ms(const struct session *s);
 
+/* Agent clock - controller clock in us, from the best recent exchange; 0
+ * before the first reply. Session thread only. */
+int64_t session_clock_offset_us(const struct session *s);
+
 /* Counters for logs and tests. */
 struct session_stats {
 	uint64_t polls;

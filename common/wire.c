@@ -39,14 +39,15 @@ wire_free(void *msg)
 /* Valid UTF-8 without control characters: strings end up in logs, JSON and
  * terminal tables, so nothing that can forge a line or escape is let in. */
 static bool
-wire_text_ok(const char *s, size_t max)
+wire_text_ok(const char *s, size_t max, bool allow_space)
 {
 	const unsigned char *p = (const unsigned char *) s;
 	size_t               n = 0;
 
 	while (*p != '\0') {
-		int extra = 0;
-		if (*p < 0x20 || *p == 0x7f)
+		int  extra = 0;
+		bool space = *p == '\n' || *p == '\t' || *p == '\r';
+		if ((*p < 0x20 && !(allow_space && space)) || *p == 0x7f)
 			return false;
 		if (*p >= 0x80) {
 			if ((*p & 0xe0) == 0xc0 && *p >= 0xc2)
@@ -102,7 +103,12 @@ wire_check_value(const ProtobufCFieldDescriptor *f, const void *v, int depth, co
 		return CHAOS_OK;
 	case PROTOBUF_C_TYPE_STRING: {
 		const char *s = *(char *const *) v;
-		if (s != NULL && !wire_text_ok(s, WIRE_MAX_TEXT_LEN)) {
+		/* Fields named *_json carry whole documents (scenario settings
+		 * and results): larger, and whitespace is allowed. */
+		size_t      nlen = strlen(f->name);
+		bool        doc  = nlen > 5 && strcmp(f->name + nlen - 5, "_json") == 0;
+		if (s != NULL &&
+		    !wire_text_ok(s, doc ? WIRE_MAX_CONTROL : WIRE_MAX_TEXT_LEN, doc)) {
 			*reason = "string too long, not UTF-8 or with control characters";
 			return CHAOS_EPROTO;
 		}
@@ -334,6 +340,34 @@ wire_check_fault_spec(const Chaos__V1__FaultSpec *f, const char **reason)
 	return wire_check_fault_kind(f, reason);
 }
 
+int
+wire_check_hostport(const char *s)
+{
+	char        host[64];
+	const char *colon = s != NULL ? strrchr(s, ':') : NULL;
+	uint32_t    port;
+
+	if (colon == NULL || (size_t) (colon - s) >= sizeof(host) ||
+	    flags_parse_u32(colon + 1, 1, 65535, &port) != CHAOS_OK)
+		return CHAOS_EINVAL;
+	memcpy(host, s, (size_t) (colon - s));
+	host[colon - s] = '\0';
+	return strchr(host, '/') == NULL && wire_check_cidr(host) == CHAOS_OK ? CHAOS_OK
+	                                                                      : CHAOS_EINVAL;
+}
+
+static int
+wire_check_conn_spec(const Chaos__V1__ConnCheckSpec *c, const char **reason)
+{
+	if (wire_check_id(c->check_id) != CHAOS_OK || c->n_targets > 256 ||
+	    c->timeout_ms == 0 || c->timeout_ms > 60000)
+		return wire_fail(reason, "command: bad connectivity check");
+	for (size_t i = 0; i < c->n_targets; i++)
+		if (wire_check_hostport(c->targets[i]) != CHAOS_OK)
+			return wire_fail(reason, "command: connectivity target is not ipv4:port");
+	return CHAOS_OK;
+}
+
 static int
 wire_check_command(const Chaos__V1__Command *c, const char **reason)
 {
@@ -364,6 +398,8 @@ wire_check_command(const Chaos__V1__Command *c, const char **reason)
 		return CHAOS_OK;
 	case CHAOS__V1__COMMAND__BODY_REVERT_ALL:
 		return CHAOS_OK;
+	case CHAOS__V1__COMMAND__BODY_CHECK_CONN:
+		return wire_check_conn_spec(c->check_conn, reason);
 	default:
 		return wire_fail(reason, "command: no body");
 	}
@@ -462,6 +498,9 @@ wire_check_event(const Chaos__V1__Event *e, const char **reason)
 	case CHAOS__V1__EVENT__BODY_LOAD:
 		return wire_check_id(e->load->load_id) ? wire_fail(reason, "event: bad load_id")
 		                                       : CHAOS_OK;
+	case CHAOS__V1__EVENT__BODY_CONN:
+		return wire_check_id(e->conn->check_id) ? wire_fail(reason, "event: bad check_id")
+		                                        : CHAOS_OK;
 	default:
 		return wire_fail(reason, "event: no body");
 	}
@@ -485,9 +524,16 @@ wire_check_event(const Chaos__V1__Event *e, const char **reason)
 static int
 wire_check_control_request(const Chaos__V1__ControlRequest *r, const char **reason)
 {
-	if (r->body_case == CHAOS__V1__CONTROL_REQUEST__BODY__NOT_SET)
+	switch (r->body_case) {
+	case CHAOS__V1__CONTROL_REQUEST__BODY_RUN:
+		if (wire_check_id(r->run->scenario) != CHAOS_OK)
+			return wire_fail(reason, "control: bad scenario name");
+		return CHAOS_OK;
+	case CHAOS__V1__CONTROL_REQUEST__BODY__NOT_SET:
 		return wire_fail(reason, "control: no request body");
-	return CHAOS_OK;
+	default:
+		return CHAOS_OK;
+	}
 }
 
 static int

@@ -56,5 +56,6 @@ int wire_check_identity(const Chaos__V1__Identity *id, const char **reason);
 int wire_check_fault_spec(const Chaos__V1__FaultSpec *f, const char **reason);
 int wire_check_id(const char *s);   /* CHAOS_OK for a valid id */
 int wire_check_cidr(const char *s); /* "a.b.c.d" or "a.b.c.d/n" */
+int wire_check_hostport(const char *s); /* "a.b.c.d:port" */
 
 #endif

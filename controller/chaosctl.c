@@ -18,6 +18,7 @@ static const struct chaosctl_cmd {
 } chaosctl_cmds[] = {
 	{"agents", cmd_agents, "list the agents: chaosctl agents [--json]"},
 	{"stats", cmd_stats, "endpoint counters (received, dropped): chaosctl stats [--json]"},
+	{"run", cmd_run, "run a scenario: chaosctl run network [--help]"},
 };
 
 #define CHAOSCTL_N_CMDS (sizeof(chaosctl_cmds) / sizeof(chaosctl_cmds[0]))

@@ -17,6 +17,7 @@ struct control_srv {
 	nng_socket               sock;
 	nng_thread              *thread;
 	struct registry         *reg;
+	struct run_mgr          *runs;
 	struct control_endpoints eps;
 };
 
@@ -56,14 +57,23 @@ csrv_answer(struct control_srv *s, const Chaos__V1__ControlRequest *req)
 			resp.agents   = agents;
 			resp.n_agents = n;
 		} else {
-			resp.error = "out of memory";
+			resp.error = strdup("out of memory");
 		}
 		break;
 	case CHAOS__V1__CONTROL_REQUEST__BODY_STATS:
 		csrv_stats(s, &resp);
 		break;
+	case CHAOS__V1__CONTROL_REQUEST__BODY_RUN:
+		run_mgr_start(s->runs, req->run, &resp);
+		break;
+	case CHAOS__V1__CONTROL_REQUEST__BODY_RUN_STATUS:
+		run_mgr_status(s->runs, req->run_status, &resp);
+		break;
+	case CHAOS__V1__CONTROL_REQUEST__BODY_ABORT:
+		run_mgr_abort(s->runs, req->abort, &resp);
+		break;
 	default:
-		resp.error = "request not supported by this controller";
+		resp.error = strdup("request not supported by this controller");
 		break;
 	}
 	if (wire_pack(&resp.base, WIRE_MAX_CONTROL, &msg) == CHAOS_OK &&
@@ -71,6 +81,7 @@ csrv_answer(struct control_srv *s, const Chaos__V1__ControlRequest *req)
 		nng_msg_free(msg);
 	if (agents != NULL)
 		registry_snapshot_free(agents, n);
+	run_mgr_resp_free(&resp); /* every string in resp is heap-owned */
 }
 
 /* A malformed request is dropped and counted, and still answered with an
@@ -116,16 +127,17 @@ csrv_loop(void *arg)
 
 int
 control_srv_start(const char *url, const struct transport_tls *tls, struct registry *reg,
-                  const struct control_endpoints *eps, struct control_srv **out,
-                  const char **why)
+                  struct run_mgr *runs, const struct control_endpoints *eps,
+                  struct control_srv **out, const char **why)
 {
 	struct control_srv *s = calloc(1, sizeof(*s));
 	int                 rv;
 
 	if (s == NULL)
 		return CHAOS_ENOMEM;
-	s->reg = reg;
-	s->eps = *eps;
+	s->reg  = reg;
+	s->runs = runs;
+	s->eps  = *eps;
 	if ((rv = nng_rep0_open(&s->sock)) != 0) {
 		free(s);
 		*why = nng_strerror(rv);

@@ -9,6 +9,7 @@
 #include "common/transport.h"
 #include "controller/epstats.h"
 #include "controller/registry.h"
+#include "controller/run.h"
 
 /* The endpoints whose counters the stats request reports. */
 struct control_endpoints {
@@ -19,9 +20,10 @@ struct control_endpoints {
 
 struct control_srv;
 
+/* runs may be NULL (no scenarios: run requests are answered with an error). */
 int  control_srv_start(const char *url, const struct transport_tls *tls, struct registry *reg,
-                       const struct control_endpoints *eps, struct control_srv **out,
-                       const char **why);
+                       struct run_mgr *runs, const struct control_endpoints *eps,
+                       struct control_srv **out, const char **why);
 void control_srv_stop(struct control_srv *s);
 
 #endif

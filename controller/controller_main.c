@@ -23,6 +23,7 @@
 #include "controller/epstats.h"
 #include "controller/events_srv.h"
 #include "controller/registry.h"
+#include "controller/run.h"
 #include "controller/session_srv.h"
 
 static atomic_bool controller_stop;
@@ -59,6 +60,7 @@ controller_ipc_dir(const char *url)
 
 struct controller {
 	struct registry    *reg;
+	struct run_mgr     *runs;
 	struct epstats      st_session, st_events, st_control;
 	struct session_srv *session;
 	struct events_srv  *events;
@@ -77,17 +79,19 @@ controller_start(struct controller *c, const struct controller_opts *o, const ch
 		return rv;
 	}
 	if ((rv = registry_new(o->heartbeat_ms, o->max_agents, &c->reg)) != CHAOS_OK ||
+	    (rv = run_mgr_new(c->reg, &c->runs)) != CHAOS_OK ||
 	    (rv = epstats_init(&c->st_session, "session")) != CHAOS_OK ||
 	    (rv = epstats_init(&c->st_events, "events")) != CHAOS_OK ||
 	    (rv = epstats_init(&c->st_control, "control")) != CHAOS_OK)
 		return rv;
 	controller_ipc_dir(o->control);
+	registry_set_ack_sink(c->reg, run_mgr_on_ack, c->runs);
 	if ((rv = session_srv_start(o->listen, &o->tls, c->reg, &c->st_session, o->max_agents,
 	                            &c->session, why)) != CHAOS_OK ||
-	    (rv = events_srv_start(events_url, &o->tls, c->reg, &c->st_events, NULL, NULL,
-	                           &c->events, why)) != CHAOS_OK ||
-	    (rv = control_srv_start(o->control, &o->tls, c->reg, &eps, &c->control, why)) !=
-	        CHAOS_OK)
+	    (rv = events_srv_start(events_url, &o->tls, c->reg, &c->st_events, run_mgr_on_event,
+	                           c->runs, &c->events, why)) != CHAOS_OK ||
+	    (rv = control_srv_start(o->control, &o->tls, c->reg, c->runs, &eps, &c->control,
+	                            why)) != CHAOS_OK)
 		return rv;
 	log_info("serving agents on %s (events %s), chaosctl on %s, heartbeat %u ms", o->listen,
 	         events_url, o->control, o->heartbeat_ms);
@@ -97,9 +101,16 @@ controller_start(struct controller *c, const struct controller_opts *o, const ch
 static void
 controller_stop_all(struct controller *c)
 {
+	/* A run in progress reverts first, while the sessions still carry its
+	 * commands to the agents. */
+	if (c->runs != NULL)
+		run_mgr_abort_all(c->runs, "controller stopping (signal)");
 	control_srv_stop(c->control);
 	events_srv_stop(c->events);
 	session_srv_stop(c->session);
+	if (c->reg != NULL)
+		registry_set_ack_sink(c->reg, NULL, NULL);
+	run_mgr_free(c->runs);
 	registry_free(c->reg);
 	epstats_fini(&c->st_session);
 	epstats_fini(&c->st_events);

@@ -47,7 +47,18 @@ struct registry {
 	size_t            n_agents;
 	registry_kick_fn  kick;
 	void             *kick_arg;
+	registry_ack_fn   ack_sink;
+	void             *ack_arg;
 };
+
+static struct reg_agent *
+reg_find(struct registry *r, const char *id)
+{
+	for (size_t i = 0; i < r->n_agents; i++)
+		if (strcmp(r->agents[i].id, id) == 0)
+			return &r->agents[i];
+	return NULL;
+}
 
 int
 registry_new(uint32_t hb_ms, size_t max_agents, struct registry **out)
@@ -97,19 +108,47 @@ registry_heartbeat_ms(const struct registry *r)
 }
 
 void
+registry_set_ack_sink(struct registry *r, registry_ack_fn fn, void *arg)
+{
+	nng_mtx_lock(r->mtx);
+	r->ack_sink = fn;
+	r->ack_arg  = arg;
+	nng_mtx_unlock(r->mtx);
+}
+
+bool
+registry_clock(struct registry *r, const char *agent_id, int64_t *offset_us, int64_t *error_us)
+{
+	struct reg_agent *a;
+	bool              known = false;
+
+	nng_mtx_lock(r->mtx);
+	if ((a = reg_find(r, agent_id)) != NULL)
+		known = clk_filter_best(&a->clk, offset_us, error_us);
+	nng_mtx_unlock(r->mtx);
+	return known;
+}
+
+bool
+registry_agent_status(struct registry *r, const char *agent_id, bool *connected,
+                      int64_t *incarnation)
+{
+	struct reg_agent *a;
+
+	nng_mtx_lock(r->mtx);
+	if ((a = reg_find(r, agent_id)) != NULL) {
+		*connected   = a->connected;
+		*incarnation = a->identity->incarnation;
+	}
+	nng_mtx_unlock(r->mtx);
+	return a != NULL;
+}
+
+void
 registry_set_kick(struct registry *r, registry_kick_fn fn, void *arg)
 {
 	r->kick     = fn;
 	r->kick_arg = arg;
-}
-
-static struct reg_agent *
-reg_find(struct registry *r, const char *id)
-{
-	for (size_t i = 0; i < r->n_agents; i++)
-		if (strcmp(r->agents[i].id, id) == 0)
-			return &r->agents[i];
-	return NULL;
 }
 
 /* Deep copy by a pack/unpack round trip: protobuf-c has no copy function. */
@@ -211,6 +250,9 @@ registry_on_poll(struct registry *r, const Chaos__V1__Poll *p, uint32_t pipe_id,
 {
 	struct reg_agent *a;
 	int               rv = CHAOS_OK;
+	int64_t           off = 0, err;
+	registry_ack_fn   sink = NULL;
+	void             *sink_arg = NULL;
 
 	*identity_needed = false;
 	nng_mtx_lock(r->mtx);
@@ -235,8 +277,13 @@ registry_on_poll(struct registry *r, const Chaos__V1__Poll *p, uint32_t pipe_id,
 	reg_take_acks(a, p);
 	reg_take_faults(a, p);
 	reg_take_clock(a, p);
+	clk_filter_best(&a->clk, &off, &err);
+	sink     = r->ack_sink;
+	sink_arg = r->ack_arg;
 out:
 	nng_mtx_unlock(r->mtx);
+	for (size_t i = 0; sink != NULL && i < p->n_acks; i++)
+		sink(sink_arg, p->agent_id, p->acks[i], off, t2_ctl_us);
 	return rv;
 }
 

@@ -30,6 +30,23 @@ uint32_t registry_heartbeat_ms(const struct registry *r);
 typedef void (*registry_kick_fn)(void *arg, const char *agent_id);
 void registry_set_kick(struct registry *r, registry_kick_fn fn, void *arg);
 
+/* Receives every ack carried by a poll, with the agent's clock offset (agent
+ * - controller, 0 when unknown) and the poll's arrival time. Runs on the
+ * session thread with no registry lock held; must not block. */
+typedef void (*registry_ack_fn)(void *arg, const char *agent_id, const Chaos__V1__Ack *ack,
+                                int64_t offset_us, int64_t t_poll_us);
+void registry_set_ack_sink(struct registry *r, registry_ack_fn fn, void *arg);
+
+/* Best clock offset of agent_id (agent - controller) and its error bound, in
+ * us. False when unknown (agent unknown or no exchange yet). */
+bool registry_clock(struct registry *r, const char *agent_id, int64_t *offset_us,
+                    int64_t *error_us);
+
+/* Whether agent_id is connected, and its incarnation (process start). False
+ * for an unknown agent. */
+bool registry_agent_status(struct registry *r, const char *agent_id, bool *connected,
+                           int64_t *incarnation);
+
 /* A valid poll arrived at t2 (controller clock) over pipe_id. Records it,
  * takes its acks and clock sample. *identity_needed is set when the agent is
  * unknown and the poll carried no identity (it is then not registered).

@@ -1,0 +1,421 @@
+// SPDX-License-Identifier: MIT
+#include "agent/fault.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/fault_ops.h"
+#include "agent/nft.h"
+#include "common/clock.h"
+#include "common/err.h"
+#include "common/log.h"
+
+#define FAULT_MAX_EXEMPT 16
+
+static const struct fault_ops *const fault_kinds[] = {
+	&fault_partition_ops,
+	&fault_port_ops,
+	&fault_loss_ops,
+};
+
+struct fault_entry {
+	Chaos__V1__FaultSpec   *spec; /* owned deep copy */
+	const struct fault_ops *ops;
+	int64_t                 lease_end_mono;
+	int64_t                 hard_end_mono;
+	uint16_t                ports[NFT_MAX_PORTS];
+	int                     nft_index; /* in the last committed ruleset, or -1 */
+	void                   *state;     /* process kinds */
+};
+
+struct fault_engine {
+	struct events     *ev;
+	struct nft_ctx    *nft;
+	char               nft_error[160];
+	struct fault_entry active[FAULT_MAX_ACTIVE];
+	size_t             n_active;
+	char               exempt[FAULT_MAX_EXEMPT][24];
+	size_t             n_exempt;
+};
+
+/* The controller's addresses are exempt from every rule so the session that
+ * renews leases is never cut by the fault it renews. */
+static void
+fault_resolve_exempt(struct fault_engine *fe, const char *host)
+{
+	struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
+
+	if (host == NULL || getaddrinfo(host, NULL, &hints, &res) != 0) {
+		log_warn("cannot resolve the controller host '%s': it is not exempt from faults",
+		         host ? host : "");
+		return;
+	}
+	for (struct addrinfo *a = res; a != NULL && fe->n_exempt < FAULT_MAX_EXEMPT; a = a->ai_next) {
+		char ip[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, &((struct sockaddr_in *) a->ai_addr)->sin_addr, ip, sizeof(ip));
+		snprintf(fe->exempt[fe->n_exempt++], sizeof(fe->exempt[0]), "%s/32", ip);
+	}
+	freeaddrinfo(res);
+}
+
+static int
+fault_open_nft(struct fault_engine *fe)
+{
+	int rv = nft_open(FAULT_TABLE_NAME, &fe->nft);
+
+	if (rv != CHAOS_OK) {
+		fe->nft = NULL;
+		snprintf(fe->nft_error, sizeof(fe->nft_error), "nftables unavailable: %s%s",
+		         chaos_strerror(rv),
+		         rv == CHAOS_EPERM ? " (the agent needs CAP_NET_ADMIN)" : "");
+		log_warn("%s", fe->nft_error);
+	}
+	return rv;
+}
+
+int
+fault_engine_new(struct events *ev, const char *exempt_host, struct fault_engine **out)
+{
+	struct fault_engine *fe = calloc(1, sizeof(*fe));
+
+	if (fe == NULL)
+		return CHAOS_ENOMEM;
+	fe->ev = ev;
+	if (exempt_host != NULL)
+		fault_resolve_exempt(fe, exempt_host);
+	/* Opening removes a leftover table of ours (from a crash of an older
+	 * agent); closing again leaves no table at all while nothing is in
+	 * force. The table exists only while a fault does. */
+	if (fault_open_nft(fe) == CHAOS_OK) {
+		nft_close(fe->nft);
+		fe->nft = NULL;
+	}
+	*out = fe;
+	return CHAOS_OK;
+}
+
+static void
+fault_report(struct fault_engine *fe, const char *id, Chaos__V1__FaultPhase phase,
+             const char *detail, int64_t packets)
+{
+	Chaos__V1__Event      e  = CHAOS__V1__EVENT__INIT;
+	Chaos__V1__FaultState st = CHAOS__V1__FAULT_STATE__INIT;
+
+	st.fault_id = (char *) id;
+	st.phase    = phase;
+	st.detail   = (char *) detail;
+	if (packets >= 0) {
+		st.has_packets_dropped = true;
+		st.packets_dropped     = (uint64_t) packets;
+	}
+	e.body_case   = CHAOS__V1__EVENT__BODY_FAULT_STATE;
+	e.fault_state = &st;
+	events_send(fe->ev, &e);
+}
+
+static struct fault_entry *
+fault_find(struct fault_engine *fe, const char *id)
+{
+	for (size_t i = 0; i < fe->n_active; i++)
+		if (strcmp(fe->active[i].spec->fault_id, id) == 0)
+			return &fe->active[i];
+	return NULL;
+}
+
+static const struct fault_ops *
+fault_ops_for(Chaos__V1__FaultSpec__KindCase kind)
+{
+	for (size_t i = 0; i < sizeof(fault_kinds) / sizeof(fault_kinds[0]); i++)
+		if (fault_kinds[i]->kind == kind)
+			return fault_kinds[i];
+	return NULL;
+}
+
+/* protobuf-c has no copy: a pack/unpack round trip gives an owned copy. */
+static Chaos__V1__FaultSpec *
+fault_copy_spec(const Chaos__V1__FaultSpec *spec)
+{
+	size_t                len = chaos__v1__fault_spec__get_packed_size(spec);
+	uint8_t              *buf = malloc(len ? len : 1);
+	Chaos__V1__FaultSpec *copy;
+
+	if (buf == NULL)
+		return NULL;
+	chaos__v1__fault_spec__pack(spec, buf);
+	copy = chaos__v1__fault_spec__unpack(NULL, len, buf);
+	free(buf);
+	return copy;
+}
+
+/* Exempt CIDRs: the controller's, then every fault's own. */
+static size_t
+fault_exempt_list(struct fault_engine *fe, const char **list, size_t cap)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < fe->n_exempt && n < cap; i++)
+		list[n++] = fe->exempt[i];
+	for (size_t i = 0; i < fe->n_active; i++)
+		for (size_t k = 0; k < fe->active[i].spec->n_exempt && n < cap; k++)
+			list[n++] = fe->active[i].spec->exempt[k];
+	return n;
+}
+
+/* Commits the table for every nftables fault in force (all in one batch). */
+static int
+fault_commit(struct fault_engine *fe, char *err, size_t errlen)
+{
+	struct nft_fault   nf[FAULT_MAX_ACTIVE];
+	const char        *exempt[NFT_MAX_PEERS > 256 ? 256 : NFT_MAX_PEERS];
+	struct nft_ruleset rs = {.faults = nf};
+	int                rv;
+
+	for (size_t i = 0; i < fe->n_active; i++) {
+		struct fault_entry *e = &fe->active[i];
+		e->nft_index          = -1;
+		if (e->ops->to_nft == NULL)
+			continue;
+		memset(&nf[rs.n_faults], 0, sizeof(nf[0]));
+		e->ops->to_nft(e->spec, &nf[rs.n_faults], e->ports);
+		e->nft_index = (int) rs.n_faults++;
+	}
+	if (rs.n_faults == 0) {
+		/* Nothing left: closing the owner socket makes the kernel drop
+		 * the whole table in one step, leaving no table of ours. */
+		nft_close(fe->nft);
+		fe->nft = NULL;
+		return CHAOS_OK;
+	}
+	if (fe->nft == NULL && (rv = fault_open_nft(fe)) != CHAOS_OK) {
+		snprintf(err, errlen, "%s", fe->nft_error);
+		return rv == CHAOS_EPERM ? CHAOS_EPERM : CHAOS_EUNSUPPORTED;
+	}
+	rs.exempt   = exempt;
+	rs.n_exempt = fault_exempt_list(fe, exempt, sizeof(exempt) / sizeof(exempt[0]));
+	rv          = nft_commit(fe->nft, &rs);
+	if (rv != CHAOS_OK)
+		snprintf(err, errlen, "nftables: %s: %s", chaos_strerror(rv), nft_errmsg(fe->nft));
+	return rv;
+}
+
+/* Last resort when a revert batch fails: closing the owner socket makes the
+ * kernel delete the whole table, so no rule can outlive the failure. */
+static void
+fault_drop_table(struct fault_engine *fe, const char *why)
+{
+	log_error("revert failed (%s): closing the netlink socket so the kernel removes "
+	          "the table",
+	          why);
+	nft_close(fe->nft);
+	fe->nft = NULL;
+	if (fe->n_active > 0) {
+		char err[256];
+		if (fault_commit(fe, err, sizeof(err)) != CHAOS_OK)
+			log_error("re-applying the remaining faults failed: %s", err);
+	}
+}
+
+static int64_t
+fault_dropped_packets(struct fault_engine *fe, const struct fault_entry *e)
+{
+	struct nft_counter c[4 * FAULT_MAX_ACTIVE];
+	size_t             n     = 0;
+	int64_t            total = 0;
+
+	if (fe->nft == NULL || e->nft_index < 0 ||
+	    nft_counters(fe->nft, c, sizeof(c) / sizeof(c[0]), &n) != CHAOS_OK)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if ((int) c[i].fault == e->nft_index)
+			total += (int64_t) c[i].packets;
+	return total;
+}
+
+static void
+fault_entry_release(struct fault_engine *fe, size_t idx)
+{
+	struct fault_entry *e = &fe->active[idx];
+
+	if (e->ops->stop != NULL)
+		e->ops->stop(e->state);
+	chaos__v1__fault_spec__free_unpacked(e->spec, NULL);
+	fe->active[idx] = fe->active[--fe->n_active];
+}
+
+/* Removes entry idx, commits, reports phase. */
+static int
+fault_remove(struct fault_engine *fe, size_t idx, Chaos__V1__FaultPhase phase,
+             const char *detail, char *err, size_t errlen)
+{
+	char    id[256];
+	int64_t dropped = fault_dropped_packets(fe, &fe->active[idx]);
+	bool    nft     = fe->active[idx].ops->to_nft != NULL;
+	int     rv      = CHAOS_OK;
+
+	snprintf(id, sizeof(id), "%s", fe->active[idx].spec->fault_id);
+	fault_entry_release(fe, idx);
+	if (nft && fe->nft != NULL && (rv = fault_commit(fe, err, errlen)) != CHAOS_OK)
+		fault_drop_table(fe, err);
+	log_info("fault %s reverted (%s), %lld packets dropped", id, detail, (long long) dropped);
+	fault_report(fe, id, phase, detail, dropped);
+	return CHAOS_OK;
+}
+
+static void
+fault_set_deadlines(struct fault_entry *e, int64_t offset_us)
+{
+	int64_t now_mono = clk_mono_us();
+	/* hard end is on the controller's clock; agent time = ctl + offset */
+	int64_t left = e->spec->hard_end_ctl_us + offset_us - clk_now_us();
+
+	e->lease_end_mono = now_mono + (int64_t) e->spec->lease_ms * 1000;
+	e->hard_end_mono  = now_mono + (left > 0 ? left : 0);
+}
+
+static int
+fault_start(struct fault_engine *fe, struct fault_entry *e, char *err, size_t errlen)
+{
+	if (e->ops->start != NULL)
+		return e->ops->start(e->spec, &e->state, err, errlen);
+	return fault_commit(fe, err, errlen);
+}
+
+int
+fault_apply(struct fault_engine *fe, const Chaos__V1__FaultSpec *spec, int64_t offset_us,
+            char *err, size_t errlen)
+{
+	const struct fault_ops *ops = fault_ops_for(spec->kind_case);
+	struct fault_entry     *e;
+	int                     rv;
+
+	if (fault_find(fe, spec->fault_id) != NULL)
+		return CHAOS_OK;
+	if (ops == NULL) {
+		snprintf(err, errlen, "fault kind %d is not supported by this agent",
+		         (int) spec->kind_case);
+		return CHAOS_EUNSUPPORTED;
+	}
+	if (fe->n_active == FAULT_MAX_ACTIVE) {
+		snprintf(err, errlen, "too many faults in force (%d)", FAULT_MAX_ACTIVE);
+		return CHAOS_EBUSY;
+	}
+	e = &fe->active[fe->n_active];
+	memset(e, 0, sizeof(*e));
+	e->ops = ops;
+	if ((e->spec = fault_copy_spec(spec)) == NULL)
+		return CHAOS_ENOMEM;
+	fault_set_deadlines(e, offset_us);
+	fe->n_active++;
+	if ((rv = fault_start(fe, e, err, errlen)) != CHAOS_OK) {
+		log_warn("fault %s not applied: %s", spec->fault_id, err);
+		fault_entry_release(fe, (size_t) (e - fe->active));
+		fault_report(fe, spec->fault_id, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_FAILED, err, -1);
+		return rv;
+	}
+	log_info("fault %s applied (%s, lease %u ms)", spec->fault_id, ops->name, spec->lease_ms);
+	fault_report(fe, spec->fault_id, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_APPLIED, ops->name, -1);
+	return CHAOS_OK;
+}
+
+int
+fault_revert(struct fault_engine *fe, const char *fault_id, char *err, size_t errlen)
+{
+	struct fault_entry *e = fault_find(fe, fault_id);
+
+	if (e == NULL)
+		return CHAOS_OK;
+	return fault_remove(fe, (size_t) (e - fe->active),
+	                    CHAOS__V1__FAULT_PHASE__FAULT_PHASE_REVERTED, "reverted on command", err,
+	                    errlen);
+}
+
+void
+fault_revert_all(struct fault_engine *fe, Chaos__V1__FaultPhase phase, const char *detail)
+{
+	char err[256];
+
+	while (fe->n_active > 0)
+		fault_remove(fe, fe->n_active - 1, phase, detail, err, sizeof(err));
+}
+
+int64_t
+fault_tick(struct fault_engine *fe, int64_t now_mono_us, bool renewed)
+{
+	int64_t next = 0;
+	char    err[256];
+
+	for (size_t i = 0; i < fe->n_active;) {
+		struct fault_entry *e = &fe->active[i];
+		if (renewed)
+			e->lease_end_mono = now_mono_us + (int64_t) e->spec->lease_ms * 1000;
+		if (now_mono_us >= e->lease_end_mono || now_mono_us >= e->hard_end_mono) {
+			const char *why = now_mono_us >= e->hard_end_mono
+			                      ? "hard end time reached"
+			                      : "lease expired: no word from the controller";
+			log_warn("fault %s: %s; reverting", e->spec->fault_id, why);
+			fault_remove(fe, i, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_EXPIRED, why, err,
+			             sizeof(err));
+			continue; /* entry i now holds another fault */
+		}
+		int64_t due = e->lease_end_mono < e->hard_end_mono ? e->lease_end_mono
+		                                                   : e->hard_end_mono;
+		if (next == 0 || due < next)
+			next = due;
+		i++;
+	}
+	return next;
+}
+
+size_t
+fault_active(const struct fault_engine *fe, const char **ids, size_t max)
+{
+	size_t n = 0;
+
+	for (; n < fe->n_active && n < max; n++)
+		ids[n] = fe->active[n].spec->fault_id;
+	return n;
+}
+
+void
+fault_engine_free(struct fault_engine *fe)
+{
+	if (fe == NULL)
+		return;
+	fault_revert_all(fe, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_REVERTED, "agent stopping");
+	nft_close(fe->nft);
+	free(fe);
+}
+
+enum nft_direction
+fault_nft_direction(Chaos__V1__Direction d)
+{
+	switch (d) {
+	case CHAOS__V1__DIRECTION__DIRECTION_IN:
+		return NFT_DIR_IN;
+	case CHAOS__V1__DIRECTION__DIRECTION_OUT:
+		return NFT_DIR_OUT;
+	default:
+		return NFT_DIR_BOTH;
+	}
+}
+
+enum nft_l4proto
+fault_nft_proto(Chaos__V1__L4Proto p)
+{
+	return p == CHAOS__V1__L4_PROTO__L4_TCP   ? NFT_L4_TCP
+	       : p == CHAOS__V1__L4_PROTO__L4_UDP ? NFT_L4_UDP
+	                                          : NFT_L4_ANY;
+}
+
+size_t
+fault_nft_ports(const uint32_t *ports, size_t n, uint16_t *buf)
+{
+	size_t k = 0;
+
+	for (; k < n && k < NFT_MAX_PORTS; k++)
+		buf[k] = (uint16_t) ports[k];
+	return k;
+}

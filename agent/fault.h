@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The agent's faults: apply, revert, leases.
+ *
+ * Every fault in force holds a lease renewed by each reply from the
+ * controller and a hard end time; when either runs out the engine reverts
+ * the fault on its own and reports it (FAULT_PHASE_EXPIRED). nftables faults
+ * of all kinds share one owner table per target, rebuilt in one atomic batch
+ * on every change; if a revert batch ever fails, the engine closes the
+ * netlink socket so the kernel drops the whole table: a chaos tool must
+ * never leave a fault behind. Owned by the session thread; not thread-safe.
+ */
+#ifndef CHAOS_AGENT_FAULT_H
+#define CHAOS_AGENT_FAULT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent/events.h"
+#include "proto/chaos.pb-c.h"
+
+#define FAULT_MAX_ACTIVE 32
+#define FAULT_TABLE_NAME "chaos_agent"
+
+struct fault_engine;
+
+/* Opens the nftables table in the current network namespace (removing a
+ * leftover one of ours). exempt_host is the controller's host, whose
+ * addresses are never cut. Without CAP_NET_ADMIN the engine still starts;
+ * nftables faults then fail with the reason. ev must outlive the engine. */
+int fault_engine_new(struct events *ev, const char *exempt_host, struct fault_engine **out);
+
+/* Reverts everything in force (reporting each), then frees fe. NULL ok. */
+void fault_engine_free(struct fault_engine *fe);
+
+/* Applies spec (copied). Idempotent: a fault_id already in force is
+ * CHAOS_OK. offset_us is agent clock - controller clock, for the hard end.
+ * Errors: CHAOS_EINVAL (bad spec), CHAOS_EBUSY (too many faults),
+ * CHAOS_EUNSUPPORTED, CHAOS_EPERM, or the nftables error; err says why. */
+int fault_apply(struct fault_engine *fe, const Chaos__V1__FaultSpec *spec, int64_t offset_us,
+                char *err, size_t errlen);
+
+/* Reverts one fault. Reverting an unknown id is CHAOS_OK (already gone). */
+int fault_revert(struct fault_engine *fe, const char *fault_id, char *err, size_t errlen);
+
+/* Reverts every fault, reporting each with phase and detail. */
+void fault_revert_all(struct fault_engine *fe, Chaos__V1__FaultPhase phase, const char *detail);
+
+/* Renews leases when renewed, reverts expired faults. Returns the next
+ * monotonic deadline (us) to wake for, or 0 when nothing is in force. */
+int64_t fault_tick(struct fault_engine *fe, int64_t now_mono_us, bool renewed);
+
+/* Ids of the faults in force (pointers valid until the next change). */
+size_t fault_active(const struct fault_engine *fe, const char **ids, size_t max);
+
+#endif

@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: MIT
+/* port: refuse (TCP reset) or blackhole (drop) ingress to local ports. */
+#include "agent/fault_ops.h"
+#include "common/err.h"
+
+static int
+port_to_nft(const Chaos__V1__FaultSpec *spec, struct nft_fault *f, uint16_t *ports_buf)
+{
+	const Chaos__V1__PortFault *p = spec->port;
+
+	f->kind    = p->has_mode && p->mode == CHAOS__V1__REJECT_MODE__REJECT_MODE_DROP
+	                 ? NFT_FAULT_BLACKHOLE
+	                 : NFT_FAULT_REJECT;
+	f->dir     = NFT_DIR_IN;
+	f->proto   = NFT_L4_TCP;
+	f->ports   = ports_buf;
+	f->n_ports = fault_nft_ports(p->ports, p->n_ports, ports_buf);
+	return CHAOS_OK;
+}
+
+const struct fault_ops fault_port_ops = {
+	.kind   = CHAOS__V1__FAULT_SPEC__KIND_PORT,
+	.name   = "port",
+	.to_nft = port_to_nft,
+};

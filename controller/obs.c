@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: MIT
+#include "controller/obs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nng/nng.h>
+#include <nng/supplemental/util/platform.h>
+
+#include "common/clock.h"
+#include "common/err.h"
+
+struct obs_series {
+	char               probe_id[128];
+	struct obs_sample *s;
+	size_t             n, cap;
+};
+
+struct obs_conn {
+	char     agent_id[256];
+	uint8_t *buf; /* packed ConnCheckResult */
+	size_t   len;
+	char     check_id[128];
+};
+
+#define OBS_MAX_SERIES 256
+#define OBS_MAX_FAULT_EVENTS 1024
+#define OBS_MAX_ACKS 4096
+#define OBS_MAX_CONN 1024
+
+struct obs {
+	nng_mtx               *mtx;
+	nng_cv                *cv;
+	struct obs_series      series[OBS_MAX_SERIES];
+	size_t                 n_series;
+	struct obs_fault_event faults[OBS_MAX_FAULT_EVENTS];
+	size_t                 n_faults;
+	struct obs_ack         acks[OBS_MAX_ACKS];
+	size_t                 n_acks;
+	struct obs_conn        conns[OBS_MAX_CONN];
+	size_t                 n_conns;
+};
+
+int
+obs_new(struct obs **out)
+{
+	struct obs *o = calloc(1, sizeof(*o));
+
+	if (o == NULL)
+		return CHAOS_ENOMEM;
+	if (nng_mtx_alloc(&o->mtx) != 0 || nng_cv_alloc(&o->cv, o->mtx) != 0) {
+		if (o->mtx != NULL)
+			nng_mtx_free(o->mtx);
+		free(o);
+		return CHAOS_ENOMEM;
+	}
+	*out = o;
+	return CHAOS_OK;
+}
+
+void
+obs_free(struct obs *o)
+{
+	if (o == NULL)
+		return;
+	for (size_t i = 0; i < o->n_series; i++)
+		free(o->series[i].s);
+	for (size_t i = 0; i < o->n_conns; i++)
+		free(o->conns[i].buf);
+	nng_cv_free(o->cv);
+	nng_mtx_free(o->mtx);
+	free(o);
+}
+
+static struct obs_series *
+obs_series_for(struct obs *o, const char *probe_id)
+{
+	for (size_t i = 0; i < o->n_series; i++)
+		if (strcmp(o->series[i].probe_id, probe_id) == 0)
+			return &o->series[i];
+	if (o->n_series == OBS_MAX_SERIES)
+		return NULL;
+	snprintf(o->series[o->n_series].probe_id, sizeof(o->series[0].probe_id), "%s", probe_id);
+	return &o->series[o->n_series++];
+}
+
+/* Inserts keeping time order: samples of one probe arrive in order almost
+ * always, so this is an append with a short backward walk. */
+static void
+obs_insert_sample(struct obs_series *ser, const struct obs_sample *smp)
+{
+	size_t i;
+
+	if (ser->n == ser->cap) {
+		size_t             cap = ser->cap ? ser->cap * 2 : 256;
+		struct obs_sample *s   = realloc(ser->s, cap * sizeof(*s));
+		if (s == NULL)
+			return;
+		ser->s   = s;
+		ser->cap = cap;
+	}
+	for (i = ser->n; i > 0 && ser->s[i - 1].t_us > smp->t_us; i--)
+		ser->s[i] = ser->s[i - 1];
+	ser->s[i] = *smp;
+	ser->n++;
+}
+
+static void
+obs_add_sample(struct obs *o, const Chaos__V1__Event *e, int64_t offset_us)
+{
+	const Chaos__V1__ProbeSample *p   = e->sample;
+	struct obs_sample             smp = {0};
+	struct obs_series            *ser;
+
+	smp.t_us        = e->t_agent_us - offset_us;
+	smp.healthy     = p->healthy;
+	smp.latency_us  = p->latency_us;
+	smp.error_class = p->has_error_class ? (int) p->error_class : 0;
+	smp.http_status = p->has_http_status ? p->http_status : 0;
+	smp.has_value   = p->has_value;
+	smp.value       = p->value;
+	snprintf(smp.detail, sizeof(smp.detail), "%s", p->detail ? p->detail : "");
+	if ((ser = obs_series_for(o, p->probe_id)) != NULL)
+		obs_insert_sample(ser, &smp);
+}
+
+static void
+obs_add_fault(struct obs *o, const Chaos__V1__Event *e, int64_t offset_us)
+{
+	struct obs_fault_event *f;
+
+	if (o->n_faults == OBS_MAX_FAULT_EVENTS)
+		return;
+	f = &o->faults[o->n_faults++];
+	snprintf(f->agent_id, sizeof(f->agent_id), "%s", e->agent_id);
+	snprintf(f->fault_id, sizeof(f->fault_id), "%s", e->fault_state->fault_id);
+	snprintf(f->detail, sizeof(f->detail), "%s",
+	         e->fault_state->detail ? e->fault_state->detail : "");
+	f->phase       = e->fault_state->phase;
+	f->has_packets = e->fault_state->has_packets_dropped;
+	f->packets     = e->fault_state->packets_dropped;
+	f->t_us        = e->t_agent_us - offset_us;
+}
+
+static void
+obs_add_conn(struct obs *o, const Chaos__V1__Event *e)
+{
+	struct obs_conn *c;
+
+	if (o->n_conns == OBS_MAX_CONN)
+		return;
+	c      = &o->conns[o->n_conns];
+	c->len = chaos__v1__conn_check_result__get_packed_size(e->conn);
+	if ((c->buf = malloc(c->len ? c->len : 1)) == NULL)
+		return;
+	chaos__v1__conn_check_result__pack(e->conn, c->buf);
+	snprintf(c->agent_id, sizeof(c->agent_id), "%s", e->agent_id);
+	snprintf(c->check_id, sizeof(c->check_id), "%s", e->conn->check_id);
+	o->n_conns++;
+}
+
+void
+obs_add_event(struct obs *o, const Chaos__V1__Event *e, int64_t offset_us)
+{
+	nng_mtx_lock(o->mtx);
+	switch (e->body_case) {
+	case CHAOS__V1__EVENT__BODY_SAMPLE:
+		obs_add_sample(o, e, offset_us);
+		break;
+	case CHAOS__V1__EVENT__BODY_FAULT_STATE:
+		obs_add_fault(o, e, offset_us);
+		break;
+	case CHAOS__V1__EVENT__BODY_CONN:
+		obs_add_conn(o, e);
+		break;
+	default:
+		break;
+	}
+	nng_cv_wake(o->cv);
+	nng_mtx_unlock(o->mtx);
+}
+
+void
+obs_add_ack(struct obs *o, const Chaos__V1__Ack *a, int64_t offset_us, int64_t t_poll_us)
+{
+	struct obs_ack *k;
+
+	nng_mtx_lock(o->mtx);
+	if (o->n_acks < OBS_MAX_ACKS) {
+		k             = &o->acks[o->n_acks++];
+		k->command_id = a->command_id;
+		k->status     = a->status;
+		snprintf(k->error, sizeof(k->error), "%s", a->error ? a->error : "");
+		/* The agent's own time of the change is exact up to the offset's
+		 * error bound; the poll's arrival is later by up to one RTT. */
+		k->applied_us = a->has_applied_agent_us ? a->applied_agent_us - offset_us : t_poll_us;
+		nng_cv_wake(o->cv);
+	}
+	nng_mtx_unlock(o->mtx);
+}
+
+size_t
+obs_samples(struct obs *o, const char *probe_id, struct obs_sample **out)
+{
+	size_t n = 0;
+
+	*out = NULL;
+	nng_mtx_lock(o->mtx);
+	for (size_t i = 0; i < o->n_series; i++) {
+		struct obs_series *ser = &o->series[i];
+		if (strcmp(ser->probe_id, probe_id) != 0 || ser->n == 0)
+			continue;
+		if ((*out = malloc(ser->n * sizeof(**out))) != NULL) {
+			memcpy(*out, ser->s, ser->n * sizeof(**out));
+			n = ser->n;
+		}
+		break;
+	}
+	nng_mtx_unlock(o->mtx);
+	return n;
+}
+
+size_t
+obs_fault_events(struct obs *o, const char *fault_id, struct obs_fault_event *out, size_t cap)
+{
+	size_t n = 0;
+
+	nng_mtx_lock(o->mtx);
+	for (size_t i = 0; i < o->n_faults && n < cap; i++)
+		if (strcmp(o->faults[i].fault_id, fault_id) == 0)
+			out[n++] = o->faults[i];
+	nng_mtx_unlock(o->mtx);
+	return n;
+}
+
+/* nng_cv_until takes nng_time (ms, nng_clock()); convert our deadline. */
+static nng_time
+obs_deadline_ms(int64_t deadline_mono)
+{
+	int64_t left = (deadline_mono - clk_mono_us()) / 1000;
+
+	return nng_clock() + (nng_time) (left > 0 ? left : 0);
+}
+
+bool
+obs_wait_ack(struct obs *o, uint64_t command_id, int64_t deadline_mono, struct obs_ack *ack)
+{
+	nng_time until = obs_deadline_ms(deadline_mono);
+	bool     found = false;
+
+	nng_mtx_lock(o->mtx);
+	for (;;) {
+		for (size_t i = 0; i < o->n_acks && !found; i++)
+			if (o->acks[i].command_id == command_id) {
+				*ack  = o->acks[i];
+				found = true;
+			}
+		if (found || nng_cv_until(o->cv, until) == NNG_ETIMEDOUT)
+			break;
+	}
+	for (size_t i = 0; i < o->n_acks && !found; i++)
+		if (o->acks[i].command_id == command_id) {
+			*ack  = o->acks[i];
+			found = true;
+		}
+	nng_mtx_unlock(o->mtx);
+	return found;
+}
+
+static Chaos__V1__ConnCheckResult *
+obs_find_conn(struct obs *o, const char *agent_id, const char *check_id)
+{
+	for (size_t i = 0; i < o->n_conns; i++)
+		if (strcmp(o->conns[i].agent_id, agent_id) == 0 &&
+		    strcmp(o->conns[i].check_id, check_id) == 0)
+			return chaos__v1__conn_check_result__unpack(NULL, o->conns[i].len,
+			                                            o->conns[i].buf);
+	return NULL;
+}
+
+Chaos__V1__ConnCheckResult *
+obs_wait_conn(struct obs *o, const char *agent_id, const char *check_id, int64_t deadline_mono)
+{
+	nng_time                    until = obs_deadline_ms(deadline_mono);
+	Chaos__V1__ConnCheckResult *r;
+
+	nng_mtx_lock(o->mtx);
+	while ((r = obs_find_conn(o, agent_id, check_id)) == NULL &&
+	       nng_cv_until(o->cv, until) != NNG_ETIMEDOUT)
+		;
+	if (r == NULL)
+		r = obs_find_conn(o, agent_id, check_id);
+	nng_mtx_unlock(o->mtx);
+	return r;
+}

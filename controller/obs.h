@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What a run observes, on the controller's clock: probe samples, fault state
+ * changes, connectivity results and command acks. Fed from the events and
+ * session threads; read and waited on by the run's thread.
+ */
+#ifndef CHAOS_CONTROLLER_OBS_H
+#define CHAOS_CONTROLLER_OBS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/chaos.pb-c.h"
+
+struct obs_sample {
+	int64_t  t_us;       /* check start, controller clock */
+	bool     healthy;
+	uint32_t latency_us;
+	int      error_class; /* Chaos__V1__ErrorClass */
+	uint32_t http_status;
+	bool     has_value;
+	int64_t  value;
+	char     detail[96];
+};
+
+struct obs_fault_event {
+	char     agent_id[256];
+	char     fault_id[128];
+	int      phase; /* Chaos__V1__FaultPhase */
+	char     detail[128];
+	bool     has_packets;
+	uint64_t packets;
+	int64_t  t_us;
+};
+
+struct obs_ack {
+	uint64_t command_id;
+	int      status; /* Chaos__V1__Status */
+	char     error[160];
+	int64_t  applied_us; /* controller clock */
+};
+
+struct obs;
+
+int  obs_new(struct obs **out);
+void obs_free(struct obs *o);
+
+/* Feeds (any thread). offset_us converts agent times: ctl = agent - offset. */
+void obs_add_event(struct obs *o, const Chaos__V1__Event *e, int64_t offset_us);
+void obs_add_ack(struct obs *o, const Chaos__V1__Ack *a, int64_t offset_us, int64_t t_poll_us);
+
+/* Copies the samples of probe_id (sorted by time) into a new array *out
+ * (caller frees); returns the count (0 and *out NULL when none). */
+size_t obs_samples(struct obs *o, const char *probe_id, struct obs_sample **out);
+
+/* Copies the fault events of fault_id into out[0..cap); returns the count. */
+size_t obs_fault_events(struct obs *o, const char *fault_id, struct obs_fault_event *out,
+                        size_t cap);
+
+/* Waits until the ack of command_id arrives or deadline (monotonic us)
+ * passes. Returns true with *ack filled when it arrived. */
+bool obs_wait_ack(struct obs *o, uint64_t command_id, int64_t deadline_mono, struct obs_ack *ack);
+
+/* Waits for the connectivity result of check_id from agent_id; returns a
+ * copy (free with chaos__v1__conn_check_result__free_unpacked) or NULL. */
+Chaos__V1__ConnCheckResult *obs_wait_conn(struct obs *o, const char *agent_id,
+                                          const char *check_id, int64_t deadline_mono);
+
+#endif

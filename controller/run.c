@@ -1,0 +1,468 @@
+// SPDX-License-Identifier: MIT
+#include "controller/run.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nng/nng.h>
+#include <nng/supplemental/util/platform.h>
+
+#include "common/clock.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/wire.h"
+
+#define RUN_KEEP_DONE 8
+#define RUN_MAX_LINES 4096
+
+static const struct scenario_ops *const run_scenarios[] = {
+	&scenario_network_ops,
+};
+
+struct run {
+	struct run_mgr            *mgr;
+	uint64_t                   id;
+	const struct scenario_ops *ops;
+	void                      *plan;
+	struct obs                *obs;
+	atomic_bool                abort;
+	char                       abort_reason[160];
+	int                        state;  /* Chaos__V1__RunState, under mgr->mtx */
+	char                      *result; /* JSON text, under mgr->mtx */
+	char                     **lines;
+	size_t                     n_lines;
+	nng_thread                *thread;
+};
+
+struct run_mgr {
+	struct registry  *reg;
+	nng_mtx          *mtx;
+	nng_cv           *cv;
+	struct run       *current; /* the run in progress, if any */
+	struct run       *done[RUN_KEEP_DONE];
+	uint64_t          next_run;
+	_Atomic uint64_t  next_command;
+};
+
+static void
+run_free(struct run *r)
+{
+	if (r == NULL)
+		return;
+	if (r->thread != NULL)
+		nng_thread_destroy(r->thread);
+	if (r->plan != NULL)
+		r->ops->plan_free(r->plan);
+	obs_free(r->obs);
+	for (size_t i = 0; i < r->n_lines; i++)
+		free(r->lines[i]);
+	free(r->lines);
+	free(r->result);
+	free(r);
+}
+
+int
+run_mgr_new(struct registry *reg, struct run_mgr **out)
+{
+	struct run_mgr *m = calloc(1, sizeof(*m));
+
+	if (m == NULL)
+		return CHAOS_ENOMEM;
+	if (nng_mtx_alloc(&m->mtx) != 0 || nng_cv_alloc(&m->cv, m->mtx) != 0) {
+		if (m->mtx != NULL)
+			nng_mtx_free(m->mtx);
+		free(m);
+		return CHAOS_ENOMEM;
+	}
+	m->reg      = reg;
+	m->next_run = 1;
+	/* Agents remember recent command ids to apply idempotently, so ids must
+	 * not repeat across controller restarts: start from the clock. */
+	atomic_store(&m->next_command, (uint64_t) clk_now_us());
+	*out = m;
+	return CHAOS_OK;
+}
+
+void
+run_mgr_free(struct run_mgr *m)
+{
+	if (m == NULL)
+		return;
+	run_mgr_abort_all(m, "controller stopping");
+	run_free(m->current);
+	for (size_t i = 0; i < RUN_KEEP_DONE; i++)
+		run_free(m->done[i]);
+	nng_cv_free(m->cv);
+	nng_mtx_free(m->mtx);
+	free(m);
+}
+
+void
+run_mgr_on_event(void *arg, const Chaos__V1__Event *e, int64_t t_ctl_us)
+{
+	struct run_mgr *m = arg;
+	int64_t         off = 0, err;
+
+	(void) t_ctl_us;
+	registry_clock(m->reg, e->agent_id, &off, &err);
+	nng_mtx_lock(m->mtx);
+	if (m->current != NULL)
+		obs_add_event(m->current->obs, e, off);
+	nng_mtx_unlock(m->mtx);
+}
+
+void
+run_mgr_on_ack(void *arg, const char *agent_id, const Chaos__V1__Ack *a, int64_t offset_us,
+               int64_t t_poll_us)
+{
+	struct run_mgr *m = arg;
+
+	(void) agent_id;
+	nng_mtx_lock(m->mtx);
+	if (m->current != NULL)
+		obs_add_ack(m->current->obs, a, offset_us, t_poll_us);
+	nng_mtx_unlock(m->mtx);
+}
+
+uint64_t
+run_id(const struct run *r)
+{
+	return r->id;
+}
+
+struct registry *
+run_registry(struct run *r)
+{
+	return r->mgr->reg;
+}
+
+struct obs *
+run_obs(struct run *r)
+{
+	return r->obs;
+}
+
+bool
+run_aborted(struct run *r)
+{
+	return atomic_load(&r->abort);
+}
+
+const char *
+run_abort_reason(struct run *r)
+{
+	return r->abort_reason;
+}
+
+void
+run_progress(struct run *r, const char *fmt, ...)
+{
+	char    line[512];
+	va_list ap;
+	char  **grown;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	log_info("run %llu: %s", (unsigned long long) r->id, line);
+	nng_mtx_lock(r->mgr->mtx);
+	if (r->n_lines < RUN_MAX_LINES &&
+	    (grown = realloc(r->lines, (r->n_lines + 1) * sizeof(*grown))) != NULL) {
+		r->lines = grown;
+		if ((r->lines[r->n_lines] = strdup(line)) != NULL)
+			r->n_lines++;
+	}
+	nng_mtx_unlock(r->mgr->mtx);
+}
+
+bool
+run_sleep_until(struct run *r, int64_t deadline_mono_us)
+{
+	nng_mtx_lock(r->mgr->mtx);
+	while (!atomic_load(&r->abort)) {
+		int64_t left = (deadline_mono_us - clk_mono_us()) / 1000;
+		if (left <= 0)
+			break;
+		nng_cv_until(r->mgr->cv, nng_clock() + (nng_time) left);
+	}
+	nng_mtx_unlock(r->mgr->mtx);
+	return !atomic_load(&r->abort);
+}
+
+size_t
+run_send_all(struct run *r, size_t n, const char *const *agent_ids,
+             Chaos__V1__Command *const *cmds, int64_t timeout_us, struct obs_ack *acks)
+{
+	int64_t deadline = clk_mono_us() + timeout_us;
+	size_t  ok       = 0;
+
+	/* Enqueue everything first: each enqueue answers that agent's parked
+	 * poll at once, so the commands land within a round trip of each other. */
+	for (size_t i = 0; i < n; i++) {
+		cmds[i]->command_id = atomic_fetch_add(&r->mgr->next_command, 1);
+		memset(&acks[i], 0, sizeof(acks[i]));
+		if (registry_enqueue(r->mgr->reg, agent_ids[i], cmds[i]) != CHAOS_OK)
+			snprintf(acks[i].error, sizeof(acks[i].error), "agent %s unknown",
+			         agent_ids[i]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (obs_wait_ack(r->obs, cmds[i]->command_id, deadline, &acks[i]) &&
+		    acks[i].status == CHAOS__V1__STATUS__STATUS_OK)
+			ok++;
+		else if (acks[i].status == 0 && acks[i].error[0] == '\0')
+			snprintf(acks[i].error, sizeof(acks[i].error),
+			         "no ack within %lld ms (agent lost or stuck?)",
+			         (long long) timeout_us / 1000);
+	}
+	return ok;
+}
+
+static void
+run_finish(struct run *r, int state, json_t *result)
+{
+	char *text = result != NULL ? json_dumps(result, JSON_COMPACT | JSON_REAL_PRECISION(10))
+	                            : NULL;
+
+	nng_mtx_lock(r->mgr->mtx);
+	free(r->result);
+	r->result = text;
+	r->state  = state;
+	nng_cv_wake(r->mgr->cv);
+	nng_mtx_unlock(r->mgr->mtx);
+}
+
+static void
+run_thread(void *arg)
+{
+	struct run *r      = arg;
+	json_t     *result = NULL;
+	int         state  = r->ops->execute(r, r->plan, &result);
+
+	run_finish(r, state, result);
+	json_decref(result);
+}
+
+/* Moves the finished current run to the done ring (mgr->mtx held). */
+static void
+run_retire_current(struct run_mgr *m)
+{
+	struct run *old = m->done[RUN_KEEP_DONE - 1];
+
+	if (m->current == NULL)
+		return;
+	memmove(&m->done[1], &m->done[0], (RUN_KEEP_DONE - 1) * sizeof(m->done[0]));
+	m->done[0] = m->current;
+	m->current = NULL;
+	if (old != NULL) {
+		nng_mtx_unlock(m->mtx);
+		run_free(old);
+		nng_mtx_lock(m->mtx);
+	}
+}
+
+static const struct scenario_ops *
+run_find_scenario(const char *name)
+{
+	for (size_t i = 0; i < sizeof(run_scenarios) / sizeof(run_scenarios[0]); i++)
+		if (strcmp(run_scenarios[i]->name, name) == 0)
+			return run_scenarios[i];
+	return NULL;
+}
+
+static void
+run_resp_text(Chaos__V1__ControlResponse *resp, int state, const char *error, const char *json)
+{
+	resp->has_run_state = true;
+	resp->run_state     = state;
+	if (error != NULL)
+		resp->error = strdup(error);
+	if (json != NULL)
+		resp->result_json = strdup(json);
+}
+
+static struct run *
+run_new(struct run_mgr *m, const struct scenario_ops *ops)
+{
+	struct run *r = calloc(1, sizeof(*r));
+
+	if (r == NULL || obs_new(&r->obs) != CHAOS_OK) {
+		free(r);
+		return NULL;
+	}
+	r->mgr   = m;
+	r->ops   = ops;
+	r->state = CHAOS__V1__RUN_STATE__RUN_STATE_RUNNING;
+	nng_mtx_lock(m->mtx);
+	r->id = m->next_run++;
+	nng_mtx_unlock(m->mtx);
+	return r;
+}
+
+/* Plans the run; on refusal or dry run fills resp and returns false. */
+static bool
+run_plan(struct run *r, const Chaos__V1__RunRequest *req, Chaos__V1__ControlResponse *resp)
+{
+	json_error_t jerr;
+	json_t      *params = json_loads(req->params_json, 0, &jerr), *plan_json = NULL;
+	char         err[512] = "", *text;
+	int          rv;
+
+	if (params == NULL || !json_is_object(params)) {
+		snprintf(err, sizeof(err), "params_json is not a JSON object: %s", jerr.text);
+		run_resp_text(resp, CHAOS__V1__RUN_STATE__RUN_STATE_REFUSED, err, NULL);
+		json_decref(params);
+		return false;
+	}
+	rv = r->ops->plan(r, params, &r->plan, &plan_json, err, sizeof(err));
+	json_decref(params);
+	text = plan_json ? json_dumps(plan_json, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
+	json_decref(plan_json);
+	if (rv != CHAOS_OK)
+		run_resp_text(resp,
+		              rv == CHAOS_ENOENT ? CHAOS__V1__RUN_STATE__RUN_STATE_UNUSABLE
+		                                 : CHAOS__V1__RUN_STATE__RUN_STATE_REFUSED,
+		              err, text);
+	else if (req->dry_run)
+		run_resp_text(resp, CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED, NULL, text);
+	free(text);
+	return rv == CHAOS_OK && !req->dry_run;
+}
+
+void
+run_mgr_start(struct run_mgr *m, const Chaos__V1__RunRequest *req,
+              Chaos__V1__ControlResponse *resp)
+{
+	const struct scenario_ops *ops = run_find_scenario(req->scenario);
+	struct run                *r;
+
+	if (ops == NULL) {
+		run_resp_text(resp, CHAOS__V1__RUN_STATE__RUN_STATE_REFUSED,
+		              "unknown scenario; allowed: network_partition", NULL);
+		return;
+	}
+	nng_mtx_lock(m->mtx);
+	if (m->current != NULL && m->current->state == CHAOS__V1__RUN_STATE__RUN_STATE_RUNNING) {
+		nng_mtx_unlock(m->mtx);
+		run_resp_text(resp, CHAOS__V1__RUN_STATE__RUN_STATE_UNUSABLE,
+		              "another run is in progress; wait for it or abort it", NULL);
+		return;
+	}
+	run_retire_current(m);
+	nng_mtx_unlock(m->mtx);
+	if ((r = run_new(m, ops)) == NULL) {
+		run_resp_text(resp, CHAOS__V1__RUN_STATE__RUN_STATE_UNUSABLE, "out of memory", NULL);
+		return;
+	}
+	resp->has_run_id = true;
+	resp->run_id     = r->id;
+	if (!run_plan(r, req, resp)) {
+		run_free(r);
+		return;
+	}
+	nng_mtx_lock(m->mtx);
+	m->current = r;
+	nng_mtx_unlock(m->mtx);
+	resp->has_run_state = true;
+	resp->run_state     = CHAOS__V1__RUN_STATE__RUN_STATE_RUNNING;
+	if (nng_thread_create(&r->thread, run_thread, r) != 0)
+		run_finish(r, CHAOS__V1__RUN_STATE__RUN_STATE_UNUSABLE, NULL);
+}
+
+static struct run *
+run_lookup(struct run_mgr *m, uint64_t id)
+{
+	if (m->current != NULL && m->current->id == id)
+		return m->current;
+	for (size_t i = 0; i < RUN_KEEP_DONE; i++)
+		if (m->done[i] != NULL && m->done[i]->id == id)
+			return m->done[i];
+	return NULL;
+}
+
+void
+run_mgr_status(struct run_mgr *m, const Chaos__V1__RunStatusRequest *req,
+               Chaos__V1__ControlResponse *resp)
+{
+	struct run *r;
+	size_t      from = req->has_progress_from ? req->progress_from : 0;
+
+	nng_mtx_lock(m->mtx);
+	if ((r = run_lookup(m, req->run_id)) == NULL) {
+		nng_mtx_unlock(m->mtx);
+		resp->error = strdup("no such run (the controller keeps the last 8)");
+		return;
+	}
+	resp->has_run_id = resp->has_run_state = resp->has_progress_next = true;
+	resp->run_id     = r->id;
+	resp->run_state  = r->state;
+	if (from < r->n_lines &&
+	    (resp->progress = calloc(r->n_lines - from, sizeof(char *))) != NULL)
+		for (size_t i = from; i < r->n_lines; i++)
+			resp->progress[resp->n_progress++] = strdup(r->lines[i]);
+	resp->progress_next = (uint32_t) (from + resp->n_progress);
+	if (r->state != CHAOS__V1__RUN_STATE__RUN_STATE_RUNNING && r->result != NULL)
+		resp->result_json = strdup(r->result);
+	nng_mtx_unlock(m->mtx);
+}
+
+static void
+run_request_abort(struct run *r, const char *reason)
+{
+	if (atomic_exchange(&r->abort, true))
+		return;
+	snprintf(r->abort_reason, sizeof(r->abort_reason), "%s", reason);
+	log_warn("run %llu: abort requested: %s", (unsigned long long) r->id, reason);
+}
+
+void
+run_mgr_abort(struct run_mgr *m, const Chaos__V1__AbortRequest *req,
+              Chaos__V1__ControlResponse *resp)
+{
+	struct run *r;
+
+	nng_mtx_lock(m->mtx);
+	if ((r = run_lookup(m, req->run_id)) == NULL) {
+		resp->error = strdup("no such run");
+	} else {
+		run_request_abort(r, req->reason ? req->reason : "aborted by chaosctl");
+		nng_cv_wake(m->cv);
+		resp->has_run_id = resp->has_run_state = true;
+		resp->run_id     = r->id;
+		resp->run_state  = r->state;
+	}
+	nng_mtx_unlock(m->mtx);
+}
+
+void
+run_mgr_abort_all(struct run_mgr *m, const char *reason)
+{
+	/* Bounded: a scenario's revert waits for acks for a few seconds. */
+	nng_time until = nng_clock() + 30000;
+
+	nng_mtx_lock(m->mtx);
+	if (m->current != NULL) {
+		run_request_abort(m->current, reason);
+		nng_cv_wake(m->cv);
+		while (m->current->state == CHAOS__V1__RUN_STATE__RUN_STATE_RUNNING &&
+		       nng_cv_until(m->cv, until) != NNG_ETIMEDOUT)
+			;
+	}
+	nng_mtx_unlock(m->mtx);
+}
+
+void
+run_mgr_resp_free(Chaos__V1__ControlResponse *resp)
+{
+	for (size_t i = 0; i < resp->n_progress; i++)
+		free(resp->progress[i]);
+	free(resp->progress);
+	free(resp->result_json);
+	free(resp->error);
+	resp->progress    = NULL;
+	resp->n_progress  = 0;
+	resp->result_json = NULL;
+	resp->error       = NULL;
+}

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Steps that every scenario needs: pick target agents, start and stop
+ * probes, run connectivity checks, apply and revert faults, turn samples
+ * into MTTR figures and JSON. Prefix scen_.
+ */
+#ifndef CHAOS_CONTROLLER_SCENARIO_UTIL_H
+#define CHAOS_CONTROLLER_SCENARIO_UTIL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "controller/mttr.h"
+#include "controller/obs.h"
+#include "controller/run.h"
+
+#define SCEN_MAX_TARGETS 64
+#define SCEN_ID_LEN 128
+
+struct scen_target {
+	char    agent_id[256];
+	char    pod[254];
+	char    ip[46]; /* first IPv4 address */
+	int64_t incarnation;
+	bool    lost;        /* agent lost or restarted since the fault */
+	int64_t lost_at_us;  /* controller clock */
+	char    probe_id[SCEN_ID_LEN];
+	char    fault_id[SCEN_ID_LEN];
+};
+
+/* Connected agents with role (Chaos__V1__Role) in namespace ns (NULL/"" =
+ * any) that have an IPv4 address, sorted by pod name. At most cap. */
+size_t scen_select(struct registry *reg, const char *ns, int role, struct scen_target *out,
+                   size_t cap);
+
+/* Starts one probe per target: spec is a template whose target may contain
+ * "{ip}", replaced by each target's address; probe ids are set to
+ * r<run>-<tag>-<pod>. Returns true when every agent acked; err says who did
+ * not. */
+bool scen_start_probes(struct run *r, struct scen_target *t, size_t n, const char *tag,
+                       const Chaos__V1__ProbeSpec *spec, char *err, size_t errlen);
+void scen_stop_probes(struct run *r, struct scen_target *t, size_t n);
+
+/* Every target connects to every other target's ip:port (from the target's
+ * own namespace); returns {"from pod": {"to pod": true|false|null}}. null
+ * when a result did not arrive. */
+json_t *scen_conncheck(struct run *r, const struct scen_target *t, size_t n, uint32_t port,
+                       const char *label);
+
+/* Applies specs[i] (fault ids already set) on t[i] at once. Returns true
+ * when all acked OK; t_fault = latest applied time, *spread_us = latest -
+ * earliest (controller clock). err names the agents that failed. */
+bool scen_apply(struct run *r, struct scen_target *t, size_t n, Chaos__V1__FaultSpec *const *specs,
+                int64_t *t_fault, int64_t *spread_us, char *err, size_t errlen);
+
+/* Reverts t[i].fault_id on every target not lost; returns the latest revert
+ * time (controller clock), or 0 when no agent acked. */
+int64_t scen_revert(struct run *r, struct scen_target *t, size_t n);
+
+/* Marks targets whose agent is lost or restarted since selection. Returns
+ * how many are lost in all. */
+size_t scen_check_lost(struct run *r, struct scen_target *t, size_t n);
+
+/* Controller-clock error bound across the targets, in ms (largest). */
+double scen_clock_error_ms(struct run *r, const struct scen_target *t, size_t n);
+
+/* Samples of one probe as mttr samples (caller frees *out). */
+size_t scen_mttr_samples(struct run *r, const char *probe_id, struct mttr_sample **out);
+
+/* Samples of one probe as a JSON array of {t, ok, ms, err, detail}. */
+json_t *scen_samples_json(struct run *r, const char *probe_id);
+
+/* Replaces "{ip}" in tmpl with ip into out. */
+void scen_expand(const char *tmpl, const char *ip, char *out, size_t len);
+
+/* Sleeps until deadline in small steps, checking for lost agents; false
+ * when aborted. */
+bool scen_hold(struct run *r, struct scen_target *t, size_t n, int64_t deadline_mono_us);
+
+#endif
