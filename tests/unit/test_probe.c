@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Probes against servers this test runs on
+ * Probes and connectivity checks against servers this test runs on
  * 127.0.0.1: a tiny HTTP server with canned answers, closed ports for
  * "refused". Events go through a real events PUSH socket to a PULL socket
  * here, so what is asserted is what the controller would decode.
@@ -28,6 +28,7 @@
 #include <nng/nng.h>
 #include <nng/protocol/pipeline0/pull.h>
 
+#include "agent/conncheck.h"
 #include "agent/events.h"
 #include "agent/probe.h"
 #include "common/clock.h"
@@ -46,6 +47,7 @@ static const Chaos__V1__ErrorClass EC_OTHER_STATUS =
     CHAOS__V1__ERROR_CLASS__ERROR_CLASS_HTTP_OTHER;
 static const Chaos__V1__ErrorClass EC_PROTOCOL =
     CHAOS__V1__ERROR_CLASS__ERROR_CLASS_PROTOCOL;
+static const Chaos__V1__ErrorClass EC_OTHER = CHAOS__V1__ERROR_CLASS__ERROR_CLASS_OTHER;
 
 /* ---- a tiny HTTP server: one detached thread per connection ---- */
 
@@ -242,7 +244,7 @@ struct fixture {
 
 static struct fixture fx;
 
-/* The next sample from probe id, or NULL after timeout_ms. */
+/* The next event about id (a probe or a check), or NULL after timeout_ms. */
 static Chaos__V1__Event *
 recv_event(const char *id, int timeout_ms)
 {
@@ -263,8 +265,10 @@ recv_event(const char *id, int timeout_ms)
 		nng_msg_free(msg);
 		if (rv != CHAOS_OK)
 			fail_msg("event rejected by wire_decode_event: %s", why);
-		if (e->body_case == CHAOS__V1__EVENT__BODY_SAMPLE &&
-		    strcmp(e->sample->probe_id, id) == 0)
+		if ((e->body_case == CHAOS__V1__EVENT__BODY_SAMPLE &&
+		     strcmp(e->sample->probe_id, id) == 0) ||
+		    (e->body_case == CHAOS__V1__EVENT__BODY_CONN &&
+		     strcmp(e->conn->check_id, id) == 0))
 			return e;
 		wire_free(e);
 	}
@@ -323,6 +327,7 @@ static int
 group_teardown(void **state)
 {
 	(void)state;
+	conncheck_drain();
 	events_close(fx.ev);
 	nng_close(fx.pull);
 	srv_stop(&fx.srv);
@@ -815,6 +820,71 @@ test_set_holds_at_most_64_probes(void **state)
 	assert_int_equal(probe_count(fx.ps), 0);
 }
 
+/* ---- connectivity checks ---- */
+
+static void
+test_conncheck_reports_each_target(void **state)
+{
+	char                        open[32], closed[32];
+	char                       *targets[] = {open, closed, "not-an-address:1"};
+	Chaos__V1__ConnCheckSpec    spec      = CHAOS__V1__CONN_CHECK_SPEC__INIT;
+	Chaos__V1__Event           *e;
+	Chaos__V1__ConnCheckResult *r;
+
+	(void)state;
+	snprintf(open, sizeof(open), "127.0.0.1:%u", fx.srv.port);
+	snprintf(closed, sizeof(closed), "127.0.0.1:%u", closed_port());
+	spec.check_id   = "cc-1";
+	spec.targets    = targets;
+	spec.n_targets  = 3;
+	spec.timeout_ms = 1000;
+	assert_int_equal(conncheck_start(fx.ev, &spec), CHAOS_OK);
+	assert_non_null(e = recv_event("cc-1", 2000));
+	r = e->conn;
+	assert_int_equal(r->n_results, 3);
+	assert_string_equal(r->results[0]->target, open);
+	assert_true(r->results[0]->ok);
+	assert_int_equal(r->results[0]->error_class, EC_NONE);
+	assert_string_equal(r->results[1]->target, closed);
+	assert_false(r->results[1]->ok);
+	assert_int_equal(r->results[1]->error_class, EC_REFUSED);
+	assert_false(r->results[2]->ok);
+	assert_int_equal(r->results[2]->error_class, EC_OTHER);
+	for (size_t i = 0; i < 3; i++)
+		assert_true(r->results[i]->latency_us < 1000000);
+	wire_free(e);
+}
+
+static void
+test_conncheck_rejects_bad_specs_and_drains(void **state)
+{
+	char                    *targets[] = {"127.0.0.1:1"};
+	Chaos__V1__ConnCheckSpec spec      = CHAOS__V1__CONN_CHECK_SPEC__INIT;
+	int64_t                  t0;
+
+	(void)state;
+	spec.check_id   = "cc-bad";
+	spec.timeout_ms = 1000;
+	assert_int_equal(conncheck_start(fx.ev, &spec), CHAOS_EINVAL); /* no targets */
+	spec.targets    = targets;
+	spec.n_targets  = 1;
+	spec.timeout_ms = 0;
+	assert_int_equal(conncheck_start(fx.ev, &spec), CHAOS_EINVAL);
+	spec.timeout_ms = 1000;
+	spec.check_id   = "bad id";
+	assert_int_equal(conncheck_start(fx.ev, &spec), CHAOS_EINVAL);
+	spec.check_id = "cc-drain";
+	assert_int_equal(conncheck_start(fx.ev, &spec), CHAOS_OK);
+	t0 = clk_mono_us();
+	conncheck_drain();
+	assert_true(clk_mono_us() - t0 < 100000);
+	spec.check_id = "cc-after";
+	assert_int_equal(conncheck_start(fx.ev, &spec), CHAOS_OK);
+	Chaos__V1__Event *e = recv_event("cc-after", 2000);
+	assert_non_null(e);
+	wire_free(e);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, test_setup, test_teardown)
 
 int
@@ -841,6 +911,8 @@ main(void)
 	    T(test_tcp_name_is_resolved),
 	    T(test_tcp_closed_port_is_refused),
 	    T(test_set_holds_at_most_64_probes),
+	    T(test_conncheck_reports_each_target),
+	    T(test_conncheck_rejects_bad_specs_and_drains),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
