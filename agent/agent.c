@@ -80,6 +80,7 @@ static int
 agent_dispatch(struct agent *a, const Chaos__V1__Command *cmd, char *err, size_t errlen)
 {
 	int64_t offset = a->session != NULL ? session_clock_offset_us(a->session) : 0;
+	int     rv;
 
 	switch (cmd->body_case) {
 	case CHAOS__V1__COMMAND__BODY_APPLY_FAULT:
@@ -98,7 +99,10 @@ agent_dispatch(struct agent *a, const Chaos__V1__Command *cmd, char *err, size_t
 		probe_stop(a->probes, cmd->stop_probe);
 		return CHAOS_OK;
 	case CHAOS__V1__COMMAND__BODY_CHECK_CONN:
-		return conncheck_start(a->ev, cmd->check_conn);
+		if ((rv = conncheck_start(a->ev, cmd->check_conn)) != CHAOS_OK)
+			snprintf(err, errlen, "connectivity check not started: %s",
+			         chaos_strerror(rv));
+		return rv;
 	default:
 		snprintf(err, errlen, "command kind %d not supported by this agent",
 		         (int) cmd->body_case);

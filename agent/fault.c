@@ -179,7 +179,7 @@ fault_commit(struct fault_engine *fe, char *err, size_t errlen)
 		if (e->ops->to_nft == NULL)
 			continue;
 		memset(&nf[rs.n_faults], 0, sizeof(nf[0]));
-		e->ops->to_nft(e->spec, &nf[rs.n_faults], e->ports);
+		e->ops->to_nft(e->spec, e->state, &nf[rs.n_faults], e->ports);
 		e->nft_index = (int) rs.n_faults++;
 	}
 	if (rs.n_faults == 0) {
@@ -234,31 +234,39 @@ fault_dropped_packets(struct fault_engine *fe, const struct fault_entry *e)
 	return total;
 }
 
+/* Stops what the entry runs and frees it (already out of the list). */
 static void
-fault_entry_release(struct fault_engine *fe, size_t idx)
+fault_entry_fini(struct fault_entry *e)
 {
-	struct fault_entry *e = &fe->active[idx];
-
 	if (e->ops->stop != NULL)
 		e->ops->stop(e->state);
 	chaos__v1__fault_spec__free_unpacked(e->spec, NULL);
-	fe->active[idx] = fe->active[--fe->n_active];
 }
 
-/* Removes entry idx, commits, reports phase. */
+static void
+fault_entry_release(struct fault_engine *fe, size_t idx)
+{
+	struct fault_entry e = fe->active[idx];
+
+	fe->active[idx] = fe->active[--fe->n_active];
+	fault_entry_fini(&e);
+}
+
+/* Removes entry idx: rules first, then what it runs; reports phase. */
 static int
 fault_remove(struct fault_engine *fe, size_t idx, Chaos__V1__FaultPhase phase,
              const char *detail, char *err, size_t errlen)
 {
-	char    id[256];
-	int64_t dropped = fault_dropped_packets(fe, &fe->active[idx]);
-	bool    nft     = fe->active[idx].ops->to_nft != NULL;
-	int     rv      = CHAOS_OK;
+	char               id[256];
+	int64_t            dropped = fault_dropped_packets(fe, &fe->active[idx]);
+	struct fault_entry e       = fe->active[idx];
+	int                rv;
 
-	snprintf(id, sizeof(id), "%s", fe->active[idx].spec->fault_id);
-	fault_entry_release(fe, idx);
-	if (nft && fe->nft != NULL && (rv = fault_commit(fe, err, errlen)) != CHAOS_OK)
+	snprintf(id, sizeof(id), "%s", e.spec->fault_id);
+	fe->active[idx] = fe->active[--fe->n_active];
+	if (e.ops->to_nft != NULL && fe->nft != NULL && (rv = fault_commit(fe, err, errlen)) != CHAOS_OK)
 		fault_drop_table(fe, err);
+	fault_entry_fini(&e);
 	log_info("fault %s reverted (%s), %lld packets dropped", id, detail, (long long) dropped);
 	fault_report(fe, id, phase, detail, dropped);
 	return CHAOS_OK;
@@ -278,9 +286,11 @@ fault_set_deadlines(struct fault_entry *e, int64_t offset_us)
 static int
 fault_start(struct fault_engine *fe, struct fault_entry *e, char *err, size_t errlen)
 {
-	if (e->ops->start != NULL)
-		return e->ops->start(e->spec, &e->state, err, errlen);
-	return fault_commit(fe, err, errlen);
+	int rv;
+
+	if (e->ops->start != NULL && (rv = e->ops->start(e->spec, &e->state, err, errlen)) != CHAOS_OK)
+		return rv;
+	return e->ops->to_nft != NULL ? fault_commit(fe, err, errlen) : CHAOS_OK;
 }
 
 int

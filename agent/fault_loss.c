@@ -4,8 +4,10 @@
 #include "common/err.h"
 
 static int
-loss_to_nft(const Chaos__V1__FaultSpec *spec, struct nft_fault *f, uint16_t *ports_buf)
+loss_to_nft(const Chaos__V1__FaultSpec *spec, void *state, struct nft_fault *f,
+            uint16_t *ports_buf)
 {
+	(void) state;
 	const Chaos__V1__LossFault *l = spec->loss;
 
 	(void) ports_buf;

@@ -13,13 +13,22 @@
 #include "agent/nft.h"
 #include "proto/chaos.pb-c.h"
 
+/*
+ * A kind may have rules (to_nft), something running (start/stop), or both
+ * (latency: a proxy plus the redirect into it). Apply: start, then commit
+ * the rules. Revert: commit without the rules, then stop, so nothing is ever
+ * redirected into a proxy that is gone.
+ */
 struct fault_ops {
 	Chaos__V1__FaultSpec__KindCase kind;
 	const char                    *name;
-	/* nftables kinds: fill f from spec; ports go to ports_buf (64). */
-	int (*to_nft)(const Chaos__V1__FaultSpec *spec, struct nft_fault *f, uint16_t *ports_buf);
-	/* process kinds: start; *state is theirs. err gets why on failure. */
+	/* Fills f from spec (and state, after start); ports go to ports_buf
+	 * (NFT_MAX_PORTS). */
+	int (*to_nft)(const Chaos__V1__FaultSpec *spec, void *state, struct nft_fault *f,
+	              uint16_t *ports_buf);
+	/* Starts; *state is the kind's own. err gets why on failure. */
 	int (*start)(const Chaos__V1__FaultSpec *spec, void **state, char *err, size_t errlen);
+	/* Stops and frees state; NULL state is fine. */
 	void (*stop)(void *state);
 };
 

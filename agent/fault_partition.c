@@ -4,8 +4,10 @@
 #include "common/err.h"
 
 static int
-partition_to_nft(const Chaos__V1__FaultSpec *spec, struct nft_fault *f, uint16_t *ports_buf)
+partition_to_nft(const Chaos__V1__FaultSpec *spec, void *state, struct nft_fault *f,
+                 uint16_t *ports_buf)
 {
+	(void) state;
 	const Chaos__V1__PartitionFault *p = spec->partition;
 
 	f->kind    = NFT_FAULT_PARTITION;

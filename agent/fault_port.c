@@ -4,8 +4,10 @@
 #include "common/err.h"
 
 static int
-port_to_nft(const Chaos__V1__FaultSpec *spec, struct nft_fault *f, uint16_t *ports_buf)
+port_to_nft(const Chaos__V1__FaultSpec *spec, void *state, struct nft_fault *f,
+            uint16_t *ports_buf)
 {
+	(void) state;
 	const Chaos__V1__PortFault *p = spec->port;
 
 	f->kind    = p->has_mode && p->mode == CHAOS__V1__REJECT_MODE__REJECT_MODE_DROP

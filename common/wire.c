@@ -305,12 +305,22 @@ wire_check_fault_kind(const Chaos__V1__FaultSpec *f, const char **reason)
 	case CHAOS__V1__FAULT_SPEC__KIND_PORT:
 		if (f->port->n_ports == 0)
 			return wire_fail(reason, "fault: port fault without ports");
+		if (f->port->direction == CHAOS__V1__DIRECTION__DIRECTION_OUT &&
+		    wire_check_peers(f->port->peers, f->port->n_peers, reason) != CHAOS_OK)
+			return CHAOS_EPROTO;
 		return wire_check_ports(f->port->ports, f->port->n_ports, reason);
 	case CHAOS__V1__FAULT_SPEC__KIND_LATENCY:
 		if (f->latency->port == 0 || f->latency->port > 65535)
 			return wire_fail(reason, "fault: latency port out of range");
 		if (f->latency->delay_ms > 600000 || f->latency->jitter_ms > f->latency->delay_ms)
 			return wire_fail(reason, "fault: latency delay or jitter out of range");
+		if (f->latency->direction == CHAOS__V1__DIRECTION__DIRECTION_OUT &&
+		    wire_check_peers(f->latency->peers, f->latency->n_peers, reason) != CHAOS_OK)
+			return CHAOS_EPROTO;
+		return CHAOS_OK;
+	case CHAOS__V1__FAULT_SPEC__KIND_PG_TERMINATE:
+		if (f->pg_terminate->dsn[0] == '\0')
+			return wire_fail(reason, "fault: pg_terminate needs a DSN");
 		return CHAOS_OK;
 	case CHAOS__V1__FAULT_SPEC__KIND_KILL:
 		if (f->kill->process_name[0] == '\0' || f->kill->signal < 0 || f->kill->signal > 64)

@@ -427,9 +427,10 @@ registry_on_event(struct registry *r, const Chaos__V1__Event *e, int64_t t_ctl_u
 	nng_mtx_lock(r->mtx);
 	a = reg_find(r, e->agent_id);
 	if (e->body_case == CHAOS__V1__EVENT__BODY_HELLO) {
-		if (a == NULL)
-			a = reg_add(r, e->hello->identity);
-		else
+		if (a == NULL && (a = reg_add(r, e->hello->identity)) != NULL)
+			snprintf(a->lost_reason, sizeof(a->lost_reason),
+			         "said hello on the events channel; no session poll yet");
+		else if (a != NULL)
 			reg_set_identity(a, e->hello->identity);
 	}
 	if (a == NULL)

@@ -441,7 +441,8 @@ net_execute(struct run *r, void *plan, json_t **result)
 	net_revert(r, pl, &m);
 	if (m.state == CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED)
 		net_wait_recovery(r, pl, &m);
-	m.conn_after = scen_conncheck(r, pl->t, pl->n, pl->p.check_port, "after");
+	if (!run_aborted(r)) /* an abort wants out fast; nothing to learn after it */
+		m.conn_after = scen_conncheck(r, pl->t, pl->n, pl->p.check_port, "after");
 stop:
 	scen_stop_probes(r, pl->t, pl->n);
 out:

@@ -174,6 +174,35 @@ echo "ok: every node's rules gone $elapsed ms after the controller died (lease $
 kill "$run_pid" 2>/dev/null || true
 wait "$run_pid" 2>/dev/null || true
 run_pid=
+"$sandbox" up >/dev/null
+
+echo "== 4. SIGINT to chaosctl mid-partition: reverted before it exits"
+"$ctl" run network --partition-duration 30 --partition-ratio 0.34 --output "$out/sigint" \
+	> "$out/run4.log" 2>&1 &
+run_pid=$!
+wait_rules chain-2 30 || fail "no partition rules on chain-2"
+kill -INT "$run_pid"
+rc=0; wait "$run_pid" || rc=$?; run_pid=
+left=$(any_table)
+[ -z "$left" ] || fail "tables left after chaosctl's SIGINT: $left"
+[ "$rc" -eq 1 ] || fail "interrupted run exited $rc, wanted 1"
+grep -q "run [0-9]* aborted" "$out/run4.log" || fail "run not reported as aborted"
+echo "ok: chaosctl interrupted: everything reverted, run aborted, exit 1"
+
+echo "== 5. SIGTERM to the controller mid-partition: reverted before it exits"
+"$ctl" run network --partition-duration 30 --partition-ratio 0.34 --output "$out/sigterm" \
+	> "$out/run5.log" 2>&1 &
+run_pid=$!
+wait_rules chain-2 30 || fail "no partition rules on chain-2"
+cpid=$("$sandbox" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["controller"]["pid"])')
+kill -TERM "$cpid"
+while kill -0 "$cpid" 2>/dev/null; do sleep 0.02; done
+left=$(any_table)
+[ -z "$left" ] || fail "tables left when the controller exited on SIGTERM: $left"
+echo "ok: controller reverted everything before exiting on SIGTERM"
+kill "$run_pid" 2>/dev/null || true
+wait "$run_pid" 2>/dev/null || true
+run_pid=
 trap - EXIT
 cleanup
 echo "network partition: all checks passed"
