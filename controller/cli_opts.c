@@ -154,3 +154,23 @@ cli_parse(const char *scenario, int argc, char **argv, const struct cli_opt *tab
 	*params = p;
 	return 0;
 }
+
+static const struct cli_scenario cli_scenarios[] = {
+	{"network", "network_partition", cli_network_opts, NULL},
+};
+
+const struct cli_scenario *
+cli_find_scenario(const char *name)
+{
+	for (size_t i = 0; i < sizeof(cli_scenarios) / sizeof(cli_scenarios[0]); i++)
+		if (strcmp(name, cli_scenarios[i].cli) == 0 ||
+		    strcmp(name, cli_scenarios[i].scenario) == 0)
+			return &cli_scenarios[i];
+	return NULL;
+}
+
+const char *
+cli_scenario_names(void)
+{
+	return "network";
+}

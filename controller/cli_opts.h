@@ -34,6 +34,23 @@ struct cli_common {
 int cli_parse(const char *scenario, int argc, char **argv, const struct cli_opt *table,
               json_t **params, struct cli_common *common);
 
+/* A scenario as chaosctl knows it: its short name, the controller's name
+ * (also the result file tag), its flags, and an optional check run on the
+ * parsed params (e.g. reading a DSN file): returns 0 or the exit status
+ * after printing one line. */
+struct cli_scenario {
+	const char           *cli;
+	const char           *scenario;
+	const struct cli_opt *opts;
+	int (*finish)(json_t *params);
+};
+
+/* By short name ("network") or controller name ("network_partition"). */
+const struct cli_scenario *cli_find_scenario(const char *name);
+
+/* "network database coordinator" for messages. */
+const char *cli_scenario_names(void);
+
 /* Scenario flag tables (cli_<scenario>.c). */
 extern const struct cli_opt cli_network_opts[];
 

@@ -306,7 +306,7 @@ net_steady(struct run *r, struct net_plan *pl, struct net_meas *m)
 		bool                ok = n > 0 && s[n - 1].healthy;
 		free(s);
 		if (!ok) {
-			net_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
+			net_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_SKIPPED,
 			         "not in steady state before the fault: %s is not healthy (no fault "
 			         "was applied)", pl->t[i].pod);
 			return false;

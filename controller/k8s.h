@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Kubernetes platform driver (DESIGN section 4): list pods by label selector,
+ * read their Ready condition, delete pods, and wait for replacements to
+ * become Ready. Plain REST over libcurl + jansson against the API server,
+ * with the in-cluster service account or an explicit URL, token and CA.
+ *
+ * A client is used by one thread at a time (one curl easy handle, kept so
+ * the TLS connection is reused). Every function returns CHAOS_OK or a
+ * CHAOS_E* and, on error, writes one line into err that says what to do:
+ *   CHAOS_EPERM     403 (names the verb, resource, namespace and the Role
+ *                   rule to add) or 401 (token invalid or expired)
+ *   CHAOS_ECONN     API unreachable, refused, TLS failure (names the URL and
+ *                   the CA file to check)
+ *   CHAOS_ETIMEDOUT request or wait deadline passed
+ *   CHAOS_ESYS      5xx from the API (with its Status message)
+ *   CHAOS_EBUSY     429 Too Many Requests after the retries
+ *   CHAOS_EINVAL    bad argument, or 400/422 from the API
+ *   CHAOS_EPROTO    an answer that is not the JSON the API sends
+ *   CHAOS_ENOENT    404 on a list (wrong URL: not a Kubernetes API)
+ * GETs are retried on 5xx, 429 and dropped connections, a bounded number of
+ * times with exponential backoff; a DELETE is never retried (the first one
+ * may have been applied).
+ */
+#ifndef CHAOS_CONTROLLER_K8S_H
+#define CHAOS_CONTROLLER_K8S_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define K8S_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
+#define K8S_NAME_LEN 254 /* DNS-1123 subdomain (253) + NUL */
+#define K8S_UID_LEN 40
+#define K8S_PHASE_LEN 16
+#define K8S_IP_LEN 46
+
+struct k8s_config {
+	/* API server URL ("https://10.96.0.1:443"). NULL: in-cluster, from
+	 * KUBERNETES_SERVICE_HOST/PORT and the service account directory. */
+	const char *api_url;
+	const char *token_file; /* NULL: <sa_dir>/token; "" = no token */
+	const char *ca_file;    /* NULL: <sa_dir>/ca.crt for https; "" = system CAs */
+	const char *sa_dir;     /* NULL: K8S_SA_DIR (tests point it elsewhere) */
+	bool allow_http;        /* accept http:// (tests only); https otherwise */
+	long timeout_ms;        /* whole request; 0: 10000 */
+	long connect_timeout_ms;/* 0: 3000 */
+	int  max_retries;       /* GET retries; 0: 3, negative: none */
+	long backoff_ms;        /* first retry delay, doubled each time; 0: 200 */
+	unsigned page_limit;    /* list page size (limit=); 0: 500 */
+};
+
+struct k8s_client;
+
+/* One pod as the API reports it. Times are microseconds since the epoch
+ * (the API gives whole seconds); 0 when absent. */
+struct k8s_pod {
+	char    name[K8S_NAME_LEN];
+	char    uid[K8S_UID_LEN];
+	char    phase[K8S_PHASE_LEN]; /* Pending, Running, Succeeded, Failed, Unknown */
+	bool    ready;                /* condition Ready has status "True" */
+	bool    deleting;             /* metadata.deletionTimestamp is set */
+	char    pod_ip[K8S_IP_LEN];   /* "" until the pod has one */
+	char    node_name[K8S_NAME_LEN];
+	int64_t created_us;           /* metadata.creationTimestamp */
+	int64_t ready_changed_us;     /* Ready condition's lastTransitionTime */
+};
+
+/* A pod seen Ready by k8s_wait_ready. */
+struct k8s_ready_pod {
+	char    name[K8S_NAME_LEN];
+	char    uid[K8S_UID_LEN];
+	int64_t observed_us;      /* controller wall clock of the first list that showed it Ready */
+	int64_t ready_changed_us; /* the API's lastTransitionTime (whole seconds) */
+};
+
+/* Reads the configuration (token, CA, in-cluster environment) and prepares a
+ * client; nothing is sent yet. *out is written only on success; free it with
+ * k8s_client_free(). */
+int k8s_client_new(const struct k8s_config *cfg, struct k8s_client **out, char *err,
+                   size_t errlen);
+
+void k8s_client_free(struct k8s_client *c);
+
+/* The API URL in use (without a trailing slash). */
+const char *k8s_client_api_url(const struct k8s_client *c);
+
+/* The namespace of the service account (in-cluster) or "" when unknown:
+ * the default for --namespace when the controller runs in the cluster. */
+const char *k8s_client_namespace(const struct k8s_client *c);
+
+/* Lists the pods of namespace ns matching label_selector (NULL or "" = all),
+ * following limit/continue pages (a list whose continue token expired is
+ * started again, a bounded number of times). On success *pods is a new
+ * array of *n pods sorted by name (NULL when 0) that the caller frees with
+ * free(). */
+int k8s_list_pods(struct k8s_client *c, const char *ns, const char *label_selector,
+                  struct k8s_pod **pods, size_t *n, char *err, size_t errlen);
+
+/* Deletes pod ns/name with gracePeriodSeconds grace_seconds (0: at once). If
+ * uid is not NULL it is sent as a precondition, so a replacement that took
+ * the same name is never deleted by mistake. 200/202 are success; 404 (or
+ * a uid precondition that no longer matches) is success too, with
+ * *already_gone (may be NULL) set to true and a note in err. */
+int k8s_delete_pod(struct k8s_client *c, const char *ns, const char *name, int64_t grace_seconds,
+                   const char *uid, bool *already_gone, char *err, size_t errlen);
+
+/* Waits until at least `expected` pods matching the selector are Ready and
+ * not being deleted, ignoring pods whose uid is in exclude_uids (the pods
+ * just deleted), polling every poll_ms (<= 0: 100 ms) until the monotonic
+ * deadline deadline_mono_us (clk_mono_us() time). List errors that may pass
+ * (5xx, connection, timeout) are retried until the deadline; others end the
+ * wait. On CHAOS_OK *ready is a new array of *n (>= expected) pods, sorted by
+ * observed_us, freed with free(). On CHAOS_ETIMEDOUT *ready and *n are also
+ * written, with the pods that were Ready at the last poll, so a report can
+ * say how far recovery got. */
+int k8s_wait_ready(struct k8s_client *c, const char *ns, const char *label_selector,
+                   size_t expected, const char *const *exclude_uids, size_t n_exclude,
+                   int64_t deadline_mono_us, long poll_ms, struct k8s_ready_pod **ready,
+                   size_t *n, char *err, size_t errlen);
+
+/* Parses an RFC 3339 time ("2026-11-26T20:35:17Z", optional fraction,
+ * "Z" or "+hh:mm") to microseconds since the epoch; false if malformed. */
+bool k8s_parse_time(const char *s, int64_t *us);
+
+#endif
