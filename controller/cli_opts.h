@@ -53,5 +53,7 @@ const char *cli_scenario_names(void);
 
 /* Scenario flag tables (cli_<scenario>.c). */
 extern const struct cli_opt cli_network_opts[];
+extern const struct cli_opt cli_database_opts[];
+int                         cli_database_finish(json_t *params);
 
 #endif

@@ -40,6 +40,7 @@ struct net_plan {
 	struct net_params  p;
 	struct scen_target t[SCEN_MAX_TARGETS];
 	int                side[SCEN_MAX_TARGETS];
+	scen_id            probe_id[SCEN_MAX_TARGETS];
 	size_t             n;
 	bool               explicit_groups;
 };
@@ -281,7 +282,7 @@ net_start_probes(struct run *r, struct net_plan *pl, struct net_meas *m)
 	spec.expect_status     = pl->p.probe_expect;
 	if (pl->p.probe_field[0] != '\0')
 		spec.json_field = pl->p.probe_field;
-	if (scen_start_probes(r, pl->t, pl->n, "health", &spec, err, sizeof(err)))
+	if (scen_start_probes(r, pl->t, pl->n, "health", &spec, pl->probe_id, err, sizeof(err)))
 		return true;
 	net_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED, "probes did not start: %s", err);
 	return false;
@@ -302,7 +303,7 @@ net_steady(struct run *r, struct net_plan *pl, struct net_meas *m)
 	}
 	for (size_t i = 0; i < pl->n; i++) {
 		struct mttr_sample *s = NULL;
-		size_t              n = scen_mttr_samples(r, pl->t[i].probe_id, &s);
+		size_t              n = scen_mttr_samples(r, pl->probe_id[i], &s);
 		bool                ok = n > 0 && s[n - 1].healthy;
 		free(s);
 		if (!ok) {
@@ -382,7 +383,7 @@ net_all_recovered(struct run *r, struct net_plan *pl, const struct net_meas *m)
 		bool                ok;
 		if (pl->t[i].lost)
 			continue;
-		n  = scen_mttr_samples(r, pl->t[i].probe_id, &s);
+		n  = scen_mttr_samples(r, pl->probe_id[i], &s);
 		ok = mttr_recovered_at(s, n, m->t_restore, (int64_t) (pl->p.window_s * 1e6), &t);
 		free(s);
 		if (!ok)
@@ -444,7 +445,7 @@ net_execute(struct run *r, void *plan, json_t **result)
 	if (!run_aborted(r)) /* an abort wants out fast; nothing to learn after it */
 		m.conn_after = scen_conncheck(r, pl->t, pl->n, pl->p.check_port, "after");
 stop:
-	scen_stop_probes(r, pl->t, pl->n);
+	scen_stop_probes(r, pl->t, pl->n, pl->probe_id);
 out:
 	m.test_end = clk_now_us();
 	if (scen_check_lost(r, pl->t, pl->n) > 0 && m.state == CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED)
@@ -470,7 +471,7 @@ net_node_measure(struct run *r, const struct net_plan *pl, const struct net_meas
                  struct net_node_meas *nm)
 {
 	struct mttr_sample *s = NULL;
-	size_t              n = scen_mttr_samples(r, pl->t[i].probe_id, &s);
+	size_t              n = scen_mttr_samples(r, pl->probe_id[i], &s);
 	int64_t             t;
 
 	memset(nm, 0, sizeof(*nm));
@@ -582,7 +583,7 @@ net_summary(json_t *o, const struct net_plan *pl, const struct net_meas *m,
 
 	for (size_t i = 0; i < pl->n; i++) {
 		struct mttr_sample *s = NULL;
-		size_t              n = scen_mttr_samples(r, pl->t[i].probe_id, &s);
+		size_t              n = scen_mttr_samples(r, pl->probe_id[i], &s);
 		int64_t             t;
 		if (m->t_fault > 0 && mttr_first_unhealthy(s, n, m->t_fault, &t) &&
 		    (first_bad == 0 || t < first_bad))
@@ -619,7 +620,7 @@ net_result(struct run *r, struct net_plan *pl, struct net_meas *m)
 	for (size_t i = 0; i < pl->n; i++) {
 		net_node_measure(r, pl, m, i, &nm[i]);
 		json_array_append_new(nodes, net_node_json(r, pl, m, i, &nm[i]));
-		json_object_set_new(samples, pl->t[i].pod, scen_samples_json(r, pl->t[i].probe_id));
+		json_object_set_new(samples, pl->t[i].pod, scen_samples_json(r, pl->probe_id[i]));
 		if (pl->side[i] == NET_SIDE_ISOLATED)
 			json_array_append_new(affected, json_string(pl->t[i].pod));
 	}

@@ -102,7 +102,7 @@ scen_collect_failures(const struct scen_target *t, size_t n, const struct obs_ac
 
 bool
 scen_start_probes(struct run *r, struct scen_target *t, size_t n, const char *tag,
-                  const Chaos__V1__ProbeSpec *spec, char *err, size_t errlen)
+                  const Chaos__V1__ProbeSpec *spec, scen_id *ids, char *err, size_t errlen)
 {
 	Chaos__V1__Command   cmds[SCEN_MAX_TARGETS];
 	Chaos__V1__ProbeSpec specs[SCEN_MAX_TARGETS];
@@ -110,11 +110,11 @@ scen_start_probes(struct run *r, struct scen_target *t, size_t n, const char *ta
 	struct obs_ack       acks[SCEN_MAX_TARGETS];
 
 	for (size_t i = 0; i < n; i++) {
-		snprintf(t[i].probe_id, sizeof(t[i].probe_id), "r%llu-%s-%s",
-		         (unsigned long long) run_id(r), tag, t[i].pod);
+		snprintf(ids[i], sizeof(ids[i]), "r%llu-%s-%s", (unsigned long long) run_id(r), tag,
+		         t[i].pod);
 		scen_expand(spec->target, t[i].ip, urls[i], sizeof(urls[i]));
 		specs[i]          = *spec;
-		specs[i].probe_id = t[i].probe_id;
+		specs[i].probe_id = ids[i];
 		specs[i].target   = urls[i];
 		chaos__v1__command__init(&cmds[i]);
 		cmds[i].body_case   = CHAOS__V1__COMMAND__BODY_START_PROBE;
@@ -127,7 +127,7 @@ scen_start_probes(struct run *r, struct scen_target *t, size_t n, const char *ta
 }
 
 void
-scen_stop_probes(struct run *r, struct scen_target *t, size_t n)
+scen_stop_probes(struct run *r, struct scen_target *t, size_t n, scen_id *ids)
 {
 	Chaos__V1__Command cmds[SCEN_MAX_TARGETS];
 	struct obs_ack     acks[SCEN_MAX_TARGETS];
@@ -135,9 +135,67 @@ scen_stop_probes(struct run *r, struct scen_target *t, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		chaos__v1__command__init(&cmds[i]);
 		cmds[i].body_case  = CHAOS__V1__COMMAND__BODY_STOP_PROBE;
-		cmds[i].stop_probe = t[i].probe_id;
+		cmds[i].stop_probe = ids[i];
 	}
 	scen_send(r, t, n, cmds, acks);
+}
+
+bool
+scen_probe_recovery(struct run *r, const char *id, int64_t t_from, int64_t window_us,
+                    double *seconds)
+{
+	struct mttr_sample *s = NULL;
+	size_t              n = scen_mttr_samples(r, id, &s);
+	int64_t             t;
+	bool                ok = mttr_recovered_at(s, n, t_from, window_us, &t);
+
+	free(s);
+	if (ok)
+		*seconds = (double) (t - t_from) / 1e6;
+	return ok;
+}
+
+bool
+scen_probe_healthy_now(struct run *r, const char *id)
+{
+	struct mttr_sample *s  = NULL;
+	size_t              n  = scen_mttr_samples(r, id, &s);
+	bool                ok = n > 0 && s[n - 1].healthy;
+
+	free(s);
+	return ok;
+}
+
+size_t
+scen_latency(struct run *r, const char *id, int64_t t_from, int64_t t_to, bool healthy_only,
+             double *p50, double *p95, double *p99)
+{
+	struct obs_sample *s = NULL;
+	size_t             n = obs_samples(run_obs(r), id, &s), k = 0;
+	double            *ms = calloc(n ? n : 1, sizeof(*ms));
+
+	for (size_t i = 0; ms != NULL && i < n; i++)
+		if (s[i].t_us >= t_from && s[i].t_us < t_to && (s[i].healthy || !healthy_only))
+			ms[k++] = (double) s[i].latency_us / 1000.0;
+	if (k > 0) {
+		mttr_percentile(ms, k, 50, p50);
+		mttr_percentile(ms, k, 95, p95);
+		mttr_percentile(ms, k, 99, p99);
+	}
+	free(ms);
+	free(s);
+	return k;
+}
+
+void
+scen_count(struct run *r, const char *id, int64_t t_from, int64_t t_to, size_t *healthy,
+           size_t *total)
+{
+	struct mttr_sample *s = NULL;
+	size_t              n = scen_mttr_samples(r, id, &s);
+
+	mttr_count(s, n, t_from, t_to, healthy, total);
+	free(s);
 }
 
 static json_t *

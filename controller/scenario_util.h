@@ -26,7 +26,6 @@ struct scen_target {
 	int64_t incarnation;
 	bool    lost;        /* agent lost or restarted since the fault */
 	int64_t lost_at_us;  /* controller clock */
-	char    probe_id[SCEN_ID_LEN];
 	char    fault_id[SCEN_ID_LEN];
 };
 
@@ -35,13 +34,33 @@ struct scen_target {
 size_t scen_select(struct registry *reg, const char *ns, int role, struct scen_target *out,
                    size_t cap);
 
+typedef char scen_id[SCEN_ID_LEN];
+
 /* Starts one probe per target: spec is a template whose target may contain
- * "{ip}", replaced by each target's address; probe ids are set to
+ * "{ip}", replaced by each target's address; ids[i] is set to
  * r<run>-<tag>-<pod>. Returns true when every agent acked; err says who did
  * not. */
 bool scen_start_probes(struct run *r, struct scen_target *t, size_t n, const char *tag,
-                       const Chaos__V1__ProbeSpec *spec, char *err, size_t errlen);
-void scen_stop_probes(struct run *r, struct scen_target *t, size_t n);
+                       const Chaos__V1__ProbeSpec *spec, scen_id *ids, char *err,
+                       size_t errlen);
+void scen_stop_probes(struct run *r, struct scen_target *t, size_t n, scen_id *ids);
+
+/* Seconds from t_from until probe id began a healthy run lasting window_us;
+ * false when it has not (yet). */
+bool scen_probe_recovery(struct run *r, const char *id, int64_t t_from, int64_t window_us,
+                         double *seconds);
+
+/* Whether the latest sample of probe id is healthy (false: none yet). */
+bool scen_probe_healthy_now(struct run *r, const char *id);
+
+/* Latency figures (ms) of probe id's samples in [t_from, t_to); only healthy
+ * ones when healthy_only. Returns the count; percentiles set only when > 0. */
+size_t scen_latency(struct run *r, const char *id, int64_t t_from, int64_t t_to,
+                    bool healthy_only, double *p50, double *p95, double *p99);
+
+/* Healthy/total samples of probe id in [t_from, t_to). */
+void scen_count(struct run *r, const char *id, int64_t t_from, int64_t t_to, size_t *healthy,
+                size_t *total);
 
 /* Every target connects to every other target's ip:port (from the target's
  * own namespace); returns {"from pod": {"to pod": true|false|null}}. null
