@@ -23,53 +23,13 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "controller/k8s_http.h"
 
 #define K8S_BODY_MAX (64u * 1024u * 1024u) /* one list page of big pods fits */
 #define K8S_TOKEN_MAX (64u * 1024u)
-#define K8S_MSG_MAX 400        /* API text quoted in our messages */
-#define K8S_MAX_PAGES 10000    /* bounds the continue loop */
-#define K8S_MAX_PODS 100000
-#define K8S_LIST_RESTARTS 3    /* after 410 Gone (continue token expired) */
+#define K8S_MSG_MAX 400 /* API text quoted in our messages */
 #define K8S_BACKOFF_CAP_MS 5000
 #define K8S_WAIT_MIN_REQ_MS 50 /* a request near the deadline still gets this */
-
-struct k8s_client {
-	CURL    *curl;
-	char    *api_url;    /* no trailing '/' */
-	char    *token_file; /* NULL: send no token */
-	char    *token;
-	dev_t    token_dev;
-	ino_t    token_ino;
-	struct timespec token_mtime;
-	char    *ca_file; /* NULL: system CAs */
-	char     ns[64];
-	bool     allow_http;
-	long     timeout_ms;
-	long     connect_timeout_ms;
-	int      max_retries;
-	long     backoff_ms;
-	unsigned page_limit;
-	int64_t  deadline_mono_us; /* 0: none; set while k8s_wait_ready runs */
-	uint64_t rng;
-};
-
-/* One request, and the words our error messages use for it. */
-struct k8s_req {
-	const char *method; /* "GET" or "DELETE" */
-	const char *url;
-	const char *body;   /* NULL: none */
-	const char *verb;   /* RBAC verb: "list", "delete" */
-	const char *ns;
-	const char *name;   /* NULL for a collection */
-};
-
-struct k8s_resp {
-	long   status;
-	char  *body;
-	size_t len;
-	bool   overflow;
-	long   retry_after_s;
-};
 
 struct k8s_status {
 	char reason[64];
@@ -87,7 +47,7 @@ k8s_global_init(void)
 
 /* ---- small helpers ---- */
 
-static void
+void
 k8s_sleep_ms(long ms)
 {
 	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
@@ -108,11 +68,13 @@ k8s_clean_copy(char *dst, size_t len, const char *src, size_t srclen)
 
 		dst[j++] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
 	}
+	while (j > 0 && dst[j - 1] == ' ')
+		j--;
 	if (len > 0)
 		dst[j] = '\0';
 }
 
-static bool
+bool
 k8s_copy(char *dst, size_t len, const char *src)
 {
 	size_t n = src != NULL ? strlen(src) : 0;
@@ -126,7 +88,7 @@ k8s_copy(char *dst, size_t len, const char *src)
 
 /* DNS-1123 label (namespaces) or subdomain (pod names): the only names the
  * API accepts, and nothing that could change the URL's path. */
-static bool
+bool
 k8s_valid_name(const char *s, size_t max, bool dots)
 {
 	size_t n = s != NULL ? strlen(s) : 0;
@@ -150,8 +112,10 @@ k8s_read_file(const char *path, size_t max, char **out, char *err, size_t errlen
 	int    rc = CHAOS_OK;
 
 	if (f == NULL) {
-		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-		return chaos_err_from_errno(errno);
+		int e = errno;
+
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(e));
+		return chaos_err_from_errno(e);
 	}
 	if ((buf = malloc(max + 1)) == NULL) {
 		rc = CHAOS_ENOMEM;
@@ -188,19 +152,27 @@ k8s_token_load(struct k8s_client *c, bool force, char *err, size_t errlen)
 	if (c->token_file == NULL)
 		return CHAOS_OK;
 	if (stat(c->token_file, &st) != 0) {
-		snprintf(err, errlen, "token file %s: %s", c->token_file, strerror(errno));
-		return chaos_err_from_errno(errno);
+		int e = errno;
+
+		snprintf(err, errlen,
+		         "token file %s: %s (in a pod: is the service "
+		         "account token mounted?)",
+		         c->token_file, strerror(e));
+		return chaos_err_from_errno(e);
 	}
-	if (!force && c->token != NULL && st.st_dev == c->token_dev && st.st_ino == c->token_ino &&
-	    st.st_mtim.tv_sec == c->token_mtime.tv_sec &&
+	if (!force && c->token != NULL && st.st_dev == c->token_dev &&
+	    st.st_ino == c->token_ino && st.st_mtim.tv_sec == c->token_mtime.tv_sec &&
 	    st.st_mtim.tv_nsec == c->token_mtime.tv_nsec)
 		return CHAOS_OK;
-	if ((rc = k8s_read_file(c->token_file, K8S_TOKEN_MAX, &tok, err, errlen)) != CHAOS_OK)
+	if ((rc = k8s_read_file(c->token_file, K8S_TOKEN_MAX, &tok, err, errlen)) !=
+	    CHAOS_OK)
 		return rc;
 	for (const char *p = tok; *p != '\0'; p++)
 		if ((unsigned char)*p <= 0x20 || (unsigned char)*p == 0x7f) {
-			snprintf(err, errlen, "token file %s holds spaces or control characters; "
-			         "it must hold the bearer token alone", c->token_file);
+			snprintf(err, errlen,
+			         "token file %s holds spaces or control characters; "
+			         "it must hold the bearer token alone",
+			         c->token_file);
 			free(tok);
 			return CHAOS_EINVAL;
 		}
@@ -209,6 +181,8 @@ k8s_token_load(struct k8s_client *c, bool force, char *err, size_t errlen)
 		free(tok);
 		return CHAOS_EINVAL;
 	}
+	if (c->token != NULL)
+		explicit_bzero(c->token, strlen(c->token));
 	free(c->token);
 	c->token       = tok;
 	c->token_dev   = st.st_dev;
@@ -228,12 +202,14 @@ k8s_incluster_url(struct k8s_client *c, char *err, size_t errlen)
 	int         n;
 
 	if (host == NULL || host[0] == '\0' || port == NULL || port[0] == '\0') {
-		snprintf(err, errlen, "not running in a Kubernetes pod (KUBERNETES_SERVICE_HOST/PORT "
+		snprintf(err, errlen,
+		         "not running in a Kubernetes pod (KUBERNETES_SERVICE_HOST/PORT "
 		         "unset): pass --kube-api URL with a token file and a CA file");
 		return CHAOS_EINVAL;
 	}
 	v6 = strchr(host, ':') != NULL;
-	n  = asprintf(&c->api_url, "https://%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "", port);
+	n = asprintf(&c->api_url, "https://%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "",
+	             port);
 	if (n < 0) {
 		c->api_url = NULL;
 		return CHAOS_ENOMEM;
@@ -254,26 +230,31 @@ k8s_path(const char *dir, const char *file, char **out)
 /* In the cluster the token, CA and namespace come from the service account
  * volume; an explicit URL takes only what it is given. */
 static int
-k8s_config_files(struct k8s_client *c, const struct k8s_config *cfg, char *err, size_t errlen)
+k8s_config_files(struct k8s_client *c, const struct k8s_config *cfg, char *err,
+                 size_t errlen)
 {
 	const char *dir       = cfg->sa_dir != NULL ? cfg->sa_dir : K8S_SA_DIR;
 	bool        incluster = cfg->api_url == NULL;
-	char       *ns_path   = NULL, *ns = NULL;
-	int         rc        = CHAOS_OK;
+	char       *ns_path = NULL, *ns = NULL;
+	int         rc = CHAOS_OK;
 
 	if (cfg->token_file != NULL) {
-		if (cfg->token_file[0] != '\0' && (c->token_file = strdup(cfg->token_file)) == NULL)
+		if (cfg->token_file[0] != '\0' &&
+		    (c->token_file = strdup(cfg->token_file)) == NULL)
 			return CHAOS_ENOMEM;
 	} else if (incluster && (rc = k8s_path(dir, "token", &c->token_file)) != CHAOS_OK)
 		return rc;
 	if (cfg->ca_file != NULL) {
-		if (cfg->ca_file[0] != '\0' && (c->ca_file = strdup(cfg->ca_file)) == NULL)
+		if (cfg->ca_file[0] != '\0' &&
+		    (c->ca_file = strdup(cfg->ca_file)) == NULL)
 			return CHAOS_ENOMEM;
 	} else if (incluster && (rc = k8s_path(dir, "ca.crt", &c->ca_file)) != CHAOS_OK)
 		return rc;
 	if (c->ca_file != NULL && access(c->ca_file, R_OK) != 0) {
-		snprintf(err, errlen, "CA file %s: %s", c->ca_file, strerror(errno));
-		return chaos_err_from_errno(errno);
+		int e = errno;
+
+		snprintf(err, errlen, "CA file %s: %s", c->ca_file, strerror(e));
+		return chaos_err_from_errno(e);
 	}
 	if (!incluster)
 		return CHAOS_OK;
@@ -290,7 +271,8 @@ k8s_config_files(struct k8s_client *c, const struct k8s_config *cfg, char *err, 
 }
 
 static int
-k8s_config_url(struct k8s_client *c, const struct k8s_config *cfg, char *err, size_t errlen)
+k8s_config_url(struct k8s_client *c, const struct k8s_config *cfg, char *err,
+               size_t errlen)
 {
 	size_t n;
 	int    rc;
@@ -308,28 +290,37 @@ k8s_config_url(struct k8s_client *c, const struct k8s_config *cfg, char *err, si
 	if (strncmp(c->api_url, "http://", 7) == 0 && n > 7) {
 		if (cfg->allow_http)
 			return CHAOS_OK;
-		snprintf(err, errlen, "Kubernetes API URL %s is plain http: the bearer token would "
-		         "travel unencrypted; use https:// (http is for tests only)", c->api_url);
+		snprintf(err, errlen,
+		         "Kubernetes API URL %s is plain http: the bearer token would "
+		         "travel unencrypted; use https:// (http is for tests only)",
+		         c->api_url);
 		return CHAOS_EINVAL;
 	}
-	snprintf(err, errlen, "Kubernetes API URL '%s' must start with https://", c->api_url);
+	snprintf(err, errlen, "Kubernetes API URL '%s' must start with https://",
+	         c->api_url);
 	return CHAOS_EINVAL;
 }
 
 static void
 k8s_config_numbers(struct k8s_client *c, const struct k8s_config *cfg)
 {
-	c->allow_http         = cfg->allow_http;
-	c->timeout_ms         = cfg->timeout_ms > 0 ? cfg->timeout_ms : 10000;
-	c->connect_timeout_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 3000;
-	c->max_retries        = cfg->max_retries > 0 ? cfg->max_retries : cfg->max_retries < 0 ? 0 : 3;
-	c->backoff_ms         = cfg->backoff_ms > 0 ? cfg->backoff_ms : 200;
-	c->page_limit         = cfg->page_limit > 0 ? cfg->page_limit : 500;
-	c->rng                = (uint64_t)clk_mono_us() | 1;
+	c->allow_http = cfg->allow_http;
+	c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 10000;
+	c->connect_timeout_ms =
+	    cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 3000;
+	c->max_retries = cfg->max_retries;
+	if (cfg->max_retries == 0)
+		c->max_retries = 3;
+	else if (cfg->max_retries < 0)
+		c->max_retries = 0;
+	c->backoff_ms = cfg->backoff_ms > 0 ? cfg->backoff_ms : 200;
+	c->page_limit = cfg->page_limit > 0 ? cfg->page_limit : 500;
+	c->rng        = (uint64_t)clk_mono_us() | 1;
 }
 
 int
-k8s_client_new(const struct k8s_config *cfg, struct k8s_client **out, char *err, size_t errlen)
+k8s_client_new(const struct k8s_config *cfg, struct k8s_client **out, char *err,
+               size_t errlen)
 {
 	struct k8s_client *c  = NULL;
 	int                rc = CHAOS_OK;
@@ -337,7 +328,8 @@ k8s_client_new(const struct k8s_config *cfg, struct k8s_client **out, char *err,
 	err[0] = '\0';
 	pthread_once(&k8s_once, k8s_global_init);
 	if (k8s_init_rc != CURLE_OK) {
-		snprintf(err, errlen, "curl_global_init: %s", curl_easy_strerror(k8s_init_rc));
+		snprintf(err, errlen, "curl_global_init: %s",
+		         curl_easy_strerror(k8s_init_rc));
 		return CHAOS_ESYS;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL)
@@ -370,6 +362,8 @@ k8s_client_free(struct k8s_client *c)
 		curl_easy_cleanup(c->curl);
 	free(c->api_url);
 	free(c->token_file);
+	if (c->token != NULL)
+		explicit_bzero(c->token, strlen(c->token));
 	free(c->token);
 	free(c->ca_file);
 	free(c);
@@ -393,23 +387,29 @@ static size_t
 k8s_write(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct k8s_resp *r = arg;
-	size_t           n = size * nmemb;
+	size_t           n = size * nmemb, ncap;
 	char            *nb;
 
 	if (n > K8S_BODY_MAX - r->len) {
 		r->overflow = true;
 		return 0;
 	}
-	if ((nb = realloc(r->body, r->len + n + 1)) == NULL)
-		return 0;
-	r->body = nb;
+	if (r->len + n + 1 > r->cap) {
+		/* Doubling: a list page arrives in many small chunks. */
+		for (ncap = r->cap != 0 ? r->cap : 16384; ncap < r->len + n + 1;)
+			ncap *= 2;
+		if ((nb = realloc(r->body, ncap)) == NULL)
+			return 0;
+		r->body = nb;
+		r->cap  = ncap;
+	}
 	memcpy(r->body + r->len, data, n);
 	r->len += n;
 	r->body[r->len] = '\0';
 	return n;
 }
 
-static void
+void
 k8s_resp_reset(struct k8s_resp *r)
 {
 	free(r->body);
@@ -434,7 +434,7 @@ k8s_req_timeout_ms(const struct k8s_client *c)
 static struct curl_slist *
 k8s_headers(const struct k8s_client *c, const struct k8s_req *q)
 {
-	struct curl_slist *h = NULL, *t;
+	struct curl_slist *h    = NULL, *t;
 	char              *auth = NULL;
 
 	if ((h = curl_slist_append(NULL, "Accept: application/json")) == NULL)
@@ -473,7 +473,8 @@ k8s_setup(struct k8s_client *c, const struct k8s_req *q, struct curl_slist *hdrs
 	curl_easy_reset(h);
 	curl_easy_setopt(h, CURLOPT_URL, q->url);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, c->allow_http ? "http,https" : "https");
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR,
+	                 c->allow_http ? "http,https" : "https");
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, k8s_req_timeout_ms(c));
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
@@ -497,44 +498,58 @@ static bool
 k8s_curl_is_tls(CURLcode cc)
 {
 	return cc == CURLE_SSL_CONNECT_ERROR || cc == CURLE_PEER_FAILED_VERIFICATION ||
-	       cc == CURLE_SSL_CACERT_BADFILE || cc == CURLE_SSL_CERTPROBLEM ||
-	       cc == CURLE_SSL_CIPHER || cc == CURLE_SSL_ISSUER_ERROR ||
-	       cc == CURLE_SSL_CRL_BADFILE || cc == CURLE_SSL_PINNEDPUBKEYNOTMATCH;
+	    cc == CURLE_SSL_CACERT_BADFILE || cc == CURLE_SSL_CERTPROBLEM ||
+	    cc == CURLE_SSL_CIPHER || cc == CURLE_SSL_ISSUER_ERROR ||
+	    cc == CURLE_SSL_CRL_BADFILE || cc == CURLE_SSL_PINNEDPUBKEYNOTMATCH;
 }
 
 /* Says what to check when no HTTP answer came back at all. */
 static int
-k8s_transport_error(const struct k8s_client *c, CURLcode cc, const char *errbuf, char *err,
-                    size_t errlen)
+k8s_transport_error(const struct k8s_client *c, CURLcode cc, const char *errbuf,
+                    char *err, size_t errlen)
 {
-	const char *why = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc);
+	const char *text     = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc);
+	long        os_errno = 0;
+	char        why[CURL_ERROR_SIZE + 64];
+
+	/* curl says "Couldn't connect"; the errno says refused or unreachable. */
+	curl_easy_getinfo(c->curl, CURLINFO_OS_ERRNO, &os_errno);
+	if (os_errno != 0)
+		snprintf(why, sizeof(why), "%s (%s)", text, strerror((int)os_errno));
+	else
+		snprintf(why, sizeof(why), "%s", text);
 
 	if (k8s_curl_is_tls(cc)) {
-		snprintf(err, errlen, "TLS with the Kubernetes API at %s failed: %s; check that the CA "
-		         "file (%s) is the cluster's CA and that the URL's host is one of the API "
-		         "server certificate's names", c->api_url, why,
-		         c->ca_file != NULL ? c->ca_file : "system CAs");
+		snprintf(err, errlen,
+		         "TLS with the Kubernetes API at %s failed: %s; check that the "
+		         "CA file (%s) is the cluster's CA and that the URL's host is "
+		         "one of the API server certificate's names",
+		         c->api_url, why, c->ca_file != NULL ? c->ca_file : "system CAs");
 		return CHAOS_ECONN;
 	}
 	if (cc == CURLE_OPERATION_TIMEDOUT) {
-		snprintf(err, errlen, "Kubernetes API at %s did not answer in time (%s); check the API "
-		         "URL and the network path to it", c->api_url, why);
+		snprintf(err, errlen,
+		         "Kubernetes API at %s did not answer in time (%s); check the "
+		         "API URL and the network path to it",
+		         c->api_url, why);
 		return CHAOS_ETIMEDOUT;
 	}
 	if (cc == CURLE_UNSUPPORTED_PROTOCOL) {
 		snprintf(err, errlen, "Kubernetes API URL %s: %s", c->api_url, why);
 		return CHAOS_EINVAL;
 	}
-	snprintf(err, errlen, "cannot reach the Kubernetes API at %s: %s; check the API URL "
-	         "(--kube-api, or KUBERNETES_SERVICE_HOST/PORT in a pod) and that the API "
-	         "server is up", c->api_url, why);
+	snprintf(err, errlen,
+	         "cannot reach the Kubernetes API at %s: %s; check the API URL "
+	         "(--kube-api, or KUBERNETES_SERVICE_HOST/PORT in a pod) and that "
+	         "the API server is up",
+	         c->api_url, why);
 	return CHAOS_ECONN;
 }
 
 /* One transfer. CHAOS_OK when an HTTP answer arrived, whatever its status. */
 static int
-k8s_exchange(struct k8s_client *c, const struct k8s_req *q, struct k8s_resp *r, CURLcode *ccp,
-             char *err, size_t errlen)
+k8s_exchange(struct k8s_client *c, const struct k8s_req *q, struct k8s_resp *r,
+             CURLcode *ccp, char *err, size_t errlen)
 {
 	char               errbuf[CURL_ERROR_SIZE] = "";
 	struct curl_slist *hdrs;
@@ -555,8 +570,8 @@ k8s_exchange(struct k8s_client *c, const struct k8s_req *q, struct k8s_resp *r, 
 	curl_slist_free_all(hdrs);
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
 	if (cc == CURLE_WRITE_ERROR && r->overflow) {
-		snprintf(err, errlen, "%s %s: answer larger than %u bytes", q->method, q->url,
-		         K8S_BODY_MAX);
+		snprintf(err, errlen, "%s %s: answer larger than %u bytes", q->method,
+		         q->url, K8S_BODY_MAX);
 		return CHAOS_ETOOBIG;
 	}
 	if (cc != CURLE_OK)
@@ -583,9 +598,11 @@ k8s_status_parse(const struct k8s_resp *r, struct k8s_status *st)
 		msg    = json_string_value(json_object_get(root, "message"));
 		reason = json_string_value(json_object_get(root, "reason"));
 		if (msg != NULL)
-			k8s_clean_copy(st->message, sizeof(st->message), msg, strlen(msg));
+			k8s_clean_copy(st->message, sizeof(st->message), msg,
+			               strlen(msg));
 		if (reason != NULL)
-			k8s_clean_copy(st->reason, sizeof(st->reason), reason, strlen(reason));
+			k8s_clean_copy(st->reason, sizeof(st->reason), reason,
+			               strlen(reason));
 	} else if (r->body != NULL && r->len > 0) {
 		/* Not the API's JSON (a proxy, a load balancer): quote its start. */
 		k8s_clean_copy(st->message, 121, r->body, r->len);
@@ -623,7 +640,8 @@ k8s_what(const struct k8s_req *q, char *buf, size_t len)
 }
 
 static int
-k8s_forbidden(const struct k8s_req *q, const struct k8s_status *st, char *err, size_t errlen)
+k8s_forbidden(const struct k8s_req *q, const struct k8s_status *st, char *err,
+              size_t errlen)
 {
 	char user[256], who[300];
 
@@ -632,16 +650,18 @@ k8s_forbidden(const struct k8s_req *q, const struct k8s_status *st, char *err, s
 		snprintf(who, sizeof(who), "the service account (%s)", user);
 	else
 		snprintf(who, sizeof(who), "the service account");
-	snprintf(err, errlen, "forbidden: %s cannot \"%s\" \"pods\" in namespace \"%s\"; add to its "
-	         "Role: {apiGroups: [\"\"], resources: [\"pods\"], verbs: [\"%s\"]} and bind it in "
-	         "\"%s\" (API: %s)", who, q->verb, q->ns, q->verb, q->ns, st->message);
+	snprintf(err, errlen,
+	         "forbidden: %s cannot \"%s\" \"pods\" in namespace \"%s\"; "
+	         "add to its Role: {apiGroups: [\"\"], resources: [\"pods\"], "
+	         "verbs: [\"%s\"]} and bind it in \"%s\" (API: %s)",
+	         who, q->verb, q->ns, q->verb, q->ns, st->message);
 	return CHAOS_EPERM;
 }
 
 /* Turns a non-2xx answer into one line and an error code. */
 static int
-k8s_http_error(const struct k8s_client *c, const struct k8s_req *q, const struct k8s_resp *r,
-               int attempts, char *err, size_t errlen)
+k8s_http_error(const struct k8s_client *c, const struct k8s_req *q,
+               const struct k8s_resp *r, int attempts, char *err, size_t errlen)
 {
 	struct k8s_status st;
 	char              what[300];
@@ -650,32 +670,42 @@ k8s_http_error(const struct k8s_client *c, const struct k8s_req *q, const struct
 	k8s_what(q, what, sizeof(what));
 	switch (r->status) {
 	case 401:
-		snprintf(err, errlen, "unauthorized (401) to %s: the API server rejected the bearer "
-		         "token%s%s as invalid or expired; in a pod check that the service account "
-		         "exists and its token is mounted, else renew the token file (API: %s)", what,
-		         c->token_file != NULL ? " from " : " (none sent)",
+		snprintf(err, errlen,
+		         "unauthorized (401) to %s: the API server rejected the "
+		         "bearer token%s%s as invalid or expired; in a pod check that "
+		         "the service account exists and its token is mounted, else "
+		         "renew the token file (API: %s)",
+		         what, c->token_file != NULL ? " from " : " (none sent)",
 		         c->token_file != NULL ? c->token_file : "", st.message);
 		return CHAOS_EPERM;
-	case 403: return k8s_forbidden(q, &st, err, errlen);
+	case 403:
+		return k8s_forbidden(q, &st, err, errlen);
 	case 404:
-		snprintf(err, errlen, "not found (404) to %s at %s: is this a Kubernetes API server? "
-		         "(API: %s)", what, c->api_url, st.message);
+		snprintf(err, errlen,
+		         "not found (404) to %s at %s: is this a Kubernetes API server? "
+		         "(API: %s)",
+		         what, c->api_url, st.message);
 		return CHAOS_ENOENT;
 	case 409:
 		snprintf(err, errlen, "conflict (409) to %s: %s", what, st.message);
 		return CHAOS_EEXIST;
 	case 429:
-		snprintf(err, errlen, "the API server throttled %s (429 %s) %d times: %s", what,
-		         st.reason, attempts, st.message);
+		snprintf(err, errlen,
+		         "Kubernetes API throttled the request to %s: 429 %s "
+		         "(%d attempts): %s",
+		         what, st.reason, attempts, st.message);
 		return CHAOS_EBUSY;
 	}
 	if (r->status >= 500) {
-		snprintf(err, errlen, "Kubernetes API server error %ld %s to %s (%d attempt%s): %s",
-		         r->status, st.reason, what, attempts, attempts == 1 ? "" : "s", st.message);
+		snprintf(err, errlen,
+		         "Kubernetes API server error on the request to %s: %ld %s "
+		         "(%d attempt%s): %s",
+		         what, r->status, st.reason, attempts, attempts == 1 ? "" : "s",
+		         st.message);
 		return CHAOS_ESYS;
 	}
-	snprintf(err, errlen, "the API refused to %s: %ld %s: %s", what, r->status, st.reason,
-	         st.message);
+	snprintf(err, errlen, "the API refused to %s: %ld %s: %s", what, r->status,
+	         st.reason, st.message);
 	return r->status == 400 || r->status == 422 ? CHAOS_EINVAL : CHAOS_EPROTO;
 }
 
@@ -690,8 +720,8 @@ k8s_retryable(const struct k8s_req *q, int rc, CURLcode cc, long status)
 		return status >= 500 || status == 429;
 	/* A connection the server dropped mid-answer; a refused connect is
 	 * reported at once, since waiting rarely fixes a wrong URL. */
-	return cc == CURLE_GOT_NOTHING || cc == CURLE_RECV_ERROR || cc == CURLE_SEND_ERROR ||
-	       cc == CURLE_PARTIAL_FILE;
+	return cc == CURLE_GOT_NOTHING || cc == CURLE_RECV_ERROR ||
+	    cc == CURLE_SEND_ERROR || cc == CURLE_PARTIAL_FILE;
 }
 
 /* The delay before retry number `attempt` (1..): doubled each time, with
@@ -724,11 +754,10 @@ k8s_backoff(struct k8s_client *c, int attempt, long retry_after_s)
 /* Runs a request with its retries. CHAOS_OK when a 2xx arrived (r holds
  * it); on a non-2xx answer returns the mapped error with err written, and r
  * still holds the answer so callers can special-case 404/409/410. */
-static int
+int
 k8s_do(struct k8s_client *c, const struct k8s_req *q, struct k8s_resp *r, char *err,
        size_t errlen)
 {
-	bool     reauth = false;
 	int      rc, attempt = 0;
 	CURLcode cc;
 	long     delay;
@@ -741,516 +770,19 @@ k8s_do(struct k8s_client *c, const struct k8s_req *q, struct k8s_resp *r, char *
 		          rc == CHAOS_OK ? "answered" : chaos_strerror(rc));
 		if (rc == CHAOS_OK && r->status >= 200 && r->status < 300)
 			return CHAOS_OK;
-		/* A rotated token: read the file again once and retry. */
-		if (rc == CHAOS_OK && r->status == 401 && !reauth && c->token_file != NULL) {
-			reauth = true;
-			if (k8s_token_load(c, true, err, errlen) == CHAOS_OK)
-				continue;
-		}
 		if (attempt > c->max_retries || !k8s_retryable(q, rc, cc, r->status) ||
 		    (delay = k8s_backoff(c, attempt, r->retry_after_s)) == 0)
 			break;
-		log_warn("k8s: %s %s: %s, retry %d of %d in %ld ms", q->method, q->url,
-		         rc == CHAOS_OK ? "server error" : chaos_strerror(rc), attempt,
-		         c->max_retries, delay);
+		if (rc == CHAOS_OK)
+			log_warn("k8s: %s %s: HTTP %ld, retry %d of %d in %ld ms",
+			         q->method, q->url, r->status, attempt, c->max_retries,
+			         delay);
+		else
+			log_warn("k8s: %s: %s, retry %d of %d in %ld ms", q->method, err,
+			         attempt, c->max_retries, delay);
 		k8s_sleep_ms(delay);
 	}
 	if (rc != CHAOS_OK)
 		return rc;
 	return k8s_http_error(c, q, r, attempt, err, errlen);
-}
-
-/* ---- pods ---- */
-
-static const char *
-k8s_jstr(json_t *obj, const char *k1, const char *k2)
-{
-	json_t *v = json_object_get(obj, k1);
-
-	if (k2 != NULL)
-		v = json_object_get(v, k2);
-	return json_string_value(v);
-}
-
-static void
-k8s_pod_ready(json_t *status, struct k8s_pod *p)
-{
-	json_t *conds = json_object_get(status, "conditions");
-	size_t  i;
-	json_t *cd;
-
-	json_array_foreach(conds, i, cd) {
-		const char *type = json_string_value(json_object_get(cd, "type"));
-		const char *st   = json_string_value(json_object_get(cd, "status"));
-		const char *when = json_string_value(json_object_get(cd, "lastTransitionTime"));
-
-		if (type == NULL || strcmp(type, "Ready") != 0)
-			continue;
-		p->ready = st != NULL && strcmp(st, "True") == 0;
-		if (when == NULL || !k8s_parse_time(when, &p->ready_changed_us))
-			p->ready_changed_us = 0;
-	}
-}
-
-/* One items[] element; false when it is not a pod we can use. */
-static bool
-k8s_pod_parse(json_t *item, struct k8s_pod *p)
-{
-	json_t     *meta   = json_object_get(item, "metadata");
-	json_t     *status = json_object_get(item, "status");
-	const char *created;
-
-	memset(p, 0, sizeof(*p));
-	if (!k8s_copy(p->name, sizeof(p->name), k8s_jstr(meta, "name", NULL)) || p->name[0] == '\0' ||
-	    !k8s_copy(p->uid, sizeof(p->uid), k8s_jstr(meta, "uid", NULL)) || p->uid[0] == '\0')
-		return false;
-	/* Optional fields: a pod not yet scheduled has no node, IP or phase. */
-	if (!k8s_copy(p->phase, sizeof(p->phase), k8s_jstr(status, "phase", NULL)) ||
-	    !k8s_copy(p->pod_ip, sizeof(p->pod_ip), k8s_jstr(status, "podIP", NULL)) ||
-	    !k8s_copy(p->node_name, sizeof(p->node_name), k8s_jstr(item, "spec", "nodeName")))
-		return false;
-	created = k8s_jstr(meta, "creationTimestamp", NULL);
-	if (created != NULL && !k8s_parse_time(created, &p->created_us))
-		return false;
-	p->deleting = json_object_get(meta, "deletionTimestamp") != NULL &&
-	              !json_is_null(json_object_get(meta, "deletionTimestamp"));
-	k8s_pod_ready(status, p);
-	return true;
-}
-
-struct k8s_podvec {
-	struct k8s_pod *v;
-	size_t          n, cap;
-};
-
-static int
-k8s_podvec_push(struct k8s_podvec *pv, const struct k8s_pod *p)
-{
-	struct k8s_pod *nv;
-	size_t          ncap;
-
-	if (pv->n == pv->cap) {
-		ncap = pv->cap == 0 ? 16 : pv->cap * 2;
-		if ((nv = realloc(pv->v, ncap * sizeof(*nv))) == NULL)
-			return CHAOS_ENOMEM;
-		pv->v   = nv;
-		pv->cap = ncap;
-	}
-	pv->v[pv->n++] = *p;
-	return CHAOS_OK;
-}
-
-/* Appends a PodList page's items; *cont gets metadata.continue ("" at the
- * end of the list), a malloc'd string. */
-static int
-k8s_page_parse(const struct k8s_resp *r, struct k8s_podvec *pv, char **cont, char *err,
-               size_t errlen)
-{
-	json_t       *root, *items, *item;
-	json_error_t  je;
-	const char   *kind, *next;
-	size_t        i;
-	struct k8s_pod p;
-	int           rc = CHAOS_OK;
-
-	if ((root = json_loadb(r->body != NULL ? r->body : "", r->len, 0, &je)) == NULL) {
-		snprintf(err, errlen, "pod list is not JSON: %s (line %d)", je.text, je.line);
-		return CHAOS_EPROTO;
-	}
-	kind  = json_string_value(json_object_get(root, "kind"));
-	items = json_object_get(root, "items");
-	/* An empty list may come as "items": null. */
-	if (kind == NULL || strcmp(kind, "PodList") != 0 ||
-	    (items != NULL && !json_is_array(items) && !json_is_null(items))) {
-		snprintf(err, errlen, "answer is not a PodList (kind %s)",
-		         kind != NULL ? kind : "missing");
-		rc = CHAOS_EPROTO;
-		goto out;
-	}
-	json_array_foreach(items, i, item) {
-		if (!k8s_pod_parse(item, &p)) {
-			snprintf(err, errlen, "pod list item %zu lacks a valid metadata.name/uid or has "
-			         "a malformed field", i);
-			rc = CHAOS_EPROTO;
-			goto out;
-		}
-		if (pv->n >= K8S_MAX_PODS) {
-			snprintf(err, errlen, "more than %d pods match; narrow the label selector",
-			         K8S_MAX_PODS);
-			rc = CHAOS_ETOOBIG;
-			goto out;
-		}
-		if ((rc = k8s_podvec_push(pv, &p)) != CHAOS_OK)
-			goto out;
-	}
-	next = k8s_jstr(root, "metadata", "continue");
-	if ((*cont = strdup(next != NULL ? next : "")) == NULL)
-		rc = CHAOS_ENOMEM;
-out:
-	json_decref(root);
-	return rc;
-}
-
-static int
-k8s_list_url(const struct k8s_client *c, const char *ns, const char *selector, const char *cont,
-             char **url)
-{
-	char *sel = NULL, *ct = NULL;
-	int   n, rc = CHAOS_OK;
-
-	if (selector != NULL && selector[0] != '\0' &&
-	    (sel = curl_easy_escape(c->curl, selector, 0)) == NULL)
-		return CHAOS_ENOMEM;
-	if (cont != NULL && cont[0] != '\0' && (ct = curl_easy_escape(c->curl, cont, 0)) == NULL) {
-		rc = CHAOS_ENOMEM;
-		goto out;
-	}
-	n = asprintf(url, "%s/api/v1/namespaces/%s/pods?limit=%u%s%s%s%s", c->api_url, ns,
-	             c->page_limit, sel != NULL ? "&labelSelector=" : "", sel != NULL ? sel : "",
-	             ct != NULL ? "&continue=" : "", ct != NULL ? ct : "");
-	if (n < 0) {
-		*url = NULL;
-		rc   = CHAOS_ENOMEM;
-	}
-out:
-	curl_free(sel);
-	curl_free(ct);
-	return rc;
-}
-
-static int
-k8s_pod_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct k8s_pod *)a)->name, ((const struct k8s_pod *)b)->name);
-}
-
-/* One pass over every page. *expired is set when a continue token was
- * refused with 410 Gone: the caller starts over. */
-static int
-k8s_list_pass(struct k8s_client *c, const char *ns, const char *selector, struct k8s_podvec *pv,
-              bool *expired, char *err, size_t errlen)
-{
-	struct k8s_resp r    = {0};
-	char           *cont = NULL, *url = NULL;
-	struct k8s_req  q    = {.method = "GET", .verb = "list", .ns = ns};
-	int             rc   = CHAOS_OK;
-
-	for (int page = 0; page < K8S_MAX_PAGES; page++) {
-		free(url);
-		if ((rc = k8s_list_url(c, ns, selector, cont, &url)) != CHAOS_OK)
-			break;
-		q.url = url;
-		rc    = k8s_do(c, &q, &r, err, errlen);
-		if (rc != CHAOS_OK) {
-			*expired = r.status == 410 && cont != NULL && cont[0] != '\0';
-			break;
-		}
-		free(cont);
-		cont = NULL;
-		if ((rc = k8s_page_parse(&r, pv, &cont, err, errlen)) != CHAOS_OK || cont[0] == '\0')
-			break;
-		if (page + 1 == K8S_MAX_PAGES) {
-			snprintf(err, errlen, "pod list still continues after %d pages", K8S_MAX_PAGES);
-			rc = CHAOS_ETOOBIG;
-		}
-	}
-	free(url);
-	free(cont);
-	k8s_resp_reset(&r);
-	return rc;
-}
-
-int
-k8s_list_pods(struct k8s_client *c, const char *ns, const char *label_selector,
-              struct k8s_pod **pods, size_t *n, char *err, size_t errlen)
-{
-	struct k8s_podvec pv = {0};
-	bool              expired;
-	int               rc;
-
-	err[0] = '\0';
-	if (!k8s_valid_name(ns, 63, false)) {
-		snprintf(err, errlen, "namespace '%s' is not a valid Kubernetes name",
-		         ns != NULL ? ns : "");
-		return CHAOS_EINVAL;
-	}
-	for (int pass = 0; pass <= K8S_LIST_RESTARTS; pass++) {
-		expired = false;
-		pv.n    = 0;
-		rc      = k8s_list_pass(c, ns, label_selector, &pv, &expired, err, errlen);
-		if (!expired)
-			break;
-		log_info("k8s: list continue token expired (410); listing again from the start");
-	}
-	if (rc != CHAOS_OK) {
-		free(pv.v);
-		return rc;
-	}
-	/* A retry that succeeded leaves no stale text behind. */
-	err[0] = '\0';
-	if (pv.n > 1)
-		qsort(pv.v, pv.n, sizeof(*pv.v), k8s_pod_cmp);
-	if (pv.n == 0) {
-		free(pv.v);
-		pv.v = NULL;
-	}
-	*pods = pv.v;
-	*n    = pv.n;
-	return CHAOS_OK;
-}
-
-static char *
-k8s_delete_body(int64_t grace_seconds, const char *uid)
-{
-	json_t *o = json_pack("{s:s, s:s, s:I}", "kind", "DeleteOptions", "apiVersion", "v1",
-	                      "gracePeriodSeconds", (json_int_t)grace_seconds);
-	char   *s = NULL;
-
-	if (o == NULL)
-		return NULL;
-	if (uid == NULL || json_object_set_new(o, "preconditions", json_pack("{s:s}", "uid", uid)) == 0)
-		s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	return s;
-}
-
-int
-k8s_delete_pod(struct k8s_client *c, const char *ns, const char *name, int64_t grace_seconds,
-               const char *uid, bool *already_gone, char *err, size_t errlen)
-{
-	struct k8s_resp r    = {0};
-	char           *url  = NULL, *body = NULL;
-	struct k8s_req  q    = {.method = "DELETE", .verb = "delete", .ns = ns, .name = name};
-	bool            gone = false;
-	int             rc;
-
-	err[0] = '\0';
-	if (!k8s_valid_name(ns, 63, false) || !k8s_valid_name(name, 253, true) || grace_seconds < 0) {
-		snprintf(err, errlen, "delete pod '%s/%s' grace %lld: not a valid namespace, pod name "
-		         "or grace period", ns != NULL ? ns : "", name != NULL ? name : "",
-		         (long long)grace_seconds);
-		return CHAOS_EINVAL;
-	}
-	if (asprintf(&url, "%s/api/v1/namespaces/%s/pods/%s", c->api_url, ns, name) < 0) {
-		url = NULL;
-		rc  = CHAOS_ENOMEM;
-		goto out;
-	}
-	if ((body = k8s_delete_body(grace_seconds, uid)) == NULL) {
-		rc = CHAOS_ENOMEM;
-		goto out;
-	}
-	q.url = url;
-	q.body = body;
-	rc     = k8s_do(c, &q, &r, err, errlen);
-	if (rc == CHAOS_ENOENT && r.status == 404) {
-		snprintf(err, errlen, "pod \"%s/%s\" was already gone (404)", ns, name);
-		gone = true;
-		rc   = CHAOS_OK;
-	} else if (rc == CHAOS_EEXIST && r.status == 409 && uid != NULL) {
-		snprintf(err, errlen, "pod \"%s/%s\" with uid %s was already gone: the name now "
-		         "belongs to a replacement, left alone", ns, name, uid);
-		gone = true;
-		rc   = CHAOS_OK;
-	}
-	if (rc == CHAOS_OK && !gone)
-		err[0] = '\0';
-	if (rc == CHAOS_OK && already_gone != NULL)
-		*already_gone = gone;
-out:
-	if (rc == CHAOS_ENOMEM && err[0] == '\0')
-		snprintf(err, errlen, "out of memory");
-	k8s_resp_reset(&r);
-	free(url);
-	free(body);
-	return rc;
-}
-
-/* ---- waiting for Ready ---- */
-
-static bool
-k8s_uid_in(const char *uid, const char *const *uids, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (uids[i] != NULL && strcmp(uids[i], uid) == 0)
-			return true;
-	return false;
-}
-
-static int
-k8s_ready_cmp(const void *a, const void *b)
-{
-	const struct k8s_ready_pod *x = a, *y = b;
-
-	if (x->observed_us != y->observed_us)
-		return x->observed_us < y->observed_us ? -1 : 1;
-	return strcmp(x->name, y->name);
-}
-
-/* Rebuilds the Ready set from one list: a pod keeps the time it was first
- * seen Ready while it stays Ready; a pod that left or turned unready drops
- * out. *cur is replaced. */
-static int
-k8s_ready_update(struct k8s_ready_pod **cur, size_t *ncur, const struct k8s_pod *pods,
-                 size_t npods, const char *const *excl, size_t nexcl, int64_t now_us)
-{
-	struct k8s_ready_pod *nv = NULL;
-	size_t                nn = 0;
-
-	if (npods > 0 && (nv = calloc(npods, sizeof(*nv))) == NULL)
-		return CHAOS_ENOMEM;
-	for (size_t i = 0; i < npods; i++) {
-		const struct k8s_pod *p = &pods[i];
-		struct k8s_ready_pod *r = &nv[nn];
-
-		if (!p->ready || p->deleting || k8s_uid_in(p->uid, excl, nexcl))
-			continue;
-		memcpy(r->name, p->name, sizeof(r->name));
-		memcpy(r->uid, p->uid, sizeof(r->uid));
-		r->ready_changed_us = p->ready_changed_us;
-		r->observed_us      = now_us;
-		for (size_t j = 0; j < *ncur; j++)
-			if (strcmp((*cur)[j].uid, p->uid) == 0)
-				r->observed_us = (*cur)[j].observed_us;
-		nn++;
-	}
-	free(*cur);
-	*cur  = nv;
-	*ncur = nn;
-	return CHAOS_OK;
-}
-
-static bool
-k8s_wait_transient(int rc)
-{
-	return rc == CHAOS_ECONN || rc == CHAOS_ETIMEDOUT || rc == CHAOS_ESYS || rc == CHAOS_EBUSY;
-}
-
-static void
-k8s_wait_sleep(int64_t deadline_mono_us, long poll_ms)
-{
-	int64_t left = (deadline_mono_us - clk_mono_us()) / 1000;
-
-	k8s_sleep_ms(left < poll_ms ? (long)(left > 0 ? left : 0) : poll_ms);
-}
-
-int
-k8s_wait_ready(struct k8s_client *c, const char *ns, const char *label_selector,
-               size_t expected, const char *const *exclude_uids, size_t n_exclude,
-               int64_t deadline_mono_us, long poll_ms, struct k8s_ready_pod **ready,
-               size_t *n, char *err, size_t errlen)
-{
-	struct k8s_ready_pod *cur = NULL;
-	size_t                ncur = 0, npods = 0;
-	struct k8s_pod       *pods = NULL;
-	char                  last[512] = "";
-	int                   rc;
-
-	err[0] = '\0';
-	if (poll_ms <= 0)
-		poll_ms = 100;
-	c->deadline_mono_us = deadline_mono_us;
-	for (;;) {
-		rc = k8s_list_pods(c, ns, label_selector, &pods, &npods, last, sizeof(last));
-		if (rc == CHAOS_OK) {
-			last[0] = '\0';
-			rc = k8s_ready_update(&cur, &ncur, pods, npods, exclude_uids, n_exclude,
-			                      clk_now_us());
-			free(pods);
-			pods = NULL;
-			if (rc != CHAOS_OK) {
-				snprintf(err, errlen, "out of memory");
-				break;
-			}
-			if (ncur >= expected)
-				break;
-		} else if (!k8s_wait_transient(rc)) {
-			snprintf(err, errlen, "%s", last);
-			break;
-		}
-		if (clk_mono_us() >= deadline_mono_us) {
-			snprintf(err, errlen, "%zu of %zu pods matching '%s' in \"%s\" Ready at the "
-			         "deadline%s%s", ncur, expected, label_selector != NULL ? label_selector : "",
-			         ns, last[0] != '\0' ? "; last list error: " : "", last);
-			rc = CHAOS_ETIMEDOUT;
-			break;
-		}
-		k8s_wait_sleep(deadline_mono_us, poll_ms);
-	}
-	c->deadline_mono_us = 0;
-	if (rc == CHAOS_OK || rc == CHAOS_ETIMEDOUT) {
-		if (ncur > 1)
-			qsort(cur, ncur, sizeof(*cur), k8s_ready_cmp);
-		*ready = cur;
-		*n     = ncur;
-		return rc;
-	}
-	free(cur);
-	return rc;
-}
-
-/* ---- RFC 3339 ---- */
-
-static bool
-k8s_parse_zone(const char *s, int64_t *off_s)
-{
-	int hh, mm, used = 0;
-
-	if ((s[0] == 'Z' || s[0] == 'z') && s[1] == '\0') {
-		*off_s = 0;
-		return true;
-	}
-	if ((s[0] != '+' && s[0] != '-') ||
-	    sscanf(s + 1, "%2d:%2d%n", &hh, &mm, &used) != 2 || used != 5 || s[6] != '\0' ||
-	    hh > 23 || mm > 59)
-		return false;
-	*off_s = (int64_t)(hh * 3600 + mm * 60) * (s[0] == '-' ? -1 : 1);
-	return true;
-}
-
-/* n decimal digits at s, nothing else. */
-static bool
-k8s_digits(const char *s, int n, int *out)
-{
-	int v = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return true;
-}
-
-bool
-k8s_parse_time(const char *s, int64_t *us)
-{
-	struct tm tm = {0};
-	int64_t   frac = 0, scale = 100000, off_s;
-	time_t    t;
-
-	if (s == NULL || strlen(s) < 20 || !k8s_digits(s, 4, &tm.tm_year) || s[4] != '-' ||
-	    !k8s_digits(s + 5, 2, &tm.tm_mon) || s[7] != '-' || !k8s_digits(s + 8, 2, &tm.tm_mday) ||
-	    (s[10] != 'T' && s[10] != 't') || !k8s_digits(s + 11, 2, &tm.tm_hour) || s[13] != ':' ||
-	    !k8s_digits(s + 14, 2, &tm.tm_min) || s[16] != ':' || !k8s_digits(s + 17, 2, &tm.tm_sec))
-		return false;
-	if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
-	    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60 || tm.tm_year < 1970)
-		return false;
-	s += 19;
-	if (*s == '.') {
-		if (s[1] < '0' || s[1] > '9')
-			return false;
-		for (s++; *s >= '0' && *s <= '9'; s++, scale /= 10)
-			frac += (*s - '0') * scale;
-	}
-	if (!k8s_parse_zone(s, &off_s))
-		return false;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	if ((t = timegm(&tm)) == (time_t)-1)
-		return false;
-	*us = ((int64_t)t - off_s) * 1000000 + frac;
-	return true;
 }

@@ -39,15 +39,19 @@ struct k8s_config {
 	/* API server URL ("https://10.96.0.1:443"). NULL: in-cluster, from
 	 * KUBERNETES_SERVICE_HOST/PORT and the service account directory. */
 	const char *api_url;
-	const char *token_file; /* NULL: <sa_dir>/token; "" = no token */
-	const char *ca_file;    /* NULL: <sa_dir>/ca.crt for https; "" = system CAs */
-	const char *sa_dir;     /* NULL: K8S_SA_DIR (tests point it elsewhere) */
-	bool allow_http;        /* accept http:// (tests only); https otherwise */
-	long timeout_ms;        /* whole request; 0: 10000 */
-	long connect_timeout_ms;/* 0: 3000 */
-	int  max_retries;       /* GET retries; 0: 3, negative: none */
-	long backoff_ms;        /* first retry delay, doubled each time; 0: 200 */
-	unsigned page_limit;    /* list page size (limit=); 0: 500 */
+	/* Bearer token file, re-read when it changes (kubelet rotates it).
+	 * NULL: <sa_dir>/token in-cluster, none with api_url; "": none. */
+	const char *token_file;
+	/* CA bundle for https. NULL: <sa_dir>/ca.crt in-cluster, the system
+	 * CAs with api_url; "": the system CAs. */
+	const char *ca_file;
+	const char *sa_dir;             /* NULL: K8S_SA_DIR (tests point it elsewhere) */
+	bool        allow_http;         /* accept http:// (tests only); https otherwise */
+	long        timeout_ms;         /* whole request; 0: 10000 */
+	long        connect_timeout_ms; /* 0: 3000 */
+	int         max_retries;        /* GET retries; 0: 3, negative: none */
+	long        backoff_ms;         /* first retry delay, doubled each time; 0: 200 */
+	unsigned    page_limit;         /* list page size (limit=); 0: 500 */
 };
 
 struct k8s_client;
@@ -62,15 +66,17 @@ struct k8s_pod {
 	bool    deleting;             /* metadata.deletionTimestamp is set */
 	char    pod_ip[K8S_IP_LEN];   /* "" until the pod has one */
 	char    node_name[K8S_NAME_LEN];
-	int64_t created_us;           /* metadata.creationTimestamp */
-	int64_t ready_changed_us;     /* Ready condition's lastTransitionTime */
+	int64_t created_us;       /* metadata.creationTimestamp */
+	int64_t ready_changed_us; /* Ready condition's lastTransitionTime */
 };
 
 /* A pod seen Ready by k8s_wait_ready. */
 struct k8s_ready_pod {
-	char    name[K8S_NAME_LEN];
-	char    uid[K8S_UID_LEN];
-	int64_t observed_us;      /* controller wall clock of the first list that showed it Ready */
+	char name[K8S_NAME_LEN];
+	char uid[K8S_UID_LEN];
+	/* Controller wall clock when the first list showing it Ready came
+	 * back: at most one poll interval after it became Ready. */
+	int64_t observed_us;
 	int64_t ready_changed_us; /* the API's lastTransitionTime (whole seconds) */
 };
 
@@ -102,8 +108,9 @@ int k8s_list_pods(struct k8s_client *c, const char *ns, const char *label_select
  * the same name is never deleted by mistake. 200/202 are success; 404 (or
  * a uid precondition that no longer matches) is success too, with
  * *already_gone (may be NULL) set to true and a note in err. */
-int k8s_delete_pod(struct k8s_client *c, const char *ns, const char *name, int64_t grace_seconds,
-                   const char *uid, bool *already_gone, char *err, size_t errlen);
+int k8s_delete_pod(struct k8s_client *c, const char *ns, const char *name,
+                   int64_t grace_seconds, const char *uid, bool *already_gone, char *err,
+                   size_t errlen);
 
 /* Waits until at least `expected` pods matching the selector are Ready and
  * not being deleted, ignoring pods whose uid is in exclude_uids (the pods

@@ -1,0 +1,550 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Pods through the Kubernetes API: list (with paging), delete, and wait
+ * for Ready. The Ready condition decides readiness, never the phase: a pod
+ * is "Running" as soon as its containers start, long before its readiness
+ * probe passes and a Service sends it traffic.
+ */
+#include "controller/k8s.h"
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/clock.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "controller/k8s_http.h"
+
+#define K8S_MAX_PAGES 10000 /* bounds the continue loop */
+#define K8S_MAX_PODS 100000
+#define K8S_LIST_RESTARTS 3 /* after 410 Gone (continue token expired) */
+
+/* ---- pods ---- */
+
+static const char *
+k8s_jstr(json_t *obj, const char *k1, const char *k2)
+{
+	json_t *v = json_object_get(obj, k1);
+
+	if (k2 != NULL)
+		v = json_object_get(v, k2);
+	return json_string_value(v);
+}
+
+static void
+k8s_pod_ready(json_t *status, struct k8s_pod *p)
+{
+	json_t *conds = json_object_get(status, "conditions");
+	size_t  i;
+	json_t *cd;
+
+	json_array_foreach(conds, i, cd)
+	{
+		const char *type = json_string_value(json_object_get(cd, "type"));
+		const char *st   = json_string_value(json_object_get(cd, "status"));
+		const char *when =
+		    json_string_value(json_object_get(cd, "lastTransitionTime"));
+
+		if (type == NULL || strcmp(type, "Ready") != 0)
+			continue;
+		p->ready = st != NULL && strcmp(st, "True") == 0;
+		if (when == NULL || !k8s_parse_time(when, &p->ready_changed_us))
+			p->ready_changed_us = 0;
+	}
+}
+
+/* One items[] element; false when it is not a pod we can use. */
+static bool
+k8s_pod_parse(json_t *item, struct k8s_pod *p)
+{
+	json_t     *meta   = json_object_get(item, "metadata");
+	json_t     *status = json_object_get(item, "status");
+	const char *created;
+
+	memset(p, 0, sizeof(*p));
+	if (!k8s_copy(p->name, sizeof(p->name), k8s_jstr(meta, "name", NULL)) ||
+	    p->name[0] == '\0' ||
+	    !k8s_copy(p->uid, sizeof(p->uid), k8s_jstr(meta, "uid", NULL)) ||
+	    p->uid[0] == '\0')
+		return false;
+	/* Optional fields: a pod not yet scheduled has no node, IP or phase. */
+	if (!k8s_copy(p->phase, sizeof(p->phase), k8s_jstr(status, "phase", NULL)) ||
+	    !k8s_copy(p->pod_ip, sizeof(p->pod_ip), k8s_jstr(status, "podIP", NULL)) ||
+	    !k8s_copy(p->node_name, sizeof(p->node_name),
+	              k8s_jstr(item, "spec", "nodeName")))
+		return false;
+	created = k8s_jstr(meta, "creationTimestamp", NULL);
+	if (created != NULL && !k8s_parse_time(created, &p->created_us))
+		return false;
+	p->deleting = json_object_get(meta, "deletionTimestamp") != NULL &&
+	    !json_is_null(json_object_get(meta, "deletionTimestamp"));
+	k8s_pod_ready(status, p);
+	return true;
+}
+
+struct k8s_podvec {
+	struct k8s_pod *v;
+	size_t          n, cap;
+};
+
+static int
+k8s_podvec_push(struct k8s_podvec *pv, const struct k8s_pod *p)
+{
+	struct k8s_pod *nv;
+	size_t          ncap;
+
+	if (pv->n == pv->cap) {
+		ncap = pv->cap == 0 ? 16 : pv->cap * 2;
+		if ((nv = realloc(pv->v, ncap * sizeof(*nv))) == NULL)
+			return CHAOS_ENOMEM;
+		pv->v   = nv;
+		pv->cap = ncap;
+	}
+	pv->v[pv->n++] = *p;
+	return CHAOS_OK;
+}
+
+/* Appends a PodList page's items; *cont gets metadata.continue ("" at the
+ * end of the list), a malloc'd string. */
+static int
+k8s_page_parse(const struct k8s_resp *r, struct k8s_podvec *pv, char **cont, char *err,
+               size_t errlen)
+{
+	json_t        *root, *items, *item;
+	json_error_t   je;
+	const char    *kind, *next;
+	size_t         i;
+	struct k8s_pod p;
+	int            rc = CHAOS_OK;
+
+	if ((root = json_loadb(r->body != NULL ? r->body : "", r->len, 0, &je)) == NULL) {
+		snprintf(err, errlen, "pod list is not JSON: %s (line %d)", je.text,
+		         je.line);
+		return CHAOS_EPROTO;
+	}
+	kind  = json_string_value(json_object_get(root, "kind"));
+	items = json_object_get(root, "items");
+	/* An empty list may come as "items": null. */
+	if (kind == NULL || strcmp(kind, "PodList") != 0 ||
+	    (items != NULL && !json_is_array(items) && !json_is_null(items))) {
+		snprintf(err, errlen, "answer is not a PodList (kind %s)",
+		         kind != NULL ? kind : "missing");
+		rc = CHAOS_EPROTO;
+		goto out;
+	}
+	json_array_foreach(items, i, item)
+	{
+		if (!k8s_pod_parse(item, &p)) {
+			snprintf(
+			    err, errlen,
+			    "pod list item %zu lacks a valid metadata.name/uid or has "
+			    "a malformed field",
+			    i);
+			rc = CHAOS_EPROTO;
+			goto out;
+		}
+		if (pv->n >= K8S_MAX_PODS) {
+			snprintf(err, errlen,
+			         "more than %d pods match; narrow the label selector",
+			         K8S_MAX_PODS);
+			rc = CHAOS_ETOOBIG;
+			goto out;
+		}
+		if ((rc = k8s_podvec_push(pv, &p)) != CHAOS_OK)
+			goto out;
+	}
+	next = k8s_jstr(root, "metadata", "continue");
+	if ((*cont = strdup(next != NULL ? next : "")) == NULL)
+		rc = CHAOS_ENOMEM;
+out:
+	json_decref(root);
+	return rc;
+}
+
+static int
+k8s_list_url(const struct k8s_client *c, const char *ns, const char *selector,
+             const char *cont, char **url)
+{
+	char *sel = NULL, *ct = NULL;
+	int   n, rc           = CHAOS_OK;
+
+	if (selector != NULL && selector[0] != '\0' &&
+	    (sel = curl_easy_escape(c->curl, selector, 0)) == NULL)
+		return CHAOS_ENOMEM;
+	if (cont != NULL && cont[0] != '\0' &&
+	    (ct = curl_easy_escape(c->curl, cont, 0)) == NULL) {
+		rc = CHAOS_ENOMEM;
+		goto out;
+	}
+	n = asprintf(url, "%s/api/v1/namespaces/%s/pods?limit=%u%s%s%s%s", c->api_url, ns,
+	             c->page_limit, sel != NULL ? "&labelSelector=" : "",
+	             sel != NULL ? sel : "", ct != NULL ? "&continue=" : "",
+	             ct != NULL ? ct : "");
+	if (n < 0) {
+		*url = NULL;
+		rc   = CHAOS_ENOMEM;
+	}
+out:
+	curl_free(sel);
+	curl_free(ct);
+	return rc;
+}
+
+static int
+k8s_pod_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct k8s_pod *)a)->name,
+	              ((const struct k8s_pod *)b)->name);
+}
+
+/* One pass over every page. *expired is set when a continue token was
+ * refused with 410 Gone: the caller starts over. */
+static int
+k8s_list_pass(struct k8s_client *c, const char *ns, const char *selector,
+              struct k8s_podvec *pv, bool *expired, char *err, size_t errlen)
+{
+	struct k8s_resp r    = {0};
+	char           *cont = NULL, *url = NULL;
+	struct k8s_req  q  = {.method = "GET", .verb = "list", .ns = ns};
+	int             rc = CHAOS_OK;
+
+	for (int page = 0; page < K8S_MAX_PAGES; page++) {
+		free(url);
+		if ((rc = k8s_list_url(c, ns, selector, cont, &url)) != CHAOS_OK)
+			break;
+		q.url = url;
+		rc    = k8s_do(c, &q, &r, err, errlen);
+		if (rc != CHAOS_OK) {
+			*expired = r.status == 410 && cont != NULL && cont[0] != '\0';
+			break;
+		}
+		free(cont);
+		cont = NULL;
+		if ((rc = k8s_page_parse(&r, pv, &cont, err, errlen)) != CHAOS_OK ||
+		    cont[0] == '\0')
+			break;
+		if (page + 1 == K8S_MAX_PAGES) {
+			snprintf(err, errlen, "pod list still continues after %d pages",
+			         K8S_MAX_PAGES);
+			rc = CHAOS_ETOOBIG;
+		}
+	}
+	free(url);
+	free(cont);
+	k8s_resp_reset(&r);
+	return rc;
+}
+
+int
+k8s_list_pods(struct k8s_client *c, const char *ns, const char *label_selector,
+              struct k8s_pod **pods, size_t *n, char *err, size_t errlen)
+{
+	struct k8s_podvec pv = {0};
+	bool              expired;
+	int               rc;
+
+	err[0] = '\0';
+	if (!k8s_valid_name(ns, 63, false)) {
+		snprintf(err, errlen, "namespace '%s' is not a valid Kubernetes name",
+		         ns != NULL ? ns : "");
+		return CHAOS_EINVAL;
+	}
+	for (int pass = 0; pass <= K8S_LIST_RESTARTS; pass++) {
+		expired = false;
+		pv.n    = 0;
+		rc = k8s_list_pass(c, ns, label_selector, &pv, &expired, err, errlen);
+		if (!expired)
+			break;
+		log_info("k8s: list continue token expired (410); listing again from the "
+		         "start");
+	}
+	if (rc != CHAOS_OK) {
+		free(pv.v);
+		return rc;
+	}
+	/* A retry that succeeded leaves no stale text behind. */
+	err[0] = '\0';
+	if (pv.n > 1)
+		qsort(pv.v, pv.n, sizeof(*pv.v), k8s_pod_cmp);
+	if (pv.n == 0) {
+		free(pv.v);
+		pv.v = NULL;
+	}
+	*pods = pv.v;
+	*n    = pv.n;
+	return CHAOS_OK;
+}
+
+static char *
+k8s_delete_body(int64_t grace_seconds, const char *uid)
+{
+	json_t *o = json_pack("{s:s, s:s, s:I}", "kind", "DeleteOptions", "apiVersion",
+	                      "v1", "gracePeriodSeconds", (json_int_t)grace_seconds);
+	char   *s = NULL;
+
+	if (o == NULL)
+		return NULL;
+	if (uid == NULL ||
+	    json_object_set_new(o, "preconditions", json_pack("{s:s}", "uid", uid)) == 0)
+		s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+int
+k8s_delete_pod(struct k8s_client *c, const char *ns, const char *name,
+               int64_t grace_seconds, const char *uid, bool *already_gone, char *err,
+               size_t errlen)
+{
+	struct k8s_resp r   = {0};
+	char           *url = NULL, *body = NULL;
+	struct k8s_req q = {.method = "DELETE", .verb = "delete", .ns = ns, .name = name};
+	bool           gone = false;
+	int            rc;
+
+	err[0] = '\0';
+	if (!k8s_valid_name(ns, 63, false) || !k8s_valid_name(name, 253, true) ||
+	    grace_seconds < 0) {
+		snprintf(err, errlen,
+		         "delete pod '%s/%s' grace %lld: not a valid namespace, pod name "
+		         "or grace period",
+		         ns != NULL ? ns : "", name != NULL ? name : "",
+		         (long long)grace_seconds);
+		return CHAOS_EINVAL;
+	}
+	if (asprintf(&url, "%s/api/v1/namespaces/%s/pods/%s", c->api_url, ns, name) < 0) {
+		url = NULL;
+		rc  = CHAOS_ENOMEM;
+		goto out;
+	}
+	if ((body = k8s_delete_body(grace_seconds, uid)) == NULL) {
+		rc = CHAOS_ENOMEM;
+		goto out;
+	}
+	q.url  = url;
+	q.body = body;
+	rc     = k8s_do(c, &q, &r, err, errlen);
+	if (rc == CHAOS_ENOENT && r.status == 404) {
+		snprintf(err, errlen, "pod \"%s/%s\" was already gone (404)", ns, name);
+		gone = true;
+		rc   = CHAOS_OK;
+	} else if (rc == CHAOS_EEXIST && r.status == 409 && uid != NULL) {
+		snprintf(err, errlen,
+		         "pod \"%s/%s\" with uid %s was already gone: the name now "
+		         "belongs to a replacement, left alone",
+		         ns, name, uid);
+		gone = true;
+		rc   = CHAOS_OK;
+	}
+	if (rc == CHAOS_OK && !gone)
+		err[0] = '\0';
+	if (rc == CHAOS_OK && already_gone != NULL)
+		*already_gone = gone;
+out:
+	if (rc == CHAOS_ENOMEM && err[0] == '\0')
+		snprintf(err, errlen, "out of memory");
+	k8s_resp_reset(&r);
+	free(url);
+	free(body);
+	return rc;
+}
+
+/* ---- waiting for Ready ---- */
+
+static bool
+k8s_uid_in(const char *uid, const char *const *uids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (uids[i] != NULL && strcmp(uids[i], uid) == 0)
+			return true;
+	return false;
+}
+
+static int
+k8s_ready_cmp(const void *a, const void *b)
+{
+	const struct k8s_ready_pod *x = a, *y = b;
+
+	if (x->observed_us != y->observed_us)
+		return x->observed_us < y->observed_us ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* Rebuilds the Ready set from one list: a pod keeps the time it was first
+ * seen Ready while it stays Ready; a pod that left or turned unready drops
+ * out. *cur is replaced. */
+static int
+k8s_ready_update(struct k8s_ready_pod **cur, size_t *ncur, const struct k8s_pod *pods,
+                 size_t npods, const char *const *excl, size_t nexcl, int64_t now_us)
+{
+	struct k8s_ready_pod *nv = NULL;
+	size_t                nn = 0;
+
+	if (npods > 0 && (nv = calloc(npods, sizeof(*nv))) == NULL)
+		return CHAOS_ENOMEM;
+	for (size_t i = 0; i < npods; i++) {
+		const struct k8s_pod *p = &pods[i];
+		struct k8s_ready_pod *r = &nv[nn];
+
+		if (!p->ready || p->deleting || k8s_uid_in(p->uid, excl, nexcl))
+			continue;
+		memcpy(r->name, p->name, sizeof(r->name));
+		memcpy(r->uid, p->uid, sizeof(r->uid));
+		r->ready_changed_us = p->ready_changed_us;
+		r->observed_us      = now_us;
+		for (size_t j = 0; j < *ncur; j++)
+			if (strcmp((*cur)[j].uid, p->uid) == 0)
+				r->observed_us = (*cur)[j].observed_us;
+		nn++;
+	}
+	free(*cur);
+	*cur  = nv;
+	*ncur = nn;
+	return CHAOS_OK;
+}
+
+static bool
+k8s_wait_transient(int rc)
+{
+	return rc == CHAOS_ECONN || rc == CHAOS_ETIMEDOUT || rc == CHAOS_ESYS ||
+	    rc == CHAOS_EBUSY;
+}
+
+static void
+k8s_wait_sleep(int64_t deadline_mono_us, long poll_ms)
+{
+	int64_t left = (deadline_mono_us - clk_mono_us()) / 1000;
+
+	k8s_sleep_ms(left < poll_ms ? (long)(left > 0 ? left : 0) : poll_ms);
+}
+
+int
+k8s_wait_ready(struct k8s_client *c, const char *ns, const char *label_selector,
+               size_t expected, const char *const *exclude_uids, size_t n_exclude,
+               int64_t deadline_mono_us, long poll_ms, struct k8s_ready_pod **ready,
+               size_t *n, char *err, size_t errlen)
+{
+	struct k8s_ready_pod *cur  = NULL;
+	size_t                ncur = 0, npods = 0;
+	struct k8s_pod       *pods      = NULL;
+	char                  last[512] = "";
+	int                   rc;
+
+	err[0] = '\0';
+	if (poll_ms <= 0)
+		poll_ms = 100;
+	c->deadline_mono_us = deadline_mono_us;
+	for (;;) {
+		rc = k8s_list_pods(c, ns, label_selector, &pods, &npods, last,
+		                   sizeof(last));
+		if (rc == CHAOS_OK) {
+			last[0] = '\0';
+			rc      = k8s_ready_update(&cur, &ncur, pods, npods, exclude_uids,
+			                           n_exclude, clk_now_us());
+			free(pods);
+			pods = NULL;
+			if (rc != CHAOS_OK) {
+				snprintf(err, errlen, "out of memory");
+				break;
+			}
+			if (ncur >= expected)
+				break;
+		} else if (!k8s_wait_transient(rc)) {
+			snprintf(err, errlen, "%s", last);
+			break;
+		}
+		if (clk_mono_us() >= deadline_mono_us) {
+			snprintf(err, errlen,
+			         "%zu of %zu pods matching '%s' in \"%s\" Ready at the "
+			         "deadline%s%s",
+			         ncur, expected,
+			         label_selector != NULL ? label_selector : "", ns,
+			         last[0] != '\0' ? "; last list error: " : "", last);
+			rc = CHAOS_ETIMEDOUT;
+			break;
+		}
+		k8s_wait_sleep(deadline_mono_us, poll_ms);
+	}
+	c->deadline_mono_us = 0;
+	if (rc == CHAOS_OK || rc == CHAOS_ETIMEDOUT) {
+		if (ncur > 1)
+			qsort(cur, ncur, sizeof(*cur), k8s_ready_cmp);
+		*ready = cur;
+		*n     = ncur;
+		return rc;
+	}
+	free(cur);
+	return rc;
+}
+
+/* ---- RFC 3339 ---- */
+
+static bool
+k8s_parse_zone(const char *s, int64_t *off_s)
+{
+	int hh, mm, used = 0;
+
+	if ((s[0] == 'Z' || s[0] == 'z') && s[1] == '\0') {
+		*off_s = 0;
+		return true;
+	}
+	if ((s[0] != '+' && s[0] != '-') ||
+	    sscanf(s + 1, "%2d:%2d%n", &hh, &mm, &used) != 2 || used != 5 ||
+	    s[6] != '\0' || hh > 23 || mm > 59)
+		return false;
+	*off_s = (int64_t)(hh * 3600 + mm * 60) * (s[0] == '-' ? -1 : 1);
+	return true;
+}
+
+/* n decimal digits at s, nothing else. */
+static bool
+k8s_digits(const char *s, int n, int *out)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+bool
+k8s_parse_time(const char *s, int64_t *us)
+{
+	struct tm tm   = {0};
+	int64_t   frac = 0, scale = 100000, off_s;
+	time_t    t;
+
+	if (s == NULL || strlen(s) < 20 || !k8s_digits(s, 4, &tm.tm_year) ||
+	    s[4] != '-' || !k8s_digits(s + 5, 2, &tm.tm_mon) || s[7] != '-' ||
+	    !k8s_digits(s + 8, 2, &tm.tm_mday) || (s[10] != 'T' && s[10] != 't') ||
+	    !k8s_digits(s + 11, 2, &tm.tm_hour) || s[13] != ':' ||
+	    !k8s_digits(s + 14, 2, &tm.tm_min) || s[16] != ':' ||
+	    !k8s_digits(s + 17, 2, &tm.tm_sec))
+		return false;
+	if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+	    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60 || tm.tm_year < 1970)
+		return false;
+	s += 19;
+	if (*s == '.') {
+		if (s[1] < '0' || s[1] > '9')
+			return false;
+		for (s++; *s >= '0' && *s <= '9'; s++, scale /= 10)
+			frac += (*s - '0') * scale;
+	}
+	if (!k8s_parse_zone(s, &off_s))
+		return false;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	if ((t = timegm(&tm)) == (time_t)-1)
+		return false;
+	*us = ((int64_t)t - off_s) * 1000000 + frac;
+	return true;
+}
