@@ -19,6 +19,8 @@ static const struct chaosctl_cmd {
 	{"agents", cmd_agents, "list the agents: chaosctl agents [--json]"},
 	{"stats", cmd_stats, "endpoint counters (received, dropped): chaosctl stats [--json]"},
 	{"run", cmd_run, "run a scenario: chaosctl run network [--help]"},
+	{"orchestrate", cmd_orchestrate,
+	 "run several scenarios, once or continuously, and report: chaosctl orchestrate --help"},
 };
 
 #define CHAOSCTL_N_CMDS (sizeof(chaosctl_cmds) / sizeof(chaosctl_cmds[0]))
@@ -32,7 +34,7 @@ chaosctl_usage(FILE *f)
 	      "sandbox's)\ncommands:\n",
 	      f);
 	for (size_t i = 0; i < CHAOSCTL_N_CMDS; i++)
-		fprintf(f, "  %-8s %s\n", chaosctl_cmds[i].name, chaosctl_cmds[i].summary);
+		fprintf(f, "  %-11s %s\n", chaosctl_cmds[i].name, chaosctl_cmds[i].summary);
 }
 
 int

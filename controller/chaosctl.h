@@ -20,6 +20,7 @@ enum chaosctl_exit {
 int cmd_agents(const struct ctl_target *t, int argc, char **argv);
 int cmd_stats(const struct ctl_target *t, int argc, char **argv);
 int cmd_run(const struct ctl_target *t, int argc, char **argv);
+int cmd_orchestrate(const struct ctl_target *t, int argc, char **argv);
 
 /* Parses a subcommand that takes only "--json"; returns CHAOSCTL_USAGE with
  * a printed line for anything else. */

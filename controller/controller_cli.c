@@ -8,23 +8,26 @@
 #include "common/err.h"
 #include "common/flags.h"
 #include "common/log.h"
+#include "controller/metrics.h"
 
 static const char controller_usage[] =
     "usage: chaos-controller [--listen URL] [--control URL] [--plaintext | --tls-ca F "
     "--tls-cert F]\n"
     "                        [--heartbeat-ms 100..1000] [--max-agents 1..65536]\n"
-    "                        [--log-level error|warn|info|debug]\n"
+    "                        [--log-level error|warn|info|debug] [--metrics HOST:PORT]\n"
     "  --listen   agents' session URL (default " CONTROLLER_DEFAULT_LISTEN
     "); events use port + 1\n"
-    "  --control  chaosctl's URL (default " CONTROLLER_DEFAULT_CONTROL ")\n";
+    "  --control  chaosctl's URL (default " CONTROLLER_DEFAULT_CONTROL ")\n"
+    "  --metrics  serve Prometheus /metrics over HTTP there, e.g. 0.0.0.0:9100 (default off)\n";
 
-enum { OPT_CONTROL = 256, OPT_PLAIN, OPT_CA, OPT_CERT, OPT_HB, OPT_MAX, OPT_LOG };
+enum { OPT_CONTROL = 256, OPT_PLAIN, OPT_CA, OPT_CERT, OPT_HB, OPT_MAX, OPT_LOG, OPT_METRICS };
 
 static const struct option controller_longopts[] = {
 	{"listen", required_argument, NULL, 'l'},       {"control", required_argument, NULL, OPT_CONTROL},
 	{"plaintext", no_argument, NULL, OPT_PLAIN},    {"tls-ca", required_argument, NULL, OPT_CA},
 	{"tls-cert", required_argument, NULL, OPT_CERT}, {"heartbeat-ms", required_argument, NULL, OPT_HB},
 	{"max-agents", required_argument, NULL, OPT_MAX}, {"log-level", required_argument, NULL, OPT_LOG},
+	{"metrics", required_argument, NULL, OPT_METRICS},
 	{"help", no_argument, NULL, 'h'},               {"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
 };
@@ -32,6 +35,8 @@ static const struct option controller_longopts[] = {
 static enum controller_cli_result
 controller_cli_option(int c, struct controller_opts *o, char *err, size_t errlen)
 {
+	const char *why;
+
 	switch (c) {
 	case 'l': o->listen = optarg; break;
 	case OPT_CONTROL: o->control = optarg; break;
@@ -57,6 +62,13 @@ controller_cli_option(int c, struct controller_opts *o, char *err, size_t errlen
 			         optarg);
 			return CONTROLLER_CLI_USAGE;
 		}
+		break;
+	case OPT_METRICS:
+		if (metrics_check_addr(optarg, &why) != CHAOS_OK) {
+			snprintf(err, errlen, "--metrics '%s': %s", optarg, why);
+			return CONTROLLER_CLI_USAGE;
+		}
+		o->metrics = optarg;
 		break;
 	case 'h': fputs(controller_usage, stdout); return CONTROLLER_CLI_EXIT_OK;
 	case 'V': printf("chaos-controller %s\n", CHAOS_VERSION); return CONTROLLER_CLI_EXIT_OK;

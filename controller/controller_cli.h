@@ -20,6 +20,7 @@ struct controller_opts {
 	uint32_t             heartbeat_ms;
 	uint32_t             max_agents;
 	int                  log_level;
+	const char          *metrics; /* Prometheus /metrics on HOST:PORT, or NULL (off) */
 };
 
 enum controller_cli_result {

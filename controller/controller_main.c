@@ -22,6 +22,7 @@
 #include "controller/controller_cli.h"
 #include "controller/epstats.h"
 #include "controller/events_srv.h"
+#include "controller/metrics.h"
 #include "controller/registry.h"
 #include "controller/run.h"
 #include "controller/session_srv.h"
@@ -65,6 +66,7 @@ struct controller {
 	struct session_srv *session;
 	struct events_srv  *events;
 	struct control_srv *control;
+	struct metrics     *metrics;
 };
 
 static int
@@ -93,6 +95,12 @@ controller_start(struct controller *c, const struct controller_opts *o, const ch
 	    (rv = control_srv_start(o->control, &o->tls, c->reg, c->runs, &eps, &c->control,
 	                            why)) != CHAOS_OK)
 		return rv;
+	if (o->metrics != NULL) {
+		struct epstats *all[] = {&c->st_session, &c->st_events, &c->st_control};
+		if ((rv = metrics_start(o->metrics, c->reg, all, 3, &c->metrics, why)) != CHAOS_OK)
+			return rv;
+		log_info("Prometheus metrics on http://%s/metrics", o->metrics);
+	}
 	log_info("serving agents on %s (events %s), chaosctl on %s, heartbeat %u ms", o->listen,
 	         events_url, o->control, o->heartbeat_ms);
 	return CHAOS_OK;
@@ -105,6 +113,7 @@ controller_stop_all(struct controller *c)
 	 * commands to the agents. */
 	if (c->runs != NULL)
 		run_mgr_abort_all(c->runs, "controller stopping (signal)");
+	metrics_stop(c->metrics);
 	control_srv_stop(c->control);
 	events_srv_stop(c->events);
 	session_srv_stop(c->session);

@@ -14,6 +14,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/wire.h"
+#include "controller/metrics.h"
 
 #define RUN_KEEP_DONE 8
 #define RUN_MAX_LINES 4096
@@ -108,6 +109,7 @@ run_mgr_on_event(void *arg, const Chaos__V1__Event *e, int64_t t_ctl_us)
 	int64_t         off = 0, err;
 
 	(void) t_ctl_us;
+	metrics_on_event(e);
 	registry_clock(m->reg, e->agent_id, &off, &err);
 	nng_mtx_lock(m->mtx);
 	if (m->current != NULL)
@@ -227,6 +229,7 @@ run_finish(struct run *r, int state, json_t *result)
 	char *text = result != NULL ? json_dumps(result, JSON_COMPACT | JSON_REAL_PRECISION(10))
 	                            : NULL;
 
+	metrics_on_run_end(r->ops->name, state, result);
 	nng_mtx_lock(r->mgr->mtx);
 	free(r->result);
 	r->result = text;

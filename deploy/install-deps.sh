@@ -20,6 +20,8 @@ packages=(
 	iproute2 procps psmisc postgresql etcd-server etcd-client curl
 	# tests and benchmarks: the kernel's own view of nftables, wrk for the load bench
 	nftables wrk python3
+	# tests/integration/test_report_html.sh: report.html rendered headless
+	chromium
 )
 
 missing=()
