@@ -19,6 +19,7 @@ static const struct fault_ops *const fault_kinds[] = {
 	&fault_partition_ops,
 	&fault_port_ops,
 	&fault_loss_ops,
+	&fault_kill_ops,
 };
 
 struct fault_entry {

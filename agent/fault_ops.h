@@ -35,6 +35,7 @@ struct fault_ops {
 extern const struct fault_ops fault_partition_ops;
 extern const struct fault_ops fault_port_ops;
 extern const struct fault_ops fault_loss_ops;
+extern const struct fault_ops fault_kill_ops;
 
 /* Shared helpers for the nftables kinds. */
 enum nft_direction fault_nft_direction(Chaos__V1__Direction d);

@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: MIT
+/*
+ * kill: signal (default SIGKILL) every process of the target whose name
+ * matches, once. The name matches a process's comm (which the kernel cuts
+ * to 15 characters: a longer name matches on its first 15) or the base
+ * name of its executable (/proc/<pid>/exe, so a process renamed by its own
+ * prctl() is still found by what it runs). The target is a network
+ * namespace: the agent's own (sidecar mode: its pod) unless the spec names
+ * one, as "/run/netns/<name>", "<name>" or "/proc/<pid>/ns/net" (node
+ * mode); processes elsewhere are never touched, nor the agent itself, nor
+ * pid 1 (a pod's pause or init process).
+ *
+ * Each process is opened with pidfd_open() before it is checked and is
+ * signalled through that pidfd, so a pid reused in between is never hit.
+ *
+ * One-shot: nothing runs afterwards and revert has nothing to undo, as the
+ * workload's own supervisor (kubelet, the sandbox's) restarts what died.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent/fault_ops.h"
+#include "common/err.h"
+#include "common/log.h"
+
+#define KILL_COMM_LEN 15 /* TASK_COMM_LEN - 1 */
+#define KILL_LOG_PIDS 16 /* pids named in the log line */
+
+struct kill_scan {
+	const char *name;
+	int         sig;
+	dev_t       ns_dev;
+	ino_t       ns_ino;
+	pid_t       self;
+	size_t      matched, signalled;
+	int         last_errno;
+	pid_t       pids[KILL_LOG_PIDS];
+};
+
+/* The namespace file of the target: the agent's own when target is empty. */
+static void
+kill_ns_path(const char *target, char *buf, size_t len)
+{
+	if (target == NULL || target[0] == '\0')
+		snprintf(buf, len, "/proc/self/ns/net");
+	else if (target[0] == '/')
+		snprintf(buf, len, "%s", target);
+	else
+		snprintf(buf, len, "/run/netns/%s", target);
+}
+
+static bool
+kill_comm_matches(pid_t pid, const char *name)
+{
+	char  path[64], comm[32];
+	FILE *f;
+	bool  ok = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return false;
+	if (fgets(comm, sizeof(comm), f) != NULL) {
+		comm[strcspn(comm, "\n")] = '\0';
+		ok                        = strlen(name) >= KILL_COMM_LEN
+		                           ? strncmp(comm, name, KILL_COMM_LEN) == 0
+		                           : strcmp(comm, name) == 0;
+	}
+	fclose(f);
+	return ok;
+}
+
+static bool
+kill_exe_matches(pid_t pid, const char *name)
+{
+	static const char deleted[] = " (deleted)";
+	char              path[64], exe[PATH_MAX];
+	ssize_t           n;
+	const char       *base;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	if ((n = readlink(path, exe, sizeof(exe) - 1)) <= 0)
+		return false; /* kernel threads have none */
+	exe[n] = '\0';
+	/* A binary replaced on disk (an upgrade) still runs under its name. */
+	if ((size_t)n > sizeof(deleted) - 1 &&
+	    strcmp(exe + n - (sizeof(deleted) - 1), deleted) == 0)
+		exe[n - (ssize_t)(sizeof(deleted) - 1)] = '\0';
+	base = strrchr(exe, '/');
+	return strcmp(base != NULL ? base + 1 : exe, name) == 0;
+}
+
+static bool
+kill_in_namespace(const struct kill_scan *s, pid_t pid)
+{
+	char        path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	return stat(path, &st) == 0 && st.st_dev == s->ns_dev && st.st_ino == s->ns_ino;
+}
+
+/* Checks one process and signals it if it is a target. */
+static void
+kill_consider(struct kill_scan *s, pid_t pid)
+{
+	int pidfd;
+
+	if (pid == s->self || pid == 1)
+		return;
+	/* Opened first: if pid dies and is reused while we look, the pidfd
+	 * still names the dead one and the signal goes nowhere. */
+	if ((pidfd = pidfd_open(pid, 0)) < 0)
+		return;
+	if (kill_in_namespace(s, pid) &&
+	    (kill_comm_matches(pid, s->name) || kill_exe_matches(pid, s->name))) {
+		s->matched++;
+		if (pidfd_send_signal(pidfd, s->sig, NULL, 0) == 0) {
+			if (s->signalled < KILL_LOG_PIDS)
+				s->pids[s->signalled] = pid;
+			s->signalled++;
+		} else if (errno != ESRCH) {
+			s->last_errno = errno;
+		}
+	}
+	close(pidfd);
+}
+
+static int
+kill_scan_proc(struct kill_scan *s, char *err, size_t errlen)
+{
+	DIR           *d = opendir("/proc");
+	struct dirent *de;
+
+	if (d == NULL) {
+		snprintf(err, errlen, "kill: cannot read /proc: %s", strerror(errno));
+		return chaos_err_from_errno(errno);
+	}
+	while ((de = readdir(d)) != NULL) {
+		char *end;
+		long  pid = strtol(de->d_name, &end, 10);
+
+		if (*end == '\0' && pid > 0 && pid <= INT_MAX)
+			kill_consider(s, (pid_t)pid);
+	}
+	closedir(d);
+	return CHAOS_OK;
+}
+
+static void
+kill_log(const struct kill_scan *s)
+{
+	char   pids[KILL_LOG_PIDS * 12] = "";
+	size_t len                      = 0;
+
+	for (size_t i = 0; i < s->signalled && i < KILL_LOG_PIDS; i++)
+		len += (size_t)snprintf(pids + len, sizeof(pids) - len, "%s%d",
+		                        i ? " " : "", (int)s->pids[i]);
+	log_info("fault kill: signal %d sent to %zu process%s named '%s' (pid %s%s)",
+	         s->sig, s->signalled, s->signalled == 1 ? "" : "es", s->name, pids,
+	         s->signalled > KILL_LOG_PIDS ? " ..." : "");
+}
+
+/* err gets why on failure, and how many were signalled on success. */
+static int
+kill_start(const Chaos__V1__FaultSpec *spec, void **state, char *err, size_t errlen)
+{
+	const Chaos__V1__KillFault *k = spec->kill;
+	struct kill_scan            s = {.self = getpid()};
+	char                        ns[PATH_MAX];
+	struct stat                 st;
+	int                         rv;
+
+	*state = NULL;
+	s.name = k->process_name;
+	s.sig  = k->has_signal && k->signal != 0 ? k->signal : SIGKILL;
+	if (s.name == NULL || s.name[0] == '\0' || strchr(s.name, '/') != NULL ||
+	    s.sig < 1 || s.sig > SIGRTMAX) {
+		snprintf(err, errlen,
+		         "kill: needs a process name (no '/') and a signal 1..%d",
+		         SIGRTMAX);
+		return CHAOS_EINVAL;
+	}
+	kill_ns_path(spec->target, ns, sizeof(ns));
+	if (stat(ns, &st) != 0) {
+		snprintf(err, errlen, "kill: target namespace %s: %s", ns,
+		         strerror(errno));
+		return chaos_err_from_errno(errno);
+	}
+	s.ns_dev = st.st_dev;
+	s.ns_ino = st.st_ino;
+	if ((rv = kill_scan_proc(&s, err, errlen)) != CHAOS_OK)
+		return rv;
+	if (s.matched == 0) {
+		snprintf(err, errlen,
+		         "kill: no process named '%s' in the target's network namespace",
+		         s.name);
+		return CHAOS_ENOENT;
+	}
+	if (s.signalled == 0) {
+		snprintf(err, errlen,
+		         "kill: %zu process%s named '%s' found, none signalled: %s",
+		         s.matched, s.matched == 1 ? "" : "es", s.name,
+		         strerror(s.last_errno));
+		return s.last_errno != 0 ? chaos_err_from_errno(s.last_errno)
+		                         : CHAOS_ENOENT;
+	}
+	kill_log(&s);
+	snprintf(err, errlen, "signal %d sent to %zu process%s named '%s'", s.sig,
+	         s.signalled, s.signalled == 1 ? "" : "es", s.name);
+	return CHAOS_OK;
+}
+
+const struct fault_ops fault_kill_ops = {
+    .kind  = CHAOS__V1__FAULT_SPEC__KIND_KILL,
+    .name  = "kill",
+    .start = kill_start,
+};

@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The kill fault on real processes: children running a copy of sleep(1)
+ * under a name unique to this test run. The namespace tests need root
+ * (unshare(CLONE_NEWNET)) and are skipped without it.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "agent/fault_ops.h"
+#include "common/clock.h"
+#include "common/err.h"
+
+static char dir[64]; /* holds the copies of sleep */
+
+static void
+copy_file(const char *from, const char *to)
+{
+	int         in = open(from, O_RDONLY | O_CLOEXEC), out;
+	struct stat st;
+
+	assert_true(in >= 0);
+	assert_int_equal(fstat(in, &st), 0);
+	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	assert_true(out >= 0);
+	assert_int_equal(sendfile(out, in, NULL, (size_t)st.st_size), st.st_size);
+	close(in);
+	close(out);
+}
+
+/* A copy of sleep named name (unique per run), its path in path. */
+static void
+make_sleeper(const char *name, char *path, size_t len)
+{
+	snprintf(path, len, "%s/%s", dir, name);
+	copy_file("/bin/sleep", path);
+}
+
+/* Waits until pid runs the program whose exe base name is name. */
+static void
+wait_exec(pid_t pid, const char *name)
+{
+	char    link[64], exe[PATH_MAX];
+	int64_t deadline = clk_mono_us() + 3000000;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	while (clk_mono_us() < deadline) {
+		ssize_t     n = readlink(link, exe, sizeof(exe) - 1);
+		const char *base;
+
+		if (n > 0) {
+			exe[n] = '\0';
+			base   = strrchr(exe, '/');
+			if (base != NULL && strcmp(base + 1, name) == 0)
+				return;
+		}
+		usleep(2000);
+	}
+	fail_msg("child %d never ran %s", (int)pid, name);
+}
+
+/* Forks a child that runs path (as argv[0] = its base name) for 30 s,
+ * first leaving for a new network namespace when new_netns. Returns its
+ * pid once it runs the program, or -1 if the namespace was refused. */
+static pid_t
+spawn(const char *path, const char *exe_name, bool new_netns)
+{
+	int   p[2];
+	char  ok = 0;
+	pid_t pid;
+
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	if ((pid = fork()) == 0) {
+		char r = 1;
+		if (new_netns && unshare(CLONE_NEWNET) != 0)
+			r = 0;
+		(void)!write(p[1], &r, 1);
+		if (r)
+			execl(path, strrchr(path, '/') + 1, "30", (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	assert_int_equal(read(p[0], &ok, 1), 1);
+	close(p[0]);
+	if (!ok) {
+		waitpid(pid, NULL, 0);
+		return -1;
+	}
+	wait_exec(pid, exe_name);
+	return pid;
+}
+
+static Chaos__V1__FaultSpec
+kill_spec(Chaos__V1__KillFault *k, const char *name, int sig)
+{
+	Chaos__V1__FaultSpec s = CHAOS__V1__FAULT_SPEC__INIT;
+
+	chaos__v1__kill_fault__init(k);
+	k->process_name = (char *)name;
+	if (sig != 0) {
+		k->has_signal = true;
+		k->signal     = sig;
+	}
+	s.fault_id  = "kill-test";
+	s.kind_case = CHAOS__V1__FAULT_SPEC__KIND_KILL;
+	s.kill      = k;
+	return s;
+}
+
+static int
+run_kill(const Chaos__V1__FaultSpec *s, char *err, size_t errlen)
+{
+	void *state = (void *)1;
+	int   rv    = fault_kill_ops.start(s, &state, err, errlen);
+
+	assert_null(state); /* one-shot: nothing kept running */
+	assert_null(fault_kill_ops.stop);
+	assert_null(fault_kill_ops.to_nft);
+	return rv;
+}
+
+static void
+assert_killed_by(pid_t pid, int sig)
+{
+	int status;
+
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), sig);
+}
+
+static void
+test_kill_signals_the_matching_process(void **state)
+{
+	char                 name[32], path[128], err[256] = "";
+	Chaos__V1__KillFault k;
+	Chaos__V1__FaultSpec s;
+	pid_t                pid;
+
+	(void)state;
+	snprintf(name, sizeof(name), "ckill%d", (int)getpid());
+	make_sleeper(name, path, sizeof(path));
+	pid = spawn(path, name, false);
+	s   = kill_spec(&k, name, 0);
+	assert_int_equal(run_kill(&s, err, sizeof(err)), CHAOS_OK);
+	assert_non_null(strstr(err, "1 process"));
+	assert_killed_by(pid, SIGKILL);
+}
+
+static void
+test_kill_sends_the_signal_asked_for(void **state)
+{
+	char                 name[32], path[128], err[256] = "";
+	Chaos__V1__KillFault k;
+	Chaos__V1__FaultSpec s;
+	pid_t                pids[2];
+
+	(void)state;
+	snprintf(name, sizeof(name), "cterm%d", (int)getpid());
+	make_sleeper(name, path, sizeof(path));
+	pids[0] = spawn(path, name, false);
+	pids[1] = spawn(path, name, false);
+	s       = kill_spec(&k, name, SIGTERM);
+	assert_int_equal(run_kill(&s, err, sizeof(err)), CHAOS_OK);
+	assert_non_null(strstr(err, "2 processes"));
+	assert_killed_by(pids[0], SIGTERM);
+	assert_killed_by(pids[1], SIGTERM);
+}
+
+static void
+test_kill_matches_the_executable_when_comm_differs(void **state)
+{
+	char                 real[32], alias[32], path[128], link[128], err[256] = "";
+	Chaos__V1__KillFault k;
+	Chaos__V1__FaultSpec s;
+	pid_t                pid;
+
+	(void)state;
+	/* Run through a symlink: comm is the link's name, exe the file's. */
+	snprintf(real, sizeof(real), "creal%d", (int)getpid());
+	snprintf(alias, sizeof(alias), "calias%d", (int)getpid());
+	make_sleeper(real, path, sizeof(path));
+	snprintf(link, sizeof(link), "%s/%s", dir, alias);
+	assert_int_equal(symlink(path, link), 0);
+	pid = spawn(link, real, false);
+	s   = kill_spec(&k, real, 0);
+	assert_int_equal(run_kill(&s, err, sizeof(err)), CHAOS_OK);
+	assert_killed_by(pid, SIGKILL);
+	unlink(link);
+}
+
+static void
+test_kill_without_a_match_is_enoent(void **state)
+{
+	char                 name[32], err[256] = "";
+	Chaos__V1__KillFault k;
+	Chaos__V1__FaultSpec s;
+
+	(void)state;
+	snprintf(name, sizeof(name), "cnone%d", (int)getpid());
+	s = kill_spec(&k, name, 0);
+	assert_int_equal(run_kill(&s, err, sizeof(err)), CHAOS_ENOENT);
+	assert_non_null(strstr(err, name));
+}
+
+static void
+test_kill_never_signals_the_agent_itself(void **state)
+{
+	char                 name[32], old[32] = "", err[256] = "";
+	Chaos__V1__KillFault k;
+	Chaos__V1__FaultSpec s;
+
+	(void)state;
+	snprintf(name, sizeof(name), "cself%d", (int)getpid());
+	assert_int_equal(prctl(PR_GET_NAME, old), 0);
+	assert_int_equal(prctl(PR_SET_NAME, name), 0);
+	s = kill_spec(&k, name, 0);
+	/* Only this process has the name: nothing to kill, and still alive. */
+	assert_int_equal(run_kill(&s, err, sizeof(err)), CHAOS_ENOENT);
+	prctl(PR_SET_NAME, old);
+}
+
+static void
+test_kill_refuses_bad_specs(void **state)
+{
+	char                 err[256] = "";
+	Chaos__V1__KillFault k;
+	Chaos__V1__FaultSpec s;
+
+	(void)state;
+	s = kill_spec(&k, "", 0);
+	assert_int_equal(run_kill(&s, err, sizeof(err)), CHAOS_EINVAL);
+	s = kill_spec(&k, "a/b", 0);
+	assert_int_equal(run_kill(&s, err, sizeof(err)), CHAOS_EINVAL);
+	s = kill_spec(&k, "sleep", 999);
+	assert_int_equal(run_kill(&s, err, sizeof(err)), CHAOS_EINVAL);
+	s        = kill_spec(&k, "sleep", 0);
+	s.target = "no-such-netns-for-kill-test";
+	assert_int_equal(run_kill(&s, err, sizeof(err)), CHAOS_ENOENT);
+	assert_non_null(strstr(err, "/run/netns/no-such-netns-for-kill-test"));
+}
+
+static void
+test_kill_stays_in_the_target_network_namespace(void **state)
+{
+	char                 name[32], path[128], nspath[64], err[256] = "";
+	Chaos__V1__KillFault k;
+	Chaos__V1__FaultSpec s;
+	pid_t                pid;
+
+	(void)state;
+	snprintf(name, sizeof(name), "cns%d", (int)getpid());
+	make_sleeper(name, path, sizeof(path));
+	if ((pid = spawn(path, name, true)) < 0)
+		skip(); /* no CAP_SYS_ADMIN for a network namespace */
+	/* In another namespace than ours: not ours to kill. */
+	s = kill_spec(&k, name, 0);
+	assert_int_equal(run_kill(&s, err, sizeof(err)), CHAOS_ENOENT);
+	/* Named as the target (node mode), it is. */
+	snprintf(nspath, sizeof(nspath), "/proc/%d/ns/net", (int)pid);
+	s.target = nspath;
+	assert_int_equal(run_kill(&s, err, sizeof(err)), CHAOS_OK);
+	assert_killed_by(pid, SIGKILL);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/test_fault_kill.XXXXXX");
+	return mkdtemp(dir) != NULL ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	DIR *d;
+
+	(void)state;
+	if ((d = opendir(dir)) != NULL) {
+		struct dirent *de;
+		while ((de = readdir(d)) != NULL) {
+			char p[PATH_MAX];
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+			unlink(p);
+		}
+		closedir(d);
+	}
+	rmdir(dir);
+	return 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_kill_signals_the_matching_process),
+	    cmocka_unit_test(test_kill_sends_the_signal_asked_for),
+	    cmocka_unit_test(test_kill_matches_the_executable_when_comm_differs),
+	    cmocka_unit_test(test_kill_without_a_match_is_enoent),
+	    cmocka_unit_test(test_kill_never_signals_the_agent_itself),
+	    cmocka_unit_test(test_kill_refuses_bad_specs),
+	    cmocka_unit_test(test_kill_stays_in_the_target_network_namespace),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,891 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The open-loop load generator against a keep-alive HTTP server this test
+ * runs on 127.0.0.1 (one thread per connection, canned answers, a stall
+ * that can be switched on), and the HTTP/1.x response parser under it.
+ * Reports go through a real events PUSH socket to a PULL socket here, so
+ * what is asserted is what the controller would decode.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/pipeline0/pull.h>
+
+#include "agent/events.h"
+#include "agent/http1.h"
+#include "agent/load.h"
+#include "common/clock.h"
+#include "common/err.h"
+#include "common/hist.h"
+#include "common/wire.h"
+
+#define EC(x) CHAOS__V1__ERROR_CLASS__ERROR_CLASS_##x
+#define SLOW_MS 300
+
+/* ---- a keep-alive HTTP server: one detached thread per connection ---- */
+
+struct server {
+	int         lfd, stop_fd;
+	uint16_t    port;
+	pthread_t   thread;
+	atomic_int  conns;      /* connection threads alive */
+	atomic_long stall_from; /* monotonic us: /stall holds answers in [from, until) */
+	atomic_long stall_until;
+	atomic_long requests;
+};
+
+struct conn {
+	struct server *srv;
+	int            fd;
+};
+
+static void
+srv_send(int fd, const char *s)
+{
+	/* The client may have hung up already (timeouts, stops). */
+	(void)!send(fd, s, strlen(s), MSG_NOSIGNAL);
+}
+
+static void
+srv_reply(int fd, int status, const char *extra_headers, const char *body)
+{
+	char buf[512];
+
+	snprintf(buf, sizeof(buf),
+	         "HTTP/1.1 %d Canned\r\nContent-Length: %zu\r\n%s\r\n%s", status,
+	         strlen(body), extra_headers, body);
+	srv_send(fd, buf);
+}
+
+/* Waits up to ms for the client to close or the server to stop. */
+static void
+srv_hold(struct server *s, int fd, int ms)
+{
+	struct pollfd pfd[2] = {{.fd = fd, .events = POLLIN},
+	                        {.fd = s->stop_fd, .events = POLLIN}};
+
+	poll(pfd, 2, ms);
+}
+
+/* Answers one request for path; returns false when the connection ends. */
+static bool
+srv_route(struct server *s, int fd, const char *path)
+{
+	atomic_fetch_add(&s->requests, 1);
+	if (strcmp(path, "/ok") == 0) {
+		srv_reply(fd, 200, "", "ok");
+	} else if (strcmp(path, "/503") == 0) {
+		srv_reply(fd, 503, "", "down");
+	} else if (strcmp(path, "/404") == 0) {
+		srv_reply(fd, 404, "", "no");
+	} else if (strcmp(path, "/chunked") == 0) {
+		srv_send(fd,
+		         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+		         "3\r\nabc\r\n10;x=y\r\n0123456789abcdef\r\n0\r\nX-T: 1\r\n\r\n");
+	} else if (strcmp(path, "/close") == 0) {
+		srv_reply(fd, 200, "Connection: close\r\n", "bye");
+		return false;
+	} else if (strcmp(path, "/drop") == 0) {
+		/* Says keep-alive, then closes: the client finds out on reuse. */
+		srv_reply(fd, 200, "", "dropped");
+		return false;
+	} else if (strcmp(path, "/hang") == 0) {
+		srv_hold(s, fd, 5000);
+		return false;
+	} else if (strcmp(path, "/slow") == 0) {
+		srv_hold(s, fd, SLOW_MS);
+		srv_reply(fd, 200, "", "slow");
+	} else if (strcmp(path, "/stall") == 0) {
+		int64_t now = clk_mono_us(), until = atomic_load(&s->stall_until);
+		if (now >= atomic_load(&s->stall_from) && now < until)
+			srv_hold(s, s->stop_fd, (int)((until - now) / 1000) + 1);
+		srv_reply(fd, 200, "", "ok");
+	} else {
+		srv_reply(fd, 404, "", "?");
+	}
+	return true;
+}
+
+/* Reads one request head; returns false at EOF or error. */
+static bool
+srv_read_request(int fd, char path[256])
+{
+	char   req[4096];
+	size_t got = 0;
+
+	while (got < sizeof(req) - 1) {
+		ssize_t n = read(fd, req + got, sizeof(req) - 1 - got);
+		if (n <= 0)
+			return false;
+		got += (size_t)n;
+		req[got] = '\0';
+		if (strstr(req, "\r\n\r\n") != NULL)
+			return sscanf(req, "GET %255s", path) == 1;
+	}
+	return false;
+}
+
+static void *
+srv_conn_main(void *arg)
+{
+	struct conn *c = arg;
+	char         path[256];
+
+	while (srv_read_request(c->fd, path) && srv_route(c->srv, c->fd, path))
+		;
+	close(c->fd);
+	atomic_fetch_sub(&c->srv->conns, 1);
+	free(c);
+	return NULL;
+}
+
+static void *
+srv_main(void *arg)
+{
+	struct server *s = arg;
+
+	for (;;) {
+		struct pollfd  pfd[2] = {{.fd = s->lfd, .events = POLLIN},
+		                         {.fd = s->stop_fd, .events = POLLIN}};
+		pthread_attr_t attr;
+		pthread_t      t;
+		struct conn   *c;
+		int            fd;
+
+		if (poll(pfd, 2, -1) < 0 || pfd[1].revents != 0)
+			break;
+		if ((fd = accept(s->lfd, NULL, NULL)) < 0)
+			continue;
+		c      = malloc(sizeof(*c));
+		c->srv = s;
+		c->fd  = fd;
+		atomic_fetch_add(&s->conns, 1);
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&t, &attr, srv_conn_main, c) != 0) {
+			atomic_fetch_sub(&s->conns, 1);
+			close(fd);
+			free(c);
+		}
+		pthread_attr_destroy(&attr);
+	}
+	return NULL;
+}
+
+static int
+listen_loopback(uint16_t *port)
+{
+	struct sockaddr_in sa  = {.sin_family      = AF_INET,
+	                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t          len = sizeof(sa);
+	int                fd  = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 512), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* A port nobody listens on: bound, then released. */
+static uint16_t
+closed_port(void)
+{
+	struct sockaddr_in sa  = {.sin_family      = AF_INET,
+	                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t          len = sizeof(sa);
+	int                fd  = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+static void
+srv_start(struct server *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->lfd     = listen_loopback(&s->port);
+	s->stop_fd = eventfd(0, EFD_CLOEXEC);
+	assert_int_equal(pthread_create(&s->thread, NULL, srv_main, s), 0);
+}
+
+static void
+srv_stop(struct server *s)
+{
+	uint64_t one = 1;
+
+	(void)!write(s->stop_fd, &one, sizeof(one));
+	pthread_join(s->thread, NULL);
+	for (int i = 0; i < 300 && atomic_load(&s->conns) > 0; i++)
+		usleep(10000);
+	close(s->lfd);
+	close(s->stop_fd);
+}
+
+/* ---- the controller side: a PULL socket, reports summed per load ---- */
+
+struct run {
+	const char *id;
+	bool        final_seen;
+	int64_t     final_at_mono;
+	/* Sums of the interval reports. */
+	uint64_t     n_intervals, scheduled, ok, late, errors[EC(OTHER) + 1];
+	struct hist *hist;
+	int64_t      last_start;
+	uint32_t     interval_ms;
+	/* The final report. */
+	uint64_t     f_scheduled, f_ok, f_late, f_errors[EC(OTHER) + 1];
+	struct hist *f_hist;
+	uint32_t     f_interval_ms;
+};
+
+struct fixture {
+	struct server    srv;
+	nng_socket       pull;
+	struct events   *ev;
+	struct load_set *ls;
+	char             base[64];
+};
+
+static struct fixture fx;
+
+static void
+run_init(struct run *r, const char *id)
+{
+	memset(r, 0, sizeof(*r));
+	r->id         = id;
+	r->last_start = INT64_MIN;
+	assert_int_equal(hist_new(&r->hist), CHAOS_OK);
+	assert_int_equal(hist_new(&r->f_hist), CHAOS_OK);
+}
+
+static void
+run_fini(struct run *r)
+{
+	hist_free(r->hist);
+	hist_free(r->f_hist);
+}
+
+static uint64_t
+sum_errors(const uint64_t *e, size_t n)
+{
+	uint64_t t = 0;
+
+	for (size_t i = 0; i < n; i++)
+		t += e[i];
+	return t;
+}
+
+/* Checks one report on its own, then adds it to r. */
+static void
+run_add(struct run *r, const Chaos__V1__LoadReport *rep)
+{
+	struct hist *h = rep->final ? r->f_hist : r->hist;
+
+	assert_false(r->final_seen); /* nothing after the final report */
+	assert_int_equal(rep->n_errors_by_class, EC(OTHER) + 1);
+	assert_int_equal(rep->scheduled,
+	                 rep->ok + rep->late +
+	                     sum_errors(rep->errors_by_class, rep->n_errors_by_class));
+	assert_true(rep->has_interval_start_agent_us && rep->has_interval_ms);
+	assert_int_equal(hist_add_counts(h, rep->latency_hist, rep->n_latency_hist),
+	                 CHAOS_OK);
+	if (rep->final) {
+		r->final_seen    = true;
+		r->final_at_mono = clk_mono_us();
+		r->f_scheduled   = rep->scheduled;
+		r->f_ok          = rep->ok;
+		r->f_late        = rep->late;
+		r->f_interval_ms = rep->interval_ms;
+		memcpy(r->f_errors, rep->errors_by_class, sizeof(r->f_errors));
+		assert_int_equal(hist_count(h),
+		                 rep->ok); /* latencies of ok requests only */
+		return;
+	}
+	/* Intervals come once each, in order, aligned on interval_ms. */
+	assert_true(rep->scheduled > 0);
+	assert_true(rep->interval_start_agent_us > r->last_start);
+	if (r->interval_ms != 0) {
+		assert_int_equal(rep->interval_ms, r->interval_ms);
+		assert_int_equal((rep->interval_start_agent_us - r->last_start) %
+		                     (rep->interval_ms * 1000),
+		                 0);
+	}
+	r->last_start  = rep->interval_start_agent_us;
+	r->interval_ms = rep->interval_ms;
+	r->n_intervals++;
+	r->scheduled += rep->scheduled;
+	r->ok += rep->ok;
+	r->late += rep->late;
+	for (size_t i = 0; i < rep->n_errors_by_class; i++)
+		r->errors[i] += rep->errors_by_class[i];
+	assert_int_equal(hist_count(r->hist), r->ok);
+}
+
+/* Receives reports until every run has its final one (or timeout_ms). */
+static void
+collect(struct run *runs, size_t n, int timeout_ms)
+{
+	int64_t deadline = clk_mono_us() + (int64_t)timeout_ms * 1000;
+	size_t  done     = 0;
+
+	for (size_t i = 0; i < n; i++)
+		done += runs[i].final_seen;
+	while (done < n) {
+		int64_t           left = (deadline - clk_mono_us()) / 1000;
+		Chaos__V1__Event *e    = NULL;
+		const char       *why  = NULL;
+		nng_msg          *msg;
+
+		if (left <= 0)
+			fail_msg("only %zu of %zu loads sent their final report", done,
+			         n);
+		nng_socket_set_ms(fx.pull, NNG_OPT_RECVTIMEO, (nng_duration)left);
+		if (nng_recvmsg(fx.pull, &msg, 0) != 0)
+			continue;
+		if (wire_decode_event(nng_msg_body(msg), nng_msg_len(msg), &e, &why) !=
+		    CHAOS_OK)
+			fail_msg("event rejected by wire_decode_event: %s", why);
+		nng_msg_free(msg);
+		for (size_t i = 0; e->body_case == CHAOS__V1__EVENT__BODY_LOAD && i < n;
+		     i++)
+			if (strcmp(runs[i].id, e->load->load_id) == 0) {
+				run_add(&runs[i], e->load);
+				done += e->load->final;
+			}
+		wire_free(e);
+	}
+}
+
+/* Every report of a finished run adds up to its final totals. */
+static void
+assert_intervals_sum_to_final(const struct run *r)
+{
+	assert_true(r->final_seen);
+	assert_int_equal(r->scheduled, r->f_scheduled);
+	assert_int_equal(r->ok, r->f_ok);
+	assert_int_equal(r->late, r->f_late);
+	assert_memory_equal(r->errors, r->f_errors, sizeof(r->errors));
+	assert_int_equal(hist_count(r->hist), hist_count(r->f_hist));
+	size_t          n1, n2;
+	const uint64_t *c1 = hist_counts(r->hist, &n1), *c2 = hist_counts(r->f_hist, &n2);
+	assert_int_equal(n1, n2);
+	assert_memory_equal(c1, c2, n1 * sizeof(uint64_t));
+}
+
+/* Waits until the PUSH side is connected: events sent before are dropped. */
+static void
+warm_up(void)
+{
+	for (int i = 0; i < 100; i++) {
+		Chaos__V1__Event       e = CHAOS__V1__EVENT__INIT;
+		Chaos__V1__ProbeSample s = CHAOS__V1__PROBE_SAMPLE__INIT;
+		nng_msg               *msg;
+
+		s.probe_id  = "warmup";
+		e.body_case = CHAOS__V1__EVENT__BODY_SAMPLE;
+		e.sample    = &s;
+		events_send(fx.ev, &e);
+		nng_socket_set_ms(fx.pull, NNG_OPT_RECVTIMEO, 50);
+		if (nng_recvmsg(fx.pull, &msg, 0) == 0) {
+			nng_msg_free(msg);
+			return;
+		}
+	}
+	fail_msg("events never connected");
+}
+
+static int
+group_setup(void **state)
+{
+	char        url[128];
+	const char *why = NULL;
+
+	(void)state;
+	srv_start(&fx.srv);
+	snprintf(url, sizeof(url), "ipc:///tmp/test_load_%d.sock", (int)getpid());
+	assert_int_equal(nng_pull0_open(&fx.pull), 0);
+	nng_socket_set_size(fx.pull, NNG_OPT_RECVMAXSZ,
+	                    WIRE_MAX_EVENT + WIRE_SOCKET_SLACK);
+	assert_int_equal(nng_listen(fx.pull, url, NULL, 0), 0);
+	assert_int_equal(events_open(url, "test/agent", NULL, &fx.ev, &why), CHAOS_OK);
+	warm_up();
+	snprintf(fx.base, sizeof(fx.base), "http://127.0.0.1:%u", fx.srv.port);
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	char path[96];
+
+	(void)state;
+	events_close(fx.ev);
+	nng_close(fx.pull);
+	srv_stop(&fx.srv);
+	snprintf(path, sizeof(path), "/tmp/test_load_%d.sock", (int)getpid());
+	unlink(path);
+	return 0;
+}
+
+static int
+test_setup(void **state)
+{
+	(void)state;
+	return load_set_new(fx.ev, &fx.ls) == CHAOS_OK ? 0 : -1;
+}
+
+static int
+test_teardown(void **state)
+{
+	(void)state;
+	load_set_free(fx.ls);
+	fx.ls = NULL;
+	return 0;
+}
+
+static Chaos__V1__LoadSpec
+spec(const char *id, const char *path, uint32_t rate, uint32_t conc, uint32_t duration_ms,
+     uint32_t timeout_ms)
+{
+	static char         urls[8][192];
+	static int          next;
+	Chaos__V1__LoadSpec s = CHAOS__V1__LOAD_SPEC__INIT;
+	char               *u = urls[next++ % 8];
+
+	if (path[0] == '/')
+		snprintf(u, sizeof(urls[0]), "%s%s", fx.base, path);
+	else
+		snprintf(u, sizeof(urls[0]), "%s", path);
+	s.load_id     = (char *)id;
+	s.url         = u;
+	s.rate_rps    = rate;
+	s.concurrency = conc;
+	s.duration_ms = duration_ms;
+	s.timeout_ms  = timeout_ms;
+	return s;
+}
+
+static void
+start_ok(const Chaos__V1__LoadSpec *s)
+{
+	char err[256] = "";
+
+	if (load_start(fx.ls, s, err, sizeof(err)) != CHAOS_OK)
+		fail_msg("load_start %s: %s", s->load_id, err);
+}
+
+/* ---- the load generator ---- */
+
+static void
+test_rate_is_kept_and_intervals_sum_to_final(void **state)
+{
+	Chaos__V1__LoadSpec s = spec("rate", "/ok", 200, 16, 2000, 1000);
+	struct run          r;
+	int64_t             t0 = clk_mono_us();
+	uint64_t            p50;
+
+	(void)state;
+	run_init(&r, "rate");
+	start_ok(&s);
+	collect(&r, 1, 6000);
+	/* 200/s for 2 s is 400 slots exactly; a loopback server answers all. */
+	assert_int_equal(r.f_scheduled, 400);
+	assert_true(r.f_ok >= 396);
+	assert_int_equal(r.f_ok + r.f_late + sum_errors(r.f_errors, EC(OTHER) + 1), 400);
+	assert_int_equal(r.n_intervals, 20);
+	assert_int_equal(r.interval_ms, 100);
+	assert_int_equal(r.f_interval_ms, 2000);
+	assert_intervals_sum_to_final(&r);
+	/* It ran for its duration, not faster or much slower. */
+	assert_true(r.final_at_mono - t0 >= 1990000 && r.final_at_mono - t0 < 3000000);
+	assert_true(hist_percentile(r.f_hist, 50, &p50));
+	assert_true(p50 < 50000);
+	run_fini(&r);
+}
+
+static void
+test_stalled_server_makes_late_requests_not_delayed_ones(void **state)
+{
+	Chaos__V1__LoadSpec s = spec("stall", "/stall", 200, 8, 2000, 2000);
+	struct run          r;
+	uint64_t            max, p50;
+	int64_t             now = clk_mono_us(), t0 = now;
+
+	(void)state;
+	/* From 0.5 s to 1 s into the run every answer is held until 1 s. */
+	atomic_store(&fx.srv.stall_from, now + 500000);
+	atomic_store(&fx.srv.stall_until, now + 1000000);
+	run_init(&r, "stall");
+	start_ok(&s);
+	collect(&r, 1, 6000);
+	assert_int_equal(r.f_scheduled, 400);
+	assert_int_equal(r.f_ok + r.f_late + sum_errors(r.f_errors, EC(OTHER) + 1), 400);
+	assert_int_equal(sum_errors(r.f_errors, EC(OTHER) + 1), 0);
+	/* 8 requests take the 8 connections at ~0.5 s; the ~92 slots due
+	 * until 1 s find none free: late, never sent afterwards. */
+	print_message("stall: %llu late, %llu ok\n", (unsigned long long)r.f_late,
+	              (unsigned long long)r.f_ok);
+	assert_true(r.f_late >= 80 && r.f_late <= 100);
+	/* The schedule went on meanwhile: the run still took ~2 s. */
+	assert_true(r.final_at_mono - t0 < 3000000);
+	/* Latency from the scheduled time shows the stall in full. */
+	assert_true(hist_max(r.f_hist, &max));
+	assert_true(max >= 450000 && max < 700000);
+	assert_true(hist_percentile(r.f_hist, 50, &p50));
+	assert_true(p50 < 50000);
+	assert_intervals_sum_to_final(&r);
+	run_fini(&r);
+}
+
+static void
+test_error_classes(void **state)
+{
+	char                refused[64];
+	struct run          r[4];
+	Chaos__V1__LoadSpec s[4];
+
+	(void)state;
+	snprintf(refused, sizeof(refused), "http://127.0.0.1:%u/", closed_port());
+	s[0] = spec("refused", refused, 50, 8, 500, 1000);
+	s[1] = spec("5xx", "/503", 50, 8, 500, 1000);
+	s[2] = spec("other", "/404", 50, 8, 500, 1000);
+	s[3] = spec("timeout", "/hang", 20, 16, 500, 200);
+	for (int i = 0; i < 4; i++) {
+		run_init(&r[i], s[i].load_id);
+		start_ok(&s[i]);
+	}
+	collect(r, 4, 5000);
+	assert_int_equal(r[0].f_scheduled, 25);
+	assert_int_equal(r[0].f_errors[EC(REFUSED)], 25);
+	assert_int_equal(r[1].f_errors[EC(HTTP_5XX)], 25);
+	assert_int_equal(r[2].f_errors[EC(HTTP_OTHER)], 25);
+	assert_int_equal(r[3].f_scheduled, 10);
+	assert_int_equal(r[3].f_errors[EC(TIMEOUT)], 10);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(r[i].f_ok, 0);
+		assert_int_equal(hist_count(r[i].f_hist),
+		                 0); /* no latency for failures */
+		assert_intervals_sum_to_final(&r[i]);
+		run_fini(&r[i]);
+	}
+}
+
+static void
+test_chunked_and_closing_answers_count_as_ok(void **state)
+{
+	Chaos__V1__LoadSpec s[3] = {spec("chunked", "/chunked", 100, 4, 500, 1000),
+	                            spec("close", "/close", 100, 4, 500, 1000),
+	                            spec("drop", "/drop", 100, 4, 500, 1000)};
+	struct run          r[3];
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		run_init(&r[i], s[i].load_id);
+		start_ok(&s[i]);
+	}
+	collect(r, 3, 5000);
+	for (int i = 0; i < 3; i++) {
+		/* A connection closed after an answer is not a failure: the
+		 * next request goes on a fresh one. */
+		assert_int_equal(r[i].f_scheduled, 50);
+		assert_int_equal(r[i].f_ok, 50);
+		assert_intervals_sum_to_final(&r[i]);
+		run_fini(&r[i]);
+	}
+}
+
+static void
+test_stop_cancels_in_flight_uncounted_and_sends_final(void **state)
+{
+	Chaos__V1__LoadSpec s = spec("stop", "/slow", 100, 50, 10000, 2000);
+	struct run          r;
+	int64_t             t;
+
+	(void)state;
+	run_init(&r, "stop");
+	start_ok(&s);
+	usleep(1000000);
+	t = clk_mono_us();
+	assert_int_equal(load_stop(fx.ls, "stop"), CHAOS_OK);
+	assert_true(clk_mono_us() - t < 200000); /* in-flight requests do not hold it */
+	assert_int_equal(load_count(fx.ls), 0);
+	collect(&r, 1, 2000);
+	/* ~100 slots came; the ~30 in flight were cancelled and are not in any
+	 * count; the rest are ok. */
+	assert_true(r.f_scheduled >= 60 && r.f_scheduled <= 80);
+	assert_int_equal(r.f_ok + r.f_late + sum_errors(r.f_errors, EC(OTHER) + 1),
+	                 r.f_scheduled);
+	assert_int_equal(r.f_ok, r.f_scheduled);
+	assert_true(r.f_interval_ms >= 990 && r.f_interval_ms < 1200);
+	assert_intervals_sum_to_final(&r);
+	/* Stopping it again is fine (it ran); an unknown id is not. */
+	assert_int_equal(load_stop(fx.ls, "stop"), CHAOS_OK);
+	assert_int_equal(load_stop(fx.ls, "never-started"), CHAOS_ENOENT);
+	run_fini(&r);
+}
+
+static void
+test_start_is_idempotent_by_load_id(void **state)
+{
+	Chaos__V1__LoadSpec s = spec("idem", "/ok", 100, 4, 500, 1000);
+	struct run          r;
+	nng_msg            *msg;
+
+	(void)state;
+	run_init(&r, "idem");
+	start_ok(&s);
+	start_ok(&s); /* a replayed command: no second run */
+	assert_int_equal(load_count(fx.ls), 1);
+	collect(&r, 1, 3000);
+	assert_int_equal(r.f_scheduled, 50);
+	assert_intervals_sum_to_final(&r);
+	/* After it ended (its thread exits just after the final report):
+	 * still no second run. */
+	for (int i = 0; i < 100 && load_count(fx.ls) > 0; i++)
+		usleep(10000);
+	assert_int_equal(load_count(fx.ls), 0);
+	start_ok(&s);
+	assert_int_equal(load_count(fx.ls), 0);
+	nng_socket_set_ms(fx.pull, NNG_OPT_RECVTIMEO, 300);
+	assert_int_not_equal(nng_recvmsg(fx.pull, &msg, 0), 0);
+	run_fini(&r);
+}
+
+static void
+test_interval_widens_for_long_timeouts(void **state)
+{
+	Chaos__V1__LoadSpec s = spec("wide", "/ok", 20, 4, 1000, 60000);
+	struct run          r;
+
+	(void)state;
+	run_init(&r, "wide");
+	start_ok(&s);
+	collect(&r, 1, 4000);
+	/* 256 - 2 intervals must cover 60 s + 1 s of margin. */
+	assert_int_equal(r.interval_ms, 241);
+	assert_int_equal(r.f_scheduled, 20);
+	assert_intervals_sum_to_final(&r);
+	run_fini(&r);
+}
+
+static void
+test_bad_specs_are_refused(void **state)
+{
+	char                err[256];
+	Chaos__V1__LoadSpec s;
+
+	(void)state;
+	s = spec("bad", "https://127.0.0.1/", 10, 1, 100, 100);
+	assert_int_equal(load_start(fx.ls, &s, err, sizeof(err)), CHAOS_EUNSUPPORTED);
+	assert_non_null(strstr(err, "https"));
+	s = spec("bad", "ftp://127.0.0.1/", 10, 1, 100, 100);
+	assert_int_equal(load_start(fx.ls, &s, err, sizeof(err)), CHAOS_EINVAL);
+	s = spec("bad", "http://127.0.0.1:99999/", 10, 1, 100, 100);
+	assert_int_equal(load_start(fx.ls, &s, err, sizeof(err)), CHAOS_EINVAL);
+	s = spec("bad", "http://user@127.0.0.1/", 10, 1, 100, 100);
+	assert_int_equal(load_start(fx.ls, &s, err, sizeof(err)), CHAOS_EINVAL);
+	s = spec("bad", "/ok", 0, 1, 100, 100);
+	assert_int_equal(load_start(fx.ls, &s, err, sizeof(err)), CHAOS_EINVAL);
+	s = spec("bad", "/ok", 10, 0, 100, 100);
+	assert_int_equal(load_start(fx.ls, &s, err, sizeof(err)), CHAOS_EINVAL);
+	s = spec("bad", "/ok", 10, 1, 0, 100);
+	assert_int_equal(load_start(fx.ls, &s, err, sizeof(err)), CHAOS_EINVAL);
+	s = spec("bad", "/ok", 10, 1, 100, 0);
+	assert_int_equal(load_start(fx.ls, &s, err, sizeof(err)), CHAOS_EINVAL);
+	s                        = spec("bad", "/ok", 10, 1, 100, 100);
+	s.has_report_interval_ms = true;
+	s.report_interval_ms     = 5;
+	assert_int_equal(load_start(fx.ls, &s, err, sizeof(err)), CHAOS_EINVAL);
+	s = spec("", "/ok", 10, 1, 100, 100);
+	assert_int_equal(load_start(fx.ls, &s, err, sizeof(err)), CHAOS_EINVAL);
+	assert_int_equal(load_count(fx.ls), 0);
+}
+
+/* ---- the response parser ---- */
+
+/* Parses text fed in pieces of `step` bytes; returns the result and the
+ * bytes taken in total. */
+static enum http1_result
+parse_in_steps(struct http1_resp *p, const char *text, size_t step, size_t *taken)
+{
+	size_t            len = strlen(text), off = 0, used = 0;
+	enum http1_result r = HTTP1_MORE;
+
+	http1_reset(p);
+	while (off < len && r == HTTP1_MORE) {
+		size_t n = len - off < step ? len - off : step;
+		r        = http1_parse(p, text + off, n, &used);
+		off += used;
+	}
+	*taken = off;
+	return r;
+}
+
+/* The same outcome however the bytes are split. */
+static void
+assert_parses(const char *text, enum http1_result want, int status, bool keep)
+{
+	for (size_t step = 1; step <= strlen(text); step++) {
+		struct http1_resp p;
+		size_t            got;
+		enum http1_result r = parse_in_steps(&p, text, step, &got);
+
+		if (r != want)
+			fail_msg("step %zu: result %d, want %d for: %s", step, r, want,
+			         text);
+		if (want != HTTP1_DONE)
+			continue;
+		assert_int_equal(p.status, status);
+		assert_int_equal(p.keep_alive, keep);
+		assert_int_equal(got,
+		                 strlen(text)); /* the whole answer, nothing past it */
+	}
+}
+
+static void
+test_http1_parses_lengths_chunks_and_connection_rules(void **state)
+{
+	const char *chunked =
+	    "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n"
+	    "5;ext=1\r\nhello\r\nA\r\n0123456789\r\n0\r\nTrailer: x\r\n\r\n";
+
+	(void)state;
+	assert_parses("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", HTTP1_DONE, 200,
+	              true);
+	assert_parses("HTTP/1.1 503 Down\r\ncontent-length:0\r\n\r\n", HTTP1_DONE, 503,
+	              true);
+	assert_parses("HTTP/1.1 204 No Content\r\n\r\n", HTTP1_DONE, 204, true);
+	assert_parses(chunked, HTTP1_DONE, 200, true);
+	assert_parses(
+	    "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\nx",
+	    HTTP1_DONE, 200, false);
+	assert_parses("HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nx", HTTP1_DONE, 200,
+	              false);
+	assert_parses(
+	    "HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 1\r\n\r\nx",
+	    HTTP1_DONE, 200, true);
+	/* An interim 100 is skipped; the final answer counts. */
+	assert_parses("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 "
+	              "Created\r\nContent-Length: 0\r\n\r\n",
+	              HTTP1_DONE, 201, true);
+	/* Long headers we do not need are fine. */
+	assert_parses("HTTP/1.1 200 OK\r\nX-Long: "
+	              "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	              "aaaaaaaaaaaaaaaaaaaa\r\nContent-Length: 0\r\n\r\n",
+	              HTTP1_DONE, 200, true);
+}
+
+static void
+test_http1_body_until_eof(void **state)
+{
+	struct http1_resp p;
+	size_t            used;
+	const char       *t = "HTTP/1.1 200 OK\r\n\r\nsome body";
+
+	(void)state;
+	http1_reset(&p);
+	assert_int_equal(http1_parse(&p, t, strlen(t), &used), HTTP1_MORE);
+	assert_int_equal(http1_eof(&p), HTTP1_DONE);
+	assert_false(p.keep_alive);
+	/* EOF in the middle of a sized body is a truncated answer. */
+	t = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc";
+	http1_reset(&p);
+	assert_int_equal(http1_parse(&p, t, strlen(t), &used), HTTP1_MORE);
+	assert_int_equal(http1_eof(&p), HTTP1_ERROR);
+	/* EOF before anything. */
+	http1_reset(&p);
+	assert_int_equal(http1_eof(&p), HTTP1_ERROR);
+	assert_false(p.got_bytes);
+}
+
+static void
+test_http1_refuses_malformed_answers(void **state)
+{
+	static const char *bad[] = {
+	    "HTTP/2 200 OK\r\n\r\n",
+	    "HTTP/1.1 20 OK\r\n\r\n",
+	    "HTTP/1.1 abc OK\r\n\r\n",
+	    "ICY 200 OK\r\n\r\n",
+	    "HTTP/1.1 101 Switching\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+	    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFF\r\n",
+	    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nabX",
+	    "HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_parses(bad[i], HTTP1_ERROR, 0, false);
+}
+
+static void
+test_http1_bounds_the_header_section(void **state)
+{
+	struct http1_resp p;
+	size_t            used;
+	char             *big = malloc(HTTP1_MAX_HEAD + 100);
+
+	(void)state;
+	strcpy(big, "HTTP/1.1 200 OK\r\nX: ");
+	memset(big + strlen(big), 'a', HTTP1_MAX_HEAD);
+	big[HTTP1_MAX_HEAD + 20] = '\0';
+	http1_reset(&p);
+	assert_int_equal(http1_parse(&p, big, strlen(big), &used), HTTP1_ERROR);
+	free(big);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_rate_is_kept_and_intervals_sum_to_final,
+	                                    test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_stalled_server_makes_late_requests_not_delayed_ones, test_setup,
+	        test_teardown),
+	    cmocka_unit_test_setup_teardown(test_error_classes, test_setup,
+	                                    test_teardown),
+	    cmocka_unit_test_setup_teardown(test_chunked_and_closing_answers_count_as_ok,
+	                                    test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_stop_cancels_in_flight_uncounted_and_sends_final, test_setup,
+	        test_teardown),
+	    cmocka_unit_test_setup_teardown(test_start_is_idempotent_by_load_id,
+	                                    test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_interval_widens_for_long_timeouts,
+	                                    test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_specs_are_refused, test_setup,
+	                                    test_teardown),
+	    cmocka_unit_test(test_http1_parses_lengths_chunks_and_connection_rules),
+	    cmocka_unit_test(test_http1_body_until_eof),
+	    cmocka_unit_test(test_http1_refuses_malformed_answers),
+	    cmocka_unit_test(test_http1_bounds_the_header_section),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
