@@ -7,6 +7,7 @@
 
 #include "agent/conncheck.h"
 #include "agent/fault.h"
+#include "agent/load.h"
 #include "agent/probe.h"
 #include "common/clock.h"
 #include "common/err.h"
@@ -27,6 +28,7 @@ struct agent {
 	struct session      *session;
 	struct fault_engine *faults;
 	struct probe_set    *probes;
+	struct load_set     *loads;
 	struct agent_recent recent[AGENT_RECENT];
 	size_t              next_recent;
 };
@@ -41,8 +43,10 @@ agent_new(struct events *ev, const char *controller_host, struct agent **out)
 		return CHAOS_ENOMEM;
 	a->ev = ev;
 	if ((rv = fault_engine_new(ev, controller_host, &a->faults)) != CHAOS_OK ||
-	    (rv = probe_set_new(ev, &a->probes)) != CHAOS_OK) {
+	    (rv = probe_set_new(ev, &a->probes)) != CHAOS_OK ||
+	    (rv = load_set_new(ev, &a->loads)) != CHAOS_OK) {
 		fault_engine_free(a->faults);
+		probe_set_free(a->probes);
 		free(a);
 		return rv;
 	}
@@ -63,6 +67,7 @@ agent_free(struct agent *a)
 		return;
 	fault_engine_free(a->faults);
 	probe_set_free(a->probes);
+	load_set_free(a->loads);
 	conncheck_drain();
 	free(a);
 }
@@ -91,12 +96,19 @@ agent_dispatch(struct agent *a, const Chaos__V1__Command *cmd, char *err, size_t
 		fault_revert_all(a->faults, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_REVERTED,
 		                 "revert-all on command");
 		probe_stop_all(a->probes);
+		load_stop_all(a->loads);
 		return CHAOS_OK;
 	case CHAOS__V1__COMMAND__BODY_START_PROBE:
 		return probe_start(a->probes, cmd->start_probe, err, errlen);
 	case CHAOS__V1__COMMAND__BODY_STOP_PROBE:
 		/* stopping a probe that is already gone is done */
 		probe_stop(a->probes, cmd->stop_probe);
+		return CHAOS_OK;
+	case CHAOS__V1__COMMAND__BODY_START_LOAD:
+		return load_start(a->loads, cmd->start_load, err, errlen);
+	case CHAOS__V1__COMMAND__BODY_STOP_LOAD:
+		/* stopping a load that already ended (or never ran here) is done */
+		load_stop(a->loads, cmd->stop_load);
 		return CHAOS_OK;
 	case CHAOS__V1__COMMAND__BODY_CHECK_CONN:
 		if ((rv = conncheck_start(a->ev, cmd->check_conn)) != CHAOS_OK)

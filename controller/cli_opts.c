@@ -158,6 +158,7 @@ cli_parse(const char *scenario, int argc, char **argv, const struct cli_opt *tab
 static const struct cli_scenario cli_scenarios[] = {
 	{"network", "network_partition", cli_network_opts, NULL},
 	{"database", "database_failure", cli_database_opts, cli_database_finish},
+	{"coordinator", "coordinator_outage", cli_coordinator_opts, cli_coordinator_finish},
 };
 
 const struct cli_scenario *
@@ -173,5 +174,5 @@ cli_find_scenario(const char *name)
 const char *
 cli_scenario_names(void)
 {
-	return "network database";
+	return "network database coordinator";
 }

@@ -55,5 +55,7 @@ const char *cli_scenario_names(void);
 extern const struct cli_opt cli_network_opts[];
 extern const struct cli_opt cli_database_opts[];
 int                         cli_database_finish(json_t *params);
+extern const struct cli_opt cli_coordinator_opts[];
+int                         cli_coordinator_finish(json_t *params);
 
 #endif

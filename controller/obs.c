@@ -28,6 +28,7 @@ struct obs_conn {
 #define OBS_MAX_FAULT_EVENTS 1024
 #define OBS_MAX_ACKS 4096
 #define OBS_MAX_CONN 1024
+#define OBS_MAX_LOADS 65536
 
 struct obs {
 	nng_mtx               *mtx;
@@ -40,6 +41,8 @@ struct obs {
 	size_t                 n_acks;
 	struct obs_conn        conns[OBS_MAX_CONN];
 	size_t                 n_conns;
+	struct obs_load       *loads;
+	size_t                 n_loads, cap_loads;
 };
 
 int
@@ -68,6 +71,7 @@ obs_free(struct obs *o)
 		free(o->series[i].s);
 	for (size_t i = 0; i < o->n_conns; i++)
 		free(o->conns[i].buf);
+	obs_loads_free(o->loads, o->n_loads);
 	nng_cv_free(o->cv);
 	nng_mtx_free(o->mtx);
 	free(o);
@@ -160,6 +164,35 @@ obs_add_conn(struct obs *o, const Chaos__V1__Event *e)
 	o->n_conns++;
 }
 
+static void
+obs_add_load(struct obs *o, const Chaos__V1__Event *e, int64_t offset_us)
+{
+	const Chaos__V1__LoadReport *r = e->load;
+	struct obs_load             *l;
+
+	if (o->n_loads == o->cap_loads) {
+		size_t           cap = o->cap_loads ? o->cap_loads * 2 : 256;
+		struct obs_load *g   = cap <= OBS_MAX_LOADS ? realloc(o->loads, cap * sizeof(*g)) : NULL;
+		if (g == NULL)
+			return;
+		o->loads = g, o->cap_loads = cap;
+	}
+	l = &o->loads[o->n_loads];
+	memset(l, 0, sizeof(*l));
+	snprintf(l->load_id, sizeof(l->load_id), "%s", r->load_id);
+	l->t_us        = (r->has_interval_start_agent_us ? r->interval_start_agent_us : e->t_agent_us) -
+	                 offset_us;
+	l->interval_us = (int64_t) (r->has_interval_ms ? r->interval_ms : 0) * 1000;
+	l->scheduled = r->scheduled, l->ok = r->ok, l->late = r->late, l->final = r->final;
+	for (size_t i = 0; i < r->n_errors_by_class && i < 16; i++)
+		l->errors[i] = r->errors_by_class[i];
+	if (r->n_latency_hist > 0 && (l->hist = malloc(r->n_latency_hist * sizeof(uint64_t))) != NULL) {
+		memcpy(l->hist, r->latency_hist, r->n_latency_hist * sizeof(uint64_t));
+		l->n_hist = r->n_latency_hist;
+	}
+	o->n_loads++;
+}
+
 void
 obs_add_event(struct obs *o, const Chaos__V1__Event *e, int64_t offset_us)
 {
@@ -173,6 +206,9 @@ obs_add_event(struct obs *o, const Chaos__V1__Event *e, int64_t offset_us)
 		break;
 	case CHAOS__V1__EVENT__BODY_CONN:
 		obs_add_conn(o, e);
+		break;
+	case CHAOS__V1__EVENT__BODY_LOAD:
+		obs_add_load(o, e, offset_us);
 		break;
 	default:
 		break;
@@ -293,4 +329,53 @@ obs_wait_conn(struct obs *o, const char *agent_id, const char *check_id, int64_t
 		r = obs_find_conn(o, agent_id, check_id);
 	nng_mtx_unlock(o->mtx);
 	return r;
+}
+
+void
+obs_loads_free(struct obs_load *l, size_t n)
+{
+	for (size_t i = 0; l != NULL && i < n; i++)
+		free(l[i].hist);
+	free(l);
+}
+
+size_t
+obs_loads(struct obs *o, const char *load_id, struct obs_load **out)
+{
+	size_t n = 0;
+
+	nng_mtx_lock(o->mtx);
+	*out = calloc(o->n_loads ? o->n_loads : 1, sizeof(**out));
+	for (size_t i = 0; *out != NULL && i < o->n_loads; i++) {
+		struct obs_load *d = &(*out)[n];
+		if (strcmp(o->loads[i].load_id, load_id) != 0)
+			continue;
+		*d      = o->loads[i];
+		d->hist = NULL;
+		if (o->loads[i].n_hist > 0 &&
+		    (d->hist = malloc(o->loads[i].n_hist * sizeof(uint64_t))) != NULL)
+			memcpy(d->hist, o->loads[i].hist, o->loads[i].n_hist * sizeof(uint64_t));
+		else
+			d->n_hist = 0;
+		n++;
+	}
+	nng_mtx_unlock(o->mtx);
+	return n;
+}
+
+bool
+obs_wait_load_final(struct obs *o, const char *load_id, int64_t deadline_mono)
+{
+	nng_time until = obs_deadline_ms(deadline_mono);
+	bool     found = false;
+
+	nng_mtx_lock(o->mtx);
+	for (;;) {
+		for (size_t i = 0; i < o->n_loads && !found; i++)
+			found = o->loads[i].final && strcmp(o->loads[i].load_id, load_id) == 0;
+		if (found || nng_cv_until(o->cv, until) == NNG_ETIMEDOUT)
+			break;
+	}
+	nng_mtx_unlock(o->mtx);
+	return found;
 }

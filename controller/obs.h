@@ -41,6 +41,19 @@ struct obs_ack {
 	int64_t  applied_us; /* controller clock */
 };
 
+/* One interval of a load run (see LoadReport): the requests scheduled in
+ * [t_us, t_us + interval_us). */
+struct obs_load {
+	char      load_id[128];
+	int64_t   t_us; /* interval start, controller clock */
+	int64_t   interval_us;
+	uint64_t  scheduled, ok, late;
+	uint64_t  errors[16]; /* by Chaos__V1__ErrorClass */
+	uint64_t *hist;       /* bucket counts (owned by obs), n_hist of them */
+	size_t    n_hist;
+	bool      final;
+};
+
 struct obs;
 
 int  obs_new(struct obs **out);
@@ -57,6 +70,14 @@ size_t obs_samples(struct obs *o, const char *probe_id, struct obs_sample **out)
 /* Copies the fault events of fault_id into out[0..cap); returns the count. */
 size_t obs_fault_events(struct obs *o, const char *fault_id, struct obs_fault_event *out,
                         size_t cap);
+
+/* Copies the interval reports of load_id (final ones included) into a new
+ * array (caller frees with obs_loads_free); returns the count. */
+size_t obs_loads(struct obs *o, const char *load_id, struct obs_load **out);
+void   obs_loads_free(struct obs_load *l, size_t n);
+
+/* Waits until the final report of load_id arrived or the deadline passed. */
+bool obs_wait_load_final(struct obs *o, const char *load_id, int64_t deadline_mono);
 
 /* Waits until the ack of command_id arrives or deadline (monotonic us)
  * passes. Returns true with *ack filled when it arrived. */

@@ -22,6 +22,7 @@
 static const struct scenario_ops *const run_scenarios[] = {
 	&scenario_network_ops,
 	&scenario_database_ops,
+	&scenario_coordinator_ops,
 };
 
 struct run {
@@ -344,7 +345,7 @@ run_mgr_start(struct run_mgr *m, const Chaos__V1__RunRequest *req,
 
 	if (ops == NULL) {
 		run_resp_text(resp, CHAOS__V1__RUN_STATE__RUN_STATE_REFUSED,
-		              "unknown scenario; allowed: network_partition, database_failure", NULL);
+		              "unknown scenario; allowed: network_partition, database_failure, coordinator_outage", NULL);
 		return;
 	}
 	nng_mtx_lock(m->mtx);

@@ -62,6 +62,7 @@ struct scenario_ops {
 
 extern const struct scenario_ops scenario_network_ops;
 extern const struct scenario_ops scenario_database_ops;
+extern const struct scenario_ops scenario_coordinator_ops;
 
 uint64_t         run_id(const struct run *r);
 struct registry *run_registry(struct run *r);

@@ -188,8 +188,9 @@ db_fail(struct db_meas *m, int state, const char *fmt, ...)
 static uint32_t
 db_probe_timeout(const struct db_plan *pl)
 {
-	/* A slow database must show as slow, not as a timeout. */
-	return pl->p.latency ? pl->p.latency_ms + pl->p.jitter_ms + 2000 : 1000;
+	/* A slow database must show as slow, not as a timeout: a new
+	 * connection through the delay costs several round trips. */
+	return pl->p.latency ? 6 * (pl->p.latency_ms + pl->p.jitter_ms) + 2000 : 1000;
 }
 
 static void
@@ -274,7 +275,7 @@ db_fault_targets(struct db_plan *pl, size_t *n)
 static void
 db_fault_specs(struct run *r, struct db_plan *pl, Chaos__V1__FaultSpec *specs,
                Chaos__V1__PortFault *ports, Chaos__V1__LatencyFault *lats, scen_id *ids,
-               char (*peers)[24], char **peer_ptr, uint32_t *port_list)
+               char (*peers)[64], char **peer_ptr, uint32_t *port_list)
 {
 	struct scen_target *t;
 	size_t              n;
@@ -289,8 +290,7 @@ db_fault_specs(struct run *r, struct db_plan *pl, Chaos__V1__FaultSpec *specs,
 	for (size_t i = 0; i < n; i++) {
 		Chaos__V1__Direction dir = pl->p.client_side ? CHAOS__V1__DIRECTION__DIRECTION_OUT
 		                                             : CHAOS__V1__DIRECTION__DIRECTION_IN;
-		snprintf(ids[i], sizeof(ids[i]), "r%llu-db-%s", (unsigned long long) run_id(r),
-		         t[i].pod);
+		scen_make_id(ids[i], r, "db", t[i].pod);
 		chaos__v1__fault_spec__init(&specs[i]);
 		specs[i].fault_id        = ids[i];
 		specs[i].lease_ms        = pl->p.lease_ms;
@@ -326,7 +326,7 @@ db_apply(struct run *r, struct db_plan *pl, struct db_meas *m)
 	Chaos__V1__PortFault    ports[SCEN_MAX_TARGETS];
 	Chaos__V1__LatencyFault lats[SCEN_MAX_TARGETS];
 	scen_id                 ids[SCEN_MAX_TARGETS];
-	char                    peers[SCEN_MAX_TARGETS][24], *peer_ptr[SCEN_MAX_TARGETS];
+	char                    peers[SCEN_MAX_TARGETS][64], *peer_ptr[SCEN_MAX_TARGETS];
 	uint32_t                port_list[1];
 	char                    err[512] = "";
 	size_t                  n;
@@ -524,7 +524,9 @@ db_summary(struct run *r, struct db_plan *pl, const struct db_meas *m, json_t *o
 	report_seconds(o, "api_recovery_time", api_all, api_worst, why);
 	report_seconds(o, "recovery_time", db_all && api_all,
 	               db_worst > api_worst ? db_worst : api_worst, why);
-	report_seconds(o, "mttr", db_all && api_all && mttr_mean(per, np, &mean), mean, why);
+	/* computed first: argument evaluation order is unspecified in C */
+	bool have_mean = db_all && api_all && mttr_mean(per, np, &mean);
+	report_seconds(o, "mttr", have_mean, mean, why);
 }
 
 static void

@@ -164,7 +164,7 @@ net_sides_from_ratio(struct net_plan *pl, char *err, size_t errlen)
 
 /* The peers of node i: every address on the other side, as /32. */
 static size_t
-net_peers(const struct net_plan *pl, size_t i, char (*buf)[24], char **ptrs)
+net_peers(const struct net_plan *pl, size_t i, char (*buf)[64], char **ptrs)
 {
 	size_t n = 0;
 
@@ -184,7 +184,7 @@ net_plan_json(const struct net_plan *pl)
 	json_t *nodes = json_array(), *rules = json_array(), *o;
 
 	for (size_t i = 0; i < pl->n; i++) {
-		char    buf[SCEN_MAX_TARGETS][24], *peers[SCEN_MAX_TARGETS];
+		char    buf[SCEN_MAX_TARGETS][64], *peers[SCEN_MAX_TARGETS];
 		size_t  np     = net_peers(pl, i, buf, peers);
 		json_t *jpeers = json_array();
 		char    url[512];
@@ -322,7 +322,7 @@ net_apply(struct run *r, struct net_plan *pl, struct net_meas *m)
 	Chaos__V1__FaultSpec      specs[SCEN_MAX_TARGETS], *sp[SCEN_MAX_TARGETS];
 	Chaos__V1__PartitionFault parts[SCEN_MAX_TARGETS];
 	char                      ids[SCEN_MAX_TARGETS][SCEN_ID_LEN];
-	char                      buf[SCEN_MAX_TARGETS][SCEN_MAX_TARGETS][24];
+	char                      buf[SCEN_MAX_TARGETS][SCEN_MAX_TARGETS][64];
 	char                     *peers[SCEN_MAX_TARGETS][SCEN_MAX_TARGETS];
 	char                      err[512] = "";
 	/* The agents revert by themselves at the latest here, whatever happens
@@ -335,8 +335,7 @@ net_apply(struct run *r, struct net_plan *pl, struct net_meas *m)
 		parts[i].peers         = peers[i];
 		parts[i].has_direction = true;
 		parts[i].direction     = CHAOS__V1__DIRECTION__DIRECTION_BOTH;
-		snprintf(ids[i], sizeof(ids[i]), "r%llu-partition-%s", (unsigned long long) run_id(r),
-		         pl->t[i].pod);
+		scen_make_id(ids[i], r, "partition", pl->t[i].pod);
 		chaos__v1__fault_spec__init(&specs[i]);
 		specs[i].fault_id        = ids[i];
 		specs[i].lease_ms        = pl->p.lease_ms;

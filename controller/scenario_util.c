@@ -60,6 +60,15 @@ scen_select(struct registry *reg, const char *ns, int role, struct scen_target *
 }
 
 void
+scen_make_id(char *out, struct run *r, const char *tag, const char *name)
+{
+	int n = snprintf(out, SCEN_ID_LEN, "r%llu-%s-%s", (unsigned long long) run_id(r), tag, name);
+
+	if (n >= SCEN_ID_LEN) /* cut: still unique per run and tag for distinct short names */
+		out[SCEN_ID_LEN - 1] = '\0';
+}
+
+void
 scen_expand(const char *tmpl, const char *ip, char *out, size_t len)
 {
 	const char *at = strstr(tmpl, "{ip}");
@@ -110,8 +119,7 @@ scen_start_probes(struct run *r, struct scen_target *t, size_t n, const char *ta
 	struct obs_ack       acks[SCEN_MAX_TARGETS];
 
 	for (size_t i = 0; i < n; i++) {
-		snprintf(ids[i], sizeof(ids[i]), "r%llu-%s-%s", (unsigned long long) run_id(r), tag,
-		         t[i].pod);
+		scen_make_id(ids[i], r, tag, t[i].pod);
 		scen_expand(spec->target, t[i].ip, urls[i], sizeof(urls[i]));
 		specs[i]          = *spec;
 		specs[i].probe_id = ids[i];
@@ -231,7 +239,7 @@ scen_conncheck(struct run *r, const struct scen_target *t, size_t n, uint32_t po
 	json_t                  *matrix = json_object();
 	int64_t                  deadline;
 
-	snprintf(check_id, sizeof(check_id), "r%llu-conn-%s", (unsigned long long) run_id(r), label);
+	scen_make_id(check_id, r, "conn", label);
 	for (size_t i = 0; i < n; i++)
 		snprintf(targets[i], sizeof(targets[i]), "%s:%u", t[i].ip, port);
 	for (size_t i = 0; i < n; i++) {

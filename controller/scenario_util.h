@@ -91,6 +91,11 @@ size_t scen_mttr_samples(struct run *r, const char *probe_id, struct mttr_sample
 /* Samples of one probe as a JSON array of {t, ok, ms, err, detail}. */
 json_t *scen_samples_json(struct run *r, const char *probe_id);
 
+/* Writes the id "r<run>-<tag>-<name>" of a probe, fault or load of this run
+ * into out (SCEN_ID_LEN). Ids must stay short for the wire (253 at most):
+ * a too-long name is cut, and the id stays unique by the run and tag. */
+void scen_make_id(char *out, struct run *r, const char *tag, const char *name);
+
 /* Replaces "{ip}" in tmpl with ip into out. */
 void scen_expand(const char *tmpl, const char *ip, char *out, size_t len);
 

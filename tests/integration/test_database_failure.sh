@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Database failure, end to end on the sandbox (real PostgreSQL, real
+# coordinator stand-ins with a libpq pool):
+#  1. connection failure (reject) for 10 s: /health/ready turns 503 within
+#     2 s, the PostgreSQL probes from the coordinator pods fail with a
+#     connection error class, both recover after the restore, both recovery
+#     times are > 0, and no table of ours is left anywhere;
+#  2. latency 500 ms for 10 s: the median query latency seen from the
+#     coordinator pods is baseline + 500 ms within 50 ms, the data route
+#     slows accordingly, and after the restore latency is back to baseline,
+#     the nat rules and the proxy's sockets are gone;
+#  3. kill -9 of the database pod's agent mid-latency: the redirect is gone
+#     at once and clients reconnect directly.
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "skipped: needs root (network namespaces, nftables, PostgreSQL)"
+	exit 77
+fi
+
+build=$(cd "$1" && pwd)
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+sandbox="$repo/deploy/sandbox/sandbox"
+ctl="$build/controller/chaosctl"
+export CHAOS_BUILD_DIR="$build"
+out=$(mktemp -d /tmp/chaos-db.XXXXXX)
+run_pid=
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+cleanup() {
+	[ -n "$run_pid" ] && kill "$run_pid" 2>/dev/null && wait "$run_pid" 2>/dev/null
+	"$sandbox" down >/dev/null 2>&1 || true
+	rm -rf "$out"
+}
+trap cleanup EXIT
+
+any_table() {
+	for ns in $(ip netns list | awk '/^chaos-/{print $1}'); do
+		ip netns exec "$ns" nft list tables 2>/dev/null | grep -q chaos_agent && echo "$ns"
+	done
+	true
+}
+has_redirect() { ip netns exec chaos-postgres-0 nft list table inet chaos_agent 2>/dev/null | grep -q redirect; }
+agent_pid() {
+	"$sandbox" status --json | python3 -c '
+import json, sys
+print(next(p for p in json.load(sys.stdin)["pods"] if p["name"] == sys.argv[1])["pids"]["agent"])' "$1"
+}
+
+"$sandbox" up >/dev/null
+
+echo "== 1. connection failure (reject) for 10 s"
+"$ctl" run database --failure-type connection --failure-duration 10 --output "$out/conn" \
+	> "$out/run1.log" 2>&1 || { cat "$out/run1.log"; fail "run database (connection) failed"; }
+cat "$out/run1.log"
+python3 - "$out"/conn/chaos_test_database_failure_*.json <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+for k in ("scenario", "failure_start", "failure_end", "failure_type", "database_recovery_time",
+          "api_recovery_time", "api_error_rate", "api_latency", "mttr", "recovery_time",
+          "success_count", "error_count", "test_start", "test_end"):
+    assert k in r, f"missing {k}"
+assert r["scenario"] == "database_failure" and r["failure_type"] == "connection_blocked"
+assert r["database_recovery_time"] > 0 and r["api_recovery_time"] > 0, (r["database_recovery_time"], r["api_recovery_time"])
+assert r["api_detection_time"] is not None and r["api_detection_time"] <= 2.0, r["api_detection_time"]
+# the readiness route answered 503 during the failure
+bad = [x for k, v in r["samples"].items() if k.startswith("ready/") for x in v if not x["ok"]]
+assert bad and all("503" in x.get("detail", "") or x["err"] == "http_5xx" for x in bad), bad[:3]
+# the PostgreSQL probes failed with a connection error class
+errs = {x["err"] for k, v in r["samples"].items() if k.startswith("pgconn/") for x in v if not x["ok"]}
+assert errs and errs <= {"refused", "timeout"}, errs
+assert r["api_error_rate"] > 0
+print(f"ok: 503 after {r['api_detection_time']} s; pg errors {sorted(errs)}; db recovery "
+      f"{r['database_recovery_time']} s, api recovery {r['api_recovery_time']} s")
+PY
+left=$(any_table)
+[ -z "$left" ] || fail "tables left: $left"
+echo "ok: no table of ours left"
+
+echo "== 2. latency 500 ms for 10 s"
+"$ctl" run database --failure-type latency --latency-ms 500 --failure-duration 10 \
+	--output "$out/lat" > "$out/run2.log" 2>&1 || { cat "$out/run2.log"; fail "run database (latency) failed"; }
+cat "$out/run2.log"
+python3 - "$out"/lat/chaos_test_database_failure_*.json <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+q, a = r["db_query_latency"], r["api_latency"]
+added = q["during"]["p50_ms"] - q["baseline"]["p50_ms"]
+assert abs(added - 500) <= 50, f"query latency added {added:.1f} ms (baseline {q['baseline']['p50_ms']}, during {q['during']['p50_ms']})"
+assert a["during"]["p50_ms"] >= a["baseline"]["p50_ms"] + 450, a
+assert q["after"]["p50_ms"] <= q["baseline"]["p50_ms"] + 50, q
+print(f"ok: median query latency {q['baseline']['p50_ms']:.1f} -> {q['during']['p50_ms']:.1f} ms "
+      f"(+{added:.1f}); data route p50 {a['baseline']['p50_ms']:.1f} -> {a['during']['p50_ms']:.1f} ms; "
+      f"after {q['after']['p50_ms']:.1f} ms")
+PY
+left=$(any_table)
+[ -z "$left" ] || fail "nat table left: $left"
+apid=$(agent_pid postgres-0)
+socks=$(ls -l /proc/"$apid"/fd 2>/dev/null | grep -c socket || true)
+listen=$(ip netns exec chaos-postgres-0 ss -Htlnp 2>/dev/null | grep -c "pid=$apid," || true)
+[ "$listen" -eq 0 ] || fail "the agent still listens (proxy) after the restore"
+echo "ok: nat rules gone; the agent holds no listening socket ($socks sockets: its session)"
+
+echo "== 3. kill -9 of the database agent mid-latency"
+"$ctl" run database --failure-type latency --latency-ms 500 --failure-duration 8 \
+	--output "$out/kill" > "$out/run3.log" 2>&1 &
+run_pid=$!
+for _ in $(seq 1 300); do has_redirect && break; sleep 0.05; done
+has_redirect || fail "no redirect rule appeared"
+kill -9 "$(agent_pid postgres-0)"
+sleep 0.1
+has_redirect && fail "redirect still there 100 ms after the agent died"
+echo "ok: redirect gone within 100 ms of kill -9"
+ip netns exec chaos-coordinator-0 python3 - <<'PY' || fail "clients did not reconnect directly"
+import socket, time
+t0 = time.time()
+s = socket.create_connection(("10.231.0.10", 5432), timeout=2)
+s.close()
+print(f"ok: direct TCP connect to PostgreSQL from coordinator-0 in {1000*(time.time()-t0):.1f} ms")
+PY
+for _ in $(seq 1 50); do
+	code=$(ip netns exec chaos-coordinator-0 curl -s -o /dev/null -w '%{http_code}' --max-time 1 http://10.231.0.20:8080/health/ready || true)
+	[ "$code" = 200 ] && break
+	sleep 0.1
+done
+[ "$code" = 200 ] || fail "/health/ready is $code after the agent died"
+echo "ok: /health/ready 200 again without the proxy"
+wait "$run_pid" 2>/dev/null || true
+run_pid=
+trap - EXIT
+cleanup
+echo "database failure: all checks passed"
