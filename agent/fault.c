@@ -20,6 +20,8 @@ static const struct fault_ops *const fault_kinds[] = {
 	&fault_port_ops,
 	&fault_loss_ops,
 	&fault_kill_ops,
+	&fault_latency_ops,
+	&fault_pgterm_ops,
 };
 
 struct fault_entry {
@@ -244,15 +246,6 @@ fault_entry_fini(struct fault_entry *e)
 	chaos__v1__fault_spec__free_unpacked(e->spec, NULL);
 }
 
-static void
-fault_entry_release(struct fault_engine *fe, size_t idx)
-{
-	struct fault_entry e = fe->active[idx];
-
-	fe->active[idx] = fe->active[--fe->n_active];
-	fault_entry_fini(&e);
-}
-
 /* Removes entry idx: rules first, then what it runs; reports phase. */
 static int
 fault_remove(struct fault_engine *fe, size_t idx, Chaos__V1__FaultPhase phase,
@@ -284,22 +277,45 @@ fault_set_deadlines(struct fault_entry *e, int64_t offset_us)
 	e->hard_end_mono  = now_mono + (left > 0 ? left : 0);
 }
 
+/* start, commit, after_commit; *committed tells whether the rules went in
+ * (the unwinding of a failure must then take them out again). */
 static int
-fault_start(struct fault_engine *fe, struct fault_entry *e, char *err, size_t errlen)
+fault_start(struct fault_engine *fe, struct fault_entry *e, bool *committed, char *err,
+            size_t errlen)
 {
 	int rv;
 
 	if (e->ops->start != NULL && (rv = e->ops->start(e->spec, &e->state, err, errlen)) != CHAOS_OK)
 		return rv;
-	return e->ops->to_nft != NULL ? fault_commit(fe, err, errlen) : CHAOS_OK;
+	if (e->ops->to_nft != NULL) {
+		if ((rv = fault_commit(fe, err, errlen)) != CHAOS_OK)
+			return rv;
+		*committed = true;
+	}
+	return e->ops->after_commit != NULL ? e->ops->after_commit(e->state, err, errlen) : CHAOS_OK;
+}
+
+/* Undoes a failed start of entry idx: rules out first, then stop. */
+static void
+fault_unwind(struct fault_engine *fe, size_t idx, bool committed)
+{
+	struct fault_entry e = fe->active[idx];
+	char               err[256];
+
+	fe->active[idx] = fe->active[--fe->n_active];
+	if (committed && fe->nft != NULL && fault_commit(fe, err, sizeof(err)) != CHAOS_OK)
+		fault_drop_table(fe, err);
+	fault_entry_fini(&e);
 }
 
 int
 fault_apply(struct fault_engine *fe, const Chaos__V1__FaultSpec *spec, int64_t offset_us,
             char *err, size_t errlen)
 {
-	const struct fault_ops *ops = fault_ops_for(spec->kind_case);
+	const struct fault_ops *ops       = fault_ops_for(spec->kind_case);
+	bool                    committed = false;
 	struct fault_entry     *e;
+	char                    detail[160];
 	int                     rv;
 
 	if (fault_find(fe, spec->fault_id) != NULL)
@@ -320,14 +336,17 @@ fault_apply(struct fault_engine *fe, const Chaos__V1__FaultSpec *spec, int64_t o
 		return CHAOS_ENOMEM;
 	fault_set_deadlines(e, offset_us);
 	fe->n_active++;
-	if ((rv = fault_start(fe, e, err, errlen)) != CHAOS_OK) {
+	if ((rv = fault_start(fe, e, &committed, err, errlen)) != CHAOS_OK) {
 		log_warn("fault %s not applied: %s", spec->fault_id, err);
-		fault_entry_release(fe, (size_t) (e - fe->active));
+		fault_unwind(fe, (size_t) (e - fe->active), committed);
 		fault_report(fe, spec->fault_id, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_FAILED, err, -1);
 		return rv;
 	}
-	log_info("fault %s applied (%s, lease %u ms)", spec->fault_id, ops->name, spec->lease_ms);
-	fault_report(fe, spec->fault_id, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_APPLIED, ops->name, -1);
+	snprintf(detail, sizeof(detail), "%s", ops->name);
+	if (ops->describe != NULL)
+		ops->describe(e->state, detail, sizeof(detail));
+	log_info("fault %s applied (%s, lease %u ms)", spec->fault_id, detail, spec->lease_ms);
+	fault_report(fe, spec->fault_id, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_APPLIED, detail, -1);
 	return CHAOS_OK;
 }
 

@@ -30,12 +30,22 @@ struct fault_ops {
 	int (*start)(const Chaos__V1__FaultSpec *spec, void **state, char *err, size_t errlen);
 	/* Stops and frees state; NULL state is fine. */
 	void (*stop)(void *state);
+	/* Optional: runs once the rules are committed, for work that needs
+	 * them in force (latency: terminate the existing connections so they
+	 * reconnect through the proxy). A failure fails the apply, which then
+	 * removes the rules and stops. */
+	int (*after_commit)(void *state, char *err, size_t errlen);
+	/* Optional: the detail of the APPLIED report ("proxy :41234, 3
+	 * backends terminated"); the kind's name when absent. */
+	void (*describe)(void *state, char *buf, size_t len);
 };
 
 extern const struct fault_ops fault_partition_ops;
 extern const struct fault_ops fault_port_ops;
 extern const struct fault_ops fault_loss_ops;
 extern const struct fault_ops fault_kill_ops;
+extern const struct fault_ops fault_latency_ops;
+extern const struct fault_ops fault_pgterm_ops;
 
 /* Shared helpers for the nftables kinds. */
 enum nft_direction fault_nft_direction(Chaos__V1__Direction d);

@@ -103,7 +103,8 @@ nft_fault_uses_chain(const struct nft_fault *f, enum nft_chain_id c)
 		return (c == NFT_CHAIN_INPUT && in) || (c == NFT_CHAIN_OUTPUT && out);
 	case NFT_FAULT_REJECT:
 	case NFT_FAULT_BLACKHOLE:
-		return c == NFT_CHAIN_INPUT;
+		/* one side only: BOTH is IN, see nft.h */
+		return c == (f->dir == NFT_DIR_OUT ? NFT_CHAIN_OUTPUT : NFT_CHAIN_INPUT);
 	case NFT_FAULT_REDIRECT:
 		return (c == NFT_CHAIN_NAT_PRE && in) || (c == NFT_CHAIN_NAT_OUT && out);
 	}
@@ -248,9 +249,9 @@ nft_fault_kind_check(const struct nft_fault *f, size_t idx)
 	case NFT_FAULT_REJECT:
 	case NFT_FAULT_BLACKHOLE:
 		if (f->n_ports == 0)
-			return nft_fault_fail(idx, "needs at least one local port");
-		if (f->dir == NFT_DIR_OUT)
-			return nft_fault_fail(idx, "port faults act on ingress only");
+			return nft_fault_fail(idx, "needs at least one port");
+		if (f->dir == NFT_DIR_OUT && f->n_peers == 0)
+			return nft_fault_fail(idx, "an egress port fault needs peers");
 		return 0;
 	case NFT_FAULT_REDIRECT:
 		if (f->redirect_dport == 0 || f->redirect_to_port == 0)

@@ -46,8 +46,8 @@
 
 enum nft_fault_kind {
 	NFT_FAULT_PARTITION, /* drop traffic to/from peers */
-	NFT_FAULT_REJECT,    /* refuse ingress to local ports: TCP RST / ICMP */
-	NFT_FAULT_BLACKHOLE, /* drop ingress to local ports */
+	NFT_FAULT_REJECT,    /* refuse TCP/UDP to ports: TCP RST / ICMP */
+	NFT_FAULT_BLACKHOLE, /* drop TCP/UDP to ports */
 	NFT_FAULT_LOSS,      /* drop loss_percent % of packets to/from peers */
 	NFT_FAULT_REDIRECT,  /* nat-redirect TCP to a local proxy port */
 };
@@ -55,7 +55,9 @@ enum nft_fault_kind {
 /* Which way the fault acts. Input matches the source address (peer -> us),
  * output the destination address (us -> peer). For REDIRECT, IN is the
  * prerouting chain (peers connecting to us) and OUT the output chain (us
- * connecting to peers). REJECT and BLACKHOLE are always ingress. */
+ * connecting to peers). REJECT and BLACKHOLE act on one side: IN (and BOTH,
+ * the zero default, kept as ingress) refuses ingress to local ports, OUT
+ * refuses egress to peers' ports (a reset then reaches the local client). */
 enum nft_direction {
 	NFT_DIR_BOTH = 0,
 	NFT_DIR_IN,
@@ -76,13 +78,15 @@ enum nft_l4proto {
  * peers: IPv4 "a.b.c.d/n" or "a.b.c.d" strings; duplicates and overlaps are
  *        merged; host bits are masked.
  *        PARTITION, LOSS: required (1..NFT_MAX_PEERS; "0.0.0.0/0" for all).
- *        REJECT, BLACKHOLE, REDIRECT: optional filter (0 = everyone).
+ *        REJECT, BLACKHOLE, REDIRECT: optional filter (0 = everyone),
+ *        except REJECT/BLACKHOLE with NFT_DIR_OUT: required.
  * proto: PARTITION, LOSS: optional filter, required when ports are given.
  *        REJECT, BLACKHOLE: TCP (default when ANY) or UDP; a UDP reject sends
  *        ICMP port unreachable.
  * ports: host byte order, 1..65535.
  *        PARTITION, LOSS: optional destination-port filter.
- *        REJECT, BLACKHOLE: required, the local ports.
+ *        REJECT, BLACKHOLE: required, the destination ports (local ports
+ *        for IN, the peers' ports for OUT).
  * loss_percent:   LOSS: 1..100.
  * redirect_dport: REDIRECT: TCP destination port to capture.
  * redirect_to_port: REDIRECT: local port of the proxy.

@@ -43,6 +43,7 @@ struct probe_set {
 static const struct probe_ops *const probe_kinds[] = {
     &probe_http_ops,
     &probe_tcp_ops,
+    &probe_pg_ops,
 };
 
 Chaos__V1__ErrorClass
@@ -136,6 +137,8 @@ probe_emit(struct probe *p, struct probe_result *r, int64_t t_wall_us, int64_t l
 
 	s.probe_id = p->id;
 	s.healthy  = r->healthy;
+	if (r->has_latency_us)
+		latency_us = r->latency_us;
 	s.latency_us =
 	    latency_us > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)latency_us;
 	s.has_error_class = true;
@@ -148,6 +151,14 @@ probe_emit(struct probe *p, struct probe_result *r, int64_t t_wall_us, int64_t l
 	if (r->has_value) {
 		s.has_value = true;
 		s.value     = r->value;
+	}
+	if (r->has_connect_us) {
+		s.has_connect_us = true;
+		s.connect_us     = r->connect_us;
+	}
+	if (r->sqlstate[0] != '\0') {
+		probe_sanitize(r->sqlstate);
+		s.sqlstate = r->sqlstate;
 	}
 	if (r->detail[0] != '\0') {
 		probe_sanitize(r->detail);
@@ -356,8 +367,12 @@ probe_start(struct probe_set *ps, const Chaos__V1__ProbeSpec *spec, char *err,
 		goto out;
 	}
 	ps->probes[ps->n++] = p;
+	/* a PostgreSQL target is a conninfo, which may hold a password */
 	log_info("probe %s started: %s %s every %u ms, timeout %u ms", p->id,
-	         p->ops->name, spec->target, p->interval_ms, p->timeout_ms);
+	         p->ops->name,
+	         spec->kind == CHAOS__V1__PROBE_KIND__PROBE_KIND_POSTGRES ? "(conninfo)"
+	                                                                : spec->target,
+	         p->interval_ms, p->timeout_ms);
 out:
 	pthread_mutex_unlock(&ps->lock);
 	return rv;

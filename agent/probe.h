@@ -72,6 +72,14 @@ struct probe_result {
 	bool                  has_value;
 	int64_t               value;
 	char                  detail[PROBE_DETAIL_LEN];
+	/* PostgreSQL: connect time when the check connected, the SQLSTATE of
+	 * a failed query ("" none), and the latency to report when it is not
+	 * the whole check (a kept connection: the query alone). */
+	bool                  has_connect_us;
+	uint32_t              connect_us;
+	char                  sqlstate[6];
+	bool                  has_latency_us;
+	int64_t               latency_us;
 };
 
 /* What a check may use: its time budget and the fd that becomes readable
@@ -98,6 +106,7 @@ struct probe_ops {
 
 extern const struct probe_ops probe_http_ops;
 extern const struct probe_ops probe_tcp_ops;
+extern const struct probe_ops probe_pg_ops;
 
 /* ERROR_CLASS_* for a socket errno: refused, reset or unreachable (someone
  * actively said no) is REFUSED, ETIMEDOUT is TIMEOUT, the rest OTHER. */

@@ -710,6 +710,87 @@ test_port_blackhole_builds_counted_drop_in_input(void **state)
 	parsed_free(&p);
 }
 
+/* Client side: the SYN to peer:port is answered with a reset right in the
+ * output hook, so the local client sees ECONNREFUSED. */
+static void
+test_egress_port_reject_matches_peer_daddr_and_port_in_output_only(void **state)
+{
+	static const uint16_t ports[] = {5432};
+	struct nft_fault      f       = {.kind    = NFT_FAULT_REJECT,
+	                                 .dir     = NFT_DIR_OUT,
+	                                 .peers   = peer_b,
+	                                 .n_peers = 1,
+	                                 .ports   = ports,
+	                                 .n_ports = 1};
+	struct nft_ruleset    rs      = {.faults = &f, .n_faults = 1};
+	static const char *const want[] = {"0.0.0.0-end", "10.232.0.2", "10.232.0.3-end"};
+	struct nftnl_rule    *r;
+	struct parsed         p;
+	uint8_t               tcp = 6;
+
+	(void)state;
+	build_and_parse(&rs, &p);
+	assert_null(find_chain(&p, "input"));
+	assert_chain(&p, "output", "filter", NF_INET_LOCAL_OUT, 0);
+	r = fault_rule(&p, "output");
+	assert_exprs(r, "meta cmp payload lookup meta cmp payload lookup counter reject");
+	assert_payload(find_expr(r, "payload", 0), NFT_PAYLOAD_NETWORK_HEADER, 16, 4);
+	assert_string_equal(
+	    nftnl_expr_get_str(find_expr(r, "lookup", 0), NFTNL_EXPR_LOOKUP_SET), "f0_peers");
+	assert_cmp(find_expr(r, "cmp", 1), NFT_CMP_EQ, &tcp, 1);
+	assert_payload(find_expr(r, "payload", 1), NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
+	assert_string_equal(
+	    nftnl_expr_get_str(find_expr(r, "lookup", 1), NFTNL_EXPR_LOOKUP_SET), "f0_ports");
+	assert_int_equal(
+	    nftnl_expr_get_u32(find_expr(r, "reject", 0), NFTNL_EXPR_REJECT_TYPE),
+	    NFT_REJECT_TCP_RST);
+	assert_elems(&p, "f0_peers", want, 3);
+	assert_comment(r, "f0 reject out");
+	parsed_free(&p);
+}
+
+static void
+test_egress_port_blackhole_drops_in_output(void **state)
+{
+	static const uint16_t ports[] = {5432};
+	struct nft_fault      f       = {.kind    = NFT_FAULT_BLACKHOLE,
+	                                 .dir     = NFT_DIR_OUT,
+	                                 .peers   = peer_b,
+	                                 .n_peers = 1,
+	                                 .ports   = ports,
+	                                 .n_ports = 1};
+	struct nft_ruleset    rs      = {.faults = &f, .n_faults = 1};
+	struct nftnl_rule    *r;
+	struct parsed         p;
+
+	(void)state;
+	build_and_parse(&rs, &p);
+	assert_null(find_chain(&p, "input"));
+	r = fault_rule(&p, "output");
+	assert_exprs(r, "meta cmp payload lookup meta cmp payload lookup counter immediate");
+	assert_verdict(r, NF_DROP);
+	assert_comment(r, "f0 blackhole out");
+	parsed_free(&p);
+}
+
+/* The zero direction (BOTH) of a port fault stays what it always was:
+ * ingress only, never a second rule on egress to the same port. */
+static void
+test_port_fault_both_direction_is_ingress_only(void **state)
+{
+	static const uint16_t ports[] = {5432};
+	struct nft_fault      f       = {
+	               .kind = NFT_FAULT_REJECT, .dir = NFT_DIR_BOTH, .ports = ports, .n_ports = 1};
+	struct nft_ruleset rs = {.faults = &f, .n_faults = 1};
+	struct parsed      p;
+
+	(void)state;
+	build_and_parse(&rs, &p);
+	assert_null(find_chain(&p, "output"));
+	assert_comment(fault_rule(&p, "input"), "f0 reject in");
+	parsed_free(&p);
+}
+
 static void
 test_loss_builds_numgen_byteorder_cmp_lt(void **state)
 {
@@ -975,10 +1056,15 @@ test_bad_fault_parameters_are_einval(void **state)
 	      {.kind = NFT_FAULT_LOSS, .peers = peer_b, .n_peers = 1, .loss_percent = 101},
 	      {.kind = NFT_FAULT_REJECT}, /* no ports */
 	      {.kind = NFT_FAULT_REJECT, .ports = zero, .n_ports = 1},
-	      {.kind    = NFT_FAULT_BLACKHOLE,
+	      {.kind    = NFT_FAULT_BLACKHOLE, /* egress without peers */
 	       .dir     = NFT_DIR_OUT,
 	       .ports   = ports,
 	       .n_ports = 1},
+	      {.kind = NFT_FAULT_REJECT, .dir = NFT_DIR_OUT, .ports = ports, .n_ports = 1},
+	      {.kind    = NFT_FAULT_REJECT, /* egress without ports */
+	       .dir     = NFT_DIR_OUT,
+	       .peers   = peer_b,
+	       .n_peers = 1},
 	      {.kind = NFT_FAULT_BLACKHOLE, .ports = ports, .n_ports = NFT_MAX_PORTS + 1},
 	      {.kind = NFT_FAULT_REDIRECT, .redirect_dport = 80, .redirect_skip_mark = 1},
 	      {.kind               = NFT_FAULT_REDIRECT,
@@ -1036,6 +1122,10 @@ main(void)
 	    cmocka_unit_test(test_port_reject_builds_counted_tcp_reset_in_input_only),
 	    cmocka_unit_test(test_udp_port_reject_sends_icmp_port_unreachable),
 	    cmocka_unit_test(test_port_blackhole_builds_counted_drop_in_input),
+	    cmocka_unit_test(
+	        test_egress_port_reject_matches_peer_daddr_and_port_in_output_only),
+	    cmocka_unit_test(test_egress_port_blackhole_drops_in_output),
+	    cmocka_unit_test(test_port_fault_both_direction_is_ingress_only),
 	    cmocka_unit_test(test_loss_builds_numgen_byteorder_cmp_lt),
 	    cmocka_unit_test(
 	        test_redirect_builds_nat_prerouting_and_output_with_mark_exception),

@@ -721,7 +721,10 @@ test_start_rejects_bad_specs(void **state)
 	assert_int_equal(probe_start(fx.ps, &s, err, sizeof(err)), CHAOS_EINVAL);
 	s.target = "127.0.0.1:70000";
 	assert_int_equal(probe_start(fx.ps, &s, err, sizeof(err)), CHAOS_EINVAL);
-	s.kind = CHAOS__V1__PROBE_KIND__PROBE_KIND_POSTGRES;
+	s.kind = CHAOS__V1__PROBE_KIND__PROBE_KIND_POSTGRES; /* not a conninfo */
+	assert_int_equal(probe_start(fx.ps, &s, err, sizeof(err)), CHAOS_EINVAL);
+	assert_null(strstr(err, "70000")); /* a conninfo is never quoted back */
+	s.kind = (Chaos__V1__ProbeKind)42;
 	assert_int_equal(probe_start(fx.ps, &s, err, sizeof(err)), CHAOS_EUNSUPPORTED);
 	assert_int_equal(probe_count(fx.ps), 0);
 	assert_int_equal(probe_stop(fx.ps, "bad"), CHAOS_ENOENT);

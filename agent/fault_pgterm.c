@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: MIT
+/*
+ * pg_terminate: pg_terminate_backend() for the client backends of the DSN's
+ * database (optionally only one application_name), once, at apply. Nothing
+ * runs afterwards and nothing is reverted: the fault stays "in force" only
+ * so that a re-sent command is not applied twice. The APPLIED report says
+ * how many backends were terminated.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "agent/fault_ops.h"
+#include "agent/pgconn.h"
+#include "common/clock.h"
+#include "common/err.h"
+#include "common/log.h"
+
+#define PGTERM_TIMEOUT_MS 3000 /* for the connect, and again for the query */
+#define PGTERM_APP_NAME "chaos-agent-pg-terminate"
+
+struct pgterm_state {
+	int terminated;
+};
+
+static int
+pgterm_run(const Chaos__V1__PgTerminateFault *t, int *count, struct pgconn_error *e)
+{
+	PGconn *c = NULL;
+	int     rv =
+	    pgconn_connect(t->dsn, PGTERM_APP_NAME,
+	                   clk_mono_us() + (int64_t)PGTERM_TIMEOUT_MS * 1000, -1, &c, e);
+	const char *app = t->application_name != NULL && t->application_name[0] != '\0'
+	    ? t->application_name
+	    : NULL;
+
+	if (rv != CHAOS_OK)
+		return rv;
+	rv = pgconn_terminate_backends(
+	    c, app, false, clk_mono_us() + (int64_t)PGTERM_TIMEOUT_MS * 1000, count, e);
+	PQfinish(c);
+	return rv;
+}
+
+static int
+pgterm_start(const Chaos__V1__FaultSpec *spec, void **state, char *err, size_t errlen)
+{
+	struct pgconn_error  e = {0};
+	struct pgterm_state *st;
+	int                  rv;
+
+	if (spec->pg_terminate->dsn == NULL || spec->pg_terminate->dsn[0] == '\0') {
+		snprintf(err, errlen, "pg_terminate: no dsn");
+		return CHAOS_EINVAL;
+	}
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return CHAOS_ENOMEM;
+	if ((rv = pgterm_run(spec->pg_terminate, &st->terminated, &e)) != CHAOS_OK) {
+		snprintf(err, errlen, "pg_terminate: %s", e.detail);
+		free(st);
+		return rv;
+	}
+	log_info("pg_terminate: %d backends terminated", st->terminated);
+	*state = st;
+	return CHAOS_OK;
+}
+
+static void
+pgterm_stop(void *state)
+{
+	free(state);
+}
+
+static void
+pgterm_describe(void *state, char *buf, size_t len)
+{
+	const struct pgterm_state *st = state;
+
+	snprintf(buf, len, "pg_terminate: %d backends terminated", st->terminated);
+}
+
+const struct fault_ops fault_pgterm_ops = {
+    .kind     = CHAOS__V1__FAULT_SPEC__KIND_PG_TERMINATE,
+    .name     = "pg_terminate",
+    .start    = pgterm_start,
+    .stop     = pgterm_stop,
+    .describe = pgterm_describe,
+};

@@ -1,0 +1,447 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The latency proxy on loopback, with a fixed upstream (an echo server)
+ * instead of a nat redirect, so no root is needed: added round-trip time,
+ * jitter, integrity and order of a large stream under backpressure, the end
+ * of the stream, upstream failures, the connection cap, and that stopping
+ * leaves no socket behind. The redirect path (SO_ORIGINAL_DST, SO_MARK) is
+ * covered by tests/integration/test_db_faults.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "agent/proxy.h"
+#include "common/clock.h"
+#include "common/err.h"
+#include "echo_srv.h"
+
+static struct echo_srv echo;
+
+static struct sockaddr_in
+loopback(uint16_t port)
+{
+	return (struct sockaddr_in) {.sin_family      = AF_INET,
+	                             .sin_port        = htons(port),
+	                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+}
+
+static struct proxy *
+start_proxy(uint32_t delay_ms, uint32_t jitter_ms, uint16_t upstream_port,
+            uint32_t max_conns, uint32_t max_buffered)
+{
+	struct sockaddr_in  up  = loopback(upstream_port);
+	struct proxy_config cfg = {.delay_ms     = delay_ms,
+	                           .jitter_ms    = jitter_ms,
+	                           .max_conns    = max_conns,
+	                           .max_buffered = max_buffered,
+	                           .bind_addr    = {htonl(INADDR_LOOPBACK)},
+	                           .upstream     = &up};
+	struct proxy       *p   = NULL;
+	char                err[128];
+
+	assert_int_equal(proxy_start(&cfg, &p, err, sizeof(err)), CHAOS_OK);
+	assert_non_null(p);
+	assert_int_not_equal(proxy_port(p), 0);
+	return p;
+}
+
+static int
+connect_to(uint16_t port)
+{
+	struct sockaddr_in sin = loopback(port);
+	int                fd  = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct timeval     tv  = {.tv_sec = 5};
+
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+/* One write + read of n bytes; returns the round trip in us. */
+static int64_t
+round_trip(int fd, size_t n)
+{
+	char    buf[256] = {0}, back[256];
+	size_t  got      = 0;
+	int64_t t0       = clk_mono_us();
+
+	assert_true(n <= sizeof(buf));
+	assert_int_equal(send(fd, buf, n, MSG_NOSIGNAL), (ssize_t)n);
+	while (got < n) {
+		ssize_t r = recv(fd, back + got, n - got, 0);
+		assert_true(r > 0);
+		got += (size_t)r;
+	}
+	return clk_mono_us() - t0;
+}
+
+static int
+count_sockets(void)
+{
+	DIR           *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int            n = 0;
+	char           path[300], target[64];
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL) {
+		ssize_t len;
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		len = readlink(path, target, sizeof(target) - 1);
+		if (len > 0) {
+			target[len] = '\0';
+			n += strncmp(target, "socket:", 7) == 0;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* ---- tests ---- */
+
+static void
+test_round_trip_gains_the_configured_delay(void **state)
+{
+	struct proxy *p = start_proxy(200, 0, echo.port, 0, 0);
+	int           fd;
+	int64_t       rtt[5];
+
+	(void)state;
+	fd = connect_to(proxy_port(p));
+	for (int i = 0; i < 5; i++)
+		rtt[i] = round_trip(fd, 16);
+	qsort(rtt, 5, sizeof(rtt[0]), cmp_i64);
+	print_message("median round trip through a 200 ms proxy: %.1f ms\n",
+	              rtt[2] / 1000.0);
+	assert_true(rtt[2] >= 200000);
+	assert_true(rtt[2] < 240000);
+	close(fd);
+	proxy_stop(p);
+}
+
+static void
+test_zero_delay_relays_at_once(void **state)
+{
+	struct proxy *p = start_proxy(0, 0, echo.port, 0, 0);
+	int           fd;
+	int64_t       rtt[21];
+
+	(void)state;
+	fd = connect_to(proxy_port(p));
+	for (int i = 0; i < 21; i++)
+		rtt[i] = round_trip(fd, 100);
+	qsort(rtt, 21, sizeof(rtt[0]), cmp_i64);
+	assert_true(rtt[10] < 20000);
+	close(fd);
+	proxy_stop(p);
+}
+
+static void
+test_jitter_spreads_round_trips_within_bounds(void **state)
+{
+	struct proxy *p = start_proxy(100, 60, echo.port, 0, 0);
+	int           fd;
+	int64_t       lo = INT64_MAX, hi = 0;
+
+	(void)state;
+	fd = connect_to(proxy_port(p));
+	for (int i = 0; i < 12; i++) {
+		int64_t t = round_trip(fd, 8);
+		lo        = t < lo ? t : lo;
+		hi        = t > hi ? t : hi;
+	}
+	print_message("100 +- 60 ms: round trips %.1f .. %.1f ms\n", lo / 1000.0,
+	              hi / 1000.0);
+	assert_true(lo >= 40000);
+	assert_true(hi < 180000);
+	assert_true(hi - lo > 5000); /* it does vary */
+	close(fd);
+	proxy_stop(p);
+}
+
+/* 4 MiB through 64 KiB queues: backpressure both ways, nothing lost or
+ * reordered. */
+static void
+test_large_stream_arrives_whole_and_in_order(void **state)
+{
+	const size_t  total = 4u << 20;
+	struct proxy *p     = start_proxy(20, 10, echo.port, 0, 64 * 1024);
+	uint8_t      *out = malloc(total), *in = malloc(total);
+	size_t        sent = 0, got = 0;
+	int           fd;
+	int64_t       deadline = clk_mono_us() + 20000000;
+
+	(void)state;
+	for (size_t i = 0; i < total; i++)
+		out[i] = (uint8_t)(i * 2654435761u >> 13);
+	fd = connect_to(proxy_port(p));
+	while (got < total && clk_mono_us() < deadline) {
+		struct pollfd pfd = {.fd     = fd,
+		                     .events = POLLIN | (sent < total ? POLLOUT : 0)};
+		assert_true(poll(&pfd, 1, 1000) >= 0);
+		if ((pfd.revents & POLLOUT) && sent < total) {
+			ssize_t n = send(fd, out + sent,
+			                 total - sent < 65536 ? total - sent : 65536,
+			                 MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (n > 0)
+				sent += (size_t)n;
+		}
+		if (pfd.revents & POLLIN) {
+			ssize_t n = recv(fd, in + got, total - got, MSG_DONTWAIT);
+			assert_true(n > 0 || (n < 0 && errno == EAGAIN));
+			if (n > 0)
+				got += (size_t)n;
+		}
+	}
+	assert_int_equal(got, total);
+	assert_memory_equal(in, out, total);
+	free(in);
+	free(out);
+	close(fd);
+	proxy_stop(p);
+}
+
+static void
+test_end_of_stream_goes_through_after_the_data(void **state)
+{
+	struct proxy *p = start_proxy(100, 0, echo.port, 0, 0);
+	char          buf[8];
+	int           fd;
+	int64_t       t0;
+
+	(void)state;
+	fd = connect_to(proxy_port(p));
+	assert_int_equal(send(fd, "bye", 3, MSG_NOSIGNAL), 3);
+	t0 = clk_mono_us();
+	shutdown(fd, SHUT_WR);
+	assert_int_equal(recv(fd, buf, sizeof(buf), MSG_WAITALL), 3);
+	assert_memory_equal(buf, "bye", 3);
+	assert_int_equal(recv(fd, buf, sizeof(buf), 0), 0); /* the echo's own end */
+	assert_true(clk_mono_us() - t0 >= 100000);
+	close(fd);
+	for (int i = 0; i < 100; i++) {
+		struct proxy_stats st;
+		proxy_get_stats(p, &st);
+		if (st.active == 0)
+			break;
+		usleep(10000);
+	}
+	struct proxy_stats st;
+	proxy_get_stats(p, &st);
+	assert_int_equal(st.active, 0);
+	assert_int_equal(st.bytes_up, 3);
+	assert_int_equal(st.bytes_down, 3);
+	proxy_stop(p);
+}
+
+/* The client's connect succeeded (the proxy accepted it); the upstream's
+ * refusal must reach it as a reset, not as an orderly end. */
+static void
+test_refused_upstream_resets_the_client(void **state)
+{
+	struct echo_srv    gone;
+	struct proxy      *p;
+	struct proxy_stats st;
+	char               buf[4];
+	int                fd;
+
+	(void)state;
+	assert_int_equal(echo_srv_start(&gone, 0), 0);
+	echo_srv_stop(&gone); /* its port is now closed */
+	p  = start_proxy(0, 0, gone.port, 0, 0);
+	fd = connect_to(proxy_port(p));
+	assert_int_equal(recv(fd, buf, sizeof(buf), 0), -1);
+	assert_int_equal(errno, ECONNRESET);
+	close(fd);
+	proxy_get_stats(p, &st);
+	assert_int_equal(st.upstream_failed, 1);
+	proxy_stop(p);
+}
+
+static void
+test_connections_over_the_cap_are_reset(void **state)
+{
+	struct proxy      *p = start_proxy(0, 0, echo.port, 2, 0);
+	struct proxy_stats st;
+	int                fd[3];
+	char               buf[4];
+
+	(void)state;
+	fd[0] = connect_to(proxy_port(p));
+	fd[1] = connect_to(proxy_port(p));
+	round_trip(fd[0], 4);
+	round_trip(fd[1], 4);
+	fd[2] = connect_to(proxy_port(p));
+	assert_int_equal(recv(fd[2], buf, sizeof(buf), 0), -1);
+	assert_int_equal(errno, ECONNRESET);
+	proxy_get_stats(p, &st);
+	assert_int_equal(st.rejected, 1);
+	assert_int_equal(st.active, 2);
+	round_trip(fd[0], 4); /* the others are unharmed */
+	for (int i = 0; i < 3; i++)
+		close(fd[i]);
+	proxy_stop(p);
+}
+
+/* Without a fixed upstream only nat-redirected connections are relayed: a
+ * direct connection to the proxy port would loop into the proxy. */
+static void
+test_a_connection_that_was_not_redirected_is_reset(void **state)
+{
+	struct proxy_config cfg = {.bind_addr = {htonl(INADDR_LOOPBACK)}};
+	struct proxy       *p   = NULL;
+	struct proxy_stats  st;
+	char                buf[4], err[128];
+	int                 fd;
+
+	(void)state;
+	assert_int_equal(proxy_start(&cfg, &p, err, sizeof(err)), CHAOS_OK);
+	fd = connect_to(proxy_port(p));
+	assert_int_equal(recv(fd, buf, sizeof(buf), 0), -1);
+	assert_true(errno == ECONNRESET);
+	close(fd);
+	proxy_get_stats(p, &st);
+	assert_int_equal(st.rejected, 1);
+	assert_int_equal(st.accepted, 0);
+	proxy_stop(p);
+}
+
+static void
+test_stop_resets_open_connections_and_leaves_no_socket(void **state)
+{
+	int           before = count_sockets();
+	struct proxy *p      = start_proxy(50, 0, echo.port, 0, 0);
+	int           fd[4];
+	char          buf[4];
+
+	(void)state;
+	for (int i = 0; i < 4; i++) {
+		fd[i] = connect_to(proxy_port(p));
+		round_trip(fd[i], 4);
+	}
+	/* data in flight inside the proxy when it stops */
+	assert_int_equal(send(fd[0], "lost", 4, MSG_NOSIGNAL), 4);
+	proxy_stop(p);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(recv(fd[i], buf, sizeof(buf), 0), -1);
+		assert_int_equal(errno, ECONNRESET);
+		close(fd[i]);
+	}
+	assert_int_equal(count_sockets(), before);
+}
+
+/* An upstream whose accept queue is full drops our SYN: the upstream
+ * connect hangs. A client that fills its queue meanwhile must be left
+ * unread (TCP backpressure), not polled in a busy loop. */
+static void
+test_full_queue_while_connecting_upstream_does_not_spin(void **state)
+{
+	struct sockaddr_in sin = loopback(0);
+	socklen_t          len = sizeof(sin);
+	int           lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), filler, fd;
+	struct proxy *p;
+	static char   junk[1 << 20];
+	size_t        sent = 0;
+	struct rusage r0, r1;
+	ssize_t       n;
+
+	(void)state;
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(lfd, 0), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
+	filler = connect_to(ntohs(sin.sin_port)); /* fills the accept queue */
+	p      = start_proxy(0, 0, ntohs(sin.sin_port), 0, 1024); /* one read fills it */
+	fd     = connect_to(proxy_port(p));
+	while ((n = send(fd, junk, sizeof(junk), MSG_DONTWAIT | MSG_NOSIGNAL)) > 0)
+		sent += (size_t)n;
+	assert_true(sent > 1024);
+	usleep(100000);
+	getrusage(RUSAGE_SELF, &r0);
+	usleep(300000);
+	getrusage(RUSAGE_SELF, &r1);
+	long cpu_us = (r1.ru_utime.tv_sec - r0.ru_utime.tv_sec) * 1000000L +
+	    (r1.ru_utime.tv_usec - r0.ru_utime.tv_usec) +
+	    (r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) * 1000000L +
+	    (r1.ru_stime.tv_usec - r0.ru_stime.tv_usec);
+	print_message("CPU while stalled: %ld us in 300 ms\n", cpu_us);
+	assert_true(cpu_us < 30000);
+	close(fd);
+	close(filler);
+	proxy_stop(p);
+	close(lfd);
+}
+
+static void
+test_bad_config_is_einval(void **state)
+{
+	struct proxy_config cfg      = {.delay_ms = 10, .jitter_ms = 11};
+	struct proxy       *p        = NULL;
+	char                err[128] = "";
+
+	(void)state;
+	assert_int_equal(proxy_start(&cfg, &p, err, sizeof(err)), CHAOS_EINVAL);
+	assert_null(p);
+	assert_non_null(strstr(err, "jitter"));
+	cfg = (struct proxy_config) {.delay_ms = PROXY_MAX_DELAY_MS + 1};
+	assert_int_equal(proxy_start(&cfg, &p, err, sizeof(err)), CHAOS_EINVAL);
+	assert_int_equal(proxy_start(NULL, &p, err, sizeof(err)), CHAOS_EINVAL);
+	proxy_stop(NULL);
+}
+
+static int
+group_setup(void **state)
+{
+	(void)state;
+	return echo_srv_start(&echo, 0);
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	echo_srv_stop(&echo);
+	return 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_round_trip_gains_the_configured_delay),
+	    cmocka_unit_test(test_zero_delay_relays_at_once),
+	    cmocka_unit_test(test_jitter_spreads_round_trips_within_bounds),
+	    cmocka_unit_test(test_large_stream_arrives_whole_and_in_order),
+	    cmocka_unit_test(test_end_of_stream_goes_through_after_the_data),
+	    cmocka_unit_test(test_refused_upstream_resets_the_client),
+	    cmocka_unit_test(test_connections_over_the_cap_are_reset),
+	    cmocka_unit_test(test_a_connection_that_was_not_redirected_is_reset),
+	    cmocka_unit_test(test_stop_resets_open_connections_and_leaves_no_socket),
+	    cmocka_unit_test(test_full_queue_while_connecting_upstream_does_not_spin),
+	    cmocka_unit_test(test_bad_config_is_einval),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
