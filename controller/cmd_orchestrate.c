@@ -30,10 +30,10 @@ static const struct {
 };
 #define ORCH_N_CORE (sizeof(orch_core) / sizeof(orch_core[0]))
 
-/* Continuous mode's shorter fault durations (flags of whichever scenario
+/* Continuous mode's shorter fault and load durations (flags of whichever scenario
  * has them), unless given on the command line. */
 static const char *const orch_shortened[] = {"--partition-duration", "--outage-duration",
-                                             "--failure-duration"};
+                                             "--failure-duration", "--load-duration"};
 
 static const char orch_usage[] =
     "usage: chaosctl orchestrate [--scenarios NAME...] [--output DIR] [--dry-run]\n"
@@ -46,9 +46,9 @@ static const char orch_usage[] =
     "order)\n"
     "  --continuous    one scenario per cycle, a cycle every --interval minutes (default 60)\n"
     "                  until --duration hours (default 24) are over; in turn, or at random\n"
-    "                  with --seed N (repeatable); fault durations default to " ORCH_SHORT_FAULT_S
-    " s\n"
-    "                  (--partition/--outage/--failure-duration) unless given\n"
+    "                  with --seed N (repeatable); fault and load durations default to\n"
+    "                  " ORCH_SHORT_FAULT_S " s (--partition/--outage/--failure/--load-duration) "
+    "unless given\n"
     "  --resume        continue the newest session in --output (same start, deadline and\n"
     "                  settings; cycle numbers continue)\n"
     "  --output DIR    results, chaos_test_report_<time>.json, report.html, junit.xml and\n"

@@ -420,7 +420,7 @@ orch_check_plans(const struct ctl_target *t, struct orch_opts *o)
 		if (state == CHAOS__V1__RUN_STATE__RUN_STATE_REFUSED &&
 		    strncmp(err, "unknown scenario", 16) == 0) {
 			snprintf(o->sc[i].missing, sizeof(o->sc[i].missing),
-			         "not available on the controller (%s)", err);
+			         "not available on the controller (%.200s)", err);
 			o->sc[i].k = NULL;
 			continue;
 		}

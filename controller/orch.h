@@ -25,8 +25,8 @@
 
 #define ORCH_MAX_SCENARIOS 8
 
-/* Fault durations in continuous mode unless given: each cycle is a short
- * experiment, so a 24 h session samples recovery many times. */
+/* Fault and load durations in continuous mode unless given: each cycle is a
+ * short experiment, so a 24 h session samples recovery many times. */
 #define ORCH_SHORT_FAULT_S "20"
 
 struct orch_scenario {

@@ -452,7 +452,7 @@ html_axis_ticks(FILE *f, const struct html_axis *ax, double y)
 static void
 html_timeline_marks(FILE *f, const json_t *res, const struct html_axis *ax, double bottom)
 {
-	double a, b, rec;
+	double a = 0, b = 0, rec;
 	char   label[32];
 	bool   fault = html_fault_window(res, &a, &b, label, sizeof(label));
 
@@ -465,12 +465,14 @@ html_timeline_marks(FILE *f, const json_t *res, const struct html_axis *ax, doub
 		        HTML_TOP - 12, label, b - a);
 	}
 	if (html_recovered_at(res, fault, b, &rec)) {
-		double x = html_x(ax, rec);
+		double        x  = html_x(ax, rec);
+		const json_t *rt = json_object_get(res, "recovery_time");
 		fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
 		           "stroke-width=\"3\"/><text x=\"%.1f\" y=\"%d\" font-size=\"12\" "
-		           "fill=\"%s\">recovered +%.2f s</text>\n",
+		           "fill=\"%s\">recovered (recovery_time %.2f s)</text>\n",
 		        x, HTML_TOP - 22, x, bottom, RENDER_RECOVERY, x + 4, HTML_TOP - 24,
-		        RENDER_RECOVERY, fault ? rec - b : rec - ax->t0);
+		        RENDER_RECOVERY,
+		        json_is_number(rt) ? json_number_value(rt) : rec - (fault ? b : ax->t0));
 	}
 }
 

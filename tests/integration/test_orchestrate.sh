@@ -32,9 +32,14 @@ ctl_pid=
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 cleanup() {
+	local rc=$?
 	[ -n "$bg_pid" ] && kill "$bg_pid" 2>/dev/null && wait "$bg_pid" 2>/dev/null
 	[ -n "$ctl_pid" ] && kill "$ctl_pid" 2>/dev/null && wait "$ctl_pid" 2>/dev/null
-	rm -rf "$out"
+	if [ "$rc" -ne 0 ]; then
+		echo "kept for inspection: $out" >&2
+	else
+		rm -rf "$out"
+	fi
 }
 trap cleanup EXIT
 
@@ -84,11 +89,15 @@ for rec in r["recommendations"]:
 text = open(reports[0]).read()
 assert "Infinity" not in text and "NaN" not in text
 # exit status as the report says
-bad = r["slo"]["all_met"] is False or s["failed_scenarios"] > 0 or any(
-    e["success_rate"] is not None and e["success_rate"] < targets["request_success_rate"]["threshold"]
+setup = {"refused", "unusable", "unreachable"}  # never started: not a failed run
+states = {e["state"] for e in o["scenarios"]}
+bad = r["slo"]["all_met"] is False or any(
+    e["outcome"] == "failed"
+    or e["success_rate"] is not None and e["success_rate"] < targets["request_success_rate"]["threshold"]
     or e["mttr"] is not None and e["mttr"] > targets["mttr_max"]["threshold"]
-    for e in o["scenarios"] if e["outcome"] != "skipped")
-want = 1 if bad else (0 if s["successful_scenarios"] > 0 else 3)
+    for e in o["scenarios"] if e["outcome"] != "skipped" and e["state"] not in setup)
+want = (1 if bad else 2 if "refused" in states
+        else 3 if states & setup or s["successful_scenarios"] == 0 else 0)
 assert rc == want, f"exit {rc}, the report says {want}"
 html = open(os.path.join(d, "report.html")).read()
 assert html.startswith("<!DOCTYPE html>") and "<svg" in html and "<script" not in html
@@ -131,6 +140,7 @@ for s in coordinator database; do
 	"$ctl" run "$s" --help >/dev/null 2>&1 && scen+=("$s")
 done
 "$ctl" run coordinator --help 2>/dev/null | grep -q -- --outage-duration && flags+=(--outage-duration 3)
+"$ctl" run coordinator --help 2>/dev/null | grep -q -- --load-duration && flags+=(--load-duration 6)
 "$ctl" run database --help 2>/dev/null | grep -q -- --failure-duration && flags+=(--failure-duration 3)
 rc=0
 "$ctl" orchestrate --scenarios "${scen[@]}" "${flags[@]}" --output "$out/all" \
@@ -144,7 +154,7 @@ c="$out/cont"
 "$ctl" orchestrate --scenarios network --continuous --duration 0.025 --interval 0.2 \
 	--partition-duration 3 --output "$c" >"$out/cont1.log" 2>&1 &
 bg_pid=$!
-cycles() { grep -c '"type":"cycle"' "$c"/chaos_orchestration_*.jsonl 2>/dev/null || true; }
+cycles() { cat "$c"/chaos_orchestration_*.jsonl 2>/dev/null | grep -c '"type":"cycle"' || true; }
 for _ in $(seq 1 600); do [ "$(cycles)" -ge 2 ] && break; sleep 0.1; done
 [ "$(cycles)" -ge 2 ] || { cat "$out/cont1.log"; fail "no 2 cycles within 60 s"; }
 sleep 3 # into the next cycle's run

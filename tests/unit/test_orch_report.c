@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* The orchestrator's report as pure functions: summary with null MTTRs,
  * empty sets, percentiles, SLOs, every recommendation rule on and off its
- * threshold, trend slopes, exit status, and escaping of hostile strings in
- * the HTML and JUnit renderings. */
+ * threshold, trend slopes, exit status, escaping of hostile strings in the
+ * HTML and JUnit renderings; and the controller's /metrics text. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "controller/metrics.h"
 #include "controller/orch_report.h"
 #include "controller/report_render.h"
 
@@ -522,6 +523,38 @@ test_html_and_junit_escape_hostile_names(void **state)
 	json_decref(report);
 }
 
+static void
+test_metrics_last_mttr_only_once_measured(void **state)
+{
+	json_t                *measured = json_pack("{s:f}", "mttr", 2.5);
+	json_t                *unknown  = json_pack("{s:n}", "mttr");
+	Chaos__V1__ProbeSample smp      = CHAOS__V1__PROBE_SAMPLE__INIT;
+	Chaos__V1__Event       ev       = CHAOS__V1__EVENT__INIT;
+	char                  *text;
+
+	(void) state;
+	text = metrics_render(NULL, NULL, 0);
+	assert_null(strstr(text, "chaos_last_mttr_seconds{"));
+	assert_non_null(strstr(text, "# TYPE chaos_last_mttr_seconds gauge"));
+	free(text);
+	metrics_on_run_end("x_\"quoted\"", 3, unknown); /* failed, MTTR null: no series */
+	text = metrics_render(NULL, NULL, 0);
+	assert_null(strstr(text, "chaos_last_mttr_seconds{"));
+	assert_non_null(strstr(text, "chaos_runs_total{state=\"failed\"} 1\n"));
+	free(text);
+	metrics_on_run_end("network_partition", 2, measured);
+	ev.body_case   = CHAOS__V1__EVENT__BODY_SAMPLE;
+	ev.sample      = &smp;
+	smp.healthy    = false;
+	metrics_on_event(&ev);
+	text = metrics_render(NULL, NULL, 0);
+	assert_non_null(strstr(text, "chaos_last_mttr_seconds{scenario=\"network_partition\"} 2.5\n"));
+	assert_non_null(strstr(text, "chaos_probe_samples_total{result=\"error\"} 1\n"));
+	free(text);
+	json_decref(measured);
+	json_decref(unknown);
+}
+
 int
 main(void)
 {
@@ -543,6 +576,7 @@ main(void)
 		cmocka_unit_test(test_exit_status_follows_design),
 		cmocka_unit_test(test_parse_iso),
 		cmocka_unit_test(test_html_and_junit_escape_hostile_names),
+		cmocka_unit_test(test_metrics_last_mttr_only_once_measured),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
