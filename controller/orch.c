@@ -143,6 +143,8 @@ orch_opts_from_header(struct orch_opts *o, const json_t *h)
 	o->slo.mttr_avg_s       = json_number_value(json_object_get(slo, "mttr_average_s"));
 	o->slo.mttr_max_s       = json_number_value(json_object_get(slo, "mttr_max_s"));
 	o->slo.success_rate_pct = json_number_value(json_object_get(slo, "success_rate_percent"));
+	if (!(o->slo.mttr_avg_s > 0 && o->slo.mttr_max_s > 0 && o->slo.success_rate_pct >= 0))
+		orch_slo_defaults(&o->slo); /* a record without targets: DESIGN's */
 	json_array_foreach(list, i, x) {
 		struct orch_scenario *sc = &o->sc[o->n_sc];
 		if (o->n_sc == ORCH_MAX_SCENARIOS || !json_is_string(json_object_get(x, "name")) ||
@@ -334,11 +336,16 @@ orch_preflight(const struct ctl_target *t, char *ns, size_t len)
 	ns[0] = '\0';
 	for (size_t i = 0; resp->error == NULL && i < resp->n_agents; i++) {
 		const char *n = resp->agents[i]->identity->namespace_;
-		size_t      l = strlen(ns);
+		size_t      l = strlen(ns), k = n ? strlen(n) : 0;
+		const char *p = ns;
 		if (resp->agents[i]->state != CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED)
 			continue;
 		connected++;
-		if (n != NULL && *n != '\0' && strstr(ns, n) == NULL)
+		/* a whole name of the comma-separated list, not a part of one */
+		while ((p = k ? strstr(p, n) : NULL) != NULL &&
+		       !((p == ns || p[-1] == ',') && (p[k] == ',' || p[k] == '\0')))
+			p += k;
+		if (k > 0 && p == NULL)
 			snprintf(ns + l, len - l, "%s%s", l ? "," : "", n);
 	}
 	if (resp->error != NULL || connected == 0)
