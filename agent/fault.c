@@ -258,9 +258,15 @@ fault_remove(struct fault_engine *fe, size_t idx, Chaos__V1__FaultPhase phase,
 
 	snprintf(id, sizeof(id), "%s", e.spec->fault_id);
 	fe->active[idx] = fe->active[--fe->n_active];
+	/* A fault that runs something behind nat rules (the latency proxy) is
+	 * stopped first: its connections must be closed while the kernel still
+	 * translates them, or the FIN never reaches the clients (removing the
+	 * table's nat hooks drops the translation of existing connections) and
+	 * they hang until their own timeouts. The price is that a connection
+	 * opened in the microseconds between the two steps is refused. */
+	fault_entry_fini(&e);
 	if (e.ops->to_nft != NULL && fe->nft != NULL && (rv = fault_commit(fe, err, errlen)) != CHAOS_OK)
 		fault_drop_table(fe, err);
-	fault_entry_fini(&e);
 	log_info("fault %s reverted (%s), %lld packets dropped", id, detail, (long long) dropped);
 	fault_report(fe, id, phase, detail, dropped);
 	return CHAOS_OK;

@@ -16,8 +16,9 @@
 /*
  * A kind may have rules (to_nft), something running (start/stop), or both
  * (latency: a proxy plus the redirect into it). Apply: start, then commit
- * the rules. Revert: commit without the rules, then stop, so nothing is ever
- * redirected into a proxy that is gone.
+ * the rules. Revert: stop, then commit without the rules, so the proxy closes
+ * its connections while they are still translated and the clients see the
+ * close at once (see fault_remove in fault.c).
  */
 struct fault_ops {
 	Chaos__V1__FaultSpec__KindCase kind;

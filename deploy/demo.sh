@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: MIT
 # The main job, on a fresh Debian 12 machine as root: installs what is needed,
 # builds, brings the sandbox up (namespaces, PostgreSQL, etcd, coordinators,
-# agents, controller), lists the agents, runs the chaos scenarios against it
-# and writes the results to ./results. The sandbox stays up afterwards so the
-# results can be compared with the real thing (deploy/sandbox/sandbox down
-# removes it); --down takes it down at the end.
+# agents, controller), lists the agents, runs the three chaos scenarios
+# against it with the orchestrator and writes the results to ./results. The
+# sandbox stays up afterwards so the results can be compared with the real
+# thing (deploy/sandbox/sandbox down removes it); --down takes it down.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -23,14 +23,28 @@ echo
 echo "== agents"
 $ctl agents
 echo
-echo "== network partition: one of three etcd nodes cut off for 10 s"
+echo "== the three scenarios in a row, with the SLO report (report.json, report.html, junit.xml)"
 status=0
-$ctl run network --partition-duration 10 --partition-ratio 0.34 --output "$out" || status=$?
+$ctl orchestrate --scenarios coordinator network database \
+	--outage-duration 5 --load-duration 10 --rate 200 \
+	--partition-duration 10 --partition-ratio 0.34 \
+	--failure-type connection --failure-duration 10 \
+	--output "$out" || status=$?
+echo
+echo "== metrics (Prometheus text), from the controller's namespace"
+ip netns exec chaos-controller curl -s http://10.231.0.2:9100/metrics | grep -E '^chaos_' | head -20 || true
 echo
 echo "results in $out"
 if [ "$down" -eq 1 ]; then
 	deploy/sandbox/sandbox down
 else
 	echo "the sandbox is still up: deploy/sandbox/sandbox status | down"
+fi
+# 1 means the scenarios ran and an SLO was missed: that is a finding, reported
+# in results/, not a failure of the job. Bad usage (2) or an unusable
+# environment (3) is.
+if [ "$status" -eq 1 ]; then
+	echo "an SLO was missed or a scenario failed: see the report in $out"
+	exit 0
 fi
 exit "$status"
