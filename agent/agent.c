@@ -29,8 +29,8 @@ struct agent {
 	struct fault_engine *faults;
 	struct probe_set    *probes;
 	struct load_set     *loads;
-	struct agent_recent recent[AGENT_RECENT];
-	size_t              next_recent;
+	struct agent_recent  recent[AGENT_RECENT];
+	size_t               next_recent;
 };
 
 int
@@ -117,7 +117,7 @@ agent_dispatch(struct agent *a, const Chaos__V1__Command *cmd, char *err, size_t
 		return rv;
 	default:
 		snprintf(err, errlen, "command kind %d not supported by this agent",
-		         (int) cmd->body_case);
+		         (int)cmd->body_case);
 		return CHAOS_EUNSUPPORTED;
 	}
 }
@@ -127,9 +127,9 @@ agent_apply(struct agent *a, const Chaos__V1__Command *cmd, struct agent_recent 
 {
 	int rv = agent_dispatch(a, cmd, r->error, sizeof(r->error));
 
-	r->status = rv == CHAOS_OK            ? CHAOS__V1__STATUS__STATUS_OK
-	            : rv == CHAOS_EUNSUPPORTED ? CHAOS__V1__STATUS__STATUS_UNSUPPORTED
-	                                       : CHAOS__V1__STATUS__STATUS_FAILED;
+	r->status = rv == CHAOS_OK     ? CHAOS__V1__STATUS__STATUS_OK
+	    : rv == CHAOS_EUNSUPPORTED ? CHAOS__V1__STATUS__STATUS_UNSUPPORTED
+	                               : CHAOS__V1__STATUS__STATUS_FAILED;
 	if (rv == CHAOS_OK)
 		r->error[0] = '\0';
 }
@@ -141,7 +141,7 @@ agent_command(void *arg, const Chaos__V1__Command *cmd, Chaos__V1__Ack *ack)
 	struct agent_recent *r = agent_find_recent(a, cmd->command_id);
 
 	if (r == NULL) {
-		r = &a->recent[a->next_recent];
+		r              = &a->recent[a->next_recent];
 		a->next_recent = (a->next_recent + 1) % AGENT_RECENT;
 		memset(r, 0, sizeof(*r));
 		r->command_id = cmd->command_id;

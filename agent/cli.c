@@ -18,31 +18,66 @@ static const char agent_usage[] =
     "Environment: CHAOS_CONTROLLER, CHAOS_POD_NAME, CHAOS_NAMESPACE, CHAOS_NODE_NAME, "
     "CHAOS_ROLE.\n";
 
-enum { OPT_PLAIN = 256, OPT_CA, OPT_CERT, OPT_POD, OPT_NS, OPT_NODE, OPT_ID, OPT_LABEL, OPT_LOG };
+enum {
+	OPT_PLAIN = 256,
+	OPT_CA,
+	OPT_CERT,
+	OPT_POD,
+	OPT_NS,
+	OPT_NODE,
+	OPT_ID,
+	OPT_LABEL,
+	OPT_LOG
+};
 
 static const struct option agent_longopts[] = {
-	{"controller", required_argument, NULL, 'c'}, {"plaintext", no_argument, NULL, OPT_PLAIN},
-	{"tls-ca", required_argument, NULL, OPT_CA},  {"tls-cert", required_argument, NULL, OPT_CERT},
-	{"role", required_argument, NULL, 'r'},       {"pod", required_argument, NULL, OPT_POD},
-	{"namespace", required_argument, NULL, OPT_NS}, {"node", required_argument, NULL, OPT_NODE},
-	{"id", required_argument, NULL, OPT_ID},      {"label", required_argument, NULL, OPT_LABEL},
-	{"log-level", required_argument, NULL, OPT_LOG}, {"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, 'V'},          {NULL, 0, NULL, 0},
+    {"controller", required_argument, NULL, 'c'},
+    {"plaintext", no_argument, NULL, OPT_PLAIN},
+    {"tls-ca", required_argument, NULL, OPT_CA},
+    {"tls-cert", required_argument, NULL, OPT_CERT},
+    {"role", required_argument, NULL, 'r'},
+    {"pod", required_argument, NULL, OPT_POD},
+    {"namespace", required_argument, NULL, OPT_NS},
+    {"node", required_argument, NULL, OPT_NODE},
+    {"id", required_argument, NULL, OPT_ID},
+    {"label", required_argument, NULL, OPT_LABEL},
+    {"log-level", required_argument, NULL, OPT_LOG},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
 };
 
 static enum agent_cli_result
 agent_cli_option(int c, struct agent_opts *o, char *err, size_t errlen)
 {
 	switch (c) {
-	case 'c': o->controller = optarg; break;
-	case OPT_PLAIN: o->plaintext = true; break;
-	case OPT_CA: o->tls.ca_file = optarg; break;
-	case OPT_CERT: o->tls.cert_key_file = optarg; break;
-	case 'r': o->id.role = optarg; break;
-	case OPT_POD: o->id.pod = optarg; break;
-	case OPT_NS: o->id.namespace_ = optarg; break;
-	case OPT_NODE: o->id.node = optarg; break;
-	case OPT_ID: o->id.id = optarg; break;
+	case 'c':
+		o->controller = optarg;
+		break;
+	case OPT_PLAIN:
+		o->plaintext = true;
+		break;
+	case OPT_CA:
+		o->tls.ca_file = optarg;
+		break;
+	case OPT_CERT:
+		o->tls.cert_key_file = optarg;
+		break;
+	case 'r':
+		o->id.role = optarg;
+		break;
+	case OPT_POD:
+		o->id.pod = optarg;
+		break;
+	case OPT_NS:
+		o->id.namespace_ = optarg;
+		break;
+	case OPT_NODE:
+		o->id.node = optarg;
+		break;
+	case OPT_ID:
+		o->id.id = optarg;
+		break;
 	case OPT_LABEL:
 		if (o->id.n_labels == IDENTITY_MAX_LABELS) {
 			snprintf(err, errlen, "--label: at most %d labels allowed",
@@ -53,13 +88,19 @@ agent_cli_option(int c, struct agent_opts *o, char *err, size_t errlen)
 		break;
 	case OPT_LOG:
 		if ((o->log_level = log_level_parse(optarg)) < 0) {
-			snprintf(err, errlen, "--log-level: '%s' is not allowed; use error, warn, "
-			         "info or debug", optarg);
+			snprintf(err, errlen,
+			         "--log-level: '%s' is not allowed; use error, warn, "
+			         "info or debug",
+			         optarg);
 			return AGENT_CLI_USAGE;
 		}
 		break;
-	case 'h': fputs(agent_usage, stdout); return AGENT_CLI_EXIT_OK;
-	case 'V': printf("chaos-agent %s\n", CHAOS_VERSION); return AGENT_CLI_EXIT_OK;
+	case 'h':
+		fputs(agent_usage, stdout);
+		return AGENT_CLI_EXIT_OK;
+	case 'V':
+		printf("chaos-agent %s\n", CHAOS_VERSION);
+		return AGENT_CLI_EXIT_OK;
 	default:
 		snprintf(err, errlen, "unknown or incomplete option; see --help");
 		return AGENT_CLI_USAGE;
@@ -75,7 +116,8 @@ agent_cli_check(struct agent_opts *o, char *err, size_t errlen)
 	if (o->controller == NULL)
 		o->controller = getenv("CHAOS_CONTROLLER");
 	if (o->controller == NULL) {
-		snprintf(err, errlen, "--controller URL is required (or CHAOS_CONTROLLER), "
+		snprintf(err, errlen,
+		         "--controller URL is required (or CHAOS_CONTROLLER), "
 		         "e.g. tls+tcp://chaos-controller:7600");
 		return AGENT_CLI_USAGE;
 	}
@@ -85,7 +127,8 @@ agent_cli_check(struct agent_opts *o, char *err, size_t errlen)
 	}
 	if (strncmp(o->controller, "tls+tcp://", 10) == 0 &&
 	    (o->tls.ca_file == NULL || o->tls.cert_key_file == NULL)) {
-		snprintf(err, errlen, "tls+tcp:// needs --tls-ca FILE and --tls-cert FILE "
+		snprintf(err, errlen,
+		         "tls+tcp:// needs --tls-ca FILE and --tls-cert FILE "
 		         "(PEM with certificate and key)");
 		return AGENT_CLI_USAGE;
 	}
@@ -105,7 +148,8 @@ agent_cli_parse(int argc, char **argv, struct agent_opts *o, char *err, size_t e
 	while ((c = getopt_long(argc, argv, "c:r:hV", agent_longopts, NULL)) != -1) {
 		/* getopt has stepped past the offending word: name it. */
 		if (c == '?') {
-			snprintf(err, errlen, "'%s': unknown option or missing value; see --help",
+			snprintf(err, errlen,
+			         "'%s': unknown option or missing value; see --help",
 			         argv[optind - 1]);
 			return AGENT_CLI_USAGE;
 		}
@@ -113,7 +157,8 @@ agent_cli_parse(int argc, char **argv, struct agent_opts *o, char *err, size_t e
 			return r;
 	}
 	if (optind < argc) {
-		snprintf(err, errlen, "unexpected argument '%s'; chaos-agent takes only options",
+		snprintf(err, errlen,
+		         "unexpected argument '%s'; chaos-agent takes only options",
 		         argv[optind]);
 		return AGENT_CLI_USAGE;
 	}

@@ -22,7 +22,7 @@ enum agent_cli_result { AGENT_CLI_RUN = 0, AGENT_CLI_EXIT_OK = 1, AGENT_CLI_USAG
 /* Parses argv (and CHAOS_CONTROLLER). On AGENT_CLI_USAGE, err holds one line
  * saying what is wrong and what is allowed. AGENT_CLI_EXIT_OK means --help or
  * --version was printed. */
-enum agent_cli_result agent_cli_parse(int argc, char **argv, struct agent_opts *o, char *err,
-                                      size_t errlen);
+enum agent_cli_result agent_cli_parse(int argc, char **argv, struct agent_opts *o,
+                                      char *err, size_t errlen);
 
 #endif

@@ -12,8 +12,8 @@
 #include "common/wire.h"
 
 struct events {
-	nng_socket       sock;
-	const char      *agent_id;
+	nng_socket           sock;
+	const char          *agent_id;
 	atomic_uint_fast64_t seq;
 	atomic_uint_fast64_t dropped;
 };
@@ -60,7 +60,7 @@ events_send(struct events *ev, Chaos__V1__Event *e)
 	int      rv;
 
 	e->protocol_version = WIRE_VERSION;
-	e->agent_id         = (char *) ev->agent_id;
+	e->agent_id         = (char *)ev->agent_id;
 	e->seq              = atomic_fetch_add(&ev->seq, 1) + 1;
 	if (e->t_agent_us == 0)
 		e->t_agent_us = clk_now_us();
@@ -72,7 +72,7 @@ events_send(struct events *ev, Chaos__V1__Event *e)
 		/* A failed send leaves the message ours. */
 		nng_msg_free(msg);
 		if (atomic_fetch_add(&ev->dropped, 1) % 1000 == 0)
-			log_warn("event %llu dropped: %s", (unsigned long long) e->seq,
+			log_warn("event %llu dropped: %s", (unsigned long long)e->seq,
 			         nng_strerror(rv));
 		return CHAOS_ETIMEDOUT;
 	}

@@ -16,12 +16,8 @@
 #define FAULT_MAX_EXEMPT 16
 
 static const struct fault_ops *const fault_kinds[] = {
-	&fault_partition_ops,
-	&fault_port_ops,
-	&fault_loss_ops,
-	&fault_kill_ops,
-	&fault_latency_ops,
-	&fault_pgterm_ops,
+    &fault_partition_ops, &fault_port_ops,    &fault_loss_ops,
+    &fault_kill_ops,      &fault_latency_ops, &fault_pgterm_ops,
 };
 
 struct fault_entry {
@@ -49,16 +45,20 @@ struct fault_engine {
 static void
 fault_resolve_exempt(struct fault_engine *fe, const char *host)
 {
-	struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
+	struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM},
+	                *res  = NULL;
 
 	if (host == NULL || getaddrinfo(host, NULL, &hints, &res) != 0) {
-		log_warn("cannot resolve the controller host '%s': it is not exempt from faults",
+		log_warn("cannot resolve the controller host '%s': it is not exempt from "
+		         "faults",
 		         host ? host : "");
 		return;
 	}
-	for (struct addrinfo *a = res; a != NULL && fe->n_exempt < FAULT_MAX_EXEMPT; a = a->ai_next) {
+	for (struct addrinfo *a = res; a != NULL && fe->n_exempt < FAULT_MAX_EXEMPT;
+	     a                  = a->ai_next) {
 		char ip[INET_ADDRSTRLEN];
-		inet_ntop(AF_INET, &((struct sockaddr_in *) a->ai_addr)->sin_addr, ip, sizeof(ip));
+		inet_ntop(AF_INET, &((struct sockaddr_in *)a->ai_addr)->sin_addr, ip,
+		          sizeof(ip));
 		snprintf(fe->exempt[fe->n_exempt++], sizeof(fe->exempt[0]), "%s/32", ip);
 	}
 	freeaddrinfo(res);
@@ -71,8 +71,8 @@ fault_open_nft(struct fault_engine *fe)
 
 	if (rv != CHAOS_OK) {
 		fe->nft = NULL;
-		snprintf(fe->nft_error, sizeof(fe->nft_error), "nftables unavailable: %s%s",
-		         chaos_strerror(rv),
+		snprintf(fe->nft_error, sizeof(fe->nft_error),
+		         "nftables unavailable: %s%s", chaos_strerror(rv),
 		         rv == CHAOS_EPERM ? " (the agent needs CAP_NET_ADMIN)" : "");
 		log_warn("%s", fe->nft_error);
 	}
@@ -107,12 +107,12 @@ fault_report(struct fault_engine *fe, const char *id, Chaos__V1__FaultPhase phas
 	Chaos__V1__Event      e  = CHAOS__V1__EVENT__INIT;
 	Chaos__V1__FaultState st = CHAOS__V1__FAULT_STATE__INIT;
 
-	st.fault_id = (char *) id;
+	st.fault_id = (char *)id;
 	st.phase    = phase;
-	st.detail   = (char *) detail;
+	st.detail   = (char *)detail;
 	if (packets >= 0) {
 		st.has_packets_dropped = true;
-		st.packets_dropped     = (uint64_t) packets;
+		st.packets_dropped     = (uint64_t)packets;
 	}
 	e.body_case   = CHAOS__V1__EVENT__BODY_FAULT_STATE;
 	e.fault_state = &st;
@@ -183,7 +183,7 @@ fault_commit(struct fault_engine *fe, char *err, size_t errlen)
 			continue;
 		memset(&nf[rs.n_faults], 0, sizeof(nf[0]));
 		e->ops->to_nft(e->spec, e->state, &nf[rs.n_faults], e->ports);
-		e->nft_index = (int) rs.n_faults++;
+		e->nft_index = (int)rs.n_faults++;
 	}
 	if (rs.n_faults == 0) {
 		/* Nothing left: closing the owner socket makes the kernel drop
@@ -200,7 +200,8 @@ fault_commit(struct fault_engine *fe, char *err, size_t errlen)
 	rs.n_exempt = fault_exempt_list(fe, exempt, sizeof(exempt) / sizeof(exempt[0]));
 	rv          = nft_commit(fe->nft, &rs);
 	if (rv != CHAOS_OK)
-		snprintf(err, errlen, "nftables: %s: %s", chaos_strerror(rv), nft_errmsg(fe->nft));
+		snprintf(err, errlen, "nftables: %s: %s", chaos_strerror(rv),
+		         nft_errmsg(fe->nft));
 	return rv;
 }
 
@@ -232,8 +233,8 @@ fault_dropped_packets(struct fault_engine *fe, const struct fault_entry *e)
 	    nft_counters(fe->nft, c, sizeof(c) / sizeof(c[0]), &n) != CHAOS_OK)
 		return -1;
 	for (size_t i = 0; i < n; i++)
-		if ((int) c[i].fault == e->nft_index)
-			total += (int64_t) c[i].packets;
+		if ((int)c[i].fault == e->nft_index)
+			total += (int64_t)c[i].packets;
 	return total;
 }
 
@@ -265,9 +266,11 @@ fault_remove(struct fault_engine *fe, size_t idx, Chaos__V1__FaultPhase phase,
 	 * they hang until their own timeouts. The price is that a connection
 	 * opened in the microseconds between the two steps is refused. */
 	fault_entry_fini(&e);
-	if (e.ops->to_nft != NULL && fe->nft != NULL && (rv = fault_commit(fe, err, errlen)) != CHAOS_OK)
+	if (e.ops->to_nft != NULL && fe->nft != NULL &&
+	    (rv = fault_commit(fe, err, errlen)) != CHAOS_OK)
 		fault_drop_table(fe, err);
-	log_info("fault %s reverted (%s), %lld packets dropped", id, detail, (long long) dropped);
+	log_info("fault %s reverted (%s), %lld packets dropped", id, detail,
+	         (long long)dropped);
 	fault_report(fe, id, phase, detail, dropped);
 	return CHAOS_OK;
 }
@@ -279,7 +282,7 @@ fault_set_deadlines(struct fault_entry *e, int64_t offset_us)
 	/* hard end is on the controller's clock; agent time = ctl + offset */
 	int64_t left = e->spec->hard_end_ctl_us + offset_us - clk_now_us();
 
-	e->lease_end_mono = now_mono + (int64_t) e->spec->lease_ms * 1000;
+	e->lease_end_mono = now_mono + (int64_t)e->spec->lease_ms * 1000;
 	e->hard_end_mono  = now_mono + (left > 0 ? left : 0);
 }
 
@@ -291,14 +294,16 @@ fault_start(struct fault_engine *fe, struct fault_entry *e, bool *committed, cha
 {
 	int rv;
 
-	if (e->ops->start != NULL && (rv = e->ops->start(e->spec, &e->state, err, errlen)) != CHAOS_OK)
+	if (e->ops->start != NULL &&
+	    (rv = e->ops->start(e->spec, &e->state, err, errlen)) != CHAOS_OK)
 		return rv;
 	if (e->ops->to_nft != NULL) {
 		if ((rv = fault_commit(fe, err, errlen)) != CHAOS_OK)
 			return rv;
 		*committed = true;
 	}
-	return e->ops->after_commit != NULL ? e->ops->after_commit(e->state, err, errlen) : CHAOS_OK;
+	return e->ops->after_commit != NULL ? e->ops->after_commit(e->state, err, errlen)
+	                                    : CHAOS_OK;
 }
 
 /* Undoes a failed start of entry idx: rules out first, then stop. */
@@ -309,7 +314,8 @@ fault_unwind(struct fault_engine *fe, size_t idx, bool committed)
 	char               err[256];
 
 	fe->active[idx] = fe->active[--fe->n_active];
-	if (committed && fe->nft != NULL && fault_commit(fe, err, sizeof(err)) != CHAOS_OK)
+	if (committed && fe->nft != NULL &&
+	    fault_commit(fe, err, sizeof(err)) != CHAOS_OK)
 		fault_drop_table(fe, err);
 	fault_entry_fini(&e);
 }
@@ -328,7 +334,7 @@ fault_apply(struct fault_engine *fe, const Chaos__V1__FaultSpec *spec, int64_t o
 		return CHAOS_OK;
 	if (ops == NULL) {
 		snprintf(err, errlen, "fault kind %d is not supported by this agent",
-		         (int) spec->kind_case);
+		         (int)spec->kind_case);
 		return CHAOS_EUNSUPPORTED;
 	}
 	if (fe->n_active == FAULT_MAX_ACTIVE) {
@@ -344,15 +350,18 @@ fault_apply(struct fault_engine *fe, const Chaos__V1__FaultSpec *spec, int64_t o
 	fe->n_active++;
 	if ((rv = fault_start(fe, e, &committed, err, errlen)) != CHAOS_OK) {
 		log_warn("fault %s not applied: %s", spec->fault_id, err);
-		fault_unwind(fe, (size_t) (e - fe->active), committed);
-		fault_report(fe, spec->fault_id, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_FAILED, err, -1);
+		fault_unwind(fe, (size_t)(e - fe->active), committed);
+		fault_report(fe, spec->fault_id,
+		             CHAOS__V1__FAULT_PHASE__FAULT_PHASE_FAILED, err, -1);
 		return rv;
 	}
 	snprintf(detail, sizeof(detail), "%s", ops->name);
 	if (ops->describe != NULL)
 		ops->describe(e->state, detail, sizeof(detail));
-	log_info("fault %s applied (%s, lease %u ms)", spec->fault_id, detail, spec->lease_ms);
-	fault_report(fe, spec->fault_id, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_APPLIED, detail, -1);
+	log_info("fault %s applied (%s, lease %u ms)", spec->fault_id, detail,
+	         spec->lease_ms);
+	fault_report(fe, spec->fault_id, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_APPLIED,
+	             detail, -1);
 	return CHAOS_OK;
 }
 
@@ -363,9 +372,9 @@ fault_revert(struct fault_engine *fe, const char *fault_id, char *err, size_t er
 
 	if (e == NULL)
 		return CHAOS_OK;
-	return fault_remove(fe, (size_t) (e - fe->active),
-	                    CHAOS__V1__FAULT_PHASE__FAULT_PHASE_REVERTED, "reverted on command", err,
-	                    errlen);
+	return fault_remove(fe, (size_t)(e - fe->active),
+	                    CHAOS__V1__FAULT_PHASE__FAULT_PHASE_REVERTED,
+	                    "reverted on command", err, errlen);
 }
 
 void
@@ -386,14 +395,15 @@ fault_tick(struct fault_engine *fe, int64_t now_mono_us, bool renewed)
 	for (size_t i = 0; i < fe->n_active;) {
 		struct fault_entry *e = &fe->active[i];
 		if (renewed)
-			e->lease_end_mono = now_mono_us + (int64_t) e->spec->lease_ms * 1000;
+			e->lease_end_mono =
+			    now_mono_us + (int64_t)e->spec->lease_ms * 1000;
 		if (now_mono_us >= e->lease_end_mono || now_mono_us >= e->hard_end_mono) {
 			const char *why = now_mono_us >= e->hard_end_mono
-			                      ? "hard end time reached"
-			                      : "lease expired: no word from the controller";
+			    ? "hard end time reached"
+			    : "lease expired: no word from the controller";
 			log_warn("fault %s: %s; reverting", e->spec->fault_id, why);
-			fault_remove(fe, i, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_EXPIRED, why, err,
-			             sizeof(err));
+			fault_remove(fe, i, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_EXPIRED,
+			             why, err, sizeof(err));
 			continue; /* entry i now holds another fault */
 		}
 		int64_t due = e->lease_end_mono < e->hard_end_mono ? e->lease_end_mono
@@ -420,7 +430,8 @@ fault_engine_free(struct fault_engine *fe)
 {
 	if (fe == NULL)
 		return;
-	fault_revert_all(fe, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_REVERTED, "agent stopping");
+	fault_revert_all(fe, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_REVERTED,
+	                 "agent stopping");
 	nft_close(fe->nft);
 	free(fe);
 }
@@ -441,9 +452,9 @@ fault_nft_direction(Chaos__V1__Direction d)
 enum nft_l4proto
 fault_nft_proto(Chaos__V1__L4Proto p)
 {
-	return p == CHAOS__V1__L4_PROTO__L4_TCP   ? NFT_L4_TCP
-	       : p == CHAOS__V1__L4_PROTO__L4_UDP ? NFT_L4_UDP
-	                                          : NFT_L4_ANY;
+	return p == CHAOS__V1__L4_PROTO__L4_TCP ? NFT_L4_TCP
+	    : p == CHAOS__V1__L4_PROTO__L4_UDP  ? NFT_L4_UDP
+	                                        : NFT_L4_ANY;
 }
 
 size_t
@@ -452,6 +463,6 @@ fault_nft_ports(const uint32_t *ports, size_t n, uint16_t *buf)
 	size_t k = 0;
 
 	for (; k < n && k < NFT_MAX_PORTS; k++)
-		buf[k] = (uint16_t) ports[k];
+		buf[k] = (uint16_t)ports[k];
 	return k;
 }

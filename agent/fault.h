@@ -29,7 +29,8 @@ struct fault_engine;
  * leftover one of ours). exempt_host is the controller's host, whose
  * addresses are never cut. Without CAP_NET_ADMIN the engine still starts;
  * nftables faults then fail with the reason. ev must outlive the engine. */
-int fault_engine_new(struct events *ev, const char *exempt_host, struct fault_engine **out);
+int fault_engine_new(struct events *ev, const char *exempt_host,
+                     struct fault_engine **out);
 
 /* Reverts everything in force (reporting each), then frees fe. NULL ok. */
 void fault_engine_free(struct fault_engine *fe);
@@ -38,14 +39,15 @@ void fault_engine_free(struct fault_engine *fe);
  * CHAOS_OK. offset_us is agent clock - controller clock, for the hard end.
  * Errors: CHAOS_EINVAL (bad spec), CHAOS_EBUSY (too many faults),
  * CHAOS_EUNSUPPORTED, CHAOS_EPERM, or the nftables error; err says why. */
-int fault_apply(struct fault_engine *fe, const Chaos__V1__FaultSpec *spec, int64_t offset_us,
-                char *err, size_t errlen);
+int fault_apply(struct fault_engine *fe, const Chaos__V1__FaultSpec *spec,
+                int64_t offset_us, char *err, size_t errlen);
 
 /* Reverts one fault. Reverting an unknown id is CHAOS_OK (already gone). */
 int fault_revert(struct fault_engine *fe, const char *fault_id, char *err, size_t errlen);
 
 /* Reverts every fault, reporting each with phase and detail. */
-void fault_revert_all(struct fault_engine *fe, Chaos__V1__FaultPhase phase, const char *detail);
+void fault_revert_all(struct fault_engine *fe, Chaos__V1__FaultPhase phase,
+                      const char *detail);
 
 /* Renews leases when renewed, reverts expired faults. Returns the next
  * monotonic deadline (us) to wake for, or 0 when nothing is in force. */

@@ -28,7 +28,8 @@ struct fault_ops {
 	int (*to_nft)(const Chaos__V1__FaultSpec *spec, void *state, struct nft_fault *f,
 	              uint16_t *ports_buf);
 	/* Starts; *state is the kind's own. err gets why on failure. */
-	int (*start)(const Chaos__V1__FaultSpec *spec, void **state, char *err, size_t errlen);
+	int (*start)(const Chaos__V1__FaultSpec *spec, void **state, char *err,
+	             size_t errlen);
 	/* Stops and frees state; NULL state is fine. */
 	void (*stop)(void *state);
 	/* Optional: runs once the rules are committed, for work that needs

@@ -7,12 +7,12 @@ static int
 partition_to_nft(const Chaos__V1__FaultSpec *spec, void *state, struct nft_fault *f,
                  uint16_t *ports_buf)
 {
-	(void) state;
+	(void)state;
 	const Chaos__V1__PartitionFault *p = spec->partition;
 
 	f->kind    = NFT_FAULT_PARTITION;
 	f->dir     = fault_nft_direction(p->has_direction ? p->direction : 0);
-	f->peers   = (const char *const *) p->peers;
+	f->peers   = (const char *const *)p->peers;
 	f->n_peers = p->n_peers;
 	f->proto   = fault_nft_proto(p->has_proto ? p->proto : 0);
 	f->ports   = ports_buf;
@@ -24,7 +24,7 @@ partition_to_nft(const Chaos__V1__FaultSpec *spec, void *state, struct nft_fault
 }
 
 const struct fault_ops fault_partition_ops = {
-	.kind   = CHAOS__V1__FAULT_SPEC__KIND_PARTITION,
-	.name   = "partition",
-	.to_nft = partition_to_nft,
+    .kind   = CHAOS__V1__FAULT_SPEC__KIND_PARTITION,
+    .name   = "partition",
+    .to_nft = partition_to_nft,
 };

@@ -12,13 +12,14 @@ static int
 port_to_nft(const Chaos__V1__FaultSpec *spec, void *state, struct nft_fault *f,
             uint16_t *ports_buf)
 {
-	const Chaos__V1__PortFault *p   = spec->port;
-	bool out = p->has_direction && p->direction == CHAOS__V1__DIRECTION__DIRECTION_OUT;
+	const Chaos__V1__PortFault *p = spec->port;
+	bool                        out =
+	    p->has_direction && p->direction == CHAOS__V1__DIRECTION__DIRECTION_OUT;
 
 	(void)state;
 	f->kind    = p->has_mode && p->mode == CHAOS__V1__REJECT_MODE__REJECT_MODE_DROP
-	                 ? NFT_FAULT_BLACKHOLE
-	                 : NFT_FAULT_REJECT;
+	       ? NFT_FAULT_BLACKHOLE
+	       : NFT_FAULT_REJECT;
 	f->dir     = out ? NFT_DIR_OUT : NFT_DIR_IN;
 	f->proto   = NFT_L4_TCP;
 	f->peers   = (const char *const *)p->peers;
@@ -29,7 +30,7 @@ port_to_nft(const Chaos__V1__FaultSpec *spec, void *state, struct nft_fault *f,
 }
 
 const struct fault_ops fault_port_ops = {
-	.kind   = CHAOS__V1__FAULT_SPEC__KIND_PORT,
-	.name   = "port",
-	.to_nft = port_to_nft,
+    .kind   = CHAOS__V1__FAULT_SPEC__KIND_PORT,
+    .name   = "port",
+    .to_nft = port_to_nft,
 };

@@ -45,7 +45,8 @@ identity_labels(const struct identity_args *args, struct identity *id, const cha
 		const char *k, *v;
 		if (strlen(args->labels[i]) >= 64 ||
 		    flags_parse_label(args->labels[i], buf, &k, &v) != CHAOS_OK) {
-			*why = "--label must be key=value with [A-Za-z0-9._/-], under 64 characters";
+			*why = "--label must be key=value with [A-Za-z0-9._/-], under 64 "
+			       "characters";
 			return CHAOS_EINVAL;
 		}
 		snprintf(id->label_key[i], sizeof(id->label_key[i]), "%s", k);
@@ -64,33 +65,38 @@ identity_resolve(const struct identity_args *args, struct identity *id, const ch
 
 	memset(id, 0, sizeof(*id));
 	gethostname(host, sizeof(host) - 1);
-	if ((rv = identity_copy_name(id->pod, identity_pick(args->pod, "CHAOS_POD_NAME", host),
+	if ((rv = identity_copy_name(id->pod,
+	                             identity_pick(args->pod, "CHAOS_POD_NAME", host),
 	                             "pod name (--pod or CHAOS_POD_NAME) must be 1..253 "
 	                             "characters of [A-Za-z0-9._:/-]",
 	                             why)) != CHAOS_OK ||
-	    (rv = identity_copy_name(id->namespace_,
-	                             identity_pick(args->namespace_, "CHAOS_NAMESPACE", "default"),
-	                             "namespace (--namespace or CHAOS_NAMESPACE) must be 1..253 "
-	                             "characters of [A-Za-z0-9._:/-]",
-	                             why)) != CHAOS_OK ||
-	    (rv = identity_copy_name(id->node, identity_pick(args->node, "CHAOS_NODE_NAME", host),
-	                             "node name (--node or CHAOS_NODE_NAME) must be 1..253 "
-	                             "characters of [A-Za-z0-9._:/-]",
-	                             why)) != CHAOS_OK)
+	    (rv = identity_copy_name(
+	         id->namespace_,
+	         identity_pick(args->namespace_, "CHAOS_NAMESPACE", "default"),
+	         "namespace (--namespace or CHAOS_NAMESPACE) must be 1..253 "
+	         "characters of [A-Za-z0-9._:/-]",
+	         why)) != CHAOS_OK ||
+	    (rv = identity_copy_name(
+	         id->node, identity_pick(args->node, "CHAOS_NODE_NAME", host),
+	         "node name (--node or CHAOS_NODE_NAME) must be 1..253 "
+	         "characters of [A-Za-z0-9._:/-]",
+	         why)) != CHAOS_OK)
 		return rv;
 	role = identity_pick(args->role, "CHAOS_ROLE", NULL);
 	if (role == NULL || flags_parse_role(role, &id->role) != CHAOS_OK) {
-		*why = "role (--role or CHAOS_ROLE) must be one of blockchain, coordinator, "
-		       "database, node";
+		*why =
+		    "role (--role or CHAOS_ROLE) must be one of blockchain, coordinator, "
+		    "database, node";
 		return CHAOS_EINVAL;
 	}
 	if (args->id != NULL) {
-		if ((rv = identity_copy_name(id->agent_id, args->id,
-		                             "--id must be 1..253 characters of [A-Za-z0-9._:/-]",
-		                             why)) != CHAOS_OK)
+		if ((rv = identity_copy_name(
+		         id->agent_id, args->id,
+		         "--id must be 1..253 characters of [A-Za-z0-9._:/-]", why)) !=
+		    CHAOS_OK)
 			return rv;
 	} else if (snprintf(id->agent_id, sizeof(id->agent_id), "%s/%s", id->namespace_,
-	                    id->pod) >= (int) sizeof(id->agent_id)) {
+	                    id->pod) >= (int)sizeof(id->agent_id)) {
 		*why = "namespace/pod is longer than 253 characters; pass --id";
 		return CHAOS_EINVAL;
 	}
@@ -108,21 +114,23 @@ identity_read_ips(struct identity *id)
 	if (getifaddrs(&all) != 0)
 		return CHAOS_ESYS;
 	id->n_ips = 0;
-	for (struct ifaddrs *a = all; a != NULL && id->n_ips < IDENTITY_MAX_IPS; a = a->ifa_next) {
+	for (struct ifaddrs *a = all; a != NULL && id->n_ips < IDENTITY_MAX_IPS;
+	     a                 = a->ifa_next) {
 		const void *addr;
 		if (a->ifa_addr == NULL || (a->ifa_flags & IFF_LOOPBACK) != 0)
 			continue;
 		if (a->ifa_addr->sa_family == AF_INET)
-			addr = &((struct sockaddr_in *) a->ifa_addr)->sin_addr;
+			addr = &((struct sockaddr_in *)a->ifa_addr)->sin_addr;
 		else if (a->ifa_addr->sa_family == AF_INET6)
-			addr = &((struct sockaddr_in6 *) a->ifa_addr)->sin6_addr;
+			addr = &((struct sockaddr_in6 *)a->ifa_addr)->sin6_addr;
 		else
 			continue;
 		/* Link-local IPv6 is useless to peers in other pods. */
 		if (a->ifa_addr->sa_family == AF_INET6 &&
-		    IN6_IS_ADDR_LINKLOCAL((const struct in6_addr *) addr))
+		    IN6_IS_ADDR_LINKLOCAL((const struct in6_addr *)addr))
 			continue;
-		inet_ntop(a->ifa_addr->sa_family, addr, id->ips[id->n_ips], sizeof(id->ips[0]));
+		inet_ntop(a->ifa_addr->sa_family, addr, id->ips[id->n_ips],
+		          sizeof(id->ips[0]));
 		id->n_ips++;
 	}
 	freeifaddrs(all);
@@ -133,25 +141,25 @@ void
 identity_to_pb(const struct identity *id, struct identity_pb *pb)
 {
 	chaos__v1__identity__init(&pb->msg);
-	pb->msg.agent_id    = (char *) id->agent_id;
-	pb->msg.pod         = (char *) id->pod;
-	pb->msg.namespace_  = (char *) id->namespace_;
-	pb->msg.node        = (char *) id->node;
+	pb->msg.agent_id    = (char *)id->agent_id;
+	pb->msg.pod         = (char *)id->pod;
+	pb->msg.namespace_  = (char *)id->namespace_;
+	pb->msg.node        = (char *)id->node;
 	pb->msg.role        = id->role;
 	pb->msg.incarnation = id->incarnation;
 	pb->msg.version     = CHAOS_VERSION;
 	pb->msg.has_pid     = true;
-	pb->msg.pid         = (uint32_t) getpid();
+	pb->msg.pid         = (uint32_t)getpid();
 	for (size_t i = 0; i < id->n_labels; i++) {
 		chaos__v1__label__init(&pb->label[i]);
-		pb->label[i].key   = (char *) id->label_key[i];
-		pb->label[i].value = (char *) id->label_value[i];
+		pb->label[i].key   = (char *)id->label_key[i];
+		pb->label[i].value = (char *)id->label_value[i];
 		pb->label_ptr[i]   = &pb->label[i];
 	}
 	pb->msg.n_labels = id->n_labels;
 	pb->msg.labels   = pb->label_ptr;
 	for (size_t i = 0; i < id->n_ips; i++)
-		pb->ip_ptr[i] = (char *) id->ips[i];
+		pb->ip_ptr[i] = (char *)id->ips[i];
 	pb->msg.n_ips = id->n_ips;
 	pb->msg.ips   = pb->ip_ptr;
 }

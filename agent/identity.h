@@ -44,7 +44,8 @@ struct identity_args {
 
 /* Fills id from args, the environment and the interfaces. Returns CHAOS_OK,
  * or CHAOS_EINVAL with *why naming the bad value (for a usage error). */
-int identity_resolve(const struct identity_args *args, struct identity *id, const char **why);
+int identity_resolve(const struct identity_args *args, struct identity *id,
+                     const char **why);
 
 /* Re-reads the IPs of the current network namespace's interfaces (not
  * loopback) into id. Returns CHAOS_OK or CHAOS_ESYS. */

@@ -64,7 +64,8 @@ agent_start(const struct agent_opts *o, const struct identity *id)
 
 	url_events_from_session(o->controller, events_url, sizeof(events_url));
 	url_host(o->controller, host, sizeof(host)); /* ipc:// has none: nothing exempt */
-	if ((rv = events_open(events_url, id->agent_id, &o->tls, &ev, &why)) != CHAOS_OK ||
+	if ((rv = events_open(events_url, id->agent_id, &o->tls, &ev, &why)) !=
+	        CHAOS_OK ||
 	    (rv = agent_new(ev, host[0] ? host : NULL, &a)) != CHAOS_OK)
 		goto out;
 	agent_session_handler(a, &h);
@@ -73,8 +74,8 @@ agent_start(const struct agent_opts *o, const struct identity *id)
 	agent_set_session(a, s);
 	pthread_create(&sig_thread, NULL, agent_signal_thread, s);
 	pthread_detach(sig_thread);
-	log_info("agent %s (role %d, %zu ips) polling %s", id->agent_id, id->role, id->n_ips,
-	         o->controller);
+	log_info("agent %s (role %d, %zu ips) polling %s", id->agent_id, id->role,
+	         id->n_ips, o->controller);
 	rv = session_run(s);
 out:
 	if (rv != CHAOS_OK)

@@ -371,7 +371,7 @@ probe_start(struct probe_set *ps, const Chaos__V1__ProbeSpec *spec, char *err,
 	log_info("probe %s started: %s %s every %u ms, timeout %u ms", p->id,
 	         p->ops->name,
 	         spec->kind == CHAOS__V1__PROBE_KIND__PROBE_KIND_POSTGRES ? "(conninfo)"
-	                                                                : spec->target,
+	                                                                  : spec->target,
 	         p->interval_ms, p->timeout_ms);
 out:
 	pthread_mutex_unlock(&ps->lock);

@@ -75,11 +75,11 @@ struct probe_result {
 	/* PostgreSQL: connect time when the check connected, the SQLSTATE of
 	 * a failed query ("" none), and the latency to report when it is not
 	 * the whole check (a kept connection: the query alone). */
-	bool                  has_connect_us;
-	uint32_t              connect_us;
-	char                  sqlstate[6];
-	bool                  has_latency_us;
-	int64_t               latency_us;
+	bool     has_connect_us;
+	uint32_t connect_us;
+	char     sqlstate[6];
+	bool     has_latency_us;
+	int64_t  latency_us;
 };
 
 /* What a check may use: its time budget and the fd that becomes readable

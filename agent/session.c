@@ -46,8 +46,8 @@ session_pipe_added(nng_pipe p, nng_pipe_ev what, void *arg)
 {
 	struct session *s = arg;
 
-	(void) p;
-	(void) what;
+	(void)p;
+	(void)what;
 	atomic_store(&s->need_identity, true);
 	s->st.reconnects++;
 }
@@ -78,8 +78,8 @@ session_open(const char *url, const struct transport_tls *tls, const struct iden
 	nng_socket_set_ms(s->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
 	nng_socket_set_ms(s->sock, NNG_OPT_SENDTIMEO, 1000);
 	nng_pipe_notify(s->sock, NNG_PIPE_EV_ADD_POST, session_pipe_added, s);
-	if ((rv = transport_dial(s->sock, url, WIRE_MAX_SESSION + WIRE_SOCKET_SLACK, tls, why)) !=
-	    CHAOS_OK) {
+	if ((rv = transport_dial(s->sock, url, WIRE_MAX_SESSION + WIRE_SOCKET_SLACK, tls,
+	                         why)) != CHAOS_OK) {
 		nng_close(s->sock);
 		free(s);
 		return rv;
@@ -133,7 +133,7 @@ session_send_hello(struct session *s, const struct identity_pb *pb)
 	Chaos__V1__Event e     = CHAOS__V1__EVENT__INIT;
 	Chaos__V1__Hello hello = CHAOS__V1__HELLO__INIT;
 
-	hello.identity = (Chaos__V1__Identity *) &pb->msg;
+	hello.identity = (Chaos__V1__Identity *)&pb->msg;
 	e.body_case    = CHAOS__V1__EVENT__BODY_HELLO;
 	e.hello        = &hello;
 	events_send(s->ev, &e);
@@ -151,24 +151,25 @@ session_send_poll(struct session *s, int64_t t1, bool *with_identity)
 	int                rv;
 
 	poll.protocol_version = WIRE_VERSION;
-	poll.agent_id         = (char *) s->id->agent_id;
+	poll.agent_id         = (char *)s->id->agent_id;
 	poll.poll_seq         = ++s->poll_seq;
 	poll.t1_agent_us      = t1;
 	if (s->have_prev) {
 		poll.has_prev_t1_agent_us = poll.has_prev_t2_ctl_us = true;
 		poll.has_prev_t3_ctl_us = poll.has_prev_t4_agent_us = true;
-		poll.prev_t1_agent_us   = s->prev.t1;
-		poll.prev_t2_ctl_us     = s->prev.t2;
-		poll.prev_t3_ctl_us     = s->prev.t3;
-		poll.prev_t4_agent_us   = s->prev.t4;
+		poll.prev_t1_agent_us                               = s->prev.t1;
+		poll.prev_t2_ctl_us                                 = s->prev.t2;
+		poll.prev_t3_ctl_us                                 = s->prev.t3;
+		poll.prev_t4_agent_us                               = s->prev.t4;
 	}
 	for (size_t i = 0; i < s->n_acks; i++)
 		ackp[i] = &s->acks[i].msg;
-	poll.acks            = ackp;
-	poll.n_acks          = s->n_acks;
-	poll.n_active_faults = s->h.active ? s->h.active(s->h.arg, active, SESSION_MAX_ACTIVE) : 0;
-	poll.active_faults   = (char **) active;
-	*with_identity       = atomic_exchange(&s->need_identity, false);
+	poll.acks   = ackp;
+	poll.n_acks = s->n_acks;
+	poll.n_active_faults =
+	    s->h.active ? s->h.active(s->h.arg, active, SESSION_MAX_ACTIVE) : 0;
+	poll.active_faults = (char **)active;
+	*with_identity     = atomic_exchange(&s->need_identity, false);
 	if (*with_identity) {
 		identity_to_pb(s->id, &pb);
 		poll.identity = &pb.msg;
@@ -208,12 +209,14 @@ session_handle_commands(struct session *s, const Chaos__V1__Reply *r)
 
 /* Takes one reply; returns true when it answered the poll just sent. */
 static bool
-session_take_reply(struct session *s, nng_msg *msg, int64_t t1, int64_t t4, bool with_identity)
+session_take_reply(struct session *s, nng_msg *msg, int64_t t1, int64_t t4,
+                   bool with_identity)
 {
 	Chaos__V1__Reply *r = NULL;
 	const char       *why;
 
-	if (wire_decode_reply(nng_msg_body(msg), nng_msg_len(msg), &r, &why) != CHAOS_OK) {
+	if (wire_decode_reply(nng_msg_body(msg), nng_msg_len(msg), &r, &why) !=
+	    CHAOS_OK) {
 		s->st.bad_replies++;
 		log_warn("reply dropped: %s", why);
 		return false;
@@ -223,7 +226,7 @@ session_take_reply(struct session *s, nng_msg *msg, int64_t t1, int64_t t4, bool
 		s->st.bad_replies++;
 		return false;
 	}
-	s->prev      = (struct clk_exchange){t1, r->t2_ctl_us, r->t3_ctl_us, t4};
+	s->prev      = (struct clk_exchange) {t1, r->t2_ctl_us, r->t3_ctl_us, t4};
 	s->have_prev = true;
 	clk_filter_add(&s->clk, &s->prev);
 	atomic_store(&s->hb_ms, r->heartbeat_ms);
@@ -240,14 +243,14 @@ session_take_reply(struct session *s, nng_msg *msg, int64_t t1, int64_t t4, bool
 static int
 session_wait_ms(struct session *s, int64_t deadline_mono)
 {
-	int64_t wait = (int64_t) atomic_load(&s->hb_ms) * 3 + 500;
+	int64_t wait = (int64_t)atomic_load(&s->hb_ms) * 3 + 500;
 
 	if (deadline_mono > 0) {
 		int64_t until = (deadline_mono - clk_mono_us()) / 1000;
 		if (until < wait)
 			wait = until;
 	}
-	return wait < SESSION_MIN_WAIT_MS ? SESSION_MIN_WAIT_MS : (int) wait;
+	return wait < SESSION_MIN_WAIT_MS ? SESSION_MIN_WAIT_MS : (int)wait;
 }
 
 int
@@ -257,11 +260,12 @@ session_run(struct session *s)
 
 	while (!atomic_load(&s->stop)) {
 		bool     renewed = false, with_identity = false;
-		int64_t  t1      = clk_now_us();
-		nng_msg *msg     = NULL;
+		int64_t  t1  = clk_now_us();
+		nng_msg *msg = NULL;
 		int      rv;
 
-		nng_socket_set_ms(s->sock, NNG_OPT_RECVTIMEO, session_wait_ms(s, deadline));
+		nng_socket_set_ms(s->sock, NNG_OPT_RECVTIMEO,
+		                  session_wait_ms(s, deadline));
 		if (session_send_poll(s, t1, &with_identity) == CHAOS_OK) {
 			rv = nng_recvmsg(s->sock, &msg, 0);
 			if (rv == 0) {
@@ -280,7 +284,8 @@ session_run(struct session *s)
 		} else if (!atomic_load(&s->stop)) {
 			nng_msleep(50);
 		}
-		deadline = s->h.tick != NULL ? s->h.tick(s->h.arg, clk_mono_us(), renewed) : 0;
+		deadline =
+		    s->h.tick != NULL ? s->h.tick(s->h.arg, clk_mono_us(), renewed) : 0;
 	}
 	return CHAOS_OK;
 }

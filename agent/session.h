@@ -40,9 +40,9 @@ struct session;
 
 /* Opens the REQ socket and dials url in the background. id and ev must
  * outlive the session. */
-int session_open(const char *url, const struct transport_tls *tls, const struct identity *id,
-                 struct events *ev, const struct session_handler *h, struct session **out,
-                 const char **why);
+int session_open(const char *url, const struct transport_tls *tls,
+                 const struct identity *id, struct events *ev,
+                 const struct session_handler *h, struct session **out, const char **why);
 
 /* Runs the poll loop until session_stop(). Returns CHAOS_OK. */
 int session_run(struct session *s);

@@ -11,7 +11,7 @@ clk_read(clockid_t id)
 	struct timespec ts;
 
 	clock_gettime(id, &ts);
-	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 int64_t
@@ -29,7 +29,7 @@ clk_mono_us(void)
 void
 clk_iso8601(int64_t us, char *buf, size_t len)
 {
-	time_t    secs = (time_t) (us / 1000000);
+	time_t    secs = (time_t)(us / 1000000);
 	int64_t   ms   = (us % 1000000) / 1000;
 	struct tm tm;
 
@@ -39,7 +39,7 @@ clk_iso8601(int64_t us, char *buf, size_t len)
 	}
 	gmtime_r(&secs, &tm);
 	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int) ms);
+	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)ms);
 }
 
 bool
@@ -54,7 +54,8 @@ clk_offset(const struct clk_exchange *x, int64_t *offset_us, int64_t *error_us)
 	if (__builtin_sub_overflow(x->t4, x->t1, &rtt) ||
 	    __builtin_sub_overflow(x->t3, x->t2, &hold) ||
 	    __builtin_sub_overflow(x->t1, x->t2, &up) ||
-	    __builtin_sub_overflow(x->t4, x->t3, &down) || __builtin_add_overflow(up, down, &sum))
+	    __builtin_sub_overflow(x->t4, x->t3, &down) ||
+	    __builtin_add_overflow(up, down, &sum))
 		return false;
 	delay = rtt - hold;
 	if (delay < 0)

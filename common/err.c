@@ -5,21 +5,21 @@
 #include <nng/nng.h>
 
 static const char *const err_text[CHAOS_ERR_COUNT] = {
-	[CHAOS_OK]           = "success",
-	[CHAOS_EINVAL]       = "invalid argument",
-	[CHAOS_ENOMEM]       = "out of memory",
-	[CHAOS_ETIMEDOUT]    = "timed out",
-	[CHAOS_ECONN]        = "connection failed or lost",
-	[CHAOS_EPROTO]       = "malformed or invalid message",
-	[CHAOS_EVERSION]     = "protocol version mismatch",
-	[CHAOS_ETOOBIG]      = "over the size limit",
-	[CHAOS_EPERM]        = "permission denied",
-	[CHAOS_ENOENT]       = "not found",
-	[CHAOS_EEXIST]       = "already exists",
-	[CHAOS_EBUSY]        = "busy",
-	[CHAOS_EUNSUPPORTED] = "not supported",
-	[CHAOS_ESYS]         = "system error",
-	[CHAOS_ECLOSED]      = "closed",
+    [CHAOS_OK]           = "success",
+    [CHAOS_EINVAL]       = "invalid argument",
+    [CHAOS_ENOMEM]       = "out of memory",
+    [CHAOS_ETIMEDOUT]    = "timed out",
+    [CHAOS_ECONN]        = "connection failed or lost",
+    [CHAOS_EPROTO]       = "malformed or invalid message",
+    [CHAOS_EVERSION]     = "protocol version mismatch",
+    [CHAOS_ETOOBIG]      = "over the size limit",
+    [CHAOS_EPERM]        = "permission denied",
+    [CHAOS_ENOENT]       = "not found",
+    [CHAOS_EEXIST]       = "already exists",
+    [CHAOS_EBUSY]        = "busy",
+    [CHAOS_EUNSUPPORTED] = "not supported",
+    [CHAOS_ESYS]         = "system error",
+    [CHAOS_ECLOSED]      = "closed",
 };
 
 const char *

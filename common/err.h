@@ -10,20 +10,20 @@
 
 enum chaos_err {
 	CHAOS_OK = 0,
-	CHAOS_EINVAL,      /* bad argument or input */
-	CHAOS_ENOMEM,      /* allocation failed */
-	CHAOS_ETIMEDOUT,   /* deadline passed */
-	CHAOS_ECONN,       /* peer unreachable, refused or connection lost */
-	CHAOS_EPROTO,      /* malformed or invalid message */
-	CHAOS_EVERSION,    /* protocol version not spoken */
-	CHAOS_ETOOBIG,     /* message or value over its limit */
-	CHAOS_EPERM,       /* permission denied (need root or CAP_NET_ADMIN) */
-	CHAOS_ENOENT,      /* no such object */
-	CHAOS_EEXIST,      /* already exists */
-	CHAOS_EBUSY,       /* resource in use */
-	CHAOS_EUNSUPPORTED,/* not supported by this build or kernel */
-	CHAOS_ESYS,        /* other system error; see errno or the log */
-	CHAOS_ECLOSED,     /* object closed or shutting down */
+	CHAOS_EINVAL,       /* bad argument or input */
+	CHAOS_ENOMEM,       /* allocation failed */
+	CHAOS_ETIMEDOUT,    /* deadline passed */
+	CHAOS_ECONN,        /* peer unreachable, refused or connection lost */
+	CHAOS_EPROTO,       /* malformed or invalid message */
+	CHAOS_EVERSION,     /* protocol version not spoken */
+	CHAOS_ETOOBIG,      /* message or value over its limit */
+	CHAOS_EPERM,        /* permission denied (need root or CAP_NET_ADMIN) */
+	CHAOS_ENOENT,       /* no such object */
+	CHAOS_EEXIST,       /* already exists */
+	CHAOS_EBUSY,        /* resource in use */
+	CHAOS_EUNSUPPORTED, /* not supported by this build or kernel */
+	CHAOS_ESYS,         /* other system error; see errno or the log */
+	CHAOS_ECLOSED,      /* object closed or shutting down */
 	CHAOS_ERR_COUNT
 };
 

@@ -23,7 +23,7 @@ flags_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 	v     = strtoull(s, &end, 10);
 	if (errno != 0 || *end != '\0' || v < min || v > max)
 		return CHAOS_EINVAL;
-	*out = (uint32_t) v;
+	*out = (uint32_t)v;
 	return CHAOS_OK;
 }
 
@@ -49,8 +49,8 @@ flags_parse_double(const char *s, double min, double max, double *out)
 static bool
 flags_label_char(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '.' || c == '_' || c == '-' || c == '/';
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' || c == '/';
 }
 
 int
@@ -80,16 +80,17 @@ static const struct {
 	const char *name;
 	int         role;
 } flags_roles[] = {
-	{"blockchain", CHAOS__V1__ROLE__ROLE_BLOCKCHAIN},
-	{"coordinator", CHAOS__V1__ROLE__ROLE_COORDINATOR},
-	{"database", CHAOS__V1__ROLE__ROLE_DATABASE},
-	{"node", CHAOS__V1__ROLE__ROLE_NODE},
+    {"blockchain", CHAOS__V1__ROLE__ROLE_BLOCKCHAIN},
+    {"coordinator", CHAOS__V1__ROLE__ROLE_COORDINATOR},
+    {"database", CHAOS__V1__ROLE__ROLE_DATABASE},
+    {"node", CHAOS__V1__ROLE__ROLE_NODE},
 };
 
 int
 flags_parse_role(const char *s, int *role)
 {
-	for (size_t i = 0; s != NULL && i < sizeof(flags_roles) / sizeof(flags_roles[0]); i++) {
+	for (size_t i = 0; s != NULL && i < sizeof(flags_roles) / sizeof(flags_roles[0]);
+	     i++) {
 		if (strcmp(s, flags_roles[i].name) == 0) {
 			*role = flags_roles[i].role;
 			return CHAOS_OK;

@@ -18,7 +18,7 @@ fs_mkdirs(const char *dir)
 {
 	char path[PATH_MAX];
 
-	if (snprintf(path, sizeof(path), "%s", dir) >= (int) sizeof(path))
+	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path))
 		return CHAOS_ETOOBIG;
 	for (char *p = path + 1; *p != '\0'; p++) {
 		if (*p != '/')
@@ -45,7 +45,7 @@ fs_write_all(int fd, const void *data, size_t len)
 		if (n < 0)
 			return chaos_err_from_errno(errno);
 		p += n;
-		len -= (size_t) n;
+		len -= (size_t)n;
 	}
 	return CHAOS_OK;
 }
@@ -69,7 +69,8 @@ fs_write_atomic(const char *path, const void *data, size_t len)
 	char tmp[PATH_MAX];
 	int  fd, rv;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int) getpid()) >= (int) sizeof(tmp))
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >=
+	    (int)sizeof(tmp))
 		return CHAOS_ETOOBIG;
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
 		return chaos_err_from_errno(errno);
@@ -90,7 +91,7 @@ fs_write_atomic(const char *path, const void *data, size_t len)
 int
 fs_append_line(const char *path, const char *line)
 {
-	struct iovec iov[2] = {{(void *) line, strlen(line)}, {(void *) "\n", 1}};
+	struct iovec iov[2] = {{(void *)line, strlen(line)}, {(void *)"\n", 1}};
 	ssize_t      n;
 	int          fd, rv = CHAOS_OK;
 
@@ -98,7 +99,7 @@ fs_append_line(const char *path, const char *line)
 		return chaos_err_from_errno(errno);
 	/* One writev: the line and its newline land together at the end. */
 	n = writev(fd, iov, 2);
-	if (n < 0 || (size_t) n != iov[0].iov_len + 1)
+	if (n < 0 || (size_t)n != iov[0].iov_len + 1)
 		rv = n < 0 ? chaos_err_from_errno(errno) : CHAOS_ESYS;
 	if (rv == CHAOS_OK && fsync(fd) != 0)
 		rv = chaos_err_from_errno(errno);

@@ -25,11 +25,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HIST_SUB_BITS 7                                 /* 128 buckets per power of two */
-#define HIST_LINEAR (2u << HIST_SUB_BITS)               /* 256: values below are exact */
-#define HIST_TOP_BIT 26                                 /* values below 2^26 us */
-#define HIST_MAX_US ((UINT64_C(1) << HIST_TOP_BIT) - 1) /* highest value bucketed apart  \
-	                                                 */
+#define HIST_SUB_BITS 7                   /* 128 buckets per power of two */
+#define HIST_LINEAR (2u << HIST_SUB_BITS) /* 256: values below are exact */
+#define HIST_TOP_BIT 26                   /* values below 2^26 us */
+/* highest value bucketed apart */
+#define HIST_MAX_US ((UINT64_C(1) << HIST_TOP_BIT) - 1)
 #define HIST_BUCKETS                                                                     \
 	(HIST_LINEAR + (HIST_TOP_BIT - HIST_SUB_BITS - 1) * (1u << HIST_SUB_BITS))
 

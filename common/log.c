@@ -23,7 +23,7 @@ log_init(const char *component, enum log_level level)
 int
 log_level_parse(const char *name)
 {
-	for (int i = 0; i < (int) (sizeof(log_names) / sizeof(log_names[0])); i++)
+	for (int i = 0; i < (int)(sizeof(log_names) / sizeof(log_names[0])); i++)
 		if (strcmp(name, log_names[i]) == 0)
 			return i;
 	return -1;
@@ -40,14 +40,15 @@ log_write(enum log_level level, const char *fmt, ...)
 	if (level > log_threshold)
 		return;
 	clk_iso8601(clk_now_us(), ts, sizeof(ts));
-	n = snprintf(line, sizeof(line), "%s %s %s: ", ts, log_component, log_names[level]);
+	n = snprintf(line, sizeof(line), "%s %s %s: ", ts, log_component,
+	             log_names[level]);
 	va_start(ap, fmt);
-	n += vsnprintf(line + n, sizeof(line) - (size_t) n, fmt, ap);
+	n += vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	va_end(ap);
-	if (n >= (int) sizeof(line) - 1)
-		n = (int) sizeof(line) - 2;
+	if (n >= (int)sizeof(line) - 1)
+		n = (int)sizeof(line) - 2;
 	line[n++] = '\n';
 	/* One write per line so lines from several threads never interleave. */
-	if (write(STDERR_FILENO, line, (size_t) n) < 0)
+	if (write(STDERR_FILENO, line, (size_t)n) < 0)
 		return;
 }

@@ -32,7 +32,8 @@ transport_tls_config(nng_tls_mode mode, const char *url, const struct transport_
 	    (rv = nng_tls_config_cert_key_file(cfg, tls->cert_key_file, NULL)) != 0 ||
 	    (rv = nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_REQUIRED)) != 0)
 		goto fail;
-	if (mode == NNG_TLS_MODE_CLIENT && url_host(url, host, sizeof(host)) == CHAOS_OK &&
+	if (mode == NNG_TLS_MODE_CLIENT &&
+	    url_host(url, host, sizeof(host)) == CHAOS_OK &&
 	    (rv = nng_tls_config_server_name(cfg, host)) != 0)
 		goto fail;
 	*out = cfg;
@@ -54,7 +55,8 @@ transport_listen(nng_socket sock, const char *url, size_t max_msg,
 	    (rv = nng_listener_create(&l, sock, url)) != 0)
 		goto out;
 	if (transport_is_tls(url)) {
-		if ((rv = transport_tls_config(NNG_TLS_MODE_SERVER, url, tls, &cfg)) != 0 ||
+		if ((rv = transport_tls_config(NNG_TLS_MODE_SERVER, url, tls, &cfg)) !=
+		        0 ||
 		    (rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, cfg)) != 0)
 			goto out;
 	}
@@ -82,7 +84,8 @@ transport_dial(nng_socket sock, const char *url, size_t max_msg,
 	    (rv = nng_dialer_set_ms(d, NNG_OPT_RECONNMAXT, 2000)) != 0)
 		goto out;
 	if (transport_is_tls(url)) {
-		if ((rv = transport_tls_config(NNG_TLS_MODE_CLIENT, url, tls, &cfg)) != 0 ||
+		if ((rv = transport_tls_config(NNG_TLS_MODE_CLIENT, url, tls, &cfg)) !=
+		        0 ||
 		    (rv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg)) != 0)
 			goto out;
 	}

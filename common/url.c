@@ -26,14 +26,15 @@ url_events_from_session(const char *session_url, char *out, size_t len)
 
 	if (strncmp(session_url, "ipc://", 6) == 0) {
 		n = snprintf(out, len, "%s.events", session_url);
-		return n > 0 && (size_t) n < len ? CHAOS_OK : CHAOS_EINVAL;
+		return n > 0 && (size_t)n < len ? CHAOS_OK : CHAOS_EINVAL;
 	}
 	if (url_after_scheme(session_url) == NULL ||
 	    (colon = strrchr(session_url, ':')) == NULL ||
 	    flags_parse_u32(colon + 1, 1, 65534, &port) != CHAOS_OK)
 		return CHAOS_EINVAL;
-	n = snprintf(out, len, "%.*s:%u", (int) (colon - session_url), session_url, port + 1);
-	return n > 0 && (size_t) n < len ? CHAOS_OK : CHAOS_EINVAL;
+	n = snprintf(out, len, "%.*s:%u", (int)(colon - session_url), session_url,
+	             port + 1);
+	return n > 0 && (size_t)n < len ? CHAOS_OK : CHAOS_EINVAL;
 }
 
 int
@@ -45,7 +46,7 @@ url_host(const char *url, char *out, size_t len)
 
 	if (host == NULL || (colon = strrchr(host, ':')) == NULL)
 		return CHAOS_EINVAL;
-	n = (size_t) (colon - host);
+	n = (size_t)(colon - host);
 	if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
 		host++;
 		n -= 2;

@@ -41,7 +41,7 @@ wire_free(void *msg)
 static bool
 wire_text_ok(const char *s, size_t max, bool allow_space)
 {
-	const unsigned char *p = (const unsigned char *) s;
+	const unsigned char *p = (const unsigned char *)s;
 	size_t               n = 0;
 
 	while (*p != '\0') {
@@ -70,7 +70,7 @@ wire_text_ok(const char *s, size_t max, bool allow_space)
 		    (p[0] == 0xc2 && p[1] < 0xa0))
 			return false;
 		p += 1 + extra;
-		n += 1 + (size_t) extra;
+		n += 1 + (size_t)extra;
 		if (n > max)
 			return false;
 	}
@@ -82,31 +82,33 @@ static int wire_check_generic(const ProtobufCMessage *m, int depth, const char *
 static bool
 wire_field_present(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
 {
-	const char *base = (const char *) m;
+	const char *base = (const char *)m;
 
 	if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
-		return *(const uint32_t *) (base + f->quantifier_offset) == f->id;
+		return *(const uint32_t *)(base + f->quantifier_offset) == f->id;
 	if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->quantifier_offset != 0)
-		return *(const protobuf_c_boolean *) (base + f->quantifier_offset);
+		return *(const protobuf_c_boolean *)(base + f->quantifier_offset);
 	return true;
 }
 
 static int
-wire_check_value(const ProtobufCFieldDescriptor *f, const void *v, int depth, const char **reason)
+wire_check_value(const ProtobufCFieldDescriptor *f, const void *v, int depth,
+                 const char **reason)
 {
 	switch (f->type) {
 	case PROTOBUF_C_TYPE_ENUM:
-		if (protobuf_c_enum_descriptor_get_value(f->descriptor, *(const int *) v) == NULL) {
+		if (protobuf_c_enum_descriptor_get_value(f->descriptor,
+		                                         *(const int *)v) == NULL) {
 			*reason = "unknown enum value";
 			return CHAOS_EPROTO;
 		}
 		return CHAOS_OK;
 	case PROTOBUF_C_TYPE_STRING: {
-		const char *s = *(char *const *) v;
+		const char *s = *(char *const *)v;
 		/* Fields named *_json carry whole documents (scenario settings
 		 * and results): larger, and whitespace is allowed. */
-		size_t      nlen = strlen(f->name);
-		bool        doc  = nlen > 5 && strcmp(f->name + nlen - 5, "_json") == 0;
+		size_t nlen = strlen(f->name);
+		bool   doc  = nlen > 5 && strcmp(f->name + nlen - 5, "_json") == 0;
 		if (s != NULL &&
 		    !wire_text_ok(s, doc ? WIRE_MAX_CONTROL : WIRE_MAX_TEXT_LEN, doc)) {
 			*reason = "string too long, not UTF-8 or with control characters";
@@ -115,8 +117,9 @@ wire_check_value(const ProtobufCFieldDescriptor *f, const void *v, int depth, co
 		return CHAOS_OK;
 	}
 	case PROTOBUF_C_TYPE_MESSAGE: {
-		const ProtobufCMessage *sub = *(ProtobufCMessage *const *) v;
-		return sub == NULL ? CHAOS_OK : wire_check_generic(sub, depth + 1, reason);
+		const ProtobufCMessage *sub = *(ProtobufCMessage *const *)v;
+		return sub == NULL ? CHAOS_OK
+		                   : wire_check_generic(sub, depth + 1, reason);
 	}
 	default:
 		return CHAOS_OK;
@@ -154,7 +157,8 @@ static bool
 wire_unknown_fields_ok(const ProtobufCMessage *m)
 {
 	for (unsigned i = 0; i < m->n_unknown_fields; i++)
-		if (m->unknown_fields[i].tag == 0 || m->unknown_fields[i].tag > 0x1fffffffu)
+		if (m->unknown_fields[i].tag == 0 ||
+		    m->unknown_fields[i].tag > 0x1fffffffu)
 			return false;
 	return true;
 }
@@ -164,8 +168,8 @@ wire_unknown_fields_ok(const ProtobufCMessage *m)
 static int
 wire_check_generic(const ProtobufCMessage *m, int depth, const char **reason)
 {
-	const ProtobufCMessageDescriptor *d = m->descriptor;
-	const char                       *base = (const char *) m;
+	const ProtobufCMessageDescriptor *d    = m->descriptor;
+	const char                       *base = (const char *)m;
 
 	if (depth > WIRE_MAX_DEPTH) {
 		*reason = "nested too deeply";
@@ -180,21 +184,23 @@ wire_check_generic(const ProtobufCMessage *m, int depth, const char **reason)
 		int                             rv;
 
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-			size_t      n   = *(const size_t *) (base + f->quantifier_offset);
-			const char *arr = *(char *const *) (base + f->offset);
+			size_t      n   = *(const size_t *)(base + f->quantifier_offset);
+			const char *arr = *(char *const *)(base + f->offset);
 			if (n > WIRE_MAX_REPEATED) {
 				*reason = "too many repeated values";
 				return CHAOS_EPROTO;
 			}
 			for (size_t k = 0; k < n; k++)
-				if ((rv = wire_check_value(f, arr + k * wire_value_size(f), depth,
-				                           reason)) != CHAOS_OK)
+				if ((rv =
+				         wire_check_value(f, arr + k * wire_value_size(f),
+				                          depth, reason)) != CHAOS_OK)
 					return rv;
 			continue;
 		}
 		if (!wire_field_present(m, f))
 			continue;
-		if ((rv = wire_check_value(f, base + f->offset, depth, reason)) != CHAOS_OK)
+		if ((rv = wire_check_value(f, base + f->offset, depth, reason)) !=
+		    CHAOS_OK)
 			return rv;
 	}
 	return CHAOS_OK;
@@ -209,8 +215,9 @@ wire_check_id(const char *s)
 		return CHAOS_EINVAL;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-' || c == '/' || c == ':'))
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' ||
+		      c == '/' || c == ':'))
 			return CHAOS_EINVAL;
 	}
 	return CHAOS_OK;
@@ -219,11 +226,11 @@ wire_check_id(const char *s)
 int
 wire_check_cidr(const char *s)
 {
-	char            addr[INET_ADDRSTRLEN + 4];
-	const char     *slash;
-	struct in_addr  a;
-	uint32_t        prefix;
-	size_t          n;
+	char           addr[INET_ADDRSTRLEN + 4];
+	const char    *slash;
+	struct in_addr a;
+	uint32_t       prefix;
+	size_t         n;
 
 	if (s == NULL || (n = strlen(s)) == 0 || n >= sizeof(addr))
 		return CHAOS_EINVAL;
@@ -231,7 +238,7 @@ wire_check_cidr(const char *s)
 	if (slash != NULL) {
 		if (flags_parse_u32(slash + 1, 0, 32, &prefix) != CHAOS_OK)
 			return CHAOS_EINVAL;
-		n = (size_t) (slash - s);
+		n = (size_t)(slash - s);
 	}
 	memcpy(addr, s, n);
 	addr[n] = '\0';
@@ -252,7 +259,8 @@ wire_check_identity(const Chaos__V1__Identity *id, const char **reason)
 
 	if (wire_check_id(id->agent_id) != CHAOS_OK)
 		return wire_fail(reason, "identity: bad agent_id");
-	if (wire_check_id(id->pod) != CHAOS_OK || wire_check_id(id->namespace_) != CHAOS_OK)
+	if (wire_check_id(id->pod) != CHAOS_OK ||
+	    wire_check_id(id->namespace_) != CHAOS_OK)
 		return wire_fail(reason, "identity: bad pod or namespace name");
 	if (id->node[0] == '\0' || strlen(id->node) > WIRE_MAX_ID_LEN)
 		return wire_fail(reason, "identity: bad node name");
@@ -301,21 +309,26 @@ wire_check_fault_kind(const Chaos__V1__FaultSpec *f, const char **reason)
 	case CHAOS__V1__FAULT_SPEC__KIND_PARTITION:
 		if (wire_check_peers(f->partition->peers, f->partition->n_peers, reason))
 			return CHAOS_EPROTO;
-		return wire_check_ports(f->partition->ports, f->partition->n_ports, reason);
+		return wire_check_ports(f->partition->ports, f->partition->n_ports,
+		                        reason);
 	case CHAOS__V1__FAULT_SPEC__KIND_PORT:
 		if (f->port->n_ports == 0)
 			return wire_fail(reason, "fault: port fault without ports");
 		if (f->port->direction == CHAOS__V1__DIRECTION__DIRECTION_OUT &&
-		    wire_check_peers(f->port->peers, f->port->n_peers, reason) != CHAOS_OK)
+		    wire_check_peers(f->port->peers, f->port->n_peers, reason) !=
+		        CHAOS_OK)
 			return CHAOS_EPROTO;
 		return wire_check_ports(f->port->ports, f->port->n_ports, reason);
 	case CHAOS__V1__FAULT_SPEC__KIND_LATENCY:
 		if (f->latency->port == 0 || f->latency->port > 65535)
 			return wire_fail(reason, "fault: latency port out of range");
-		if (f->latency->delay_ms > 600000 || f->latency->jitter_ms > f->latency->delay_ms)
-			return wire_fail(reason, "fault: latency delay or jitter out of range");
+		if (f->latency->delay_ms > 600000 ||
+		    f->latency->jitter_ms > f->latency->delay_ms)
+			return wire_fail(reason,
+			                 "fault: latency delay or jitter out of range");
 		if (f->latency->direction == CHAOS__V1__DIRECTION__DIRECTION_OUT &&
-		    wire_check_peers(f->latency->peers, f->latency->n_peers, reason) != CHAOS_OK)
+		    wire_check_peers(f->latency->peers, f->latency->n_peers, reason) !=
+		        CHAOS_OK)
 			return CHAOS_EPROTO;
 		return CHAOS_OK;
 	case CHAOS__V1__FAULT_SPEC__KIND_PG_TERMINATE:
@@ -323,12 +336,16 @@ wire_check_fault_kind(const Chaos__V1__FaultSpec *f, const char **reason)
 			return wire_fail(reason, "fault: pg_terminate needs a DSN");
 		return CHAOS_OK;
 	case CHAOS__V1__FAULT_SPEC__KIND_KILL:
-		if (f->kill->process_name[0] == '\0' || f->kill->signal < 0 || f->kill->signal > 64)
-			return wire_fail(reason, "fault: kill needs a process name and a signal 0..64");
+		if (f->kill->process_name[0] == '\0' || f->kill->signal < 0 ||
+		    f->kill->signal > 64)
+			return wire_fail(
+			    reason,
+			    "fault: kill needs a process name and a signal 0..64");
 		return CHAOS_OK;
 	case CHAOS__V1__FAULT_SPEC__KIND_LOSS:
 		if (f->loss->percent == 0 || f->loss->percent > 100)
-			return wire_fail(reason, "fault: loss percent out of range 1..100");
+			return wire_fail(reason,
+			                 "fault: loss percent out of range 1..100");
 		return wire_check_peers(f->loss->peers, f->loss->n_peers, reason);
 	default:
 		return wire_fail(reason, "fault: no kind set");
@@ -346,7 +363,8 @@ wire_check_fault_spec(const Chaos__V1__FaultSpec *f, const char **reason)
 		return wire_fail(reason, "fault: hard end time missing");
 	for (size_t i = 0; i < f->n_exempt; i++)
 		if (wire_check_cidr(f->exempt[i]) != CHAOS_OK)
-			return wire_fail(reason, "fault: exempt entry is not an IPv4 CIDR");
+			return wire_fail(reason,
+			                 "fault: exempt entry is not an IPv4 CIDR");
 	return wire_check_fault_kind(f, reason);
 }
 
@@ -357,13 +375,14 @@ wire_check_hostport(const char *s)
 	const char *colon = s != NULL ? strrchr(s, ':') : NULL;
 	uint32_t    port;
 
-	if (colon == NULL || (size_t) (colon - s) >= sizeof(host) ||
+	if (colon == NULL || (size_t)(colon - s) >= sizeof(host) ||
 	    flags_parse_u32(colon + 1, 1, 65535, &port) != CHAOS_OK)
 		return CHAOS_EINVAL;
-	memcpy(host, s, (size_t) (colon - s));
+	memcpy(host, s, (size_t)(colon - s));
 	host[colon - s] = '\0';
-	return strchr(host, '/') == NULL && wire_check_cidr(host) == CHAOS_OK ? CHAOS_OK
-	                                                                      : CHAOS_EINVAL;
+	return strchr(host, '/') == NULL && wire_check_cidr(host) == CHAOS_OK
+	    ? CHAOS_OK
+	    : CHAOS_EINVAL;
 }
 
 static int
@@ -374,7 +393,8 @@ wire_check_conn_spec(const Chaos__V1__ConnCheckSpec *c, const char **reason)
 		return wire_fail(reason, "command: bad connectivity check");
 	for (size_t i = 0; i < c->n_targets; i++)
 		if (wire_check_hostport(c->targets[i]) != CHAOS_OK)
-			return wire_fail(reason, "command: connectivity target is not ipv4:port");
+			return wire_fail(reason,
+			                 "command: connectivity target is not ipv4:port");
 	return CHAOS_OK;
 }
 
@@ -387,11 +407,13 @@ wire_check_command(const Chaos__V1__Command *c, const char **reason)
 	case CHAOS__V1__COMMAND__BODY_APPLY_FAULT:
 		return wire_check_fault_spec(c->apply_fault, reason);
 	case CHAOS__V1__COMMAND__BODY_REVERT_FAULT:
-		return wire_check_id(c->revert_fault) ? wire_fail(reason, "command: bad fault id")
-		                                      : CHAOS_OK;
+		return wire_check_id(c->revert_fault)
+		    ? wire_fail(reason, "command: bad fault id")
+		    : CHAOS_OK;
 	case CHAOS__V1__COMMAND__BODY_START_PROBE:
 		if (wire_check_id(c->start_probe->probe_id) ||
-		    c->start_probe->kind == CHAOS__V1__PROBE_KIND__PROBE_KIND_UNSPECIFIED ||
+		    c->start_probe->kind ==
+		        CHAOS__V1__PROBE_KIND__PROBE_KIND_UNSPECIFIED ||
 		    c->start_probe->interval_ms < 10 || c->start_probe->timeout_ms == 0 ||
 		    c->start_probe->target[0] == '\0')
 			return wire_fail(reason, "command: bad probe spec");
@@ -401,8 +423,9 @@ wire_check_command(const Chaos__V1__Command *c, const char **reason)
 		return wire_check_id(c->stop_probe) ? wire_fail(reason, "command: bad id")
 		                                    : CHAOS_OK;
 	case CHAOS__V1__COMMAND__BODY_START_LOAD:
-		if (wire_check_id(c->start_load->load_id) || c->start_load->rate_rps == 0 ||
-		    c->start_load->rate_rps > 1000000 || c->start_load->concurrency == 0 ||
+		if (wire_check_id(c->start_load->load_id) ||
+		    c->start_load->rate_rps == 0 || c->start_load->rate_rps > 1000000 ||
+		    c->start_load->concurrency == 0 ||
 		    c->start_load->concurrency > 10000 || c->start_load->timeout_ms == 0)
 			return wire_fail(reason, "command: bad load spec");
 		return CHAOS_OK;
@@ -433,9 +456,10 @@ wire_unpack(const ProtobufCMessageDescriptor *d, const void *buf, size_t len, si
 		return wire_fail(reason, "empty message");
 	m = protobuf_c_message_unpack(d, NULL, len, buf);
 	if (m == NULL)
-		return wire_fail(reason, "not a valid protobuf message of the expected type");
+		return wire_fail(reason,
+		                 "not a valid protobuf message of the expected type");
 	/* protocol_version is field 1 of every top-level message. */
-	version = *(const uint32_t *) ((const char *) m + d->fields[0].offset);
+	version = *(const uint32_t *)((const char *)m + d->fields[0].offset);
 	if (version != WIRE_VERSION) {
 		protobuf_c_message_free_unpacked(m, NULL);
 		*reason = "unsupported protocol version";
@@ -498,37 +522,41 @@ wire_check_event(const Chaos__V1__Event *e, const char **reason)
 			return wire_fail(reason, "event: hello for another agent");
 		return CHAOS_OK;
 	case CHAOS__V1__EVENT__BODY_SAMPLE:
-		return wire_check_id(e->sample->probe_id) ? wire_fail(reason, "event: bad probe_id")
-		                                          : CHAOS_OK;
+		return wire_check_id(e->sample->probe_id)
+		    ? wire_fail(reason, "event: bad probe_id")
+		    : CHAOS_OK;
 	case CHAOS__V1__EVENT__BODY_FAULT_STATE:
 		if (wire_check_id(e->fault_state->fault_id) ||
-		    e->fault_state->phase == CHAOS__V1__FAULT_PHASE__FAULT_PHASE_UNSPECIFIED)
+		    e->fault_state->phase ==
+		        CHAOS__V1__FAULT_PHASE__FAULT_PHASE_UNSPECIFIED)
 			return wire_fail(reason, "event: bad fault state");
 		return CHAOS_OK;
 	case CHAOS__V1__EVENT__BODY_LOAD:
-		return wire_check_id(e->load->load_id) ? wire_fail(reason, "event: bad load_id")
-		                                       : CHAOS_OK;
+		return wire_check_id(e->load->load_id)
+		    ? wire_fail(reason, "event: bad load_id")
+		    : CHAOS_OK;
 	case CHAOS__V1__EVENT__BODY_CONN:
-		return wire_check_id(e->conn->check_id) ? wire_fail(reason, "event: bad check_id")
-		                                        : CHAOS_OK;
+		return wire_check_id(e->conn->check_id)
+		    ? wire_fail(reason, "event: bad check_id")
+		    : CHAOS_OK;
 	default:
 		return wire_fail(reason, "event: no body");
 	}
 }
 
-#define WIRE_DECODER(fn, type, desc, max, check)                                           \
-	int fn(const void *buf, size_t len, type **out, const char **reason)                  \
-	{                                                                                      \
-		ProtobufCMessage *m = NULL;                                                     \
-		int               rv = wire_unpack(&desc, buf, len, max, &m, reason);           \
-		if (rv != CHAOS_OK)                                                             \
-			return rv;                                                              \
-		if ((rv = check((const type *) m, reason)) != CHAOS_OK) {                      \
-			protobuf_c_message_free_unpacked(m, NULL);                              \
-			return rv;                                                              \
-		}                                                                               \
-		*out = (type *) m;                                                              \
-		return CHAOS_OK;                                                                \
+#define WIRE_DECODER(fn, type, desc, max, check)                                         \
+	int fn(const void *buf, size_t len, type **out, const char **reason)             \
+	{                                                                                \
+		ProtobufCMessage *m  = NULL;                                             \
+		int               rv = wire_unpack(&desc, buf, len, max, &m, reason);    \
+		if (rv != CHAOS_OK)                                                      \
+			return rv;                                                       \
+		if ((rv = check((const type *)m, reason)) != CHAOS_OK) {                 \
+			protobuf_c_message_free_unpacked(m, NULL);                       \
+			return rv;                                                       \
+		}                                                                        \
+		*out = (type *)m;                                                        \
+		return CHAOS_OK;                                                         \
 	}
 
 static int
@@ -555,12 +583,12 @@ wire_check_control_response(const Chaos__V1__ControlResponse *r, const char **re
 	return CHAOS_OK;
 }
 
-WIRE_DECODER(wire_decode_poll, Chaos__V1__Poll, chaos__v1__poll__descriptor, WIRE_MAX_SESSION,
-             wire_check_poll)
+WIRE_DECODER(wire_decode_poll, Chaos__V1__Poll, chaos__v1__poll__descriptor,
+             WIRE_MAX_SESSION, wire_check_poll)
 WIRE_DECODER(wire_decode_reply, Chaos__V1__Reply, chaos__v1__reply__descriptor,
              WIRE_MAX_SESSION, wire_check_reply)
-WIRE_DECODER(wire_decode_event, Chaos__V1__Event, chaos__v1__event__descriptor, WIRE_MAX_EVENT,
-             wire_check_event)
+WIRE_DECODER(wire_decode_event, Chaos__V1__Event, chaos__v1__event__descriptor,
+             WIRE_MAX_EVENT, wire_check_event)
 WIRE_DECODER(wire_decode_control_request, Chaos__V1__ControlRequest,
              chaos__v1__control_request__descriptor, WIRE_MAX_CONTROL,
              wire_check_control_request)

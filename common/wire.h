@@ -40,13 +40,16 @@ int wire_pack(const ProtobufCMessage *m, size_t max_size, nng_msg **out);
 /* Unpacks and validates. On success *out is owned by the caller and freed
  * with wire_free(). Returns CHAOS_ETOOBIG, CHAOS_EPROTO or CHAOS_EVERSION
  * with *reason set. */
-int wire_decode_poll(const void *buf, size_t len, Chaos__V1__Poll **out, const char **reason);
-int wire_decode_reply(const void *buf, size_t len, Chaos__V1__Reply **out, const char **reason);
-int wire_decode_event(const void *buf, size_t len, Chaos__V1__Event **out, const char **reason);
-int wire_decode_control_request(const void *buf, size_t len, Chaos__V1__ControlRequest **out,
-                                const char **reason);
-int wire_decode_control_response(const void *buf, size_t len, Chaos__V1__ControlResponse **out,
-                                 const char **reason);
+int wire_decode_poll(const void *buf, size_t len, Chaos__V1__Poll **out,
+                     const char **reason);
+int wire_decode_reply(const void *buf, size_t len, Chaos__V1__Reply **out,
+                      const char **reason);
+int wire_decode_event(const void *buf, size_t len, Chaos__V1__Event **out,
+                      const char **reason);
+int wire_decode_control_request(const void *buf, size_t len,
+                                Chaos__V1__ControlRequest **out, const char **reason);
+int wire_decode_control_response(const void *buf, size_t len,
+                                 Chaos__V1__ControlResponse **out, const char **reason);
 
 /* Frees a message returned by wire_decode_*(); NULL is fine. */
 void wire_free(void *msg);
@@ -54,8 +57,8 @@ void wire_free(void *msg);
 /* Field checks shared with the code that builds messages. */
 int wire_check_identity(const Chaos__V1__Identity *id, const char **reason);
 int wire_check_fault_spec(const Chaos__V1__FaultSpec *f, const char **reason);
-int wire_check_id(const char *s);   /* CHAOS_OK for a valid id */
-int wire_check_cidr(const char *s); /* "a.b.c.d" or "a.b.c.d/n" */
+int wire_check_id(const char *s);       /* CHAOS_OK for a valid id */
+int wire_check_cidr(const char *s);     /* "a.b.c.d" or "a.b.c.d/n" */
 int wire_check_hostport(const char *s); /* "a.b.c.d:port" */
 
 #endif

@@ -16,11 +16,13 @@ static const struct chaosctl_cmd {
 	int (*run)(const struct ctl_target *t, int argc, char **argv);
 	const char *summary;
 } chaosctl_cmds[] = {
-	{"agents", cmd_agents, "list the agents: chaosctl agents [--json]"},
-	{"stats", cmd_stats, "endpoint counters (received, dropped): chaosctl stats [--json]"},
-	{"run", cmd_run, "run a scenario: chaosctl run network [--help]"},
-	{"orchestrate", cmd_orchestrate,
-	 "run several scenarios, once or continuously, and report: chaosctl orchestrate --help"},
+    {"agents", cmd_agents, "list the agents: chaosctl agents [--json]"},
+    {"stats", cmd_stats,
+     "endpoint counters (received, dropped): chaosctl stats [--json]"},
+    {"run", cmd_run, "run a scenario: chaosctl run network [--help]"},
+    {"orchestrate", cmd_orchestrate,
+     "run several scenarios, once or continuously, and report: chaosctl orchestrate "
+     "--help"},
 };
 
 #define CHAOSCTL_N_CMDS (sizeof(chaosctl_cmds) / sizeof(chaosctl_cmds[0]))
@@ -28,13 +30,16 @@ static const struct chaosctl_cmd {
 static void
 chaosctl_usage(FILE *f)
 {
-	fputs("usage: chaosctl [--controller URL] [--tls-ca F --tls-cert F] [--timeout-ms N] "
+	fputs("usage: chaosctl [--controller URL] [--tls-ca F --tls-cert F] "
+	      "[--timeout-ms N] "
 	      "<command> [options]\n"
-	      "  --controller  default " CTL_DEFAULT_URL " (the local controller, e.g. the "
+	      "  --controller  default " CTL_DEFAULT_URL
+	      " (the local controller, e.g. the "
 	      "sandbox's)\ncommands:\n",
 	      f);
 	for (size_t i = 0; i < CHAOSCTL_N_CMDS; i++)
-		fprintf(f, "  %-11s %s\n", chaosctl_cmds[i].name, chaosctl_cmds[i].summary);
+		fprintf(f, "  %-11s %s\n", chaosctl_cmds[i].name,
+		        chaosctl_cmds[i].summary);
 }
 
 int
@@ -46,7 +51,8 @@ chaosctl_json_flag(int argc, char **argv, int *json)
 			*json = 1;
 			continue;
 		}
-		return flags_usage_error("chaosctl", "%s: unknown option '%s'; allowed: --json",
+		return flags_usage_error("chaosctl",
+		                         "%s: unknown option '%s'; allowed: --json",
 		                         argv[0], argv[i]);
 	}
 	return CHAOSCTL_OK;
@@ -75,14 +81,17 @@ chaosctl_globals(int argc, char **argv, struct ctl_target *t)
 			t->tls.cert_key_file = val;
 		else if (strcmp(opt, "--timeout-ms") == 0 &&
 		         flags_parse_u32(val, 100, 600000, &ms) == CHAOS_OK)
-			t->timeout_ms = (int) ms;
+			t->timeout_ms = (int)ms;
 		else if (strcmp(opt, "--timeout-ms") == 0)
-			return -flags_usage_error("chaosctl", "--timeout-ms '%s': allowed 100..600000",
-			                          val);
+			return -flags_usage_error(
+			    "chaosctl", "--timeout-ms '%s': allowed 100..600000", val);
 		else
-			return -flags_usage_error("chaosctl", "unknown option '%s'; allowed before "
-			                          "the command: --controller, --tls-ca, --tls-cert, "
-			                          "--timeout-ms", opt);
+			return -flags_usage_error(
+			    "chaosctl",
+			    "unknown option '%s'; allowed before "
+			    "the command: --controller, --tls-ca, --tls-cert, "
+			    "--timeout-ms",
+			    opt);
 		i++;
 	}
 	return i;

@@ -11,10 +11,10 @@
 #include "controller/ctl_client.h"
 
 enum chaosctl_exit {
-	CHAOSCTL_OK       = 0,
-	CHAOSCTL_FAILED   = 1,
-	CHAOSCTL_USAGE    = 2,
-	CHAOSCTL_ENV      = 3,
+	CHAOSCTL_OK     = 0,
+	CHAOSCTL_FAILED = 1,
+	CHAOSCTL_USAGE  = 2,
+	CHAOSCTL_ENV    = 3,
 };
 
 int cmd_agents(const struct ctl_target *t, int argc, char **argv);

@@ -14,7 +14,8 @@ cli_usage(const char *scenario, const struct cli_opt *table)
 	printf("usage: chaosctl run %s [options]\n", scenario);
 	for (const struct cli_opt *o = table; o->flag != NULL; o++)
 		printf("  %-26s %s\n", o->flag, o->help);
-	printf("  %-26s %s\n", "--dry-run", "print the plan (agents, sides, rules); change nothing");
+	printf("  %-26s %s\n", "--dry-run",
+	       "print the plan (agents, sides, rules); change nothing");
 	printf("  %-26s %s\n", "--output DIR", "where the result file goes (default .)");
 }
 
@@ -23,9 +24,9 @@ static json_t *
 cli_groups(const char *s)
 {
 	json_t     *groups = json_array(), *side = json_array();
-	const char *p      = s;
+	const char *p = s;
 	char        name[256];
-	size_t      n      = 0;
+	size_t      n = 0;
 
 	for (;; p++) {
 		if (*p == ',' || *p == '/' || *p == '\0') {
@@ -79,32 +80,38 @@ cli_value(const struct cli_opt *o, const char *v, json_t *params)
 	switch (o->type) {
 	case CLI_DOUBLE:
 		if (flags_parse_double(v, o->min, o->max, &d) != CHAOS_OK)
-			return flags_usage_error("chaosctl", "%s '%s': allowed is a number in %g..%g",
+			return flags_usage_error("chaosctl",
+			                         "%s '%s': allowed is a number in %g..%g",
 			                         o->flag, v, o->min, o->max);
 		json_object_set_new(params, o->key, json_real(d));
 		return 0;
 	case CLI_UINT:
-		if (flags_parse_u32(v, (uint32_t) o->min, (uint32_t) o->max, &u) != CHAOS_OK)
-			return flags_usage_error("chaosctl", "%s '%s': allowed is a whole number in "
-			                         "%.0f..%.0f", o->flag, v, o->min, o->max);
+		if (flags_parse_u32(v, (uint32_t)o->min, (uint32_t)o->max, &u) !=
+		    CHAOS_OK)
+			return flags_usage_error("chaosctl",
+			                         "%s '%s': allowed is a whole number in "
+			                         "%.0f..%.0f",
+			                         o->flag, v, o->min, o->max);
 		json_object_set_new(params, o->key, json_integer(u));
 		return 0;
 	case CLI_GROUPS:
 		if ((g = cli_groups(v)) == NULL)
-			return flags_usage_error("chaosctl", "%s '%s': allowed is two sides of pod "
-			                         "names, e.g. chain-0,chain-1/chain-2", o->flag, v);
+			return flags_usage_error("chaosctl",
+			                         "%s '%s': allowed is two sides of pod "
+			                         "names, e.g. chain-0,chain-1/chain-2",
+			                         o->flag, v);
 		json_object_set_new(params, o->key, g);
 		return 0;
 	case CLI_CHOICE:
 		if (!cli_choice_ok(o->choices, v))
-			return flags_usage_error("chaosctl", "%s '%s': allowed: %s", o->flag, v,
-			                         o->choices);
+			return flags_usage_error("chaosctl", "%s '%s': allowed: %s",
+			                         o->flag, v, o->choices);
 		json_object_set_new(params, o->key, json_string(v));
 		return 0;
 	default:
 		if (*v == '\0' || strlen(v) > 1000)
-			return flags_usage_error("chaosctl", "%s: value must be 1..1000 characters",
-			                         o->flag);
+			return flags_usage_error(
+			    "chaosctl", "%s: value must be 1..1000 characters", o->flag);
 		json_object_set_new(params, o->key, json_string(v));
 		return 0;
 	}
@@ -140,9 +147,12 @@ cli_parse(const char *scenario, int argc, char **argv, const struct cli_opt *tab
 			o++;
 		if (o->flag == NULL || val == NULL) {
 			json_decref(p);
-			return flags_usage_error("chaosctl", "run %s: %s '%s'; see chaosctl run %s "
-			                         "--help", scenario,
-			                         o->flag == NULL ? "unknown option" : "missing value for",
+			return flags_usage_error("chaosctl",
+			                         "run %s: %s '%s'; see chaosctl run %s "
+			                         "--help",
+			                         scenario,
+			                         o->flag == NULL ? "unknown option"
+			                                         : "missing value for",
 			                         argv[i], scenario);
 		}
 		if ((rv = cli_value(o, val, p)) != 0) {
@@ -156,9 +166,9 @@ cli_parse(const char *scenario, int argc, char **argv, const struct cli_opt *tab
 }
 
 static const struct cli_scenario cli_scenarios[] = {
-	{"network", "network_partition", cli_network_opts, NULL},
-	{"database", "database_failure", cli_database_opts, cli_database_finish},
-	{"coordinator", "coordinator_outage", cli_coordinator_opts, cli_coordinator_finish},
+    {"network", "network_partition", cli_network_opts, NULL},
+    {"database", "database_failure", cli_database_opts, cli_database_finish},
+    {"coordinator", "coordinator_outage", cli_coordinator_opts, cli_coordinator_finish},
 };
 
 const struct cli_scenario *

@@ -14,21 +14,23 @@
 static const char *
 agents_state_name(int state)
 {
-	return state == CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED ? "connected" : "lost";
+	return state == CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED ? "connected"
+	                                                              : "lost";
 }
 
 static json_t *
 agents_one_json(const Chaos__V1__AgentInfo *a)
 {
 	const Chaos__V1__Identity *id = a->identity;
-	json_t                    *o = json_object(), *ips = json_array(), *labels = json_object();
-	json_t                    *faults = json_array();
-	char                       seen[CLK_ISO_LEN];
+	json_t *o = json_object(), *ips = json_array(), *labels = json_object();
+	json_t *faults = json_array();
+	char    seen[CLK_ISO_LEN];
 
 	for (size_t i = 0; i < id->n_ips; i++)
 		json_array_append_new(ips, json_string(id->ips[i]));
 	for (size_t i = 0; i < id->n_labels; i++)
-		json_object_set_new(labels, id->labels[i]->key, json_string(id->labels[i]->value));
+		json_object_set_new(labels, id->labels[i]->key,
+		                    json_string(id->labels[i]->value));
 	for (size_t i = 0; i < a->n_active_faults; i++)
 		json_array_append_new(faults, json_string(a->active_faults[i]));
 	clk_iso8601(a->last_seen_ctl_us, seen, sizeof(seen));
@@ -48,8 +50,9 @@ agents_one_json(const Chaos__V1__AgentInfo *a)
 	                    a->clock_known ? json_real(a->clock_error_ms) : json_null());
 	json_object_set_new(o, "lost_reason",
 	                    a->lost_reason ? json_string(a->lost_reason) : json_null());
-	json_object_set_new(o, "events_received", json_integer((json_int_t) a->events_received));
-	json_object_set_new(o, "events_gaps", json_integer((json_int_t) a->events_gaps));
+	json_object_set_new(o, "events_received",
+	                    json_integer((json_int_t)a->events_received));
+	json_object_set_new(o, "events_gaps", json_integer((json_int_t)a->events_gaps));
 	json_object_set_new(o, "active_faults", faults);
 	json_object_set_new(o, "pid", id->has_pid ? json_integer(id->pid) : json_null());
 	return o;
@@ -73,13 +76,13 @@ agents_print_json(const Chaos__V1__ControlResponse *r)
 static void
 agents_print_table(const Chaos__V1__ControlResponse *r)
 {
-	printf("%-28s %-12s %-10s %-15s %-9s %-10s %s\n", "ID", "ROLE", "STATE", "IP", "SEEN",
-	       "CLOCK", "NODE");
+	printf("%-28s %-12s %-10s %-15s %-9s %-10s %s\n", "ID", "ROLE", "STATE", "IP",
+	       "SEEN", "CLOCK", "NODE");
 	for (size_t i = 0; i < r->n_agents; i++) {
 		const Chaos__V1__AgentInfo *a = r->agents[i];
 		char                        age[32], clock[32];
 		snprintf(age, sizeof(age), "%.1fs ago",
-		         (double) (r->now_ctl_us - a->last_seen_ctl_us) / 1e6);
+		         (double)(r->now_ctl_us - a->last_seen_ctl_us) / 1e6);
 		if (a->clock_known)
 			snprintf(clock, sizeof(clock), "%+.1f±%.1fms", a->clock_offset_ms,
 			         a->clock_error_ms);
@@ -95,11 +98,11 @@ agents_print_table(const Chaos__V1__ControlResponse *r)
 int
 cmd_agents(const struct ctl_target *t, int argc, char **argv)
 {
-	Chaos__V1__ControlRequest     req  = CHAOS__V1__CONTROL_REQUEST__INIT;
-	Chaos__V1__ListAgentsRequest  list = CHAOS__V1__LIST_AGENTS_REQUEST__INIT;
-	Chaos__V1__ControlResponse   *resp = NULL;
-	char                          err[512];
-	int                           json, rv;
+	Chaos__V1__ControlRequest    req  = CHAOS__V1__CONTROL_REQUEST__INIT;
+	Chaos__V1__ListAgentsRequest list = CHAOS__V1__LIST_AGENTS_REQUEST__INIT;
+	Chaos__V1__ControlResponse  *resp = NULL;
+	char                         err[512];
+	int                          json, rv;
 
 	if ((rv = chaosctl_json_flag(argc, argv, &json)) != CHAOSCTL_OK)
 		return rv;

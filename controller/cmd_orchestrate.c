@@ -24,9 +24,9 @@
 static const struct {
 	const char *cli, *scenario;
 } orch_core[] = {
-	{"coordinator", "coordinator_outage"},
-	{"network", "network_partition"},
-	{"database", "database_failure"},
+    {"coordinator", "coordinator_outage"},
+    {"network", "network_partition"},
+    {"database", "database_failure"},
 };
 #define ORCH_N_CORE (sizeof(orch_core) / sizeof(orch_core[0]))
 
@@ -42,21 +42,29 @@ static const char orch_usage[] =
     "                            [--resume] [--slo-mttr-avg S] [--slo-mttr-max S] "
     "[--slo-success-rate PCT]\n"
     "                            [scenario flags, e.g. --partition-duration 10]\n"
-    "  --scenarios     one or more of: coordinator network database (default: all, in that "
+    "  --scenarios     one or more of: coordinator network database (default: all, in "
+    "that "
     "order)\n"
-    "  --continuous    one scenario per cycle, a cycle every --interval minutes (default 60)\n"
-    "                  until --duration hours (default 24) are over; in turn, or at random\n"
+    "  --continuous    one scenario per cycle, a cycle every --interval minutes (default "
+    "60)\n"
+    "                  until --duration hours (default 24) are over; in turn, or at "
+    "random\n"
     "                  with --seed N (repeatable); fault and load durations default to\n"
-    "                  " ORCH_SHORT_FAULT_S " s (--partition/--outage/--failure/--load-duration) "
+    "                  " ORCH_SHORT_FAULT_S
+    " s (--partition/--outage/--failure/--load-duration) "
     "unless given\n"
-    "  --resume        continue the newest session in --output (same start, deadline and\n"
+    "  --resume        continue the newest session in --output (same start, deadline "
+    "and\n"
     "                  settings; cycle numbers continue)\n"
-    "  --output DIR    results, chaos_test_report_<time>.json, report.html, junit.xml and\n"
+    "  --output DIR    results, chaos_test_report_<time>.json, report.html, junit.xml "
+    "and\n"
     "                  the session history (default .)\n"
     "  --slo-*         SLO targets (defaults 120 s, 300 s, 99.9 %)\n"
-    "  scenario flags  go to every selected scenario that takes them; see chaosctl run NAME "
+    "  scenario flags  go to every selected scenario that takes them; see chaosctl run "
+    "NAME "
     "--help\n"
-    "exit: 0 SLOs met, 1 a run failed or an SLO was missed, 2 bad usage, 3 environment not "
+    "exit: 0 SLOs met, 1 a run failed or an SLO was missed, 2 bad usage, 3 environment "
+    "not "
     "usable\n";
 
 struct orch_args {
@@ -77,13 +85,18 @@ orch_add_scenario(struct orch_opts *o, const char *name)
 	       strcmp(name, orch_core[i].scenario) != 0)
 		i++;
 	if (k == NULL && i == ORCH_N_CORE)
-		return flags_usage_error("chaosctl", "orchestrate: --scenarios: unknown scenario '%s'; "
-		                         "allowed: coordinator network database", name);
+		return flags_usage_error(
+		    "chaosctl",
+		    "orchestrate: --scenarios: unknown scenario '%s'; "
+		    "allowed: coordinator network database",
+		    name);
 	if (o->n_sc == ORCH_MAX_SCENARIOS)
-		return flags_usage_error("chaosctl", "orchestrate: --scenarios: at most %d",
+		return flags_usage_error("chaosctl",
+		                         "orchestrate: --scenarios: at most %d",
 		                         ORCH_MAX_SCENARIOS);
 	snprintf(sc->name, sizeof(sc->name), "%s", k ? k->cli : orch_core[i].cli);
-	snprintf(sc->scenario, sizeof(sc->scenario), "%s", k ? k->scenario : orch_core[i].scenario);
+	snprintf(sc->scenario, sizeof(sc->scenario), "%s",
+	         k ? k->scenario : orch_core[i].scenario);
 	sc->k = k;
 	o->n_sc++;
 	return 0;
@@ -93,8 +106,10 @@ static int
 orch_number(const char *flag, const char *v, double min, double max, double *out)
 {
 	if (v == NULL || flags_parse_double(v, min, max, out) != CHAOS_OK)
-		return flags_usage_error("chaosctl", "orchestrate: %s '%s': allowed is a number in "
-		                         "%g..%g", flag, v ? v : "", min, max);
+		return flags_usage_error("chaosctl",
+		                         "orchestrate: %s '%s': allowed is a number in "
+		                         "%g..%g",
+		                         flag, v ? v : "", min, max);
 	return 0;
 }
 
@@ -110,8 +125,11 @@ orch_option(struct orch_opts *o, struct orch_args *a, int argc, char **argv, int
 		for (; *i + 1 < argc && strncmp(argv[*i + 1], "--", 2) != 0; (*i)++)
 			if ((rv = orch_add_scenario(o, argv[*i + 1])) != 0)
 				return rv;
-		return o->n_sc ? 0 : flags_usage_error("chaosctl", "orchestrate: --scenarios needs "
-		                                       "at least one of coordinator network database");
+		return o->n_sc
+		    ? 0
+		    : flags_usage_error("chaosctl",
+		                        "orchestrate: --scenarios needs "
+		                        "at least one of coordinator network database");
 	}
 	if (strcmp(f, "--continuous") == 0) {
 		a->other_flags = o->continuous = true;
@@ -129,15 +147,17 @@ orch_option(struct orch_opts *o, struct orch_args *a, int argc, char **argv, int
 	if (strcmp(f, "--seed") == 0) {
 		uint32_t seed;
 		if (v == NULL || flags_parse_u32(v, 0, UINT32_MAX, &seed) != CHAOS_OK)
-			return flags_usage_error("chaosctl", "orchestrate: --seed '%s': allowed is a "
-			                         "whole number in 0..4294967295", v ? v : "");
+			return flags_usage_error("chaosctl",
+			                         "orchestrate: --seed '%s': allowed is a "
+			                         "whole number in 0..4294967295",
+			                         v ? v : "");
 		a->continuous_flags = a->other_flags = o->random = true;
-		o->seed = seed;
+		o->seed                                          = seed;
 		(*i)++;
 		return 0;
 	}
 	if (strcmp(f, "--duration") == 0 || strcmp(f, "--interval") == 0) {
-		bool dur = f[2] == 'd';
+		bool dur            = f[2] == 'd';
 		a->continuous_flags = a->other_flags = true;
 		(*i)++;
 		return dur ? orch_number(f, v, 0.0001, 8760, &o->duration_h)
@@ -147,9 +167,11 @@ orch_option(struct orch_opts *o, struct orch_args *a, int argc, char **argv, int
 	    strcmp(f, "--slo-success-rate") == 0) {
 		a->other_flags = true;
 		(*i)++;
-		return strcmp(f, "--slo-mttr-avg") == 0   ? orch_number(f, v, 0.001, 86400, &o->slo.mttr_avg_s)
-		       : strcmp(f, "--slo-mttr-max") == 0 ? orch_number(f, v, 0.001, 86400, &o->slo.mttr_max_s)
-		                                          : orch_number(f, v, 0, 100, &o->slo.success_rate_pct);
+		return strcmp(f, "--slo-mttr-avg") == 0
+		    ? orch_number(f, v, 0.001, 86400, &o->slo.mttr_avg_s)
+		    : strcmp(f, "--slo-mttr-max") == 0
+		    ? orch_number(f, v, 0.001, 86400, &o->slo.mttr_max_s)
+		    : orch_number(f, v, 0, 100, &o->slo.success_rate_pct);
 	}
 	return -1;
 }
@@ -180,20 +202,26 @@ orch_route_check(const struct orch_opts *o, const struct orch_args *a)
 		for (size_t i = 0; i < o->n_sc && !used; i++)
 			used = o->sc[i].k && orch_table_has(o->sc[i].k->opts, flag, NULL);
 		for (size_t c = 0; c < ORCH_N_CORE && !used && owner == NULL; c++) {
-			const struct cli_scenario *k = cli_find_scenario(orch_core[c].cli);
+			const struct cli_scenario *k =
+			    cli_find_scenario(orch_core[c].cli);
 			owner = k && orch_table_has(k->opts, flag, NULL) ? k->cli : NULL;
 		}
 		if (used)
 			continue;
 		if (owner != NULL || some_missing)
 			fprintf(stderr, "chaosctl: orchestrate: %s ignored: %s%s\n", flag,
-			        owner ? "it is a flag of " : "no scenario of this build takes it",
+			        owner ? "it is a flag of "
+			              : "no scenario of this build takes it",
 			        owner ? owner : "");
 		else
-			return flags_usage_error("chaosctl", "orchestrate: unknown option '%s'; see "
-			                         "chaosctl orchestrate --help", flag);
+			return flags_usage_error("chaosctl",
+			                         "orchestrate: unknown option '%s'; see "
+			                         "chaosctl orchestrate --help",
+			                         flag);
 		if (owner != NULL)
-			fprintf(stderr, "chaosctl: orchestrate: (%s is not among --scenarios)\n", owner);
+			fprintf(stderr,
+			        "chaosctl: orchestrate: (%s is not among --scenarios)\n",
+			        owner);
 	}
 	return 0;
 }
@@ -212,25 +240,30 @@ orch_given(const struct orch_args *a, const char *flag)
 static int
 orch_params(struct orch_opts *o, struct orch_scenario *sc, const struct orch_args *a)
 {
-	char             *argv[2 * ORCH_MAX_PAIRS + 8] = {"orchestrate"};
-	int               argc = 1, rv;
-	struct cli_common common;
+	char                 *argv[2 * ORCH_MAX_PAIRS + 8] = {"orchestrate"};
+	int                   argc                         = 1, rv;
+	struct cli_common     common;
 	const struct cli_opt *opt;
 
 	sc->shortened = json_object();
-	for (size_t s = 0; o->continuous && s < sizeof(orch_shortened) / sizeof(orch_shortened[0]); s++) {
-		if (!orch_table_has(sc->k->opts, orch_shortened[s], &opt) || orch_given(a, orch_shortened[s]))
+	for (size_t s = 0;
+	     o->continuous && s < sizeof(orch_shortened) / sizeof(orch_shortened[0]);
+	     s++) {
+		if (!orch_table_has(sc->k->opts, orch_shortened[s], &opt) ||
+		    orch_given(a, orch_shortened[s]))
 			continue;
-		argv[argc++] = (char *) orch_shortened[s];
-		argv[argc++] = (char *) ORCH_SHORT_FAULT_S;
-		json_object_set_new(sc->shortened, opt->key, json_real(strtod(ORCH_SHORT_FAULT_S, NULL)));
+		argv[argc++] = (char *)orch_shortened[s];
+		argv[argc++] = (char *)ORCH_SHORT_FAULT_S;
+		json_object_set_new(sc->shortened, opt->key,
+		                    json_real(strtod(ORCH_SHORT_FAULT_S, NULL)));
 	}
 	for (size_t p = 0; p < a->n_pairs; p++)
 		if (orch_table_has(sc->k->opts, a->pairs[p][0], NULL)) {
-			argv[argc++] = (char *) a->pairs[p][0];
-			argv[argc++] = (char *) a->pairs[p][1];
+			argv[argc++] = (char *)a->pairs[p][0];
+			argv[argc++] = (char *)a->pairs[p][1];
 		}
-	if ((rv = cli_parse(sc->name, argc, argv, sc->k->opts, &sc->params, &common)) != 0)
+	if ((rv = cli_parse(sc->name, argc, argv, sc->k->opts, &sc->params, &common)) !=
+	    0)
 		return rv == 1 ? CHAOSCTL_USAGE : rv;
 	return orch_finish_params(sc);
 }
@@ -250,11 +283,14 @@ orch_parse(struct orch_opts *o, struct orch_args *a, int argc, char **argv)
 				return rv;
 			continue;
 		}
-		if (strncmp(argv[i], "--", 2) != 0 || i + 1 >= argc || a->n_pairs == ORCH_MAX_PAIRS)
-			return flags_usage_error("chaosctl", "orchestrate: %s '%s'; see chaosctl "
+		if (strncmp(argv[i], "--", 2) != 0 || i + 1 >= argc ||
+		    a->n_pairs == ORCH_MAX_PAIRS)
+			return flags_usage_error("chaosctl",
+			                         "orchestrate: %s '%s'; see chaosctl "
 			                         "orchestrate --help",
-			                         strncmp(argv[i], "--", 2) ? "unexpected argument"
-			                                                   : "missing value for",
+			                         strncmp(argv[i], "--", 2)
+			                             ? "unexpected argument"
+			                             : "missing value for",
 			                         argv[i]);
 		if (strcmp(argv[i], "--namespace") == 0)
 			o->namespace_ = argv[i + 1];
@@ -263,7 +299,8 @@ orch_parse(struct orch_opts *o, struct orch_args *a, int argc, char **argv)
 		a->other_flags            = true;
 	}
 	if (a->continuous_flags && !o->continuous && !o->resume)
-		return flags_usage_error("chaosctl", "orchestrate: --duration, --interval and --seed "
+		return flags_usage_error("chaosctl",
+		                         "orchestrate: --duration, --interval and --seed "
 		                         "need --continuous");
 	return 0;
 }
@@ -280,8 +317,10 @@ cmd_orchestrate(const struct ctl_target *t, int argc, char **argv)
 		goto out;
 	if (o.resume) {
 		if (a.other_flags)
-			fprintf(stderr, "chaosctl: orchestrate: --resume continues with the session's "
-			                "saved settings; the other flags given are ignored\n");
+			fprintf(stderr,
+			        "chaosctl: orchestrate: --resume continues with the "
+			        "session's "
+			        "saved settings; the other flags given are ignored\n");
 		rv = orch_run(t, &o);
 		goto out;
 	}

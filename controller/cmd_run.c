@@ -24,8 +24,8 @@ cmd_run(const struct ctl_target *t, int argc, char **argv)
 
 	if (k == NULL) {
 		fprintf(stderr, "chaosctl: run: %s '%s'; allowed: %s\n",
-		        argc >= 2 ? "unknown scenario" : "missing scenario", argc >= 2 ? argv[1] : "",
-		        cli_scenario_names());
+		        argc >= 2 ? "unknown scenario" : "missing scenario",
+		        argc >= 2 ? argv[1] : "", cli_scenario_names());
 		return CHAOSCTL_USAGE;
 	}
 	if ((rv = cli_parse(argv[1], argc - 1, argv + 1, k->opts, &params, &c)) != 0)

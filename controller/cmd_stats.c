@@ -20,18 +20,19 @@ stats_print(const Chaos__V1__ControlResponse *r, int json)
 	for (size_t i = 0; i < r->n_endpoints; i++) {
 		const Chaos__V1__EndpointStats *e = r->endpoints[i];
 		if (json) {
-			json_object_set_new(o, e->name,
-			                    json_pack("{s:I,s:I,s:I,s:s?}", "received",
-			                              (json_int_t) e->received, "dropped",
-			                              (json_int_t) e->dropped, "pipes_closed",
-			                              (json_int_t) e->pipes_closed, "last_reason",
-			                              e->last_reason && *e->last_reason
-			                                  ? e->last_reason
-			                                  : NULL));
+			json_object_set_new(
+			    o, e->name,
+			    json_pack("{s:I,s:I,s:I,s:s?}", "received",
+			              (json_int_t)e->received, "dropped",
+			              (json_int_t)e->dropped, "pipes_closed",
+			              (json_int_t)e->pipes_closed, "last_reason",
+			              e->last_reason && *e->last_reason ? e->last_reason
+			                                                : NULL));
 		} else {
 			printf("%-8s %10llu %10llu %12llu  %s\n", e->name,
-			       (unsigned long long) e->received, (unsigned long long) e->dropped,
-			       (unsigned long long) e->pipes_closed,
+			       (unsigned long long)e->received,
+			       (unsigned long long)e->dropped,
+			       (unsigned long long)e->pipes_closed,
 			       e->last_reason ? e->last_reason : "");
 		}
 	}

@@ -27,7 +27,7 @@ csrv_stats(struct control_srv *s, Chaos__V1__ControlResponse *resp)
 	static Chaos__V1__EndpointStats  m[3];
 	static Chaos__V1__EndpointStats *mp[3];
 	static char                      reasons[3][160];
-	struct epstats                  *all[3] = {s->eps.session, s->eps.events, s->eps.control};
+	struct epstats *all[3] = {s->eps.session, s->eps.events, s->eps.control};
 
 	/* Static is fine: one control thread answers one request at a time. */
 	for (int i = 0; i < 3; i++) {
@@ -48,12 +48,13 @@ csrv_answer(struct control_srv *s, const Chaos__V1__ControlRequest *req)
 	nng_msg                   *msg    = NULL;
 
 	resp.protocol_version = WIRE_VERSION;
-	resp.has_now_ctl_us   = resp.has_heartbeat_ms = true;
-	resp.now_ctl_us       = clk_now_us();
-	resp.heartbeat_ms     = registry_heartbeat_ms(s->reg);
+	resp.has_now_ctl_us = resp.has_heartbeat_ms = true;
+	resp.now_ctl_us                             = clk_now_us();
+	resp.heartbeat_ms                           = registry_heartbeat_ms(s->reg);
 	switch (req->body_case) {
 	case CHAOS__V1__CONTROL_REQUEST__BODY_LIST_AGENTS:
-		if (registry_snapshot(s->reg, req->list_agents->namespace_, &agents, &n) == CHAOS_OK) {
+		if (registry_snapshot(s->reg, req->list_agents->namespace_, &agents,
+		                      &n) == CHAOS_OK) {
 			resp.agents   = agents;
 			resp.n_agents = n;
 		} else {
@@ -93,7 +94,7 @@ csrv_reject(struct control_srv *s, const char *why)
 	nng_msg                   *msg  = NULL;
 
 	resp.protocol_version = WIRE_VERSION;
-	resp.error            = (char *) why;
+	resp.error            = (char *)why;
 	if (wire_pack(&resp.base, WIRE_MAX_CONTROL, &msg) == CHAOS_OK &&
 	    nng_sendmsg(s->sock, msg, 0) != 0)
 		nng_msg_free(msg);
@@ -112,8 +113,8 @@ csrv_loop(void *arg)
 		if (rv != 0)
 			continue;
 		req = NULL;
-		if (wire_decode_control_request(nng_msg_body(msg), nng_msg_len(msg), &req, &why) !=
-		    CHAOS_OK) {
+		if (wire_decode_control_request(nng_msg_body(msg), nng_msg_len(msg), &req,
+		                                &why) != CHAOS_OK) {
 			epstats_dropped(s->eps.control, why);
 			csrv_reject(s, why);
 		} else {
@@ -147,9 +148,10 @@ control_srv_start(const char *url, const struct transport_tls *tls, struct regis
 	/* Only the owner (root) may drive faults through the socket file. */
 	if (strncmp(url, "ipc://", 6) == 0)
 		nng_socket_set_int(s->sock, NNG_OPT_IPC_PERMISSIONS, 0600);
-	if ((rv = transport_listen(s->sock, url, WIRE_MAX_CONTROL + WIRE_SOCKET_SLACK, tls, why)) !=
-	        CHAOS_OK ||
-	    (rv = chaos_err_from_nng(nng_thread_create(&s->thread, csrv_loop, s))) != CHAOS_OK) {
+	if ((rv = transport_listen(s->sock, url, WIRE_MAX_CONTROL + WIRE_SOCKET_SLACK,
+	                           tls, why)) != CHAOS_OK ||
+	    (rv = chaos_err_from_nng(nng_thread_create(&s->thread, csrv_loop, s))) !=
+	        CHAOS_OK) {
 		nng_close(s->sock);
 		free(s);
 		return rv;

@@ -21,9 +21,10 @@ struct control_endpoints {
 struct control_srv;
 
 /* runs may be NULL (no scenarios: run requests are answered with an error). */
-int  control_srv_start(const char *url, const struct transport_tls *tls, struct registry *reg,
-                       struct run_mgr *runs, const struct control_endpoints *eps,
-                       struct control_srv **out, const char **why);
+int  control_srv_start(const char *url, const struct transport_tls *tls,
+                       struct registry *reg, struct run_mgr *runs,
+                       const struct control_endpoints *eps, struct control_srv **out,
+                       const char **why);
 void control_srv_stop(struct control_srv *s);
 
 #endif

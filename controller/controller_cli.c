@@ -18,18 +18,33 @@ static const char controller_usage[] =
     "  --listen   agents' session URL (default " CONTROLLER_DEFAULT_LISTEN
     "); events use port + 1\n"
     "  --control  chaosctl's URL (default " CONTROLLER_DEFAULT_CONTROL ")\n"
-    "  --metrics  serve Prometheus /metrics over HTTP there, e.g. 0.0.0.0:9100 (default off)\n";
+    "  --metrics  serve Prometheus /metrics over HTTP there, e.g. 0.0.0.0:9100 (default "
+    "off)\n";
 
-enum { OPT_CONTROL = 256, OPT_PLAIN, OPT_CA, OPT_CERT, OPT_HB, OPT_MAX, OPT_LOG, OPT_METRICS };
+enum {
+	OPT_CONTROL = 256,
+	OPT_PLAIN,
+	OPT_CA,
+	OPT_CERT,
+	OPT_HB,
+	OPT_MAX,
+	OPT_LOG,
+	OPT_METRICS
+};
 
 static const struct option controller_longopts[] = {
-	{"listen", required_argument, NULL, 'l'},       {"control", required_argument, NULL, OPT_CONTROL},
-	{"plaintext", no_argument, NULL, OPT_PLAIN},    {"tls-ca", required_argument, NULL, OPT_CA},
-	{"tls-cert", required_argument, NULL, OPT_CERT}, {"heartbeat-ms", required_argument, NULL, OPT_HB},
-	{"max-agents", required_argument, NULL, OPT_MAX}, {"log-level", required_argument, NULL, OPT_LOG},
-	{"metrics", required_argument, NULL, OPT_METRICS},
-	{"help", no_argument, NULL, 'h'},               {"version", no_argument, NULL, 'V'},
-	{NULL, 0, NULL, 0},
+    {"listen", required_argument, NULL, 'l'},
+    {"control", required_argument, NULL, OPT_CONTROL},
+    {"plaintext", no_argument, NULL, OPT_PLAIN},
+    {"tls-ca", required_argument, NULL, OPT_CA},
+    {"tls-cert", required_argument, NULL, OPT_CERT},
+    {"heartbeat-ms", required_argument, NULL, OPT_HB},
+    {"max-agents", required_argument, NULL, OPT_MAX},
+    {"log-level", required_argument, NULL, OPT_LOG},
+    {"metrics", required_argument, NULL, OPT_METRICS},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
 };
 
 static enum controller_cli_result
@@ -38,27 +53,41 @@ controller_cli_option(int c, struct controller_opts *o, char *err, size_t errlen
 	const char *why;
 
 	switch (c) {
-	case 'l': o->listen = optarg; break;
-	case OPT_CONTROL: o->control = optarg; break;
-	case OPT_PLAIN: o->plaintext = true; break;
-	case OPT_CA: o->tls.ca_file = optarg; break;
-	case OPT_CERT: o->tls.cert_key_file = optarg; break;
+	case 'l':
+		o->listen = optarg;
+		break;
+	case OPT_CONTROL:
+		o->control = optarg;
+		break;
+	case OPT_PLAIN:
+		o->plaintext = true;
+		break;
+	case OPT_CA:
+		o->tls.ca_file = optarg;
+		break;
+	case OPT_CERT:
+		o->tls.cert_key_file = optarg;
+		break;
 	case OPT_HB:
 		if (flags_parse_u32(optarg, 100, 1000, &o->heartbeat_ms) != CHAOS_OK) {
-			snprintf(err, errlen, "--heartbeat-ms '%s': allowed is a whole number of "
-			         "milliseconds in 100..1000", optarg);
+			snprintf(err, errlen,
+			         "--heartbeat-ms '%s': allowed is a whole number of "
+			         "milliseconds in 100..1000",
+			         optarg);
 			return CONTROLLER_CLI_USAGE;
 		}
 		break;
 	case OPT_MAX:
 		if (flags_parse_u32(optarg, 1, 65536, &o->max_agents) != CHAOS_OK) {
-			snprintf(err, errlen, "--max-agents '%s': allowed is 1..65536", optarg);
+			snprintf(err, errlen, "--max-agents '%s': allowed is 1..65536",
+			         optarg);
 			return CONTROLLER_CLI_USAGE;
 		}
 		break;
 	case OPT_LOG:
 		if ((o->log_level = log_level_parse(optarg)) < 0) {
-			snprintf(err, errlen, "--log-level '%s': allowed are error, warn, info, debug",
+			snprintf(err, errlen,
+			         "--log-level '%s': allowed are error, warn, info, debug",
 			         optarg);
 			return CONTROLLER_CLI_USAGE;
 		}
@@ -70,16 +99,22 @@ controller_cli_option(int c, struct controller_opts *o, char *err, size_t errlen
 		}
 		o->metrics = optarg;
 		break;
-	case 'h': fputs(controller_usage, stdout); return CONTROLLER_CLI_EXIT_OK;
-	case 'V': printf("chaos-controller %s\n", CHAOS_VERSION); return CONTROLLER_CLI_EXIT_OK;
-	default: snprintf(err, errlen, "unknown or incomplete option; see --help"); return CONTROLLER_CLI_USAGE;
+	case 'h':
+		fputs(controller_usage, stdout);
+		return CONTROLLER_CLI_EXIT_OK;
+	case 'V':
+		printf("chaos-controller %s\n", CHAOS_VERSION);
+		return CONTROLLER_CLI_EXIT_OK;
+	default:
+		snprintf(err, errlen, "unknown or incomplete option; see --help");
+		return CONTROLLER_CLI_USAGE;
 	}
 	return CONTROLLER_CLI_RUN;
 }
 
 static enum controller_cli_result
-controller_cli_check_url(const char *flag, const char *url, const struct controller_opts *o,
-                         char *err, size_t errlen)
+controller_cli_check_url(const char *flag, const char *url,
+                         const struct controller_opts *o, char *err, size_t errlen)
 {
 	const char *why = NULL;
 
@@ -89,7 +124,8 @@ controller_cli_check_url(const char *flag, const char *url, const struct control
 	}
 	if (strncmp(url, "tls+tcp://", 10) == 0 &&
 	    (o->tls.ca_file == NULL || o->tls.cert_key_file == NULL)) {
-		snprintf(err, errlen, "%s '%s': tls+tcp:// needs --tls-ca FILE and --tls-cert FILE",
+		snprintf(err, errlen,
+		         "%s '%s': tls+tcp:// needs --tls-ca FILE and --tls-cert FILE",
 		         flag, url);
 		return CONTROLLER_CLI_USAGE;
 	}
@@ -97,7 +133,8 @@ controller_cli_check_url(const char *flag, const char *url, const struct control
 }
 
 enum controller_cli_result
-controller_cli_parse(int argc, char **argv, struct controller_opts *o, char *err, size_t errlen)
+controller_cli_parse(int argc, char **argv, struct controller_opts *o, char *err,
+                     size_t errlen)
 {
 	enum controller_cli_result r;
 	int                        c;
@@ -113,7 +150,8 @@ controller_cli_parse(int argc, char **argv, struct controller_opts *o, char *err
 	while ((c = getopt_long(argc, argv, "l:hV", controller_longopts, NULL)) != -1) {
 		/* getopt has stepped past the offending word: name it. */
 		if (c == '?') {
-			snprintf(err, errlen, "'%s': unknown option or missing value; see --help",
+			snprintf(err, errlen,
+			         "'%s': unknown option or missing value; see --help",
 			         argv[optind - 1]);
 			return CONTROLLER_CLI_USAGE;
 		}
@@ -121,11 +159,13 @@ controller_cli_parse(int argc, char **argv, struct controller_opts *o, char *err
 			return r;
 	}
 	if (optind < argc) {
-		snprintf(err, errlen, "unexpected argument '%s'; chaos-controller takes only options",
+		snprintf(err, errlen,
+		         "unexpected argument '%s'; chaos-controller takes only options",
 		         argv[optind]);
 		return CONTROLLER_CLI_USAGE;
 	}
-	if ((r = controller_cli_check_url("--listen", o->listen, o, err, errlen)) != CONTROLLER_CLI_RUN)
+	if ((r = controller_cli_check_url("--listen", o->listen, o, err, errlen)) !=
+	    CONTROLLER_CLI_RUN)
 		return r;
 	return controller_cli_check_url("--control", o->control, o, err, errlen);
 }

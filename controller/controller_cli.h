@@ -20,7 +20,7 @@ struct controller_opts {
 	uint32_t             heartbeat_ms;
 	uint32_t             max_agents;
 	int                  log_level;
-	const char          *metrics; /* Prometheus /metrics on HOST:PORT, or NULL (off) */
+	const char *metrics; /* Prometheus /metrics on HOST:PORT, or NULL (off) */
 };
 
 enum controller_cli_result {
@@ -31,7 +31,8 @@ enum controller_cli_result {
 
 /* Parses argv. On CONTROLLER_CLI_USAGE, err holds one line saying what is
  * wrong and what is allowed. */
-enum controller_cli_result controller_cli_parse(int argc, char **argv, struct controller_opts *o,
-                                                char *err, size_t errlen);
+enum controller_cli_result controller_cli_parse(int argc, char **argv,
+                                                struct controller_opts *o, char *err,
+                                                size_t errlen);
 
 #endif

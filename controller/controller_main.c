@@ -76,7 +76,8 @@ controller_start(struct controller *c, const struct controller_opts *o, const ch
 	struct control_endpoints eps = {&c->st_session, &c->st_events, &c->st_control};
 	int                      rv;
 
-	if ((rv = url_events_from_session(o->listen, events_url, sizeof(events_url))) != CHAOS_OK) {
+	if ((rv = url_events_from_session(o->listen, events_url, sizeof(events_url))) !=
+	    CHAOS_OK) {
 		*why = "cannot derive the events URL from --listen";
 		return rv;
 	}
@@ -88,21 +89,23 @@ controller_start(struct controller *c, const struct controller_opts *o, const ch
 		return rv;
 	controller_ipc_dir(o->control);
 	registry_set_ack_sink(c->reg, run_mgr_on_ack, c->runs);
-	if ((rv = session_srv_start(o->listen, &o->tls, c->reg, &c->st_session, o->max_agents,
-	                            &c->session, why)) != CHAOS_OK ||
-	    (rv = events_srv_start(events_url, &o->tls, c->reg, &c->st_events, run_mgr_on_event,
-	                           c->runs, &c->events, why)) != CHAOS_OK ||
-	    (rv = control_srv_start(o->control, &o->tls, c->reg, c->runs, &eps, &c->control,
-	                            why)) != CHAOS_OK)
+	if ((rv = session_srv_start(o->listen, &o->tls, c->reg, &c->st_session,
+	                            o->max_agents, &c->session, why)) != CHAOS_OK ||
+	    (rv = events_srv_start(events_url, &o->tls, c->reg, &c->st_events,
+	                           run_mgr_on_event, c->runs, &c->events, why)) !=
+	        CHAOS_OK ||
+	    (rv = control_srv_start(o->control, &o->tls, c->reg, c->runs, &eps,
+	                            &c->control, why)) != CHAOS_OK)
 		return rv;
 	if (o->metrics != NULL) {
 		struct epstats *all[] = {&c->st_session, &c->st_events, &c->st_control};
-		if ((rv = metrics_start(o->metrics, c->reg, all, 3, &c->metrics, why)) != CHAOS_OK)
+		if ((rv = metrics_start(o->metrics, c->reg, all, 3, &c->metrics, why)) !=
+		    CHAOS_OK)
 			return rv;
 		log_info("Prometheus metrics on http://%s/metrics", o->metrics);
 	}
-	log_info("serving agents on %s (events %s), chaosctl on %s, heartbeat %u ms", o->listen,
-	         events_url, o->control, o->heartbeat_ms);
+	log_info("serving agents on %s (events %s), chaosctl on %s, heartbeat %u ms",
+	         o->listen, events_url, o->control, o->heartbeat_ms);
 	return CHAOS_OK;
 }
 
@@ -153,7 +156,8 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if ((rv = controller_start(&c, &o, &why)) != CHAOS_OK) {
-		log_error("cannot start: %s: %s (is another controller using the address? is the "
+		log_error("cannot start: %s: %s (is another controller using the "
+		          "address? is the "
 		          "TLS material readable?)",
 		          chaos_strerror(rv), why);
 		controller_stop_all(&c);

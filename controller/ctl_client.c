@@ -22,20 +22,23 @@ ctl_connect(const struct ctl_target *t, nng_socket *sock, char *err, size_t errl
 	nng_socket_set_ms(*sock, NNG_OPT_RECVTIMEO, t->timeout_ms);
 	nng_socket_set_ms(*sock, NNG_OPT_SENDTIMEO, t->timeout_ms);
 	if (strncmp(t->url, "tls+tcp://", 10) == 0) {
-		rv = transport_dial(*sock, t->url, WIRE_MAX_CONTROL + WIRE_SOCKET_SLACK, &t->tls,
-		                    &why);
+		rv = transport_dial(*sock, t->url, WIRE_MAX_CONTROL + WIRE_SOCKET_SLACK,
+		                    &t->tls, &why);
 	} else {
 		/* A blocking first dial fails at once when nothing listens,
 		 * which is what a CLI wants: say so now, not after a timeout. */
-		nng_socket_set_size(*sock, NNG_OPT_RECVMAXSZ, WIRE_MAX_CONTROL + WIRE_SOCKET_SLACK);
+		nng_socket_set_size(*sock, NNG_OPT_RECVMAXSZ,
+		                    WIRE_MAX_CONTROL + WIRE_SOCKET_SLACK);
 		rv  = chaos_err_from_nng(nng_dial(*sock, t->url, NULL, 0));
 		why = chaos_strerror(rv);
 	}
 	if (rv != CHAOS_OK) {
-		snprintf(err, errlen,
-		         "cannot reach the controller at %s: %s; is chaos-controller running? "
-		         "(sandbox: deploy/sandbox/sandbox up; elsewhere pass --controller URL)",
-		         t->url, why);
+		snprintf(
+		    err, errlen,
+		    "cannot reach the controller at %s: %s; is chaos-controller running? "
+		    "(sandbox: deploy/sandbox/sandbox up; elsewhere pass --controller "
+		    "URL)",
+		    t->url, why);
 		nng_close(*sock);
 		return CHAOS_ECONN;
 	}
@@ -55,7 +58,8 @@ ctl_call(const struct ctl_target *t, Chaos__V1__ControlRequest *req,
 	if ((rv = ctl_connect(t, &sock, err, errlen)) != CHAOS_OK)
 		return rv;
 	if ((rv = wire_pack(&req->base, WIRE_MAX_CONTROL, &msg)) != CHAOS_OK) {
-		snprintf(err, errlen, "cannot encode the request: %s", chaos_strerror(rv));
+		snprintf(err, errlen, "cannot encode the request: %s",
+		         chaos_strerror(rv));
 		goto out;
 	}
 	if ((rv = nng_sendmsg(sock, msg, 0)) != 0)
@@ -63,16 +67,19 @@ ctl_call(const struct ctl_target *t, Chaos__V1__ControlRequest *req,
 	else
 		rv = nng_recvmsg(sock, &msg, 0);
 	if (rv != 0) {
-		snprintf(err, errlen, "no answer from the controller at %s: %s; check its log",
-		         t->url, nng_strerror(rv));
+		snprintf(err, errlen,
+		         "no answer from the controller at %s: %s; check its log", t->url,
+		         nng_strerror(rv));
 		rv = CHAOS_ECONN;
 		goto out;
 	}
 	rv = wire_decode_control_response(nng_msg_body(msg), nng_msg_len(msg), out, &why);
 	nng_msg_free(msg);
 	if (rv != CHAOS_OK)
-		snprintf(err, errlen, "the controller's answer is invalid: %s (version mismatch "
-		         "between chaosctl and chaos-controller?)", why);
+		snprintf(err, errlen,
+		         "the controller's answer is invalid: %s (version mismatch "
+		         "between chaosctl and chaos-controller?)",
+		         why);
 out:
 	nng_close(sock);
 	return rv;

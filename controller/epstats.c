@@ -11,9 +11,9 @@
 int
 epstats_init(struct epstats *s, const char *name)
 {
-	s->name         = name;
-	s->received     = s->dropped = s->pipes_closed = 0;
-	s->last_reason[0] = '\0';
+	s->name     = name;
+	s->received = s->dropped = s->pipes_closed = 0;
+	s->last_reason[0]                          = '\0';
 	return nng_mtx_alloc(&s->mtx) == 0 ? CHAOS_OK : CHAOS_ENOMEM;
 }
 
@@ -43,8 +43,8 @@ epstats_dropped(struct epstats *s, const char *reason)
 	snprintf(s->last_reason, sizeof(s->last_reason), "%s", reason);
 	nng_mtx_unlock(s->mtx);
 	if (n == 1 || n % 100 == 0)
-		log_warn("%s: dropped message (%llu so far): %s", s->name, (unsigned long long) n,
-		         reason);
+		log_warn("%s: dropped message (%llu so far): %s", s->name,
+		         (unsigned long long)n, reason);
 }
 
 static void
@@ -52,8 +52,8 @@ epstats_pipe_removed(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
 	struct epstats *s = arg;
 
-	(void) p;
-	(void) ev;
+	(void)p;
+	(void)ev;
 	nng_mtx_lock(s->mtx);
 	s->pipes_closed++;
 	nng_mtx_unlock(s->mtx);
@@ -66,15 +66,16 @@ epstats_watch_pipes(struct epstats *s, nng_socket sock)
 }
 
 void
-epstats_fill(struct epstats *s, Chaos__V1__EndpointStats *m, char *reason_buf, size_t reason_len)
+epstats_fill(struct epstats *s, Chaos__V1__EndpointStats *m, char *reason_buf,
+             size_t reason_len)
 {
 	chaos__v1__endpoint_stats__init(m);
 	nng_mtx_lock(s->mtx);
-	m->name              = (char *) s->name;
-	m->received          = s->received;
-	m->dropped           = s->dropped;
-	m->has_pipes_closed  = true;
-	m->pipes_closed      = s->pipes_closed;
+	m->name             = (char *)s->name;
+	m->received         = s->received;
+	m->dropped          = s->dropped;
+	m->has_pipes_closed = true;
+	m->pipes_closed     = s->pipes_closed;
 	snprintf(reason_buf, reason_len, "%s", s->last_reason);
 	nng_mtx_unlock(s->mtx);
 	m->last_reason = reason_buf;

@@ -12,12 +12,12 @@
 #include "common/wire.h"
 
 struct events_srv {
-	nng_socket      sock;
-	nng_thread     *thread;
+	nng_socket       sock;
+	nng_thread      *thread;
 	struct registry *reg;
-	struct epstats *stats;
-	events_sink_fn  sink;
-	void           *sink_arg;
+	struct epstats  *stats;
+	events_sink_fn   sink;
+	void            *sink_arg;
 };
 
 static void
@@ -27,7 +27,8 @@ esrv_take(struct events_srv *s, nng_msg *msg)
 	const char       *why;
 	int64_t           now = clk_now_us();
 
-	if (wire_decode_event(nng_msg_body(msg), nng_msg_len(msg), &e, &why) != CHAOS_OK) {
+	if (wire_decode_event(nng_msg_body(msg), nng_msg_len(msg), &e, &why) !=
+	    CHAOS_OK) {
 		epstats_dropped(s->stats, why);
 		return;
 	}
@@ -76,9 +77,10 @@ events_srv_start(const char *url, const struct transport_tls *tls, struct regist
 		return chaos_err_from_nng(rv);
 	}
 	epstats_watch_pipes(stats, s->sock);
-	if ((rv = transport_listen(s->sock, url, WIRE_MAX_EVENT + WIRE_SOCKET_SLACK, tls, why)) !=
-	        CHAOS_OK ||
-	    (rv = chaos_err_from_nng(nng_thread_create(&s->thread, esrv_loop, s))) != CHAOS_OK) {
+	if ((rv = transport_listen(s->sock, url, WIRE_MAX_EVENT + WIRE_SOCKET_SLACK, tls,
+	                           why)) != CHAOS_OK ||
+	    (rv = chaos_err_from_nng(nng_thread_create(&s->thread, esrv_loop, s))) !=
+	        CHAOS_OK) {
 		nng_close(s->sock);
 		free(s);
 		return rv;

@@ -17,9 +17,9 @@ typedef void (*events_sink_fn)(void *arg, const Chaos__V1__Event *e, int64_t t_c
 
 struct events_srv;
 
-int  events_srv_start(const char *url, const struct transport_tls *tls, struct registry *reg,
-                      struct epstats *stats, events_sink_fn sink, void *sink_arg,
-                      struct events_srv **out, const char **why);
+int  events_srv_start(const char *url, const struct transport_tls *tls,
+                      struct registry *reg, struct epstats *stats, events_sink_fn sink,
+                      void *sink_arg, struct events_srv **out, const char **why);
 void events_srv_stop(struct events_srv *s);
 
 #endif

@@ -38,7 +38,8 @@ static struct {
 static size_t metrics_n_mttr;
 
 static const char *const metrics_state_names[METRICS_N_STATES] = {
-	"unspecified", "running", "succeeded", "failed", "aborted", "refused", "unusable", "skipped",
+    "unspecified", "running", "succeeded", "failed",
+    "aborted",     "refused", "unusable",  "skipped",
 };
 
 void
@@ -46,7 +47,8 @@ metrics_on_event(const Chaos__V1__Event *e)
 {
 	if (e->body_case != CHAOS__V1__EVENT__BODY_SAMPLE || e->sample == NULL)
 		return;
-	atomic_fetch_add(e->sample->healthy ? &metrics_samples_ok : &metrics_samples_err, 1);
+	atomic_fetch_add(e->sample->healthy ? &metrics_samples_ok : &metrics_samples_err,
+	                 1);
 }
 
 void
@@ -61,10 +63,12 @@ metrics_on_run_end(const char *scenario, int state, const json_t *result)
 	if (scenario == NULL || !json_is_number(v) || !isfinite(json_number_value(v)))
 		return;
 	pthread_mutex_lock(&metrics_mtx);
-	for (i = 0; i < metrics_n_mttr && strcmp(metrics_mttr[i].scenario, scenario) != 0; i++)
+	for (i = 0; i < metrics_n_mttr && strcmp(metrics_mttr[i].scenario, scenario) != 0;
+	     i++)
 		;
 	if (i < METRICS_MAX_SCENARIOS) {
-		snprintf(metrics_mttr[i].scenario, sizeof(metrics_mttr[i].scenario), "%s", scenario);
+		snprintf(metrics_mttr[i].scenario, sizeof(metrics_mttr[i].scenario), "%s",
+		         scenario);
 		metrics_mttr[i].mttr_s = json_number_value(v);
 		metrics_n_mttr         = i == metrics_n_mttr ? i + 1 : metrics_n_mttr;
 	}
@@ -99,28 +103,30 @@ static const char *const metrics_roles[] = {"unspecified", "blockchain", "coordi
 static void
 metrics_agents(FILE *f, struct registry *reg)
 {
-	Chaos__V1__AgentInfo **a = NULL;
-	size_t                 n = 0;
+	Chaos__V1__AgentInfo **a                         = NULL;
+	size_t                 n                         = 0;
 	uint64_t               count[METRICS_N_ROLES][2] = {{0}}, faults = 0;
 
 	if (reg != NULL && registry_snapshot(reg, NULL, &a, &n) != CHAOS_OK)
 		n = 0;
 	for (size_t i = 0; i < n; i++) {
 		bool   up = a[i]->state == CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED;
-		size_t r  = (size_t) a[i]->identity->role;
+		size_t r  = (size_t)a[i]->identity->role;
 		count[r < METRICS_N_ROLES ? r : 0][up ? 0 : 1]++;
 		faults += up ? a[i]->n_active_faults : 0;
 	}
 	if (a != NULL)
 		registry_snapshot_free(a, n);
-	metrics_head(f, "chaos_agents", "gauge", "Agents known to the controller, by role and state.");
+	metrics_head(f, "chaos_agents", "gauge",
+	             "Agents known to the controller, by role and state.");
 	for (size_t r = 0; r < METRICS_N_ROLES; r++)
 		for (int s = 0; s < 2; s++)
-			fprintf(f, "chaos_agents{role=\"%s\",state=\"%s\"} %llu\n", metrics_roles[r],
-			        s ? "lost" : "connected", (unsigned long long) count[r][s]);
+			fprintf(f, "chaos_agents{role=\"%s\",state=\"%s\"} %llu\n",
+			        metrics_roles[r], s ? "lost" : "connected",
+			        (unsigned long long)count[r][s]);
 	metrics_head(f, "chaos_active_faults", "gauge",
 	             "Faults in force now, as reported by the connected agents.");
-	fprintf(f, "chaos_active_faults %llu\n", (unsigned long long) faults);
+	fprintf(f, "chaos_active_faults %llu\n", (unsigned long long)faults);
 }
 
 static void
@@ -129,15 +135,18 @@ metrics_counters(FILE *f)
 	metrics_head(f, "chaos_probe_samples_total", "counter",
 	             "Probe samples received from the agents, by result.");
 	fprintf(f, "chaos_probe_samples_total{result=\"ok\"} %llu\n",
-	        (unsigned long long) atomic_load(&metrics_samples_ok));
+	        (unsigned long long)atomic_load(&metrics_samples_ok));
 	fprintf(f, "chaos_probe_samples_total{result=\"error\"} %llu\n",
-	        (unsigned long long) atomic_load(&metrics_samples_err));
-	metrics_head(f, "chaos_runs_total", "counter", "Scenario runs that ended, by final state.");
+	        (unsigned long long)atomic_load(&metrics_samples_err));
+	metrics_head(f, "chaos_runs_total", "counter",
+	             "Scenario runs that ended, by final state.");
 	for (int s = 2; s < METRICS_N_STATES; s++)
-		fprintf(f, "chaos_runs_total{state=\"%s\"} %llu\n", metrics_state_names[s],
-		        (unsigned long long) atomic_load(&metrics_runs[s]));
+		fprintf(f, "chaos_runs_total{state=\"%s\"} %llu\n",
+		        metrics_state_names[s],
+		        (unsigned long long)atomic_load(&metrics_runs[s]));
 	metrics_head(f, "chaos_last_mttr_seconds", "gauge",
-	             "MTTR of the last run of each scenario that measured one (absent until then).");
+	             "MTTR of the last run of each scenario that measured one (absent "
+	             "until then).");
 	pthread_mutex_lock(&metrics_mtx);
 	for (size_t i = 0; i < metrics_n_mttr; i++) {
 		fputs("chaos_last_mttr_seconds{scenario=\"", f);
@@ -154,20 +163,22 @@ metrics_endpoints(FILE *f, struct epstats *const *eps, size_t n)
 	                                    "chaos_messages_dropped_total",
 	                                    "chaos_pipes_closed_total"};
 	static const char *const help[]  = {
-        "Messages received, by endpoint.",
-        "Messages dropped as malformed, oversize or invalid, by endpoint.",
-        "Connections (pipes) closed, by endpoint."};
+	     "Messages received, by endpoint.",
+	     "Messages dropped as malformed, oversize or invalid, by endpoint.",
+	     "Connections (pipes) closed, by endpoint."};
 
 	for (int k = 0; k < 3; k++) {
 		metrics_head(f, names[k], "counter", help[k]);
 		for (size_t i = 0; i < n; i++) {
 			uint64_t v;
 			nng_mtx_lock(eps[i]->mtx);
-			v = k == 0 ? eps[i]->received : k == 1 ? eps[i]->dropped : eps[i]->pipes_closed;
+			v = k == 0   ? eps[i]->received
+			    : k == 1 ? eps[i]->dropped
+			             : eps[i]->pipes_closed;
 			nng_mtx_unlock(eps[i]->mtx);
 			fprintf(f, "%s{endpoint=\"", names[k]);
 			metrics_label(f, eps[i]->name);
-			fprintf(f, "\"} %llu\n", (unsigned long long) v);
+			fprintf(f, "\"} %llu\n", (unsigned long long)v);
 		}
 	}
 }
@@ -200,7 +211,8 @@ metrics_handle(nng_aio *aio)
 	nng_http_res     *res  = NULL;
 
 	if (text == NULL || nng_http_res_alloc(&res) != 0 ||
-	    nng_http_res_set_header(res, "Content-Type", "text/plain; version=0.0.4; charset=utf-8") != 0 ||
+	    nng_http_res_set_header(res, "Content-Type",
+	                            "text/plain; version=0.0.4; charset=utf-8") != 0 ||
 	    nng_http_res_copy_data(res, text, strlen(text)) != 0) {
 		if (res != NULL)
 			nng_http_res_free(res);
@@ -235,8 +247,8 @@ metrics_check_addr(const char *addr, const char **why)
 }
 
 int
-metrics_start(const char *addr, struct registry *reg, struct epstats *const *eps, size_t n,
-              struct metrics **out, const char **why)
+metrics_start(const char *addr, struct registry *reg, struct epstats *const *eps,
+              size_t n, struct metrics **out, const char **why)
 {
 	struct metrics *m = calloc(1, sizeof(*m));
 	char            url[512];

@@ -25,8 +25,8 @@ int metrics_check_addr(const char *addr, const char **why);
 
 /* Serves GET /metrics on http://addr. reg and eps (n of them) must outlive
  * the server. On error *why says what failed. */
-int  metrics_start(const char *addr, struct registry *reg, struct epstats *const *eps, size_t n,
-                   struct metrics **out, const char **why);
+int metrics_start(const char *addr, struct registry *reg, struct epstats *const *eps,
+                  size_t n, struct metrics **out, const char **why);
 /* Stops serving and frees m; NULL is fine. */
 void metrics_stop(struct metrics *m);
 

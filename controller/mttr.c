@@ -6,8 +6,8 @@
 #include <string.h>
 
 bool
-mttr_recovered_at(const struct mttr_sample *s, size_t n, int64_t t_from, int64_t window_us,
-                  int64_t *t_recovered)
+mttr_recovered_at(const struct mttr_sample *s, size_t n, int64_t t_from,
+                  int64_t window_us, int64_t *t_recovered)
 {
 	size_t start = n; /* candidate start of the healthy run */
 
@@ -29,7 +29,8 @@ mttr_recovered_at(const struct mttr_sample *s, size_t n, int64_t t_from, int64_t
 }
 
 bool
-mttr_first_unhealthy(const struct mttr_sample *s, size_t n, int64_t t_from, int64_t *t_unhealthy)
+mttr_first_unhealthy(const struct mttr_sample *s, size_t n, int64_t t_from,
+                     int64_t *t_unhealthy)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (s[i].t_us >= t_from && !s[i].healthy) {
@@ -41,8 +42,8 @@ mttr_first_unhealthy(const struct mttr_sample *s, size_t n, int64_t t_from, int6
 }
 
 void
-mttr_count(const struct mttr_sample *s, size_t n, int64_t t_from, int64_t t_to, size_t *healthy,
-           size_t *total)
+mttr_count(const struct mttr_sample *s, size_t n, int64_t t_from, int64_t t_to,
+           size_t *healthy, size_t *total)
 {
 	*healthy = *total = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -57,7 +58,7 @@ mttr_count(const struct mttr_sample *s, size_t n, int64_t t_from, int64_t t_to, 
 static int
 mttr_cmp_double(const void *a, const void *b)
 {
-	double x = *(const double *) a, y = *(const double *) b;
+	double x = *(const double *)a, y = *(const double *)b;
 
 	return (x > y) - (x < y);
 }
@@ -75,7 +76,7 @@ mttr_percentile(const double *values, size_t n, double p, double *out)
 	memcpy(sorted, values, n * sizeof(*sorted));
 	qsort(sorted, n, sizeof(*sorted), mttr_cmp_double);
 	/* nearest rank: ceil(p/100 * n), at least 1 */
-	rank = (size_t) ceil(p / 100.0 * (double) n);
+	rank = (size_t)ceil(p / 100.0 * (double)n);
 	if (rank < 1)
 		rank = 1;
 	*out = sorted[rank - 1];
@@ -92,6 +93,6 @@ mttr_mean(const double *values, size_t n, double *out)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		sum += values[i];
-	*out = sum / (double) n;
+	*out = sum / (double)n;
 	return true;
 }

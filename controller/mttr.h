@@ -22,8 +22,8 @@ struct mttr_sample {
  * lasting at least window_us (a later sample exists at or beyond
  * start + window_us and nothing in between is unhealthy). Returns false when
  * no such run exists yet (not recovered, or not enough samples to tell). */
-bool mttr_recovered_at(const struct mttr_sample *s, size_t n, int64_t t_from, int64_t window_us,
-                       int64_t *t_recovered);
+bool mttr_recovered_at(const struct mttr_sample *s, size_t n, int64_t t_from,
+                       int64_t window_us, int64_t *t_recovered);
 
 /* The first unhealthy sample at or after t_from; false if none. */
 bool mttr_first_unhealthy(const struct mttr_sample *s, size_t n, int64_t t_from,

@@ -85,7 +85,8 @@ obs_series_for(struct obs *o, const char *probe_id)
 			return &o->series[i];
 	if (o->n_series == OBS_MAX_SERIES)
 		return NULL;
-	snprintf(o->series[o->n_series].probe_id, sizeof(o->series[0].probe_id), "%s", probe_id);
+	snprintf(o->series[o->n_series].probe_id, sizeof(o->series[0].probe_id), "%s",
+	         probe_id);
 	return &o->series[o->n_series++];
 }
 
@@ -120,7 +121,7 @@ obs_add_sample(struct obs *o, const Chaos__V1__Event *e, int64_t offset_us)
 	smp.t_us        = e->t_agent_us - offset_us;
 	smp.healthy     = p->healthy;
 	smp.latency_us  = p->latency_us;
-	smp.error_class = p->has_error_class ? (int) p->error_class : 0;
+	smp.error_class = p->has_error_class ? (int)p->error_class : 0;
 	smp.http_status = p->has_http_status ? p->http_status : 0;
 	smp.has_value   = p->has_value;
 	smp.value       = p->value;
@@ -172,7 +173,8 @@ obs_add_load(struct obs *o, const Chaos__V1__Event *e, int64_t offset_us)
 
 	if (o->n_loads == o->cap_loads) {
 		size_t           cap = o->cap_loads ? o->cap_loads * 2 : 256;
-		struct obs_load *g   = cap <= OBS_MAX_LOADS ? realloc(o->loads, cap * sizeof(*g)) : NULL;
+		struct obs_load *g =
+		    cap <= OBS_MAX_LOADS ? realloc(o->loads, cap * sizeof(*g)) : NULL;
 		if (g == NULL)
 			return;
 		o->loads = g, o->cap_loads = cap;
@@ -180,13 +182,16 @@ obs_add_load(struct obs *o, const Chaos__V1__Event *e, int64_t offset_us)
 	l = &o->loads[o->n_loads];
 	memset(l, 0, sizeof(*l));
 	snprintf(l->load_id, sizeof(l->load_id), "%s", r->load_id);
-	l->t_us        = (r->has_interval_start_agent_us ? r->interval_start_agent_us : e->t_agent_us) -
-	                 offset_us;
-	l->interval_us = (int64_t) (r->has_interval_ms ? r->interval_ms : 0) * 1000;
-	l->scheduled = r->scheduled, l->ok = r->ok, l->late = r->late, l->final = r->final;
+	l->t_us = (r->has_interval_start_agent_us ? r->interval_start_agent_us
+	                                          : e->t_agent_us) -
+	    offset_us;
+	l->interval_us = (int64_t)(r->has_interval_ms ? r->interval_ms : 0) * 1000;
+	l->scheduled = r->scheduled, l->ok = r->ok, l->late = r->late,
+	l->final = r->final;
 	for (size_t i = 0; i < r->n_errors_by_class && i < 16; i++)
 		l->errors[i] = r->errors_by_class[i];
-	if (r->n_latency_hist > 0 && (l->hist = malloc(r->n_latency_hist * sizeof(uint64_t))) != NULL) {
+	if (r->n_latency_hist > 0 &&
+	    (l->hist = malloc(r->n_latency_hist * sizeof(uint64_t))) != NULL) {
 		memcpy(l->hist, r->latency_hist, r->n_latency_hist * sizeof(uint64_t));
 		l->n_hist = r->n_latency_hist;
 	}
@@ -230,7 +235,8 @@ obs_add_ack(struct obs *o, const Chaos__V1__Ack *a, int64_t offset_us, int64_t t
 		snprintf(k->error, sizeof(k->error), "%s", a->error ? a->error : "");
 		/* The agent's own time of the change is exact up to the offset's
 		 * error bound; the poll's arrival is later by up to one RTT. */
-		k->applied_us = a->has_applied_agent_us ? a->applied_agent_us - offset_us : t_poll_us;
+		k->applied_us =
+		    a->has_applied_agent_us ? a->applied_agent_us - offset_us : t_poll_us;
 		nng_cv_wake(o->cv);
 	}
 	nng_mtx_unlock(o->mtx);
@@ -258,7 +264,8 @@ obs_samples(struct obs *o, const char *probe_id, struct obs_sample **out)
 }
 
 size_t
-obs_fault_events(struct obs *o, const char *fault_id, struct obs_fault_event *out, size_t cap)
+obs_fault_events(struct obs *o, const char *fault_id, struct obs_fault_event *out,
+                 size_t cap)
 {
 	size_t n = 0;
 
@@ -276,11 +283,12 @@ obs_deadline_ms(int64_t deadline_mono)
 {
 	int64_t left = (deadline_mono - clk_mono_us()) / 1000;
 
-	return nng_clock() + (nng_time) (left > 0 ? left : 0);
+	return nng_clock() + (nng_time)(left > 0 ? left : 0);
 }
 
 bool
-obs_wait_ack(struct obs *o, uint64_t command_id, int64_t deadline_mono, struct obs_ack *ack)
+obs_wait_ack(struct obs *o, uint64_t command_id, int64_t deadline_mono,
+             struct obs_ack *ack)
 {
 	nng_time until = obs_deadline_ms(deadline_mono);
 	bool     found = false;
@@ -316,7 +324,8 @@ obs_find_conn(struct obs *o, const char *agent_id, const char *check_id)
 }
 
 Chaos__V1__ConnCheckResult *
-obs_wait_conn(struct obs *o, const char *agent_id, const char *check_id, int64_t deadline_mono)
+obs_wait_conn(struct obs *o, const char *agent_id, const char *check_id,
+              int64_t deadline_mono)
 {
 	nng_time                    until = obs_deadline_ms(deadline_mono);
 	Chaos__V1__ConnCheckResult *r;
@@ -354,7 +363,8 @@ obs_loads(struct obs *o, const char *load_id, struct obs_load **out)
 		d->hist = NULL;
 		if (o->loads[i].n_hist > 0 &&
 		    (d->hist = malloc(o->loads[i].n_hist * sizeof(uint64_t))) != NULL)
-			memcpy(d->hist, o->loads[i].hist, o->loads[i].n_hist * sizeof(uint64_t));
+			memcpy(d->hist, o->loads[i].hist,
+			       o->loads[i].n_hist * sizeof(uint64_t));
 		else
 			d->n_hist = 0;
 		n++;
@@ -372,7 +382,8 @@ obs_wait_load_final(struct obs *o, const char *load_id, int64_t deadline_mono)
 	nng_mtx_lock(o->mtx);
 	for (;;) {
 		for (size_t i = 0; i < o->n_loads && !found; i++)
-			found = o->loads[i].final && strcmp(o->loads[i].load_id, load_id) == 0;
+			found = o->loads[i].final &&
+			    strcmp(o->loads[i].load_id, load_id) == 0;
 		if (found || nng_cv_until(o->cv, until) == NNG_ETIMEDOUT)
 			break;
 	}

@@ -14,7 +14,7 @@
 #include "proto/chaos.pb-c.h"
 
 struct obs_sample {
-	int64_t  t_us;       /* check start, controller clock */
+	int64_t  t_us; /* check start, controller clock */
 	bool     healthy;
 	uint32_t latency_us;
 	int      error_class; /* Chaos__V1__ErrorClass */
@@ -61,7 +61,8 @@ void obs_free(struct obs *o);
 
 /* Feeds (any thread). offset_us converts agent times: ctl = agent - offset. */
 void obs_add_event(struct obs *o, const Chaos__V1__Event *e, int64_t offset_us);
-void obs_add_ack(struct obs *o, const Chaos__V1__Ack *a, int64_t offset_us, int64_t t_poll_us);
+void obs_add_ack(struct obs *o, const Chaos__V1__Ack *a, int64_t offset_us,
+                 int64_t t_poll_us);
 
 /* Copies the samples of probe_id (sorted by time) into a new array *out
  * (caller frees); returns the count (0 and *out NULL when none). */
@@ -81,7 +82,8 @@ bool obs_wait_load_final(struct obs *o, const char *load_id, int64_t deadline_mo
 
 /* Waits until the ack of command_id arrives or deadline (monotonic us)
  * passes. Returns true with *ack filled when it arrived. */
-bool obs_wait_ack(struct obs *o, uint64_t command_id, int64_t deadline_mono, struct obs_ack *ack);
+bool obs_wait_ack(struct obs *o, uint64_t command_id, int64_t deadline_mono,
+                  struct obs_ack *ack);
 
 /* Waits for the connectivity result of check_id from agent_id; returns a
  * copy (free with chaos__v1__conn_check_result__free_unpacked) or NULL. */

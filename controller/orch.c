@@ -66,13 +66,13 @@ orch_pick(uint32_t seed, bool random, int64_t cycle, size_t n)
 	if (n == 0)
 		return 0;
 	if (!random)
-		return (size_t) ((uint64_t) (cycle - 1) % n);
+		return (size_t)((uint64_t)(cycle - 1) % n);
 	/* splitmix64 of (seed, cycle): no state to carry across a resume */
-	z = ((uint64_t) seed << 32 ^ (uint64_t) cycle) + 0x9e3779b97f4a7c15ULL;
+	z = ((uint64_t)seed << 32 ^ (uint64_t)cycle) + 0x9e3779b97f4a7c15ULL;
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
 	z ^= z >> 31;
-	return (size_t) (z % n);
+	return (size_t)(z % n);
 }
 
 static json_t *
@@ -101,27 +101,32 @@ orch_header_new(const struct orch_opts *o, const struct orch_session *s, const c
 
 	for (size_t i = 0; i < o->n_sc; i++)
 		json_array_append_new(
-		    list, json_pack("{s:s,s:s,s:b,s:O?,s:O?}", "name", o->sc[i].name, "scenario",
-		                    o->sc[i].scenario, "available", o->sc[i].k != NULL, "params",
-		                    o->sc[i].params, "shortened", o->sc[i].shortened));
+		    list,
+		    json_pack("{s:s,s:s,s:b,s:O?,s:O?}", "name", o->sc[i].name,
+		              "scenario", o->sc[i].scenario, "available",
+		              o->sc[i].k != NULL, "params", o->sc[i].params, "shortened",
+		              o->sc[i].shortened));
 	json_object_set_new(h, "type", json_string("session"));
 	json_object_set_new(h, "version", json_integer(1));
 	json_object_set_new(h, "session_start", orch_iso(s->start_us));
 	json_object_set_new(h, "start_us", json_integer(s->start_us));
-	json_object_set_new(h, "mode", json_string(o->continuous ? "continuous" : "once"));
-	json_object_set_new(h, "duration_hours", o->continuous ? json_real(o->duration_h) : json_null());
+	json_object_set_new(h, "mode",
+	                    json_string(o->continuous ? "continuous" : "once"));
+	json_object_set_new(h, "duration_hours",
+	                    o->continuous ? json_real(o->duration_h) : json_null());
 	json_object_set_new(h, "interval_minutes",
 	                    o->continuous ? json_real(o->interval_min) : json_null());
 	json_object_set_new(h, "deadline", orch_iso(s->deadline_us));
-	json_object_set_new(h, "deadline_us", s->deadline_us ? json_integer(s->deadline_us) : json_null());
+	json_object_set_new(h, "deadline_us",
+	                    s->deadline_us ? json_integer(s->deadline_us) : json_null());
 	json_object_set_new(h, "selection", json_string(orch_selection(o)));
 	json_object_set_new(h, "seed", o->random ? json_integer(o->seed) : json_null());
 	json_object_set_new(h, "namespace", ns ? json_string(ns) : json_null());
 	json_object_set_new(h, "scenarios", list);
 	json_object_set_new(h, "slo_targets",
-	                    json_pack("{s:f,s:f,s:f}", "mttr_average_s", o->slo.mttr_avg_s,
-	                              "mttr_max_s", o->slo.mttr_max_s, "success_rate_percent",
-	                              o->slo.success_rate_pct));
+	                    json_pack("{s:f,s:f,s:f}", "mttr_average_s",
+	                              o->slo.mttr_avg_s, "mttr_max_s", o->slo.mttr_max_s,
+	                              "success_rate_percent", o->slo.success_rate_pct));
 	return h;
 }
 
@@ -132,25 +137,31 @@ orch_opts_from_header(struct orch_opts *o, const json_t *h)
 	size_t        i;
 
 	orch_opts_fini(o);
-	o->n_sc         = 0;
-	o->continuous   = strcmp(json_string_value(json_object_get(h, "mode")) ?: "", "continuous") == 0;
-	o->duration_h   = json_number_value(json_object_get(h, "duration_hours"));
-	o->interval_min = json_number_value(json_object_get(h, "interval_minutes"));
-	o->random       = json_is_integer(json_object_get(h, "seed"));
-	o->seed         = (uint32_t) json_integer_value(json_object_get(h, "seed"));
-	o->namespace_   = json_string_value(json_object_get(h, "namespace"));
-	slo             = json_object_get(h, "slo_targets");
-	o->slo.mttr_avg_s       = json_number_value(json_object_get(slo, "mttr_average_s"));
-	o->slo.mttr_max_s       = json_number_value(json_object_get(slo, "mttr_max_s"));
-	o->slo.success_rate_pct = json_number_value(json_object_get(slo, "success_rate_percent"));
-	if (!(o->slo.mttr_avg_s > 0 && o->slo.mttr_max_s > 0 && o->slo.success_rate_pct >= 0))
+	o->n_sc       = 0;
+	o->continuous = strcmp(json_string_value(json_object_get(h, "mode")) ?: "",
+	                       "continuous") == 0;
+	o->duration_h     = json_number_value(json_object_get(h, "duration_hours"));
+	o->interval_min   = json_number_value(json_object_get(h, "interval_minutes"));
+	o->random         = json_is_integer(json_object_get(h, "seed"));
+	o->seed           = (uint32_t)json_integer_value(json_object_get(h, "seed"));
+	o->namespace_     = json_string_value(json_object_get(h, "namespace"));
+	slo               = json_object_get(h, "slo_targets");
+	o->slo.mttr_avg_s = json_number_value(json_object_get(slo, "mttr_average_s"));
+	o->slo.mttr_max_s = json_number_value(json_object_get(slo, "mttr_max_s"));
+	o->slo.success_rate_pct =
+	    json_number_value(json_object_get(slo, "success_rate_percent"));
+	if (!(o->slo.mttr_avg_s > 0 && o->slo.mttr_max_s > 0 &&
+	      o->slo.success_rate_pct >= 0))
 		orch_slo_defaults(&o->slo); /* a record without targets: DESIGN's */
-	json_array_foreach(list, i, x) {
+	json_array_foreach(list, i, x)
+	{
 		struct orch_scenario *sc = &o->sc[o->n_sc];
-		if (o->n_sc == ORCH_MAX_SCENARIOS || !json_is_string(json_object_get(x, "name")) ||
+		if (o->n_sc == ORCH_MAX_SCENARIOS ||
+		    !json_is_string(json_object_get(x, "name")) ||
 		    !json_is_string(json_object_get(x, "scenario")))
 			return CHAOS_EPROTO;
-		snprintf(sc->name, sizeof(sc->name), "%s", json_string_value(json_object_get(x, "name")));
+		snprintf(sc->name, sizeof(sc->name), "%s",
+		         json_string_value(json_object_get(x, "name")));
 		snprintf(sc->scenario, sizeof(sc->scenario), "%s",
 		         json_string_value(json_object_get(x, "scenario")));
 		sc->k         = cli_find_scenario(sc->name);
@@ -158,7 +169,8 @@ orch_opts_from_header(struct orch_opts *o, const json_t *h)
 		sc->shortened = json_deep_copy(json_object_get(x, "shortened"));
 		o->n_sc++;
 		if (sc->k != NULL && !json_is_object(sc->params))
-			sc->k = NULL; /* became available since: no parsed settings saved */
+			sc->k =
+			    NULL; /* became available since: no parsed settings saved */
 		if (sc->k != NULL && orch_finish_params(sc) != 0)
 			return CHAOS_EINVAL;
 	}
@@ -170,9 +182,10 @@ orch_opts_from_header(struct orch_opts *o, const json_t *h)
 static void
 orch_paths(struct orch_session *s, const char *dir)
 {
-	snprintf(s->history, sizeof(s->history), "%s/" ORCH_HISTORY_PREFIX "%s" ORCH_HISTORY_SUFFIX,
-	         dir, s->stamp);
-	snprintf(s->report, sizeof(s->report), "%s/chaos_test_report_%s.json", dir, s->stamp);
+	snprintf(s->history, sizeof(s->history),
+	         "%s/" ORCH_HISTORY_PREFIX "%s" ORCH_HISTORY_SUFFIX, dir, s->stamp);
+	snprintf(s->report, sizeof(s->report), "%s/chaos_test_report_%s.json", dir,
+	         s->stamp);
 }
 
 static int
@@ -182,8 +195,9 @@ orch_append(const struct orch_session *s, const json_t *line)
 	int   rv   = text ? fs_append_line(s->history, text) : CHAOS_ENOMEM;
 
 	if (rv != CHAOS_OK)
-		fprintf(stderr, "chaosctl: orchestrate: cannot append to %s: %s; stopping (every "
-		                "result so far is in its own file)\n",
+		fprintf(stderr,
+		        "chaosctl: orchestrate: cannot append to %s: %s; stopping (every "
+		        "result so far is in its own file)\n",
 		        s->history, chaos_strerror(rv));
 	free(text);
 	return rv;
@@ -208,7 +222,8 @@ orch_write_text(const char *dir, const char *name, char *text)
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	rv = text ? fs_write_atomic(path, text, strlen(text)) : CHAOS_ENOMEM;
 	if (rv != CHAOS_OK)
-		fprintf(stderr, "chaosctl: orchestrate: cannot write %s: %s\n", path, chaos_strerror(rv));
+		fprintf(stderr, "chaosctl: orchestrate: cannot write %s: %s\n", path,
+		        chaos_strerror(rv));
 	free(text);
 	return rv;
 }
@@ -219,15 +234,15 @@ orch_find_history(const char *dir, char *stamp, size_t len)
 {
 	struct dirent **names = NULL;
 	int             n     = scandir(dir, &names, NULL, alphasort);
-	size_t          pl = strlen(ORCH_HISTORY_PREFIX), sl = strlen(ORCH_HISTORY_SUFFIX);
-	bool            found = false;
+	size_t pl = strlen(ORCH_HISTORY_PREFIX), sl = strlen(ORCH_HISTORY_SUFFIX);
+	bool   found = false;
 
 	for (int i = n - 1; i >= 0; i--) {
 		const char *nm = names[i]->d_name;
 		size_t      l  = strlen(nm);
 		if (!found && l > pl + sl && strncmp(nm, ORCH_HISTORY_PREFIX, pl) == 0 &&
 		    strcmp(nm + l - sl, ORCH_HISTORY_SUFFIX) == 0 && l - pl - sl < len) {
-			snprintf(stamp, len, "%.*s", (int) (l - pl - sl), nm + pl);
+			snprintf(stamp, len, "%.*s", (int)(l - pl - sl), nm + pl);
 			found = true;
 		}
 		free(names[i]);
@@ -238,21 +253,27 @@ orch_find_history(const char *dir, char *stamp, size_t len)
 
 /* The session's orchestration object for the report. */
 static json_t *
-orch_orchestration(const struct orch_opts *o, const struct orch_session *s, int64_t end_us)
+orch_orchestration(const struct orch_opts *o, const struct orch_session *s,
+                   int64_t end_us)
 {
-	json_t *orch = json_object(), *settings = json_object(), *shortened = json_object();
+	json_t *orch = json_object(), *settings = json_object(),
+	       *shortened = json_object();
 
 	for (size_t i = 0; i < o->n_sc; i++) {
-		json_object_set(settings, o->sc[i].scenario, o->sc[i].params ?: json_null());
+		json_object_set(settings, o->sc[i].scenario,
+		                o->sc[i].params ?: json_null());
 		if (o->continuous && json_object_size(o->sc[i].shortened) > 0)
 			json_object_set(shortened, o->sc[i].scenario, o->sc[i].shortened);
 	}
 	json_object_set_new(orch, "orchestration_start", orch_iso(s->start_us));
 	json_object_set_new(orch, "orchestration_end", orch_iso(end_us));
-	json_object_set_new(orch, "mode", json_string(o->continuous ? "continuous" : "once"));
+	json_object_set_new(orch, "mode",
+	                    json_string(o->continuous ? "continuous" : "once"));
 	json_object_set_new(orch, "selection", json_string(orch_selection(o)));
-	json_object_set_new(orch, "seed", o->random ? json_integer(o->seed) : json_null());
-	json_object_set_new(orch, "duration_hours", o->continuous ? json_real(o->duration_h) : json_null());
+	json_object_set_new(orch, "seed",
+	                    o->random ? json_integer(o->seed) : json_null());
+	json_object_set_new(orch, "duration_hours",
+	                    o->continuous ? json_real(o->duration_h) : json_null());
 	json_object_set_new(orch, "interval_minutes",
 	                    o->continuous ? json_real(o->interval_min) : json_null());
 	json_object_set_new(orch, "deadline", orch_iso(s->deadline_us));
@@ -288,12 +309,14 @@ orch_load_results(const struct orch_opts *o, const json_t *entries)
 /* Rewrites the report, report.html and junit.xml; returns the exit status
  * the report implies. */
 static int
-orch_write_outputs(const struct orch_opts *o, const struct orch_session *s, int64_t end_us)
+orch_write_outputs(const struct orch_opts *o, const struct orch_session *s,
+                   int64_t end_us)
 {
-	json_t        *orch   = orch_orchestration(o, s, end_us);
-	json_t        *report = orch_report_build(s->entries, o->namespace_, clk_now_us(), orch, &o->slo);
-	const json_t **res    = orch_load_results(o, s->entries);
-	size_t         n      = json_array_size(s->entries);
+	json_t *orch = orch_orchestration(o, s, end_us);
+	json_t *report =
+	    orch_report_build(s->entries, o->namespace_, clk_now_us(), orch, &o->slo);
+	const json_t **res = orch_load_results(o, s->entries);
+	size_t         n   = json_array_size(s->entries);
 	int            rv;
 
 	json_object_set_new(json_object_get(report, "orchestration"), "history_file",
@@ -303,11 +326,12 @@ orch_write_outputs(const struct orch_opts *o, const struct orch_session *s, int6
 	if ((rv = orch_write_json(s->report, report)) != CHAOS_OK)
 		fprintf(stderr, "chaosctl: orchestrate: cannot write %s: %s\n", s->report,
 		        chaos_strerror(rv));
-	orch_write_text(o->output, "report.html", report_html_render(report, res, res ? n : 0, &o->slo));
+	orch_write_text(o->output, "report.html",
+	                report_html_render(report, res, res ? n : 0, &o->slo));
 	orch_write_text(o->output, "junit.xml", report_junit_render(report, &o->slo));
 	rv = orch_report_exit(s->entries, json_object_get(report, "slo"), &o->slo);
 	for (size_t i = 0; res != NULL && i < n; i++)
-		json_decref((json_t *) res[i]);
+		json_decref((json_t *)res[i]);
 	free(res);
 	json_decref(report);
 	json_decref(orch);
@@ -338,7 +362,8 @@ orch_preflight(const struct ctl_target *t, char *ns, size_t len)
 		const char *n = resp->agents[i]->identity->namespace_;
 		size_t      l = strlen(ns), k = n ? strlen(n) : 0;
 		const char *p = ns;
-		if (resp->agents[i]->state != CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED)
+		if (resp->agents[i]->state !=
+		    CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED)
 			continue;
 		connected++;
 		/* a whole name of the comma-separated list, not a part of one */
@@ -350,9 +375,10 @@ orch_preflight(const struct ctl_target *t, char *ns, size_t len)
 	}
 	if (resp->error != NULL || connected == 0)
 		fprintf(stderr, "chaosctl: orchestrate: %s%s\n",
-		        resp->error ? "controller: " : "no agent is connected to the controller; "
-		                                       "start the agents (sandbox: deploy/sandbox/"
-		                                       "sandbox up)",
+		        resp->error ? "controller: "
+		                    : "no agent is connected to the controller; "
+		                      "start the agents (sandbox: deploy/sandbox/"
+		                      "sandbox up)",
 		        resp->error ? resp->error : "");
 	wire_free(resp);
 	return connected > 0 ? CHAOSCTL_OK : CHAOSCTL_ENV;
@@ -362,7 +388,7 @@ static bool
 orch_busy(int state, const char *error)
 {
 	return state == CHAOS__V1__RUN_STATE__RUN_STATE_UNUSABLE && error != NULL &&
-	       strstr(error, "another run is in progress") != NULL;
+	    strstr(error, "another run is in progress") != NULL;
 }
 
 /* Sleeps up to us, waking early on a signal. */
@@ -370,28 +396,30 @@ static void
 orch_nap(int64_t us)
 {
 	for (; us > 0 && !runclient_interrupted(); us -= ORCH_TICK_US)
-		usleep((useconds_t) (us < ORCH_TICK_US ? us : ORCH_TICK_US));
+		usleep((useconds_t)(us < ORCH_TICK_US ? us : ORCH_TICK_US));
 }
 
 /* The controller plans sc without running it; returns the run state, or 0
  * when unreachable, with the error in err. */
 static int
-orch_plan_once(const struct ctl_target *t, const struct orch_scenario *sc, char *err, size_t len)
+orch_plan_once(const struct ctl_target *t, const struct orch_scenario *sc, char *err,
+               size_t len)
 {
-	Chaos__V1__ControlRequest   req  = CHAOS__V1__CONTROL_REQUEST__INIT;
-	Chaos__V1__RunRequest       run  = CHAOS__V1__RUN_REQUEST__INIT;
-	Chaos__V1__ControlResponse *resp = NULL;
-	char                       *text = json_dumps(sc->run_params, JSON_COMPACT);
+	Chaos__V1__ControlRequest   req   = CHAOS__V1__CONTROL_REQUEST__INIT;
+	Chaos__V1__RunRequest       run   = CHAOS__V1__RUN_REQUEST__INIT;
+	Chaos__V1__ControlResponse *resp  = NULL;
+	char                       *text  = json_dumps(sc->run_params, JSON_COMPACT);
 	int                         state = 0;
 
-	run.scenario    = (char *) sc->scenario;
+	run.scenario    = (char *)sc->scenario;
 	run.params_json = text;
 	run.has_dry_run = run.dry_run = true;
-	req.body_case   = CHAOS__V1__CONTROL_REQUEST__BODY_RUN;
-	req.run         = &run;
-	err[0]          = '\0';
+	req.body_case                 = CHAOS__V1__CONTROL_REQUEST__BODY_RUN;
+	req.run                       = &run;
+	err[0]                        = '\0';
 	if (ctl_call(t, &req, &resp, err, len) == CHAOS_OK) {
-		state = resp->has_run_state ? (int) resp->run_state : CHAOS__V1__RUN_STATE__RUN_STATE_FAILED;
+		state = resp->has_run_state ? (int)resp->run_state
+		                            : CHAOS__V1__RUN_STATE__RUN_STATE_FAILED;
 		snprintf(err, len, "%s", resp->error ? resp->error : "");
 		wire_free(resp);
 	}
@@ -413,11 +441,13 @@ orch_check_plans(const struct ctl_target *t, struct orch_opts *o)
 		if (o->sc[i].k == NULL)
 			continue;
 		for (bool said = false;
-		     orch_busy(state = orch_plan_once(t, &o->sc[i], err, sizeof(err)), err) &&
+		     orch_busy(state = orch_plan_once(t, &o->sc[i], err, sizeof(err)),
+		     err) &&
 		     clk_mono_us() < give_up && !runclient_interrupted();
 		     said = true) {
 			if (!said)
-				printf("waiting: another run is in progress on the controller\n");
+				printf("waiting: another run is in progress on the "
+				       "controller\n");
 			fflush(stdout);
 			orch_nap(ORCH_BUSY_POLL_S * 1000000LL);
 		}
@@ -433,21 +463,22 @@ orch_check_plans(const struct ctl_target *t, struct orch_opts *o)
 		}
 		fprintf(stderr, "chaosctl: orchestrate: %s: %s\n", o->sc[i].name,
 		        err[0] ? err : "the controller refused the plan");
-		return state == CHAOS__V1__RUN_STATE__RUN_STATE_REFUSED ? CHAOSCTL_USAGE : CHAOSCTL_ENV;
+		return state == CHAOS__V1__RUN_STATE__RUN_STATE_REFUSED ? CHAOSCTL_USAGE
+		                                                        : CHAOSCTL_ENV;
 	}
 	return runclient_interrupted() ? CHAOSCTL_FAILED : CHAOSCTL_OK;
 }
 
 /* One run; NULL when it never started (the controller stayed busy). */
 static json_t *
-orch_run_one(const struct ctl_target *t, const struct orch_opts *o, const struct orch_scenario *sc,
-             int cycle, int64_t deadline_us)
+orch_run_one(const struct ctl_target *t, const struct orch_opts *o,
+             const struct orch_scenario *sc, int cycle, int64_t deadline_us)
 {
 	struct runclient_result res;
-	int64_t                 started = clk_now_us(), give_up = clk_mono_us() + ORCH_BUSY_WAIT_US;
-	char                    reason[700];
-	const char             *why;
-	json_t                 *e;
+	int64_t     started = clk_now_us(), give_up = clk_mono_us() + ORCH_BUSY_WAIT_US;
+	char        reason[700];
+	const char *why;
+	json_t     *e;
 
 	printf("== cycle %d: %s (%s)\n", cycle, sc->name, sc->scenario);
 	fflush(stdout);
@@ -459,8 +490,8 @@ orch_run_one(const struct ctl_target *t, const struct orch_opts *o, const struct
 			         "not available in this build (this chaosctl runs: %s)",
 			         cli_scenario_names());
 		printf("skipped: %s %s\n", sc->scenario, reason);
-		return orch_entry_new(cycle, sc->name, sc->scenario, "skipped", reason, NULL, started,
-		                      clk_now_us(), NULL);
+		return orch_entry_new(cycle, sc->name, sc->scenario, "skipped", reason,
+		                      NULL, started, clk_now_us(), NULL);
 	}
 	for (bool said = false;; said = true) {
 		runclient_run(t, sc->scenario, sc->run_params, false, o->output, &res);
@@ -476,12 +507,14 @@ orch_run_one(const struct ctl_target *t, const struct orch_opts *o, const struct
 		orch_nap(ORCH_BUSY_POLL_S * 1000000LL);
 		started = clk_now_us();
 	}
-	why = res.error[0] ? res.error : json_string_value(json_object_get(res.result, "failure"));
+	why = res.error[0] ? res.error
+	                   : json_string_value(json_object_get(res.result, "failure"));
 	snprintf(reason, sizeof(reason), "%s", why ? why : "");
 	e = orch_entry_new(cycle, sc->name, sc->scenario,
 	                   res.state ? runclient_state_name(res.state) : "unreachable",
-	                   reason[0] ? reason : NULL, res.path[0] ? strrchr(res.path, '/') + 1 : NULL,
-	                   started, clk_now_us(), res.result);
+	                   reason[0] ? reason : NULL,
+	                   res.path[0] ? strrchr(res.path, '/') + 1 : NULL, started,
+	                   clk_now_us(), res.result);
 	json_decref(res.result);
 	return e;
 }
@@ -493,8 +526,9 @@ orch_is_attempt(const json_t *e)
 {
 	/* A scenario missing from the build takes no slot in the schedule. */
 	return json_object_get(e, "result_file") != NULL &&
-	       (json_is_string(json_object_get(e, "result_file")) ||
-	        strcmp(json_string_value(json_object_get(e, "state")) ?: "", "skipped") != 0);
+	    (json_is_string(json_object_get(e, "result_file")) ||
+	     strcmp(json_string_value(json_object_get(e, "state")) ?: "", "skipped") !=
+	         0);
 }
 
 static int64_t
@@ -502,7 +536,7 @@ orch_iso_us(const json_t *v)
 {
 	double t;
 
-	return orch_parse_iso(json_string_value(v), &t) ? (int64_t) (t * 1e6) : 0;
+	return orch_parse_iso(json_string_value(v), &t) ? (int64_t)(t * 1e6) : 0;
 }
 
 /* Appends the run to the history (fsync'd), then rewrites the reports. */
@@ -538,13 +572,14 @@ orch_session_new(const struct orch_opts *o, struct orch_session *s)
 		report_file_stamp(s->start_us, s->stamp, sizeof(s->stamp));
 		orch_paths(s, o->output);
 	}
-	s->deadline_us = o->continuous ? s->start_us + (int64_t) (o->duration_h * 3600e6) : 0;
-	s->entries     = json_array();
-	s->next_cycle  = 1;
-	s->header      = orch_header_new(o, s, o->namespace_);
+	s->deadline_us =
+	    o->continuous ? s->start_us + (int64_t)(o->duration_h * 3600e6) : 0;
+	s->entries    = json_array();
+	s->next_cycle = 1;
+	s->header     = orch_header_new(o, s, o->namespace_);
 	if ((rv = fs_mkdirs(o->output)) != CHAOS_OK) {
-		fprintf(stderr, "chaosctl: orchestrate: cannot create %s: %s\n", o->output,
-		        chaos_strerror(rv));
+		fprintf(stderr, "chaosctl: orchestrate: cannot create %s: %s\n",
+		        o->output, chaos_strerror(rv));
 		return CHAOSCTL_ENV;
 	}
 	if (orch_append(s, s->header) != CHAOS_OK)
@@ -569,7 +604,7 @@ orch_take_line(struct orch_session *s, const char *line)
 		return true;
 	}
 	if (strcmp(type, "cycle") == 0) {
-		int cycle = (int) json_integer_value(json_object_get(j, "cycle"));
+		int cycle = (int)json_integer_value(json_object_get(j, "cycle"));
 		json_object_del(j, "type");
 		if (orch_is_attempt(j))
 			s->last_started_us = orch_iso_us(json_object_get(j, "started"));
@@ -586,7 +621,7 @@ orch_take_line(struct orch_session *s, const char *line)
 static int
 orch_load_history(struct orch_session *s)
 {
-	FILE   *f = fopen(s->history, "r");
+	FILE   *f    = fopen(s->history, "r");
 	char   *line = NULL;
 	size_t  cap = 0, lineno = 0;
 	ssize_t n;
@@ -604,14 +639,18 @@ orch_load_history(struct orch_session *s)
 			line[n - 1] = '\0';
 		/* Only a crash during the very last append can leave a torn line. */
 		if (line[0] != '\0' && !orch_take_line(s, line))
-			fprintf(stderr, "chaosctl: orchestrate: %s:%zu: not a JSON record; ignored\n",
-			        s->history, lineno);
+			fprintf(
+			    stderr,
+			    "chaosctl: orchestrate: %s:%zu: not a JSON record; ignored\n",
+			    s->history, lineno);
 	}
 	free(line);
 	fclose(f);
 	if (s->header == NULL) {
-		fprintf(stderr, "chaosctl: orchestrate: %s has no session record; cannot resume\n",
-		        s->history);
+		fprintf(
+		    stderr,
+		    "chaosctl: orchestrate: %s has no session record; cannot resume\n",
+		    s->history);
 		return CHAOSCTL_USAGE;
 	}
 	return CHAOSCTL_OK;
@@ -623,9 +662,10 @@ orch_recorded(const struct orch_session *s, const char *file)
 	const json_t *e;
 	size_t        i;
 
-	json_array_foreach(s->entries, i, e)
-		if (strcmp(json_string_value(json_object_get(e, "result_file")) ?: "", file) == 0)
-			return true;
+	json_array_foreach(
+	    s->entries, i,
+	    e) if (strcmp(json_string_value(json_object_get(e, "result_file")) ?: "",
+	                  file) == 0) return true;
 	return false;
 }
 
@@ -645,17 +685,22 @@ orch_adopt_one(const struct orch_opts *o, struct orch_session *s, const char *fi
 	t0 = orch_iso_us(json_object_get(r, "test_start"));
 	t1 = orch_iso_us(json_object_get(r, "test_end"));
 	for (size_t i = 0; i < o->n_sc && sc == NULL; i++)
-		if (strcmp(o->sc[i].scenario, json_string_value(json_object_get(r, "scenario")) ?: "") == 0)
+		if (strcmp(o->sc[i].scenario,
+		           json_string_value(json_object_get(r, "scenario")) ?: "") == 0)
 			sc = &o->sc[i];
 	/* report_file_stamp has whole seconds: allow the one the session began in */
-	if (sc != NULL && t0 >= s->start_us - 1000000 && (s->deadline_us == 0 || t0 <= s->deadline_us)) {
-		printf("recorded %s: its run ended but chaosctl stopped before recording it\n", file);
+	if (sc != NULL && t0 >= s->start_us - 1000000 &&
+	    (s->deadline_us == 0 || t0 <= s->deadline_us)) {
+		printf("recorded %s: its run ended but chaosctl stopped before recording "
+		       "it\n",
+		       file);
 		orch_record(o, s,
-		            orch_entry_new(s->next_cycle, sc->name, sc->scenario,
-		                           json_is_null(json_object_get(r, "failure")) ? "succeeded"
-		                                                                       : "failed",
-		                           json_string_value(json_object_get(r, "failure")), file, t0, t1,
-		                           r));
+		            orch_entry_new(
+		                s->next_cycle, sc->name, sc->scenario,
+		                json_is_null(json_object_get(r, "failure")) ? "succeeded"
+		                                                            : "failed",
+		                json_string_value(json_object_get(r, "failure")), file,
+		                t0, t1, r));
 	}
 	json_decref(r);
 }
@@ -669,8 +714,9 @@ orch_adopt(const struct orch_opts *o, struct orch_session *s)
 	for (int i = 0; i < n; i++) {
 		const char *nm = names[i]->d_name;
 		size_t      l  = strlen(nm);
-		if (strncmp(nm, "chaos_test_", 11) == 0 && strncmp(nm, "chaos_test_report_", 18) != 0 &&
-		    l > 5 && strcmp(nm + l - 5, ".json") == 0 && !orch_recorded(s, nm))
+		if (strncmp(nm, "chaos_test_", 11) == 0 &&
+		    strncmp(nm, "chaos_test_report_", 18) != 0 && l > 5 &&
+		    strcmp(nm + l - 5, ".json") == 0 && !orch_recorded(s, nm))
 			orch_adopt_one(o, s, nm);
 		free(names[i]);
 	}
@@ -684,9 +730,11 @@ orch_session_resume(struct orch_opts *o, struct orch_session *s)
 	int  rv;
 
 	if (!orch_find_history(o->output, s->stamp, sizeof(s->stamp))) {
-		fprintf(stderr, "chaosctl: orchestrate: --resume: no session in %s (no "
-		                ORCH_HISTORY_PREFIX "*" ORCH_HISTORY_SUFFIX "); give the --output of the "
-		                "session to continue\n",
+		fprintf(stderr,
+		        "chaosctl: orchestrate: --resume: no session in %s "
+		        "(no " ORCH_HISTORY_PREFIX "*" ORCH_HISTORY_SUFFIX
+		        "); give the --output of the "
+		        "session to continue\n",
 		        o->output);
 		return CHAOSCTL_USAGE;
 	}
@@ -694,7 +742,8 @@ orch_session_resume(struct orch_opts *o, struct orch_session *s)
 	if ((rv = orch_load_history(s)) != CHAOSCTL_OK)
 		return rv;
 	if (orch_opts_from_header(o, s->header) != CHAOS_OK) {
-		fprintf(stderr, "chaosctl: orchestrate: %s: the session record is not valid\n",
+		fprintf(stderr,
+		        "chaosctl: orchestrate: %s: the session record is not valid\n",
 		        s->history);
 		return CHAOSCTL_USAGE;
 	}
@@ -703,7 +752,8 @@ orch_session_resume(struct orch_opts *o, struct orch_session *s)
 	clk_iso8601(s->start_us, start, sizeof(start));
 	if (s->deadline_us > 0)
 		clk_iso8601(s->deadline_us, deadline, sizeof(deadline));
-	printf("resuming session %s (started %s, deadline %s): %zu runs recorded, next cycle %d\n",
+	printf("resuming session %s (started %s, deadline %s): %zu runs recorded, next "
+	       "cycle %d\n",
 	       s->stamp, start, deadline, json_array_size(s->entries), s->next_cycle);
 	if (!o->dry_run)
 		orch_adopt(o, s);
@@ -719,11 +769,14 @@ orch_session_resume(struct orch_opts *o, struct orch_session *s)
 static int
 orch_loop_once(const struct ctl_target *t, struct orch_opts *o, struct orch_session *s)
 {
-	for (size_t i = json_array_size(s->entries); i < o->n_sc && !runclient_interrupted(); i++) {
+	for (size_t i = json_array_size(s->entries);
+	     i < o->n_sc && !runclient_interrupted(); i++) {
 		json_t *e = orch_run_one(t, o, &o->sc[i], s->next_cycle, 0);
 		if (e == NULL) {
-			fprintf(stderr, "chaosctl: orchestrate: the controller stayed busy with another "
-			                "run; continue later with --resume\n");
+			fprintf(stderr,
+			        "chaosctl: orchestrate: the controller stayed busy with "
+			        "another "
+			        "run; continue later with --resume\n");
 			return CHAOSCTL_ENV;
 		}
 		if (orch_record(o, s, e) != CHAOS_OK)
@@ -740,29 +793,34 @@ orch_recorded_skip(const struct orch_session *s, const struct orch_scenario *sc)
 	const json_t *e;
 	size_t        i;
 
-	json_array_foreach(s->entries, i, e)
-		if (!orch_is_attempt(e) &&
-		    strcmp(json_string_value(json_object_get(e, "scenario")) ?: "", sc->scenario) == 0)
-			return true;
+	json_array_foreach(
+	    s->entries, i,
+	    e) if (!orch_is_attempt(e) &&
+	           strcmp(json_string_value(json_object_get(e, "scenario")) ?: "",
+	                  sc->scenario) == 0) return true;
 	return false;
 }
 
 static int
-orch_loop_continuous(const struct ctl_target *t, struct orch_opts *o, struct orch_session *s)
+orch_loop_continuous(const struct ctl_target *t, struct orch_opts *o,
+                     struct orch_session *s)
 {
 	size_t  avail[ORCH_MAX_SCENARIOS], n_avail = 0;
-	int64_t interval_us = (int64_t) (o->interval_min * 60e6);
+	int64_t interval_us = (int64_t)(o->interval_min * 60e6);
 
 	for (size_t i = 0; i < o->n_sc; i++) {
 		if (o->sc[i].k != NULL)
 			avail[n_avail++] = i;
 		else if (!orch_recorded_skip(s, &o->sc[i]) &&
-		         orch_record(o, s, orch_run_one(t, o, &o->sc[i], s->next_cycle, 0)) != CHAOS_OK)
+		         orch_record(o, s,
+		                     orch_run_one(t, o, &o->sc[i], s->next_cycle, 0)) !=
+		             CHAOS_OK)
 			return CHAOSCTL_ENV;
 	}
 	while (n_avail > 0 && !runclient_interrupted()) {
-		int64_t now  = clk_now_us();
-		int64_t next = s->last_started_us > 0 ? s->last_started_us + interval_us : now;
+		int64_t now = clk_now_us();
+		int64_t next =
+		    s->last_started_us > 0 ? s->last_started_us + interval_us : now;
 		json_t *e;
 		if (now >= s->deadline_us)
 			break;
@@ -770,11 +828,15 @@ orch_loop_continuous(const struct ctl_target *t, struct orch_opts *o, struct orc
 			orch_nap(next - now < ORCH_TICK_US ? next - now : ORCH_TICK_US);
 			continue;
 		}
-		printf("-- %.1f min left in the session\n", (double) (s->deadline_us - now) / 60e6);
-		e = orch_run_one(t, o, &o->sc[avail[orch_pick(o->seed, o->random, s->next_cycle, n_avail)]],
-		                 s->next_cycle, s->deadline_us);
+		printf("-- %.1f min left in the session\n",
+		       (double)(s->deadline_us - now) / 60e6);
+		e = orch_run_one(
+		    t, o,
+		    &o->sc[avail[orch_pick(o->seed, o->random, s->next_cycle, n_avail)]],
+		    s->next_cycle, s->deadline_us);
 		if (e == NULL)
-			continue; /* busy until the deadline or interrupted: the loop ends */
+			continue; /* busy until the deadline or interrupted: the loop ends
+			           */
 		if (orch_record(o, s, e) != CHAOS_OK)
 			return CHAOSCTL_ENV;
 	}
@@ -788,14 +850,17 @@ static void
 orch_print_settings(const struct orch_opts *o)
 {
 	for (size_t i = 0; i < o->n_sc; i++) {
-		char *p = o->sc[i].params ? json_dumps(o->sc[i].params, JSON_COMPACT | JSON_SORT_KEYS |
-		                                                            JSON_REAL_PRECISION(6))
-		                          : NULL;
+		char *p  = o->sc[i].params
+		     ? json_dumps(o->sc[i].params,
+		                  JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(6))
+		     : NULL;
 		char *sh = o->sc[i].shortened && json_object_size(o->sc[i].shortened)
-		               ? json_dumps(o->sc[i].shortened, JSON_COMPACT | JSON_REAL_PRECISION(6))
-		               : NULL;
+		    ? json_dumps(o->sc[i].shortened,
+		                 JSON_COMPACT | JSON_REAL_PRECISION(6))
+		    : NULL;
 		printf("  %-12s %-20s %s%s%s\n", o->sc[i].name, o->sc[i].scenario,
-		       o->sc[i].k ? (p ? p : "{}") : "not available in this build: will be skipped",
+		       o->sc[i].k ? (p ? p : "{}")
+		                  : "not available in this build: will be skipped",
 		       sh ? "  shortened for continuous mode: " : "", sh ? sh : "");
 		free(p);
 		free(sh);
@@ -810,8 +875,10 @@ orch_dry_run(const struct ctl_target *t, const struct orch_opts *o)
 
 	printf("dry run: no fault is applied and no file is written\n");
 	if (o->continuous)
-		printf("mode: continuous for %g h, a cycle every %g min, scenarios %s%s\n",
-		       o->duration_h, o->interval_min, orch_selection(o), o->random ? " (seeded)" : "");
+		printf(
+		    "mode: continuous for %g h, a cycle every %g min, scenarios %s%s\n",
+		    o->duration_h, o->interval_min, orch_selection(o),
+		    o->random ? " (seeded)" : "");
 	else
 		printf("mode: each scenario once, in this order\n");
 	orch_print_settings(o);
@@ -819,16 +886,18 @@ orch_dry_run(const struct ctl_target *t, const struct orch_opts *o)
 		if (o->sc[i].k != NULL)
 			avail[n_avail++] = i;
 	for (int64_t c = 1; o->continuous && n_avail > 0 && c <= 10; c++)
-		printf("  cycle %lld at +%g min: %s\n", (long long) c, (double) (c - 1) * o->interval_min,
+		printf("  cycle %lld at +%g min: %s\n", (long long)c,
+		       (double)(c - 1) * o->interval_min,
 		       o->sc[avail[orch_pick(o->seed, o->random, c, n_avail)]].name);
 	for (size_t i = 0; i < n_avail; i++) {
 		struct runclient_result res;
 		int                     rv;
 		printf("plan of %s:\n", o->sc[avail[i]].name);
-		rv = runclient_run(t, o->sc[avail[i]].scenario, o->sc[avail[i]].run_params, true, NULL,
-		                   &res);
+		rv = runclient_run(t, o->sc[avail[i]].scenario,
+		                   o->sc[avail[i]].run_params, true, NULL, &res);
 		if (res.error[0] != '\0')
-			fprintf(stderr, "chaosctl: orchestrate: %s: %s\n", o->sc[avail[i]].name, res.error);
+			fprintf(stderr, "chaosctl: orchestrate: %s: %s\n",
+			        o->sc[avail[i]].name, res.error);
 		json_decref(res.result);
 		worst = rv > worst ? rv : worst;
 	}
@@ -838,33 +907,36 @@ orch_dry_run(const struct ctl_target *t, const struct orch_opts *o)
 static void
 orch_print_summary(const struct orch_opts *o, const struct orch_session *s)
 {
-	json_t       *summary = orch_summary(s->entries);
-	json_t       *slo     = orch_slo(summary, &o->slo);
-	json_t       *trends  = orch_trends(s->entries);
-	json_t       *recs    = orch_recommendations(s->entries, summary, slo, trends, &o->slo);
+	json_t *summary = orch_summary(s->entries);
+	json_t *slo     = orch_slo(summary, &o->slo);
+	json_t *trends  = orch_trends(s->entries);
+	json_t *recs    = orch_recommendations(s->entries, summary, slo, trends, &o->slo);
 	const json_t *x;
 	size_t        i;
 
-	printf("report: %s\nhtml:   %s/report.html\njunit:  %s/junit.xml\n", s->report, o->output,
-	       o->output);
+	printf("report: %s\nhtml:   %s/report.html\njunit:  %s/junit.xml\n", s->report,
+	       o->output, o->output);
 	printf("runs: %lld (successful %lld, failed %lld, skipped %lld)\n",
 	       json_integer_value(json_object_get(summary, "total_scenarios")),
 	       json_integer_value(json_object_get(summary, "successful_scenarios")),
 	       json_integer_value(json_object_get(summary, "failed_scenarios")),
 	       json_integer_value(json_object_get(summary, "skipped_scenarios")));
-	json_array_foreach(json_object_get(slo, "targets"), i, x) {
+	json_array_foreach(json_object_get(slo, "targets"), i, x)
+	{
 		const json_t *met = json_object_get(x, "met");
 		if (json_is_boolean(met))
-			printf("SLO %-22s %s: %.3f (target %s)\n", json_string_value(json_object_get(x, "name")),
+			printf("SLO %-22s %s: %.3f (target %s)\n",
+			       json_string_value(json_object_get(x, "name")),
 			       json_is_true(met) ? "met   " : "MISSED",
 			       json_number_value(json_object_get(x, "measured")),
 			       json_string_value(json_object_get(x, "target")));
 		else
-			printf("SLO %-22s %s\n", json_string_value(json_object_get(x, "name")),
+			printf("SLO %-22s %s\n",
+			       json_string_value(json_object_get(x, "name")),
 			       json_string_value(json_object_get(x, "reason")));
 	}
-	json_array_foreach(recs, i, x)
-		printf("recommendation: %s\n", json_string_value(json_object_get(x, "message")));
+	json_array_foreach(recs, i, x) printf(
+	    "recommendation: %s\n", json_string_value(json_object_get(x, "message")));
 	json_decref(recs);
 	json_decref(trends);
 	json_decref(slo);
@@ -882,13 +954,16 @@ orch_execute(const struct ctl_target *t, struct orch_opts *o, struct orch_sessio
 	if (rv != CHAOSCTL_OK)
 		return rv;
 	if (s->finished) {
-		json_t *end = json_pack("{s:s,s:o,s:I}", "type", "end", "orchestration_end",
-		                        orch_iso(clk_now_us()), "end_us", (json_int_t) clk_now_us());
+		json_t *end =
+		    json_pack("{s:s,s:o,s:I}", "type", "end", "orchestration_end",
+		              orch_iso(clk_now_us()), "end_us", (json_int_t)clk_now_us());
 		orch_append(s, end);
 		json_decref(end);
 	} else {
-		printf("interrupted: continue this session with: chaosctl orchestrate --resume "
-		       "--output %s\n", o->output);
+		printf("interrupted: continue this session with: chaosctl orchestrate "
+		       "--resume "
+		       "--output %s\n",
+		       o->output);
 	}
 	return CHAOSCTL_OK;
 }
@@ -904,7 +979,8 @@ orch_end_time(const struct orch_session *s)
 
 	while (f != NULL && getline(&line, &cap, f) > 0) {
 		json_t *j = json_loads(line, 0, NULL);
-		if (strcmp(json_string_value(json_object_get(j, "type")) ?: "", "end") == 0)
+		if (strcmp(json_string_value(json_object_get(j, "type")) ?: "", "end") ==
+		    0)
 			end = json_integer_value(json_object_get(j, "end_us"));
 		json_decref(j);
 	}
@@ -945,10 +1021,11 @@ orch_run(const struct ctl_target *t, struct orch_opts *o)
 	rv = orch_write_outputs(o, &s, s.finished ? orch_end_time(&s) : 0);
 	orch_print_summary(o, &s);
 	printf("exit %d: %s\n", rv,
-	       rv == CHAOSCTL_OK       ? "every run succeeded and the SLOs were met"
-	       : rv == CHAOSCTL_FAILED ? "a run failed or an SLO was missed"
-	       : rv == CHAOSCTL_USAGE  ? "a run was refused (bad parameters)"
-	                               : "nothing ran, or the environment was not usable");
+	       rv == CHAOSCTL_OK           ? "every run succeeded and the SLOs were met"
+	           : rv == CHAOSCTL_FAILED ? "a run failed or an SLO was missed"
+	           : rv == CHAOSCTL_USAGE
+	           ? "a run was refused (bad parameters)"
+	           : "nothing ran, or the environment was not usable");
 out:
 	json_decref(s.header);
 	json_decref(s.entries);

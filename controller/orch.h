@@ -34,11 +34,11 @@ struct orch_scenario {
 	char                       scenario[64]; /* "network_partition" */
 	const struct cli_scenario *k;            /* NULL: not available in this build */
 	json_t                    *params;       /* owned; NULL when not available */
-	json_t                    *run_params;   /* owned: params after the scenario's finish
-	                                          * step (may hold secrets read from files,
-	                                          * e.g. a DSN: sent, never written) */
-	json_t                    *shortened;    /* owned: {key: value} set by continuous mode */
-	char                       missing[256]; /* why k is NULL, when known */
+	json_t *run_params;   /* owned: params after the scenario's finish
+	                       * step (may hold secrets read from files,
+	                       * e.g. a DSN: sent, never written) */
+	json_t *shortened;    /* owned: {key: value} set by continuous mode */
+	char    missing[256]; /* why k is NULL, when known */
 };
 
 struct orch_opts {

@@ -13,9 +13,23 @@
 
 /* Result members that are big or already lifted into the entry. */
 static const char *const orch_not_details[] = {
-	"scenario", "test_start", "test_end", "mttr", "mttr_reason", "recovery_time",
-	"recovery_time_reason", "success_count", "error_count", "samples", "parameters",
-	"connectivity", "timing", "nodes", "run_id", "sides", NULL,
+    "scenario",
+    "test_start",
+    "test_end",
+    "mttr",
+    "mttr_reason",
+    "recovery_time",
+    "recovery_time_reason",
+    "success_count",
+    "error_count",
+    "samples",
+    "parameters",
+    "connectivity",
+    "timing",
+    "nodes",
+    "run_id",
+    "sides",
+    NULL,
 };
 
 #define ORCH_DETAIL_MAX 2048
@@ -35,8 +49,9 @@ orch_parse_iso(const char *s, double *out)
 	int       n = 0, ms = 0, digits = 0;
 	time_t    secs;
 
-	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
-	                        &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6)
+	if (s == NULL ||
+	    sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+	           &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6)
 		return false;
 	s += n;
 	if (*s == '.')
@@ -49,9 +64,9 @@ orch_parse_iso(const char *s, double *out)
 		return false;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
-	if ((secs = timegm(&tm)) == (time_t) -1)
+	if ((secs = timegm(&tm)) == (time_t)-1)
 		return false;
-	*out = (double) secs + ms / 1000.0;
+	*out = (double)secs + ms / 1000.0;
 	return true;
 }
 
@@ -90,7 +105,8 @@ orch_set(json_t *o, const char *key, bool known, double v, const char *reason)
 		json_object_set_new(o, rkey, json_null());
 	} else {
 		json_object_set_new(o, key, json_null());
-		json_object_set_new(o, rkey, json_string(reason ? reason : "not measured"));
+		json_object_set_new(o, rkey,
+		                    json_string(reason ? reason : "not measured"));
 	}
 }
 
@@ -130,19 +146,22 @@ orch_sides_digest(const json_t *result)
 		return NULL;
 	out   = json_object();
 	nodes = json_object_get(result, "nodes");
-	json_object_foreach((json_t *) sides, name, side) {
+	json_object_foreach((json_t *)sides, name, side)
+	{
 		json_int_t n = 0;
-		json_array_foreach(nodes, i, node) {
+		json_array_foreach(nodes, i, node)
+		{
 			const char *s = json_string_value(json_object_get(node, "side"));
 			n += s != NULL && strcmp(s, name) == 0;
 		}
 		if (!json_is_array(nodes))
-			n = (json_int_t) json_array_size(json_object_get(side, "pods"));
+			n = (json_int_t)json_array_size(json_object_get(side, "pods"));
 		json_object_set_new(out, name,
-		                    json_pack("{s:I,s:O?,s:O?,s:O?}", "nodes", n, "kept_serving",
-		                              json_object_get(side, "kept_serving"), "healthy",
-		                              json_object_get(side, "healthy"), "total",
-		                              json_object_get(side, "total")));
+		                    json_pack("{s:I,s:O?,s:O?,s:O?}", "nodes", n,
+		                              "kept_serving",
+		                              json_object_get(side, "kept_serving"),
+		                              "healthy", json_object_get(side, "healthy"),
+		                              "total", json_object_get(side, "total")));
 	}
 	return out;
 }
@@ -153,7 +172,8 @@ orch_details(const json_t *result)
 	json_t     *d = json_object(), *v, *sides;
 	const char *key;
 
-	json_object_foreach((json_t *) result, key, v) {
+	json_object_foreach((json_t *)result, key, v)
+	{
 		char *text;
 		if (orch_is_skipped_key(key))
 			continue;
@@ -170,18 +190,18 @@ orch_details(const json_t *result)
 static void
 orch_entry_counts(json_t *e, const json_t *result, bool skipped)
 {
-	const json_t *s = json_object_get(result, "success_count");
-	const json_t *f = json_object_get(result, "error_count");
+	const json_t *s  = json_object_get(result, "success_count");
+	const json_t *f  = json_object_get(result, "error_count");
 	json_int_t    ok = json_integer_value(s), bad = json_integer_value(f);
-	bool          have = json_is_integer(s) && json_is_integer(f) && ok >= 0 && bad >= 0;
+	bool have = json_is_integer(s) && json_is_integer(f) && ok >= 0 && bad >= 0;
 
 	json_object_set_new(e, "success_count", have ? json_integer(ok) : json_null());
 	json_object_set_new(e, "error_count", have ? json_integer(bad) : json_null());
 	orch_set(e, "success_rate", have && !skipped && ok + bad > 0,
-	         have && ok + bad > 0 ? 100.0 * (double) ok / (double) (ok + bad) : 0,
-	         skipped ? "skipped: not run"
-	         : have  ? "no request was made"
-	                 : "the result has no success_count/error_count");
+	         have && ok + bad > 0 ? 100.0 * (double)ok / (double)(ok + bad) : 0,
+	         skipped    ? "skipped: not run"
+	             : have ? "no request was made"
+	                    : "the result has no success_count/error_count");
 }
 
 /* mttr / recovery_time from the result, with its reason when null. */
@@ -211,18 +231,22 @@ orch_entry_new(int cycle, const char *name, const char *scenario, const char *st
 
 	state   = state != NULL ? state : "failed";
 	skipped = strcmp(orch_outcome(state), "skipped") == 0;
-	snprintf(why, sizeof(why), "%s%s%s", state, reason ? ": " : "", reason ? reason : "");
+	snprintf(why, sizeof(why), "%s%s%s", state, reason ? ": " : "",
+	         reason ? reason : "");
 	json_object_set_new(e, "cycle", json_integer(cycle));
 	json_object_set_new(e, "name", json_string(name));
 	json_object_set_new(e, "scenario", json_string(scenario));
 	json_object_set_new(e, "state", json_string(state));
 	json_object_set_new(e, "outcome", json_string(orch_outcome(state)));
 	json_object_set_new(e, "reason", reason ? json_string(reason) : json_null());
-	json_object_set_new(e, "result_file", result_file ? json_string(result_file) : json_null());
+	json_object_set_new(e, "result_file",
+	                    result_file ? json_string(result_file) : json_null());
 	orch_time(e, "started", started_us);
 	orch_time(e, "ended", ended_us);
-	json_object_set(e, "test_start", json_object_get(result, "test_start") ?: json_null());
-	json_object_set(e, "test_end", json_object_get(result, "test_end") ?: json_null());
+	json_object_set(e, "test_start",
+	                json_object_get(result, "test_start") ?: json_null());
+	json_object_set(e, "test_end",
+	                json_object_get(result, "test_end") ?: json_null());
 	if (skipped) {
 		orch_set(e, "mttr", false, 0, why);
 		orch_set(e, "recovery_time", false, 0, why);
@@ -252,9 +276,8 @@ orch_mttrs(const json_t *entries, double **out)
 	double        v;
 
 	*out = malloc((json_array_size(entries) + 1) * sizeof(double));
-	json_array_foreach(entries, i, e)
-		if (!orch_is(e, "outcome", "skipped") && orch_num(e, "mttr", &v))
-			(*out)[n++] = v;
+	json_array_foreach(entries, i, e) if (!orch_is(e, "outcome", "skipped") &&
+	                                      orch_num(e, "mttr", &v))(*out)[n++] = v;
 	return n;
 }
 
@@ -265,7 +288,8 @@ orch_summary_counts(json_t *s, const json_t *entries)
 	size_t        i;
 	const json_t *e;
 
-	json_array_foreach(entries, i, e) {
+	json_array_foreach(entries, i, e)
+	{
 		ok += orch_is(e, "outcome", "successful");
 		failed += orch_is(e, "outcome", "failed");
 		skipped += orch_is(e, "outcome", "skipped");
@@ -274,14 +298,15 @@ orch_summary_counts(json_t *s, const json_t *entries)
 		succ += json_integer_value(json_object_get(e, "success_count"));
 		err += json_integer_value(json_object_get(e, "error_count"));
 	}
-	json_object_set_new(s, "total_scenarios", json_integer((json_int_t) json_array_size(entries)));
+	json_object_set_new(s, "total_scenarios",
+	                    json_integer((json_int_t)json_array_size(entries)));
 	json_object_set_new(s, "successful_scenarios", json_integer(ok));
 	json_object_set_new(s, "failed_scenarios", json_integer(failed));
 	json_object_set_new(s, "skipped_scenarios", json_integer(skipped));
 	json_object_set_new(s, "total_success_count", json_integer(succ));
 	json_object_set_new(s, "total_error_count", json_integer(err));
 	orch_set(s, "success_rate", succ + err > 0,
-	         succ + err > 0 ? 100.0 * (double) succ / (double) (succ + err) : 0,
+	         succ + err > 0 ? 100.0 * (double)succ / (double)(succ + err) : 0,
 	         "no request was counted in a run that was not skipped");
 }
 
@@ -290,7 +315,7 @@ orch_summary(const json_t *entries)
 {
 	json_t     *s = json_object();
 	double     *v = NULL, avg = 0, lo = 0, hi = 0, p50 = 0, p95 = 0;
-	size_t      n = orch_mttrs(entries, &v);
+	size_t      n    = orch_mttrs(entries, &v);
 	bool        have = mttr_mean(v, n, &avg);
 	const char *why  = "no run measured an MTTR";
 
@@ -300,7 +325,7 @@ orch_summary(const json_t *entries)
 	mttr_percentile(v, n, 95, &p95);
 	free(v);
 	orch_summary_counts(s, entries);
-	json_object_set_new(s, "measured_mttr_count", json_integer((json_int_t) n));
+	json_object_set_new(s, "measured_mttr_count", json_integer((json_int_t)n));
 	orch_set(s, "average_mttr", have, avg, why);
 	orch_set(s, "max_mttr", have, hi, why);
 	orch_set(s, "min_mttr", have, lo, why);
@@ -321,8 +346,9 @@ orch_slo_target(const char *name, const char *desc, const char *cmp, double thre
 
 	snprintf(target, sizeof(target), "%s %g %s", cmp, threshold, unit);
 	snprintf(rkey, sizeof(rkey), "%s_reason", key);
-	o = json_pack("{s:s,s:s,s:s,s:f,s:s,s:s}", "name", name, "description", desc, "target",
-	              target, "threshold", threshold, "unit", unit, "comparison", cmp);
+	o = json_pack("{s:s,s:s,s:s,s:f,s:s,s:s}", "name", name, "description", desc,
+	              "target", target, "threshold", threshold, "unit", unit,
+	              "comparison", cmp);
 	json_object_set_new(o, "measured", known ? json_real(v) : json_null());
 	json_object_set_new(o, "met", known ? json_boolean(met) : json_null());
 	if (known) {
@@ -343,25 +369,28 @@ orch_slo(const json_t *summary, const struct orch_slo_targets *t)
 	size_t        i, n_true = 0, n_false = 0;
 	const json_t *x;
 
-	json_array_append_new(targets, orch_slo_target("mttr_average", "MTTR, average over scenarios",
-	                                               "<=", t->mttr_avg_s, "s", summary,
-	                                               "average_mttr"));
-	json_array_append_new(targets, orch_slo_target("mttr_max", "MTTR, maximum", "<=",
-	                                               t->mttr_max_s, "s", summary, "max_mttr"));
+	json_array_append_new(
+	    targets,
+	    orch_slo_target("mttr_average", "MTTR, average over scenarios",
+	                    "<=", t->mttr_avg_s, "s", summary, "average_mttr"));
 	json_array_append_new(targets,
-	                      orch_slo_target("request_success_rate",
-	                                      "request success rate during the experiments "
-	                                      "(success_count / (success_count + error_count))",
-	                                      ">=", t->success_rate_pct, "%", summary,
-	                                      "success_rate"));
-	json_array_foreach(targets, i, x) {
+	                      orch_slo_target("mttr_max", "MTTR, maximum", "<=",
+	                                      t->mttr_max_s, "s", summary, "max_mttr"));
+	json_array_append_new(
+	    targets,
+	    orch_slo_target("request_success_rate",
+	                    "request success rate during the experiments "
+	                    "(success_count / (success_count + error_count))",
+	                    ">=", t->success_rate_pct, "%", summary, "success_rate"));
+	json_array_foreach(targets, i, x)
+	{
 		n_true += json_is_true(json_object_get(x, "met"));
 		n_false += json_is_false(json_object_get(x, "met"));
 	}
 	json_object_set_new(slo, "all_met",
-	                    n_false ? json_false()
-	                    : n_true == json_array_size(targets) ? json_true()
-	                                                         : json_null());
+	                    n_false                                  ? json_false()
+	                        : n_true == json_array_size(targets) ? json_true()
+	                                                             : json_null());
 	json_object_set_new(slo, "targets", targets);
 	return slo;
 }
@@ -376,7 +405,7 @@ orch_slope(const double *x, const double *y, size_t n, double *out)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		mx += x[i], my += y[i];
-	mx /= (double) n, my /= (double) n;
+	mx /= (double)n, my /= (double)n;
 	for (size_t i = 0; i < n; i++) {
 		sxx += (x[i] - mx) * (x[i] - mx);
 		sxy += (x[i] - mx) * (y[i] - my);
@@ -392,7 +421,7 @@ static bool
 orch_entry_time(const json_t *e, double *t)
 {
 	return orch_parse_iso(json_string_value(json_object_get(e, "test_start")), t) ||
-	       orch_parse_iso(json_string_value(json_object_get(e, "started")), t);
+	    orch_parse_iso(json_string_value(json_object_get(e, "started")), t);
 }
 
 static json_t *
@@ -405,35 +434,40 @@ orch_trend_one(const json_t *entries, const char *scenario)
 	const json_t *e;
 	bool          have_slope;
 
-	json_array_foreach(entries, i, e) {
-		if (!orch_is(e, "scenario", scenario) || orch_is(e, "outcome", "skipped") ||
-		    !orch_num(e, "mttr", &v) || !orch_entry_time(e, &t))
+	json_array_foreach(entries, i, e)
+	{
+		if (!orch_is(e, "scenario", scenario) ||
+		    orch_is(e, "outcome", "skipped") || !orch_num(e, "mttr", &v) ||
+		    !orch_entry_time(e, &t))
 			continue;
 		if (n == 0)
 			t0 = t;
 		x[n] = (t - t0) / 3600.0, y[n++] = v;
-		json_array_append_new(points, json_pack("{s:O,s:O,s:f}", "cycle",
-		                                        json_object_get(e, "cycle"), "t",
-		                                        json_object_get(e, "test_start") ?: json_null(),
-		                                        "mttr", v));
+		json_array_append_new(
+		    points,
+		    json_pack("{s:O,s:O,s:f}", "cycle", json_object_get(e, "cycle"), "t",
+		              json_object_get(e, "test_start") ?: json_null(), "mttr",
+		              v));
 	}
 	mttr_percentile(y, n, 50, &p50);
 	mttr_percentile(y, n, 95, &p95);
 	have_slope = orch_slope(x, y, n, &slope);
 	json_object_set_new(o, "points", points);
-	json_object_set_new(o, "count", json_integer((json_int_t) n));
+	json_object_set_new(o, "count", json_integer((json_int_t)n));
 	orch_set(o, "p50", n > 0, p50, "no measured MTTR");
 	orch_set(o, "p95", n > 0, p95, "no measured MTTR");
 	orch_set(o, "span_hours", n > 0, n > 0 ? x[n - 1] : 0, "no measured MTTR");
 	/* 6 decimals: a slope in s/hour over a short session is small. */
 	if (have_slope) {
-		json_object_set_new(o, "slope_seconds_per_hour", json_real(round(slope * 1e6) / 1e6));
+		json_object_set_new(o, "slope_seconds_per_hour",
+		                    json_real(round(slope * 1e6) / 1e6));
 		json_object_set_new(o, "slope_seconds_per_hour_reason", json_null());
 	} else {
 		json_object_set_new(o, "slope_seconds_per_hour", json_null());
-		json_object_set_new(o, "slope_seconds_per_hour_reason",
-		                    json_string(n < 2 ? "fewer than 2 measured runs"
-		                                      : "all measured runs started at the same time"));
+		json_object_set_new(
+		    o, "slope_seconds_per_hour_reason",
+		    json_string(n < 2 ? "fewer than 2 measured runs"
+		                      : "all measured runs started at the same time"));
 	}
 	free(x);
 	free(y);
@@ -447,18 +481,19 @@ orch_trends(const json_t *entries)
 	size_t        i;
 	const json_t *e;
 
-	json_array_foreach(entries, i, e) {
+	json_array_foreach(entries, i, e)
+	{
 		const char *s = json_string_value(json_object_get(e, "scenario"));
-		if (s != NULL && json_object_get(o, s) == NULL && !orch_is(e, "outcome", "skipped"))
+		if (s != NULL && json_object_get(o, s) == NULL &&
+		    !orch_is(e, "outcome", "skipped"))
 			json_object_set_new(o, s, orch_trend_one(entries, s));
 	}
 	return o;
 }
 
-static void
-orch_rec(json_t *recs, const char *rule, const char *severity, const char *scenario,
-         double value, double threshold, const char *fmt, ...)
-    __attribute__((format(printf, 7, 8)));
+static void orch_rec(json_t *recs, const char *rule, const char *severity,
+                     const char *scenario, double value, double threshold,
+                     const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 
 static void
 orch_rec(json_t *recs, const char *rule, const char *severity, const char *scenario,
@@ -471,10 +506,11 @@ orch_rec(json_t *recs, const char *rule, const char *severity, const char *scena
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	r = json_pack("{s:s,s:s,s:s,s:s?}", "rule", rule, "severity", severity, "message", msg,
-	              "scenario", scenario);
+	r = json_pack("{s:s,s:s,s:s,s:s?}", "rule", rule, "severity", severity, "message",
+	              msg, "scenario", scenario);
 	json_object_set_new(r, "value", isfinite(value) ? json_real(value) : json_null());
-	json_object_set_new(r, "threshold", isfinite(threshold) ? json_real(threshold) : json_null());
+	json_object_set_new(r, "threshold",
+	                    isfinite(threshold) ? json_real(threshold) : json_null());
 	json_array_append_new(recs, r);
 }
 
@@ -484,9 +520,8 @@ orch_slo_get(const json_t *slo, const char *name)
 	size_t        i;
 	const json_t *x;
 
-	json_array_foreach(json_object_get(slo, "targets"), i, x)
-		if (orch_is(x, "name", name))
-			return x;
+	json_array_foreach(json_object_get(slo, "targets"), i,
+	                   x) if (orch_is(x, "name", name)) return x;
 	return NULL;
 }
 
@@ -498,7 +533,8 @@ orch_worst(const json_t *entries, const char *scenario, const char *key, double 
 	size_t        i;
 	double        v;
 
-	json_array_foreach(entries, i, e) {
+	json_array_foreach(entries, i, e)
+	{
 		if ((scenario != NULL && !orch_is(e, "scenario", scenario)) ||
 		    orch_is(e, "outcome", "skipped") || !orch_num(e, key, &v))
 			continue;
@@ -509,8 +545,8 @@ orch_worst(const json_t *entries, const char *scenario, const char *key, double 
 }
 
 static void
-orch_rules_slo(json_t *recs, const json_t *entries, const json_t *summary, const json_t *slo,
-               const struct orch_slo_targets *t)
+orch_rules_slo(json_t *recs, const json_t *entries, const json_t *summary,
+               const json_t *slo, const struct orch_slo_targets *t)
 {
 	const json_t *x, *w;
 	double        v = 0, worst = 0;
@@ -518,32 +554,40 @@ orch_rules_slo(json_t *recs, const json_t *entries, const json_t *summary, const
 	x = orch_slo_get(slo, "mttr_average");
 	if (json_is_false(json_object_get(x, "met")) && orch_num(x, "measured", &v) &&
 	    (w = orch_worst(entries, NULL, "mttr", &worst)) != NULL)
-		orch_rec(recs, "mttr_average_above_slo", "high", NULL, v, t->mttr_avg_s,
-		         "Average MTTR %.1f s is above the %g s SLO (slowest: %s, cycle %lld, "
-		         "%.1f s): shorten detection (probe and readiness periods) and restart or "
-		         "failover time.",
-		         v, t->mttr_avg_s, json_string_value(json_object_get(w, "scenario")),
-		         json_integer_value(json_object_get(w, "cycle")), worst);
+		orch_rec(
+		    recs, "mttr_average_above_slo", "high", NULL, v, t->mttr_avg_s,
+		    "Average MTTR %.1f s is above the %g s SLO (slowest: %s, cycle %lld, "
+		    "%.1f s): shorten detection (probe and readiness periods) and "
+		    "restart or "
+		    "failover time.",
+		    v, t->mttr_avg_s, json_string_value(json_object_get(w, "scenario")),
+		    json_integer_value(json_object_get(w, "cycle")), worst);
 	x = orch_slo_get(slo, "mttr_max");
 	if (json_is_false(json_object_get(x, "met")) && orch_num(x, "measured", &v) &&
 	    (w = orch_worst(entries, NULL, "mttr", &worst)) != NULL)
-		orch_rec(recs, "mttr_max_above_slo", "high",
-		         json_string_value(json_object_get(w, "scenario")), v, t->mttr_max_s,
-		         "Slowest recovery %.1f s (%s, cycle %lld) is above the %g s maximum: find "
-		         "what the service waits for after the fault (timeouts, backoff caps, "
-		         "leader election) and bound it.",
-		         v, json_string_value(json_object_get(w, "scenario")),
-		         json_integer_value(json_object_get(w, "cycle")), t->mttr_max_s);
+		orch_rec(
+		    recs, "mttr_max_above_slo", "high",
+		    json_string_value(json_object_get(w, "scenario")), v, t->mttr_max_s,
+		    "Slowest recovery %.1f s (%s, cycle %lld) is above the %g s maximum: "
+		    "find "
+		    "what the service waits for after the fault (timeouts, backoff caps, "
+		    "leader election) and bound it.",
+		    v, json_string_value(json_object_get(w, "scenario")),
+		    json_integer_value(json_object_get(w, "cycle")), t->mttr_max_s);
 	x = orch_slo_get(slo, "request_success_rate");
 	if (json_is_false(json_object_get(x, "met")) && orch_num(x, "measured", &v))
-		orch_rec(recs, "success_rate_below_slo", "high", NULL, v, t->success_rate_pct,
-		         "Request success rate %.3f %% (%lld of %lld requests failed) is below the "
-		         "%g %% SLO: clients need timeouts and retries with backoff, and the service "
-		         "replicas in more than one failure domain.",
-		         v, json_integer_value(json_object_get(summary, "total_error_count")),
-		         json_integer_value(json_object_get(summary, "total_error_count")) +
-		             json_integer_value(json_object_get(summary, "total_success_count")),
-		         t->success_rate_pct);
+		orch_rec(
+		    recs, "success_rate_below_slo", "high", NULL, v, t->success_rate_pct,
+		    "Request success rate %.3f %% (%lld of %lld requests failed) is "
+		    "below the "
+		    "%g %% SLO: clients need timeouts and retries with backoff, and the "
+		    "service "
+		    "replicas in more than one failure domain.",
+		    v, json_integer_value(json_object_get(summary, "total_error_count")),
+		    json_integer_value(json_object_get(summary, "total_error_count")) +
+		        json_integer_value(
+		            json_object_get(summary, "total_success_count")),
+		    t->success_rate_pct);
 }
 
 static void
@@ -555,12 +599,15 @@ orch_rule_coordinator(json_t *recs, const json_t *entries)
 	if (w == NULL)
 		w = orch_worst(entries, "coordinator_outage", "mttr", &v);
 	if (w != NULL && v > ORCH_COORD_SLOW_S)
-		orch_rec(recs, "coordinator_recovery_slow", "medium", "coordinator_outage", v,
-		         ORCH_COORD_SLOW_S,
-		         "Coordinator recovery took %.1f s (cycle %lld), above %g s: check the "
-		         "readiness probe period and start-up time, and keep more than one replica "
+		orch_rec(recs, "coordinator_recovery_slow", "medium",
+		         "coordinator_outage", v, ORCH_COORD_SLOW_S,
+		         "Coordinator recovery took %.1f s (cycle %lld), above %g s: "
+		         "check the "
+		         "readiness probe period and start-up time, and keep more than "
+		         "one replica "
 		         "on separate nodes (PodDisruptionBudget).",
-		         v, json_integer_value(json_object_get(w, "cycle")), ORCH_COORD_SLOW_S);
+		         v, json_integer_value(json_object_get(w, "cycle")),
+		         ORCH_COORD_SLOW_S);
 }
 
 /* API error rate of a database_failure entry as a fraction: its
@@ -590,24 +637,30 @@ orch_rule_database(json_t *recs, const json_t *entries)
 	double        worst = 0, r;
 	size_t        i;
 
-	json_array_foreach(entries, i, e)
-		if (orch_is(e, "scenario", "database_failure") && !orch_is(e, "outcome", "skipped") &&
-		    orch_db_error_rate(e, &r) && (w == NULL || r > worst))
-			w = e, worst = r;
+	json_array_foreach(entries, i,
+	                   e) if (orch_is(e, "scenario", "database_failure") &&
+	                          !orch_is(e, "outcome", "skipped") &&
+	                          orch_db_error_rate(e, &r) && (w == NULL || r > worst))
+	    w     = e,
+	    worst = r;
 	if (w != NULL && worst > ORCH_DB_API_ERR_RATE)
-		orch_rec(recs, "database_api_error_rate_high", "high", "database_failure",
-		         worst * 100.0, ORCH_DB_API_ERR_RATE * 100.0,
-		         "API error rate %.1f %% during the database failure (cycle %lld%s%s), above "
-		         "%g %%: add connection retry with backoff and a connection pool that "
-		         "validates and re-opens connections, and answer 503 with Retry-After "
-		         "instead of failing every request.",
-		         worst * 100.0, json_integer_value(json_object_get(w, "cycle")),
-		         json_is_string(json_object_get(json_object_get(w, "details"), "failure_type"))
-		             ? ", failure type "
-		             : "",
-		         json_string_value(
-		             json_object_get(json_object_get(w, "details"), "failure_type")) ?: "",
-		         ORCH_DB_API_ERR_RATE * 100.0);
+		orch_rec(
+		    recs, "database_api_error_rate_high", "high", "database_failure",
+		    worst * 100.0, ORCH_DB_API_ERR_RATE * 100.0,
+		    "API error rate %.1f %% during the database failure (cycle "
+		    "%lld%s%s), above "
+		    "%g %%: add connection retry with backoff and a connection pool that "
+		    "validates and re-opens connections, and answer 503 with Retry-After "
+		    "instead of failing every request.",
+		    worst * 100.0, json_integer_value(json_object_get(w, "cycle")),
+		    json_is_string(
+		        json_object_get(json_object_get(w, "details"), "failure_type"))
+		        ? ", failure type "
+		        : "",
+		    json_string_value(
+		        json_object_get(json_object_get(w, "details"), "failure_type"))
+		        ?: "",
+		    ORCH_DB_API_ERR_RATE * 100.0);
 }
 
 /* The side with more nodes than all others together, in a partition entry. */
@@ -619,7 +672,8 @@ orch_majority_side(const json_t *sides, json_int_t *n_major, json_int_t *n_all)
 	json_int_t    best = -1;
 
 	*n_all = 0;
-	json_object_foreach((json_t *) sides, name, side) {
+	json_object_foreach((json_t *)sides, name, side)
+	{
 		json_int_t n = json_integer_value(json_object_get(side, "nodes"));
 		*n_all += n;
 		if (n > best)
@@ -637,62 +691,78 @@ orch_rule_network(json_t *recs, const json_t *entries)
 	json_int_t    major = 0, all = 0, w_major = 0, w_all = 0;
 	size_t        i;
 
-	json_array_foreach(entries, i, e) {
-		const json_t *sides = json_object_get(json_object_get(e, "details"), "sides");
-		if (!orch_is(e, "scenario", "network_partition") || orch_is(e, "outcome", "skipped") ||
+	json_array_foreach(entries, i, e)
+	{
+		const json_t *sides =
+		    json_object_get(json_object_get(e, "details"), "sides");
+		if (!orch_is(e, "scenario", "network_partition") ||
+		    orch_is(e, "outcome", "skipped") ||
 		    (side = orch_majority_side(sides, &major, &all)) == NULL ||
 		    !json_is_false(json_object_get(side, "kept_serving")) ||
-		    !orch_num(side, "healthy", &h) || !orch_num(side, "total", &tot) || tot <= 0)
+		    !orch_num(side, "healthy", &h) || !orch_num(side, "total", &tot) ||
+		    tot <= 0)
 			continue;
 		if (h / tot < worst)
 			worst = h / tot, w = e, w_major = major, w_all = all;
 	}
 	if (w == NULL)
 		return;
-	side = orch_majority_side(json_object_get(json_object_get(w, "details"), "sides"), &major,
-	                          &all);
-	orch_rec(recs, "majority_lost_consensus", "high", "network_partition", worst * 100.0, 90.0,
-	         "During a minority partition (%lld of %lld nodes cut off, cycle %lld) the "
-	         "majority side answered only %lld of %lld health probes (%.1f %%, kept serving "
-	         "needs 90 %%): the majority should keep consensus; check election timeout and "
-	         "heartbeat settings, and that clients fail over to majority nodes.",
-	         (long long) (w_all - w_major), (long long) w_all,
-	         json_integer_value(json_object_get(w, "cycle")),
-	         json_integer_value(json_object_get(side, "healthy")),
-	         json_integer_value(json_object_get(side, "total")), worst * 100.0);
+	side = orch_majority_side(json_object_get(json_object_get(w, "details"), "sides"),
+	                          &major, &all);
+	orch_rec(
+	    recs, "majority_lost_consensus", "high", "network_partition", worst * 100.0,
+	    90.0,
+	    "During a minority partition (%lld of %lld nodes cut off, cycle %lld) the "
+	    "majority side answered only %lld of %lld health probes (%.1f %%, kept "
+	    "serving "
+	    "needs 90 %%): the majority should keep consensus; check election timeout "
+	    "and "
+	    "heartbeat settings, and that clients fail over to majority nodes.",
+	    (long long)(w_all - w_major), (long long)w_all,
+	    json_integer_value(json_object_get(w, "cycle")),
+	    json_integer_value(json_object_get(side, "healthy")),
+	    json_integer_value(json_object_get(side, "total")), worst * 100.0);
 }
 
 static void
 orch_rules_runs(json_t *recs, const json_t *entries, const json_t *summary)
 {
-	json_int_t    total  = json_integer_value(json_object_get(summary, "total_scenarios"));
-	json_int_t    failed = json_integer_value(json_object_get(summary, "failed_scenarios"));
-	json_int_t    skip   = json_integer_value(json_object_get(summary, "skipped_scenarios"));
+	json_int_t total =
+	    json_integer_value(json_object_get(summary, "total_scenarios"));
+	json_int_t failed =
+	    json_integer_value(json_object_get(summary, "failed_scenarios"));
+	json_int_t skip =
+	    json_integer_value(json_object_get(summary, "skipped_scenarios"));
 	const json_t *e, *first_failed = NULL, *first_skipped = NULL;
 	size_t        i;
 
-	json_array_foreach(entries, i, e) {
+	json_array_foreach(entries, i, e)
+	{
 		if (first_failed == NULL && orch_is(e, "outcome", "failed"))
 			first_failed = e;
 		if (first_skipped == NULL && orch_is(e, "outcome", "skipped"))
 			first_skipped = e;
 	}
 	if (failed > 0)
-		orch_rec(recs, "runs_failed", "high", NULL, (double) failed, 0,
-		         "%lld of %lld runs failed (first: %s, cycle %lld: %s): their figures are "
+		orch_rec(recs, "runs_failed", "high", NULL, (double)failed, 0,
+		         "%lld of %lld runs failed (first: %s, cycle %lld: %s): their "
+		         "figures are "
 		         "missing from the statistics; read their result files.",
-		         (long long) failed, (long long) total,
+		         (long long)failed, (long long)total,
 		         json_string_value(json_object_get(first_failed, "scenario")),
 		         json_integer_value(json_object_get(first_failed, "cycle")),
-		         json_string_value(json_object_get(first_failed, "reason")) ?: "no reason given");
+		         json_string_value(json_object_get(first_failed, "reason"))
+		             ?: "no reason given");
 	if (skip > 0)
-		orch_rec(recs, "runs_skipped", "medium", NULL, (double) skip, 0,
-		         "%lld of %lld runs were skipped, so the results do not cover them (first: "
+		orch_rec(recs, "runs_skipped", "medium", NULL, (double)skip, 0,
+		         "%lld of %lld runs were skipped, so the results do not cover "
+		         "them (first: "
 		         "%s, cycle %lld: %s).",
-		         (long long) skip, (long long) total,
+		         (long long)skip, (long long)total,
 		         json_string_value(json_object_get(first_skipped, "scenario")),
 		         json_integer_value(json_object_get(first_skipped, "cycle")),
-		         json_string_value(json_object_get(first_skipped, "reason")) ?: "no reason given");
+		         json_string_value(json_object_get(first_skipped, "reason"))
+		             ?: "no reason given");
 }
 
 static void
@@ -702,20 +772,24 @@ orch_rule_trends(json_t *recs, const json_t *trends)
 	const char   *name;
 	size_t        i;
 
-	json_object_foreach((json_t *) trends, name, tr) {
+	json_object_foreach((json_t *)trends, name, tr)
+	{
 		double slope, span, sum = 0, rise, mean;
 		size_t n = json_array_size(json_object_get(tr, "points"));
-		if (n < ORCH_TREND_MIN_POINTS || !orch_num(tr, "slope_seconds_per_hour", &slope) ||
+		if (n < ORCH_TREND_MIN_POINTS ||
+		    !orch_num(tr, "slope_seconds_per_hour", &slope) ||
 		    !orch_num(tr, "span_hours", &span))
 			continue;
-		json_array_foreach(json_object_get(tr, "points"), i, p)
-			sum += json_number_value(json_object_get(p, "mttr"));
-		mean = sum / (double) n;
+		json_array_foreach(json_object_get(tr, "points"), i, p) sum +=
+		    json_number_value(json_object_get(p, "mttr"));
+		mean = sum / (double)n;
 		rise = slope * span;
 		if (rise > ORCH_TREND_RISE_SHARE * mean && rise > 1.0)
 			orch_rec(recs, "mttr_rising", "medium", name, slope, 0,
-			         "MTTR of %s rises by %.1f s per hour (%.1f s over %.2f h, %zu runs, mean "
-			         "%.1f s): recovery degrades over time; look for leaks, growing state or "
+			         "MTTR of %s rises by %.1f s per hour (%.1f s over %.2f "
+			         "h, %zu runs, mean "
+			         "%.1f s): recovery degrades over time; look for leaks, "
+			         "growing state or "
 			         "backoff timers that grow.",
 			         name, slope, rise, span, n, mean);
 	}
@@ -736,10 +810,12 @@ orch_recommendations(const json_t *entries, const json_t *summary, const json_t 
 	orch_rules_runs(recs, entries, summary);
 	if (json_array_size(recs) > 0)
 		return recs;
-	if (orch_num(summary, "average_mttr", &avg) && orch_num(summary, "max_mttr", &max) &&
+	if (orch_num(summary, "average_mttr", &avg) &&
+	    orch_num(summary, "max_mttr", &max) &&
 	    orch_num(summary, "success_rate", &rate))
 		orch_rec(recs, "all_clear", "info", NULL, avg, t->mttr_avg_s,
-		         "All SLOs met: average MTTR %.1f s, maximum %.1f s, request success rate "
+		         "All SLOs met: average MTTR %.1f s, maximum %.1f s, request "
+		         "success rate "
 		         "%.3f %%; no action needed.",
 		         avg, max, rate);
 	else
@@ -749,7 +825,8 @@ orch_recommendations(const json_t *entries, const json_t *summary, const json_t 
 }
 
 bool
-orch_entry_failed(const json_t *e, const struct orch_slo_targets *t, char *buf, size_t len)
+orch_entry_failed(const json_t *e, const struct orch_slo_targets *t, char *buf,
+                  size_t len)
 {
 	double v;
 	int    n = 0;
@@ -758,20 +835,23 @@ orch_entry_failed(const json_t *e, const struct orch_slo_targets *t, char *buf, 
 	if (orch_is(e, "outcome", "skipped"))
 		return false;
 	if (orch_is(e, "outcome", "failed"))
-		n += snprintf(buf, len, "%s: %s", json_string_value(json_object_get(e, "state")),
-		              json_string_value(json_object_get(e, "reason")) ?: "no reason given");
-	if (orch_num(e, "mttr", &v) && v > t->mttr_max_s && (size_t) n < len)
-		n += snprintf(buf + n, len - (size_t) n, "%sMTTR %.3f s above the %g s maximum",
-		              n ? "; " : "", v, t->mttr_max_s);
-	if (orch_num(e, "success_rate", &v) && v < t->success_rate_pct && (size_t) n < len)
-		n += snprintf(buf + n, len - (size_t) n,
-		              "%srequest success rate %.3f %% below the %g %% target", n ? "; " : "", v,
-		              t->success_rate_pct);
+		n += snprintf(
+		    buf, len, "%s: %s", json_string_value(json_object_get(e, "state")),
+		    json_string_value(json_object_get(e, "reason")) ?: "no reason given");
+	if (orch_num(e, "mttr", &v) && v > t->mttr_max_s && (size_t)n < len)
+		n += snprintf(buf + n, len - (size_t)n,
+		              "%sMTTR %.3f s above the %g s maximum", n ? "; " : "", v,
+		              t->mttr_max_s);
+	if (orch_num(e, "success_rate", &v) && v < t->success_rate_pct && (size_t)n < len)
+		n += snprintf(buf + n, len - (size_t)n,
+		              "%srequest success rate %.3f %% below the %g %% target",
+		              n ? "; " : "", v, t->success_rate_pct);
 	return n > 0;
 }
 
 int
-orch_report_exit(const json_t *entries, const json_t *slo, const struct orch_slo_targets *t)
+orch_report_exit(const json_t *entries, const json_t *slo,
+                 const struct orch_slo_targets *t)
 {
 	bool          ran_bad = json_is_false(json_object_get(slo, "all_met"));
 	bool          refused = false, unusable = false, any_ok = false;
@@ -779,12 +859,14 @@ orch_report_exit(const json_t *entries, const json_t *slo, const struct orch_slo
 	size_t        i;
 	char          why[16];
 
-	json_array_foreach(entries, i, e) {
-		bool setup = orch_is(e, "state", "refused") || orch_is(e, "state", "unusable") ||
-		             orch_is(e, "state", "unreachable");
+	json_array_foreach(entries, i, e)
+	{
+		bool setup = orch_is(e, "state", "refused") ||
+		    orch_is(e, "state", "unusable") || orch_is(e, "state", "unreachable");
 		refused  = refused || orch_is(e, "state", "refused");
-		unusable = unusable || orch_is(e, "state", "unusable") || orch_is(e, "state", "unreachable");
-		any_ok   = any_ok || orch_is(e, "outcome", "successful");
+		unusable = unusable || orch_is(e, "state", "unusable") ||
+		    orch_is(e, "state", "unreachable");
+		any_ok = any_ok || orch_is(e, "outcome", "successful");
 		if (!setup && orch_entry_failed(e, t, why, sizeof(why)))
 			ran_bad = true;
 	}
@@ -806,10 +888,11 @@ orch_report_build(const json_t *entries, const char *namespace_, int64_t generat
 	json_t *trends  = orch_trends(entries);
 
 	orch_time(r, "report_generated", generated_us);
-	json_object_set_new(r, "namespace", namespace_ ? json_string(namespace_) : json_null());
+	json_object_set_new(r, "namespace",
+	                    namespace_ ? json_string(namespace_) : json_null());
 	if (orch == NULL)
 		orch = json_object();
-	json_object_set(orch, "scenarios", (json_t *) entries);
+	json_object_set(orch, "scenarios", (json_t *)entries);
 	json_object_set_new(orch, "summary", summary);
 	json_object_set_new(r, "orchestration", orch);
 	json_object_set_new(r, "slo", slo);

@@ -40,10 +40,10 @@ struct orch_slo_targets {
 void orch_slo_defaults(struct orch_slo_targets *t);
 
 /* Thresholds of the recommendation rules that are not SLOs. */
-#define ORCH_COORD_SLOW_S 60.0      /* coordinator recovery slower than this */
-#define ORCH_DB_API_ERR_RATE 0.01   /* API error rate (fraction) during a DB failure */
-#define ORCH_TREND_MIN_POINTS 3     /* points before a trend may raise an alarm */
-#define ORCH_TREND_RISE_SHARE 0.25  /* rise over the span, as a share of the mean */
+#define ORCH_COORD_SLOW_S 60.0     /* coordinator recovery slower than this */
+#define ORCH_DB_API_ERR_RATE 0.01  /* API error rate (fraction) during a DB failure */
+#define ORCH_TREND_MIN_POINTS 3    /* points before a trend may raise an alarm */
+#define ORCH_TREND_RISE_SHARE 0.25 /* rise over the span, as a share of the mean */
 
 /* "2026-11-26T21:10:01.768Z" (also without milliseconds) to seconds since
  * the epoch. False for anything else. */
@@ -56,9 +56,9 @@ const char *orch_outcome(const char *state);
  * reason (may be NULL) says why it failed or was skipped; result_file is the
  * file's name inside the output directory (may be NULL); times in us since
  * the epoch. */
-json_t *orch_entry_new(int cycle, const char *name, const char *scenario, const char *state,
-                       const char *reason, const char *result_file, int64_t started_us,
-                       int64_t ended_us, const json_t *result);
+json_t *orch_entry_new(int cycle, const char *name, const char *scenario,
+                       const char *state, const char *reason, const char *result_file,
+                       int64_t started_us, int64_t ended_us, const json_t *result);
 
 /* Counts and MTTR statistics over entries (array). New object. */
 json_t *orch_summary(const json_t *entries);
@@ -76,8 +76,9 @@ json_t *orch_trends(const json_t *entries);
 /* Recommendations from rules on measured values; each cites the number
  * that triggered it: [{rule, severity, scenario, value, threshold,
  * message}]. One "all_clear" item when all is well. New array. */
-json_t *orch_recommendations(const json_t *entries, const json_t *summary, const json_t *slo,
-                             const json_t *trends, const struct orch_slo_targets *t);
+json_t *orch_recommendations(const json_t *entries, const json_t *summary,
+                             const json_t *slo, const json_t *trends,
+                             const struct orch_slo_targets *t);
 
 /* What a JUnit testcase or the HTML needs for one entry: why it failed its
  * SLOs (run failure or its own MTTR above the maximum or success rate below
@@ -89,13 +90,15 @@ bool orch_entry_failed(const json_t *entry, const struct orch_slo_targets *t, ch
  * or missed an SLO (its own or the aggregate in slo), else 2 when a run was
  * refused, else 3 when the environment was unusable or nothing ran
  * (everything skipped), else 0. */
-int orch_report_exit(const json_t *entries, const json_t *slo, const struct orch_slo_targets *t);
+int orch_report_exit(const json_t *entries, const json_t *slo,
+                     const struct orch_slo_targets *t);
 
 /* The whole report: {report_generated, namespace, orchestration:
  * {orchestration_start, orchestration_end, ..., scenarios: entries, summary},
  * slo, recommendations, trends}. orchestration is an object with the
  * session's own fields (mode, deadline, settings...), copied. New object. */
-json_t *orch_report_build(const json_t *entries, const char *namespace_, int64_t generated_us,
-                          const json_t *orchestration, const struct orch_slo_targets *t);
+json_t *orch_report_build(const json_t *entries, const char *namespace_,
+                          int64_t generated_us, const json_t *orchestration,
+                          const struct orch_slo_targets *t);
 
 #endif

@@ -117,7 +117,8 @@ registry_set_ack_sink(struct registry *r, registry_ack_fn fn, void *arg)
 }
 
 bool
-registry_clock(struct registry *r, const char *agent_id, int64_t *offset_us, int64_t *error_us)
+registry_clock(struct registry *r, const char *agent_id, int64_t *offset_us,
+               int64_t *error_us)
 {
 	struct reg_agent *a;
 	bool              known = false;
@@ -178,7 +179,7 @@ reg_set_identity(struct reg_agent *a, const Chaos__V1__Identity *id)
 		return;
 	if (a->identity != NULL && a->identity->incarnation != id->incarnation) {
 		log_info("agent %s restarted (incarnation %lld -> %lld)", a->id,
-		         (long long) a->identity->incarnation, (long long) id->incarnation);
+		         (long long)a->identity->incarnation, (long long)id->incarnation);
 		clk_filter_init(&a->clk);
 		a->last_event_seq = 0;
 	}
@@ -202,7 +203,8 @@ reg_add(struct registry *r, const Chaos__V1__Identity *id)
 	if (a->identity == NULL)
 		return NULL;
 	r->n_agents++;
-	log_info("agent %s registered (pod %s, namespace %s)", a->id, id->pod, id->namespace_);
+	log_info("agent %s registered (pod %s, namespace %s)", a->id, id->pod,
+	         id->namespace_);
 	return a;
 }
 
@@ -236,11 +238,11 @@ reg_take_clock(struct reg_agent *a, const Chaos__V1__Poll *p)
 {
 	struct clk_exchange x;
 
-	if (!p->has_prev_t1_agent_us || !p->has_prev_t2_ctl_us || !p->has_prev_t3_ctl_us ||
-	    !p->has_prev_t4_agent_us)
+	if (!p->has_prev_t1_agent_us || !p->has_prev_t2_ctl_us ||
+	    !p->has_prev_t3_ctl_us || !p->has_prev_t4_agent_us)
 		return;
-	x = (struct clk_exchange){p->prev_t1_agent_us, p->prev_t2_ctl_us, p->prev_t3_ctl_us,
-	                          p->prev_t4_agent_us};
+	x = (struct clk_exchange) {p->prev_t1_agent_us, p->prev_t2_ctl_us,
+	                           p->prev_t3_ctl_us, p->prev_t4_agent_us};
 	clk_filter_add(&a->clk, &x);
 }
 
@@ -249,9 +251,9 @@ registry_on_poll(struct registry *r, const Chaos__V1__Poll *p, uint32_t pipe_id,
                  int64_t t2_ctl_us, bool *identity_needed)
 {
 	struct reg_agent *a;
-	int               rv = CHAOS_OK;
-	int64_t           off = 0, err;
-	registry_ack_fn   sink = NULL;
+	int               rv       = CHAOS_OK;
+	int64_t           off      = 0, err;
+	registry_ack_fn   sink     = NULL;
 	void             *sink_arg = NULL;
 
 	*identity_needed = false;
@@ -310,8 +312,8 @@ reg_pending_commands(struct registry *r, const char *agent_id, Chaos__V1__Comman
 	nng_mtx_lock(r->mtx);
 	if ((a = reg_find(r, agent_id)) != NULL)
 		for (size_t i = 0; i < a->n_pending; i++)
-			if ((cmds[n] = chaos__v1__command__unpack(NULL, a->pending[i].len,
-			                                          a->pending[i].buf)) != NULL)
+			if ((cmds[n] = chaos__v1__command__unpack(
+			         NULL, a->pending[i].len, a->pending[i].buf)) != NULL)
 				n++;
 	nng_mtx_unlock(r->mtx);
 	return n;
@@ -326,12 +328,12 @@ registry_build_reply(struct registry *r, const char *agent_id, uint64_t poll_seq
 	size_t              n = reg_pending_commands(r, agent_id, cmds);
 	int                 rv;
 
-	reply.protocol_version = WIRE_VERSION;
-	reply.poll_seq         = poll_seq;
-	reply.t2_ctl_us        = t2_ctl_us;
-	reply.heartbeat_ms     = r->hb_ms;
-	reply.commands         = cmds;
-	reply.n_commands       = n;
+	reply.protocol_version    = WIRE_VERSION;
+	reply.poll_seq            = poll_seq;
+	reply.t2_ctl_us           = t2_ctl_us;
+	reply.heartbeat_ms        = r->hb_ms;
+	reply.commands            = cmds;
+	reply.n_commands          = n;
 	reply.has_identity_needed = identity_needed;
 	reply.identity_needed     = identity_needed;
 	reply.t3_ctl_us           = clk_now_us();
@@ -392,7 +394,7 @@ registry_pipe_closed(struct registry *r, uint32_t pipe_id)
 void
 registry_sweep(struct registry *r, int64_t now_mono_us)
 {
-	int64_t limit = (int64_t) r->hb_ms * 3 * 1000;
+	int64_t limit = (int64_t)r->hb_ms * 3 * 1000;
 
 	nng_mtx_lock(r->mtx);
 	for (size_t i = 0; i < r->n_agents; i++) {
@@ -401,7 +403,8 @@ registry_sweep(struct registry *r, int64_t now_mono_us)
 		if (!a->connected || now_mono_us - a->last_seen_mono_us <= limit)
 			continue;
 		snprintf(why, sizeof(why), "no poll for %lld ms (3 heartbeats = %u ms)",
-		         (long long) (now_mono_us - a->last_seen_mono_us) / 1000, r->hb_ms * 3);
+		         (long long)(now_mono_us - a->last_seen_mono_us) / 1000,
+		         r->hb_ms * 3);
 		reg_mark_lost(a, why);
 	}
 	nng_mtx_unlock(r->mtx);
@@ -423,7 +426,7 @@ registry_on_event(struct registry *r, const Chaos__V1__Event *e, int64_t t_ctl_u
 	struct reg_agent *a;
 	int               rv = CHAOS_OK;
 
-	(void) t_ctl_us;
+	(void)t_ctl_us;
 	nng_mtx_lock(r->mtx);
 	a = reg_find(r, e->agent_id);
 	if (e->body_case == CHAOS__V1__EVENT__BODY_HELLO) {
@@ -434,7 +437,8 @@ registry_on_event(struct registry *r, const Chaos__V1__Event *e, int64_t t_ctl_u
 			reg_set_identity(a, e->hello->identity);
 	}
 	if (a == NULL)
-		rv = e->body_case == CHAOS__V1__EVENT__BODY_HELLO ? CHAOS_EBUSY : CHAOS_ENOENT;
+		rv = e->body_case == CHAOS__V1__EVENT__BODY_HELLO ? CHAOS_EBUSY
+		                                                  : CHAOS_ENOENT;
 	else
 		reg_count_event(a, e);
 	nng_mtx_unlock(r->mtx);
@@ -461,23 +465,26 @@ reg_info(const struct reg_agent *a)
 	info->clock_known      = clk_filter_best(&a->clk, &off, &err);
 	if (info->clock_known) {
 		info->has_clock_offset_ms = info->has_clock_error_ms = true;
-		info->clock_offset_ms     = (double) off / 1000.0;
-		info->clock_error_ms      = (double) err / 1000.0;
+		info->clock_offset_ms = (double)off / 1000.0;
+		info->clock_error_ms  = (double)err / 1000.0;
 	}
 	if (!a->connected)
 		info->lost_reason = strdup(a->lost_reason);
 	info->has_events_received = info->has_events_gaps = true;
-	info->events_received     = a->events_received;
-	info->events_gaps         = a->events_gaps;
-	if (a->n_faults > 0 && (info->active_faults = calloc(a->n_faults, sizeof(char *))) != NULL)
+	info->events_received                             = a->events_received;
+	info->events_gaps                                 = a->events_gaps;
+	if (a->n_faults > 0 &&
+	    (info->active_faults = calloc(a->n_faults, sizeof(char *))) != NULL)
 		for (size_t i = 0; i < a->n_faults; i++)
-			if ((info->active_faults[info->n_active_faults] = strdup(a->faults[i])))
+			if ((info->active_faults[info->n_active_faults] =
+			         strdup(a->faults[i])))
 				info->n_active_faults++;
 	return info;
 }
 
 int
-registry_snapshot(struct registry *r, const char *ns, Chaos__V1__AgentInfo ***out, size_t *n)
+registry_snapshot(struct registry *r, const char *ns, Chaos__V1__AgentInfo ***out,
+                  size_t *n)
 {
 	Chaos__V1__AgentInfo **all;
 	size_t                 count = 0;

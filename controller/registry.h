@@ -33,8 +33,9 @@ void registry_set_kick(struct registry *r, registry_kick_fn fn, void *arg);
 /* Receives every ack carried by a poll, with the agent's clock offset (agent
  * - controller, 0 when unknown) and the poll's arrival time. Runs on the
  * session thread with no registry lock held; must not block. */
-typedef void (*registry_ack_fn)(void *arg, const char *agent_id, const Chaos__V1__Ack *ack,
-                                int64_t offset_us, int64_t t_poll_us);
+typedef void (*registry_ack_fn)(void *arg, const char *agent_id,
+                                const Chaos__V1__Ack *ack, int64_t offset_us,
+                                int64_t t_poll_us);
 void registry_set_ack_sink(struct registry *r, registry_ack_fn fn, void *arg);
 
 /* Best clock offset of agent_id (agent - controller) and its error bound, in
@@ -64,7 +65,8 @@ int registry_build_reply(struct registry *r, const char *agent_id, uint64_t poll
 
 /* Queues a copy of cmd for agent_id (re-sent in every reply until acked).
  * Returns CHAOS_OK, CHAOS_ENOENT for an unknown agent, CHAOS_ENOMEM. */
-int registry_enqueue(struct registry *r, const char *agent_id, const Chaos__V1__Command *cmd);
+int registry_enqueue(struct registry *r, const char *agent_id,
+                     const Chaos__V1__Command *cmd);
 
 /* A session pipe closed: its agent is lost at once ("connection closed"). */
 void registry_pipe_closed(struct registry *r, uint32_t pipe_id);

@@ -33,7 +33,8 @@ report_seconds(json_t *o, const char *key, bool known, double seconds, const cha
 		json_object_set_new(o, rkey, json_null());
 	} else {
 		json_object_set_new(o, key, json_null());
-		json_object_set_new(o, rkey, json_string(reason ? reason : "not measured"));
+		json_object_set_new(o, rkey,
+		                    json_string(reason ? reason : "not measured"));
 	}
 }
 
@@ -41,22 +42,31 @@ const char *
 report_error_class(int c)
 {
 	switch (c) {
-	case CHAOS__V1__ERROR_CLASS__ERROR_CLASS_REFUSED: return "refused";
-	case CHAOS__V1__ERROR_CLASS__ERROR_CLASS_TIMEOUT: return "timeout";
-	case CHAOS__V1__ERROR_CLASS__ERROR_CLASS_HTTP_5XX: return "http_5xx";
-	case CHAOS__V1__ERROR_CLASS__ERROR_CLASS_HTTP_OTHER: return "http_other";
-	case CHAOS__V1__ERROR_CLASS__ERROR_CLASS_DNS: return "dns";
-	case CHAOS__V1__ERROR_CLASS__ERROR_CLASS_PROTOCOL: return "protocol";
-	case CHAOS__V1__ERROR_CLASS__ERROR_CLASS_SQL: return "sql";
-	case CHAOS__V1__ERROR_CLASS__ERROR_CLASS_OTHER: return "other";
-	default: return NULL;
+	case CHAOS__V1__ERROR_CLASS__ERROR_CLASS_REFUSED:
+		return "refused";
+	case CHAOS__V1__ERROR_CLASS__ERROR_CLASS_TIMEOUT:
+		return "timeout";
+	case CHAOS__V1__ERROR_CLASS__ERROR_CLASS_HTTP_5XX:
+		return "http_5xx";
+	case CHAOS__V1__ERROR_CLASS__ERROR_CLASS_HTTP_OTHER:
+		return "http_other";
+	case CHAOS__V1__ERROR_CLASS__ERROR_CLASS_DNS:
+		return "dns";
+	case CHAOS__V1__ERROR_CLASS__ERROR_CLASS_PROTOCOL:
+		return "protocol";
+	case CHAOS__V1__ERROR_CLASS__ERROR_CLASS_SQL:
+		return "sql";
+	case CHAOS__V1__ERROR_CLASS__ERROR_CLASS_OTHER:
+		return "other";
+	default:
+		return NULL;
 	}
 }
 
 void
 report_file_stamp(int64_t us, char *buf, size_t len)
 {
-	time_t    secs = (time_t) (us / 1000000);
+	time_t    secs = (time_t)(us / 1000000);
 	struct tm tm;
 
 	gmtime_r(&secs, &tm);

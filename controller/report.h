@@ -16,7 +16,8 @@ void report_time(json_t *o, const char *key, int64_t us);
 
 /* o[key] = seconds (3 decimals) when known, else null and o[key_reason] =
  * reason. */
-void report_seconds(json_t *o, const char *key, bool known, double seconds, const char *reason);
+void report_seconds(json_t *o, const char *key, bool known, double seconds,
+                    const char *reason);
 
 /* Name of a Chaos__V1__ErrorClass ("refused", "timeout"...); NULL for none. */
 const char *report_error_class(int error_class);

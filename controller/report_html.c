@@ -24,7 +24,7 @@
 
 struct html_lane {
 	char          name[192];
-	const json_t *samples; /* array of {t, ok, ...} */
+	const json_t *samples;   /* array of {t, ok, ...} */
 	const char   *split_key; /* "probe"/"target" when one array holds several */
 	const char   *split_val;
 };
@@ -36,7 +36,8 @@ struct html_axis {
 static const char html_css[] =
     "body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:24px;"
     "color:#1f2328;background:#fff}"
-    "h1{font-size:24px;margin:0 0 4px}h2{font-size:19px;margin:28px 0 8px;border-bottom:1px "
+    "h1{font-size:24px;margin:0 0 4px}h2{font-size:19px;margin:28px 0 "
+    "8px;border-bottom:1px "
     "solid #d0d7de;padding-bottom:4px}h3{font-size:15px;margin:18px 0 4px}"
     ".meta{color:#57606a;font-size:13px}"
     "table{border-collapse:collapse;font-size:13px;margin:6px 0}"
@@ -64,7 +65,9 @@ html_figure(FILE *f, const json_t *o, const char *key, bool sign, const char *un
 
 	snprintf(rkey, sizeof(rkey), "%s_reason", key);
 	if (json_is_number(v)) {
-		fprintf(f, sign ? "<td class=\"num\">%+.3f %s</td>" : "<td class=\"num\">%.3f %s</td>",
+		fprintf(f,
+		        sign ? "<td class=\"num\">%+.3f %s</td>"
+		             : "<td class=\"num\">%.3f %s</td>",
 		        json_number_value(v), unit);
 		return;
 	}
@@ -78,9 +81,10 @@ html_header(FILE *f, const json_t *report)
 {
 	const json_t *orch = json_object_get(report, "orchestration");
 
-	fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-	           "<meta name=\"viewport\" content=\"width=device-width\">"
-	           "<title>Chaos test report</title><style>%s</style></head><body>\n",
+	fprintf(f,
+	        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+	        "<meta name=\"viewport\" content=\"width=device-width\">"
+	        "<title>Chaos test report</title><style>%s</style></head><body>\n",
 	        html_css);
 	fputs("<h1>Chaos test report</h1><div class=\"meta\">generated ", f);
 	render_escape(f, html_str(report, "report_generated"));
@@ -100,8 +104,8 @@ html_summary(FILE *f, const json_t *summary)
 {
 	static const char *const counts[] = {"total_scenarios", "successful_scenarios",
 	                                     "failed_scenarios", "skipped_scenarios"};
-	static const char *const mttrs[]  = {"average_mttr", "min_mttr", "max_mttr", "p50_mttr",
-	                                     "p95_mttr"};
+	static const char *const mttrs[]  = {"average_mttr", "min_mttr", "max_mttr",
+	                                     "p50_mttr", "p95_mttr"};
 
 	fputs("<h2>Summary</h2><table><tr>", f);
 	for (size_t i = 0; i < 4; i++)
@@ -124,10 +128,12 @@ html_slo(FILE *f, const json_t *slo)
 	const json_t *x;
 	size_t        i;
 
-	fputs("<h2>SLO compliance</h2><table><tr><th>SLO</th><th>target</th><th>measured</th>"
+	fputs("<h2>SLO "
+	      "compliance</h2><table><tr><th>SLO</th><th>target</th><th>measured</th>"
 	      "<th>status</th></tr>\n",
 	      f);
-	json_array_foreach(json_object_get(slo, "targets"), i, x) {
+	json_array_foreach(json_object_get(slo, "targets"), i, x)
+	{
 		const json_t *met = json_object_get(x, "met");
 		fputs("<tr><td>", f);
 		render_escape(f, html_str(x, "description"));
@@ -141,7 +147,8 @@ html_slo(FILE *f, const json_t *slo)
 		else
 			fputs("<td class=\"na\">&mdash;</td>", f);
 		if (json_is_boolean(met))
-			fprintf(f, "<td class=\"%s\">%s</td></tr>\n", json_is_true(met) ? "pass" : "fail",
+			fprintf(f, "<td class=\"%s\">%s</td></tr>\n",
+			        json_is_true(met) ? "pass" : "fail",
 			        json_is_true(met) ? "PASS" : "FAIL");
 		else {
 			fputs("<td class=\"na\">", f);
@@ -159,7 +166,8 @@ html_recommendations(FILE *f, const json_t *recs)
 	size_t        i;
 
 	fputs("<h2>Recommendations</h2><ul>\n", f);
-	json_array_foreach(recs, i, r) {
+	json_array_foreach(recs, i, r)
+	{
 		fputs("<li><b class=\"sev-", f);
 		render_escape(f, html_str(r, "severity"));
 		fputs("\">", f);
@@ -177,18 +185,21 @@ html_runs(FILE *f, const json_t *entries)
 	const json_t *e;
 	size_t        i;
 
-	fputs("<h2>Runs</h2><table><tr><th>cycle</th><th>scenario</th><th>state</th><th>mttr</th>"
-	      "<th>recovery_time</th><th>success rate</th><th>result</th><th>reason</th></tr>\n",
+	fputs("<h2>Runs</h2><table><tr><th>cycle</th><th>scenario</th><th>state</"
+	      "th><th>mttr</th>"
+	      "<th>recovery_time</th><th>success "
+	      "rate</th><th>result</th><th>reason</th></tr>\n",
 	      f);
-	json_array_foreach(entries, i, e) {
+	json_array_foreach(entries, i, e)
+	{
 		const char *outcome = html_str(e, "outcome") ?: "";
 		fprintf(f, "<tr><td class=\"num\">%lld</td><td>",
 		        json_integer_value(json_object_get(e, "cycle")));
 		render_escape(f, html_str(e, "scenario"));
 		fprintf(f, "</td><td class=\"%s\">",
-		        strcmp(outcome, "successful") == 0 ? "pass"
-		        : strcmp(outcome, "failed") == 0   ? "fail"
-		                                           : "na");
+		        strcmp(outcome, "successful") == 0   ? "pass"
+		            : strcmp(outcome, "failed") == 0 ? "fail"
+		                                             : "na");
 		render_escape(f, html_str(e, "state"));
 		fputs("</td>", f);
 		html_figure(f, e, "mttr", false, "s");
@@ -217,7 +228,7 @@ html_is_sample_array(const json_t *a)
 	const json_t *first = json_array_get(a, 0);
 
 	return json_is_object(first) && json_is_string(json_object_get(first, "t")) &&
-	       json_is_boolean(json_object_get(first, "ok"));
+	    json_is_boolean(json_object_get(first, "ok"));
 }
 
 static void
@@ -237,7 +248,8 @@ html_add_lane(struct html_lane *lanes, size_t *n, const char *name, const json_t
 
 /* One array may hold several probes, told apart by "probe" or "target". */
 static void
-html_lanes_of_array(struct html_lane *lanes, size_t *n, const char *name, const json_t *arr)
+html_lanes_of_array(struct html_lane *lanes, size_t *n, const char *name,
+                    const json_t *arr)
 {
 	static const char *const keys[] = {"probe", "target", "pod"};
 	const json_t            *s;
@@ -246,7 +258,8 @@ html_lanes_of_array(struct html_lane *lanes, size_t *n, const char *name, const 
 	for (size_t k = 0; k < 3; k++) {
 		if (!json_is_string(json_object_get(json_array_get(arr, 0), keys[k])))
 			continue;
-		json_array_foreach(arr, i, s) {
+		json_array_foreach(arr, i, s)
+		{
 			const char *v    = html_str(s, keys[k]);
 			bool        seen = v == NULL;
 			for (size_t j = start; j < *n && !seen; j++)
@@ -268,12 +281,13 @@ html_find_lanes(const json_t *o, const char *path, int depth, struct html_lane *
 	const char   *key;
 	const json_t *v;
 
-	json_object_foreach((json_t *) o, key, v) {
+	json_object_foreach((json_t *)o, key, v)
+	{
 		char sub[192];
 		int  len = strcmp(key, "samples") == 0
-		               ? snprintf(sub, sizeof(sub), "%s", path)
-		               : snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "/" : "", key);
-		if (len < 0 || (size_t) len >= sizeof(sub))
+		     ? snprintf(sub, sizeof(sub), "%s", path)
+		     : snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "/" : "", key);
+		if (len < 0 || (size_t)len >= sizeof(sub))
 			continue;
 		if (json_is_array(v) && html_is_sample_array(v))
 			html_lanes_of_array(lanes, n, *sub ? sub : "samples", v);
@@ -291,7 +305,7 @@ struct html_pt {
 static int
 html_pt_cmp(const void *a, const void *b)
 {
-	double x = ((const struct html_pt *) a)->t, y = ((const struct html_pt *) b)->t;
+	double x = ((const struct html_pt *)a)->t, y = ((const struct html_pt *)b)->t;
 
 	return (x > y) - (x < y);
 }
@@ -305,17 +319,20 @@ html_lane_points(const struct html_lane *l, struct html_pt **out)
 	*out = malloc((json_array_size(l->samples) + 1) * sizeof(**out));
 	if (*out == NULL)
 		return 0;
-	json_array_foreach(l->samples, i, s) {
+	json_array_foreach(l->samples, i, s)
+	{
 		double t;
-		if (l->split_key != NULL && strcmp(html_str(s, l->split_key) ?: "", l->split_val) != 0)
+		if (l->split_key != NULL &&
+		    strcmp(html_str(s, l->split_key) ?: "", l->split_val) != 0)
 			continue;
-		if (!json_is_boolean(json_object_get(s, "ok")) || !orch_parse_iso(html_str(s, "t"), &t))
+		if (!json_is_boolean(json_object_get(s, "ok")) ||
+		    !orch_parse_iso(html_str(s, "t"), &t))
 			continue;
-		(*out)[n].t  = t;
+		(*out)[n].t   = t;
 		(*out)[n].ok  = json_is_true(json_object_get(s, "ok"));
 		(*out)[n].dur = json_is_number(json_object_get(s, "ms"))
-		                    ? fmax(json_number_value(json_object_get(s, "ms")) / 1000.0, 0)
-		                    : 0;
+		    ? fmax(json_number_value(json_object_get(s, "ms")) / 1000.0, 0)
+		    : 0;
 		n++;
 	}
 	qsort(*out, n, sizeof(**out), html_pt_cmp);
@@ -334,7 +351,7 @@ html_x(const struct html_axis *ax, double t)
 static int
 html_double_cmp(const void *a, const void *b)
 {
-	double x = *(const double *) a, y = *(const double *) b;
+	double x = *(const double *)a, y = *(const double *)b;
 
 	return (x > y) - (x < y);
 }
@@ -369,14 +386,16 @@ html_joined(const struct html_pt *p, size_t j, double step)
 static void
 html_lane(FILE *f, const struct html_axis *ax, const struct html_lane *l, double y)
 {
-	struct html_pt *p = NULL;
-	size_t          n = html_lane_points(l, &p);
+	struct html_pt *p    = NULL;
+	size_t          n    = html_lane_points(l, &p);
 	double          step = html_step(p, n);
 
 	fprintf(f, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" font-size=\"12\">",
 	        HTML_LABEL_W - 8, y + HTML_LANE_H - 4);
 	render_escape(f, l->name);
-	fprintf(f, "</text><rect x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%d\" fill=\"#e8e8e8\"/>\n",
+	fprintf(f,
+	        "</text><rect x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%d\" "
+	        "fill=\"#e8e8e8\"/>\n",
 	        HTML_LABEL_W, y, HTML_PLOT_W, HTML_LANE_H);
 	for (size_t i = 0; i < n;) {
 		size_t j = i;
@@ -387,9 +406,12 @@ html_lane(FILE *f, const struct html_axis *ax, const struct html_lane *l, double
 		while (j + 1 < n && p[j + 1].ok == p[i].ok && html_joined(p, j, step))
 			j++;
 		end = j + 1 < n && html_joined(p, j, step) ? p[j + 1].t : p[j].t + step;
-		fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>\n",
-		        html_x(ax, p[i].t), y, fmax(html_x(ax, end) - html_x(ax, p[i].t), 1.0),
-		        HTML_LANE_H, p[i].ok ? RENDER_HEALTHY : RENDER_UNHEALTHY);
+		fprintf(f,
+		        "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" "
+		        "fill=\"%s\"/>\n",
+		        html_x(ax, p[i].t), y,
+		        fmax(html_x(ax, end) - html_x(ax, p[i].t), 1.0), HTML_LANE_H,
+		        p[i].ok ? RENDER_HEALTHY : RENDER_UNHEALTHY);
 		i = j + 1;
 	}
 	free(p);
@@ -405,8 +427,8 @@ html_fault_window(const json_t *res, double *a, double *b, char *label, size_t l
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		snprintf(k1, sizeof(k1), "%s_start", names[i]);
 		snprintf(k2, sizeof(k2), "%s_end", names[i]);
-		if (orch_parse_iso(html_str(res, k1), a) && orch_parse_iso(html_str(res, k2), b) &&
-		    *b >= *a) {
+		if (orch_parse_iso(html_str(res, k1), a) &&
+		    orch_parse_iso(html_str(res, k2), b) && *b >= *a) {
 			snprintf(label, len, "%s", names[i]);
 			return true;
 		}
@@ -432,7 +454,8 @@ html_recovered_at(const json_t *res, bool have_fault, double fault_end, double *
 static void
 html_axis_ticks(FILE *f, const struct html_axis *ax, double y)
 {
-	static const double steps[] = {0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600};
+	static const double steps[] = {0.5, 1,   2,   5,   10,   15,  30,
+	                               60,  120, 300, 600, 1800, 3600};
 	double              span = ax->t1 - ax->t0, step = 7200;
 
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
@@ -442,10 +465,13 @@ html_axis_ticks(FILE *f, const struct html_axis *ax, double y)
 		}
 	for (double s = 0; s <= span + 1e-9; s += step) {
 		double x = html_x(ax, ax->t0 + s);
-		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#8c959f\"/>"
-		           "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\" "
-		           "fill=\"#57606a\">+%gs</text>\n",
-		        x, y, x, y + 4, x, y + 16, s);
+		fprintf(
+		    f,
+		    "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+		    "stroke=\"#8c959f\"/>"
+		    "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\" "
+		    "fill=\"#57606a\">+%gs</text>\n",
+		    x, y, x, y + 4, x, y + 16, s);
 	}
 }
 
@@ -458,21 +484,26 @@ html_timeline_marks(FILE *f, const json_t *res, const struct html_axis *ax, doub
 
 	if (fault) {
 		double x0 = html_x(ax, a), x1 = html_x(ax, b);
-		fprintf(f, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>"
-		           "<text x=\"%.1f\" y=\"%d\" font-size=\"12\" fill=\"#9a6700\">%s "
-		           "%.1f s</text>\n",
-		        x0, HTML_TOP - 8, fmax(x1 - x0, 1.0), bottom - HTML_TOP + 8, RENDER_FAULT, x0 + 2,
-		        HTML_TOP - 12, label, b - a);
+		fprintf(f,
+		        "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%.1f\" "
+		        "fill=\"%s\"/>"
+		        "<text x=\"%.1f\" y=\"%d\" font-size=\"12\" fill=\"#9a6700\">%s "
+		        "%.1f s</text>\n",
+		        x0, HTML_TOP - 8, fmax(x1 - x0, 1.0), bottom - HTML_TOP + 8,
+		        RENDER_FAULT, x0 + 2, HTML_TOP - 12, label, b - a);
 	}
 	if (html_recovered_at(res, fault, b, &rec)) {
 		double        x  = html_x(ax, rec);
 		const json_t *rt = json_object_get(res, "recovery_time");
-		fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
-		           "stroke-width=\"3\"/><text x=\"%.1f\" y=\"%d\" font-size=\"12\" "
-		           "fill=\"%s\">recovered (recovery_time %.2f s)</text>\n",
-		        x, HTML_TOP - 22, x, bottom, RENDER_RECOVERY, x + 4, HTML_TOP - 24,
-		        RENDER_RECOVERY,
-		        json_is_number(rt) ? json_number_value(rt) : rec - (fault ? b : ax->t0));
+		fprintf(
+		    f,
+		    "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+		    "stroke-width=\"3\"/><text x=\"%.1f\" y=\"%d\" font-size=\"12\" "
+		    "fill=\"%s\">recovered (recovery_time %.2f s)</text>\n",
+		    x, HTML_TOP - 22, x, bottom, RENDER_RECOVERY, x + 4, HTML_TOP - 24,
+		    RENDER_RECOVERY,
+		    json_is_number(rt) ? json_number_value(rt)
+		                       : rec - (fault ? b : ax->t0));
 	}
 }
 
@@ -485,28 +516,32 @@ html_timeline(FILE *f, const json_t *entry, const json_t *res)
 	double           bottom, height;
 
 	html_find_lanes(res, "", 0, lanes, &n);
-	fprintf(f, "<h3>cycle %lld: ", json_integer_value(json_object_get(entry, "cycle")));
+	fprintf(f,
+	        "<h3>cycle %lld: ", json_integer_value(json_object_get(entry, "cycle")));
 	render_escape(f, html_str(entry, "scenario"));
 	fputs(" (", f);
 	render_escape(f, html_str(entry, "state"));
 	fputs(")</h3>\n", f);
 	if (!orch_parse_iso(html_str(res, "test_start"), &ax.t0) ||
 	    !orch_parse_iso(html_str(res, "test_end"), &ax.t1) || n == 0) {
-		fputs("<p class=\"na\">no samples or no test_start/test_end in the result: no "
+		fputs("<p class=\"na\">no samples or no test_start/test_end in the "
+		      "result: no "
 		      "timeline</p>\n",
 		      f);
 		return;
 	}
 	if (ax.t1 <= ax.t0)
 		ax.t1 = ax.t0 + 1;
-	bottom = HTML_TOP + (double) n * (HTML_LANE_H + HTML_LANE_GAP);
+	bottom = HTML_TOP + (double)n * (HTML_LANE_H + HTML_LANE_GAP);
 	height = bottom + 24;
-	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%.0f\" "
-	           "viewBox=\"0 0 %d %.0f\" role=\"img\">\n",
+	fprintf(f,
+	        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%.0f\" "
+	        "viewBox=\"0 0 %d %.0f\" role=\"img\">\n",
 	        HTML_W, height, HTML_W, height);
 	html_timeline_marks(f, res, &ax, bottom);
 	for (size_t i = 0; i < n; i++)
-		html_lane(f, &ax, &lanes[i], HTML_TOP + (double) i * (HTML_LANE_H + HTML_LANE_GAP));
+		html_lane(f, &ax, &lanes[i],
+		          HTML_TOP + (double)i * (HTML_LANE_H + HTML_LANE_GAP));
 	html_axis_ticks(f, &ax, bottom);
 	fputs("</svg>\n", f);
 }
@@ -524,15 +559,18 @@ html_timelines(FILE *f, const json_t *entries, const json_t *const *results, siz
 	      "<span style=\"background:" RENDER_FAULT "\"></span>fault window"
 	      "<span style=\"background:" RENDER_RECOVERY "\"></span>recovered</div>\n",
 	      f);
-	json_array_foreach(entries, i, e) {
+	json_array_foreach(entries, i, e)
+	{
 		if (i < n && results[i] != NULL)
 			html_timeline(f, e, results[i]);
 		else if (html_str(e, "result_file") != NULL)
 			omitted++;
 	}
 	if (omitted > 0)
-		fprintf(f, "<p class=\"meta\">%zu older runs have no picture here (at most %d per "
-		           "scenario); their result files hold every sample.</p>\n",
+		fprintf(f,
+		        "<p class=\"meta\">%zu older runs have no picture here (at most "
+		        "%d per "
+		        "scenario); their result files hold every sample.</p>\n",
 		        omitted, RENDER_MAX_TIMELINES);
 }
 
@@ -545,7 +583,8 @@ html_trend_chart(FILE *f, const json_t *tr)
 
 	if (n < 2)
 		return;
-	json_array_foreach(pts, i, p) {
+	json_array_foreach(pts, i, p)
+	{
 		double v = json_number_value(json_object_get(p, "mttr"));
 		if (!orch_parse_iso(html_str(p, "t"), &t))
 			return;
@@ -554,18 +593,24 @@ html_trend_chart(FILE *f, const json_t *tr)
 	}
 	hi = hi > 0 ? hi * 1.1 : 1;
 	t1 = t1 > t0 ? t1 : t0 + 1;
-	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"620\" height=\"150\" "
-	           "viewBox=\"0 0 620 150\"><rect x=\"50\" y=\"10\" width=\"560\" height=\"110\" "
-	           "fill=\"#f6f8fa\"/><text x=\"4\" y=\"20\" font-size=\"11\">%.1f s</text>"
-	           "<text x=\"4\" y=\"120\" font-size=\"11\">0 s</text><polyline fill=\"none\" "
-	           "stroke=\"" RENDER_RECOVERY "\" stroke-width=\"2\" points=\"",
-	        hi);
-	json_array_foreach(pts, i, p) {
+	fprintf(
+	    f,
+	    "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"620\" height=\"150\" "
+	    "viewBox=\"0 0 620 150\"><rect x=\"50\" y=\"10\" width=\"560\" "
+	    "height=\"110\" "
+	    "fill=\"#f6f8fa\"/><text x=\"4\" y=\"20\" font-size=\"11\">%.1f s</text>"
+	    "<text x=\"4\" y=\"120\" font-size=\"11\">0 s</text><polyline fill=\"none\" "
+	    "stroke=\"" RENDER_RECOVERY "\" stroke-width=\"2\" points=\"",
+	    hi);
+	json_array_foreach(pts, i, p)
+	{
 		orch_parse_iso(html_str(p, "t"), &t);
 		fprintf(f, "%.1f,%.1f ", 50 + 560 * (t - t0) / (t1 - t0),
 		        120 - 110 * json_number_value(json_object_get(p, "mttr")) / hi);
 	}
-	fprintf(f, "\"/><text x=\"50\" y=\"140\" font-size=\"11\">%zu runs over %.2f h</text></svg>\n",
+	fprintf(f,
+	        "\"/><text x=\"50\" y=\"140\" font-size=\"11\">%zu runs over %.2f "
+	        "h</text></svg>\n",
 	        n, (t1 - t0) / 3600.0);
 }
 
@@ -575,10 +620,12 @@ html_trends(FILE *f, const json_t *trends)
 	const json_t *tr;
 	const char   *name;
 
-	fputs("<h2>MTTR trends</h2><table><tr><th>scenario</th><th>runs</th><th>p50</th><th>p95"
+	fputs("<h2>MTTR "
+	      "trends</h2><table><tr><th>scenario</th><th>runs</th><th>p50</th><th>p95"
 	      "</th><th>slope</th></tr>\n",
 	      f);
-	json_object_foreach((json_t *) trends, name, tr) {
+	json_object_foreach((json_t *)trends, name, tr)
+	{
 		fputs("<tr><td>", f);
 		render_escape(f, name);
 		fprintf(f, "</td><td class=\"num\">%lld</td>",
@@ -589,8 +636,7 @@ html_trends(FILE *f, const json_t *trends)
 		fputs("</tr>\n", f);
 	}
 	fputs("</table>\n", f);
-	json_object_foreach((json_t *) trends, name, tr)
-		html_trend_chart(f, tr);
+	json_object_foreach((json_t *)trends, name, tr) html_trend_chart(f, tr);
 }
 
 char *
@@ -602,7 +648,7 @@ report_html_render(const json_t *report, const json_t *const *results, size_t n,
 	size_t        len  = 0;
 	FILE         *f    = open_memstream(&out, &len);
 
-	(void) t;
+	(void)t;
 	if (f == NULL)
 		return NULL;
 	html_header(f, report);

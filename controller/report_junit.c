@@ -11,16 +11,27 @@ void
 render_escape(FILE *f, const char *s)
 {
 	for (; s != NULL && *s != '\0'; s++) {
-		unsigned char c = (unsigned char) *s;
+		unsigned char c = (unsigned char)*s;
 		switch (c) {
-		case '&': fputs("&amp;", f); break;
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&#39;", f); break;
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
+		case '\'':
+			fputs("&#39;", f);
+			break;
 		default:
 			/* XML 1.0 has no way to carry these, not even as references. */
-			if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f)
+			if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') ||
+			    c == 0x7f)
 				fputs("\xef\xbf\xbd", f);
 			else
 				fputc(c, f);
@@ -70,7 +81,8 @@ junit_case(FILE *f, const json_t *e, const struct orch_slo_targets *t, int *fail
 
 	fputs("    <testcase classname=\"chaos.", f);
 	render_escape(f, junit_str(e, "scenario") ?: "unknown");
-	fprintf(f, "\" name=\"cycle %lld: ", json_integer_value(json_object_get(e, "cycle")));
+	fprintf(
+	    f, "\" name=\"cycle %lld: ", json_integer_value(json_object_get(e, "cycle")));
 	render_escape(f, junit_str(e, "scenario") ?: "unknown");
 	fprintf(f, "\" time=\"%.3f\">\n", junit_time(e));
 	if (strcmp(junit_str(e, "outcome") ?: "", "skipped") == 0) {
@@ -80,7 +92,8 @@ junit_case(FILE *f, const json_t *e, const struct orch_slo_targets *t, int *fail
 		(*skipped)++;
 	} else if (orch_entry_failed(e, t, why, sizeof(why))) {
 		fprintf(f, "      <failure type=\"%s\" message=\"",
-		        strcmp(junit_str(e, "outcome") ?: "", "failed") == 0 ? "run" : "slo");
+		        strcmp(junit_str(e, "outcome") ?: "", "failed") == 0 ? "run"
+		                                                             : "slo");
 		render_escape(f, why);
 		fputs("\">", f);
 		render_escape(f, why);
@@ -115,7 +128,8 @@ junit_slo_case(FILE *f, const json_t *x, int *failures, int *skipped)
 		(*skipped)++;
 	} else if (json_is_false(met)) {
 		snprintf(msg, sizeof(msg), "%s: measured %.3f %s, target %s",
-		         junit_str(x, "description") ?: "", json_number_value(json_object_get(x, "measured")),
+		         junit_str(x, "description") ?: "",
+		         json_number_value(json_object_get(x, "measured")),
 		         junit_str(x, "unit") ?: "", junit_str(x, "target") ?: "");
 		fputs("      <failure type=\"slo\" message=\"", f);
 		render_escape(f, msg);
@@ -132,19 +146,21 @@ static char *
 junit_suite(const json_t *report, const struct orch_slo_targets *t, bool slo, int *tests,
             int *failures, int *skipped, double *time)
 {
-	const json_t *orch    = json_object_get(report, "orchestration");
-	const json_t *list    = slo ? json_object_get(json_object_get(report, "slo"), "targets")
-	                            : json_object_get(orch, "scenarios");
-	char         *body    = NULL;
-	size_t        len     = 0, i;
-	FILE         *f       = open_memstream(&body, &len);
+	const json_t *orch = json_object_get(report, "orchestration");
+	const json_t *list = slo
+	    ? json_object_get(json_object_get(report, "slo"), "targets")
+	    : json_object_get(orch, "scenarios");
+	char         *body = NULL;
+	size_t        len  = 0, i;
+	FILE         *f    = open_memstream(&body, &len);
 	const json_t *x;
 
 	if (f == NULL)
 		return NULL;
 	*tests = *failures = *skipped = 0;
 	*time                         = 0;
-	json_array_foreach(list, i, x) {
+	json_array_foreach(list, i, x)
+	{
 		(*tests)++;
 		if (slo)
 			junit_slo_case(f, x, failures, skipped);
@@ -169,24 +185,31 @@ report_junit_render(const json_t *report, const struct orch_slo_targets *t)
 	size_t len = 0;
 	FILE  *f;
 
-	body[0] = junit_suite(report, t, false, &tests[0], &failures[0], &skipped[0], &time[0]);
-	body[1] = junit_suite(report, t, true, &tests[1], &failures[1], &skipped[1], &time[1]);
-	const char *gen = junit_str(report, "report_generated");
+	body[0] =
+	    junit_suite(report, t, false, &tests[0], &failures[0], &skipped[0], &time[0]);
+	body[1] =
+	    junit_suite(report, t, true, &tests[1], &failures[1], &skipped[1], &time[1]);
+	const char *gen       = junit_str(report, "report_generated");
 	char        stamp[20] = "1970-01-01T00:00:00";
 
 	if (gen != NULL && strlen(gen) >= 19 && strspn(gen, "0123456789-T:") >= 19)
 		memcpy(stamp, gen, 19);
-	if (body[0] != NULL && body[1] != NULL && (f = open_memstream(&out, &len)) != NULL) {
-		fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		           "<testsuites name=\"chaos\" tests=\"%d\" failures=\"%d\" errors=\"0\" "
-		           "skipped=\"%d\" time=\"%.3f\">\n",
-		        tests[0] + tests[1], failures[0] + failures[1], skipped[0] + skipped[1],
-		        time[0]);
+	if (body[0] != NULL && body[1] != NULL &&
+	    (f = open_memstream(&out, &len)) != NULL) {
+		fprintf(f,
+		        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		        "<testsuites name=\"chaos\" tests=\"%d\" failures=\"%d\" "
+		        "errors=\"0\" "
+		        "skipped=\"%d\" time=\"%.3f\">\n",
+		        tests[0] + tests[1], failures[0] + failures[1],
+		        skipped[0] + skipped[1], time[0]);
 		for (int k = 0; k < 2; k++) {
-			fprintf(f, "  <testsuite name=\"%s\" tests=\"%d\" failures=\"%d\" errors=\"0\" "
-			           "skipped=\"%d\" time=\"%.3f\" timestamp=\"",
-			        k ? "chaos.slo" : "chaos.scenarios", tests[k], failures[k], skipped[k],
-			        time[k]);
+			fprintf(f,
+			        "  <testsuite name=\"%s\" tests=\"%d\" failures=\"%d\" "
+			        "errors=\"0\" "
+			        "skipped=\"%d\" time=\"%.3f\" timestamp=\"",
+			        k ? "chaos.slo" : "chaos.scenarios", tests[k],
+			        failures[k], skipped[k], time[k]);
 			/* JUnit's schema wants local time without a zone or fraction. */
 			fprintf(f, "%.19s\">\n%s  </testsuite>\n", stamp, body[k]);
 		}

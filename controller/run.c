@@ -20,9 +20,9 @@
 #define RUN_MAX_LINES 4096
 
 static const struct scenario_ops *const run_scenarios[] = {
-	&scenario_network_ops,
-	&scenario_database_ops,
-	&scenario_coordinator_ops,
+    &scenario_network_ops,
+    &scenario_database_ops,
+    &scenario_coordinator_ops,
 };
 
 struct run {
@@ -41,13 +41,13 @@ struct run {
 };
 
 struct run_mgr {
-	struct registry  *reg;
-	nng_mtx          *mtx;
-	nng_cv           *cv;
-	struct run       *current; /* the run in progress, if any */
-	struct run       *done[RUN_KEEP_DONE];
-	uint64_t          next_run;
-	_Atomic uint64_t  next_command;
+	struct registry *reg;
+	nng_mtx         *mtx;
+	nng_cv          *cv;
+	struct run      *current; /* the run in progress, if any */
+	struct run      *done[RUN_KEEP_DONE];
+	uint64_t         next_run;
+	_Atomic uint64_t next_command;
 };
 
 static void
@@ -84,7 +84,7 @@ run_mgr_new(struct registry *reg, struct run_mgr **out)
 	m->next_run = 1;
 	/* Agents remember recent command ids to apply idempotently, so ids must
 	 * not repeat across controller restarts: start from the clock. */
-	atomic_store(&m->next_command, (uint64_t) clk_now_us());
+	atomic_store(&m->next_command, (uint64_t)clk_now_us());
 	*out = m;
 	return CHAOS_OK;
 }
@@ -106,10 +106,10 @@ run_mgr_free(struct run_mgr *m)
 void
 run_mgr_on_event(void *arg, const Chaos__V1__Event *e, int64_t t_ctl_us)
 {
-	struct run_mgr *m = arg;
+	struct run_mgr *m   = arg;
 	int64_t         off = 0, err;
 
-	(void) t_ctl_us;
+	(void)t_ctl_us;
 	metrics_on_event(e);
 	registry_clock(m->reg, e->agent_id, &off, &err);
 	nng_mtx_lock(m->mtx);
@@ -119,12 +119,12 @@ run_mgr_on_event(void *arg, const Chaos__V1__Event *e, int64_t t_ctl_us)
 }
 
 void
-run_mgr_on_ack(void *arg, const char *agent_id, const Chaos__V1__Ack *a, int64_t offset_us,
-               int64_t t_poll_us)
+run_mgr_on_ack(void *arg, const char *agent_id, const Chaos__V1__Ack *a,
+               int64_t offset_us, int64_t t_poll_us)
 {
 	struct run_mgr *m = arg;
 
-	(void) agent_id;
+	(void)agent_id;
 	nng_mtx_lock(m->mtx);
 	if (m->current != NULL)
 		obs_add_ack(m->current->obs, a, offset_us, t_poll_us);
@@ -171,7 +171,7 @@ run_progress(struct run *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	log_info("run %llu: %s", (unsigned long long) r->id, line);
+	log_info("run %llu: %s", (unsigned long long)r->id, line);
 	nng_mtx_lock(r->mgr->mtx);
 	if (r->n_lines < RUN_MAX_LINES &&
 	    (grown = realloc(r->lines, (r->n_lines + 1) * sizeof(*grown))) != NULL) {
@@ -190,7 +190,7 @@ run_sleep_until(struct run *r, int64_t deadline_mono_us)
 		int64_t left = (deadline_mono_us - clk_mono_us()) / 1000;
 		if (left <= 0)
 			break;
-		nng_cv_until(r->mgr->cv, nng_clock() + (nng_time) left);
+		nng_cv_until(r->mgr->cv, nng_clock() + (nng_time)left);
 	}
 	nng_mtx_unlock(r->mgr->mtx);
 	return !atomic_load(&r->abort);
@@ -219,7 +219,7 @@ run_send_all(struct run *r, size_t n, const char *const *agent_ids,
 		else if (acks[i].status == 0 && acks[i].error[0] == '\0')
 			snprintf(acks[i].error, sizeof(acks[i].error),
 			         "no ack within %lld ms (agent lost or stuck?)",
-			         (long long) timeout_us / 1000);
+			         (long long)timeout_us / 1000);
 	}
 	return ok;
 }
@@ -227,8 +227,9 @@ run_send_all(struct run *r, size_t n, const char *const *agent_ids,
 static void
 run_finish(struct run *r, int state, json_t *result)
 {
-	char *text = result != NULL ? json_dumps(result, JSON_COMPACT | JSON_REAL_PRECISION(10))
-	                            : NULL;
+	char *text = result != NULL
+	    ? json_dumps(result, JSON_COMPACT | JSON_REAL_PRECISION(10))
+	    : NULL;
 
 	metrics_on_run_end(r->ops->name, state, result);
 	nng_mtx_lock(r->mgr->mtx);
@@ -278,7 +279,8 @@ run_find_scenario(const char *name)
 }
 
 static void
-run_resp_text(Chaos__V1__ControlResponse *resp, int state, const char *error, const char *json)
+run_resp_text(Chaos__V1__ControlResponse *resp, int state, const char *error,
+              const char *json)
 {
 	resp->has_run_state = true;
 	resp->run_state     = state;
@@ -308,7 +310,8 @@ run_new(struct run_mgr *m, const struct scenario_ops *ops)
 
 /* Plans the run; on refusal or dry run fills resp and returns false. */
 static bool
-run_plan(struct run *r, const Chaos__V1__RunRequest *req, Chaos__V1__ControlResponse *resp)
+run_plan(struct run *r, const Chaos__V1__RunRequest *req,
+         Chaos__V1__ControlResponse *resp)
 {
 	json_error_t jerr;
 	json_t      *params = json_loads(req->params_json, 0, &jerr), *plan_json = NULL;
@@ -316,22 +319,26 @@ run_plan(struct run *r, const Chaos__V1__RunRequest *req, Chaos__V1__ControlResp
 	int          rv;
 
 	if (params == NULL || !json_is_object(params)) {
-		snprintf(err, sizeof(err), "params_json is not a JSON object: %s", jerr.text);
+		snprintf(err, sizeof(err), "params_json is not a JSON object: %s",
+		         jerr.text);
 		run_resp_text(resp, CHAOS__V1__RUN_STATE__RUN_STATE_REFUSED, err, NULL);
 		json_decref(params);
 		return false;
 	}
 	rv = r->ops->plan(r, params, &r->plan, &plan_json, err, sizeof(err));
 	json_decref(params);
-	text = plan_json ? json_dumps(plan_json, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
+	text = plan_json ? json_dumps(plan_json, JSON_COMPACT | JSON_REAL_PRECISION(10))
+	                 : NULL;
 	json_decref(plan_json);
 	if (rv != CHAOS_OK)
 		run_resp_text(resp,
-		              rv == CHAOS_ENOENT ? CHAOS__V1__RUN_STATE__RUN_STATE_UNUSABLE
-		                                 : CHAOS__V1__RUN_STATE__RUN_STATE_REFUSED,
+		              rv == CHAOS_ENOENT
+		                  ? CHAOS__V1__RUN_STATE__RUN_STATE_UNUSABLE
+		                  : CHAOS__V1__RUN_STATE__RUN_STATE_REFUSED,
 		              err, text);
 	else if (req->dry_run)
-		run_resp_text(resp, CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED, NULL, text);
+		run_resp_text(resp, CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED, NULL,
+		              text);
 	free(text);
 	return rv == CHAOS_OK && !req->dry_run;
 }
@@ -345,20 +352,25 @@ run_mgr_start(struct run_mgr *m, const Chaos__V1__RunRequest *req,
 
 	if (ops == NULL) {
 		run_resp_text(resp, CHAOS__V1__RUN_STATE__RUN_STATE_REFUSED,
-		              "unknown scenario; allowed: network_partition, database_failure, coordinator_outage", NULL);
+		              "unknown scenario; allowed: network_partition, "
+		              "database_failure, coordinator_outage",
+		              NULL);
 		return;
 	}
 	nng_mtx_lock(m->mtx);
-	if (m->current != NULL && m->current->state == CHAOS__V1__RUN_STATE__RUN_STATE_RUNNING) {
+	if (m->current != NULL &&
+	    m->current->state == CHAOS__V1__RUN_STATE__RUN_STATE_RUNNING) {
 		nng_mtx_unlock(m->mtx);
 		run_resp_text(resp, CHAOS__V1__RUN_STATE__RUN_STATE_UNUSABLE,
-		              "another run is in progress; wait for it or abort it", NULL);
+		              "another run is in progress; wait for it or abort it",
+		              NULL);
 		return;
 	}
 	run_retire_current(m);
 	nng_mtx_unlock(m->mtx);
 	if ((r = run_new(m, ops)) == NULL) {
-		run_resp_text(resp, CHAOS__V1__RUN_STATE__RUN_STATE_UNUSABLE, "out of memory", NULL);
+		run_resp_text(resp, CHAOS__V1__RUN_STATE__RUN_STATE_UNUSABLE,
+		              "out of memory", NULL);
 		return;
 	}
 	resp->has_run_id = true;
@@ -401,13 +413,13 @@ run_mgr_status(struct run_mgr *m, const Chaos__V1__RunStatusRequest *req,
 		return;
 	}
 	resp->has_run_id = resp->has_run_state = resp->has_progress_next = true;
-	resp->run_id     = r->id;
-	resp->run_state  = r->state;
+	resp->run_id                                                     = r->id;
+	resp->run_state                                                  = r->state;
 	if (from < r->n_lines &&
 	    (resp->progress = calloc(r->n_lines - from, sizeof(char *))) != NULL)
 		for (size_t i = from; i < r->n_lines; i++)
 			resp->progress[resp->n_progress++] = strdup(r->lines[i]);
-	resp->progress_next = (uint32_t) (from + resp->n_progress);
+	resp->progress_next = (uint32_t)(from + resp->n_progress);
 	if (r->state != CHAOS__V1__RUN_STATE__RUN_STATE_RUNNING && r->result != NULL)
 		resp->result_json = strdup(r->result);
 	nng_mtx_unlock(m->mtx);
@@ -419,7 +431,7 @@ run_request_abort(struct run *r, const char *reason)
 	if (atomic_exchange(&r->abort, true))
 		return;
 	snprintf(r->abort_reason, sizeof(r->abort_reason), "%s", reason);
-	log_warn("run %llu: abort requested: %s", (unsigned long long) r->id, reason);
+	log_warn("run %llu: abort requested: %s", (unsigned long long)r->id, reason);
 }
 
 void
@@ -435,8 +447,8 @@ run_mgr_abort(struct run_mgr *m, const Chaos__V1__AbortRequest *req,
 		run_request_abort(r, req->reason ? req->reason : "aborted by chaosctl");
 		nng_cv_wake(m->cv);
 		resp->has_run_id = resp->has_run_state = true;
-		resp->run_id     = r->id;
-		resp->run_state  = r->state;
+		resp->run_id                           = r->id;
+		resp->run_state                        = r->state;
 	}
 	nng_mtx_unlock(m->mtx);
 }

@@ -22,14 +22,14 @@
 struct run_mgr;
 struct run;
 
-int  run_mgr_new(struct registry *reg, struct run_mgr **out);
+int run_mgr_new(struct registry *reg, struct run_mgr **out);
 /* Aborts a run in progress, waits for it to revert and finish, frees m. */
 void run_mgr_free(struct run_mgr *m);
 
 /* Feeds for the run's observations (events sink and ack sink). */
 void run_mgr_on_event(void *m, const Chaos__V1__Event *e, int64_t t_ctl_us);
-void run_mgr_on_ack(void *m, const char *agent_id, const Chaos__V1__Ack *a, int64_t offset_us,
-                    int64_t t_poll_us);
+void run_mgr_on_ack(void *m, const char *agent_id, const Chaos__V1__Ack *a,
+                    int64_t offset_us, int64_t t_poll_us);
 
 /* Control API: fills resp (run_id, run_state, result_json for a dry run or a
  * refusal, error). Strings put in resp are freed by run_mgr_resp_free(). */
@@ -53,8 +53,8 @@ struct scenario_ops {
 	/* CHAOS_EINVAL: refused (bad parameters or targets, exit 2);
 	 * CHAOS_ENOENT: environment unusable (no agents, exit 3). err says why.
 	 * *plan_json describes the plan (printed by --dry-run). */
-	int (*plan)(struct run *r, json_t *params, void **plan, json_t **plan_json, char *err,
-	            size_t errlen);
+	int (*plan)(struct run *r, json_t *params, void **plan, json_t **plan_json,
+	            char *err, size_t errlen);
 	/* Returns the final state (Chaos__V1__RunState) and the result. */
 	int (*execute)(struct run *r, void *plan, json_t **result);
 	void (*plan_free)(void *plan);
@@ -69,10 +69,11 @@ struct registry *run_registry(struct run *r);
 struct obs      *run_obs(struct run *r);
 
 /* Appends one progress line (also logged). */
-void run_progress(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void run_progress(struct run *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* True once the run was asked to stop. */
-bool run_aborted(struct run *r);
+bool        run_aborted(struct run *r);
 const char *run_abort_reason(struct run *r);
 
 /* Sleeps until the monotonic deadline; false (early) when aborted. */
@@ -83,6 +84,7 @@ bool run_sleep_until(struct run *r, int64_t deadline_mono_us);
  * 0 (STATUS_UNSPECIFIED) for an ack that did not arrive. Returns how many
  * acked with STATUS_OK. */
 size_t run_send_all(struct run *r, size_t n, const char *const *agent_ids,
-                    Chaos__V1__Command *const *cmds, int64_t timeout_us, struct obs_ack *acks);
+                    Chaos__V1__Command *const *cmds, int64_t timeout_us,
+                    struct obs_ack *acks);
 
 #endif

@@ -59,7 +59,7 @@ const char *
 runclient_state_name(int state)
 {
 	static const char *const names[] = {"unknown", "running", "succeeded", "failed",
-	                                    "aborted", "refused", "unusable", "skipped"};
+	                                    "aborted", "refused", "unusable",  "skipped"};
 
 	return state >= 0 && state <= 7 ? names[state] : "unknown";
 }
@@ -84,8 +84,8 @@ static int
 rc_write(const char *dir, const char *scenario, int64_t started, json_t *doc, char *path,
          size_t pathlen)
 {
-	char  stamp[32], *text;
-	int   rv;
+	char stamp[32], *text;
+	int  rv;
 
 	report_file_stamp(started, stamp, sizeof(stamp));
 	snprintf(path, pathlen, "%s/chaos_test_%s_%s.json", dir, scenario, stamp);
@@ -95,7 +95,8 @@ rc_write(const char *dir, const char *scenario, int64_t started, json_t *doc, ch
 		rv = fs_write_atomic(path, text, strlen(text));
 	free(text);
 	if (rv != CHAOS_OK) {
-		fprintf(stderr, "chaosctl: cannot write %s: %s\n", path, chaos_strerror(rv));
+		fprintf(stderr, "chaosctl: cannot write %s: %s\n", path,
+		        chaos_strerror(rv));
 		path[0] = '\0';
 	}
 	return rv;
@@ -113,8 +114,9 @@ rc_request(const struct ctl_target *t, Chaos__V1__ControlRequest *req,
 		fprintf(stderr, "chaosctl: %s (retrying)\n", err);
 		sleep(1);
 	}
-	fprintf(stderr, "chaosctl: lost contact with the controller; agents revert their "
-	                "faults by themselves when their leases end\n");
+	fprintf(stderr,
+	        "chaosctl: lost contact with the controller; agents revert their "
+	        "faults by themselves when their leases end\n");
 	return CHAOS_ECONN;
 }
 
@@ -129,7 +131,8 @@ rc_send_abort(const struct ctl_target *t, uint64_t id)
 	abort.reason  = "interrupted (chaosctl got a signal)";
 	req.body_case = CHAOS__V1__CONTROL_REQUEST__BODY_ABORT;
 	req.abort     = &abort;
-	fprintf(stderr, "chaosctl: interrupted: asking the controller to revert everything\n");
+	fprintf(stderr,
+	        "chaosctl: interrupted: asking the controller to revert everything\n");
 	if (rc_request(t, &req, &resp) == CHAOS_OK)
 		wire_free(resp);
 }
@@ -158,7 +161,8 @@ rc_follow(const struct ctl_target *t, uint64_t id)
 			printf("  %s\n", resp->progress[i]);
 		fflush(stdout);
 		status.progress_from = resp->progress_next;
-		if (resp->error != NULL || resp->run_state != CHAOS__V1__RUN_STATE__RUN_STATE_RUNNING)
+		if (resp->error != NULL ||
+		    resp->run_state != CHAOS__V1__RUN_STATE__RUN_STATE_RUNNING)
 			return resp;
 		wire_free(resp);
 		usleep(RC_POLL_MS * 1000);
@@ -187,7 +191,7 @@ rc_start(const struct ctl_target *t, const char *scenario, json_t *params, bool 
 	char                       *text = json_dumps(params, JSON_COMPACT);
 	int                         rv;
 
-	run.scenario    = (char *) scenario;
+	run.scenario    = (char *)scenario;
 	run.params_json = text;
 	run.has_dry_run = true;
 	run.dry_run     = dry_run;
@@ -205,21 +209,21 @@ rc_take_result(Chaos__V1__ControlResponse *resp, const char *scenario, const cha
 	res->state = resp->run_state;
 	if (resp->result_json != NULL)
 		res->result = json_loads(resp->result_json, 0, NULL);
-	printf("run %llu %s\n", (unsigned long long) resp->run_id,
+	printf("run %llu %s\n", (unsigned long long)resp->run_id,
 	       runclient_state_name(res->state));
 	if (res->result == NULL)
 		return;
 	if (output != NULL &&
-	    rc_write(output, scenario, started, res->result, res->path, sizeof(res->path)) ==
-	        CHAOS_OK)
+	    rc_write(output, scenario, started, res->result, res->path,
+	             sizeof(res->path)) == CHAOS_OK)
 		printf("result: %s\n", res->path);
 	rc_print_figure(res->result, "mttr");
 	rc_print_figure(res->result, "recovery_time");
 }
 
 int
-runclient_run(const struct ctl_target *t, const char *scenario, json_t *params, bool dry_run,
-              const char *output, struct runclient_result *res)
+runclient_run(const struct ctl_target *t, const char *scenario, json_t *params,
+              bool dry_run, const char *output, struct runclient_result *res)
 {
 	Chaos__V1__ControlResponse *resp;
 	int64_t                     started = clk_now_us();
@@ -228,13 +232,14 @@ runclient_run(const struct ctl_target *t, const char *scenario, json_t *params, 
 	memset(res, 0, sizeof(*res));
 	if ((resp = rc_start(t, scenario, params, dry_run, res)) == NULL)
 		return CHAOSCTL_ENV;
-	res->state = resp->has_run_state ? (int) resp->run_state : 0;
+	res->state = resp->has_run_state ? (int)resp->run_state : 0;
 	id         = resp->run_id;
 	if (resp->error != NULL) {
-		snprintf(res->error, sizeof(res->error), "%s: %s", runclient_state_name(res->state),
-		         resp->error);
+		snprintf(res->error, sizeof(res->error), "%s: %s",
+		         runclient_state_name(res->state), resp->error);
 		wire_free(resp);
-		return res->state ? runclient_exit_for_state(res->state) : CHAOSCTL_FAILED;
+		return res->state ? runclient_exit_for_state(res->state)
+		                  : CHAOSCTL_FAILED;
 	}
 	if (dry_run) {
 		rc_print_plan(resp->result_json);
@@ -242,9 +247,10 @@ runclient_run(const struct ctl_target *t, const char *scenario, json_t *params, 
 		return CHAOSCTL_OK;
 	}
 	wire_free(resp);
-	printf("run %llu started: %s\n", (unsigned long long) id, scenario);
+	printf("run %llu started: %s\n", (unsigned long long)id, scenario);
 	if ((resp = rc_follow(t, id)) == NULL) {
-		snprintf(res->error, sizeof(res->error), "lost contact with the controller");
+		snprintf(res->error, sizeof(res->error),
+		         "lost contact with the controller");
 		res->state = 0;
 		return CHAOSCTL_ENV;
 	}
@@ -254,6 +260,8 @@ runclient_run(const struct ctl_target *t, const char *scenario, json_t *params, 
 		rc_take_result(resp, scenario, output, started, res);
 	wire_free(resp);
 	if (res->result == NULL && res->error[0] == '\0')
-		snprintf(res->error, sizeof(res->error), "the run ended without a result");
-	return res->result == NULL ? CHAOSCTL_FAILED : runclient_exit_for_state(res->state);
+		snprintf(res->error, sizeof(res->error),
+		         "the run ended without a result");
+	return res->result == NULL ? CHAOSCTL_FAILED
+	                           : runclient_exit_for_state(res->state);
 }

@@ -20,8 +20,8 @@ void runclient_catch_signals(void);
 bool runclient_interrupted(void);
 
 struct runclient_result {
-	int     state;   /* Chaos__V1__RunState; 0 when the controller was unreachable */
-	json_t *result;  /* the scenario's result (owned), or NULL */
+	int     state;  /* Chaos__V1__RunState; 0 when the controller was unreachable */
+	json_t *result; /* the scenario's result (owned), or NULL */
 	char    error[512];
 	char    path[4096]; /* where the result was written, "" if not */
 };
@@ -32,8 +32,8 @@ struct runclient_result {
  * chaos_test_<scenario>_<timestamp>.json as soon as the run ends. dry_run
  * prints the plan. Fills *res (free res->result with json_decref). Returns
  * the chaosctl exit status for this run alone. */
-int runclient_run(const struct ctl_target *t, const char *scenario, json_t *params, bool dry_run,
-                  const char *output, struct runclient_result *res);
+int runclient_run(const struct ctl_target *t, const char *scenario, json_t *params,
+                  bool dry_run, const char *output, struct runclient_result *res);
 
 /* Exit status for a final run state (0 ok, 1 failed/aborted/skipped,
  * 2 refused, 3 unusable). */

@@ -32,8 +32,8 @@ struct co_params {
 	double   outage_s, load_s, window_s, recovery_timeout_s;
 	uint32_t rate, concurrency, api_port, interval_ms, lease_ms, timeout_ms;
 	char     load_path[256], probe_path[256], process[64], api_url[512];
-	char     selector[256], kube_ns[254], kube_api[512], kube_token[512], kube_ca[512];
-	bool     kube_http;
+	char selector[256], kube_ns[254], kube_api[512], kube_token[512], kube_ca[512];
+	bool kube_http;
 };
 
 /* An API endpoint under test: a coordinator (its agent's address) or the
@@ -41,7 +41,7 @@ struct co_params {
 struct co_endpoint {
 	char    base[512]; /* http://ip:port */
 	char    name[254];
-	size_t  loader;    /* index in loaders */
+	size_t  loader; /* index in loaders */
 	scen_id probe_id, load_id;
 };
 
@@ -77,40 +77,47 @@ static int
 co_parse_params(json_t *params, struct co_params *p, char *err, size_t errlen)
 {
 	json_error_t jerr;
-	const char  *ns = NULL, *method = "kill", *lp = NULL, *pp = NULL, *proc = NULL, *url = NULL;
-	const char  *sel = NULL, *kns = NULL, *kapi = NULL, *ktok = NULL, *kca = NULL;
-	int          rate = 50, conc = 16, port = 8080, interval = 20, lease = 3000, tmo = 2000;
-	int          khttp = 0;
+	const char  *ns = NULL, *method = "kill", *lp = NULL, *pp = NULL, *proc = NULL,
+	           *url = NULL;
+	const char *sel = NULL, *kns = NULL, *kapi = NULL, *ktok = NULL, *kca = NULL;
+	int rate = 50, conc = 16, port = 8080, interval = 20, lease = 3000, tmo = 2000;
+	int khttp = 0;
 
 	p->outage_s = 60, p->load_s = 60, p->window_s = 3, p->recovery_timeout_s = 120;
 	if (json_unpack_ex(params, &jerr, JSON_STRICT,
-	                   "{s?s,s?s,s?F,s?F,s?i,s?i,s?s,s?s,s?i,s?i,s?i,s?i,s?s,s?s,s?s,s?s,s?s,s?s,"
+	                   "{s?s,s?s,s?F,s?F,s?i,s?i,s?s,s?s,s?i,s?i,s?i,s?i,s?s,s?s,s?s,"
+	                   "s?s,s?s,s?s,"
 	                   "s?s,s?b,s?F,s?F}",
-	                   "namespace", &ns, "method", &method, "outage_duration_s", &p->outage_s,
-	                   "load_duration_s", &p->load_s, "rate", &rate, "concurrency", &conc,
-	                   "load_path", &lp, "probe_path", &pp, "api_port", &port,
-	                   "probe_interval_ms", &interval, "lease_ms", &lease, "request_timeout_ms",
-	                   &tmo, "process_name", &proc, "api_url", &url, "selector", &sel,
-	                   "kube_namespace", &kns, "kube_api", &kapi, "kube_token_file", &ktok,
-	                   "kube_ca", &kca, "kube_allow_http", &khttp, "stability_window_s",
-	                   &p->window_s, "recovery_timeout_s", &p->recovery_timeout_s) != 0) {
+	                   "namespace", &ns, "method", &method, "outage_duration_s",
+	                   &p->outage_s, "load_duration_s", &p->load_s, "rate", &rate,
+	                   "concurrency", &conc, "load_path", &lp, "probe_path", &pp,
+	                   "api_port", &port, "probe_interval_ms", &interval, "lease_ms",
+	                   &lease, "request_timeout_ms", &tmo, "process_name", &proc,
+	                   "api_url", &url, "selector", &sel, "kube_namespace", &kns,
+	                   "kube_api", &kapi, "kube_token_file", &ktok, "kube_ca", &kca,
+	                   "kube_allow_http", &khttp, "stability_window_s", &p->window_s,
+	                   "recovery_timeout_s", &p->recovery_timeout_s) != 0) {
 		snprintf(err, errlen, "bad parameters: %s", jerr.text);
 		return CHAOS_EINVAL;
 	}
 	if (co_parse_method(method, &p->method) != CHAOS_OK) {
-		snprintf(err, errlen, "method '%s': allowed pod-delete, kill, blackhole", method);
+		snprintf(err, errlen, "method '%s': allowed pod-delete, kill, blackhole",
+		         method);
 		return CHAOS_EINVAL;
 	}
 	if (p->outage_s <= 0 || p->load_s < 0 || rate < 1 || rate > 1000000 || conc < 1 ||
 	    conc > 10000 || port < 1 || port > 65535 || interval < 10 || lease < 500 ||
-	    lease > 5000 || tmo < 10 || tmo > 60000 || p->window_s < 0 || p->recovery_timeout_s <= 0) {
-		snprintf(err, errlen, "parameter out of range: rate 1..1000000, concurrency 1..10000, "
+	    lease > 5000 || tmo < 10 || tmo > 60000 || p->window_s < 0 ||
+	    p->recovery_timeout_s <= 0) {
+		snprintf(err, errlen,
+		         "parameter out of range: rate 1..1000000, concurrency 1..10000, "
 		         "port 1..65535, probe interval >= 10 ms, lease 500..5000 ms");
 		return CHAOS_EINVAL;
 	}
-	p->rate = (uint32_t) rate, p->concurrency = (uint32_t) conc, p->api_port = (uint32_t) port;
-	p->interval_ms = (uint32_t) interval, p->lease_ms = (uint32_t) lease;
-	p->timeout_ms = (uint32_t) tmo, p->kube_http = khttp;
+	p->rate = (uint32_t)rate, p->concurrency = (uint32_t)conc,
+	p->api_port    = (uint32_t)port;
+	p->interval_ms = (uint32_t)interval, p->lease_ms = (uint32_t)lease;
+	p->timeout_ms = (uint32_t)tmo, p->kube_http = khttp;
 	co_copy(p->ns, sizeof(p->ns), ns, "");
 	co_copy(p->load_path, sizeof(p->load_path), lp, "/v1/marketplace/stats");
 	co_copy(p->probe_path, sizeof(p->probe_path), pp, "/health/ready");
@@ -126,11 +133,13 @@ co_parse_params(json_t *params, struct co_params *p, char *err, size_t errlen)
 
 /* Load and probes run from agents outside the coordinator pods. */
 static size_t
-co_select_loaders(struct registry *reg, const char *ns, struct scen_target *out, size_t cap)
+co_select_loaders(struct registry *reg, const char *ns, struct scen_target *out,
+                  size_t cap)
 {
-	static const int roles[] = {CHAOS__V1__ROLE__ROLE_BLOCKCHAIN, CHAOS__V1__ROLE__ROLE_DATABASE,
+	static const int roles[] = {CHAOS__V1__ROLE__ROLE_BLOCKCHAIN,
+	                            CHAOS__V1__ROLE__ROLE_DATABASE,
 	                            CHAOS__V1__ROLE__ROLE_NODE};
-	size_t           n = 0;
+	size_t           n       = 0;
 
 	for (size_t k = 0; k < sizeof(roles) / sizeof(roles[0]) && n < cap; k++)
 		n += scen_select(reg, ns, roles[k], out + n, cap - n);
@@ -147,8 +156,8 @@ co_endpoints(struct co_plan *pl)
 		return;
 	}
 	for (size_t i = 0; i < pl->n_coord; i++) {
-		snprintf(pl->ep[i].base, sizeof(pl->ep[i].base), "http://%s:%u", pl->coord[i].ip,
-		         pl->p.api_port);
+		snprintf(pl->ep[i].base, sizeof(pl->ep[i].base), "http://%s:%u",
+		         pl->coord[i].ip, pl->p.api_port);
 		snprintf(pl->ep[i].name, sizeof(pl->ep[i].name), "%s", pl->coord[i].pod);
 		pl->ep[i].loader = i % pl->n_loaders;
 	}
@@ -158,7 +167,7 @@ co_endpoints(struct co_plan *pl)
 static int
 co_kube_connect(struct co_plan *pl, char *err, size_t errlen)
 {
-	struct k8s_config cfg = {0};
+	struct k8s_config cfg  = {0};
 	struct k8s_pod   *pods = NULL;
 	size_t            n    = 0;
 	int               rv;
@@ -172,10 +181,10 @@ co_kube_connect(struct co_plan *pl, char *err, size_t errlen)
 	if (pl->p.kube_ns[0] == '\0')
 		snprintf(pl->p.kube_ns, sizeof(pl->p.kube_ns), "%s",
 		         k8s_client_namespace(pl->k8s)[0] ? k8s_client_namespace(pl->k8s)
-		         : pl->p.ns[0]                     ? pl->p.ns
-		                                           : "default");
-	if ((rv = k8s_list_pods(pl->k8s, pl->p.kube_ns, pl->p.selector, &pods, &n, err, errlen)) !=
-	    CHAOS_OK)
+		             : pl->p.ns[0]                ? pl->p.ns
+		                                          : "default");
+	if ((rv = k8s_list_pods(pl->k8s, pl->p.kube_ns, pl->p.selector, &pods, &n, err,
+	                        errlen)) != CHAOS_OK)
 		return CHAOS_ENOENT;
 	free(pods);
 	if (n == 0) {
@@ -194,17 +203,19 @@ co_plan_json(const struct co_plan *pl)
 	for (size_t i = 0; i < pl->n_loaders; i++)
 		json_array_append_new(loaders, json_string(pl->loaders[i].pod));
 	for (size_t i = 0; i < pl->n_ep; i++)
-		json_array_append_new(eps, json_pack("{s:s,s:s,s:s}", "name", pl->ep[i].name, "url",
-		                                     pl->ep[i].base, "load_from",
-		                                     pl->loaders[pl->ep[i].loader].pod));
-	return json_pack("{s:s,s:s,s:f,s:f,s:i,s:i,s:s,s:s,s:o,s:o,s:s,s:s,s:f,s:i}", "scenario",
-	                 "coordinator_outage", "method", co_method_names[pl->p.method],
-	                 "outage_duration_s", pl->p.outage_s, "load_duration_s", pl->p.load_s,
-	                 "rate", (int) pl->p.rate, "concurrency", (int) pl->p.concurrency,
-	                 "load_path", pl->p.load_path, "probe_path", pl->p.probe_path, "endpoints",
-	                 eps, "loaders", loaders, "selector", pl->p.selector, "kube_namespace",
-	                 pl->p.kube_ns, "stability_window_s", pl->p.window_s, "probe_interval_ms",
-	                 (int) pl->p.interval_ms);
+		json_array_append_new(eps,
+		                      json_pack("{s:s,s:s,s:s}", "name", pl->ep[i].name,
+		                                "url", pl->ep[i].base, "load_from",
+		                                pl->loaders[pl->ep[i].loader].pod));
+	return json_pack("{s:s,s:s,s:f,s:f,s:i,s:i,s:s,s:s,s:o,s:o,s:s,s:s,s:f,s:i}",
+	                 "scenario", "coordinator_outage", "method",
+	                 co_method_names[pl->p.method], "outage_duration_s",
+	                 pl->p.outage_s, "load_duration_s", pl->p.load_s, "rate",
+	                 (int)pl->p.rate, "concurrency", (int)pl->p.concurrency,
+	                 "load_path", pl->p.load_path, "probe_path", pl->p.probe_path,
+	                 "endpoints", eps, "loaders", loaders, "selector", pl->p.selector,
+	                 "kube_namespace", pl->p.kube_ns, "stability_window_s",
+	                 pl->p.window_s, "probe_interval_ms", (int)pl->p.interval_ms);
 }
 
 static void
@@ -218,7 +229,8 @@ co_plan_free(void *plan)
 }
 
 static int
-co_plan(struct run *r, json_t *params, void **plan, json_t **plan_json, char *err, size_t errlen)
+co_plan(struct run *r, json_t *params, void **plan, json_t **plan_json, char *err,
+        size_t errlen)
 {
 	struct co_plan *pl = calloc(1, sizeof(*pl));
 	int             rv;
@@ -227,25 +239,31 @@ co_plan(struct run *r, json_t *params, void **plan, json_t **plan_json, char *er
 		return CHAOS_ENOMEM;
 	if ((rv = co_parse_params(params, &pl->p, err, errlen)) != CHAOS_OK)
 		goto fail;
-	pl->n_coord   = scen_select(run_registry(r), pl->p.ns, CHAOS__V1__ROLE__ROLE_COORDINATOR,
-	                            pl->coord, SCEN_MAX_TARGETS);
+	pl->n_coord =
+	    scen_select(run_registry(r), pl->p.ns, CHAOS__V1__ROLE__ROLE_COORDINATOR,
+	                pl->coord, SCEN_MAX_TARGETS);
 	pl->n_loaders = co_select_loaders(run_registry(r), pl->p.ns, pl->loaders, 4);
 	rv            = CHAOS_ENOENT;
 	if (pl->n_loaders == 0) {
-		snprintf(err, errlen, "load runs from agents outside the coordinator pods, and none "
+		snprintf(err, errlen,
+		         "load runs from agents outside the coordinator pods, and none "
 		         "is connected; check chaosctl agents");
 		goto fail;
 	}
 	if (pl->p.method != CO_POD_DELETE && pl->n_coord == 0) {
-		snprintf(err, errlen, "method %s needs an agent in each coordinator pod; none is "
-		         "connected (check chaosctl agents)", co_method_names[pl->p.method]);
+		snprintf(err, errlen,
+		         "method %s needs an agent in each coordinator pod; none is "
+		         "connected (check chaosctl agents)",
+		         co_method_names[pl->p.method]);
 		goto fail;
 	}
-	if (pl->p.method == CO_POD_DELETE && (rv = co_kube_connect(pl, err, errlen)) != CHAOS_OK)
+	if (pl->p.method == CO_POD_DELETE &&
+	    (rv = co_kube_connect(pl, err, errlen)) != CHAOS_OK)
 		goto fail;
 	co_endpoints(pl);
 	if (pl->n_ep == 0) {
-		snprintf(err, errlen, "no API to load: pass --api-url (pod-delete without agents in "
+		snprintf(err, errlen,
+		         "no API to load: pass --api-url (pod-delete without agents in "
 		         "the coordinator pods)");
 		rv = CHAOS_EINVAL;
 		goto fail;
@@ -302,8 +320,9 @@ co_start_watch(struct run *r, struct co_plan *pl, struct co_meas *m)
 	struct obs_ack       acks[SCEN_MAX_TARGETS];
 	/* The load is stopped by the scenario; this bound only guards a lost
 	 * controller (the agent ends the load by itself). */
-	uint32_t dur = (uint32_t) ((pl->p.load_s + pl->p.outage_s + pl->p.recovery_timeout_s + 60) *
-	                           1000);
+	uint32_t dur =
+	    (uint32_t)((pl->p.load_s + pl->p.outage_s + pl->p.recovery_timeout_s + 60) *
+	               1000);
 
 	for (size_t i = 0; i < pl->n_ep; i++) {
 		struct co_endpoint *e = &pl->ep[i];
@@ -312,29 +331,37 @@ co_start_watch(struct run *r, struct co_plan *pl, struct co_meas *m)
 		snprintf(purl[i], sizeof(purl[i]), "%s%s", e->base, pl->p.probe_path);
 		snprintf(lurl[i], sizeof(lurl[i]), "%s%s", e->base, pl->p.load_path);
 		chaos__v1__probe_spec__init(&ps[i]);
-		ps[i].probe_id = e->probe_id, ps[i].kind = CHAOS__V1__PROBE_KIND__PROBE_KIND_HTTP;
+		ps[i].probe_id = e->probe_id,
+		ps[i].kind     = CHAOS__V1__PROBE_KIND__PROBE_KIND_HTTP;
 		ps[i].target = purl[i], ps[i].interval_ms = pl->p.interval_ms;
 		ps[i].timeout_ms = pl->p.timeout_ms < 1000 ? pl->p.timeout_ms : 1000;
 		ps[i].has_expect_status = true, ps[i].expect_status = 200;
 		chaos__v1__load_spec__init(&ls[i]);
 		ls[i].load_id = e->load_id, ls[i].url = lurl[i];
 		/* the rate and the cap are shared out over the endpoints */
-		ls[i].rate_rps    = (pl->p.rate + (uint32_t) (pl->n_ep - 1 - i)) / (uint32_t) pl->n_ep;
-		ls[i].concurrency = (pl->p.concurrency + (uint32_t) pl->n_ep - 1) / (uint32_t) pl->n_ep;
+		ls[i].rate_rps =
+		    (pl->p.rate + (uint32_t)(pl->n_ep - 1 - i)) / (uint32_t)pl->n_ep;
+		ls[i].concurrency =
+		    (pl->p.concurrency + (uint32_t)pl->n_ep - 1) / (uint32_t)pl->n_ep;
 		ls[i].duration_ms = dur, ls[i].timeout_ms = pl->p.timeout_ms;
 		ls[i].has_report_interval_ms = true, ls[i].report_interval_ms = 50;
 		chaos__v1__command__init(&pc[i]);
-		pc[i].body_case = CHAOS__V1__COMMAND__BODY_START_PROBE, pc[i].start_probe = &ps[i];
+		pc[i].body_case   = CHAOS__V1__COMMAND__BODY_START_PROBE,
+		pc[i].start_probe = &ps[i];
 		chaos__v1__command__init(&lc[i]);
-		lc[i].body_case = CHAOS__V1__COMMAND__BODY_START_LOAD, lc[i].start_load = &ls[i];
+		lc[i].body_case  = CHAOS__V1__COMMAND__BODY_START_LOAD,
+		lc[i].start_load = &ls[i];
 	}
-	if (co_send(r, pl, pc, acks) != pl->n_ep || co_send(r, pl, lc, acks) != pl->n_ep) {
+	if (co_send(r, pl, pc, acks) != pl->n_ep ||
+	    co_send(r, pl, lc, acks) != pl->n_ep) {
 		co_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
-		        "probes or load did not start on the loader agents: %s", acks[0].error);
+		        "probes or load did not start on the loader agents: %s",
+		        acks[0].error);
 		return false;
 	}
-	run_progress(r, "load %u rps (cap %u in flight) and probes every %u ms on %zu endpoint(s)",
-	             pl->p.rate, pl->p.concurrency, pl->p.interval_ms, pl->n_ep);
+	run_progress(
+	    r, "load %u rps (cap %u in flight) and probes every %u ms on %zu endpoint(s)",
+	    pl->p.rate, pl->p.concurrency, pl->p.interval_ms, pl->n_ep);
 	return true;
 }
 
@@ -347,12 +374,14 @@ co_stop_watch(struct run *r, struct co_plan *pl)
 
 	for (size_t i = 0; i < pl->n_ep; i++) {
 		chaos__v1__command__init(&c[i]);
-		c[i].body_case = CHAOS__V1__COMMAND__BODY_STOP_LOAD, c[i].stop_load = pl->ep[i].load_id;
+		c[i].body_case = CHAOS__V1__COMMAND__BODY_STOP_LOAD,
+		c[i].stop_load = pl->ep[i].load_id;
 	}
 	co_send(r, pl, c, acks);
 	for (size_t i = 0; i < pl->n_ep; i++) {
 		chaos__v1__command__init(&c[i]);
-		c[i].body_case = CHAOS__V1__COMMAND__BODY_STOP_PROBE, c[i].stop_probe = pl->ep[i].probe_id;
+		c[i].body_case  = CHAOS__V1__COMMAND__BODY_STOP_PROBE,
+		c[i].stop_probe = pl->ep[i].probe_id;
 	}
 	co_send(r, pl, c, acks);
 	for (size_t i = 0; i < pl->n_ep; i++)
@@ -362,19 +391,22 @@ co_stop_watch(struct run *r, struct co_plan *pl)
 static bool
 co_steady(struct run *r, struct co_plan *pl, struct co_meas *m)
 {
-	int64_t until = clk_mono_us() + (int64_t) (pl->p.load_s / 2 * 1e6) +
-	                3 * (int64_t) pl->p.interval_ms * 1000;
+	int64_t until = clk_mono_us() + (int64_t)(pl->p.load_s / 2 * 1e6) +
+	    3 * (int64_t)pl->p.interval_ms * 1000;
 
 	run_progress(r, "baseline phase: %.1f s", pl->p.load_s / 2);
 	if (!scen_hold(r, pl->loaders, pl->n_loaders, until)) {
-		co_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED, "aborted: %s", run_abort_reason(r));
+		co_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED, "aborted: %s",
+		        run_abort_reason(r));
 		return false;
 	}
 	for (size_t i = 0; i < pl->n_ep; i++)
 		if (!scen_probe_healthy_now(r, pl->ep[i].probe_id)) {
 			co_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_SKIPPED,
-			        "not in steady state before the fault: %s is not healthy (no fault was "
-			        "applied)", pl->ep[i].name);
+			        "not in steady state before the fault: %s is not healthy "
+			        "(no fault was "
+			        "applied)",
+			        pl->ep[i].name);
 			return false;
 		}
 	return true;
@@ -390,7 +422,7 @@ co_agent_fault(struct run *r, struct co_plan *pl, struct co_meas *m)
 	scen_id              ids[SCEN_MAX_TARGETS];
 	uint32_t             port_list[1] = {pl->p.api_port};
 	char                 err[512]     = "";
-	int64_t hard_end = clk_now_us() + (int64_t) ((pl->p.outage_s + 30) * 1e6);
+	int64_t hard_end = clk_now_us() + (int64_t)((pl->p.outage_s + 30) * 1e6);
 
 	for (size_t i = 0; i < pl->n_coord; i++) {
 		scen_make_id(ids[i], r, "outage", pl->coord[i].pod);
@@ -400,23 +432,28 @@ co_agent_fault(struct run *r, struct co_plan *pl, struct co_meas *m)
 		if (pl->p.method == CO_KILL) {
 			chaos__v1__kill_fault__init(&kills[i]);
 			kills[i].process_name = pl->p.process;
-			specs[i].kind_case = CHAOS__V1__FAULT_SPEC__KIND_KILL, specs[i].kill = &kills[i];
+			specs[i].kind_case    = CHAOS__V1__FAULT_SPEC__KIND_KILL,
+			specs[i].kill         = &kills[i];
 		} else {
 			chaos__v1__port_fault__init(&ports[i]);
-			ports[i].ports = port_list, ports[i].n_ports = 1, ports[i].has_mode = true;
-			ports[i].mode  = CHAOS__V1__REJECT_MODE__REJECT_MODE_DROP;
-			specs[i].kind_case = CHAOS__V1__FAULT_SPEC__KIND_PORT, specs[i].port = &ports[i];
+			ports[i].ports = port_list, ports[i].n_ports = 1,
+			ports[i].has_mode  = true;
+			ports[i].mode      = CHAOS__V1__REJECT_MODE__REJECT_MODE_DROP;
+			specs[i].kind_case = CHAOS__V1__FAULT_SPEC__KIND_PORT,
+			specs[i].port      = &ports[i];
 		}
 		sp[i] = &specs[i];
 	}
 	if (!scen_apply(r, pl->coord, pl->n_coord, sp, &m->t_fault, &m->spread_us, err,
 	                sizeof(err))) {
-		co_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED, "outage not applied: %s", err);
+		co_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
+		        "outage not applied: %s", err);
 		scen_revert(r, pl->coord, pl->n_coord);
 		return false;
 	}
 	run_progress(r, "%s applied on %zu coordinator pod(s) (spread %.1f ms)",
-	             co_method_names[pl->p.method], pl->n_coord, (double) m->spread_us / 1000.0);
+	             co_method_names[pl->p.method], pl->n_coord,
+	             (double)m->spread_us / 1000.0);
 	if (pl->p.method == CO_KILL) {
 		/* Killing is done at once; the pods heal by themselves, so the
 		 * restore is the fault (DESIGN 4). The revert only clears it. */
@@ -425,8 +462,9 @@ co_agent_fault(struct run *r, struct co_plan *pl, struct co_meas *m)
 		return true;
 	}
 	if (!scen_hold(r, pl->loaders, pl->n_loaders,
-	               clk_mono_us() + (int64_t) (pl->p.outage_s * 1e6)))
-		co_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED, "aborted: %s", run_abort_reason(r));
+	               clk_mono_us() + (int64_t)(pl->p.outage_s * 1e6)))
+		co_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED, "aborted: %s",
+		        run_abort_reason(r));
 	if ((m->t_restore = scen_revert(r, pl->coord, pl->n_coord)) == 0)
 		m->t_restore = clk_now_us();
 	run_progress(r, "blackhole reverted");
@@ -435,8 +473,8 @@ co_agent_fault(struct run *r, struct co_plan *pl, struct co_meas *m)
 
 /* Deletes every pod matching the selector (grace 0) through the API. */
 static bool
-co_pod_delete(struct run *r, struct co_plan *pl, struct co_meas *m, char (*uids)[K8S_UID_LEN],
-              size_t *n_uids)
+co_pod_delete(struct run *r, struct co_plan *pl, struct co_meas *m,
+              char (*uids)[K8S_UID_LEN], size_t *n_uids)
 {
 	struct k8s_pod *pods = NULL;
 	size_t          n    = 0;
@@ -444,17 +482,18 @@ co_pod_delete(struct run *r, struct co_plan *pl, struct co_meas *m, char (*uids)
 	json_t         *deleted = json_array();
 
 	*n_uids = 0;
-	if (k8s_list_pods(pl->k8s, pl->p.kube_ns, pl->p.selector, &pods, &n, err, sizeof(err)) !=
-	    CHAOS_OK) {
-		co_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED, "listing pods: %s", err);
+	if (k8s_list_pods(pl->k8s, pl->p.kube_ns, pl->p.selector, &pods, &n, err,
+	                  sizeof(err)) != CHAOS_OK) {
+		co_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED, "listing pods: %s",
+		        err);
 		json_decref(deleted);
 		return false;
 	}
 	for (size_t i = 0; i < n && *n_uids < SCEN_MAX_TARGETS; i++) {
-		if (k8s_delete_pod(pl->k8s, pl->p.kube_ns, pods[i].name, 0, pods[i].uid, NULL, err,
-		                   sizeof(err)) != CHAOS_OK) {
-			co_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED, "deleting pod %s: %s",
-			        pods[i].name, err);
+		if (k8s_delete_pod(pl->k8s, pl->p.kube_ns, pods[i].name, 0, pods[i].uid,
+		                   NULL, err, sizeof(err)) != CHAOS_OK) {
+			co_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
+			        "deleting pod %s: %s", pods[i].name, err);
 			break;
 		}
 		snprintf(uids[(*n_uids)++], K8S_UID_LEN, "%s", pods[i].uid);
@@ -462,8 +501,8 @@ co_pod_delete(struct run *r, struct co_plan *pl, struct co_meas *m, char (*uids)
 	}
 	/* t_fault: when the API accepted the last deletion; self-healing. */
 	m->t_fault = m->t_restore = clk_now_us();
-	m->pods    = json_pack("{s:o,s:s,s:s}", "deleted", deleted, "namespace", pl->p.kube_ns,
-	                       "selector", pl->p.selector);
+	m->pods = json_pack("{s:o,s:s,s:s}", "deleted", deleted, "namespace",
+	                    pl->p.kube_ns, "selector", pl->p.selector);
 	free(pods);
 	run_progress(r, "deleted %zu pod(s) matching %s", *n_uids, pl->p.selector);
 	return m->state == CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED;
@@ -472,8 +511,8 @@ co_pod_delete(struct run *r, struct co_plan *pl, struct co_meas *m, char (*uids)
 /* pod-delete: when did every replacement become Ready (the Ready condition,
  * not the Running phase)? */
 static void
-co_wait_pods(struct run *r, struct co_plan *pl, struct co_meas *m, char (*uids)[K8S_UID_LEN],
-             size_t n_uids)
+co_wait_pods(struct run *r, struct co_plan *pl, struct co_meas *m,
+             char (*uids)[K8S_UID_LEN], size_t n_uids)
 {
 	const char           *ex[SCEN_MAX_TARGETS];
 	struct k8s_ready_pod *ready = NULL;
@@ -485,8 +524,8 @@ co_wait_pods(struct run *r, struct co_plan *pl, struct co_meas *m, char (*uids)[
 	for (size_t i = 0; i < n_uids; i++)
 		ex[i] = uids[i];
 	rv = k8s_wait_ready(pl->k8s, pl->p.kube_ns, pl->p.selector, n_uids, ex, n_uids,
-	                    clk_mono_us() + (int64_t) (pl->p.recovery_timeout_s * 1e6), 100, &ready,
-	                    &n, err, sizeof(err));
+	                    clk_mono_us() + (int64_t)(pl->p.recovery_timeout_s * 1e6),
+	                    100, &ready, &n, err, sizeof(err));
 	for (size_t i = 0; i < n; i++) {
 		json_t *o = json_pack("{s:s}", "pod", ready[i].name);
 		report_time(o, "ready_at", ready[i].observed_us);
@@ -498,8 +537,8 @@ co_wait_pods(struct run *r, struct co_plan *pl, struct co_meas *m, char (*uids)[
 	free(ready);
 	if (rv != CHAOS_OK) {
 		m->pods_ready_us = 0;
-		co_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED, "replacement pods not Ready: %s",
-		        err);
+		co_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
+		        "replacement pods not Ready: %s", err);
 	} else {
 		run_progress(r, "%zu replacement pod(s) Ready", n);
 	}
@@ -514,9 +553,9 @@ co_recovered_at(struct run *r, struct co_plan *pl, const struct co_meas *m)
 	for (size_t i = 0; i < pl->n_ep; i++) {
 		double s;
 		if (!scen_probe_recovery(r, pl->ep[i].probe_id, m->t_restore,
-		                         (int64_t) (pl->p.window_s * 1e6), &s))
+		                         (int64_t)(pl->p.window_s * 1e6), &s))
 			return 0;
-		int64_t t = m->t_restore + (int64_t) llround(s * 1e6);
+		int64_t t = m->t_restore + (int64_t)llround(s * 1e6);
 		latest    = t > latest ? t : latest;
 	}
 	return latest;
@@ -525,7 +564,7 @@ co_recovered_at(struct run *r, struct co_plan *pl, const struct co_meas *m)
 static void
 co_wait_recovery(struct run *r, struct co_plan *pl, struct co_meas *m)
 {
-	int64_t until = clk_mono_us() + (int64_t) (pl->p.recovery_timeout_s * 1e6);
+	int64_t until = clk_mono_us() + (int64_t)(pl->p.recovery_timeout_s * 1e6);
 
 	run_progress(r, "waiting for the API to be healthy for %.1f s", pl->p.window_s);
 	while ((m->t_recovered = co_recovered_at(r, pl, m)) == 0) {
@@ -543,7 +582,8 @@ co_wait_recovery(struct run *r, struct co_plan *pl, struct co_meas *m)
 	}
 	if (m->pods_ready_us > m->t_recovered)
 		m->t_recovered = m->pods_ready_us;
-	run_progress(r, "recovered %.3f s after the %s", (double) (m->t_recovered - m->t_restore) / 1e6,
+	run_progress(r, "recovered %.3f s after the %s",
+	             (double)(m->t_recovered - m->t_restore) / 1e6,
 	             pl->p.method == CO_BLACKHOLE ? "restore" : "fault");
 }
 
@@ -570,9 +610,9 @@ co_execute(struct run *r, void *plan, json_t **result)
 	if (m.state == CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED) {
 		run_progress(r, "recovery phase: %.1f s", pl->p.load_s / 2);
 		if (!scen_hold(r, pl->loaders, pl->n_loaders,
-		               clk_mono_us() + (int64_t) (pl->p.load_s / 2 * 1e6)))
-			co_fail(&m, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED, "aborted: %s",
-			        run_abort_reason(r));
+		               clk_mono_us() + (int64_t)(pl->p.load_s / 2 * 1e6)))
+			co_fail(&m, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED,
+			        "aborted: %s", run_abort_reason(r));
 	}
 stop:
 	co_stop_watch(r, pl);
@@ -620,7 +660,8 @@ co_sum_phases(struct run *r, struct co_plan *pl, int64_t t_fault, int64_t t_end,
 				continue;
 			}
 			p = &ph[co_phase_of(&l[k], t_fault, t_end)];
-			p->scheduled += l[k].scheduled, p->ok += l[k].ok, p->late += l[k].late;
+			p->scheduled += l[k].scheduled, p->ok += l[k].ok,
+			    p->late += l[k].late;
 			for (int c = 0; c < 16; c++)
 				p->errors[c] += l[k].errors[c];
 			if (p->h != NULL)
@@ -641,21 +682,22 @@ co_phase_json(const struct co_phase *p)
 		const char *name = report_error_class(c);
 		errs += p->errors[c];
 		if (name != NULL && p->errors[c] > 0)
-			json_object_set_new(byc, name, json_integer((json_int_t) p->errors[c]));
+			json_object_set_new(byc, name,
+			                    json_integer((json_int_t)p->errors[c]));
 	}
 	report_time(o, "start", p->from);
 	report_time(o, "end", p->to);
-	json_object_set_new(o, "scheduled", json_integer((json_int_t) p->scheduled));
-	json_object_set_new(o, "success_count", json_integer((json_int_t) p->ok));
-	json_object_set_new(o, "error_count", json_integer((json_int_t) errs));
-	json_object_set_new(o, "late_count", json_integer((json_int_t) p->late));
+	json_object_set_new(o, "scheduled", json_integer((json_int_t)p->scheduled));
+	json_object_set_new(o, "success_count", json_integer((json_int_t)p->ok));
+	json_object_set_new(o, "error_count", json_integer((json_int_t)errs));
+	json_object_set_new(o, "late_count", json_integer((json_int_t)p->late));
 	json_object_set_new(o, "errors_by_class", byc);
-	static const double pct[] = {50, 95, 99};
+	static const double      pct[]  = {50, 95, 99};
 	static const char *const keys[] = {"p50_ms", "p95_ms", "p99_ms"};
 	for (int i = 0; i < 3; i++)
 		json_object_set_new(lat, keys[i],
 		                    p->h != NULL && hist_percentile(p->h, pct[i], &v)
-		                        ? json_real((double) v / 1000.0)
+		                        ? json_real((double)v / 1000.0)
 		                        : json_null());
 	json_object_set_new(o, "latency", lat);
 	return o;
@@ -670,9 +712,11 @@ co_load_json(struct run *r, struct co_plan *pl, const struct co_meas *m, json_t 
 	uint64_t        ok = 0, errs = 0, late = 0, sched = 0, final;
 	json_t         *phases = json_object();
 
-	ph[CO_BASELINE].from = m->test_start, ph[CO_BASELINE].to = m->t_fault ? m->t_fault : m->test_end;
+	ph[CO_BASELINE].from = m->test_start,
+	ph[CO_BASELINE].to   = m->t_fault ? m->t_fault : m->test_end;
 	ph[CO_OUTAGE].from = m->t_fault, ph[CO_OUTAGE].to = m->t_fault ? t_end : 0;
-	ph[CO_RECOVERY].from = m->t_fault ? t_end : 0, ph[CO_RECOVERY].to = m->t_fault ? m->test_end : 0;
+	ph[CO_RECOVERY].from = m->t_fault ? t_end : 0,
+	ph[CO_RECOVERY].to   = m->t_fault ? m->test_end : 0;
 	for (int i = 0; i < CO_N_PHASES; i++)
 		hist_new(&ph[i].h);
 	final = co_sum_phases(r, pl, m->t_fault, t_end, ph);
@@ -683,34 +727,37 @@ co_load_json(struct run *r, struct co_plan *pl, const struct co_meas *m, json_t 
 		ok += ph[i].ok, late += ph[i].late, sched += ph[i].scheduled;
 		hist_free(ph[i].h);
 	}
-	json_object_set_new(o, "success_count", json_integer((json_int_t) ok));
-	json_object_set_new(o, "error_count", json_integer((json_int_t) errs));
-	json_object_set_new(o, "late_count", json_integer((json_int_t) late));
-	json_object_set_new(o, "scheduled_count", json_integer((json_int_t) sched));
+	json_object_set_new(o, "success_count", json_integer((json_int_t)ok));
+	json_object_set_new(o, "error_count", json_integer((json_int_t)errs));
+	json_object_set_new(o, "late_count", json_integer((json_int_t)late));
+	json_object_set_new(o, "scheduled_count", json_integer((json_int_t)sched));
 	json_object_set_new(o, "phases", phases);
-	json_object_set_new(o, "accounting",
-	                    json_pack("{s:I,s:I,s:b,s:s}", "scheduled", (json_int_t) sched,
-	                              "agents_final_scheduled", (json_int_t) final, "consistent",
-	                              sched == ok + errs + late && sched == final, "note",
-	                              "requests still in flight when the load was stopped have no "
-	                              "outcome and are in no count"));
+	json_object_set_new(
+	    o, "accounting",
+	    json_pack("{s:I,s:I,s:b,s:s}", "scheduled", (json_int_t)sched,
+	              "agents_final_scheduled", (json_int_t) final, "consistent",
+	              sched == ok + errs + late && sched == final, "note",
+	              "requests still in flight when the load was stopped have no "
+	              "outcome and are in no count"));
 }
 
 static void
 co_recovery_json(struct run *r, struct co_plan *pl, const struct co_meas *m, json_t *o)
 {
 	double  rec[SCEN_MAX_TARGETS], v, mean = 0;
-	size_t  n = 0;
+	size_t  n         = 0;
 	int64_t first_bad = 0;
 	json_t *eps = json_array(), *dist = json_object();
 
 	for (size_t i = 0; i < pl->n_ep; i++) {
-		struct mttr_sample *s = NULL;
+		struct mttr_sample *s  = NULL;
 		size_t              ns = scen_mttr_samples(r, pl->ep[i].probe_id, &s);
 		int64_t             t;
-		bool ok = m->t_restore > 0 && scen_probe_recovery(r, pl->ep[i].probe_id, m->t_restore,
-		                                                  (int64_t) (pl->p.window_s * 1e6), &v);
-		json_t *e = json_pack("{s:s,s:s}", "name", pl->ep[i].name, "url", pl->ep[i].base);
+		bool                ok = m->t_restore > 0 &&
+		    scen_probe_recovery(r, pl->ep[i].probe_id, m->t_restore,
+		                        (int64_t)(pl->p.window_s * 1e6), &v);
+		json_t *e =
+		    json_pack("{s:s,s:s}", "name", pl->ep[i].name, "url", pl->ep[i].base);
 		report_seconds(e, "recovery_time", ok, v, "not recovered");
 		json_array_append_new(eps, e);
 		if (ok)
@@ -722,17 +769,20 @@ co_recovery_json(struct run *r, struct co_plan *pl, const struct co_meas *m, jso
 	}
 	const char *why = m->failure[0] ? m->failure : "not recovered";
 	bool        all = n == pl->n_ep && m->t_recovered > 0;
-	report_seconds(o, "recovery_time", all, (double) (m->t_recovered - m->t_restore) / 1e6, why);
+	report_seconds(o, "recovery_time", all,
+	               (double)(m->t_recovered - m->t_restore) / 1e6, why);
 	/* computed first: argument evaluation order is unspecified in C */
 	bool have_mean = all && mttr_mean(rec, n, &mean);
 	report_seconds(o, "mttr", have_mean, mean, why);
-	report_seconds(o, "detection_time", first_bad > 0, (double) (first_bad - m->t_fault) / 1e6,
-	               m->t_fault > 0 ? "no probe saw the outage" : "no fault was applied");
-	static const double pct[] = {0, 50, 95, 100};
+	report_seconds(
+	    o, "detection_time", first_bad > 0, (double)(first_bad - m->t_fault) / 1e6,
+	    m->t_fault > 0 ? "no probe saw the outage" : "no fault was applied");
+	static const double      pct[]  = {0, 50, 95, 100};
 	static const char *const keys[] = {"min", "p50", "p95", "max"};
 	for (int i = 0; i < 4; i++)
 		json_object_set_new(dist, keys[i],
-		                    mttr_percentile(rec, n, pct[i], &v) ? json_real(v) : json_null());
+		                    mttr_percentile(rec, n, pct[i], &v) ? json_real(v)
+		                                                        : json_null());
 	json_object_set_new(o, "recovery_time_distribution", dist);
 	json_object_set_new(o, "endpoints", eps);
 }
@@ -743,34 +793,38 @@ co_result(struct run *r, struct co_plan *pl, struct co_meas *m)
 	json_t *o = json_object(), *samples = json_object();
 
 	json_object_set_new(o, "scenario", json_string("coordinator_outage"));
-	json_object_set_new(o, "run_id", json_integer((json_int_t) run_id(r)));
+	json_object_set_new(o, "run_id", json_integer((json_int_t)run_id(r)));
 	json_object_set_new(o, "method", json_string(co_method_names[pl->p.method]));
-	json_object_set_new(o, "failure", m->failure[0] ? json_string(m->failure) : json_null());
+	json_object_set_new(o, "failure",
+	                    m->failure[0] ? json_string(m->failure) : json_null());
 	report_time(o, "test_start", m->test_start);
 	report_time(o, "test_end", m->test_end);
 	report_time(o, "outage_start", m->t_fault);
-	report_time(o, "outage_end", pl->p.method == CO_BLACKHOLE ? m->t_restore : m->t_recovered);
+	report_time(o, "outage_end",
+	            pl->p.method == CO_BLACKHOLE ? m->t_restore : m->t_recovered);
 	report_time(o, "recovered_at", m->t_recovered);
 	co_recovery_json(r, pl, m, o);
 	co_load_json(r, pl, m, o);
 	for (size_t i = 0; i < pl->n_ep; i++)
-		json_object_set_new(samples, pl->ep[i].name, scen_samples_json(r, pl->ep[i].probe_id));
+		json_object_set_new(samples, pl->ep[i].name,
+		                    scen_samples_json(r, pl->ep[i].probe_id));
 	if (m->pods != NULL)
 		json_object_set_new(o, "pods", json_incref(m->pods));
 	json_object_set_new(o, "fault_spread_ms",
 	                    m->t_fault > 0 && pl->p.method != CO_POD_DELETE
-	                        ? json_real((double) m->spread_us / 1000.0)
+	                        ? json_real((double)m->spread_us / 1000.0)
 	                        : json_null());
-	json_object_set_new(o, "clock_error_ms",
-	                    json_real(scen_clock_error_ms(r, pl->loaders, pl->n_loaders)));
+	json_object_set_new(
+	    o, "clock_error_ms",
+	    json_real(scen_clock_error_ms(r, pl->loaders, pl->n_loaders)));
 	json_object_set_new(o, "parameters", co_plan_json(pl));
 	json_object_set_new(o, "samples", samples);
 	return o;
 }
 
 const struct scenario_ops scenario_coordinator_ops = {
-	.name      = "coordinator_outage",
-	.plan      = co_plan,
-	.execute   = co_execute,
-	.plan_free = co_plan_free,
+    .name      = "coordinator_outage",
+    .plan      = co_plan,
+    .execute   = co_execute,
+    .plan_free = co_plan_free,
 };

@@ -21,13 +21,14 @@
 /* Probe kinds run from every client (coordinator) pod. */
 enum db_probe { DB_PG_CONN, DB_PG_QUERY, DB_API_READY, DB_API_DATA, DB_N_PROBES };
 
-static const char *const db_probe_tag[DB_N_PROBES] = {"pgconn", "pgquery", "ready", "data"};
+static const char *const db_probe_tag[DB_N_PROBES] = {"pgconn", "pgquery", "ready",
+                                                      "data"};
 
 struct db_params {
 	char     ns[254];
 	bool     latency; /* else connection */
 	bool     client_side;
-	bool     drop;    /* connection mode drop, else reject */
+	bool     drop; /* connection mode drop, else reject */
 	double   duration_s;
 	uint32_t latency_ms, jitter_ms;
 	char     dsn[1024];
@@ -47,8 +48,8 @@ struct db_plan {
 };
 
 static int
-db_choice(const char *v, const char *a, const char *b, bool *is_b, const char *what, char *err,
-          size_t errlen)
+db_choice(const char *v, const char *a, const char *b, bool *is_b, const char *what,
+          char *err, size_t errlen)
 {
 	if (v == NULL || strcmp(v, a) == 0) {
 		*is_b = false;
@@ -68,45 +69,53 @@ db_parse_params(json_t *params, struct db_params *p, char *err, size_t errlen)
 	json_error_t jerr;
 	const char  *ns = NULL, *type = NULL, *mode = NULL, *side = NULL, *dsn = NULL;
 	const char  *ready = "/health/ready", *data = "/v1/marketplace/stats";
-	int          lat = 5000, jit = 0, pg = 5432, api = 8080, interval = 200, lease = 3000;
+	int lat = 5000, jit = 0, pg = 5432, api = 8080, interval = 200, lease = 3000;
 
-	p->duration_s = 60, p->window_s = 3, p->recovery_timeout_s = 120, p->baseline_s = 3;
-	if (json_unpack_ex(params, &jerr, JSON_STRICT,
-	                   "{s?s,s?s,s?F,s?i,s?i,s?s,s?s,s?s,s?i,s?i,s?s,s?s,s?i,s?i,s?F,s?F,s?F}",
-	                   "namespace", &ns, "failure_type", &type, "failure_duration_s",
-	                   &p->duration_s, "latency_ms", &lat, "jitter_ms", &jit,
-	                   "connection_mode", &mode, "fault_side", &side, "dsn", &dsn, "pg_port", &pg,
-	                   "api_port", &api, "ready_path", &ready, "data_path", &data,
-	                   "probe_interval_ms", &interval, "lease_ms", &lease, "stability_window_s",
-	                   &p->window_s, "recovery_timeout_s", &p->recovery_timeout_s,
-	                   "baseline_s", &p->baseline_s) != 0) {
+	p->duration_s = 60, p->window_s = 3, p->recovery_timeout_s = 120,
+	p->baseline_s = 3;
+	if (json_unpack_ex(
+	        params, &jerr, JSON_STRICT,
+	        "{s?s,s?s,s?F,s?i,s?i,s?s,s?s,s?s,s?i,s?i,s?s,s?s,s?i,s?i,s?F,s?F,s?F}",
+	        "namespace", &ns, "failure_type", &type, "failure_duration_s",
+	        &p->duration_s, "latency_ms", &lat, "jitter_ms", &jit, "connection_mode",
+	        &mode, "fault_side", &side, "dsn", &dsn, "pg_port", &pg, "api_port", &api,
+	        "ready_path", &ready, "data_path", &data, "probe_interval_ms", &interval,
+	        "lease_ms", &lease, "stability_window_s", &p->window_s,
+	        "recovery_timeout_s", &p->recovery_timeout_s, "baseline_s",
+	        &p->baseline_s) != 0) {
 		snprintf(err, errlen, "bad parameters: %s", jerr.text);
 		return CHAOS_EINVAL;
 	}
-	if (db_choice(type, "connection", "latency", &p->latency, "failure type", err, errlen) ||
+	if (db_choice(type, "connection", "latency", &p->latency, "failure type", err,
+	              errlen) ||
 	    db_choice(mode, "reject", "drop", &p->drop, "connection mode", err, errlen) ||
-	    db_choice(side, "server", "client", &p->client_side, "fault side", err, errlen))
+	    db_choice(side, "server", "client", &p->client_side, "fault side", err,
+	              errlen))
 		return CHAOS_EINVAL;
 	if (dsn == NULL || *dsn == '\0') {
-		snprintf(err, errlen, "no database DSN: pass --dsn-file FILE (a libpq conninfo; "
+		snprintf(err, errlen,
+		         "no database DSN: pass --dsn-file FILE (a libpq conninfo; "
 		         "credentials never come from a built-in string)");
 		return CHAOS_EINVAL;
 	}
-	if (p->duration_s <= 0 || p->duration_s > 86400 || lat < 0 || lat > 600000 || jit < 0 ||
-	    jit > lat || pg < 1 || pg > 65535 || api < 1 || api > 65535 || interval < 10 ||
-	    lease < 500 || lease > 5000 || p->window_s < 0 || p->recovery_timeout_s <= 0 ||
-	    p->baseline_s < 0) {
-		snprintf(err, errlen, "parameter out of range: duration 0..86400 s, latency "
-		         "0..600000 ms, jitter <= latency, ports 1..65535, lease 500..5000 ms");
+	if (p->duration_s <= 0 || p->duration_s > 86400 || lat < 0 || lat > 600000 ||
+	    jit < 0 || jit > lat || pg < 1 || pg > 65535 || api < 1 || api > 65535 ||
+	    interval < 10 || lease < 500 || lease > 5000 || p->window_s < 0 ||
+	    p->recovery_timeout_s <= 0 || p->baseline_s < 0) {
+		snprintf(err, errlen,
+		         "parameter out of range: duration 0..86400 s, latency "
+		         "0..600000 ms, jitter <= latency, ports 1..65535, lease "
+		         "500..5000 ms");
 		return CHAOS_EINVAL;
 	}
 	snprintf(p->ns, sizeof(p->ns), "%s", ns ? ns : "");
 	snprintf(p->dsn, sizeof(p->dsn), "%s", dsn);
 	snprintf(p->ready_path, sizeof(p->ready_path), "%s", ready);
 	snprintf(p->data_path, sizeof(p->data_path), "%s", data);
-	p->latency_ms = (uint32_t) lat, p->jitter_ms = (uint32_t) jit, p->pg_port = (uint32_t) pg;
-	p->api_port = (uint32_t) api, p->interval_ms = (uint32_t) interval;
-	p->lease_ms = (uint32_t) lease;
+	p->latency_ms = (uint32_t)lat, p->jitter_ms = (uint32_t)jit,
+	p->pg_port  = (uint32_t)pg;
+	p->api_port = (uint32_t)api, p->interval_ms = (uint32_t)interval;
+	p->lease_ms = (uint32_t)lease;
 	return CHAOS_OK;
 }
 
@@ -116,25 +125,27 @@ db_plan_json(const struct db_plan *pl)
 	json_t *db = json_array(), *cl = json_array();
 
 	for (size_t i = 0; i < pl->n_db; i++)
-		json_array_append_new(db, json_pack("{s:s,s:s}", "pod", pl->db[i].pod, "ip",
-		                                    pl->db[i].ip));
+		json_array_append_new(
+		    db, json_pack("{s:s,s:s}", "pod", pl->db[i].pod, "ip", pl->db[i].ip));
 	for (size_t i = 0; i < pl->n_cl; i++)
-		json_array_append_new(cl, json_pack("{s:s,s:s}", "pod", pl->cl[i].pod, "ip",
-		                                    pl->cl[i].ip));
-	return json_pack("{s:s,s:s,s:s,s:s,s:f,s:i,s:i,s:i,s:o,s:o,s:s,s:f,s:i,s:i}", "scenario",
-	                 "database_failure", "failure_type",
-	                 pl->p.latency ? "high_latency" : "connection_blocked", "fault_side",
-	                 pl->p.client_side ? "client" : "server", "connection_mode",
-	                 pl->p.drop ? "drop" : "reject", "failure_duration_s", pl->p.duration_s,
-	                 "latency_ms", (int) pl->p.latency_ms, "jitter_ms", (int) pl->p.jitter_ms,
-	                 "pg_port", (int) pl->p.pg_port, "database_pods", db, "client_pods", cl,
-	                 "fault_on", pl->p.client_side ? "client pods" : "database pods",
-	                 "stability_window_s", pl->p.window_s, "probe_interval_ms",
-	                 (int) pl->p.interval_ms, "lease_ms", (int) pl->p.lease_ms);
+		json_array_append_new(
+		    cl, json_pack("{s:s,s:s}", "pod", pl->cl[i].pod, "ip", pl->cl[i].ip));
+	return json_pack(
+	    "{s:s,s:s,s:s,s:s,s:f,s:i,s:i,s:i,s:o,s:o,s:s,s:f,s:i,s:i}", "scenario",
+	    "database_failure", "failure_type",
+	    pl->p.latency ? "high_latency" : "connection_blocked", "fault_side",
+	    pl->p.client_side ? "client" : "server", "connection_mode",
+	    pl->p.drop ? "drop" : "reject", "failure_duration_s", pl->p.duration_s,
+	    "latency_ms", (int)pl->p.latency_ms, "jitter_ms", (int)pl->p.jitter_ms,
+	    "pg_port", (int)pl->p.pg_port, "database_pods", db, "client_pods", cl,
+	    "fault_on", pl->p.client_side ? "client pods" : "database pods",
+	    "stability_window_s", pl->p.window_s, "probe_interval_ms",
+	    (int)pl->p.interval_ms, "lease_ms", (int)pl->p.lease_ms);
 }
 
 static int
-db_plan(struct run *r, json_t *params, void **plan, json_t **plan_json, char *err, size_t errlen)
+db_plan(struct run *r, json_t *params, void **plan, json_t **plan_json, char *err,
+        size_t errlen)
 {
 	struct db_plan *pl = calloc(1, sizeof(*pl));
 	int             rv;
@@ -143,13 +154,16 @@ db_plan(struct run *r, json_t *params, void **plan, json_t **plan_json, char *er
 		return CHAOS_ENOMEM;
 	if ((rv = db_parse_params(params, &pl->p, err, errlen)) != CHAOS_OK)
 		goto fail;
-	pl->n_db = scen_select(run_registry(r), pl->p.ns, CHAOS__V1__ROLE__ROLE_DATABASE, pl->db,
-	                       SCEN_MAX_TARGETS);
-	pl->n_cl = scen_select(run_registry(r), pl->p.ns, CHAOS__V1__ROLE__ROLE_COORDINATOR, pl->cl,
-	                       SCEN_MAX_TARGETS);
+	pl->n_db = scen_select(run_registry(r), pl->p.ns, CHAOS__V1__ROLE__ROLE_DATABASE,
+	                       pl->db, SCEN_MAX_TARGETS);
+	pl->n_cl =
+	    scen_select(run_registry(r), pl->p.ns, CHAOS__V1__ROLE__ROLE_COORDINATOR,
+	                pl->cl, SCEN_MAX_TARGETS);
 	if (pl->n_db == 0 || pl->n_cl == 0) {
-		snprintf(err, errlen, "need a connected database agent and at least one coordinator "
-		         "agent (found %zu and %zu); check chaosctl agents", pl->n_db, pl->n_cl);
+		snprintf(err, errlen,
+		         "need a connected database agent and at least one coordinator "
+		         "agent (found %zu and %zu); check chaosctl agents",
+		         pl->n_db, pl->n_cl);
 		rv = CHAOS_ENOENT;
 		goto fail;
 	}
@@ -201,8 +215,8 @@ db_probe_spec(const struct db_plan *pl, enum db_probe k, Chaos__V1__ProbeSpec *s
 	spec->interval_ms = pl->p.interval_ms;
 	spec->timeout_ms  = db_probe_timeout(pl);
 	if (k == DB_PG_CONN || k == DB_PG_QUERY) {
-		spec->kind   = CHAOS__V1__PROBE_KIND__PROBE_KIND_POSTGRES;
-		spec->target = (char *) pl->p.dsn;
+		spec->kind                = CHAOS__V1__PROBE_KIND__PROBE_KIND_POSTGRES;
+		spec->target              = (char *)pl->p.dsn;
 		spec->has_keep_connection = k == DB_PG_QUERY;
 		spec->keep_connection     = k == DB_PG_QUERY;
 		return;
@@ -222,10 +236,10 @@ db_start_probes(struct run *r, struct db_plan *pl, struct db_meas *m)
 		Chaos__V1__ProbeSpec spec;
 		char                 url[256], err[512];
 		db_probe_spec(pl, k, &spec, url, sizeof(url));
-		if (!scen_start_probes(r, pl->cl, pl->n_cl, db_probe_tag[k], &spec, pl->probe[k], err,
-		                       sizeof(err))) {
-			db_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED, "%s probes did not start: %s",
-			        db_probe_tag[k], err);
+		if (!scen_start_probes(r, pl->cl, pl->n_cl, db_probe_tag[k], &spec,
+		                       pl->probe[k], err, sizeof(err))) {
+			db_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
+			        "%s probes did not start: %s", db_probe_tag[k], err);
 			return false;
 		}
 	}
@@ -242,22 +256,26 @@ db_stop_probes(struct run *r, struct db_plan *pl)
 static bool
 db_steady(struct run *r, struct db_plan *pl, struct db_meas *m)
 {
-	int64_t until = clk_mono_us() + (int64_t) (pl->p.baseline_s * 1e6) +
-	                3 * (int64_t) pl->p.interval_ms * 1000;
+	int64_t until = clk_mono_us() + (int64_t)(pl->p.baseline_s * 1e6) +
+	    3 * (int64_t)pl->p.interval_ms * 1000;
 
-	run_progress(r, "baseline: %zu client pods probing the database and the API for %.1f s",
-	             pl->n_cl, pl->p.baseline_s);
+	run_progress(
+	    r, "baseline: %zu client pods probing the database and the API for %.1f s",
+	    pl->n_cl, pl->p.baseline_s);
 	m->base_start = clk_now_us();
 	if (!scen_hold(r, pl->cl, pl->n_cl, until)) {
-		db_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED, "aborted: %s", run_abort_reason(r));
+		db_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED, "aborted: %s",
+		        run_abort_reason(r));
 		return false;
 	}
 	for (int k = 0; k < DB_N_PROBES; k++)
 		for (size_t i = 0; i < pl->n_cl; i++)
 			if (!scen_probe_healthy_now(r, pl->probe[k][i])) {
 				db_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_SKIPPED,
-				        "not in steady state before the fault: %s probe from %s is not "
-				        "healthy (no fault was applied)", db_probe_tag[k], pl->cl[i].pod);
+				        "not in steady state before the fault: %s probe "
+				        "from %s is not "
+				        "healthy (no fault was applied)",
+				        db_probe_tag[k], pl->cl[i].pod);
 				return false;
 			}
 	return true;
@@ -279,7 +297,7 @@ db_fault_specs(struct run *r, struct db_plan *pl, Chaos__V1__FaultSpec *specs,
 {
 	struct scen_target *t;
 	size_t              n;
-	int64_t hard_end = clk_now_us() + (int64_t) ((pl->p.duration_s + 30) * 1e6);
+	int64_t hard_end = clk_now_us() + (int64_t)((pl->p.duration_s + 30) * 1e6);
 
 	for (size_t i = 0; i < pl->n_db; i++) {
 		snprintf(peers[i], sizeof(peers[0]), "%s/32", pl->db[i].ip);
@@ -288,8 +306,9 @@ db_fault_specs(struct run *r, struct db_plan *pl, Chaos__V1__FaultSpec *specs,
 	port_list[0] = pl->p.pg_port;
 	t            = db_fault_targets(pl, &n);
 	for (size_t i = 0; i < n; i++) {
-		Chaos__V1__Direction dir = pl->p.client_side ? CHAOS__V1__DIRECTION__DIRECTION_OUT
-		                                             : CHAOS__V1__DIRECTION__DIRECTION_IN;
+		Chaos__V1__Direction dir = pl->p.client_side
+		    ? CHAOS__V1__DIRECTION__DIRECTION_OUT
+		    : CHAOS__V1__DIRECTION__DIRECTION_IN;
 		scen_make_id(ids[i], r, "db", t[i].pod);
 		chaos__v1__fault_spec__init(&specs[i]);
 		specs[i].fault_id        = ids[i];
@@ -299,20 +318,24 @@ db_fault_specs(struct run *r, struct db_plan *pl, Chaos__V1__FaultSpec *specs,
 			chaos__v1__latency_fault__init(&lats[i]);
 			lats[i].port = pl->p.pg_port, lats[i].delay_ms = pl->p.latency_ms;
 			lats[i].has_jitter_ms = true, lats[i].jitter_ms = pl->p.jitter_ms;
-			lats[i].has_terminate_existing = lats[i].terminate_existing = true;
-			lats[i].pg_dsn = pl->p.dsn;
+			lats[i].has_terminate_existing = lats[i].terminate_existing =
+			    true;
+			lats[i].pg_dsn        = pl->p.dsn;
 			lats[i].has_direction = true, lats[i].direction = dir;
-			lats[i].peers = peer_ptr, lats[i].n_peers = pl->p.client_side ? pl->n_db : 0;
+			lats[i].peers      = peer_ptr,
+			lats[i].n_peers    = pl->p.client_side ? pl->n_db : 0;
 			specs[i].kind_case = CHAOS__V1__FAULT_SPEC__KIND_LATENCY;
 			specs[i].latency   = &lats[i];
 		} else {
 			chaos__v1__port_fault__init(&ports[i]);
 			ports[i].ports = port_list, ports[i].n_ports = 1;
-			ports[i].has_mode = true;
-			ports[i].mode = pl->p.drop ? CHAOS__V1__REJECT_MODE__REJECT_MODE_DROP
-			                           : CHAOS__V1__REJECT_MODE__REJECT_MODE_RESET;
+			ports[i].has_mode      = true;
+			ports[i].mode          = pl->p.drop
+			             ? CHAOS__V1__REJECT_MODE__REJECT_MODE_DROP
+			             : CHAOS__V1__REJECT_MODE__REJECT_MODE_RESET;
 			ports[i].has_direction = true, ports[i].direction = dir;
-			ports[i].peers = peer_ptr, ports[i].n_peers = pl->p.client_side ? pl->n_db : 0;
+			ports[i].peers     = peer_ptr,
+			ports[i].n_peers   = pl->p.client_side ? pl->n_db : 0;
 			specs[i].kind_case = CHAOS__V1__FAULT_SPEC__KIND_PORT;
 			specs[i].port      = &ports[i];
 		}
@@ -336,11 +359,14 @@ db_apply(struct run *r, struct db_plan *pl, struct db_meas *m)
 	for (size_t i = 0; i < n; i++)
 		sp[i] = &specs[i];
 	if (!scen_apply(r, t, n, sp, &m->t_fault, &m->spread_us, err, sizeof(err))) {
-		db_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED, "fault not applied: %s", err);
+		db_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
+		        "fault not applied: %s", err);
 		return false;
 	}
 	run_progress(r, "%s applied on %zu %s pod(s)",
-	             pl->p.latency ? "latency" : pl->p.drop ? "connection drop" : "connection reject",
+	             pl->p.latency    ? "latency"
+	                 : pl->p.drop ? "connection drop"
+	                              : "connection reject",
 	             n, pl->p.client_side ? "client" : "database");
 	return true;
 }
@@ -355,7 +381,7 @@ db_all_recovered(struct run *r, struct db_plan *pl, const struct db_meas *m)
 		for (size_t i = 0; i < pl->n_cl; i++)
 			if (!pl->cl[i].lost &&
 			    !scen_probe_recovery(r, pl->probe[k][i], m->t_restore,
-			                         (int64_t) (pl->p.window_s * 1e6), &s))
+			                         (int64_t)(pl->p.window_s * 1e6), &s))
 				return false;
 	return true;
 }
@@ -365,17 +391,19 @@ db_hold_and_restore(struct run *r, struct db_plan *pl, struct db_meas *m)
 {
 	size_t              n;
 	struct scen_target *t     = db_fault_targets(pl, &n);
-	int64_t             until = clk_mono_us() + (int64_t) (pl->p.duration_s * 1e6);
+	int64_t             until = clk_mono_us() + (int64_t)(pl->p.duration_s * 1e6);
 
-	if (m->state == CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED && !scen_hold(r, t, n, until))
-		db_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED, "aborted: %s", run_abort_reason(r));
+	if (m->state == CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED &&
+	    !scen_hold(r, t, n, until))
+		db_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED, "aborted: %s",
+		        run_abort_reason(r));
 	scen_check_lost(r, t, n);
 	if ((m->t_restore = scen_revert(r, t, n)) == 0)
 		m->t_restore = clk_now_us();
 	run_progress(r, "database fault reverted");
 	if (m->state != CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED)
 		return;
-	until = clk_mono_us() + (int64_t) (pl->p.recovery_timeout_s * 1e6);
+	until = clk_mono_us() + (int64_t)(pl->p.recovery_timeout_s * 1e6);
 	while (!db_all_recovered(r, pl, m)) {
 		if (clk_mono_us() >= until) {
 			db_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
@@ -416,15 +444,15 @@ stop:
 /* Latest recovery (seconds after the restore) over probe kinds [k0, k1] of
  * client i; false when one of them did not recover. */
 static bool
-db_client_recovery(struct run *r, struct db_plan *pl, const struct db_meas *m, size_t i, int k0,
-                   int k1, double *worst)
+db_client_recovery(struct run *r, struct db_plan *pl, const struct db_meas *m, size_t i,
+                   int k0, int k1, double *worst)
 {
 	*worst = 0;
 	for (int k = k0; k <= k1; k++) {
 		double s;
 		if (m->t_restore == 0 ||
 		    !scen_probe_recovery(r, pl->probe[k][i], m->t_restore,
-		                         (int64_t) (pl->p.window_s * 1e6), &s))
+		                         (int64_t)(pl->p.window_s * 1e6), &s))
 			return false;
 		*worst = s > *worst ? s : *worst;
 	}
@@ -432,14 +460,15 @@ db_client_recovery(struct run *r, struct db_plan *pl, const struct db_meas *m, s
 }
 
 static json_t *
-db_percentiles(struct run *r, scen_id *ids, size_t n, int64_t from, int64_t to, bool healthy_only)
+db_percentiles(struct run *r, scen_id *ids, size_t n, int64_t from, int64_t to,
+               bool healthy_only)
 {
 	struct obs_sample *s;
 	double            *all = NULL, p50, p95, p99;
-	size_t             k = 0;
+	size_t             k   = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		size_t  cnt = obs_samples(run_obs(r), ids[i], &s);
+		size_t  cnt   = obs_samples(run_obs(r), ids[i], &s);
 		double *grown = realloc(all, (k + cnt + 1) * sizeof(*all));
 		if (grown == NULL) {
 			free(s);
@@ -447,14 +476,15 @@ db_percentiles(struct run *r, scen_id *ids, size_t n, int64_t from, int64_t to, 
 		}
 		all = grown;
 		for (size_t j = 0; j < cnt; j++)
-			if (s[j].t_us >= from && s[j].t_us < to && (s[j].healthy || !healthy_only))
-				all[k++] = (double) s[j].latency_us / 1000.0;
+			if (s[j].t_us >= from && s[j].t_us < to &&
+			    (s[j].healthy || !healthy_only))
+				all[k++] = (double)s[j].latency_us / 1000.0;
 		free(s);
 	}
 	json_t *o = json_object();
-	json_object_set_new(o, "samples", json_integer((json_int_t) k));
-	bool have = k > 0 && mttr_percentile(all, k, 50, &p50) && mttr_percentile(all, k, 95, &p95) &&
-	            mttr_percentile(all, k, 99, &p99);
+	json_object_set_new(o, "samples", json_integer((json_int_t)k));
+	bool have = k > 0 && mttr_percentile(all, k, 50, &p50) &&
+	    mttr_percentile(all, k, 95, &p95) && mttr_percentile(all, k, 99, &p99);
 	json_object_set_new(o, "p50_ms", have ? json_real(p50) : json_null());
 	json_object_set_new(o, "p95_ms", have ? json_real(p95) : json_null());
 	json_object_set_new(o, "p99_ms", have ? json_real(p99) : json_null());
@@ -471,14 +501,16 @@ db_api_errors(struct run *r, struct db_plan *pl, const struct db_meas *m, json_t
 	for (int k = DB_API_READY; k <= DB_API_DATA; k++)
 		for (size_t i = 0; i < pl->n_cl; i++) {
 			size_t hh, tt;
-			scen_count(r, pl->probe[k][i], m->t_fault, m->t_restore, &hh, &tt);
+			scen_count(r, pl->probe[k][i], m->t_fault, m->t_restore, &hh,
+			           &tt);
 			h += hh, tot += tt;
 		}
-	json_object_set_new(o, "api_requests_during", json_integer((json_int_t) tot));
-	json_object_set_new(o, "api_errors_during", json_integer((json_int_t) (tot - h)));
+	json_object_set_new(o, "api_requests_during", json_integer((json_int_t)tot));
+	json_object_set_new(o, "api_errors_during", json_integer((json_int_t)(tot - h)));
 	json_object_set_new(o, "api_error_rate",
-	                    m->t_fault > 0 && tot > 0 ? json_real((double) (tot - h) / (double) tot)
-	                                              : json_null());
+	                    m->t_fault > 0 && tot > 0
+	                        ? json_real((double)(tot - h) / (double)tot)
+	                        : json_null());
 }
 
 /* First unhealthy readiness answer after the fault, over all clients. */
@@ -489,18 +521,21 @@ db_detection(struct run *r, struct db_plan *pl, const struct db_meas *m, json_t 
 
 	for (size_t i = 0; i < pl->n_cl && m->t_fault > 0; i++) {
 		struct mttr_sample *s = NULL;
-		size_t              n = scen_mttr_samples(r, pl->probe[DB_API_READY][i], &s);
-		int64_t             t;
-		if (mttr_first_unhealthy(s, n, m->t_fault, &t) && (first == 0 || t < first))
+		size_t  n = scen_mttr_samples(r, pl->probe[DB_API_READY][i], &s);
+		int64_t t;
+		if (mttr_first_unhealthy(s, n, m->t_fault, &t) &&
+		    (first == 0 || t < first))
 			first = t;
 		free(s);
 	}
-	report_seconds(o, "api_detection_time", first > 0, (double) (first - m->t_fault) / 1e6,
-	               m->t_fault > 0 ? "the API never turned unhealthy" : "no fault was applied");
+	report_seconds(
+	    o, "api_detection_time", first > 0, (double)(first - m->t_fault) / 1e6,
+	    m->t_fault > 0 ? "the API never turned unhealthy" : "no fault was applied");
 }
 
 static void
-db_summary(struct run *r, struct db_plan *pl, const struct db_meas *m, json_t *o, json_t *clients)
+db_summary(struct run *r, struct db_plan *pl, const struct db_meas *m, json_t *o,
+           json_t *clients)
 {
 	double db_worst = 0, api_worst = 0, per[SCEN_MAX_TARGETS], mean = 0;
 	bool   db_all = true, api_all = true;
@@ -509,13 +544,14 @@ db_summary(struct run *r, struct db_plan *pl, const struct db_meas *m, json_t *o
 	for (size_t i = 0; i < pl->n_cl; i++) {
 		double d = 0, a = 0;
 		bool   dok = db_client_recovery(r, pl, m, i, DB_PG_CONN, DB_PG_QUERY, &d);
-		bool   aok = db_client_recovery(r, pl, m, i, DB_API_READY, DB_API_DATA, &a);
-		json_t *c  = json_pack("{s:s}", "pod", pl->cl[i].pod);
+		bool aok = db_client_recovery(r, pl, m, i, DB_API_READY, DB_API_DATA, &a);
+		json_t *c = json_pack("{s:s}", "pod", pl->cl[i].pod);
 		report_seconds(c, "database_recovery_time", dok, d, "not recovered");
 		report_seconds(c, "api_recovery_time", aok, a, "not recovered");
 		json_array_append_new(clients, c);
 		db_all = db_all && dok, api_all = api_all && aok;
-		db_worst = d > db_worst ? d : db_worst, api_worst = a > api_worst ? a : api_worst;
+		db_worst  = d > db_worst ? d : db_worst,
+		api_worst = a > api_worst ? a : api_worst;
 		if (dok && aok)
 			per[np++] = d > a ? d : a;
 	}
@@ -530,7 +566,8 @@ db_summary(struct run *r, struct db_plan *pl, const struct db_meas *m, json_t *o
 }
 
 static void
-db_counts(struct run *r, struct db_plan *pl, const struct db_meas *m, json_t *o, json_t *samples)
+db_counts(struct run *r, struct db_plan *pl, const struct db_meas *m, json_t *o,
+          json_t *samples)
 {
 	size_t ok = 0, total = 0;
 
@@ -538,13 +575,16 @@ db_counts(struct run *r, struct db_plan *pl, const struct db_meas *m, json_t *o,
 		for (size_t i = 0; i < pl->n_cl; i++) {
 			size_t h, t;
 			char   key[300];
-			scen_count(r, pl->probe[k][i], m->test_start, m->test_end + 1, &h, &t);
+			scen_count(r, pl->probe[k][i], m->test_start, m->test_end + 1, &h,
+			           &t);
 			ok += h, total += t;
-			snprintf(key, sizeof(key), "%s/%s", db_probe_tag[k], pl->cl[i].pod);
-			json_object_set_new(samples, key, scen_samples_json(r, pl->probe[k][i]));
+			snprintf(key, sizeof(key), "%s/%s", db_probe_tag[k],
+			         pl->cl[i].pod);
+			json_object_set_new(samples, key,
+			                    scen_samples_json(r, pl->probe[k][i]));
 		}
-	json_object_set_new(o, "success_count", json_integer((json_int_t) ok));
-	json_object_set_new(o, "error_count", json_integer((json_int_t) (total - ok)));
+	json_object_set_new(o, "success_count", json_integer((json_int_t)ok));
+	json_object_set_new(o, "error_count", json_integer((json_int_t)(total - ok)));
 }
 
 static json_t *
@@ -552,12 +592,14 @@ db_latency_json(struct run *r, struct db_plan *pl, const struct db_meas *m, int 
 {
 	int64_t after = m->t_restore > 0 ? m->t_restore : m->test_end;
 
-	return json_pack("{s:o,s:o,s:o}", "baseline",
-	                 db_percentiles(r, pl->probe[k], pl->n_cl, m->base_start,
-	                                m->t_fault > 0 ? m->t_fault : m->test_end, true),
-	                 "during",
-	                 db_percentiles(r, pl->probe[k], pl->n_cl, m->t_fault, m->t_restore, true),
-	                 "after", db_percentiles(r, pl->probe[k], pl->n_cl, after, m->test_end + 1, true));
+	return json_pack(
+	    "{s:o,s:o,s:o}", "baseline",
+	    db_percentiles(r, pl->probe[k], pl->n_cl, m->base_start,
+	                   m->t_fault > 0 ? m->t_fault : m->test_end, true),
+	    "during",
+	    db_percentiles(r, pl->probe[k], pl->n_cl, m->t_fault, m->t_restore, true),
+	    "after",
+	    db_percentiles(r, pl->probe[k], pl->n_cl, after, m->test_end + 1, true));
 }
 
 static json_t *
@@ -568,10 +610,12 @@ db_result(struct run *r, struct db_plan *pl, struct db_meas *m)
 	struct scen_target *t = db_fault_targets(pl, &n);
 
 	json_object_set_new(o, "scenario", json_string("database_failure"));
-	json_object_set_new(o, "run_id", json_integer((json_int_t) run_id(r)));
-	json_object_set_new(o, "failure", m->failure[0] ? json_string(m->failure) : json_null());
-	json_object_set_new(o, "failure_type",
-	                    json_string(pl->p.latency ? "high_latency" : "connection_blocked"));
+	json_object_set_new(o, "run_id", json_integer((json_int_t)run_id(r)));
+	json_object_set_new(o, "failure",
+	                    m->failure[0] ? json_string(m->failure) : json_null());
+	json_object_set_new(
+	    o, "failure_type",
+	    json_string(pl->p.latency ? "high_latency" : "connection_blocked"));
 	report_time(o, "test_start", m->test_start);
 	report_time(o, "test_end", m->test_end);
 	report_time(o, "failure_start", m->t_fault);
@@ -581,10 +625,12 @@ db_result(struct run *r, struct db_plan *pl, struct db_meas *m)
 	db_api_errors(r, pl, m, o);
 	db_counts(r, pl, m, o, samples);
 	json_object_set_new(o, "api_latency", db_latency_json(r, pl, m, DB_API_DATA));
-	json_object_set_new(o, "db_query_latency", db_latency_json(r, pl, m, DB_PG_QUERY));
+	json_object_set_new(o, "db_query_latency",
+	                    db_latency_json(r, pl, m, DB_PG_QUERY));
 	json_object_set_new(o, "clients", clients);
 	json_object_set_new(o, "fault_spread_ms",
-	                    m->t_fault > 0 ? json_real((double) m->spread_us / 1000.0) : json_null());
+	                    m->t_fault > 0 ? json_real((double)m->spread_us / 1000.0)
+	                                   : json_null());
 	json_object_set_new(o, "clock_error_ms", json_real(scen_clock_error_ms(r, t, n)));
 	json_object_set_new(o, "parameters", db_plan_json(pl));
 	json_object_set_new(o, "samples", samples);
@@ -592,8 +638,8 @@ db_result(struct run *r, struct db_plan *pl, struct db_meas *m)
 }
 
 const struct scenario_ops scenario_database_ops = {
-	.name      = "database_failure",
-	.plan      = db_plan,
-	.execute   = db_execute,
-	.plan_free = db_plan_free,
+    .name      = "database_failure",
+    .plan      = db_plan,
+    .execute   = db_execute,
+    .plan_free = db_plan_free,
 };

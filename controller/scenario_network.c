@@ -55,41 +55,45 @@ net_side_name(const struct net_plan *pl, int side)
 
 /* Reads the parameters strictly: unknown keys and wrong types are refused. */
 static int
-net_parse_params(json_t *params, struct net_params *p, json_t **groups, char *err, size_t errlen)
+net_parse_params(json_t *params, struct net_params *p, json_t **groups, char *err,
+                 size_t errlen)
 {
 	json_error_t jerr;
 	const char  *ns = NULL, *url = "http://{ip}:2379/health", *field = NULL;
-	int          expect = 200, interval = 200, timeout = 1000, port = 2380, lease = 3000;
+	int expect = 200, interval = 200, timeout = 1000, port = 2380, lease = 3000;
 
 	p->duration_s = 60, p->ratio = 0.5, p->window_s = 3, p->recovery_timeout_s = 120;
 	p->baseline_s = 2;
 	*groups       = NULL;
-	if (json_unpack_ex(params, &jerr, JSON_STRICT,
-	                   "{s?s, s?F, s?F, s?o, s?s, s?i, s?s, s?i, s?i, s?i, s?i, s?F, s?F, s?F}",
-	                   "namespace", &ns, "partition_duration_s", &p->duration_s,
-	                   "partition_ratio", &p->ratio, "groups", groups, "probe_url", &url,
-	                   "probe_expect", &expect, "probe_field", &field, "probe_interval_ms",
-	                   &interval, "probe_timeout_ms", &timeout, "check_port", &port,
-	                   "lease_ms", &lease, "stability_window_s", &p->window_s,
-	                   "recovery_timeout_s", &p->recovery_timeout_s, "baseline_s",
-	                   &p->baseline_s) != 0) {
+	if (json_unpack_ex(
+	        params, &jerr, JSON_STRICT,
+	        "{s?s, s?F, s?F, s?o, s?s, s?i, s?s, s?i, s?i, s?i, s?i, s?F, s?F, s?F}",
+	        "namespace", &ns, "partition_duration_s", &p->duration_s,
+	        "partition_ratio", &p->ratio, "groups", groups, "probe_url", &url,
+	        "probe_expect", &expect, "probe_field", &field, "probe_interval_ms",
+	        &interval, "probe_timeout_ms", &timeout, "check_port", &port, "lease_ms",
+	        &lease, "stability_window_s", &p->window_s, "recovery_timeout_s",
+	        &p->recovery_timeout_s, "baseline_s", &p->baseline_s) != 0) {
 		snprintf(err, errlen, "bad parameters: %s", jerr.text);
 		return CHAOS_EINVAL;
 	}
-	if (p->duration_s <= 0 || p->duration_s > 86400 || p->ratio <= 0 || p->ratio >= 1 ||
-	    interval < 10 || timeout < 10 || port < 1 || port > 65535 || lease < 500 ||
-	    lease > 5000 || p->window_s < 0 || p->recovery_timeout_s <= 0 || p->baseline_s < 0 ||
-	    expect < 100 || expect > 599) {
-		snprintf(err, errlen, "parameter out of range: duration 0..86400 s, ratio in "
-		         "(0,1), lease 500..5000 ms, probe interval/timeout >= 10 ms, port 1..65535");
+	if (p->duration_s <= 0 || p->duration_s > 86400 || p->ratio <= 0 ||
+	    p->ratio >= 1 || interval < 10 || timeout < 10 || port < 1 || port > 65535 ||
+	    lease < 500 || lease > 5000 || p->window_s < 0 ||
+	    p->recovery_timeout_s <= 0 || p->baseline_s < 0 || expect < 100 ||
+	    expect > 599) {
+		snprintf(err, errlen,
+		         "parameter out of range: duration 0..86400 s, ratio in "
+		         "(0,1), lease 500..5000 ms, probe interval/timeout >= 10 ms, "
+		         "port 1..65535");
 		return CHAOS_EINVAL;
 	}
 	snprintf(p->ns, sizeof(p->ns), "%s", ns ? ns : "");
 	snprintf(p->probe_url, sizeof(p->probe_url), "%s", url);
 	snprintf(p->probe_field, sizeof(p->probe_field), "%s", field ? field : "");
-	p->probe_expect = (uint32_t) expect, p->probe_interval_ms = (uint32_t) interval;
-	p->probe_timeout_ms = (uint32_t) timeout, p->check_port = (uint32_t) port;
-	p->lease_ms         = (uint32_t) lease;
+	p->probe_expect = (uint32_t)expect, p->probe_interval_ms = (uint32_t)interval;
+	p->probe_timeout_ms = (uint32_t)timeout, p->check_port = (uint32_t)port;
+	p->lease_ms = (uint32_t)lease;
 	return CHAOS_OK;
 }
 
@@ -98,7 +102,7 @@ net_find_pod(const struct scen_target *t, size_t n, const char *pod)
 {
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(t[i].pod, pod) == 0)
-			return (int) i;
+			return (int)i;
 	return -1;
 }
 
@@ -117,20 +121,28 @@ net_sides_from_groups(struct net_plan *pl, json_t *groups, char *err, size_t err
 		snprintf(err, errlen, "groups must be two lists of pod names (a,b/c,d)");
 		return CHAOS_EINVAL;
 	}
-	json_array_foreach(groups, s, side) {
-		json_array_foreach(side, k, pod) {
-			int idx = json_is_string(pod) ? net_find_pod(all, n_all, json_string_value(pod)) : -1;
+	json_array_foreach(groups, s, side)
+	{
+		json_array_foreach(side, k, pod)
+		{
+			int idx = json_is_string(pod)
+			    ? net_find_pod(all, n_all, json_string_value(pod))
+			    : -1;
 			if (idx < 0 || net_find_pod(pl->t, pl->n, all[idx].pod) >= 0) {
-				snprintf(err, errlen, "groups: '%s' is not a connected blockchain agent "
-				         "(or named twice); see chaosctl agents",
-				         json_is_string(pod) ? json_string_value(pod) : "?");
+				snprintf(
+				    err, errlen,
+				    "groups: '%s' is not a connected blockchain agent "
+				    "(or named twice); see chaosctl agents",
+				    json_is_string(pod) ? json_string_value(pod) : "?");
 				return CHAOS_EINVAL;
 			}
-			pl->side[pl->n] = (int) s;
+			pl->side[pl->n] = (int)s;
 			pl->t[pl->n++]  = all[idx];
 		}
 		if (json_array_size(side) == 0) {
-			snprintf(err, errlen, "groups: side %zu is empty; both sides need a node", s + 1);
+			snprintf(err, errlen,
+			         "groups: side %zu is empty; both sides need a node",
+			         s + 1);
 			return CHAOS_EINVAL;
 		}
 	}
@@ -143,18 +155,22 @@ net_sides_from_groups(struct net_plan *pl, json_t *groups, char *err, size_t err
 static int
 net_sides_from_ratio(struct net_plan *pl, char *err, size_t errlen)
 {
-	size_t k = (size_t) floor((double) pl->n * pl->p.ratio);
+	size_t k = (size_t)floor((double)pl->n * pl->p.ratio);
 
 	if (k == 0)
 		k = 1;
 	if (pl->n < 2) {
-		snprintf(err, errlen, "%zu blockchain node%s found: a partition needs at least 2 "
-		         "(check --namespace and chaosctl agents)", pl->n, pl->n == 1 ? "" : "s");
+		snprintf(err, errlen,
+		         "%zu blockchain node%s found: a partition needs at least 2 "
+		         "(check --namespace and chaosctl agents)",
+		         pl->n, pl->n == 1 ? "" : "s");
 		return CHAOS_EINVAL;
 	}
 	if (k >= pl->n) {
-		snprintf(err, errlen, "ratio %.2f of %zu nodes isolates all of them; the other side "
-		         "would be empty (use a smaller --partition-ratio)", pl->p.ratio, pl->n);
+		snprintf(err, errlen,
+		         "ratio %.2f of %zu nodes isolates all of them; the other side "
+		         "would be empty (use a smaller --partition-ratio)",
+		         pl->p.ratio, pl->n);
 		return CHAOS_EINVAL;
 	}
 	for (size_t i = 0; i < pl->n; i++)
@@ -191,26 +207,29 @@ net_plan_json(const struct net_plan *pl)
 		for (size_t k = 0; k < np; k++)
 			json_array_append_new(jpeers, json_string(peers[k]));
 		scen_expand(pl->p.probe_url, pl->t[i].ip, url, sizeof(url));
-		json_array_append_new(nodes, json_pack("{s:s,s:s,s:s,s:s,s:s}", "pod", pl->t[i].pod,
-		                                       "agent", pl->t[i].agent_id, "ip", pl->t[i].ip,
-		                                       "side", net_side_name(pl, pl->side[i]),
-		                                       "probe", url));
-		json_array_append_new(rules,
-		                      json_pack("{s:s,s:s,s:s,s:o,s:s}", "agent", pl->t[i].agent_id,
-		                                "fault", "partition", "direction", "both", "peers",
-		                                jpeers, "exempt",
-		                                "controller address, loopback"));
+		json_array_append_new(
+		    nodes,
+		    json_pack("{s:s,s:s,s:s,s:s,s:s}", "pod", pl->t[i].pod, "agent",
+		              pl->t[i].agent_id, "ip", pl->t[i].ip, "side",
+		              net_side_name(pl, pl->side[i]), "probe", url));
+		json_array_append_new(
+		    rules,
+		    json_pack("{s:s,s:s,s:s,s:o,s:s}", "agent", pl->t[i].agent_id,
+		              "fault", "partition", "direction", "both", "peers", jpeers,
+		              "exempt", "controller address, loopback"));
 	}
-	o = json_pack("{s:s,s:s,s:f,s:f,s:i,s:f,s:i,s:o,s:o}", "scenario", "network_partition",
-	              "namespace", pl->p.ns, "partition_duration_s", pl->p.duration_s,
-	              "partition_ratio", pl->p.ratio, "lease_ms", (int) pl->p.lease_ms,
-	              "stability_window_s", pl->p.window_s, "probe_interval_ms",
-	              (int) pl->p.probe_interval_ms, "nodes", nodes, "rules", rules);
+	o = json_pack("{s:s,s:s,s:f,s:f,s:i,s:f,s:i,s:o,s:o}", "scenario",
+	              "network_partition", "namespace", pl->p.ns, "partition_duration_s",
+	              pl->p.duration_s, "partition_ratio", pl->p.ratio, "lease_ms",
+	              (int)pl->p.lease_ms, "stability_window_s", pl->p.window_s,
+	              "probe_interval_ms", (int)pl->p.probe_interval_ms, "nodes", nodes,
+	              "rules", rules);
 	return o;
 }
 
 static int
-net_plan(struct run *r, json_t *params, void **plan, json_t **plan_json, char *err, size_t errlen)
+net_plan(struct run *r, json_t *params, void **plan, json_t **plan_json, char *err,
+         size_t errlen)
 {
 	struct net_plan *pl = calloc(1, sizeof(*pl));
 	json_t          *groups;
@@ -220,10 +239,11 @@ net_plan(struct run *r, json_t *params, void **plan, json_t **plan_json, char *e
 		return CHAOS_ENOMEM;
 	if ((rv = net_parse_params(params, &pl->p, &groups, err, errlen)) != CHAOS_OK)
 		goto fail;
-	pl->n = scen_select(run_registry(r), pl->p.ns, CHAOS__V1__ROLE__ROLE_BLOCKCHAIN, pl->t,
-	                    SCEN_MAX_TARGETS);
+	pl->n = scen_select(run_registry(r), pl->p.ns, CHAOS__V1__ROLE__ROLE_BLOCKCHAIN,
+	                    pl->t, SCEN_MAX_TARGETS);
 	if (pl->n == 0) {
-		snprintf(err, errlen, "no connected blockchain agent%s%s; start the agents (sandbox: "
+		snprintf(err, errlen,
+		         "no connected blockchain agent%s%s; start the agents (sandbox: "
 		         "deploy/sandbox/sandbox up) and check chaosctl agents",
 		         pl->p.ns[0] ? " in namespace " : "", pl->p.ns);
 		rv = CHAOS_ENOENT;
@@ -274,17 +294,19 @@ net_start_probes(struct run *r, struct net_plan *pl, struct net_meas *m)
 	Chaos__V1__ProbeSpec spec = CHAOS__V1__PROBE_SPEC__INIT;
 	char                 err[512];
 
-	spec.kind        = CHAOS__V1__PROBE_KIND__PROBE_KIND_HTTP;
-	spec.target      = pl->p.probe_url;
-	spec.interval_ms = pl->p.probe_interval_ms;
-	spec.timeout_ms  = pl->p.probe_timeout_ms;
+	spec.kind              = CHAOS__V1__PROBE_KIND__PROBE_KIND_HTTP;
+	spec.target            = pl->p.probe_url;
+	spec.interval_ms       = pl->p.probe_interval_ms;
+	spec.timeout_ms        = pl->p.probe_timeout_ms;
 	spec.has_expect_status = true;
 	spec.expect_status     = pl->p.probe_expect;
 	if (pl->p.probe_field[0] != '\0')
 		spec.json_field = pl->p.probe_field;
-	if (scen_start_probes(r, pl->t, pl->n, "health", &spec, pl->probe_id, err, sizeof(err)))
+	if (scen_start_probes(r, pl->t, pl->n, "health", &spec, pl->probe_id, err,
+	                      sizeof(err)))
 		return true;
-	net_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED, "probes did not start: %s", err);
+	net_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED, "probes did not start: %s",
+	         err);
 	return false;
 }
 
@@ -292,24 +314,27 @@ net_start_probes(struct run *r, struct net_plan *pl, struct net_meas *m)
 static bool
 net_steady(struct run *r, struct net_plan *pl, struct net_meas *m)
 {
-	int64_t until = clk_mono_us() + (int64_t) (pl->p.baseline_s * 1e6) +
-	                2 * (int64_t) pl->p.probe_interval_ms * 1000;
+	int64_t until = clk_mono_us() + (int64_t)(pl->p.baseline_s * 1e6) +
+	    2 * (int64_t)pl->p.probe_interval_ms * 1000;
 
-	run_progress(r, "baseline: probing %zu nodes for %.1f s", pl->n, pl->p.baseline_s);
+	run_progress(r, "baseline: probing %zu nodes for %.1f s", pl->n,
+	             pl->p.baseline_s);
 	if (!scen_hold(r, pl->t, pl->n, until)) {
 		net_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED, "aborted: %s",
 		         run_abort_reason(r));
 		return false;
 	}
 	for (size_t i = 0; i < pl->n; i++) {
-		struct mttr_sample *s = NULL;
-		size_t              n = scen_mttr_samples(r, pl->probe_id[i], &s);
+		struct mttr_sample *s  = NULL;
+		size_t              n  = scen_mttr_samples(r, pl->probe_id[i], &s);
 		bool                ok = n > 0 && s[n - 1].healthy;
 		free(s);
 		if (!ok) {
 			net_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_SKIPPED,
-			         "not in steady state before the fault: %s is not healthy (no fault "
-			         "was applied)", pl->t[i].pod);
+			         "not in steady state before the fault: %s is not "
+			         "healthy (no fault "
+			         "was applied)",
+			         pl->t[i].pod);
 			return false;
 		}
 	}
@@ -327,7 +352,7 @@ net_apply(struct run *r, struct net_plan *pl, struct net_meas *m)
 	char                      err[512] = "";
 	/* The agents revert by themselves at the latest here, whatever happens
 	 * to the controller: the partition plus a margin for the revert. */
-	int64_t hard_end = clk_now_us() + (int64_t) ((pl->p.duration_s + 30) * 1e6);
+	int64_t hard_end = clk_now_us() + (int64_t)((pl->p.duration_s + 30) * 1e6);
 
 	for (size_t i = 0; i < pl->n; i++) {
 		chaos__v1__partition_fault__init(&parts[i]);
@@ -345,19 +370,21 @@ net_apply(struct run *r, struct net_plan *pl, struct net_meas *m)
 		sp[i]                    = &specs[i];
 	}
 	m->applied = true; /* revert even a partial apply */
-	if (!scen_apply(r, pl->t, pl->n, sp, &m->t_fault, &m->spread_us, err, sizeof(err))) {
-		net_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED, "partition not applied: %s", err);
+	if (!scen_apply(r, pl->t, pl->n, sp, &m->t_fault, &m->spread_us, err,
+	                sizeof(err))) {
+		net_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
+		         "partition not applied: %s", err);
 		return false;
 	}
 	run_progress(r, "partition applied on %zu nodes (spread %.1f ms)", pl->n,
-	             (double) m->spread_us / 1000.0);
+	             (double)m->spread_us / 1000.0);
 	return true;
 }
 
 static bool
 net_hold(struct run *r, struct net_plan *pl, struct net_meas *m)
 {
-	int64_t start = clk_mono_us(), dur = (int64_t) (pl->p.duration_s * 1e6);
+	int64_t start = clk_mono_us(), dur = (int64_t)(pl->p.duration_s * 1e6);
 
 	if (!scen_hold(r, pl->t, pl->n, start + dur / 2))
 		goto aborted;
@@ -366,7 +393,8 @@ net_hold(struct run *r, struct net_plan *pl, struct net_meas *m)
 		goto aborted;
 	return true;
 aborted:
-	net_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED, "aborted: %s", run_abort_reason(r));
+	net_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED, "aborted: %s",
+	         run_abort_reason(r));
 	return false;
 }
 
@@ -383,7 +411,8 @@ net_all_recovered(struct run *r, struct net_plan *pl, const struct net_meas *m)
 		if (pl->t[i].lost)
 			continue;
 		n  = scen_mttr_samples(r, pl->probe_id[i], &s);
-		ok = mttr_recovered_at(s, n, m->t_restore, (int64_t) (pl->p.window_s * 1e6), &t);
+		ok = mttr_recovered_at(s, n, m->t_restore,
+		                       (int64_t)(pl->p.window_s * 1e6), &t);
 		free(s);
 		if (!ok)
 			return false;
@@ -394,9 +423,10 @@ net_all_recovered(struct run *r, struct net_plan *pl, const struct net_meas *m)
 static void
 net_wait_recovery(struct run *r, struct net_plan *pl, struct net_meas *m)
 {
-	int64_t until = clk_mono_us() + (int64_t) (pl->p.recovery_timeout_s * 1e6);
+	int64_t until = clk_mono_us() + (int64_t)(pl->p.recovery_timeout_s * 1e6);
 
-	run_progress(r, "healed; waiting for every node to be healthy for %.1f s", pl->p.window_s);
+	run_progress(r, "healed; waiting for every node to be healthy for %.1f s",
+	             pl->p.window_s);
 	while (!net_all_recovered(r, pl, m)) {
 		if (clk_mono_us() >= until) {
 			net_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
@@ -405,8 +435,8 @@ net_wait_recovery(struct run *r, struct net_plan *pl, struct net_meas *m)
 			return;
 		}
 		if (!scen_hold(r, pl->t, pl->n, clk_mono_us() + 200000)) {
-			net_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED, "aborted: %s",
-			         run_abort_reason(r));
+			net_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED,
+			         "aborted: %s", run_abort_reason(r));
 			return;
 		}
 	}
@@ -447,9 +477,11 @@ stop:
 	scen_stop_probes(r, pl->t, pl->n, pl->probe_id);
 out:
 	m.test_end = clk_now_us();
-	if (scen_check_lost(r, pl->t, pl->n) > 0 && m.state == CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED)
-		net_fail(&m, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
-		         "an agent was lost during the run; its fault is reported as lost");
+	if (scen_check_lost(r, pl->t, pl->n) > 0 &&
+	    m.state == CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED)
+		net_fail(
+		    &m, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
+		    "an agent was lost during the run; its fault is reported as lost");
 	*result = net_result(r, pl, &m);
 	json_decref(m.conn_before);
 	json_decref(m.conn_during);
@@ -466,8 +498,8 @@ struct net_node_meas {
 };
 
 static void
-net_node_measure(struct run *r, const struct net_plan *pl, const struct net_meas *m, size_t i,
-                 struct net_node_meas *nm)
+net_node_measure(struct run *r, const struct net_plan *pl, const struct net_meas *m,
+                 size_t i, struct net_node_meas *nm)
 {
 	struct mttr_sample *s = NULL;
 	size_t              n = scen_mttr_samples(r, pl->probe_id[i], &s);
@@ -475,22 +507,24 @@ net_node_measure(struct run *r, const struct net_plan *pl, const struct net_meas
 
 	memset(nm, 0, sizeof(*nm));
 	if (m->t_fault > 0)
-		mttr_count(s, n, m->t_fault, m->t_restore, &nm->healthy_during, &nm->total_during);
+		mttr_count(s, n, m->t_fault, m->t_restore, &nm->healthy_during,
+		           &nm->total_during);
 	mttr_count(s, n, m->test_start, m->test_end + 1, &nm->ok_all, &nm->total_all);
 	if (m->t_restore > 0 && !pl->t[i].lost &&
-	    mttr_recovered_at(s, n, m->t_restore, (int64_t) (pl->p.window_s * 1e6), &t)) {
+	    mttr_recovered_at(s, n, m->t_restore, (int64_t)(pl->p.window_s * 1e6), &t)) {
 		nm->recovered  = true;
-		nm->recovery_s = (double) (t - m->t_restore) / 1e6;
+		nm->recovery_s = (double)(t - m->t_restore) / 1e6;
 	}
 	free(s);
 }
 
 static const char *
-net_outcome(struct run *r, const struct scen_target *t, int64_t *packets, bool *has_packets)
+net_outcome(struct run *r, const struct scen_target *t, int64_t *packets,
+            bool *has_packets)
 {
 	struct obs_fault_event ev[8];
-	size_t                 n = t->fault_id[0] ? obs_fault_events(run_obs(r), t->fault_id, ev, 8) : 0;
-	const char            *outcome = t->fault_id[0] ? "not confirmed" : "not applied";
+	size_t n = t->fault_id[0] ? obs_fault_events(run_obs(r), t->fault_id, ev, 8) : 0;
+	const char *outcome = t->fault_id[0] ? "not confirmed" : "not applied";
 
 	*has_packets = false;
 	if (t->lost)
@@ -504,17 +538,17 @@ net_outcome(struct run *r, const struct scen_target *t, int64_t *packets, bool *
 			outcome = "failed";
 		if (ev[i].has_packets) {
 			*has_packets = true;
-			*packets     = (int64_t) ev[i].packets;
+			*packets     = (int64_t)ev[i].packets;
 		}
 	}
 	return outcome;
 }
 
 static json_t *
-net_node_json(struct run *r, const struct net_plan *pl, const struct net_meas *m, size_t i,
-              const struct net_node_meas *nm)
+net_node_json(struct run *r, const struct net_plan *pl, const struct net_meas *m,
+              size_t i, const struct net_node_meas *nm)
 {
-	const struct scen_target *t = &pl->t[i];
+	const struct scen_target *t       = &pl->t[i];
 	int64_t                   packets = 0;
 	bool                      has_packets;
 	const char               *outcome = net_outcome(r, t, &packets, &has_packets);
@@ -525,19 +559,22 @@ net_node_json(struct run *r, const struct net_plan *pl, const struct net_meas *m
 	json_object_set_new(o, "ip", json_string(t->ip));
 	json_object_set_new(o, "side", json_string(net_side_name(pl, pl->side[i])));
 	json_object_set_new(o, "fault_outcome", json_string(outcome));
-	json_object_set_new(o, "packets_dropped", has_packets ? json_integer(packets) : json_null());
+	json_object_set_new(o, "packets_dropped",
+	                    has_packets ? json_integer(packets) : json_null());
 	report_seconds(o, "recovery_time", nm->recovered, nm->recovery_s,
 	               t->lost ? "agent lost during the run: its fault died with it, not "
 	                         "counted as recovered"
-	               : m->t_restore == 0 ? "no fault was applied"
-	                                   : "no healthy run as long as the stability window "
-	                                     "after the restore");
-	json_object_set_new(o, "consensus_during",
-	                    json_pack("{s:I,s:I,s:o}", "healthy", (json_int_t) nm->healthy_during,
-	                              "total", (json_int_t) nm->total_during, "ratio",
-	                              nm->total_during ? json_real((double) nm->healthy_during /
-	                                                           (double) nm->total_during)
-	                                               : json_null()));
+	                   : m->t_restore == 0
+	                   ? "no fault was applied"
+	                   : "no healthy run as long as the stability window "
+	                     "after the restore");
+	json_object_set_new(
+	    o, "consensus_during",
+	    json_pack("{s:I,s:I,s:o}", "healthy", (json_int_t)nm->healthy_during, "total",
+	              (json_int_t)nm->total_during, "ratio",
+	              nm->total_during ? json_real((double)nm->healthy_during /
+	                                           (double)nm->total_during)
+	                               : json_null()));
 	report_time(o, "lost_at", t->lost ? t->lost_at_us : 0);
 	return o;
 }
@@ -560,13 +597,15 @@ net_sides_json(const struct net_plan *pl, const struct net_node_meas *nm)
 			h += nm[i].healthy_during, tot += nm[i].total_during;
 			if (nm[i].total_during > 0) {
 				known = true;
-				kept  = kept && nm[i].healthy_during * 10 >= nm[i].total_during * 9;
+				kept  = kept &&
+				    nm[i].healthy_during * 10 >= nm[i].total_during * 9;
 			}
 		}
 		json_object_set_new(o, net_side_name(pl, side),
-		                    json_pack("{s:o,s:I,s:I,s:o}", "pods", pods, "healthy",
-		                              (json_int_t) h, "total", (json_int_t) tot,
-		                              "kept_serving", known ? json_boolean(kept) : json_null()));
+		                    json_pack("{s:o,s:I,s:I,s:o}", "pods", pods,
+		                              "healthy", (json_int_t)h, "total",
+		                              (json_int_t)tot, "kept_serving",
+		                              known ? json_boolean(kept) : json_null()));
 	}
 	return o;
 }
@@ -575,10 +614,10 @@ static void
 net_summary(json_t *o, const struct net_plan *pl, const struct net_meas *m,
             const struct net_node_meas *nm, struct run *r)
 {
-	double      rec[SCEN_MAX_TARGETS], mean = 0, worst = 0;
-	size_t      n_rec = 0, ok = 0, total = 0;
-	bool        all   = true;
-	int64_t     first_bad = 0;
+	double  rec[SCEN_MAX_TARGETS], mean = 0, worst = 0;
+	size_t  n_rec = 0, ok = 0, total = 0;
+	bool    all       = true;
+	int64_t first_bad = 0;
 
 	for (size_t i = 0; i < pl->n; i++) {
 		struct mttr_sample *s = NULL;
@@ -598,34 +637,37 @@ net_summary(json_t *o, const struct net_plan *pl, const struct net_meas *m,
 	}
 	for (size_t i = 0; i < n_rec; i++)
 		worst = rec[i] > worst ? rec[i] : worst;
-	bool have = all && n_rec > 0 && mttr_mean(rec, n_rec, &mean);
-	const char *why = m->failure[0] ? m->failure : "no node recovered";
+	bool        have = all && n_rec > 0 && mttr_mean(rec, n_rec, &mean);
+	const char *why  = m->failure[0] ? m->failure : "no node recovered";
 	report_seconds(o, "mttr", have, mean, why);
 	report_seconds(o, "recovery_time", have, worst, why);
-	report_seconds(o, "detection_time", first_bad > 0, (double) (first_bad - m->t_fault) / 1e6,
-	               m->t_fault > 0 ? "no probe saw the partition" : "no fault was applied");
-	json_object_set_new(o, "success_count", json_integer((json_int_t) ok));
-	json_object_set_new(o, "error_count", json_integer((json_int_t) (total - ok)));
+	report_seconds(
+	    o, "detection_time", first_bad > 0, (double)(first_bad - m->t_fault) / 1e6,
+	    m->t_fault > 0 ? "no probe saw the partition" : "no fault was applied");
+	json_object_set_new(o, "success_count", json_integer((json_int_t)ok));
+	json_object_set_new(o, "error_count", json_integer((json_int_t)(total - ok)));
 }
 
 static json_t *
 net_result(struct run *r, struct net_plan *pl, struct net_meas *m)
 {
 	struct net_node_meas nm[SCEN_MAX_TARGETS];
-	json_t              *o = json_object(), *nodes = json_array(), *affected = json_array();
-	json_t              *samples = json_object();
-	double               clock_err = scen_clock_error_ms(r, pl->t, pl->n);
+	json_t *o = json_object(), *nodes = json_array(), *affected = json_array();
+	json_t *samples   = json_object();
+	double  clock_err = scen_clock_error_ms(r, pl->t, pl->n);
 
 	for (size_t i = 0; i < pl->n; i++) {
 		net_node_measure(r, pl, m, i, &nm[i]);
 		json_array_append_new(nodes, net_node_json(r, pl, m, i, &nm[i]));
-		json_object_set_new(samples, pl->t[i].pod, scen_samples_json(r, pl->probe_id[i]));
+		json_object_set_new(samples, pl->t[i].pod,
+		                    scen_samples_json(r, pl->probe_id[i]));
 		if (pl->side[i] == NET_SIDE_ISOLATED)
 			json_array_append_new(affected, json_string(pl->t[i].pod));
 	}
 	json_object_set_new(o, "scenario", json_string("network_partition"));
-	json_object_set_new(o, "run_id", json_integer((json_int_t) run_id(r)));
-	json_object_set_new(o, "failure", m->failure[0] ? json_string(m->failure) : json_null());
+	json_object_set_new(o, "run_id", json_integer((json_int_t)run_id(r)));
+	json_object_set_new(o, "failure",
+	                    m->failure[0] ? json_string(m->failure) : json_null());
 	report_time(o, "test_start", m->test_start);
 	report_time(o, "test_end", m->test_end);
 	report_time(o, "partition_start", m->t_fault);
@@ -635,26 +677,28 @@ net_result(struct run *r, struct net_plan *pl, struct net_meas *m)
 	json_object_set_new(o, "nodes", nodes);
 	json_object_set_new(o, "sides", net_sides_json(pl, nm));
 	json_object_set_new(o, "connectivity",
-	                    json_pack("{s:i,s:O?,s:O?,s:O?}", "port", (int) pl->p.check_port,
-	                              "before", m->conn_before, "during", m->conn_during, "after",
-	                              m->conn_after));
+	                    json_pack("{s:i,s:O?,s:O?,s:O?}", "port",
+	                              (int)pl->p.check_port, "before", m->conn_before,
+	                              "during", m->conn_during, "after", m->conn_after));
 	json_object_set_new(o, "fault_spread_ms",
-	                    m->t_fault > 0 ? json_real((double) m->spread_us / 1000.0) : json_null());
+	                    m->t_fault > 0 ? json_real((double)m->spread_us / 1000.0)
+	                                   : json_null());
 	json_object_set_new(o, "clock_error_ms", json_real(clock_err));
 	json_object_set_new(
 	    o, "timing",
-	    json_pack("{s:i,s:f,s:s}", "probe_interval_ms", (int) pl->p.probe_interval_ms,
-	              "precision_ms", (double) pl->p.probe_interval_ms + clock_err, "note",
-	              "recovery times are quantised by the probe interval and placed on the "
-	              "controller's clock within the clock error bound"));
+	    json_pack(
+	        "{s:i,s:f,s:s}", "probe_interval_ms", (int)pl->p.probe_interval_ms,
+	        "precision_ms", (double)pl->p.probe_interval_ms + clock_err, "note",
+	        "recovery times are quantised by the probe interval and placed on the "
+	        "controller's clock within the clock error bound"));
 	json_object_set_new(o, "parameters", net_plan_json(pl));
 	json_object_set_new(o, "samples", samples);
 	return o;
 }
 
 const struct scenario_ops scenario_network_ops = {
-	.name      = "network_partition",
-	.plan      = net_plan,
-	.execute   = net_execute,
-	.plan_free = net_plan_free,
+    .name      = "network_partition",
+    .plan      = net_plan,
+    .execute   = net_execute,
+    .plan_free = net_plan_free,
 };

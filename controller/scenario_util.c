@@ -16,7 +16,8 @@
 static int
 scen_cmp_pod(const void *a, const void *b)
 {
-	return strcmp(((const struct scen_target *) a)->pod, ((const struct scen_target *) b)->pod);
+	return strcmp(((const struct scen_target *)a)->pod,
+	              ((const struct scen_target *)b)->pod);
 }
 
 static bool
@@ -34,9 +35,10 @@ scen_first_ipv4(const Chaos__V1__Identity *id, char *out, size_t len)
 }
 
 size_t
-scen_select(struct registry *reg, const char *ns, int role, struct scen_target *out, size_t cap)
+scen_select(struct registry *reg, const char *ns, int role, struct scen_target *out,
+            size_t cap)
 {
-	Chaos__V1__AgentInfo **all = NULL;
+	Chaos__V1__AgentInfo **all   = NULL;
 	size_t                 n_all = 0, n = 0;
 
 	if (registry_snapshot(reg, ns, &all, &n_all) != CHAOS_OK)
@@ -44,7 +46,8 @@ scen_select(struct registry *reg, const char *ns, int role, struct scen_target *
 	for (size_t i = 0; i < n_all && n < cap; i++) {
 		const Chaos__V1__Identity *id = all[i]->identity;
 		struct scen_target        *t  = &out[n];
-		if ((int) id->role != role || all[i]->state != CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED)
+		if ((int)id->role != role ||
+		    all[i]->state != CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED)
 			continue;
 		memset(t, 0, sizeof(*t));
 		if (!scen_first_ipv4(id, t->ip, sizeof(t->ip)))
@@ -62,9 +65,11 @@ scen_select(struct registry *reg, const char *ns, int role, struct scen_target *
 void
 scen_make_id(char *out, struct run *r, const char *tag, const char *name)
 {
-	int n = snprintf(out, SCEN_ID_LEN, "r%llu-%s-%s", (unsigned long long) run_id(r), tag, name);
+	int n = snprintf(out, SCEN_ID_LEN, "r%llu-%s-%s", (unsigned long long)run_id(r),
+	                 tag, name);
 
-	if (n >= SCEN_ID_LEN) /* cut: still unique per run and tag for distinct short names */
+	if (n >=
+	    SCEN_ID_LEN) /* cut: still unique per run and tag for distinct short names */
 		out[SCEN_ID_LEN - 1] = '\0';
 }
 
@@ -76,7 +81,7 @@ scen_expand(const char *tmpl, const char *ip, char *out, size_t len)
 	if (at == NULL)
 		snprintf(out, len, "%s", tmpl);
 	else
-		snprintf(out, len, "%.*s%s%s", (int) (at - tmpl), tmpl, ip, at + 4);
+		snprintf(out, len, "%.*s%s%s", (int)(at - tmpl), tmpl, ip, at + 4);
 }
 
 /* Sends one command per target built by fill(); collects the acks. */
@@ -104,14 +109,16 @@ scen_collect_failures(const struct scen_target *t, size_t n, const struct obs_ac
 	for (size_t i = 0; i < n && used < errlen; i++) {
 		if (acks[i].status == CHAOS__V1__STATUS__STATUS_OK)
 			continue;
-		used += (size_t) snprintf(err + used, errlen - used, "%s%s: %s", used ? "; " : "",
-		                          t[i].pod, acks[i].error[0] ? acks[i].error : "failed");
+		used += (size_t)snprintf(err + used, errlen - used, "%s%s: %s",
+		                         used ? "; " : "", t[i].pod,
+		                         acks[i].error[0] ? acks[i].error : "failed");
 	}
 }
 
 bool
 scen_start_probes(struct run *r, struct scen_target *t, size_t n, const char *tag,
-                  const Chaos__V1__ProbeSpec *spec, scen_id *ids, char *err, size_t errlen)
+                  const Chaos__V1__ProbeSpec *spec, scen_id *ids, char *err,
+                  size_t errlen)
 {
 	Chaos__V1__Command   cmds[SCEN_MAX_TARGETS];
 	Chaos__V1__ProbeSpec specs[SCEN_MAX_TARGETS];
@@ -159,7 +166,7 @@ scen_probe_recovery(struct run *r, const char *id, int64_t t_from, int64_t windo
 
 	free(s);
 	if (ok)
-		*seconds = (double) (t - t_from) / 1e6;
+		*seconds = (double)(t - t_from) / 1e6;
 	return ok;
 }
 
@@ -175,16 +182,17 @@ scen_probe_healthy_now(struct run *r, const char *id)
 }
 
 size_t
-scen_latency(struct run *r, const char *id, int64_t t_from, int64_t t_to, bool healthy_only,
-             double *p50, double *p95, double *p99)
+scen_latency(struct run *r, const char *id, int64_t t_from, int64_t t_to,
+             bool healthy_only, double *p50, double *p95, double *p99)
 {
 	struct obs_sample *s = NULL;
 	size_t             n = obs_samples(run_obs(r), id, &s), k = 0;
 	double            *ms = calloc(n ? n : 1, sizeof(*ms));
 
 	for (size_t i = 0; ms != NULL && i < n; i++)
-		if (s[i].t_us >= t_from && s[i].t_us < t_to && (s[i].healthy || !healthy_only))
-			ms[k++] = (double) s[i].latency_us / 1000.0;
+		if (s[i].t_us >= t_from && s[i].t_us < t_to &&
+		    (s[i].healthy || !healthy_only))
+			ms[k++] = (double)s[i].latency_us / 1000.0;
 	if (k > 0) {
 		mttr_percentile(ms, k, 50, p50);
 		mttr_percentile(ms, k, 95, p95);
@@ -207,8 +215,8 @@ scen_count(struct run *r, const char *id, int64_t t_from, int64_t t_to, size_t *
 }
 
 static json_t *
-scen_conn_row(const Chaos__V1__ConnCheckResult *res, const struct scen_target *t, size_t n,
-              size_t self, uint32_t port)
+scen_conn_row(const Chaos__V1__ConnCheckResult *res, const struct scen_target *t,
+              size_t n, size_t self, uint32_t port)
 {
 	json_t *row = json_object();
 
@@ -256,11 +264,12 @@ scen_conncheck(struct run *r, const struct scen_target *t, size_t n, uint32_t po
 		cmds[i].body_case  = CHAOS__V1__COMMAND__BODY_CHECK_CONN;
 		cmds[i].check_conn = &specs[i];
 	}
-	scen_send(r, (struct scen_target *) t, n, cmds, acks);
+	scen_send(r, (struct scen_target *)t, n, cmds, acks);
 	deadline = clk_mono_us() + 3 * 1000000LL;
 	for (size_t i = 0; i < n; i++) {
-		Chaos__V1__ConnCheckResult *res =
-		    t[i].lost ? NULL : obs_wait_conn(run_obs(r), t[i].agent_id, check_id, deadline);
+		Chaos__V1__ConnCheckResult *res = t[i].lost
+		    ? NULL
+		    : obs_wait_conn(run_obs(r), t[i].agent_id, check_id, deadline);
 		json_object_set_new(matrix, t[i].pod, scen_conn_row(res, t, n, i, port));
 		if (res != NULL)
 			chaos__v1__conn_check_result__free_unpacked(res, NULL);
@@ -269,8 +278,9 @@ scen_conncheck(struct run *r, const struct scen_target *t, size_t n, uint32_t po
 }
 
 bool
-scen_apply(struct run *r, struct scen_target *t, size_t n, Chaos__V1__FaultSpec *const *specs,
-           int64_t *t_fault, int64_t *spread_us, char *err, size_t errlen)
+scen_apply(struct run *r, struct scen_target *t, size_t n,
+           Chaos__V1__FaultSpec *const *specs, int64_t *t_fault, int64_t *spread_us,
+           char *err, size_t errlen)
 {
 	Chaos__V1__Command cmds[SCEN_MAX_TARGETS];
 	struct obs_ack     acks[SCEN_MAX_TARGETS];
@@ -302,11 +312,11 @@ scen_apply(struct run *r, struct scen_target *t, size_t n, Chaos__V1__FaultSpec 
 int64_t
 scen_revert(struct run *r, struct scen_target *t, size_t n)
 {
-	Chaos__V1__Command  cmds[SCEN_MAX_TARGETS];
-	struct obs_ack      acks[SCEN_MAX_TARGETS];
-	struct scen_target  live[SCEN_MAX_TARGETS];
-	size_t              m = 0;
-	int64_t             last = 0;
+	Chaos__V1__Command cmds[SCEN_MAX_TARGETS];
+	struct obs_ack     acks[SCEN_MAX_TARGETS];
+	struct scen_target live[SCEN_MAX_TARGETS];
+	size_t             m    = 0;
+	int64_t            last = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		if (t[i].lost || t[i].fault_id[0] == '\0')
@@ -319,11 +329,13 @@ scen_revert(struct run *r, struct scen_target *t, size_t n)
 	}
 	scen_send(r, live, m, cmds, acks);
 	for (size_t i = 0; i < m; i++) {
-		if (acks[i].status == CHAOS__V1__STATUS__STATUS_OK && acks[i].applied_us > last)
+		if (acks[i].status == CHAOS__V1__STATUS__STATUS_OK &&
+		    acks[i].applied_us > last)
 			last = acks[i].applied_us;
 		else if (acks[i].status != CHAOS__V1__STATUS__STATUS_OK)
-			run_progress(r, "revert on %s not confirmed (%s); its lease reverts it",
-			             live[i].pod, acks[i].error);
+			run_progress(
+			    r, "revert on %s not confirmed (%s); its lease reverts it",
+			    live[i].pod, acks[i].error);
 	}
 	return last;
 }
@@ -337,12 +349,14 @@ scen_check_lost(struct run *r, struct scen_target *t, size_t n)
 		bool    connected = false;
 		int64_t inc       = 0;
 		if (!t[i].lost &&
-		    (!registry_agent_status(run_registry(r), t[i].agent_id, &connected, &inc) ||
+		    (!registry_agent_status(run_registry(r), t[i].agent_id, &connected,
+		                            &inc) ||
 		     !connected || inc != t[i].incarnation)) {
 			t[i].lost       = true;
 			t[i].lost_at_us = clk_now_us();
-			run_progress(r, "agent %s lost during the run: its faults died with it",
-			             t[i].pod);
+			run_progress(
+			    r, "agent %s lost during the run: its faults died with it",
+			    t[i].pod);
 		}
 		lost += t[i].lost;
 	}
@@ -357,8 +371,8 @@ scen_clock_error_ms(struct run *r, const struct scen_target *t, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		int64_t off, err;
 		if (registry_clock(run_registry(r), t[i].agent_id, &off, &err) &&
-		    (double) err / 1000.0 > worst)
-			worst = (double) err / 1000.0;
+		    (double)err / 1000.0 > worst)
+			worst = (double)err / 1000.0;
 	}
 	return worst;
 }
@@ -375,7 +389,7 @@ scen_mttr_samples(struct run *r, const char *probe_id, struct mttr_sample **out)
 		return 0;
 	}
 	for (size_t i = 0; i < n; i++)
-		(*out)[i] = (struct mttr_sample){s[i].t_us, s[i].healthy};
+		(*out)[i] = (struct mttr_sample) {s[i].t_us, s[i].healthy};
 	free(s);
 	return n;
 }
@@ -392,7 +406,7 @@ scen_samples_json(struct run *r, const char *probe_id)
 		const char *cls = report_error_class(s[i].error_class);
 		report_time(o, "t", s[i].t_us);
 		json_object_set_new(o, "ok", json_boolean(s[i].healthy));
-		json_object_set_new(o, "ms", json_real((double) s[i].latency_us / 1000.0));
+		json_object_set_new(o, "ms", json_real((double)s[i].latency_us / 1000.0));
 		json_object_set_new(o, "err", cls ? json_string(cls) : json_null());
 		if (!s[i].healthy && s[i].detail[0] != '\0')
 			json_object_set_new(o, "detail", json_string(s[i].detail));
@@ -407,7 +421,8 @@ scen_hold(struct run *r, struct scen_target *t, size_t n, int64_t deadline_mono_
 {
 	while (clk_mono_us() < deadline_mono_us) {
 		int64_t step = clk_mono_us() + 100000;
-		if (!run_sleep_until(r, step < deadline_mono_us ? step : deadline_mono_us))
+		if (!run_sleep_until(r,
+		                     step < deadline_mono_us ? step : deadline_mono_us))
 			return false;
 		scen_check_lost(r, t, n);
 	}

@@ -24,15 +24,15 @@ struct scen_target {
 	char    pod[254];
 	char    ip[46]; /* first IPv4 address */
 	int64_t incarnation;
-	bool    lost;        /* agent lost or restarted since the fault */
-	int64_t lost_at_us;  /* controller clock */
+	bool    lost;       /* agent lost or restarted since the fault */
+	int64_t lost_at_us; /* controller clock */
 	char    fault_id[SCEN_ID_LEN];
 };
 
 /* Connected agents with role (Chaos__V1__Role) in namespace ns (NULL/"" =
  * any) that have an IPv4 address, sorted by pod name. At most cap. */
-size_t scen_select(struct registry *reg, const char *ns, int role, struct scen_target *out,
-                   size_t cap);
+size_t scen_select(struct registry *reg, const char *ns, int role,
+                   struct scen_target *out, size_t cap);
 
 typedef char scen_id[SCEN_ID_LEN];
 
@@ -59,20 +59,21 @@ size_t scen_latency(struct run *r, const char *id, int64_t t_from, int64_t t_to,
                     bool healthy_only, double *p50, double *p95, double *p99);
 
 /* Healthy/total samples of probe id in [t_from, t_to). */
-void scen_count(struct run *r, const char *id, int64_t t_from, int64_t t_to, size_t *healthy,
-                size_t *total);
+void scen_count(struct run *r, const char *id, int64_t t_from, int64_t t_to,
+                size_t *healthy, size_t *total);
 
 /* Every target connects to every other target's ip:port (from the target's
  * own namespace); returns {"from pod": {"to pod": true|false|null}}. null
  * when a result did not arrive. */
-json_t *scen_conncheck(struct run *r, const struct scen_target *t, size_t n, uint32_t port,
-                       const char *label);
+json_t *scen_conncheck(struct run *r, const struct scen_target *t, size_t n,
+                       uint32_t port, const char *label);
 
 /* Applies specs[i] (fault ids already set) on t[i] at once. Returns true
  * when all acked OK; t_fault = latest applied time, *spread_us = latest -
  * earliest (controller clock). err names the agents that failed. */
-bool scen_apply(struct run *r, struct scen_target *t, size_t n, Chaos__V1__FaultSpec *const *specs,
-                int64_t *t_fault, int64_t *spread_us, char *err, size_t errlen);
+bool scen_apply(struct run *r, struct scen_target *t, size_t n,
+                Chaos__V1__FaultSpec *const *specs, int64_t *t_fault, int64_t *spread_us,
+                char *err, size_t errlen);
 
 /* Reverts t[i].fault_id on every target not lost; returns the latest revert
  * time (controller clock), or 0 when no agent acked. */

@@ -66,12 +66,14 @@ ssrv_reply(struct ssrv_worker *w)
 /* Answers every parked poll of agent_id except the one of `self`: new
  * commands, or a newer poll that makes the old one stale. */
 static void
-ssrv_kick_except(struct session_srv *s, const char *agent_id, const struct ssrv_worker *self)
+ssrv_kick_except(struct session_srv *s, const char *agent_id,
+                 const struct ssrv_worker *self)
 {
 	nng_mtx_lock(s->mtx);
 	for (size_t i = 0; i < s->n_workers; i++) {
 		struct ssrv_worker *w = &s->workers[i];
-		if (w != self && w->state == SSRV_PARKED && strcmp(w->agent_id, agent_id) == 0)
+		if (w != self && w->state == SSRV_PARKED &&
+		    strcmp(w->agent_id, agent_id) == 0)
 			nng_aio_cancel(w->timer); /* the timer callback replies */
 	}
 	nng_mtx_unlock(s->mtx);
@@ -127,7 +129,7 @@ ssrv_park(struct ssrv_worker *w)
 static void
 ssrv_io_done(void *arg)
 {
-	struct ssrv_worker *w = arg;
+	struct ssrv_worker *w  = arg;
 	int                 rv = nng_aio_result(w->aio);
 	nng_msg            *msg;
 
@@ -170,7 +172,7 @@ ssrv_pipe_removed(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
 	struct session_srv *s = arg;
 
-	(void) ev;
+	(void)ev;
 	registry_pipe_closed(s->reg, nng_pipe_id(p));
 	nng_mtx_lock(s->stats->mtx);
 	s->stats->pipes_closed++;
@@ -218,8 +220,8 @@ session_srv_start(const char *url, const struct transport_tls *tls, struct regis
 	}
 	nng_pipe_notify(s->sock, NNG_PIPE_EV_REM_POST, ssrv_pipe_removed, s);
 	registry_set_kick(reg, ssrv_kick, s);
-	if ((rv = transport_listen(s->sock, url, WIRE_MAX_SESSION + WIRE_SOCKET_SLACK, tls, why)) !=
-	    CHAOS_OK) {
+	if ((rv = transport_listen(s->sock, url, WIRE_MAX_SESSION + WIRE_SOCKET_SLACK,
+	                           tls, why)) != CHAOS_OK) {
 		session_srv_stop(s);
 		return rv;
 	}

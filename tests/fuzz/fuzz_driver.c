@@ -40,7 +40,7 @@ driver_rand(void)
 static size_t
 driver_below(size_t n)
 {
-	return n == 0 ? 0 : (size_t) (driver_rand() % n);
+	return n == 0 ? 0 : (size_t)(driver_rand() % n);
 }
 
 static int
@@ -86,33 +86,35 @@ driver_load(const char *dir, struct driver_seed *seeds, size_t *n)
 	return 0;
 }
 
-static const uint8_t driver_interesting[] = {0x00, 0x01, 0x02, 0x08, 0x0a, 0x10, 0x1b,
-                                             0x20, 0x7f, 0x80, 0xc0, 0xe0, 0xed, 0xf4,
-                                             0xff};
+static const uint8_t driver_interesting[] = {0x00, 0x01, 0x02, 0x08, 0x0a,
+                                             0x10, 0x1b, 0x20, 0x7f, 0x80,
+                                             0xc0, 0xe0, 0xed, 0xf4, 0xff};
 
 /* Applies one random edit to buf[0..*len), keeping *len <= DRIVER_MAX_INPUT. */
 static void
-driver_mutate_once(uint8_t *buf, size_t *len, const struct driver_seed *seeds, size_t n_seeds)
+driver_mutate_once(uint8_t *buf, size_t *len, const struct driver_seed *seeds,
+                   size_t n_seeds)
 {
 	size_t pos = driver_below(*len);
 
 	switch (driver_rand() % 8) {
 	case 0: /* flip a bit */
 		if (*len > 0)
-			buf[pos] ^= (uint8_t) (1u << driver_below(8));
+			buf[pos] ^= (uint8_t)(1u << driver_below(8));
 		break;
 	case 1: /* random byte */
 		if (*len > 0)
-			buf[pos] = (uint8_t) driver_rand();
+			buf[pos] = (uint8_t)driver_rand();
 		break;
 	case 2: /* an interesting byte: lengths, tags, control and UTF-8 lead bytes */
 		if (*len > 0)
-			buf[pos] = driver_interesting[driver_below(sizeof(driver_interesting))];
+			buf[pos] =
+			    driver_interesting[driver_below(sizeof(driver_interesting))];
 		break;
 	case 3: /* insert a byte */
 		if (*len < DRIVER_MAX_INPUT) {
 			memmove(buf + pos + 1, buf + pos, *len - pos);
-			buf[pos] = (uint8_t) driver_rand();
+			buf[pos] = (uint8_t)driver_rand();
 			(*len)++;
 		}
 		break;
@@ -126,7 +128,7 @@ driver_mutate_once(uint8_t *buf, size_t *len, const struct driver_seed *seeds, s
 		*len = pos;
 		break;
 	case 6: { /* splice in part of another seed */
-		const struct driver_seed *o = &seeds[driver_below(n_seeds)];
+		const struct driver_seed *o    = &seeds[driver_below(n_seeds)];
 		size_t                    from = driver_below(o->len);
 		size_t                    take = driver_below(o->len - from + 1);
 		if (pos + take > DRIVER_MAX_INPUT)
@@ -138,7 +140,7 @@ driver_mutate_once(uint8_t *buf, size_t *len, const struct driver_seed *seeds, s
 	}
 	default: /* the same bytes to another decoder */
 		if (*len > 0)
-			buf[0] = (uint8_t) driver_rand();
+			buf[0] = (uint8_t)driver_rand();
 		break;
 	}
 }
@@ -151,15 +153,15 @@ driver_make_input(uint8_t *buf, const struct driver_seed *seeds, size_t n_seeds)
 	if (n_seeds == 0 || driver_rand() % 8 == 0) {
 		len = driver_below(257);
 		for (size_t i = 0; i < len; i++)
-			buf[i] = (uint8_t) driver_rand();
+			buf[i] = (uint8_t)driver_rand();
 		return len;
 	}
 	{
 		const struct driver_seed *s = &seeds[driver_below(n_seeds)];
 		/* Mostly one edit: a single change keeps a seed close enough to
 		 * valid to get past protobuf-c and into the field checks. */
-		int edits = driver_rand() % 2 ? 1 : 2 + (int) driver_below(3);
-		len = s->len;
+		int edits = driver_rand() % 2 ? 1 : 2 + (int)driver_below(3);
+		len       = s->len;
 		memcpy(buf, s->data, len);
 		for (int i = 0; i < edits; i++)
 			driver_mutate_once(buf, &len, seeds, n_seeds);
@@ -192,7 +194,8 @@ main(int argc, char **argv)
 
 	driver_rng = argc > 3 ? strtoull(argv[3], NULL, 0) : 0x5eed5eed5eed5eedULL;
 	if (argc < 2 || driver_rng == 0) {
-		fprintf(stderr, "usage: fuzz_driver CORPUS_DIR [N [SEED]] (SEED not 0)\n");
+		fprintf(stderr,
+		        "usage: fuzz_driver CORPUS_DIR [N [SEED]] (SEED not 0)\n");
 		return 2;
 	}
 	if (driver_load(argv[1], seeds, &n_seeds) != 0)
@@ -209,7 +212,8 @@ main(int argc, char **argv)
 		if (driver_run(buf, len) != 0)
 			return 1;
 	}
-	printf("fuzz_driver: %zu seeds and %lu generated inputs, no failure\n", n_seeds, runs);
+	printf("fuzz_driver: %zu seeds and %lu generated inputs, no failure\n", n_seeds,
+	       runs);
 	for (size_t i = 0; i < n_seeds; i++)
 		free(seeds[i].data);
 	return 0;

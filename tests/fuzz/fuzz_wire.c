@@ -20,15 +20,16 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-typedef int (*fuzz_decode_fn)(const void *buf, size_t len, void **out, const char **reason);
+typedef int (*fuzz_decode_fn)(const void *buf, size_t len, void **out,
+                              const char **reason);
 
-#define FUZZ_ADAPTER(name, fn, type)                                                  \
-	static int name(const void *buf, size_t len, void **out, const char **reason) \
-	{                                                                             \
-		type *m  = NULL;                                                       \
-		int   rv = fn(buf, len, &m, reason);                                   \
-		*out     = m;                                                          \
-		return rv;                                                             \
+#define FUZZ_ADAPTER(name, fn, type)                                                     \
+	static int name(const void *buf, size_t len, void **out, const char **reason)    \
+	{                                                                                \
+		type *m  = NULL;                                                         \
+		int   rv = fn(buf, len, &m, reason);                                     \
+		*out     = m;                                                            \
+		return rv;                                                               \
 	}
 
 FUZZ_ADAPTER(fuzz_dec_poll, wire_decode_poll, Chaos__V1__Poll)
@@ -37,8 +38,8 @@ FUZZ_ADAPTER(fuzz_dec_event, wire_decode_event, Chaos__V1__Event)
 FUZZ_ADAPTER(fuzz_dec_ctl_req, wire_decode_control_request, Chaos__V1__ControlRequest)
 FUZZ_ADAPTER(fuzz_dec_ctl_resp, wire_decode_control_response, Chaos__V1__ControlResponse)
 
-static const fuzz_decode_fn fuzz_decoders[] = {fuzz_dec_poll, fuzz_dec_reply, fuzz_dec_event,
-                                               fuzz_dec_ctl_req, fuzz_dec_ctl_resp};
+static const fuzz_decode_fn fuzz_decoders[] = {
+    fuzz_dec_poll, fuzz_dec_reply, fuzz_dec_event, fuzz_dec_ctl_req, fuzz_dec_ctl_resp};
 #define FUZZ_N_DECODERS (sizeof(fuzz_decoders) / sizeof(fuzz_decoders[0]))
 
 /* A broken invariant is a finding: crash so the fuzzer keeps the input. */
@@ -64,7 +65,7 @@ static void
 fuzz_check_repack(const ProtobufCMessage *m, fuzz_decode_fn dec)
 {
 	nng_msg    *first = NULL, *second = NULL;
-	void       *again = NULL;
+	void       *again  = NULL;
 	const char *reason = NULL;
 	int         rv;
 
@@ -86,8 +87,8 @@ fuzz_check_repack(const ProtobufCMessage *m, fuzz_decode_fn dec)
 static void
 fuzz_check_poll_clock(const Chaos__V1__Poll *p)
 {
-	struct clk_exchange x = {p->prev_t1_agent_us, p->prev_t2_ctl_us, p->prev_t3_ctl_us,
-	                         p->prev_t4_agent_us};
+	struct clk_exchange x = {p->prev_t1_agent_us, p->prev_t2_ctl_us,
+	                         p->prev_t3_ctl_us, p->prev_t4_agent_us};
 	int64_t             off, err;
 
 	if (clk_offset(&x, &off, &err))

@@ -31,16 +31,22 @@ gen_decode(enum gen_kind kind, const uint8_t *buf, size_t len, const char **reas
 	int   rv = CHAOS_EINVAL;
 
 	switch (kind) {
-	case GEN_POLL: rv = wire_decode_poll(buf, len, (Chaos__V1__Poll **) &m, reason); break;
-	case GEN_REPLY: rv = wire_decode_reply(buf, len, (Chaos__V1__Reply **) &m, reason); break;
-	case GEN_EVENT: rv = wire_decode_event(buf, len, (Chaos__V1__Event **) &m, reason); break;
+	case GEN_POLL:
+		rv = wire_decode_poll(buf, len, (Chaos__V1__Poll **)&m, reason);
+		break;
+	case GEN_REPLY:
+		rv = wire_decode_reply(buf, len, (Chaos__V1__Reply **)&m, reason);
+		break;
+	case GEN_EVENT:
+		rv = wire_decode_event(buf, len, (Chaos__V1__Event **)&m, reason);
+		break;
 	case GEN_CTL_REQ:
-		rv = wire_decode_control_request(buf, len, (Chaos__V1__ControlRequest **) &m,
-		                                 reason);
+		rv = wire_decode_control_request(
+		    buf, len, (Chaos__V1__ControlRequest **)&m, reason);
 		break;
 	case GEN_CTL_RESP:
-		rv = wire_decode_control_response(buf, len, (Chaos__V1__ControlResponse **) &m,
-		                                  reason);
+		rv = wire_decode_control_response(
+		    buf, len, (Chaos__V1__ControlResponse **)&m, reason);
 		break;
 	}
 	wire_free(m);
@@ -64,7 +70,7 @@ gen_emit_raw(const char *name, enum gen_kind kind, const ProtobufCMessage *m,
 		gen_failures++;
 		return;
 	}
-	buf[0] = (uint8_t) kind;
+	buf[0] = (uint8_t)kind;
 	protobuf_c_message_pack(m, buf + 1);
 	if (extra_len > 0)
 		memcpy(buf + 1 + len - extra_len, extra, extra_len);
@@ -122,8 +128,8 @@ gen_polls(void)
 	Chaos__V1__Identity id;
 	Chaos__V1__Label    label, *labels[1];
 	char               *ips[2];
-	Chaos__V1__Ack      ack[2] = {CHAOS__V1__ACK__INIT, CHAOS__V1__ACK__INIT};
-	Chaos__V1__Ack     *acks[2] = {&ack[0], &ack[1]};
+	Chaos__V1__Ack      ack[2]    = {CHAOS__V1__ACK__INIT, CHAOS__V1__ACK__INIT};
+	Chaos__V1__Ack     *acks[2]   = {&ack[0], &ack[1]};
 	char               *faults[2] = {"run-1/fault-1", "run-1/fault-2"};
 	/* An unknown field a newer peer may send, and field number 0 in an
 	 * overlong tag: protobuf-c takes both, wire.c must refuse the second. */
@@ -136,29 +142,31 @@ gen_polls(void)
 	p.poll_seq         = 1;
 	p.t1_agent_us      = GEN_T0;
 	gen_emit("ok-poll-minimal", GEN_POLL, &p.base);
-	gen_emit_raw("ok-poll-unknown-field", GEN_POLL, &p.base, field_99, sizeof(field_99));
-	gen_emit_raw("bad-poll-field-number-0", GEN_POLL, &p.base, field_0, sizeof(field_0));
+	gen_emit_raw("ok-poll-unknown-field", GEN_POLL, &p.base, field_99,
+	             sizeof(field_99));
+	gen_emit_raw("bad-poll-field-number-0", GEN_POLL, &p.base, field_0,
+	             sizeof(field_0));
 	p.identity = &id;
 	gen_emit("ok-poll-identity", GEN_POLL, &p.base);
 	p.identity             = NULL;
 	p.poll_seq             = 2;
 	p.has_prev_t1_agent_us = p.has_prev_t2_ctl_us = true;
 	p.has_prev_t3_ctl_us = p.has_prev_t4_agent_us = true;
-	p.prev_t1_agent_us = GEN_T0 - 1000;
-	p.prev_t2_ctl_us   = GEN_T0 - 900;
-	p.prev_t3_ctl_us   = GEN_T0 - 850;
-	p.prev_t4_agent_us = GEN_T0 - 700;
-	ack[0].command_id  = 7;
-	ack[0].status      = CHAOS__V1__STATUS__STATUS_OK;
-	ack[0].has_applied_agent_us = true;
-	ack[0].applied_agent_us     = GEN_T0 - 1200;
-	ack[1].command_id           = 8;
-	ack[1].status               = CHAOS__V1__STATUS__STATUS_FAILED;
-	ack[1].error                = "nft: table busy";
-	p.n_acks                    = 2;
-	p.acks                      = acks;
-	p.n_active_faults           = 2;
-	p.active_faults             = faults;
+	p.prev_t1_agent_us                            = GEN_T0 - 1000;
+	p.prev_t2_ctl_us                              = GEN_T0 - 900;
+	p.prev_t3_ctl_us                              = GEN_T0 - 850;
+	p.prev_t4_agent_us                            = GEN_T0 - 700;
+	ack[0].command_id                             = 7;
+	ack[0].status                                 = CHAOS__V1__STATUS__STATUS_OK;
+	ack[0].has_applied_agent_us                   = true;
+	ack[0].applied_agent_us                       = GEN_T0 - 1200;
+	ack[1].command_id                             = 8;
+	ack[1].status                                 = CHAOS__V1__STATUS__STATUS_FAILED;
+	ack[1].error                                  = "nft: table busy";
+	p.n_acks                                      = 2;
+	p.acks                                        = acks;
+	p.n_active_faults                             = 2;
+	p.active_faults                               = faults;
 	gen_emit("ok-poll-acks-times-faults", GEN_POLL, &p.base);
 	p.protocol_version = 2;
 	gen_emit("bad-poll-version", GEN_POLL, &p.base);
@@ -190,19 +198,19 @@ gen_fault(struct gen_cmd *c, uint64_t id)
 {
 	chaos__v1__command__init(&c->cmd);
 	chaos__v1__fault_spec__init(&c->fault);
-	c->peers[0]               = "10.77.0.22/32";
-	c->peers[1]               = "10.78.0.0/16";
-	c->ports[0]               = 5432;
-	c->ports[1]               = 8080;
-	c->exempt[0]              = "10.77.0.2";
-	c->fault.fault_id         = "run-1/fault-3";
-	c->fault.lease_ms         = 3000;
-	c->fault.hard_end_ctl_us  = GEN_T0 + 60000000;
-	c->fault.n_exempt         = 1;
-	c->fault.exempt           = c->exempt;
-	c->cmd.command_id         = id;
-	c->cmd.body_case          = CHAOS__V1__COMMAND__BODY_APPLY_FAULT;
-	c->cmd.apply_fault        = &c->fault;
+	c->peers[0]              = "10.77.0.22/32";
+	c->peers[1]              = "10.78.0.0/16";
+	c->ports[0]              = 5432;
+	c->ports[1]              = 8080;
+	c->exempt[0]             = "10.77.0.2";
+	c->fault.fault_id        = "run-1/fault-3";
+	c->fault.lease_ms        = 3000;
+	c->fault.hard_end_ctl_us = GEN_T0 + 60000000;
+	c->fault.n_exempt        = 1;
+	c->fault.exempt          = c->exempt;
+	c->cmd.command_id        = id;
+	c->cmd.body_case         = CHAOS__V1__COMMAND__BODY_APPLY_FAULT;
+	c->cmd.apply_fault       = &c->fault;
 	chaos__v1__partition_fault__init(&c->partition);
 	c->partition.n_peers       = 2;
 	c->partition.peers         = c->peers;
@@ -234,7 +242,8 @@ gen_fault(struct gen_cmd *c, uint64_t id)
 }
 
 static void
-gen_reply_with(const char *name, Chaos__V1__Command **cmds, size_t n, bool identity_needed)
+gen_reply_with(const char *name, Chaos__V1__Command **cmds, size_t n,
+               bool identity_needed)
 {
 	Chaos__V1__Reply r = CHAOS__V1__REPLY__INIT;
 
@@ -257,11 +266,11 @@ gen_replies(void)
 		const char                    *name;
 		Chaos__V1__FaultSpec__KindCase kind;
 	} faults[] = {
-		{"ok-reply-partition", CHAOS__V1__FAULT_SPEC__KIND_PARTITION},
-		{"ok-reply-port", CHAOS__V1__FAULT_SPEC__KIND_PORT},
-		{"ok-reply-latency", CHAOS__V1__FAULT_SPEC__KIND_LATENCY},
-		{"ok-reply-kill", CHAOS__V1__FAULT_SPEC__KIND_KILL},
-		{"ok-reply-loss", CHAOS__V1__FAULT_SPEC__KIND_LOSS},
+	    {"ok-reply-partition", CHAOS__V1__FAULT_SPEC__KIND_PARTITION},
+	    {"ok-reply-port", CHAOS__V1__FAULT_SPEC__KIND_PORT},
+	    {"ok-reply-latency", CHAOS__V1__FAULT_SPEC__KIND_LATENCY},
+	    {"ok-reply-kill", CHAOS__V1__FAULT_SPEC__KIND_KILL},
+	    {"ok-reply-loss", CHAOS__V1__FAULT_SPEC__KIND_LOSS},
 	};
 	struct gen_cmd      c, d;
 	Chaos__V1__Command *cmds[2] = {&c.cmd, &d.cmd};
@@ -271,11 +280,20 @@ gen_replies(void)
 		c.fault.kind_case = faults[i].kind;
 		c.fault.partition = &c.partition; /* union: set the one that matches */
 		switch (faults[i].kind) {
-		case CHAOS__V1__FAULT_SPEC__KIND_PORT: c.fault.port = &c.port; break;
-		case CHAOS__V1__FAULT_SPEC__KIND_LATENCY: c.fault.latency = &c.latency; break;
-		case CHAOS__V1__FAULT_SPEC__KIND_KILL: c.fault.kill = &c.kill; break;
-		case CHAOS__V1__FAULT_SPEC__KIND_LOSS: c.fault.loss = &c.loss; break;
-		default: break;
+		case CHAOS__V1__FAULT_SPEC__KIND_PORT:
+			c.fault.port = &c.port;
+			break;
+		case CHAOS__V1__FAULT_SPEC__KIND_LATENCY:
+			c.fault.latency = &c.latency;
+			break;
+		case CHAOS__V1__FAULT_SPEC__KIND_KILL:
+			c.fault.kill = &c.kill;
+			break;
+		case CHAOS__V1__FAULT_SPEC__KIND_LOSS:
+			c.fault.loss = &c.loss;
+			break;
+		default:
+			break;
 		}
 		gen_reply_with(faults[i].name, cmds, 1, false);
 	}
@@ -329,11 +347,11 @@ gen_replies(void)
 static void
 gen_events(void)
 {
-	Chaos__V1__Event       e = CHAOS__V1__EVENT__INIT;
-	Chaos__V1__Hello       hello = CHAOS__V1__HELLO__INIT;
+	Chaos__V1__Event       e      = CHAOS__V1__EVENT__INIT;
+	Chaos__V1__Hello       hello  = CHAOS__V1__HELLO__INIT;
 	Chaos__V1__ProbeSample sample = CHAOS__V1__PROBE_SAMPLE__INIT;
-	Chaos__V1__FaultState  state = CHAOS__V1__FAULT_STATE__INIT;
-	Chaos__V1__LoadReport  load = CHAOS__V1__LOAD_REPORT__INIT;
+	Chaos__V1__FaultState  state  = CHAOS__V1__FAULT_STATE__INIT;
+	Chaos__V1__LoadReport  load   = CHAOS__V1__LOAD_REPORT__INIT;
 	Chaos__V1__Identity    id;
 	Chaos__V1__Label       label, *labels[1];
 	char                  *ips[2];
@@ -365,12 +383,12 @@ gen_events(void)
 	e.sample               = &sample;
 	gen_emit("ok-event-sample", GEN_EVENT, &e.base);
 
-	state.fault_id  = "run-1/fault-3";
-	state.phase     = CHAOS__V1__FAULT_PHASE__FAULT_PHASE_APPLIED;
-	state.detail    = "2 rules";
-	e.seq           = 3;
-	e.body_case     = CHAOS__V1__EVENT__BODY_FAULT_STATE;
-	e.fault_state   = &state;
+	state.fault_id = "run-1/fault-3";
+	state.phase    = CHAOS__V1__FAULT_PHASE__FAULT_PHASE_APPLIED;
+	state.detail   = "2 rules";
+	e.seq          = 3;
+	e.body_case    = CHAOS__V1__EVENT__BODY_FAULT_STATE;
+	e.fault_state  = &state;
 	gen_emit("ok-event-fault-state", GEN_EVENT, &e.base);
 	state.detail = "caf\xc3";
 	gen_emit("bad-event-invalid-utf8", GEN_EVENT, &e.base);
@@ -397,12 +415,12 @@ gen_control(void)
 	Chaos__V1__ListAgentsRequest la   = CHAOS__V1__LIST_AGENTS_REQUEST__INIT;
 	Chaos__V1__StatsRequest      st   = CHAOS__V1__STATS_REQUEST__INIT;
 	Chaos__V1__ControlResponse   resp = CHAOS__V1__CONTROL_RESPONSE__INIT;
-	Chaos__V1__AgentInfo         info = CHAOS__V1__AGENT_INFO__INIT, *infos[1] = {&info};
-	Chaos__V1__EndpointStats     ep   = CHAOS__V1__ENDPOINT_STATS__INIT, *eps[1] = {&ep};
-	Chaos__V1__Identity          id;
-	Chaos__V1__Label             label, *labels[1];
-	char                        *ips[2];
-	char                        *faults[1] = {"run-1/fault-3"};
+	Chaos__V1__AgentInfo     info = CHAOS__V1__AGENT_INFO__INIT, *infos[1] = {&info};
+	Chaos__V1__EndpointStats ep = CHAOS__V1__ENDPOINT_STATS__INIT, *eps[1] = {&ep};
+	Chaos__V1__Identity      id;
+	Chaos__V1__Label         label, *labels[1];
+	char                    *ips[2];
+	char                    *faults[1] = {"run-1/fault-3"};
 
 	req.protocol_version = WIRE_VERSION;
 	req.body_case        = CHAOS__V1__CONTROL_REQUEST__BODY_LIST_AGENTS;
@@ -415,30 +433,30 @@ gen_control(void)
 	gen_emit("ok-ctlreq-stats", GEN_CTL_REQ, &req.base);
 
 	gen_identity(&id, &label, labels, ips);
-	info.identity            = &id;
-	info.state               = CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED;
-	info.last_seen_ctl_us    = GEN_T0;
-	info.has_clock_known     = info.clock_known = true;
+	info.identity         = &id;
+	info.state            = CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED;
+	info.last_seen_ctl_us = GEN_T0;
+	info.has_clock_known = info.clock_known = true;
 	info.has_clock_offset_ms = info.has_clock_error_ms = true;
-	info.clock_offset_ms     = -1.25;
-	info.clock_error_ms      = 0.5;
-	info.has_events_received = true;
-	info.events_received     = 12;
-	info.n_active_faults     = 1;
-	info.active_faults       = faults;
-	ep.name                  = "session";
-	ep.received              = 100;
-	ep.dropped               = 1;
-	ep.last_reason           = "poll: bad agent_id";
-	resp.protocol_version    = WIRE_VERSION;
-	resp.n_agents            = 1;
-	resp.agents              = infos;
-	resp.n_endpoints         = 1;
-	resp.endpoints           = eps;
-	resp.has_now_ctl_us      = true;
-	resp.now_ctl_us          = GEN_T0;
-	resp.has_heartbeat_ms    = true;
-	resp.heartbeat_ms        = 500;
+	info.clock_offset_ms                               = -1.25;
+	info.clock_error_ms                                = 0.5;
+	info.has_events_received                           = true;
+	info.events_received                               = 12;
+	info.n_active_faults                               = 1;
+	info.active_faults                                 = faults;
+	ep.name                                            = "session";
+	ep.received                                        = 100;
+	ep.dropped                                         = 1;
+	ep.last_reason                                     = "poll: bad agent_id";
+	resp.protocol_version                              = WIRE_VERSION;
+	resp.n_agents                                      = 1;
+	resp.agents                                        = infos;
+	resp.n_endpoints                                   = 1;
+	resp.endpoints                                     = eps;
+	resp.has_now_ctl_us                                = true;
+	resp.now_ctl_us                                    = GEN_T0;
+	resp.has_heartbeat_ms                              = true;
+	resp.heartbeat_ms                                  = 500;
 	gen_emit("ok-ctlresp-agents", GEN_CTL_RESP, &resp.base);
 	resp.n_agents    = 0;
 	resp.n_endpoints = 0;

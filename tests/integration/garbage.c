@@ -76,13 +76,15 @@ garbage_raw_tcp(const char *url)
 	struct sockaddr_in sa = {.sin_family = AF_INET};
 	int                fd;
 
-	if (hp == NULL || strncmp(url, "tcp", 3) != 0 || (colon = strrchr(hp + 3, ':')) == NULL)
+	if (hp == NULL || strncmp(url, "tcp", 3) != 0 ||
+	    (colon = strrchr(hp + 3, ':')) == NULL)
 		return;
-	snprintf(host, sizeof(host), "%.*s", (int) (colon - hp - 3), hp + 3);
-	sa.sin_port = htons((uint16_t) atoi(colon + 1));
-	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1 || (fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - hp - 3), hp + 3);
+	sa.sin_port = htons((uint16_t)atoi(colon + 1));
+	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1 ||
+	    (fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
 		return;
-	if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0 &&
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
 	    write(fd, "GET / HTTP/1.1\r\n\r\n\x00\x53\x50\xff\xff", 23) < 0)
 		perror("write");
 	close(fd);
@@ -99,11 +101,13 @@ main(int argc, char **argv)
 	size_t         n;
 
 	if (argc != 4 || (count = atoi(argv[3])) <= 0 || count > 10000) {
-		fprintf(stderr, "usage: garbage session|events|control URL COUNT(1..10000)\n");
+		fprintf(stderr,
+		        "usage: garbage session|events|control URL COUNT(1..10000)\n");
 		return 2;
 	}
 	req = strcmp(argv[1], "events") != 0;
-	if ((req ? nng_req0_open(&s) : nng_push0_open(&s)) != 0 || nng_dial(s, argv[2], NULL, 0) != 0) {
+	if ((req ? nng_req0_open(&s) : nng_push0_open(&s)) != 0 ||
+	    nng_dial(s, argv[2], NULL, 0) != 0) {
 		fprintf(stderr, "garbage: cannot reach %s\n", argv[2]);
 		return 1;
 	}
@@ -112,14 +116,15 @@ main(int argc, char **argv)
 	srand(42);
 	for (int i = 0; i < count; i++) {
 		for (size_t k = 0; k < sizeof(buf); k++)
-			buf[k] = (uint8_t) rand();
-		failed += garbage_send(s, buf, 1 + (size_t) rand() % sizeof(buf), req) != 0;
+			buf[k] = (uint8_t)rand();
+		failed +=
+		    garbage_send(s, buf, 1 + (size_t)rand() % sizeof(buf), req) != 0;
 		n = garbage_truncated(buf, sizeof(buf));
 		failed += garbage_send(s, buf, n, req) != 0;
 		sent += 2;
 	}
 	/* Over the per-kind cap but within the socket cap: counted as dropped. */
-	n = strcmp(argv[1], "control") == 0 ? WIRE_MAX_CONTROL + 1
+	n = strcmp(argv[1], "control") == 0  ? WIRE_MAX_CONTROL + 1
 	    : strcmp(argv[1], "events") == 0 ? WIRE_MAX_EVENT + 1
 	                                     : WIRE_MAX_SESSION + 1;
 	memset(big, 0x0a, n);
@@ -131,6 +136,7 @@ main(int argc, char **argv)
 	garbage_raw_tcp(argv[2]);
 	/* No nng_close: with a request still in flight on a pipe the peer cut,
 	 * NNG 1.5.2's close can wait forever; the process exit cleans up. */
-	printf("sent %d malformed messages to %s (%d failed to send)\n", sent, argv[2], failed);
+	printf("sent %d malformed messages to %s (%d failed to send)\n", sent, argv[2],
+	       failed);
 	return failed == 0 ? 0 : 1;
 }

@@ -30,14 +30,15 @@
 
 #define ERRLEN 256
 
-static const char *const chaos_env[] = {"CHAOS_CONTROLLER", "CHAOS_POD_NAME", "CHAOS_NAMESPACE",
-                                        "CHAOS_NODE_NAME", "CHAOS_ROLE"};
+static const char *const chaos_env[] = {"CHAOS_CONTROLLER", "CHAOS_POD_NAME",
+                                        "CHAOS_NAMESPACE", "CHAOS_NODE_NAME",
+                                        "CHAOS_ROLE"};
 
 /* Every test starts from an environment without the CHAOS_* variables. */
 static int
 clear_env(void **state)
 {
-	(void) state;
+	(void)state;
 	for (size_t i = 0; i < sizeof(chaos_env) / sizeof(chaos_env[0]); i++)
 		unsetenv(chaos_env[i]);
 	return 0;
@@ -69,8 +70,10 @@ ctl_parse_v(struct controller_opts *o, char **argv)
 	return controller_cli_parse(count_args(argv), argv, o, err, sizeof(err));
 }
 
-#define AGENT_PARSE(o, ...) agent_parse_v((o), (char *[]){"chaos-agent", __VA_ARGS__, NULL})
-#define CTL_PARSE(o, ...) ctl_parse_v((o), (char *[]){"chaos-controller", __VA_ARGS__, NULL})
+#define AGENT_PARSE(o, ...)                                                              \
+	agent_parse_v((o), (char *[]) {"chaos-agent", __VA_ARGS__, NULL})
+#define CTL_PARSE(o, ...)                                                                \
+	ctl_parse_v((o), (char *[]) {"chaos-controller", __VA_ARGS__, NULL})
 
 /* The error text must contain each of the NULL-terminated fragments. */
 static void
@@ -94,14 +97,14 @@ test_agent_accepts_a_full_tls_command_line(void **state)
 {
 	struct agent_opts o;
 
-	(void) state;
-	assert_int_equal(AGENT_PARSE(&o, "--controller", "tls+tcp://chaos-controller:7600",
-	                             "--tls-ca", "/etc/chaos/ca.pem", "--tls-cert",
-	                             "/etc/chaos/agent.pem", "--role", "database", "--pod", "db-0",
-	                             "--namespace", "ledger", "--node", "worker-1", "--id",
-	                             "ledger/db-0", "--label", "team=ledger", "--label", "tier=db",
-	                             "--log-level", "debug"),
-	                 AGENT_CLI_RUN);
+	(void)state;
+	assert_int_equal(
+	    AGENT_PARSE(&o, "--controller", "tls+tcp://chaos-controller:7600", "--tls-ca",
+	                "/etc/chaos/ca.pem", "--tls-cert", "/etc/chaos/agent.pem",
+	                "--role", "database", "--pod", "db-0", "--namespace", "ledger",
+	                "--node", "worker-1", "--id", "ledger/db-0", "--label",
+	                "team=ledger", "--label", "tier=db", "--log-level", "debug"),
+	    AGENT_CLI_RUN);
 	assert_string_equal(o.controller, "tls+tcp://chaos-controller:7600");
 	assert_false(o.plaintext);
 	assert_string_equal(o.tls.ca_file, "/etc/chaos/ca.pem");
@@ -121,7 +124,7 @@ test_agent_accepts_plaintext_tcp_and_ipc_with_defaults(void **state)
 {
 	struct agent_opts o;
 
-	(void) state;
+	(void)state;
 	assert_int_equal(AGENT_PARSE(&o, "--plaintext", "-c", "tcp://10.77.0.2:7600"),
 	                 AGENT_CLI_RUN);
 	assert_string_equal(o.controller, "tcp://10.77.0.2:7600");
@@ -139,14 +142,18 @@ test_agent_takes_the_controller_from_the_environment_unless_given(void **state)
 {
 	struct agent_opts o;
 
-	(void) state;
+	(void)state;
 	setenv("CHAOS_CONTROLLER", "ipc:///tmp/from-env", 1);
-	assert_int_equal(agent_parse_v(&o, (char *[]){"chaos-agent", NULL}), AGENT_CLI_RUN);
+	assert_int_equal(agent_parse_v(&o, (char *[]) {"chaos-agent", NULL}),
+	                 AGENT_CLI_RUN);
 	assert_string_equal(o.controller, "ipc:///tmp/from-env");
-	assert_int_equal(AGENT_PARSE(&o, "--controller", "ipc:///tmp/from-flag"), AGENT_CLI_RUN);
+	assert_int_equal(AGENT_PARSE(&o, "--controller", "ipc:///tmp/from-flag"),
+	                 AGENT_CLI_RUN);
 	assert_string_equal(o.controller, "ipc:///tmp/from-flag");
-	setenv("CHAOS_CONTROLLER", "tcp://ctl:7600", 1); /* the env value is checked too */
-	assert_int_equal(agent_parse_v(&o, (char *[]){"chaos-agent", NULL}), AGENT_CLI_USAGE);
+	setenv("CHAOS_CONTROLLER", "tcp://ctl:7600",
+	       1); /* the env value is checked too */
+	assert_int_equal(agent_parse_v(&o, (char *[]) {"chaos-agent", NULL}),
+	                 AGENT_CLI_USAGE);
 	assert_err_mentions("--plaintext", NULL);
 }
 
@@ -155,8 +162,9 @@ test_agent_without_controller_is_a_usage_error(void **state)
 {
 	struct agent_opts o;
 
-	(void) state;
-	assert_int_equal(agent_parse_v(&o, (char *[]){"chaos-agent", NULL}), AGENT_CLI_USAGE);
+	(void)state;
+	assert_int_equal(agent_parse_v(&o, (char *[]) {"chaos-agent", NULL}),
+	                 AGENT_CLI_USAGE);
 	assert_err_mentions("--controller", "required", "CHAOS_CONTROLLER", NULL);
 	assert_int_equal(AGENT_PARSE(&o, "--role", "database"), AGENT_CLI_USAGE);
 	assert_err_mentions("--controller", "required", NULL);
@@ -167,10 +175,11 @@ test_agent_refuses_plain_tcp_without_plaintext_flag(void **state)
 {
 	struct agent_opts o;
 
-	(void) state;
-	assert_int_equal(AGENT_PARSE(&o, "--controller", "tcp://10.77.0.2:7600"), AGENT_CLI_USAGE);
-	assert_err_mentions("--controller", "tcp://10.77.0.2:7600", "--plaintext", "tls+tcp://",
-	                    NULL);
+	(void)state;
+	assert_int_equal(AGENT_PARSE(&o, "--controller", "tcp://10.77.0.2:7600"),
+	                 AGENT_CLI_USAGE);
+	assert_err_mentions("--controller", "tcp://10.77.0.2:7600", "--plaintext",
+	                    "tls+tcp://", NULL);
 }
 
 static void
@@ -178,15 +187,17 @@ test_agent_refuses_tls_without_ca_and_cert(void **state)
 {
 	struct agent_opts o;
 
-	(void) state;
-	assert_int_equal(AGENT_PARSE(&o, "--controller", "tls+tcp://ctl:7600"), AGENT_CLI_USAGE);
-	assert_err_mentions("tls+tcp://", "--tls-ca", "--tls-cert", NULL);
-	assert_int_equal(AGENT_PARSE(&o, "--controller", "tls+tcp://ctl:7600", "--tls-ca", "ca"),
+	(void)state;
+	assert_int_equal(AGENT_PARSE(&o, "--controller", "tls+tcp://ctl:7600"),
 	                 AGENT_CLI_USAGE);
-	assert_err_mentions("--tls-cert", NULL);
+	assert_err_mentions("tls+tcp://", "--tls-ca", "--tls-cert", NULL);
 	assert_int_equal(
-	    AGENT_PARSE(&o, "--controller", "tls+tcp://ctl:7600", "--tls-cert", "cert.pem"),
+	    AGENT_PARSE(&o, "--controller", "tls+tcp://ctl:7600", "--tls-ca", "ca"),
 	    AGENT_CLI_USAGE);
+	assert_err_mentions("--tls-cert", NULL);
+	assert_int_equal(AGENT_PARSE(&o, "--controller", "tls+tcp://ctl:7600",
+	                             "--tls-cert", "cert.pem"),
+	                 AGENT_CLI_USAGE);
 	assert_err_mentions("--tls-ca", NULL);
 }
 
@@ -197,23 +208,23 @@ test_agent_refuses_bad_schemes_and_ports(void **state)
 		const char *url;
 		const char *why;
 	} bad[] = {
-		{"http://ctl:7600", "ipc://, tcp:// or tls+tcp://"},
-		{"ctl:7600", "ipc://, tcp:// or tls+tcp://"},
-		{"", "empty"},
-		{"tcp://ctl:0", "1..65535"},
-		{"tcp://ctl:99999", "1..65535"},
-		{"tcp://ctl:76x", "1..65535"},
-		{"tcp://ctl:", "1..65535"},
-		{"tcp://ctl", "host:port"},
-		{"tcp://:7600", "host:port"},
-		{"ipc://", "path"},
+	    {"http://ctl:7600", "ipc://, tcp:// or tls+tcp://"},
+	    {"ctl:7600", "ipc://, tcp:// or tls+tcp://"},
+	    {"", "empty"},
+	    {"tcp://ctl:0", "1..65535"},
+	    {"tcp://ctl:99999", "1..65535"},
+	    {"tcp://ctl:76x", "1..65535"},
+	    {"tcp://ctl:", "1..65535"},
+	    {"tcp://ctl", "host:port"},
+	    {"tcp://:7600", "host:port"},
+	    {"ipc://", "path"},
 	};
 	struct agent_opts o;
 
-	(void) state;
+	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		enum agent_cli_result r =
-		    AGENT_PARSE(&o, "--plaintext", "--controller", (char *) bad[i].url);
+		    AGENT_PARSE(&o, "--plaintext", "--controller", (char *)bad[i].url);
 		if (r != AGENT_CLI_USAGE)
 			fail_msg("'%s' accepted", bad[i].url);
 		assert_err_mentions("--controller", bad[i].why, NULL);
@@ -225,10 +236,12 @@ test_agent_unknown_option_is_named_in_the_error(void **state)
 {
 	struct agent_opts o;
 
-	(void) state;
-	assert_int_equal(AGENT_PARSE(&o, "--controller", "ipc:///x", "--bogus"), AGENT_CLI_USAGE);
+	(void)state;
+	assert_int_equal(AGENT_PARSE(&o, "--controller", "ipc:///x", "--bogus"),
+	                 AGENT_CLI_USAGE);
 	assert_err_mentions("--bogus", "--help", NULL);
-	assert_int_equal(AGENT_PARSE(&o, "--controller", "ipc:///x", "-z"), AGENT_CLI_USAGE);
+	assert_int_equal(AGENT_PARSE(&o, "--controller", "ipc:///x", "-z"),
+	                 AGENT_CLI_USAGE);
 	assert_err_mentions("-z", NULL);
 	/* An option missing its value is named the same way. */
 	assert_int_equal(AGENT_PARSE(&o, "--plaintext", "--controller"), AGENT_CLI_USAGE);
@@ -240,8 +253,9 @@ test_agent_stray_argument_is_a_usage_error(void **state)
 {
 	struct agent_opts o;
 
-	(void) state;
-	assert_int_equal(AGENT_PARSE(&o, "--controller", "ipc:///x", "extra"), AGENT_CLI_USAGE);
+	(void)state;
+	assert_int_equal(AGENT_PARSE(&o, "--controller", "ipc:///x", "extra"),
+	                 AGENT_CLI_USAGE);
 	assert_err_mentions("'extra'", "only options", NULL);
 }
 
@@ -250,12 +264,15 @@ test_agent_bad_log_level_lists_the_allowed_levels(void **state)
 {
 	struct agent_opts o;
 
-	(void) state;
-	assert_int_equal(AGENT_PARSE(&o, "--controller", "ipc:///x", "--log-level", "bogus"),
-	                 AGENT_CLI_USAGE);
-	assert_err_mentions("--log-level", "'bogus'", "error", "warn", "info", "debug", NULL);
-	assert_int_equal(AGENT_PARSE(&o, "--controller", "ipc:///x", "--log-level", "warn"),
-	                 AGENT_CLI_RUN);
+	(void)state;
+	assert_int_equal(
+	    AGENT_PARSE(&o, "--controller", "ipc:///x", "--log-level", "bogus"),
+	    AGENT_CLI_USAGE);
+	assert_err_mentions("--log-level", "'bogus'", "error", "warn", "info", "debug",
+	                    NULL);
+	assert_int_equal(
+	    AGENT_PARSE(&o, "--controller", "ipc:///x", "--log-level", "warn"),
+	    AGENT_CLI_RUN);
 	assert_int_equal(o.log_level, LOG_LEVEL_WARN);
 }
 
@@ -266,7 +283,7 @@ test_agent_refuses_more_labels_than_fit(void **state)
 	struct agent_opts o;
 	int               n = 0;
 
-	(void) state;
+	(void)state;
 	argv[n++] = "chaos-agent";
 	argv[n++] = "--controller";
 	argv[n++] = "ipc:///x";
@@ -289,7 +306,7 @@ test_agent_help_and_version_exit_successfully(void **state)
 {
 	struct agent_opts o;
 
-	(void) state;
+	(void)state;
 	assert_int_equal(AGENT_PARSE(&o, "--version"), AGENT_CLI_EXIT_OK);
 	assert_int_equal(AGENT_PARSE(&o, "--help"), AGENT_CLI_EXIT_OK);
 }
@@ -302,7 +319,7 @@ test_controller_defaults_need_only_tls_files(void **state)
 {
 	struct controller_opts o;
 
-	(void) state;
+	(void)state;
 	assert_int_equal(CTL_PARSE(&o, "--tls-ca", "ca.pem", "--tls-cert", "ctl.pem"),
 	                 CONTROLLER_CLI_RUN);
 	assert_string_equal(o.listen, CONTROLLER_DEFAULT_LISTEN);
@@ -310,7 +327,7 @@ test_controller_defaults_need_only_tls_files(void **state)
 	assert_int_equal(o.heartbeat_ms, 500);
 	assert_int_equal(o.max_agents, 1024);
 	assert_int_equal(o.log_level, LOG_LEVEL_INFO);
-	assert_int_equal(ctl_parse_v(&o, (char *[]){"chaos-controller", NULL}),
+	assert_int_equal(ctl_parse_v(&o, (char *[]) {"chaos-controller", NULL}),
 	                 CONTROLLER_CLI_USAGE);
 	assert_err_mentions("--listen", "--tls-ca", "--tls-cert", NULL);
 }
@@ -320,10 +337,11 @@ test_controller_accepts_a_full_plaintext_command_line(void **state)
 {
 	struct controller_opts o;
 
-	(void) state;
+	(void)state;
 	assert_int_equal(CTL_PARSE(&o, "--listen", "tcp://0.0.0.0:7700", "--plaintext",
-	                           "--control", "ipc:///tmp/ctl.sock", "--heartbeat-ms", "250",
-	                           "--max-agents", "65536", "--log-level", "error"),
+	                           "--control", "ipc:///tmp/ctl.sock", "--heartbeat-ms",
+	                           "250", "--max-agents", "65536", "--log-level",
+	                           "error"),
 	                 CONTROLLER_CLI_RUN);
 	assert_string_equal(o.listen, "tcp://0.0.0.0:7700");
 	assert_string_equal(o.control, "ipc:///tmp/ctl.sock");
@@ -336,22 +354,24 @@ test_controller_accepts_a_full_plaintext_command_line(void **state)
 static void
 test_controller_heartbeat_outside_100_to_1000_ms_is_refused(void **state)
 {
-	static char *const     bad[] = {"50", "99", "1001", "2000", "abc", "", "-100", "500ms",
-	                                " 500", "+500", "4294967796"};
+	static char *const     bad[] = {"50",   "99",    "1001", "2000", "abc",       "",
+	                                "-100", "500ms", " 500", "+500", "4294967796"};
 	struct controller_opts o;
 
-	(void) state;
+	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (CTL_PARSE(&o, "-l", "tcp://0.0.0.0:7600", "--plaintext", "--heartbeat-ms",
-		              bad[i]) != CONTROLLER_CLI_USAGE)
+		if (CTL_PARSE(&o, "-l", "tcp://0.0.0.0:7600", "--plaintext",
+		              "--heartbeat-ms", bad[i]) != CONTROLLER_CLI_USAGE)
 			fail_msg("--heartbeat-ms '%s' accepted", bad[i]);
 		assert_err_mentions("--heartbeat-ms", "100..1000", NULL);
 	}
-	assert_int_equal(CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext", "--heartbeat-ms", "100"),
-	                 CONTROLLER_CLI_RUN);
+	assert_int_equal(
+	    CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext", "--heartbeat-ms", "100"),
+	    CONTROLLER_CLI_RUN);
 	assert_int_equal(o.heartbeat_ms, 100);
-	assert_int_equal(CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext", "--heartbeat-ms", "1000"),
-	                 CONTROLLER_CLI_RUN);
+	assert_int_equal(
+	    CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext", "--heartbeat-ms", "1000"),
+	    CONTROLLER_CLI_RUN);
 	assert_int_equal(o.heartbeat_ms, 1000);
 }
 
@@ -361,15 +381,16 @@ test_controller_max_agents_outside_1_to_65536_is_refused(void **state)
 	static char *const     bad[] = {"0", "65537", "-1", "many"};
 	struct controller_opts o;
 
-	(void) state;
+	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext", "--max-agents", bad[i]) !=
-		    CONTROLLER_CLI_USAGE)
+		if (CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext", "--max-agents",
+		              bad[i]) != CONTROLLER_CLI_USAGE)
 			fail_msg("--max-agents '%s' accepted", bad[i]);
 		assert_err_mentions("--max-agents", "1..65536", NULL);
 	}
-	assert_int_equal(CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext", "--max-agents", "1"),
-	                 CONTROLLER_CLI_RUN);
+	assert_int_equal(
+	    CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext", "--max-agents", "1"),
+	    CONTROLLER_CLI_RUN);
 	assert_int_equal(o.max_agents, 1);
 }
 
@@ -378,8 +399,9 @@ test_controller_refuses_bad_urls_naming_the_flag(void **state)
 {
 	struct controller_opts o;
 
-	(void) state;
-	assert_int_equal(CTL_PARSE(&o, "--listen", "tcp://0.0.0.0:7600"), CONTROLLER_CLI_USAGE);
+	(void)state;
+	assert_int_equal(CTL_PARSE(&o, "--listen", "tcp://0.0.0.0:7600"),
+	                 CONTROLLER_CLI_USAGE);
 	assert_err_mentions("--listen", "--plaintext", NULL);
 	assert_int_equal(CTL_PARSE(&o, "--listen", "udp://0.0.0.0:7600", "--plaintext"),
 	                 CONTROLLER_CLI_USAGE);
@@ -390,8 +412,9 @@ test_controller_refuses_bad_urls_naming_the_flag(void **state)
 	assert_int_equal(CTL_PARSE(&o, "--listen", "tcp://0.0.0.0:0", "--plaintext"),
 	                 CONTROLLER_CLI_USAGE);
 	assert_err_mentions("--listen", "1..65535", NULL);
-	assert_int_equal(CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext", "--control", "http://x"),
-	                 CONTROLLER_CLI_USAGE);
+	assert_int_equal(
+	    CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext", "--control", "http://x"),
+	    CONTROLLER_CLI_USAGE);
 	assert_err_mentions("--control", "'http://x'", NULL);
 	assert_int_equal(
 	    CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext", "--control", "tls+tcp://h:2"),
@@ -404,19 +427,23 @@ test_controller_unknown_option_stray_argument_and_log_level(void **state)
 {
 	struct controller_opts o;
 
-	(void) state;
-	assert_int_equal(CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext", "--max-agentz", "5"),
-	                 CONTROLLER_CLI_USAGE);
+	(void)state;
+	assert_int_equal(
+	    CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext", "--max-agentz", "5"),
+	    CONTROLLER_CLI_USAGE);
 	assert_err_mentions("--max-agentz", "--help", NULL);
-	assert_int_equal(CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext", "--heartbeat-ms"),
-	                 CONTROLLER_CLI_USAGE);
+	assert_int_equal(
+	    CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext", "--heartbeat-ms"),
+	    CONTROLLER_CLI_USAGE);
 	assert_err_mentions("--heartbeat-ms", NULL);
 	assert_int_equal(CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext", "now"),
 	                 CONTROLLER_CLI_USAGE);
 	assert_err_mentions("'now'", "only options", NULL);
-	assert_int_equal(CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext", "--log-level", "bogus"),
-	                 CONTROLLER_CLI_USAGE);
-	assert_err_mentions("--log-level", "'bogus'", "error", "warn", "info", "debug", NULL);
+	assert_int_equal(
+	    CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext", "--log-level", "bogus"),
+	    CONTROLLER_CLI_USAGE);
+	assert_err_mentions("--log-level", "'bogus'", "error", "warn", "info", "debug",
+	                    NULL);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -441,7 +468,7 @@ test_identity_flags_win_over_the_environment(void **state)
 	struct identity      id;
 	const char          *why = NULL;
 
-	(void) state;
+	(void)state;
 	set_identity_env();
 	assert_int_equal(identity_resolve(&args, &id, &why), CHAOS_OK);
 	assert_string_equal(id.pod, "flag-pod");
@@ -458,7 +485,7 @@ test_identity_falls_back_to_the_environment(void **state)
 	struct identity      id;
 	const char          *why = NULL;
 
-	(void) state;
+	(void)state;
 	set_identity_env();
 	assert_int_equal(identity_resolve(&args, &id, &why), CHAOS_OK);
 	assert_string_equal(id.pod, "env-pod");
@@ -477,7 +504,7 @@ test_identity_defaults_to_hostname_and_default_namespace(void **state)
 	const char          *why = NULL;
 	char                 host[256];
 
-	(void) state;
+	(void)state;
 	assert_int_equal(gethostname(host, sizeof(host)), 0);
 	if (wire_check_id(host) != CHAOS_OK)
 		skip(); /* this machine's hostname is not a valid pod name */
@@ -492,11 +519,12 @@ test_identity_defaults_to_hostname_and_default_namespace(void **state)
 static void
 test_identity_explicit_id_replaces_namespace_slash_pod(void **state)
 {
-	struct identity_args args = {.id = "ledger/db-0.boot-7", .pod = "db-0", .role = "database"};
-	struct identity      id;
-	const char          *why = NULL;
+	struct identity_args args = {
+	    .id = "ledger/db-0.boot-7", .pod = "db-0", .role = "database"};
+	struct identity id;
+	const char     *why = NULL;
 
-	(void) state;
+	(void)state;
 	assert_int_equal(identity_resolve(&args, &id, &why), CHAOS_OK);
 	assert_string_equal(id.agent_id, "ledger/db-0.boot-7");
 	args.id = "has space";
@@ -511,7 +539,7 @@ test_identity_refuses_a_bad_or_missing_role(void **state)
 	struct identity      id;
 	const char          *why = NULL;
 
-	(void) state;
+	(void)state;
 	assert_int_equal(identity_resolve(&args, &id, &why), CHAOS_EINVAL);
 	assert_non_null(why);
 	assert_non_null(strstr(why, "role"));
@@ -533,7 +561,7 @@ test_identity_refuses_bad_pod_namespace_and_node_names(void **state)
 	const char          *why = NULL;
 	char                 long_ns[200], long_pod[200];
 
-	(void) state;
+	(void)state;
 	assert_int_equal(identity_resolve(&args, &id, &why), CHAOS_EINVAL);
 	assert_non_null(strstr(why, "pod name"));
 	args.pod = NULL;
@@ -553,9 +581,9 @@ test_identity_refuses_bad_pod_namespace_and_node_names(void **state)
 	long_ns[sizeof(long_ns) - 1] = '\0';
 	memset(long_pod, 'p', sizeof(long_pod) - 1);
 	long_pod[sizeof(long_pod) - 1] = '\0';
-	args.node       = "worker-1";
-	args.namespace_ = long_ns;
-	args.pod        = long_pod;
+	args.node                      = "worker-1";
+	args.namespace_                = long_ns;
+	args.pod                       = long_pod;
 	assert_int_equal(identity_resolve(&args, &id, &why), CHAOS_EINVAL);
 	assert_non_null(strstr(why, "--id"));
 }
@@ -564,14 +592,18 @@ static void
 test_identity_parses_labels_and_refuses_bad_ones(void **state)
 {
 	static const char *const bad[] = {
-		"=value", "novalue", "k=v v", "k@=v", "k=v\n",
-		"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk=1234", /* 65 */
+	    "=value",
+	    "novalue",
+	    "k=v v",
+	    "k@=v",
+	    "k=v\n",
+	    "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk=1234", /* 65 */
 	};
-	struct identity_args     args  = {.pod = "db-0", .role = "database"};
-	struct identity          id;
-	const char              *why = NULL;
+	struct identity_args args = {.pod = "db-0", .role = "database"};
+	struct identity      id;
+	const char          *why = NULL;
 
-	(void) state;
+	(void)state;
 	args.labels[0] = "team=ledger";
 	args.labels[1] = "app.kubernetes.io/name=postgres";
 	args.labels[2] = "empty=";
@@ -597,13 +629,14 @@ test_identity_parses_labels_and_refuses_bad_ones(void **state)
 static void
 test_resolved_identity_passes_wire_validation(void **state)
 {
-	struct identity_args args = {.pod = "db-0", .namespace_ = "ledger", .role = "database"};
-	struct identity      id;
-	struct identity_pb   pb;
-	const char          *why = NULL, *reason = NULL;
-	unsigned char        addr[16];
+	struct identity_args args = {
+	    .pod = "db-0", .namespace_ = "ledger", .role = "database"};
+	struct identity    id;
+	struct identity_pb pb;
+	const char        *why = NULL, *reason = NULL;
+	unsigned char      addr[16];
 
-	(void) state;
+	(void)state;
 	args.labels[0] = "team=ledger";
 	args.n_labels  = 1;
 	assert_int_equal(identity_resolve(&args, &id, &why), CHAOS_OK);
@@ -628,13 +661,13 @@ test_resolved_identity_passes_wire_validation(void **state)
 static void
 test_flags_parse_u32_accepts_only_plain_decimals_in_range(void **state)
 {
-	static const char *const bad[] = {"",           "-1",         "+1",  " 1",
-	                                  "1 ",         "1x",         "0x10", "4294967296",
-	                                  "1e3",        "99999999999999999999999",
-	                                  "1.0",        "abc"};
-	uint32_t                 v     = 77;
+	static const char *const bad[] = {
+	    "",    "-1",   "+1",         " 1",  "1 ",
+	    "1x",  "0x10", "4294967296", "1e3", "99999999999999999999999",
+	    "1.0", "abc"};
+	uint32_t v = 77;
 
-	(void) state;
+	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (flags_parse_u32(bad[i], 0, UINT32_MAX, &v) != CHAOS_EINVAL)
 			fail_msg("'%s' accepted", bad[i]);
@@ -656,12 +689,12 @@ test_flags_parse_u32_accepts_only_plain_decimals_in_range(void **state)
 static void
 test_flags_parse_double_accepts_only_finite_decimals_in_range(void **state)
 {
-	static const char *const bad[] = {"",     "inf", "-inf",  "nan",   "NaN", "infinity",
-	                                  "1e400", "1.5x", "1.5 ", " 1.5", "\t1.5", "0x10",
-	                                  "0x1p3", "-0.5", "101",  "abc",   "1,5"};
-	double                   v     = 77.0;
+	static const char *const bad[] = {
+	    "",     "inf",   "-inf", "nan",   "NaN",  "infinity", "1e400", "1.5x", "1.5 ",
+	    " 1.5", "\t1.5", "0x10", "0x1p3", "-0.5", "101",      "abc",   "1,5"};
+	double v = 77.0;
 
-	(void) state;
+	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (flags_parse_double(bad[i], 0.0, 100.0, &v) != CHAOS_EINVAL)
 			fail_msg("'%s' accepted", bad[i]);
@@ -686,7 +719,7 @@ test_flags_parse_label_splits_key_and_value(void **state)
 	char        buf[64];
 	const char *k = NULL, *v = NULL;
 
-	(void) state;
+	(void)state;
 	assert_int_equal(flags_parse_label("a.b/c_d-e=f.g", buf, &k, &v), CHAOS_OK);
 	assert_string_equal(k, "a.b/c_d-e");
 	assert_string_equal(v, "f.g");
@@ -703,7 +736,7 @@ test_flags_roles_map_both_ways(void **state)
 {
 	int role = -1;
 
-	(void) state;
+	(void)state;
 	assert_int_equal(flags_parse_role("blockchain", &role), CHAOS_OK);
 	assert_int_equal(role, CHAOS__V1__ROLE__ROLE_BLOCKCHAIN);
 	assert_int_equal(flags_parse_role("node", &role), CHAOS_OK);
@@ -713,7 +746,8 @@ test_flags_roles_map_both_ways(void **state)
 	assert_int_equal(flags_parse_role(NULL, &role), CHAOS_EINVAL);
 	assert_int_equal(role, CHAOS__V1__ROLE__ROLE_NODE);
 	assert_string_equal(flags_role_name(CHAOS__V1__ROLE__ROLE_DATABASE), "database");
-	assert_string_equal(flags_role_name(CHAOS__V1__ROLE__ROLE_COORDINATOR), "coordinator");
+	assert_string_equal(flags_role_name(CHAOS__V1__ROLE__ROLE_COORDINATOR),
+	                    "coordinator");
 	assert_string_equal(flags_role_name(0), "unspecified");
 	assert_string_equal(flags_role_name(99), "unspecified");
 }
@@ -724,21 +758,21 @@ test_events_url_is_next_to_the_session_url(void **state)
 	static const struct {
 		const char *session, *events;
 	} good[] = {
-		{"tcp://10.77.0.2:7600", "tcp://10.77.0.2:7601"},
-		{"tls+tcp://chaos-controller:7600", "tls+tcp://chaos-controller:7601"},
-		{"tcp://[::1]:7600", "tcp://[::1]:7601"},
-		{"tcp://h:65534", "tcp://h:65535"},
-		{"ipc:///run/chaos/session.sock", "ipc:///run/chaos/session.sock.events"},
+	    {"tcp://10.77.0.2:7600", "tcp://10.77.0.2:7601"},
+	    {"tls+tcp://chaos-controller:7600", "tls+tcp://chaos-controller:7601"},
+	    {"tcp://[::1]:7600", "tcp://[::1]:7601"},
+	    {"tcp://h:65534", "tcp://h:65535"},
+	    {"ipc:///run/chaos/session.sock", "ipc:///run/chaos/session.sock.events"},
 	};
-	static const char *const bad[] = {"http://h:7600", "tcp://h",   "tcp://h:0",
-	                                  "tcp://h:65535", "tcp://h:x", "tcp://h:",
-	                                  "h:7600",        "",          "ws://h:1"};
-	char                     out[128];
+	static const char *const bad[] = {
+	    "http://h:7600", "tcp://h", "tcp://h:0", "tcp://h:65535", "tcp://h:x",
+	    "tcp://h:",      "h:7600",  "",          "ws://h:1"};
+	char out[128];
 
-	(void) state;
+	(void)state;
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		assert_int_equal(url_events_from_session(good[i].session, out, sizeof(out)),
-		                 CHAOS_OK);
+		assert_int_equal(
+		    url_events_from_session(good[i].session, out, sizeof(out)), CHAOS_OK);
 		assert_string_equal(out, good[i].events);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -757,8 +791,9 @@ test_url_host_strips_scheme_port_and_brackets(void **state)
 {
 	char out[64];
 
-	(void) state;
-	assert_int_equal(url_host("tls+tcp://chaos-controller:7600", out, sizeof(out)), CHAOS_OK);
+	(void)state;
+	assert_int_equal(url_host("tls+tcp://chaos-controller:7600", out, sizeof(out)),
+	                 CHAOS_OK);
 	assert_string_equal(out, "chaos-controller");
 	assert_int_equal(url_host("tcp://[fd00::2]:7600", out, sizeof(out)), CHAOS_OK);
 	assert_string_equal(out, "fd00::2");
@@ -775,38 +810,39 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		ENV_TEST(test_agent_accepts_a_full_tls_command_line),
-		ENV_TEST(test_agent_accepts_plaintext_tcp_and_ipc_with_defaults),
-		ENV_TEST(test_agent_takes_the_controller_from_the_environment_unless_given),
-		ENV_TEST(test_agent_without_controller_is_a_usage_error),
-		ENV_TEST(test_agent_refuses_plain_tcp_without_plaintext_flag),
-		ENV_TEST(test_agent_refuses_tls_without_ca_and_cert),
-		ENV_TEST(test_agent_refuses_bad_schemes_and_ports),
-		ENV_TEST(test_agent_unknown_option_is_named_in_the_error),
-		ENV_TEST(test_agent_stray_argument_is_a_usage_error),
-		ENV_TEST(test_agent_bad_log_level_lists_the_allowed_levels),
-		ENV_TEST(test_agent_refuses_more_labels_than_fit),
-		ENV_TEST(test_agent_help_and_version_exit_successfully),
-		ENV_TEST(test_controller_defaults_need_only_tls_files),
-		ENV_TEST(test_controller_accepts_a_full_plaintext_command_line),
-		ENV_TEST(test_controller_heartbeat_outside_100_to_1000_ms_is_refused),
-		ENV_TEST(test_controller_max_agents_outside_1_to_65536_is_refused),
-		ENV_TEST(test_controller_refuses_bad_urls_naming_the_flag),
-		ENV_TEST(test_controller_unknown_option_stray_argument_and_log_level),
-		ENV_TEST(test_identity_flags_win_over_the_environment),
-		ENV_TEST(test_identity_falls_back_to_the_environment),
-		ENV_TEST(test_identity_defaults_to_hostname_and_default_namespace),
-		ENV_TEST(test_identity_explicit_id_replaces_namespace_slash_pod),
-		ENV_TEST(test_identity_refuses_a_bad_or_missing_role),
-		ENV_TEST(test_identity_refuses_bad_pod_namespace_and_node_names),
-		ENV_TEST(test_identity_parses_labels_and_refuses_bad_ones),
-		ENV_TEST(test_resolved_identity_passes_wire_validation),
-		cmocka_unit_test(test_flags_parse_u32_accepts_only_plain_decimals_in_range),
-		cmocka_unit_test(test_flags_parse_double_accepts_only_finite_decimals_in_range),
-		cmocka_unit_test(test_flags_parse_label_splits_key_and_value),
-		cmocka_unit_test(test_flags_roles_map_both_ways),
-		cmocka_unit_test(test_events_url_is_next_to_the_session_url),
-		cmocka_unit_test(test_url_host_strips_scheme_port_and_brackets),
+	    ENV_TEST(test_agent_accepts_a_full_tls_command_line),
+	    ENV_TEST(test_agent_accepts_plaintext_tcp_and_ipc_with_defaults),
+	    ENV_TEST(test_agent_takes_the_controller_from_the_environment_unless_given),
+	    ENV_TEST(test_agent_without_controller_is_a_usage_error),
+	    ENV_TEST(test_agent_refuses_plain_tcp_without_plaintext_flag),
+	    ENV_TEST(test_agent_refuses_tls_without_ca_and_cert),
+	    ENV_TEST(test_agent_refuses_bad_schemes_and_ports),
+	    ENV_TEST(test_agent_unknown_option_is_named_in_the_error),
+	    ENV_TEST(test_agent_stray_argument_is_a_usage_error),
+	    ENV_TEST(test_agent_bad_log_level_lists_the_allowed_levels),
+	    ENV_TEST(test_agent_refuses_more_labels_than_fit),
+	    ENV_TEST(test_agent_help_and_version_exit_successfully),
+	    ENV_TEST(test_controller_defaults_need_only_tls_files),
+	    ENV_TEST(test_controller_accepts_a_full_plaintext_command_line),
+	    ENV_TEST(test_controller_heartbeat_outside_100_to_1000_ms_is_refused),
+	    ENV_TEST(test_controller_max_agents_outside_1_to_65536_is_refused),
+	    ENV_TEST(test_controller_refuses_bad_urls_naming_the_flag),
+	    ENV_TEST(test_controller_unknown_option_stray_argument_and_log_level),
+	    ENV_TEST(test_identity_flags_win_over_the_environment),
+	    ENV_TEST(test_identity_falls_back_to_the_environment),
+	    ENV_TEST(test_identity_defaults_to_hostname_and_default_namespace),
+	    ENV_TEST(test_identity_explicit_id_replaces_namespace_slash_pod),
+	    ENV_TEST(test_identity_refuses_a_bad_or_missing_role),
+	    ENV_TEST(test_identity_refuses_bad_pod_namespace_and_node_names),
+	    ENV_TEST(test_identity_parses_labels_and_refuses_bad_ones),
+	    ENV_TEST(test_resolved_identity_passes_wire_validation),
+	    cmocka_unit_test(test_flags_parse_u32_accepts_only_plain_decimals_in_range),
+	    cmocka_unit_test(
+	        test_flags_parse_double_accepts_only_finite_decimals_in_range),
+	    cmocka_unit_test(test_flags_parse_label_splits_key_and_value),
+	    cmocka_unit_test(test_flags_roles_map_both_ways),
+	    cmocka_unit_test(test_events_url_is_next_to_the_session_url),
+	    cmocka_unit_test(test_url_host_strips_scheme_port_and_brackets),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,17 +10,21 @@
 
 #include "controller/mttr.h"
 
-#define S(t, h) {(t) * 1000LL, (h)}
+#define S(t, h)                                                                          \
+	{                                                                                \
+		(t) * 1000LL, (h)                                                        \
+	}
 
 static void
 test_recovery_starts_at_first_sample_of_a_full_healthy_window(void **state)
 {
 	/* restore at 1000 ms; unhealthy until 1400; healthy from 1500 on */
-	struct mttr_sample s[] = {S(800, 0), S(1000, 0), S(1200, 0), S(1400, 0), S(1500, 1),
-	                          S(1700, 1), S(1900, 1), S(2100, 1), S(2600, 1)};
+	struct mttr_sample s[] = {S(800, 0),  S(1000, 0), S(1200, 0),
+	                          S(1400, 0), S(1500, 1), S(1700, 1),
+	                          S(1900, 1), S(2100, 1), S(2600, 1)};
 	int64_t            t;
 
-	(void) state;
+	(void)state;
 	assert_true(mttr_recovered_at(s, 9, 1000 * 1000, 1000 * 1000, &t));
 	assert_int_equal(t, 1500 * 1000);
 }
@@ -28,11 +32,11 @@ test_recovery_starts_at_first_sample_of_a_full_healthy_window(void **state)
 static void
 test_a_relapse_inside_the_window_restarts_it(void **state)
 {
-	struct mttr_sample s[] = {S(1000, 1), S(1200, 1), S(1400, 0), S(1600, 1), S(1800, 1),
-	                          S(2700, 1)};
+	struct mttr_sample s[] = {S(1000, 1), S(1200, 1), S(1400, 0),
+	                          S(1600, 1), S(1800, 1), S(2700, 1)};
 	int64_t            t;
 
-	(void) state;
+	(void)state;
 	assert_true(mttr_recovered_at(s, 6, 1000 * 1000, 1000 * 1000, &t));
 	assert_int_equal(t, 1600 * 1000);
 }
@@ -41,9 +45,9 @@ static void
 test_not_recovered_until_the_window_is_covered_by_samples(void **state)
 {
 	struct mttr_sample s[] = {S(1000, 0), S(1500, 1), S(1900, 1)};
-	int64_t            t = -1;
+	int64_t            t   = -1;
 
-	(void) state;
+	(void)state;
 	assert_false(mttr_recovered_at(s, 3, 1000 * 1000, 1000 * 1000, &t));
 	assert_int_equal(t, -1);
 	assert_false(mttr_recovered_at(NULL, 0, 0, 0, &t));
@@ -52,10 +56,11 @@ test_not_recovered_until_the_window_is_covered_by_samples(void **state)
 static void
 test_samples_before_the_restore_do_not_count(void **state)
 {
-	struct mttr_sample s[] = {S(100, 1), S(500, 1), S(900, 1), S(1100, 1), S(1300, 1)};
+	struct mttr_sample s[] = {S(100, 1), S(500, 1), S(900, 1), S(1100, 1),
+	                          S(1300, 1)};
 	int64_t            t;
 
-	(void) state;
+	(void)state;
 	assert_true(mttr_recovered_at(s, 5, 1000 * 1000, 200 * 1000, &t));
 	assert_int_equal(t, 1100 * 1000);
 }
@@ -63,10 +68,11 @@ test_samples_before_the_restore_do_not_count(void **state)
 static void
 test_detection_is_the_first_unhealthy_sample_after_the_fault(void **state)
 {
-	struct mttr_sample s[] = {S(100, 0), S(1000, 1), S(1200, 1), S(1400, 0), S(1600, 0)};
+	struct mttr_sample s[] = {S(100, 0), S(1000, 1), S(1200, 1), S(1400, 0),
+	                          S(1600, 0)};
 	int64_t            t;
 
-	(void) state;
+	(void)state;
 	assert_true(mttr_first_unhealthy(s, 5, 900 * 1000, &t));
 	assert_int_equal(t, 1400 * 1000);
 	assert_false(mttr_first_unhealthy(s, 5, 1700 * 1000, &t));
@@ -78,7 +84,7 @@ test_count_is_half_open(void **state)
 	struct mttr_sample s[] = {S(100, 1), S(200, 0), S(300, 1), S(400, 1)};
 	size_t             h, n;
 
-	(void) state;
+	(void)state;
 	mttr_count(s, 4, 200 * 1000, 400 * 1000, &h, &n);
 	assert_int_equal(n, 2);
 	assert_int_equal(h, 1);
@@ -89,7 +95,7 @@ test_statistics_of_an_empty_set_are_unknown_not_zero(void **state)
 {
 	double v = 42;
 
-	(void) state;
+	(void)state;
 	assert_false(mttr_mean(NULL, 0, &v));
 	assert_false(mttr_percentile(NULL, 0, 50, &v));
 	assert_true(v == 42);
@@ -100,7 +106,7 @@ test_percentiles_use_nearest_rank(void **state)
 {
 	double x[] = {5, 1, 4, 2, 3}, v;
 
-	(void) state;
+	(void)state;
 	assert_true(mttr_percentile(x, 5, 50, &v));
 	assert_true(v == 3);
 	assert_true(mttr_percentile(x, 5, 95, &v));
@@ -116,14 +122,16 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_recovery_starts_at_first_sample_of_a_full_healthy_window),
-		cmocka_unit_test(test_a_relapse_inside_the_window_restarts_it),
-		cmocka_unit_test(test_not_recovered_until_the_window_is_covered_by_samples),
-		cmocka_unit_test(test_samples_before_the_restore_do_not_count),
-		cmocka_unit_test(test_detection_is_the_first_unhealthy_sample_after_the_fault),
-		cmocka_unit_test(test_count_is_half_open),
-		cmocka_unit_test(test_statistics_of_an_empty_set_are_unknown_not_zero),
-		cmocka_unit_test(test_percentiles_use_nearest_rank),
+	    cmocka_unit_test(
+	        test_recovery_starts_at_first_sample_of_a_full_healthy_window),
+	    cmocka_unit_test(test_a_relapse_inside_the_window_restarts_it),
+	    cmocka_unit_test(test_not_recovered_until_the_window_is_covered_by_samples),
+	    cmocka_unit_test(test_samples_before_the_restore_do_not_count),
+	    cmocka_unit_test(
+	        test_detection_is_the_first_unhealthy_sample_after_the_fault),
+	    cmocka_unit_test(test_count_is_half_open),
+	    cmocka_unit_test(test_statistics_of_an_empty_set_are_unknown_not_zero),
+	    cmocka_unit_test(test_percentiles_use_nearest_rank),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -715,18 +715,18 @@ test_port_blackhole_builds_counted_drop_in_input(void **state)
 static void
 test_egress_port_reject_matches_peer_daddr_and_port_in_output_only(void **state)
 {
-	static const uint16_t ports[] = {5432};
-	struct nft_fault      f       = {.kind    = NFT_FAULT_REJECT,
-	                                 .dir     = NFT_DIR_OUT,
-	                                 .peers   = peer_b,
-	                                 .n_peers = 1,
-	                                 .ports   = ports,
-	                                 .n_ports = 1};
-	struct nft_ruleset    rs      = {.faults = &f, .n_faults = 1};
+	static const uint16_t    ports[] = {5432};
+	struct nft_fault         f       = {.kind    = NFT_FAULT_REJECT,
+	                                    .dir     = NFT_DIR_OUT,
+	                                    .peers   = peer_b,
+	                                    .n_peers = 1,
+	                                    .ports   = ports,
+	                                    .n_ports = 1};
+	struct nft_ruleset       rs      = {.faults = &f, .n_faults = 1};
 	static const char *const want[] = {"0.0.0.0-end", "10.232.0.2", "10.232.0.3-end"};
-	struct nftnl_rule    *r;
-	struct parsed         p;
-	uint8_t               tcp = 6;
+	struct nftnl_rule       *r;
+	struct parsed            p;
+	uint8_t                  tcp = 6;
 
 	(void)state;
 	build_and_parse(&rs, &p);
@@ -736,11 +736,13 @@ test_egress_port_reject_matches_peer_daddr_and_port_in_output_only(void **state)
 	assert_exprs(r, "meta cmp payload lookup meta cmp payload lookup counter reject");
 	assert_payload(find_expr(r, "payload", 0), NFT_PAYLOAD_NETWORK_HEADER, 16, 4);
 	assert_string_equal(
-	    nftnl_expr_get_str(find_expr(r, "lookup", 0), NFTNL_EXPR_LOOKUP_SET), "f0_peers");
+	    nftnl_expr_get_str(find_expr(r, "lookup", 0), NFTNL_EXPR_LOOKUP_SET),
+	    "f0_peers");
 	assert_cmp(find_expr(r, "cmp", 1), NFT_CMP_EQ, &tcp, 1);
 	assert_payload(find_expr(r, "payload", 1), NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
 	assert_string_equal(
-	    nftnl_expr_get_str(find_expr(r, "lookup", 1), NFTNL_EXPR_LOOKUP_SET), "f0_ports");
+	    nftnl_expr_get_str(find_expr(r, "lookup", 1), NFTNL_EXPR_LOOKUP_SET),
+	    "f0_ports");
 	assert_int_equal(
 	    nftnl_expr_get_u32(find_expr(r, "reject", 0), NFTNL_EXPR_REJECT_TYPE),
 	    NFT_REJECT_TCP_RST);
@@ -767,7 +769,8 @@ test_egress_port_blackhole_drops_in_output(void **state)
 	build_and_parse(&rs, &p);
 	assert_null(find_chain(&p, "input"));
 	r = fault_rule(&p, "output");
-	assert_exprs(r, "meta cmp payload lookup meta cmp payload lookup counter immediate");
+	assert_exprs(r,
+	             "meta cmp payload lookup meta cmp payload lookup counter immediate");
 	assert_verdict(r, NF_DROP);
 	assert_comment(r, "f0 blackhole out");
 	parsed_free(&p);

@@ -25,27 +25,31 @@ static struct orch_slo_targets slo_t;
 static int
 setup(void **state)
 {
-	(void) state;
+	(void)state;
 	orch_slo_defaults(&slo_t);
 	return 0;
 }
 
 /* A result file as a scenario writes it: mttr (NAN = null), counts. */
 static json_t *
-result_new(const char *scenario, double mttr, json_int_t ok, json_int_t bad, int64_t start_us)
+result_new(const char *scenario, double mttr, json_int_t ok, json_int_t bad,
+           int64_t start_us)
 {
 	char    iso[32];
 	json_t *r = json_object();
 
 	json_object_set_new(r, "scenario", json_string(scenario));
 	json_object_set_new(r, "mttr", isnan(mttr) ? json_null() : json_real(mttr));
-	json_object_set_new(r, "mttr_reason", isnan(mttr) ? json_string("no node recovered") : json_null());
-	json_object_set_new(r, "recovery_time", isnan(mttr) ? json_null() : json_real(mttr));
+	json_object_set_new(r, "mttr_reason",
+	                    isnan(mttr) ? json_string("no node recovered") : json_null());
+	json_object_set_new(r, "recovery_time",
+	                    isnan(mttr) ? json_null() : json_real(mttr));
 	json_object_set_new(r, "success_count", json_integer(ok));
 	json_object_set_new(r, "error_count", json_integer(bad));
 	snprintf(iso, sizeof(iso), "2026-11-19T%02d:%02d:%02d.000Z",
-	         (int) ((start_us - T0) / HOUR) % 24 + 1, (int) ((start_us - T0) / 60000000) % 60,
-	         (int) ((start_us - T0) / 1000000) % 60);
+	         (int)((start_us - T0) / HOUR) % 24 + 1,
+	         (int)((start_us - T0) / 60000000) % 60,
+	         (int)((start_us - T0) / 1000000) % 60);
 	json_object_set_new(r, "test_start", json_string(iso));
 	json_object_set_new(r, "test_end", json_string(iso));
 	return r;
@@ -57,10 +61,11 @@ add(json_t *entries, const char *state, json_t *r)
 {
 	const char *sc = json_string_value(json_object_get(r, "scenario"));
 
-	json_array_append_new(entries,
-	                      orch_entry_new((int) json_array_size(entries) + 1, "x", sc, state,
-	                                     strcmp(state, "succeeded") ? "it went wrong" : NULL,
-	                                     "chaos_test_x.json", T0, T0 + 1000, r));
+	json_array_append_new(
+	    entries,
+	    orch_entry_new((int)json_array_size(entries) + 1, "x", sc, state,
+	                   strcmp(state, "succeeded") ? "it went wrong" : NULL,
+	                   "chaos_test_x.json", T0, T0 + 1000, r));
 	json_decref(r);
 }
 
@@ -86,9 +91,9 @@ find_rec(const json_t *recs, const char *rule)
 	const json_t *r;
 	size_t        i;
 
-	json_array_foreach(recs, i, r)
-		if (strcmp(json_string_value(json_object_get(r, "rule")), rule) == 0)
-			return r;
+	json_array_foreach(recs, i,
+	                   r) if (strcmp(json_string_value(json_object_get(r, "rule")),
+	                                 rule) == 0) return r;
 	return NULL;
 }
 
@@ -96,8 +101,8 @@ static json_t *
 recs_of(const json_t *entries)
 {
 	json_t *summary = orch_summary(entries), *slo = orch_slo(summary, &slo_t);
-	json_t *trends  = orch_trends(entries);
-	json_t *recs    = orch_recommendations(entries, summary, slo, trends, &slo_t);
+	json_t *trends = orch_trends(entries);
+	json_t *recs   = orch_recommendations(entries, summary, slo, trends, &slo_t);
 
 	json_decref(summary);
 	json_decref(slo);
@@ -110,17 +115,19 @@ test_summary_skips_null_mttr_instead_of_counting_zero(void **state)
 {
 	json_t *e = json_array(), *s;
 
-	(void) state;
+	(void)state;
 	add_mttr(e, "network_partition", 10);
 	add(e, "failed", result_new("network_partition", NAN, 10, 5, T0));
 	add_mttr(e, "network_partition", 20);
 	s = orch_summary(e);
-	assert_int_equal(json_integer_value(json_object_get(s, "measured_mttr_count")), 2);
+	assert_int_equal(json_integer_value(json_object_get(s, "measured_mttr_count")),
+	                 2);
 	assert_true(fabs(num(s, "average_mttr") - 15.0) < 1e-9);
 	assert_true(fabs(num(s, "min_mttr") - 10.0) < 1e-9);
 	assert_true(fabs(num(s, "max_mttr") - 20.0) < 1e-9);
 	assert_int_equal(json_integer_value(json_object_get(s, "failed_scenarios")), 1);
-	assert_int_equal(json_integer_value(json_object_get(s, "successful_scenarios")), 2);
+	assert_int_equal(json_integer_value(json_object_get(s, "successful_scenarios")),
+	                 2);
 	json_decref(s);
 	json_decref(e);
 }
@@ -131,7 +138,7 @@ test_empty_set_gives_null_with_reason_never_infinity(void **state)
 	json_t *e = json_array(), *s, *slo;
 	char   *text;
 
-	(void) state;
+	(void)state;
 	s   = orch_summary(e);
 	slo = orch_slo(s, &slo_t);
 	assert_true(json_is_null(json_object_get(s, "average_mttr")));
@@ -159,7 +166,7 @@ test_skipped_runs_count_neither_mttr_nor_requests(void **state)
 {
 	json_t *e = json_array(), *s;
 
-	(void) state;
+	(void)state;
 	add_mttr(e, "network_partition", 4);
 	add(e, "skipped", result_new("network_partition", 100, 0, 50, T0));
 	s = orch_summary(e);
@@ -176,7 +183,7 @@ test_percentiles_by_nearest_rank(void **state)
 {
 	json_t *e = json_array(), *s;
 
-	(void) state;
+	(void)state;
 	for (int i = 20; i >= 1; i--)
 		add_mttr(e, "network_partition", i);
 	s = orch_summary(e);
@@ -193,9 +200,9 @@ slo_target(const json_t *slo, const char *name)
 	const json_t *x;
 	size_t        i;
 
-	json_array_foreach(json_object_get(slo, "targets"), i, x)
-		if (strcmp(json_string_value(json_object_get(x, "name")), name) == 0)
-			return x;
+	json_array_foreach(json_object_get(slo, "targets"), i,
+	                   x) if (strcmp(json_string_value(json_object_get(x, "name")),
+	                                 name) == 0) return x;
 	fail_msg("no SLO %s", name);
 	return NULL;
 }
@@ -205,15 +212,18 @@ test_slo_pass_fail_and_not_measured(void **state)
 {
 	json_t *e = json_array(), *s, *slo;
 
-	(void) state;
+	(void)state;
 	add(e, "succeeded", result_new("network_partition", 100, 9990, 10, T0));
 	add(e, "succeeded", result_new("network_partition", 150, 10000, 0, T0));
 	s   = orch_summary(e);
 	slo = orch_slo(s, &slo_t);
-	assert_true(json_is_false(json_object_get(slo_target(slo, "mttr_average"), "met")));
-	assert_true(fabs(num(slo_target(slo, "mttr_average"), "measured") - 125.0) < 1e-9);
+	assert_true(
+	    json_is_false(json_object_get(slo_target(slo, "mttr_average"), "met")));
+	assert_true(fabs(num(slo_target(slo, "mttr_average"), "measured") - 125.0) <
+	            1e-9);
 	assert_true(json_is_true(json_object_get(slo_target(slo, "mttr_max"), "met")));
-	assert_true(json_is_true(json_object_get(slo_target(slo, "request_success_rate"), "met")));
+	assert_true(json_is_true(
+	    json_object_get(slo_target(slo, "request_success_rate"), "met")));
 	assert_true(json_is_false(json_object_get(slo, "all_met")));
 	json_decref(slo);
 	json_decref(s);
@@ -222,9 +232,11 @@ test_slo_pass_fail_and_not_measured(void **state)
 	s   = orch_summary(e);
 	slo = orch_slo(s, &slo_t);
 	assert_true(json_is_null(json_object_get(slo_target(slo, "mttr_max"), "met")));
-	assert_true(json_is_null(json_object_get(slo_target(slo, "mttr_max"), "measured")));
-	assert_non_null(strstr(json_string_value(json_object_get(slo_target(slo, "mttr_max"), "reason")),
-	                       "not measured"));
+	assert_true(
+	    json_is_null(json_object_get(slo_target(slo, "mttr_max"), "measured")));
+	assert_non_null(strstr(
+	    json_string_value(json_object_get(slo_target(slo, "mttr_max"), "reason")),
+	    "not measured"));
 	json_decref(slo);
 	json_decref(s);
 	json_decref(e);
@@ -236,7 +248,7 @@ static void
 assert_rule(json_t *on, json_t *off, const char *rule, const char *text)
 {
 	json_t       *r1 = recs_of(on), *r2 = recs_of(off);
-	const json_t *r  = find_rec(r1, rule);
+	const json_t *r = find_rec(r1, rule);
 
 	if (r == NULL)
 		fail_msg("rule %s did not fire", rule);
@@ -256,7 +268,7 @@ test_rule_average_mttr_above_slo(void **state)
 {
 	json_t *on = json_array(), *off = json_array();
 
-	(void) state;
+	(void)state;
 	add_mttr(on, "network_partition", 125);
 	add_mttr(on, "network_partition", 135);
 	add_mttr(off, "network_partition", 119);
@@ -268,7 +280,7 @@ test_rule_max_mttr_above_slo(void **state)
 {
 	json_t *on = json_array(), *off = json_array();
 
-	(void) state;
+	(void)state;
 	add_mttr(on, "network_partition", 1);
 	add_mttr(on, "network_partition", 310.5);
 	add_mttr(off, "network_partition", 299);
@@ -280,7 +292,7 @@ test_rule_success_rate_below_slo(void **state)
 {
 	json_t *on = json_array(), *off = json_array();
 
-	(void) state;
+	(void)state;
 	add(on, "succeeded", result_new("network_partition", 1, 998, 2, T0));
 	add(off, "succeeded", result_new("network_partition", 1, 9990, 10, T0));
 	assert_rule(on, off, "success_rate_below_slo", "99.800 %");
@@ -291,7 +303,7 @@ test_rule_coordinator_recovery_slow(void **state)
 {
 	json_t *on = json_array(), *off = json_array();
 
-	(void) state;
+	(void)state;
 	add_mttr(on, "coordinator_outage", 61.5);
 	add_mttr(off, "coordinator_outage", 59);
 	add_mttr(off, "network_partition", 90); /* slow, but not the coordinator */
@@ -303,7 +315,7 @@ test_rule_database_api_error_rate(void **state)
 {
 	json_t *on = json_array(), *off = json_array(), *r;
 
-	(void) state;
+	(void)state;
 	r = result_new("database_failure", 5, 100000, 0, T0);
 	json_object_set_new(r, "api_error_rate", json_real(0.052));
 	json_object_set_new(r, "failure_type", json_string("connection"));
@@ -323,16 +335,18 @@ test_rule_database_api_error_rate(void **state)
 static json_t *
 partition_result(bool majority_kept, json_int_t healthy, const char *side_b, int n_b)
 {
-	json_t *r = result_new("network_partition", 3, 100000, 0, T0), *nodes = json_array();
+	json_t *r     = result_new("network_partition", 3, 100000, 0, T0),
+	       *nodes = json_array();
 
 	for (int i = 0; i < 2 + n_b; i++)
-		json_array_append_new(nodes, json_pack("{s:s}", "side", i < 2 ? "kept" : side_b));
+		json_array_append_new(
+		    nodes, json_pack("{s:s}", "side", i < 2 ? "kept" : side_b));
 	json_object_set_new(r, "nodes", nodes);
-	json_object_set_new(
-	    r, "sides",
-	    json_pack("{s:{s:b,s:I,s:I},s:{s:b,s:I,s:I}}", "kept", "kept_serving", majority_kept,
-	              "healthy", healthy, "total", (json_int_t) 30, side_b, "kept_serving", 0,
-	              "healthy", (json_int_t) 0, "total", (json_int_t) 15));
+	json_object_set_new(r, "sides",
+	                    json_pack("{s:{s:b,s:I,s:I},s:{s:b,s:I,s:I}}", "kept",
+	                              "kept_serving", majority_kept, "healthy", healthy,
+	                              "total", (json_int_t)30, side_b, "kept_serving", 0,
+	                              "healthy", (json_int_t)0, "total", (json_int_t)15));
 	return r;
 }
 
@@ -341,7 +355,7 @@ test_rule_majority_lost_consensus_in_minority_partition(void **state)
 {
 	json_t *on = json_array(), *off = json_array();
 
-	(void) state;
+	(void)state;
 	add(on, "succeeded", partition_result(false, 26, "isolated", 1));
 	add(off, "succeeded", partition_result(true, 30, "isolated", 1));
 	assert_rule(on, off, "majority_lost_consensus", "26 of 30");
@@ -359,10 +373,13 @@ test_rule_mttr_rising_and_trend_slope(void **state)
 	json_t       *on = json_array(), *off = json_array(), *tr;
 	const json_t *n;
 
-	(void) state;
+	(void)state;
 	for (int i = 0; i < 3; i++) {
-		add(on, "succeeded", result_new("network_partition", 10 + 10 * i, 1000000, 0, T0 + i * HOUR));
-		add(off, "succeeded", result_new("network_partition", 10, 1000000, 0, T0 + i * HOUR));
+		add(on, "succeeded",
+		    result_new("network_partition", 10 + 10 * i, 1000000, 0,
+		               T0 + i * HOUR));
+		add(off, "succeeded",
+		    result_new("network_partition", 10, 1000000, 0, T0 + i * HOUR));
 	}
 	tr = orch_trends(on);
 	n  = json_object_get(tr, "network_partition");
@@ -372,7 +389,8 @@ test_rule_mttr_rising_and_trend_slope(void **state)
 	assert_int_equal(json_array_size(json_object_get(n, "points")), 3);
 	json_decref(tr);
 	tr = orch_trends(off);
-	assert_true(fabs(num(json_object_get(tr, "network_partition"), "slope_seconds_per_hour")) < 1e-9);
+	assert_true(fabs(num(json_object_get(tr, "network_partition"),
+	                     "slope_seconds_per_hour")) < 1e-9);
 	json_decref(tr);
 	assert_rule(on, off, "mttr_rising", "10.0 s per hour");
 }
@@ -383,13 +401,14 @@ test_trend_of_one_point_is_null_with_reason(void **state)
 	json_t       *e = json_array(), *tr;
 	const json_t *n;
 
-	(void) state;
+	(void)state;
 	add_mttr(e, "network_partition", 3);
 	tr = orch_trends(e);
 	n  = json_object_get(tr, "network_partition");
 	assert_true(json_is_null(json_object_get(n, "slope_seconds_per_hour")));
-	assert_string_equal(json_string_value(json_object_get(n, "slope_seconds_per_hour_reason")),
-	                    "fewer than 2 measured runs");
+	assert_string_equal(
+	    json_string_value(json_object_get(n, "slope_seconds_per_hour_reason")),
+	    "fewer than 2 measured runs");
 	json_decref(tr);
 	json_decref(e);
 }
@@ -399,7 +418,7 @@ test_all_clear_only_when_nothing_else_fires(void **state)
 {
 	json_t *e = json_array(), *recs;
 
-	(void) state;
+	(void)state;
 	add_mttr(e, "network_partition", 3);
 	recs = recs_of(e);
 	assert_int_equal(json_array_size(recs), 1);
@@ -429,7 +448,7 @@ test_exit_status_follows_design(void **state)
 {
 	json_t *e = json_array();
 
-	(void) state;
+	(void)state;
 	add_mttr(e, "network_partition", 3);
 	assert_int_equal(exit_of(e), 0);
 	add(e, "skipped", result_new("coordinator_outage", NAN, 0, 0, T0));
@@ -454,7 +473,7 @@ test_parse_iso(void **state)
 {
 	double t;
 
-	(void) state;
+	(void)state;
 	assert_true(orch_parse_iso("2026-11-26T21:10:01.768Z", &t));
 	assert_true(fabs(t - 1795727401.768) < 1e-6);
 	assert_true(orch_parse_iso("2026-11-26T21:10:01Z", &t));
@@ -470,12 +489,14 @@ test_parse_iso(void **state)
 static json_t *
 hostile_report(json_t **result)
 {
-	json_t *e = json_array(), *r = result_new("network_partition", 2, 10, 1, T0), *report;
+	json_t *e = json_array(), *r = result_new("network_partition", 2, 10, 1, T0),
+	       *report;
 	json_t *samples = json_object();
 
 	json_object_set_new(samples, HOSTILE,
-	                    json_pack("[{s:s,s:b},{s:s,s:b}]", "t", "2026-11-19T01:00:00.000Z", "ok",
-	                              1, "t", "2026-11-19T01:00:00.200Z", "ok", 0));
+	                    json_pack("[{s:s,s:b},{s:s,s:b}]", "t",
+	                              "2026-11-19T01:00:00.000Z", "ok", 1, "t",
+	                              "2026-11-19T01:00:00.200Z", "ok", 0));
 	json_object_set_new(r, "samples", samples);
 	json_object_set_new(r, "test_end", json_string("2026-11-19T01:00:01.000Z"));
 	*result = json_incref(r);
@@ -492,7 +513,8 @@ assert_escaped(const char *doc)
 	assert_null(strstr(doc, "<script>"));
 	assert_null(strstr(doc, "alert(\"x\")"));
 	assert_null(strstr(doc, "\x01"));
-	assert_non_null(strstr(doc, "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39; &amp; "));
+	assert_non_null(
+	    strstr(doc, "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39; &amp; "));
 }
 
 static void
@@ -503,7 +525,7 @@ test_html_and_junit_escape_hostile_names(void **state)
 	char         *html   = report_html_render(report, res, 1, &slo_t);
 	char         *junit  = report_junit_render(report, &slo_t);
 
-	(void) state;
+	(void)state;
 	assert_non_null(html);
 	assert_non_null(junit);
 	assert_escaped(html);
@@ -532,7 +554,7 @@ test_metrics_last_mttr_only_once_measured(void **state)
 	Chaos__V1__Event       ev       = CHAOS__V1__EVENT__INIT;
 	char                  *text;
 
-	(void) state;
+	(void)state;
 	text = metrics_render(NULL, NULL, 0);
 	assert_null(strstr(text, "chaos_last_mttr_seconds{"));
 	assert_non_null(strstr(text, "# TYPE chaos_last_mttr_seconds gauge"));
@@ -543,12 +565,13 @@ test_metrics_last_mttr_only_once_measured(void **state)
 	assert_non_null(strstr(text, "chaos_runs_total{state=\"failed\"} 1\n"));
 	free(text);
 	metrics_on_run_end("network_partition", 2, measured);
-	ev.body_case   = CHAOS__V1__EVENT__BODY_SAMPLE;
-	ev.sample      = &smp;
-	smp.healthy    = false;
+	ev.body_case = CHAOS__V1__EVENT__BODY_SAMPLE;
+	ev.sample    = &smp;
+	smp.healthy  = false;
 	metrics_on_event(&ev);
 	text = metrics_render(NULL, NULL, 0);
-	assert_non_null(strstr(text, "chaos_last_mttr_seconds{scenario=\"network_partition\"} 2.5\n"));
+	assert_non_null(strstr(
+	    text, "chaos_last_mttr_seconds{scenario=\"network_partition\"} 2.5\n"));
 	assert_non_null(strstr(text, "chaos_probe_samples_total{result=\"error\"} 1\n"));
 	free(text);
 	json_decref(measured);
@@ -559,24 +582,24 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_summary_skips_null_mttr_instead_of_counting_zero),
-		cmocka_unit_test(test_empty_set_gives_null_with_reason_never_infinity),
-		cmocka_unit_test(test_skipped_runs_count_neither_mttr_nor_requests),
-		cmocka_unit_test(test_percentiles_by_nearest_rank),
-		cmocka_unit_test(test_slo_pass_fail_and_not_measured),
-		cmocka_unit_test(test_rule_average_mttr_above_slo),
-		cmocka_unit_test(test_rule_max_mttr_above_slo),
-		cmocka_unit_test(test_rule_success_rate_below_slo),
-		cmocka_unit_test(test_rule_coordinator_recovery_slow),
-		cmocka_unit_test(test_rule_database_api_error_rate),
-		cmocka_unit_test(test_rule_majority_lost_consensus_in_minority_partition),
-		cmocka_unit_test(test_rule_mttr_rising_and_trend_slope),
-		cmocka_unit_test(test_trend_of_one_point_is_null_with_reason),
-		cmocka_unit_test(test_all_clear_only_when_nothing_else_fires),
-		cmocka_unit_test(test_exit_status_follows_design),
-		cmocka_unit_test(test_parse_iso),
-		cmocka_unit_test(test_html_and_junit_escape_hostile_names),
-		cmocka_unit_test(test_metrics_last_mttr_only_once_measured),
+	    cmocka_unit_test(test_summary_skips_null_mttr_instead_of_counting_zero),
+	    cmocka_unit_test(test_empty_set_gives_null_with_reason_never_infinity),
+	    cmocka_unit_test(test_skipped_runs_count_neither_mttr_nor_requests),
+	    cmocka_unit_test(test_percentiles_by_nearest_rank),
+	    cmocka_unit_test(test_slo_pass_fail_and_not_measured),
+	    cmocka_unit_test(test_rule_average_mttr_above_slo),
+	    cmocka_unit_test(test_rule_max_mttr_above_slo),
+	    cmocka_unit_test(test_rule_success_rate_below_slo),
+	    cmocka_unit_test(test_rule_coordinator_recovery_slow),
+	    cmocka_unit_test(test_rule_database_api_error_rate),
+	    cmocka_unit_test(test_rule_majority_lost_consensus_in_minority_partition),
+	    cmocka_unit_test(test_rule_mttr_rising_and_trend_slope),
+	    cmocka_unit_test(test_trend_of_one_point_is_null_with_reason),
+	    cmocka_unit_test(test_all_clear_only_when_nothing_else_fires),
+	    cmocka_unit_test(test_exit_status_follows_design),
+	    cmocka_unit_test(test_parse_iso),
+	    cmocka_unit_test(test_html_and_junit_escape_hostile_names),
+	    cmocka_unit_test(test_metrics_last_mttr_only_once_measured),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -142,9 +142,11 @@ view_of(struct registry *r, const char *agent_id)
 		v.gaps        = a->events_gaps;
 		v.n_faults    = a->n_active_faults;
 		if (a->n_active_faults > 0)
-			snprintf(v.first_fault, sizeof(v.first_fault), "%s", a->active_faults[0]);
+			snprintf(v.first_fault, sizeof(v.first_fault), "%s",
+			         a->active_faults[0]);
 		if (a->lost_reason != NULL)
-			snprintf(v.lost_reason, sizeof(v.lost_reason), "%s", a->lost_reason);
+			snprintf(v.lost_reason, sizeof(v.lost_reason), "%s",
+			         a->lost_reason);
 		v.incarnation      = a->identity->incarnation;
 		v.last_seen_ctl_us = a->last_seen_ctl_us;
 	}
@@ -174,16 +176,19 @@ make_revert_all(Chaos__V1__Command *c, uint64_t id)
 
 /* Builds the reply to poll_seq and decodes it as the agent would. */
 static Chaos__V1__Reply *
-reply_for(struct registry *r, const char *agent_id, uint64_t poll_seq, bool identity_needed)
+reply_for(struct registry *r, const char *agent_id, uint64_t poll_seq,
+          bool identity_needed)
 {
 	nng_msg          *msg    = NULL;
 	Chaos__V1__Reply *reply  = NULL;
 	const char       *reason = NULL;
 	int64_t           t2     = clk_now_us();
 
-	assert_int_equal(registry_build_reply(r, agent_id, poll_seq, t2, identity_needed, &msg),
-	                 CHAOS_OK);
-	if (wire_decode_reply(nng_msg_body(msg), nng_msg_len(msg), &reply, &reason) != CHAOS_OK)
+	assert_int_equal(
+	    registry_build_reply(r, agent_id, poll_seq, t2, identity_needed, &msg),
+	    CHAOS_OK);
+	if (wire_decode_reply(nng_msg_body(msg), nng_msg_len(msg), &reply, &reason) !=
+	    CHAOS_OK)
 		fail_msg("registry built a reply the agent refuses: %s", reason);
 	nng_msg_free(msg);
 	assert_int_equal(reply->poll_seq, poll_seq);
@@ -202,7 +207,7 @@ send_event(struct registry *r, struct fake_agent *f, uint64_t seq, int want)
 	ev.protocol_version = WIRE_VERSION;
 	ev.agent_id         = f->agent_id;
 	ev.seq              = seq;
-	ev.t_agent_us       = T0_US + (int64_t) seq;
+	ev.t_agent_us       = T0_US + (int64_t)seq;
 	state.fault_id      = "f1";
 	state.phase         = CHAOS__V1__FAULT_PHASE__FAULT_PHASE_APPLIED;
 	ev.body_case        = CHAOS__V1__EVENT__BODY_FAULT_STATE;
@@ -237,10 +242,10 @@ test_unknown_agent_without_identity_is_asked_for_it(void **state)
 	Chaos__V1__Reply  *reply;
 	bool               need = false;
 
-	(void) state;
+	(void)state;
 	fake_init(&f, "ledger", "db-0");
-	assert_int_equal(registry_on_poll(r, fake_poll(&f, false), 1, clk_now_us(), &need),
-	                 CHAOS_OK);
+	assert_int_equal(
+	    registry_on_poll(r, fake_poll(&f, false), 1, clk_now_us(), &need), CHAOS_OK);
 	assert_true(need);
 	assert_false(view_of(r, f.agent_id).found);
 	assert_int_equal(count_agents(r, NULL), 0);
@@ -262,9 +267,10 @@ test_agent_with_identity_is_registered_and_connected(void **state)
 	bool              need = true;
 	int64_t           t2   = clk_now_us();
 
-	(void) state;
+	(void)state;
 	fake_init(&f, "ledger", "db-0");
-	assert_int_equal(registry_on_poll(r, fake_poll(&f, true), 1, t2, &need), CHAOS_OK);
+	assert_int_equal(registry_on_poll(r, fake_poll(&f, true), 1, t2, &need),
+	                 CHAOS_OK);
 	assert_false(need);
 	v = view_of(r, f.agent_id);
 	assert_true(v.found);
@@ -289,7 +295,7 @@ test_sweep_marks_lost_only_after_three_heartbeats(void **state)
 	int64_t           before, after;
 	struct view       v;
 
-	(void) state;
+	(void)state;
 	fake_init(&f, "ledger", "db-0");
 	before = clk_mono_us();
 	poll_ok(r, fake_poll(&f, true), 1);
@@ -313,7 +319,7 @@ test_closed_pipe_marks_only_its_agent_lost(void **state)
 	struct fake_agent a, b;
 	struct view       v;
 
-	(void) state;
+	(void)state;
 	fake_init(&a, "ledger", "db-0");
 	fake_init(&b, "ledger", "coord-0");
 	poll_ok(r, fake_poll(&a, true), 11);
@@ -337,11 +343,12 @@ test_new_poll_reconnects_a_lost_agent(void **state)
 	struct fake_agent f;
 	struct view       v;
 
-	(void) state;
+	(void)state;
 	fake_init(&f, "ledger", "db-0");
 	poll_ok(r, fake_poll(&f, true), 1);
 	registry_pipe_closed(r, 1);
-	assert_int_equal(view_of(r, f.agent_id).state, CHAOS__V1__AGENT_STATE__AGENT_STATE_LOST);
+	assert_int_equal(view_of(r, f.agent_id).state,
+	                 CHAOS__V1__AGENT_STATE__AGENT_STATE_LOST);
 	poll_ok(r, fake_poll(&f, true), 2); /* new connection, identity resent */
 	v = view_of(r, f.agent_id);
 	assert_int_equal(v.state, CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED);
@@ -352,7 +359,8 @@ test_new_poll_reconnects_a_lost_agent(void **state)
 	                 CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED);
 	/* Swept-lost agents come back the same way. */
 	registry_sweep(r, clk_mono_us() + 4 * HB_MS * 1000);
-	assert_int_equal(view_of(r, f.agent_id).state, CHAOS__V1__AGENT_STATE__AGENT_STATE_LOST);
+	assert_int_equal(view_of(r, f.agent_id).state,
+	                 CHAOS__V1__AGENT_STATE__AGENT_STATE_LOST);
 	poll_ok(r, fake_poll(&f, false), 2);
 	assert_int_equal(view_of(r, f.agent_id).state,
 	                 CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED);
@@ -367,8 +375,8 @@ set_prev_times(struct fake_agent *f, int64_t theta, int64_t d)
 
 	f->poll.has_prev_t1_agent_us = f->poll.has_prev_t2_ctl_us = true;
 	f->poll.has_prev_t3_ctl_us = f->poll.has_prev_t4_agent_us = true;
-	f->poll.prev_t1_agent_us = t1;
-	f->poll.prev_t2_ctl_us   = t1 - theta + d;
+	f->poll.prev_t1_agent_us                                  = t1;
+	f->poll.prev_t2_ctl_us                                    = t1 - theta + d;
 	f->poll.prev_t3_ctl_us   = t1 - theta + d + 20000; /* held 20 ms */
 	f->poll.prev_t4_agent_us = t1 + 2 * d + 20000;
 }
@@ -380,7 +388,7 @@ test_poll_times_give_the_agent_clock_offset(void **state)
 	struct fake_agent f;
 	struct view       v;
 
-	(void) state;
+	(void)state;
 	fake_init(&f, "ledger", "db-0");
 	poll_ok(r, fake_poll(&f, true), 1);
 	assert_false(view_of(r, f.agent_id).clock_known);
@@ -401,7 +409,7 @@ test_new_incarnation_resets_clock_and_event_sequence(void **state)
 	struct fake_agent f;
 	struct view       v;
 
-	(void) state;
+	(void)state;
 	fake_init(&f, "ledger", "db-0");
 	poll_ok(r, fake_poll(&f, true), 1);
 	fake_poll(&f, false);
@@ -447,7 +455,7 @@ test_enqueued_command_is_resent_until_acked(void **state)
 	Chaos__V1__Command c7, c8;
 	Chaos__V1__Reply  *reply;
 
-	(void) state;
+	(void)state;
 	kicks = 0;
 	registry_set_kick(r, count_kick, &kicks);
 	fake_init(&f, "ledger", "db-0");
@@ -497,7 +505,7 @@ test_command_queue_is_bounded(void **state)
 	Chaos__V1__Command c;
 	int                rv = CHAOS_OK, queued = 0;
 
-	(void) state;
+	(void)state;
 	fake_init(&f, "ledger", "db-0");
 	poll_ok(r, fake_poll(&f, true), 1);
 	for (uint64_t id = 1; id <= 1000 && rv == CHAOS_OK; id++) {
@@ -517,7 +525,7 @@ test_event_gaps_are_counted_from_sequence_numbers(void **state)
 	struct fake_agent f, stranger;
 	struct view       v;
 
-	(void) state;
+	(void)state;
 	fake_init(&f, "ledger", "db-0");
 	fake_init(&stranger, "ledger", "ghost-0");
 	send_event(r, &stranger, 1, CHAOS_ENOENT); /* not registered, not a Hello */
@@ -525,7 +533,8 @@ test_event_gaps_are_counted_from_sequence_numbers(void **state)
 	send_hello(r, &f, 1, CHAOS_OK); /* a Hello registers */
 	v = view_of(r, f.agent_id);
 	assert_true(v.found);
-	assert_int_not_equal(v.state, CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED); /* no poll */
+	assert_int_not_equal(v.state,
+	                     CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED); /* no poll */
 	send_event(r, &f, 2, CHAOS_OK);
 	send_event(r, &f, 3, CHAOS_OK);
 	send_event(r, &f, 6, CHAOS_OK); /* 4, 5 lost */
@@ -546,7 +555,7 @@ test_snapshot_filters_by_namespace_and_reports_faults(void **state)
 	struct registry  *r = new_registry(8);
 	struct fake_agent a, b, c;
 
-	(void) state;
+	(void)state;
 	fake_init(&a, "ledger", "db-0");
 	fake_init(&b, "ledger", "coord-0");
 	fake_init(&c, "chain", "node-0");
@@ -578,7 +587,7 @@ test_full_table_refuses_new_agents_with_ebusy(void **state)
 	struct fake_agent a, b, c;
 	bool              need = false;
 
-	(void) state;
+	(void)state;
 	fake_init(&a, "ledger", "db-0");
 	fake_init(&b, "ledger", "db-1");
 	fake_init(&c, "ledger", "db-2");
@@ -599,18 +608,18 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_unknown_agent_without_identity_is_asked_for_it),
-		cmocka_unit_test(test_agent_with_identity_is_registered_and_connected),
-		cmocka_unit_test(test_sweep_marks_lost_only_after_three_heartbeats),
-		cmocka_unit_test(test_closed_pipe_marks_only_its_agent_lost),
-		cmocka_unit_test(test_new_poll_reconnects_a_lost_agent),
-		cmocka_unit_test(test_poll_times_give_the_agent_clock_offset),
-		cmocka_unit_test(test_new_incarnation_resets_clock_and_event_sequence),
-		cmocka_unit_test(test_enqueued_command_is_resent_until_acked),
-		cmocka_unit_test(test_command_queue_is_bounded),
-		cmocka_unit_test(test_event_gaps_are_counted_from_sequence_numbers),
-		cmocka_unit_test(test_snapshot_filters_by_namespace_and_reports_faults),
-		cmocka_unit_test(test_full_table_refuses_new_agents_with_ebusy),
+	    cmocka_unit_test(test_unknown_agent_without_identity_is_asked_for_it),
+	    cmocka_unit_test(test_agent_with_identity_is_registered_and_connected),
+	    cmocka_unit_test(test_sweep_marks_lost_only_after_three_heartbeats),
+	    cmocka_unit_test(test_closed_pipe_marks_only_its_agent_lost),
+	    cmocka_unit_test(test_new_poll_reconnects_a_lost_agent),
+	    cmocka_unit_test(test_poll_times_give_the_agent_clock_offset),
+	    cmocka_unit_test(test_new_incarnation_resets_clock_and_event_sequence),
+	    cmocka_unit_test(test_enqueued_command_is_resent_until_acked),
+	    cmocka_unit_test(test_command_queue_is_bounded),
+	    cmocka_unit_test(test_event_gaps_are_counted_from_sequence_numbers),
+	    cmocka_unit_test(test_snapshot_filters_by_namespace_and_reports_faults),
+	    cmocka_unit_test(test_full_table_refuses_new_agents_with_ebusy),
 	};
 
 	log_init("test_registry", LOG_LEVEL_ERROR);

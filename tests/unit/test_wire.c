@@ -232,11 +232,11 @@ static void
 event_fix_fault_state(struct event_fix *f, const char *detail)
 {
 	chaos__v1__fault_state__init(&f->state);
-	f->state.fault_id  = "run-1/fault-3";
-	f->state.phase     = CHAOS__V1__FAULT_PHASE__FAULT_PHASE_APPLIED;
-	f->state.detail    = (char *) detail;
-	f->ev.body_case    = CHAOS__V1__EVENT__BODY_FAULT_STATE;
-	f->ev.fault_state  = &f->state;
+	f->state.fault_id = "run-1/fault-3";
+	f->state.phase    = CHAOS__V1__FAULT_PHASE__FAULT_PHASE_APPLIED;
+	f->state.detail   = (char *)detail;
+	f->ev.body_case   = CHAOS__V1__EVENT__BODY_FAULT_STATE;
+	f->ev.fault_state = &f->state;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -251,7 +251,7 @@ static char case_label[64];
 static int
 reset_case(void **state)
 {
-	(void) state;
+	(void)state;
 	snprintf(case_label, sizeof(case_label), "-");
 	return 0;
 }
@@ -259,13 +259,13 @@ reset_case(void **state)
 /* The decoders must not write *out on failure; this marks "untouched". */
 static max_align_t decode_sentinel;
 
-#define WIRE_TEST_ADAPTER(name, fn, type)                                             \
-	static int name(const void *buf, size_t len, void **out, const char **reason) \
-	{                                                                             \
-		type *m  = (type *) (void *) &decode_sentinel;                         \
-		int   rv = fn(buf, len, &m, reason);                                   \
-		*out     = m;                                                          \
-		return rv;                                                             \
+#define WIRE_TEST_ADAPTER(name, fn, type)                                                \
+	static int name(const void *buf, size_t len, void **out, const char **reason)    \
+	{                                                                                \
+		type *m  = (type *)(void *)&decode_sentinel;                             \
+		int   rv = fn(buf, len, &m, reason);                                     \
+		*out     = m;                                                            \
+		return rv;                                                               \
 	}
 
 WIRE_TEST_ADAPTER(dec_poll, wire_decode_poll, Chaos__V1__Poll)
@@ -298,8 +298,8 @@ expect_accepted(const ProtobufCMessage *m, decode_fn dec)
 	int         rv     = pack_and_decode(m, dec, &out, &reason);
 
 	if (rv != CHAOS_OK)
-		fail_msg("%s: valid message rejected: %s (%s)", case_label, chaos_strerror(rv),
-		         reason != NULL ? reason : "no reason");
+		fail_msg("%s: valid message rejected: %s (%s)", case_label,
+		         chaos_strerror(rv), reason != NULL ? reason : "no reason");
 	assert_non_null(out);
 	assert_ptr_not_equal(out, &decode_sentinel);
 	return out;
@@ -310,13 +310,15 @@ check_rejection(int rv, void *out, const char *reason, int want, const char *why
 {
 	if (rv == CHAOS_OK) {
 		wire_free(out);
-		fail_msg("%s: accepted, expected %s (%s)", case_label, chaos_strerror(want), why);
+		fail_msg("%s: accepted, expected %s (%s)", case_label,
+		         chaos_strerror(want), why);
 	}
 	assert_int_equal(rv, want);
 	assert_ptr_equal(out, &decode_sentinel);
 	assert_non_null(reason);
 	if (strstr(reason, why) == NULL)
-		fail_msg("%s: reason '%s' does not mention '%s'", case_label, reason, why);
+		fail_msg("%s: reason '%s' does not mention '%s'", case_label, reason,
+		         why);
 }
 
 static void
@@ -330,7 +332,8 @@ expect_rejected(const ProtobufCMessage *m, decode_fn dec, int want, const char *
 }
 
 static void
-expect_bytes_rejected(const void *buf, size_t len, decode_fn dec, int want, const char *why)
+expect_bytes_rejected(const void *buf, size_t len, decode_fn dec, int want,
+                      const char *why)
 {
 	void       *out    = NULL;
 	const char *reason = NULL;
@@ -384,18 +387,18 @@ test_poll_with_identity_acks_and_prev_times_round_trips(void **state)
 	struct poll_fix  f;
 	Chaos__V1__Poll *got;
 
-	(void) state;
+	(void)state;
 	poll_fix_init(&f);
 	poll_fix_add_identity(&f);
 	f.poll.has_prev_t1_agent_us = f.poll.has_prev_t2_ctl_us = true;
 	f.poll.has_prev_t3_ctl_us = f.poll.has_prev_t4_agent_us = true;
-	f.poll.prev_t1_agent_us = T0_US - 1000;
-	f.poll.prev_t2_ctl_us   = T0_US - 900;
-	f.poll.prev_t3_ctl_us   = T0_US - 850;
-	f.poll.prev_t4_agent_us = T0_US - 700;
+	f.poll.prev_t1_agent_us                                 = T0_US - 1000;
+	f.poll.prev_t2_ctl_us                                   = T0_US - 900;
+	f.poll.prev_t3_ctl_us                                   = T0_US - 850;
+	f.poll.prev_t4_agent_us                                 = T0_US - 700;
 	for (int i = 0; i < 2; i++) {
 		chaos__v1__ack__init(&f.ack[i]);
-		f.ack[i].command_id = 40 + (uint64_t) i;
+		f.ack[i].command_id = 40 + (uint64_t)i;
 		f.acks[i]           = &f.ack[i];
 	}
 	f.ack[0].status               = CHAOS__V1__STATUS__STATUS_OK;
@@ -441,7 +444,7 @@ test_minimal_poll_round_trips_without_optional_fields(void **state)
 	struct poll_fix  f;
 	Chaos__V1__Poll *got;
 
-	(void) state;
+	(void)state;
 	poll_fix_init(&f);
 	got = expect_accepted(&f.poll.base, dec_poll);
 	assert_null(got->identity);
@@ -489,7 +492,7 @@ test_reply_with_partition_fault_round_trips(void **state)
 	Chaos__V1__Reply           *got;
 	const Chaos__V1__FaultSpec *fs;
 
-	(void) state;
+	(void)state;
 	reply_fix_init(&f);
 	cmd_fix_fault(&f.c, CHAOS__V1__FAULT_SPEC__KIND_PARTITION);
 	got = reply_round_trip(&f, CHAOS__V1__COMMAND__BODY_APPLY_FAULT);
@@ -511,7 +514,7 @@ test_reply_with_port_fault_round_trips(void **state)
 	Chaos__V1__Reply           *got;
 	const Chaos__V1__FaultSpec *fs;
 
-	(void) state;
+	(void)state;
 	reply_fix_init(&f);
 	cmd_fix_fault(&f.c, CHAOS__V1__FAULT_SPEC__KIND_PORT);
 	got = reply_round_trip(&f, CHAOS__V1__COMMAND__BODY_APPLY_FAULT);
@@ -530,7 +533,7 @@ test_reply_with_latency_fault_round_trips(void **state)
 	Chaos__V1__Reply           *got;
 	const Chaos__V1__FaultSpec *fs;
 
-	(void) state;
+	(void)state;
 	reply_fix_init(&f);
 	cmd_fix_fault(&f.c, CHAOS__V1__FAULT_SPEC__KIND_LATENCY);
 	got = reply_round_trip(&f, CHAOS__V1__COMMAND__BODY_APPLY_FAULT);
@@ -550,7 +553,7 @@ test_reply_with_kill_fault_round_trips(void **state)
 	Chaos__V1__Reply           *got;
 	const Chaos__V1__FaultSpec *fs;
 
-	(void) state;
+	(void)state;
 	reply_fix_init(&f);
 	cmd_fix_fault(&f.c, CHAOS__V1__FAULT_SPEC__KIND_KILL);
 	got = reply_round_trip(&f, CHAOS__V1__COMMAND__BODY_APPLY_FAULT);
@@ -568,7 +571,7 @@ test_reply_with_loss_fault_round_trips(void **state)
 	Chaos__V1__Reply           *got;
 	const Chaos__V1__FaultSpec *fs;
 
-	(void) state;
+	(void)state;
 	reply_fix_init(&f);
 	cmd_fix_fault(&f.c, CHAOS__V1__FAULT_SPEC__KIND_LOSS);
 	got = reply_round_trip(&f, CHAOS__V1__COMMAND__BODY_APPLY_FAULT);
@@ -585,11 +588,11 @@ test_reply_with_revert_fault_round_trips(void **state)
 	struct reply_fix  f;
 	Chaos__V1__Reply *got;
 
-	(void) state;
+	(void)state;
 	reply_fix_init(&f);
 	f.c.cmd.body_case    = CHAOS__V1__COMMAND__BODY_REVERT_FAULT;
 	f.c.cmd.revert_fault = "run-1/fault-3";
-	got                  = reply_round_trip(&f, CHAOS__V1__COMMAND__BODY_REVERT_FAULT);
+	got = reply_round_trip(&f, CHAOS__V1__COMMAND__BODY_REVERT_FAULT);
 	assert_string_equal(got->commands[0]->revert_fault, "run-1/fault-3");
 	wire_free(got);
 }
@@ -601,7 +604,7 @@ test_reply_with_start_probe_round_trips(void **state)
 	Chaos__V1__Reply           *got;
 	const Chaos__V1__ProbeSpec *p;
 
-	(void) state;
+	(void)state;
 	reply_fix_init(&f);
 	chaos__v1__probe_spec__init(&f.c.probe);
 	f.c.probe.probe_id          = "probe-height";
@@ -633,7 +636,7 @@ test_reply_with_start_load_round_trips(void **state)
 	Chaos__V1__Reply          *got;
 	const Chaos__V1__LoadSpec *l;
 
-	(void) state;
+	(void)state;
 	reply_fix_init(&f);
 	chaos__v1__load_spec__init(&f.c.load);
 	f.c.load.load_id     = "load-1";
@@ -661,12 +664,12 @@ test_reply_with_revert_all_and_identity_needed_round_trips(void **state)
 	struct reply_fix  f;
 	Chaos__V1__Reply *got;
 
-	(void) state;
+	(void)state;
 	reply_fix_init(&f);
-	f.c.cmd.body_case             = CHAOS__V1__COMMAND__BODY_REVERT_ALL;
-	f.c.cmd.revert_all            = true;
-	f.reply.has_identity_needed   = true;
-	f.reply.identity_needed       = true;
+	f.c.cmd.body_case           = CHAOS__V1__COMMAND__BODY_REVERT_ALL;
+	f.c.cmd.revert_all          = true;
+	f.reply.has_identity_needed = true;
+	f.reply.identity_needed     = true;
 	got = reply_round_trip(&f, CHAOS__V1__COMMAND__BODY_REVERT_ALL);
 	assert_true(got->commands[0]->revert_all);
 	assert_true(got->has_identity_needed && got->identity_needed);
@@ -679,7 +682,7 @@ test_reply_with_stop_probe_and_stop_load_round_trips(void **state)
 	struct reply_fix  f;
 	Chaos__V1__Reply *got;
 
-	(void) state;
+	(void)state;
 	reply_fix_init(&f);
 	f.c.cmd.body_case  = CHAOS__V1__COMMAND__BODY_STOP_PROBE;
 	f.c.cmd.stop_probe = "probe-height";
@@ -699,7 +702,7 @@ test_hello_event_round_trips(void **state)
 	struct event_fix  f;
 	Chaos__V1__Event *got;
 
-	(void) state;
+	(void)state;
 	event_fix_init(&f);
 	event_fix_hello(&f);
 	got = expect_accepted(&f.ev.base, dec_event);
@@ -717,7 +720,7 @@ test_probe_sample_event_round_trips(void **state)
 	struct event_fix  f;
 	Chaos__V1__Event *got;
 
-	(void) state;
+	(void)state;
 	event_fix_init(&f);
 	chaos__v1__probe_sample__init(&f.sample);
 	f.sample.probe_id        = "probe-db";
@@ -738,7 +741,8 @@ test_probe_sample_event_round_trips(void **state)
 	assert_string_equal(got->sample->probe_id, "probe-db");
 	assert_false(got->sample->healthy);
 	assert_int_equal(got->sample->latency_us, 1234);
-	assert_int_equal(got->sample->error_class, CHAOS__V1__ERROR_CLASS__ERROR_CLASS_SQL);
+	assert_int_equal(got->sample->error_class,
+	                 CHAOS__V1__ERROR_CLASS__ERROR_CLASS_SQL);
 	assert_string_equal(got->sample->sqlstate, "57P01");
 	assert_int_equal(got->sample->value, -5);
 	assert_int_equal(got->sample->connect_us, 800);
@@ -752,14 +756,15 @@ test_fault_state_event_round_trips(void **state)
 	struct event_fix  f;
 	Chaos__V1__Event *got;
 
-	(void) state;
+	(void)state;
 	event_fix_init(&f);
 	event_fix_fault_state(&f, "3 rules in table chaos");
 	f.state.phase = CHAOS__V1__FAULT_PHASE__FAULT_PHASE_EXPIRED;
 	got           = expect_accepted(&f.ev.base, dec_event);
 	assert_int_equal(got->body_case, CHAOS__V1__EVENT__BODY_FAULT_STATE);
 	assert_string_equal(got->fault_state->fault_id, "run-1/fault-3");
-	assert_int_equal(got->fault_state->phase, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_EXPIRED);
+	assert_int_equal(got->fault_state->phase,
+	                 CHAOS__V1__FAULT_PHASE__FAULT_PHASE_EXPIRED);
 	assert_string_equal(got->fault_state->detail, "3 rules in table chaos");
 	wire_free(got);
 }
@@ -770,7 +775,7 @@ test_load_report_event_round_trips(void **state)
 	struct event_fix  f;
 	Chaos__V1__Event *got;
 
-	(void) state;
+	(void)state;
 	event_fix_init(&f);
 	chaos__v1__load_report__init(&f.load);
 	f.load.load_id   = "load-1";
@@ -778,7 +783,7 @@ test_load_report_event_round_trips(void **state)
 	f.load.ok        = 990;
 	f.load.late      = 3;
 	for (int i = 0; i < 3; i++)
-		f.errors[i] = (uint64_t) i * 2;
+		f.errors[i] = (uint64_t)i * 2;
 	for (int i = 0; i < 4; i++)
 		f.hist[i] = 100u << i;
 	f.load.n_errors_by_class = 3;
@@ -810,7 +815,7 @@ test_control_request_list_agents_and_stats_round_trip(void **state)
 	Chaos__V1__StatsRequest      st  = CHAOS__V1__STATS_REQUEST__INIT;
 	Chaos__V1__ControlRequest   *got;
 
-	(void) state;
+	(void)state;
 	req.protocol_version = WIRE_VERSION;
 	la.namespace_        = "ledger";
 	req.body_case        = CHAOS__V1__CONTROL_REQUEST__BODY_LIST_AGENTS;
@@ -840,36 +845,36 @@ test_control_response_with_agents_and_endpoints_round_trips(void **state)
 	char                       *faults[1] = {"run-1/fault-3"};
 	Chaos__V1__ControlResponse *got;
 
-	(void) state;
+	(void)state;
 	ident_fix_init(&id, "ledger/db-0");
-	info.identity            = &id.id;
-	info.state               = CHAOS__V1__AGENT_STATE__AGENT_STATE_LOST;
-	info.last_seen_ctl_us    = T0_US;
-	info.has_clock_known     = info.clock_known = true;
-	info.has_clock_offset_ms = true;
-	info.clock_offset_ms     = -1.25;
-	info.has_clock_error_ms  = true;
-	info.clock_error_ms      = 0.5;
-	info.lost_reason         = "connection closed";
-	info.has_events_gaps     = true;
-	info.events_gaps         = 2;
-	info.n_active_faults     = 1;
-	info.active_faults       = faults;
-	infos[0]                 = &info;
-	ep.name                  = "events";
-	ep.received              = 100;
-	ep.dropped               = 3;
-	ep.last_reason           = "event: bad fault state";
-	eps[0]                   = &ep;
-	resp.protocol_version    = WIRE_VERSION;
-	resp.n_agents            = 1;
-	resp.agents              = infos;
-	resp.n_endpoints         = 1;
-	resp.endpoints           = eps;
-	resp.has_now_ctl_us      = true;
-	resp.now_ctl_us          = T0_US + 5;
-	resp.has_heartbeat_ms    = true;
-	resp.heartbeat_ms        = 500;
+	info.identity         = &id.id;
+	info.state            = CHAOS__V1__AGENT_STATE__AGENT_STATE_LOST;
+	info.last_seen_ctl_us = T0_US;
+	info.has_clock_known = info.clock_known = true;
+	info.has_clock_offset_ms                = true;
+	info.clock_offset_ms                    = -1.25;
+	info.has_clock_error_ms                 = true;
+	info.clock_error_ms                     = 0.5;
+	info.lost_reason                        = "connection closed";
+	info.has_events_gaps                    = true;
+	info.events_gaps                        = 2;
+	info.n_active_faults                    = 1;
+	info.active_faults                      = faults;
+	infos[0]                                = &info;
+	ep.name                                 = "events";
+	ep.received                             = 100;
+	ep.dropped                              = 3;
+	ep.last_reason                          = "event: bad fault state";
+	eps[0]                                  = &ep;
+	resp.protocol_version                   = WIRE_VERSION;
+	resp.n_agents                           = 1;
+	resp.agents                             = infos;
+	resp.n_endpoints                        = 1;
+	resp.endpoints                          = eps;
+	resp.has_now_ctl_us                     = true;
+	resp.now_ctl_us                         = T0_US + 5;
+	resp.has_heartbeat_ms                   = true;
+	resp.heartbeat_ms                       = 500;
 
 	got = expect_accepted(&resp.base, dec_ctl_resp);
 	assert_int_equal(got->n_agents, 1);
@@ -898,7 +903,7 @@ test_every_decoder_rejects_an_empty_buffer(void **state)
 {
 	static const uint8_t none[1] = {0};
 
-	(void) state;
+	(void)state;
 	for (size_t i = 0; i < N_DECODERS; i++) {
 		expect_bytes_rejected(none, 0, all_decoders[i], CHAOS_EPROTO, "empty");
 		expect_bytes_rejected(NULL, 0, all_decoders[i], CHAOS_EPROTO, "empty");
@@ -914,7 +919,7 @@ test_truncated_poll_is_rejected_at_every_cut(void **state)
 	uint8_t        *buf;
 	size_t          len, id_len, id_start;
 
-	(void) state;
+	(void)state;
 	poll_fix_init(&f);
 	poll_fix_add_identity(&f);
 	buf      = pack_bytes(&f.poll.base, &len);
@@ -922,7 +927,8 @@ test_truncated_poll_is_rejected_at_every_cut(void **state)
 	id_start = len - id_len - (id_len < 128 ? 2 : 3); /* tag + length varint */
 	assert_int_equal(buf[id_start], (10 << 3) | 2);
 	for (size_t cut = id_start + 1; cut < len; cut++)
-		expect_bytes_rejected(buf, cut, dec_poll, CHAOS_EPROTO, "not a valid protobuf");
+		expect_bytes_rejected(buf, cut, dec_poll, CHAOS_EPROTO,
+		                      "not a valid protobuf");
 	free(buf);
 }
 
@@ -933,11 +939,12 @@ test_truncated_reply_is_rejected(void **state)
 	uint8_t         *buf;
 	size_t           len;
 
-	(void) state;
+	(void)state;
 	reply_fix_init(&f);
 	cmd_fix_fault(&f.c, CHAOS__V1__FAULT_SPEC__KIND_PARTITION);
 	buf = pack_bytes(&f.reply.base, &len);
-	expect_bytes_rejected(buf, len - 1, dec_reply, CHAOS_EPROTO, "not a valid protobuf");
+	expect_bytes_rejected(buf, len - 1, dec_reply, CHAOS_EPROTO,
+	                      "not a valid protobuf");
 	expect_bytes_rejected(buf, len / 2, dec_reply, CHAOS_EPROTO, "");
 	free(buf);
 }
@@ -947,7 +954,7 @@ test_message_missing_required_fields_is_rejected(void **state)
 {
 	static const uint8_t version_only[] = {0x08, 0x01}; /* protocol_version = 1 */
 
-	(void) state;
+	(void)state;
 	expect_bytes_rejected(version_only, sizeof(version_only), dec_poll, CHAOS_EPROTO,
 	                      "not a valid protobuf");
 	expect_bytes_rejected(version_only, sizeof(version_only), dec_reply, CHAOS_EPROTO,
@@ -968,26 +975,27 @@ xorshift64(uint64_t *s)
 static void
 test_random_bytes_are_rejected_by_every_decoder(void **state)
 {
-	static const uint8_t garbage[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	                                  0xff, 0xff, 0x01};
+	static const uint8_t garbage[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	                                  0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
 	uint64_t             seed      = 0x9e3779b97f4a7c15ULL;
 	uint8_t              buf[96];
 
-	(void) state;
+	(void)state;
 	for (size_t d = 0; d < N_DECODERS; d++)
-		expect_bytes_rejected(garbage, sizeof(garbage), all_decoders[d], CHAOS_EPROTO,
-		                      "not a valid protobuf");
+		expect_bytes_rejected(garbage, sizeof(garbage), all_decoders[d],
+		                      CHAOS_EPROTO, "not a valid protobuf");
 	for (int round = 0; round < 2000; round++) {
 		size_t len = 1 + xorshift64(&seed) % sizeof(buf);
 		for (size_t i = 0; i < len; i++)
-			buf[i] = (uint8_t) xorshift64(&seed);
+			buf[i] = (uint8_t)xorshift64(&seed);
 		for (size_t d = 0; d < N_DECODERS; d++) {
 			void       *out    = NULL;
 			const char *reason = NULL;
 			int         rv     = all_decoders[d](buf, len, &out, &reason);
 			/* Random bytes can parse as protobuf with another version. */
 			if (rv != CHAOS_EPROTO && rv != CHAOS_EVERSION)
-				fail_msg("random input %d to decoder %zu gave %d", round, d, rv);
+				fail_msg("random input %d to decoder %zu gave %d", round,
+				         d, rv);
 			assert_non_null(reason);
 			assert_ptr_equal(out, &decode_sentinel);
 		}
@@ -997,15 +1005,15 @@ test_random_bytes_are_rejected_by_every_decoder(void **state)
 static void
 test_wrong_protocol_version_is_refused_with_eversion(void **state)
 {
-	struct poll_fix           p;
-	struct reply_fix          r;
-	struct event_fix          e;
-	Chaos__V1__ControlRequest req = CHAOS__V1__CONTROL_REQUEST__INIT;
-	Chaos__V1__StatsRequest   st  = CHAOS__V1__STATS_REQUEST__INIT;
-	Chaos__V1__ControlResponse resp = CHAOS__V1__CONTROL_RESPONSE__INIT;
-	const uint32_t            bad[] = {0, WIRE_VERSION + 1, 0xffffffffu};
+	struct poll_fix            p;
+	struct reply_fix           r;
+	struct event_fix           e;
+	Chaos__V1__ControlRequest  req   = CHAOS__V1__CONTROL_REQUEST__INIT;
+	Chaos__V1__StatsRequest    st    = CHAOS__V1__STATS_REQUEST__INIT;
+	Chaos__V1__ControlResponse resp  = CHAOS__V1__CONTROL_RESPONSE__INIT;
+	const uint32_t             bad[] = {0, WIRE_VERSION + 1, 0xffffffffu};
 
-	(void) state;
+	(void)state;
 	poll_fix_init(&p);
 	reply_fix_init(&r);
 	r.c.cmd.body_case  = CHAOS__V1__COMMAND__BODY_REVERT_ALL;
@@ -1017,7 +1025,8 @@ test_wrong_protocol_version_is_refused_with_eversion(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CASE("bad[%zu]", i);
 		p.poll.protocol_version = r.reply.protocol_version = bad[i];
-		e.ev.protocol_version = req.protocol_version = resp.protocol_version = bad[i];
+		e.ev.protocol_version = req.protocol_version = resp.protocol_version =
+		    bad[i];
 		expect_rejected(&p.poll.base, dec_poll, CHAOS_EVERSION, "version");
 		expect_rejected(&r.reply.base, dec_reply, CHAOS_EVERSION, "version");
 		expect_rejected(&e.ev.base, dec_event, CHAOS_EVERSION, "version");
@@ -1033,19 +1042,20 @@ test_input_over_the_size_cap_is_refused_with_etoobig(void **state)
 		decode_fn dec;
 		size_t    cap;
 	} caps[] = {
-		{dec_poll, WIRE_MAX_SESSION},     {dec_reply, WIRE_MAX_SESSION},
-		{dec_event, WIRE_MAX_EVENT},      {dec_ctl_req, WIRE_MAX_CONTROL},
-		{dec_ctl_resp, WIRE_MAX_CONTROL},
+	    {dec_poll, WIRE_MAX_SESSION},     {dec_reply, WIRE_MAX_SESSION},
+	    {dec_event, WIRE_MAX_EVENT},      {dec_ctl_req, WIRE_MAX_CONTROL},
+	    {dec_ctl_resp, WIRE_MAX_CONTROL},
 	};
 	uint8_t *buf = calloc(1, WIRE_MAX_CONTROL + 1);
 
-	(void) state;
+	(void)state;
 	assert_non_null(buf);
 	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
 		void       *out    = NULL;
 		const char *reason = NULL;
-		/* Exactly at the cap is parsed (and fails as garbage), one byte over is not. */
-		int         rv     = caps[i].dec(buf, caps[i].cap, &out, &reason);
+		/* Exactly at the cap is parsed (and fails as garbage), one byte over is
+		 * not. */
+		int rv = caps[i].dec(buf, caps[i].cap, &out, &reason);
 		assert_int_not_equal(rv, CHAOS_ETOOBIG);
 		assert_int_not_equal(rv, CHAOS_OK);
 		expect_bytes_rejected(buf, caps[i].cap + 1, caps[i].dec, CHAOS_ETOOBIG,
@@ -1060,7 +1070,7 @@ test_real_event_over_the_event_cap_is_refused_with_etoobig(void **state)
 	struct event_fix f;
 	char            *big = malloc(WIRE_MAX_EVENT + 1);
 
-	(void) state;
+	(void)state;
 	assert_non_null(big);
 	memset(big, 'a', WIRE_MAX_EVENT);
 	big[WIRE_MAX_EVENT] = '\0';
@@ -1074,10 +1084,10 @@ static void
 test_wire_pack_refuses_a_message_over_max_size(void **state)
 {
 	struct poll_fix f;
-	nng_msg        *msg = (nng_msg *) (void *) &decode_sentinel;
+	nng_msg        *msg = (nng_msg *)(void *)&decode_sentinel;
 	size_t          len;
 
-	(void) state;
+	(void)state;
 	poll_fix_init(&f);
 	len = chaos__v1__poll__get_packed_size(&f.poll);
 	assert_int_equal(wire_pack(&f.poll.base, len - 1, &msg), CHAOS_ETOOBIG);
@@ -1097,16 +1107,16 @@ test_unknown_enum_values_are_rejected(void **state)
 	struct reply_fix r;
 	struct event_fix e;
 
-	(void) state;
+	(void)state;
 	poll_fix_init(&p);
 	poll_fix_add_identity(&p);
-	p.ident.id.role = (Chaos__V1__Role) 42;
+	p.ident.id.role = (Chaos__V1__Role)42;
 	expect_rejected(&p.poll.base, dec_poll, CHAOS_EPROTO, "unknown enum value");
 
 	poll_fix_init(&p);
 	chaos__v1__ack__init(&p.ack[0]);
 	p.ack[0].command_id = 1;
-	p.ack[0].status     = (Chaos__V1__Status) 9;
+	p.ack[0].status     = (Chaos__V1__Status)9;
 	p.acks[0]           = &p.ack[0];
 	p.poll.n_acks       = 1;
 	p.poll.acks         = p.acks;
@@ -1114,17 +1124,17 @@ test_unknown_enum_values_are_rejected(void **state)
 
 	reply_fix_init(&r);
 	cmd_fix_fault(&r.c, CHAOS__V1__FAULT_SPEC__KIND_PARTITION);
-	r.c.partition.direction = (Chaos__V1__Direction) 7;
+	r.c.partition.direction = (Chaos__V1__Direction)7;
 	expect_rejected(&r.reply.base, dec_reply, CHAOS_EPROTO, "unknown enum value");
 
 	reply_fix_init(&r);
 	cmd_fix_fault(&r.c, CHAOS__V1__FAULT_SPEC__KIND_PARTITION);
-	r.c.partition.proto = (Chaos__V1__L4Proto) 1; /* ICMP is not in L4Proto */
+	r.c.partition.proto = (Chaos__V1__L4Proto)1; /* ICMP is not in L4Proto */
 	expect_rejected(&r.reply.base, dec_reply, CHAOS_EPROTO, "unknown enum value");
 
 	event_fix_init(&e);
 	event_fix_fault_state(&e, NULL);
-	e.state.phase = (Chaos__V1__FaultPhase) -3;
+	e.state.phase = (Chaos__V1__FaultPhase)-3;
 	expect_rejected(&e.ev.base, dec_event, CHAOS_EPROTO, "unknown enum value");
 }
 
@@ -1136,11 +1146,12 @@ test_unknown_enum_value_patched_into_bytes_is_rejected(void **state)
 	uint8_t         *buf;
 	size_t           len, patched = 0;
 
-	(void) state;
+	(void)state;
 	event_fix_init(&f);
 	event_fix_hello(&f);
-	f.ident.id.role = CHAOS__V1__ROLE__ROLE_CONTROLLER; /* 5: unique byte pair below */
-	buf             = pack_bytes(&f.ev.base, &len);
+	f.ident.id.role =
+	    CHAOS__V1__ROLE__ROLE_CONTROLLER; /* 5: unique byte pair below */
+	buf = pack_bytes(&f.ev.base, &len);
 	for (size_t i = 0; i + 1 < len; i++) {
 		if (buf[i] == ((5 << 3) | 0) && buf[i + 1] == 5) { /* Identity.role = 5 */
 			buf[i + 1] = 6;
@@ -1155,22 +1166,24 @@ test_unknown_enum_value_patched_into_bytes_is_rejected(void **state)
 static void
 test_bad_agent_id_characters_are_rejected(void **state)
 {
-	static char *const bad[] = {"", "ledger db-0", "ledger/db-0;rm", "db\xc3\xa9", "a*b",
-	                            "x\"y"};
+	static char *const bad[] = {"",           "ledger db-0", "ledger/db-0;rm",
+	                            "db\xc3\xa9", "a*b",         "x\"y"};
 	char               too_long[WIRE_MAX_ID_LEN + 2];
 	struct poll_fix    p;
 	struct event_fix   e;
 
-	(void) state;
+	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CASE("bad[%zu]", i);
 		poll_fix_init(&p);
 		p.poll.agent_id = bad[i];
-		expect_rejected(&p.poll.base, dec_poll, CHAOS_EPROTO, "poll: bad agent_id");
+		expect_rejected(&p.poll.base, dec_poll, CHAOS_EPROTO,
+		                "poll: bad agent_id");
 		event_fix_init(&e);
 		event_fix_fault_state(&e, NULL);
 		e.ev.agent_id = bad[i];
-		expect_rejected(&e.ev.base, dec_event, CHAOS_EPROTO, "event: bad agent_id");
+		expect_rejected(&e.ev.base, dec_event, CHAOS_EPROTO,
+		                "event: bad agent_id");
 	}
 	memset(too_long, 'a', sizeof(too_long) - 1);
 	too_long[sizeof(too_long) - 1] = '\0';
@@ -1187,16 +1200,23 @@ test_bad_agent_id_characters_are_rejected(void **state)
 static void
 test_strings_with_control_characters_are_rejected(void **state)
 {
-	static char *const bad[] = {"a\nb", "a\rb", "\x1b[31mred", "tab\there", "del\x7f",
-	                            "nel\xc2\x85", "csi\xc2\x9b" "31m"};
+	static char *const bad[] = {"a\nb",
+	                            "a\rb",
+	                            "\x1b[31mred",
+	                            "tab\there",
+	                            "del\x7f",
+	                            "nel\xc2\x85",
+	                            "csi\xc2\x9b"
+	                            "31m"};
 	struct event_fix   f;
 
-	(void) state;
+	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CASE("bad[%zu]", i);
 		event_fix_init(&f);
 		event_fix_fault_state(&f, bad[i]);
-		expect_rejected(&f.ev.base, dec_event, CHAOS_EPROTO, "control characters");
+		expect_rejected(&f.ev.base, dec_event, CHAOS_EPROTO,
+		                "control characters");
 	}
 	/* ...wherever they are nested: a label value inside a poll's identity. */
 	{
@@ -1204,7 +1224,8 @@ test_strings_with_control_characters_are_rejected(void **state)
 		poll_fix_init(&p);
 		poll_fix_add_identity(&p);
 		p.ident.label.value = "x\ny";
-		expect_rejected(&p.poll.base, dec_poll, CHAOS_EPROTO, "control characters");
+		expect_rejected(&p.poll.base, dec_poll, CHAOS_EPROTO,
+		                "control characters");
 	}
 }
 
@@ -1212,25 +1233,26 @@ static void
 test_strings_with_invalid_utf8_are_rejected(void **state)
 {
 	static char *const bad[] = {
-		"\xff",              /* never valid */
-		"\xc3\x28",          /* bad continuation */
-		"\xe2\x82",          /* truncated at the end */
-		"\xc0\xaf",          /* overlong '/' (2 bytes) */
-		"\xe0\x80\xaf",      /* overlong '/' (3 bytes) */
-		"\xe0\x80\x8a",      /* overlong newline */
-		"\xf0\x80\x80\xaf",  /* overlong '/' (4 bytes) */
-		"\xed\xa0\x80",      /* UTF-16 surrogate U+D800 */
-		"\xf4\x90\x80\x80",  /* U+110000, past Unicode */
-		"\xf5\x80\x80\x80",  /* lead byte past U+10FFFF */
-		"\x80",              /* lone continuation */
+	    "\xff",             /* never valid */
+	    "\xc3\x28",         /* bad continuation */
+	    "\xe2\x82",         /* truncated at the end */
+	    "\xc0\xaf",         /* overlong '/' (2 bytes) */
+	    "\xe0\x80\xaf",     /* overlong '/' (3 bytes) */
+	    "\xe0\x80\x8a",     /* overlong newline */
+	    "\xf0\x80\x80\xaf", /* overlong '/' (4 bytes) */
+	    "\xed\xa0\x80",     /* UTF-16 surrogate U+D800 */
+	    "\xf4\x90\x80\x80", /* U+110000, past Unicode */
+	    "\xf5\x80\x80\x80", /* lead byte past U+10FFFF */
+	    "\x80",             /* lone continuation */
 	};
 	static char *const good[] = {
-		"caf\xc3\xa9", "\xc2\xa0", "\xe6\x97\xa5\xe6\x9c\xac", "\xed\x9f\xbf",
-		"\xef\xbf\xbd", "\xf0\x9f\x98\x80", "\xf4\x8f\xbf\xbf",
+	    "caf\xc3\xa9",      "\xc2\xa0",     "\xe6\x97\xa5\xe6\x9c\xac",
+	    "\xed\x9f\xbf",     "\xef\xbf\xbd", "\xf0\x9f\x98\x80",
+	    "\xf4\x8f\xbf\xbf",
 	};
 	struct event_fix f;
 
-	(void) state;
+	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CASE("bad[%zu]", i);
 		event_fix_init(&f);
@@ -1255,7 +1277,7 @@ test_text_longer_than_the_field_limit_is_rejected(void **state)
 	char              text[WIRE_MAX_TEXT_LEN + 2];
 	Chaos__V1__Event *got;
 
-	(void) state;
+	(void)state;
 	memset(text, 'x', sizeof(text) - 1);
 	text[sizeof(text) - 1] = '\0';
 	event_fix_init(&f);
@@ -1273,7 +1295,7 @@ test_too_many_repeated_values_are_rejected(void **state)
 	struct poll_fix p;
 	char          **faults = calloc(WIRE_MAX_REPEATED + 1, sizeof(char *));
 
-	(void) state;
+	(void)state;
 	assert_non_null(faults);
 	for (size_t i = 0; i <= WIRE_MAX_REPEATED; i++)
 		faults[i] = "f";
@@ -1290,7 +1312,7 @@ test_identity_with_unspecified_role_is_rejected(void **state)
 	struct poll_fix  p;
 	struct event_fix e;
 
-	(void) state;
+	(void)state;
 	poll_fix_init(&p);
 	poll_fix_add_identity(&p);
 	p.ident.id.role = CHAOS__V1__ROLE__ROLE_UNSPECIFIED;
@@ -1304,16 +1326,18 @@ test_identity_with_unspecified_role_is_rejected(void **state)
 static void
 test_identity_with_a_non_ip_address_is_rejected(void **state)
 {
-	static char *const bad[] = {"not-an-ip", "10.0.0.256", "10.0.0.1/24", "", "fd00::1::2"};
+	static char *const bad[] = {"not-an-ip", "10.0.0.256", "10.0.0.1/24", "",
+	                            "fd00::1::2"};
 	struct poll_fix    p;
 
-	(void) state;
+	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CASE("bad[%zu]", i);
 		poll_fix_init(&p);
 		poll_fix_add_identity(&p);
 		p.ident.ips[1] = bad[i];
-		expect_rejected(&p.poll.base, dec_poll, CHAOS_EPROTO, "ip is not an address");
+		expect_rejected(&p.poll.base, dec_poll, CHAOS_EPROTO,
+		                "ip is not an address");
 	}
 }
 
@@ -1322,7 +1346,7 @@ test_identity_with_bad_names_or_incarnation_is_rejected(void **state)
 {
 	struct poll_fix p;
 
-	(void) state;
+	(void)state;
 	poll_fix_init(&p);
 	poll_fix_add_identity(&p);
 	p.ident.id.pod = "db 0";
@@ -1347,11 +1371,12 @@ test_identity_for_another_agent_is_rejected(void **state)
 	struct poll_fix  p;
 	struct event_fix e;
 
-	(void) state;
+	(void)state;
 	poll_fix_init(&p);
 	poll_fix_add_identity(&p);
 	p.ident.id.agent_id = "ledger/db-1";
-	expect_rejected(&p.poll.base, dec_poll, CHAOS_EPROTO, "identity is for another agent");
+	expect_rejected(&p.poll.base, dec_poll, CHAOS_EPROTO,
+	                "identity is for another agent");
 	event_fix_init(&e);
 	event_fix_hello(&e);
 	e.ident.id.agent_id = "ledger/db-1";
@@ -1363,7 +1388,7 @@ test_poll_without_sequence_time_or_with_bad_acks_is_rejected(void **state)
 {
 	struct poll_fix p;
 
-	(void) state;
+	(void)state;
 	poll_fix_init(&p);
 	p.poll.poll_seq = 0;
 	expect_rejected(&p.poll.base, dec_poll, CHAOS_EPROTO, "sequence or time");
@@ -1393,11 +1418,11 @@ expect_fault_rejected(struct reply_fix *f, const char *why)
 static void
 test_partition_with_bad_peers_is_rejected(void **state)
 {
-	static char *const bad[] = {"10.0.0.0/33", "10.0.0.300/8", "10.0.0.0/abc", "fd00::/8",
-	                            "10.0.0.0/", "host.example"};
+	static char *const bad[] = {"10.0.0.0/33", "10.0.0.300/8", "10.0.0.0/abc",
+	                            "fd00::/8",    "10.0.0.0/",    "host.example"};
 	struct reply_fix   f;
 
-	(void) state;
+	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CASE("bad[%zu]", i);
 		reply_fix_init(&f);
@@ -1421,7 +1446,7 @@ test_ports_outside_1_to_65535_are_rejected(void **state)
 	static const uint32_t bad[] = {0, 65536, 70000, 0xffffffffu};
 	struct reply_fix      f;
 
-	(void) state;
+	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CASE("bad[%zu]", i);
 		reply_fix_init(&f);
@@ -1453,7 +1478,7 @@ test_loss_percent_outside_1_to_100_is_rejected(void **state)
 	static const uint32_t bad[] = {0, 101, 1000};
 	struct reply_fix      f;
 
-	(void) state;
+	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CASE("bad[%zu]", i);
 		reply_fix_init(&f);
@@ -1480,7 +1505,7 @@ test_lease_outside_100ms_to_10min_is_rejected(void **state)
 	static const uint32_t ok[]  = {100, 600000};
 	struct reply_fix      f;
 
-	(void) state;
+	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CASE("bad[%zu]", i);
 		reply_fix_init(&f);
@@ -1506,7 +1531,7 @@ test_other_bad_fault_fields_are_rejected(void **state)
 {
 	struct reply_fix f;
 
-	(void) state;
+	(void)state;
 	reply_fix_init(&f);
 	cmd_fix_fault(&f.c, CHAOS__V1__FAULT_SPEC__KIND_LATENCY);
 	f.c.latency.jitter_ms = 251; /* more than the delay */
@@ -1533,7 +1558,7 @@ test_command_without_body_or_id_is_rejected(void **state)
 {
 	struct reply_fix f;
 
-	(void) state;
+	(void)state;
 	reply_fix_init(&f); /* the command has an id but no body */
 	expect_fault_rejected(&f, "command: no body");
 	f.c.cmd.body_case  = CHAOS__V1__COMMAND__BODY_REVERT_ALL;
@@ -1547,7 +1572,7 @@ test_bad_probe_and_load_specs_are_rejected(void **state)
 {
 	struct reply_fix f;
 
-	(void) state;
+	(void)state;
 	reply_fix_init(&f);
 	chaos__v1__probe_spec__init(&f.c.probe);
 	f.c.probe.probe_id    = "p1";
@@ -1582,7 +1607,7 @@ test_reply_with_bad_times_or_heartbeat_is_rejected(void **state)
 {
 	struct reply_fix f;
 
-	(void) state;
+	(void)state;
 	reply_fix_init(&f);
 	f.c.cmd.body_case  = CHAOS__V1__COMMAND__BODY_REVERT_ALL;
 	f.c.cmd.revert_all = true;
@@ -1600,14 +1625,14 @@ test_event_without_body_or_sequence_is_rejected(void **state)
 {
 	struct event_fix f;
 
-	(void) state;
+	(void)state;
 	event_fix_init(&f);
 	expect_rejected(&f.ev.base, dec_event, CHAOS_EPROTO, "event: no body");
 	event_fix_fault_state(&f, NULL);
 	f.ev.seq = 0;
 	expect_rejected(&f.ev.base, dec_event, CHAOS_EPROTO, "sequence or time");
-	f.ev.seq         = 1;
-	f.state.phase    = CHAOS__V1__FAULT_PHASE__FAULT_PHASE_UNSPECIFIED;
+	f.ev.seq      = 1;
+	f.state.phase = CHAOS__V1__FAULT_PHASE__FAULT_PHASE_UNSPECIFIED;
 	expect_rejected(&f.ev.base, dec_event, CHAOS_EPROTO, "bad fault state");
 }
 
@@ -1620,7 +1645,7 @@ test_control_messages_with_bad_content_are_rejected(void **state)
 	Chaos__V1__AgentInfo      *infos[1];
 	struct ident_fix           id;
 
-	(void) state;
+	(void)state;
 	req.protocol_version = WIRE_VERSION;
 	expect_rejected(&req.base, dec_ctl_req, CHAOS_EPROTO, "no request body");
 	ident_fix_init(&id, "ledger/db-0");
@@ -1662,14 +1687,15 @@ test_unknown_fields_are_kept_across_a_round_trip(void **state)
 	const char          *reason = NULL;
 	nng_msg             *msg    = NULL;
 
-	(void) state;
+	(void)state;
 	assert_int_equal(wire_decode_poll(buf, len, &got, &reason), CHAOS_OK);
 	assert_int_equal(got->base.n_unknown_fields, 1);
 	assert_int_equal(got->base.unknown_fields[0].tag, 99);
 	assert_int_equal(wire_pack(&got->base, WIRE_MAX_SESSION, &msg), CHAOS_OK);
 	assert_int_equal(nng_msg_len(msg), len);
-	assert_int_equal(wire_decode_poll(nng_msg_body(msg), nng_msg_len(msg), &again, &reason),
-	                 CHAOS_OK);
+	assert_int_equal(
+	    wire_decode_poll(nng_msg_body(msg), nng_msg_len(msg), &again, &reason),
+	    CHAOS_OK);
 	assert_int_equal(again->base.n_unknown_fields, 1);
 	nng_msg_free(msg);
 	wire_free(again);
@@ -1682,11 +1708,12 @@ test_unknown_fields_are_kept_across_a_round_trip(void **state)
 static void
 test_unknown_field_number_zero_is_rejected(void **state)
 {
-	static const uint8_t field_0[] = {0x81, 0x00, 1, 2, 3, 4, 5, 6, 7, 8}; /* fixed64 */
+	static const uint8_t field_0[] = {0x81, 0x00, 1, 2, 3,
+	                                  4,    5,    6, 7, 8}; /* fixed64 */
 	size_t               len;
 	uint8_t             *buf = poll_bytes_with(field_0, sizeof(field_0), &len);
 
-	(void) state;
+	(void)state;
 	expect_bytes_rejected(buf, len, dec_poll, CHAOS_EPROTO, "invalid field number");
 	free(buf);
 }
@@ -1696,13 +1723,23 @@ test_check_cidr_accepts_ipv4_with_optional_prefix_only(void **state)
 {
 	static const char *const good[] = {"10.0.0.1", "10.0.0.0/8", "0.0.0.0/0",
 	                                   "255.255.255.255/32", "192.168.1.0/24"};
-	static const char *const bad[]  = {"",           "/8",           "10.0.0.0/",
-	                                   "10.0.0.0/33", "10.0.0.0/-1", "10.0.0.0/+8",
-	                                   "10.0.0.0/8/8", "10.0.0.0/8 ", " 10.0.0.1",
-	                                   "10.0.0.256", "10.0.0", "::1", "fd00::/8",
-	                                   "10.0.0.1.2", "255.255.255.255/320"};
+	static const char *const bad[]  = {"",
+	                                   "/8",
+	                                   "10.0.0.0/",
+	                                   "10.0.0.0/33",
+	                                   "10.0.0.0/-1",
+	                                   "10.0.0.0/+8",
+	                                   "10.0.0.0/8/8",
+	                                   "10.0.0.0/8 ",
+	                                   " 10.0.0.1",
+	                                   "10.0.0.256",
+	                                   "10.0.0",
+	                                   "::1",
+	                                   "fd00::/8",
+	                                   "10.0.0.1.2",
+	                                   "255.255.255.255/320"};
 
-	(void) state;
+	(void)state;
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
 		if (wire_check_cidr(good[i]) != CHAOS_OK)
 			fail_msg("'%s' refused", good[i]);
@@ -1718,58 +1755,58 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		WIRE_TEST(test_poll_with_identity_acks_and_prev_times_round_trips),
-		WIRE_TEST(test_minimal_poll_round_trips_without_optional_fields),
-		WIRE_TEST(test_reply_with_partition_fault_round_trips),
-		WIRE_TEST(test_reply_with_port_fault_round_trips),
-		WIRE_TEST(test_reply_with_latency_fault_round_trips),
-		WIRE_TEST(test_reply_with_kill_fault_round_trips),
-		WIRE_TEST(test_reply_with_loss_fault_round_trips),
-		WIRE_TEST(test_reply_with_revert_fault_round_trips),
-		WIRE_TEST(test_reply_with_start_probe_round_trips),
-		WIRE_TEST(test_reply_with_start_load_round_trips),
-		WIRE_TEST(test_reply_with_revert_all_and_identity_needed_round_trips),
-		WIRE_TEST(test_reply_with_stop_probe_and_stop_load_round_trips),
-		WIRE_TEST(test_hello_event_round_trips),
-		WIRE_TEST(test_probe_sample_event_round_trips),
-		WIRE_TEST(test_fault_state_event_round_trips),
-		WIRE_TEST(test_load_report_event_round_trips),
-		WIRE_TEST(test_control_request_list_agents_and_stats_round_trip),
-		WIRE_TEST(test_control_response_with_agents_and_endpoints_round_trips),
-		WIRE_TEST(test_every_decoder_rejects_an_empty_buffer),
-		WIRE_TEST(test_truncated_poll_is_rejected_at_every_cut),
-		WIRE_TEST(test_truncated_reply_is_rejected),
-		WIRE_TEST(test_message_missing_required_fields_is_rejected),
-		WIRE_TEST(test_random_bytes_are_rejected_by_every_decoder),
-		WIRE_TEST(test_wrong_protocol_version_is_refused_with_eversion),
-		WIRE_TEST(test_input_over_the_size_cap_is_refused_with_etoobig),
-		WIRE_TEST(test_real_event_over_the_event_cap_is_refused_with_etoobig),
-		WIRE_TEST(test_wire_pack_refuses_a_message_over_max_size),
-		WIRE_TEST(test_unknown_enum_values_are_rejected),
-		WIRE_TEST(test_unknown_enum_value_patched_into_bytes_is_rejected),
-		WIRE_TEST(test_bad_agent_id_characters_are_rejected),
-		WIRE_TEST(test_strings_with_control_characters_are_rejected),
-		WIRE_TEST(test_strings_with_invalid_utf8_are_rejected),
-		WIRE_TEST(test_text_longer_than_the_field_limit_is_rejected),
-		WIRE_TEST(test_too_many_repeated_values_are_rejected),
-		WIRE_TEST(test_identity_with_unspecified_role_is_rejected),
-		WIRE_TEST(test_identity_with_a_non_ip_address_is_rejected),
-		WIRE_TEST(test_identity_with_bad_names_or_incarnation_is_rejected),
-		WIRE_TEST(test_identity_for_another_agent_is_rejected),
-		WIRE_TEST(test_poll_without_sequence_time_or_with_bad_acks_is_rejected),
-		WIRE_TEST(test_partition_with_bad_peers_is_rejected),
-		WIRE_TEST(test_ports_outside_1_to_65535_are_rejected),
-		WIRE_TEST(test_loss_percent_outside_1_to_100_is_rejected),
-		WIRE_TEST(test_lease_outside_100ms_to_10min_is_rejected),
-		WIRE_TEST(test_other_bad_fault_fields_are_rejected),
-		WIRE_TEST(test_command_without_body_or_id_is_rejected),
-		WIRE_TEST(test_bad_probe_and_load_specs_are_rejected),
-		WIRE_TEST(test_reply_with_bad_times_or_heartbeat_is_rejected),
-		WIRE_TEST(test_event_without_body_or_sequence_is_rejected),
-		WIRE_TEST(test_control_messages_with_bad_content_are_rejected),
-		WIRE_TEST(test_unknown_fields_are_kept_across_a_round_trip),
-		WIRE_TEST(test_unknown_field_number_zero_is_rejected),
-		WIRE_TEST(test_check_cidr_accepts_ipv4_with_optional_prefix_only),
+	    WIRE_TEST(test_poll_with_identity_acks_and_prev_times_round_trips),
+	    WIRE_TEST(test_minimal_poll_round_trips_without_optional_fields),
+	    WIRE_TEST(test_reply_with_partition_fault_round_trips),
+	    WIRE_TEST(test_reply_with_port_fault_round_trips),
+	    WIRE_TEST(test_reply_with_latency_fault_round_trips),
+	    WIRE_TEST(test_reply_with_kill_fault_round_trips),
+	    WIRE_TEST(test_reply_with_loss_fault_round_trips),
+	    WIRE_TEST(test_reply_with_revert_fault_round_trips),
+	    WIRE_TEST(test_reply_with_start_probe_round_trips),
+	    WIRE_TEST(test_reply_with_start_load_round_trips),
+	    WIRE_TEST(test_reply_with_revert_all_and_identity_needed_round_trips),
+	    WIRE_TEST(test_reply_with_stop_probe_and_stop_load_round_trips),
+	    WIRE_TEST(test_hello_event_round_trips),
+	    WIRE_TEST(test_probe_sample_event_round_trips),
+	    WIRE_TEST(test_fault_state_event_round_trips),
+	    WIRE_TEST(test_load_report_event_round_trips),
+	    WIRE_TEST(test_control_request_list_agents_and_stats_round_trip),
+	    WIRE_TEST(test_control_response_with_agents_and_endpoints_round_trips),
+	    WIRE_TEST(test_every_decoder_rejects_an_empty_buffer),
+	    WIRE_TEST(test_truncated_poll_is_rejected_at_every_cut),
+	    WIRE_TEST(test_truncated_reply_is_rejected),
+	    WIRE_TEST(test_message_missing_required_fields_is_rejected),
+	    WIRE_TEST(test_random_bytes_are_rejected_by_every_decoder),
+	    WIRE_TEST(test_wrong_protocol_version_is_refused_with_eversion),
+	    WIRE_TEST(test_input_over_the_size_cap_is_refused_with_etoobig),
+	    WIRE_TEST(test_real_event_over_the_event_cap_is_refused_with_etoobig),
+	    WIRE_TEST(test_wire_pack_refuses_a_message_over_max_size),
+	    WIRE_TEST(test_unknown_enum_values_are_rejected),
+	    WIRE_TEST(test_unknown_enum_value_patched_into_bytes_is_rejected),
+	    WIRE_TEST(test_bad_agent_id_characters_are_rejected),
+	    WIRE_TEST(test_strings_with_control_characters_are_rejected),
+	    WIRE_TEST(test_strings_with_invalid_utf8_are_rejected),
+	    WIRE_TEST(test_text_longer_than_the_field_limit_is_rejected),
+	    WIRE_TEST(test_too_many_repeated_values_are_rejected),
+	    WIRE_TEST(test_identity_with_unspecified_role_is_rejected),
+	    WIRE_TEST(test_identity_with_a_non_ip_address_is_rejected),
+	    WIRE_TEST(test_identity_with_bad_names_or_incarnation_is_rejected),
+	    WIRE_TEST(test_identity_for_another_agent_is_rejected),
+	    WIRE_TEST(test_poll_without_sequence_time_or_with_bad_acks_is_rejected),
+	    WIRE_TEST(test_partition_with_bad_peers_is_rejected),
+	    WIRE_TEST(test_ports_outside_1_to_65535_are_rejected),
+	    WIRE_TEST(test_loss_percent_outside_1_to_100_is_rejected),
+	    WIRE_TEST(test_lease_outside_100ms_to_10min_is_rejected),
+	    WIRE_TEST(test_other_bad_fault_fields_are_rejected),
+	    WIRE_TEST(test_command_without_body_or_id_is_rejected),
+	    WIRE_TEST(test_bad_probe_and_load_specs_are_rejected),
+	    WIRE_TEST(test_reply_with_bad_times_or_heartbeat_is_rejected),
+	    WIRE_TEST(test_event_without_body_or_sequence_is_rejected),
+	    WIRE_TEST(test_control_messages_with_bad_content_are_rejected),
+	    WIRE_TEST(test_unknown_fields_are_kept_across_a_round_trip),
+	    WIRE_TEST(test_unknown_field_number_zero_is_rejected),
+	    WIRE_TEST(test_check_cidr_accepts_ipv4_with_optional_prefix_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
