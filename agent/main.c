@@ -15,6 +15,7 @@
 #include "agent/identity.h"
 #include "agent/session.h"
 #include "common/err.h"
+#include "common/flags.h"
 #include "common/log.h"
 #include "common/url.h"
 

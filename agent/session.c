@@ -238,6 +238,20 @@ session_take_reply(struct session *s, nng_msg *msg, int64_t t1, int64_t t4,
 	return true;
 }
 
+/* Says so when the controller stays silent: a wrong address, a TLS
+ * certificate it refuses, or no controller at all all look alike from here,
+ * so the line names them. Logged on the first timeout and every tenth. */
+static void
+session_note_silence(struct session *s)
+{
+	if (s->st.timeouts++ % 10 == 0)
+		log_warn(
+		    "no answer from the controller yet (%llu polls timed out); check the "
+		    "--controller address, that chaos-controller runs, and the TLS files "
+		    "(a certificate from another CA is refused)",
+		    (unsigned long long)s->st.timeouts);
+}
+
 /* How long to wait for a reply: three heartbeats (the controller answers
  * within one), but never past the handler's next deadline. */
 static int
@@ -273,7 +287,7 @@ session_run(struct session *s)
 				                             with_identity);
 				nng_msg_free(msg);
 			} else if (rv == NNG_ETIMEDOUT) {
-				s->st.timeouts++;
+				session_note_silence(s);
 			} else if (rv != NNG_ECLOSED) {
 				/* Connection lost: the dialer reconnects; pace
 				 * the loop so it never spins. */
