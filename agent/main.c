@@ -75,8 +75,8 @@ agent_start(const struct agent_opts *o, const struct identity *id)
 	agent_set_session(a, s);
 	pthread_create(&sig_thread, NULL, agent_signal_thread, s);
 	pthread_detach(sig_thread);
-	log_info("agent %s (role %d, %zu ips) polling %s", id->agent_id, id->role,
-	         id->n_ips, o->controller);
+	log_info("agent %s (role %s, %zu ips) polling %s", id->agent_id,
+	         flags_role_name(id->role), id->n_ips, o->controller);
 	rv = session_run(s);
 out:
 	if (rv != CHAOS_OK)
