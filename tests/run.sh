@@ -14,4 +14,4 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j"$(nproc)"
 # Serial: the integration tests share one sandbox and the benchmarks want
 # the machine to themselves.
-exec ctest --test-dir build --output-on-failure --timeout 900
+exec ctest --test-dir build --output-on-failure --no-label-summary --timeout 900
