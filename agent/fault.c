@@ -12,6 +12,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/wire.h"
 
 #define FAULT_MAX_EXEMPT 16
 
@@ -135,22 +136,6 @@ fault_ops_for(Chaos__V1__FaultSpec__KindCase kind)
 		if (fault_kinds[i]->kind == kind)
 			return fault_kinds[i];
 	return NULL;
-}
-
-/* protobuf-c has no copy: a pack/unpack round trip gives an owned copy. */
-static Chaos__V1__FaultSpec *
-fault_copy_spec(const Chaos__V1__FaultSpec *spec)
-{
-	size_t                len = chaos__v1__fault_spec__get_packed_size(spec);
-	uint8_t              *buf = malloc(len ? len : 1);
-	Chaos__V1__FaultSpec *copy;
-
-	if (buf == NULL)
-		return NULL;
-	chaos__v1__fault_spec__pack(spec, buf);
-	copy = chaos__v1__fault_spec__unpack(NULL, len, buf);
-	free(buf);
-	return copy;
 }
 
 /* Exempt CIDRs: the controller's, then every fault's own. */
@@ -344,7 +329,7 @@ fault_apply(struct fault_engine *fe, const Chaos__V1__FaultSpec *spec, int64_t o
 	e = &fe->active[fe->n_active];
 	memset(e, 0, sizeof(*e));
 	e->ops = ops;
-	if ((e->spec = fault_copy_spec(spec)) == NULL)
+	if ((e->spec = wire_copy(&spec->base)) == NULL)
 		return CHAOS_ENOMEM;
 	fault_set_deadlines(e, offset_us);
 	fe->n_active++;

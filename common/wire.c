@@ -29,6 +29,21 @@ wire_pack(const ProtobufCMessage *m, size_t max_size, nng_msg **out)
 	return CHAOS_OK;
 }
 
+void *
+wire_copy(const ProtobufCMessage *m)
+{
+	size_t            len = protobuf_c_message_get_packed_size(m);
+	uint8_t          *buf = malloc(len ? len : 1);
+	ProtobufCMessage *copy;
+
+	if (buf == NULL)
+		return NULL;
+	protobuf_c_message_pack(m, buf);
+	copy = protobuf_c_message_unpack(m->descriptor, NULL, len, buf);
+	free(buf);
+	return copy;
+}
+
 void
 wire_free(void *msg)
 {

@@ -51,7 +51,11 @@ int wire_decode_control_request(const void *buf, size_t len,
 int wire_decode_control_response(const void *buf, size_t len,
                                  Chaos__V1__ControlResponse **out, const char **reason);
 
-/* Frees a message returned by wire_decode_*(); NULL is fine. */
+/* A deep copy of m (protobuf-c has none: a pack/unpack round trip), owned
+ * by the caller and freed with wire_free(); NULL when out of memory. */
+void *wire_copy(const ProtobufCMessage *m);
+
+/* Frees a message returned by wire_decode_*() or wire_copy(); NULL is fine. */
 void wire_free(void *msg);
 
 /* Field checks shared with the code that builds messages. */

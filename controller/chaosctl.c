@@ -10,6 +10,7 @@
 
 #include "common/err.h"
 #include "common/flags.h"
+#include "common/wire.h"
 
 static const struct chaosctl_cmd {
 	const char *name;
@@ -40,6 +41,25 @@ chaosctl_usage(FILE *f)
 	for (size_t i = 0; i < CHAOSCTL_N_CMDS; i++)
 		fprintf(f, "  %-11s %s\n", chaosctl_cmds[i].name,
 		        chaosctl_cmds[i].summary);
+}
+
+int
+chaosctl_request(const struct ctl_target *t, Chaos__V1__ControlRequest *req,
+                 Chaos__V1__ControlResponse **resp)
+{
+	char err[512];
+
+	if (ctl_call(t, req, resp, err, sizeof(err)) != CHAOS_OK) {
+		fprintf(stderr, "chaosctl: %s\n", err);
+		return CHAOSCTL_ENV;
+	}
+	if ((*resp)->error != NULL) {
+		fprintf(stderr, "chaosctl: controller: %s\n", (*resp)->error);
+		wire_free(*resp);
+		*resp = NULL;
+		return CHAOSCTL_FAILED;
+	}
+	return CHAOSCTL_OK;
 }
 
 int

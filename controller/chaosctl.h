@@ -22,6 +22,12 @@ int cmd_stats(const struct ctl_target *t, int argc, char **argv);
 int cmd_run(const struct ctl_target *t, int argc, char **argv);
 int cmd_orchestrate(const struct ctl_target *t, int argc, char **argv);
 
+/* One control request; on CHAOSCTL_OK *resp is the caller's (wire_free).
+ * Otherwise prints one line (unreachable controller: CHAOSCTL_ENV; the
+ * controller's own error: CHAOSCTL_FAILED) and returns that status. */
+int chaosctl_request(const struct ctl_target *t, Chaos__V1__ControlRequest *req,
+                     Chaos__V1__ControlResponse **resp);
+
 /* Parses a subcommand that takes only "--json"; returns CHAOSCTL_USAGE with
  * a printed line for anything else. */
 int chaosctl_json_flag(int argc, char **argv, int *json);

@@ -49,22 +49,14 @@ cmd_stats(const struct ctl_target *t, int argc, char **argv)
 	Chaos__V1__ControlRequest   req   = CHAOS__V1__CONTROL_REQUEST__INIT;
 	Chaos__V1__StatsRequest     stats = CHAOS__V1__STATS_REQUEST__INIT;
 	Chaos__V1__ControlResponse *resp  = NULL;
-	char                        err[512];
 	int                         json, rv;
 
 	if ((rv = chaosctl_json_flag(argc, argv, &json)) != CHAOSCTL_OK)
 		return rv;
 	req.body_case = CHAOS__V1__CONTROL_REQUEST__BODY_STATS;
 	req.stats     = &stats;
-	if (ctl_call(t, &req, &resp, err, sizeof(err)) != CHAOS_OK) {
-		fprintf(stderr, "chaosctl: %s\n", err);
-		return CHAOSCTL_ENV;
-	}
-	if (resp->error != NULL) {
-		fprintf(stderr, "chaosctl: controller: %s\n", resp->error);
-		wire_free(resp);
-		return CHAOSCTL_FAILED;
-	}
+	if ((rv = chaosctl_request(t, &req, &resp)) != CHAOSCTL_OK)
+		return rv;
 	stats_print(resp, json);
 	wire_free(resp);
 	return CHAOSCTL_OK;

@@ -152,28 +152,12 @@ registry_set_kick(struct registry *r, registry_kick_fn fn, void *arg)
 	r->kick_arg = arg;
 }
 
-/* Deep copy by a pack/unpack round trip: protobuf-c has no copy function. */
-static Chaos__V1__Identity *
-reg_copy_identity(const Chaos__V1__Identity *src)
-{
-	size_t               len = chaos__v1__identity__get_packed_size(src);
-	uint8_t             *buf = malloc(len ? len : 1);
-	Chaos__V1__Identity *copy;
-
-	if (buf == NULL)
-		return NULL;
-	chaos__v1__identity__pack(src, buf);
-	copy = chaos__v1__identity__unpack(NULL, len, buf);
-	free(buf);
-	return copy;
-}
-
 /* A new incarnation means the agent process restarted: whatever it had in
  * force died with it (owner tables), and its event sequence starts over. */
 static void
 reg_set_identity(struct reg_agent *a, const Chaos__V1__Identity *id)
 {
-	Chaos__V1__Identity *copy = reg_copy_identity(id);
+	Chaos__V1__Identity *copy = wire_copy(&id->base);
 
 	if (copy == NULL)
 		return;
@@ -454,7 +438,7 @@ reg_info(const struct reg_agent *a)
 	if (info == NULL)
 		return NULL;
 	chaos__v1__agent_info__init(info);
-	if ((info->identity = reg_copy_identity(a->identity)) == NULL) {
+	if ((info->identity = wire_copy(&a->identity->base)) == NULL) {
 		free(info);
 		return NULL;
 	}

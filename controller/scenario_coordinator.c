@@ -8,7 +8,6 @@
  * for the stability window.
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,24 +276,12 @@ fail:
 }
 
 struct co_meas {
-	int64_t test_start, test_end;
-	int64_t t_fault, t_restore, t_recovered, spread_us;
-	int64_t pods_ready_us; /* pod-delete: last replacement Ready */
-	json_t *pods;          /* pod-delete: what was deleted and what came back */
-	char    failure[512];
-	int     state;
+	int64_t             test_start, test_end;
+	int64_t             t_fault, t_restore, t_recovered, spread_us;
+	int64_t             pods_ready_us; /* pod-delete: last replacement Ready */
+	json_t             *pods; /* pod-delete: what was deleted and what came back */
+	struct scen_outcome out;
 };
-
-static void __attribute__((format(printf, 3, 4)))
-co_fail(struct co_meas *m, int state, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(m->failure, sizeof(m->failure), fmt, ap);
-	va_end(ap);
-	m->state = state;
-}
 
 /* One command per endpoint, each to the endpoint's loader agent. */
 static size_t
@@ -354,9 +341,9 @@ co_start_watch(struct run *r, struct co_plan *pl, struct co_meas *m)
 	}
 	if (co_send(r, pl, pc, acks) != pl->n_ep ||
 	    co_send(r, pl, lc, acks) != pl->n_ep) {
-		co_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
-		        "probes or load did not start on the loader agents: %s",
-		        acks[0].error);
+		scen_fail(&m->out, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
+		          "probes or load did not start on the loader agents: %s",
+		          acks[0].error);
 		return false;
 	}
 	run_progress(
@@ -396,17 +383,18 @@ co_steady(struct run *r, struct co_plan *pl, struct co_meas *m)
 
 	run_progress(r, "baseline phase: %.1f s", pl->p.load_s / 2);
 	if (!scen_hold(r, pl->loaders, pl->n_loaders, until)) {
-		co_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED, "aborted: %s",
-		        run_abort_reason(r));
+		scen_fail(&m->out, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED, "aborted: %s",
+		          run_abort_reason(r));
 		return false;
 	}
 	for (size_t i = 0; i < pl->n_ep; i++)
 		if (!scen_probe_healthy_now(r, pl->ep[i].probe_id)) {
-			co_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_SKIPPED,
-			        "not in steady state before the fault: %s is not healthy "
-			        "(no fault was "
-			        "applied)",
-			        pl->ep[i].name);
+			scen_fail(
+			    &m->out, CHAOS__V1__RUN_STATE__RUN_STATE_SKIPPED,
+			    "not in steady state before the fault: %s is not healthy "
+			    "(no fault was "
+			    "applied)",
+			    pl->ep[i].name);
 			return false;
 		}
 	return true;
@@ -446,8 +434,8 @@ co_agent_fault(struct run *r, struct co_plan *pl, struct co_meas *m)
 	}
 	if (!scen_apply(r, pl->coord, pl->n_coord, sp, &m->t_fault, &m->spread_us, err,
 	                sizeof(err))) {
-		co_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
-		        "outage not applied: %s", err);
+		scen_fail(&m->out, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
+		          "outage not applied: %s", err);
 		scen_revert(r, pl->coord, pl->n_coord);
 		return false;
 	}
@@ -463,12 +451,12 @@ co_agent_fault(struct run *r, struct co_plan *pl, struct co_meas *m)
 	}
 	if (!scen_hold(r, pl->loaders, pl->n_loaders,
 	               clk_mono_us() + (int64_t)(pl->p.outage_s * 1e6)))
-		co_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED, "aborted: %s",
-		        run_abort_reason(r));
+		scen_fail(&m->out, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED, "aborted: %s",
+		          run_abort_reason(r));
 	if ((m->t_restore = scen_revert(r, pl->coord, pl->n_coord)) == 0)
 		m->t_restore = clk_now_us();
 	run_progress(r, "blackhole reverted");
-	return m->state == CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED;
+	return m->out.state == CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED;
 }
 
 /* Deletes every pod matching the selector (grace 0) through the API. */
@@ -484,16 +472,16 @@ co_pod_delete(struct run *r, struct co_plan *pl, struct co_meas *m,
 	*n_uids = 0;
 	if (k8s_list_pods(pl->k8s, pl->p.kube_ns, pl->p.selector, &pods, &n, err,
 	                  sizeof(err)) != CHAOS_OK) {
-		co_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED, "listing pods: %s",
-		        err);
+		scen_fail(&m->out, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
+		          "listing pods: %s", err);
 		json_decref(deleted);
 		return false;
 	}
 	for (size_t i = 0; i < n && *n_uids < SCEN_MAX_TARGETS; i++) {
 		if (k8s_delete_pod(pl->k8s, pl->p.kube_ns, pods[i].name, 0, pods[i].uid,
 		                   NULL, err, sizeof(err)) != CHAOS_OK) {
-			co_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
-			        "deleting pod %s: %s", pods[i].name, err);
+			scen_fail(&m->out, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
+			          "deleting pod %s: %s", pods[i].name, err);
 			break;
 		}
 		snprintf(uids[(*n_uids)++], K8S_UID_LEN, "%s", pods[i].uid);
@@ -505,7 +493,7 @@ co_pod_delete(struct run *r, struct co_plan *pl, struct co_meas *m,
 	                    pl->p.kube_ns, "selector", pl->p.selector);
 	free(pods);
 	run_progress(r, "deleted %zu pod(s) matching %s", *n_uids, pl->p.selector);
-	return m->state == CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED;
+	return m->out.state == CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED;
 }
 
 /* pod-delete: when did every replacement become Ready (the Ready condition,
@@ -537,8 +525,8 @@ co_wait_pods(struct run *r, struct co_plan *pl, struct co_meas *m,
 	free(ready);
 	if (rv != CHAOS_OK) {
 		m->pods_ready_us = 0;
-		co_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
-		        "replacement pods not Ready: %s", err);
+		scen_fail(&m->out, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
+		          "replacement pods not Ready: %s", err);
 	} else {
 		run_progress(r, "%zu replacement pod(s) Ready", n);
 	}
@@ -569,14 +557,15 @@ co_wait_recovery(struct run *r, struct co_plan *pl, struct co_meas *m)
 	run_progress(r, "waiting for the API to be healthy for %.1f s", pl->p.window_s);
 	while ((m->t_recovered = co_recovered_at(r, pl, m)) == 0) {
 		if (clk_mono_us() >= until) {
-			co_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
-			        "API not recovered within the recovery timeout of %.0f s",
-			        pl->p.recovery_timeout_s);
+			scen_fail(
+			    &m->out, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
+			    "API not recovered within the recovery timeout of %.0f s",
+			    pl->p.recovery_timeout_s);
 			return;
 		}
 		if (!scen_hold(r, pl->loaders, pl->n_loaders, clk_mono_us() + 100000)) {
-			co_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED, "aborted: %s",
-			        run_abort_reason(r));
+			scen_fail(&m->out, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED,
+			          "aborted: %s", run_abort_reason(r));
 			return;
 		}
 	}
@@ -593,7 +582,7 @@ static int
 co_execute(struct run *r, void *plan, json_t **result)
 {
 	struct co_plan *pl = plan;
-	struct co_meas  m  = {.state = CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED};
+	struct co_meas  m  = {.out.state = CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED};
 	char            uids[SCEN_MAX_TARGETS][K8S_UID_LEN];
 	size_t          n_uids = 0;
 	bool            faulted;
@@ -605,21 +594,21 @@ co_execute(struct run *r, void *plan, json_t **result)
 	                                        : co_agent_fault(r, pl, &m);
 	if (faulted && pl->p.method == CO_POD_DELETE)
 		co_wait_pods(r, pl, &m, uids, n_uids);
-	if (m.state == CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED)
+	if (m.out.state == CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED)
 		co_wait_recovery(r, pl, &m);
-	if (m.state == CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED) {
+	if (m.out.state == CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED) {
 		run_progress(r, "recovery phase: %.1f s", pl->p.load_s / 2);
 		if (!scen_hold(r, pl->loaders, pl->n_loaders,
 		               clk_mono_us() + (int64_t)(pl->p.load_s / 2 * 1e6)))
-			co_fail(&m, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED,
-			        "aborted: %s", run_abort_reason(r));
+			scen_fail(&m.out, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED,
+			          "aborted: %s", run_abort_reason(r));
 	}
 stop:
 	co_stop_watch(r, pl);
 	m.test_end = clk_now_us();
 	*result    = co_result(r, pl, &m);
 	json_decref(m.pods);
-	return m.state;
+	return m.out.state;
 }
 
 enum { CO_BASELINE, CO_OUTAGE, CO_RECOVERY, CO_N_PHASES };
@@ -767,7 +756,7 @@ co_recovery_json(struct run *r, struct co_plan *pl, const struct co_meas *m, jso
 			first_bad = t;
 		free(s);
 	}
-	const char *why = m->failure[0] ? m->failure : "not recovered";
+	const char *why = m->out.failure[0] ? m->out.failure : "not recovered";
 	bool        all = n == pl->n_ep && m->t_recovered > 0;
 	report_seconds(o, "recovery_time", all,
 	               (double)(m->t_recovered - m->t_restore) / 1e6, why);
@@ -795,8 +784,8 @@ co_result(struct run *r, struct co_plan *pl, struct co_meas *m)
 	json_object_set_new(o, "scenario", json_string("coordinator_outage"));
 	json_object_set_new(o, "run_id", json_integer((json_int_t)run_id(r)));
 	json_object_set_new(o, "method", json_string(co_method_names[pl->p.method]));
-	json_object_set_new(o, "failure",
-	                    m->failure[0] ? json_string(m->failure) : json_null());
+	json_object_set_new(
+	    o, "failure", m->out.failure[0] ? json_string(m->out.failure) : json_null());
 	report_time(o, "test_start", m->test_start);
 	report_time(o, "test_end", m->test_end);
 	report_time(o, "outage_start", m->t_fault);

@@ -6,7 +6,6 @@
  * after the restore, database and API recovery are measured separately.
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,22 +181,10 @@ db_plan_free(void *plan)
 }
 
 struct db_meas {
-	int64_t test_start, test_end, base_start;
-	int64_t t_fault, t_restore, spread_us;
-	char    failure[512];
-	int     state;
+	int64_t             test_start, test_end, base_start;
+	int64_t             t_fault, t_restore, spread_us;
+	struct scen_outcome out;
 };
-
-static void __attribute__((format(printf, 3, 4)))
-db_fail(struct db_meas *m, int state, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(m->failure, sizeof(m->failure), fmt, ap);
-	va_end(ap);
-	m->state = state;
-}
 
 static uint32_t
 db_probe_timeout(const struct db_plan *pl)
@@ -238,8 +225,8 @@ db_start_probes(struct run *r, struct db_plan *pl, struct db_meas *m)
 		db_probe_spec(pl, k, &spec, url, sizeof(url));
 		if (!scen_start_probes(r, pl->cl, pl->n_cl, db_probe_tag[k], &spec,
 		                       pl->probe[k], err, sizeof(err))) {
-			db_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
-			        "%s probes did not start: %s", db_probe_tag[k], err);
+			scen_fail(&m->out, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
+			          "%s probes did not start: %s", db_probe_tag[k], err);
 			return false;
 		}
 	}
@@ -264,18 +251,19 @@ db_steady(struct run *r, struct db_plan *pl, struct db_meas *m)
 	    pl->n_cl, pl->p.baseline_s);
 	m->base_start = clk_now_us();
 	if (!scen_hold(r, pl->cl, pl->n_cl, until)) {
-		db_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED, "aborted: %s",
-		        run_abort_reason(r));
+		scen_fail(&m->out, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED, "aborted: %s",
+		          run_abort_reason(r));
 		return false;
 	}
 	for (int k = 0; k < DB_N_PROBES; k++)
 		for (size_t i = 0; i < pl->n_cl; i++)
 			if (!scen_probe_healthy_now(r, pl->probe[k][i])) {
-				db_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_SKIPPED,
-				        "not in steady state before the fault: %s probe "
-				        "from %s is not "
-				        "healthy (no fault was applied)",
-				        db_probe_tag[k], pl->cl[i].pod);
+				scen_fail(
+				    &m->out, CHAOS__V1__RUN_STATE__RUN_STATE_SKIPPED,
+				    "not in steady state before the fault: %s probe "
+				    "from %s is not "
+				    "healthy (no fault was applied)",
+				    db_probe_tag[k], pl->cl[i].pod);
 				return false;
 			}
 	return true;
@@ -359,8 +347,8 @@ db_apply(struct run *r, struct db_plan *pl, struct db_meas *m)
 	for (size_t i = 0; i < n; i++)
 		sp[i] = &specs[i];
 	if (!scen_apply(r, t, n, sp, &m->t_fault, &m->spread_us, err, sizeof(err))) {
-		db_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
-		        "fault not applied: %s", err);
+		scen_fail(&m->out, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
+		          "fault not applied: %s", err);
 		return false;
 	}
 	run_progress(r, "%s applied on %zu %s pod(s)",
@@ -393,27 +381,27 @@ db_hold_and_restore(struct run *r, struct db_plan *pl, struct db_meas *m)
 	struct scen_target *t     = db_fault_targets(pl, &n);
 	int64_t             until = clk_mono_us() + (int64_t)(pl->p.duration_s * 1e6);
 
-	if (m->state == CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED &&
+	if (m->out.state == CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED &&
 	    !scen_hold(r, t, n, until))
-		db_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED, "aborted: %s",
-		        run_abort_reason(r));
+		scen_fail(&m->out, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED, "aborted: %s",
+		          run_abort_reason(r));
 	scen_check_lost(r, t, n);
 	if ((m->t_restore = scen_revert(r, t, n)) == 0)
 		m->t_restore = clk_now_us();
 	run_progress(r, "database fault reverted");
-	if (m->state != CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED)
+	if (m->out.state != CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED)
 		return;
 	until = clk_mono_us() + (int64_t)(pl->p.recovery_timeout_s * 1e6);
 	while (!db_all_recovered(r, pl, m)) {
 		if (clk_mono_us() >= until) {
-			db_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
-			        "not recovered within the recovery timeout of %.0f s",
-			        pl->p.recovery_timeout_s);
+			scen_fail(&m->out, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
+			          "not recovered within the recovery timeout of %.0f s",
+			          pl->p.recovery_timeout_s);
 			return;
 		}
 		if (!scen_hold(r, pl->cl, pl->n_cl, clk_mono_us() + 200000)) {
-			db_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED, "aborted: %s",
-			        run_abort_reason(r));
+			scen_fail(&m->out, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED,
+			          "aborted: %s", run_abort_reason(r));
 			return;
 		}
 	}
@@ -425,7 +413,7 @@ static int
 db_execute(struct run *r, void *plan, json_t **result)
 {
 	struct db_plan *pl = plan;
-	struct db_meas  m  = {.state = CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED};
+	struct db_meas  m  = {.out.state = CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED};
 
 	m.test_start = clk_now_us();
 	if (!db_start_probes(r, pl, &m))
@@ -438,7 +426,7 @@ stop:
 	db_stop_probes(r, pl);
 	m.test_end = clk_now_us();
 	*result    = db_result(r, pl, &m);
-	return m.state;
+	return m.out.state;
 }
 
 /* Latest recovery (seconds after the restore) over probe kinds [k0, k1] of
@@ -555,7 +543,7 @@ db_summary(struct run *r, struct db_plan *pl, const struct db_meas *m, json_t *o
 		if (dok && aok)
 			per[np++] = d > a ? d : a;
 	}
-	const char *why = m->failure[0] ? m->failure : "not recovered";
+	const char *why = m->out.failure[0] ? m->out.failure : "not recovered";
 	report_seconds(o, "database_recovery_time", db_all, db_worst, why);
 	report_seconds(o, "api_recovery_time", api_all, api_worst, why);
 	report_seconds(o, "recovery_time", db_all && api_all,
@@ -611,8 +599,8 @@ db_result(struct run *r, struct db_plan *pl, struct db_meas *m)
 
 	json_object_set_new(o, "scenario", json_string("database_failure"));
 	json_object_set_new(o, "run_id", json_integer((json_int_t)run_id(r)));
-	json_object_set_new(o, "failure",
-	                    m->failure[0] ? json_string(m->failure) : json_null());
+	json_object_set_new(
+	    o, "failure", m->out.failure[0] ? json_string(m->out.failure) : json_null());
 	json_object_set_new(
 	    o, "failure_type",
 	    json_string(pl->p.latency ? "high_latency" : "connection_blocked"));

@@ -5,7 +5,6 @@
  * which pairs can still talk; heal; measure how long recovery takes.
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,24 +268,12 @@ net_plan_free(void *plan)
 
 /* What one run measured; times on the controller clock (us). */
 struct net_meas {
-	int64_t test_start, test_end;
-	int64_t t_fault, t_restore, spread_us;
-	bool    applied;
-	json_t *conn_before, *conn_during, *conn_after;
-	char    failure[512];
-	int     state;
+	int64_t             test_start, test_end;
+	int64_t             t_fault, t_restore, spread_us;
+	bool                applied;
+	json_t             *conn_before, *conn_during, *conn_after;
+	struct scen_outcome out;
 };
-
-static void __attribute__((format(printf, 3, 4)))
-net_fail(struct net_meas *m, int state, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(m->failure, sizeof(m->failure), fmt, ap);
-	va_end(ap);
-	m->state = state;
-}
 
 static bool
 net_start_probes(struct run *r, struct net_plan *pl, struct net_meas *m)
@@ -305,8 +292,8 @@ net_start_probes(struct run *r, struct net_plan *pl, struct net_meas *m)
 	if (scen_start_probes(r, pl->t, pl->n, "health", &spec, pl->probe_id, err,
 	                      sizeof(err)))
 		return true;
-	net_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED, "probes did not start: %s",
-	         err);
+	scen_fail(&m->out, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
+	          "probes did not start: %s", err);
 	return false;
 }
 
@@ -320,8 +307,8 @@ net_steady(struct run *r, struct net_plan *pl, struct net_meas *m)
 	run_progress(r, "baseline: probing %zu nodes for %.1f s", pl->n,
 	             pl->p.baseline_s);
 	if (!scen_hold(r, pl->t, pl->n, until)) {
-		net_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED, "aborted: %s",
-		         run_abort_reason(r));
+		scen_fail(&m->out, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED, "aborted: %s",
+		          run_abort_reason(r));
 		return false;
 	}
 	for (size_t i = 0; i < pl->n; i++) {
@@ -330,11 +317,11 @@ net_steady(struct run *r, struct net_plan *pl, struct net_meas *m)
 		bool                ok = n > 0 && s[n - 1].healthy;
 		free(s);
 		if (!ok) {
-			net_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_SKIPPED,
-			         "not in steady state before the fault: %s is not "
-			         "healthy (no fault "
-			         "was applied)",
-			         pl->t[i].pod);
+			scen_fail(&m->out, CHAOS__V1__RUN_STATE__RUN_STATE_SKIPPED,
+			          "not in steady state before the fault: %s is not "
+			          "healthy (no fault "
+			          "was applied)",
+			          pl->t[i].pod);
 			return false;
 		}
 	}
@@ -372,8 +359,8 @@ net_apply(struct run *r, struct net_plan *pl, struct net_meas *m)
 	m->applied = true; /* revert even a partial apply */
 	if (!scen_apply(r, pl->t, pl->n, sp, &m->t_fault, &m->spread_us, err,
 	                sizeof(err))) {
-		net_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
-		         "partition not applied: %s", err);
+		scen_fail(&m->out, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
+		          "partition not applied: %s", err);
 		return false;
 	}
 	run_progress(r, "partition applied on %zu nodes (spread %.1f ms)", pl->n,
@@ -393,8 +380,8 @@ net_hold(struct run *r, struct net_plan *pl, struct net_meas *m)
 		goto aborted;
 	return true;
 aborted:
-	net_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED, "aborted: %s",
-	         run_abort_reason(r));
+	scen_fail(&m->out, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED, "aborted: %s",
+	          run_abort_reason(r));
 	return false;
 }
 
@@ -429,14 +416,14 @@ net_wait_recovery(struct run *r, struct net_plan *pl, struct net_meas *m)
 	             pl->p.window_s);
 	while (!net_all_recovered(r, pl, m)) {
 		if (clk_mono_us() >= until) {
-			net_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
-			         "not recovered within the recovery timeout of %.0f s",
-			         pl->p.recovery_timeout_s);
+			scen_fail(&m->out, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
+			          "not recovered within the recovery timeout of %.0f s",
+			          pl->p.recovery_timeout_s);
 			return;
 		}
 		if (!scen_hold(r, pl->t, pl->n, clk_mono_us() + 200000)) {
-			net_fail(m, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED,
-			         "aborted: %s", run_abort_reason(r));
+			scen_fail(&m->out, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED,
+			          "aborted: %s", run_abort_reason(r));
 			return;
 		}
 	}
@@ -458,7 +445,7 @@ static int
 net_execute(struct run *r, void *plan, json_t **result)
 {
 	struct net_plan *pl = plan;
-	struct net_meas  m  = {.state = CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED};
+	struct net_meas  m  = {.out.state = CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED};
 
 	m.test_start = clk_now_us();
 	if (!net_start_probes(r, pl, &m))
@@ -469,7 +456,7 @@ net_execute(struct run *r, void *plan, json_t **result)
 	if (net_apply(r, pl, &m))
 		net_hold(r, pl, &m);
 	net_revert(r, pl, &m);
-	if (m.state == CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED)
+	if (m.out.state == CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED)
 		net_wait_recovery(r, pl, &m);
 	if (!run_aborted(r)) /* an abort wants out fast; nothing to learn after it */
 		m.conn_after = scen_conncheck(r, pl->t, pl->n, pl->p.check_port, "after");
@@ -478,15 +465,15 @@ stop:
 out:
 	m.test_end = clk_now_us();
 	if (scen_check_lost(r, pl->t, pl->n) > 0 &&
-	    m.state == CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED)
-		net_fail(
-		    &m, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
+	    m.out.state == CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED)
+		scen_fail(
+		    &m.out, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
 		    "an agent was lost during the run; its fault is reported as lost");
 	*result = net_result(r, pl, &m);
 	json_decref(m.conn_before);
 	json_decref(m.conn_during);
 	json_decref(m.conn_after);
-	return m.state;
+	return m.out.state;
 }
 
 /* Per-node figures that the result and the summary both need. */
@@ -638,7 +625,7 @@ net_summary(json_t *o, const struct net_plan *pl, const struct net_meas *m,
 	for (size_t i = 0; i < n_rec; i++)
 		worst = rec[i] > worst ? rec[i] : worst;
 	bool        have = all && n_rec > 0 && mttr_mean(rec, n_rec, &mean);
-	const char *why  = m->failure[0] ? m->failure : "no node recovered";
+	const char *why  = m->out.failure[0] ? m->out.failure : "no node recovered";
 	report_seconds(o, "mttr", have, mean, why);
 	report_seconds(o, "recovery_time", have, worst, why);
 	report_seconds(
@@ -666,8 +653,8 @@ net_result(struct run *r, struct net_plan *pl, struct net_meas *m)
 	}
 	json_object_set_new(o, "scenario", json_string("network_partition"));
 	json_object_set_new(o, "run_id", json_integer((json_int_t)run_id(r)));
-	json_object_set_new(o, "failure",
-	                    m->failure[0] ? json_string(m->failure) : json_null());
+	json_object_set_new(
+	    o, "failure", m->out.failure[0] ? json_string(m->out.failure) : json_null());
 	report_time(o, "test_start", m->test_start);
 	report_time(o, "test_end", m->test_end);
 	report_time(o, "partition_start", m->t_fault);

@@ -2,6 +2,7 @@
 #include "controller/scenario_util.h"
 
 #include <arpa/inet.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,17 @@ scen_select(struct registry *reg, const char *ns, int role, struct scen_target *
 	registry_snapshot_free(all, n_all);
 	qsort(out, n, sizeof(*out), scen_cmp_pod);
 	return n;
+}
+
+void
+scen_fail(struct scen_outcome *o, int state, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(o->failure, sizeof(o->failure), fmt, ap);
+	va_end(ap);
+	o->state = state;
 }
 
 void

@@ -36,6 +36,17 @@ size_t scen_select(struct registry *reg, const char *ns, int role,
 
 typedef char scen_id[SCEN_ID_LEN];
 
+/* How a run is going: its final state so far (Chaos__V1__RunState) and,
+ * when not succeeded, why. */
+struct scen_outcome {
+	int  state;
+	char failure[512];
+};
+
+/* Records a failure: state and the reason (printf-style). */
+void scen_fail(struct scen_outcome *o, int state, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Starts one probe per target: spec is a template whose target may contain
  * "{ip}", replaced by each target's address; ids[i] is set to
  * r<run>-<tag>-<pod>. Returns true when every agent acked; err says who did
