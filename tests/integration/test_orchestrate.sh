@@ -35,6 +35,7 @@ cleanup() {
 	local rc=$?
 	[ -n "$bg_pid" ] && kill "$bg_pid" 2>/dev/null && wait "$bg_pid" 2>/dev/null
 	[ -n "$ctl_pid" ] && kill "$ctl_pid" 2>/dev/null && wait "$ctl_pid" 2>/dev/null
+	"$sandbox" down >/dev/null 2>&1 || true # like every sandbox test: leave nothing behind
 	if [ "$rc" -ne 0 ]; then
 		echo "kept for inspection: $out" >&2
 	else
