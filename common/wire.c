@@ -434,11 +434,13 @@ wire_check_command(const Chaos__V1__Command *c, const char **reason)
 			return wire_fail(reason, "command: bad probe spec");
 		return CHAOS_OK;
 	case CHAOS__V1__COMMAND__BODY_STOP_PROBE:
-		return wire_check_id(c->stop_probe) ? wire_fail(reason, "command: bad probe id")
-		                                    : CHAOS_OK;
+		return wire_check_id(c->stop_probe)
+		    ? wire_fail(reason, "command: bad probe id")
+		    : CHAOS_OK;
 	case CHAOS__V1__COMMAND__BODY_STOP_LOAD:
-		return wire_check_id(c->stop_load) ? wire_fail(reason, "command: bad load id")
-		                                   : CHAOS_OK;
+		return wire_check_id(c->stop_load)
+		    ? wire_fail(reason, "command: bad load id")
+		    : CHAOS_OK;
 	case CHAOS__V1__COMMAND__BODY_START_LOAD:
 		if (wire_check_id(c->start_load->load_id) ||
 		    c->start_load->rate_rps == 0 || c->start_load->rate_rps > 1000000 ||
