@@ -121,15 +121,8 @@ agent_cli_check(struct agent_opts *o, char *err, size_t errlen)
 		         "e.g. tls+tcp://chaos-controller:7600");
 		return AGENT_CLI_USAGE;
 	}
-	if (flags_check_url(o->controller, o->plaintext, &why) != CHAOS_OK) {
+	if (transport_check_url(o->controller, o->plaintext, &o->tls, &why) != CHAOS_OK) {
 		snprintf(err, errlen, "--controller '%s': %s", o->controller, why);
-		return AGENT_CLI_USAGE;
-	}
-	if (strncmp(o->controller, "tls+tcp://", 10) == 0 &&
-	    (o->tls.ca_file == NULL || o->tls.cert_key_file == NULL)) {
-		snprintf(err, errlen,
-		         "tls+tcp:// needs --tls-ca FILE and --tls-cert FILE "
-		         "(PEM with certificate and key)");
 		return AGENT_CLI_USAGE;
 	}
 	return AGENT_CLI_RUN;

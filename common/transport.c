@@ -6,6 +6,7 @@
 #include <nng/supplemental/tls/tls.h>
 
 #include "common/err.h"
+#include "common/flags.h"
 #include "common/url.h"
 
 static bool
@@ -41,6 +42,22 @@ transport_tls_config(nng_tls_mode mode, const char *url, const struct transport_
 fail:
 	nng_tls_config_free(cfg);
 	return rv;
+}
+
+int
+transport_check_url(const char *url, bool allow_plain, const struct transport_tls *tls,
+                    const char **why)
+{
+	if (flags_check_url(url, allow_plain, why) != CHAOS_OK)
+		return CHAOS_EINVAL;
+	if (transport_is_tls(url) &&
+	    (tls == NULL || tls->ca_file == NULL || tls->cert_key_file == NULL)) {
+		*why = "tls+tcp:// needs --tls-ca FILE and --tls-cert FILE (one PEM with "
+		       "the "
+		       "certificate and its key)";
+		return CHAOS_EINVAL;
+	}
+	return CHAOS_OK;
 }
 
 int

@@ -6,6 +6,7 @@
 #ifndef CHAOS_COMMON_TRANSPORT_H
 #define CHAOS_COMMON_TRANSPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <nng/nng.h>
@@ -16,6 +17,13 @@ struct transport_tls {
 	const char *ca_file;
 	const char *cert_key_file;
 };
+
+/* Checks an endpoint URL as a flag value: the scheme (flags_check_url:
+ * plaintext tcp:// only when allow_plain) and, for tls+tcp://, that both TLS
+ * files are given. Returns CHAOS_OK or CHAOS_EINVAL with *why (static text)
+ * naming what is wrong and what is allowed. */
+int transport_check_url(const char *url, bool allow_plain,
+                        const struct transport_tls *tls, const char **why);
 
 /* Creates and starts a listener on sock for url. For tls+tcp:// the peer
  * must present a certificate signed by tls->ca_file. Sets NNG_OPT_RECVMAXSZ

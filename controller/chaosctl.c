@@ -130,7 +130,7 @@ main(int argc, char **argv)
 		chaosctl_usage(stderr);
 		return CHAOSCTL_USAGE;
 	}
-	if (flags_check_url(t.url, true, &why) != CHAOS_OK)
+	if (transport_check_url(t.url, true, &t.tls, &why) != CHAOS_OK)
 		return flags_usage_error("chaosctl", "--controller '%s': %s", t.url, why);
 	for (size_t k = 0; k < CHAOSCTL_N_CMDS; k++)
 		if (strcmp(argv[i], chaosctl_cmds[k].name) == 0)

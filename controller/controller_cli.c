@@ -118,15 +118,8 @@ controller_cli_check_url(const char *flag, const char *url,
 {
 	const char *why = NULL;
 
-	if (flags_check_url(url, o->plaintext, &why) != CHAOS_OK) {
+	if (transport_check_url(url, o->plaintext, &o->tls, &why) != CHAOS_OK) {
 		snprintf(err, errlen, "%s '%s': %s", flag, url, why);
-		return CONTROLLER_CLI_USAGE;
-	}
-	if (strncmp(url, "tls+tcp://", 10) == 0 &&
-	    (o->tls.ca_file == NULL || o->tls.cert_key_file == NULL)) {
-		snprintf(err, errlen,
-		         "%s '%s': tls+tcp:// needs --tls-ca FILE and --tls-cert FILE",
-		         flag, url);
 		return CONTROLLER_CLI_USAGE;
 	}
 	return CONTROLLER_CLI_RUN;
