@@ -286,28 +286,30 @@ obs_deadline_ms(int64_t deadline_mono)
 	return nng_clock() + (nng_time)(left > 0 ? left : 0);
 }
 
+static bool
+obs_find_ack(const struct obs *o, uint64_t command_id, struct obs_ack *ack)
+{
+	for (size_t i = 0; i < o->n_acks; i++)
+		if (o->acks[i].command_id == command_id) {
+			*ack = o->acks[i];
+			return true;
+		}
+	return false;
+}
+
 bool
 obs_wait_ack(struct obs *o, uint64_t command_id, int64_t deadline_mono,
              struct obs_ack *ack)
 {
 	nng_time until = obs_deadline_ms(deadline_mono);
-	bool     found = false;
+	bool     found;
 
 	nng_mtx_lock(o->mtx);
-	for (;;) {
-		for (size_t i = 0; i < o->n_acks && !found; i++)
-			if (o->acks[i].command_id == command_id) {
-				*ack  = o->acks[i];
-				found = true;
-			}
-		if (found || nng_cv_until(o->cv, until) == NNG_ETIMEDOUT)
-			break;
-	}
-	for (size_t i = 0; i < o->n_acks && !found; i++)
-		if (o->acks[i].command_id == command_id) {
-			*ack  = o->acks[i];
-			found = true;
-		}
+	while (!(found = obs_find_ack(o, command_id, ack)) &&
+	       nng_cv_until(o->cv, until) != NNG_ETIMEDOUT)
+		;
+	if (!found) /* one that arrived with the timeout still counts */
+		found = obs_find_ack(o, command_id, ack);
 	nng_mtx_unlock(o->mtx);
 	return found;
 }
@@ -373,20 +375,27 @@ obs_loads(struct obs *o, const char *load_id, struct obs_load **out)
 	return n;
 }
 
+static bool
+obs_has_final(const struct obs *o, const char *load_id)
+{
+	for (size_t i = 0; i < o->n_loads; i++)
+		if (o->loads[i].final && strcmp(o->loads[i].load_id, load_id) == 0)
+			return true;
+	return false;
+}
+
 bool
 obs_wait_load_final(struct obs *o, const char *load_id, int64_t deadline_mono)
 {
 	nng_time until = obs_deadline_ms(deadline_mono);
-	bool     found = false;
+	bool     found;
 
 	nng_mtx_lock(o->mtx);
-	for (;;) {
-		for (size_t i = 0; i < o->n_loads && !found; i++)
-			found = o->loads[i].final &&
-			    strcmp(o->loads[i].load_id, load_id) == 0;
-		if (found || nng_cv_until(o->cv, until) == NNG_ETIMEDOUT)
-			break;
-	}
+	while (!(found = obs_has_final(o, load_id)) &&
+	       nng_cv_until(o->cv, until) != NNG_ETIMEDOUT)
+		;
+	if (!found)
+		found = obs_has_final(o, load_id);
 	nng_mtx_unlock(o->mtx);
 	return found;
 }
