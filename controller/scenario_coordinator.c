@@ -549,26 +549,29 @@ co_recovered_at(struct run *r, struct co_plan *pl, const struct co_meas *m)
 	return latest;
 }
 
+struct co_wait {
+	struct run     *r;
+	struct co_plan *pl;
+	struct co_meas *m;
+};
+
+static bool
+co_recovered(void *arg)
+{
+	struct co_wait *w = arg;
+
+	return (w->m->t_recovered = co_recovered_at(w->r, w->pl, w->m)) != 0;
+}
+
 static void
 co_wait_recovery(struct run *r, struct co_plan *pl, struct co_meas *m)
 {
-	int64_t until = clk_mono_us() + (int64_t)(pl->p.recovery_timeout_s * 1e6);
+	struct co_wait w = {r, pl, m};
 
 	run_progress(r, "waiting for the API to be healthy for %.1f s", pl->p.window_s);
-	while ((m->t_recovered = co_recovered_at(r, pl, m)) == 0) {
-		if (clk_mono_us() >= until) {
-			scen_fail(
-			    &m->out, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
-			    "API not recovered within the recovery timeout of %.0f s",
-			    pl->p.recovery_timeout_s);
-			return;
-		}
-		if (!scen_hold(r, pl->loaders, pl->n_loaders, clk_mono_us() + 100000)) {
-			scen_fail(&m->out, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED,
-			          "aborted: %s", run_abort_reason(r));
-			return;
-		}
-	}
+	if (!scen_wait_recovery(r, pl->loaders, pl->n_loaders, pl->p.recovery_timeout_s,
+	                        100000, co_recovered, &w, "the API", &m->out))
+		return;
 	if (m->pods_ready_us > m->t_recovered)
 		m->t_recovered = m->pods_ready_us;
 	run_progress(r, "recovered %.3f s after the %s",

@@ -374,12 +374,27 @@ db_all_recovered(struct run *r, struct db_plan *pl, const struct db_meas *m)
 	return true;
 }
 
+struct db_wait {
+	struct run     *r;
+	struct db_plan *pl;
+	struct db_meas *m;
+};
+
+static bool
+db_recovered(void *arg)
+{
+	struct db_wait *w = arg;
+
+	return db_all_recovered(w->r, w->pl, w->m);
+}
+
 static void
 db_hold_and_restore(struct run *r, struct db_plan *pl, struct db_meas *m)
 {
 	size_t              n;
 	struct scen_target *t     = db_fault_targets(pl, &n);
 	int64_t             until = clk_mono_us() + (int64_t)(pl->p.duration_s * 1e6);
+	struct db_wait      w     = {r, pl, m};
 
 	if (m->out.state == CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED &&
 	    !scen_hold(r, t, n, until))
@@ -391,20 +406,8 @@ db_hold_and_restore(struct run *r, struct db_plan *pl, struct db_meas *m)
 	run_progress(r, "database fault reverted");
 	if (m->out.state != CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED)
 		return;
-	until = clk_mono_us() + (int64_t)(pl->p.recovery_timeout_s * 1e6);
-	while (!db_all_recovered(r, pl, m)) {
-		if (clk_mono_us() >= until) {
-			scen_fail(&m->out, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
-			          "not recovered within the recovery timeout of %.0f s",
-			          pl->p.recovery_timeout_s);
-			return;
-		}
-		if (!scen_hold(r, pl->cl, pl->n_cl, clk_mono_us() + 200000)) {
-			scen_fail(&m->out, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED,
-			          "aborted: %s", run_abort_reason(r));
-			return;
-		}
-	}
+	scen_wait_recovery(r, pl->cl, pl->n_cl, pl->p.recovery_timeout_s, 200000,
+	                   db_recovered, &w, "the database or the API", &m->out);
 }
 
 static json_t *db_result(struct run *r, struct db_plan *pl, struct db_meas *m);

@@ -407,26 +407,29 @@ net_all_recovered(struct run *r, struct net_plan *pl, const struct net_meas *m)
 	return true;
 }
 
+struct net_wait {
+	struct run      *r;
+	struct net_plan *pl;
+	struct net_meas *m;
+};
+
+static bool
+net_recovered(void *arg)
+{
+	struct net_wait *w = arg;
+
+	return net_all_recovered(w->r, w->pl, w->m);
+}
+
 static void
 net_wait_recovery(struct run *r, struct net_plan *pl, struct net_meas *m)
 {
-	int64_t until = clk_mono_us() + (int64_t)(pl->p.recovery_timeout_s * 1e6);
+	struct net_wait w = {r, pl, m};
 
 	run_progress(r, "healed; waiting for every node to be healthy for %.1f s",
 	             pl->p.window_s);
-	while (!net_all_recovered(r, pl, m)) {
-		if (clk_mono_us() >= until) {
-			scen_fail(&m->out, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
-			          "not recovered within the recovery timeout of %.0f s",
-			          pl->p.recovery_timeout_s);
-			return;
-		}
-		if (!scen_hold(r, pl->t, pl->n, clk_mono_us() + 200000)) {
-			scen_fail(&m->out, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED,
-			          "aborted: %s", run_abort_reason(r));
-			return;
-		}
-	}
+	scen_wait_recovery(r, pl->t, pl->n, pl->p.recovery_timeout_s, 200000,
+	                   net_recovered, &w, "the network", &m->out);
 }
 
 static void

@@ -440,3 +440,27 @@ scen_hold(struct run *r, struct scen_target *t, size_t n, int64_t deadline_mono_
 	}
 	return true;
 }
+
+bool
+scen_wait_recovery(struct run *r, struct scen_target *t, size_t n, double timeout_s,
+                   int64_t poll_us, bool (*done)(void *arg), void *arg, const char *what,
+                   struct scen_outcome *out)
+{
+	int64_t until = clk_mono_us() + (int64_t)(timeout_s * 1e6);
+
+	while (!done(arg)) {
+		if (clk_mono_us() >= until) {
+			scen_fail(
+			    out, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
+			    "%s not recovered within the recovery timeout of %.0f s",
+			    what, timeout_s);
+			return false;
+		}
+		if (!scen_hold(r, t, n, clk_mono_us() + poll_us)) {
+			scen_fail(out, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED,
+			          "aborted: %s", run_abort_reason(r));
+			return false;
+		}
+	}
+	return true;
+}
