@@ -20,7 +20,8 @@ static const struct chaosctl_cmd {
     {"agents", cmd_agents, "list the agents: chaosctl agents [--json]"},
     {"stats", cmd_stats,
      "endpoint counters (received, dropped): chaosctl stats [--json]"},
-    {"run", cmd_run, "run a scenario: chaosctl run network [--help]"},
+    {"run", cmd_run,
+     "run a scenario: chaosctl run network|database|coordinator [--help]"},
     {"orchestrate", cmd_orchestrate,
      "run several scenarios, once or continuously, and report: chaosctl orchestrate "
      "--help"},
