@@ -111,7 +111,7 @@ agent_cli_option(int c, struct agent_opts *o, char *err, size_t errlen)
 static enum agent_cli_result
 agent_cli_check(struct agent_opts *o, char *err, size_t errlen)
 {
-	const char *why = NULL;
+	chaos_why why = {{0}};
 
 	if (o->controller == NULL)
 		o->controller = getenv("CHAOS_CONTROLLER");
@@ -122,7 +122,7 @@ agent_cli_check(struct agent_opts *o, char *err, size_t errlen)
 		return AGENT_CLI_USAGE;
 	}
 	if (transport_check_url(o->controller, o->plaintext, &o->tls, &why) != CHAOS_OK) {
-		snprintf(err, errlen, "--controller '%s': %s", o->controller, why);
+		snprintf(err, errlen, "--controller '%s': %s", o->controller, why.text);
 		return AGENT_CLI_USAGE;
 	}
 	return AGENT_CLI_RUN;

@@ -20,7 +20,7 @@ struct events {
 
 int
 events_open(const char *url, const char *agent_id, const struct transport_tls *tls,
-            struct events **out, const char **why)
+            struct events **out, chaos_why *why)
 {
 	struct events *ev = calloc(1, sizeof(*ev));
 	int            rv;
@@ -30,8 +30,7 @@ events_open(const char *url, const char *agent_id, const struct transport_tls *t
 	ev->agent_id = agent_id;
 	if ((rv = nng_push0_open(&ev->sock)) != 0) {
 		free(ev);
-		*why = nng_strerror(rv);
-		return chaos_err_from_nng(rv);
+		return chaos_fail(why, chaos_err_from_nng(rv), "%s", nng_strerror(rv));
 	}
 	/* A small queue rides out short reconnects; beyond it we drop. */
 	nng_socket_set_int(ev->sock, NNG_OPT_SENDBUF, 256);

@@ -18,7 +18,7 @@ struct events;
 
 /* Dials url in the background. Returns CHAOS_OK or CHAOS_E* with *why. */
 int events_open(const char *url, const char *agent_id, const struct transport_tls *tls,
-                struct events **out, const char **why);
+                struct events **out, chaos_why *why);
 
 void events_close(struct events *ev);
 

@@ -27,27 +27,26 @@ identity_pick(const char *flag, const char *env_name, const char *fallback)
 }
 
 static int
-identity_copy_name(char *dst, const char *src, const char *what, const char **why)
+identity_copy_name(char *dst, const char *src, const char *what, chaos_why *why)
 {
-	if (wire_check_id(src) != CHAOS_OK) {
-		*why = what;
-		return CHAOS_EINVAL;
-	}
+	if (wire_check_id(src) != CHAOS_OK)
+		return chaos_fail(why, CHAOS_EINVAL, "%s", what);
 	snprintf(dst, IDENTITY_NAME_LEN, "%s", src);
 	return CHAOS_OK;
 }
 
 static int
-identity_labels(const struct identity_args *args, struct identity *id, const char **why)
+identity_labels(const struct identity_args *args, struct identity *id, chaos_why *why)
 {
 	for (size_t i = 0; i < args->n_labels; i++) {
 		char        buf[256];
 		const char *k, *v;
 		if (strlen(args->labels[i]) >= 64 ||
 		    flags_parse_label(args->labels[i], buf, &k, &v) != CHAOS_OK) {
-			*why = "--label must be key=value with [A-Za-z0-9._/-], under 64 "
-			       "characters";
-			return CHAOS_EINVAL;
+			return chaos_fail(
+			    why, CHAOS_EINVAL,
+			    "--label must be key=value with [A-Za-z0-9._/-], under 64 "
+			    "characters");
 		}
 		snprintf(id->label_key[i], sizeof(id->label_key[i]), "%s", k);
 		snprintf(id->label_value[i], sizeof(id->label_value[i]), "%s", v);
@@ -57,7 +56,7 @@ identity_labels(const struct identity_args *args, struct identity *id, const cha
 }
 
 int
-identity_resolve(const struct identity_args *args, struct identity *id, const char **why)
+identity_resolve(const struct identity_args *args, struct identity *id, chaos_why *why)
 {
 	char        host[IDENTITY_NAME_LEN] = "localhost";
 	const char *role;
@@ -83,12 +82,13 @@ identity_resolve(const struct identity_args *args, struct identity *id, const ch
 	         why)) != CHAOS_OK)
 		return rv;
 	role = identity_pick(args->role, "CHAOS_ROLE", NULL);
-	if (role == NULL || flags_parse_role(role, &id->role) != CHAOS_OK) {
-		*why =
-		    "role (--role or CHAOS_ROLE) must be one of blockchain, coordinator, "
-		    "database, node";
-		return CHAOS_EINVAL;
-	}
+	if (role == NULL || strcmp(role, "controller") == 0 ||
+	    wire_enum_parse(&chaos__v1__role__descriptor, role, &id->role) != CHAOS_OK ||
+	    id->role == CHAOS__V1__ROLE__ROLE_UNSPECIFIED)
+		return chaos_fail(
+		    why, CHAOS_EINVAL,
+		    "role (--role or CHAOS_ROLE) must be one of blockchain, "
+		    "coordinator, database, node");
 	if (args->id != NULL) {
 		if ((rv = identity_copy_name(
 		         id->agent_id, args->id,
@@ -97,8 +97,9 @@ identity_resolve(const struct identity_args *args, struct identity *id, const ch
 			return rv;
 	} else if (snprintf(id->agent_id, sizeof(id->agent_id), "%s/%s", id->namespace_,
 	                    id->pod) >= (int)sizeof(id->agent_id)) {
-		*why = "namespace/pod is longer than 253 characters; pass --id";
-		return CHAOS_EINVAL;
+		return chaos_fail(
+		    why, CHAOS_EINVAL,
+		    "namespace/pod is longer than 253 characters; pass --id");
 	}
 	if ((rv = identity_labels(args, id, why)) != CHAOS_OK)
 		return rv;

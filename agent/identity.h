@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/err.h"
 #include "proto/chaos.pb-c.h"
 
 #define IDENTITY_MAX_LABELS 16
@@ -45,7 +46,7 @@ struct identity_args {
 /* Fills id from args, the environment and the interfaces. Returns CHAOS_OK,
  * or CHAOS_EINVAL with *why naming the bad value (for a usage error). */
 int identity_resolve(const struct identity_args *args, struct identity *id,
-                     const char **why);
+                     chaos_why *why);
 
 /* Re-reads the IPs of the current network namespace's interfaces (not
  * loopback) into id. Returns CHAOS_OK or CHAOS_ESYS. */

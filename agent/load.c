@@ -34,7 +34,7 @@ struct load_iv {
 };
 
 struct load {
-	char              id[WIRE_MAX_ID_LEN + 1];
+	char              id[LIMIT_ID_LEN + 1];
 	uint32_t          rate, duration_ms;
 	int64_t           interval_us;
 	struct events    *ev;
@@ -58,7 +58,7 @@ struct load_set {
 	pthread_mutex_t lock;
 	struct load    *loads[LOAD_MAX];
 	size_t          n;
-	char            seen[LOAD_REMEMBERED][WIRE_MAX_ID_LEN + 1];
+	char            seen[LOAD_REMEMBERED][LIMIT_ID_LEN + 1];
 	size_t          n_seen; /* total ever started; seen[] is a ring */
 };
 
@@ -334,11 +334,12 @@ load_check_spec(const Chaos__V1__LoadSpec *s, char *err, size_t errlen)
 		why = "bad load_id";
 	else if ((rv = load_http_check_url(s->url, url_err, sizeof(url_err))) != CHAOS_OK)
 		why = url_err;
-	else if ((rv = CHAOS_EINVAL, s->rate_rps == 0 || s->rate_rps > LOAD_MAX_RATE))
+	else if ((rv = CHAOS_EINVAL,
+	          s->rate_rps == 0 || s->rate_rps > LIMIT_LOAD_MAX_RATE))
 		why = "rate_rps out of range";
-	else if (s->concurrency == 0 || s->concurrency > LOAD_MAX_CONCURRENCY)
+	else if (s->concurrency == 0 || s->concurrency > LIMIT_LOAD_MAX_CONCURRENCY)
 		why = "concurrency out of range";
-	else if (s->duration_ms == 0 || s->duration_ms > LOAD_MAX_DURATION_MS)
+	else if (s->duration_ms == 0 || s->duration_ms > LIMIT_LOAD_MAX_DURATION_MS)
 		why = "duration_ms out of range";
 	else if (s->timeout_ms == 0 || s->timeout_ms > LOAD_MAX_TIMEOUT_MS)
 		why = "timeout_ms out of range";

@@ -49,13 +49,11 @@
 #include <stdint.h>
 
 #include "agent/events.h"
+#include "common/limits.h"
 #include "proto/chaos.pb-c.h"
 
-#define LOAD_MAX 16            /* loads running at once per set */
-#define LOAD_MAX_RATE 1000000u /* requests per second */
-#define LOAD_MAX_CONCURRENCY 10000u
-#define LOAD_MAX_TIMEOUT_MS 60000u
-#define LOAD_MAX_DURATION_MS 86400000u /* 24 h */
+#define LOAD_MAX 16 /* loads running at once per set */
+#define LOAD_MAX_TIMEOUT_MS LIMIT_TIMEOUT_MAX_MS
 #define LOAD_DEFAULT_INTERVAL_MS 100u
 #define LOAD_MIN_INTERVAL_MS 10u
 #define LOAD_MAX_PENDING 256 /* report intervals awaiting completion */

@@ -18,6 +18,7 @@
 #include "common/flags.h"
 #include "common/log.h"
 #include "common/url.h"
+#include "common/wire.h"
 
 /* Signals are taken synchronously on one thread so that stopping is an
  * ordinary call, not async-signal code. */
@@ -54,13 +55,13 @@ agent_block_signals(void)
 static int
 agent_start(const struct agent_opts *o, const struct identity *id)
 {
-	char                   events_url[512], host[256] = "";
+	char                   events_url[512], host[256] = "", role[32];
 	struct events         *ev = NULL;
 	struct agent          *a  = NULL;
 	struct session        *s  = NULL;
 	struct session_handler h;
 	pthread_t              sig_thread;
-	const char            *why = "";
+	chaos_why              why = {{0}};
 	int                    rv;
 
 	url_events_from_session(o->controller, events_url, sizeof(events_url));
@@ -75,13 +76,15 @@ agent_start(const struct agent_opts *o, const struct identity *id)
 	agent_set_session(a, s);
 	pthread_create(&sig_thread, NULL, agent_signal_thread, s);
 	pthread_detach(sig_thread);
-	log_info("agent %s (role %s, %zu ips) polling %s", id->agent_id,
-	         flags_role_name(id->role), id->n_ips, o->controller);
+	log_info(
+	    "agent %s (role %s, %zu ips) polling %s", id->agent_id,
+	    wire_enum_name(&chaos__v1__role__descriptor, id->role, role, sizeof(role)),
+	    id->n_ips, o->controller);
 	rv = session_run(s);
 out:
 	if (rv != CHAOS_OK)
 		log_error("cannot start: %s: %s (check the controller URL and TLS files)",
-		          chaos_strerror(rv), why);
+		          chaos_strerror(rv), why.text);
 	agent_free(a); /* reverts whatever is still in force */
 	session_close(s);
 	events_close(ev);
@@ -94,7 +97,7 @@ main(int argc, char **argv)
 	struct agent_opts o;
 	struct identity   id;
 	char              err[512];
-	const char       *why = NULL;
+	chaos_why         why = {{0}};
 
 	switch (agent_cli_parse(argc, argv, &o, err, sizeof(err))) {
 	case AGENT_CLI_EXIT_OK:
@@ -107,7 +110,7 @@ main(int argc, char **argv)
 	}
 	log_init("agent", o.log_level);
 	if (identity_resolve(&o.id, &id, &why) != CHAOS_OK) {
-		fprintf(stderr, "chaos-agent: %s\n", why);
+		fprintf(stderr, "chaos-agent: %s\n", why.text);
 		return 2;
 	}
 	agent_block_signals();

@@ -21,7 +21,7 @@
 #define PROBE_STACK_SIZE (256u * 1024u)
 
 struct probe {
-	char                    id[WIRE_MAX_ID_LEN + 1];
+	char                    id[LIMIT_ID_LEN + 1];
 	const struct probe_ops *ops;
 	void                   *state;
 	struct events          *ev;

@@ -55,7 +55,7 @@ session_pipe_added(nng_pipe p, nng_pipe_ev what, void *arg)
 int
 session_open(const char *url, const struct transport_tls *tls, const struct identity *id,
              struct events *ev, const struct session_handler *h, struct session **out,
-             const char **why)
+             chaos_why *why)
 {
 	struct session *s = calloc(1, sizeof(*s));
 	int             rv;
@@ -70,8 +70,7 @@ session_open(const char *url, const struct transport_tls *tls, const struct iden
 	atomic_store(&s->hb_ms, SESSION_DEFAULT_HB_MS);
 	if ((rv = nng_req0_open(&s->sock)) != 0) {
 		free(s);
-		*why = nng_strerror(rv);
-		return chaos_err_from_nng(rv);
+		return chaos_fail(why, chaos_err_from_nng(rv), "%s", nng_strerror(rv));
 	}
 	/* Never resend on our own: a lost connection must fail the recv so
 	 * the next poll (with fresh times and acks) goes out instead. */
@@ -213,12 +212,12 @@ session_take_reply(struct session *s, nng_msg *msg, int64_t t1, int64_t t4,
                    bool with_identity)
 {
 	Chaos__V1__Reply *r = NULL;
-	const char       *why;
+	chaos_why         why;
 
 	if (wire_decode_reply(nng_msg_body(msg), nng_msg_len(msg), &r, &why) !=
 	    CHAOS_OK) {
 		s->st.bad_replies++;
-		log_warn("reply dropped: %s", why);
+		log_warn("reply dropped: %s", why.text);
 		return false;
 	}
 	if (r->poll_seq != s->poll_seq) {

@@ -42,7 +42,7 @@ struct session;
  * outlive the session. */
 int session_open(const char *url, const struct transport_tls *tls,
                  const struct identity *id, struct events *ev,
-                 const struct session_handler *h, struct session **out, const char **why);
+                 const struct session_handler *h, struct session **out, chaos_why *why);
 
 /* Runs the poll loop until session_stop(). Returns CHAOS_OK. */
 int session_run(struct session *s);

@@ -23,6 +23,12 @@ int64_t clk_mono_us(void);
 /* Formats us as ISO 8601 UTC with milliseconds ("...T20:35:17.123Z") into buf. */
 void clk_iso8601(int64_t us, char *buf, size_t len);
 
+/* Parses an RFC 3339 / ISO 8601 time ("2026-11-26T20:35:17.123Z", any
+ * number of fraction digits, "Z" or "+hh:mm") into us since the epoch; false
+ * (us untouched) for anything else. The one parser of times in the project:
+ * the Kubernetes API's, our own results' and the orchestrator history's. */
+bool clk_parse_iso8601(const char *s, int64_t *us);
+
 /* One session exchange: t1 agent send, t2 controller receive, t3 controller
  * send, t4 agent receive. Agent times on the agent's clock, the others on the
  * controller's. */

@@ -2,6 +2,10 @@
 #include "common/err.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
 #include <nng/nng.h>
 
 static const char *const err_text[CHAOS_ERR_COUNT] = {
@@ -30,7 +34,7 @@ chaos_strerror(int err)
 	return err_text[err];
 }
 
-int
+chaos_err
 chaos_err_from_errno(int errnum)
 {
 	if (errnum < 0)
@@ -75,7 +79,7 @@ chaos_err_from_errno(int errnum)
 	}
 }
 
-int
+chaos_err
 chaos_err_from_nng(int rv)
 {
 	switch (rv) {
@@ -114,5 +118,61 @@ chaos_err_from_nng(int rv)
 		return CHAOS_EPROTO;
 	default:
 		return CHAOS_ESYS;
+	}
+}
+
+chaos_err
+chaos_fail(chaos_why *why, chaos_err code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(why->text, sizeof(why->text), fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+chaos_err
+chaos_fail_prefix(chaos_why *why, chaos_err code, const char *fmt, ...)
+{
+	char    old[CHAOS_WHY_LEN];
+	size_t  n;
+	va_list ap;
+
+	if (why == NULL)
+		return code;
+	memcpy(old, why->text, sizeof(old));
+	old[sizeof(old) - 1] = '\0';
+	va_start(ap, fmt);
+	vsnprintf(why->text, sizeof(why->text), fmt, ap);
+	va_end(ap);
+	n = strlen(why->text);
+	/* the callee's reason after ours, cut to fit */
+	if (n + 2 < sizeof(why->text))
+		snprintf(why->text + n, sizeof(why->text) - n, ": %.*s",
+		         (int)(sizeof(why->text) - n - 3),
+		         old[0] ? old : chaos_strerror(code));
+	return code;
+}
+
+enum chaos_exit
+chaos_exit_from_err(chaos_err err)
+{
+	switch (err) {
+	case CHAOS_OK:
+		return CHAOS_EXIT_OK;
+	case CHAOS_EINVAL:
+		return CHAOS_EXIT_USAGE;
+	case CHAOS_ECONN:
+	case CHAOS_ENOENT:
+	case CHAOS_EPERM:
+	case CHAOS_EUNSUPPORTED:
+	case CHAOS_ETIMEDOUT:
+	case CHAOS_EVERSION:
+		return CHAOS_EXIT_ENV;
+	default:
+		return CHAOS_EXIT_FAILED;
 	}
 }

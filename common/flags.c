@@ -9,9 +9,8 @@
 #include <string.h>
 
 #include "common/err.h"
-#include "proto/chaos.pb-c.h"
 
-int
+chaos_err
 flags_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 {
 	char              *end;
@@ -27,7 +26,7 @@ flags_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 	return CHAOS_OK;
 }
 
-int
+chaos_err
 flags_parse_double(const char *s, double min, double max, double *out)
 {
 	char  *end;
@@ -53,7 +52,7 @@ flags_label_char(char c)
 	    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' || c == '/';
 }
 
-int
+chaos_err
 flags_parse_label(const char *s, char *buf, const char **key, const char **value)
 {
 	char *eq;
@@ -76,83 +75,6 @@ flags_parse_label(const char *s, char *buf, const char **key, const char **value
 	return CHAOS_OK;
 }
 
-static const struct {
-	const char *name;
-	int         role;
-} flags_roles[] = {
-    {"blockchain", CHAOS__V1__ROLE__ROLE_BLOCKCHAIN},
-    {"coordinator", CHAOS__V1__ROLE__ROLE_COORDINATOR},
-    {"database", CHAOS__V1__ROLE__ROLE_DATABASE},
-    {"node", CHAOS__V1__ROLE__ROLE_NODE},
-};
-
-int
-flags_parse_role(const char *s, int *role)
-{
-	for (size_t i = 0; s != NULL && i < sizeof(flags_roles) / sizeof(flags_roles[0]);
-	     i++) {
-		if (strcmp(s, flags_roles[i].name) == 0) {
-			*role = flags_roles[i].role;
-			return CHAOS_OK;
-		}
-	}
-	return CHAOS_EINVAL;
-}
-
-const char *
-flags_role_name(int role)
-{
-	for (size_t i = 0; i < sizeof(flags_roles) / sizeof(flags_roles[0]); i++)
-		if (flags_roles[i].role == role)
-			return flags_roles[i].name;
-	return "unspecified";
-}
-
-static int
-flags_check_hostport(const char *hp, const char **why)
-{
-	const char *colon = strrchr(hp, ':');
-	uint32_t    port;
-
-	if (colon == NULL || colon == hp) {
-		*why = "expected host:port after the scheme";
-		return CHAOS_EINVAL;
-	}
-	if (flags_parse_u32(colon + 1, 1, 65535, &port) != CHAOS_OK) {
-		*why = "port must be a number in 1..65535";
-		return CHAOS_EINVAL;
-	}
-	return CHAOS_OK;
-}
-
-int
-flags_check_url(const char *url, bool allow_plain, const char **why)
-{
-	if (url == NULL || *url == '\0') {
-		*why = "empty URL";
-		return CHAOS_EINVAL;
-	}
-	if (strncmp(url, "ipc://", 6) == 0) {
-		if (url[6] == '\0') {
-			*why = "ipc:// needs a path";
-			return CHAOS_EINVAL;
-		}
-		return CHAOS_OK;
-	}
-	if (strncmp(url, "tls+tcp://", 10) == 0)
-		return flags_check_hostport(url + 10, why);
-	if (strncmp(url, "tcp://", 6) == 0) {
-		if (!allow_plain) {
-			*why = "plaintext tcp:// must be asked for with --plaintext "
-			       "(use tls+tcp:// with --tls-ca/--tls-cert otherwise)";
-			return CHAOS_EINVAL;
-		}
-		return flags_check_hostport(url + 6, why);
-	}
-	*why = "scheme must be ipc://, tcp:// or tls+tcp://";
-	return CHAOS_EINVAL;
-}
-
 int
 flags_usage_error(const char *prog, const char *fmt, ...)
 {
@@ -163,5 +85,5 @@ flags_usage_error(const char *prog, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "%s: %s\n", prog, msg);
-	return 2;
+	return CHAOS_EXIT_USAGE;
 }

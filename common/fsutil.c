@@ -13,7 +13,7 @@
 
 #include "common/err.h"
 
-int
+chaos_err
 fs_mkdirs(const char *dir)
 {
 	char path[PATH_MAX];
@@ -33,7 +33,7 @@ fs_mkdirs(const char *dir)
 	return CHAOS_OK;
 }
 
-static int
+static chaos_err
 fs_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
@@ -63,7 +63,7 @@ fs_sync_dir(const char *path)
 	}
 }
 
-int
+chaos_err
 fs_write_atomic(const char *path, const void *data, size_t len)
 {
 	char tmp[PATH_MAX];
@@ -88,7 +88,7 @@ fs_write_atomic(const char *path, const void *data, size_t len)
 	return CHAOS_OK;
 }
 
-int
+chaos_err
 fs_append_line(const char *path, const char *line)
 {
 	struct iovec iov[2] = {{(void *)line, strlen(line)}, {(void *)"\n", 1}};

@@ -53,7 +53,7 @@ hist_bucket_high(size_t i)
 	return hist_bucket_low(i) + hist_bucket_width(i) - 1;
 }
 
-int
+chaos_err
 hist_new(struct hist **out)
 {
 	struct hist *h = calloc(1, sizeof(*h));
@@ -110,7 +110,7 @@ hist_merge(struct hist *dst, const struct hist *src)
 		dst->top = src->top;
 }
 
-int
+chaos_err
 hist_add_counts(struct hist *h, const uint64_t *counts, size_t n)
 {
 	uint64_t total = 0;

@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/err.h"
+
 #define HIST_SUB_BITS 7                   /* 128 buckets per power of two */
 #define HIST_LINEAR (2u << HIST_SUB_BITS) /* 256: values below are exact */
 #define HIST_TOP_BIT 26                   /* values below 2^26 us */
@@ -36,7 +38,7 @@
 struct hist;
 
 /* Allocates an empty histogram. Returns CHAOS_OK or CHAOS_ENOMEM. */
-int hist_new(struct hist **out);
+chaos_err hist_new(struct hist **out);
 
 /* NULL is fine. */
 void hist_free(struct hist *h);
@@ -55,7 +57,7 @@ void hist_merge(struct hist *dst, const struct hist *src);
  * bounds of the lowest and highest non-empty bucket, the best known.
  * Returns CHAOS_OK, or CHAOS_EINVAL (h unchanged) when n > HIST_BUCKETS or
  * the total would overflow. */
-int hist_add_counts(struct hist *h, const uint64_t *counts, size_t n);
+chaos_err hist_add_counts(struct hist *h, const uint64_t *counts, size_t n);
 
 /* h's bucket counts for the wire: returns the array (valid until h next
  * changes) and sets *n to the number of buckets up to the last non-empty

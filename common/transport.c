@@ -6,7 +6,6 @@
 #include <nng/supplemental/tls/tls.h>
 
 #include "common/err.h"
-#include "common/flags.h"
 #include "common/url.h"
 
 static bool
@@ -44,25 +43,31 @@ fail:
 	return rv;
 }
 
-int
+chaos_err
 transport_check_url(const char *url, bool allow_plain, const struct transport_tls *tls,
-                    const char **why)
+                    chaos_why *why)
 {
-	if (flags_check_url(url, allow_plain, why) != CHAOS_OK)
-		return CHAOS_EINVAL;
-	if (transport_is_tls(url) &&
-	    (tls == NULL || tls->ca_file == NULL || tls->cert_key_file == NULL)) {
-		*why = "tls+tcp:// needs --tls-ca FILE and --tls-cert FILE (one PEM with "
-		       "the "
-		       "certificate and its key)";
-		return CHAOS_EINVAL;
-	}
+	struct url_parts p;
+	chaos_err        rv;
+
+	if ((rv = url_parse(url, URL_ENDPOINT, &p, why)) != CHAOS_OK)
+		return rv;
+	if (p.scheme == URL_TCP && !allow_plain)
+		return chaos_fail(why, CHAOS_EINVAL,
+		                  "plaintext tcp:// must be asked for with --plaintext "
+		                  "(use tls+tcp:// with --tls-ca/--tls-cert otherwise)");
+	if (p.scheme == URL_TLS_TCP &&
+	    (tls == NULL || tls->ca_file == NULL || tls->cert_key_file == NULL))
+		return chaos_fail(
+		    why, CHAOS_EINVAL,
+		    "tls+tcp:// needs --tls-ca FILE and --tls-cert FILE (one "
+		    "PEM with the certificate and its key)");
 	return CHAOS_OK;
 }
 
-int
+chaos_err
 transport_listen(nng_socket sock, const char *url, size_t max_msg,
-                 const struct transport_tls *tls, const char **why)
+                 const struct transport_tls *tls, chaos_why *why)
 {
 	nng_listener    l;
 	nng_tls_config *cfg = NULL;
@@ -82,13 +87,13 @@ out:
 	if (cfg != NULL)
 		nng_tls_config_free(cfg); /* the listener holds its own reference */
 	if (rv != 0)
-		*why = nng_strerror(rv);
-	return chaos_err_from_nng(rv);
+		return chaos_fail(why, chaos_err_from_nng(rv), "%s", nng_strerror(rv));
+	return CHAOS_OK;
 }
 
-int
+chaos_err
 transport_dial(nng_socket sock, const char *url, size_t max_msg,
-               const struct transport_tls *tls, const char **why)
+               const struct transport_tls *tls, chaos_why *why)
 {
 	nng_dialer      d;
 	nng_tls_config *cfg = NULL;
@@ -112,6 +117,6 @@ out:
 	if (cfg != NULL)
 		nng_tls_config_free(cfg);
 	if (rv != 0)
-		*why = nng_strerror(rv);
-	return chaos_err_from_nng(rv);
+		return chaos_fail(why, chaos_err_from_nng(rv), "%s", nng_strerror(rv));
+	return CHAOS_OK;
 }

@@ -11,6 +11,8 @@
 
 #include <nng/nng.h>
 
+#include "common/err.h"
+
 /* TLS material; all NULL for ipc:// and plaintext tcp://. cert_key is one
  * PEM file holding the certificate and its key. */
 struct transport_tls {
@@ -18,23 +20,23 @@ struct transport_tls {
 	const char *cert_key_file;
 };
 
-/* Checks an endpoint URL as a flag value: the scheme (flags_check_url:
- * plaintext tcp:// only when allow_plain) and, for tls+tcp://, that both TLS
- * files are given. Returns CHAOS_OK or CHAOS_EINVAL with *why (static text)
- * naming what is wrong and what is allowed. */
-int transport_check_url(const char *url, bool allow_plain,
-                        const struct transport_tls *tls, const char **why);
+/* Checks an endpoint URL as a flag value: ipc://, tcp:// (only when
+ * allow_plain) or tls+tcp:// with a host and port, and for tls+tcp:// that
+ * both TLS files are given. CHAOS_EINVAL with why naming what is wrong and
+ * what is allowed. */
+chaos_err transport_check_url(const char *url, bool allow_plain,
+                              const struct transport_tls *tls, chaos_why *why);
 
 /* Creates and starts a listener on sock for url. For tls+tcp:// the peer
  * must present a certificate signed by tls->ca_file. Sets NNG_OPT_RECVMAXSZ
- * to max_msg first. Returns CHAOS_OK or a CHAOS_E* with *why set to the NNG
+ * to max_msg first. Returns CHAOS_OK or a CHAOS_E* with why set to the NNG
  * text. */
-int transport_listen(nng_socket sock, const char *url, size_t max_msg,
-                     const struct transport_tls *tls, const char **why);
+chaos_err transport_listen(nng_socket sock, const char *url, size_t max_msg,
+                           const struct transport_tls *tls, chaos_why *why);
 
 /* Creates and starts a dialer that keeps reconnecting in the background
  * (100 ms doubling to 2 s) instead of failing once. */
-int transport_dial(nng_socket sock, const char *url, size_t max_msg,
-                   const struct transport_tls *tls, const char **why);
+chaos_err transport_dial(nng_socket sock, const char *url, size_t max_msg,
+                         const struct transport_tls *tls, chaos_why *why);
 
 #endif

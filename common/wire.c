@@ -9,10 +9,12 @@
 
 #include "common/err.h"
 #include "common/flags.h"
+#include "common/limits.h"
+#include "common/url.h"
 
 #define WIRE_MAX_DEPTH 8
 
-int
+chaos_err
 wire_pack(const ProtobufCMessage *m, size_t max_size, nng_msg **out)
 {
 	size_t   len = protobuf_c_message_get_packed_size(m);
@@ -92,7 +94,7 @@ wire_text_ok(const char *s, size_t max, bool allow_space)
 	return true;
 }
 
-static int wire_check_generic(const ProtobufCMessage *m, int depth, const char **reason);
+static chaos_err wire_check_generic(const ProtobufCMessage *m, int depth, chaos_why *why);
 
 static bool
 wire_field_present(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
@@ -106,16 +108,15 @@ wire_field_present(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
 	return true;
 }
 
-static int
+static chaos_err
 wire_check_value(const ProtobufCFieldDescriptor *f, const void *v, int depth,
-                 const char **reason)
+                 chaos_why *why)
 {
 	switch (f->type) {
 	case PROTOBUF_C_TYPE_ENUM:
 		if (protobuf_c_enum_descriptor_get_value(f->descriptor,
 		                                         *(const int *)v) == NULL) {
-			*reason = "unknown enum value";
-			return CHAOS_EPROTO;
+			return chaos_fail(why, CHAOS_EPROTO, "unknown enum value");
 		}
 		return CHAOS_OK;
 	case PROTOBUF_C_TYPE_STRING: {
@@ -125,16 +126,16 @@ wire_check_value(const ProtobufCFieldDescriptor *f, const void *v, int depth,
 		size_t nlen = strlen(f->name);
 		bool   doc  = nlen > 5 && strcmp(f->name + nlen - 5, "_json") == 0;
 		if (s != NULL &&
-		    !wire_text_ok(s, doc ? WIRE_MAX_CONTROL : WIRE_MAX_TEXT_LEN, doc)) {
-			*reason = "string too long, not UTF-8 or with control characters";
-			return CHAOS_EPROTO;
+		    !wire_text_ok(s, doc ? WIRE_MAX_CONTROL : LIMIT_TEXT_LEN, doc)) {
+			return chaos_fail(
+			    why, CHAOS_EPROTO,
+			    "string too long, not UTF-8 or with control characters");
 		}
 		return CHAOS_OK;
 	}
 	case PROTOBUF_C_TYPE_MESSAGE: {
 		const ProtobufCMessage *sub = *(ProtobufCMessage *const *)v;
-		return sub == NULL ? CHAOS_OK
-		                   : wire_check_generic(sub, depth + 1, reason);
+		return sub == NULL ? CHAOS_OK : wire_check_generic(sub, depth + 1, why);
 	}
 	default:
 		return CHAOS_OK;
@@ -180,53 +181,50 @@ wire_unknown_fields_ok(const ProtobufCMessage *m)
 
 /* Walks every present field: enum values must be known, strings must be
  * clean text, repeated fields bounded, nesting bounded. */
-static int
-wire_check_generic(const ProtobufCMessage *m, int depth, const char **reason)
+static chaos_err
+wire_check_generic(const ProtobufCMessage *m, int depth, chaos_why *why)
 {
 	const ProtobufCMessageDescriptor *d    = m->descriptor;
 	const char                       *base = (const char *)m;
 
 	if (depth > WIRE_MAX_DEPTH) {
-		*reason = "nested too deeply";
-		return CHAOS_EPROTO;
+		return chaos_fail(why, CHAOS_EPROTO, "nested too deeply");
 	}
 	if (!wire_unknown_fields_ok(m)) {
-		*reason = "invalid field number";
-		return CHAOS_EPROTO;
+		return chaos_fail(why, CHAOS_EPROTO, "invalid field number");
 	}
 	for (unsigned i = 0; i < d->n_fields; i++) {
 		const ProtobufCFieldDescriptor *f = &d->fields[i];
-		int                             rv;
+		chaos_err                       rv;
 
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
 			size_t      n   = *(const size_t *)(base + f->quantifier_offset);
 			const char *arr = *(char *const *)(base + f->offset);
-			if (n > WIRE_MAX_REPEATED) {
-				*reason = "too many repeated values";
-				return CHAOS_EPROTO;
+			if (n > LIMIT_REPEATED) {
+				return chaos_fail(why, CHAOS_EPROTO,
+				                  "too many repeated values");
 			}
 			for (size_t k = 0; k < n; k++)
 				if ((rv =
 				         wire_check_value(f, arr + k * wire_value_size(f),
-				                          depth, reason)) != CHAOS_OK)
+				                          depth, why)) != CHAOS_OK)
 					return rv;
 			continue;
 		}
 		if (!wire_field_present(m, f))
 			continue;
-		if ((rv = wire_check_value(f, base + f->offset, depth, reason)) !=
-		    CHAOS_OK)
+		if ((rv = wire_check_value(f, base + f->offset, depth, why)) != CHAOS_OK)
 			return rv;
 	}
 	return CHAOS_OK;
 }
 
-int
+chaos_err
 wire_check_id(const char *s)
 {
 	size_t n = s != NULL ? strlen(s) : 0;
 
-	if (n == 0 || n > WIRE_MAX_ID_LEN)
+	if (n == 0 || n > LIMIT_ID_LEN)
 		return CHAOS_EINVAL;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
@@ -238,7 +236,7 @@ wire_check_id(const char *s)
 	return CHAOS_OK;
 }
 
-int
+chaos_err
 wire_check_cidr(const char *s)
 {
 	char           addr[INET_ADDRSTRLEN + 4];
@@ -260,231 +258,225 @@ wire_check_cidr(const char *s)
 	return inet_pton(AF_INET, addr, &a) == 1 ? CHAOS_OK : CHAOS_EINVAL;
 }
 
-static int
-wire_fail(const char **reason, const char *why)
+static chaos_err
+wire_fail(chaos_why *why, const char *text)
 {
-	*reason = why;
-	return CHAOS_EPROTO;
+	return chaos_fail(why, CHAOS_EPROTO, "%s", text);
 }
 
-int
-wire_check_identity(const Chaos__V1__Identity *id, const char **reason)
+chaos_err
+wire_check_identity(const Chaos__V1__Identity *id, chaos_why *why)
 {
 	unsigned char addr[16];
 
 	if (wire_check_id(id->agent_id) != CHAOS_OK)
-		return wire_fail(reason, "identity: bad agent_id");
+		return wire_fail(why, "identity: bad agent_id");
 	if (wire_check_id(id->pod) != CHAOS_OK ||
 	    wire_check_id(id->namespace_) != CHAOS_OK)
-		return wire_fail(reason, "identity: bad pod or namespace name");
-	if (id->node[0] == '\0' || strlen(id->node) > WIRE_MAX_ID_LEN)
-		return wire_fail(reason, "identity: bad node name");
+		return wire_fail(why, "identity: bad pod or namespace name");
+	if (id->node[0] == '\0' || strlen(id->node) > LIMIT_ID_LEN)
+		return wire_fail(why, "identity: bad node name");
 	if (id->role == CHAOS__V1__ROLE__ROLE_UNSPECIFIED)
-		return wire_fail(reason, "identity: role unspecified");
+		return wire_fail(why, "identity: role unspecified");
 	if (id->incarnation <= 0)
-		return wire_fail(reason, "identity: incarnation must be positive");
+		return wire_fail(why, "identity: incarnation must be positive");
 	if (id->n_ips > 64 || id->n_labels > 64)
-		return wire_fail(reason, "identity: too many ips or labels");
+		return wire_fail(why, "identity: too many ips or labels");
 	for (size_t i = 0; i < id->n_ips; i++)
 		if (inet_pton(AF_INET, id->ips[i], addr) != 1 &&
 		    inet_pton(AF_INET6, id->ips[i], addr) != 1)
-			return wire_fail(reason, "identity: ip is not an address");
+			return wire_fail(why, "identity: ip is not an address");
 	for (size_t i = 0; i < id->n_labels; i++)
 		if (id->labels[i]->key[0] == '\0')
-			return wire_fail(reason, "identity: empty label key");
+			return wire_fail(why, "identity: empty label key");
 	return CHAOS_OK;
 }
 
-static int
-wire_check_ports(const uint32_t *ports, size_t n, const char **reason)
+static chaos_err
+wire_check_ports(const uint32_t *ports, size_t n, chaos_why *why)
 {
-	if (n > 64)
-		return wire_fail(reason, "fault: too many ports");
+	if (n > LIMIT_FAULT_MAX_PORTS)
+		return wire_fail(why, "fault: too many ports");
 	for (size_t i = 0; i < n; i++)
-		if (ports[i] == 0 || ports[i] > 65535)
-			return wire_fail(reason, "fault: port out of range 1..65535");
+		if (ports[i] < LIMIT_PORT_MIN || ports[i] > LIMIT_PORT_MAX)
+			return wire_fail(why, "fault: port out of range 1..65535");
 	return CHAOS_OK;
 }
 
-static int
-wire_check_peers(char **peers, size_t n, const char **reason)
+static chaos_err
+wire_check_peers(char **peers, size_t n, chaos_why *why)
 {
-	if (n == 0 || n > WIRE_MAX_PEERS)
-		return wire_fail(reason, "fault: peer list empty or too long");
+	if (n == 0 || n > LIMIT_PEERS)
+		return wire_fail(why, "fault: peer list empty or too long");
 	for (size_t i = 0; i < n; i++)
 		if (wire_check_cidr(peers[i]) != CHAOS_OK)
-			return wire_fail(reason, "fault: peer is not an IPv4 CIDR");
+			return wire_fail(why, "fault: peer is not an IPv4 CIDR");
 	return CHAOS_OK;
 }
 
-static int
-wire_check_fault_kind(const Chaos__V1__FaultSpec *f, const char **reason)
+static chaos_err
+wire_check_fault_kind(const Chaos__V1__FaultSpec *f, chaos_why *why)
 {
 	switch (f->kind_case) {
 	case CHAOS__V1__FAULT_SPEC__KIND_PARTITION:
-		if (wire_check_peers(f->partition->peers, f->partition->n_peers, reason))
+		if (wire_check_peers(f->partition->peers, f->partition->n_peers, why))
 			return CHAOS_EPROTO;
-		return wire_check_ports(f->partition->ports, f->partition->n_ports,
-		                        reason);
+		return wire_check_ports(f->partition->ports, f->partition->n_ports, why);
 	case CHAOS__V1__FAULT_SPEC__KIND_PORT:
 		if (f->port->n_ports == 0)
-			return wire_fail(reason, "fault: port fault without ports");
+			return wire_fail(why, "fault: port fault without ports");
 		if (f->port->direction == CHAOS__V1__DIRECTION__DIRECTION_OUT &&
-		    wire_check_peers(f->port->peers, f->port->n_peers, reason) !=
-		        CHAOS_OK)
+		    wire_check_peers(f->port->peers, f->port->n_peers, why) != CHAOS_OK)
 			return CHAOS_EPROTO;
-		return wire_check_ports(f->port->ports, f->port->n_ports, reason);
+		return wire_check_ports(f->port->ports, f->port->n_ports, why);
 	case CHAOS__V1__FAULT_SPEC__KIND_LATENCY:
-		if (f->latency->port == 0 || f->latency->port > 65535)
-			return wire_fail(reason, "fault: latency port out of range");
-		if (f->latency->delay_ms > 600000 ||
+		if (f->latency->port < LIMIT_PORT_MIN ||
+		    f->latency->port > LIMIT_PORT_MAX)
+			return wire_fail(why, "fault: latency port out of range");
+		if (f->latency->delay_ms > LIMIT_DELAY_MAX_MS ||
 		    f->latency->jitter_ms > f->latency->delay_ms)
-			return wire_fail(reason,
+			return wire_fail(why,
 			                 "fault: latency delay or jitter out of range");
 		if (f->latency->direction == CHAOS__V1__DIRECTION__DIRECTION_OUT &&
-		    wire_check_peers(f->latency->peers, f->latency->n_peers, reason) !=
+		    wire_check_peers(f->latency->peers, f->latency->n_peers, why) !=
 		        CHAOS_OK)
 			return CHAOS_EPROTO;
 		return CHAOS_OK;
 	case CHAOS__V1__FAULT_SPEC__KIND_PG_TERMINATE:
 		if (f->pg_terminate->dsn[0] == '\0')
-			return wire_fail(reason, "fault: pg_terminate needs a DSN");
+			return wire_fail(why, "fault: pg_terminate needs a DSN");
 		return CHAOS_OK;
 	case CHAOS__V1__FAULT_SPEC__KIND_KILL:
 		if (f->kill->process_name[0] == '\0' || f->kill->signal < 0 ||
 		    f->kill->signal > 64)
 			return wire_fail(
-			    reason,
-			    "fault: kill needs a process name and a signal 0..64");
+			    why, "fault: kill needs a process name and a signal 0..64");
 		return CHAOS_OK;
 	case CHAOS__V1__FAULT_SPEC__KIND_LOSS:
-		if (f->loss->percent == 0 || f->loss->percent > 100)
-			return wire_fail(reason,
-			                 "fault: loss percent out of range 1..100");
-		return wire_check_peers(f->loss->peers, f->loss->n_peers, reason);
+		if (f->loss->percent == 0 || f->loss->percent > LIMIT_LOSS_MAX_PERCENT)
+			return wire_fail(why, "fault: loss percent out of range 1..100");
+		return wire_check_peers(f->loss->peers, f->loss->n_peers, why);
 	default:
-		return wire_fail(reason, "fault: no kind set");
+		return wire_fail(why, "fault: no kind set");
 	}
 }
 
-int
-wire_check_fault_spec(const Chaos__V1__FaultSpec *f, const char **reason)
+chaos_err
+wire_check_fault_spec(const Chaos__V1__FaultSpec *f, chaos_why *why)
 {
 	if (wire_check_id(f->fault_id) != CHAOS_OK)
-		return wire_fail(reason, "fault: bad fault_id");
-	if (f->lease_ms < 100 || f->lease_ms > 600000)
-		return wire_fail(reason, "fault: lease_ms out of range 100..600000");
+		return wire_fail(why, "fault: bad fault_id");
+	if (f->lease_ms < LIMIT_LEASE_MIN_MS || f->lease_ms > LIMIT_LEASE_MAX_MS)
+		return chaos_fail(why, CHAOS_EPROTO,
+		                  "fault: lease_ms out of range %u..%u",
+		                  LIMIT_LEASE_MIN_MS, LIMIT_LEASE_MAX_MS);
 	if (f->hard_end_ctl_us <= 0)
-		return wire_fail(reason, "fault: hard end time missing");
+		return wire_fail(why, "fault: hard end time missing");
 	for (size_t i = 0; i < f->n_exempt; i++)
 		if (wire_check_cidr(f->exempt[i]) != CHAOS_OK)
-			return wire_fail(reason,
-			                 "fault: exempt entry is not an IPv4 CIDR");
-	return wire_check_fault_kind(f, reason);
+			return wire_fail(why, "fault: exempt entry is not an IPv4 CIDR");
+	return wire_check_fault_kind(f, why);
 }
 
-int
+chaos_err
 wire_check_hostport(const char *s)
 {
-	char        host[64];
-	const char *colon = s != NULL ? strrchr(s, ':') : NULL;
-	uint32_t    port;
+	char     host[256];
+	uint16_t port;
 
-	if (colon == NULL || (size_t)(colon - s) >= sizeof(host) ||
-	    flags_parse_u32(colon + 1, 1, 65535, &port) != CHAOS_OK)
+	if (url_parse_hostport(s, host, sizeof(host), &port, NULL) != CHAOS_OK)
 		return CHAOS_EINVAL;
-	memcpy(host, s, (size_t)(colon - s));
-	host[colon - s] = '\0';
 	return strchr(host, '/') == NULL && wire_check_cidr(host) == CHAOS_OK
 	    ? CHAOS_OK
 	    : CHAOS_EINVAL;
 }
 
-static int
-wire_check_conn_spec(const Chaos__V1__ConnCheckSpec *c, const char **reason)
+static chaos_err
+wire_check_conn_spec(const Chaos__V1__ConnCheckSpec *c, chaos_why *why)
 {
-	if (wire_check_id(c->check_id) != CHAOS_OK || c->n_targets > 256 ||
-	    c->timeout_ms == 0 || c->timeout_ms > 60000)
-		return wire_fail(reason, "command: bad connectivity check");
+	if (wire_check_id(c->check_id) != CHAOS_OK ||
+	    c->n_targets > LIMIT_CONNCHECK_MAX_TARGETS || c->timeout_ms == 0 ||
+	    c->timeout_ms > LIMIT_TIMEOUT_MAX_MS)
+		return wire_fail(why, "command: bad connectivity check");
 	for (size_t i = 0; i < c->n_targets; i++)
 		if (wire_check_hostport(c->targets[i]) != CHAOS_OK)
-			return wire_fail(reason,
+			return wire_fail(why,
 			                 "command: connectivity target is not ipv4:port");
 	return CHAOS_OK;
 }
 
-static int
-wire_check_command(const Chaos__V1__Command *c, const char **reason)
+static chaos_err
+wire_check_command(const Chaos__V1__Command *c, chaos_why *why)
 {
 	if (c->command_id == 0)
-		return wire_fail(reason, "command: id 0");
+		return wire_fail(why, "command: id 0");
 	switch (c->body_case) {
 	case CHAOS__V1__COMMAND__BODY_APPLY_FAULT:
-		return wire_check_fault_spec(c->apply_fault, reason);
+		return wire_check_fault_spec(c->apply_fault, why);
 	case CHAOS__V1__COMMAND__BODY_REVERT_FAULT:
 		return wire_check_id(c->revert_fault)
-		    ? wire_fail(reason, "command: bad fault id")
+		    ? wire_fail(why, "command: bad fault id")
 		    : CHAOS_OK;
 	case CHAOS__V1__COMMAND__BODY_START_PROBE:
 		if (wire_check_id(c->start_probe->probe_id) ||
 		    c->start_probe->kind ==
 		        CHAOS__V1__PROBE_KIND__PROBE_KIND_UNSPECIFIED ||
-		    c->start_probe->interval_ms < 10 || c->start_probe->timeout_ms == 0 ||
-		    c->start_probe->target[0] == '\0')
-			return wire_fail(reason, "command: bad probe spec");
+		    c->start_probe->interval_ms < LIMIT_PROBE_INTERVAL_MIN_MS ||
+		    c->start_probe->timeout_ms == 0 || c->start_probe->target[0] == '\0')
+			return wire_fail(why, "command: bad probe spec");
 		return CHAOS_OK;
 	case CHAOS__V1__COMMAND__BODY_STOP_PROBE:
 		return wire_check_id(c->stop_probe)
-		    ? wire_fail(reason, "command: bad probe id")
+		    ? wire_fail(why, "command: bad probe id")
 		    : CHAOS_OK;
 	case CHAOS__V1__COMMAND__BODY_STOP_LOAD:
 		return wire_check_id(c->stop_load)
-		    ? wire_fail(reason, "command: bad load id")
+		    ? wire_fail(why, "command: bad load id")
 		    : CHAOS_OK;
 	case CHAOS__V1__COMMAND__BODY_START_LOAD:
 		if (wire_check_id(c->start_load->load_id) ||
-		    c->start_load->rate_rps == 0 || c->start_load->rate_rps > 1000000 ||
+		    c->start_load->rate_rps == 0 ||
+		    c->start_load->rate_rps > LIMIT_LOAD_MAX_RATE ||
 		    c->start_load->concurrency == 0 ||
-		    c->start_load->concurrency > 10000 || c->start_load->timeout_ms == 0)
-			return wire_fail(reason, "command: bad load spec");
+		    c->start_load->concurrency > LIMIT_LOAD_MAX_CONCURRENCY ||
+		    c->start_load->timeout_ms == 0)
+			return wire_fail(why, "command: bad load spec");
 		return CHAOS_OK;
 	case CHAOS__V1__COMMAND__BODY_REVERT_ALL:
 		return CHAOS_OK;
 	case CHAOS__V1__COMMAND__BODY_CHECK_CONN:
-		return wire_check_conn_spec(c->check_conn, reason);
+		return wire_check_conn_spec(c->check_conn, why);
 	default:
-		return wire_fail(reason, "command: no body");
+		return wire_fail(why, "command: no body");
 	}
 }
 
 /* The common front half of every decoder: size cap, protobuf-c, version,
  * then the generic walk. */
-static int
+static chaos_err
 wire_unpack(const ProtobufCMessageDescriptor *d, const void *buf, size_t len, size_t max,
-            ProtobufCMessage **out, const char **reason)
+            ProtobufCMessage **out, chaos_why *why)
 {
 	ProtobufCMessage *m;
 	uint32_t          version;
-	int               rv;
+	chaos_err         rv;
 
 	if (len > max) {
-		*reason = "message over the size limit";
-		return CHAOS_ETOOBIG;
+		return chaos_fail(why, CHAOS_ETOOBIG, "message over the size limit");
 	}
 	if (len == 0)
-		return wire_fail(reason, "empty message");
+		return wire_fail(why, "empty message");
 	m = protobuf_c_message_unpack(d, NULL, len, buf);
 	if (m == NULL)
-		return wire_fail(reason,
+		return wire_fail(why,
 		                 "not a valid protobuf message of the expected type");
 	/* protocol_version is field 1 of every top-level message. */
 	version = *(const uint32_t *)((const char *)m + d->fields[0].offset);
 	if (version != WIRE_VERSION) {
 		protobuf_c_message_free_unpacked(m, NULL);
-		*reason = "unsupported protocol version";
-		return CHAOS_EVERSION;
+		return chaos_fail(why, CHAOS_EVERSION, "unsupported protocol version");
 	}
-	if ((rv = wire_check_generic(m, 0, reason)) != CHAOS_OK) {
+	if ((rv = wire_check_generic(m, 0, why)) != CHAOS_OK) {
 		protobuf_c_message_free_unpacked(m, NULL);
 		return rv;
 	}
@@ -492,85 +484,85 @@ wire_unpack(const ProtobufCMessageDescriptor *d, const void *buf, size_t len, si
 	return CHAOS_OK;
 }
 
-static int
-wire_check_poll(const Chaos__V1__Poll *p, const char **reason)
+static chaos_err
+wire_check_poll(const Chaos__V1__Poll *p, chaos_why *why)
 {
 	if (wire_check_id(p->agent_id) != CHAOS_OK)
-		return wire_fail(reason, "poll: bad agent_id");
+		return wire_fail(why, "poll: bad agent_id");
 	if (p->poll_seq == 0 || p->t1_agent_us <= 0)
-		return wire_fail(reason, "poll: sequence or time missing");
-	if (p->identity != NULL && wire_check_identity(p->identity, reason) != CHAOS_OK)
+		return wire_fail(why, "poll: sequence or time missing");
+	if (p->identity != NULL && wire_check_identity(p->identity, why) != CHAOS_OK)
 		return CHAOS_EPROTO;
 	if (p->identity != NULL && strcmp(p->identity->agent_id, p->agent_id) != 0)
-		return wire_fail(reason, "poll: identity is for another agent");
+		return wire_fail(why, "poll: identity is for another agent");
 	for (size_t i = 0; i < p->n_acks; i++)
 		if (p->acks[i]->command_id == 0 ||
 		    p->acks[i]->status == CHAOS__V1__STATUS__STATUS_UNSPECIFIED)
-			return wire_fail(reason, "poll: ack without id or status");
+			return wire_fail(why, "poll: ack without id or status");
 	for (size_t i = 0; i < p->n_active_faults; i++)
 		if (wire_check_id(p->active_faults[i]) != CHAOS_OK)
-			return wire_fail(reason, "poll: bad active fault id");
+			return wire_fail(why, "poll: bad active fault id");
 	return CHAOS_OK;
 }
 
-static int
-wire_check_reply(const Chaos__V1__Reply *r, const char **reason)
+static chaos_err
+wire_check_reply(const Chaos__V1__Reply *r, chaos_why *why)
 {
 	if (r->poll_seq == 0 || r->t2_ctl_us <= 0 || r->t3_ctl_us < r->t2_ctl_us)
-		return wire_fail(reason, "reply: sequence or times invalid");
+		return wire_fail(why, "reply: sequence or times invalid");
 	if (r->heartbeat_ms < 10 || r->heartbeat_ms > 60000)
-		return wire_fail(reason, "reply: heartbeat out of range 10..60000 ms");
+		return wire_fail(why, "reply: heartbeat out of range 10..60000 ms");
 	for (size_t i = 0; i < r->n_commands; i++)
-		if (wire_check_command(r->commands[i], reason) != CHAOS_OK)
+		if (wire_check_command(r->commands[i], why) != CHAOS_OK)
 			return CHAOS_EPROTO;
 	return CHAOS_OK;
 }
 
-static int
-wire_check_event(const Chaos__V1__Event *e, const char **reason)
+static chaos_err
+wire_check_event(const Chaos__V1__Event *e, chaos_why *why)
 {
 	if (wire_check_id(e->agent_id) != CHAOS_OK)
-		return wire_fail(reason, "event: bad agent_id");
+		return wire_fail(why, "event: bad agent_id");
 	if (e->seq == 0 || e->t_agent_us <= 0)
-		return wire_fail(reason, "event: sequence or time missing");
+		return wire_fail(why, "event: sequence or time missing");
 	switch (e->body_case) {
 	case CHAOS__V1__EVENT__BODY_HELLO:
-		if (wire_check_identity(e->hello->identity, reason) != CHAOS_OK)
+		if (wire_check_identity(e->hello->identity, why) != CHAOS_OK)
 			return CHAOS_EPROTO;
 		if (strcmp(e->hello->identity->agent_id, e->agent_id) != 0)
-			return wire_fail(reason, "event: hello for another agent");
+			return wire_fail(why, "event: hello for another agent");
 		return CHAOS_OK;
 	case CHAOS__V1__EVENT__BODY_SAMPLE:
 		return wire_check_id(e->sample->probe_id)
-		    ? wire_fail(reason, "event: bad probe_id")
+		    ? wire_fail(why, "event: bad probe_id")
 		    : CHAOS_OK;
 	case CHAOS__V1__EVENT__BODY_FAULT_STATE:
 		if (wire_check_id(e->fault_state->fault_id) ||
 		    e->fault_state->phase ==
 		        CHAOS__V1__FAULT_PHASE__FAULT_PHASE_UNSPECIFIED)
-			return wire_fail(reason, "event: bad fault state");
+			return wire_fail(why, "event: bad fault state");
 		return CHAOS_OK;
 	case CHAOS__V1__EVENT__BODY_LOAD:
 		return wire_check_id(e->load->load_id)
-		    ? wire_fail(reason, "event: bad load_id")
+		    ? wire_fail(why, "event: bad load_id")
 		    : CHAOS_OK;
 	case CHAOS__V1__EVENT__BODY_CONN:
 		return wire_check_id(e->conn->check_id)
-		    ? wire_fail(reason, "event: bad check_id")
+		    ? wire_fail(why, "event: bad check_id")
 		    : CHAOS_OK;
 	default:
-		return wire_fail(reason, "event: no body");
+		return wire_fail(why, "event: no body");
 	}
 }
 
 #define WIRE_DECODER(fn, type, desc, max, check)                                         \
-	int fn(const void *buf, size_t len, type **out, const char **reason)             \
+	chaos_err fn(const void *buf, size_t len, type **out, chaos_why *why)            \
 	{                                                                                \
 		ProtobufCMessage *m  = NULL;                                             \
-		int               rv = wire_unpack(&desc, buf, len, max, &m, reason);    \
+		chaos_err         rv = wire_unpack(&desc, buf, len, max, &m, why);       \
 		if (rv != CHAOS_OK)                                                      \
 			return rv;                                                       \
-		if ((rv = check((const type *)m, reason)) != CHAOS_OK) {                 \
+		if ((rv = check((const type *)m, why)) != CHAOS_OK) {                    \
 			protobuf_c_message_free_unpacked(m, NULL);                       \
 			return rv;                                                       \
 		}                                                                        \
@@ -578,26 +570,26 @@ wire_check_event(const Chaos__V1__Event *e, const char **reason)
 		return CHAOS_OK;                                                         \
 	}
 
-static int
-wire_check_control_request(const Chaos__V1__ControlRequest *r, const char **reason)
+static chaos_err
+wire_check_control_request(const Chaos__V1__ControlRequest *r, chaos_why *why)
 {
 	switch (r->body_case) {
 	case CHAOS__V1__CONTROL_REQUEST__BODY_RUN:
 		if (wire_check_id(r->run->scenario) != CHAOS_OK)
-			return wire_fail(reason, "control: bad scenario name");
+			return wire_fail(why, "control: bad scenario name");
 		return CHAOS_OK;
 	case CHAOS__V1__CONTROL_REQUEST__BODY__NOT_SET:
-		return wire_fail(reason, "control: no request body");
+		return wire_fail(why, "control: no request body");
 	default:
 		return CHAOS_OK;
 	}
 }
 
-static int
-wire_check_control_response(const Chaos__V1__ControlResponse *r, const char **reason)
+static chaos_err
+wire_check_control_response(const Chaos__V1__ControlResponse *r, chaos_why *why)
 {
 	for (size_t i = 0; i < r->n_agents; i++)
-		if (wire_check_identity(r->agents[i]->identity, reason) != CHAOS_OK)
+		if (wire_check_identity(r->agents[i]->identity, why) != CHAOS_OK)
 			return CHAOS_EPROTO;
 	return CHAOS_OK;
 }
@@ -614,3 +606,55 @@ WIRE_DECODER(wire_decode_control_request, Chaos__V1__ControlRequest,
 WIRE_DECODER(wire_decode_control_response, Chaos__V1__ControlResponse,
              chaos__v1__control_response__descriptor, WIRE_MAX_CONTROL,
              wire_check_control_response)
+
+static void
+wire_enum_prefix(const ProtobufCEnumDescriptor *d, char *out, size_t len)
+{
+	size_t n = 0;
+
+	/* "RunState" -> "RUN_STATE_": the proto style guide's value prefix */
+	for (const char *p = d->short_name; *p != '\0' && n + 3 < len; p++) {
+		if (p != d->short_name && *p >= 'A' && *p <= 'Z')
+			out[n++] = '_';
+		out[n++] = (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
+	}
+	out[n++] = '_';
+	out[n]   = '\0';
+}
+
+const char *
+wire_enum_name(const ProtobufCEnumDescriptor *d, int value, char *buf, size_t len)
+{
+	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(d, value);
+	char                      prefix[64];
+	const char               *name;
+	size_t                    n = 0;
+
+	if (v == NULL) {
+		snprintf(buf, len, "unknown");
+		return buf;
+	}
+	wire_enum_prefix(d, prefix, sizeof(prefix));
+	name = v->name;
+	if (strncmp(name, prefix, strlen(prefix)) == 0)
+		name += strlen(prefix);
+	for (; *name != '\0' && n + 1 < len; name++)
+		buf[n++] =
+		    (char)(*name >= 'A' && *name <= 'Z' ? *name - 'A' + 'a' : *name);
+	buf[n] = '\0';
+	return buf;
+}
+
+chaos_err
+wire_enum_parse(const ProtobufCEnumDescriptor *d, const char *name, int *value)
+{
+	char buf[64];
+
+	for (unsigned i = 0; name != NULL && i < d->n_values; i++)
+		if (strcmp(wire_enum_name(d, d->values[i].value, buf, sizeof(buf)),
+		           name) == 0) {
+			*value = d->values[i].value;
+			return CHAOS_OK;
+		}
+	return CHAOS_EINVAL;
+}

@@ -122,7 +122,7 @@ int
 main(int argc, char **argv)
 {
 	struct ctl_target t = {.url = CTL_DEFAULT_URL, .timeout_ms = 5000};
-	const char       *why;
+	chaos_why         why;
 	int               i = chaosctl_globals(argc, argv, &t);
 
 	if (i <= 0)
@@ -132,7 +132,8 @@ main(int argc, char **argv)
 		return CHAOSCTL_USAGE;
 	}
 	if (transport_check_url(t.url, true, &t.tls, &why) != CHAOS_OK)
-		return flags_usage_error("chaosctl", "--controller '%s': %s", t.url, why);
+		return flags_usage_error("chaosctl", "--controller '%s': %s", t.url,
+		                         why.text);
 	for (size_t k = 0; k < CHAOSCTL_N_CMDS; k++)
 		if (strcmp(argv[i], chaosctl_cmds[k].name) == 0)
 			return chaosctl_cmds[k].run(&t, argc - i, argv + i);

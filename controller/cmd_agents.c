@@ -11,12 +11,11 @@
 #include "common/wire.h"
 #include "controller/chaosctl.h"
 
-static const char *
-agents_state_name(int state)
-{
-	return state == CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED ? "connected"
-	                                                              : "lost";
-}
+/* Enum names for this file's tables and JSON. */
+#define AGENTS_ROLE(v, buf)                                                              \
+	wire_enum_name(&chaos__v1__role__descriptor, (v), buf, sizeof(buf))
+#define AGENTS_STATE(v, buf)                                                             \
+	wire_enum_name(&chaos__v1__agent_state__descriptor, (v), buf, sizeof(buf))
 
 static json_t *
 agents_one_json(const Chaos__V1__AgentInfo *a)
@@ -24,7 +23,7 @@ agents_one_json(const Chaos__V1__AgentInfo *a)
 	const Chaos__V1__Identity *id = a->identity;
 	json_t *o = json_object(), *ips = json_array(), *labels = json_object();
 	json_t *faults = json_array();
-	char    seen[CLK_ISO_LEN];
+	char    seen[CLK_ISO_LEN], role[32], state[32];
 
 	for (size_t i = 0; i < id->n_ips; i++)
 		json_array_append_new(ips, json_string(id->ips[i]));
@@ -38,10 +37,10 @@ agents_one_json(const Chaos__V1__AgentInfo *a)
 	json_object_set_new(o, "pod", json_string(id->pod));
 	json_object_set_new(o, "namespace", json_string(id->namespace_));
 	json_object_set_new(o, "node", json_string(id->node));
-	json_object_set_new(o, "role", json_string(flags_role_name(id->role)));
+	json_object_set_new(o, "role", json_string(AGENTS_ROLE(id->role, role)));
 	json_object_set_new(o, "labels", labels);
 	json_object_set_new(o, "ips", ips);
-	json_object_set_new(o, "state", json_string(agents_state_name(a->state)));
+	json_object_set_new(o, "state", json_string(AGENTS_STATE(a->state, state)));
 	json_object_set_new(o, "last_seen", json_string(seen));
 	/* Unknown until the second exchange: null, never a made-up 0. */
 	json_object_set_new(o, "clock_offset_ms",
@@ -80,7 +79,7 @@ agents_print_table(const Chaos__V1__ControlResponse *r)
 	       "SEEN", "CLOCK", "NODE");
 	for (size_t i = 0; i < r->n_agents; i++) {
 		const Chaos__V1__AgentInfo *a = r->agents[i];
-		char                        age[32], clock[32];
+		char                        age[32], clock[32], role[32], state[32];
 		snprintf(age, sizeof(age), "%.1fs ago",
 		         (double)(r->now_ctl_us - a->last_seen_ctl_us) / 1e6);
 		if (a->clock_known)
@@ -89,7 +88,8 @@ agents_print_table(const Chaos__V1__ControlResponse *r)
 		else
 			snprintf(clock, sizeof(clock), "unknown");
 		printf("%-28s %-12s %-10s %-15s %-9s %-10s %s\n", a->identity->agent_id,
-		       flags_role_name(a->identity->role), agents_state_name(a->state),
+		       AGENTS_ROLE(a->identity->role, role),
+		       AGENTS_STATE(a->state, state),
 		       a->identity->n_ips ? a->identity->ips[0] : "-", age, clock,
 		       a->identity->node);
 	}

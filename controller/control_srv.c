@@ -105,7 +105,7 @@ csrv_loop(void *arg)
 {
 	struct control_srv        *s = arg;
 	Chaos__V1__ControlRequest *req;
-	const char                *why;
+	chaos_why                  why;
 	nng_msg                   *msg;
 	int                        rv;
 
@@ -115,8 +115,8 @@ csrv_loop(void *arg)
 		req = NULL;
 		if (wire_decode_control_request(nng_msg_body(msg), nng_msg_len(msg), &req,
 		                                &why) != CHAOS_OK) {
-			epstats_dropped(s->eps.control, why);
-			csrv_reject(s, why);
+			epstats_dropped(s->eps.control, why.text);
+			csrv_reject(s, why.text);
 		} else {
 			epstats_received(s->eps.control);
 			csrv_answer(s, req);
@@ -129,7 +129,7 @@ csrv_loop(void *arg)
 int
 control_srv_start(const char *url, const struct transport_tls *tls, struct registry *reg,
                   struct run_mgr *runs, const struct control_endpoints *eps,
-                  struct control_srv **out, const char **why)
+                  struct control_srv **out, chaos_why *why)
 {
 	struct control_srv *s = calloc(1, sizeof(*s));
 	int                 rv;
@@ -141,8 +141,7 @@ control_srv_start(const char *url, const struct transport_tls *tls, struct regis
 	s->eps  = *eps;
 	if ((rv = nng_rep0_open(&s->sock)) != 0) {
 		free(s);
-		*why = nng_strerror(rv);
-		return chaos_err_from_nng(rv);
+		return chaos_fail(why, chaos_err_from_nng(rv), "%s", nng_strerror(rv));
 	}
 	epstats_watch_pipes(eps->control, s->sock);
 	/* Only the owner (root) may drive faults through the socket file. */

@@ -24,7 +24,7 @@ struct control_srv;
 int  control_srv_start(const char *url, const struct transport_tls *tls,
                        struct registry *reg, struct run_mgr *runs,
                        const struct control_endpoints *eps, struct control_srv **out,
-                       const char **why);
+                       chaos_why *why);
 void control_srv_stop(struct control_srv *s);
 
 #endif

@@ -50,7 +50,7 @@ static const struct option controller_longopts[] = {
 static enum controller_cli_result
 controller_cli_option(int c, struct controller_opts *o, char *err, size_t errlen)
 {
-	const char *why;
+	chaos_why why;
 
 	switch (c) {
 	case 'l':
@@ -94,7 +94,7 @@ controller_cli_option(int c, struct controller_opts *o, char *err, size_t errlen
 		break;
 	case OPT_METRICS:
 		if (metrics_check_addr(optarg, &why) != CHAOS_OK) {
-			snprintf(err, errlen, "--metrics '%s': %s", optarg, why);
+			snprintf(err, errlen, "--metrics '%s': %s", optarg, why.text);
 			return CONTROLLER_CLI_USAGE;
 		}
 		o->metrics = optarg;
@@ -116,10 +116,10 @@ static enum controller_cli_result
 controller_cli_check_url(const char *flag, const char *url,
                          const struct controller_opts *o, char *err, size_t errlen)
 {
-	const char *why = NULL;
+	chaos_why why = {{0}};
 
 	if (transport_check_url(url, o->plaintext, &o->tls, &why) != CHAOS_OK) {
-		snprintf(err, errlen, "%s '%s': %s", flag, url, why);
+		snprintf(err, errlen, "%s '%s': %s", flag, url, why.text);
 		return CONTROLLER_CLI_USAGE;
 	}
 	return CONTROLLER_CLI_RUN;

@@ -70,7 +70,7 @@ struct controller {
 };
 
 static int
-controller_start(struct controller *c, const struct controller_opts *o, const char **why)
+controller_start(struct controller *c, const struct controller_opts *o, chaos_why *why)
 {
 	char                     events_url[512];
 	struct control_endpoints eps = {&c->st_session, &c->st_events, &c->st_control};
@@ -78,8 +78,7 @@ controller_start(struct controller *c, const struct controller_opts *o, const ch
 
 	if ((rv = url_events_from_session(o->listen, events_url, sizeof(events_url))) !=
 	    CHAOS_OK) {
-		*why = "cannot derive the events URL from --listen";
-		return rv;
+		return chaos_fail(why, rv, "cannot derive the events URL from --listen");
 	}
 	if ((rv = registry_new(o->heartbeat_ms, o->max_agents, &c->reg)) != CHAOS_OK ||
 	    (rv = run_mgr_new(c->reg, &c->runs)) != CHAOS_OK ||
@@ -134,7 +133,7 @@ main(int argc, char **argv)
 {
 	struct controller_opts o;
 	struct controller      c   = {0};
-	const char            *why = "";
+	chaos_why              why = {{0}};
 	char                   err[512];
 	sigset_t               set;
 	pthread_t              sig_thread;
@@ -159,7 +158,7 @@ main(int argc, char **argv)
 		log_error("cannot start: %s: %s (is another controller using the "
 		          "address? is the "
 		          "TLS material readable?)",
-		          chaos_strerror(rv), why);
+		          chaos_strerror(rv), why.text);
 		controller_stop_all(&c);
 		return 3;
 	}

@@ -12,8 +12,8 @@
 static int
 ctl_connect(const struct ctl_target *t, nng_socket *sock, char *err, size_t errlen)
 {
-	const char *why = NULL;
-	int         rv;
+	chaos_why why = {{0}};
+	int       rv;
 
 	if ((rv = nng_req0_open(sock)) != 0) {
 		snprintf(err, errlen, "cannot open a socket: %s", nng_strerror(rv));
@@ -29,8 +29,10 @@ ctl_connect(const struct ctl_target *t, nng_socket *sock, char *err, size_t errl
 		 * which is what a CLI wants: say so now, not after a timeout. */
 		nng_socket_set_size(*sock, NNG_OPT_RECVMAXSZ,
 		                    WIRE_MAX_CONTROL + WIRE_SOCKET_SLACK);
-		rv  = chaos_err_from_nng(nng_dial(*sock, t->url, NULL, 0));
-		why = chaos_strerror(rv);
+		int nrv = nng_dial(*sock, t->url, NULL, 0);
+		rv      = nrv == 0
+		         ? CHAOS_OK
+		         : chaos_fail(&why, chaos_err_from_nng(nrv), "%s", nng_strerror(nrv));
 	}
 	if (rv != CHAOS_OK) {
 		snprintf(
@@ -38,7 +40,7 @@ ctl_connect(const struct ctl_target *t, nng_socket *sock, char *err, size_t errl
 		    "cannot reach the controller at %s: %s; is chaos-controller running? "
 		    "(sandbox: deploy/sandbox/sandbox up; elsewhere pass --controller "
 		    "URL)",
-		    t->url, why);
+		    t->url, why.text);
 		nng_close(*sock);
 		return CHAOS_ECONN;
 	}
@@ -49,10 +51,10 @@ int
 ctl_call(const struct ctl_target *t, Chaos__V1__ControlRequest *req,
          Chaos__V1__ControlResponse **out, char *err, size_t errlen)
 {
-	nng_socket  sock;
-	nng_msg    *msg = NULL;
-	const char *why = NULL;
-	int         rv;
+	nng_socket sock;
+	nng_msg   *msg = NULL;
+	chaos_why  why = {{0}};
+	int        rv;
 
 	req->protocol_version = WIRE_VERSION;
 	if ((rv = ctl_connect(t, &sock, err, errlen)) != CHAOS_OK)
@@ -79,7 +81,7 @@ ctl_call(const struct ctl_target *t, Chaos__V1__ControlRequest *req,
 		snprintf(err, errlen,
 		         "the controller's answer is invalid: %s (version mismatch "
 		         "between chaosctl and chaos-controller?)",
-		         why);
+		         why.text);
 out:
 	nng_close(sock);
 	return rv;

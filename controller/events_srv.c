@@ -24,12 +24,12 @@ static void
 esrv_take(struct events_srv *s, nng_msg *msg)
 {
 	Chaos__V1__Event *e = NULL;
-	const char       *why;
+	chaos_why         why;
 	int64_t           now = clk_now_us();
 
 	if (wire_decode_event(nng_msg_body(msg), nng_msg_len(msg), &e, &why) !=
 	    CHAOS_OK) {
-		epstats_dropped(s->stats, why);
+		epstats_dropped(s->stats, why.text);
 		return;
 	}
 	if (registry_on_event(s->reg, e, now) != CHAOS_OK) {
@@ -60,7 +60,7 @@ esrv_loop(void *arg)
 int
 events_srv_start(const char *url, const struct transport_tls *tls, struct registry *reg,
                  struct epstats *stats, events_sink_fn sink, void *sink_arg,
-                 struct events_srv **out, const char **why)
+                 struct events_srv **out, chaos_why *why)
 {
 	struct events_srv *s = calloc(1, sizeof(*s));
 	int                rv;
@@ -73,8 +73,7 @@ events_srv_start(const char *url, const struct transport_tls *tls, struct regist
 	s->sink_arg = sink_arg;
 	if ((rv = nng_pull0_open(&s->sock)) != 0) {
 		free(s);
-		*why = nng_strerror(rv);
-		return chaos_err_from_nng(rv);
+		return chaos_fail(why, chaos_err_from_nng(rv), "%s", nng_strerror(rv));
 	}
 	epstats_watch_pipes(stats, s->sock);
 	if ((rv = transport_listen(s->sock, url, WIRE_MAX_EVENT + WIRE_SOCKET_SLACK, tls,

@@ -19,7 +19,7 @@ struct events_srv;
 
 int  events_srv_start(const char *url, const struct transport_tls *tls,
                       struct registry *reg, struct epstats *stats, events_sink_fn sink,
-                      void *sink_arg, struct events_srv **out, const char **why);
+                      void *sink_arg, struct events_srv **out, chaos_why *why);
 void events_srv_stop(struct events_srv *s);
 
 #endif

@@ -126,8 +126,4 @@ int k8s_wait_ready(struct k8s_client *c, const char *ns, const char *label_selec
                    int64_t deadline_mono_us, long poll_ms, struct k8s_ready_pod **ready,
                    size_t *n, char *err, size_t errlen);
 
-/* Parses an RFC 3339 time ("2026-11-26T20:35:17Z", optional fraction,
- * "Z" or "+hh:mm") to microseconds since the epoch; false if malformed. */
-bool k8s_parse_time(const char *s, int64_t *us);
-
 #endif

@@ -52,7 +52,7 @@ k8s_pod_ready(json_t *status, struct k8s_pod *p)
 		if (type == NULL || strcmp(type, "Ready") != 0)
 			continue;
 		p->ready = st != NULL && strcmp(st, "True") == 0;
-		if (when == NULL || !k8s_parse_time(when, &p->ready_changed_us))
+		if (when == NULL || !clk_parse_iso8601(when, &p->ready_changed_us))
 			p->ready_changed_us = 0;
 	}
 }
@@ -78,7 +78,7 @@ k8s_pod_parse(json_t *item, struct k8s_pod *p)
 	              k8s_jstr(item, "spec", "nodeName")))
 		return false;
 	created = k8s_jstr(meta, "creationTimestamp", NULL);
-	if (created != NULL && !k8s_parse_time(created, &p->created_us))
+	if (created != NULL && !clk_parse_iso8601(created, &p->created_us))
 		return false;
 	p->deleting = json_object_get(meta, "deletionTimestamp") != NULL &&
 	    !json_is_null(json_object_get(meta, "deletionTimestamp"));
@@ -479,72 +479,4 @@ k8s_wait_ready(struct k8s_client *c, const char *ns, const char *label_selector,
 	}
 	free(cur);
 	return rc;
-}
-
-/* ---- RFC 3339 ---- */
-
-static bool
-k8s_parse_zone(const char *s, int64_t *off_s)
-{
-	int hh, mm, used = 0;
-
-	if ((s[0] == 'Z' || s[0] == 'z') && s[1] == '\0') {
-		*off_s = 0;
-		return true;
-	}
-	if ((s[0] != '+' && s[0] != '-') ||
-	    sscanf(s + 1, "%2d:%2d%n", &hh, &mm, &used) != 2 || used != 5 ||
-	    s[6] != '\0' || hh > 23 || mm > 59)
-		return false;
-	*off_s = (int64_t)(hh * 3600 + mm * 60) * (s[0] == '-' ? -1 : 1);
-	return true;
-}
-
-/* n decimal digits at s, nothing else. */
-static bool
-k8s_digits(const char *s, int n, int *out)
-{
-	int v = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return true;
-}
-
-bool
-k8s_parse_time(const char *s, int64_t *us)
-{
-	struct tm tm   = {0};
-	int64_t   frac = 0, scale = 100000, off_s;
-	time_t    t;
-
-	if (s == NULL || strlen(s) < 20 || !k8s_digits(s, 4, &tm.tm_year) ||
-	    s[4] != '-' || !k8s_digits(s + 5, 2, &tm.tm_mon) || s[7] != '-' ||
-	    !k8s_digits(s + 8, 2, &tm.tm_mday) || (s[10] != 'T' && s[10] != 't') ||
-	    !k8s_digits(s + 11, 2, &tm.tm_hour) || s[13] != ':' ||
-	    !k8s_digits(s + 14, 2, &tm.tm_min) || s[16] != ':' ||
-	    !k8s_digits(s + 17, 2, &tm.tm_sec))
-		return false;
-	if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
-	    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60 || tm.tm_year < 1970)
-		return false;
-	s += 19;
-	if (*s == '.') {
-		if (s[1] < '0' || s[1] > '9')
-			return false;
-		for (s++; *s >= '0' && *s <= '9'; s++, scale /= 10)
-			frac += (*s - '0') * scale;
-	}
-	if (!k8s_parse_zone(s, &off_s))
-		return false;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	if ((t = timegm(&tm)) == (time_t)-1)
-		return false;
-	*us = ((int64_t)t - off_s) * 1000000 + frac;
-	return true;
 }

@@ -13,6 +13,7 @@
 
 #include "common/err.h"
 #include "common/flags.h"
+#include "common/url.h"
 
 #define METRICS_MAX_SCENARIOS 16
 #define METRICS_N_STATES 8 /* Chaos__V1__RunState values 0..7 */
@@ -225,30 +226,23 @@ metrics_handle(nng_aio *aio)
 	nng_aio_finish(aio, 0);
 }
 
-int
-metrics_check_addr(const char *addr, const char **why)
+chaos_err
+metrics_check_addr(const char *addr, chaos_why *why)
 {
-	char     url[512];
-	nng_url *u = NULL;
-	uint32_t port;
-	int      rv = CHAOS_EINVAL;
+	char     host[256];
+	uint16_t port;
 
-	*why = "allowed is HOST:PORT, e.g. 0.0.0.0:9100 or [::1]:9100, port 1..65535";
-	if (strlen(addr) > 256 || strpbrk(addr, "/?#@ ") != NULL)
-		return rv;
-	snprintf(url, sizeof(url), "http://%s/", addr);
-	if (nng_url_parse(&u, url) == 0 && u->u_hostname[0] != '\0' &&
-	    strrchr(addr, ':') != NULL &&
-	    flags_parse_u32(strrchr(addr, ':') + 1, 1, 65535, &port) == CHAOS_OK)
-		rv = CHAOS_OK;
-	if (u != NULL)
-		nng_url_free(u);
-	return rv;
+	if (url_parse_hostport(addr, host, sizeof(host), &port, NULL) != CHAOS_OK)
+		return chaos_fail(
+		    why, CHAOS_EINVAL,
+		    "allowed is HOST:PORT, e.g. 0.0.0.0:9100 or [::1]:9100, "
+		    "port 1..65535");
+	return CHAOS_OK;
 }
 
-int
+chaos_err
 metrics_start(const char *addr, struct registry *reg, struct epstats *const *eps,
-              size_t n, struct metrics **out, const char **why)
+              size_t n, struct metrics **out, chaos_why *why)
 {
 	struct metrics *m = calloc(1, sizeof(*m));
 	char            url[512];
@@ -261,10 +255,10 @@ metrics_start(const char *addr, struct registry *reg, struct epstats *const *eps
 	m->n_eps = n < METRICS_MAX_EPS ? n : METRICS_MAX_EPS;
 	memcpy(m->eps, eps, m->n_eps * sizeof(*eps));
 	snprintf(url, sizeof(url), "http://%s", addr);
-	*why = "bad --metrics address";
+	chaos_fail(why, CHAOS_EINVAL, "bad --metrics address");
 	if ((rv = nng_url_parse(&u, url)) != 0)
 		goto fail;
-	*why = "cannot set up the HTTP server";
+	chaos_fail(why, CHAOS_ESYS, "cannot set up the HTTP server");
 	if ((rv = nng_http_server_hold(&m->srv, u)) != 0)
 		goto fail;
 	if ((rv = nng_http_handler_alloc(&m->h, "/metrics", metrics_handle)) != 0 ||
@@ -272,7 +266,8 @@ metrics_start(const char *addr, struct registry *reg, struct epstats *const *eps
 	    (rv = nng_http_server_add_handler(m->srv, m->h)) != 0)
 		goto fail;
 	m->h = NULL; /* the server owns it now */
-	*why = "cannot listen on the --metrics address (in use? not local?)";
+	chaos_fail(why, CHAOS_EBUSY,
+	           "cannot listen on the --metrics address (in use? not local?)");
 	if ((rv = nng_http_server_start(m->srv)) != 0)
 		goto fail;
 	nng_url_free(u);

@@ -13,6 +13,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "common/err.h"
+
 #include "controller/epstats.h"
 #include "controller/registry.h"
 #include "proto/chaos.pb-c.h"
@@ -21,12 +23,13 @@ struct metrics;
 
 /* Checks an --metrics address: "HOST:PORT" (IPv4, name, or [IPv6]) with a
  * port in 1..65535. Returns CHAOS_OK or CHAOS_EINVAL with *why set. */
-int metrics_check_addr(const char *addr, const char **why);
+chaos_err metrics_check_addr(const char *addr, chaos_why *why);
 
 /* Serves GET /metrics on http://addr. reg and eps (n of them) must outlive
  * the server. On error *why says what failed. */
-int metrics_start(const char *addr, struct registry *reg, struct epstats *const *eps,
-                  size_t n, struct metrics **out, const char **why);
+chaos_err metrics_start(const char *addr, struct registry *reg,
+                        struct epstats *const *eps, size_t n, struct metrics **out,
+                        chaos_why *why);
 /* Stops serving and frees m; NULL is fine. */
 void metrics_stop(struct metrics *m);
 

@@ -45,28 +45,11 @@ orch_slo_defaults(struct orch_slo_targets *t)
 bool
 orch_parse_iso(const char *s, double *out)
 {
-	struct tm tm = {0};
-	int       n = 0, ms = 0, digits = 0;
-	time_t    secs;
+	int64_t us;
 
-	if (s == NULL ||
-	    sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-	           &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6)
+	if (!clk_parse_iso8601(s, &us))
 		return false;
-	s += n;
-	if (*s == '.')
-		for (s++; *s >= '0' && *s <= '9'; s++, digits++)
-			if (digits < 3)
-				ms = ms * 10 + (*s - '0');
-	while (digits > 0 && digits < 3)
-		ms *= 10, digits++;
-	if (strcmp(s, "Z") != 0)
-		return false;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	if ((secs = timegm(&tm)) == (time_t)-1)
-		return false;
-	*out = (double)secs + ms / 1000.0;
+	*out = (double)us / 1e6;
 	return true;
 }
 

@@ -22,7 +22,7 @@ struct reg_command {
 };
 
 struct reg_agent {
-	char                 id[WIRE_MAX_ID_LEN + 1];
+	char                 id[LIMIT_ID_LEN + 1];
 	Chaos__V1__Identity *identity; /* unpacked copy, owned */
 	bool                 connected;
 	char                 lost_reason[128];

@@ -21,7 +21,7 @@ struct ssrv_worker {
 	nng_aio            *aio;   /* recv and send */
 	nng_aio            *timer; /* parking */
 	enum ssrv_state     state; /* under srv->mtx */
-	char                agent_id[WIRE_MAX_ID_LEN + 1];
+	char                agent_id[LIMIT_ID_LEN + 1];
 	uint64_t            poll_seq;
 	int64_t             t2;
 	bool                identity_needed;
@@ -90,12 +90,12 @@ static bool
 ssrv_take_poll(struct ssrv_worker *w, nng_msg *msg)
 {
 	Chaos__V1__Poll *p = NULL;
-	const char      *why;
+	chaos_why        why;
 	int              rv;
 
 	w->t2 = clk_now_us();
 	if (wire_decode_poll(nng_msg_body(msg), nng_msg_len(msg), &p, &why) != CHAOS_OK) {
-		epstats_dropped(w->srv->stats, why);
+		epstats_dropped(w->srv->stats, why.text);
 		return false;
 	}
 	rv = registry_on_poll(w->srv->reg, p, nng_pipe_id(nng_msg_get_pipe(msg)), w->t2,
@@ -197,7 +197,7 @@ ssrv_workers_init(struct session_srv *s)
 int
 session_srv_start(const char *url, const struct transport_tls *tls, struct registry *reg,
                   struct epstats *stats, size_t max_agents, struct session_srv **out,
-                  const char **why)
+                  chaos_why *why)
 {
 	struct session_srv *s = calloc(1, sizeof(*s));
 	int                 rv;
@@ -214,9 +214,8 @@ session_srv_start(const char *url, const struct transport_tls *tls, struct regis
 		return CHAOS_ENOMEM;
 	}
 	if ((rv = nng_rep0_open(&s->sock)) != 0 || (rv = ssrv_workers_init(s)) != 0) {
-		*why = nng_strerror(rv);
 		session_srv_stop(s);
-		return chaos_err_from_nng(rv);
+		return chaos_fail(why, chaos_err_from_nng(rv), "%s", nng_strerror(rv));
 	}
 	nng_pipe_notify(s->sock, NNG_PIPE_EV_REM_POST, ssrv_pipe_removed, s);
 	registry_set_kick(reg, ssrv_kick, s);

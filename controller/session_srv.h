@@ -21,7 +21,7 @@ struct session_srv;
  * the server. Returns CHAOS_OK or CHAOS_E* with *why. */
 int session_srv_start(const char *url, const struct transport_tls *tls,
                       struct registry *reg, struct epstats *stats, size_t max_agents,
-                      struct session_srv **out, const char **why);
+                      struct session_srv **out, chaos_why *why);
 
 /* Closes the socket, waits for callbacks to finish, frees everything. */
 void session_srv_stop(struct session_srv *s);

@@ -161,7 +161,7 @@ wait_final(nng_socket pull, int timeout_ms)
 
 	while (clk_mono_us() < deadline) {
 		Chaos__V1__Event *e   = NULL;
-		const char       *why = NULL;
+		chaos_why         why = {{0}};
 		nng_msg          *msg;
 
 		nng_socket_set_ms(pull, NNG_OPT_RECVTIMEO, 1000);
@@ -204,7 +204,7 @@ run_ours(int cpu, const char *url, int duration_s, int conc, uint32_t rate,
          struct client_result *r)
 {
 	char              ipc[96];
-	const char       *why = NULL;
+	chaos_why         why = {{0}};
 	nng_socket        pull;
 	struct events    *ev = NULL;
 	struct load_set  *ls = NULL;
@@ -299,7 +299,8 @@ run_rounds(const char *url, int cpu, int duration_s, int conc, int rounds,
 		print_row("wrk -t1 (closed loop)", i + 1, &wrk);
 		/* Offered far above what one core can do, so that, like wrk, it
 		 * runs as fast as it turns requests around; the surplus is late. */
-		if (run_ours(cpu, url, duration_s, conc, LOAD_MAX_RATE, &ours) != 0) {
+		if (run_ours(cpu, url, duration_s, conc, LIMIT_LOAD_MAX_RATE, &ours) !=
+		    0) {
 			fprintf(stderr,
 			        "bench_load: our load generator produced no requests\n");
 			return 1;
@@ -357,7 +358,8 @@ main(int argc, char **argv)
 	    "{\"bench\":\"load\",\"duration_s\":%d,\"concurrency\":%d,\"rounds\":%d,"
 	    "\"wrk_rps\":%.0f,\"ours_rps\":%.0f,\"ratio\":%.3f,\"ours_offered_rps\":%u,"
 	    "\"ours_cpu_s\":%.2f,\"ours_p50_us\":%llu,\"ours_p99_us\":%llu}\n",
-	    duration_s, conc, rounds, wrk_med, our_med, our_med / wrk_med, LOAD_MAX_RATE,
-	    ours.cpu_s, (unsigned long long)ours.p50_us, (unsigned long long)ours.p99_us);
+	    duration_s, conc, rounds, wrk_med, our_med, our_med / wrk_med,
+	    LIMIT_LOAD_MAX_RATE, ours.cpu_s, (unsigned long long)ours.p50_us,
+	    (unsigned long long)ours.p99_us);
 	return 0;
 }

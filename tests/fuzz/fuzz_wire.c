@@ -20,11 +20,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-typedef int (*fuzz_decode_fn)(const void *buf, size_t len, void **out,
-                              const char **reason);
+typedef int (*fuzz_decode_fn)(const void *buf, size_t len, void **out, chaos_why *reason);
 
 #define FUZZ_ADAPTER(name, fn, type)                                                     \
-	static int name(const void *buf, size_t len, void **out, const char **reason)    \
+	static int name(const void *buf, size_t len, void **out, chaos_why *reason)      \
 	{                                                                                \
 		type *m  = NULL;                                                         \
 		int   rv = fn(buf, len, &m, reason);                                     \
@@ -64,10 +63,10 @@ fuzz_check_failure(int rv, void *out, const char *reason)
 static void
 fuzz_check_repack(const ProtobufCMessage *m, fuzz_decode_fn dec)
 {
-	nng_msg    *first = NULL, *second = NULL;
-	void       *again  = NULL;
-	const char *reason = NULL;
-	int         rv;
+	nng_msg  *first = NULL, *second = NULL;
+	void     *again  = NULL;
+	chaos_why reason = {{0}};
+	int       rv;
 
 	fuzz_require(wire_pack(m, SIZE_MAX, &first) == CHAOS_OK);
 	rv = dec(nng_msg_body(first), nng_msg_len(first), &again, &reason);
@@ -100,7 +99,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fuzz_decode_fn dec;
 	void          *msg    = NULL;
-	const char    *reason = NULL;
+	chaos_why      reason = {{0}};
 	int            rv;
 
 	if (size == 0)
@@ -108,7 +107,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	dec = fuzz_decoders[data[0] % FUZZ_N_DECODERS];
 	rv  = dec(data + 1, size - 1, &msg, &reason);
 	if (rv != CHAOS_OK) {
-		fuzz_check_failure(rv, msg, reason);
+		fuzz_check_failure(rv, msg, reason.text);
 		return 0;
 	}
 	fuzz_require(msg != NULL);

@@ -25,7 +25,7 @@ static const char *gen_dir;
 static int         gen_failures;
 
 static int
-gen_decode(enum gen_kind kind, const uint8_t *buf, size_t len, const char **reason)
+gen_decode(enum gen_kind kind, const uint8_t *buf, size_t len, chaos_why *reason)
 {
 	void *m  = NULL;
 	int   rv = CHAOS_EINVAL;
@@ -59,12 +59,12 @@ static void
 gen_emit_raw(const char *name, enum gen_kind kind, const ProtobufCMessage *m,
              const uint8_t *extra, size_t extra_len)
 {
-	size_t      len    = protobuf_c_message_get_packed_size(m) + extra_len;
-	uint8_t    *buf    = malloc(len + 1);
-	const char *reason = "";
-	bool        want   = strncmp(name, "ok-", 3) == 0;
-	char        path[4096];
-	FILE       *f;
+	size_t    len    = protobuf_c_message_get_packed_size(m) + extra_len;
+	uint8_t  *buf    = malloc(len + 1);
+	chaos_why reason = {{0}};
+	bool      want   = strncmp(name, "ok-", 3) == 0;
+	char      path[4096];
+	FILE     *f;
 
 	if (buf == NULL) {
 		gen_failures++;
@@ -76,7 +76,7 @@ gen_emit_raw(const char *name, enum gen_kind kind, const ProtobufCMessage *m,
 		memcpy(buf + 1 + len - extra_len, extra, extra_len);
 	if ((gen_decode(kind, buf + 1, len, &reason) == CHAOS_OK) != want) {
 		fprintf(stderr, "gen_wire_corpus: %s: %s (%s)\n", name,
-		        want ? "refused" : "accepted", reason);
+		        want ? "refused" : "accepted", reason.text);
 		gen_failures++;
 	}
 	snprintf(path, sizeof(path), "%s/%s", gen_dir, name);

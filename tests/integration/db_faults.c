@@ -389,7 +389,7 @@ fault_detail(const char *id, Chaos__V1__FaultPhase phase)
 
 	while (clk_mono_us() < deadline) {
 		Chaos__V1__Event *e = NULL;
-		const char       *why;
+		chaos_why         why;
 		nng_msg          *msg;
 		bool              hit;
 
@@ -654,8 +654,8 @@ sql_error_class(void)
 static int
 events_setup(void)
 {
-	char        url[128];
-	const char *why = NULL;
+	char      url[128];
+	chaos_why why = {{0}};
 
 	snprintf(url, sizeof(url), "ipc:///tmp/db_faults_%d.sock", (int)getpid());
 	if (nng_pull0_open(&pull) != 0 || nng_listen(pull, url, NULL, 0) != 0)

@@ -466,7 +466,7 @@ test_identity_flags_win_over_the_environment(void **state)
 	                             .node       = "flag-node",
 	                             .role       = "database"};
 	struct identity      id;
-	const char          *why = NULL;
+	chaos_why            why = {{0}};
 
 	(void)state;
 	set_identity_env();
@@ -483,7 +483,7 @@ test_identity_falls_back_to_the_environment(void **state)
 {
 	struct identity_args args = {0};
 	struct identity      id;
-	const char          *why = NULL;
+	chaos_why            why = {{0}};
 
 	(void)state;
 	set_identity_env();
@@ -501,7 +501,7 @@ test_identity_defaults_to_hostname_and_default_namespace(void **state)
 {
 	struct identity_args args = {.role = "node"};
 	struct identity      id;
-	const char          *why = NULL;
+	chaos_why            why = {{0}};
 	char                 host[256];
 
 	(void)state;
@@ -522,14 +522,14 @@ test_identity_explicit_id_replaces_namespace_slash_pod(void **state)
 	struct identity_args args = {
 	    .id = "ledger/db-0.boot-7", .pod = "db-0", .role = "database"};
 	struct identity id;
-	const char     *why = NULL;
+	chaos_why       why = {{0}};
 
 	(void)state;
 	assert_int_equal(identity_resolve(&args, &id, &why), CHAOS_OK);
 	assert_string_equal(id.agent_id, "ledger/db-0.boot-7");
 	args.id = "has space";
 	assert_int_equal(identity_resolve(&args, &id, &why), CHAOS_EINVAL);
-	assert_non_null(strstr(why, "--id"));
+	assert_non_null(strstr(why.text, "--id"));
 }
 
 static void
@@ -537,18 +537,16 @@ test_identity_refuses_a_bad_or_missing_role(void **state)
 {
 	struct identity_args args = {.pod = "db-0", .role = "dba"};
 	struct identity      id;
-	const char          *why = NULL;
+	chaos_why            why = {{0}};
 
 	(void)state;
 	assert_int_equal(identity_resolve(&args, &id, &why), CHAOS_EINVAL);
-	assert_non_null(why);
-	assert_non_null(strstr(why, "role"));
-	assert_non_null(strstr(why, "blockchain, coordinator, database, node"));
-	args.role = NULL;
-	why       = NULL;
+	assert_non_null(strstr(why.text, "role"));
+	assert_non_null(strstr(why.text, "blockchain, coordinator, database, node"));
+	args.role   = NULL;
+	why.text[0] = '\0';
 	assert_int_equal(identity_resolve(&args, &id, &why), CHAOS_EINVAL);
-	assert_non_null(why);
-	assert_non_null(strstr(why, "CHAOS_ROLE"));
+	assert_non_null(strstr(why.text, "CHAOS_ROLE"));
 	setenv("CHAOS_ROLE", "Database", 1); /* names are case-sensitive */
 	assert_int_equal(identity_resolve(&args, &id, &why), CHAOS_EINVAL);
 }
@@ -558,24 +556,24 @@ test_identity_refuses_bad_pod_namespace_and_node_names(void **state)
 {
 	struct identity_args args = {.pod = "db 0", .role = "database"};
 	struct identity      id;
-	const char          *why = NULL;
+	chaos_why            why = {{0}};
 	char                 long_ns[200], long_pod[200];
 
 	(void)state;
 	assert_int_equal(identity_resolve(&args, &id, &why), CHAOS_EINVAL);
-	assert_non_null(strstr(why, "pod name"));
+	assert_non_null(strstr(why.text, "pod name"));
 	args.pod = NULL;
 	setenv("CHAOS_POD_NAME", "db\n0", 1);
 	assert_int_equal(identity_resolve(&args, &id, &why), CHAOS_EINVAL);
-	assert_non_null(strstr(why, "CHAOS_POD_NAME"));
+	assert_non_null(strstr(why.text, "CHAOS_POD_NAME"));
 	args.pod        = "db-0";
 	args.namespace_ = "led ger";
 	assert_int_equal(identity_resolve(&args, &id, &why), CHAOS_EINVAL);
-	assert_non_null(strstr(why, "namespace"));
+	assert_non_null(strstr(why.text, "namespace"));
 	args.namespace_ = "ledger";
 	args.node       = "";
 	assert_int_equal(identity_resolve(&args, &id, &why), CHAOS_EINVAL);
-	assert_non_null(strstr(why, "node name"));
+	assert_non_null(strstr(why.text, "node name"));
 	/* Each name fits, "namespace/pod" does not: ask for --id. */
 	memset(long_ns, 'n', sizeof(long_ns) - 1);
 	long_ns[sizeof(long_ns) - 1] = '\0';
@@ -585,7 +583,7 @@ test_identity_refuses_bad_pod_namespace_and_node_names(void **state)
 	args.namespace_                = long_ns;
 	args.pod                       = long_pod;
 	assert_int_equal(identity_resolve(&args, &id, &why), CHAOS_EINVAL);
-	assert_non_null(strstr(why, "--id"));
+	assert_non_null(strstr(why.text, "--id"));
 }
 
 static void
@@ -601,7 +599,7 @@ test_identity_parses_labels_and_refuses_bad_ones(void **state)
 	};
 	struct identity_args args = {.pod = "db-0", .role = "database"};
 	struct identity      id;
-	const char          *why = NULL;
+	chaos_why            why = {{0}};
 
 	(void)state;
 	args.labels[0] = "team=ledger";
@@ -618,10 +616,10 @@ test_identity_parses_labels_and_refuses_bad_ones(void **state)
 	assert_string_equal(id.label_value[2], "");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		args.labels[1] = bad[i];
-		why            = NULL;
+		why.text[0]    = '\0';
 		if (identity_resolve(&args, &id, &why) != CHAOS_EINVAL)
 			fail_msg("label '%s' accepted", bad[i]);
-		assert_non_null(strstr(why, "--label"));
+		assert_non_null(strstr(why.text, "--label"));
 	}
 }
 
@@ -633,7 +631,7 @@ test_resolved_identity_passes_wire_validation(void **state)
 	    .pod = "db-0", .namespace_ = "ledger", .role = "database"};
 	struct identity    id;
 	struct identity_pb pb;
-	const char        *why = NULL, *reason = NULL;
+	chaos_why          why = {{0}}, reason = {{0}};
 	unsigned char      addr[16];
 
 	(void)state;
@@ -652,7 +650,7 @@ test_resolved_identity_passes_wire_validation(void **state)
 	assert_int_equal(pb.msg.n_labels, 1);
 	assert_string_equal(pb.msg.labels[0]->key, "team");
 	if (wire_check_identity(&pb.msg, &reason) != CHAOS_OK)
-		fail_msg("resolved identity refused by the wire check: %s", reason);
+		fail_msg("resolved identity refused by the wire check: %s", reason.text);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -734,22 +732,35 @@ test_flags_parse_label_splits_key_and_value(void **state)
 static void
 test_flags_roles_map_both_ways(void **state)
 {
-	int role = -1;
+	const ProtobufCEnumDescriptor *d    = &chaos__v1__role__descriptor;
+	int                            role = -1;
+	char                           buf[32];
 
 	(void)state;
-	assert_int_equal(flags_parse_role("blockchain", &role), CHAOS_OK);
+	assert_int_equal(wire_enum_parse(d, "blockchain", &role), CHAOS_OK);
 	assert_int_equal(role, CHAOS__V1__ROLE__ROLE_BLOCKCHAIN);
-	assert_int_equal(flags_parse_role("node", &role), CHAOS_OK);
+	assert_int_equal(wire_enum_parse(d, "node", &role), CHAOS_OK);
 	assert_int_equal(role, CHAOS__V1__ROLE__ROLE_NODE);
-	assert_int_equal(flags_parse_role("controller", &role), CHAOS_EINVAL);
-	assert_int_equal(flags_parse_role("", &role), CHAOS_EINVAL);
-	assert_int_equal(flags_parse_role(NULL, &role), CHAOS_EINVAL);
+	assert_int_equal(wire_enum_parse(d, "BLOCKCHAIN", &role), CHAOS_EINVAL);
+	assert_int_equal(wire_enum_parse(d, "", &role), CHAOS_EINVAL);
+	assert_int_equal(wire_enum_parse(d, NULL, &role), CHAOS_EINVAL);
 	assert_int_equal(role, CHAOS__V1__ROLE__ROLE_NODE);
-	assert_string_equal(flags_role_name(CHAOS__V1__ROLE__ROLE_DATABASE), "database");
-	assert_string_equal(flags_role_name(CHAOS__V1__ROLE__ROLE_COORDINATOR),
-	                    "coordinator");
-	assert_string_equal(flags_role_name(0), "unspecified");
-	assert_string_equal(flags_role_name(99), "unspecified");
+	assert_string_equal(
+	    wire_enum_name(d, CHAOS__V1__ROLE__ROLE_DATABASE, buf, sizeof(buf)),
+	    "database");
+	assert_string_equal(
+	    wire_enum_name(d, CHAOS__V1__ROLE__ROLE_COORDINATOR, buf, sizeof(buf)),
+	    "coordinator");
+	assert_string_equal(wire_enum_name(d, 0, buf, sizeof(buf)), "unspecified");
+	assert_string_equal(wire_enum_name(d, 99, buf, sizeof(buf)), "unknown");
+	assert_string_equal(wire_enum_name(&chaos__v1__run_state__descriptor,
+	                                   CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED, buf,
+	                                   sizeof(buf)),
+	                    "succeeded");
+	assert_string_equal(wire_enum_name(&chaos__v1__error_class__descriptor,
+	                                   CHAOS__V1__ERROR_CLASS__ERROR_CLASS_HTTP_5XX,
+	                                   buf, sizeof(buf)),
+	                    "http_5xx");
 }
 
 static void

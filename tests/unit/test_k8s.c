@@ -976,18 +976,18 @@ test_parse_time_accepts_rfc3339_only(void **state)
 	int64_t us = 0;
 
 	(void)state;
-	assert_true(k8s_parse_time("2026-11-26T20:35:17Z", &us));
+	assert_true(clk_parse_iso8601("2026-11-26T20:35:17Z", &us));
 	assert_int_equal(us, 1795725317LL * 1000000);
-	assert_true(k8s_parse_time("2026-11-26T20:35:17.123456Z", &us));
+	assert_true(clk_parse_iso8601("2026-11-26T20:35:17.123456Z", &us));
 	assert_int_equal(us, 1795725317LL * 1000000 + 123456);
-	assert_true(k8s_parse_time("2026-11-26T21:35:17+01:00", &us));
+	assert_true(clk_parse_iso8601("2026-11-26T21:35:17+01:00", &us));
 	assert_int_equal(us, 1795725317LL * 1000000);
-	assert_false(k8s_parse_time("2026-11-26 20:35:17Z", &us));
-	assert_false(k8s_parse_time("2026-13-26T20:35:17Z", &us));
-	assert_false(k8s_parse_time("2026-11-26T20:35:17", &us));
-	assert_false(k8s_parse_time("2026-11-26T20:35:17Zjunk", &us));
-	assert_false(k8s_parse_time("+026-11-26T20:35:17Z", &us));
-	assert_false(k8s_parse_time(NULL, &us));
+	assert_false(clk_parse_iso8601("2026-11-26 20:35:17Z", &us));
+	assert_false(clk_parse_iso8601("2026-13-26T20:35:17Z", &us));
+	assert_false(clk_parse_iso8601("2026-11-26T20:35:17", &us));
+	assert_false(clk_parse_iso8601("2026-11-26T20:35:17Zjunk", &us));
+	assert_false(clk_parse_iso8601("+026-11-26T20:35:17Z", &us));
+	assert_false(clk_parse_iso8601(NULL, &us));
 }
 
 static bool

@@ -354,7 +354,7 @@ collect(struct run *runs, size_t n, int timeout_ms)
 	while (done < n) {
 		int64_t           left = (deadline - clk_mono_us()) / 1000;
 		Chaos__V1__Event *e    = NULL;
-		const char       *why  = NULL;
+		chaos_why         why  = {{0}};
 		nng_msg          *msg;
 
 		if (left <= 0)
@@ -418,8 +418,8 @@ warm_up(void)
 static int
 group_setup(void **state)
 {
-	char        url[128];
-	const char *why = NULL;
+	char      url[128];
+	chaos_why why = {{0}};
 
 	(void)state;
 	srv_start(&fx.srv);

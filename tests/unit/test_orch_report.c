@@ -479,7 +479,9 @@ test_parse_iso(void **state)
 	assert_true(orch_parse_iso("2026-11-26T21:10:01Z", &t));
 	assert_true(fabs(t - 1795727401.0) < 1e-6);
 	assert_false(orch_parse_iso("2026-11-26 21:10:01", &t));
-	assert_false(orch_parse_iso("2026-11-26T21:10:01.5+01:00", &t));
+	assert_true(orch_parse_iso("2026-11-26T22:10:01.5+01:00", &t));
+	assert_true(fabs(t - 1795727401.5) < 1e-6);
+	assert_false(orch_parse_iso("2026-11-26T21:10:01.5+1", &t));
 	assert_false(orch_parse_iso(NULL, &t));
 }
 

@@ -181,7 +181,7 @@ reply_for(struct registry *r, const char *agent_id, uint64_t poll_seq,
 {
 	nng_msg          *msg    = NULL;
 	Chaos__V1__Reply *reply  = NULL;
-	const char       *reason = NULL;
+	chaos_why         reason = {{0}};
 	int64_t           t2     = clk_now_us();
 
 	assert_int_equal(
@@ -189,7 +189,7 @@ reply_for(struct registry *r, const char *agent_id, uint64_t poll_seq,
 	    CHAOS_OK);
 	if (wire_decode_reply(nng_msg_body(msg), nng_msg_len(msg), &reply, &reason) !=
 	    CHAOS_OK)
-		fail_msg("registry built a reply the agent refuses: %s", reason);
+		fail_msg("registry built a reply the agent refuses: %s", reason.text);
 	nng_msg_free(msg);
 	assert_int_equal(reply->poll_seq, poll_seq);
 	assert_int_equal(reply->t2_ctl_us, t2);
