@@ -119,7 +119,8 @@ url_parse(const char *url, unsigned allowed, struct url_parts *out, chaos_why *w
 		if (strcmp(u->u_scheme, url_schemes[i].name) == 0)
 			break;
 	if (i == URL_N_SCHEMES || !(allowed & url_schemes[i].scheme))
-		rv = chaos_fail(why, CHAOS_EINVAL, "scheme must be %s", names);
+		rv = chaos_fail(why, CHAOS_EINVAL, "scheme not allowed; allowed: %s",
+		                names);
 	else
 		rv = url_fill(u, url_schemes[i].scheme, out, why);
 	nng_url_free(u);

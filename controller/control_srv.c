@@ -126,7 +126,7 @@ csrv_loop(void *arg)
 	}
 }
 
-int
+chaos_err
 control_srv_start(const char *url, const struct transport_tls *tls, struct registry *reg,
                   struct run_mgr *runs, const struct control_endpoints *eps,
                   struct control_srv **out, chaos_why *why)

@@ -6,6 +6,7 @@
 #ifndef CHAOS_CONTROLLER_CONTROL_SRV_H
 #define CHAOS_CONTROLLER_CONTROL_SRV_H
 
+#include "common/err.h"
 #include "common/transport.h"
 #include "controller/epstats.h"
 #include "controller/registry.h"
@@ -21,10 +22,10 @@ struct control_endpoints {
 struct control_srv;
 
 /* runs may be NULL (no scenarios: run requests are answered with an error). */
-int  control_srv_start(const char *url, const struct transport_tls *tls,
-                       struct registry *reg, struct run_mgr *runs,
-                       const struct control_endpoints *eps, struct control_srv **out,
-                       chaos_why *why);
-void control_srv_stop(struct control_srv *s);
+chaos_err control_srv_start(const char *url, const struct transport_tls *tls,
+                            struct registry *reg, struct run_mgr *runs,
+                            const struct control_endpoints *eps, struct control_srv **out,
+                            chaos_why *why);
+void      control_srv_stop(struct control_srv *s);
 
 #endif

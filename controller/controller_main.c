@@ -69,7 +69,7 @@ struct controller {
 	struct metrics     *metrics;
 };
 
-static int
+static chaos_err
 controller_start(struct controller *c, const struct controller_opts *o, chaos_why *why)
 {
 	char                     events_url[512];
@@ -81,7 +81,7 @@ controller_start(struct controller *c, const struct controller_opts *o, chaos_wh
 		return chaos_fail(why, rv, "cannot derive the events URL from --listen");
 	}
 	if ((rv = registry_new(o->heartbeat_ms, o->max_agents, &c->reg)) != CHAOS_OK ||
-	    (rv = run_mgr_new(c->reg, &c->runs)) != CHAOS_OK ||
+	    (rv = run_mgr_new(c->reg, scenario_list, &c->runs)) != CHAOS_OK ||
 	    (rv = epstats_init(&c->st_session, "session")) != CHAOS_OK ||
 	    (rv = epstats_init(&c->st_events, "events")) != CHAOS_OK ||
 	    (rv = epstats_init(&c->st_control, "control")) != CHAOS_OK)

@@ -8,7 +8,7 @@
 #include "common/err.h"
 #include "common/log.h"
 
-int
+chaos_err
 epstats_init(struct epstats *s, const char *name)
 {
 	s->name     = name;

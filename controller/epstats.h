@@ -7,6 +7,7 @@
 #ifndef CHAOS_CONTROLLER_EPSTATS_H
 #define CHAOS_CONTROLLER_EPSTATS_H
 
+#include "common/err.h"
 #include <stdint.h>
 
 #include <nng/nng.h>
@@ -23,8 +24,8 @@ struct epstats {
 	char        last_reason[160];
 };
 
-int  epstats_init(struct epstats *s, const char *name);
-void epstats_fini(struct epstats *s);
+chaos_err epstats_init(struct epstats *s, const char *name);
+void      epstats_fini(struct epstats *s);
 
 void epstats_received(struct epstats *s);
 

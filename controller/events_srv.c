@@ -57,7 +57,7 @@ esrv_loop(void *arg)
 	}
 }
 
-int
+chaos_err
 events_srv_start(const char *url, const struct transport_tls *tls, struct registry *reg,
                  struct epstats *stats, events_sink_fn sink, void *sink_arg,
                  struct events_srv **out, chaos_why *why)

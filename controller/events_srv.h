@@ -7,6 +7,7 @@
 #ifndef CHAOS_CONTROLLER_EVENTS_SRV_H
 #define CHAOS_CONTROLLER_EVENTS_SRV_H
 
+#include "common/err.h"
 #include "common/transport.h"
 #include "controller/epstats.h"
 #include "controller/registry.h"
@@ -17,9 +18,10 @@ typedef void (*events_sink_fn)(void *arg, const Chaos__V1__Event *e, int64_t t_c
 
 struct events_srv;
 
-int  events_srv_start(const char *url, const struct transport_tls *tls,
-                      struct registry *reg, struct epstats *stats, events_sink_fn sink,
-                      void *sink_arg, struct events_srv **out, chaos_why *why);
-void events_srv_stop(struct events_srv *s);
+chaos_err events_srv_start(const char *url, const struct transport_tls *tls,
+                           struct registry *reg, struct epstats *stats,
+                           events_sink_fn sink, void *sink_arg, struct events_srv **out,
+                           chaos_why *why);
+void      events_srv_stop(struct events_srv *s);
 
 #endif

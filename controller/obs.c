@@ -45,7 +45,7 @@ struct obs {
 	size_t                 n_loads, cap_loads;
 };
 
-int
+chaos_err
 obs_new(struct obs **out)
 {
 	struct obs *o = calloc(1, sizeof(*o));

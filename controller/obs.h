@@ -7,6 +7,7 @@
 #ifndef CHAOS_CONTROLLER_OBS_H
 #define CHAOS_CONTROLLER_OBS_H
 
+#include "common/err.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -56,8 +57,8 @@ struct obs_load {
 
 struct obs;
 
-int  obs_new(struct obs **out);
-void obs_free(struct obs *o);
+chaos_err obs_new(struct obs **out);
+void      obs_free(struct obs *o);
 
 /* Feeds (any thread). offset_us converts agent times: ctl = agent - offset. */
 void obs_add_event(struct obs *o, const Chaos__V1__Event *e, int64_t offset_us);

@@ -60,7 +60,7 @@ reg_find(struct registry *r, const char *id)
 	return NULL;
 }
 
-int
+chaos_err
 registry_new(uint32_t hb_ms, size_t max_agents, struct registry **out)
 {
 	struct registry *r = calloc(1, sizeof(*r));
@@ -230,7 +230,7 @@ reg_take_clock(struct reg_agent *a, const Chaos__V1__Poll *p)
 	clk_filter_add(&a->clk, &x);
 }
 
-int
+chaos_err
 registry_on_poll(struct registry *r, const Chaos__V1__Poll *p, uint32_t pipe_id,
                  int64_t t2_ctl_us, bool *identity_needed)
 {
@@ -303,7 +303,7 @@ reg_pending_commands(struct registry *r, const char *agent_id, Chaos__V1__Comman
 	return n;
 }
 
-int
+chaos_err
 registry_build_reply(struct registry *r, const char *agent_id, uint64_t poll_seq,
                      int64_t t2_ctl_us, bool identity_needed, nng_msg **out)
 {
@@ -327,7 +327,7 @@ registry_build_reply(struct registry *r, const char *agent_id, uint64_t poll_seq
 	return rv;
 }
 
-int
+chaos_err
 registry_enqueue(struct registry *r, const char *agent_id, const Chaos__V1__Command *cmd)
 {
 	struct reg_agent *a;
@@ -404,7 +404,7 @@ reg_count_event(struct reg_agent *a, const Chaos__V1__Event *e)
 	a->last_event_seq = e->seq;
 }
 
-int
+chaos_err
 registry_on_event(struct registry *r, const Chaos__V1__Event *e, int64_t t_ctl_us)
 {
 	struct reg_agent *a;
@@ -466,7 +466,7 @@ reg_info(const struct reg_agent *a)
 	return info;
 }
 
-int
+chaos_err
 registry_snapshot(struct registry *r, const char *ns, Chaos__V1__AgentInfo ***out,
                   size_t *n)
 {

@@ -8,6 +8,7 @@
 #ifndef CHAOS_CONTROLLER_REGISTRY_H
 #define CHAOS_CONTROLLER_REGISTRY_H
 
+#include "common/err.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -20,8 +21,8 @@ struct registry;
 
 /* hb_ms is the heartbeat period announced to agents; an agent whose poll is
  * overdue by more than 3 periods is lost. max_agents caps the table. */
-int  registry_new(uint32_t hb_ms, size_t max_agents, struct registry **out);
-void registry_free(struct registry *r);
+chaos_err registry_new(uint32_t hb_ms, size_t max_agents, struct registry **out);
+void      registry_free(struct registry *r);
 
 uint32_t registry_heartbeat_ms(const struct registry *r);
 
@@ -52,21 +53,22 @@ bool registry_agent_status(struct registry *r, const char *agent_id, bool *conne
  * takes its acks and clock sample. *identity_needed is set when the agent is
  * unknown and the poll carried no identity (it is then not registered).
  * Returns CHAOS_OK, or CHAOS_EBUSY when the table is full. */
-int registry_on_poll(struct registry *r, const Chaos__V1__Poll *p, uint32_t pipe_id,
-                     int64_t t2_ctl_us, bool *identity_needed);
+chaos_err registry_on_poll(struct registry *r, const Chaos__V1__Poll *p, uint32_t pipe_id,
+                           int64_t t2_ctl_us, bool *identity_needed);
 
 /* True when commands are waiting for agent_id. */
 bool registry_has_commands(struct registry *r, const char *agent_id);
 
 /* Packs the reply to poll_seq: every unacked command for the agent, the
  * heartbeat, t2 and t3 = now. *out is a new NNG message owned by the caller. */
-int registry_build_reply(struct registry *r, const char *agent_id, uint64_t poll_seq,
-                         int64_t t2_ctl_us, bool identity_needed, nng_msg **out);
+chaos_err registry_build_reply(struct registry *r, const char *agent_id,
+                               uint64_t poll_seq, int64_t t2_ctl_us, bool identity_needed,
+                               nng_msg **out);
 
 /* Queues a copy of cmd for agent_id (re-sent in every reply until acked).
  * Returns CHAOS_OK, CHAOS_ENOENT for an unknown agent, CHAOS_ENOMEM. */
-int registry_enqueue(struct registry *r, const char *agent_id,
-                     const Chaos__V1__Command *cmd);
+chaos_err registry_enqueue(struct registry *r, const char *agent_id,
+                           const Chaos__V1__Command *cmd);
 
 /* A session pipe closed: its agent is lost at once ("connection closed"). */
 void registry_pipe_closed(struct registry *r, uint32_t pipe_id);
@@ -74,15 +76,16 @@ void registry_pipe_closed(struct registry *r, uint32_t pipe_id);
 /* A valid event arrived at t_ctl_us. Tracks sequence gaps; a Hello
  * registers or refreshes the identity. Returns CHAOS_OK or CHAOS_ENOENT for
  * an event from an agent not registered yet (non-Hello). */
-int registry_on_event(struct registry *r, const Chaos__V1__Event *e, int64_t t_ctl_us);
+chaos_err registry_on_event(struct registry *r, const Chaos__V1__Event *e,
+                            int64_t t_ctl_us);
 
 /* Marks agents whose last poll is older than 3 heartbeats as lost. */
 void registry_sweep(struct registry *r, int64_t now_mono_us);
 
 /* Deep copies of the agents (optionally only one namespace), for the control
  * API. Free with registry_snapshot_free(). */
-int  registry_snapshot(struct registry *r, const char *ns, Chaos__V1__AgentInfo ***out,
-                       size_t *n);
-void registry_snapshot_free(Chaos__V1__AgentInfo **agents, size_t n);
+chaos_err registry_snapshot(struct registry *r, const char *ns,
+                            Chaos__V1__AgentInfo ***out, size_t *n);
+void      registry_snapshot_free(Chaos__V1__AgentInfo **agents, size_t n);
 
 #endif

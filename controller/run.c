@@ -19,35 +19,33 @@
 #define RUN_KEEP_DONE 8
 #define RUN_MAX_LINES 4096
 
-static const struct scenario_ops *const run_scenarios[] = {
-    &scenario_network_ops,
-    &scenario_database_ops,
-    &scenario_coordinator_ops,
-};
-
 struct run {
-	struct run_mgr            *mgr;
-	uint64_t                   id;
-	const struct scenario_ops *ops;
-	void                      *plan;
-	struct obs                *obs;
-	atomic_bool                abort;
-	char                       abort_reason[160];
-	int                        state;  /* Chaos__V1__RunState, under mgr->mtx */
-	char                      *result; /* JSON text, under mgr->mtx */
-	char                     **lines;
-	size_t                     n_lines;
-	nng_thread                *thread;
+	struct run_mgr        *mgr;
+	uint64_t               id;
+	const struct scenario *sc;
+	void                  *params; /* the scenario's params struct (param_read) */
+	bool                   dry_run;
+	void                  *plan;
+	struct obs            *obs;
+	atomic_bool            abort;
+	char                   abort_reason[160];
+	int                    state;  /* Chaos__V1__RunState, under mgr->mtx */
+	char                  *result; /* JSON text (or the plan), under mgr->mtx */
+	char                  *error;  /* why it was refused, under mgr->mtx */
+	char                 **lines;
+	size_t                 n_lines;
+	nng_thread            *thread;
 };
 
 struct run_mgr {
-	struct registry *reg;
-	nng_mtx         *mtx;
-	nng_cv          *cv;
-	struct run      *current; /* the run in progress, if any */
-	struct run      *done[RUN_KEEP_DONE];
-	uint64_t         next_run;
-	_Atomic uint64_t next_command;
+	struct registry              *reg;
+	const struct scenario *const *scenarios;
+	nng_mtx                      *mtx;
+	nng_cv                       *cv;
+	struct run                   *current; /* the run holding the slot, if any */
+	struct run                   *done[RUN_KEEP_DONE]; /* and dry runs */
+	uint64_t                      next_run;
+	_Atomic uint64_t              next_command;
 };
 
 static void
@@ -58,7 +56,11 @@ run_free(struct run *r)
 	if (r->thread != NULL)
 		nng_thread_destroy(r->thread);
 	if (r->plan != NULL)
-		r->ops->plan_free(r->plan);
+		r->sc->plan_free(r->plan);
+	if (r->params != NULL)
+		param_free(r->sc->params, r->params);
+	free(r->params);
+	free(r->error);
 	obs_free(r->obs);
 	for (size_t i = 0; i < r->n_lines; i++)
 		free(r->lines[i]);
@@ -67,8 +69,9 @@ run_free(struct run *r)
 	free(r);
 }
 
-int
-run_mgr_new(struct registry *reg, struct run_mgr **out)
+chaos_err
+run_mgr_new(struct registry *reg, const struct scenario *const *scenarios,
+            struct run_mgr **out)
 {
 	struct run_mgr *m = calloc(1, sizeof(*m));
 
@@ -80,8 +83,9 @@ run_mgr_new(struct registry *reg, struct run_mgr **out)
 		free(m);
 		return CHAOS_ENOMEM;
 	}
-	m->reg      = reg;
-	m->next_run = 1;
+	m->reg       = reg;
+	m->scenarios = scenarios;
+	m->next_run  = 1;
 	/* Agents remember recent command ids to apply idempotently, so ids must
 	 * not repeat across controller restarts: start from the clock. */
 	atomic_store(&m->next_command, (uint64_t)clk_now_us());
@@ -224,44 +228,23 @@ run_send_all(struct run *r, size_t n, const char *const *agent_ids,
 	return ok;
 }
 
-static void
-run_finish(struct run *r, int state, json_t *result)
+/* Still planning or running (mgr->mtx held). */
+static bool
+run_in_progress(const struct run *r)
 {
-	char *text = result != NULL
-	    ? json_dumps(result, JSON_COMPACT | JSON_REAL_PRECISION(10))
-	    : NULL;
-
-	metrics_on_run_end(r->ops->name, state, result);
-	nng_mtx_lock(r->mgr->mtx);
-	free(r->result);
-	r->result = text;
-	r->state  = state;
-	nng_cv_wake(r->mgr->cv);
-	nng_mtx_unlock(r->mgr->mtx);
+	return r->state == CHAOS__V1__RUN_STATE__RUN_STATE_RUNNING ||
+	    r->state == CHAOS__V1__RUN_STATE__RUN_STATE_PLANNING;
 }
 
+/* Files a run among the finished ones; the oldest drops out and is freed
+ * (mgr->mtx held, released around the free: it joins the run's thread). */
 static void
-run_thread(void *arg)
-{
-	struct run *r      = arg;
-	json_t     *result = NULL;
-	int         state  = r->ops->execute(r, r->plan, &result);
-
-	run_finish(r, state, result);
-	json_decref(result);
-}
-
-/* Moves the finished current run to the done ring (mgr->mtx held). */
-static void
-run_retire_current(struct run_mgr *m)
+run_keep_done(struct run_mgr *m, struct run *r)
 {
 	struct run *old = m->done[RUN_KEEP_DONE - 1];
 
-	if (m->current == NULL)
-		return;
 	memmove(&m->done[1], &m->done[0], (RUN_KEEP_DONE - 1) * sizeof(m->done[0]));
-	m->done[0] = m->current;
-	m->current = NULL;
+	m->done[0] = r;
 	if (old != NULL) {
 		nng_mtx_unlock(m->mtx);
 		run_free(old);
@@ -269,12 +252,76 @@ run_retire_current(struct run_mgr *m)
 	}
 }
 
-static const struct scenario_ops *
-run_find_scenario(const char *name)
+/* Records how the run ended (or, for a dry run, its plan). */
+static void
+run_finish(struct run *r, int state, const char *error, json_t *result)
 {
-	for (size_t i = 0; i < sizeof(run_scenarios) / sizeof(run_scenarios[0]); i++)
-		if (strcmp(run_scenarios[i]->name, name) == 0)
-			return run_scenarios[i];
+	char *text = result != NULL
+	    ? json_dumps(result, JSON_COMPACT | JSON_REAL_PRECISION(10))
+	    : NULL;
+
+	if (!r->dry_run && r->plan != NULL)
+		metrics_on_run_end(r->sc->name, state, result);
+	nng_mtx_lock(r->mgr->mtx);
+	free(r->result);
+	r->result = text;
+	r->error  = error != NULL && error[0] != '\0' ? strdup(error) : NULL;
+	r->state  = state;
+	nng_cv_wake(r->mgr->cv);
+	nng_mtx_unlock(r->mgr->mtx);
+}
+
+static void
+run_set_state(struct run *r, int state)
+{
+	nng_mtx_lock(r->mgr->mtx);
+	r->state = state;
+	nng_mtx_unlock(r->mgr->mtx);
+}
+
+/* The run's own thread: plan, then (unless a dry run) execute. */
+static void
+run_thread(void *arg)
+{
+	struct run *r         = arg;
+	json_t     *plan_json = NULL, *result = NULL;
+	chaos_why   why = {{0}};
+	chaos_err   rv;
+
+	rv = r->sc->plan(r, r->params, &r->plan, &plan_json, &why);
+	if (rv != CHAOS_OK) {
+		log_info("run %llu: refused: %s", (unsigned long long)r->id, why.text);
+		run_finish(r,
+		           rv == CHAOS_EINVAL ? CHAOS__V1__RUN_STATE__RUN_STATE_REFUSED
+		                              : CHAOS__V1__RUN_STATE__RUN_STATE_UNUSABLE,
+		           why.text[0] ? why.text : chaos_strerror(rv), plan_json);
+	} else if (r->dry_run) {
+		run_finish(r, CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED, NULL, plan_json);
+	} else {
+		run_set_state(r, CHAOS__V1__RUN_STATE__RUN_STATE_RUNNING);
+		int state = r->sc->execute(r, r->plan, &result);
+		run_finish(r, state, NULL, result);
+	}
+	json_decref(plan_json);
+	json_decref(result);
+}
+
+/* Moves the finished current run to the done ring (mgr->mtx held). */
+static void
+run_retire_current(struct run_mgr *m)
+{
+	if (m->current == NULL)
+		return;
+	run_keep_done(m, m->current);
+	m->current = NULL;
+}
+
+static const struct scenario *
+run_find_scenario(const struct run_mgr *m, const char *name)
+{
+	for (size_t i = 0; m->scenarios[i] != NULL; i++)
+		if (strcmp(m->scenarios[i]->name, name) == 0)
+			return m->scenarios[i];
 	return NULL;
 }
 
@@ -290,102 +337,97 @@ run_resp_text(Chaos__V1__ControlResponse *resp, int state, const char *error,
 		resp->result_json = strdup(json);
 }
 
+/* A new run with its parameters read and checked; NULL with why when the
+ * parameters are bad (or memory ran out). */
 static struct run *
-run_new(struct run_mgr *m, const struct scenario_ops *ops)
+run_new(struct run_mgr *m, const struct scenario *sc, const Chaos__V1__RunRequest *req,
+        chaos_why *why)
 {
-	struct run *r = calloc(1, sizeof(*r));
+	struct run  *r = calloc(1, sizeof(*r));
+	json_error_t jerr;
+	json_t      *params = NULL;
 
-	if (r == NULL || obs_new(&r->obs) != CHAOS_OK) {
-		free(r);
-		return NULL;
+	if (r == NULL || (r->params = calloc(1, sc->params_size)) == NULL ||
+	    obs_new(&r->obs) != CHAOS_OK) {
+		chaos_fail(why, CHAOS_ENOMEM, "out of memory");
+		goto fail;
 	}
-	r->mgr   = m;
-	r->ops   = ops;
-	r->state = CHAOS__V1__RUN_STATE__RUN_STATE_RUNNING;
-	nng_mtx_lock(m->mtx);
-	r->id = m->next_run++;
-	nng_mtx_unlock(m->mtx);
+	r->mgr = m, r->sc = sc, r->dry_run = req->has_dry_run && req->dry_run;
+	r->state = CHAOS__V1__RUN_STATE__RUN_STATE_PLANNING;
+	if ((params = json_loads(req->params_json, 0, &jerr)) == NULL) {
+		chaos_fail(why, CHAOS_EINVAL, "params_json is not JSON: %s", jerr.text);
+		goto fail;
+	}
+	if (param_read(sc->params, params, r->params, why) != CHAOS_OK)
+		goto fail;
+	json_decref(params);
 	return r;
+fail:
+	json_decref(params);
+	if (r != NULL)
+		free(r->params), r->params = NULL;
+	run_free(r);
+	return NULL;
 }
 
-/* Plans the run; on refusal or dry run fills resp and returns false. */
+/* Starts r's thread and files it: a real run in the slot, a dry run with
+ * the finished ones (mgr->mtx held). */
 static bool
-run_plan(struct run *r, const Chaos__V1__RunRequest *req,
-         Chaos__V1__ControlResponse *resp)
+run_launch(struct run_mgr *m, struct run *r)
 {
-	json_error_t jerr;
-	json_t      *params = json_loads(req->params_json, 0, &jerr), *plan_json = NULL;
-	char         err[512] = "", *text;
-	int          rv;
-
-	if (params == NULL || !json_is_object(params)) {
-		snprintf(err, sizeof(err), "params_json is not a JSON object: %s",
-		         jerr.text);
-		run_resp_text(resp, CHAOS__V1__RUN_STATE__RUN_STATE_REFUSED, err, NULL);
-		json_decref(params);
+	r->id = m->next_run++;
+	if (nng_thread_create(&r->thread, run_thread, r) != 0)
 		return false;
-	}
-	rv = r->ops->plan(r, params, &r->plan, &plan_json, err, sizeof(err));
-	json_decref(params);
-	text = plan_json ? json_dumps(plan_json, JSON_COMPACT | JSON_REAL_PRECISION(10))
-	                 : NULL;
-	json_decref(plan_json);
-	if (rv != CHAOS_OK)
-		run_resp_text(resp,
-		              rv == CHAOS_ENOENT
-		                  ? CHAOS__V1__RUN_STATE__RUN_STATE_UNUSABLE
-		                  : CHAOS__V1__RUN_STATE__RUN_STATE_REFUSED,
-		              err, text);
-	else if (req->dry_run)
-		run_resp_text(resp, CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED, NULL,
-		              text);
-	free(text);
-	return rv == CHAOS_OK && !req->dry_run;
+	if (r->dry_run)
+		run_keep_done(m, r);
+	else
+		m->current = r;
+	return true;
 }
 
 void
 run_mgr_start(struct run_mgr *m, const Chaos__V1__RunRequest *req,
               Chaos__V1__ControlResponse *resp)
 {
-	const struct scenario_ops *ops = run_find_scenario(req->scenario);
-	struct run                *r;
+	const struct scenario *sc = run_find_scenario(m, req->scenario);
+	struct run            *r;
+	chaos_why              why = {{0}};
+	char                   names[256];
 
-	if (ops == NULL) {
-		run_resp_text(resp, CHAOS__V1__RUN_STATE__RUN_STATE_REFUSED,
-		              "unknown scenario; allowed: network_partition, "
-		              "database_failure, coordinator_outage",
+	if (sc == NULL) {
+		snprintf(why.text, sizeof(why.text), "unknown scenario; allowed: %s",
+		         scenario_names(names, sizeof(names)));
+		run_resp_text(resp, CHAOS__V1__RUN_STATE__RUN_STATE_REFUSED, why.text,
+		              NULL);
+		return;
+	}
+	if ((r = run_new(m, sc, req, &why)) == NULL) {
+		run_resp_text(resp, CHAOS__V1__RUN_STATE__RUN_STATE_REFUSED, why.text,
 		              NULL);
 		return;
 	}
 	nng_mtx_lock(m->mtx);
-	if (m->current != NULL &&
-	    m->current->state == CHAOS__V1__RUN_STATE__RUN_STATE_RUNNING) {
+	if (!r->dry_run && m->current != NULL && run_in_progress(m->current)) {
 		nng_mtx_unlock(m->mtx);
+		run_free(r);
 		run_resp_text(resp, CHAOS__V1__RUN_STATE__RUN_STATE_UNUSABLE,
 		              "another run is in progress; wait for it or abort it",
 		              NULL);
 		return;
 	}
-	run_retire_current(m);
-	nng_mtx_unlock(m->mtx);
-	if ((r = run_new(m, ops)) == NULL) {
+	if (!r->dry_run)
+		run_retire_current(m);
+	if (!run_launch(m, r)) {
+		nng_mtx_unlock(m->mtx);
+		run_free(r);
 		run_resp_text(resp, CHAOS__V1__RUN_STATE__RUN_STATE_UNUSABLE,
-		              "out of memory", NULL);
+		              "cannot start a thread", NULL);
 		return;
 	}
 	resp->has_run_id = true;
 	resp->run_id     = r->id;
-	if (!run_plan(r, req, resp)) {
-		run_free(r);
-		return;
-	}
-	nng_mtx_lock(m->mtx);
-	m->current = r;
+	run_resp_text(resp, CHAOS__V1__RUN_STATE__RUN_STATE_PLANNING, NULL, NULL);
 	nng_mtx_unlock(m->mtx);
-	resp->has_run_state = true;
-	resp->run_state     = CHAOS__V1__RUN_STATE__RUN_STATE_RUNNING;
-	if (nng_thread_create(&r->thread, run_thread, r) != 0)
-		run_finish(r, CHAOS__V1__RUN_STATE__RUN_STATE_UNUSABLE, NULL);
 }
 
 static struct run *
@@ -420,8 +462,10 @@ run_mgr_status(struct run_mgr *m, const Chaos__V1__RunStatusRequest *req,
 		for (size_t i = from; i < r->n_lines; i++)
 			resp->progress[resp->n_progress++] = strdup(r->lines[i]);
 	resp->progress_next = (uint32_t)(from + resp->n_progress);
-	if (r->state != CHAOS__V1__RUN_STATE__RUN_STATE_RUNNING && r->result != NULL)
+	if (!run_in_progress(r) && r->result != NULL)
 		resp->result_json = strdup(r->result);
+	if (r->error != NULL)
+		resp->error = strdup(r->error);
 	nng_mtx_unlock(m->mtx);
 }
 
@@ -463,7 +507,7 @@ run_mgr_abort_all(struct run_mgr *m, const char *reason)
 	if (m->current != NULL) {
 		run_request_abort(m->current, reason);
 		nng_cv_wake(m->cv);
-		while (m->current->state == CHAOS__V1__RUN_STATE__RUN_STATE_RUNNING &&
+		while (run_in_progress(m->current) &&
 		       nng_cv_until(m->cv, until) != NNG_ETIMEDOUT)
 			;
 	}

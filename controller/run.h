@@ -5,7 +5,14 @@
  * the control API; an abort (chaosctl's SIGINT, the controller's SIGTERM)
  * makes the scenario revert everything and finish as "aborted".
  *
- * The second half of this header is what scenario code (scenario_*.c) uses.
+ * Threads: the control server calls run_mgr_start/status/abort; they only
+ * check the parameters (param_read, no I/O) and hand the run to its own
+ * thread, which plans (the plan may wait on the Kubernetes API) and then
+ * executes. A dry run plans on its own thread too and never holds the
+ * one-run-at-a-time slot.
+ *
+ * The second half of this header is what scenario code (scenarios/ *.c)
+ * uses.
  */
 #ifndef CHAOS_CONTROLLER_RUN_H
 #define CHAOS_CONTROLLER_RUN_H
@@ -15,14 +22,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/err.h"
 #include "controller/obs.h"
 #include "controller/registry.h"
+#include "controller/scenarios/scenario.h"
 #include "proto/chaos.pb-c.h"
 
 struct run_mgr;
 struct run;
 
-int run_mgr_new(struct registry *reg, struct run_mgr **out);
+/* scenarios: the NULL-terminated list this controller runs (scenario_list),
+ * borrowed for the manager's life. */
+chaos_err run_mgr_new(struct registry *reg, const struct scenario *const *scenarios,
+                      struct run_mgr **out);
 /* Aborts a run in progress, waits for it to revert and finish, frees m. */
 void run_mgr_free(struct run_mgr *m);
 
@@ -31,8 +43,10 @@ void run_mgr_on_event(void *m, const Chaos__V1__Event *e, int64_t t_ctl_us);
 void run_mgr_on_ack(void *m, const char *agent_id, const Chaos__V1__Ack *a,
                     int64_t offset_us, int64_t t_poll_us);
 
-/* Control API: fills resp (run_id, run_state, result_json for a dry run or a
- * refusal, error). Strings put in resp are freed by run_mgr_resp_free(). */
+/* Control API: fills resp (run_id, run_state; error with the reason of a
+ * refusal; result_json with the result, or the plan of a dry run, once the
+ * run ended). A started run is PLANNING, then RUNNING. Strings put in resp
+ * are freed by run_mgr_resp_free(). */
 void run_mgr_start(struct run_mgr *m, const Chaos__V1__RunRequest *req,
                    Chaos__V1__ControlResponse *resp);
 void run_mgr_status(struct run_mgr *m, const Chaos__V1__RunStatusRequest *req,
@@ -45,24 +59,6 @@ void run_mgr_resp_free(Chaos__V1__ControlResponse *resp);
 void run_mgr_abort_all(struct run_mgr *m, const char *reason);
 
 /* ---- for scenarios ---- */
-
-/* A scenario: plan (validate params, pick targets; nothing changes) and
- * execute (must revert every fault on every path, including abort). */
-struct scenario_ops {
-	const char *name;
-	/* CHAOS_EINVAL: refused (bad parameters or targets, exit 2);
-	 * CHAOS_ENOENT: environment unusable (no agents, exit 3). err says why.
-	 * *plan_json describes the plan (printed by --dry-run). */
-	int (*plan)(struct run *r, json_t *params, void **plan, json_t **plan_json,
-	            char *err, size_t errlen);
-	/* Returns the final state (Chaos__V1__RunState) and the result. */
-	int (*execute)(struct run *r, void *plan, json_t **result);
-	void (*plan_free)(void *plan);
-};
-
-extern const struct scenario_ops scenario_network_ops;
-extern const struct scenario_ops scenario_database_ops;
-extern const struct scenario_ops scenario_coordinator_ops;
 
 uint64_t         run_id(const struct run *r);
 struct registry *run_registry(struct run *r);

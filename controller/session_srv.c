@@ -194,7 +194,7 @@ ssrv_workers_init(struct session_srv *s)
 	return 0;
 }
 
-int
+chaos_err
 session_srv_start(const char *url, const struct transport_tls *tls, struct registry *reg,
                   struct epstats *stats, size_t max_agents, struct session_srv **out,
                   chaos_why *why)

@@ -9,6 +9,7 @@
 #ifndef CHAOS_CONTROLLER_SESSION_SRV_H
 #define CHAOS_CONTROLLER_SESSION_SRV_H
 
+#include "common/err.h"
 #include <stddef.h>
 
 #include "common/transport.h"
@@ -19,9 +20,9 @@ struct session_srv;
 
 /* Listens on url with max_agents + a few contexts. reg and stats must outlive
  * the server. Returns CHAOS_OK or CHAOS_E* with *why. */
-int session_srv_start(const char *url, const struct transport_tls *tls,
-                      struct registry *reg, struct epstats *stats, size_t max_agents,
-                      struct session_srv **out, chaos_why *why);
+chaos_err session_srv_start(const char *url, const struct transport_tls *tls,
+                            struct registry *reg, struct epstats *stats,
+                            size_t max_agents, struct session_srv **out, chaos_why *why);
 
 /* Closes the socket, waits for callbacks to finish, frees everything. */
 void session_srv_stop(struct session_srv *s);

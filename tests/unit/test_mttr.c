@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "controller/mttr.h"
+#include "controller/report/mttr.h"
 
 #define S(t, h)                                                                          \
 	{                                                                                \

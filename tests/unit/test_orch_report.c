@@ -14,8 +14,8 @@
 #include <cmocka.h>
 
 #include "controller/metrics.h"
-#include "controller/orch_report.h"
-#include "controller/report_render.h"
+#include "controller/report/orch_report.h"
+#include "controller/report/render.h"
 
 #define T0 1795000000000000LL /* 2026-11-19, us */
 #define HOUR 3600000000LL

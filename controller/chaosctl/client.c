@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: MIT
+#include "controller/chaosctl/client.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <nng/protocol/reqrep0/req.h>
+
+#include "common/flags.h"
+#include "common/wire.h"
+#include "controller/chaosctl/chaosctl.h"
+
+static chaos_err
+ctl_connect(const struct ctl_target *t, nng_socket *sock, chaos_why *why)
+{
+	chaos_why inner = {{0}};
+	chaos_err rv;
+	int       nrv;
+
+	if ((nrv = nng_req0_open(sock)) != 0)
+		return chaos_fail(why, chaos_err_from_nng(nrv),
+		                  "cannot open a socket: %s", nng_strerror(nrv));
+	nng_socket_set_ms(*sock, NNG_OPT_RECVTIMEO, t->timeout_ms);
+	nng_socket_set_ms(*sock, NNG_OPT_SENDTIMEO, t->timeout_ms);
+	if (strncmp(t->url, "tls+tcp://", 10) == 0) {
+		rv = transport_dial(*sock, t->url, WIRE_MAX_CONTROL + WIRE_SOCKET_SLACK,
+		                    &t->tls, &inner);
+	} else {
+		/* A blocking first dial fails at once when nothing listens,
+		 * which is what a CLI wants: say so now, not after a timeout. */
+		nng_socket_set_size(*sock, NNG_OPT_RECVMAXSZ,
+		                    WIRE_MAX_CONTROL + WIRE_SOCKET_SLACK);
+		nrv = nng_dial(*sock, t->url, NULL, 0);
+		rv  = nrv == 0 ? CHAOS_OK
+		               : chaos_fail(&inner, chaos_err_from_nng(nrv), "%s",
+		                            nng_strerror(nrv));
+	}
+	if (rv != CHAOS_OK) {
+		nng_close(*sock);
+		return chaos_fail(
+		    why, CHAOS_ECONN,
+		    "cannot reach the controller at %s: %s; is "
+		    "chaos-controller running? (sandbox: deploy/sandbox/sandbox "
+		    "up; elsewhere pass --controller URL)",
+		    t->url, inner.text);
+	}
+	return CHAOS_OK;
+}
+
+chaos_err
+ctl_call(const struct ctl_target *t, Chaos__V1__ControlRequest *req,
+         Chaos__V1__ControlResponse **out, chaos_why *why)
+{
+	nng_socket sock;
+	nng_msg   *msg   = NULL;
+	chaos_why  inner = {{0}};
+	chaos_err  rv;
+	int        nrv;
+
+	req->protocol_version = WIRE_VERSION;
+	if ((rv = ctl_connect(t, &sock, why)) != CHAOS_OK)
+		return rv;
+	if ((rv = wire_pack(&req->base, WIRE_MAX_CONTROL, &msg)) != CHAOS_OK) {
+		chaos_fail(why, rv, "cannot encode the request: %s", chaos_strerror(rv));
+		goto out;
+	}
+	if ((nrv = nng_sendmsg(sock, msg, 0)) != 0)
+		nng_msg_free(msg); /* a failed send leaves it ours */
+	else
+		nrv = nng_recvmsg(sock, &msg, 0);
+	if (nrv != 0) {
+		rv = chaos_fail(why, CHAOS_ECONN,
+		                "no answer from the controller at %s: %s; check its log",
+		                t->url, nng_strerror(nrv));
+		goto out;
+	}
+	rv = wire_decode_control_response(nng_msg_body(msg), nng_msg_len(msg), out,
+	                                  &inner);
+	nng_msg_free(msg);
+	if (rv != CHAOS_OK)
+		chaos_fail(why, rv,
+		           "the controller's answer is invalid: %s (version mismatch "
+		           "between chaosctl and chaos-controller?)",
+		           inner.text);
+out:
+	nng_close(sock);
+	return rv;
+}
+
+int
+chaosctl_request(const struct ctl_target *t, Chaos__V1__ControlRequest *req,
+                 Chaos__V1__ControlResponse **resp)
+{
+	chaos_why why = {{0}};
+
+	if (ctl_call(t, req, resp, &why) != CHAOS_OK) {
+		fprintf(stderr, "chaosctl: %s\n", why.text);
+		return CHAOS_EXIT_ENV;
+	}
+	if ((*resp)->error != NULL) {
+		fprintf(stderr, "chaosctl: controller: %s\n", (*resp)->error);
+		wire_free(*resp);
+		*resp = NULL;
+		return CHAOS_EXIT_FAILED;
+	}
+	return CHAOS_EXIT_OK;
+}
+
+int
+chaosctl_json_flag(int argc, char **argv, int *json)
+{
+	*json = 0;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0) {
+			*json = 1;
+			continue;
+		}
+		return flags_usage_error("chaosctl",
+		                         "%s: unknown option '%s'; allowed: --json",
+		                         argv[0], argv[i]);
+	}
+	return CHAOS_EXIT_OK;
+}

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: MIT
+/* chaosctl agents [--json]: the agents the controller knows, connected or lost. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/err.h"
+#include "common/flags.h"
+#include "common/wire.h"
+#include "controller/chaosctl/chaosctl.h"
+
+/* Enum names for this file's tables and JSON. */
+#define AGENTS_ROLE(v, buf)                                                              \
+	wire_enum_name(&chaos__v1__role__descriptor, (v), buf, sizeof(buf))
+#define AGENTS_STATE(v, buf)                                                             \
+	wire_enum_name(&chaos__v1__agent_state__descriptor, (v), buf, sizeof(buf))
+
+static json_t *
+agents_one_json(const Chaos__V1__AgentInfo *a)
+{
+	const Chaos__V1__Identity *id = a->identity;
+	json_t *o = json_object(), *ips = json_array(), *labels = json_object();
+	json_t *faults = json_array();
+	char    seen[CLK_ISO_LEN], role[32], state[32];
+
+	for (size_t i = 0; i < id->n_ips; i++)
+		json_array_append_new(ips, json_string(id->ips[i]));
+	for (size_t i = 0; i < id->n_labels; i++)
+		json_object_set_new(labels, id->labels[i]->key,
+		                    json_string(id->labels[i]->value));
+	for (size_t i = 0; i < a->n_active_faults; i++)
+		json_array_append_new(faults, json_string(a->active_faults[i]));
+	clk_iso8601(a->last_seen_ctl_us, seen, sizeof(seen));
+	json_object_set_new(o, "id", json_string(id->agent_id));
+	json_object_set_new(o, "pod", json_string(id->pod));
+	json_object_set_new(o, "namespace", json_string(id->namespace_));
+	json_object_set_new(o, "node", json_string(id->node));
+	json_object_set_new(o, "role", json_string(AGENTS_ROLE(id->role, role)));
+	json_object_set_new(o, "labels", labels);
+	json_object_set_new(o, "ips", ips);
+	json_object_set_new(o, "state", json_string(AGENTS_STATE(a->state, state)));
+	json_object_set_new(o, "last_seen", json_string(seen));
+	/* Unknown until the second exchange: null, never a made-up 0. */
+	json_object_set_new(o, "clock_offset_ms",
+	                    a->clock_known ? json_real(a->clock_offset_ms) : json_null());
+	json_object_set_new(o, "clock_error_ms",
+	                    a->clock_known ? json_real(a->clock_error_ms) : json_null());
+	json_object_set_new(o, "lost_reason",
+	                    a->lost_reason ? json_string(a->lost_reason) : json_null());
+	json_object_set_new(o, "events_received",
+	                    json_integer((json_int_t)a->events_received));
+	json_object_set_new(o, "events_gaps", json_integer((json_int_t)a->events_gaps));
+	json_object_set_new(o, "active_faults", faults);
+	json_object_set_new(o, "pid", id->has_pid ? json_integer(id->pid) : json_null());
+	return o;
+}
+
+static void
+agents_print_json(const Chaos__V1__ControlResponse *r)
+{
+	json_t *arr = json_array();
+	char   *s;
+
+	for (size_t i = 0; i < r->n_agents; i++)
+		json_array_append_new(arr, agents_one_json(r->agents[i]));
+	s = json_dumps(arr, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
+	if (s != NULL)
+		puts(s);
+	free(s);
+	json_decref(arr);
+}
+
+static void
+agents_print_table(const Chaos__V1__ControlResponse *r)
+{
+	printf("%-28s %-12s %-10s %-15s %-9s %-10s %s\n", "ID", "ROLE", "STATE", "IP",
+	       "SEEN", "CLOCK", "NODE");
+	for (size_t i = 0; i < r->n_agents; i++) {
+		const Chaos__V1__AgentInfo *a = r->agents[i];
+		char                        age[32], clock[32], role[32], state[32];
+		snprintf(age, sizeof(age), "%.1fs ago",
+		         (double)(r->now_ctl_us - a->last_seen_ctl_us) / 1e6);
+		if (a->clock_known)
+			snprintf(clock, sizeof(clock), "%+.1f±%.1fms", a->clock_offset_ms,
+			         a->clock_error_ms);
+		else
+			snprintf(clock, sizeof(clock), "unknown");
+		printf("%-28s %-12s %-10s %-15s %-9s %-10s %s\n", a->identity->agent_id,
+		       AGENTS_ROLE(a->identity->role, role),
+		       AGENTS_STATE(a->state, state),
+		       a->identity->n_ips ? a->identity->ips[0] : "-", age, clock,
+		       a->identity->node);
+	}
+}
+
+int
+cmd_agents(const struct ctl_target *t, int argc, char **argv)
+{
+	Chaos__V1__ControlRequest    req  = CHAOS__V1__CONTROL_REQUEST__INIT;
+	Chaos__V1__ListAgentsRequest list = CHAOS__V1__LIST_AGENTS_REQUEST__INIT;
+	Chaos__V1__ControlResponse  *resp = NULL;
+	int                          json, rv;
+
+	if ((rv = chaosctl_json_flag(argc, argv, &json)) != CHAOS_EXIT_OK)
+		return rv;
+	req.body_case   = CHAOS__V1__CONTROL_REQUEST__BODY_LIST_AGENTS;
+	req.list_agents = &list;
+	if ((rv = chaosctl_request(t, &req, &resp)) != CHAOS_EXIT_OK)
+		return rv;
+	if (json)
+		agents_print_json(resp);
+	else
+		agents_print_table(resp);
+	wire_free(resp);
+	return CHAOS_EXIT_OK;
+}

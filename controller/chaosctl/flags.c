@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: MIT
+#include "controller/chaosctl/flags.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/fsutil.h"
+
+void
+cli_usage(const struct scenario *sc, FILE *f)
+{
+	char allowed[160], flag[64];
+
+	fprintf(f, "usage: chaosctl run %s [options]\n%s\n", sc->cli, sc->summary);
+	for (const struct param *p = sc->params; p->key != NULL; p++) {
+		if (p->flags & PARAM_NO_FLAG)
+			continue;
+		snprintf(flag, sizeof(flag), "%s %s", p->flag,
+		         p->type == PARAM_BOOL ? "true|false" : "V");
+		fprintf(f, "  %-24s %s\n  %-24s (%s%s%s)\n", flag, p->help, "",
+		        param_allowed(p, allowed, sizeof(allowed)),
+		        p->dflt && p->dflt[0] ? "; default " : "",
+		        p->dflt ? p->dflt : "");
+	}
+	fprintf(f, "  %-26s %s\n", "--dry-run",
+	        "print the plan (agents, targets, rules); change nothing");
+	fprintf(f, "  %-26s %s\n", "--output DIR",
+	        "where the result file goes (default .)");
+}
+
+/* One scenario flag and its value into params. */
+static enum cli_result
+cli_flag(const struct scenario *sc, const char *flag, const char *val, json_t *params,
+         chaos_why *why)
+{
+	const struct param *p = param_by_flag(sc->params, flag);
+	json_t             *v = NULL;
+
+	if (p == NULL) {
+		chaos_fail(why, CHAOS_EINVAL,
+		           "run %s: unknown option '%s'; see chaosctl run %s --help",
+		           sc->cli, flag, sc->cli);
+		return CLI_USAGE;
+	}
+	if (val == NULL) {
+		chaos_fail(why, CHAOS_EINVAL,
+		           "run %s: %s needs a value; see chaosctl run %s "
+		           "--help",
+		           sc->cli, flag, sc->cli);
+		return CLI_USAGE;
+	}
+	if (param_from_text(p, val, &v, why) != CHAOS_OK)
+		return CLI_USAGE;
+	json_object_set_new(params, p->key, v);
+	return CLI_OK;
+}
+
+enum cli_result
+cli_parse(const struct scenario *sc, int argc, char **argv, json_t **params,
+          struct cli_common *common, chaos_why *why)
+{
+	json_t         *p = json_object();
+	enum cli_result rv;
+
+	common->dry_run = false;
+	common->output  = ".";
+	for (int i = 1; i < argc; i++) {
+		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(argv[i], "--help") == 0) {
+			cli_usage(sc, stdout);
+			json_decref(p);
+			return CLI_HELP;
+		}
+		if (strcmp(argv[i], "--dry-run") == 0) {
+			common->dry_run = true;
+			continue;
+		}
+		if (strcmp(argv[i], "--output") == 0 && val != NULL) {
+			common->output = argv[++i];
+			continue;
+		}
+		if ((rv = cli_flag(sc, argv[i], val, p, why)) != CLI_OK) {
+			json_decref(p);
+			return rv;
+		}
+		i++;
+	}
+	*params = p;
+	return CLI_OK;
+}
+
+chaos_err
+cli_check_output(const char *dir, chaos_why *why)
+{
+	char      path[4096];
+	int       fd;
+	chaos_err rv;
+
+	if ((rv = fs_mkdirs(dir)) != CHAOS_OK)
+		return chaos_fail(why, CHAOS_EINVAL, "--output %s: cannot create it: %s",
+		                  dir, chaos_strerror(rv));
+	snprintf(path, sizeof(path), "%s/.chaosctl-write-test.%d", dir, (int)getpid());
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+		return chaos_fail(why, CHAOS_EINVAL,
+		                  "--output %s: results cannot be written there: %s", dir,
+		                  strerror(errno));
+	close(fd);
+	unlink(path);
+	return CHAOS_OK;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `chaosctl run <scenario>` flags from the scenario's own parameter table
+ * (controller/scenarios/param.h): each flag's value is turned into the JSON
+ * the controller takes and checked by param_check(), the same check the
+ * controller makes, so both refuse a value with the same message.
+ */
+#ifndef CHAOS_CONTROLLER_CHAOSCTL_FLAGS_H
+#define CHAOS_CONTROLLER_CHAOSCTL_FLAGS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "common/err.h"
+#include "controller/scenarios/scenario.h"
+
+/* Flags every scenario takes. */
+struct cli_common {
+	bool        dry_run;
+	const char *output; /* result directory */
+};
+
+enum cli_result {
+	CLI_OK,    /* *params is new */
+	CLI_HELP,  /* --help: the usage was printed */
+	CLI_USAGE, /* bad usage: why holds one line (what is wrong, what is allowed) */
+};
+
+/* Parses argv[1..] against the scenario's table (plus --dry-run, --output
+ * DIR and --help). A flag given twice: the last one wins. */
+enum cli_result cli_parse(const struct scenario *sc, int argc, char **argv,
+                          json_t **params, struct cli_common *common, chaos_why *why);
+
+/* Prints `chaosctl run <word>`'s usage, from the table. */
+void cli_usage(const struct scenario *sc, FILE *f);
+
+/* Checks before any fault that results can be written into dir: creates it
+ * if needed, then writes and removes a file there. CHAOS_EINVAL with why. */
+chaos_err cli_check_output(const char *dir, chaos_why *why);
+
+#endif

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: MIT
+/*
+ * chaosctl: the command line for the controller. Global options come before
+ * the subcommand: chaosctl [--controller URL] [--timeout-ms N] <command> ...
+ */
+#include "controller/chaosctl/chaosctl.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "common/flags.h"
+#include "common/wire.h"
+
+static const struct chaosctl_cmd {
+	const char *name;
+	int (*run)(const struct ctl_target *t, int argc, char **argv);
+	const char *summary;
+} chaosctl_cmds[] = {
+    {"agents", cmd_agents, "list the agents: chaosctl agents [--json]"},
+    {"stats", cmd_stats,
+     "endpoint counters (received, dropped): chaosctl stats [--json]"},
+    {"run", cmd_run,
+     "run a scenario: chaosctl run network|database|coordinator [--help]"},
+    {"orchestrate", cmd_orchestrate,
+     "run several scenarios, once or continuously, and report: chaosctl orchestrate "
+     "--help"},
+};
+
+#define CHAOSCTL_N_CMDS (sizeof(chaosctl_cmds) / sizeof(chaosctl_cmds[0]))
+
+static void
+chaosctl_usage(FILE *f)
+{
+	fputs("usage: chaosctl [--controller URL] [--tls-ca F --tls-cert F] "
+	      "[--timeout-ms N] "
+	      "<command> [options]\n"
+	      "  --controller  default " CTL_DEFAULT_URL
+	      " (the local controller, e.g. the "
+	      "sandbox's)\ncommands:\n",
+	      f);
+	for (size_t i = 0; i < CHAOSCTL_N_CMDS; i++)
+		fprintf(f, "  %-11s %s\n", chaosctl_cmds[i].name,
+		        chaosctl_cmds[i].summary);
+}
+
+/* Global options; returns the index of the subcommand or -exit status. */
+static int
+chaosctl_globals(int argc, char **argv, struct ctl_target *t)
+{
+	int i = 1;
+
+	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+		const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+		uint32_t    ms;
+		if (strcmp(opt, "--help") == 0) {
+			chaosctl_usage(stdout);
+			return -CHAOS_EXIT_OK;
+		}
+		if (val == NULL)
+			return -flags_usage_error("chaosctl", "%s needs a value", opt);
+		if (strcmp(opt, "--controller") == 0)
+			t->url = val;
+		else if (strcmp(opt, "--tls-ca") == 0)
+			t->tls.ca_file = val;
+		else if (strcmp(opt, "--tls-cert") == 0)
+			t->tls.cert_key_file = val;
+		else if (strcmp(opt, "--timeout-ms") == 0 &&
+		         flags_parse_u32(val, 100, 600000, &ms) == CHAOS_OK)
+			t->timeout_ms = (int)ms;
+		else if (strcmp(opt, "--timeout-ms") == 0)
+			return -flags_usage_error(
+			    "chaosctl", "--timeout-ms '%s': allowed 100..600000", val);
+		else
+			return -flags_usage_error(
+			    "chaosctl",
+			    "unknown option '%s'; allowed before "
+			    "the command: --controller, --tls-ca, --tls-cert, "
+			    "--timeout-ms",
+			    opt);
+		i++;
+	}
+	return i;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ctl_target t = {.url = CTL_DEFAULT_URL, .timeout_ms = 5000};
+	chaos_why         why;
+	int               i = chaosctl_globals(argc, argv, &t);
+
+	if (i <= 0)
+		return -i;
+	if (i >= argc) {
+		chaosctl_usage(stderr);
+		return CHAOS_EXIT_USAGE;
+	}
+	if (transport_check_url(t.url, true, &t.tls, &why) != CHAOS_OK)
+		return flags_usage_error("chaosctl", "--controller '%s': %s", t.url,
+		                         why.text);
+	for (size_t k = 0; k < CHAOSCTL_N_CMDS; k++)
+		if (strcmp(argv[i], chaosctl_cmds[k].name) == 0)
+			return chaosctl_cmds[k].run(&t, argc - i, argv + i);
+	fprintf(stderr, "chaosctl: unknown command '%s'; allowed:", argv[i]);
+	for (size_t k = 0; k < CHAOSCTL_N_CMDS; k++)
+		fprintf(stderr, " %s", chaosctl_cmds[k].name);
+	fputc('\n', stderr);
+	return CHAOS_EXIT_USAGE;
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * An orchestration session's history file: chaos_orchestration_<stamp>.jsonl
+ * in the output directory, one JSON line per record, each appended and
+ * fsync'd: a "session" header (every setting --resume needs), one "cycle"
+ * line per run, an "end" line. A crash can tear only the very last line.
+ */
+#ifndef CHAOS_CONTROLLER_CHAOSCTL_ORCH_HISTORY_H
+#define CHAOS_CONTROLLER_CHAOSCTL_ORCH_HISTORY_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "controller/chaosctl/orch.h"
+
+#define ORCH_HISTORY_PREFIX "chaos_orchestration_"
+#define ORCH_HISTORY_SUFFIX ".jsonl"
+
+/* One session: its files, its header line and the runs done so far. */
+struct orch_session {
+	char    history[4096];
+	char    report[4096];
+	char    stamp[32];
+	int64_t start_us;
+	int64_t deadline_us; /* 0: run the list once */
+	json_t *header;
+	json_t *entries;
+	int     next_cycle;
+	int64_t last_started_us;
+	bool    finished;
+};
+
+/* An ISO time as JSON, null for us <= 0. */
+json_t *orch_iso(int64_t us);
+
+/* Microseconds of an ISO time in JSON; 0 when it is not one. */
+int64_t orch_iso_us(const json_t *v);
+
+/* "in turn" or "random". */
+const char *orch_selection(const struct orch_opts *o);
+
+/* Whether an entry took a slot in the schedule (a scenario missing from the
+ * build does not). */
+bool orch_is_attempt(const json_t *e);
+
+/* The history and report paths of the session's stamp in dir. */
+void orch_paths(struct orch_session *s, const char *dir);
+
+/* Appends one record (fsync'd); prints why on failure. */
+chaos_err orch_append(const struct orch_session *s, const json_t *line);
+
+/* A new session: its stamp, files and header record. Returns an exit
+ * status (CHAOS_EXIT_ENV when the directory or file cannot be written). */
+int orch_session_new(const struct orch_opts *o, struct orch_session *s);
+
+/* Newest history file in dir: its stamp; false when there is none. */
+bool orch_find_history(const char *dir, char *stamp, size_t len);
+
+/* Reads s->history into s (header, entries, next cycle). Returns an exit
+ * status. */
+int orch_load_history(struct orch_session *s);
+
+/* The settings saved in a session header into o; CHAOS_EPROTO when the
+ * header is not valid, CHAOS_EINVAL when a scenario's settings no longer
+ * pass its finish step. */
+chaos_err orch_opts_from_header(struct orch_opts *o, const json_t *h);
+
+/* When the finished session ended: its end record, else now. */
+int64_t orch_end_time(const struct orch_session *s);
+
+#endif

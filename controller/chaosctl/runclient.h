@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * chaosctl's side of a run: start a scenario on the controller, follow its
+ * progress, abort it on SIGINT/SIGTERM, and write its result file. Used by
+ * `chaosctl run` and `chaosctl orchestrate`.
+ */
+#ifndef CHAOS_CONTROLLER_CHAOSCTL_RUNCLIENT_H
+#define CHAOS_CONTROLLER_CHAOSCTL_RUNCLIENT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "controller/chaosctl/client.h"
+#include "common/err.h"
+
+/* Installs SIGINT/SIGTERM handlers that make a following run abort. */
+void runclient_catch_signals(void);
+
+/* True once SIGINT or SIGTERM arrived. */
+bool runclient_interrupted(void);
+
+struct runclient_result {
+	int     state;  /* Chaos__V1__RunState; 0 when the controller was unreachable */
+	json_t *result; /* the scenario's result (owned), or NULL */
+	char    error[512];
+	char    path[4096]; /* where the result was written, "" if not */
+};
+
+/* Runs scenario (controller name, e.g. "network_partition") with params and
+ * waits for it, printing progress lines prefixed by indent. When output is
+ * set, the result is written there atomically as
+ * chaos_test_<scenario>_<timestamp>.json as soon as the run ends. dry_run
+ * prints the plan. Fills *res (free res->result with json_decref). Returns
+ * the chaosctl exit status for this run alone. */
+int runclient_run(const struct ctl_target *t, const char *scenario, json_t *params,
+                  bool dry_run, const char *output, struct runclient_result *res);
+
+/* The controller plans scenario (a dry run) without printing anything:
+ * CHAOS_EXIT_OK with res->result the plan, else the exit status of the
+ * refusal with res->error and res->state. */
+int runclient_plan(const struct ctl_target *t, const char *scenario, json_t *params,
+                   struct runclient_result *res);
+
+/* Exit status (enum chaos_exit) for a final run state: 0 ok, 1
+ * failed/aborted/skipped, 2 refused, 3 unusable or unreachable (0). */
+int runclient_exit_for_state(int state);
+
+/* "succeeded", "failed", "skipped"... into buf, returned. */
+const char *runclient_state_name(int state, char *buf, size_t len);
+
+#endif

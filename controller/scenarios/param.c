@@ -1,0 +1,437 @@
+// SPDX-License-Identifier: MIT
+#include "controller/scenarios/param.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/flags.h"
+#include "common/url.h"
+#include "common/wire.h"
+
+const struct param *
+param_by_flag(const struct param *table, const char *flag)
+{
+	for (const struct param *p = table; p->key != NULL; p++)
+		if (p->flag != NULL && !(p->flags & PARAM_NO_FLAG) &&
+		    strcmp(p->flag, flag) == 0)
+			return p;
+	return NULL;
+}
+
+const struct param *
+param_by_key(const struct param *table, const char *key)
+{
+	for (const struct param *p = table; p->key != NULL; p++)
+		if (strcmp(p->key, key) == 0)
+			return p;
+	return NULL;
+}
+
+const char *
+param_allowed(const struct param *p, char *buf, size_t len)
+{
+	switch (p->type) {
+	case PARAM_DOUBLE:
+		snprintf(buf, len, "a number in %g..%g", p->min, p->max);
+		break;
+	case PARAM_UINT:
+		snprintf(buf, len, "a whole number in %.0f..%.0f", p->min, p->max);
+		break;
+	case PARAM_CHOICE:
+		snprintf(buf, len, "%s", p->choices);
+		break;
+	case PARAM_BOOL:
+		snprintf(buf, len, "true or false");
+		break;
+	case PARAM_NAME:
+		snprintf(buf, len, "a name of [A-Za-z0-9._:/-], up to %.0f characters",
+		         p->max);
+		break;
+	case PARAM_URL:
+		snprintf(buf, len,
+		         "an http:// or https:// URL ({ip} = the target's address)");
+		break;
+	case PARAM_PATH:
+		snprintf(buf, len, "an HTTP path starting with '/'");
+		break;
+	case PARAM_GROUPS:
+		snprintf(buf, len,
+		         "two sides of pod names, e.g. chain-0,chain-1/chain-2");
+		break;
+	default:
+		snprintf(buf, len, "%.0f..%.0f characters", p->min > 0 ? p->min : 1,
+		         p->max);
+		break;
+	}
+	return buf;
+}
+
+const char *
+param_choice(const struct param *p, int i, char *buf, size_t len)
+{
+	const char *s = p->choices;
+
+	buf[0] = '\0';
+	for (int k = 0; s != NULL && *s != '\0'; k++) {
+		size_t n = strcspn(s, "|");
+		if (k == i) {
+			snprintf(buf, len, "%.*s", (int)n, s);
+			break;
+		}
+		s += n + (s[n] == '|');
+	}
+	return buf;
+}
+
+/* Index of v among the choices; -1 when it is not one. */
+static int
+param_choice_index(const struct param *p, const char *v)
+{
+	char buf[64];
+
+	for (int i = 0; param_choice(p, i, buf, sizeof(buf))[0] != '\0'; i++)
+		if (strcmp(buf, v) == 0)
+			return i;
+	return -1;
+}
+
+/* "--flag (key)", or the key alone for a row without a flag. */
+static const char *
+param_label(const struct param *p, char *buf, size_t len)
+{
+	if (p->flag != NULL && !(p->flags & PARAM_NO_FLAG))
+		snprintf(buf, len, "%s (%s)", p->flag, p->key);
+	else
+		snprintf(buf, len, "%s", p->key);
+	return buf;
+}
+
+static bool
+param_text_clean(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+static chaos_err
+param_bad(const struct param *p, const char *shown, chaos_why *why)
+{
+	char label[128], allowed[128];
+
+	return chaos_fail(why, CHAOS_EINVAL, "%s %s: allowed %s",
+	                  param_label(p, label, sizeof(label)), shown,
+	                  param_allowed(p, allowed, sizeof(allowed)));
+}
+
+static chaos_err
+param_check_number(const struct param *p, const json_t *v, chaos_why *why)
+{
+	char   shown[64];
+	double d;
+
+	if (p->type == PARAM_UINT && !json_is_integer(v))
+		return param_bad(p, "(not a whole number)", why);
+	if (p->type == PARAM_DOUBLE && !json_is_number(v))
+		return param_bad(p, "(not a number)", why);
+	d = json_number_value(v);
+	if (json_is_integer(v))
+		snprintf(shown, sizeof(shown), "%lld", (long long)json_integer_value(v));
+	else
+		snprintf(shown, sizeof(shown), "%g", d);
+	if (!isfinite(d) || d < p->min || d > p->max)
+		return param_bad(p, shown, why);
+	return CHAOS_OK;
+}
+
+static chaos_err
+param_check_url(const struct param *p, const char *s, chaos_why *why)
+{
+	char             url[LIMIT_URL_LEN + 32], label[128];
+	const char      *ip = strstr(s, "{ip}");
+	struct url_parts u;
+	chaos_why        inner;
+
+	/* a template: judge it with an address in place of {ip} */
+	if (ip != NULL)
+		snprintf(url, sizeof(url), "%.*s127.0.0.1%s", (int)(ip - s), s, ip + 4);
+	else
+		snprintf(url, sizeof(url), "%s", s);
+	if (url_parse(url, URL_WEB, &u, &inner) != CHAOS_OK)
+		return chaos_fail(why, CHAOS_EINVAL, "%s '%.60s': %s",
+		                  param_label(p, label, sizeof(label)), s, inner.text);
+	return CHAOS_OK;
+}
+
+/* [["a","b"],["c"]]: two non-empty sides of distinct valid names. */
+static bool
+param_groups_ok(const json_t *v)
+{
+	const json_t *side, *pod, *other, *o;
+	size_t        i, k, j, m;
+
+	if (!json_is_array(v) || json_array_size(v) != 2)
+		return false;
+	json_array_foreach(v, i, side)
+	{
+		if (!json_is_array(side) || json_array_size(side) == 0 ||
+		    json_array_size(side) > LIMIT_REPEATED)
+			return false;
+		json_array_foreach(side, k, pod) if (!json_is_string(pod) ||
+		                                     wire_check_id(json_string_value(
+		                                         pod)) != CHAOS_OK) return false;
+	}
+	/* a name on both sides, or twice on one, is a typo, not a plan */
+	json_array_foreach(v, i, side) json_array_foreach(side, k, pod)
+	    json_array_foreach(v, j, other) json_array_foreach(
+	        other, m, o) if ((i != j || k != m) && json_equal(pod, o)) return false;
+	return true;
+}
+
+static chaos_err
+param_check_text(const struct param *p, const json_t *v, chaos_why *why)
+{
+	const char *s = json_string_value(v);
+	char        shown[96];
+	size_t      n;
+
+	if (s == NULL)
+		return param_bad(p, "(not a string)", why);
+	n = strlen(s);
+	snprintf(shown, sizeof(shown), "'%.60s%s'", s, n > 60 ? "..." : "");
+	if (n > p->max || !param_text_clean(s))
+		return param_bad(p, shown, why);
+	switch (p->type) {
+	case PARAM_NAME:
+		return n == 0 || wire_check_id(s) == CHAOS_OK ? CHAOS_OK
+		                                              : param_bad(p, shown, why);
+	case PARAM_CHOICE:
+		return param_choice_index(p, s) >= 0 ? CHAOS_OK
+		                                     : param_bad(p, shown, why);
+	case PARAM_URL:
+		return n == 0 && p->min == 0 ? CHAOS_OK : param_check_url(p, s, why);
+	case PARAM_PATH:
+		return s[0] == '/' && strchr(s, ' ') == NULL ? CHAOS_OK
+		                                             : param_bad(p, shown, why);
+	default:
+		return (double)n >= p->min ? CHAOS_OK : param_bad(p, shown, why);
+	}
+}
+
+chaos_err
+param_check(const struct param *p, const json_t *v, chaos_why *why)
+{
+	switch (p->type) {
+	case PARAM_DOUBLE:
+	case PARAM_UINT:
+		return param_check_number(p, v, why);
+	case PARAM_BOOL:
+		return json_is_boolean(v) ? CHAOS_OK
+		                          : param_bad(p, "(not true/false)", why);
+	case PARAM_GROUPS:
+		return param_groups_ok(v) ? CHAOS_OK
+		                          : param_bad(p, "(not two sides)", why);
+	default:
+		return param_check_text(p, v, why);
+	}
+}
+
+/* "a,b/c,d" -> [["a","b"],["c","d"]]; NULL when it is not two sides. */
+static json_t *
+param_groups_from_text(const char *s)
+{
+	json_t *groups = json_array(), *side = json_array();
+	char    name[LIMIT_ID_LEN + 1];
+	size_t  n = 0;
+
+	for (const char *c = s;; c++) {
+		if (*c != ',' && *c != '/' && *c != '\0') {
+			if (n + 1 >= sizeof(name))
+				goto bad;
+			name[n++] = *c;
+			continue;
+		}
+		name[n] = '\0';
+		json_array_append_new(side, json_string(name));
+		n = 0;
+		if (*c == ',')
+			continue;
+		json_array_append_new(groups, side);
+		side = NULL;
+		if (*c == '\0')
+			break;
+		side = json_array();
+	}
+	return groups;
+bad:
+	json_decref(side);
+	json_decref(groups);
+	return NULL;
+}
+
+/* The text as the JSON value of the row's type; NULL when it does not
+ * parse as that type at all (a range is judged later, by param_check). */
+/* A decimal integer, optionally signed, nothing else. */
+static chaos_err
+param_parse_int(const char *s, json_int_t *out)
+{
+	char     *end;
+	long long v;
+
+	if (s == NULL || !((*s >= '0' && *s <= '9') || *s == '-'))
+		return CHAOS_EINVAL;
+	errno = 0;
+	v     = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0')
+		return CHAOS_EINVAL;
+	*out = (json_int_t)v;
+	return CHAOS_OK;
+}
+
+static json_t *
+param_value_of(const struct param *p, const char *text)
+{
+	json_int_t i;
+	double     d;
+
+	switch (p->type) {
+	case PARAM_DOUBLE:
+		return flags_parse_double(text, -HUGE_VAL, HUGE_VAL, &d) == CHAOS_OK
+		    ? json_real(d)
+		    : NULL;
+	case PARAM_UINT:
+		/* any whole number, so that a negative or too large one is judged
+		 * by param_check, in the words the controller would use */
+		return param_parse_int(text, &i) == CHAOS_OK ? json_integer(i) : NULL;
+	case PARAM_BOOL:
+		return strcmp(text, "true") == 0 ? json_true()
+		    : strcmp(text, "false") == 0 ? json_false()
+		                                 : NULL;
+	case PARAM_GROUPS:
+		return param_groups_from_text(text);
+	default:
+		return json_string(text);
+	}
+}
+
+chaos_err
+param_from_text(const struct param *p, const char *text, json_t **out, chaos_why *why)
+{
+	json_t   *v = text != NULL ? param_value_of(p, text) : NULL;
+	char      shown[96];
+	chaos_err rv;
+
+	if (v == NULL) {
+		snprintf(shown, sizeof(shown), "'%.60s'", text != NULL ? text : "");
+		return param_bad(p, shown, why);
+	}
+	if ((rv = param_check(p, v, why)) != CHAOS_OK) {
+		json_decref(v);
+		return rv;
+	}
+	*out = v;
+	return CHAOS_OK;
+}
+
+/* Writes a checked value into the struct. */
+static void
+param_store(const struct param *p, const json_t *v, void *out)
+{
+	char *at = (char *)out + p->off;
+
+	switch (p->type) {
+	case PARAM_DOUBLE:
+		*(double *)(void *)at = json_number_value(v);
+		break;
+	case PARAM_UINT:
+		*(uint32_t *)(void *)at = (uint32_t)json_integer_value(v);
+		break;
+	case PARAM_BOOL:
+		*(bool *)(void *)at = json_is_true(v);
+		break;
+	case PARAM_CHOICE:
+		*(int *)(void *)at = param_choice_index(p, json_string_value(v));
+		break;
+	case PARAM_GROUPS:
+		*(json_t **)(void *)at = json_incref((json_t *)v);
+		break;
+	default:
+		snprintf(at, p->size, "%s", json_string_value(v));
+		break;
+	}
+}
+
+static chaos_err
+param_unknown(const struct param *table, const char *key, chaos_why *why)
+{
+	char   keys[1024] = "";
+	size_t n          = 0;
+
+	for (const struct param *p = table; p->key != NULL && n < sizeof(keys); p++)
+		if (!(p->flags & PARAM_CLI_ONLY))
+			n += (size_t)snprintf(keys + n, sizeof(keys) - n, "%s%s",
+			                      n ? ", " : "", p->key);
+	return chaos_fail(why, CHAOS_EINVAL, "unknown parameter '%s'; allowed: %s", key,
+	                  keys);
+}
+
+/* The value of row p: the given one, or its default. */
+static chaos_err
+param_read_one(const struct param *p, const json_t *given, void *out, chaos_why *why)
+{
+	json_t   *dflt = NULL;
+	chaos_err rv;
+
+	if (given != NULL) {
+		if ((rv = param_check(p, given, why)) == CHAOS_OK)
+			param_store(p, given, out);
+		return rv;
+	}
+	if (p->dflt == NULL)
+		return CHAOS_OK; /* zero: "", 0, false, first choice, no groups */
+	if ((rv = param_from_text(p, p->dflt, &dflt, why)) != CHAOS_OK)
+		return chaos_fail_prefix(why, rv, "default of %s", p->key);
+	param_store(p, dflt, out);
+	json_decref(dflt);
+	return CHAOS_OK;
+}
+
+chaos_err
+param_read(const struct param *table, const json_t *params, void *out, chaos_why *why)
+{
+	const char         *key;
+	const json_t       *v;
+	const struct param *p;
+	chaos_err           rv = CHAOS_OK;
+
+	if (!json_is_object(params))
+		return chaos_fail(why, CHAOS_EINVAL, "parameters must be a JSON object");
+	json_object_foreach((json_t *)params, key, v)
+	{
+		p = param_by_key(table, key);
+		if (p == NULL || (p->flags & PARAM_CLI_ONLY))
+			return param_unknown(table, key, why);
+	}
+	for (p = table; p->key != NULL && rv == CHAOS_OK; p++)
+		if (!(p->flags & PARAM_CLI_ONLY))
+			rv = param_read_one(p, json_object_get(params, p->key), out, why);
+	if (rv != CHAOS_OK)
+		param_free(table, out);
+	return rv;
+}
+
+void
+param_free(const struct param *table, void *params)
+{
+	for (const struct param *p = table; p->key != NULL; p++)
+		if (p->type == PARAM_GROUPS) {
+			json_t **at = (json_t **)(void *)((char *)params + p->off);
+			json_decref(*at);
+			*at = NULL;
+		}
+}

@@ -1,0 +1,467 @@
+// SPDX-License-Identifier: MIT
+#include "controller/scenarios/util.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "controller/report/report.h"
+
+#define SCEN_ACK_TIMEOUT_US (5 * 1000000LL)
+
+static int
+scen_cmp_pod(const void *a, const void *b)
+{
+	return strcmp(((const struct scen_target *)a)->pod,
+	              ((const struct scen_target *)b)->pod);
+}
+
+static bool
+scen_first_ipv4(const Chaos__V1__Identity *id, char *out, size_t len)
+{
+	struct in_addr a;
+
+	for (size_t i = 0; i < id->n_ips; i++) {
+		if (inet_pton(AF_INET, id->ips[i], &a) == 1) {
+			snprintf(out, len, "%s", id->ips[i]);
+			return true;
+		}
+	}
+	return false;
+}
+
+size_t
+scen_select(struct registry *reg, const char *ns, int role, struct scen_target *out,
+            size_t cap)
+{
+	Chaos__V1__AgentInfo **all   = NULL;
+	size_t                 n_all = 0, n = 0;
+
+	if (registry_snapshot(reg, ns, &all, &n_all) != CHAOS_OK)
+		return 0;
+	for (size_t i = 0; i < n_all && n < cap; i++) {
+		const Chaos__V1__Identity *id = all[i]->identity;
+		struct scen_target        *t  = &out[n];
+		if ((int)id->role != role ||
+		    all[i]->state != CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED)
+			continue;
+		memset(t, 0, sizeof(*t));
+		if (!scen_first_ipv4(id, t->ip, sizeof(t->ip)))
+			continue;
+		snprintf(t->agent_id, sizeof(t->agent_id), "%s", id->agent_id);
+		snprintf(t->pod, sizeof(t->pod), "%s", id->pod);
+		t->incarnation = id->incarnation;
+		n++;
+	}
+	registry_snapshot_free(all, n_all);
+	qsort(out, n, sizeof(*out), scen_cmp_pod);
+	return n;
+}
+
+void
+scen_fail(struct scen_outcome *o, int state, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(o->failure, sizeof(o->failure), fmt, ap);
+	va_end(ap);
+	o->state = state;
+}
+
+void
+scen_make_id(char *out, struct run *r, const char *tag, const char *name)
+{
+	int n = snprintf(out, SCEN_ID_LEN, "r%llu-%s-%s", (unsigned long long)run_id(r),
+	                 tag, name);
+
+	if (n >=
+	    SCEN_ID_LEN) /* cut: still unique per run and tag for distinct short names */
+		out[SCEN_ID_LEN - 1] = '\0';
+}
+
+void
+scen_expand(const char *tmpl, const char *ip, char *out, size_t len)
+{
+	const char *at = strstr(tmpl, "{ip}");
+
+	if (at == NULL)
+		snprintf(out, len, "%s", tmpl);
+	else
+		snprintf(out, len, "%.*s%s%s", (int)(at - tmpl), tmpl, ip, at + 4);
+}
+
+/* Sends one command per target built by fill(); collects the acks. */
+static size_t
+scen_send(struct run *r, struct scen_target *t, size_t n, Chaos__V1__Command *cmds,
+          struct obs_ack *acks)
+{
+	const char         *ids[SCEN_MAX_TARGETS] = {0};
+	Chaos__V1__Command *ptr[SCEN_MAX_TARGETS] = {0};
+
+	for (size_t i = 0; i < n; i++) {
+		ids[i] = t[i].agent_id;
+		ptr[i] = &cmds[i];
+	}
+	return run_send_all(r, n, ids, ptr, SCEN_ACK_TIMEOUT_US, acks);
+}
+
+static void
+scen_collect_failures(const struct scen_target *t, size_t n, const struct obs_ack *acks,
+                      char *err, size_t errlen)
+{
+	size_t used = 0;
+
+	err[0] = '\0';
+	for (size_t i = 0; i < n && used < errlen; i++) {
+		if (acks[i].status == CHAOS__V1__STATUS__STATUS_OK)
+			continue;
+		used += (size_t)snprintf(err + used, errlen - used, "%s%s: %s",
+		                         used ? "; " : "", t[i].pod,
+		                         acks[i].error[0] ? acks[i].error : "failed");
+	}
+}
+
+bool
+scen_start_probes(struct run *r, struct scen_target *t, size_t n, const char *tag,
+                  const Chaos__V1__ProbeSpec *spec, scen_id *ids, char *err,
+                  size_t errlen)
+{
+	Chaos__V1__Command   cmds[SCEN_MAX_TARGETS];
+	Chaos__V1__ProbeSpec specs[SCEN_MAX_TARGETS];
+	char                 urls[SCEN_MAX_TARGETS][512];
+	struct obs_ack       acks[SCEN_MAX_TARGETS];
+
+	for (size_t i = 0; i < n; i++) {
+		scen_make_id(ids[i], r, tag, t[i].pod);
+		scen_expand(spec->target, t[i].ip, urls[i], sizeof(urls[i]));
+		specs[i]          = *spec;
+		specs[i].probe_id = ids[i];
+		specs[i].target   = urls[i];
+		chaos__v1__command__init(&cmds[i]);
+		cmds[i].body_case   = CHAOS__V1__COMMAND__BODY_START_PROBE;
+		cmds[i].start_probe = &specs[i];
+	}
+	if (scen_send(r, t, n, cmds, acks) == n)
+		return true;
+	scen_collect_failures(t, n, acks, err, errlen);
+	return false;
+}
+
+void
+scen_stop_probes(struct run *r, struct scen_target *t, size_t n, scen_id *ids)
+{
+	Chaos__V1__Command cmds[SCEN_MAX_TARGETS];
+	struct obs_ack     acks[SCEN_MAX_TARGETS];
+
+	for (size_t i = 0; i < n; i++) {
+		chaos__v1__command__init(&cmds[i]);
+		cmds[i].body_case  = CHAOS__V1__COMMAND__BODY_STOP_PROBE;
+		cmds[i].stop_probe = ids[i];
+	}
+	scen_send(r, t, n, cmds, acks);
+}
+
+bool
+scen_probe_recovery(struct run *r, const char *id, int64_t t_from, int64_t window_us,
+                    double *seconds)
+{
+	struct mttr_sample *s = NULL;
+	size_t              n = scen_mttr_samples(r, id, &s);
+	int64_t             t;
+	bool                ok = mttr_recovered_at(s, n, t_from, window_us, &t);
+
+	free(s);
+	if (ok)
+		*seconds = (double)(t - t_from) / 1e6;
+	return ok;
+}
+
+bool
+scen_probe_healthy_now(struct run *r, const char *id)
+{
+	struct mttr_sample *s  = NULL;
+	size_t              n  = scen_mttr_samples(r, id, &s);
+	bool                ok = n > 0 && s[n - 1].healthy;
+
+	free(s);
+	return ok;
+}
+
+size_t
+scen_latency(struct run *r, const char *id, int64_t t_from, int64_t t_to,
+             bool healthy_only, double *p50, double *p95, double *p99)
+{
+	struct obs_sample *s = NULL;
+	size_t             n = obs_samples(run_obs(r), id, &s), k = 0;
+	double            *ms = calloc(n ? n : 1, sizeof(*ms));
+
+	for (size_t i = 0; ms != NULL && i < n; i++)
+		if (s[i].t_us >= t_from && s[i].t_us < t_to &&
+		    (s[i].healthy || !healthy_only))
+			ms[k++] = (double)s[i].latency_us / 1000.0;
+	if (k > 0) {
+		mttr_percentile(ms, k, 50, p50);
+		mttr_percentile(ms, k, 95, p95);
+		mttr_percentile(ms, k, 99, p99);
+	}
+	free(ms);
+	free(s);
+	return k;
+}
+
+void
+scen_count(struct run *r, const char *id, int64_t t_from, int64_t t_to, size_t *healthy,
+           size_t *total)
+{
+	struct mttr_sample *s = NULL;
+	size_t              n = scen_mttr_samples(r, id, &s);
+
+	mttr_count(s, n, t_from, t_to, healthy, total);
+	free(s);
+}
+
+static json_t *
+scen_conn_row(const Chaos__V1__ConnCheckResult *res, const struct scen_target *t,
+              size_t n, size_t self, uint32_t port)
+{
+	json_t *row = json_object();
+
+	for (size_t k = 0; k < n; k++) {
+		char    target[64];
+		json_t *v = json_null();
+		if (k == self)
+			continue;
+		snprintf(target, sizeof(target), "%s:%u", t[k].ip, port);
+		for (size_t j = 0; res != NULL && j < res->n_results; j++)
+			if (strcmp(res->results[j]->target, target) == 0)
+				v = json_boolean(res->results[j]->ok);
+		json_object_set_new(row, t[k].pod, v);
+	}
+	return row;
+}
+
+json_t *
+scen_conncheck(struct run *r, const struct scen_target *t, size_t n, uint32_t port,
+               const char *label)
+{
+	Chaos__V1__Command       cmds[SCEN_MAX_TARGETS];
+	Chaos__V1__ConnCheckSpec specs[SCEN_MAX_TARGETS];
+	char                     targets[SCEN_MAX_TARGETS][64];
+	char                    *lists[SCEN_MAX_TARGETS][SCEN_MAX_TARGETS];
+	char                     check_id[SCEN_ID_LEN];
+	struct obs_ack           acks[SCEN_MAX_TARGETS];
+	json_t                  *matrix = json_object();
+	int64_t                  deadline;
+
+	scen_make_id(check_id, r, "conn", label);
+	for (size_t i = 0; i < n; i++)
+		snprintf(targets[i], sizeof(targets[i]), "%s:%u", t[i].ip, port);
+	for (size_t i = 0; i < n; i++) {
+		size_t k = 0;
+		for (size_t j = 0; j < n; j++) /* every other target, not itself */
+			if (j != i)
+				lists[i][k++] = targets[j];
+		chaos__v1__conn_check_spec__init(&specs[i]);
+		specs[i].check_id   = check_id;
+		specs[i].timeout_ms = 1000;
+		specs[i].targets    = lists[i];
+		specs[i].n_targets  = k;
+		chaos__v1__command__init(&cmds[i]);
+		cmds[i].body_case  = CHAOS__V1__COMMAND__BODY_CHECK_CONN;
+		cmds[i].check_conn = &specs[i];
+	}
+	scen_send(r, (struct scen_target *)t, n, cmds, acks);
+	deadline = clk_mono_us() + 3 * 1000000LL;
+	for (size_t i = 0; i < n; i++) {
+		Chaos__V1__ConnCheckResult *res = t[i].lost
+		    ? NULL
+		    : obs_wait_conn(run_obs(r), t[i].agent_id, check_id, deadline);
+		json_object_set_new(matrix, t[i].pod, scen_conn_row(res, t, n, i, port));
+		if (res != NULL)
+			chaos__v1__conn_check_result__free_unpacked(res, NULL);
+	}
+	return matrix;
+}
+
+bool
+scen_apply(struct run *r, struct scen_target *t, size_t n,
+           Chaos__V1__FaultSpec *const *specs, int64_t *t_fault, int64_t *spread_us,
+           char *err, size_t errlen)
+{
+	Chaos__V1__Command cmds[SCEN_MAX_TARGETS];
+	struct obs_ack     acks[SCEN_MAX_TARGETS];
+	int64_t            first = 0, last = 0;
+	size_t             ok;
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(t[i].fault_id, sizeof(t[i].fault_id), "%s", specs[i]->fault_id);
+		chaos__v1__command__init(&cmds[i]);
+		cmds[i].body_case   = CHAOS__V1__COMMAND__BODY_APPLY_FAULT;
+		cmds[i].apply_fault = specs[i];
+	}
+	ok = scen_send(r, t, n, cmds, acks);
+	for (size_t i = 0; i < n; i++) {
+		if (acks[i].status != CHAOS__V1__STATUS__STATUS_OK)
+			continue;
+		if (first == 0 || acks[i].applied_us < first)
+			first = acks[i].applied_us;
+		if (acks[i].applied_us > last)
+			last = acks[i].applied_us;
+	}
+	*t_fault   = last;
+	*spread_us = last - first;
+	if (ok != n)
+		scen_collect_failures(t, n, acks, err, errlen);
+	return ok == n;
+}
+
+int64_t
+scen_revert(struct run *r, struct scen_target *t, size_t n)
+{
+	Chaos__V1__Command cmds[SCEN_MAX_TARGETS];
+	struct obs_ack     acks[SCEN_MAX_TARGETS];
+	struct scen_target live[SCEN_MAX_TARGETS];
+	size_t             m    = 0;
+	int64_t            last = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (t[i].lost || t[i].fault_id[0] == '\0')
+			continue;
+		live[m] = t[i];
+		chaos__v1__command__init(&cmds[m]);
+		cmds[m].body_case    = CHAOS__V1__COMMAND__BODY_REVERT_FAULT;
+		cmds[m].revert_fault = t[i].fault_id;
+		m++;
+	}
+	scen_send(r, live, m, cmds, acks);
+	for (size_t i = 0; i < m; i++) {
+		if (acks[i].status == CHAOS__V1__STATUS__STATUS_OK &&
+		    acks[i].applied_us > last)
+			last = acks[i].applied_us;
+		else if (acks[i].status != CHAOS__V1__STATUS__STATUS_OK)
+			run_progress(
+			    r, "revert on %s not confirmed (%s); its lease reverts it",
+			    live[i].pod, acks[i].error);
+	}
+	return last;
+}
+
+size_t
+scen_check_lost(struct run *r, struct scen_target *t, size_t n)
+{
+	size_t lost = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		bool    connected = false;
+		int64_t inc       = 0;
+		if (!t[i].lost &&
+		    (!registry_agent_status(run_registry(r), t[i].agent_id, &connected,
+		                            &inc) ||
+		     !connected || inc != t[i].incarnation)) {
+			t[i].lost       = true;
+			t[i].lost_at_us = clk_now_us();
+			run_progress(
+			    r, "agent %s lost during the run: its faults died with it",
+			    t[i].pod);
+		}
+		lost += t[i].lost;
+	}
+	return lost;
+}
+
+double
+scen_clock_error_ms(struct run *r, const struct scen_target *t, size_t n)
+{
+	double worst = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int64_t off, err;
+		if (registry_clock(run_registry(r), t[i].agent_id, &off, &err) &&
+		    (double)err / 1000.0 > worst)
+			worst = (double)err / 1000.0;
+	}
+	return worst;
+}
+
+size_t
+scen_mttr_samples(struct run *r, const char *probe_id, struct mttr_sample **out)
+{
+	struct obs_sample *s = NULL;
+	size_t             n = obs_samples(run_obs(r), probe_id, &s);
+
+	*out = NULL;
+	if (n == 0 || (*out = calloc(n, sizeof(**out))) == NULL) {
+		free(s);
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		(*out)[i] = (struct mttr_sample) {s[i].t_us, s[i].healthy};
+	free(s);
+	return n;
+}
+
+json_t *
+scen_samples_json(struct run *r, const char *probe_id)
+{
+	struct obs_sample *s   = NULL;
+	size_t             n   = obs_samples(run_obs(r), probe_id, &s);
+	json_t            *arr = json_array();
+
+	for (size_t i = 0; i < n; i++) {
+		char        buf[32];
+		json_t     *o   = json_object();
+		const char *cls = report_error_class(s[i].error_class, buf, sizeof(buf));
+		report_time(o, "t", s[i].t_us);
+		json_object_set_new(o, "ok", json_boolean(s[i].healthy));
+		json_object_set_new(o, "ms", json_real((double)s[i].latency_us / 1000.0));
+		json_object_set_new(o, "err", cls ? json_string(cls) : json_null());
+		if (!s[i].healthy && s[i].detail[0] != '\0')
+			json_object_set_new(o, "detail", json_string(s[i].detail));
+		json_array_append_new(arr, o);
+	}
+	free(s);
+	return arr;
+}
+
+bool
+scen_hold(struct run *r, struct scen_target *t, size_t n, int64_t deadline_mono_us)
+{
+	while (clk_mono_us() < deadline_mono_us) {
+		int64_t step = clk_mono_us() + 100000;
+		if (!run_sleep_until(r,
+		                     step < deadline_mono_us ? step : deadline_mono_us))
+			return false;
+		scen_check_lost(r, t, n);
+	}
+	return true;
+}
+
+bool
+scen_wait_recovery(struct run *r, struct scen_target *t, size_t n, double timeout_s,
+                   int64_t poll_us, bool (*done)(void *arg), void *arg, const char *what,
+                   struct scen_outcome *out)
+{
+	int64_t until = clk_mono_us() + (int64_t)(timeout_s * 1e6);
+
+	while (!done(arg)) {
+		if (clk_mono_us() >= until) {
+			scen_fail(
+			    out, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
+			    "%s not recovered within the recovery timeout of %.0f s",
+			    what, timeout_s);
+			return false;
+		}
+		if (!scen_hold(r, t, n, clk_mono_us() + poll_us)) {
+			scen_fail(out, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED,
+			          "aborted: %s", run_abort_reason(r));
+			return false;
+		}
+	}
+	return true;
+}

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Steps that every scenario needs: pick target agents, start and stop
+ * probes, run connectivity checks, apply and revert faults, turn samples
+ * into MTTR figures and JSON. Prefix scen_.
+ */
+#ifndef CHAOS_CONTROLLER_SCENARIOS_UTIL_H
+#define CHAOS_CONTROLLER_SCENARIOS_UTIL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "controller/report/mttr.h"
+#include "controller/obs.h"
+#include "controller/run.h"
+
+#define SCEN_MAX_TARGETS 64
+#define SCEN_ID_LEN 128
+
+struct scen_target {
+	char    agent_id[256];
+	char    pod[254];
+	char    ip[46]; /* first IPv4 address */
+	int64_t incarnation;
+	bool    lost;       /* agent lost or restarted since the fault */
+	int64_t lost_at_us; /* controller clock */
+	char    fault_id[SCEN_ID_LEN];
+};
+
+/* Connected agents with role (Chaos__V1__Role) in namespace ns (NULL/"" =
+ * any) that have an IPv4 address, sorted by pod name. At most cap. */
+size_t scen_select(struct registry *reg, const char *ns, int role,
+                   struct scen_target *out, size_t cap);
+
+typedef char scen_id[SCEN_ID_LEN];
+
+/* How a run is going: its final state so far (Chaos__V1__RunState) and,
+ * when not succeeded, why. */
+struct scen_outcome {
+	int  state;
+	char failure[512];
+};
+
+/* Records a failure: state and the reason (printf-style). */
+void scen_fail(struct scen_outcome *o, int state, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Starts one probe per target: spec is a template whose target may contain
+ * "{ip}", replaced by each target's address; ids[i] is set to
+ * r<run>-<tag>-<pod>. Returns true when every agent acked; err says who did
+ * not. */
+bool scen_start_probes(struct run *r, struct scen_target *t, size_t n, const char *tag,
+                       const Chaos__V1__ProbeSpec *spec, scen_id *ids, char *err,
+                       size_t errlen);
+void scen_stop_probes(struct run *r, struct scen_target *t, size_t n, scen_id *ids);
+
+/* Seconds from t_from until probe id began a healthy run lasting window_us;
+ * false when it has not (yet). */
+bool scen_probe_recovery(struct run *r, const char *id, int64_t t_from, int64_t window_us,
+                         double *seconds);
+
+/* Whether the latest sample of probe id is healthy (false: none yet). */
+bool scen_probe_healthy_now(struct run *r, const char *id);
+
+/* Latency figures (ms) of probe id's samples in [t_from, t_to); only healthy
+ * ones when healthy_only. Returns the count; percentiles set only when > 0. */
+size_t scen_latency(struct run *r, const char *id, int64_t t_from, int64_t t_to,
+                    bool healthy_only, double *p50, double *p95, double *p99);
+
+/* Healthy/total samples of probe id in [t_from, t_to). */
+void scen_count(struct run *r, const char *id, int64_t t_from, int64_t t_to,
+                size_t *healthy, size_t *total);
+
+/* Every target connects to every other target's ip:port (from the target's
+ * own namespace); returns {"from pod": {"to pod": true|false|null}}. null
+ * when a result did not arrive. */
+json_t *scen_conncheck(struct run *r, const struct scen_target *t, size_t n,
+                       uint32_t port, const char *label);
+
+/* Applies specs[i] (fault ids already set) on t[i] at once. Returns true
+ * when all acked OK; t_fault = latest applied time, *spread_us = latest -
+ * earliest (controller clock). err names the agents that failed. */
+bool scen_apply(struct run *r, struct scen_target *t, size_t n,
+                Chaos__V1__FaultSpec *const *specs, int64_t *t_fault, int64_t *spread_us,
+                char *err, size_t errlen);
+
+/* Reverts t[i].fault_id on every target not lost; returns the latest revert
+ * time (controller clock), or 0 when no agent acked. */
+int64_t scen_revert(struct run *r, struct scen_target *t, size_t n);
+
+/* Marks targets whose agent is lost or restarted since selection. Returns
+ * how many are lost in all. */
+size_t scen_check_lost(struct run *r, struct scen_target *t, size_t n);
+
+/* Controller-clock error bound across the targets, in ms (largest). */
+double scen_clock_error_ms(struct run *r, const struct scen_target *t, size_t n);
+
+/* Samples of one probe as mttr samples (caller frees *out). */
+size_t scen_mttr_samples(struct run *r, const char *probe_id, struct mttr_sample **out);
+
+/* Samples of one probe as a JSON array of {t, ok, ms, err, detail}. */
+json_t *scen_samples_json(struct run *r, const char *probe_id);
+
+/* Writes the id "r<run>-<tag>-<name>" of a probe, fault or load of this run
+ * into out (SCEN_ID_LEN). Ids must stay short for the wire (253 at most):
+ * a too-long name is cut, and the id stays unique by the run and tag. */
+void scen_make_id(char *out, struct run *r, const char *tag, const char *name);
+
+/* Replaces "{ip}" in tmpl with ip into out. */
+void scen_expand(const char *tmpl, const char *ip, char *out, size_t len);
+
+/* Sleeps until deadline in small steps, checking for lost agents; false
+ * when aborted. */
+bool scen_hold(struct run *r, struct scen_target *t, size_t n, int64_t deadline_mono_us);
+
+/* Polls done(arg) every poll_us until it returns true (then true), the
+ * timeout passes, or the run is aborted, holding as scen_hold does. On
+ * timeout or abort it records the failure in out ("<what> not recovered
+ * within ...", or the abort reason) and returns false. */
+bool scen_wait_recovery(struct run *r, struct scen_target *t, size_t n, double timeout_s,
+                        int64_t poll_us, bool (*done)(void *arg), void *arg,
+                        const char *what, struct scen_outcome *out);
+
+#endif
