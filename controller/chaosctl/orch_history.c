@@ -31,7 +31,7 @@ orch_selection(const struct orch_opts *o)
 
 /* ---- the session header: everything --resume needs ---- */
 
-json_t *
+static json_t *
 orch_header_new(const struct orch_opts *o, const struct orch_session *s, const char *ns)
 {
 	json_t *h = json_object(), *list = json_array();
@@ -213,7 +213,7 @@ orch_session_new(const struct orch_opts *o, struct orch_session *s)
 }
 
 /* One history line into the session; false when it is not valid JSON. */
-bool
+static bool
 orch_take_line(struct orch_session *s, const char *line)
 {
 	json_t     *j    = json_loads(line, 0, NULL);
