@@ -8,6 +8,8 @@
 #ifndef CHAOS_CONTROLLER_CHAOSCTL_CHAOSCTL_H
 #define CHAOS_CONTROLLER_CHAOSCTL_CHAOSCTL_H
 
+#include <stdbool.h>
+
 #include "common/err.h"
 #include "controller/chaosctl/client.h"
 
@@ -23,8 +25,13 @@ int cmd_orchestrate(const struct ctl_target *t, int argc, char **argv);
 int chaosctl_request(const struct ctl_target *t, Chaos__V1__ControlRequest *req,
                      Chaos__V1__ControlResponse **resp);
 
-/* Parses a subcommand that takes only "--json"; returns CHAOS_EXIT_USAGE with
- * a printed line for anything else. (client.c) */
-int chaosctl_json_flag(int argc, char **argv, int *json);
+/* Prints a response, as JSON or as a table for people. */
+typedef void (*chaosctl_print_fn)(const Chaos__V1__ControlResponse *resp, bool json);
+
+/* A read-only subcommand whose only flag is --json: sends req and prints
+ * the answer. Returns the exit status (CHAOS_EXIT_USAGE with a printed line
+ * for any other flag). (client.c) */
+int chaosctl_show(const struct ctl_target *t, int argc, char **argv,
+                  Chaos__V1__ControlRequest *req, chaosctl_print_fn print);
 
 #endif

@@ -107,17 +107,24 @@ chaosctl_request(const struct ctl_target *t, Chaos__V1__ControlRequest *req,
 }
 
 int
-chaosctl_json_flag(int argc, char **argv, int *json)
+chaosctl_show(const struct ctl_target *t, int argc, char **argv,
+              Chaos__V1__ControlRequest *req, chaosctl_print_fn print)
 {
-	*json = 0;
+	Chaos__V1__ControlResponse *resp = NULL;
+	bool                        json = false;
+	int                         rv;
+
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0) {
-			*json = 1;
+			json = true;
 			continue;
 		}
-		return flags_usage_error("chaosctl",
-		                         "%s: unknown option '%s'; allowed: --json",
+		return flags_usage_error("chaosctl", "%s: unknown option '%s'; allowed: --json",
 		                         argv[0], argv[i]);
 	}
+	if ((rv = chaosctl_request(t, req, &resp)) != CHAOS_EXIT_OK)
+		return rv;
+	print(resp, json);
+	wire_free(resp);
 	return CHAOS_EXIT_OK;
 }

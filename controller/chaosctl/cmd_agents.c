@@ -95,24 +95,22 @@ agents_print_table(const Chaos__V1__ControlResponse *r)
 	}
 }
 
+static void
+agents_print(const Chaos__V1__ControlResponse *r, bool json)
+{
+	if (json)
+		agents_print_json(r);
+	else
+		agents_print_table(r);
+}
+
 int
 cmd_agents(const struct ctl_target *t, int argc, char **argv)
 {
 	Chaos__V1__ControlRequest    req  = CHAOS__V1__CONTROL_REQUEST__INIT;
 	Chaos__V1__ListAgentsRequest list = CHAOS__V1__LIST_AGENTS_REQUEST__INIT;
-	Chaos__V1__ControlResponse  *resp = NULL;
-	int                          json, rv;
 
-	if ((rv = chaosctl_json_flag(argc, argv, &json)) != CHAOS_EXIT_OK)
-		return rv;
 	req.body_case   = CHAOS__V1__CONTROL_REQUEST__BODY_LIST_AGENTS;
 	req.list_agents = &list;
-	if ((rv = chaosctl_request(t, &req, &resp)) != CHAOS_EXIT_OK)
-		return rv;
-	if (json)
-		agents_print_json(resp);
-	else
-		agents_print_table(resp);
-	wire_free(resp);
-	return CHAOS_EXIT_OK;
+	return chaosctl_show(t, argc, argv, &req, agents_print);
 }

@@ -9,7 +9,7 @@
 #include "controller/chaosctl/chaosctl.h"
 
 static void
-stats_print(const Chaos__V1__ControlResponse *r, int json)
+stats_print(const Chaos__V1__ControlResponse *r, bool json)
 {
 	json_t *o = json_object();
 	char   *s;
@@ -46,18 +46,10 @@ stats_print(const Chaos__V1__ControlResponse *r, int json)
 int
 cmd_stats(const struct ctl_target *t, int argc, char **argv)
 {
-	Chaos__V1__ControlRequest   req   = CHAOS__V1__CONTROL_REQUEST__INIT;
-	Chaos__V1__StatsRequest     stats = CHAOS__V1__STATS_REQUEST__INIT;
-	Chaos__V1__ControlResponse *resp  = NULL;
-	int                         json, rv;
+	Chaos__V1__ControlRequest req   = CHAOS__V1__CONTROL_REQUEST__INIT;
+	Chaos__V1__StatsRequest   stats = CHAOS__V1__STATS_REQUEST__INIT;
 
-	if ((rv = chaosctl_json_flag(argc, argv, &json)) != CHAOS_EXIT_OK)
-		return rv;
 	req.body_case = CHAOS__V1__CONTROL_REQUEST__BODY_STATS;
 	req.stats     = &stats;
-	if ((rv = chaosctl_request(t, &req, &resp)) != CHAOS_EXIT_OK)
-		return rv;
-	stats_print(resp, json);
-	wire_free(resp);
-	return CHAOS_EXIT_OK;
+	return chaosctl_show(t, argc, argv, &req, stats_print);
 }

@@ -553,28 +553,20 @@ co_recovered_at(struct run *r, struct co_plan *pl, const struct co_meas *m)
 	return latest;
 }
 
-struct co_wait {
-	struct run     *r;
-	struct co_plan *pl;
-	struct co_meas *m;
-};
-
 static bool
-co_recovered(void *arg)
+co_recovered(struct run *r, void *plan, void *meas)
 {
-	struct co_wait *w = arg;
+	struct co_meas *m = meas;
 
-	return (w->m->t_recovered = co_recovered_at(w->r, w->pl, w->m)) != 0;
+	return (m->t_recovered = co_recovered_at(r, plan, m)) != 0;
 }
 
 static void
 co_wait_recovery(struct run *r, struct co_plan *pl, struct co_meas *m)
 {
-	struct co_wait w = {r, pl, m};
-
 	run_progress(r, "waiting for the API to be healthy for %.1f s", pl->p.window_s);
 	if (!scen_wait_recovery(r, pl->loaders, pl->n_loaders, pl->p.recovery_timeout_s,
-	                        100000, co_recovered, &w, "the API", &m->out))
+	                        100000, co_recovered, pl, m, "the API", &m->out))
 		return;
 	if (m->pods_ready_us > m->t_recovered)
 		m->t_recovered = m->pods_ready_us;

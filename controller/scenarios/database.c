@@ -394,9 +394,11 @@ db_apply(struct run *r, struct db_plan *pl, struct db_meas *m)
 
 /* Every probe recovered after the restore? */
 static bool
-db_all_recovered(struct run *r, struct db_plan *pl, const struct db_meas *m)
+db_all_recovered(struct run *r, void *plan, void *meas)
 {
-	double s;
+	struct db_plan       *pl = plan;
+	const struct db_meas *m  = meas;
+	double                s;
 
 	for (int k = 0; k < DB_N_PROBES; k++)
 		for (size_t i = 0; i < pl->n_cl; i++)
@@ -407,27 +409,12 @@ db_all_recovered(struct run *r, struct db_plan *pl, const struct db_meas *m)
 	return true;
 }
 
-struct db_wait {
-	struct run     *r;
-	struct db_plan *pl;
-	struct db_meas *m;
-};
-
-static bool
-db_recovered(void *arg)
-{
-	struct db_wait *w = arg;
-
-	return db_all_recovered(w->r, w->pl, w->m);
-}
-
 static void
 db_hold_and_restore(struct run *r, struct db_plan *pl, struct db_meas *m)
 {
 	size_t              n;
 	struct scen_target *t     = db_fault_targets(pl, &n);
 	int64_t             until = clk_mono_us() + (int64_t)(pl->p.duration_s * 1e6);
-	struct db_wait      w     = {r, pl, m};
 
 	if (m->out.state == CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED &&
 	    !scen_hold(r, t, n, until))
@@ -440,7 +427,7 @@ db_hold_and_restore(struct run *r, struct db_plan *pl, struct db_meas *m)
 	if (m->out.state != CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED)
 		return;
 	scen_wait_recovery(r, pl->cl, pl->n_cl, pl->p.recovery_timeout_s, 200000,
-	                   db_recovered, &w, "the database or the API", &m->out);
+	                   db_all_recovered, pl, m, "the database or the API", &m->out);
 }
 
 static json_t *db_result(struct run *r, struct db_plan *pl, struct db_meas *m);

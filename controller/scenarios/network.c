@@ -369,8 +369,11 @@ aborted:
 /* Recovered when every node still with its agent has a healthy run lasting
  * the stability window after the restore. */
 static bool
-net_all_recovered(struct run *r, struct net_plan *pl, const struct net_meas *m)
+net_all_recovered(struct run *r, void *plan, void *meas)
 {
+	struct net_plan       *pl = plan;
+	const struct net_meas *m  = meas;
+
 	for (size_t i = 0; i < pl->n; i++) {
 		struct mttr_sample *s = NULL;
 		size_t              n;
@@ -388,29 +391,13 @@ net_all_recovered(struct run *r, struct net_plan *pl, const struct net_meas *m)
 	return true;
 }
 
-struct net_wait {
-	struct run      *r;
-	struct net_plan *pl;
-	struct net_meas *m;
-};
-
-static bool
-net_recovered(void *arg)
-{
-	struct net_wait *w = arg;
-
-	return net_all_recovered(w->r, w->pl, w->m);
-}
-
 static void
 net_wait_recovery(struct run *r, struct net_plan *pl, struct net_meas *m)
 {
-	struct net_wait w = {r, pl, m};
-
 	run_progress(r, "healed; waiting for every node to be healthy for %.1f s",
 	             pl->p.window_s);
 	scen_wait_recovery(r, pl->t, pl->n, pl->p.recovery_timeout_s, 200000,
-	                   net_recovered, &w, "the network", &m->out);
+	                   net_all_recovered, pl, m, "the network", &m->out);
 }
 
 static void

@@ -444,12 +444,12 @@ scen_hold(struct run *r, struct scen_target *t, size_t n, int64_t deadline_mono_
 
 bool
 scen_wait_recovery(struct run *r, struct scen_target *t, size_t n, double timeout_s,
-                   int64_t poll_us, bool (*done)(void *arg), void *arg, const char *what,
-                   struct scen_outcome *out)
+                   int64_t poll_us, scen_done_fn done, void *plan, void *meas,
+                   const char *what, struct scen_outcome *out)
 {
 	int64_t until = clk_mono_us() + (int64_t)(timeout_s * 1e6);
 
-	while (!done(arg)) {
+	while (!done(r, plan, meas)) {
 		if (clk_mono_us() >= until) {
 			scen_fail(
 			    out, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,

@@ -115,12 +115,16 @@ void scen_expand(const char *tmpl, const char *ip, char *out, size_t len);
  * when aborted. */
 bool scen_hold(struct run *r, struct scen_target *t, size_t n, int64_t deadline_mono_us);
 
-/* Polls done(arg) every poll_us until it returns true (then true), the
- * timeout passes, or the run is aborted, holding as scen_hold does. On
- * timeout or abort it records the failure in out ("<what> not recovered
- * within ...", or the abort reason) and returns false. */
+/* Whether a scenario's plan has recovered after its restore (meas holds
+ * its measurements so far). */
+typedef bool (*scen_done_fn)(struct run *r, void *plan, void *meas);
+
+/* Polls done(r, plan, meas) every poll_us until it returns true (then
+ * true), the timeout passes, or the run is aborted, holding as scen_hold
+ * does. On timeout or abort it records the failure in out ("<what> not
+ * recovered within ...", or the abort reason) and returns false. */
 bool scen_wait_recovery(struct run *r, struct scen_target *t, size_t n, double timeout_s,
-                        int64_t poll_us, bool (*done)(void *arg), void *arg,
+                        int64_t poll_us, scen_done_fn done, void *plan, void *meas,
                         const char *what, struct scen_outcome *out);
 
 #endif
