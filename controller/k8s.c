@@ -23,6 +23,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/url.h"
 #include "controller/k8s_http.h"
 
 #define K8S_BODY_MAX (64u * 1024u * 1024u) /* one list page of big pods fits */
@@ -30,6 +31,7 @@
 #define K8S_MSG_MAX 400 /* API text quoted in our messages */
 #define K8S_BACKOFF_CAP_MS 5000
 #define K8S_WAIT_MIN_REQ_MS 50 /* a request near the deadline still gets this */
+#define K8S_CURL_TEXT_MAX 200  /* curl's reason, cut so what to check still fits */
 
 struct k8s_status {
 	char reason[64];
@@ -103,29 +105,30 @@ k8s_valid_name(const char *s, size_t max, bool dots)
 	return true;
 }
 
-static int
-k8s_read_file(const char *path, size_t max, char **out, char *err, size_t errlen)
+/* A missing file is CHAOS_ENOENT, one we may not read CHAOS_EPERM. */
+static chaos_err
+k8s_read_file(const char *path, size_t max, char **out, chaos_why *why)
 {
-	FILE  *f   = fopen(path, "re");
-	char  *buf = NULL;
-	size_t n;
-	int    rc = CHAOS_OK;
+	FILE     *f   = fopen(path, "re");
+	char     *buf = NULL;
+	size_t    n;
+	chaos_err rc = CHAOS_OK;
 
 	if (f == NULL) {
 		int e = errno;
 
-		snprintf(err, errlen, "cannot read %s: %s", path, strerror(e));
-		return chaos_err_from_errno(e);
+		return chaos_fail(why, chaos_err_from_errno(e), "cannot read %s: %s",
+		                  path, strerror(e));
 	}
 	if ((buf = malloc(max + 1)) == NULL) {
-		rc = CHAOS_ENOMEM;
+		rc = chaos_fail(why, CHAOS_ENOMEM, "out of memory");
 		goto out;
 	}
 	n = fread(buf, 1, max + 1, f);
 	if (ferror(f) || n > max) {
-		snprintf(err, errlen, "cannot read %s: %s", path,
-		         n > max ? "file too big" : "read error");
-		rc = CHAOS_EINVAL;
+		rc = chaos_fail(why, n > max ? CHAOS_EINVAL : CHAOS_ESYS,
+		                "cannot read %s: %s", path,
+		                n > max ? "file too big" : "read error");
 		goto out;
 	}
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
@@ -142,44 +145,49 @@ out:
 /* ---- the bearer token: re-read when the file changes, since kubelet
  * rotates projected service account tokens in place ---- */
 
-static int
-k8s_token_load(struct k8s_client *c, bool force, char *err, size_t errlen)
+/* A bearer token is one header value: no spaces or control bytes. */
+static chaos_err
+k8s_token_check(const char *file, const char *tok, chaos_why *why)
+{
+	for (const char *p = tok; *p != '\0'; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p == 0x7f)
+			return chaos_fail(
+			    why, CHAOS_EINVAL,
+			    "token file %s holds spaces or control characters; "
+			    "it must hold the bearer token alone",
+			    file);
+	if (tok[0] == '\0')
+		return chaos_fail(why, CHAOS_EINVAL, "token file %s is empty", file);
+	return CHAOS_OK;
+}
+
+static chaos_err
+k8s_token_load(struct k8s_client *c, bool force, chaos_why *why)
 {
 	struct stat st;
 	char       *tok = NULL;
-	int         rc;
+	chaos_err   rc;
 
 	if (c->token_file == NULL)
 		return CHAOS_OK;
 	if (stat(c->token_file, &st) != 0) {
 		int e = errno;
 
-		snprintf(err, errlen,
-		         "token file %s: %s (in a pod: is the service "
-		         "account token mounted?)",
-		         c->token_file, strerror(e));
-		return chaos_err_from_errno(e);
+		return chaos_fail(why, chaos_err_from_errno(e),
+		                  "token file %s: %s (in a pod: is the service "
+		                  "account token mounted?)",
+		                  c->token_file, strerror(e));
 	}
 	if (!force && c->token != NULL && st.st_dev == c->token_dev &&
 	    st.st_ino == c->token_ino && st.st_mtim.tv_sec == c->token_mtime.tv_sec &&
 	    st.st_mtim.tv_nsec == c->token_mtime.tv_nsec)
 		return CHAOS_OK;
-	if ((rc = k8s_read_file(c->token_file, K8S_TOKEN_MAX, &tok, err, errlen)) !=
-	    CHAOS_OK)
+	if ((rc = k8s_read_file(c->token_file, K8S_TOKEN_MAX, &tok, why)) != CHAOS_OK)
 		return rc;
-	for (const char *p = tok; *p != '\0'; p++)
-		if ((unsigned char)*p <= 0x20 || (unsigned char)*p == 0x7f) {
-			snprintf(err, errlen,
-			         "token file %s holds spaces or control characters; "
-			         "it must hold the bearer token alone",
-			         c->token_file);
-			free(tok);
-			return CHAOS_EINVAL;
-		}
-	if (tok[0] == '\0') {
-		snprintf(err, errlen, "token file %s is empty", c->token_file);
+	if ((rc = k8s_token_check(c->token_file, tok, why)) != CHAOS_OK) {
+		explicit_bzero(tok, strlen(tok));
 		free(tok);
-		return CHAOS_EINVAL;
+		return rc;
 	}
 	if (c->token != NULL)
 		explicit_bzero(c->token, strlen(c->token));
@@ -193,112 +201,145 @@ k8s_token_load(struct k8s_client *c, bool force, char *err, size_t errlen)
 
 /* ---- configuration ---- */
 
-static int
-k8s_incluster_url(struct k8s_client *c, char *err, size_t errlen)
+/* The API's URL from the environment kubelet gives every pod. */
+static chaos_err
+k8s_incluster_url(char **url, chaos_why *why)
 {
 	const char *host = getenv("KUBERNETES_SERVICE_HOST");
 	const char *port = getenv("KUBERNETES_SERVICE_PORT");
 	bool        v6;
-	int         n;
 
-	if (host == NULL || host[0] == '\0' || port == NULL || port[0] == '\0') {
-		snprintf(err, errlen,
-		         "not running in a Kubernetes pod (KUBERNETES_SERVICE_HOST/PORT "
-		         "unset): pass --kube-api URL with a token file and a CA file");
-		return CHAOS_EINVAL;
-	}
+	if (host == NULL || host[0] == '\0' || port == NULL || port[0] == '\0')
+		return chaos_fail(
+		    why, CHAOS_ENOENT,
+		    "not running in a Kubernetes pod (KUBERNETES_SERVICE_HOST/"
+		    "PORT unset): pass --kube-api URL with a token file and a "
+		    "CA file");
 	v6 = strchr(host, ':') != NULL;
-	n = asprintf(&c->api_url, "https://%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "",
-	             port);
-	if (n < 0) {
-		c->api_url = NULL;
-		return CHAOS_ENOMEM;
+	if (asprintf(url, "https://%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "", port) <
+	    0) {
+		*url = NULL;
+		return chaos_fail(why, CHAOS_ENOMEM, "out of memory");
 	}
 	return CHAOS_OK;
 }
 
-static int
-k8s_path(const char *dir, const char *file, char **out)
+/* The project's URL parser decides what a URL is; the API adds that plain
+ * http would send the token in clear, and that request paths are appended
+ * to the URL, so it cannot carry a query or fragment. */
+static chaos_err
+k8s_url_check(const char *url, bool allow_http, chaos_why *why)
+{
+	struct url_parts p;
+
+	if (!allow_http && url_parse(url, URL_HTTP, &p, NULL) == CHAOS_OK)
+		return chaos_fail(why, CHAOS_EINVAL,
+		                  "Kubernetes API URL %s is plain http: the bearer token "
+		                  "would travel unencrypted; use https:// (http is for "
+		                  "tests only)",
+		                  url);
+	if (url_parse(url, allow_http ? URL_WEB : URL_HTTPS, &p, why) != CHAOS_OK)
+		return chaos_fail_prefix(why, CHAOS_EINVAL, "Kubernetes API URL '%s'",
+		                         url);
+	if (strpbrk(p.path, "?#") != NULL)
+		return chaos_fail(why, CHAOS_EINVAL,
+		                  "Kubernetes API URL '%s' has a query or fragment; give "
+		                  "the API server's base URL (https://host:port)",
+		                  url);
+	return CHAOS_OK;
+}
+
+static chaos_err
+k8s_config_url(struct k8s_client *c, const struct k8s_config *cfg, chaos_why *why)
+{
+	size_t    n;
+	chaos_err rc;
+
+	if (cfg->api_url != NULL) {
+		if ((rc = k8s_url_check(cfg->api_url, cfg->allow_http, why)) != CHAOS_OK)
+			return rc;
+		if ((c->api_url = strdup(cfg->api_url)) == NULL)
+			return chaos_fail(why, CHAOS_ENOMEM, "out of memory");
+	} else {
+		if ((rc = k8s_incluster_url(&c->api_url, why)) != CHAOS_OK)
+			return rc;
+		/* The pod's environment is wrong, not the user's command line. */
+		if (k8s_url_check(c->api_url, false, why) != CHAOS_OK)
+			return chaos_fail_prefix(
+			    why, CHAOS_ENOENT,
+			    "KUBERNETES_SERVICE_HOST/PORT do not make "
+			    "a usable URL");
+	}
+	/* Request paths are appended with their own '/'. */
+	n = strlen(c->api_url);
+	while (n > 0 && c->api_url[n - 1] == '/')
+		c->api_url[--n] = '\0';
+	return CHAOS_OK;
+}
+
+static chaos_err
+k8s_path(const char *dir, const char *file, char **out, chaos_why *why)
 {
 	if (asprintf(out, "%s/%s", dir, file) < 0) {
 		*out = NULL;
-		return CHAOS_ENOMEM;
+		return chaos_fail(why, CHAOS_ENOMEM, "out of memory");
 	}
+	return CHAOS_OK;
+}
+
+/* The path the configuration names ("": none), else the service account's
+ * file in the cluster, else none (*out stays NULL). */
+static chaos_err
+k8s_config_path(const char *given, bool incluster, const char *dir, const char *file,
+                char **out, chaos_why *why)
+{
+	if (given != NULL) {
+		if (given[0] != '\0' && (*out = strdup(given)) == NULL)
+			return chaos_fail(why, CHAOS_ENOMEM, "out of memory");
+		return CHAOS_OK;
+	}
+	return incluster ? k8s_path(dir, file, out, why) : CHAOS_OK;
+}
+
+/* The service account's namespace. Optional: without it the caller must
+ * name the namespace, so a missing or odd file is not an error. */
+static chaos_err
+k8s_config_namespace(struct k8s_client *c, const char *dir, chaos_why *why)
+{
+	char     *path = NULL, *ns = NULL;
+	chaos_err rc;
+
+	if ((rc = k8s_path(dir, "namespace", &path, why)) != CHAOS_OK)
+		return rc;
+	if (k8s_read_file(path, 256, &ns, NULL) == CHAOS_OK &&
+	    k8s_valid_name(ns, 63, false))
+		k8s_copy(c->ns, sizeof(c->ns), ns);
+	free(ns);
+	free(path);
 	return CHAOS_OK;
 }
 
 /* In the cluster the token, CA and namespace come from the service account
  * volume; an explicit URL takes only what it is given. */
-static int
-k8s_config_files(struct k8s_client *c, const struct k8s_config *cfg, char *err,
-                 size_t errlen)
+static chaos_err
+k8s_config_files(struct k8s_client *c, const struct k8s_config *cfg, chaos_why *why)
 {
 	const char *dir       = cfg->sa_dir != NULL ? cfg->sa_dir : K8S_SA_DIR;
 	bool        incluster = cfg->api_url == NULL;
-	char       *ns_path = NULL, *ns = NULL;
-	int         rc = CHAOS_OK;
+	chaos_err   rc;
 
-	if (cfg->token_file != NULL) {
-		if (cfg->token_file[0] != '\0' &&
-		    (c->token_file = strdup(cfg->token_file)) == NULL)
-			return CHAOS_ENOMEM;
-	} else if (incluster && (rc = k8s_path(dir, "token", &c->token_file)) != CHAOS_OK)
-		return rc;
-	if (cfg->ca_file != NULL) {
-		if (cfg->ca_file[0] != '\0' &&
-		    (c->ca_file = strdup(cfg->ca_file)) == NULL)
-			return CHAOS_ENOMEM;
-	} else if (incluster && (rc = k8s_path(dir, "ca.crt", &c->ca_file)) != CHAOS_OK)
+	if ((rc = k8s_config_path(cfg->token_file, incluster, dir, "token",
+	                          &c->token_file, why)) != CHAOS_OK ||
+	    (rc = k8s_config_path(cfg->ca_file, incluster, dir, "ca.crt", &c->ca_file,
+	                          why)) != CHAOS_OK)
 		return rc;
 	if (c->ca_file != NULL && access(c->ca_file, R_OK) != 0) {
 		int e = errno;
 
-		snprintf(err, errlen, "CA file %s: %s", c->ca_file, strerror(e));
-		return chaos_err_from_errno(e);
+		return chaos_fail(why, chaos_err_from_errno(e), "CA file %s: %s",
+		                  c->ca_file, strerror(e));
 	}
-	if (!incluster)
-		return CHAOS_OK;
-	if ((rc = k8s_path(dir, "namespace", &ns_path)) != CHAOS_OK)
-		return rc;
-	/* Optional: without it the caller must name the namespace. */
-	if (k8s_read_file(ns_path, 256, &ns, err, errlen) == CHAOS_OK &&
-	    k8s_valid_name(ns, 63, false))
-		k8s_copy(c->ns, sizeof(c->ns), ns);
-	err[0] = '\0';
-	free(ns);
-	free(ns_path);
-	return CHAOS_OK;
-}
-
-static int
-k8s_config_url(struct k8s_client *c, const struct k8s_config *cfg, char *err,
-               size_t errlen)
-{
-	size_t n;
-	int    rc;
-
-	if (cfg->api_url == NULL) {
-		if ((rc = k8s_incluster_url(c, err, errlen)) != CHAOS_OK)
-			return rc;
-	} else if ((c->api_url = strdup(cfg->api_url)) == NULL)
-		return CHAOS_ENOMEM;
-	n = strlen(c->api_url);
-	while (n > 0 && c->api_url[n - 1] == '/')
-		c->api_url[--n] = '\0';
-	if (strncmp(c->api_url, "https://", 8) == 0 && n > 8)
-		return CHAOS_OK;
-	if (strncmp(c->api_url, "http://", 7) == 0 && n > 7) {
-		if (cfg->allow_http)
-			return CHAOS_OK;
-		snprintf(err, errlen,
-		         "Kubernetes API URL %s is plain http: the bearer token would "
-		         "travel unencrypted; use https:// (http is for tests only)",
-		         c->api_url);
-		return CHAOS_EINVAL;
-	}
-	snprintf(err, errlen, "Kubernetes API URL '%s' must start with https://",
-	         c->api_url);
-	return CHAOS_EINVAL;
+	return incluster ? k8s_config_namespace(c, dir, why) : CHAOS_OK;
 }
 
 static void
@@ -318,37 +359,30 @@ k8s_config_numbers(struct k8s_client *c, const struct k8s_config *cfg)
 	c->rng        = (uint64_t)clk_mono_us() | 1;
 }
 
-int
-k8s_client_new(const struct k8s_config *cfg, struct k8s_client **out, char *err,
-               size_t errlen)
+chaos_err
+k8s_client_new(const struct k8s_config *cfg, struct k8s_client **out, chaos_why *why)
 {
-	struct k8s_client *c  = NULL;
-	int                rc = CHAOS_OK;
+	struct k8s_client *c = NULL;
+	chaos_err          rc;
 
-	err[0] = '\0';
 	pthread_once(&k8s_once, k8s_global_init);
-	if (k8s_init_rc != CURLE_OK) {
-		snprintf(err, errlen, "curl_global_init: %s",
-		         curl_easy_strerror(k8s_init_rc));
-		return CHAOS_ESYS;
-	}
+	if (k8s_init_rc != CURLE_OK)
+		return chaos_fail(why, CHAOS_ESYS, "curl_global_init: %s",
+		                  curl_easy_strerror(k8s_init_rc));
 	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return CHAOS_ENOMEM;
+		return chaos_fail(why, CHAOS_ENOMEM, "out of memory");
 	k8s_config_numbers(c, cfg);
-	if ((rc = k8s_config_url(c, cfg, err, errlen)) != CHAOS_OK ||
-	    (rc = k8s_config_files(c, cfg, err, errlen)) != CHAOS_OK ||
-	    (rc = k8s_token_load(c, true, err, errlen)) != CHAOS_OK)
+	if ((rc = k8s_config_url(c, cfg, why)) != CHAOS_OK ||
+	    (rc = k8s_config_files(c, cfg, why)) != CHAOS_OK ||
+	    (rc = k8s_token_load(c, true, why)) != CHAOS_OK)
 		goto out;
 	if ((c->curl = curl_easy_init()) == NULL) {
-		snprintf(err, errlen, "curl_easy_init failed");
-		rc = CHAOS_ENOMEM;
+		rc = chaos_fail(why, CHAOS_ENOMEM, "curl_easy_init failed");
 		goto out;
 	}
 	*out = c;
 	c    = NULL;
 out:
-	if (rc == CHAOS_ENOMEM && err[0] == '\0')
-		snprintf(err, errlen, "out of memory");
 	k8s_client_free(c);
 	return rc;
 }
@@ -504,78 +538,72 @@ k8s_curl_is_tls(CURLcode cc)
 }
 
 /* Says what to check when no HTTP answer came back at all. */
-static int
+static chaos_err
 k8s_transport_error(const struct k8s_client *c, CURLcode cc, const char *errbuf,
-                    char *err, size_t errlen)
+                    chaos_why *why)
 {
 	const char *text     = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc);
 	long        os_errno = 0;
-	char        why[CURL_ERROR_SIZE + 64];
+	char        how[CURL_ERROR_SIZE + 64];
 
 	/* curl says "Couldn't connect"; the errno says refused or unreachable. */
 	curl_easy_getinfo(c->curl, CURLINFO_OS_ERRNO, &os_errno);
 	if (os_errno != 0)
-		snprintf(why, sizeof(why), "%s (%s)", text, strerror((int)os_errno));
+		snprintf(how, sizeof(how), "%.*s (%s)", K8S_CURL_TEXT_MAX, text,
+		         strerror((int)os_errno));
 	else
-		snprintf(why, sizeof(why), "%s", text);
+		snprintf(how, sizeof(how), "%.*s", K8S_CURL_TEXT_MAX, text);
 
-	if (k8s_curl_is_tls(cc)) {
-		snprintf(err, errlen,
-		         "TLS with the Kubernetes API at %s failed: %s; check that the "
-		         "CA file (%s) is the cluster's CA and that the URL's host is "
-		         "one of the API server certificate's names",
-		         c->api_url, why, c->ca_file != NULL ? c->ca_file : "system CAs");
-		return CHAOS_ECONN;
-	}
-	if (cc == CURLE_OPERATION_TIMEDOUT) {
-		snprintf(err, errlen,
-		         "Kubernetes API at %s did not answer in time (%s); check the "
-		         "API URL and the network path to it",
-		         c->api_url, why);
-		return CHAOS_ETIMEDOUT;
-	}
-	if (cc == CURLE_UNSUPPORTED_PROTOCOL) {
-		snprintf(err, errlen, "Kubernetes API URL %s: %s", c->api_url, why);
-		return CHAOS_EINVAL;
-	}
-	snprintf(err, errlen,
-	         "cannot reach the Kubernetes API at %s: %s; check the API URL "
-	         "(--kube-api, or KUBERNETES_SERVICE_HOST/PORT in a pod) and that "
-	         "the API server is up",
-	         c->api_url, why);
-	return CHAOS_ECONN;
+	if (k8s_curl_is_tls(cc))
+		return chaos_fail(
+		    why, CHAOS_ECONN,
+		    "TLS with the Kubernetes API at %s failed: %s; check that "
+		    "the CA file (%s) is the cluster's CA and that the URL's "
+		    "host is one of the API server certificate's names",
+		    c->api_url, how, c->ca_file != NULL ? c->ca_file : "system CAs");
+	if (cc == CURLE_OPERATION_TIMEDOUT)
+		return chaos_fail(
+		    why, CHAOS_ETIMEDOUT,
+		    "Kubernetes API at %s did not answer in time (%s); check "
+		    "the API URL and the network path to it",
+		    c->api_url, how);
+	if (cc == CURLE_UNSUPPORTED_PROTOCOL)
+		return chaos_fail(why, CHAOS_EINVAL, "Kubernetes API URL %s: %s",
+		                  c->api_url, how);
+	return chaos_fail(why, CHAOS_ECONN,
+	                  "cannot reach the Kubernetes API at %s: %s; check the API URL "
+	                  "(--kube-api, or KUBERNETES_SERVICE_HOST/PORT in a pod) and "
+	                  "that the API server is up",
+	                  c->api_url, how);
 }
 
 /* One transfer. CHAOS_OK when an HTTP answer arrived, whatever its status. */
-static int
+static chaos_err
 k8s_exchange(struct k8s_client *c, const struct k8s_req *q, struct k8s_resp *r,
-             CURLcode *ccp, char *err, size_t errlen)
+             CURLcode *ccp, chaos_why *why)
 {
 	char               errbuf[CURL_ERROR_SIZE] = "";
 	struct curl_slist *hdrs;
 	curl_off_t         retry_after = 0;
 	CURLcode           cc;
-	int                rc;
+	chaos_err          rc;
 
 	k8s_resp_reset(r);
-	if ((rc = k8s_token_load(c, false, err, errlen)) != CHAOS_OK)
+	if ((rc = k8s_token_load(c, false, why)) != CHAOS_OK)
 		return rc;
-	if ((hdrs = k8s_headers(c, q)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return CHAOS_ENOMEM;
-	}
+	if ((hdrs = k8s_headers(c, q)) == NULL)
+		return chaos_fail(why, CHAOS_ENOMEM, "out of memory");
 	k8s_setup(c, q, hdrs, r, errbuf);
 	cc   = curl_easy_perform(c->curl);
 	*ccp = cc;
 	curl_slist_free_all(hdrs);
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
-	if (cc == CURLE_WRITE_ERROR && r->overflow) {
-		snprintf(err, errlen, "%s %s: answer larger than %u bytes", q->method,
-		         q->url, K8S_BODY_MAX);
-		return CHAOS_ETOOBIG;
-	}
+	if (cc == CURLE_WRITE_ERROR && r->overflow)
+		return chaos_fail(why, CHAOS_ETOOBIG,
+		                  "%s %s: answer larger than %u bytes", q->method, q->url,
+		                  K8S_BODY_MAX);
 	if (cc != CURLE_OK)
-		return k8s_transport_error(c, cc, errbuf, err, errlen);
+		return k8s_transport_error(c, cc, errbuf, why);
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &r->status);
 	if (curl_easy_getinfo(c->curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK)
 		r->retry_after_s = (long)retry_after;
@@ -639,9 +667,8 @@ k8s_what(const struct k8s_req *q, char *buf, size_t len)
 		snprintf(buf, len, "%s pods in namespace \"%s\"", q->verb, q->ns);
 }
 
-static int
-k8s_forbidden(const struct k8s_req *q, const struct k8s_status *st, char *err,
-              size_t errlen)
+static chaos_err
+k8s_forbidden(const struct k8s_req *q, const struct k8s_status *st, chaos_why *why)
 {
 	char user[256], who[300];
 
@@ -650,18 +677,17 @@ k8s_forbidden(const struct k8s_req *q, const struct k8s_status *st, char *err,
 		snprintf(who, sizeof(who), "the service account (%s)", user);
 	else
 		snprintf(who, sizeof(who), "the service account");
-	snprintf(err, errlen,
-	         "forbidden: %s cannot \"%s\" \"pods\" in namespace \"%s\"; "
-	         "add to its Role: {apiGroups: [\"\"], resources: [\"pods\"], "
-	         "verbs: [\"%s\"]} and bind it in \"%s\" (API: %s)",
-	         who, q->verb, q->ns, q->verb, q->ns, st->message);
-	return CHAOS_EPERM;
+	return chaos_fail(why, CHAOS_EPERM,
+	                  "forbidden: %s cannot \"%s\" \"pods\" in namespace \"%s\"; "
+	                  "add to its Role: {apiGroups: [\"\"], resources: "
+	                  "[\"pods\"], verbs: [\"%s\"]} and bind it in \"%s\" (API: %s)",
+	                  who, q->verb, q->ns, q->verb, q->ns, st->message);
 }
 
 /* Turns a non-2xx answer into one line and an error code. */
-static int
+static chaos_err
 k8s_http_error(const struct k8s_client *c, const struct k8s_req *q,
-               const struct k8s_resp *r, int attempts, char *err, size_t errlen)
+               const struct k8s_resp *r, int attempts, chaos_why *why)
 {
 	struct k8s_status st;
 	char              what[300];
@@ -670,49 +696,48 @@ k8s_http_error(const struct k8s_client *c, const struct k8s_req *q,
 	k8s_what(q, what, sizeof(what));
 	switch (r->status) {
 	case 401:
-		snprintf(err, errlen,
-		         "unauthorized (401) to %s: the API server rejected the "
-		         "bearer token%s%s as invalid or expired; in a pod check that "
-		         "the service account exists and its token is mounted, else "
-		         "renew the token file (API: %s)",
-		         what, c->token_file != NULL ? " from " : " (none sent)",
-		         c->token_file != NULL ? c->token_file : "", st.message);
-		return CHAOS_EPERM;
+		return chaos_fail(
+		    why, CHAOS_EPERM,
+		    "unauthorized (401) to %s: the API server rejected the bearer "
+		    "token%s%s "
+		    "as invalid or expired; in a pod check that the service account "
+		    "exists and its token is mounted, else renew the token file (API: "
+		    "%s)",
+		    what, c->token_file != NULL ? " from " : " (none sent)",
+		    c->token_file != NULL ? c->token_file : "", st.message);
 	case 403:
-		return k8s_forbidden(q, &st, err, errlen);
+		return k8s_forbidden(q, &st, why);
 	case 404:
-		snprintf(err, errlen,
-		         "not found (404) to %s at %s: is this a Kubernetes API server? "
-		         "(API: %s)",
-		         what, c->api_url, st.message);
-		return CHAOS_ENOENT;
+		return chaos_fail(why, CHAOS_ENOENT,
+		                  "not found (404) to %s at %s: is this a Kubernetes API "
+		                  "server? (API: %s)",
+		                  what, c->api_url, st.message);
 	case 409:
-		snprintf(err, errlen, "conflict (409) to %s: %s", what, st.message);
-		return CHAOS_EEXIST;
+		return chaos_fail(why, CHAOS_EEXIST, "conflict (409) to %s: %s", what,
+		                  st.message);
 	case 429:
-		snprintf(err, errlen,
-		         "Kubernetes API throttled the request to %s: 429 %s "
-		         "(%d attempts): %s",
-		         what, st.reason, attempts, st.message);
-		return CHAOS_EBUSY;
+		return chaos_fail(
+		    why, CHAOS_EBUSY,
+		    "Kubernetes API throttled the request to %s: 429 %s (%d "
+		    "attempts): %s",
+		    what, st.reason, attempts, st.message);
 	}
-	if (r->status >= 500) {
-		snprintf(err, errlen,
-		         "Kubernetes API server error on the request to %s: %ld %s "
-		         "(%d attempt%s): %s",
-		         what, r->status, st.reason, attempts, attempts == 1 ? "" : "s",
-		         st.message);
-		return CHAOS_ESYS;
-	}
-	snprintf(err, errlen, "the API refused to %s: %ld %s: %s", what, r->status,
-	         st.reason, st.message);
-	return r->status == 400 || r->status == 422 ? CHAOS_EINVAL : CHAOS_EPROTO;
+	if (r->status >= 500)
+		return chaos_fail(
+		    why, CHAOS_ESYS,
+		    "Kubernetes API server error on the request to %s: %ld %s "
+		    "(%d attempt%s): %s",
+		    what, r->status, st.reason, attempts, attempts == 1 ? "" : "s",
+		    st.message);
+	return chaos_fail(
+	    why, r->status == 400 || r->status == 422 ? CHAOS_EINVAL : CHAOS_EPROTO,
+	    "the API refused to %s: %ld %s: %s", what, r->status, st.reason, st.message);
 }
 
 /* ---- retries ---- */
 
 static bool
-k8s_retryable(const struct k8s_req *q, int rc, CURLcode cc, long status)
+k8s_retryable(const struct k8s_req *q, chaos_err rc, CURLcode cc, long status)
 {
 	if (strcmp(q->method, "GET") != 0)
 		return false;
@@ -751,21 +776,21 @@ k8s_backoff(struct k8s_client *c, int attempt, long retry_after_s)
 	return ms;
 }
 
-/* Runs a request with its retries. CHAOS_OK when a 2xx arrived (r holds
- * it); on a non-2xx answer returns the mapped error with err written, and r
- * still holds the answer so callers can special-case 404/409/410. */
-int
-k8s_do(struct k8s_client *c, const struct k8s_req *q, struct k8s_resp *r, char *err,
-       size_t errlen)
+/* Runs a request with its retries. Each attempt's reason goes to a local
+ * why, so a retry that succeeds leaves the caller's untouched. */
+chaos_err
+k8s_do(struct k8s_client *c, const struct k8s_req *q, struct k8s_resp *r, chaos_why *why)
 {
-	int      rc, attempt = 0;
-	CURLcode cc;
-	long     delay;
+	chaos_why attempt_why = {""};
+	chaos_err rc;
+	int       attempt = 0;
+	CURLcode  cc;
+	long      delay;
 
 	for (;;) {
 		attempt++;
 		cc = CURLE_OK;
-		rc = k8s_exchange(c, q, r, &cc, err, errlen);
+		rc = k8s_exchange(c, q, r, &cc, &attempt_why);
 		log_debug("k8s: %s %s -> %ld (%s)", q->method, q->url, r->status,
 		          rc == CHAOS_OK ? "answered" : chaos_strerror(rc));
 		if (rc == CHAOS_OK && r->status >= 200 && r->status < 300)
@@ -778,11 +803,11 @@ k8s_do(struct k8s_client *c, const struct k8s_req *q, struct k8s_resp *r, char *
 			         q->method, q->url, r->status, attempt, c->max_retries,
 			         delay);
 		else
-			log_warn("k8s: %s: %s, retry %d of %d in %ld ms", q->method, err,
-			         attempt, c->max_retries, delay);
+			log_warn("k8s: %s: %s, retry %d of %d in %ld ms", q->method,
+			         attempt_why.text, attempt, c->max_retries, delay);
 		k8s_sleep_ms(delay);
 	}
 	if (rc != CHAOS_OK)
-		return rc;
-	return k8s_http_error(c, q, r, attempt, err, errlen);
+		return chaos_fail(why, rc, "%s", attempt_why.text);
+	return k8s_http_error(c, q, r, attempt, why);
 }

@@ -6,18 +6,27 @@
  * with the in-cluster service account or an explicit URL, token and CA.
  *
  * A client is used by one thread at a time (one curl easy handle, kept so
- * the TLS connection is reused). Every function returns CHAOS_OK or a
- * CHAOS_E* and, on error, writes one line into err that says what to do:
- *   CHAOS_EPERM     403 (names the verb, resource, namespace and the Role
- *                   rule to add) or 401 (token invalid or expired)
+ * the TLS connection is reused). Every function that can fail returns a
+ * chaos_err and takes a `chaos_why *why` last (NULL allowed), written only
+ * on failure with one line that says what to do:
+ *   CHAOS_EINVAL    bad usage: an unusable API URL (not http(s), plain http
+ *                   without allow_http, no host, a query), a bad name or
+ *                   grace period, a token file that is not a bare token, or
+ *                   400/422 from the API
+ *   CHAOS_ENOENT    not running in a pod (KUBERNETES_SERVICE_HOST/PORT
+ *                   unset or unusable), a token or CA file that does not
+ *                   exist, or 404 on a list (wrong URL: not a Kubernetes API)
+ *   CHAOS_EPERM     a token or CA file we may not read, 403 (names the verb,
+ *                   resource, namespace and the Role rule to add) or 401
+ *                   (token invalid or expired)
  *   CHAOS_ECONN     API unreachable, refused, TLS failure (names the URL and
  *                   the CA file to check)
  *   CHAOS_ETIMEDOUT request or wait deadline passed
  *   CHAOS_ESYS      5xx from the API (with its Status message)
  *   CHAOS_EBUSY     429 Too Many Requests after the retries
- *   CHAOS_EINVAL    bad argument, or 400/422 from the API
  *   CHAOS_EPROTO    an answer that is not the JSON the API sends
- *   CHAOS_ENOENT    404 on a list (wrong URL: not a Kubernetes API)
+ *   CHAOS_ETOOBIG   an answer or a list over the driver's bounds
+ *   CHAOS_ENOMEM    out of memory
  * GETs are retried on 5xx, 429 and dropped connections, a bounded number of
  * times with exponential backoff; a DELETE is never retried (the first one
  * may have been applied).
@@ -28,6 +37,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "common/err.h"
 
 #define K8S_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 #define K8S_NAME_LEN 254 /* DNS-1123 subdomain (253) + NUL */
@@ -80,11 +91,14 @@ struct k8s_ready_pod {
 	int64_t ready_changed_us; /* the API's lastTransitionTime (whole seconds) */
 };
 
-/* Reads the configuration (token, CA, in-cluster environment) and prepares a
- * client; nothing is sent yet. *out is written only on success; free it with
- * k8s_client_free(). */
-int k8s_client_new(const struct k8s_config *cfg, struct k8s_client **out, char *err,
-                   size_t errlen);
+/* Checks the configuration (the API URL with url_parse, the token and CA
+ * files, the in-cluster environment) and prepares a client; nothing is sent
+ * yet, so an unreachable API shows only on the first request. *out is
+ * written only on success; free it with k8s_client_free(). CHAOS_EINVAL for
+ * an unusable URL or token file, CHAOS_ENOENT outside a pod without api_url
+ * or for a missing file, CHAOS_EPERM for an unreadable one. */
+chaos_err k8s_client_new(const struct k8s_config *cfg, struct k8s_client **out,
+                         chaos_why *why);
 
 void k8s_client_free(struct k8s_client *c);
 
@@ -100,17 +114,19 @@ const char *k8s_client_namespace(const struct k8s_client *c);
  * started again, a bounded number of times). On success *pods is a new
  * array of *n pods sorted by name (NULL when 0) that the caller frees with
  * free(). */
-int k8s_list_pods(struct k8s_client *c, const char *ns, const char *label_selector,
-                  struct k8s_pod **pods, size_t *n, char *err, size_t errlen);
+chaos_err k8s_list_pods(struct k8s_client *c, const char *ns, const char *label_selector,
+                        struct k8s_pod **pods, size_t *n, chaos_why *why);
 
 /* Deletes pod ns/name with gracePeriodSeconds grace_seconds (0: at once). If
  * uid is not NULL it is sent as a precondition, so a replacement that took
  * the same name is never deleted by mistake. 200/202 are success; 404 (or
  * a uid precondition that no longer matches) is success too, with
- * *already_gone (may be NULL) set to true and a note in err. */
-int k8s_delete_pod(struct k8s_client *c, const char *ns, const char *name,
-                   int64_t grace_seconds, const char *uid, bool *already_gone, char *err,
-                   size_t errlen);
+ * *already_gone (may be NULL) set to true and the reason logged at info
+ * level (why is left alone: it is not a failure). A DELETE is never
+ * retried. */
+chaos_err k8s_delete_pod(struct k8s_client *c, const char *ns, const char *name,
+                         int64_t grace_seconds, const char *uid, bool *already_gone,
+                         chaos_why *why);
 
 /* Waits until at least `expected` pods matching the selector are Ready and
  * not being deleted, ignoring pods whose uid is in exclude_uids (the pods
@@ -120,10 +136,11 @@ int k8s_delete_pod(struct k8s_client *c, const char *ns, const char *name,
  * wait. On CHAOS_OK *ready is a new array of *n (>= expected) pods, sorted by
  * observed_us, freed with free(). On CHAOS_ETIMEDOUT *ready and *n are also
  * written, with the pods that were Ready at the last poll, so a report can
- * say how far recovery got. */
-int k8s_wait_ready(struct k8s_client *c, const char *ns, const char *label_selector,
-                   size_t expected, const char *const *exclude_uids, size_t n_exclude,
-                   int64_t deadline_mono_us, long poll_ms, struct k8s_ready_pod **ready,
-                   size_t *n, char *err, size_t errlen);
+ * say how far recovery got, and why names the count and the last list
+ * error. */
+chaos_err k8s_wait_ready(struct k8s_client *c, const char *ns, const char *label_selector,
+                         size_t expected, const char *const *exclude_uids,
+                         size_t n_exclude, int64_t deadline_mono_us, long poll_ms,
+                         struct k8s_ready_pod **ready, size_t *n, chaos_why *why);
 
 #endif

@@ -13,6 +13,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "common/err.h"
+
 struct k8s_client {
 	CURL           *curl;
 	char           *api_url;    /* no trailing '/' */
@@ -52,12 +54,12 @@ struct k8s_resp {
 };
 
 /* Runs a request with its retries (GETs only, see k8s.h). CHAOS_OK when a
- * 2xx arrived and r holds it; otherwise the mapped error with err written,
- * and r still holds a non-2xx answer (status 0 when none arrived) so the
- * caller can treat 404, 409 or 410 as it needs. Free r with
- * k8s_resp_reset(). */
-int k8s_do(struct k8s_client *c, const struct k8s_req *q, struct k8s_resp *r, char *err,
-           size_t errlen);
+ * 2xx arrived and r holds it (why untouched, whatever the failed attempts
+ * said); otherwise the mapped error with why written, and r still holds a
+ * non-2xx answer (status 0 when none arrived) so the caller can treat 404,
+ * 409 or 410 as it needs. Free r with k8s_resp_reset(). */
+chaos_err k8s_do(struct k8s_client *c, const struct k8s_req *q, struct k8s_resp *r,
+                 chaos_why *why);
 
 /* Frees the body and zeroes r. */
 void k8s_resp_reset(struct k8s_resp *r);

@@ -91,16 +91,20 @@ struct k8s_podvec {
 	size_t          n, cap;
 };
 
-static int
-k8s_podvec_push(struct k8s_podvec *pv, const struct k8s_pod *p)
+static chaos_err
+k8s_podvec_push(struct k8s_podvec *pv, const struct k8s_pod *p, chaos_why *why)
 {
 	struct k8s_pod *nv;
 	size_t          ncap;
 
+	if (pv->n >= K8S_MAX_PODS)
+		return chaos_fail(why, CHAOS_ETOOBIG,
+		                  "more than %d pods match; narrow the label selector",
+		                  K8S_MAX_PODS);
 	if (pv->n == pv->cap) {
 		ncap = pv->cap == 0 ? 16 : pv->cap * 2;
 		if ((nv = realloc(pv->v, ncap * sizeof(*nv))) == NULL)
-			return CHAOS_ENOMEM;
+			return chaos_fail(why, CHAOS_ENOMEM, "out of memory");
 		pv->v   = nv;
 		pv->cap = ncap;
 	}
@@ -110,85 +114,68 @@ k8s_podvec_push(struct k8s_podvec *pv, const struct k8s_pod *p)
 
 /* Appends a PodList page's items; *cont gets metadata.continue ("" at the
  * end of the list), a malloc'd string. */
-static int
-k8s_page_parse(const struct k8s_resp *r, struct k8s_podvec *pv, char **cont, char *err,
-               size_t errlen)
+static chaos_err
+k8s_page_parse(const struct k8s_resp *r, struct k8s_podvec *pv, char **cont,
+               chaos_why *why)
 {
 	json_t        *root, *items, *item;
 	json_error_t   je;
 	const char    *kind, *next;
 	size_t         i;
 	struct k8s_pod p;
-	int            rc = CHAOS_OK;
+	chaos_err      rc = CHAOS_OK;
 
-	if ((root = json_loadb(r->body != NULL ? r->body : "", r->len, 0, &je)) == NULL) {
-		snprintf(err, errlen, "pod list is not JSON: %s (line %d)", je.text,
-		         je.line);
-		return CHAOS_EPROTO;
-	}
+	if ((root = json_loadb(r->body != NULL ? r->body : "", r->len, 0, &je)) == NULL)
+		return chaos_fail(why, CHAOS_EPROTO, "pod list is not JSON: %s (line %d)",
+		                  je.text, je.line);
 	kind  = json_string_value(json_object_get(root, "kind"));
 	items = json_object_get(root, "items");
 	/* An empty list may come as "items": null. */
 	if (kind == NULL || strcmp(kind, "PodList") != 0 ||
 	    (items != NULL && !json_is_array(items) && !json_is_null(items))) {
-		snprintf(err, errlen, "answer is not a PodList (kind %s)",
-		         kind != NULL ? kind : "missing");
-		rc = CHAOS_EPROTO;
+		rc = chaos_fail(why, CHAOS_EPROTO, "answer is not a PodList (kind %s)",
+		                kind != NULL ? kind : "missing");
 		goto out;
 	}
 	json_array_foreach(items, i, item)
 	{
 		if (!k8s_pod_parse(item, &p)) {
-			snprintf(
-			    err, errlen,
-			    "pod list item %zu lacks a valid metadata.name/uid or has "
-			    "a malformed field",
+			rc = chaos_fail(
+			    why, CHAOS_EPROTO,
+			    "pod list item %zu lacks a valid metadata.name/uid "
+			    "or has a malformed field",
 			    i);
-			rc = CHAOS_EPROTO;
 			goto out;
 		}
-		if (pv->n >= K8S_MAX_PODS) {
-			snprintf(err, errlen,
-			         "more than %d pods match; narrow the label selector",
-			         K8S_MAX_PODS);
-			rc = CHAOS_ETOOBIG;
-			goto out;
-		}
-		if ((rc = k8s_podvec_push(pv, &p)) != CHAOS_OK)
+		if ((rc = k8s_podvec_push(pv, &p, why)) != CHAOS_OK)
 			goto out;
 	}
 	next = k8s_jstr(root, "metadata", "continue");
 	if ((*cont = strdup(next != NULL ? next : "")) == NULL)
-		rc = CHAOS_ENOMEM;
+		rc = chaos_fail(why, CHAOS_ENOMEM, "out of memory");
 out:
 	json_decref(root);
 	return rc;
 }
 
-static int
+static chaos_err
 k8s_list_url(const struct k8s_client *c, const char *ns, const char *selector,
-             const char *cont, char **url)
+             const char *cont, char **url, chaos_why *why)
 {
-	char *sel = NULL, *ct = NULL;
-	int   n, rc           = CHAOS_OK;
+	char     *sel = NULL, *ct = NULL;
+	chaos_err rc = CHAOS_OK;
 
-	if (selector != NULL && selector[0] != '\0' &&
-	    (sel = curl_easy_escape(c->curl, selector, 0)) == NULL)
-		return CHAOS_ENOMEM;
-	if (cont != NULL && cont[0] != '\0' &&
-	    (ct = curl_easy_escape(c->curl, cont, 0)) == NULL) {
-		rc = CHAOS_ENOMEM;
-		goto out;
-	}
-	n = asprintf(url, "%s/api/v1/namespaces/%s/pods?limit=%u%s%s%s%s", c->api_url, ns,
+	if ((selector != NULL && selector[0] != '\0' &&
+	     (sel = curl_easy_escape(c->curl, selector, 0)) == NULL) ||
+	    (cont != NULL && cont[0] != '\0' &&
+	     (ct = curl_easy_escape(c->curl, cont, 0)) == NULL) ||
+	    asprintf(url, "%s/api/v1/namespaces/%s/pods?limit=%u%s%s%s%s", c->api_url, ns,
 	             c->page_limit, sel != NULL ? "&labelSelector=" : "",
 	             sel != NULL ? sel : "", ct != NULL ? "&continue=" : "",
-	             ct != NULL ? ct : "");
-	if (n < 0) {
+	             ct != NULL ? ct : "") < 0) {
 		*url = NULL;
-		rc   = CHAOS_ENOMEM;
+		rc   = chaos_fail(why, CHAOS_ENOMEM, "out of memory");
 	}
-out:
 	curl_free(sel);
 	curl_free(ct);
 	return rc;
@@ -203,35 +190,34 @@ k8s_pod_cmp(const void *a, const void *b)
 
 /* One pass over every page. *expired is set when a continue token was
  * refused with 410 Gone: the caller starts over. */
-static int
+static chaos_err
 k8s_list_pass(struct k8s_client *c, const char *ns, const char *selector,
-              struct k8s_podvec *pv, bool *expired, char *err, size_t errlen)
+              struct k8s_podvec *pv, bool *expired, chaos_why *why)
 {
 	struct k8s_resp r    = {0};
 	char           *cont = NULL, *url = NULL;
 	struct k8s_req  q  = {.method = "GET", .verb = "list", .ns = ns};
-	int             rc = CHAOS_OK;
+	chaos_err       rc = CHAOS_OK;
 
 	for (int page = 0; page < K8S_MAX_PAGES; page++) {
 		free(url);
-		if ((rc = k8s_list_url(c, ns, selector, cont, &url)) != CHAOS_OK)
+		if ((rc = k8s_list_url(c, ns, selector, cont, &url, why)) != CHAOS_OK)
 			break;
 		q.url = url;
-		rc    = k8s_do(c, &q, &r, err, errlen);
+		rc    = k8s_do(c, &q, &r, why);
 		if (rc != CHAOS_OK) {
 			*expired = r.status == 410 && cont != NULL && cont[0] != '\0';
 			break;
 		}
 		free(cont);
 		cont = NULL;
-		if ((rc = k8s_page_parse(&r, pv, &cont, err, errlen)) != CHAOS_OK ||
+		if ((rc = k8s_page_parse(&r, pv, &cont, why)) != CHAOS_OK ||
 		    cont[0] == '\0')
 			break;
-		if (page + 1 == K8S_MAX_PAGES) {
-			snprintf(err, errlen, "pod list still continues after %d pages",
-			         K8S_MAX_PAGES);
-			rc = CHAOS_ETOOBIG;
-		}
+		if (page + 1 == K8S_MAX_PAGES)
+			rc = chaos_fail(why, CHAOS_ETOOBIG,
+			                "pod list still continues after %d pages",
+			                K8S_MAX_PAGES);
 	}
 	free(url);
 	free(cont);
@@ -239,24 +225,25 @@ k8s_list_pass(struct k8s_client *c, const char *ns, const char *selector,
 	return rc;
 }
 
-int
+/* The passes write a local why: a pass that ends in 410 Gone and is
+ * started over must leave nothing in the caller's. */
+chaos_err
 k8s_list_pods(struct k8s_client *c, const char *ns, const char *label_selector,
-              struct k8s_pod **pods, size_t *n, char *err, size_t errlen)
+              struct k8s_pod **pods, size_t *n, chaos_why *why)
 {
-	struct k8s_podvec pv = {0};
+	struct k8s_podvec pv       = {0};
+	chaos_why         pass_why = {""};
 	bool              expired;
-	int               rc;
+	chaos_err         rc;
 
-	err[0] = '\0';
-	if (!k8s_valid_name(ns, 63, false)) {
-		snprintf(err, errlen, "namespace '%s' is not a valid Kubernetes name",
-		         ns != NULL ? ns : "");
-		return CHAOS_EINVAL;
-	}
+	if (!k8s_valid_name(ns, 63, false))
+		return chaos_fail(why, CHAOS_EINVAL,
+		                  "namespace '%s' is not a valid Kubernetes name",
+		                  ns != NULL ? ns : "");
 	for (int pass = 0; pass <= K8S_LIST_RESTARTS; pass++) {
 		expired = false;
 		pv.n    = 0;
-		rc = k8s_list_pass(c, ns, label_selector, &pv, &expired, err, errlen);
+		rc      = k8s_list_pass(c, ns, label_selector, &pv, &expired, &pass_why);
 		if (!expired)
 			break;
 		log_info("k8s: list continue token expired (410); listing again from the "
@@ -264,10 +251,8 @@ k8s_list_pods(struct k8s_client *c, const char *ns, const char *label_selector,
 	}
 	if (rc != CHAOS_OK) {
 		free(pv.v);
-		return rc;
+		return chaos_fail(why, rc, "%s", pass_why.text);
 	}
-	/* A retry that succeeded leaves no stale text behind. */
-	err[0] = '\0';
 	if (pv.n > 1)
 		qsort(pv.v, pv.n, sizeof(*pv.v), k8s_pod_cmp);
 	if (pv.n == 0) {
@@ -295,58 +280,61 @@ k8s_delete_body(int64_t grace_seconds, const char *uid)
 	return s;
 }
 
-int
+/* 404, or a uid precondition that failed (409): the pod we meant is gone
+ * already, which is what a delete wants. Logged, since it is not a failure
+ * but an SRE may wonder why a pod was not deleted. */
+static bool
+k8s_delete_was_gone(chaos_err rc, const struct k8s_resp *r, const char *ns,
+                    const char *name, const char *uid)
+{
+	if (rc == CHAOS_ENOENT && r->status == 404) {
+		log_info("k8s: pod \"%s/%s\" was already gone (404)", ns, name);
+		return true;
+	}
+	if (rc == CHAOS_EEXIST && r->status == 409 && uid != NULL) {
+		log_info("k8s: pod \"%s/%s\" with uid %s was already gone: the name now "
+		         "belongs to a replacement, left alone",
+		         ns, name, uid);
+		return true;
+	}
+	return false;
+}
+
+chaos_err
 k8s_delete_pod(struct k8s_client *c, const char *ns, const char *name,
-               int64_t grace_seconds, const char *uid, bool *already_gone, char *err,
-               size_t errlen)
+               int64_t grace_seconds, const char *uid, bool *already_gone, chaos_why *why)
 {
 	struct k8s_resp r   = {0};
 	char           *url = NULL, *body = NULL;
 	struct k8s_req q = {.method = "DELETE", .verb = "delete", .ns = ns, .name = name};
-	bool           gone = false;
-	int            rc;
+	chaos_why      req_why = {""};
+	bool           gone    = false;
+	chaos_err      rc;
 
-	err[0] = '\0';
 	if (!k8s_valid_name(ns, 63, false) || !k8s_valid_name(name, 253, true) ||
-	    grace_seconds < 0) {
-		snprintf(err, errlen,
-		         "delete pod '%s/%s' grace %lld: not a valid namespace, pod name "
-		         "or grace period",
-		         ns != NULL ? ns : "", name != NULL ? name : "",
-		         (long long)grace_seconds);
-		return CHAOS_EINVAL;
-	}
-	if (asprintf(&url, "%s/api/v1/namespaces/%s/pods/%s", c->api_url, ns, name) < 0) {
+	    grace_seconds < 0)
+		return chaos_fail(
+		    why, CHAOS_EINVAL,
+		    "delete pod '%s/%s' grace %lld: not a valid namespace, pod "
+		    "name or grace period",
+		    ns != NULL ? ns : "", name != NULL ? name : "",
+		    (long long)grace_seconds);
+	if (asprintf(&url, "%s/api/v1/namespaces/%s/pods/%s", c->api_url, ns, name) < 0)
 		url = NULL;
-		rc  = CHAOS_ENOMEM;
-		goto out;
-	}
-	if ((body = k8s_delete_body(grace_seconds, uid)) == NULL) {
-		rc = CHAOS_ENOMEM;
+	if (url == NULL || (body = k8s_delete_body(grace_seconds, uid)) == NULL) {
+		rc = chaos_fail(why, CHAOS_ENOMEM, "out of memory");
 		goto out;
 	}
 	q.url  = url;
 	q.body = body;
-	rc     = k8s_do(c, &q, &r, err, errlen);
-	if (rc == CHAOS_ENOENT && r.status == 404) {
-		snprintf(err, errlen, "pod \"%s/%s\" was already gone (404)", ns, name);
-		gone = true;
-		rc   = CHAOS_OK;
-	} else if (rc == CHAOS_EEXIST && r.status == 409 && uid != NULL) {
-		snprintf(err, errlen,
-		         "pod \"%s/%s\" with uid %s was already gone: the name now "
-		         "belongs to a replacement, left alone",
-		         ns, name, uid);
-		gone = true;
-		rc   = CHAOS_OK;
-	}
-	if (rc == CHAOS_OK && !gone)
-		err[0] = '\0';
-	if (rc == CHAOS_OK && already_gone != NULL)
+	rc     = k8s_do(c, &q, &r, &req_why);
+	if (rc != CHAOS_OK && (gone = k8s_delete_was_gone(rc, &r, ns, name, uid)))
+		rc = CHAOS_OK;
+	if (rc != CHAOS_OK)
+		rc = chaos_fail(why, rc, "%s", req_why.text);
+	else if (already_gone != NULL)
 		*already_gone = gone;
 out:
-	if (rc == CHAOS_ENOMEM && err[0] == '\0')
-		snprintf(err, errlen, "out of memory");
 	k8s_resp_reset(&r);
 	free(url);
 	free(body);
@@ -377,7 +365,7 @@ k8s_ready_cmp(const void *a, const void *b)
 /* Rebuilds the Ready set from one list: a pod keeps the time it was first
  * seen Ready while it stays Ready; a pod that left or turned unready drops
  * out. *cur is replaced. */
-static int
+static chaos_err
 k8s_ready_update(struct k8s_ready_pod **cur, size_t *ncur, const struct k8s_pod *pods,
                  size_t npods, const char *const *excl, size_t nexcl, int64_t now_us)
 {
@@ -408,7 +396,7 @@ k8s_ready_update(struct k8s_ready_pod **cur, size_t *ncur, const struct k8s_pod 
 }
 
 static bool
-k8s_wait_transient(int rc)
+k8s_wait_transient(chaos_err rc)
 {
 	return rc == CHAOS_ECONN || rc == CHAOS_ETIMEDOUT || rc == CHAOS_ESYS ||
 	    rc == CHAOS_EBUSY;
@@ -422,49 +410,56 @@ k8s_wait_sleep(int64_t deadline_mono_us, long poll_ms)
 	k8s_sleep_ms(left < poll_ms ? (long)(left > 0 ? left : 0) : poll_ms);
 }
 
-int
+/* One poll: the Ready set from a fresh list. A failed list leaves the set
+ * as it was and its reason in last; a good one clears last. */
+static chaos_err
+k8s_wait_poll(struct k8s_client *c, const char *ns, const char *selector,
+              const char *const *excl, size_t nexcl, struct k8s_ready_pod **cur,
+              size_t *ncur, chaos_why *last)
+{
+	struct k8s_pod *pods  = NULL;
+	size_t          npods = 0;
+	chaos_err       rc;
+
+	if ((rc = k8s_list_pods(c, ns, selector, &pods, &npods, last)) != CHAOS_OK)
+		return rc;
+	last->text[0] = '\0';
+	rc = k8s_ready_update(cur, ncur, pods, npods, excl, nexcl, clk_now_us());
+	free(pods);
+	return rc == CHAOS_OK ? CHAOS_OK : chaos_fail(last, rc, "out of memory");
+}
+
+chaos_err
 k8s_wait_ready(struct k8s_client *c, const char *ns, const char *label_selector,
                size_t expected, const char *const *exclude_uids, size_t n_exclude,
                int64_t deadline_mono_us, long poll_ms, struct k8s_ready_pod **ready,
-               size_t *n, char *err, size_t errlen)
+               size_t *n, chaos_why *why)
 {
 	struct k8s_ready_pod *cur  = NULL;
-	size_t                ncur = 0, npods = 0;
-	struct k8s_pod       *pods      = NULL;
-	char                  last[512] = "";
-	int                   rc;
+	size_t                ncur = 0;
+	chaos_why             last = {""};
+	chaos_err             rc;
 
-	err[0] = '\0';
 	if (poll_ms <= 0)
 		poll_ms = 100;
 	c->deadline_mono_us = deadline_mono_us;
 	for (;;) {
-		rc = k8s_list_pods(c, ns, label_selector, &pods, &npods, last,
-		                   sizeof(last));
-		if (rc == CHAOS_OK) {
-			last[0] = '\0';
-			rc      = k8s_ready_update(&cur, &ncur, pods, npods, exclude_uids,
-			                           n_exclude, clk_now_us());
-			free(pods);
-			pods = NULL;
-			if (rc != CHAOS_OK) {
-				snprintf(err, errlen, "out of memory");
-				break;
-			}
-			if (ncur >= expected)
-				break;
-		} else if (!k8s_wait_transient(rc)) {
-			snprintf(err, errlen, "%s", last);
+		rc = k8s_wait_poll(c, ns, label_selector, exclude_uids, n_exclude, &cur,
+		                   &ncur, &last);
+		if (rc == CHAOS_OK && ncur >= expected)
+			break;
+		if (rc != CHAOS_OK && !k8s_wait_transient(rc)) {
+			chaos_fail(why, rc, "%s", last.text);
 			break;
 		}
 		if (clk_mono_us() >= deadline_mono_us) {
-			snprintf(err, errlen,
-			         "%zu of %zu pods matching '%s' in \"%s\" Ready at the "
-			         "deadline%s%s",
-			         ncur, expected,
-			         label_selector != NULL ? label_selector : "", ns,
-			         last[0] != '\0' ? "; last list error: " : "", last);
-			rc = CHAOS_ETIMEDOUT;
+			rc = chaos_fail(
+			    why, CHAOS_ETIMEDOUT,
+			    "%zu of %zu pods matching '%s' in \"%s\" Ready at "
+			    "the deadline%s%s",
+			    ncur, expected, label_selector != NULL ? label_selector : "",
+			    ns, last.text[0] != '\0' ? "; last list error: " : "",
+			    last.text);
 			break;
 		}
 		k8s_wait_sleep(deadline_mono_us, poll_ms);

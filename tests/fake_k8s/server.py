@@ -12,15 +12,51 @@ Running with Ready False for a start-up delay, then Ready True.
 State changes are computed from timestamps whenever a request arrives, so the
 timeline does not depend on a ticking thread.
 
+It can also play an API server that is slow or unreachable:
+  stalled  accepts connections and reads requests (after the TLS handshake)
+           but answers none of the API requests until switched back or until
+           the --stall-for bound passes; held requests are then answered.
+  delayed  answers every API request after N ms.
+The test controls below are never stalled or delayed, so a test can always
+switch a stall off and read the stats.
+
+Flags:
+  --port N              listen on 127.0.0.1:N (0, the default: any free port)
+  --token T             bearer token the API accepts ("" accepts any request)
+  --user U              user named in 403 messages
+  --namespace NS        namespace of the --workload pods
+  --workload NAME:LABELS:REPLICAS
+                        a ReplicaSet-like workload, Ready from the start, e.g.
+                        coordinator:app=coordinator:2 (repeatable)
+  --startup-delay S     Running-but-not-Ready time of a re-created pod
+  --pending-delay S     Pending time of a re-created pod
+  --tls-cert F --tls-key F
+                        serve https with this certificate
+  --stall               start stalled (see above)
+  --stall-for S         bound of a stall: it ends by itself S seconds after it
+                        began (with --stall, SIGUSR1 or the control); default
+                        none: until switched back (or --max-lifetime)
+  --delay-ms N          answer every API request N ms late
+  --max-lifetime S      exit after S seconds (default 600)
+  --verbose             log requests and handler errors to stderr
+
+Run-time switches:
+  SIGUSR1               stall (for --stall-for seconds when given)
+  SIGUSR2               stop stalling; held requests are answered
+
 Test controls (no token needed, loopback only):
   POST /_fake/config     {"startup_delay": s, "pending_delay": s, "token": t,
                           "user": u, "expire_continue": n,
                           "faults": [{"method": "DELETE"|"GET"|"*",
-                                      "status": 403|401|429|500|503, "count": n|-1}]}
+                                      "status": 403|401|429|500|503, "count": n|-1}],
+                          "stall": true|false, "stall_for": s, "delay_ms": n}
   POST /_fake/workloads  {"namespace", "name", "labels": {}, "replicas", "ready": true}
   POST /_fake/pods       {"namespace", "name", "labels": {}, "phase", "ready",
                           "podIP", "nodeName"}   (a bare pod: never re-created)
-  GET  /_fake/stats      {"requests": [{"method", "path", "query", "status", "body"}]}
+  GET  /_fake/stats      {"requests": [{"method", "path", "query", "status", "body"}],
+                          "stalled": bool, "held": n (API requests waiting now),
+                          "delay_ms": n}
+  (a request is listed in "requests" once it has been answered)
 
 Python's standard library rather than C: this is a test stand-in, the JSON
 shapes are easiest to keep identical to the real API as literal dicts, and a
@@ -36,6 +72,7 @@ import hashlib
 import json
 import os
 import random
+import signal
 import ssl
 import sys
 import threading
@@ -234,6 +271,48 @@ class Workload:
         self.rs_name = "%s-%s" % (name, self.tmpl_hash)
 
 
+class Holdback:
+    """Stalls and delays of API answers. A stall holds each API request until
+    it is switched off or its bound passes; the wait is in short slices so a
+    switch is seen at once and no thread sleeps unbounded."""
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.until = 0.0  # stalled while time.time() < until
+        self.delay_ms = 0
+        self.held = 0
+
+    def stall(self, on, bound_s=None):
+        with self.cond:
+            if not on:
+                self.until = 0.0
+            elif bound_s:
+                self.until = time.time() + float(bound_s)
+            else:
+                self.until = float("inf")
+            self.cond.notify_all()
+
+    def stalled(self):
+        return time.time() < self.until
+
+    def hold(self):
+        """Called by a request thread before it answers an API request."""
+        with self.cond:
+            self.held += 1
+            try:
+                while self.stalled():
+                    self.cond.wait(min(self.until - time.time(), 0.5))
+            finally:
+                self.held -= 1
+            delay = self.delay_ms
+        if delay > 0:
+            time.sleep(delay / 1000.0)
+
+    def stats(self):
+        with self.cond:
+            return {"stalled": self.stalled(), "held": self.held, "delay_ms": self.delay_ms}
+
+
 class QuietServer(ThreadingHTTPServer):
     daemon_threads = True
     verbose = False
@@ -258,6 +337,7 @@ class Cluster:
         self.faults = []  # [{"method", "status", "count"}]
         self.expire_continue = 0
         self.requests = []
+        self.holdback = Holdback()
 
     def bump(self, pod):
         self.rv += 1
@@ -363,6 +443,8 @@ class Handler(BaseHTTPRequestHandler):
         if parts.path.startswith("/_fake/"):
             self.control(parts.path, body)
             return
+        # Outside the cluster lock: a held request must not block the controls.
+        self.cluster.holdback.hold()
         with self.cluster.lock:
             try:
                 self.api(parts, body)
@@ -399,6 +481,10 @@ class Handler(BaseHTTPRequestHandler):
                 if "faults" in req:
                     c.faults = [{"method": f.get("method", "*"), "status": int(f["status"]),
                                  "count": int(f.get("count", -1))} for f in req["faults"]]
+                if "delay_ms" in req:
+                    c.holdback.delay_ms = max(0, int(req["delay_ms"]))
+                if "stall" in req:
+                    c.holdback.stall(bool(req["stall"]), req.get("stall_for"))
                 self.send(200, {"ok": True})
             elif path == "/_fake/workloads" and self.command == "POST":
                 wl = Workload(req.get("namespace", "staging"), req["name"],
@@ -418,7 +504,7 @@ class Handler(BaseHTTPRequestHandler):
                 c.bump(pod)
                 self.send(200, {"ok": True, "uid": pod.uid})
             elif path == "/_fake/stats" and self.command == "GET":
-                self.send(200, {"requests": c.requests})
+                self.send(200, dict(c.holdback.stats(), requests=c.requests))
             else:
                 self.send(404, {"error": "unknown control"})
 
@@ -587,6 +673,9 @@ def main():
     ap.add_argument("--pending-delay", type=float, default=0.2)
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
+    ap.add_argument("--stall", action="store_true")
+    ap.add_argument("--stall-for", type=float, default=None)
+    ap.add_argument("--delay-ms", type=int, default=0)
     ap.add_argument("--max-lifetime", type=float, default=600)
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
@@ -600,6 +689,13 @@ def main():
         cluster.workloads.append(wl)
         for _ in range(wl.replicas):
             cluster.create_for(wl, now, True)
+
+    cluster.holdback.delay_ms = max(0, args.delay_ms)
+    if args.stall:
+        cluster.holdback.stall(True, args.stall_for)
+    signal.signal(signal.SIGUSR1,
+                  lambda *_: cluster.holdback.stall(True, args.stall_for))
+    signal.signal(signal.SIGUSR2, lambda *_: cluster.holdback.stall(False))
 
     Handler.cluster = cluster
     Handler.verbose = args.verbose
