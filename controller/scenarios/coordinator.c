@@ -176,22 +176,24 @@ co_kube_connect(struct co_plan *pl, chaos_why *why)
 	struct k8s_config cfg  = {0};
 	struct k8s_pod   *pods = NULL;
 	size_t            n    = 0;
-	char              err[CHAOS_WHY_LEN];
+	chaos_err         rv;
 
 	cfg.api_url    = pl->p.kube_api[0] ? pl->p.kube_api : NULL;
 	cfg.token_file = pl->p.kube_token[0] ? pl->p.kube_token : NULL;
 	cfg.ca_file    = pl->p.kube_ca[0] ? pl->p.kube_ca : NULL;
 	cfg.allow_http = pl->p.kube_http;
-	if (k8s_client_new(&cfg, &pl->k8s, err, sizeof(err)) != CHAOS_OK)
-		return chaos_fail(why, CHAOS_ENOENT, "%s", err);
+	/* the driver's class stands: a bad setting is refused, anything else
+	 * makes the environment unusable */
+	if ((rv = k8s_client_new(&cfg, &pl->k8s, why)) != CHAOS_OK)
+		return rv;
 	if (pl->p.kube_ns[0] == '\0')
 		snprintf(pl->p.kube_ns, sizeof(pl->p.kube_ns), "%s",
 		         k8s_client_namespace(pl->k8s)[0] ? k8s_client_namespace(pl->k8s)
 		             : pl->p.ns[0]                ? pl->p.ns
 		                                          : "default");
-	if (k8s_list_pods(pl->k8s, pl->p.kube_ns, pl->p.selector, &pods, &n, err,
-	                  sizeof(err)) != CHAOS_OK)
-		return chaos_fail(why, CHAOS_ENOENT, "%s", err);
+	if ((rv = k8s_list_pods(pl->k8s, pl->p.kube_ns, pl->p.selector, &pods, &n,
+	                        why)) != CHAOS_OK)
+		return rv;
 	free(pods);
 	if (n == 0)
 		return chaos_fail(why, CHAOS_EINVAL, "no pod matches %s in namespace %s",
@@ -468,24 +470,24 @@ static bool
 co_pod_delete(struct run *r, struct co_plan *pl, struct co_meas *m,
               char (*uids)[K8S_UID_LEN], size_t *n_uids)
 {
-	struct k8s_pod *pods = NULL;
-	size_t          n    = 0;
-	char            err[512];
+	struct k8s_pod *pods    = NULL;
+	size_t          n       = 0;
+	chaos_why       why     = {{0}};
 	json_t         *deleted = json_array();
 
 	*n_uids = 0;
-	if (k8s_list_pods(pl->k8s, pl->p.kube_ns, pl->p.selector, &pods, &n, err,
-	                  sizeof(err)) != CHAOS_OK) {
+	if (k8s_list_pods(pl->k8s, pl->p.kube_ns, pl->p.selector, &pods, &n, &why) !=
+	    CHAOS_OK) {
 		scen_fail(&m->out, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
-		          "listing pods: %s", err);
+		          "listing pods: %s", why.text);
 		json_decref(deleted);
 		return false;
 	}
 	for (size_t i = 0; i < n && *n_uids < SCEN_MAX_TARGETS; i++) {
 		if (k8s_delete_pod(pl->k8s, pl->p.kube_ns, pods[i].name, 0, pods[i].uid,
-		                   NULL, err, sizeof(err)) != CHAOS_OK) {
+		                   NULL, &why) != CHAOS_OK) {
 			scen_fail(&m->out, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
-			          "deleting pod %s: %s", pods[i].name, err);
+			          "deleting pod %s: %s", pods[i].name, why.text);
 			break;
 		}
 		snprintf(uids[(*n_uids)++], K8S_UID_LEN, "%s", pods[i].uid);
@@ -509,15 +511,15 @@ co_wait_pods(struct run *r, struct co_plan *pl, struct co_meas *m,
 	const char           *ex[SCEN_MAX_TARGETS];
 	struct k8s_ready_pod *ready = NULL;
 	size_t                n     = 0;
-	char                  err[512];
-	json_t               *arr = json_array();
-	int                   rv;
+	chaos_why             why   = {{0}};
+	json_t               *arr   = json_array();
+	chaos_err             rv;
 
 	for (size_t i = 0; i < n_uids; i++)
 		ex[i] = uids[i];
 	rv = k8s_wait_ready(pl->k8s, pl->p.kube_ns, pl->p.selector, n_uids, ex, n_uids,
 	                    clk_mono_us() + (int64_t)(pl->p.recovery_timeout_s * 1e6),
-	                    100, &ready, &n, err, sizeof(err));
+	                    100, &ready, &n, &why);
 	for (size_t i = 0; i < n; i++) {
 		json_t *o = json_pack("{s:s}", "pod", ready[i].name);
 		report_time(o, "ready_at", ready[i].observed_us);
@@ -530,7 +532,7 @@ co_wait_pods(struct run *r, struct co_plan *pl, struct co_meas *m,
 	if (rv != CHAOS_OK) {
 		m->pods_ready_us = 0;
 		scen_fail(&m->out, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
-		          "replacement pods not Ready: %s", err);
+		          "replacement pods not Ready: %s", why.text);
 	} else {
 		run_progress(r, "%zu replacement pod(s) Ready", n);
 	}

@@ -1002,7 +1002,7 @@ static const struct config_case config_cases[] = {
 	{"plain_http_needs_explicit_flag", "http://127.0.0.1:6443",
 	 .want = CHAOS_EINVAL, .why_has = {"https", "plain http"}},
 	{"other_scheme_is_refused", "ftp://example",
-	 .want = CHAOS_EINVAL, .why_has = {"ftp://example", "scheme must be https://"}},
+	 .want = CHAOS_EINVAL, .why_has = {"ftp://example", "scheme not allowed; allowed: https://"}},
 	{"not_a_url_is_bad_usage", "notaurl", .allow_http = true,
 	 .want = CHAOS_EINVAL, .why_has = {"Kubernetes API URL 'notaurl'", "not a URL"}},
 	{"port_out_of_range_is_refused", "https://10.96.0.1:99999",
