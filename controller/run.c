@@ -290,13 +290,16 @@ run_thread(void *arg)
 
 	rv = r->sc->plan(r, r->params, &r->plan, &plan_json, &why);
 	if (rv != CHAOS_OK) {
-		log_info("run %llu: refused: %s", (unsigned long long)r->id, why.text);
+		log_info("run %llu: not started: %s", (unsigned long long)r->id, why.text);
 		run_finish(r,
 		           rv == CHAOS_EINVAL ? CHAOS__V1__RUN_STATE__RUN_STATE_REFUSED
 		                              : CHAOS__V1__RUN_STATE__RUN_STATE_UNUSABLE,
 		           why.text[0] ? why.text : chaos_strerror(rv), plan_json);
 	} else if (r->dry_run) {
 		run_finish(r, CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED, NULL, plan_json);
+	} else if (run_aborted(r)) {
+		/* aborted while planning: nothing was applied */
+		run_finish(r, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED, r->abort_reason, NULL);
 	} else {
 		run_set_state(r, CHAOS__V1__RUN_STATE__RUN_STATE_RUNNING);
 		int state = r->sc->execute(r, r->plan, &result);
