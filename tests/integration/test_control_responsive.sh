@@ -5,6 +5,8 @@
 # API server, stalled), `chaosctl agents` and `chaosctl stats` still answer
 # within 200 ms each, and an abort ends the run as soon as the plan returns.
 #
+# (Background processes are started with `ip netns exec` itself, not
+# through a shell function, so that $! is the process and not a subshell.)
 # Everything runs in a network namespace of the test's own: a controller, one
 # agent (the load must come from somewhere, so the plan reaches the API) and
 # the fake API server, on that namespace's loopback.
@@ -30,6 +32,8 @@ fail() {
 }
 cleanup() {
 	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	# whatever still runs in the namespace (deleting it kills nothing)
+	ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
 	wait 2>/dev/null || true
 	ip netns del "$ns" 2>/dev/null || true
 	rm -rf "$work"
@@ -47,15 +51,15 @@ in_ns ip addr add 10.231.99.1/24 dev ctlresp0
 in_ns ip link set ctlresp0 up
 in_ns ip link set ctlresp1 up
 
-in_ns python3 "$repo/tests/fake_k8s/server.py" --port 18443 --namespace staging \
+ip netns exec "$ns" python3 "$repo/tests/fake_k8s/server.py" --port 18443 --namespace staging \
 	--workload coordinator:app=coordinator:2 --stall --max-lifetime 120 \
 	>"$work/fake.log" 2>&1 &
 pids+=($!)
-in_ns "$build/controller/chaos-controller" --listen tcp://127.0.0.1:17600 --plaintext \
+ip netns exec "$ns" "$build/controller/chaos-controller" --listen tcp://127.0.0.1:17600 --plaintext \
 	--control "$ctl_url" >"$work/controller.log" 2>&1 &
 pids+=($!)
 CHAOS_POD_NAME=loader-0 CHAOS_NAMESPACE=staging CHAOS_ROLE=blockchain \
-	in_ns "$build/agent/chaos-agent" --controller tcp://127.0.0.1:17600 --plaintext \
+	ip netns exec "$ns" "$build/agent/chaos-agent" --controller tcp://127.0.0.1:17600 --plaintext \
 	>"$work/agent.log" 2>&1 &
 pids+=($!)
 
