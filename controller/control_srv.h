@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The control API that chaosctl speaks: REP on ipc:// (owner-only socket
- * file) or tls+tcp://. One thread answers requests in turn.
+ * The control API that chaosctl speaks: REQ/REP on ipc:// (an owner-only
+ * socket file, served by control_ipc.c) or on tcp:// / tls+tcp:// (NNG).
+ * One thread answers requests in turn; none of them waits on a scenario
+ * (plans run on the run's own thread).
  */
 #ifndef CHAOS_CONTROLLER_CONTROL_SRV_H
 #define CHAOS_CONTROLLER_CONTROL_SRV_H

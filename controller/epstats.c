@@ -47,16 +47,20 @@ epstats_dropped(struct epstats *s, const char *reason)
 		         (unsigned long long)n, reason);
 }
 
-static void
-epstats_pipe_removed(nng_pipe p, nng_pipe_ev ev, void *arg)
+void
+epstats_pipe_closed(struct epstats *s)
 {
-	struct epstats *s = arg;
-
-	(void)p;
-	(void)ev;
 	nng_mtx_lock(s->mtx);
 	s->pipes_closed++;
 	nng_mtx_unlock(s->mtx);
+}
+
+static void
+epstats_pipe_removed(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	(void)p;
+	(void)ev;
+	epstats_pipe_closed(arg);
 }
 
 void

@@ -33,6 +33,9 @@ void epstats_received(struct epstats *s);
  * cannot flood the log. */
 void epstats_dropped(struct epstats *s, const char *reason);
 
+/* Counts one closed connection. */
+void epstats_pipe_closed(struct epstats *s);
+
 /* Counts closed pipes of sock (registers a pipe-event callback). */
 void epstats_watch_pipes(struct epstats *s, nng_socket sock);
 
