@@ -57,7 +57,7 @@ ip netns exec "$ns" python3 "$repo/tests/fake_k8s/server.py" --port 18443 --name
 pids+=($!)
 ip netns exec "$ns" "$build/controller/chaos-controller" --listen tcp://127.0.0.1:17600 --plaintext \
 	--control "$ctl_url" >"$work/controller.log" 2>&1 &
-pids+=($!)
+pids+=($!) # [1]: the controller
 CHAOS_POD_NAME=loader-0 CHAOS_NAMESPACE=staging CHAOS_ROLE=blockchain \
 	ip netns exec "$ns" "$build/agent/chaos-agent" --controller tcp://127.0.0.1:17600 --plaintext \
 	>"$work/agent.log" 2>&1 &
@@ -113,4 +113,59 @@ fake_post '{"stall": false}'
 for _ in $(seq 1 150); do kill -0 "$run_pid" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$run_pid" 2>/dev/null && fail "chaosctl run did not end within 15 s of the abort"
 grep -q "aborted" "$work/run.log" || fail "the run did not end as aborted"
+
+# 100 bad connections to each endpoint: connect and close, one byte and
+# close, garbage. Then the control socket answers within 1 s, a new agent
+# still connects, and the controller's CPU is idle again.
+ip netns exec "$ns" python3 - "$work/control.sock" <<'PY'
+import os, socket, sys
+def bad(make, i):
+    s = make()
+    if i % 3 == 1:
+        s.send(b"x")
+    elif i % 3 == 2:
+        s.send(os.urandom(64))
+    s.close()
+for i in range(100):
+    def unix():
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(sys.argv[1])
+        return s
+    bad(unix, i)
+    for port in (17600, 17601):
+        bad(lambda: socket.create_connection(("127.0.0.1", port)), i)
+print("300 bad connections sent")
+PY
+t0=$(date +%s%N)
+ctl agents --json >/dev/null || fail "chaosctl agents failed after the bad connections"
+ms=$((($(date +%s%N) - t0) / 1000000))
+echo "test_control_responsive: chaosctl agents answered ${ms} ms after 300 bad connections"
+[ "$ms" -lt 1000 ] || fail "chaosctl agents took ${ms} ms (bar: 1000 ms)"
+ctl stats --json | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+assert s["control"]["dropped"] >= 60, s["control"]
+print("dropped and counted:", {k: v["dropped"] for k, v in s.items()})'
+CHAOS_POD_NAME=loader-1 CHAOS_NAMESPACE=staging CHAOS_ROLE=blockchain \
+	ip netns exec "$ns" "$build/agent/chaos-agent" --controller tcp://127.0.0.1:17600 --plaintext \
+	>"$work/agent2.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 50); do
+	ctl agents --json | grep -q '"staging/loader-1"' && break
+	sleep 0.1
+done
+ctl agents --json | python3 -c '
+import json, sys
+a = {x["id"]: x["state"] for x in json.load(sys.stdin)}
+assert a.get("staging/loader-1") == "connected", a
+print("a new agent connected after the bad connections")'
+ctl_pid=${pids[1]} # ip netns exec runs the controller in its own process
+cpu() { awk '{print $14 + $15}' "/proc/$ctl_pid/stat"; }
+c0=$(cpu)
+sleep 2
+c1=$(cpu)
+ticks=$(getconf CLK_TCK)
+pct=$(((c1 - c0) * 100 / (2 * ticks)))
+echo "test_control_responsive: controller CPU ${pct} % of a core over 2 s after the bad connections"
+[ "$pct" -lt 10 ] || fail "the controller is busy (${pct} % of a core) after the bad connections"
 echo "test_control_responsive: passed"
