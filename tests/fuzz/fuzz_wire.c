@@ -17,29 +17,9 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/wire.h"
+#include "tests/support/wire_fix.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-typedef int (*fuzz_decode_fn)(const void *buf, size_t len, void **out, chaos_why *reason);
-
-#define FUZZ_ADAPTER(name, fn, type)                                                     \
-	static int name(const void *buf, size_t len, void **out, chaos_why *reason)      \
-	{                                                                                \
-		type *m  = NULL;                                                         \
-		int   rv = fn(buf, len, &m, reason);                                     \
-		*out     = m;                                                            \
-		return rv;                                                               \
-	}
-
-FUZZ_ADAPTER(fuzz_dec_poll, wire_decode_poll, Chaos__V1__Poll)
-FUZZ_ADAPTER(fuzz_dec_reply, wire_decode_reply, Chaos__V1__Reply)
-FUZZ_ADAPTER(fuzz_dec_event, wire_decode_event, Chaos__V1__Event)
-FUZZ_ADAPTER(fuzz_dec_ctl_req, wire_decode_control_request, Chaos__V1__ControlRequest)
-FUZZ_ADAPTER(fuzz_dec_ctl_resp, wire_decode_control_response, Chaos__V1__ControlResponse)
-
-static const fuzz_decode_fn fuzz_decoders[] = {
-    fuzz_dec_poll, fuzz_dec_reply, fuzz_dec_event, fuzz_dec_ctl_req, fuzz_dec_ctl_resp};
-#define FUZZ_N_DECODERS (sizeof(fuzz_decoders) / sizeof(fuzz_decoders[0]))
 
 /* A broken invariant is a finding: crash so the fuzzer keeps the input. */
 static void
@@ -61,7 +41,7 @@ fuzz_check_failure(int rv, void *out, const char *reason)
  * refuses only for size: repeated scalars may arrive packed and leave
  * unpacked), and that second decode re-packs to the very same bytes. */
 static void
-fuzz_check_repack(const ProtobufCMessage *m, fuzz_decode_fn dec)
+fuzz_check_repack(const ProtobufCMessage *m, wire_fix_decode_fn dec)
 {
 	nng_msg  *first = NULL, *second = NULL;
 	void     *again  = NULL;
@@ -97,22 +77,24 @@ fuzz_check_poll_clock(const Chaos__V1__Poll *p)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	fuzz_decode_fn dec;
-	void          *msg    = NULL;
-	chaos_why      reason = {{0}};
-	int            rv;
+	enum wire_fix_kind kind;
+	wire_fix_decode_fn dec;
+	void              *msg    = NULL;
+	chaos_why          reason = {{0}};
+	int                rv;
 
 	if (size == 0)
 		return 0;
-	dec = fuzz_decoders[data[0] % FUZZ_N_DECODERS];
-	rv  = dec(data + 1, size - 1, &msg, &reason);
+	kind = (enum wire_fix_kind)(data[0] % WIRE_FIX_N_KINDS);
+	dec  = wire_fix_decoders[kind];
+	rv   = dec(data + 1, size - 1, &msg, &reason);
 	if (rv != CHAOS_OK) {
 		fuzz_check_failure(rv, msg, reason.text);
 		return 0;
 	}
 	fuzz_require(msg != NULL);
 	fuzz_check_repack(msg, dec);
-	if (dec == fuzz_dec_poll)
+	if (kind == WIRE_FIX_POLL)
 		fuzz_check_poll_clock(msg);
 	wire_free(msg);
 	return 0;

@@ -12,33 +12,24 @@
 # the fake API server, on that namespace's loopback.
 #
 # usage: test_control_responsive.sh BUILD_DIR      (root; exit 77 otherwise)
-set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+itest_need_root "a network namespace of its own"
 build=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-
-if [ "$(id -u)" -ne 0 ]; then
-	echo "test_control_responsive: SKIPPED: needs root (network namespace)" >&2
-	exit 77
-fi
-
+itest_tmpdir ctlresp
+work=$ITEST_OUT
 ns=chaos-ctlresp-$$
-work=$(mktemp -d /tmp/chaos-ctlresp.XXXXXX)
 ctl_url=ipc://$work/control.sock
 pids=()
-fail() {
-	echo "test_control_responsive: FAILED: $*" >&2
-	for f in "$work"/*.log; do echo "--- $f" >&2; tail -20 "$f" >&2; done
-	exit 1
-}
-cleanup() {
+
+test_cleanup() {
 	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
 	# whatever still runs in the namespace (deleting it kills nothing)
 	ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
 	wait 2>/dev/null || true
 	ip netns del "$ns" 2>/dev/null || true
-	rm -rf "$work"
 }
-trap cleanup EXIT
 
 in_ns() { ip netns exec "$ns" "$@"; }
 ctl() { "$build/controller/chaosctl" --controller "$ctl_url" "$@"; }

@@ -10,34 +10,24 @@
 #  3. --method pod-delete against the fake Kubernetes API server: pods
 #     deleted with grace 0, replacements Ready (the condition), and a 403 is
 #     reported with the RBAC rule to add.
-set -euo pipefail
-
-if [ "$(id -u)" -ne 0 ]; then
-	echo "skipped: needs root (network namespaces)"
-	exit 77
-fi
-
-build=$(cd "$1" && pwd)
-repo=$(cd "$(dirname "$0")/../.." && pwd)
-sandbox="$repo/deploy/sandbox/sandbox"
-ctl="$build/controller/chaosctl"
-export CHAOS_BUILD_DIR="$build"
-out=$(mktemp -d /tmp/chaos-coord.XXXXXX)
+# The sandbox instance is $CHAOS_SANDBOX_ID (default 0).
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+itest_need_root "network namespaces"
+sbx_init "$1"
+itest_tmpdir coord
+out=$ITEST_OUT
 fake_pid=
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-cleanup() {
+test_cleanup() {
 	[ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null
-	"$sandbox" down >/dev/null 2>&1 || true
-	rm -rf "$out"
 }
-trap cleanup EXIT
 
-"$sandbox" up --restart-delay 3 >/dev/null
+sbx_up --restart-delay 3
 "$sandbox" status --json > "$out/status.json"
 
 echo "== 1. kill, restart delay 3 s, 200 rps"
-"$ctl" run coordinator --method kill --outage-duration 5 --load-duration 10 --rate 200 \
+"${ctl[@]}" run coordinator --method kill --outage-duration 5 --load-duration 10 --rate 200 \
 	--output "$out/kill" > "$out/run1.log" 2>&1 || { cat "$out/run1.log"; fail "run coordinator (kill) failed"; }
 cat "$out/run1.log"
 python3 - "$out"/kill/chaos_test_coordinator_outage_*.json "$out/status.json" <<'PY'
@@ -77,7 +67,7 @@ print(f"ok: errors only in the outage ({ph['outage']['error_count']}); "
 PY
 
 echo "== 2. blackhole for 3 s"
-"$ctl" run coordinator --method blackhole --outage-duration 3 --load-duration 4 --rate 100 \
+"${ctl[@]}" run coordinator --method blackhole --outage-duration 3 --load-duration 4 --rate 100 \
 	--output "$out/bh" > "$out/run2.log" 2>&1 || { cat "$out/run2.log"; fail "run coordinator (blackhole) failed"; }
 python3 - "$out"/bh/chaos_test_coordinator_outage_*.json <<'PY'
 import json, sys
@@ -89,12 +79,12 @@ print(f"ok: blackhole: {r['phases']['outage']['error_count']} timeouts in the ou
       f"{r['recovery_time']} s after the restore")
 PY
 for n in 0 1; do
-	ip netns exec chaos-coordinator-$n nft list tables | grep -q chaos_agent && fail "table left in coordinator-$n"
+	sbx_in "coordinator-$n" nft list tables | grep -q chaos_agent && fail "table left in coordinator-$n"
 done
 
 echo "== 3. pod-delete through the (fake) Kubernetes API"
 echo "test-token" > "$out/token"
-ip netns exec chaos-controller python3 "$repo/tests/fake_k8s/server.py" --namespace staging \
+ip netns exec "$(sbx_netns controller)" python3 "$repo/tests/fake_k8s/server.py" --namespace staging \
 	--workload coordinator:app=coordinator:2 --startup-delay 1.0 --pending-delay 0.2 \
 	--max-lifetime 120 > "$out/fake.out" 2>"$out/fake.err" &
 fake_pid=$!
@@ -102,7 +92,7 @@ for _ in $(seq 1 50); do [ -s "$out/fake.out" ] && break; sleep 0.1; done
 port=$(head -1 "$out/fake.out")
 [ -n "$port" ] || fail "fake API server did not start: $(cat "$out/fake.err")"
 kube=(--kube-api "http://127.0.0.1:$port" --kube-token-file "$out/token" --kube-namespace staging)
-"$ctl" run coordinator --method pod-delete "${kube[@]}" --load-duration 2 --rate 50 \
+"${ctl[@]}" run coordinator --method pod-delete "${kube[@]}" --load-duration 2 --rate 50 \
 	--output "$out/pd" > "$out/run3.log" 2>&1 || { cat "$out/run3.log"; fail "run coordinator (pod-delete) failed"; }
 python3 - "$out"/pd/chaos_test_coordinator_outage_*.json <<'PY'
 import json, sys
@@ -113,14 +103,14 @@ assert len(r["pods"]["replacements_ready"]) == 2, r["pods"]
 assert r["recovery_time"] >= 1.0, f"recovery {r['recovery_time']} s is shorter than the start-up delay"
 print(f"ok: 2 pods deleted, replacements Ready; recovery_time {r['recovery_time']} s")
 PY
-ip netns exec chaos-controller python3 - "$port" <<'PY'
+sbx_in controller python3 - "$port" <<'PY'
 import json, sys, urllib.request
 req = urllib.request.Request(f"http://127.0.0.1:{sys.argv[1]}/_fake/config", method="POST",
     data=json.dumps({"faults": [{"method": "DELETE", "status": 403, "count": -1}]}).encode())
 urllib.request.urlopen(req).read()
 PY
 rc=0
-"$ctl" run coordinator --method pod-delete "${kube[@]}" --load-duration 2 --rate 50 \
+"${ctl[@]}" run coordinator --method pod-delete "${kube[@]}" --load-duration 2 --rate 50 \
 	--output "$out/pd403" > "$out/run4.log" 2>&1 || rc=$?
 [ "$rc" -eq 1 ] || { cat "$out/run4.log"; fail "403 run exited $rc, wanted 1"; }
 python3 - "$out"/pd403/chaos_test_coordinator_outage_*.json <<'PY'
@@ -130,6 +120,4 @@ f = r["failure"]
 assert '"delete"' in f and '"pods"' in f and "verbs" in f, f
 print("ok: 403 reported:", f[:160])
 PY
-trap - EXIT
-cleanup
 echo "coordinator outage: all checks passed"

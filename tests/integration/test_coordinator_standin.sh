@@ -6,30 +6,21 @@
 #
 # usage: test_coordinator_standin.sh PATH/TO/chaos-coordinator
 # Exit 0 pass, 1 fail, 77 skip (not root, or PostgreSQL 15 missing).
-set -euo pipefail
-
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 coord_bin=${1:?usage: test_coordinator_standin.sh PATH/TO/chaos-coordinator}
-pg_bin=/usr/lib/postgresql/15/bin
+pg_bin=$ITEST_PG_BIN
+itest_need_root "PostgreSQL runs as user postgres via runuser"
+itest_need_tools "$pg_bin/initdb" "$pg_bin/pg_ctl" "$pg_bin/psql" curl python3 runuser
+[ -x "$coord_bin" ] || fail "$coord_bin is not an executable"
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP: needs root (PostgreSQL runs as user postgres via runuser)"
-	exit 77
-fi
-for tool in "$pg_bin/initdb" "$pg_bin/pg_ctl" "$pg_bin/psql"; do
-	[ -x "$tool" ] || { echo "SKIP: $tool missing (deploy/install-deps.sh installs it)"; exit 77; }
-done
-for tool in curl python3 runuser; do
-	command -v "$tool" >/dev/null || { echo "SKIP: $tool missing"; exit 77; }
-done
-[ -x "$coord_bin" ] || { echo "FAIL: $coord_bin is not an executable"; exit 1; }
-
-export LC_ALL=C
-tmp=$(mktemp -d /tmp/coord-standin.XXXXXX)
+itest_tmpdir coord-standin
+tmp=$ITEST_OUT
 chmod 0755 "$tmp"
 coord_pid= coord2_pid= silent_pid=
 failures=0
 
-cleanup() {
+test_cleanup() {
 	local pid
 	for pid in $coord_pid $coord2_pid $silent_pid; do
 		kill -KILL "$pid" 2>/dev/null || true
@@ -39,12 +30,10 @@ cleanup() {
 		runuser -u postgres -- "$pg_bin/pg_ctl" -D "$tmp/data" -m immediate -w -t 10 stop \
 			>/dev/null 2>&1 || true
 	fi
-	rm -rf "$tmp"
 }
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
 
-fail() {
+# A failed check is counted and the next one runs (lib.sh's fail stops).
+check_failed() {
 	echo "FAIL: $*"
 	failures=$((failures + 1))
 }
@@ -83,12 +72,7 @@ pg_start() {
 
 setup_postgres() {
 	local password=$1
-	install -d -o postgres -g postgres -m 0700 "$tmp/data"
-	install -d -o postgres -g postgres -m 0755 "$tmp/sock"
-	touch "$tmp/pg.log" && chown postgres "$tmp/pg.log"
-	runuser -u postgres -- "$pg_bin/initdb" -D "$tmp/data" -U postgres -N \
-		--auth-local=peer --auth-host=scram-sha-256 >"$tmp/initdb.log" 2>&1 ||
-		{ cat "$tmp/initdb.log"; return 1; }
+	itest_pg_initdb "$tmp" || return 1
 	pg_start
 	psql_admin -d postgres <<-SQL
 		CREATE ROLE coordinator LOGIN PASSWORD '$password';
@@ -143,14 +127,14 @@ raw_http() {
 test_health_answers_without_database() {
 	http_get "http://127.0.0.1:$http_port/v1/health"
 	[ "$code" = 200 ] && [ "$body" = '{"status":"ok"}' ] ||
-		{ fail "/v1/health: $code $body"; return; }
+		{ check_failed "/v1/health: $code $body"; return; }
 	pass "/v1/health 200 $body"
 }
 
 test_ready_answers_200_when_database_up() {
 	http_get "http://127.0.0.1:$http_port/health/ready"
 	[ "$code" = 200 ] && [ "$body" = '{"status":"ready"}' ] ||
-		{ fail "/health/ready with DB up: $code $body"; return; }
+		{ check_failed "/health/ready with DB up: $code $body"; return; }
 	pass "/health/ready 200 in ${secs}s"
 }
 
@@ -158,7 +142,7 @@ test_stats_counts_listings() {
 	local want='{"listings":137,"volume_cents":945300,"latest":"2024-05-01T11:59:59.250Z"}'
 	http_get "http://127.0.0.1:$http_port/v1/marketplace/stats"
 	[ "$code" = 200 ] && [ "$body" = "$want" ] ||
-		{ fail "stats: $code $body (want $want)"; return; }
+		{ check_failed "stats: $code $body (want $want)"; return; }
 	pass "stats 200 $body"
 }
 
@@ -166,17 +150,17 @@ test_http_edge_cases() {
 	local got
 	got=$(raw_http 'GET /nope HTTP/1.1\r\nHost: x\r\n\r\nPOST /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
 	[ "$got" = $'HTTP/1.1 404 Not Found\nHTTP/1.1 405 Method Not Allowed' ] ||
-		fail "404 then 405 on one keep-alive connection, got: $got"
+		check_failed "404 then 405 on one keep-alive connection, got: $got"
 	got=$(raw_http '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03')
-	[ "$got" = 'HTTP/1.1 400 Bad Request' ] || fail "garbage: want 400, got: $got"
+	[ "$got" = 'HTTP/1.1 400 Bad Request' ] || check_failed "garbage: want 400, got: $got"
 	got=$(raw_http "GET /v1/health HTTP/1.1\\r\\nX-Big: $(head -c 9000 /dev/zero | tr '\0' a)\\r\\n\\r\\n")
 	[ "$got" = 'HTTP/1.1 431 Request Header Fields Too Large' ] ||
-		fail "9000-byte header: want 431, got: $got"
+		check_failed "9000-byte header: want 431, got: $got"
 	got=$(raw_http 'GET /v1/health HTTP/1.1\r\n\r\nGET /v1/health HTTP/1.1\r\nConnection: close\r\n\r\n')
-	[ "$got" = $'HTTP/1.1 200 OK\nHTTP/1.1 200 OK' ] || fail "pipelined pair: got: $got"
+	[ "$got" = $'HTTP/1.1 200 OK\nHTTP/1.1 200 OK' ] || check_failed "pipelined pair: got: $got"
 	got=$(curl -s -D - -o /dev/null "http://127.0.0.1:$http_port/v1/health" | tr -d '\r' |
 		grep -ci '^content-length: 15$' || true)
-	[ "$got" = 1 ] || fail "Content-Length header missing"
+	[ "$got" = 1 ] || check_failed "Content-Length header missing"
 	pass "404/405/400/431, keep-alive, pipelining, Content-Length"
 }
 
@@ -185,15 +169,15 @@ test_ready_503_fast_when_database_stopped() {
 	http_get "http://127.0.0.1:$http_port/health/ready"
 	case "$body" in
 	'{"status":"unavailable","error":"connection: '*) ;;
-	*) fail "ready with DB stopped: $code $body"; return ;;
+	*) check_failed "ready with DB stopped: $code $body"; return ;;
 	esac
-	[ "$code" = 503 ] || { fail "ready with DB stopped: $code"; return; }
+	[ "$code" = 503 ] || { check_failed "ready with DB stopped: $code"; return; }
 	python3 -c "import sys; sys.exit(0 if float('$secs') < 2.0 else 1)" ||
-		{ fail "503 took ${secs}s (limit 2 s)"; return; }
+		{ check_failed "503 took ${secs}s (limit 2 s)"; return; }
 	http_get "http://127.0.0.1:$http_port/v1/marketplace/stats"
-	[ "$code" = 503 ] || fail "stats with DB stopped: $code $body"
+	[ "$code" = 503 ] || check_failed "stats with DB stopped: $code $body"
 	http_get "http://127.0.0.1:$http_port/v1/health"
-	[ "$code" = 200 ] || fail "liveness must not depend on the DB: $code"
+	[ "$code" = 200 ] || check_failed "liveness must not depend on the DB: $code"
 	pass "DB stopped: /health/ready 503 in ${secs}s"
 }
 
@@ -205,9 +189,9 @@ test_ready_recovers_after_database_restart() {
 		[ "$code" = 200 ] && break
 		sleep 0.2
 	done
-	[ "$code" = 200 ] || { fail "ready after DB restart: $code $body"; return; }
+	[ "$code" = 200 ] || { check_failed "ready after DB restart: $code $body"; return; }
 	http_get "http://127.0.0.1:$http_port/v1/marketplace/stats"
-	[ "$code" = 200 ] || { fail "stats after DB restart: $code $body"; return; }
+	[ "$code" = 200 ] || { check_failed "stats after DB restart: $code $body"; return; }
 	pass "DB back: ready 200 within $((SECONDS - t0)) s"
 }
 
@@ -227,22 +211,22 @@ s.bind(('127.0.0.1', $silent_port)); s.listen(64); time.sleep(60)" &
 	http_get "http://127.0.0.1:$http_port2/health/ready"
 	case "$body" in
 	'{"status":"unavailable","error":"timeout: '*) ;;
-	*) fail "ready with a silent DB: $code $body"; return ;;
+	*) check_failed "ready with a silent DB: $code $body"; return ;;
 	esac
 	python3 -c "import sys; sys.exit(0 if float('$secs') < 2.0 else 1)" ||
-		{ fail "503 with a silent DB took ${secs}s (limit 2 s)"; return; }
+		{ check_failed "503 with a silent DB took ${secs}s (limit 2 s)"; return; }
 	pass "silent DB: /health/ready 503 in ${secs}s"
 }
 
 test_events_log_and_clean_exit() {
 	local rc=0
 	grep -Eq '^\{"event":"up","t":[0-9]{10}\.[0-9]{3}\}$' "$tmp/events" ||
-		{ fail "events log: $(cat "$tmp/events")"; return; }
+		{ check_failed "events log: $(cat "$tmp/events")"; return; }
 	kill -TERM "$coord_pid"
-	timeout 5 tail --pid="$coord_pid" -f /dev/null || { fail "no exit 5 s after SIGTERM"; return; }
+	timeout 5 tail --pid="$coord_pid" -f /dev/null || { check_failed "no exit 5 s after SIGTERM"; return; }
 	wait "$coord_pid" || rc=$?
 	coord_pid=
-	[ "$rc" = 0 ] || { fail "exit status after SIGTERM: $rc"; return; }
+	[ "$rc" = 0 ] || { check_failed "exit status after SIGTERM: $rc"; return; }
 	pass "events log up line; SIGTERM exits 0"
 }
 

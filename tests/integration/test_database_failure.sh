@@ -12,46 +12,25 @@
 #     the nat rules and the proxy's sockets are gone;
 #  3. kill -9 of the database pod's agent mid-latency: the redirect is gone
 #     at once and clients reconnect directly.
-set -euo pipefail
-
-if [ "$(id -u)" -ne 0 ]; then
-	echo "skipped: needs root (network namespaces, nftables, PostgreSQL)"
-	exit 77
-fi
-
-build=$(cd "$1" && pwd)
-repo=$(cd "$(dirname "$0")/../.." && pwd)
-sandbox="$repo/deploy/sandbox/sandbox"
-ctl="$build/controller/chaosctl"
-export CHAOS_BUILD_DIR="$build"
-out=$(mktemp -d /tmp/chaos-db.XXXXXX)
+# The sandbox instance is $CHAOS_SANDBOX_ID (default 0).
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+itest_need_root "network namespaces, nftables, PostgreSQL"
+sbx_init "$1"
+itest_tmpdir db
+out=$ITEST_OUT
 run_pid=
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-cleanup() {
+test_cleanup() {
 	[ -n "$run_pid" ] && kill "$run_pid" 2>/dev/null && wait "$run_pid" 2>/dev/null
-	"$sandbox" down >/dev/null 2>&1 || true
-	rm -rf "$out"
-}
-trap cleanup EXIT
-
-any_table() {
-	for ns in $(ip netns list | awk '/^chaos-/{print $1}'); do
-		ip netns exec "$ns" nft list tables 2>/dev/null | grep -q chaos_agent && echo "$ns"
-	done
-	true
-}
-has_redirect() { ip netns exec chaos-postgres-0 nft list table inet chaos_agent 2>/dev/null | grep -q redirect; }
-agent_pid() {
-	"$sandbox" status --json | python3 -c '
-import json, sys
-print(next(p for p in json.load(sys.stdin)["pods"] if p["name"] == sys.argv[1])["pids"]["agent"])' "$1"
 }
 
-"$sandbox" up >/dev/null
+has_redirect() { sbx_in postgres-0 nft list table inet chaos_agent 2>/dev/null | grep -q redirect; }
+
+sbx_up
 
 echo "== 1. connection failure (reject) for 10 s"
-"$ctl" run database --failure-type connection --failure-duration 10 --output "$out/conn" \
+"${ctl[@]}" run database --failure-type connection --failure-duration 10 --output "$out/conn" \
 	> "$out/run1.log" 2>&1 || { cat "$out/run1.log"; fail "run database (connection) failed"; }
 cat "$out/run1.log"
 python3 - "$out"/conn/chaos_test_database_failure_*.json <<'PY'
@@ -74,12 +53,10 @@ assert r["api_error_rate"] > 0
 print(f"ok: 503 after {r['api_detection_time']} s; pg errors {sorted(errs)}; db recovery "
       f"{r['database_recovery_time']} s, api recovery {r['api_recovery_time']} s")
 PY
-left=$(any_table)
-[ -z "$left" ] || fail "tables left: $left"
-echo "ok: no table of ours left"
+sbx_expect_no_tables "after the run"
 
 echo "== 2. latency 500 ms for 10 s"
-"$ctl" run database --failure-type latency --latency-ms 500 --failure-duration 10 \
+"${ctl[@]}" run database --failure-type latency --latency-ms 500 --failure-duration 10 \
 	--output "$out/lat" > "$out/run2.log" 2>&1 || { cat "$out/run2.log"; fail "run database (latency) failed"; }
 cat "$out/run2.log"
 python3 - "$out"/lat/chaos_test_database_failure_*.json <<'PY'
@@ -94,33 +71,33 @@ print(f"ok: median query latency {q['baseline']['p50_ms']:.1f} -> {q['during']['
       f"(+{added:.1f}); data route p50 {a['baseline']['p50_ms']:.1f} -> {a['during']['p50_ms']:.1f} ms; "
       f"after {q['after']['p50_ms']:.1f} ms")
 PY
-left=$(any_table)
-[ -z "$left" ] || fail "nat table left: $left"
-apid=$(agent_pid postgres-0)
+sbx_expect_no_tables "(nat) after the restore"
+apid=$(sbx_pid postgres-0 agent) || fail "no agent pid for postgres-0"
 socks=$(ls -l /proc/"$apid"/fd 2>/dev/null | grep -c socket || true)
-listen=$(ip netns exec chaos-postgres-0 ss -Htlnp 2>/dev/null | grep -c "pid=$apid," || true)
+listen=$(sbx_in postgres-0 ss -Htlnp 2>/dev/null | grep -c "pid=$apid," || true)
 [ "$listen" -eq 0 ] || fail "the agent still listens (proxy) after the restore"
 echo "ok: nat rules gone; the agent holds no listening socket ($socks sockets: its session)"
 
 echo "== 3. kill -9 of the database agent mid-latency"
-"$ctl" run database --failure-type latency --latency-ms 500 --failure-duration 8 \
+"${ctl[@]}" run database --failure-type latency --latency-ms 500 --failure-duration 8 \
 	--output "$out/kill" > "$out/run3.log" 2>&1 &
 run_pid=$!
 for _ in $(seq 1 300); do has_redirect && break; sleep 0.05; done
 has_redirect || fail "no redirect rule appeared"
-kill -9 "$(agent_pid postgres-0)"
+apid=$(sbx_pid postgres-0 agent) || fail "no agent pid for postgres-0"
+kill -9 "$apid"
 sleep 0.1
 has_redirect && fail "redirect still there 100 ms after the agent died"
 echo "ok: redirect gone within 100 ms of kill -9"
-ip netns exec chaos-coordinator-0 python3 - <<'PY' || fail "clients did not reconnect directly"
-import socket, time
+sbx_in coordinator-0 python3 - "$(sbx_ip postgres-0)" <<'PY' || fail "clients did not reconnect directly"
+import socket, sys, time
 t0 = time.time()
-s = socket.create_connection(("10.231.0.10", 5432), timeout=2)
+s = socket.create_connection((sys.argv[1], 5432), timeout=2)
 s.close()
 print(f"ok: direct TCP connect to PostgreSQL from coordinator-0 in {1000*(time.time()-t0):.1f} ms")
 PY
 for _ in $(seq 1 50); do
-	code=$(ip netns exec chaos-coordinator-0 curl -s -o /dev/null -w '%{http_code}' --max-time 1 http://10.231.0.20:8080/health/ready || true)
+	code=$(sbx_in coordinator-0 curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://$(sbx_ip coordinator-0):8080/health/ready" || true)
 	[ "$code" = 200 ] && break
 	sleep 0.1
 done
@@ -128,6 +105,4 @@ done
 echo "ok: /health/ready 200 again without the proxy"
 wait "$run_pid" 2>/dev/null || true
 run_pid=
-trap - EXIT
-cleanup
 echo "database failure: all checks passed"

@@ -8,41 +8,29 @@
 #
 # usage: test_db_faults.sh PATH/TO/db_faults
 # Exit 0 pass, 1 fail, 77 skip (not root, or PostgreSQL 15 missing).
-set -euo pipefail
-
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 helper=${1:?usage: test_db_faults.sh PATH/TO/db_faults}
-pg_bin=/usr/lib/postgresql/15/bin
+pg_bin=$ITEST_PG_BIN
+itest_need_root "namespaces, nftables; PostgreSQL runs as postgres via runuser"
+itest_need_tools "$pg_bin/initdb" "$pg_bin/pg_ctl" "$pg_bin/psql" ip nft nsenter ss runuser
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP: needs root (namespaces, nftables; PostgreSQL runs as postgres via runuser)"
-	exit 77
-fi
-for tool in "$pg_bin/initdb" "$pg_bin/pg_ctl" "$pg_bin/psql"; do
-	[ -x "$tool" ] || { echo "SKIP: $tool missing (deploy/install-deps.sh installs it)"; exit 77; }
-done
-for tool in ip nft nsenter ss runuser; do
-	command -v "$tool" >/dev/null || { echo "SKIP: $tool missing"; exit 77; }
-done
-
-export LC_ALL=C
 ns_db=dbf-$$-db
 ns_cl=dbf-$$-cl
 db_ip=10.233.7.10
 cl_ip=10.233.7.20
-tmp=$(mktemp -d /tmp/db-faults.XXXXXX)
+itest_tmpdir db-faults
+tmp=$ITEST_OUT
 chmod 0755 "$tmp"
 
-cleanup() {
+test_cleanup() {
 	if [ -f "$tmp/data/postmaster.pid" ]; then
 		ip netns exec "$ns_db" runuser -u postgres -- "$pg_bin/pg_ctl" -D "$tmp/data" \
 			-m immediate -w -t 10 stop >/dev/null 2>&1 || true
 	fi
 	ip netns del "$ns_db" 2>/dev/null || true
 	ip netns del "$ns_cl" 2>/dev/null || true
-	rm -rf "$tmp"
 }
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
 
 # Namespaces of runs that were killed -9 (their pid is gone).
 for ns in $(ip netns list | awk '/^dbf-[0-9]+-(db|cl)$/{print $1}'); do
@@ -62,12 +50,7 @@ ip -n "$ns_db" link set eth0 up
 ip -n "$ns_cl" link set eth0 up
 
 password=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
-install -d -o postgres -g postgres -m 0700 "$tmp/data"
-install -d -o postgres -g postgres -m 0755 "$tmp/sock"
-touch "$tmp/pg.log" && chown postgres "$tmp/pg.log"
-runuser -u postgres -- "$pg_bin/initdb" -D "$tmp/data" -U postgres -N \
-	--auth-local=peer --auth-host=scram-sha-256 >"$tmp/initdb.log" 2>&1 ||
-	{ cat "$tmp/initdb.log"; exit 1; }
+itest_pg_initdb "$tmp" || exit 1
 echo "host all all 10.233.7.0/24 scram-sha-256" >>"$tmp/data/pg_hba.conf"
 ip netns exec "$ns_db" runuser -u postgres -- "$pg_bin/pg_ctl" -D "$tmp/data" -l "$tmp/pg.log" \
 	-w -t 30 -o "-c listen_addresses=$db_ip -p 5432 -k $tmp/sock -c fsync=off" start >/dev/null ||

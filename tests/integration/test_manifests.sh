@@ -11,21 +11,22 @@
 # usage: test_manifests.sh [BUILD_DIR]   (npm packages are cached there)
 # Exit 77 (skipped) when node/npm are missing or the npm registry is
 # unreachable.
-set -euo pipefail
-
-here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+here=$ITEST_LIB_DIR
 repo=$(cd "$here/../.." && pwd)
 build=${1:-$repo/build}
 cache=$build/npm-k8s-models
 packages=(kubernetes-models@4.5.1 js-yaml@5.5.0)
+tmp=
 
 skip() {
 	echo "test_manifests: SKIPPED: $*" >&2
 	exit 77
 }
+test_cleanup() { [ -z "$tmp" ] || rm -rf "$tmp"; }
 
-command -v node >/dev/null 2>&1 || skip "node is not installed"
-command -v npm >/dev/null 2>&1 || skip "npm is not installed"
+itest_need_tools node npm
 
 # The cache is valid only for exactly these packages; it is built in a
 # temporary directory and renamed into place, so an interrupted install
@@ -34,7 +35,6 @@ stamp="${packages[*]}"
 if [ ! -f "$cache/stamp" ] || [ "$(cat "$cache/stamp")" != "$stamp" ]; then
 	mkdir -p "$build"
 	tmp=$(mktemp -d "$build/npm-k8s-models.XXXXXX")
-	trap 'rm -rf "$tmp"' EXIT
 	if ! timeout 300 npm install --prefix "$tmp" --no-save --no-audit --no-fund \
 		--no-package-lock --loglevel=error --fetch-retries=2 \
 		--fetch-retry-maxtimeout=20000 "${packages[@]}" >"$tmp/npm.log" 2>&1; then
@@ -42,27 +42,26 @@ if [ ! -f "$cache/stamp" ] || [ "$(cat "$cache/stamp")" != "$stamp" ]; then
 			skip "the npm registry cannot be reached (npm ping failed)"
 		fi
 		cat "$tmp/npm.log" >&2
-		echo "test_manifests: npm install ${packages[*]} failed" >&2
-		exit 1
+		fail "npm install ${packages[*]} failed"
 	fi
 	echo "$stamp" >"$tmp/stamp"
 	rm -rf "$cache"
 	mv "$tmp" "$cache"
-	trap - EXIT
+	tmp=
 fi
 export NODE_PATH=$cache/node_modules
 
 # The verbs the Kubernetes driver really sends: the Role must grant exactly these.
 verbs=$(grep -ho '\.verb *= *"[a-z]*"' "$repo"/controller/k8s*.c | sed 's/.*"\(.*\)"/\1/' |
 	sort -u | paste -sd, -)
-[ -n "$verbs" ] || { echo "test_manifests: no RBAC verbs found in controller/k8s*.c" >&2; exit 1; }
+[ -n "$verbs" ] || fail "no RBAC verbs found in controller/k8s*.c"
 echo "test_manifests: driver verbs on pods: $verbs"
 
 node "$here/validate_manifests.cjs" --verbs "$verbs" "$repo"/deploy/k8s/*.yaml
 
 # Negative control: typos, a wrong type, a namespace, an extra verb.
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+itest_tmpdir manifests
+work=$ITEST_OUT
 sed -e 's/hostPID: true/hostPid: true/' -e 's/readOnly: true/readonly: true/' \
 	"$repo/deploy/k8s/agent-daemonset.yaml" >"$work/agent-broken.yaml"
 sed -e 's/containerPort: 7600/containerPort: "7600"/' \
@@ -72,15 +71,13 @@ sed -e 's/verbs: \["list", "delete"\]/verbs: ["get", "list", "watch", "delete"]/
 	"$repo/deploy/k8s/rbac.yaml" >"$work/rbac-broken.yaml"
 if node "$here/validate_manifests.cjs" --verbs "$verbs" "$work"/*.yaml >"$work/out" 2>&1; then
 	cat "$work/out" >&2
-	echo "test_manifests: the validator accepted broken manifests" >&2
-	exit 1
+	fail "the validator accepted broken manifests"
 fi
 for want in 'unknown field "hostPid"' 'unknown field "readonly"' 'containerPort must be integer' \
 	'metadata.namespace is set' 'the driver uses exactly'; do
 	if ! grep -qF "$want" "$work/out"; then
 		cat "$work/out" >&2
-		echo "test_manifests: the validator missed: $want" >&2
-		exit 1
+		fail "the validator missed: $want"
 	fi
 done
 echo "test_manifests: broken manifests refused as expected"

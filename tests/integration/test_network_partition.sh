@@ -9,51 +9,32 @@
 #     the run reports its fault as lost, not recovered;
 #  3. kill -9 of the controller mid-partition: every node's rules are gone
 #     within the lease + 1 s.
-set -euo pipefail
-
-if [ "$(id -u)" -ne 0 ]; then
-	echo "skipped: needs root (network namespaces, nftables)"
-	exit 77
-fi
-
-build=$(cd "$1" && pwd)
-repo=$(cd "$(dirname "$0")/../.." && pwd)
-sandbox="$repo/deploy/sandbox/sandbox"
-ctl="$build/controller/chaosctl"
-export CHAOS_BUILD_DIR="$build"
-out=$(mktemp -d /tmp/chaos-netpart.XXXXXX)
+# The sandbox instance is $CHAOS_SANDBOX_ID (default 0).
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+itest_need_root "network namespaces, nftables"
+sbx_init "$1"
+itest_tmpdir netpart
+out=$ITEST_OUT
 lease_ms=3000
 run_pid=
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-cleanup() {
+test_cleanup() {
 	[ -n "$run_pid" ] && kill "$run_pid" 2>/dev/null && wait "$run_pid" 2>/dev/null
-	"$sandbox" down >/dev/null 2>&1 || true
-	rm -rf "$out"
 }
-trap cleanup EXIT
-
-ip_of() { echo "10.231.0.$((30 + ${1#chain-}))"; }
 
 # tcp_ok FROM_POD TO_POD: can FROM open a TCP connection to TO's etcd peer port?
 tcp_ok() {
-	ip netns exec "chaos-$1" python3 -c '
+	sbx_in "$1" python3 -c '
 import socket, sys
 try:
     socket.create_connection((sys.argv[1], 2380), timeout=0.7).close()
 except OSError:
-    sys.exit(1)' "$(ip_of "$2")"
+    sys.exit(1)' "$(sbx_ip "$2")"
 }
 
 has_rules() { # has_rules POD: is a table of ours with a drop rule in the pod's netns?
-	ip netns exec "chaos-$1" nft list table inet chaos_agent 2>/dev/null | grep -q drop
-}
-
-any_table() { # any_table: names of pod namespaces holding a table of ours
-	for ns in $(ip netns list | awk '/^chaos-/{print $1}'); do
-		ip netns exec "$ns" nft list tables 2>/dev/null | grep -q chaos_agent && echo "$ns"
-	done
-	true
+	sbx_in "$1" nft list table inet chaos_agent 2>/dev/null | grep -q drop
 }
 
 wait_rules() { # wait_rules POD SECONDS
@@ -61,13 +42,27 @@ wait_rules() { # wait_rules POD SECONDS
 	return 1
 }
 
-"$sandbox" up >/dev/null
+# partition_run SECONDS NAME: cut chain-2 off the other two in the background
+# (run_pid; results in $out/NAME, output in $out/NAME.log); returns once
+# chain-2 has its rules.
+partition_run() {
+	"${ctl[@]}" run network --partition-duration "$1" --partition-ratio 0.34 \
+		--output "$out/$2" >"$out/$2.log" 2>&1 &
+	run_pid=$!
+	wait_rules chain-2 30 || { cat "$out/$2.log"; fail "$2: no partition rules on chain-2"; }
+}
+
+# partition_stop: chaosctl is not waited for (its run is lost or aborted).
+partition_stop() {
+	kill "$run_pid" 2>/dev/null || true
+	wait "$run_pid" 2>/dev/null || true
+	run_pid=
+}
+
+sbx_up
 
 echo "== 1. partition one of three nodes for 10 s"
-"$ctl" run network --partition-duration 10 --partition-ratio 0.34 --output "$out" \
-	> "$out/run1.log" 2>&1 &
-run_pid=$!
-wait_rules chain-2 30 || { cat "$out/run1.log"; fail "no partition rules on chain-2"; }
+partition_run 10 cut
 wait_rules chain-0 5 || fail "no partition rules on chain-0"
 sleep 0.5
 tcp_ok chain-2 chain-0 && fail "chain-2 -> chain-0 works during the partition"
@@ -77,9 +72,9 @@ tcp_ok chain-0 chain-1 || fail "chain-0 -> chain-1 (same side) fails during the 
 tcp_ok chain-1 chain-0 || fail "chain-1 -> chain-0 (same side) fails during the partition"
 echo "ok: across the cut TCP fails both ways; within a side it works"
 rc=0; wait "$run_pid" || rc=$?; run_pid=
-cat "$out/run1.log"
+cat "$out/cut.log"
 [ "$rc" -eq 0 ] || fail "chaosctl run network exited $rc"
-result=$(ls "$out"/chaos_test_network_partition_*.json)
+result=$(ls "$out"/cut/chaos_test_network_partition_*.json)
 python3 - "$result" <<'PY'
 import json, sys, datetime
 r = json.load(open(sys.argv[1]))
@@ -123,24 +118,17 @@ assert c["before"]["chain-0"]["chain-2"] is True and c["after"]["chain-2"]["chai
 print(f"ok: result complete; recovery_time {rt} s agrees with the samples; mttr {r['mttr']} s;"
       f" detection {r['detection_time']} s")
 PY
-left=$(any_table)
-[ -z "$left" ] || fail "tables of ours left in: $left"
-echo "ok: no table of ours left in any pod namespace"
+sbx_expect_no_tables "after the run"
 
 echo "== 2. kill -9 of the chain-2 agent mid-partition"
-"$ctl" run network --partition-duration 6 --partition-ratio 0.34 --output "$out/kill-agent" \
-	> "$out/run2.log" 2>&1 &
-run_pid=$!
-wait_rules chain-2 30 || fail "no partition rules on chain-2"
-pid=$("$sandbox" status --json | python3 -c '
-import json, sys
-print(next(p for p in json.load(sys.stdin)["pods"] if p["name"] == "chain-2")["pids"]["agent"])')
+partition_run 6 kill-agent
+pid=$(sbx_pid chain-2 agent) || fail "no agent pid for chain-2"
 kill -9 "$pid"
 sleep 0.1
 has_rules chain-2 && fail "chain-2 rules still there 100 ms after its agent died"
 echo "ok: chain-2's rules were gone within 100 ms of kill -9"
 rc=0; wait "$run_pid" || rc=$?; run_pid=
-cat "$out/run2.log"
+cat "$out/kill-agent.log"
 [ "$rc" -eq 1 ] || fail "run with a lost agent exited $rc, wanted 1"
 python3 - "$out"/kill-agent/chaos_test_network_partition_*.json <<'PY'
 import json, sys
@@ -150,15 +138,12 @@ assert n["fault_outcome"] == "lost", n
 assert n["recovery_time"] is None and "lost" in n["recovery_time_reason"], n
 print("ok: chain-2's fault reported as lost, not recovered")
 PY
-"$sandbox" up >/dev/null
+sbx_up
 
 echo "== 3. kill -9 of the controller mid-partition"
-"$ctl" run network --partition-duration 20 --partition-ratio 0.34 --output "$out/kill-ctl" \
-	> "$out/run3.log" 2>&1 &
-run_pid=$!
-wait_rules chain-2 30 || fail "no partition rules on chain-2"
+partition_run 20 kill-ctl
 wait_rules chain-0 5 || fail "no partition rules on chain-0"
-cpid=$("$sandbox" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["controller"]["pid"])')
+cpid=$(sbx_controller_pid) || fail "no controller pid"
 start=$(date +%s%N)
 kill -9 "$cpid"
 while :; do
@@ -171,38 +156,24 @@ while :; do
 done
 [ "$elapsed" -le $((lease_ms + 1000)) ] || fail "rules gone only after $elapsed ms > lease + 1 s"
 echo "ok: every node's rules gone $elapsed ms after the controller died (lease $lease_ms ms)"
-kill "$run_pid" 2>/dev/null || true
-wait "$run_pid" 2>/dev/null || true
-run_pid=
-"$sandbox" up >/dev/null
+partition_stop
+sbx_up
 
 echo "== 4. SIGINT to chaosctl mid-partition: reverted before it exits"
-"$ctl" run network --partition-duration 30 --partition-ratio 0.34 --output "$out/sigint" \
-	> "$out/run4.log" 2>&1 &
-run_pid=$!
-wait_rules chain-2 30 || fail "no partition rules on chain-2"
+partition_run 30 sigint
 kill -INT "$run_pid"
 rc=0; wait "$run_pid" || rc=$?; run_pid=
-left=$(any_table)
-[ -z "$left" ] || fail "tables left after chaosctl's SIGINT: $left"
+sbx_expect_no_tables "after chaosctl's SIGINT"
 [ "$rc" -eq 1 ] || fail "interrupted run exited $rc, wanted 1"
-grep -q "run [0-9]* aborted" "$out/run4.log" || fail "run not reported as aborted"
+grep -q "run [0-9]* aborted" "$out/sigint.log" || fail "run not reported as aborted"
 echo "ok: chaosctl interrupted: everything reverted, run aborted, exit 1"
 
 echo "== 5. SIGTERM to the controller mid-partition: reverted before it exits"
-"$ctl" run network --partition-duration 30 --partition-ratio 0.34 --output "$out/sigterm" \
-	> "$out/run5.log" 2>&1 &
-run_pid=$!
-wait_rules chain-2 30 || fail "no partition rules on chain-2"
-cpid=$("$sandbox" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["controller"]["pid"])')
+partition_run 30 sigterm
+cpid=$(sbx_controller_pid) || fail "no controller pid"
 kill -TERM "$cpid"
 while kill -0 "$cpid" 2>/dev/null; do sleep 0.02; done
-left=$(any_table)
-[ -z "$left" ] || fail "tables left when the controller exited on SIGTERM: $left"
+sbx_expect_no_tables "when the controller exited on SIGTERM"
 echo "ok: controller reverted everything before exiting on SIGTERM"
-kill "$run_pid" 2>/dev/null || true
-wait "$run_pid" 2>/dev/null || true
-run_pid=
-trap - EXIT
-cleanup
+partition_stop
 echo "network partition: all checks passed"

@@ -13,36 +13,21 @@
 #     files); --resume continues the same session (same start and deadline,
 #     cycle numbers continue) and its report covers every cycle;
 #  5. the controller's /metrics on loopback is valid text exposition 0.0.4.
-# The sandbox is shared: it is brought up (idempotent) and left up.
-set -euo pipefail
-
-if [ "$(id -u)" -ne 0 ]; then
-	echo "skipped: needs root (network namespaces, nftables)"
-	exit 77
-fi
-
-build=$(cd "$1" && pwd)
-repo=$(cd "$(dirname "$0")/../.." && pwd)
-sandbox="$repo/deploy/sandbox/sandbox"
-ctl="$build/controller/chaosctl"
-export CHAOS_BUILD_DIR="$build"
-out=$(mktemp -d /tmp/chaos-orch.XXXXXX)
+# The sandbox instance is $CHAOS_SANDBOX_ID (default 0); it is taken down at
+# the end, like after every sandbox test.
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+itest_need_root "network namespaces, nftables"
+sbx_init "$1"
+itest_tmpdir orch
+out=$ITEST_OUT
 bg_pid=
 ctl_pid=
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-cleanup() {
-	local rc=$?
+test_cleanup() {
 	[ -n "$bg_pid" ] && kill "$bg_pid" 2>/dev/null && wait "$bg_pid" 2>/dev/null
 	[ -n "$ctl_pid" ] && kill "$ctl_pid" 2>/dev/null && wait "$ctl_pid" 2>/dev/null
-	"$sandbox" down >/dev/null 2>&1 || true # like every sandbox test: leave nothing behind
-	if [ "$rc" -ne 0 ]; then
-		echo "kept for inspection: $out" >&2
-	else
-		rm -rf "$out"
-	fi
 }
-trap cleanup EXIT
 
 # check_report DIR EXPECTED_RC: every field of the report, the HTML and the
 # JUnit XML; the exit status agrees with the report.
@@ -116,12 +101,12 @@ print(f"ok: report complete ({s['total_scenarios']} runs, avg MTTR {s['average_m
 PY
 }
 
-"$sandbox" up >/dev/null
+sbx_up
 
 echo "== 1. bad usage"
 for args in "--scenarios bogus" "--duration 1" "--interval x --continuous" "--no-such-flag 1" \
 	"--resume --output $out/empty"; do
-	rc=0; "$ctl" orchestrate $args >/dev/null 2>"$out/err" || rc=$?
+	rc=0; "${ctl[@]}" orchestrate $args >/dev/null 2>"$out/err" || rc=$?
 	[ "$rc" -eq 2 ] || fail "orchestrate $args exited $rc, wanted 2"
 	[ "$(wc -l <"$out/err")" -ge 1 ] || fail "orchestrate $args said nothing"
 done
@@ -129,7 +114,7 @@ echo "ok: bad usage exits 2 with a reason"
 
 echo "== 2. once: network partition, SLOs met"
 rc=0
-"$ctl" orchestrate --scenarios network --partition-duration 3 --slo-success-rate 50 \
+"${ctl[@]}" orchestrate --scenarios network --partition-duration 3 --slo-success-rate 50 \
 	--output "$out/once" >"$out/once.log" 2>&1 || rc=$?
 [ "$rc" -eq 0 ] || { cat "$out/once.log"; fail "orchestrate exited $rc, wanted 0"; }
 check_report "$out/once" "$rc"
@@ -138,13 +123,13 @@ ls "$out"/once/chaos_test_network_partition_*.json >/dev/null
 echo "== 3. once: every scenario this build has"
 scen=(network) flags=(--partition-duration 3)
 for s in coordinator database; do
-	"$ctl" run "$s" --help >/dev/null 2>&1 && scen+=("$s")
+	"${ctl[@]}" run "$s" --help >/dev/null 2>&1 && scen+=("$s")
 done
-"$ctl" run coordinator --help 2>/dev/null | grep -q -- --outage-duration && flags+=(--outage-duration 3)
-"$ctl" run coordinator --help 2>/dev/null | grep -q -- --load-duration && flags+=(--load-duration 6)
-"$ctl" run database --help 2>/dev/null | grep -q -- --failure-duration && flags+=(--failure-duration 3)
+"${ctl[@]}" run coordinator --help 2>/dev/null | grep -q -- --outage-duration && flags+=(--outage-duration 3)
+"${ctl[@]}" run coordinator --help 2>/dev/null | grep -q -- --load-duration && flags+=(--load-duration 6)
+"${ctl[@]}" run database --help 2>/dev/null | grep -q -- --failure-duration && flags+=(--failure-duration 3)
 rc=0
-"$ctl" orchestrate --scenarios "${scen[@]}" "${flags[@]}" --output "$out/all" \
+"${ctl[@]}" orchestrate --scenarios "${scen[@]}" "${flags[@]}" --output "$out/all" \
 	>"$out/all.log" 2>&1 || rc=$?
 [ "$rc" -eq 0 ] || [ "$rc" -eq 1 ] || { cat "$out/all.log"; fail "orchestrate exited $rc"; }
 check_report "$out/all" "$rc"
@@ -152,7 +137,7 @@ echo "ok: ${scen[*]}"
 
 echo "== 4. continuous, kill -9, --resume"
 c="$out/cont"
-"$ctl" orchestrate --scenarios network --continuous --duration 0.025 --interval 0.2 \
+"${ctl[@]}" orchestrate --scenarios network --continuous --duration 0.025 --interval 0.2 \
 	--partition-duration 3 --output "$c" >"$out/cont1.log" 2>&1 &
 bg_pid=$!
 cycles() { cat "$c"/chaos_orchestration_*.jsonl 2>/dev/null | grep -c '"type":"cycle"' || true; }
@@ -167,7 +152,7 @@ n_files=$(ls "$c"/chaos_test_network_partition_*.json | wc -l)
 [ "$n_hist" -eq "$n_files" ] || fail "after kill -9: $n_hist history records, $n_files result files"
 echo "ok: kill -9 after $n_hist cycles: every completed cycle recorded"
 rc=0
-"$ctl" orchestrate --resume --output "$c" >"$out/cont2.log" 2>&1 || rc=$?
+"${ctl[@]}" orchestrate --resume --output "$c" >"$out/cont2.log" 2>&1 || rc=$?
 [ "$rc" -eq 0 ] || [ "$rc" -eq 1 ] || { cat "$out/cont2.log"; fail "resume exited $rc"; }
 grep -q "^resuming session" "$out/cont2.log" || fail "resume did not say it resumed"
 python3 - "$c" "$n_hist" <<'PY'
@@ -248,6 +233,4 @@ print(f"ok: /metrics: {len(series)} series, valid exposition, no MTTR before any
 PY
 kill "$ctl_pid"; wait "$ctl_pid" 2>/dev/null || true; ctl_pid=
 
-trap - EXIT
-cleanup
 echo "orchestrate: all checks passed"

@@ -9,31 +9,29 @@
 # thresholds are above what the legend swatches alone give, 14x10 px each).
 # Needs no sandbox and no root; skips (77) when Chromium is not installed
 # (deploy/install-deps.sh installs it).
-set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 build=$(cd "$1" && pwd)
-here=$(cd "$(dirname "$0")" && pwd)
+here=$ITEST_LIB_DIR
 chromium=$(command -v chromium || command -v chromium-browser || true)
-if [ -z "$chromium" ]; then
-	echo "skipped: chromium not installed (deploy/install-deps.sh installs it)"
-	exit 77
-fi
-work=$(mktemp -d /tmp/chaos-html.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+[ -n "$chromium" ] || itest_need_tools chromium
+itest_tmpdir html
+work=$ITEST_OUT
 
 cp "$here"/fixtures/orch_report/* "$work/"
 rc=0
 "$build/controller/chaosctl" orchestrate --resume --output "$work" >"$work/log" 2>&1 || rc=$?
 # the fixture's partition failed its probes on the cut-off node: SLO missed
-[ "$rc" -eq 1 ] || { cat "$work/log"; echo "FAIL: orchestrate --resume exited $rc, wanted 1"; exit 1; }
-[ -s "$work/report.html" ] || { echo "FAIL: no report.html"; exit 1; }
+[ "$rc" -eq 1 ] || { cat "$work/log"; fail "orchestrate --resume exited $rc, wanted 1"; }
+[ -s "$work/report.html" ] || fail "no report.html"
 
 # Offline and alone: no network, no profile, no first-run work.
 timeout 90 "$chromium" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
 	--disable-background-networking --disable-component-update --disable-sync \
 	--user-data-dir="$work/profile" --screenshot="$work/out.png" --window-size=1400,2000 \
 	"file://$work/report.html" >"$work/chromium.log" 2>&1 || true
-[ -s "$work/out.png" ] || { cat "$work/chromium.log"; echo "FAIL: no screenshot"; exit 1; }
+[ -s "$work/out.png" ] || { cat "$work/chromium.log"; fail "no screenshot"; }
 if [ -n "${CHAOS_KEEP_SCREENSHOT:-}" ]; then
 	cp "$work/out.png" "$CHAOS_KEEP_SCREENSHOT"
 fi

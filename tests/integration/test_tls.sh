@@ -6,28 +6,25 @@
 # tls+tcp:// without certificates is a usage error (exit 2). Everything runs
 # on loopback inside a network namespace of the test's own, so no agent ever
 # touches the host's firewall.
-set -euo pipefail
-
-if [ "$(id -u)" -ne 0 ]; then
-	echo "skipped: needs root (a network namespace for the agents)"
-	exit 77
-fi
-command -v openssl >/dev/null || { echo "skipped: openssl not installed"; exit 77; }
+# KEEP=1 keeps the certificates and logs also when the test passes.
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+itest_need_root "a network namespace for the agents"
+itest_need_tools openssl
 
 build=$(cd "$1" && pwd)
-dir=$(mktemp -d /tmp/chaos-tls.XXXXXX)
+itest_tmpdir tls
+dir=$ITEST_OUT
 ns=chaos-tlstest-$$
 pids=()
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-cleanup() {
+test_cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
 	ip netns del "$ns" 2>/dev/null || true
 	rm -rf "/etc/netns/$ns"
-	[ "${KEEP:-0}" = 1 ] || rm -rf "$dir"
+	[ "${KEEP:-0}" != 1 ] || { echo "kept: $dir"; ITEST_OUT=; }
 }
-trap cleanup EXIT
 
 # issue NAME CA_PREFIX SAN: a key + certificate signed by CA, one PEM file
 issue() {

@@ -17,232 +17,12 @@
 
 #include "common/err.h"
 #include "common/wire.h"
+#include "tests/support/wire_fix.h"
 
-#define T0_US 1700000000000000LL /* 2023-11-14T22:13:20Z */
-
-/* ------------------------------------------------------------------------ */
-/* Fixtures: valid messages in caller storage, for tests to spoil one field. */
-
-struct ident_fix {
-	Chaos__V1__Identity id;
-	Chaos__V1__Label    label;
-	Chaos__V1__Label   *labels[1];
-	char               *ips[2];
-};
-
-static void
-ident_fix_init(struct ident_fix *f, char *agent_id)
-{
-	chaos__v1__identity__init(&f->id);
-	chaos__v1__label__init(&f->label);
-	f->label.key      = "team";
-	f->label.value    = "ledger-core";
-	f->labels[0]      = &f->label;
-	f->ips[0]         = "10.77.0.21";
-	f->ips[1]         = "fd00::21";
-	f->id.agent_id    = agent_id;
-	f->id.pod         = "db-0";
-	f->id.namespace_  = "ledger";
-	f->id.node        = "worker-1";
-	f->id.role        = CHAOS__V1__ROLE__ROLE_DATABASE;
-	f->id.n_labels    = 1;
-	f->id.labels      = f->labels;
-	f->id.n_ips       = 2;
-	f->id.ips         = f->ips;
-	f->id.version     = "0.1.0";
-	f->id.has_pid     = true;
-	f->id.pid         = 4242;
-	f->id.incarnation = T0_US - 5000000;
-}
-
-struct poll_fix {
-	Chaos__V1__Poll  poll;
-	struct ident_fix ident;
-	Chaos__V1__Ack   ack[2];
-	Chaos__V1__Ack  *acks[2];
-	char            *faults[2];
-};
-
-/* A minimal valid poll: no identity, acks, times or faults. */
-static void
-poll_fix_init(struct poll_fix *f)
-{
-	chaos__v1__poll__init(&f->poll);
-	f->poll.protocol_version = WIRE_VERSION;
-	f->poll.agent_id         = "ledger/db-0";
-	f->poll.poll_seq         = 7;
-	f->poll.t1_agent_us      = T0_US;
-	ident_fix_init(&f->ident, "ledger/db-0");
-}
-
-static void
-poll_fix_add_identity(struct poll_fix *f)
-{
-	f->poll.identity = &f->ident.id;
-}
-
-/* One command of each kind, in caller storage. */
-struct cmd_fix {
-	Chaos__V1__Command        cmd;
-	Chaos__V1__FaultSpec      fault;
-	Chaos__V1__PartitionFault partition;
-	Chaos__V1__PortFault      port;
-	Chaos__V1__LatencyFault   latency;
-	Chaos__V1__KillFault      kill;
-	Chaos__V1__LossFault      loss;
-	Chaos__V1__ProbeSpec      probe;
-	Chaos__V1__LoadSpec       load;
-	char                     *peers[2];
-	uint32_t                  ports[2];
-	char                     *exempt[2];
-};
-
-static void
-cmd_fix_init(struct cmd_fix *f, uint64_t id)
-{
-	chaos__v1__command__init(&f->cmd);
-	f->cmd.command_id = id;
-	f->peers[0]       = "10.77.0.22/32";
-	f->peers[1]       = "10.78.0.0/16";
-	f->ports[0]       = 5432;
-	f->ports[1]       = 8080;
-	f->exempt[0]      = "10.77.0.2";
-	f->exempt[1]      = "127.0.0.0/8";
-}
-
-static void
-cmd_fix_fault(struct cmd_fix *f, Chaos__V1__FaultSpec__KindCase kind)
-{
-	chaos__v1__fault_spec__init(&f->fault);
-	f->fault.fault_id        = "run-1/fault-3";
-	f->fault.lease_ms        = 3000;
-	f->fault.hard_end_ctl_us = T0_US + 60000000;
-	f->fault.target          = "db-0";
-	f->fault.n_exempt        = 2;
-	f->fault.exempt          = f->exempt;
-	f->fault.kind_case       = kind;
-	switch (kind) {
-	case CHAOS__V1__FAULT_SPEC__KIND_PARTITION:
-		chaos__v1__partition_fault__init(&f->partition);
-		f->partition.n_peers       = 2;
-		f->partition.peers         = f->peers;
-		f->partition.has_direction = true;
-		f->partition.direction     = CHAOS__V1__DIRECTION__DIRECTION_IN;
-		f->partition.n_ports       = 2;
-		f->partition.ports         = f->ports;
-		f->partition.has_proto     = true;
-		f->partition.proto         = CHAOS__V1__L4_PROTO__L4_TCP;
-		f->fault.partition         = &f->partition;
-		break;
-	case CHAOS__V1__FAULT_SPEC__KIND_PORT:
-		chaos__v1__port_fault__init(&f->port);
-		f->port.n_ports  = 1;
-		f->port.ports    = f->ports;
-		f->port.has_mode = true;
-		f->port.mode     = CHAOS__V1__REJECT_MODE__REJECT_MODE_RESET;
-		f->fault.port    = &f->port;
-		break;
-	case CHAOS__V1__FAULT_SPEC__KIND_LATENCY:
-		chaos__v1__latency_fault__init(&f->latency);
-		f->latency.port                   = 5432;
-		f->latency.delay_ms               = 250;
-		f->latency.has_jitter_ms          = true;
-		f->latency.jitter_ms              = 50;
-		f->latency.has_terminate_existing = true;
-		f->latency.terminate_existing     = true;
-		f->latency.pg_dsn                 = "host=/run/postgresql dbname=ledger";
-		f->fault.latency                  = &f->latency;
-		break;
-	case CHAOS__V1__FAULT_SPEC__KIND_KILL:
-		chaos__v1__kill_fault__init(&f->kill);
-		f->kill.process_name = "postgres";
-		f->kill.has_signal   = true;
-		f->kill.signal       = 15;
-		f->fault.kill        = &f->kill;
-		break;
-	case CHAOS__V1__FAULT_SPEC__KIND_LOSS:
-		chaos__v1__loss_fault__init(&f->loss);
-		f->loss.n_peers = 1;
-		f->loss.peers   = f->peers;
-		f->loss.percent = 30;
-		f->fault.loss   = &f->loss;
-		break;
-	default:
-		break;
-	}
-	f->cmd.body_case   = CHAOS__V1__COMMAND__BODY_APPLY_FAULT;
-	f->cmd.apply_fault = &f->fault;
-}
-
-struct reply_fix {
-	Chaos__V1__Reply    reply;
-	Chaos__V1__Command *cmds[1];
-	struct cmd_fix      c;
-};
-
-/* A valid reply carrying one command (no body yet: the test picks it). */
-static void
-reply_fix_init(struct reply_fix *f)
-{
-	chaos__v1__reply__init(&f->reply);
-	f->reply.protocol_version = WIRE_VERSION;
-	f->reply.poll_seq         = 7;
-	f->reply.t2_ctl_us        = T0_US + 100;
-	f->reply.t3_ctl_us        = T0_US + 180;
-	f->reply.heartbeat_ms     = 500;
-	cmd_fix_init(&f->c, 41);
-	f->cmds[0]          = &f->c.cmd;
-	f->reply.n_commands = 1;
-	f->reply.commands   = f->cmds;
-}
-
-struct event_fix {
-	Chaos__V1__Event       ev;
-	Chaos__V1__Hello       hello;
-	struct ident_fix       ident;
-	Chaos__V1__ProbeSample sample;
-	Chaos__V1__FaultState  state;
-	Chaos__V1__LoadReport  load;
-	uint64_t               errors[3];
-	uint64_t               hist[4];
-};
-
-/* A valid event with the header set and no body. */
-static void
-event_fix_init(struct event_fix *f)
-{
-	chaos__v1__event__init(&f->ev);
-	f->ev.protocol_version = WIRE_VERSION;
-	f->ev.agent_id         = "ledger/db-0";
-	f->ev.seq              = 12;
-	f->ev.t_agent_us       = T0_US + 999;
-	ident_fix_init(&f->ident, "ledger/db-0");
-}
-
-static void
-event_fix_hello(struct event_fix *f)
-{
-	chaos__v1__hello__init(&f->hello);
-	f->hello.identity = &f->ident.id;
-	f->ev.body_case   = CHAOS__V1__EVENT__BODY_HELLO;
-	f->ev.hello       = &f->hello;
-}
-
-static void
-event_fix_fault_state(struct event_fix *f, const char *detail)
-{
-	chaos__v1__fault_state__init(&f->state);
-	f->state.fault_id = "run-1/fault-3";
-	f->state.phase    = CHAOS__V1__FAULT_PHASE__FAULT_PHASE_APPLIED;
-	f->state.detail   = (char *)detail;
-	f->ev.body_case   = CHAOS__V1__EVENT__BODY_FAULT_STATE;
-	f->ev.fault_state = &f->state;
-}
+#define T0_US WIRE_FIX_T0_US
 
 /* ------------------------------------------------------------------------ */
-/* Pack-and-decode helpers, one adapter per decoder so tests share the checks. */
-
-typedef int (*decode_fn)(const void *buf, size_t len, void **out, chaos_why *reason);
+/* Pack-and-decode helpers over wire_fix_decoders, so tests share the checks. */
 
 /* Names the table entry being checked, for failure messages. */
 static char case_label[64];
@@ -259,43 +39,34 @@ reset_case(void **state)
 /* The decoders must not write *out on failure; this marks "untouched". */
 static max_align_t decode_sentinel;
 
-#define WIRE_TEST_ADAPTER(name, fn, type)                                                \
-	static int name(const void *buf, size_t len, void **out, chaos_why *reason)      \
-	{                                                                                \
-		type *m  = (type *)(void *)&decode_sentinel;                             \
-		int   rv = fn(buf, len, &m, reason);                                     \
-		*out     = m;                                                            \
-		return rv;                                                               \
-	}
-
-WIRE_TEST_ADAPTER(dec_poll, wire_decode_poll, Chaos__V1__Poll)
-WIRE_TEST_ADAPTER(dec_reply, wire_decode_reply, Chaos__V1__Reply)
-WIRE_TEST_ADAPTER(dec_event, wire_decode_event, Chaos__V1__Event)
-WIRE_TEST_ADAPTER(dec_ctl_req, wire_decode_control_request, Chaos__V1__ControlRequest)
-WIRE_TEST_ADAPTER(dec_ctl_resp, wire_decode_control_response, Chaos__V1__ControlResponse)
-
-static const decode_fn all_decoders[] = {dec_poll, dec_reply, dec_event, dec_ctl_req,
-                                         dec_ctl_resp};
-#define N_DECODERS (sizeof(all_decoders) / sizeof(all_decoders[0]))
+/* Runs the decoder of kind with *out preset to the sentinel. */
+static int
+decode(enum wire_fix_kind kind, const void *buf, size_t len, void **out,
+       chaos_why *reason)
+{
+	*out = &decode_sentinel;
+	return wire_fix_decoders[kind](buf, len, out, reason);
+}
 
 static int
-pack_and_decode(const ProtobufCMessage *m, decode_fn dec, void **out, chaos_why *reason)
+pack_and_decode(const ProtobufCMessage *m, enum wire_fix_kind kind, void **out,
+                chaos_why *reason)
 {
 	nng_msg *msg = NULL;
 	int      rv;
 
 	assert_int_equal(wire_pack(m, WIRE_MAX_CONTROL + 1024 * 1024, &msg), CHAOS_OK);
-	rv = dec(nng_msg_body(msg), nng_msg_len(msg), out, reason);
+	rv = decode(kind, nng_msg_body(msg), nng_msg_len(msg), out, reason);
 	nng_msg_free(msg);
 	return rv;
 }
 
 static void *
-expect_accepted(const ProtobufCMessage *m, decode_fn dec)
+expect_accepted(const ProtobufCMessage *m, enum wire_fix_kind kind)
 {
 	void     *out    = NULL;
 	chaos_why reason = {{0}};
-	int       rv     = pack_and_decode(m, dec, &out, &reason);
+	int       rv     = pack_and_decode(m, kind, &out, &reason);
 
 	if (rv != CHAOS_OK)
 		fail_msg("%s: valid message rejected: %s (%s)", case_label,
@@ -322,22 +93,23 @@ check_rejection(int rv, void *out, const char *reason, int want, const char *why
 }
 
 static void
-expect_rejected(const ProtobufCMessage *m, decode_fn dec, int want, const char *why)
+expect_rejected(const ProtobufCMessage *m, enum wire_fix_kind kind, int want,
+                const char *why)
 {
 	void     *out    = NULL;
 	chaos_why reason = {{0}};
-	int       rv     = pack_and_decode(m, dec, &out, &reason);
+	int       rv     = pack_and_decode(m, kind, &out, &reason);
 
 	check_rejection(rv, out, reason.text, want, why);
 }
 
 static void
-expect_bytes_rejected(const void *buf, size_t len, decode_fn dec, int want,
+expect_bytes_rejected(const void *buf, size_t len, enum wire_fix_kind kind, int want,
                       const char *why)
 {
 	void     *out    = NULL;
 	chaos_why reason = {{0}};
-	int       rv     = dec(buf, len, &out, &reason);
+	int       rv     = decode(kind, buf, len, &out, &reason);
 
 	check_rejection(rv, out, reason.text, want, why);
 }
@@ -353,6 +125,25 @@ pack_bytes(const ProtobufCMessage *m, size_t *len)
 	assert_non_null(buf);
 	assert_int_equal(protobuf_c_message_pack(m, buf), *len);
 	return buf;
+}
+
+/* A reply whose one command applies a fault of this kind. */
+static void
+fault_reply(struct wire_fix_reply *f, Chaos__V1__FaultSpec__KindCase kind)
+{
+	wire_fix_reply_init(f);
+	wire_fix_cmd_fault(&f->c, kind);
+}
+
+/* An event whose fault-state detail is text must be refused for why. */
+static void
+expect_detail_rejected(const char *text, const char *why)
+{
+	struct wire_fix_event f;
+
+	wire_fix_event_init(&f);
+	wire_fix_event_fault_state(&f, text);
+	expect_rejected(&f.ev.base, WIRE_FIX_EVENT, CHAOS_EPROTO, why);
 }
 
 static void
@@ -384,36 +175,14 @@ assert_identity_equal(const Chaos__V1__Identity *got, const Chaos__V1__Identity 
 static void
 test_poll_with_identity_acks_and_prev_times_round_trips(void **state)
 {
-	struct poll_fix  f;
-	Chaos__V1__Poll *got;
+	struct wire_fix_poll f;
+	Chaos__V1__Poll     *got;
 
 	(void)state;
-	poll_fix_init(&f);
-	poll_fix_add_identity(&f);
-	f.poll.has_prev_t1_agent_us = f.poll.has_prev_t2_ctl_us = true;
-	f.poll.has_prev_t3_ctl_us = f.poll.has_prev_t4_agent_us = true;
-	f.poll.prev_t1_agent_us                                 = T0_US - 1000;
-	f.poll.prev_t2_ctl_us                                   = T0_US - 900;
-	f.poll.prev_t3_ctl_us                                   = T0_US - 850;
-	f.poll.prev_t4_agent_us                                 = T0_US - 700;
-	for (int i = 0; i < 2; i++) {
-		chaos__v1__ack__init(&f.ack[i]);
-		f.ack[i].command_id = 40 + (uint64_t)i;
-		f.acks[i]           = &f.ack[i];
-	}
-	f.ack[0].status               = CHAOS__V1__STATUS__STATUS_OK;
-	f.ack[0].has_applied_agent_us = true;
-	f.ack[0].applied_agent_us     = T0_US - 1200;
-	f.ack[1].status               = CHAOS__V1__STATUS__STATUS_FAILED;
-	f.ack[1].error                = "nft: table busy";
-	f.poll.n_acks                 = 2;
-	f.poll.acks                   = f.acks;
-	f.faults[0]                   = "run-1/fault-1";
-	f.faults[1]                   = "run-1/fault-2";
-	f.poll.n_active_faults        = 2;
-	f.poll.active_faults          = f.faults;
-
-	got = expect_accepted(&f.poll.base, dec_poll);
+	wire_fix_poll_init(&f);
+	wire_fix_poll_add_identity(&f);
+	wire_fix_poll_add_acks_times_faults(&f);
+	got = expect_accepted(&f.poll.base, WIRE_FIX_POLL);
 	assert_int_equal(got->protocol_version, WIRE_VERSION);
 	assert_string_equal(got->agent_id, "ledger/db-0");
 	assert_int_equal(got->poll_seq, 7);
@@ -441,12 +210,12 @@ test_poll_with_identity_acks_and_prev_times_round_trips(void **state)
 static void
 test_minimal_poll_round_trips_without_optional_fields(void **state)
 {
-	struct poll_fix  f;
-	Chaos__V1__Poll *got;
+	struct wire_fix_poll f;
+	Chaos__V1__Poll     *got;
 
 	(void)state;
-	poll_fix_init(&f);
-	got = expect_accepted(&f.poll.base, dec_poll);
+	wire_fix_poll_init(&f);
+	got = expect_accepted(&f.poll.base, WIRE_FIX_POLL);
 	assert_null(got->identity);
 	assert_false(got->has_prev_t1_agent_us);
 	assert_int_equal(got->n_acks, 0);
@@ -456,9 +225,9 @@ test_minimal_poll_round_trips_without_optional_fields(void **state)
 
 /* Decodes f's reply and checks the header; returns the one command. */
 static Chaos__V1__Reply *
-reply_round_trip(struct reply_fix *f, Chaos__V1__Command__BodyCase want_case)
+reply_round_trip(struct wire_fix_reply *f, Chaos__V1__Command__BodyCase want_case)
 {
-	Chaos__V1__Reply *got = expect_accepted(&f->reply.base, dec_reply);
+	Chaos__V1__Reply *got = expect_accepted(&f->reply.base, WIRE_FIX_REPLY);
 
 	assert_int_equal(got->poll_seq, 7);
 	assert_int_equal(got->t2_ctl_us, T0_US + 100);
@@ -470,33 +239,10 @@ reply_round_trip(struct reply_fix *f, Chaos__V1__Command__BodyCase want_case)
 	return got;
 }
 
-static const Chaos__V1__FaultSpec *
-check_fault_header(const Chaos__V1__Reply *got, Chaos__V1__FaultSpec__KindCase kind)
-{
-	const Chaos__V1__FaultSpec *fs = got->commands[0]->apply_fault;
-
-	assert_string_equal(fs->fault_id, "run-1/fault-3");
-	assert_int_equal(fs->lease_ms, 3000);
-	assert_int_equal(fs->hard_end_ctl_us, T0_US + 60000000);
-	assert_string_equal(fs->target, "db-0");
-	assert_int_equal(fs->n_exempt, 2);
-	assert_string_equal(fs->exempt[1], "127.0.0.0/8");
-	assert_int_equal(fs->kind_case, kind);
-	return fs;
-}
-
+/* What each fault kind's own fields decode to (the header is checked apart). */
 static void
-test_reply_with_partition_fault_round_trips(void **state)
+check_partition_fields(const Chaos__V1__FaultSpec *fs)
 {
-	struct reply_fix            f;
-	Chaos__V1__Reply           *got;
-	const Chaos__V1__FaultSpec *fs;
-
-	(void)state;
-	reply_fix_init(&f);
-	cmd_fix_fault(&f.c, CHAOS__V1__FAULT_SPEC__KIND_PARTITION);
-	got = reply_round_trip(&f, CHAOS__V1__COMMAND__BODY_APPLY_FAULT);
-	fs  = check_fault_header(got, CHAOS__V1__FAULT_SPEC__KIND_PARTITION);
 	assert_int_equal(fs->partition->n_peers, 2);
 	assert_string_equal(fs->partition->peers[0], "10.77.0.22/32");
 	assert_string_equal(fs->partition->peers[1], "10.78.0.0/16");
@@ -504,119 +250,134 @@ test_reply_with_partition_fault_round_trips(void **state)
 	assert_int_equal(fs->partition->n_ports, 2);
 	assert_int_equal(fs->partition->ports[1], 8080);
 	assert_int_equal(fs->partition->proto, CHAOS__V1__L4_PROTO__L4_TCP);
-	wire_free(got);
 }
 
 static void
-test_reply_with_port_fault_round_trips(void **state)
+check_port_fields(const Chaos__V1__FaultSpec *fs)
 {
-	struct reply_fix            f;
-	Chaos__V1__Reply           *got;
-	const Chaos__V1__FaultSpec *fs;
-
-	(void)state;
-	reply_fix_init(&f);
-	cmd_fix_fault(&f.c, CHAOS__V1__FAULT_SPEC__KIND_PORT);
-	got = reply_round_trip(&f, CHAOS__V1__COMMAND__BODY_APPLY_FAULT);
-	fs  = check_fault_header(got, CHAOS__V1__FAULT_SPEC__KIND_PORT);
 	assert_int_equal(fs->port->n_ports, 1);
 	assert_int_equal(fs->port->ports[0], 5432);
 	assert_true(fs->port->has_mode);
 	assert_int_equal(fs->port->mode, CHAOS__V1__REJECT_MODE__REJECT_MODE_RESET);
-	wire_free(got);
 }
 
 static void
-test_reply_with_latency_fault_round_trips(void **state)
+check_latency_fields(const Chaos__V1__FaultSpec *fs)
 {
-	struct reply_fix            f;
-	Chaos__V1__Reply           *got;
-	const Chaos__V1__FaultSpec *fs;
-
-	(void)state;
-	reply_fix_init(&f);
-	cmd_fix_fault(&f.c, CHAOS__V1__FAULT_SPEC__KIND_LATENCY);
-	got = reply_round_trip(&f, CHAOS__V1__COMMAND__BODY_APPLY_FAULT);
-	fs  = check_fault_header(got, CHAOS__V1__FAULT_SPEC__KIND_LATENCY);
 	assert_int_equal(fs->latency->port, 5432);
 	assert_int_equal(fs->latency->delay_ms, 250);
 	assert_int_equal(fs->latency->jitter_ms, 50);
 	assert_true(fs->latency->terminate_existing);
 	assert_string_equal(fs->latency->pg_dsn, "host=/run/postgresql dbname=ledger");
-	wire_free(got);
 }
 
 static void
-test_reply_with_kill_fault_round_trips(void **state)
+check_kill_fields(const Chaos__V1__FaultSpec *fs)
 {
-	struct reply_fix            f;
-	Chaos__V1__Reply           *got;
-	const Chaos__V1__FaultSpec *fs;
-
-	(void)state;
-	reply_fix_init(&f);
-	cmd_fix_fault(&f.c, CHAOS__V1__FAULT_SPEC__KIND_KILL);
-	got = reply_round_trip(&f, CHAOS__V1__COMMAND__BODY_APPLY_FAULT);
-	fs  = check_fault_header(got, CHAOS__V1__FAULT_SPEC__KIND_KILL);
 	assert_string_equal(fs->kill->process_name, "postgres");
 	assert_true(fs->kill->has_signal);
 	assert_int_equal(fs->kill->signal, 15);
-	wire_free(got);
 }
 
 static void
-test_reply_with_loss_fault_round_trips(void **state)
+check_loss_fields(const Chaos__V1__FaultSpec *fs)
 {
-	struct reply_fix            f;
-	Chaos__V1__Reply           *got;
-	const Chaos__V1__FaultSpec *fs;
-
-	(void)state;
-	reply_fix_init(&f);
-	cmd_fix_fault(&f.c, CHAOS__V1__FAULT_SPEC__KIND_LOSS);
-	got = reply_round_trip(&f, CHAOS__V1__COMMAND__BODY_APPLY_FAULT);
-	fs  = check_fault_header(got, CHAOS__V1__FAULT_SPEC__KIND_LOSS);
 	assert_int_equal(fs->loss->n_peers, 1);
 	assert_string_equal(fs->loss->peers[0], "10.77.0.22/32");
 	assert_int_equal(fs->loss->percent, 30);
+}
+
+/* One fault kind's round trip: a test's initial state. */
+struct fault_case {
+	Chaos__V1__FaultSpec__KindCase kind;
+	void (*check)(const Chaos__V1__FaultSpec *fs);
+};
+
+static struct fault_case fault_partition = {CHAOS__V1__FAULT_SPEC__KIND_PARTITION,
+                                            check_partition_fields};
+static struct fault_case fault_port      = {CHAOS__V1__FAULT_SPEC__KIND_PORT,
+                                            check_port_fields};
+static struct fault_case fault_latency   = {CHAOS__V1__FAULT_SPEC__KIND_LATENCY,
+                                            check_latency_fields};
+static struct fault_case fault_kill      = {CHAOS__V1__FAULT_SPEC__KIND_KILL,
+                                            check_kill_fields};
+static struct fault_case fault_loss      = {CHAOS__V1__FAULT_SPEC__KIND_LOSS,
+                                            check_loss_fields};
+
+static void
+test_reply_with_fault_round_trips(void **state)
+{
+	const struct fault_case    *c = *state;
+	struct wire_fix_reply       f;
+	Chaos__V1__Reply           *got;
+	const Chaos__V1__FaultSpec *fs;
+
+	fault_reply(&f, c->kind);
+	got = reply_round_trip(&f, CHAOS__V1__COMMAND__BODY_APPLY_FAULT);
+	fs  = got->commands[0]->apply_fault;
+	assert_string_equal(fs->fault_id, "run-1/fault-3");
+	assert_int_equal(fs->lease_ms, 3000);
+	assert_int_equal(fs->hard_end_ctl_us, T0_US + 60000000);
+	assert_string_equal(fs->target, "db-0");
+	assert_int_equal(fs->n_exempt, 2);
+	assert_string_equal(fs->exempt[1], "127.0.0.0/8");
+	assert_int_equal(fs->kind_case, c->kind);
+	c->check(fs);
 	wire_free(got);
 }
 
-static void
-test_reply_with_revert_fault_round_trips(void **state)
+/* The commands whose body is one id: set it, decode, read it back. */
+static char **
+command_id_body(Chaos__V1__Command *cmd, Chaos__V1__Command__BodyCase body)
 {
-	struct reply_fix  f;
-	Chaos__V1__Reply *got;
+	switch (body) {
+	case CHAOS__V1__COMMAND__BODY_REVERT_FAULT:
+		return &cmd->revert_fault;
+	case CHAOS__V1__COMMAND__BODY_STOP_PROBE:
+		return &cmd->stop_probe;
+	default:
+		assert_int_equal(body, CHAOS__V1__COMMAND__BODY_STOP_LOAD);
+		return &cmd->stop_load;
+	}
+}
+
+static void
+test_reply_with_revert_fault_stop_probe_and_stop_load_round_trips(void **state)
+{
+	static const struct {
+		Chaos__V1__Command__BodyCase body;
+		char                        *id;
+	} cases[] = {
+	    {CHAOS__V1__COMMAND__BODY_REVERT_FAULT, "run-1/fault-3"},
+	    {CHAOS__V1__COMMAND__BODY_STOP_PROBE, "probe-height"},
+	    {CHAOS__V1__COMMAND__BODY_STOP_LOAD, "load-1"},
+	};
+	struct wire_fix_reply f;
+	Chaos__V1__Reply     *got;
 
 	(void)state;
-	reply_fix_init(&f);
-	f.c.cmd.body_case    = CHAOS__V1__COMMAND__BODY_REVERT_FAULT;
-	f.c.cmd.revert_fault = "run-1/fault-3";
-	got = reply_round_trip(&f, CHAOS__V1__COMMAND__BODY_REVERT_FAULT);
-	assert_string_equal(got->commands[0]->revert_fault, "run-1/fault-3");
-	wire_free(got);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CASE("cases[%zu]", i);
+		wire_fix_reply_init(&f);
+		f.c.cmd.body_case                         = cases[i].body;
+		*command_id_body(&f.c.cmd, cases[i].body) = cases[i].id;
+		got = reply_round_trip(&f, cases[i].body);
+		assert_string_equal(*command_id_body(got->commands[0], cases[i].body),
+		                    cases[i].id);
+		wire_free(got);
+	}
 }
 
 static void
 test_reply_with_start_probe_round_trips(void **state)
 {
-	struct reply_fix            f;
+	struct wire_fix_reply       f;
 	Chaos__V1__Reply           *got;
 	const Chaos__V1__ProbeSpec *p;
 
 	(void)state;
-	reply_fix_init(&f);
-	chaos__v1__probe_spec__init(&f.c.probe);
-	f.c.probe.probe_id          = "probe-height";
-	f.c.probe.kind              = CHAOS__V1__PROBE_KIND__PROBE_KIND_HTTP;
-	f.c.probe.target            = "http://10.77.0.30:8545/status";
-	f.c.probe.interval_ms       = 250;
-	f.c.probe.timeout_ms        = 1000;
-	f.c.probe.has_expect_status = true;
-	f.c.probe.expect_status     = 200;
-	f.c.probe.json_field        = "height";
-	f.c.cmd.body_case           = CHAOS__V1__COMMAND__BODY_START_PROBE;
-	f.c.cmd.start_probe         = &f.c.probe;
+	wire_fix_reply_init(&f);
+	wire_fix_cmd_probe(&f.c);
 	got = reply_round_trip(&f, CHAOS__V1__COMMAND__BODY_START_PROBE);
 	p   = got->commands[0]->start_probe;
 	assert_string_equal(p->probe_id, "probe-height");
@@ -632,23 +393,15 @@ test_reply_with_start_probe_round_trips(void **state)
 static void
 test_reply_with_start_load_round_trips(void **state)
 {
-	struct reply_fix           f;
+	struct wire_fix_reply      f;
 	Chaos__V1__Reply          *got;
 	const Chaos__V1__LoadSpec *l;
 
 	(void)state;
-	reply_fix_init(&f);
-	chaos__v1__load_spec__init(&f.c.load);
-	f.c.load.load_id     = "load-1";
-	f.c.load.url         = "http://10.77.0.30:8080/tx";
-	f.c.load.rate_rps    = 200;
-	f.c.load.concurrency = 32;
-	f.c.load.duration_ms = 60000;
-	f.c.load.timeout_ms  = 2000;
-	f.c.cmd.body_case    = CHAOS__V1__COMMAND__BODY_START_LOAD;
-	f.c.cmd.start_load   = &f.c.load;
-	got                  = reply_round_trip(&f, CHAOS__V1__COMMAND__BODY_START_LOAD);
-	l                    = got->commands[0]->start_load;
+	wire_fix_reply_init(&f);
+	wire_fix_cmd_load(&f.c);
+	got = reply_round_trip(&f, CHAOS__V1__COMMAND__BODY_START_LOAD);
+	l   = got->commands[0]->start_load;
 	assert_string_equal(l->load_id, "load-1");
 	assert_string_equal(l->url, "http://10.77.0.30:8080/tx");
 	assert_int_equal(l->rate_rps, 200);
@@ -661,11 +414,11 @@ test_reply_with_start_load_round_trips(void **state)
 static void
 test_reply_with_revert_all_and_identity_needed_round_trips(void **state)
 {
-	struct reply_fix  f;
-	Chaos__V1__Reply *got;
+	struct wire_fix_reply f;
+	Chaos__V1__Reply     *got;
 
 	(void)state;
-	reply_fix_init(&f);
+	wire_fix_reply_init(&f);
 	f.c.cmd.body_case           = CHAOS__V1__COMMAND__BODY_REVERT_ALL;
 	f.c.cmd.revert_all          = true;
 	f.reply.has_identity_needed = true;
@@ -676,40 +429,29 @@ test_reply_with_revert_all_and_identity_needed_round_trips(void **state)
 	wire_free(got);
 }
 
-static void
-test_reply_with_stop_probe_and_stop_load_round_trips(void **state)
+/* Decodes f's event and checks the header and the body's type. */
+static Chaos__V1__Event *
+event_round_trip(struct wire_fix_event *f, Chaos__V1__Event__BodyCase want_case)
 {
-	struct reply_fix  f;
-	Chaos__V1__Reply *got;
+	Chaos__V1__Event *got = expect_accepted(&f->ev.base, WIRE_FIX_EVENT);
 
-	(void)state;
-	reply_fix_init(&f);
-	f.c.cmd.body_case  = CHAOS__V1__COMMAND__BODY_STOP_PROBE;
-	f.c.cmd.stop_probe = "probe-height";
-	got                = reply_round_trip(&f, CHAOS__V1__COMMAND__BODY_STOP_PROBE);
-	assert_string_equal(got->commands[0]->stop_probe, "probe-height");
-	wire_free(got);
-	f.c.cmd.body_case = CHAOS__V1__COMMAND__BODY_STOP_LOAD;
-	f.c.cmd.stop_load = "load-1";
-	got               = reply_round_trip(&f, CHAOS__V1__COMMAND__BODY_STOP_LOAD);
-	assert_string_equal(got->commands[0]->stop_load, "load-1");
-	wire_free(got);
+	assert_string_equal(got->agent_id, "ledger/db-0");
+	assert_int_equal(got->seq, 12);
+	assert_int_equal(got->t_agent_us, T0_US + 999);
+	assert_int_equal(got->body_case, want_case);
+	return got;
 }
 
 static void
 test_hello_event_round_trips(void **state)
 {
-	struct event_fix  f;
-	Chaos__V1__Event *got;
+	struct wire_fix_event f;
+	Chaos__V1__Event     *got;
 
 	(void)state;
-	event_fix_init(&f);
-	event_fix_hello(&f);
-	got = expect_accepted(&f.ev.base, dec_event);
-	assert_string_equal(got->agent_id, "ledger/db-0");
-	assert_int_equal(got->seq, 12);
-	assert_int_equal(got->t_agent_us, T0_US + 999);
-	assert_int_equal(got->body_case, CHAOS__V1__EVENT__BODY_HELLO);
+	wire_fix_event_init(&f);
+	wire_fix_event_hello(&f);
+	got = event_round_trip(&f, CHAOS__V1__EVENT__BODY_HELLO);
 	assert_identity_equal(got->hello->identity, &f.ident.id);
 	wire_free(got);
 }
@@ -717,27 +459,13 @@ test_hello_event_round_trips(void **state)
 static void
 test_probe_sample_event_round_trips(void **state)
 {
-	struct event_fix  f;
-	Chaos__V1__Event *got;
+	struct wire_fix_event f;
+	Chaos__V1__Event     *got;
 
 	(void)state;
-	event_fix_init(&f);
-	chaos__v1__probe_sample__init(&f.sample);
-	f.sample.probe_id        = "probe-db";
-	f.sample.healthy         = false;
-	f.sample.latency_us      = 1234;
-	f.sample.has_error_class = true;
-	f.sample.error_class     = CHAOS__V1__ERROR_CLASS__ERROR_CLASS_SQL;
-	f.sample.sqlstate        = "57P01";
-	f.sample.has_value       = true;
-	f.sample.value           = -5;
-	f.sample.has_connect_us  = true;
-	f.sample.connect_us      = 800;
-	f.sample.detail          = "terminating connection due to administrator command";
-	f.ev.body_case           = CHAOS__V1__EVENT__BODY_SAMPLE;
-	f.ev.sample              = &f.sample;
-	got                      = expect_accepted(&f.ev.base, dec_event);
-	assert_int_equal(got->body_case, CHAOS__V1__EVENT__BODY_SAMPLE);
+	wire_fix_event_init(&f);
+	wire_fix_event_sample(&f);
+	got = event_round_trip(&f, CHAOS__V1__EVENT__BODY_SAMPLE);
 	assert_string_equal(got->sample->probe_id, "probe-db");
 	assert_false(got->sample->healthy);
 	assert_int_equal(got->sample->latency_us, 1234);
@@ -746,22 +474,22 @@ test_probe_sample_event_round_trips(void **state)
 	assert_string_equal(got->sample->sqlstate, "57P01");
 	assert_int_equal(got->sample->value, -5);
 	assert_int_equal(got->sample->connect_us, 800);
-	assert_string_equal(got->sample->detail, f.sample.detail);
+	assert_string_equal(got->sample->detail,
+	                    "terminating connection due to administrator command");
 	wire_free(got);
 }
 
 static void
 test_fault_state_event_round_trips(void **state)
 {
-	struct event_fix  f;
-	Chaos__V1__Event *got;
+	struct wire_fix_event f;
+	Chaos__V1__Event     *got;
 
 	(void)state;
-	event_fix_init(&f);
-	event_fix_fault_state(&f, "3 rules in table chaos");
+	wire_fix_event_init(&f);
+	wire_fix_event_fault_state(&f, "3 rules in table chaos");
 	f.state.phase = CHAOS__V1__FAULT_PHASE__FAULT_PHASE_EXPIRED;
-	got           = expect_accepted(&f.ev.base, dec_event);
-	assert_int_equal(got->body_case, CHAOS__V1__EVENT__BODY_FAULT_STATE);
+	got           = event_round_trip(&f, CHAOS__V1__EVENT__BODY_FAULT_STATE);
 	assert_string_equal(got->fault_state->fault_id, "run-1/fault-3");
 	assert_int_equal(got->fault_state->phase,
 	                 CHAOS__V1__FAULT_PHASE__FAULT_PHASE_EXPIRED);
@@ -772,29 +500,13 @@ test_fault_state_event_round_trips(void **state)
 static void
 test_load_report_event_round_trips(void **state)
 {
-	struct event_fix  f;
-	Chaos__V1__Event *got;
+	struct wire_fix_event f;
+	Chaos__V1__Event     *got;
 
 	(void)state;
-	event_fix_init(&f);
-	chaos__v1__load_report__init(&f.load);
-	f.load.load_id   = "load-1";
-	f.load.scheduled = 1000;
-	f.load.ok        = 990;
-	f.load.late      = 3;
-	for (int i = 0; i < 3; i++)
-		f.errors[i] = (uint64_t)i * 2;
-	for (int i = 0; i < 4; i++)
-		f.hist[i] = 100u << i;
-	f.load.n_errors_by_class = 3;
-	f.load.errors_by_class   = f.errors;
-	f.load.n_latency_hist    = 4;
-	f.load.latency_hist      = f.hist;
-	f.load.final             = true;
-	f.ev.body_case           = CHAOS__V1__EVENT__BODY_LOAD;
-	f.ev.load                = &f.load;
-	got                      = expect_accepted(&f.ev.base, dec_event);
-	assert_int_equal(got->body_case, CHAOS__V1__EVENT__BODY_LOAD);
+	wire_fix_event_init(&f);
+	wire_fix_event_load(&f);
+	got = event_round_trip(&f, CHAOS__V1__EVENT__BODY_LOAD);
 	assert_string_equal(got->load->load_id, "load-1");
 	assert_int_equal(got->load->scheduled, 1000);
 	assert_int_equal(got->load->ok, 990);
@@ -810,24 +522,19 @@ test_load_report_event_round_trips(void **state)
 static void
 test_control_request_list_agents_and_stats_round_trip(void **state)
 {
-	Chaos__V1__ControlRequest    req = CHAOS__V1__CONTROL_REQUEST__INIT;
-	Chaos__V1__ListAgentsRequest la  = CHAOS__V1__LIST_AGENTS_REQUEST__INIT;
-	Chaos__V1__StatsRequest      st  = CHAOS__V1__STATS_REQUEST__INIT;
-	Chaos__V1__ControlRequest   *got;
+	struct wire_fix_ctl_req    f;
+	Chaos__V1__ControlRequest *got;
 
 	(void)state;
-	req.protocol_version = WIRE_VERSION;
-	la.namespace_        = "ledger";
-	req.body_case        = CHAOS__V1__CONTROL_REQUEST__BODY_LIST_AGENTS;
-	req.list_agents      = &la;
-	got                  = expect_accepted(&req.base, dec_ctl_req);
+	wire_fix_ctl_req_init(&f, CHAOS__V1__CONTROL_REQUEST__BODY_LIST_AGENTS);
+	f.list.namespace_ = "ledger";
+	got               = expect_accepted(&f.req.base, WIRE_FIX_CTL_REQ);
 	assert_int_equal(got->body_case, CHAOS__V1__CONTROL_REQUEST__BODY_LIST_AGENTS);
 	assert_string_equal(got->list_agents->namespace_, "ledger");
 	wire_free(got);
 
-	req.body_case = CHAOS__V1__CONTROL_REQUEST__BODY_STATS;
-	req.stats     = &st;
-	got           = expect_accepted(&req.base, dec_ctl_req);
+	wire_fix_ctl_req_init(&f, CHAOS__V1__CONTROL_REQUEST__BODY_STATS);
+	got = expect_accepted(&f.req.base, WIRE_FIX_CTL_REQ);
 	assert_int_equal(got->body_case, CHAOS__V1__CONTROL_REQUEST__BODY_STATS);
 	assert_non_null(got->stats);
 	wire_free(got);
@@ -836,49 +543,14 @@ test_control_request_list_agents_and_stats_round_trip(void **state)
 static void
 test_control_response_with_agents_and_endpoints_round_trips(void **state)
 {
-	Chaos__V1__ControlResponse  resp = CHAOS__V1__CONTROL_RESPONSE__INIT;
-	Chaos__V1__AgentInfo        info = CHAOS__V1__AGENT_INFO__INIT;
-	Chaos__V1__AgentInfo       *infos[1];
-	Chaos__V1__EndpointStats    ep = CHAOS__V1__ENDPOINT_STATS__INIT;
-	Chaos__V1__EndpointStats   *eps[1];
-	struct ident_fix            id;
-	char                       *faults[1] = {"run-1/fault-3"};
+	struct wire_fix_ctl_resp    f;
 	Chaos__V1__ControlResponse *got;
 
 	(void)state;
-	ident_fix_init(&id, "ledger/db-0");
-	info.identity         = &id.id;
-	info.state            = CHAOS__V1__AGENT_STATE__AGENT_STATE_LOST;
-	info.last_seen_ctl_us = T0_US;
-	info.has_clock_known = info.clock_known = true;
-	info.has_clock_offset_ms                = true;
-	info.clock_offset_ms                    = -1.25;
-	info.has_clock_error_ms                 = true;
-	info.clock_error_ms                     = 0.5;
-	info.lost_reason                        = "connection closed";
-	info.has_events_gaps                    = true;
-	info.events_gaps                        = 2;
-	info.n_active_faults                    = 1;
-	info.active_faults                      = faults;
-	infos[0]                                = &info;
-	ep.name                                 = "events";
-	ep.received                             = 100;
-	ep.dropped                              = 3;
-	ep.last_reason                          = "event: bad fault state";
-	eps[0]                                  = &ep;
-	resp.protocol_version                   = WIRE_VERSION;
-	resp.n_agents                           = 1;
-	resp.agents                             = infos;
-	resp.n_endpoints                        = 1;
-	resp.endpoints                          = eps;
-	resp.has_now_ctl_us                     = true;
-	resp.now_ctl_us                         = T0_US + 5;
-	resp.has_heartbeat_ms                   = true;
-	resp.heartbeat_ms                       = 500;
-
-	got = expect_accepted(&resp.base, dec_ctl_resp);
+	wire_fix_ctl_resp_init(&f);
+	got = expect_accepted(&f.resp.base, WIRE_FIX_CTL_RESP);
 	assert_int_equal(got->n_agents, 1);
-	assert_identity_equal(got->agents[0]->identity, &id.id);
+	assert_identity_equal(got->agents[0]->identity, &f.ident.id);
 	assert_int_equal(got->agents[0]->state, CHAOS__V1__AGENT_STATE__AGENT_STATE_LOST);
 	assert_true(got->agents[0]->clock_known);
 	assert_true(got->agents[0]->clock_offset_ms == -1.25);
@@ -904,9 +576,9 @@ test_every_decoder_rejects_an_empty_buffer(void **state)
 	static const uint8_t none[1] = {0};
 
 	(void)state;
-	for (size_t i = 0; i < N_DECODERS; i++) {
-		expect_bytes_rejected(none, 0, all_decoders[i], CHAOS_EPROTO, "empty");
-		expect_bytes_rejected(NULL, 0, all_decoders[i], CHAOS_EPROTO, "empty");
+	for (enum wire_fix_kind k = 0; k < WIRE_FIX_N_KINDS; k++) {
+		expect_bytes_rejected(none, 0, k, CHAOS_EPROTO, "empty");
+		expect_bytes_rejected(NULL, 0, k, CHAOS_EPROTO, "empty");
 	}
 }
 
@@ -915,19 +587,19 @@ test_every_decoder_rejects_an_empty_buffer(void **state)
 static void
 test_truncated_poll_is_rejected_at_every_cut(void **state)
 {
-	struct poll_fix f;
-	uint8_t        *buf;
-	size_t          len, id_len, id_start;
+	struct wire_fix_poll f;
+	uint8_t             *buf;
+	size_t               len, id_len, id_start;
 
 	(void)state;
-	poll_fix_init(&f);
-	poll_fix_add_identity(&f);
+	wire_fix_poll_init(&f);
+	wire_fix_poll_add_identity(&f);
 	buf      = pack_bytes(&f.poll.base, &len);
 	id_len   = chaos__v1__identity__get_packed_size(&f.ident.id);
 	id_start = len - id_len - (id_len < 128 ? 2 : 3); /* tag + length varint */
 	assert_int_equal(buf[id_start], (10 << 3) | 2);
 	for (size_t cut = id_start + 1; cut < len; cut++)
-		expect_bytes_rejected(buf, cut, dec_poll, CHAOS_EPROTO,
+		expect_bytes_rejected(buf, cut, WIRE_FIX_POLL, CHAOS_EPROTO,
 		                      "not a valid protobuf");
 	free(buf);
 }
@@ -935,17 +607,16 @@ test_truncated_poll_is_rejected_at_every_cut(void **state)
 static void
 test_truncated_reply_is_rejected(void **state)
 {
-	struct reply_fix f;
-	uint8_t         *buf;
-	size_t           len;
+	struct wire_fix_reply f;
+	uint8_t              *buf;
+	size_t                len;
 
 	(void)state;
-	reply_fix_init(&f);
-	cmd_fix_fault(&f.c, CHAOS__V1__FAULT_SPEC__KIND_PARTITION);
+	fault_reply(&f, CHAOS__V1__FAULT_SPEC__KIND_PARTITION);
 	buf = pack_bytes(&f.reply.base, &len);
-	expect_bytes_rejected(buf, len - 1, dec_reply, CHAOS_EPROTO,
+	expect_bytes_rejected(buf, len - 1, WIRE_FIX_REPLY, CHAOS_EPROTO,
 	                      "not a valid protobuf");
-	expect_bytes_rejected(buf, len / 2, dec_reply, CHAOS_EPROTO, "");
+	expect_bytes_rejected(buf, len / 2, WIRE_FIX_REPLY, CHAOS_EPROTO, "");
 	free(buf);
 }
 
@@ -955,12 +626,12 @@ test_message_missing_required_fields_is_rejected(void **state)
 	static const uint8_t version_only[] = {0x08, 0x01}; /* protocol_version = 1 */
 
 	(void)state;
-	expect_bytes_rejected(version_only, sizeof(version_only), dec_poll, CHAOS_EPROTO,
-	                      "not a valid protobuf");
-	expect_bytes_rejected(version_only, sizeof(version_only), dec_reply, CHAOS_EPROTO,
-	                      "not a valid protobuf");
-	expect_bytes_rejected(version_only, sizeof(version_only), dec_event, CHAOS_EPROTO,
-	                      "not a valid protobuf");
+	expect_bytes_rejected(version_only, sizeof(version_only), WIRE_FIX_POLL,
+	                      CHAOS_EPROTO, "not a valid protobuf");
+	expect_bytes_rejected(version_only, sizeof(version_only), WIRE_FIX_REPLY,
+	                      CHAOS_EPROTO, "not a valid protobuf");
+	expect_bytes_rejected(version_only, sizeof(version_only), WIRE_FIX_EVENT,
+	                      CHAOS_EPROTO, "not a valid protobuf");
 }
 
 static uint64_t
@@ -981,21 +652,21 @@ test_random_bytes_are_rejected_by_every_decoder(void **state)
 	uint8_t              buf[96];
 
 	(void)state;
-	for (size_t d = 0; d < N_DECODERS; d++)
-		expect_bytes_rejected(garbage, sizeof(garbage), all_decoders[d],
-		                      CHAOS_EPROTO, "not a valid protobuf");
+	for (enum wire_fix_kind k = 0; k < WIRE_FIX_N_KINDS; k++)
+		expect_bytes_rejected(garbage, sizeof(garbage), k, CHAOS_EPROTO,
+		                      "not a valid protobuf");
 	for (int round = 0; round < 2000; round++) {
 		size_t len = 1 + xorshift64(&seed) % sizeof(buf);
 		for (size_t i = 0; i < len; i++)
 			buf[i] = (uint8_t)xorshift64(&seed);
-		for (size_t d = 0; d < N_DECODERS; d++) {
+		for (enum wire_fix_kind k = 0; k < WIRE_FIX_N_KINDS; k++) {
 			void     *out    = NULL;
 			chaos_why reason = {{0}};
-			int       rv     = all_decoders[d](buf, len, &out, &reason);
+			int       rv     = decode(k, buf, len, &out, &reason);
 			/* Random bytes can parse as protobuf with another version. */
 			if (rv != CHAOS_EPROTO && rv != CHAOS_EVERSION)
-				fail_msg("random input %d to decoder %zu gave %d", round,
-				         d, rv);
+				fail_msg("random input %d to decoder %d gave %d", round,
+				         (int)k, rv);
 			assert_true(reason.text[0] != '\0');
 			assert_ptr_equal(out, &decode_sentinel);
 		}
@@ -1005,33 +676,31 @@ test_random_bytes_are_rejected_by_every_decoder(void **state)
 static void
 test_wrong_protocol_version_is_refused_with_eversion(void **state)
 {
-	struct poll_fix            p;
-	struct reply_fix           r;
-	struct event_fix           e;
-	Chaos__V1__ControlRequest  req   = CHAOS__V1__CONTROL_REQUEST__INIT;
-	Chaos__V1__StatsRequest    st    = CHAOS__V1__STATS_REQUEST__INIT;
+	struct wire_fix_poll       p;
+	struct wire_fix_reply      r;
+	struct wire_fix_event      e;
+	struct wire_fix_ctl_req    q;
 	Chaos__V1__ControlResponse resp  = CHAOS__V1__CONTROL_RESPONSE__INIT;
 	const uint32_t             bad[] = {0, WIRE_VERSION + 1, 0xffffffffu};
 
 	(void)state;
-	poll_fix_init(&p);
-	reply_fix_init(&r);
+	wire_fix_poll_init(&p);
+	wire_fix_reply_init(&r);
 	r.c.cmd.body_case  = CHAOS__V1__COMMAND__BODY_REVERT_ALL;
 	r.c.cmd.revert_all = true;
-	event_fix_init(&e);
-	event_fix_hello(&e);
-	req.body_case = CHAOS__V1__CONTROL_REQUEST__BODY_STATS;
-	req.stats     = &st;
+	wire_fix_event_init(&e);
+	wire_fix_event_hello(&e);
+	wire_fix_ctl_req_init(&q, CHAOS__V1__CONTROL_REQUEST__BODY_STATS);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CASE("bad[%zu]", i);
 		p.poll.protocol_version = r.reply.protocol_version = bad[i];
-		e.ev.protocol_version = req.protocol_version = resp.protocol_version =
+		e.ev.protocol_version = q.req.protocol_version = resp.protocol_version =
 		    bad[i];
-		expect_rejected(&p.poll.base, dec_poll, CHAOS_EVERSION, "version");
-		expect_rejected(&r.reply.base, dec_reply, CHAOS_EVERSION, "version");
-		expect_rejected(&e.ev.base, dec_event, CHAOS_EVERSION, "version");
-		expect_rejected(&req.base, dec_ctl_req, CHAOS_EVERSION, "version");
-		expect_rejected(&resp.base, dec_ctl_resp, CHAOS_EVERSION, "version");
+		expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EVERSION, "version");
+		expect_rejected(&r.reply.base, WIRE_FIX_REPLY, CHAOS_EVERSION, "version");
+		expect_rejected(&e.ev.base, WIRE_FIX_EVENT, CHAOS_EVERSION, "version");
+		expect_rejected(&q.req.base, WIRE_FIX_CTL_REQ, CHAOS_EVERSION, "version");
+		expect_rejected(&resp.base, WIRE_FIX_CTL_RESP, CHAOS_EVERSION, "version");
 	}
 }
 
@@ -1039,12 +708,12 @@ static void
 test_input_over_the_size_cap_is_refused_with_etoobig(void **state)
 {
 	const struct {
-		decode_fn dec;
-		size_t    cap;
+		enum wire_fix_kind kind;
+		size_t             cap;
 	} caps[] = {
-	    {dec_poll, WIRE_MAX_SESSION},     {dec_reply, WIRE_MAX_SESSION},
-	    {dec_event, WIRE_MAX_EVENT},      {dec_ctl_req, WIRE_MAX_CONTROL},
-	    {dec_ctl_resp, WIRE_MAX_CONTROL},
+	    {WIRE_FIX_POLL, WIRE_MAX_SESSION},     {WIRE_FIX_REPLY, WIRE_MAX_SESSION},
+	    {WIRE_FIX_EVENT, WIRE_MAX_EVENT},      {WIRE_FIX_CTL_REQ, WIRE_MAX_CONTROL},
+	    {WIRE_FIX_CTL_RESP, WIRE_MAX_CONTROL},
 	};
 	uint8_t *buf = calloc(1, WIRE_MAX_CONTROL + 1);
 
@@ -1055,10 +724,10 @@ test_input_over_the_size_cap_is_refused_with_etoobig(void **state)
 		chaos_why reason = {{0}};
 		/* Exactly at the cap is parsed (and fails as garbage), one byte over is
 		 * not. */
-		int rv = caps[i].dec(buf, caps[i].cap, &out, &reason);
+		int rv = decode(caps[i].kind, buf, caps[i].cap, &out, &reason);
 		assert_int_not_equal(rv, CHAOS_ETOOBIG);
 		assert_int_not_equal(rv, CHAOS_OK);
-		expect_bytes_rejected(buf, caps[i].cap + 1, caps[i].dec, CHAOS_ETOOBIG,
+		expect_bytes_rejected(buf, caps[i].cap + 1, caps[i].kind, CHAOS_ETOOBIG,
 		                      "size limit");
 	}
 	free(buf);
@@ -1067,28 +736,28 @@ test_input_over_the_size_cap_is_refused_with_etoobig(void **state)
 static void
 test_real_event_over_the_event_cap_is_refused_with_etoobig(void **state)
 {
-	struct event_fix f;
-	char            *big = malloc(WIRE_MAX_EVENT + 1);
+	struct wire_fix_event f;
+	char                 *big = malloc(WIRE_MAX_EVENT + 1);
 
 	(void)state;
 	assert_non_null(big);
 	memset(big, 'a', WIRE_MAX_EVENT);
 	big[WIRE_MAX_EVENT] = '\0';
-	event_fix_init(&f);
-	event_fix_fault_state(&f, big);
-	expect_rejected(&f.ev.base, dec_event, CHAOS_ETOOBIG, "size limit");
+	wire_fix_event_init(&f);
+	wire_fix_event_fault_state(&f, big);
+	expect_rejected(&f.ev.base, WIRE_FIX_EVENT, CHAOS_ETOOBIG, "size limit");
 	free(big);
 }
 
 static void
 test_wire_pack_refuses_a_message_over_max_size(void **state)
 {
-	struct poll_fix f;
-	nng_msg        *msg = (nng_msg *)(void *)&decode_sentinel;
-	size_t          len;
+	struct wire_fix_poll f;
+	nng_msg             *msg = (nng_msg *)(void *)&decode_sentinel;
+	size_t               len;
 
 	(void)state;
-	poll_fix_init(&f);
+	wire_fix_poll_init(&f);
 	len = chaos__v1__poll__get_packed_size(&f.poll);
 	assert_int_equal(wire_pack(&f.poll.base, len - 1, &msg), CHAOS_ETOOBIG);
 	assert_ptr_equal(msg, &decode_sentinel);
@@ -1103,52 +772,52 @@ test_wire_pack_refuses_a_message_over_max_size(void **state)
 static void
 test_unknown_enum_values_are_rejected(void **state)
 {
-	struct poll_fix  p;
-	struct reply_fix r;
-	struct event_fix e;
+	struct wire_fix_poll  p;
+	struct wire_fix_reply r;
+	struct wire_fix_event e;
 
 	(void)state;
-	poll_fix_init(&p);
-	poll_fix_add_identity(&p);
+	wire_fix_poll_init(&p);
+	wire_fix_poll_add_identity(&p);
 	p.ident.id.role = (Chaos__V1__Role)42;
-	expect_rejected(&p.poll.base, dec_poll, CHAOS_EPROTO, "unknown enum value");
+	expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO, "unknown enum value");
 
-	poll_fix_init(&p);
+	wire_fix_poll_init(&p);
 	chaos__v1__ack__init(&p.ack[0]);
 	p.ack[0].command_id = 1;
 	p.ack[0].status     = (Chaos__V1__Status)9;
 	p.acks[0]           = &p.ack[0];
 	p.poll.n_acks       = 1;
 	p.poll.acks         = p.acks;
-	expect_rejected(&p.poll.base, dec_poll, CHAOS_EPROTO, "unknown enum value");
+	expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO, "unknown enum value");
 
-	reply_fix_init(&r);
-	cmd_fix_fault(&r.c, CHAOS__V1__FAULT_SPEC__KIND_PARTITION);
+	fault_reply(&r, CHAOS__V1__FAULT_SPEC__KIND_PARTITION);
 	r.c.partition.direction = (Chaos__V1__Direction)7;
-	expect_rejected(&r.reply.base, dec_reply, CHAOS_EPROTO, "unknown enum value");
+	expect_rejected(&r.reply.base, WIRE_FIX_REPLY, CHAOS_EPROTO,
+	                "unknown enum value");
 
-	reply_fix_init(&r);
-	cmd_fix_fault(&r.c, CHAOS__V1__FAULT_SPEC__KIND_PARTITION);
+	fault_reply(&r, CHAOS__V1__FAULT_SPEC__KIND_PARTITION);
 	r.c.partition.proto = (Chaos__V1__L4Proto)1; /* ICMP is not in L4Proto */
-	expect_rejected(&r.reply.base, dec_reply, CHAOS_EPROTO, "unknown enum value");
+	expect_rejected(&r.reply.base, WIRE_FIX_REPLY, CHAOS_EPROTO,
+	                "unknown enum value");
 
-	event_fix_init(&e);
-	event_fix_fault_state(&e, NULL);
+	wire_fix_event_init(&e);
+	wire_fix_event_fault_state(&e, NULL);
 	e.state.phase = (Chaos__V1__FaultPhase)-3;
-	expect_rejected(&e.ev.base, dec_event, CHAOS_EPROTO, "unknown enum value");
+	expect_rejected(&e.ev.base, WIRE_FIX_EVENT, CHAOS_EPROTO, "unknown enum value");
 }
 
 /* The same check on bytes: pack a valid identity role, then patch the varint. */
 static void
 test_unknown_enum_value_patched_into_bytes_is_rejected(void **state)
 {
-	struct event_fix f;
-	uint8_t         *buf;
-	size_t           len, patched = 0;
+	struct wire_fix_event f;
+	uint8_t              *buf;
+	size_t                len, patched = 0;
 
 	(void)state;
-	event_fix_init(&f);
-	event_fix_hello(&f);
+	wire_fix_event_init(&f);
+	wire_fix_event_hello(&f);
 	f.ident.id.role =
 	    CHAOS__V1__ROLE__ROLE_CONTROLLER; /* 5: unique byte pair below */
 	buf = pack_bytes(&f.ev.base, &len);
@@ -1159,40 +828,41 @@ test_unknown_enum_value_patched_into_bytes_is_rejected(void **state)
 		}
 	}
 	assert_int_equal(patched, 1);
-	expect_bytes_rejected(buf, len, dec_event, CHAOS_EPROTO, "unknown enum value");
+	expect_bytes_rejected(buf, len, WIRE_FIX_EVENT, CHAOS_EPROTO,
+	                      "unknown enum value");
 	free(buf);
 }
 
 static void
 test_bad_agent_id_characters_are_rejected(void **state)
 {
-	static char *const bad[] = {"",           "ledger db-0", "ledger/db-0;rm",
-	                            "db\xc3\xa9", "a*b",         "x\"y"};
-	char               too_long[LIMIT_ID_LEN + 2];
-	struct poll_fix    p;
-	struct event_fix   e;
+	static char *const    bad[] = {"",           "ledger db-0", "ledger/db-0;rm",
+	                               "db\xc3\xa9", "a*b",         "x\"y"};
+	char                  too_long[LIMIT_ID_LEN + 2];
+	struct wire_fix_poll  p;
+	struct wire_fix_event e;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CASE("bad[%zu]", i);
-		poll_fix_init(&p);
+		wire_fix_poll_init(&p);
 		p.poll.agent_id = bad[i];
-		expect_rejected(&p.poll.base, dec_poll, CHAOS_EPROTO,
+		expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO,
 		                "poll: bad agent_id");
-		event_fix_init(&e);
-		event_fix_fault_state(&e, NULL);
+		wire_fix_event_init(&e);
+		wire_fix_event_fault_state(&e, NULL);
 		e.ev.agent_id = bad[i];
-		expect_rejected(&e.ev.base, dec_event, CHAOS_EPROTO,
+		expect_rejected(&e.ev.base, WIRE_FIX_EVENT, CHAOS_EPROTO,
 		                "event: bad agent_id");
 	}
 	memset(too_long, 'a', sizeof(too_long) - 1);
 	too_long[sizeof(too_long) - 1] = '\0';
-	poll_fix_init(&p);
+	wire_fix_poll_init(&p);
 	p.poll.agent_id = too_long;
-	expect_rejected(&p.poll.base, dec_poll, CHAOS_EPROTO, "poll: bad agent_id");
+	expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO, "poll: bad agent_id");
 	too_long[LIMIT_ID_LEN] = '\0'; /* exactly at the limit is fine */
 	p.poll.agent_id        = too_long;
-	wire_free(expect_accepted(&p.poll.base, dec_poll));
+	wire_free(expect_accepted(&p.poll.base, WIRE_FIX_POLL));
 	assert_int_equal(wire_check_id("ns/pod-0:a.b_c"), CHAOS_OK);
 	assert_int_equal(wire_check_id(NULL), CHAOS_EINVAL);
 }
@@ -1208,23 +878,19 @@ test_strings_with_control_characters_are_rejected(void **state)
 	                            "nel\xc2\x85",
 	                            "csi\xc2\x9b"
 	                            "31m"};
-	struct event_fix   f;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CASE("bad[%zu]", i);
-		event_fix_init(&f);
-		event_fix_fault_state(&f, bad[i]);
-		expect_rejected(&f.ev.base, dec_event, CHAOS_EPROTO,
-		                "control characters");
+		expect_detail_rejected(bad[i], "control characters");
 	}
 	/* ...wherever they are nested: a label value inside a poll's identity. */
 	{
-		struct poll_fix p;
-		poll_fix_init(&p);
-		poll_fix_add_identity(&p);
+		struct wire_fix_poll p;
+		wire_fix_poll_init(&p);
+		wire_fix_poll_add_identity(&p);
 		p.ident.label.value = "x\ny";
-		expect_rejected(&p.poll.base, dec_poll, CHAOS_EPROTO,
+		expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO,
 		                "control characters");
 	}
 }
@@ -1250,21 +916,19 @@ test_strings_with_invalid_utf8_are_rejected(void **state)
 	    "\xed\x9f\xbf",     "\xef\xbf\xbd", "\xf0\x9f\x98\x80",
 	    "\xf4\x8f\xbf\xbf",
 	};
-	struct event_fix f;
+	struct wire_fix_event f;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CASE("bad[%zu]", i);
-		event_fix_init(&f);
-		event_fix_fault_state(&f, bad[i]);
-		expect_rejected(&f.ev.base, dec_event, CHAOS_EPROTO, "not UTF-8");
+		expect_detail_rejected(bad[i], "not UTF-8");
 	}
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		CASE("good[%zu]", i);
 		Chaos__V1__Event *got;
-		event_fix_init(&f);
-		event_fix_fault_state(&f, good[i]);
-		got = expect_accepted(&f.ev.base, dec_event);
+		wire_fix_event_init(&f);
+		wire_fix_event_fault_state(&f, good[i]);
+		got = expect_accepted(&f.ev.base, WIRE_FIX_EVENT);
 		assert_string_equal(got->fault_state->detail, good[i]);
 		wire_free(got);
 	}
@@ -1273,18 +937,18 @@ test_strings_with_invalid_utf8_are_rejected(void **state)
 static void
 test_text_longer_than_the_field_limit_is_rejected(void **state)
 {
-	struct event_fix  f;
-	char              text[LIMIT_TEXT_LEN + 2];
-	Chaos__V1__Event *got;
+	struct wire_fix_event f;
+	char                  text[LIMIT_TEXT_LEN + 2];
+	Chaos__V1__Event     *got;
 
 	(void)state;
 	memset(text, 'x', sizeof(text) - 1);
 	text[sizeof(text) - 1] = '\0';
-	event_fix_init(&f);
-	event_fix_fault_state(&f, text);
-	expect_rejected(&f.ev.base, dec_event, CHAOS_EPROTO, "too long");
+	wire_fix_event_init(&f);
+	wire_fix_event_fault_state(&f, text);
+	expect_rejected(&f.ev.base, WIRE_FIX_EVENT, CHAOS_EPROTO, "too long");
 	text[LIMIT_TEXT_LEN] = '\0';
-	got                  = expect_accepted(&f.ev.base, dec_event);
+	got                  = expect_accepted(&f.ev.base, WIRE_FIX_EVENT);
 	assert_int_equal(strlen(got->fault_state->detail), LIMIT_TEXT_LEN);
 	wire_free(got);
 }
@@ -1292,51 +956,51 @@ test_text_longer_than_the_field_limit_is_rejected(void **state)
 static void
 test_too_many_repeated_values_are_rejected(void **state)
 {
-	struct poll_fix p;
-	char          **faults = calloc(LIMIT_REPEATED + 1, sizeof(char *));
+	struct wire_fix_poll p;
+	char               **faults = calloc(LIMIT_REPEATED + 1, sizeof(char *));
 
 	(void)state;
 	assert_non_null(faults);
 	for (size_t i = 0; i <= LIMIT_REPEATED; i++)
 		faults[i] = "f";
-	poll_fix_init(&p);
+	wire_fix_poll_init(&p);
 	p.poll.n_active_faults = LIMIT_REPEATED + 1;
 	p.poll.active_faults   = faults;
-	expect_rejected(&p.poll.base, dec_poll, CHAOS_EPROTO, "too many repeated");
+	expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO, "too many repeated");
 	free(faults);
 }
 
 static void
 test_identity_with_unspecified_role_is_rejected(void **state)
 {
-	struct poll_fix  p;
-	struct event_fix e;
+	struct wire_fix_poll  p;
+	struct wire_fix_event e;
 
 	(void)state;
-	poll_fix_init(&p);
-	poll_fix_add_identity(&p);
+	wire_fix_poll_init(&p);
+	wire_fix_poll_add_identity(&p);
 	p.ident.id.role = CHAOS__V1__ROLE__ROLE_UNSPECIFIED;
-	expect_rejected(&p.poll.base, dec_poll, CHAOS_EPROTO, "role unspecified");
-	event_fix_init(&e);
-	event_fix_hello(&e);
+	expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO, "role unspecified");
+	wire_fix_event_init(&e);
+	wire_fix_event_hello(&e);
 	e.ident.id.role = CHAOS__V1__ROLE__ROLE_UNSPECIFIED;
-	expect_rejected(&e.ev.base, dec_event, CHAOS_EPROTO, "role unspecified");
+	expect_rejected(&e.ev.base, WIRE_FIX_EVENT, CHAOS_EPROTO, "role unspecified");
 }
 
 static void
 test_identity_with_a_non_ip_address_is_rejected(void **state)
 {
-	static char *const bad[] = {"not-an-ip", "10.0.0.256", "10.0.0.1/24", "",
-	                            "fd00::1::2"};
-	struct poll_fix    p;
+	static char *const   bad[] = {"not-an-ip", "10.0.0.256", "10.0.0.1/24", "",
+	                              "fd00::1::2"};
+	struct wire_fix_poll p;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CASE("bad[%zu]", i);
-		poll_fix_init(&p);
-		poll_fix_add_identity(&p);
+		wire_fix_poll_init(&p);
+		wire_fix_poll_add_identity(&p);
 		p.ident.ips[1] = bad[i];
-		expect_rejected(&p.poll.base, dec_poll, CHAOS_EPROTO,
+		expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO,
 		                "ip is not an address");
 	}
 }
@@ -1344,98 +1008,98 @@ test_identity_with_a_non_ip_address_is_rejected(void **state)
 static void
 test_identity_with_bad_names_or_incarnation_is_rejected(void **state)
 {
-	struct poll_fix p;
+	struct wire_fix_poll p;
 
 	(void)state;
-	poll_fix_init(&p);
-	poll_fix_add_identity(&p);
+	wire_fix_poll_init(&p);
+	wire_fix_poll_add_identity(&p);
 	p.ident.id.pod = "db 0";
-	expect_rejected(&p.poll.base, dec_poll, CHAOS_EPROTO, "bad pod or namespace");
-	poll_fix_init(&p);
-	poll_fix_add_identity(&p);
+	expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO,
+	                "bad pod or namespace");
+	wire_fix_poll_init(&p);
+	wire_fix_poll_add_identity(&p);
 	p.ident.id.node = "";
-	expect_rejected(&p.poll.base, dec_poll, CHAOS_EPROTO, "bad node name");
-	poll_fix_init(&p);
-	poll_fix_add_identity(&p);
+	expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO, "bad node name");
+	wire_fix_poll_init(&p);
+	wire_fix_poll_add_identity(&p);
 	p.ident.id.incarnation = 0;
-	expect_rejected(&p.poll.base, dec_poll, CHAOS_EPROTO, "incarnation");
-	poll_fix_init(&p);
-	poll_fix_add_identity(&p);
+	expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO, "incarnation");
+	wire_fix_poll_init(&p);
+	wire_fix_poll_add_identity(&p);
 	p.ident.label.key = "";
-	expect_rejected(&p.poll.base, dec_poll, CHAOS_EPROTO, "empty label key");
+	expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO, "empty label key");
 }
 
 static void
 test_identity_for_another_agent_is_rejected(void **state)
 {
-	struct poll_fix  p;
-	struct event_fix e;
+	struct wire_fix_poll  p;
+	struct wire_fix_event e;
 
 	(void)state;
-	poll_fix_init(&p);
-	poll_fix_add_identity(&p);
+	wire_fix_poll_init(&p);
+	wire_fix_poll_add_identity(&p);
 	p.ident.id.agent_id = "ledger/db-1";
-	expect_rejected(&p.poll.base, dec_poll, CHAOS_EPROTO,
+	expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO,
 	                "identity is for another agent");
-	event_fix_init(&e);
-	event_fix_hello(&e);
+	wire_fix_event_init(&e);
+	wire_fix_event_hello(&e);
 	e.ident.id.agent_id = "ledger/db-1";
-	expect_rejected(&e.ev.base, dec_event, CHAOS_EPROTO, "hello for another agent");
+	expect_rejected(&e.ev.base, WIRE_FIX_EVENT, CHAOS_EPROTO,
+	                "hello for another agent");
 }
 
 static void
 test_poll_without_sequence_time_or_with_bad_acks_is_rejected(void **state)
 {
-	struct poll_fix p;
+	struct wire_fix_poll p;
 
 	(void)state;
-	poll_fix_init(&p);
+	wire_fix_poll_init(&p);
 	p.poll.poll_seq = 0;
-	expect_rejected(&p.poll.base, dec_poll, CHAOS_EPROTO, "sequence or time");
-	poll_fix_init(&p);
+	expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO, "sequence or time");
+	wire_fix_poll_init(&p);
 	p.poll.t1_agent_us = -1;
-	expect_rejected(&p.poll.base, dec_poll, CHAOS_EPROTO, "sequence or time");
-	poll_fix_init(&p);
+	expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO, "sequence or time");
+	wire_fix_poll_init(&p);
 	chaos__v1__ack__init(&p.ack[0]);
 	p.ack[0].command_id = 3; /* status left UNSPECIFIED */
 	p.acks[0]           = &p.ack[0];
 	p.poll.n_acks       = 1;
 	p.poll.acks         = p.acks;
-	expect_rejected(&p.poll.base, dec_poll, CHAOS_EPROTO, "ack without id or status");
+	expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO,
+	                "ack without id or status");
 	p.faults[0]            = "bad fault id";
 	p.poll.n_acks          = 0;
 	p.poll.n_active_faults = 1;
 	p.poll.active_faults   = p.faults;
-	expect_rejected(&p.poll.base, dec_poll, CHAOS_EPROTO, "bad active fault id");
+	expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO, "bad active fault id");
 }
 
 static void
-expect_fault_rejected(struct reply_fix *f, const char *why)
+expect_fault_rejected(struct wire_fix_reply *f, const char *why)
 {
-	expect_rejected(&f->reply.base, dec_reply, CHAOS_EPROTO, why);
+	expect_rejected(&f->reply.base, WIRE_FIX_REPLY, CHAOS_EPROTO, why);
 }
 
 static void
 test_partition_with_bad_peers_is_rejected(void **state)
 {
-	static char *const bad[] = {"10.0.0.0/33", "10.0.0.300/8", "10.0.0.0/abc",
-	                            "fd00::/8",    "10.0.0.0/",    "host.example"};
-	struct reply_fix   f;
+	static char *const    bad[] = {"10.0.0.0/33", "10.0.0.300/8", "10.0.0.0/abc",
+	                               "fd00::/8",    "10.0.0.0/",    "host.example"};
+	struct wire_fix_reply f;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CASE("bad[%zu]", i);
-		reply_fix_init(&f);
-		cmd_fix_fault(&f.c, CHAOS__V1__FAULT_SPEC__KIND_PARTITION);
+		fault_reply(&f, CHAOS__V1__FAULT_SPEC__KIND_PARTITION);
 		f.c.peers[1] = bad[i];
 		expect_fault_rejected(&f, "peer is not an IPv4 CIDR");
 	}
-	reply_fix_init(&f);
-	cmd_fix_fault(&f.c, CHAOS__V1__FAULT_SPEC__KIND_PARTITION);
+	fault_reply(&f, CHAOS__V1__FAULT_SPEC__KIND_PARTITION);
 	f.c.partition.n_peers = 0;
 	expect_fault_rejected(&f, "peer list empty");
-	reply_fix_init(&f);
-	cmd_fix_fault(&f.c, CHAOS__V1__FAULT_SPEC__KIND_PARTITION);
+	fault_reply(&f, CHAOS__V1__FAULT_SPEC__KIND_PARTITION);
 	f.c.exempt[0] = "10.0.0.0/40";
 	expect_fault_rejected(&f, "exempt entry");
 }
@@ -1444,56 +1108,48 @@ static void
 test_ports_outside_1_to_65535_are_rejected(void **state)
 {
 	static const uint32_t bad[] = {0, 65536, 70000, 0xffffffffu};
-	struct reply_fix      f;
+	struct wire_fix_reply f;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CASE("bad[%zu]", i);
-		reply_fix_init(&f);
-		cmd_fix_fault(&f.c, CHAOS__V1__FAULT_SPEC__KIND_PORT);
+		fault_reply(&f, CHAOS__V1__FAULT_SPEC__KIND_PORT);
 		f.c.ports[0] = bad[i];
 		expect_fault_rejected(&f, "port out of range 1..65535");
-		reply_fix_init(&f);
-		cmd_fix_fault(&f.c, CHAOS__V1__FAULT_SPEC__KIND_PARTITION);
+		fault_reply(&f, CHAOS__V1__FAULT_SPEC__KIND_PARTITION);
 		f.c.ports[1] = bad[i];
 		expect_fault_rejected(&f, "port out of range 1..65535");
-		reply_fix_init(&f);
-		cmd_fix_fault(&f.c, CHAOS__V1__FAULT_SPEC__KIND_LATENCY);
+		fault_reply(&f, CHAOS__V1__FAULT_SPEC__KIND_LATENCY);
 		f.c.latency.port = bad[i];
 		expect_fault_rejected(&f, "latency port out of range");
 	}
-	reply_fix_init(&f);
-	cmd_fix_fault(&f.c, CHAOS__V1__FAULT_SPEC__KIND_PORT);
+	fault_reply(&f, CHAOS__V1__FAULT_SPEC__KIND_PORT);
 	f.c.port.n_ports = 0;
 	expect_fault_rejected(&f, "port fault without ports");
-	reply_fix_init(&f);
-	cmd_fix_fault(&f.c, CHAOS__V1__FAULT_SPEC__KIND_PORT);
+	fault_reply(&f, CHAOS__V1__FAULT_SPEC__KIND_PORT);
 	f.c.ports[0] = 65535;
-	wire_free(expect_accepted(&f.reply.base, dec_reply));
+	wire_free(expect_accepted(&f.reply.base, WIRE_FIX_REPLY));
 }
 
 static void
 test_loss_percent_outside_1_to_100_is_rejected(void **state)
 {
 	static const uint32_t bad[] = {0, 101, 1000};
-	struct reply_fix      f;
+	struct wire_fix_reply f;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CASE("bad[%zu]", i);
-		reply_fix_init(&f);
-		cmd_fix_fault(&f.c, CHAOS__V1__FAULT_SPEC__KIND_LOSS);
+		fault_reply(&f, CHAOS__V1__FAULT_SPEC__KIND_LOSS);
 		f.c.loss.percent = bad[i];
 		expect_fault_rejected(&f, "loss percent out of range 1..100");
 	}
 	for (uint32_t ok = 1; ok <= 100; ok += 99) {
-		reply_fix_init(&f);
-		cmd_fix_fault(&f.c, CHAOS__V1__FAULT_SPEC__KIND_LOSS);
+		fault_reply(&f, CHAOS__V1__FAULT_SPEC__KIND_LOSS);
 		f.c.loss.percent = ok;
-		wire_free(expect_accepted(&f.reply.base, dec_reply));
+		wire_free(expect_accepted(&f.reply.base, WIRE_FIX_REPLY));
 	}
-	reply_fix_init(&f);
-	cmd_fix_fault(&f.c, CHAOS__V1__FAULT_SPEC__KIND_LOSS);
+	fault_reply(&f, CHAOS__V1__FAULT_SPEC__KIND_LOSS);
 	f.c.loss.n_peers = 0;
 	expect_fault_rejected(&f, "peer list empty");
 }
@@ -1503,25 +1159,22 @@ test_lease_outside_its_limits_is_rejected(void **state)
 {
 	static const uint32_t bad[] = {0, LIMIT_LEASE_MIN_MS - 1, LIMIT_LEASE_MAX_MS + 1};
 	static const uint32_t ok[]  = {LIMIT_LEASE_MIN_MS, LIMIT_LEASE_MAX_MS};
-	struct reply_fix      f;
+	struct wire_fix_reply f;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CASE("bad[%zu]", i);
-		reply_fix_init(&f);
-		cmd_fix_fault(&f.c, CHAOS__V1__FAULT_SPEC__KIND_KILL);
+		fault_reply(&f, CHAOS__V1__FAULT_SPEC__KIND_KILL);
 		f.c.fault.lease_ms = bad[i];
 		expect_fault_rejected(&f, "lease_ms out of range");
 	}
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		CASE("ok[%zu]", i);
-		reply_fix_init(&f);
-		cmd_fix_fault(&f.c, CHAOS__V1__FAULT_SPEC__KIND_KILL);
+		fault_reply(&f, CHAOS__V1__FAULT_SPEC__KIND_KILL);
 		f.c.fault.lease_ms = ok[i];
-		wire_free(expect_accepted(&f.reply.base, dec_reply));
+		wire_free(expect_accepted(&f.reply.base, WIRE_FIX_REPLY));
 	}
-	reply_fix_init(&f);
-	cmd_fix_fault(&f.c, CHAOS__V1__FAULT_SPEC__KIND_KILL);
+	fault_reply(&f, CHAOS__V1__FAULT_SPEC__KIND_KILL);
 	f.c.fault.hard_end_ctl_us = 0;
 	expect_fault_rejected(&f, "hard end");
 }
@@ -1529,37 +1182,32 @@ test_lease_outside_its_limits_is_rejected(void **state)
 static void
 test_other_bad_fault_fields_are_rejected(void **state)
 {
-	struct reply_fix f;
+	struct wire_fix_reply f;
 
 	(void)state;
-	reply_fix_init(&f);
-	cmd_fix_fault(&f.c, CHAOS__V1__FAULT_SPEC__KIND_LATENCY);
+	fault_reply(&f, CHAOS__V1__FAULT_SPEC__KIND_LATENCY);
 	f.c.latency.jitter_ms = 251; /* more than the delay */
 	expect_fault_rejected(&f, "delay or jitter");
-	reply_fix_init(&f);
-	cmd_fix_fault(&f.c, CHAOS__V1__FAULT_SPEC__KIND_KILL);
+	fault_reply(&f, CHAOS__V1__FAULT_SPEC__KIND_KILL);
 	f.c.kill.signal = 65;
 	expect_fault_rejected(&f, "signal 0..64");
-	reply_fix_init(&f);
-	cmd_fix_fault(&f.c, CHAOS__V1__FAULT_SPEC__KIND_KILL);
+	fault_reply(&f, CHAOS__V1__FAULT_SPEC__KIND_KILL);
 	f.c.kill.process_name = "";
 	expect_fault_rejected(&f, "process name");
-	reply_fix_init(&f);
-	cmd_fix_fault(&f.c, CHAOS__V1__FAULT_SPEC__KIND_KILL);
+	fault_reply(&f, CHAOS__V1__FAULT_SPEC__KIND_KILL);
 	f.c.fault.fault_id = "no spaces";
 	expect_fault_rejected(&f, "bad fault_id");
-	reply_fix_init(&f);
-	cmd_fix_fault(&f.c, CHAOS__V1__FAULT_SPEC__KIND__NOT_SET);
+	fault_reply(&f, CHAOS__V1__FAULT_SPEC__KIND__NOT_SET);
 	expect_fault_rejected(&f, "no kind set");
 }
 
 static void
 test_command_without_body_or_id_is_rejected(void **state)
 {
-	struct reply_fix f;
+	struct wire_fix_reply f;
 
 	(void)state;
-	reply_fix_init(&f); /* the command has an id but no body */
+	wire_fix_reply_init(&f); /* the command has an id but no body */
 	expect_fault_rejected(&f, "command: no body");
 	f.c.cmd.body_case  = CHAOS__V1__COMMAND__BODY_REVERT_ALL;
 	f.c.cmd.revert_all = true;
@@ -1570,32 +1218,22 @@ test_command_without_body_or_id_is_rejected(void **state)
 static void
 test_bad_probe_and_load_specs_are_rejected(void **state)
 {
-	struct reply_fix f;
+	struct wire_fix_reply f;
 
 	(void)state;
-	reply_fix_init(&f);
-	chaos__v1__probe_spec__init(&f.c.probe);
-	f.c.probe.probe_id    = "p1";
+	wire_fix_reply_init(&f);
+	wire_fix_cmd_probe(&f.c);
 	f.c.probe.kind        = CHAOS__V1__PROBE_KIND__PROBE_KIND_TCP;
 	f.c.probe.target      = "10.77.0.30:5432";
 	f.c.probe.interval_ms = 9; /* under 10 ms */
-	f.c.probe.timeout_ms  = 100;
-	f.c.cmd.body_case     = CHAOS__V1__COMMAND__BODY_START_PROBE;
-	f.c.cmd.start_probe   = &f.c.probe;
 	expect_fault_rejected(&f, "bad probe spec");
 	f.c.probe.interval_ms = 10;
-	wire_free(expect_accepted(&f.reply.base, dec_reply));
+	wire_free(expect_accepted(&f.reply.base, WIRE_FIX_REPLY));
 	f.c.probe.kind = CHAOS__V1__PROBE_KIND__PROBE_KIND_UNSPECIFIED;
 	expect_fault_rejected(&f, "bad probe spec");
 
-	chaos__v1__load_spec__init(&f.c.load);
-	f.c.load.load_id     = "l1";
-	f.c.load.url         = "http://x/";
-	f.c.load.rate_rps    = 0;
-	f.c.load.concurrency = 1;
-	f.c.load.timeout_ms  = 1;
-	f.c.cmd.body_case    = CHAOS__V1__COMMAND__BODY_START_LOAD;
-	f.c.cmd.start_load   = &f.c.load;
+	wire_fix_cmd_load(&f.c);
+	f.c.load.rate_rps = 0;
 	expect_fault_rejected(&f, "bad load spec");
 	f.c.load.rate_rps    = 1;
 	f.c.load.concurrency = 10001;
@@ -1605,10 +1243,10 @@ test_bad_probe_and_load_specs_are_rejected(void **state)
 static void
 test_reply_with_bad_times_or_heartbeat_is_rejected(void **state)
 {
-	struct reply_fix f;
+	struct wire_fix_reply f;
 
 	(void)state;
-	reply_fix_init(&f);
+	wire_fix_reply_init(&f);
 	f.c.cmd.body_case  = CHAOS__V1__COMMAND__BODY_REVERT_ALL;
 	f.c.cmd.revert_all = true;
 	f.reply.t3_ctl_us  = f.reply.t2_ctl_us - 1; /* sent before it was received */
@@ -1623,51 +1261,43 @@ test_reply_with_bad_times_or_heartbeat_is_rejected(void **state)
 static void
 test_event_without_body_or_sequence_is_rejected(void **state)
 {
-	struct event_fix f;
+	struct wire_fix_event f;
 
 	(void)state;
-	event_fix_init(&f);
-	expect_rejected(&f.ev.base, dec_event, CHAOS_EPROTO, "event: no body");
-	event_fix_fault_state(&f, NULL);
+	wire_fix_event_init(&f);
+	expect_rejected(&f.ev.base, WIRE_FIX_EVENT, CHAOS_EPROTO, "event: no body");
+	wire_fix_event_fault_state(&f, NULL);
 	f.ev.seq = 0;
-	expect_rejected(&f.ev.base, dec_event, CHAOS_EPROTO, "sequence or time");
+	expect_rejected(&f.ev.base, WIRE_FIX_EVENT, CHAOS_EPROTO, "sequence or time");
 	f.ev.seq      = 1;
 	f.state.phase = CHAOS__V1__FAULT_PHASE__FAULT_PHASE_UNSPECIFIED;
-	expect_rejected(&f.ev.base, dec_event, CHAOS_EPROTO, "bad fault state");
+	expect_rejected(&f.ev.base, WIRE_FIX_EVENT, CHAOS_EPROTO, "bad fault state");
 }
 
 static void
 test_control_messages_with_bad_content_are_rejected(void **state)
 {
-	Chaos__V1__ControlRequest  req  = CHAOS__V1__CONTROL_REQUEST__INIT;
-	Chaos__V1__ControlResponse resp = CHAOS__V1__CONTROL_RESPONSE__INIT;
-	Chaos__V1__AgentInfo       info = CHAOS__V1__AGENT_INFO__INIT;
-	Chaos__V1__AgentInfo      *infos[1];
-	struct ident_fix           id;
+	struct wire_fix_ctl_req  q;
+	struct wire_fix_ctl_resp r;
 
 	(void)state;
-	req.protocol_version = WIRE_VERSION;
-	expect_rejected(&req.base, dec_ctl_req, CHAOS_EPROTO, "no request body");
-	ident_fix_init(&id, "ledger/db-0");
-	id.id.role            = CHAOS__V1__ROLE__ROLE_UNSPECIFIED;
-	info.identity         = &id.id;
-	info.state            = CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED;
-	infos[0]              = &info;
-	resp.protocol_version = WIRE_VERSION;
-	resp.n_agents         = 1;
-	resp.agents           = infos;
-	expect_rejected(&resp.base, dec_ctl_resp, CHAOS_EPROTO, "role unspecified");
+	wire_fix_ctl_req_init(&q, CHAOS__V1__CONTROL_REQUEST__BODY__NOT_SET);
+	expect_rejected(&q.req.base, WIRE_FIX_CTL_REQ, CHAOS_EPROTO, "no request body");
+	wire_fix_ctl_resp_init(&r);
+	r.ident.id.role = CHAOS__V1__ROLE__ROLE_UNSPECIFIED;
+	expect_rejected(&r.resp.base, WIRE_FIX_CTL_RESP, CHAOS_EPROTO,
+	                "role unspecified");
 }
 
 /* Appends raw bytes (an extra field) to a packed minimal poll. */
 static uint8_t *
 poll_bytes_with(const uint8_t *extra, size_t extra_len, size_t *len)
 {
-	struct poll_fix f;
-	size_t          base_len;
-	uint8_t        *buf, *grown;
+	struct wire_fix_poll f;
+	size_t               base_len;
+	uint8_t             *buf, *grown;
 
-	poll_fix_init(&f);
+	wire_fix_poll_init(&f);
 	buf   = pack_bytes(&f.poll.base, &base_len);
 	grown = realloc(buf, base_len + extra_len);
 	assert_non_null(grown);
@@ -1714,7 +1344,8 @@ test_unknown_field_number_zero_is_rejected(void **state)
 	uint8_t             *buf = poll_bytes_with(field_0, sizeof(field_0), &len);
 
 	(void)state;
-	expect_bytes_rejected(buf, len, dec_poll, CHAOS_EPROTO, "invalid field number");
+	expect_bytes_rejected(buf, len, WIRE_FIX_POLL, CHAOS_EPROTO,
+	                      "invalid field number");
 	free(buf);
 }
 
@@ -1750,6 +1381,11 @@ test_check_cidr_accepts_ipv4_with_optional_prefix_only(void **state)
 }
 
 #define WIRE_TEST(fn) cmocka_unit_test_setup(fn, reset_case)
+/* A table-driven test run for one case (its initial state), under its own name. */
+#define WIRE_CASE(name, fn, c)                                                           \
+	{                                                                                \
+#name, fn, reset_case, NULL, c                                           \
+	}
 
 int
 main(void)
@@ -1757,16 +1393,20 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    WIRE_TEST(test_poll_with_identity_acks_and_prev_times_round_trips),
 	    WIRE_TEST(test_minimal_poll_round_trips_without_optional_fields),
-	    WIRE_TEST(test_reply_with_partition_fault_round_trips),
-	    WIRE_TEST(test_reply_with_port_fault_round_trips),
-	    WIRE_TEST(test_reply_with_latency_fault_round_trips),
-	    WIRE_TEST(test_reply_with_kill_fault_round_trips),
-	    WIRE_TEST(test_reply_with_loss_fault_round_trips),
-	    WIRE_TEST(test_reply_with_revert_fault_round_trips),
+	    WIRE_CASE(test_reply_with_partition_fault_round_trips,
+	              test_reply_with_fault_round_trips, &fault_partition),
+	    WIRE_CASE(test_reply_with_port_fault_round_trips,
+	              test_reply_with_fault_round_trips, &fault_port),
+	    WIRE_CASE(test_reply_with_latency_fault_round_trips,
+	              test_reply_with_fault_round_trips, &fault_latency),
+	    WIRE_CASE(test_reply_with_kill_fault_round_trips,
+	              test_reply_with_fault_round_trips, &fault_kill),
+	    WIRE_CASE(test_reply_with_loss_fault_round_trips,
+	              test_reply_with_fault_round_trips, &fault_loss),
+	    WIRE_TEST(test_reply_with_revert_fault_stop_probe_and_stop_load_round_trips),
 	    WIRE_TEST(test_reply_with_start_probe_round_trips),
 	    WIRE_TEST(test_reply_with_start_load_round_trips),
 	    WIRE_TEST(test_reply_with_revert_all_and_identity_needed_round_trips),
-	    WIRE_TEST(test_reply_with_stop_probe_and_stop_load_round_trips),
 	    WIRE_TEST(test_hello_event_round_trips),
 	    WIRE_TEST(test_probe_sample_event_round_trips),
 	    WIRE_TEST(test_fault_state_event_round_trips),
