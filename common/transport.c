@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "common/transport.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <nng/supplemental/tls/tls.h>
@@ -14,8 +16,48 @@ transport_is_tls(const char *url)
 	return strncmp(url, "tls+tcp://", 10) == 0;
 }
 
-/* Builds an immutable TLS config: NNG 1.5.2 never marks configs busy, so a
- * config is never changed after it is attached (LIBRARIES.md). */
+/* A PEM file into a new NUL-terminated buffer (caller frees); NULL when it
+ * cannot be read or is over 64 KiB (no certificate chain is that long). */
+static char *
+transport_read_pem(const char *path)
+{
+	FILE  *f   = fopen(path, "r");
+	char  *buf = f != NULL ? malloc(64 * 1024 + 1) : NULL;
+	size_t n   = buf != NULL ? fread(buf, 1, 64 * 1024 + 1, f) : 0;
+
+	if (f != NULL)
+		fclose(f);
+	if (buf == NULL || n == 0 || n > 64 * 1024) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/* Our own certificate and key: one file holding both, or two files. */
+static int
+transport_own_cert(nng_tls_config *cfg, const struct transport_tls *tls)
+{
+	char *cert, *key;
+	int   rv;
+
+	if (tls->key_file == NULL)
+		return nng_tls_config_cert_key_file(cfg, tls->cert_key_file, NULL);
+	cert = transport_read_pem(tls->cert_key_file);
+	key  = transport_read_pem(tls->key_file);
+	rv   = cert != NULL && key != NULL ? nng_tls_config_own_cert(cfg, cert, key, NULL)
+	                                   : NNG_ENOENT;
+	if (key != NULL)
+		memset(key, 0, strlen(key)); /* no copy of the key lingers */
+	free(cert);
+	free(key);
+	return rv;
+}
+
+/* Builds an immutable TLS config: NNG 1.5.2 never marks a config busy, so
+ * one that is changed after it is attached silently changes later
+ * connections; ours are never changed. */
 static int
 transport_tls_config(nng_tls_mode mode, const char *url, const struct transport_tls *tls,
                      nng_tls_config **out)
@@ -29,7 +71,7 @@ transport_tls_config(nng_tls_mode mode, const char *url, const struct transport_
 	if ((rv = nng_tls_config_alloc(&cfg, mode)) != 0)
 		return rv;
 	if ((rv = nng_tls_config_ca_file(cfg, tls->ca_file)) != 0 ||
-	    (rv = nng_tls_config_cert_key_file(cfg, tls->cert_key_file, NULL)) != 0 ||
+	    (rv = transport_own_cert(cfg, tls)) != 0 ||
 	    (rv = nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_REQUIRED)) != 0)
 		goto fail;
 	if (mode == NNG_TLS_MODE_CLIENT &&

@@ -13,11 +13,13 @@
 
 #include "common/err.h"
 
-/* TLS material; all NULL for ipc:// and plaintext tcp://. cert_key is one
- * PEM file holding the certificate and its key. */
+/* TLS material; all NULL for ipc:// and plaintext tcp://. cert_key_file
+ * holds the certificate, and its key too unless key_file names the key's
+ * own file (as a Kubernetes tls.crt/tls.key secret has them). */
 struct transport_tls {
 	const char *ca_file;
 	const char *cert_key_file;
+	const char *key_file;
 };
 
 /* Checks an endpoint URL as a flag value: ipc://, tcp:// (only when

@@ -515,6 +515,11 @@ wire_check_reply(const Chaos__V1__Reply *r, chaos_why *why)
 	for (size_t i = 0; i < r->n_commands; i++)
 		if (wire_check_command(r->commands[i], why) != CHAOS_OK)
 			return CHAOS_EPROTO;
+	if (r->has_instance_id && r->instance_id == 0)
+		return wire_fail(why, "reply: instance id 0");
+	for (size_t i = 0; i < r->n_live_faults; i++)
+		if (wire_check_id(r->live_faults[i]) != CHAOS_OK)
+			return wire_fail(why, "reply: bad live fault id");
 	return CHAOS_OK;
 }
 

@@ -9,12 +9,21 @@
 #include "common/flags.h"
 #include "common/log.h"
 #include "controller/metrics.h"
+#include "controller/registry.h"
 
 static const char controller_usage[] =
     "usage: chaos-controller [--listen URL] [--control URL] [--plaintext | --tls-ca F "
     "--tls-cert F]\n"
-    "                        [--heartbeat-ms 100..1000] [--max-agents 1..65536]\n"
-    "                        [--log-level error|warn|info|debug] [--metrics HOST:PORT]\n"
+    "                        [--tls-key F] [--heartbeat-ms 100..1000] [--max-agents "
+    "1..65536]\n"
+    "                        [--forget-lost-after 0..86400] [--log-level "
+    "error|warn|info|debug]\n"
+    "                        [--metrics HOST:PORT]\n"
+    "  --tls-cert     the controller's certificate (PEM; with its key unless --tls-key)\n"
+    "  --max-agents   agents (and node targets) the table holds; when full, the one lost\n"
+    "                 the longest ago makes room (default 1024)\n"
+    "  --forget-lost-after  seconds after which a lost agent is forgotten (default 600;\n"
+    "                 0: never)\n"
     "  --listen   agents' session URL (default " CONTROLLER_DEFAULT_LISTEN
     "); events use port + 1\n"
     "  --control  chaosctl's URL (default " CONTROLLER_DEFAULT_CONTROL ")\n"
@@ -29,7 +38,9 @@ enum {
 	OPT_HB,
 	OPT_MAX,
 	OPT_LOG,
-	OPT_METRICS
+	OPT_METRICS,
+	OPT_KEY,
+	OPT_FORGET
 };
 
 static const struct option controller_longopts[] = {
@@ -38,6 +49,8 @@ static const struct option controller_longopts[] = {
     {"plaintext", no_argument, NULL, OPT_PLAIN},
     {"tls-ca", required_argument, NULL, OPT_CA},
     {"tls-cert", required_argument, NULL, OPT_CERT},
+    {"tls-key", required_argument, NULL, OPT_KEY},
+    {"forget-lost-after", required_argument, NULL, OPT_FORGET},
     {"heartbeat-ms", required_argument, NULL, OPT_HB},
     {"max-agents", required_argument, NULL, OPT_MAX},
     {"log-level", required_argument, NULL, OPT_LOG},
@@ -67,6 +80,18 @@ controller_cli_option(int c, struct controller_opts *o, char *err, size_t errlen
 		break;
 	case OPT_CERT:
 		o->tls.cert_key_file = optarg;
+		break;
+	case OPT_KEY:
+		o->tls.key_file = optarg;
+		break;
+	case OPT_FORGET:
+		if (flags_parse_u32(optarg, 0, 86400, &o->forget_s) != CHAOS_OK) {
+			snprintf(err, errlen,
+			         "--forget-lost-after '%s': allowed is a whole number of "
+			         "seconds in 0..86400",
+			         optarg);
+			return CONTROLLER_CLI_USAGE;
+		}
 		break;
 	case OPT_HB:
 		if (flags_parse_u32(optarg, 100, 1000, &o->heartbeat_ms) != CHAOS_OK) {
@@ -137,6 +162,7 @@ controller_cli_parse(int argc, char **argv, struct controller_opts *o, char *err
 	o->control      = CONTROLLER_DEFAULT_CONTROL;
 	o->heartbeat_ms = 500;
 	o->max_agents   = 1024;
+	o->forget_s     = REGISTRY_FORGET_DEFAULT_S;
 	o->log_level    = LOG_LEVEL_INFO;
 	optind          = 1;
 	opterr          = 0;

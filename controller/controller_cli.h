@@ -19,6 +19,7 @@ struct controller_opts {
 	struct transport_tls tls;
 	uint32_t             heartbeat_ms;
 	uint32_t             max_agents;
+	uint32_t             forget_s; /* lost agents are forgotten after this */
 	int                  log_level;
 	const char *metrics; /* Prometheus /metrics on HOST:PORT, or NULL (off) */
 };

@@ -80,7 +80,9 @@ controller_start(struct controller *c, const struct controller_opts *o, chaos_wh
 	    CHAOS_OK) {
 		return chaos_fail(why, rv, "cannot derive the events URL from --listen");
 	}
-	if ((rv = registry_new(o->heartbeat_ms, o->max_agents, &c->reg)) != CHAOS_OK ||
+	if ((rv = registry_new(o->heartbeat_ms, o->max_agents, &c->reg)) == CHAOS_OK)
+		registry_set_forget_after(c->reg, o->forget_s);
+	if (rv != CHAOS_OK ||
 	    (rv = run_mgr_new(c->reg, scenario_list, &c->runs)) != CHAOS_OK ||
 	    (rv = epstats_init(&c->st_session, "session")) != CHAOS_OK ||
 	    (rv = epstats_init(&c->st_events, "events")) != CHAOS_OK ||

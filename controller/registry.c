@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include <nng/supplemental/util/platform.h>
 
@@ -14,6 +15,8 @@
 
 #define REG_MAX_PENDING 64
 #define REG_MAX_FAULTS 64
+#define REG_MIN_BUCKETS 64
+#define REG_LOST_AFTER_HB 3 /* heartbeats without a poll */
 
 struct reg_command {
 	uint64_t id;
@@ -21,7 +24,14 @@ struct reg_command {
 	size_t   len;
 };
 
+/* A set of fault ids (strdup'd). */
+struct reg_ids {
+	char  *id[REG_MAX_FAULTS];
+	size_t n;
+};
+
 struct reg_agent {
+	struct reg_agent    *next; /* hash chain */
 	char                 id[LIMIT_ID_LEN + 1];
 	Chaos__V1__Identity *identity; /* unpacked copy, owned */
 	bool                 connected;
@@ -33,60 +43,123 @@ struct reg_agent {
 	uint64_t             events_received;
 	uint64_t             events_gaps;
 	uint64_t             last_event_seq;
-	char                *faults[REG_MAX_FAULTS];
-	size_t               n_faults;
+	struct reg_ids       active; /* what the agent says is in force */
+	struct reg_ids       live;   /* what this controller wants kept */
 	struct reg_command   pending[REG_MAX_PENDING];
 	size_t               n_pending;
 };
 
 struct registry {
-	nng_mtx          *mtx;
-	uint32_t          hb_ms;
-	size_t            max_agents;
-	struct reg_agent *agents;
-	size_t            n_agents;
-	registry_kick_fn  kick;
-	void             *kick_arg;
-	registry_ack_fn   ack_sink;
-	void             *ack_arg;
+	nng_mtx               *mtx;
+	uint32_t               hb_ms;
+	size_t                 max_agents;
+	int64_t                forget_us;
+	uint64_t               instance;
+	struct reg_agent     **buckets;
+	size_t                 n_buckets;
+	size_t                 n_agents;
+	struct registry_counts counts;
+	registry_kick_fn       kick;
+	void                  *kick_arg;
+	registry_ack_fn        ack_sink;
+	void                  *ack_arg;
 };
+
+/* FNV-1a: ids are short text; the table needs no secret seed, since the ids
+ * come from authenticated agents and the chains stay bounded by the cap. */
+static size_t
+reg_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ULL;
+	return (size_t)h;
+}
+
+static struct reg_agent **
+reg_slot(struct registry *r, const char *id)
+{
+	struct reg_agent **p = &r->buckets[reg_hash(id) & (r->n_buckets - 1)];
+
+	while (*p != NULL && strcmp((*p)->id, id) != 0)
+		p = &(*p)->next;
+	return p;
+}
 
 static struct reg_agent *
 reg_find(struct registry *r, const char *id)
 {
-	for (size_t i = 0; i < r->n_agents; i++)
-		if (strcmp(r->agents[i].id, id) == 0)
-			return &r->agents[i];
-	return NULL;
+	return *reg_slot(r, id);
+}
+
+/* Calls fn on every agent; fn may not add or remove agents. */
+#define REG_FOREACH(r, a)                                                                \
+	for (size_t reg_b_ = 0; reg_b_ < (r)->n_buckets; reg_b_++)                       \
+		for (struct reg_agent *a = (r)->buckets[reg_b_]; a != NULL; a = a->next)
+
+static void
+reg_ids_clear(struct reg_ids *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->id[i]);
+	s->n = 0;
+}
+
+static bool
+reg_ids_has(const struct reg_ids *s, const char *id)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->id[i], id) == 0)
+			return true;
+	return false;
+}
+
+static void
+reg_ids_remove_at(struct reg_ids *s, size_t i)
+{
+	free(s->id[i]);
+	s->id[i] = s->id[--s->n];
 }
 
 chaos_err
 registry_new(uint32_t hb_ms, size_t max_agents, struct registry **out)
 {
-	struct registry *r = calloc(1, sizeof(*r));
+	struct registry *r  = calloc(1, sizeof(*r));
+	size_t           nb = REG_MIN_BUCKETS;
 
-	if (r == NULL || (r->agents = calloc(max_agents, sizeof(*r->agents))) == NULL ||
+	while (nb < max_agents)
+		nb <<= 1;
+	if (r == NULL || (r->buckets = calloc(nb, sizeof(*r->buckets))) == NULL ||
 	    nng_mtx_alloc(&r->mtx) != 0) {
 		if (r != NULL)
-			free(r->agents);
+			free(r->buckets);
 		free(r);
 		return CHAOS_ENOMEM;
 	}
+	/* A new number at every start: an agent holding a fault granted by an
+	 * earlier instance of the controller reverts it at the first reply. */
+	if (getrandom(&r->instance, sizeof(r->instance), 0) != sizeof(r->instance))
+		r->instance = (uint64_t)clk_now_us();
+	r->instance |= 1; /* never 0, which means "unknown" on the wire */
+	r->n_buckets  = nb;
 	r->hb_ms      = hb_ms;
 	r->max_agents = max_agents;
+	r->forget_us  = REGISTRY_FORGET_DEFAULT_S * 1000000LL;
 	*out          = r;
 	return CHAOS_OK;
 }
 
 static void
-reg_agent_fini(struct reg_agent *a)
+reg_agent_free(struct reg_agent *a)
 {
 	if (a->identity != NULL)
 		chaos__v1__identity__free_unpacked(a->identity, NULL);
-	for (size_t i = 0; i < a->n_faults; i++)
-		free(a->faults[i]);
+	reg_ids_clear(&a->active);
+	reg_ids_clear(&a->live);
 	for (size_t i = 0; i < a->n_pending; i++)
 		free(a->pending[i].buf);
+	free(a);
 }
 
 void
@@ -94,17 +167,46 @@ registry_free(struct registry *r)
 {
 	if (r == NULL)
 		return;
-	for (size_t i = 0; i < r->n_agents; i++)
-		reg_agent_fini(&r->agents[i]);
+	for (size_t b = 0; b < r->n_buckets; b++)
+		while (r->buckets[b] != NULL) {
+			struct reg_agent *a = r->buckets[b];
+			r->buckets[b]       = a->next;
+			reg_agent_free(a);
+		}
 	nng_mtx_free(r->mtx);
-	free(r->agents);
+	free(r->buckets);
 	free(r);
+}
+
+void
+registry_set_forget_after(struct registry *r, uint32_t seconds)
+{
+	nng_mtx_lock(r->mtx);
+	r->forget_us = (int64_t)seconds * 1000000LL;
+	nng_mtx_unlock(r->mtx);
 }
 
 uint32_t
 registry_heartbeat_ms(const struct registry *r)
 {
 	return r->hb_ms;
+}
+
+uint64_t
+registry_instance(const struct registry *r)
+{
+	return r->instance;
+}
+
+void
+registry_counts(struct registry *r, struct registry_counts *out)
+{
+	nng_mtx_lock(r->mtx);
+	*out           = r->counts;
+	out->agents    = r->n_agents;
+	out->connected = 0;
+	REG_FOREACH(r, a) out->connected += a->connected;
+	nng_mtx_unlock(r->mtx);
 }
 
 void
@@ -172,20 +274,59 @@ reg_set_identity(struct reg_agent *a, const Chaos__V1__Identity *id)
 	a->identity = copy;
 }
 
+static void
+reg_unlink(struct registry *r, struct reg_agent *a)
+{
+	struct reg_agent **p = reg_slot(r, a->id);
+
+	*p = a->next;
+	r->n_agents--;
+	reg_agent_free(a);
+}
+
+/* At the cap, the agent lost the longest ago makes room; false when every
+ * entry is connected. */
+static bool
+reg_make_room(struct registry *r)
+{
+	struct reg_agent *oldest = NULL;
+
+	if (r->n_agents < r->max_agents)
+		return true;
+	REG_FOREACH(r, a)
+	if (!a->connected &&
+	    (oldest == NULL || a->last_seen_mono_us < oldest->last_seen_mono_us))
+		oldest = a;
+	if (oldest == NULL)
+		return false;
+	log_info("agent %s forgotten to make room (lost: %s)", oldest->id,
+	         oldest->lost_reason);
+	r->counts.evicted++;
+	reg_unlink(r, oldest);
+	return true;
+}
+
 static struct reg_agent *
 reg_add(struct registry *r, const Chaos__V1__Identity *id)
 {
 	struct reg_agent *a;
 
-	if (r->n_agents == r->max_agents)
+	if (!reg_make_room(r)) {
+		r->counts.refused_full++;
 		return NULL;
-	a = &r->agents[r->n_agents];
-	memset(a, 0, sizeof(*a));
+	}
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return NULL;
 	snprintf(a->id, sizeof(a->id), "%s", id->agent_id);
 	clk_filter_init(&a->clk);
 	reg_set_identity(a, id);
-	if (a->identity == NULL)
+	if (a->identity == NULL) {
+		free(a);
 		return NULL;
+	}
+	a->last_seen_mono_us = clk_mono_us();
+	a->next              = *reg_slot(r, a->id);
+	*reg_slot(r, a->id)  = a;
 	r->n_agents++;
 	log_info("agent %s registered (pod %s, namespace %s)", a->id, id->pod,
 	         id->namespace_);
@@ -209,12 +350,10 @@ reg_take_acks(struct reg_agent *a, const Chaos__V1__Poll *p)
 static void
 reg_take_faults(struct reg_agent *a, const Chaos__V1__Poll *p)
 {
-	for (size_t i = 0; i < a->n_faults; i++)
-		free(a->faults[i]);
-	a->n_faults = 0;
+	reg_ids_clear(&a->active);
 	for (size_t i = 0; i < p->n_active_faults && i < REG_MAX_FAULTS; i++)
-		if ((a->faults[a->n_faults] = strdup(p->active_faults[i])) != NULL)
-			a->n_faults++;
+		if ((a->active.id[a->active.n] = strdup(p->active_faults[i])) != NULL)
+			a->active.n++;
 }
 
 static void
@@ -230,27 +369,40 @@ reg_take_clock(struct reg_agent *a, const Chaos__V1__Poll *p)
 	clk_filter_add(&a->clk, &x);
 }
 
-chaos_err
-registry_on_poll(struct registry *r, const Chaos__V1__Poll *p, uint32_t pipe_id,
-                 int64_t t2_ctl_us, bool *identity_needed)
-{
-	struct reg_agent *a;
-	int               rv       = CHAOS_OK;
-	int64_t           off      = 0, err;
-	registry_ack_fn   sink     = NULL;
-	void             *sink_arg = NULL;
+/* One live id, one process: a poll from another pipe than the connected
+ * agent's is a reconnect of the same process (same incarnation), or a
+ * second process claiming the id, which is refused while the first one
+ * still polls. A poll from another pipe without its identity has to show
+ * it first. */
+enum reg_pipe_check { REG_PIPE_OK, REG_PIPE_SHOW_IDENTITY, REG_PIPE_REFUSED };
 
-	*identity_needed = false;
-	nng_mtx_lock(r->mtx);
-	a = reg_find(r, p->agent_id);
-	if (a == NULL && p->identity == NULL) {
-		*identity_needed = true;
-		goto out;
-	}
-	if (a == NULL && (a = reg_add(r, p->identity)) == NULL) {
-		rv = CHAOS_EBUSY;
-		goto out;
-	}
+static enum reg_pipe_check
+reg_check_pipe(struct registry *r, struct reg_agent *a, const Chaos__V1__Poll *p,
+               uint32_t pipe_id, chaos_why *why)
+{
+	int64_t quiet = clk_mono_us() - a->last_seen_mono_us;
+
+	if (!a->connected || a->pipe_id == pipe_id ||
+	    quiet > (int64_t)r->hb_ms * REG_LOST_AFTER_HB * 1000)
+		return REG_PIPE_OK;
+	if (p->identity == NULL)
+		return REG_PIPE_SHOW_IDENTITY;
+	if (p->identity->incarnation == a->identity->incarnation)
+		return REG_PIPE_OK;
+	r->counts.refused_duplicate++;
+	chaos_fail(why, CHAOS_EEXIST,
+	           "agent id %s is already connected (another process, started "
+	           "at another time, polls with it): this one is refused; give each "
+	           "agent its own --id or pod name",
+	           a->id);
+	return REG_PIPE_REFUSED;
+}
+
+/* Updates a known agent with a poll (mtx held). */
+static void
+reg_poll_seen(struct reg_agent *a, const Chaos__V1__Poll *p, uint32_t pipe_id,
+              int64_t t2_ctl_us)
+{
 	if (p->identity != NULL && a->identity != NULL)
 		reg_set_identity(a, p->identity);
 	if (!a->connected)
@@ -263,6 +415,43 @@ registry_on_poll(struct registry *r, const Chaos__V1__Poll *p, uint32_t pipe_id,
 	reg_take_acks(a, p);
 	reg_take_faults(a, p);
 	reg_take_clock(a, p);
+}
+
+chaos_err
+registry_on_poll(struct registry *r, const Chaos__V1__Poll *p, uint32_t pipe_id,
+                 int64_t t2_ctl_us, bool *identity_needed, chaos_why *why)
+{
+	struct reg_agent *a;
+	chaos_err         rv       = CHAOS_OK;
+	int64_t           off      = 0, err;
+	registry_ack_fn   sink     = NULL;
+	void             *sink_arg = NULL;
+
+	*identity_needed = false;
+	nng_mtx_lock(r->mtx);
+	a = reg_find(r, p->agent_id);
+	if (a == NULL && p->identity == NULL) {
+		*identity_needed = true;
+		goto out;
+	}
+	if (a == NULL && (a = reg_add(r, p->identity)) == NULL) {
+		rv = chaos_fail(why, CHAOS_EBUSY,
+		                "agent table full: %zu agents, all connected (raise "
+		                "--max-agents)",
+		                r->n_agents);
+		goto out;
+	}
+	switch (reg_check_pipe(r, a, p, pipe_id, why)) {
+	case REG_PIPE_SHOW_IDENTITY:
+		*identity_needed = true;
+		goto out;
+	case REG_PIPE_REFUSED:
+		rv = CHAOS_EEXIST;
+		goto out;
+	case REG_PIPE_OK:
+		break;
+	}
+	reg_poll_seen(a, p, pipe_id, t2_ctl_us);
 	clk_filter_best(&a->clk, &off, &err);
 	sink     = r->ack_sink;
 	sink_arg = r->ack_arg;
@@ -286,31 +475,42 @@ registry_has_commands(struct registry *r, const char *agent_id)
 	return has;
 }
 
-/* Unpacks the agent's pending commands into cmds[] (caller frees each). */
+/* Unpacks the agent's pending commands into cmds[] and copies its live
+ * faults into live[] (caller frees both). */
 static size_t
-reg_pending_commands(struct registry *r, const char *agent_id, Chaos__V1__Command **cmds)
+reg_pending_commands(struct registry *r, const char *agent_id, Chaos__V1__Command **cmds,
+                     char **live, size_t *n_live)
 {
 	struct reg_agent *a;
 	size_t            n = 0;
 
+	*n_live = 0;
 	nng_mtx_lock(r->mtx);
-	if ((a = reg_find(r, agent_id)) != NULL)
+	if ((a = reg_find(r, agent_id)) != NULL) {
 		for (size_t i = 0; i < a->n_pending; i++)
 			if ((cmds[n] = chaos__v1__command__unpack(
 			         NULL, a->pending[i].len, a->pending[i].buf)) != NULL)
 				n++;
+		for (size_t i = 0; i < a->live.n; i++)
+			if ((live[*n_live] = strdup(a->live.id[i])) != NULL)
+				(*n_live)++;
+	}
 	nng_mtx_unlock(r->mtx);
 	return n;
 }
 
 chaos_err
 registry_build_reply(struct registry *r, const char *agent_id, uint64_t poll_seq,
-                     int64_t t2_ctl_us, bool identity_needed, nng_msg **out)
+                     int64_t t2_ctl_us, bool identity_needed, const char *refused,
+                     nng_msg **out)
 {
 	Chaos__V1__Reply    reply = CHAOS__V1__REPLY__INIT;
 	Chaos__V1__Command *cmds[REG_MAX_PENDING];
-	size_t              n = reg_pending_commands(r, agent_id, cmds);
-	int                 rv;
+	char               *live[REG_MAX_FAULTS];
+	size_t              n_live = 0;
+	size_t              n =
+            refused == NULL ? reg_pending_commands(r, agent_id, cmds, live, &n_live) : 0;
+	chaos_err rv;
 
 	reply.protocol_version    = WIRE_VERSION;
 	reply.poll_seq            = poll_seq;
@@ -320,10 +520,17 @@ registry_build_reply(struct registry *r, const char *agent_id, uint64_t poll_seq
 	reply.n_commands          = n;
 	reply.has_identity_needed = identity_needed;
 	reply.identity_needed     = identity_needed;
+	reply.has_instance_id     = true;
+	reply.instance_id         = r->instance;
+	reply.live_faults         = live;
+	reply.n_live_faults       = n_live;
+	reply.refused             = (char *)refused;
 	reply.t3_ctl_us           = clk_now_us();
 	rv                        = wire_pack(&reply.base, WIRE_MAX_SESSION, out);
 	for (size_t i = 0; i < n; i++)
 		chaos__v1__command__free_unpacked(cmds[i], NULL);
+	for (size_t i = 0; i < n_live; i++)
+		free(live[i]);
 	return rv;
 }
 
@@ -331,7 +538,7 @@ chaos_err
 registry_enqueue(struct registry *r, const char *agent_id, const Chaos__V1__Command *cmd)
 {
 	struct reg_agent *a;
-	int               rv = CHAOS_OK;
+	chaos_err         rv = CHAOS_OK;
 
 	nng_mtx_lock(r->mtx);
 	if ((a = reg_find(r, agent_id)) == NULL) {
@@ -355,6 +562,47 @@ registry_enqueue(struct registry *r, const char *agent_id, const Chaos__V1__Comm
 	return rv;
 }
 
+chaos_err
+registry_fault_live(struct registry *r, const char *agent_id, const char *fault_id,
+                    bool live)
+{
+	struct reg_agent *a;
+	chaos_err         rv = CHAOS_OK;
+
+	nng_mtx_lock(r->mtx);
+	if ((a = reg_find(r, agent_id)) == NULL) {
+		rv = CHAOS_ENOENT;
+	} else if (live && !reg_ids_has(&a->live, fault_id)) {
+		if (a->live.n == REG_MAX_FAULTS)
+			rv = CHAOS_EBUSY;
+		else if ((a->live.id[a->live.n] = strdup(fault_id)) == NULL)
+			rv = CHAOS_ENOMEM;
+		else
+			a->live.n++;
+	} else if (!live) {
+		for (size_t i = 0; i < a->live.n; i++)
+			if (strcmp(a->live.id[i], fault_id) == 0) {
+				reg_ids_remove_at(&a->live, i);
+				break;
+			}
+	}
+	nng_mtx_unlock(r->mtx);
+	return rv;
+}
+
+void
+registry_forget_faults(struct registry *r, const char *prefix)
+{
+	size_t len = strlen(prefix);
+
+	nng_mtx_lock(r->mtx);
+	REG_FOREACH(r, a)
+	for (size_t i = a->live.n; i-- > 0;)
+		if (strncmp(a->live.id[i], prefix, len) == 0)
+			reg_ids_remove_at(&a->live, i);
+	nng_mtx_unlock(r->mtx);
+}
+
 static void
 reg_mark_lost(struct reg_agent *a, const char *reason)
 {
@@ -369,27 +617,40 @@ void
 registry_pipe_closed(struct registry *r, uint32_t pipe_id)
 {
 	nng_mtx_lock(r->mtx);
-	for (size_t i = 0; i < r->n_agents; i++)
-		if (r->agents[i].pipe_id == pipe_id)
-			reg_mark_lost(&r->agents[i], "connection closed");
+	REG_FOREACH(r, a)
+	if (a->pipe_id == pipe_id)
+		reg_mark_lost(a, "connection closed");
 	nng_mtx_unlock(r->mtx);
 }
 
 void
 registry_sweep(struct registry *r, int64_t now_mono_us)
 {
-	int64_t limit = (int64_t)r->hb_ms * 3 * 1000;
+	int64_t           limit = (int64_t)r->hb_ms * REG_LOST_AFTER_HB * 1000;
+	struct reg_agent *gone[64];
+	size_t            n_gone = 0;
 
 	nng_mtx_lock(r->mtx);
-	for (size_t i = 0; i < r->n_agents; i++) {
-		struct reg_agent *a = &r->agents[i];
-		char              why[96];
-		if (!a->connected || now_mono_us - a->last_seen_mono_us <= limit)
+	REG_FOREACH(r, a)
+	{
+		int64_t quiet = now_mono_us - a->last_seen_mono_us;
+		char    why[96];
+		if (!a->connected && r->forget_us > 0 && quiet > r->forget_us &&
+		    n_gone < sizeof(gone) / sizeof(gone[0]))
+			gone[n_gone++] = a;
+		if (!a->connected || quiet <= limit)
 			continue;
-		snprintf(why, sizeof(why), "no poll for %lld ms (3 heartbeats = %u ms)",
-		         (long long)(now_mono_us - a->last_seen_mono_us) / 1000,
-		         r->hb_ms * 3);
+		snprintf(why, sizeof(why), "no poll for %lld ms (%d heartbeats = %u ms)",
+		         (long long)quiet / 1000, REG_LOST_AFTER_HB,
+		         r->hb_ms * REG_LOST_AFTER_HB);
 		reg_mark_lost(a, why);
+	}
+	/* forgotten after a while, so pod churn cannot fill the table */
+	for (size_t i = 0; i < n_gone; i++) {
+		log_info("agent %s forgotten: lost for more than %lld s", gone[i]->id,
+		         (long long)(r->forget_us / 1000000));
+		r->counts.evicted++;
+		reg_unlink(r, gone[i]);
 	}
 	nng_mtx_unlock(r->mtx);
 }
@@ -408,7 +669,7 @@ chaos_err
 registry_on_event(struct registry *r, const Chaos__V1__Event *e, int64_t t_ctl_us)
 {
 	struct reg_agent *a;
-	int               rv = CHAOS_OK;
+	chaos_err         rv = CHAOS_OK;
 
 	(void)t_ctl_us;
 	nng_mtx_lock(r->mtx);
@@ -417,13 +678,16 @@ registry_on_event(struct registry *r, const Chaos__V1__Event *e, int64_t t_ctl_u
 		if (a == NULL && (a = reg_add(r, e->hello->identity)) != NULL)
 			snprintf(a->lost_reason, sizeof(a->lost_reason),
 			         "said hello on the events channel; no session poll yet");
+		else if (a != NULL && a->connected &&
+		         a->identity->incarnation != e->hello->identity->incarnation)
+			rv = CHAOS_EEXIST; /* a second process with this id: not it */
 		else if (a != NULL)
 			reg_set_identity(a, e->hello->identity);
 	}
 	if (a == NULL)
 		rv = e->body_case == CHAOS__V1__EVENT__BODY_HELLO ? CHAOS_EBUSY
 		                                                  : CHAOS_ENOENT;
-	else
+	else if (rv == CHAOS_OK)
 		reg_count_event(a, e);
 	nng_mtx_unlock(r->mtx);
 	return rv;
@@ -457,13 +721,22 @@ reg_info(const struct reg_agent *a)
 	info->has_events_received = info->has_events_gaps = true;
 	info->events_received                             = a->events_received;
 	info->events_gaps                                 = a->events_gaps;
-	if (a->n_faults > 0 &&
-	    (info->active_faults = calloc(a->n_faults, sizeof(char *))) != NULL)
-		for (size_t i = 0; i < a->n_faults; i++)
+	if (a->active.n > 0 &&
+	    (info->active_faults = calloc(a->active.n, sizeof(char *))) != NULL)
+		for (size_t i = 0; i < a->active.n; i++)
 			if ((info->active_faults[info->n_active_faults] =
-			         strdup(a->faults[i])))
+			         strdup(a->active.id[i])))
 				info->n_active_faults++;
 	return info;
+}
+
+static int
+reg_info_cmp(const void *x, const void *y)
+{
+	const Chaos__V1__AgentInfo *a = *(Chaos__V1__AgentInfo *const *)x;
+	const Chaos__V1__AgentInfo *b = *(Chaos__V1__AgentInfo *const *)y;
+
+	return strcmp(a->identity->agent_id, b->identity->agent_id);
 }
 
 chaos_err
@@ -475,9 +748,11 @@ registry_snapshot(struct registry *r, const char *ns, Chaos__V1__AgentInfo ***ou
 
 	nng_mtx_lock(r->mtx);
 	all = calloc(r->n_agents ? r->n_agents : 1, sizeof(*all));
-	for (size_t i = 0; all != NULL && i < r->n_agents; i++) {
-		const struct reg_agent *a = &r->agents[i];
-		if (ns != NULL && *ns != '\0' && strcmp(a->identity->namespace_, ns) != 0)
+	REG_FOREACH(r, a)
+	{
+		if (all == NULL ||
+		    (ns != NULL && *ns != '\0' &&
+		     strcmp(a->identity->namespace_, ns) != 0))
 			continue;
 		if ((all[count] = reg_info(a)) != NULL)
 			count++;
@@ -485,6 +760,8 @@ registry_snapshot(struct registry *r, const char *ns, Chaos__V1__AgentInfo ***ou
 	nng_mtx_unlock(r->mtx);
 	if (all == NULL)
 		return CHAOS_ENOMEM;
+	/* hash order is no order: by id, so listings are stable */
+	qsort(all, count, sizeof(*all), reg_info_cmp);
 	*out = all;
 	*n   = count;
 	return CHAOS_OK;

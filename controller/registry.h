@@ -20,11 +20,30 @@
 struct registry;
 
 /* hb_ms is the heartbeat period announced to agents; an agent whose poll is
- * overdue by more than 3 periods is lost. max_agents caps the table. */
+ * overdue by more than 3 periods is lost. max_agents caps the table: when it
+ * is full, the agent lost the longest ago is forgotten to make room, and a
+ * new agent is refused only when every entry is connected. Each registry
+ * has a random instance id (see registry_build_reply). */
 chaos_err registry_new(uint32_t hb_ms, size_t max_agents, struct registry **out);
 void      registry_free(struct registry *r);
 
+/* Lost agents are forgotten after this long without a poll (0: never), so
+ * that pod churn cannot fill the table. */
+#define REGISTRY_FORGET_DEFAULT_S 600
+void registry_set_forget_after(struct registry *r, uint32_t seconds);
+
 uint32_t registry_heartbeat_ms(const struct registry *r);
+
+/* This controller's instance id: random per start, never 0. */
+uint64_t registry_instance(const struct registry *r);
+
+struct registry_counts {
+	size_t   agents, connected;
+	uint64_t evicted;           /* forgotten (lost too long, or to make room) */
+	uint64_t refused_full;      /* table full of connected agents */
+	uint64_t refused_duplicate; /* a second live process with an id in use */
+};
+void registry_counts(struct registry *r, struct registry_counts *out);
 
 /* Called for every command queued for agent_id, so a parked poll can be
  * answered at once. Runs with no registry lock held. */
@@ -50,20 +69,36 @@ bool registry_agent_status(struct registry *r, const char *agent_id, bool *conne
                            int64_t *incarnation);
 
 /* A valid poll arrived at t2 (controller clock) over pipe_id. Records it,
- * takes its acks and clock sample. *identity_needed is set when the agent is
- * unknown and the poll carried no identity (it is then not registered).
- * Returns CHAOS_OK, or CHAOS_EBUSY when the table is full. */
+ * takes its acks and clock sample. *identity_needed is set when the poll
+ * must show its identity first (an unknown agent, or a known id on another
+ * connection): it is then not taken. Returns CHAOS_OK; CHAOS_EBUSY when the
+ * table is full of connected agents; CHAOS_EEXIST when another live process
+ * already uses the id (the newcomer is refused: one policy, the first one
+ * keeps it). why says which, for the refused reply and the log. */
 chaos_err registry_on_poll(struct registry *r, const Chaos__V1__Poll *p, uint32_t pipe_id,
-                           int64_t t2_ctl_us, bool *identity_needed);
+                           int64_t t2_ctl_us, bool *identity_needed, chaos_why *why);
 
 /* True when commands are waiting for agent_id. */
 bool registry_has_commands(struct registry *r, const char *agent_id);
 
 /* Packs the reply to poll_seq: every unacked command for the agent, the
- * heartbeat, t2 and t3 = now. *out is a new NNG message owned by the caller. */
+ * faults this controller wants kept on it (its live faults; the agent
+ * renews only those, and only for this instance), the instance id, the
+ * heartbeat, t2 and t3 = now. With refused set, only the refusal (no
+ * commands). *out is a new NNG message owned by the caller. */
 chaos_err registry_build_reply(struct registry *r, const char *agent_id,
                                uint64_t poll_seq, int64_t t2_ctl_us, bool identity_needed,
-                               nng_msg **out);
+                               const char *refused, nng_msg **out);
+
+/* Marks fault_id live (or no longer) on agent_id: a scenario marks a fault
+ * live before it sends the apply and clears it when it reverts.
+ * CHAOS_ENOENT for an unknown agent, CHAOS_EBUSY when too many are live. */
+chaos_err registry_fault_live(struct registry *r, const char *agent_id,
+                              const char *fault_id, bool live);
+
+/* Clears every live fault whose id starts with prefix (a run's, when it
+ * ends, on whatever path). */
+void registry_forget_faults(struct registry *r, const char *prefix);
 
 /* Queues a copy of cmd for agent_id (re-sent in every reply until acked).
  * Returns CHAOS_OK, CHAOS_ENOENT for an unknown agent, CHAOS_ENOMEM. */
@@ -79,7 +114,8 @@ void registry_pipe_closed(struct registry *r, uint32_t pipe_id);
 chaos_err registry_on_event(struct registry *r, const Chaos__V1__Event *e,
                             int64_t t_ctl_us);
 
-/* Marks agents whose last poll is older than 3 heartbeats as lost. */
+/* Marks agents whose last poll is older than 3 heartbeats as lost, and
+ * forgets those lost for longer than the forget time. */
 void registry_sweep(struct registry *r, int64_t now_mono_us);
 
 /* Deep copies of the agents (optionally only one namespace), for the control

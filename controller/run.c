@@ -260,6 +260,12 @@ run_finish(struct run *r, int state, const char *error, json_t *result)
 	    ? json_dumps(result, JSON_COMPACT | JSON_REAL_PRECISION(10))
 	    : NULL;
 
+	char prefix[32];
+
+	/* Whatever path the run took, none of its faults is live any more:
+	 * an agent still holding one reverts it at its next reply. */
+	snprintf(prefix, sizeof(prefix), "r%llu-", (unsigned long long)r->id);
+	registry_forget_faults(r->mgr->reg, prefix);
 	if (!r->dry_run && r->plan != NULL)
 		metrics_on_run_end(r->sc->name, state, result);
 	nng_mtx_lock(r->mgr->mtx);

@@ -25,6 +25,7 @@ struct ssrv_worker {
 	uint64_t            poll_seq;
 	int64_t             t2;
 	bool                identity_needed;
+	chaos_why           refused; /* text set: this poll gets a refusal */
 };
 
 struct session_srv {
@@ -51,8 +52,9 @@ ssrv_reply(struct ssrv_worker *w)
 {
 	nng_msg *msg = NULL;
 
-	if (registry_build_reply(w->srv->reg, w->agent_id, w->poll_seq, w->t2,
-	                         w->identity_needed, &msg) != CHAOS_OK) {
+	if (registry_build_reply(
+	        w->srv->reg, w->agent_id, w->poll_seq, w->t2, w->identity_needed,
+	        w->refused.text[0] ? w->refused.text : NULL, &msg) != CHAOS_OK) {
 		ssrv_recv(w);
 		return;
 	}
@@ -91,30 +93,35 @@ ssrv_take_poll(struct ssrv_worker *w, nng_msg *msg)
 {
 	Chaos__V1__Poll *p = NULL;
 	chaos_why        why;
-	int              rv;
+	chaos_err        rv;
 
 	w->t2 = clk_now_us();
 	if (wire_decode_poll(nng_msg_body(msg), nng_msg_len(msg), &p, &why) != CHAOS_OK) {
 		epstats_dropped(w->srv->stats, why.text);
 		return false;
 	}
+	w->refused.text[0] = '\0';
 	rv = registry_on_poll(w->srv->reg, p, nng_pipe_id(nng_msg_get_pipe(msg)), w->t2,
-	                      &w->identity_needed);
-	if (rv != CHAOS_OK) {
-		epstats_dropped(w->srv->stats, "agent table full (raise --max-agents)");
-		wire_free(p);
-		return false;
-	}
+	                      &w->identity_needed, &w->refused);
+	/* a refused agent gets a reply that says why, so it backs off instead
+	 * of waiting on a request nobody answers */
+	if (rv != CHAOS_OK)
+		epstats_dropped(w->srv->stats, w->refused.text);
+	else
+		epstats_received(w->srv->stats);
 	snprintf(w->agent_id, sizeof(w->agent_id), "%s", p->agent_id);
 	w->poll_seq = p->poll_seq;
 	wire_free(p);
-	epstats_received(w->srv->stats);
 	return true;
 }
 
 static void
 ssrv_park(struct ssrv_worker *w)
 {
+	if (w->refused.text[0] != '\0') {
+		ssrv_reply(w); /* and leave the agent that holds the id alone */
+		return;
+	}
 	ssrv_kick_except(w->srv, w->agent_id, w);
 	if (w->identity_needed || registry_has_commands(w->srv->reg, w->agent_id)) {
 		ssrv_reply(w);

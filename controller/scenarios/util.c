@@ -301,6 +301,9 @@ scen_apply(struct run *r, struct scen_target *t, size_t n,
 
 	for (size_t i = 0; i < n; i++) {
 		snprintf(t[i].fault_id, sizeof(t[i].fault_id), "%s", specs[i]->fault_id);
+		/* live before it is sent: the reply that carries the apply also
+		 * lists it, so the agent's first renewal covers it */
+		registry_fault_live(run_registry(r), t[i].agent_id, t[i].fault_id, true);
 		chaos__v1__command__init(&cmds[i]);
 		cmds[i].body_case   = CHAOS__V1__COMMAND__BODY_APPLY_FAULT;
 		cmds[i].apply_fault = specs[i];
@@ -334,6 +337,7 @@ scen_revert(struct run *r, struct scen_target *t, size_t n)
 		if (t[i].lost || t[i].fault_id[0] == '\0')
 			continue;
 		live[m] = t[i];
+		registry_fault_live(run_registry(r), t[i].agent_id, t[i].fault_id, false);
 		chaos__v1__command__init(&cmds[m]);
 		cmds[m].body_case    = CHAOS__V1__COMMAND__BODY_REVERT_FAULT;
 		cmds[m].revert_fault = t[i].fault_id;

@@ -91,7 +91,8 @@ poll_ok(struct registry *r, const Chaos__V1__Poll *p, uint32_t pipe)
 {
 	bool need = true;
 
-	assert_int_equal(registry_on_poll(r, p, pipe, clk_now_us(), &need), CHAOS_OK);
+	assert_int_equal(registry_on_poll(r, p, pipe, clk_now_us(), &need, NULL),
+	                 CHAOS_OK);
 	assert_false(need);
 }
 
@@ -185,7 +186,7 @@ reply_for(struct registry *r, const char *agent_id, uint64_t poll_seq,
 	int64_t           t2     = clk_now_us();
 
 	assert_int_equal(
-	    registry_build_reply(r, agent_id, poll_seq, t2, identity_needed, &msg),
+	    registry_build_reply(r, agent_id, poll_seq, t2, identity_needed, NULL, &msg),
 	    CHAOS_OK);
 	if (wire_decode_reply(nng_msg_body(msg), nng_msg_len(msg), &reply, &reason) !=
 	    CHAOS_OK)
@@ -245,7 +246,8 @@ test_unknown_agent_without_identity_is_asked_for_it(void **state)
 	(void)state;
 	fake_init(&f, "ledger", "db-0");
 	assert_int_equal(
-	    registry_on_poll(r, fake_poll(&f, false), 1, clk_now_us(), &need), CHAOS_OK);
+	    registry_on_poll(r, fake_poll(&f, false), 1, clk_now_us(), &need, NULL),
+	    CHAOS_OK);
 	assert_true(need);
 	assert_false(view_of(r, f.agent_id).found);
 	assert_int_equal(count_agents(r, NULL), 0);
@@ -269,7 +271,7 @@ test_agent_with_identity_is_registered_and_connected(void **state)
 
 	(void)state;
 	fake_init(&f, "ledger", "db-0");
-	assert_int_equal(registry_on_poll(r, fake_poll(&f, true), 1, t2, &need),
+	assert_int_equal(registry_on_poll(r, fake_poll(&f, true), 1, t2, &need, NULL),
 	                 CHAOS_OK);
 	assert_false(need);
 	v = view_of(r, f.agent_id);
@@ -420,7 +422,9 @@ test_new_incarnation_resets_clock_and_event_sequence(void **state)
 	/* Same incarnation again (a reconnect): nothing is forgotten. */
 	poll_ok(r, fake_poll(&f, true), 2);
 	assert_true(view_of(r, f.agent_id).clock_known);
-	/* The process restarted: its old clock samples and sequence are void. */
+	/* The process restarted (its old connection closed): its old clock
+	 * samples and sequence are void. */
+	registry_pipe_closed(r, 2);
 	f.id.incarnation = T0_US + 60000000;
 	poll_ok(r, fake_poll(&f, true), 3);
 	v = view_of(r, f.agent_id);
@@ -593,8 +597,9 @@ test_full_table_refuses_new_agents_with_ebusy(void **state)
 	fake_init(&c, "ledger", "db-2");
 	poll_ok(r, fake_poll(&a, true), 1);
 	poll_ok(r, fake_poll(&b, true), 2);
-	assert_int_equal(registry_on_poll(r, fake_poll(&c, true), 3, clk_now_us(), &need),
-	                 CHAOS_EBUSY);
+	assert_int_equal(
+	    registry_on_poll(r, fake_poll(&c, true), 3, clk_now_us(), &need, NULL),
+	    CHAOS_EBUSY);
 	send_hello(r, &c, 1, CHAOS_EBUSY);
 	assert_false(view_of(r, c.agent_id).found);
 	assert_int_equal(count_agents(r, NULL), 2);
@@ -602,6 +607,138 @@ test_full_table_refuses_new_agents_with_ebusy(void **state)
 	poll_ok(r, fake_poll(&a, false), 1);
 	poll_ok(r, fake_poll(&b, true), 2);
 	registry_free(r);
+}
+
+static void
+test_a_second_live_process_with_the_same_id_is_refused_and_counted(void **state)
+{
+	struct registry       *r = new_registry(8);
+	struct fake_agent      first, second;
+	struct registry_counts c;
+	chaos_why              why  = {{0}};
+	bool                   need = false;
+
+	(void)state;
+	fake_init(&first, "ledger", "db-0");
+	fake_init(&second, "ledger", "db-0");
+	second.id.incarnation = T0_US + 5;
+	poll_ok(r, fake_poll(&first, true), 1);
+	/* the newcomer must show who it is, then is refused while the first polls */
+	assert_int_equal(
+	    registry_on_poll(r, fake_poll(&second, false), 2, clk_now_us(), &need, &why),
+	    CHAOS_OK);
+	assert_true(need);
+	assert_int_equal(
+	    registry_on_poll(r, fake_poll(&second, true), 2, clk_now_us(), &need, &why),
+	    CHAOS_EEXIST);
+	assert_non_null(strstr(why.text, "already connected"));
+	registry_counts(r, &c);
+	assert_int_equal(c.refused_duplicate, 1);
+	assert_int_equal(view_of(r, first.agent_id).incarnation, T0_US);
+	/* the first one keeps its id and its connection */
+	poll_ok(r, fake_poll(&first, false), 1);
+	/* the same process on a new connection (a reconnect) is welcome */
+	poll_ok(r, fake_poll(&first, true), 7);
+	registry_free(r);
+}
+
+static void
+test_churn_of_ten_thousand_ids_keeps_the_table_bounded(void **state)
+{
+	struct registry       *r = new_registry(64);
+	struct fake_agent      keep, f;
+	struct registry_counts c;
+
+	(void)state;
+	fake_init(&keep, "ledger", "steady-0");
+	poll_ok(r, fake_poll(&keep, true), 1);
+	for (int i = 0; i < 10000; i++) {
+		char pod[32];
+		snprintf(pod, sizeof(pod), "churn-%d", i);
+		fake_init(&f, "ledger", pod);
+		poll_ok(r, fake_poll(&f, true), (uint32_t)(100 + i));
+		registry_pipe_closed(r, (uint32_t)(100 + i)); /* the pod went away */
+		if (i % 100 == 0)
+			poll_ok(r, fake_poll(&keep, false), 1);
+	}
+	registry_counts(r, &c);
+	assert_true(c.agents <= 64);
+	assert_int_equal(c.evicted, 10000 - 63);
+	assert_int_equal(view_of(r, keep.agent_id).state,
+	                 CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED);
+	/* a new legitimate agent still gets in */
+	fake_init(&f, "ledger", "late-0");
+	poll_ok(r, fake_poll(&f, true), 99999);
+	registry_free(r);
+}
+
+static void
+test_lost_agents_are_forgotten_after_the_forget_time(void **state)
+{
+	struct registry       *r = new_registry(8);
+	struct fake_agent      a;
+	struct registry_counts c;
+
+	(void)state;
+	registry_set_forget_after(r, 1);
+	fake_init(&a, "ledger", "db-0");
+	poll_ok(r, fake_poll(&a, true), 1);
+	registry_pipe_closed(r, 1);
+	registry_sweep(r, clk_mono_us());
+	assert_true(view_of(r, a.agent_id).found); /* lost, still listed */
+	registry_sweep(r, clk_mono_us() + 2 * 1000000LL);
+	assert_false(view_of(r, a.agent_id).found);
+	registry_counts(r, &c);
+	assert_int_equal(c.evicted, 1);
+	registry_free(r);
+}
+
+/* The reply's lease fields, as the agent will decode them. */
+static Chaos__V1__Reply *
+reply_of(struct registry *r, const char *agent_id)
+{
+	nng_msg          *msg   = NULL;
+	Chaos__V1__Reply *reply = NULL;
+
+	assert_int_equal(
+	    registry_build_reply(r, agent_id, 9, clk_now_us(), false, NULL, &msg),
+	    CHAOS_OK);
+	assert_int_equal(
+	    wire_decode_reply(nng_msg_body(msg), nng_msg_len(msg), &reply, NULL),
+	    CHAOS_OK);
+	nng_msg_free(msg);
+	return reply;
+}
+
+static void
+test_replies_name_the_instance_and_the_live_faults(void **state)
+{
+	struct registry  *r = new_registry(8), *other = new_registry(8);
+	struct fake_agent a;
+	Chaos__V1__Reply *reply;
+
+	(void)state;
+	fake_init(&a, "ledger", "db-0");
+	poll_ok(r, fake_poll(&a, true), 1);
+	assert_int_not_equal(registry_instance(r), 0);
+	assert_int_not_equal(registry_instance(r), registry_instance(other));
+	assert_int_equal(registry_fault_live(r, a.agent_id, "r7-partition-db-0", true),
+	                 CHAOS_OK);
+	assert_int_equal(registry_fault_live(r, a.agent_id, "r8-db-db-0", true),
+	                 CHAOS_OK);
+	assert_int_equal(registry_fault_live(r, "nobody/x", "r7-x", true), CHAOS_ENOENT);
+	reply = reply_of(r, a.agent_id);
+	assert_true(reply->has_instance_id);
+	assert_true(reply->instance_id == registry_instance(r));
+	assert_int_equal(reply->n_live_faults, 2);
+	wire_free(reply);
+	registry_fault_live(r, a.agent_id, "r8-db-db-0", false);
+	registry_forget_faults(r, "r7-"); /* run 7 ended */
+	reply = reply_of(r, a.agent_id);
+	assert_int_equal(reply->n_live_faults, 0);
+	wire_free(reply);
+	registry_free(r);
+	registry_free(other);
 }
 
 int
@@ -620,6 +757,11 @@ main(void)
 	    cmocka_unit_test(test_event_gaps_are_counted_from_sequence_numbers),
 	    cmocka_unit_test(test_snapshot_filters_by_namespace_and_reports_faults),
 	    cmocka_unit_test(test_full_table_refuses_new_agents_with_ebusy),
+	    cmocka_unit_test(
+	        test_a_second_live_process_with_the_same_id_is_refused_and_counted),
+	    cmocka_unit_test(test_churn_of_ten_thousand_ids_keeps_the_table_bounded),
+	    cmocka_unit_test(test_lost_agents_are_forgotten_after_the_forget_time),
+	    cmocka_unit_test(test_replies_name_the_instance_and_the_live_faults),
 	};
 
 	log_init("test_registry", LOG_LEVEL_ERROR);
