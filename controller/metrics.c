@@ -14,9 +14,11 @@
 #include "common/err.h"
 #include "common/flags.h"
 #include "common/url.h"
+#include "common/wire.h"
 
 #define METRICS_MAX_SCENARIOS 16
-#define METRICS_N_STATES 8 /* Chaos__V1__RunState values 0..7 */
+#define METRICS_N_STATES 16 /* room for every Chaos__V1__RunState value */
+#define METRICS_N_ROLES 8   /* room for every Chaos__V1__Role value */
 #define METRICS_MAX_EPS 8
 
 struct metrics {
@@ -37,11 +39,6 @@ static struct {
 	double mttr_s;
 } metrics_mttr[METRICS_MAX_SCENARIOS];
 static size_t metrics_n_mttr;
-
-static const char *const metrics_state_names[METRICS_N_STATES] = {
-    "unspecified", "running", "succeeded", "failed",
-    "aborted",     "refused", "unusable",  "skipped",
-};
 
 void
 metrics_on_event(const Chaos__V1__Event *e)
@@ -96,10 +93,24 @@ metrics_head(FILE *f, const char *name, const char *type, const char *help)
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* Chaos__V1__Role values 0..5; anything else counts as unspecified. */
-static const char *const metrics_roles[] = {"unspecified", "blockchain", "coordinator",
-                                            "database",    "node",       "controller"};
-#define METRICS_N_ROLES (sizeof(metrics_roles) / sizeof(metrics_roles[0]))
+/* How the agent table copes: forgotten entries and refused newcomers. */
+static void
+metrics_table(FILE *f, struct registry *reg)
+{
+	struct registry_counts c = {0};
+
+	if (reg != NULL)
+		registry_counts(reg, &c);
+	metrics_head(f, "chaos_agents_forgotten_total", "counter",
+	             "Agents forgotten: lost too long, or to make room in a full table.");
+	fprintf(f, "chaos_agents_forgotten_total %llu\n", (unsigned long long)c.evicted);
+	metrics_head(f, "chaos_agents_refused_total", "counter",
+	             "Agents refused, by reason.");
+	fprintf(f, "chaos_agents_refused_total{reason=\"duplicate_id\"} %llu\n",
+	        (unsigned long long)c.refused_duplicate);
+	fprintf(f, "chaos_agents_refused_total{reason=\"table_full\"} %llu\n",
+	        (unsigned long long)c.refused_full);
+}
 
 static void
 metrics_agents(FILE *f, struct registry *reg)
@@ -120,14 +131,19 @@ metrics_agents(FILE *f, struct registry *reg)
 		registry_snapshot_free(a, n);
 	metrics_head(f, "chaos_agents", "gauge",
 	             "Agents known to the controller, by role and state.");
-	for (size_t r = 0; r < METRICS_N_ROLES; r++)
-		for (int s = 0; s < 2; s++)
-			fprintf(f, "chaos_agents{role=\"%s\",state=\"%s\"} %llu\n",
-			        metrics_roles[r], s ? "lost" : "connected",
+	for (unsigned v = 0; v < chaos__v1__role__descriptor.n_values; v++) {
+		int  r = chaos__v1__role__descriptor.values[v].value;
+		char name[32];
+		wire_enum_name(&chaos__v1__role__descriptor, r, name, sizeof(name));
+		for (int s = 0; r < METRICS_N_ROLES && s < 2; s++)
+			fprintf(f, "chaos_agents{role=\"%s\",state=\"%s\"} %llu\n", name,
+			        s ? "lost" : "connected",
 			        (unsigned long long)count[r][s]);
+	}
 	metrics_head(f, "chaos_active_faults", "gauge",
 	             "Faults in force now, as reported by the connected agents.");
 	fprintf(f, "chaos_active_faults %llu\n", (unsigned long long)faults);
+	metrics_table(f, reg);
 }
 
 static void
@@ -141,10 +157,20 @@ metrics_counters(FILE *f)
 	        (unsigned long long)atomic_load(&metrics_samples_err));
 	metrics_head(f, "chaos_runs_total", "counter",
 	             "Scenario runs that ended, by final state.");
-	for (int s = 2; s < METRICS_N_STATES; s++)
+	for (unsigned v = 0; v < chaos__v1__run_state__descriptor.n_values; v++) {
+		int  s = chaos__v1__run_state__descriptor.values[v].value;
+		char name[32];
+		/* only the states a run ends in */
+		if (s == CHAOS__V1__RUN_STATE__RUN_STATE_UNSPECIFIED ||
+		    s == CHAOS__V1__RUN_STATE__RUN_STATE_RUNNING ||
+		    s == CHAOS__V1__RUN_STATE__RUN_STATE_PLANNING ||
+		    s >= METRICS_N_STATES)
+			continue;
 		fprintf(f, "chaos_runs_total{state=\"%s\"} %llu\n",
-		        metrics_state_names[s],
+		        wire_enum_name(&chaos__v1__run_state__descriptor, s, name,
+		                       sizeof(name)),
 		        (unsigned long long)atomic_load(&metrics_runs[s]));
+	}
 	metrics_head(f, "chaos_last_mttr_seconds", "gauge",
 	             "MTTR of the last run of each scenario that measured one (absent "
 	             "until then).");
