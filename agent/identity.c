@@ -55,7 +55,7 @@ identity_labels(const struct identity_args *args, struct identity *id, chaos_why
 	return CHAOS_OK;
 }
 
-int
+chaos_err
 identity_resolve(const struct identity_args *args, struct identity *id, chaos_why *why)
 {
 	char        host[IDENTITY_NAME_LEN] = "localhost";
@@ -107,7 +107,7 @@ identity_resolve(const struct identity_args *args, struct identity *id, chaos_wh
 	return identity_read_ips(id);
 }
 
-int
+chaos_err
 identity_read_ips(struct identity *id)
 {
 	struct ifaddrs *all = NULL;

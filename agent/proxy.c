@@ -14,22 +14,21 @@
 #include <errno.h>
 #include <linux/netfilter_ipv4.h>
 #include <netinet/tcp.h>
-#include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "agent/proxy_queue.h"
+#include "agent/worker.h"
 #include "common/clock.h"
 #include "common/err.h"
+#include "common/limits.h"
 #include "common/log.h"
 
 #define PROXY_READ_MAX (64u * 1024u)
@@ -37,7 +36,6 @@
 #define PROXY_ACCEPTS_PER_ROUND 64
 #define PROXY_BACKLOG 512
 #define PROXY_ACCEPT_RETRY_US 100000 /* after EMFILE/ENFILE */
-#define PROXY_STACK_SIZE (256u * 1024u)
 
 enum proxy_ep_kind {
 	PROXY_EP_LISTEN,
@@ -82,8 +80,7 @@ struct proxy {
 	uint16_t             port;
 	int                  epfd;
 	struct proxy_ep      listen, stop, timer;
-	pthread_t            thread;
-	bool                 thread_started;
+	struct worker        w; /* the loop's thread; stop is its stop fd */
 	struct proxy_conn   *conns, *dead;
 	struct proxy_dir   **heap;
 	size_t               heap_n, heap_cap;
@@ -94,18 +91,6 @@ struct proxy {
 	atomic_uint_fast64_t accepted, rejected, upstream_failed, active, bytes_up,
 	    bytes_down;
 };
-
-__attribute__((format(printf, 3, 4))) static void
-proxy_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* ------------------------------------------------------------------ */
 /* Timer heap: directions waiting for their head's release time        */
@@ -382,12 +367,12 @@ proxy_dir_read(struct proxy *p, struct proxy_dir *d, int64_t now)
 	}
 	if (n == 0) {
 		d->read_eof = true;
-		if (proxy_queue_push_eof(&d->q, proxy_due(p, d, now)) < 0) {
+		if (proxy_queue_push_eof(&d->q, proxy_due(p, d, now)) != CHAOS_OK) {
 			proxy_conn_close(p, d->conn, true);
 			return;
 		}
-	} else if (proxy_queue_push(&d->q, p->rbuf, (size_t)n, proxy_due(p, d, now)) <
-	           0) {
+	} else if (proxy_queue_push(&d->q, p->rbuf, (size_t)n, proxy_due(p, d, now)) !=
+	           CHAOS_OK) {
 		proxy_conn_close(p, d->conn, true);
 		return;
 	}
@@ -645,8 +630,8 @@ proxy_main(void *arg)
 /* ------------------------------------------------------------------ */
 /* Start and stop                                                      */
 
-static int
-proxy_listen(struct proxy *p, char *err, size_t errlen)
+static chaos_err
+proxy_listen(struct proxy *p, chaos_why *why)
 {
 	struct sockaddr_in sin = {.sin_family = AF_INET,
 	                          .sin_port   = htons(p->cfg.port),
@@ -659,79 +644,81 @@ proxy_listen(struct proxy *p, char *err, size_t errlen)
 	    setsockopt(p->listen.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    bind(p->listen.fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
 	    listen(p->listen.fd, PROXY_BACKLOG) < 0 ||
-	    getsockname(p->listen.fd, (struct sockaddr *)&sin, &len) < 0) {
-		proxy_errf(err, errlen, "proxy: listen: %s", strerror(errno));
-		return chaos_err_from_errno(errno);
-	}
+	    getsockname(p->listen.fd, (struct sockaddr *)&sin, &len) < 0)
+		return chaos_fail(why, chaos_err_from_errno(errno), "proxy: listen: %s",
+		                  strerror(errno));
 	p->port = ntohs(sin.sin_port);
 	return CHAOS_OK;
 }
 
 /* SO_MARK needs CAP_NET_ADMIN: find out now, not on the first client. */
-static int
-proxy_check_mark(const struct proxy *p, char *err, size_t errlen)
+static chaos_err
+proxy_check_mark(const struct proxy *p, chaos_why *why)
 {
-	int fd, rv = CHAOS_OK;
+	chaos_err rv = CHAOS_OK;
+	int       fd;
 
 	if (p->cfg.mark == 0)
 		return CHAOS_OK;
 	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return chaos_err_from_errno(errno);
-	if (setsockopt(fd, SOL_SOCKET, SO_MARK, &p->cfg.mark, sizeof(p->cfg.mark)) < 0) {
-		proxy_errf(err, errlen, "proxy: SO_MARK: %s (needs CAP_NET_ADMIN)",
-		           strerror(errno));
-		rv = chaos_err_from_errno(errno);
-	}
+		return chaos_fail(why, chaos_err_from_errno(errno), "proxy: socket: %s",
+		                  strerror(errno));
+	if (setsockopt(fd, SOL_SOCKET, SO_MARK, &p->cfg.mark, sizeof(p->cfg.mark)) < 0)
+		rv = chaos_fail(why, chaos_err_from_errno(errno),
+		                "proxy: SO_MARK: %s (needs CAP_NET_ADMIN)",
+		                strerror(errno));
 	close(fd);
 	return rv;
 }
 
-static int
-proxy_register(struct proxy *p, char *err, size_t errlen)
+/* The stop fd is the worker's: stopping wakes the loop through epoll. */
+static chaos_err
+proxy_register(struct proxy *p, chaos_why *why)
 {
 	p->epfd     = epoll_create1(EPOLL_CLOEXEC);
-	p->stop.fd  = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	p->stop.fd  = p->w.stop_fd;
 	p->timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (p->epfd < 0 || p->stop.fd < 0 || p->timer.fd < 0) {
-		proxy_errf(err, errlen, "proxy: %s", strerror(errno));
-		return chaos_err_from_errno(errno);
-	}
+	if (p->epfd < 0 || p->timer.fd < 0)
+		return chaos_fail(why, chaos_err_from_errno(errno), "proxy: %s",
+		                  strerror(errno));
 	proxy_ep_set(p, &p->listen, EPOLLIN);
 	proxy_ep_set(p, &p->stop, EPOLLIN);
 	proxy_ep_set(p, &p->timer, EPOLLIN);
-	if (p->listen.events == 0 || p->stop.events == 0 || p->timer.events == 0) {
-		proxy_errf(err, errlen, "proxy: epoll_ctl failed");
-		return CHAOS_ESYS;
-	}
+	if (p->listen.events == 0 || p->stop.events == 0 || p->timer.events == 0)
+		return chaos_fail(why, CHAOS_ESYS, "proxy: epoll_ctl failed");
 	return CHAOS_OK;
 }
 
-static int
-proxy_spawn(struct proxy *p, char *err, size_t errlen)
+static void
+proxy_free(struct proxy *p)
 {
-	pthread_attr_t attr;
-	int            rc;
+	int fds[3] = {p->listen.fd, p->timer.fd, p->epfd};
 
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, PROXY_STACK_SIZE);
-	rc = pthread_create(&p->thread, &attr, proxy_main, p);
-	pthread_attr_destroy(&attr);
-	if (rc != 0) {
-		proxy_errf(err, errlen, "proxy: thread: %s", strerror(rc));
-		return chaos_err_from_errno(rc);
-	}
-	pthread_setname_np(p->thread, "chaos-proxy");
-	p->thread_started = true;
-	return CHAOS_OK;
+	for (int i = 0; i < 3; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	worker_fini(&p->w);
+	free(p->heap);
+	free(p->rbuf);
+	free(p);
 }
 
-static struct proxy *
-proxy_alloc(const struct proxy_config *cfg)
+static chaos_err
+proxy_alloc(const struct proxy_config *cfg, struct proxy **out, chaos_why *why)
 {
 	struct proxy *p = calloc(1, sizeof(*p));
+	chaos_err     rv;
 
 	if (p == NULL)
-		return NULL;
+		return chaos_fail(why, CHAOS_ENOMEM, "proxy: out of memory");
+	p->epfd   = -1;
+	p->listen = (struct proxy_ep) {.kind = PROXY_EP_LISTEN, .fd = -1};
+	p->stop   = (struct proxy_ep) {.kind = PROXY_EP_STOP, .fd = -1};
+	p->timer  = (struct proxy_ep) {.kind = PROXY_EP_TIMER, .fd = -1};
+	if ((rv = worker_init(&p->w, "proxy", why)) != CHAOS_OK) {
+		proxy_free(p);
+		return rv;
+	}
 	p->cfg          = *cfg;
 	p->cfg.upstream = NULL;
 	if (p->cfg.max_conns == 0)
@@ -742,10 +729,6 @@ proxy_alloc(const struct proxy_config *cfg)
 		p->fixed_upstream     = *cfg->upstream;
 		p->has_fixed_upstream = true;
 	}
-	p->epfd     = -1;
-	p->listen   = (struct proxy_ep) {.kind = PROXY_EP_LISTEN, .fd = -1};
-	p->stop     = (struct proxy_ep) {.kind = PROXY_EP_STOP, .fd = -1};
-	p->timer    = (struct proxy_ep) {.kind = PROXY_EP_TIMER, .fd = -1};
 	p->timer_at = -1;
 	p->rng      = (uint64_t)clk_mono_us() ^ ((uint64_t)(uintptr_t)p << 16) ^
 	    0x9e3779b97f4a7c15ull;
@@ -753,48 +736,30 @@ proxy_alloc(const struct proxy_config *cfg)
 	p->heap     = calloc(p->heap_cap, sizeof(*p->heap));
 	p->rbuf     = malloc(PROXY_READ_MAX);
 	if (p->heap == NULL || p->rbuf == NULL) {
-		free(p->heap);
-		free(p->rbuf);
-		free(p);
-		return NULL;
+		proxy_free(p);
+		return chaos_fail(why, CHAOS_ENOMEM, "proxy: out of memory");
 	}
-	return p;
+	*out = p;
+	return CHAOS_OK;
 }
 
-static void
-proxy_free(struct proxy *p)
+chaos_err
+proxy_start(const struct proxy_config *cfg, struct proxy **out, chaos_why *why)
 {
-	int fds[4] = {p->listen.fd, p->stop.fd, p->timer.fd, p->epfd};
+	struct proxy *p = NULL;
+	chaos_err     rv;
 
-	for (int i = 0; i < 4; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
-	free(p->heap);
-	free(p->rbuf);
-	free(p);
-}
-
-int
-proxy_start(const struct proxy_config *cfg, struct proxy **out, char *err, size_t errlen)
-{
-	struct proxy *p;
-	int           rv;
-
-	if (cfg == NULL || cfg->delay_ms > PROXY_MAX_DELAY_MS ||
-	    cfg->jitter_ms > cfg->delay_ms) {
-		proxy_errf(err, errlen,
-		           "proxy: delay must be 0..%u ms and jitter <= delay",
-		           PROXY_MAX_DELAY_MS);
-		return CHAOS_EINVAL;
-	}
-	if ((p = proxy_alloc(cfg)) == NULL) {
-		proxy_errf(err, errlen, "proxy: out of memory");
-		return CHAOS_ENOMEM;
-	}
-	if ((rv = proxy_check_mark(p, err, errlen)) != CHAOS_OK ||
-	    (rv = proxy_listen(p, err, errlen)) != CHAOS_OK ||
-	    (rv = proxy_register(p, err, errlen)) != CHAOS_OK ||
-	    (rv = proxy_spawn(p, err, errlen)) != CHAOS_OK) {
+	if (cfg == NULL || cfg->delay_ms > LIMIT_DELAY_MAX_MS ||
+	    cfg->jitter_ms > cfg->delay_ms)
+		return chaos_fail(why, CHAOS_EINVAL,
+		                  "proxy: delay must be 0..%u ms and jitter <= delay",
+		                  LIMIT_DELAY_MAX_MS);
+	if ((rv = proxy_alloc(cfg, &p, why)) != CHAOS_OK)
+		return rv;
+	if ((rv = proxy_check_mark(p, why)) != CHAOS_OK ||
+	    (rv = proxy_listen(p, why)) != CHAOS_OK ||
+	    (rv = proxy_register(p, why)) != CHAOS_OK ||
+	    (rv = worker_start(&p->w, "chaos-proxy", proxy_main, p, why)) != CHAOS_OK) {
 		proxy_free(p);
 		return rv;
 	}
@@ -813,15 +778,9 @@ proxy_port(const struct proxy *p)
 void
 proxy_stop(struct proxy *p)
 {
-	uint64_t one = 1;
-
 	if (p == NULL)
 		return;
-	if (p->thread_started) {
-		/* An eventfd write of 1 only fails on counter overflow. */
-		(void)!write(p->stop.fd, &one, sizeof(one));
-		pthread_join(p->thread, NULL);
-	}
+	worker_stop(&p->w);
 	proxy_free(p);
 }
 

@@ -140,7 +140,7 @@ struct tcp_req {
 	int err;
 };
 
-static int
+static chaos_err
 tcp_connect_fn(void *arg)
 {
 	struct tcp_req    *r   = arg;
@@ -159,7 +159,7 @@ tcp_connect_fn(void *arg)
 	else
 		getsockopt(fd, SOL_SOCKET, SO_ERROR, &r->err, &len);
 	close(fd);
-	return 0;
+	return CHAOS_OK;
 }
 
 /* errno of a TCP connect from the client namespace to the server (1 s). */
@@ -182,14 +182,14 @@ struct pg_req {
 	int                 rv;
 };
 
-static int
+static chaos_err
 pg_connect_fn(void *arg)
 {
 	struct pg_req *r = arg;
 
 	r->rv = pgconn_connect(r->conninfo, r->app, clk_mono_us() + 10000000, -1,
 	                       &r->conn, &r->e);
-	return 0;
+	return CHAOS_OK;
 }
 
 /* A connection made inside ns with application_name app (NULL on failure). */
@@ -222,7 +222,7 @@ struct probe_run {
 	int64_t             took_us;
 };
 
-static int
+static chaos_err
 probe_check_fn(void *arg)
 {
 	struct probe_run  *x = arg;
@@ -235,7 +235,7 @@ probe_check_fn(void *arg)
 	c.stop_fd          = -1;
 	probe_pg_ops.check(x->state, &c, &x->r);
 	x->took_us = clk_mono_us() - t0;
-	return 0;
+	return CHAOS_OK;
 }
 
 static void *
@@ -243,7 +243,7 @@ probe_new(const char *query, bool keep)
 {
 	Chaos__V1__ProbeSpec spec = CHAOS__V1__PROBE_SPEC__INIT;
 	void                *st   = NULL;
-	char                 err[200];
+	chaos_why            why  = {{0}};
 
 	spec.probe_id            = "pg";
 	spec.kind                = CHAOS__V1__PROBE_KIND__PROBE_KIND_POSTGRES;
@@ -253,8 +253,8 @@ probe_new(const char *query, bool keep)
 	spec.timeout_ms          = 5000;
 	spec.has_keep_connection = keep;
 	spec.keep_connection     = keep;
-	if (probe_pg_ops.init(&spec, &st, err, sizeof(err)) != CHAOS_OK)
-		printf("probe init: %s\n", err);
+	if (probe_pg_ops.init(&spec, &st, &why) != CHAOS_OK)
+		printf("probe init: %s\n", why.text);
 	return st;
 }
 
@@ -312,42 +312,43 @@ struct engine_req {
 	struct fault_engine        *fe;
 	const Chaos__V1__FaultSpec *spec;
 	const char                 *id;
-	char                        err[256];
+	chaos_why                   why;
 	int                         rv;
 };
 
-static int
+static chaos_err
 engine_new_fn(void *arg)
 {
 	struct engine_req *r = arg;
 
 	r->rv = fault_engine_new(ev, NULL, &r->fe);
-	return 0;
+	return CHAOS_OK;
 }
 
-static int
+static chaos_err
 engine_apply_fn(void *arg)
 {
 	struct engine_req *r = arg;
 
-	r->rv = fault_apply(r->fe, r->spec, 0, r->err, sizeof(r->err));
-	return 0;
+	r->rv = fault_apply(r->fe, r->spec, 0, &r->why);
+	return CHAOS_OK;
 }
 
-static int
+static chaos_err
 engine_revert_fn(void *arg)
 {
 	struct engine_req *r = arg;
 
-	r->rv = fault_revert(r->fe, r->id, r->err, sizeof(r->err));
-	return 0;
+	fault_revert(r->fe, r->id);
+	r->rv = CHAOS_OK;
+	return CHAOS_OK;
 }
 
-static int
+static chaos_err
 engine_free_fn(void *arg)
 {
 	fault_engine_free(((struct engine_req *)arg)->fe);
-	return 0;
+	return CHAOS_OK;
 }
 
 static struct fault_engine *
@@ -368,7 +369,7 @@ engine_apply(const char *ns, struct fault_engine *fe, Chaos__V1__FaultSpec *spec
 	spec->hard_end_ctl_us = clk_now_us() + 120000000;
 	netns_run(ns, engine_apply_fn, &r);
 	if (r.rv != CHAOS_OK)
-		printf("  (apply %s: %s)\n", spec->fault_id, r.err);
+		printf("  (apply %s: %s)\n", spec->fault_id, r.why.text);
 	return r.rv;
 }
 

@@ -157,7 +157,7 @@ struct sock_req {
 	int         err; /* out: 0 or errno */
 };
 
-static int
+static chaos_err
 listen_fn(void *p)
 {
 	struct sock_req   *r   = p;
@@ -170,10 +170,10 @@ listen_fn(void *p)
 	    bind(r->fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
 	    listen(r->fd, 64) < 0)
 		r->err = errno;
-	return 0;
+	return CHAOS_OK;
 }
 
-static int
+static chaos_err
 connect_fn(void *p)
 {
 	struct sock_req   *r   = p;
@@ -184,19 +184,19 @@ connect_fn(void *p)
 	inet_pton(AF_INET, r->addr, &sin.sin_addr);
 	r->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (r->fd < 0)
-		return r->err = errno, 0;
+		return r->err = errno, CHAOS_OK;
 	if (r->mark &&
 	    setsockopt(r->fd, SOL_SOCKET, SO_MARK, &r->mark, sizeof(r->mark)) < 0)
-		return r->err = errno, 0;
+		return r->err = errno, CHAOS_OK;
 	if (connect(r->fd, (struct sockaddr *)&sin, sizeof(sin)) == 0)
-		return 0;
+		return CHAOS_OK;
 	if (errno != EINPROGRESS)
-		return r->err = errno, 0;
+		return r->err = errno, CHAOS_OK;
 	pfd = (struct pollfd) {.fd = r->fd, .events = POLLOUT};
 	if (poll(&pfd, 1, BLOCKED_MS) == 0)
-		return r->err = ETIMEDOUT, 0;
+		return r->err = ETIMEDOUT, CHAOS_OK;
 	getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &r->err, &len);
-	return 0;
+	return CHAOS_OK;
 }
 
 static int
@@ -260,7 +260,7 @@ struct open_req {
 	struct nft_ctx *ctx;
 };
 
-static int
+static chaos_err
 open_fn(void *p)
 {
 	struct open_req *r = p;

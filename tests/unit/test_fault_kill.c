@@ -125,15 +125,26 @@ kill_spec(Chaos__V1__KillFault *k, const char *name, int sig)
 	return s;
 }
 
-static int
+/* Runs the kill; err gets the APPLIED report's detail on success, the
+ * reason on failure. */
+static chaos_err
 run_kill(const Chaos__V1__FaultSpec *s, char *err, size_t errlen)
 {
-	void *state = (void *)1;
-	int   rv    = fault_kill_ops.start(s, &state, err, errlen);
+	chaos_why why   = {{0}};
+	void     *state = (void *)1;
+	chaos_err rv    = fault_kill_ops.start(s, &state, &why);
 
-	assert_null(state); /* one-shot: nothing kept running */
-	assert_null(fault_kill_ops.stop);
-	assert_null(fault_kill_ops.to_nft);
+	assert_null(fault_kill_ops.to_nft); /* one-shot: no rules */
+	assert_null(fault_kill_ops.after_commit);
+	if (rv != CHAOS_OK) {
+		assert_null(state);
+		snprintf(err, errlen, "%.200s", why.text);
+		return rv;
+	}
+	/* the state only carries the report: nothing is kept running */
+	assert_non_null(state);
+	fault_kill_ops.describe(state, err, errlen);
+	fault_kill_ops.stop(state);
 	return rv;
 }
 

@@ -489,10 +489,10 @@ spec(const char *id, const char *path, uint32_t rate, uint32_t conc, uint32_t du
 static void
 start_ok(const Chaos__V1__LoadSpec *s)
 {
-	char err[256] = "";
+	chaos_why why = {{0}};
 
-	if (load_start(fx.ls, s, err, sizeof(err)) != CHAOS_OK)
-		fail_msg("load_start %s: %s", s->load_id, err);
+	if (load_start(fx.ls, s, &why) != CHAOS_OK)
+		fail_msg("load_start %s: %s", s->load_id, why.text);
 }
 
 /* ---- the load generator ---- */
@@ -692,33 +692,33 @@ test_interval_widens_for_long_timeouts(void **state)
 static void
 test_bad_specs_are_refused(void **state)
 {
-	char                err[256];
+	chaos_why           why = {{0}};
 	Chaos__V1__LoadSpec s;
 
 	(void)state;
 	s = spec("bad", "https://127.0.0.1/", 10, 1, 100, 100);
-	assert_int_equal(load_start(fx.ls, &s, err, sizeof(err)), CHAOS_EUNSUPPORTED);
-	assert_non_null(strstr(err, "https"));
+	assert_int_equal(load_start(fx.ls, &s, &why), CHAOS_EUNSUPPORTED);
+	assert_non_null(strstr(why.text, "https"));
 	s = spec("bad", "ftp://127.0.0.1/", 10, 1, 100, 100);
-	assert_int_equal(load_start(fx.ls, &s, err, sizeof(err)), CHAOS_EINVAL);
+	assert_int_equal(load_start(fx.ls, &s, &why), CHAOS_EINVAL);
 	s = spec("bad", "http://127.0.0.1:99999/", 10, 1, 100, 100);
-	assert_int_equal(load_start(fx.ls, &s, err, sizeof(err)), CHAOS_EINVAL);
+	assert_int_equal(load_start(fx.ls, &s, &why), CHAOS_EINVAL);
 	s = spec("bad", "http://user@127.0.0.1/", 10, 1, 100, 100);
-	assert_int_equal(load_start(fx.ls, &s, err, sizeof(err)), CHAOS_EINVAL);
+	assert_int_equal(load_start(fx.ls, &s, &why), CHAOS_EINVAL);
 	s = spec("bad", "/ok", 0, 1, 100, 100);
-	assert_int_equal(load_start(fx.ls, &s, err, sizeof(err)), CHAOS_EINVAL);
+	assert_int_equal(load_start(fx.ls, &s, &why), CHAOS_EINVAL);
 	s = spec("bad", "/ok", 10, 0, 100, 100);
-	assert_int_equal(load_start(fx.ls, &s, err, sizeof(err)), CHAOS_EINVAL);
+	assert_int_equal(load_start(fx.ls, &s, &why), CHAOS_EINVAL);
 	s = spec("bad", "/ok", 10, 1, 0, 100);
-	assert_int_equal(load_start(fx.ls, &s, err, sizeof(err)), CHAOS_EINVAL);
+	assert_int_equal(load_start(fx.ls, &s, &why), CHAOS_EINVAL);
 	s = spec("bad", "/ok", 10, 1, 100, 0);
-	assert_int_equal(load_start(fx.ls, &s, err, sizeof(err)), CHAOS_EINVAL);
+	assert_int_equal(load_start(fx.ls, &s, &why), CHAOS_EINVAL);
 	s                        = spec("bad", "/ok", 10, 1, 100, 100);
 	s.has_report_interval_ms = true;
 	s.report_interval_ms     = 5;
-	assert_int_equal(load_start(fx.ls, &s, err, sizeof(err)), CHAOS_EINVAL);
+	assert_int_equal(load_start(fx.ls, &s, &why), CHAOS_EINVAL);
 	s = spec("", "/ok", 10, 1, 100, 100);
-	assert_int_equal(load_start(fx.ls, &s, err, sizeof(err)), CHAOS_EINVAL);
+	assert_int_equal(load_start(fx.ls, &s, &why), CHAOS_EINVAL);
 	assert_int_equal(load_count(fx.ls), 0);
 }
 

@@ -370,10 +370,10 @@ spec_http(const char *id, const char *path, uint32_t interval_ms, uint32_t timeo
 static void
 start_ok(const Chaos__V1__ProbeSpec *s)
 {
-	char err[256] = "";
+	chaos_why why = {{0}};
 
-	if (probe_start(fx.ps, s, err, sizeof(err)) != CHAOS_OK)
-		fail_msg("probe_start %s: %s", s->probe_id, err);
+	if (probe_start(fx.ps, s, &why) != CHAOS_OK)
+		fail_msg("probe_start %s: %s", s->probe_id, why.text);
 }
 
 /* Starts spec and returns its first sample (caller frees *hold). */
@@ -703,29 +703,29 @@ static void
 test_start_rejects_bad_specs(void **state)
 {
 	Chaos__V1__ProbeSpec s;
-	char                 err[256];
+	chaos_why            why = {{0}};
 
 	(void)state;
 	s = spec_http("bad", "/height", 5, 1000);
-	assert_int_equal(probe_start(fx.ps, &s, err, sizeof(err)), CHAOS_EINVAL);
-	assert_non_null(strstr(err, "interval"));
+	assert_int_equal(probe_start(fx.ps, &s, &why), CHAOS_EINVAL);
+	assert_non_null(strstr(why.text, "interval"));
 	s = spec_http("bad", "/height", 50, 0);
-	assert_int_equal(probe_start(fx.ps, &s, err, sizeof(err)), CHAOS_EINVAL);
+	assert_int_equal(probe_start(fx.ps, &s, &why), CHAOS_EINVAL);
 	s = spec_http("bad id", "/height", 50, 100);
-	assert_int_equal(probe_start(fx.ps, &s, err, sizeof(err)), CHAOS_EINVAL);
+	assert_int_equal(probe_start(fx.ps, &s, &why), CHAOS_EINVAL);
 	s        = spec_http("bad", "", 50, 100);
 	s.target = "ftp://127.0.0.1/";
-	assert_int_equal(probe_start(fx.ps, &s, err, sizeof(err)), CHAOS_EINVAL);
+	assert_int_equal(probe_start(fx.ps, &s, &why), CHAOS_EINVAL);
 	s.kind   = CHAOS__V1__PROBE_KIND__PROBE_KIND_TCP;
 	s.target = "127.0.0.1";
-	assert_int_equal(probe_start(fx.ps, &s, err, sizeof(err)), CHAOS_EINVAL);
+	assert_int_equal(probe_start(fx.ps, &s, &why), CHAOS_EINVAL);
 	s.target = "127.0.0.1:70000";
-	assert_int_equal(probe_start(fx.ps, &s, err, sizeof(err)), CHAOS_EINVAL);
+	assert_int_equal(probe_start(fx.ps, &s, &why), CHAOS_EINVAL);
 	s.kind = CHAOS__V1__PROBE_KIND__PROBE_KIND_POSTGRES; /* not a conninfo */
-	assert_int_equal(probe_start(fx.ps, &s, err, sizeof(err)), CHAOS_EINVAL);
-	assert_null(strstr(err, "70000")); /* a conninfo is never quoted back */
+	assert_int_equal(probe_start(fx.ps, &s, &why), CHAOS_EINVAL);
+	assert_null(strstr(why.text, "70000")); /* a conninfo is never quoted back */
 	s.kind = (Chaos__V1__ProbeKind)42;
-	assert_int_equal(probe_start(fx.ps, &s, err, sizeof(err)), CHAOS_EUNSUPPORTED);
+	assert_int_equal(probe_start(fx.ps, &s, &why), CHAOS_EUNSUPPORTED);
 	assert_int_equal(probe_count(fx.ps), 0);
 	assert_int_equal(probe_stop(fx.ps, "bad"), CHAOS_ENOENT);
 }
@@ -801,7 +801,8 @@ test_tcp_closed_port_is_refused(void **state)
 static void
 test_set_holds_at_most_64_probes(void **state)
 {
-	char                 target[64], id[32], err[128];
+	char                 target[64], id[32];
+	chaos_why            why = {{0}};
 	Chaos__V1__ProbeSpec s;
 	int64_t              t0;
 
@@ -813,9 +814,9 @@ test_set_holds_at_most_64_probes(void **state)
 		start_ok(&s);
 	}
 	s = spec_tcp("one-too-many", target, 10000);
-	assert_int_equal(probe_start(fx.ps, &s, err, sizeof(err)), CHAOS_EBUSY);
+	assert_int_equal(probe_start(fx.ps, &s, &why), CHAOS_EBUSY);
 	s = spec_tcp("many-7", target, 10000);
-	assert_int_equal(probe_start(fx.ps, &s, err, sizeof(err)), CHAOS_OK);
+	assert_int_equal(probe_start(fx.ps, &s, &why), CHAOS_OK);
 	assert_int_equal(probe_count(fx.ps), PROBE_MAX);
 	t0 = clk_mono_us();
 	probe_stop_all(fx.ps);
@@ -841,7 +842,7 @@ test_conncheck_reports_each_target(void **state)
 	spec.targets    = targets;
 	spec.n_targets  = 3;
 	spec.timeout_ms = 1000;
-	assert_int_equal(conncheck_start(fx.ev, &spec), CHAOS_OK);
+	assert_int_equal(conncheck_start(fx.ev, &spec, NULL), CHAOS_OK);
 	assert_non_null(e = recv_event("cc-1", 2000));
 	r = e->conn;
 	assert_int_equal(r->n_results, 3);
@@ -868,21 +869,22 @@ test_conncheck_rejects_bad_specs_and_drains(void **state)
 	(void)state;
 	spec.check_id   = "cc-bad";
 	spec.timeout_ms = 1000;
-	assert_int_equal(conncheck_start(fx.ev, &spec), CHAOS_EINVAL); /* no targets */
+	assert_int_equal(conncheck_start(fx.ev, &spec, NULL),
+	                 CHAOS_EINVAL); /* no targets */
 	spec.targets    = targets;
 	spec.n_targets  = 1;
 	spec.timeout_ms = 0;
-	assert_int_equal(conncheck_start(fx.ev, &spec), CHAOS_EINVAL);
+	assert_int_equal(conncheck_start(fx.ev, &spec, NULL), CHAOS_EINVAL);
 	spec.timeout_ms = 1000;
 	spec.check_id   = "bad id";
-	assert_int_equal(conncheck_start(fx.ev, &spec), CHAOS_EINVAL);
+	assert_int_equal(conncheck_start(fx.ev, &spec, NULL), CHAOS_EINVAL);
 	spec.check_id = "cc-drain";
-	assert_int_equal(conncheck_start(fx.ev, &spec), CHAOS_OK);
+	assert_int_equal(conncheck_start(fx.ev, &spec, NULL), CHAOS_OK);
 	t0 = clk_mono_us();
 	conncheck_drain();
 	assert_true(clk_mono_us() - t0 < 100000);
 	spec.check_id = "cc-after";
-	assert_int_equal(conncheck_start(fx.ev, &spec), CHAOS_OK);
+	assert_int_equal(conncheck_start(fx.ev, &spec, NULL), CHAOS_OK);
 	Chaos__V1__Event *e = recv_event("cc-after", 2000);
 	assert_non_null(e);
 	wire_free(e);

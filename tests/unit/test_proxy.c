@@ -51,9 +51,9 @@ start_proxy(uint32_t delay_ms, uint32_t jitter_ms, uint16_t upstream_port,
 	                           .bind_addr    = {htonl(INADDR_LOOPBACK)},
 	                           .upstream     = &up};
 	struct proxy       *p   = NULL;
-	char                err[128];
+	chaos_why           why = {{0}};
 
-	assert_int_equal(proxy_start(&cfg, &p, err, sizeof(err)), CHAOS_OK);
+	assert_int_equal(proxy_start(&cfg, &p, &why), CHAOS_OK);
 	assert_non_null(p);
 	assert_int_not_equal(proxy_port(p), 0);
 	return p;
@@ -314,11 +314,12 @@ test_a_connection_that_was_not_redirected_is_reset(void **state)
 	struct proxy_config cfg = {.bind_addr = {htonl(INADDR_LOOPBACK)}};
 	struct proxy       *p   = NULL;
 	struct proxy_stats  st;
-	char                buf[4], err[128];
+	char                buf[4];
+	chaos_why           why = {{0}};
 	int                 fd;
 
 	(void)state;
-	assert_int_equal(proxy_start(&cfg, &p, err, sizeof(err)), CHAOS_OK);
+	assert_int_equal(proxy_start(&cfg, &p, &why), CHAOS_OK);
 	fd = connect_to(proxy_port(p));
 	assert_int_equal(recv(fd, buf, sizeof(buf), 0), -1);
 	assert_true(errno == ECONNRESET);
@@ -397,17 +398,17 @@ test_full_queue_while_connecting_upstream_does_not_spin(void **state)
 static void
 test_bad_config_is_einval(void **state)
 {
-	struct proxy_config cfg      = {.delay_ms = 10, .jitter_ms = 11};
-	struct proxy       *p        = NULL;
-	char                err[128] = "";
+	struct proxy_config cfg = {.delay_ms = 10, .jitter_ms = 11};
+	struct proxy       *p   = NULL;
+	chaos_why           why = {{0}};
 
 	(void)state;
-	assert_int_equal(proxy_start(&cfg, &p, err, sizeof(err)), CHAOS_EINVAL);
+	assert_int_equal(proxy_start(&cfg, &p, &why), CHAOS_EINVAL);
 	assert_null(p);
-	assert_non_null(strstr(err, "jitter"));
-	cfg = (struct proxy_config) {.delay_ms = PROXY_MAX_DELAY_MS + 1};
-	assert_int_equal(proxy_start(&cfg, &p, err, sizeof(err)), CHAOS_EINVAL);
-	assert_int_equal(proxy_start(NULL, &p, err, sizeof(err)), CHAOS_EINVAL);
+	assert_non_null(strstr(why.text, "jitter"));
+	cfg = (struct proxy_config) {.delay_ms = LIMIT_DELAY_MAX_MS + 1};
+	assert_int_equal(proxy_start(&cfg, &p, &why), CHAOS_EINVAL);
+	assert_int_equal(proxy_start(NULL, &p, &why), CHAOS_EINVAL);
 	proxy_stop(NULL);
 }
 
