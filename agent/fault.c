@@ -34,7 +34,6 @@ struct fault_entry {
 struct fault_engine {
 	struct events     *ev;
 	struct nft_ctx    *nft;
-	char               nft_error[160];
 	struct fault_entry active[FAULT_MAX_ACTIVE];
 	size_t             n_active;
 	char               exempt[FAULT_MAX_EXEMPT][24];
@@ -65,19 +64,21 @@ fault_resolve_exempt(struct fault_engine *fe, const char *host)
 	freeaddrinfo(res);
 }
 
+/* Opens the table; a failure is CHAOS_EPERM or CHAOS_EUNSUPPORTED (no
+ * usable nftables), logged and said in why. */
 static chaos_err
-fault_open_nft(struct fault_engine *fe)
+fault_open_nft(struct fault_engine *fe, chaos_why *why)
 {
-	chaos_err rv = nft_open(FAULT_TABLE_NAME, &fe->nft);
+	chaos_why w  = {{0}};
+	chaos_err rv = nft_open(FAULT_TABLE_NAME, &fe->nft, &w);
 
-	if (rv != CHAOS_OK) {
-		fe->nft = NULL;
-		snprintf(fe->nft_error, sizeof(fe->nft_error),
-		         "nftables unavailable: %s%s", chaos_strerror(rv),
-		         rv == CHAOS_EPERM ? " (the agent needs CAP_NET_ADMIN)" : "");
-		log_warn("%s", fe->nft_error);
-	}
-	return rv;
+	if (rv == CHAOS_OK)
+		return CHAOS_OK;
+	fe->nft = NULL;
+	log_warn("nftables unavailable: %s", w.text);
+	return chaos_fail(why, rv == CHAOS_EPERM ? CHAOS_EPERM : CHAOS_EUNSUPPORTED,
+	                  "nftables unavailable: %s%s", w.text,
+	                  rv == CHAOS_EPERM ? " (the agent needs CAP_NET_ADMIN)" : "");
 }
 
 chaos_err
@@ -93,7 +94,7 @@ fault_engine_new(struct events *ev, const char *exempt_host, struct fault_engine
 	/* Opening removes a leftover table of ours (from a crash of an older
 	 * agent); closing again leaves no table at all while nothing is in
 	 * force. The table exists only while a fault does. */
-	if (fault_open_nft(fe) == CHAOS_OK) {
+	if (fault_open_nft(fe, NULL) == CHAOS_OK) {
 		nft_close(fe->nft);
 		fe->nft = NULL;
 	}
@@ -177,16 +178,12 @@ fault_commit(struct fault_engine *fe, chaos_why *why)
 		fe->nft = NULL;
 		return CHAOS_OK;
 	}
-	if (fe->nft == NULL && (rv = fault_open_nft(fe)) != CHAOS_OK)
-		return chaos_fail(why,
-		                  rv == CHAOS_EPERM ? CHAOS_EPERM : CHAOS_EUNSUPPORTED,
-		                  "%s", fe->nft_error);
+	if (fe->nft == NULL && (rv = fault_open_nft(fe, why)) != CHAOS_OK)
+		return rv;
 	rs.exempt   = exempt;
 	rs.n_exempt = fault_exempt_list(fe, exempt, sizeof(exempt) / sizeof(exempt[0]));
-	rv          = nft_commit(fe->nft, &rs);
-	if (rv != CHAOS_OK)
-		return chaos_fail(why, rv, "nftables: %s: %s", chaos_strerror(rv),
-		                  nft_errmsg(fe->nft));
+	if ((rv = nft_commit(fe->nft, &rs, why)) != CHAOS_OK)
+		return chaos_fail_prefix(why, rv, "nftables: %s", chaos_strerror(rv));
 	return CHAOS_OK;
 }
 
@@ -215,7 +212,7 @@ fault_dropped_packets(struct fault_engine *fe, const struct fault_entry *e)
 	int64_t            total = 0;
 
 	if (fe->nft == NULL || e->nft_index < 0 ||
-	    nft_counters(fe->nft, c, sizeof(c) / sizeof(c[0]), &n) != CHAOS_OK)
+	    nft_counters(fe->nft, c, sizeof(c) / sizeof(c[0]), &n, NULL) != CHAOS_OK)
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		if ((int)c[i].fault == e->nft_index)

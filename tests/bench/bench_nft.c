@@ -202,7 +202,7 @@ struct open_req {
 static chaos_err
 open_fn(void *p)
 {
-	return nft_open(OUR_TABLE, &((struct open_req *)p)->ctx);
+	return nft_open(OUR_TABLE, &((struct open_req *)p)->ctx, NULL);
 }
 
 static const char **
@@ -228,7 +228,7 @@ bench_ours(struct nft_ctx *ctx, int n, struct result *res)
 
 	for (int i = 0; i < REPS; i++) {
 		t = now_ms();
-		if (nft_commit(ctx, &rs) != CHAOS_OK)
+		if (nft_commit(ctx, &rs, NULL) != CHAOS_OK)
 			return -1;
 		apply[i] = now_ms() - t;
 		if (i == 0 && kernel_elems(OUR_TABLE, "f0_peers") != n) {
@@ -236,7 +236,7 @@ bench_ours(struct nft_ctx *ctx, int n, struct result *res)
 			return -1;
 		}
 		t = now_ms();
-		if (nft_clear(ctx) != CHAOS_OK)
+		if (nft_clear(ctx, NULL) != CHAOS_OK)
 			return -1;
 		revert[i] = now_ms() - t;
 	}

@@ -265,7 +265,7 @@ open_fn(void *p)
 {
 	struct open_req *r = p;
 
-	return nft_open(r->table, &r->ctx);
+	return nft_open(r->table, &r->ctx, NULL);
 }
 
 static int
@@ -308,7 +308,7 @@ counter_packets(struct nft_ctx *ctx, enum nft_direction dir)
 	size_t             n   = 0;
 	uint64_t           sum = 0;
 
-	assert_int_equal(nft_counters(ctx, c, 16, &n), CHAOS_OK);
+	assert_int_equal(nft_counters(ctx, c, 16, &n, NULL), CHAOS_OK);
 	for (size_t i = 0; i < n; i++)
 		if (c[i].dir == dir)
 			sum += c[i].packets;
@@ -402,7 +402,7 @@ test_partition_blocks_a_and_b_both_ways_but_not_c(void **state)
 	const char        *out;
 
 	assert_int_equal(connect_to(NS_A, NS_B), 0);
-	assert_int_equal(nft_commit(ctx, &rs), CHAOS_OK);
+	assert_int_equal(nft_commit(ctx, &rs, NULL), CHAOS_OK);
 	assert_int_equal(connect_to(NS_A, NS_B), ETIMEDOUT);
 	assert_int_equal(connect_to(NS_B, NS_A), ETIMEDOUT);
 	assert_int_equal(connect_to(NS_A, NS_C), 0);
@@ -417,7 +417,7 @@ test_partition_blocks_a_and_b_both_ways_but_not_c(void **state)
 	assert_true(counter_packets(ctx, NFT_DIR_OUT) > 0); /* A's SYNs to B */
 	assert_true(counter_packets(ctx, NFT_DIR_IN) > 0);  /* B's SYNs to A */
 
-	assert_int_equal(nft_clear(ctx), CHAOS_OK);
+	assert_int_equal(nft_clear(ctx, NULL), CHAOS_OK);
 	assert_int_equal(connect_to(NS_A, NS_B), 0);
 	assert_int_equal(connect_to(NS_B, NS_A), 0);
 	out = nft_in_a("list table inet " TABLE);
@@ -438,7 +438,7 @@ test_partition_out_only_blocks_a_to_b_only(void **state)
 	                                 .n_ports = 1};
 	struct nft_ruleset    rs      = {.faults = &f, .n_faults = 1};
 
-	assert_int_equal(nft_commit(*state, &rs), CHAOS_OK);
+	assert_int_equal(nft_commit(*state, &rs, NULL), CHAOS_OK);
 	assert_int_equal(connect_to(NS_A, NS_B), ETIMEDOUT);
 	/* B -> A: A's SYN-ACK goes to B's ephemeral port, not 8080 */
 	assert_int_equal(connect_to(NS_B, NS_A), 0);
@@ -451,14 +451,14 @@ test_port_reject_refuses_and_blackhole_times_out(void **state)
 	struct nft_fault   f  = {.kind = NFT_FAULT_REJECT, .ports = ports, .n_ports = 1};
 	struct nft_ruleset rs = {.faults = &f, .n_faults = 1};
 
-	assert_int_equal(nft_commit(*state, &rs), CHAOS_OK);
+	assert_int_equal(nft_commit(*state, &rs, NULL), CHAOS_OK);
 	assert_int_equal(connect_to(NS_B, NS_A), ECONNREFUSED);
 	assert_int_equal(connect_to(NS_C, NS_A), ECONNREFUSED);
 	assert_int_equal(connect_to(NS_A, NS_B), 0); /* outgoing is not a port fault */
 	assert_true(counter_packets(*state, NFT_DIR_IN) >= 2);
 
 	f.kind = NFT_FAULT_BLACKHOLE;
-	assert_int_equal(nft_commit(*state, &rs), CHAOS_OK);
+	assert_int_equal(nft_commit(*state, &rs, NULL), CHAOS_OK);
 	assert_int_equal(connect_to(NS_B, NS_A), ETIMEDOUT);
 }
 
@@ -472,7 +472,7 @@ test_partition_and_port_fault_are_active_together(void **state)
         };
 	struct nft_ruleset rs = {.faults = f, .n_faults = 2};
 
-	assert_int_equal(nft_commit(*state, &rs), CHAOS_OK);
+	assert_int_equal(nft_commit(*state, &rs, NULL), CHAOS_OK);
 	assert_int_equal(connect_to(NS_B, NS_A), ETIMEDOUT);
 	assert_int_equal(connect_to(NS_C, NS_A), ECONNREFUSED);
 }
@@ -486,7 +486,7 @@ test_exempt_address_is_never_cut(void **state)
 	struct nft_ruleset rs = {
 	    .faults = &f, .n_faults = 1, .exempt = ctl, .n_exempt = 1};
 
-	assert_int_equal(nft_commit(*state, &rs), CHAOS_OK);
+	assert_int_equal(nft_commit(*state, &rs, NULL), CHAOS_OK);
 	assert_int_equal(connect_to(NS_A, NS_B), ETIMEDOUT);
 	assert_int_equal(connect_to(NS_A, NS_C), 0);
 	assert_int_equal(connect_to(NS_C, NS_A), 0);
@@ -504,7 +504,7 @@ test_full_loss_drops_traffic_to_peer_only(void **state)
 	                         .loss_percent = 100};
 	struct nft_ruleset rs = {.faults = &f, .n_faults = 1};
 
-	assert_int_equal(nft_commit(*state, &rs), CHAOS_OK);
+	assert_int_equal(nft_commit(*state, &rs, NULL), CHAOS_OK);
 	assert_int_equal(connect_to(NS_A, NS_B), ETIMEDOUT);
 	assert_int_equal(connect_to(NS_A, NS_C), 0);
 	assert_true(counter_packets(*state, NFT_DIR_OUT) > 0);
@@ -533,7 +533,7 @@ test_redirect_sends_connections_to_the_local_proxy(void **state)
 	struct nft_ruleset rs  = {.faults = &f, .n_faults = 1};
 	int                cli = -1, srv;
 
-	assert_int_equal(nft_commit(*state, &rs), CHAOS_OK);
+	assert_int_equal(nft_commit(*state, &rs, NULL), CHAOS_OK);
 
 	/* A -> B:8080 lands on A's proxy (nat output) */
 	assert_int_equal(connect_from(NS_A, ns_addr[NS_B], PORT_APP, 0, &cli), 0);
@@ -582,7 +582,7 @@ test_thousand_cidr_partition_applies_in_one_batch(void **state)
 	}
 	peers[999] = ns_addr[NS_B];
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(nft_commit(*state, &rs), CHAOS_OK);
+	assert_int_equal(nft_commit(*state, &rs, NULL), CHAOS_OK);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	print_message("1000-peer commit: %.2f ms\n",
 	              (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
@@ -607,11 +607,11 @@ test_max_peer_partition_fits_one_batch(void **state)
 	const char        *out;
 	size_t             commas = 0;
 
-	for (int i = 0; i < NFT_MAX_PEERS; i++) {
-		snprintf(bufs[i], sizeof(bufs[i]), "10.%d.%d.1", 100 + i / 200, i % 200);
+	for (unsigned i = 0; i < NFT_MAX_PEERS; i++) {
+		snprintf(bufs[i], sizeof(bufs[i]), "10.%u.%u.1", 100 + i / 200, i % 200);
 		peers[i] = bufs[i];
 	}
-	assert_int_equal(nft_commit(*state, &rs), CHAOS_OK);
+	assert_int_equal(nft_commit(*state, &rs, NULL), CHAOS_OK);
 	out = nft_in_a("list set inet " TABLE " f0_peers");
 	for (const char *p = strstr(out, "elements"); p && *p; p++)
 		commas += *p == ',';
@@ -625,9 +625,9 @@ test_failed_commit_keeps_the_previous_rules(void **state)
 	struct nft_ruleset rs  = {.faults = &f, .n_faults = 1};
 	struct nft_fault   bad = {.kind = NFT_FAULT_LOSS, .peers = peer_b, .n_peers = 1};
 
-	assert_int_equal(nft_commit(*state, &rs), CHAOS_OK);
+	assert_int_equal(nft_commit(*state, &rs, NULL), CHAOS_OK);
 	rs.faults = &bad; /* loss_percent 0 */
-	assert_int_equal(nft_commit(*state, &rs), CHAOS_EINVAL);
+	assert_int_equal(nft_commit(*state, &rs, NULL), CHAOS_EINVAL);
 	assert_int_equal(connect_to(NS_A, NS_B), ETIMEDOUT);
 }
 
@@ -677,7 +677,7 @@ child_apply_and_wait(int wfd)
 	struct nft_ctx    *ctx;
 
 	if (open_in_a("nfttest_child", &ctx) != CHAOS_OK ||
-	    nft_commit(ctx, &rs) != CHAOS_OK)
+	    nft_commit(ctx, &rs, NULL) != CHAOS_OK)
 		_exit(1);
 	if (write(wfd, "x", 1) != 1)
 		_exit(1);

@@ -213,7 +213,7 @@ build_and_parse(const struct nft_ruleset *rs, struct parsed *p)
 {
 	struct nft_batch *b = NULL;
 
-	assert_int_equal(nft_build_batch(TABLE, rs, SEQ0, &b), CHAOS_OK);
+	assert_int_equal(nft_build_batch(TABLE, rs, SEQ0, &b, NULL), CHAOS_OK);
 	assert_non_null(b);
 	parse_batch(b, p);
 	nft_batch_free(b);
@@ -415,7 +415,7 @@ static int
 build_rc(const struct nft_ruleset *rs)
 {
 	struct nft_batch *b  = NULL;
-	int               rc = nft_build_batch(TABLE, rs, SEQ0, &b);
+	int               rc = nft_build_batch(TABLE, rs, SEQ0, &b, NULL);
 
 	if (rc != CHAOS_OK)
 		assert_null(b);
@@ -1076,14 +1076,18 @@ test_bad_fault_parameters_are_einval(void **state)
 	      {.kind = NFT_FAULT_REDIRECT, .redirect_dport = 80, .redirect_to_port = 15001},
 	      {.kind = 42, .peers = peer_b, .n_peers = 1},
         };
+	chaos_why why;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		print_message("bad fault %zu\n", i);
 		assert_int_equal(build_one_rc(&bad[i]), CHAOS_EINVAL);
-		assert_int_equal(nft_ruleset_check(&(struct nft_ruleset) {
-		                     .faults = &bad[i], .n_faults = 1}),
-		                 CHAOS_EINVAL);
+		why.text[0] = '\0';
+		assert_int_equal(
+		    nft_ruleset_check(
+		        &(struct nft_ruleset) {.faults = &bad[i], .n_faults = 1}, &why),
+		    CHAOS_EINVAL);
+		assert_non_null(strstr(why.text, "fault 0")); /* names the fault */
 	}
 }
 
@@ -1101,11 +1105,12 @@ test_bad_ruleset_or_table_name_is_einval(void **state)
 	rs = (struct nft_ruleset) {.exempt = bad_exempt, .n_exempt = 1};
 	assert_int_equal(build_rc(&rs), CHAOS_EINVAL);
 	rs = (struct nft_ruleset) {0};
-	assert_int_equal(nft_build_batch("bad name", &rs, 1, &b), CHAOS_EINVAL);
-	assert_int_equal(nft_build_batch("", &rs, 1, &b), CHAOS_EINVAL);
-	assert_int_equal(nft_build_batch(NULL, &rs, 1, &b), CHAOS_EINVAL);
+	assert_int_equal(nft_build_batch("bad name", &rs, 1, &b, NULL), CHAOS_EINVAL);
+	assert_int_equal(nft_build_batch("", &rs, 1, &b, NULL), CHAOS_EINVAL);
+	assert_int_equal(nft_build_batch(NULL, &rs, 1, &b, NULL), CHAOS_EINVAL);
 	assert_null(b);
-	assert_int_equal(nft_open("bad/name", &(struct nft_ctx *) {NULL}), CHAOS_EINVAL);
+	assert_int_equal(nft_open("bad/name", &(struct nft_ctx *) {NULL}, NULL),
+	                 CHAOS_EINVAL);
 }
 
 int
