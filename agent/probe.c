@@ -287,6 +287,7 @@ probe_make(void *arg, struct worker **out, chaos_why *why)
 	const struct probe_make_args *a    = arg;
 	const Chaos__V1__ProbeSpec   *spec = a->spec;
 	struct probe                 *p    = NULL;
+	char                          kind[32];
 	chaos_err                     rv;
 
 	if ((rv = probe_new(a->ev, spec, &p, why)) != CHAOS_OK)
@@ -297,7 +298,8 @@ probe_make(void *arg, struct worker **out, chaos_why *why)
 	}
 	/* a PostgreSQL target is a conninfo, which may hold a password */
 	log_info("probe %s started: %s %s every %u ms, timeout %u ms", p->w.id,
-	         p->ops->name,
+	         wire_enum_name(&chaos__v1__probe_kind__descriptor, (int)spec->kind, kind,
+	                        sizeof(kind)),
 	         spec->kind == CHAOS__V1__PROBE_KIND__PROBE_KIND_POSTGRES ? "(conninfo)"
 	                                                                  : spec->target,
 	         p->interval_ms, p->timeout_ms);

@@ -90,9 +90,9 @@ struct probe_check {
 	int      stop_fd;
 };
 
+/* One kind of probe; its name in logs is the ProbeKind's (wire_enum_name). */
 struct probe_ops {
 	Chaos__V1__ProbeKind kind;
-	const char          *name;
 	/* Validates spec and copies what the kind needs into *state. Returns
 	 * CHAOS_OK, or CHAOS_EINVAL/CHAOS_ENOMEM with why filled. */
 	chaos_err (*init)(const Chaos__V1__ProbeSpec *spec, void **state, chaos_why *why);

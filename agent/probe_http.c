@@ -346,7 +346,6 @@ out:
 
 const struct probe_ops probe_http_ops = {
     .kind  = CHAOS__V1__PROBE_KIND__PROBE_KIND_HTTP,
-    .name  = "http",
     .init  = http_init,
     .check = http_check,
     .fini  = http_fini,

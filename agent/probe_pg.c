@@ -117,7 +117,6 @@ pg_check(void *state, const struct probe_check *c, struct probe_result *r)
 
 const struct probe_ops probe_pg_ops = {
     .kind  = CHAOS__V1__PROBE_KIND__PROBE_KIND_POSTGRES,
-    .name  = "postgres",
     .init  = pg_init,
     .check = pg_check,
     .fini  = pg_fini,

@@ -293,7 +293,6 @@ tcp_check(void *state, const struct probe_check *c, struct probe_result *r)
 
 const struct probe_ops probe_tcp_ops = {
     .kind  = CHAOS__V1__PROBE_KIND__PROBE_KIND_TCP,
-    .name  = "tcp",
     .init  = tcp_init,
     .check = tcp_check,
     .fini  = tcp_fini,
