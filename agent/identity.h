@@ -11,11 +11,12 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/limits.h"
 #include "proto/chaos.pb-c.h"
 
 #define IDENTITY_MAX_LABELS 16
 #define IDENTITY_MAX_IPS 16
-#define IDENTITY_NAME_LEN 254
+#define IDENTITY_NAME_LEN (LIMIT_ID_LEN + 1)
 
 struct identity {
 	char    agent_id[IDENTITY_NAME_LEN]; /* "<namespace>/<pod>" unless --id */
