@@ -1,15 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * Probes and connectivity checks against servers this test runs on
- * 127.0.0.1: a tiny HTTP server with canned answers, closed ports for
- * "refused". Events go through a real events PUSH socket to a PULL socket
- * here, so what is asserted is what the controller would decode.
+ * 127.0.0.1: an HTTP server with canned answers (tests/support/http_srv.h),
+ * closed ports for "refused". Events go through a real events PUSH socket to a PULL
+ * socket here, so what is asserted is what the controller would decode.
  */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -18,15 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
-
-#include <nng/nng.h>
-#include <nng/protocol/pipeline0/pull.h>
 
 #include "agent/conncheck.h"
 #include "agent/events.h"
@@ -34,6 +23,9 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/wire.h"
+#include "tests/support/event_sink.h"
+#include "tests/support/http_srv.h"
+#include "tests/support/loopback.h"
 
 #define SLOW_MS 1500 /* how long /slow holds its answer */
 
@@ -49,195 +41,46 @@ static const Chaos__V1__ErrorClass EC_PROTOCOL =
     CHAOS__V1__ERROR_CLASS__ERROR_CLASS_PROTOCOL;
 static const Chaos__V1__ErrorClass EC_OTHER = CHAOS__V1__ERROR_CLASS__ERROR_CLASS_OTHER;
 
-/* ---- a tiny HTTP server: one detached thread per connection ---- */
+/* ---- the HTTP server's answers (tests/support/http_srv.h) ---- */
 
-struct server {
-	int         lfd;
-	int         stop_fd;
-	uint16_t    port;
-	pthread_t   thread;
-	atomic_int  conns; /* connection threads alive */
-	atomic_long height;
-};
+static atomic_long height = 100; /* /height and /nested: one more each time */
 
-struct conn {
-	struct server *srv;
-	int            fd;
-};
-
-static void
-srv_reply(int fd, int status, const char *body)
+/* One answer per connection, as probes use a fresh one per check. */
+static bool
+route(struct http_srv *s, int fd, const char *path)
 {
-	char head[256];
-	int  n = snprintf(head, sizeof(head),
-	                  "HTTP/1.1 %d Canned\r\nContent-Type: application/json\r\n"
-	                   "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-	                  status, strlen(body));
-
-	/* The probe may have hung up already (timeouts, stops). */
-	(void)!send(fd, head, (size_t)n, MSG_NOSIGNAL);
-	(void)!send(fd, body, strlen(body), MSG_NOSIGNAL);
-}
-
-/* Reads the request head; returns its path ("" when there is none). */
-static void
-srv_read_path(int fd, char path[256])
-{
-	char   req[2048];
-	size_t got = 0;
-
-	path[0] = '\0';
-	while (got < sizeof(req) - 1) {
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		ssize_t       n;
-
-		if (poll(&pfd, 1, 2000) <= 0 ||
-		    (n = read(fd, req + got, sizeof(req) - 1 - got)) <= 0)
-			break;
-		got += (size_t)n;
-		req[got] = '\0';
-		if (strstr(req, "\r\n\r\n") != NULL) {
-			sscanf(req, "GET %255s", path);
-			break;
-		}
-	}
-}
-
-static void
-srv_route(struct server *s, int fd, const char *path)
-{
-	char body[128];
+	static const char json[] = "Content-Type: application/json\r\n"
+	                           "Connection: close\r\n";
+	char              body[128];
 
 	if (strcmp(path, "/height") == 0) {
 		snprintf(body, sizeof(body), "{\"height\":%ld}",
-		         atomic_fetch_add(&s->height, 1));
-		srv_reply(fd, 200, body);
+		         atomic_fetch_add(&height, 1));
+		http_srv_reply(fd, 200, json, body);
 	} else if (strcmp(path, "/nested") == 0) {
 		snprintf(body, sizeof(body), "{\"result\":{\"height\":%ld}}",
-		         atomic_fetch_add(&s->height, 1));
-		srv_reply(fd, 200, body);
+		         atomic_fetch_add(&height, 1));
+		http_srv_reply(fd, 200, json, body);
 	} else if (strcmp(path, "/fixed") == 0) {
-		srv_reply(fd, 200, "{\"height\":42}");
+		http_srv_reply(fd, 200, json, "{\"height\":42}");
 	} else if (strcmp(path, "/text") == 0) {
-		srv_reply(fd, 200, "hello");
+		http_srv_reply(fd, 200, json, "hello");
 	} else if (strcmp(path, "/503") == 0) {
-		srv_reply(fd, 503, "{}");
+		http_srv_reply(fd, 503, json, "{}");
 	} else if (strcmp(path, "/slow") == 0) {
-		struct pollfd pfd = {.fd = s->stop_fd, .events = POLLIN};
-		poll(&pfd, 1, SLOW_MS);
-		srv_reply(fd, 200, "{}");
-	} else if (strcmp(path, "/close") != 0 && path[0] != '\0') {
-		srv_reply(fd, 404, "{}");
+		http_srv_hold(s, s->stop_fd, SLOW_MS);
+		http_srv_reply(fd, 200, json, "{}");
+	} else if (strcmp(path, "/close") != 0) { /* /close: no answer at all */
+		http_srv_reply(fd, 404, json, "{}");
 	}
+	return false;
 }
 
-static void *
-srv_conn_main(void *arg)
-{
-	struct conn *c = arg;
-	char         path[256];
-
-	srv_read_path(c->fd, path);
-	srv_route(c->srv, c->fd, path);
-	close(c->fd);
-	atomic_fetch_sub(&c->srv->conns, 1);
-	free(c);
-	return NULL;
-}
-
-static void *
-srv_main(void *arg)
-{
-	struct server *s = arg;
-
-	for (;;) {
-		struct pollfd  pfd[2] = {{.fd = s->lfd, .events = POLLIN},
-		                         {.fd = s->stop_fd, .events = POLLIN}};
-		pthread_attr_t attr;
-		pthread_t      t;
-		struct conn   *c;
-		int            fd;
-
-		if (poll(pfd, 2, -1) < 0 || pfd[1].revents != 0)
-			break;
-		if ((fd = accept(s->lfd, NULL, NULL)) < 0)
-			continue;
-		c      = malloc(sizeof(*c));
-		c->srv = s;
-		c->fd  = fd;
-		atomic_fetch_add(&s->conns, 1);
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		if (pthread_create(&t, &attr, srv_conn_main, c) != 0) {
-			atomic_fetch_sub(&s->conns, 1);
-			close(fd);
-			free(c);
-		}
-		pthread_attr_destroy(&attr);
-	}
-	return NULL;
-}
-
-static int
-listen_loopback(uint16_t *port)
-{
-	struct sockaddr_in sa  = {.sin_family      = AF_INET,
-	                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t          len = sizeof(sa);
-	int                fd  = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(fd, 256), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	*port = ntohs(sa.sin_port);
-	return fd;
-}
-
-/* A port nobody listens on: bound, then released. */
-static uint16_t
-closed_port(void)
-{
-	struct sockaddr_in sa  = {.sin_family      = AF_INET,
-	                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t          len = sizeof(sa);
-	int                fd  = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	close(fd);
-	return ntohs(sa.sin_port);
-}
-
-static void
-srv_start(struct server *s)
-{
-	memset(s, 0, sizeof(*s));
-	s->lfd     = listen_loopback(&s->port);
-	s->stop_fd = eventfd(0, EFD_CLOEXEC);
-	atomic_init(&s->height, 100);
-	assert_int_equal(pthread_create(&s->thread, NULL, srv_main, s), 0);
-}
-
-static void
-srv_stop(struct server *s)
-{
-	uint64_t one = 1;
-
-	(void)!write(s->stop_fd, &one, sizeof(one));
-	pthread_join(s->thread, NULL);
-	for (int i = 0; i < 300 && atomic_load(&s->conns) > 0; i++)
-		usleep(10000);
-	close(s->lfd);
-	close(s->stop_fd);
-}
-
-/* ---- the controller side: a PULL socket ---- */
+/* ---- the controller side (tests/support/event_sink.h) ---- */
 
 struct fixture {
-	struct server     srv;
-	nng_socket        pull;
-	struct events    *ev;
+	struct http_srv   srv;
+	struct event_sink sink;
 	struct probe_set *ps;
 	char              url[128];
 };
@@ -254,17 +97,14 @@ recv_event(const char *id, int timeout_ms)
 		int64_t           left = (deadline - clk_mono_us()) / 1000;
 		Chaos__V1__Event *e    = NULL;
 		chaos_why         why  = {{0}};
-		nng_msg          *msg;
+		chaos_err         rv;
 
-		if (left <= 0)
+		if (left <= 0 ||
+		    (rv = event_sink_recv(&fx.sink, (int)left, &e, &why)) ==
+		        CHAOS_ETIMEDOUT)
 			return NULL;
-		nng_socket_set_ms(fx.pull, NNG_OPT_RECVTIMEO, (nng_duration)left);
-		if (nng_recvmsg(fx.pull, &msg, 0) != 0)
-			return NULL;
-		int rv = wire_decode_event(nng_msg_body(msg), nng_msg_len(msg), &e, &why);
-		nng_msg_free(msg);
 		if (rv != CHAOS_OK)
-			fail_msg("event rejected by wire_decode_event: %s", why);
+			fail_msg("%s", why.text);
 		if ((e->body_case == CHAOS__V1__EVENT__BODY_SAMPLE &&
 		     strcmp(e->sample->probe_id, id) == 0) ||
 		    (e->body_case == CHAOS__V1__EVENT__BODY_CONN &&
@@ -283,42 +123,15 @@ recv_sample(const char *id, int timeout_ms, Chaos__V1__Event **hold)
 	return (*hold)->sample;
 }
 
-/* Waits until the PUSH side is connected: events sent before are dropped. */
-static void
-warm_up(void)
-{
-	for (int i = 0; i < 100; i++) {
-		Chaos__V1__Event       e = CHAOS__V1__EVENT__INIT;
-		Chaos__V1__ProbeSample s = CHAOS__V1__PROBE_SAMPLE__INIT;
-		Chaos__V1__Event      *got;
-
-		s.probe_id  = "warmup";
-		e.body_case = CHAOS__V1__EVENT__BODY_SAMPLE;
-		e.sample    = &s;
-		events_send(fx.ev, &e);
-		if ((got = recv_event("warmup", 50)) != NULL) {
-			wire_free(got);
-			return;
-		}
-	}
-	fail_msg("events never connected");
-}
-
 static int
 group_setup(void **state)
 {
-	char      url[128];
 	chaos_why why = {{0}};
 
 	(void)state;
-	srv_start(&fx.srv);
-	snprintf(url, sizeof(url), "ipc:///tmp/test_probe_%d.sock", (int)getpid());
-	assert_int_equal(nng_pull0_open(&fx.pull), 0);
-	nng_socket_set_size(fx.pull, NNG_OPT_RECVMAXSZ,
-	                    WIRE_MAX_EVENT + WIRE_SOCKET_SLACK);
-	assert_int_equal(nng_listen(fx.pull, url, NULL, 0), 0);
-	assert_int_equal(events_open(url, "test/agent", NULL, &fx.ev, &why), CHAOS_OK);
-	warm_up();
+	assert_int_equal(http_srv_start(&fx.srv, route, NULL), 0);
+	if (event_sink_open(&fx.sink, "test_probe", &why) != CHAOS_OK)
+		fail_msg("%s", why.text);
 	snprintf(fx.url, sizeof(fx.url), "http://127.0.0.1:%u", fx.srv.port);
 	return 0;
 }
@@ -328,9 +141,8 @@ group_teardown(void **state)
 {
 	(void)state;
 	conncheck_drain();
-	events_close(fx.ev);
-	nng_close(fx.pull);
-	srv_stop(&fx.srv);
+	event_sink_close(&fx.sink);
+	http_srv_stop(&fx.srv);
 	return 0;
 }
 
@@ -338,7 +150,7 @@ static int
 test_setup(void **state)
 {
 	(void)state;
-	return probe_set_new(fx.ev, &fx.ps) == CHAOS_OK ? 0 : -1;
+	return probe_set_new(fx.sink.ev, &fx.ps) == CHAOS_OK ? 0 : -1;
 }
 
 static int
@@ -536,7 +348,7 @@ test_http_refused_port_is_refused(void **state)
 	Chaos__V1__ProbeSample *p;
 
 	(void)state;
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u/", closed_port());
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/", loopback_closed_port());
 	s.target = url;
 	p        = first_sample(&s, &e);
 	assert_false(p->healthy);
@@ -789,7 +601,7 @@ test_tcp_closed_port_is_refused(void **state)
 	Chaos__V1__ProbeSample *p;
 
 	(void)state;
-	snprintf(target, sizeof(target), "127.0.0.1:%u", closed_port());
+	snprintf(target, sizeof(target), "127.0.0.1:%u", loopback_closed_port());
 	s = spec_tcp("tcp-closed", target, 50);
 	p = first_sample(&s, &e);
 	assert_false(p->healthy);
@@ -837,12 +649,12 @@ test_conncheck_reports_each_target(void **state)
 
 	(void)state;
 	snprintf(open, sizeof(open), "127.0.0.1:%u", fx.srv.port);
-	snprintf(closed, sizeof(closed), "127.0.0.1:%u", closed_port());
+	snprintf(closed, sizeof(closed), "127.0.0.1:%u", loopback_closed_port());
 	spec.check_id   = "cc-1";
 	spec.targets    = targets;
 	spec.n_targets  = 3;
 	spec.timeout_ms = 1000;
-	assert_int_equal(conncheck_start(fx.ev, &spec, NULL), CHAOS_OK);
+	assert_int_equal(conncheck_start(fx.sink.ev, &spec, NULL), CHAOS_OK);
 	assert_non_null(e = recv_event("cc-1", 2000));
 	r = e->conn;
 	assert_int_equal(r->n_results, 3);
@@ -869,22 +681,22 @@ test_conncheck_rejects_bad_specs_and_drains(void **state)
 	(void)state;
 	spec.check_id   = "cc-bad";
 	spec.timeout_ms = 1000;
-	assert_int_equal(conncheck_start(fx.ev, &spec, NULL),
+	assert_int_equal(conncheck_start(fx.sink.ev, &spec, NULL),
 	                 CHAOS_EINVAL); /* no targets */
 	spec.targets    = targets;
 	spec.n_targets  = 1;
 	spec.timeout_ms = 0;
-	assert_int_equal(conncheck_start(fx.ev, &spec, NULL), CHAOS_EINVAL);
+	assert_int_equal(conncheck_start(fx.sink.ev, &spec, NULL), CHAOS_EINVAL);
 	spec.timeout_ms = 1000;
 	spec.check_id   = "bad id";
-	assert_int_equal(conncheck_start(fx.ev, &spec, NULL), CHAOS_EINVAL);
+	assert_int_equal(conncheck_start(fx.sink.ev, &spec, NULL), CHAOS_EINVAL);
 	spec.check_id = "cc-drain";
-	assert_int_equal(conncheck_start(fx.ev, &spec, NULL), CHAOS_OK);
+	assert_int_equal(conncheck_start(fx.sink.ev, &spec, NULL), CHAOS_OK);
 	t0 = clk_mono_us();
 	conncheck_drain();
 	assert_true(clk_mono_us() - t0 < 100000);
 	spec.check_id = "cc-after";
-	assert_int_equal(conncheck_start(fx.ev, &spec, NULL), CHAOS_OK);
+	assert_int_equal(conncheck_start(fx.sink.ev, &spec, NULL), CHAOS_OK);
 	Chaos__V1__Event *e = recv_event("cc-after", 2000);
 	assert_non_null(e);
 	wire_free(e);
