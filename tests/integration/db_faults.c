@@ -35,7 +35,6 @@
 #include <unistd.h>
 
 #include <nng/nng.h>
-#include <nng/protocol/pipeline0/pull.h>
 
 #include "agent/events.h"
 #include "agent/fault.h"
@@ -46,18 +45,20 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/wire.h"
+#include "tests/support/event_sink.h"
+#include "tests/support/median.h"
+#include "tests/support/shell.h"
 
 #define PG_PORT 5432
 #define DELAY_MS 500
 #define TOLERANCE_MS 50
 #define QUERIES 9
 
-static const char    *ns_db, *ns_cl, *db_ip, *password;
-static char           dsn[512];
-static char           db_cidr[32];
-static int            failures;
-static nng_socket     pull;
-static struct events *ev;
+static const char       *ns_db, *ns_cl, *db_ip, *password;
+static char              dsn[512];
+static char              db_cidr[32];
+static int               failures;
+static struct event_sink sink; /* the controller's end of the events */
 
 #define CHECK(cond, ...)                                                                 \
 	do {                                                                             \
@@ -75,41 +76,19 @@ static struct events *ev;
 /* ------------------------------------------------------------------ */
 /* Running things inside a namespace                                   */
 
-static const char *
-sh_out(const char *cmd)
-{
-	static char out[65536];
-	FILE       *f = popen(cmd, "r");
-	size_t      n = 0;
-
-	out[0] = '\0';
-	if (f == NULL)
-		return out;
-	n      = fread(out, 1, sizeof(out) - 1, f);
-	out[n] = '\0';
-	pclose(f);
-	return out;
-}
-
 /* `nft list ruleset` inside the namespace at path. */
 static const char *
 nft_ruleset(const char *ns_path)
 {
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "nsenter --net=%s nft list ruleset 2>&1", ns_path);
-	return sh_out(cmd);
+	return shell_out("nsenter --net=%s nft list ruleset 2>&1", ns_path);
 }
 
 /* Listening TCP sockets on port in the namespace (ss -Htln). */
 static bool
 listening_on(const char *ns_path, unsigned port)
 {
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "nsenter --net=%s ss -Htln 'sport = :%u' 2>&1",
-	         ns_path, port);
-	return sh_out(cmd)[0] != '\0';
+	return shell_out("nsenter --net=%s ss -Htln 'sport = :%u' 2>&1", ns_path,
+	                 port)[0] != '\0';
 }
 
 static int
@@ -278,14 +257,6 @@ probe_fresh(uint32_t timeout_ms)
 	return x;
 }
 
-static int
-cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
 /* Median query latency (us) of n healthy checks of a kept-connection probe;
  * -1 if a check failed. */
 static int64_t
@@ -301,8 +272,7 @@ probe_median(void *st, int n)
 		}
 		v[i] = x.r.latency_us;
 	}
-	qsort(v, (size_t)n, sizeof(v[0]), cmp_i64);
-	return v[n / 2];
+	return median_i64(v, (size_t)n);
 }
 
 /* ------------------------------------------------------------------ */
@@ -321,7 +291,7 @@ engine_new_fn(void *arg)
 {
 	struct engine_req *r = arg;
 
-	r->rv = fault_engine_new(ev, NULL, &r->fe);
+	r->rv = fault_engine_new(sink.ev, NULL, &r->fe);
 	return CHAOS_OK;
 }
 
@@ -390,19 +360,10 @@ fault_detail(const char *id, Chaos__V1__FaultPhase phase)
 
 	while (clk_mono_us() < deadline) {
 		Chaos__V1__Event *e = NULL;
-		chaos_why         why;
-		nng_msg          *msg;
 		bool              hit;
 
-		nng_socket_set_ms(pull, NNG_OPT_RECVTIMEO, 200);
-		if (nng_recvmsg(pull, &msg, 0) != 0)
+		if (event_sink_recv(&sink, 200, &e, NULL) != CHAOS_OK)
 			continue;
-		if (wire_decode_event(nng_msg_body(msg), nng_msg_len(msg), &e, &why) !=
-		    CHAOS_OK) {
-			nng_msg_free(msg);
-			continue;
-		}
-		nng_msg_free(msg);
 		hit = e->body_case == CHAOS__V1__EVENT__BODY_FAULT_STATE &&
 		    strcmp(e->fault_state->fault_id, id) == 0 &&
 		    e->fault_state->phase == phase;
@@ -652,27 +613,12 @@ sql_error_class(void)
 	      x.took_us / 1000.0);
 }
 
-static int
-events_setup(void)
-{
-	char      url[128];
-	chaos_why why = {{0}};
-
-	snprintf(url, sizeof(url), "ipc:///tmp/db_faults_%d.sock", (int)getpid());
-	if (nng_pull0_open(&pull) != 0 || nng_listen(pull, url, NULL, 0) != 0)
-		return -1;
-	nng_socket_set_size(pull, NNG_OPT_RECVMAXSZ, WIRE_MAX_EVENT + WIRE_SOCKET_SLACK);
-	if (events_open(url, "test/db-faults", NULL, &ev, &why) != CHAOS_OK)
-		return -1;
-	usleep(200000); /* let the push side connect: earlier events are dropped */
-	return 0;
-}
-
 int
 main(void)
 {
 	struct fault_engine *fe_db, *fe_cl;
 	struct engine_req    r;
+	chaos_why            why = {{0}};
 
 	ns_db    = getenv("DBF_NS_DB");
 	ns_cl    = getenv("DBF_NS_CL");
@@ -688,9 +634,9 @@ main(void)
 	         "sslmode=disable",
 	         db_ip, PG_PORT, password);
 	snprintf(db_cidr, sizeof(db_cidr), "%s/32", db_ip);
-	if (events_setup() != 0 || (fe_db = engine_new(ns_db)) == NULL ||
-	    (fe_cl = engine_new(ns_cl)) == NULL) {
-		fprintf(stderr, "setup failed\n");
+	if (event_sink_open(&sink, "db_faults", &why) != CHAOS_OK ||
+	    (fe_db = engine_new(ns_db)) == NULL || (fe_cl = engine_new(ns_cl)) == NULL) {
+		fprintf(stderr, "setup failed %s\n", why.text);
 		return 1;
 	}
 	sql_error_class();
@@ -705,8 +651,7 @@ main(void)
 	netns_run(ns_db, engine_free_fn, &r);
 	r.fe = fe_cl;
 	netns_run(ns_cl, engine_free_fn, &r);
-	events_close(ev);
-	nng_close(pull);
+	event_sink_close(&sink);
 	printf(failures ? "FAILED: %d check(s)\n" : "PASS: database faults\n", failures);
 	return failures ? 1 : 0;
 }

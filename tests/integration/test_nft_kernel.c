@@ -31,6 +31,7 @@
 #include "agent/netns.h"
 #include "agent/nft.h"
 #include "common/err.h"
+#include "tests/support/shell.h"
 
 #define PORT_APP 8080
 #define PORT_PROXY 15001
@@ -104,47 +105,10 @@ sweep_stale_namespaces(void)
 	closedir(d);
 }
 
-__attribute__((format(printf, 1, 2))) static int
-sh(const char *fmt, ...)
-{
-	char    cmd[512];
-	va_list ap;
-	int     rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	if (rc != 0)
-		fprintf(stderr, "command failed (%d): %s\n", rc, cmd);
-	return rc;
-}
-
-/* Runs a command and returns its stdout (static buffer). */
-__attribute__((format(printf, 1, 2))) static const char *
-sh_out(const char *fmt, ...)
-{
-	static char out[262144];
-	char        cmd[512];
-	va_list     ap;
-	FILE       *f;
-	size_t      n;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	f = popen(cmd, "r");
-	assert_non_null(f);
-	n      = fread(out, 1, sizeof(out) - 1, f);
-	out[n] = '\0';
-	pclose(f);
-	return out;
-}
-
 static const char *
 nft_in_a(const char *args)
 {
-	return sh_out("%s netns exec %s nft %s 2>&1", ip_bin, ns_name[NS_A], args);
+	return shell_out("%s netns exec %s nft %s 2>&1", ip_bin, ns_name[NS_A], args);
 }
 
 /* ---- sockets, made inside a namespace ---- */
@@ -324,10 +288,10 @@ make_namespace(int i)
 	         ns_role[i]);
 	snprintf(ns_path[i], sizeof(ns_path[i]), "/run/netns/nfttest-%d-%s",
 	         (int)getpid(), ns_role[i]);
-	if (sh("%s netns add %s", ip_bin, ns_name[i]) != 0)
+	if (shell_run("%s netns add %s", ip_bin, ns_name[i]) != 0)
 		return -1;
 	ns_made[i] = true;
-	return sh("%s -n %s link set lo up", ip_bin, ns_name[i]);
+	return shell_run("%s -n %s link set lo up", ip_bin, ns_name[i]);
 }
 
 static int
@@ -335,12 +299,13 @@ wire_host(int i)
 {
 	const char *n = ns_name[i], *br = ns_name[NS_BR];
 
-	if (sh("%s -n %s link add eth0 type veth peer name p%s netns %s", ip_bin, n,
-	       ns_role[i], br) != 0 ||
-	    sh("%s -n %s link set p%s master br0 up", ip_bin, br, ns_role[i]) != 0 ||
-	    sh("%s -n %s addr add %s/24 dev eth0", ip_bin, n, ns_addr[i]) != 0)
+	if (shell_run("%s -n %s link add eth0 type veth peer name p%s netns %s", ip_bin,
+	              n, ns_role[i], br) != 0 ||
+	    shell_run("%s -n %s link set p%s master br0 up", ip_bin, br, ns_role[i]) !=
+	        0 ||
+	    shell_run("%s -n %s addr add %s/24 dev eth0", ip_bin, n, ns_addr[i]) != 0)
 		return -1;
-	return sh("%s -n %s link set eth0 up", ip_bin, n);
+	return shell_run("%s -n %s link set eth0 up", ip_bin, n);
 }
 
 /* Waits (bounded) until A reaches B and C: links up, ARP done. */
@@ -363,8 +328,8 @@ group_setup(void **state)
 	for (int i = 0; i < NS_COUNT; i++)
 		if (make_namespace(i) != 0)
 			return -1;
-	if (sh("%s -n %s link add br0 type bridge && %s -n %s link set br0 up", ip_bin,
-	       ns_name[NS_BR], ip_bin, ns_name[NS_BR]) != 0)
+	if (shell_run("%s -n %s link add br0 type bridge && %s -n %s link set br0 up",
+	              ip_bin, ns_name[NS_BR], ip_bin, ns_name[NS_BR]) != 0)
 		return -1;
 	for (int i = 0; i < NS_BR; i++)
 		if (wire_host(i) != 0)
@@ -523,6 +488,23 @@ assert_original_dst(int fd, const char *addr, uint16_t port)
 	assert_int_equal(ntohs(sin.sin_port), port);
 }
 
+/* A connection from namespace from to to's PORT_APP is accepted by A's
+ * proxy, which reads the original destination back, and never reaches to's
+ * own listener. */
+static void
+assert_lands_on_proxy(int from, int to)
+{
+	int cli = -1, srv;
+
+	assert_int_equal(connect_from(from, ns_addr[to], PORT_APP, 0, &cli), 0);
+	srv = accept_one(proxy_fd);
+	assert_true(srv >= 0);
+	assert_original_dst(srv, ns_addr[to], PORT_APP);
+	close(srv);
+	close(cli);
+	assert_int_equal(accept_one(listener[to]), -1);
+}
+
 static void
 test_redirect_sends_connections_to_the_local_proxy(void **state)
 {
@@ -536,13 +518,7 @@ test_redirect_sends_connections_to_the_local_proxy(void **state)
 	assert_int_equal(nft_commit(*state, &rs, NULL), CHAOS_OK);
 
 	/* A -> B:8080 lands on A's proxy (nat output) */
-	assert_int_equal(connect_from(NS_A, ns_addr[NS_B], PORT_APP, 0, &cli), 0);
-	srv = accept_one(proxy_fd);
-	assert_true(srv >= 0);
-	assert_original_dst(srv, ns_addr[NS_B], PORT_APP);
-	close(srv);
-	close(cli);
-	assert_int_equal(accept_one(listener[NS_B]), -1);
+	assert_lands_on_proxy(NS_A, NS_B);
 
 	/* the proxy's own upstream socket, marked, reaches B */
 	assert_int_equal(connect_from(NS_A, ns_addr[NS_B], PORT_APP, PROXY_MARK, &cli),
@@ -553,13 +529,7 @@ test_redirect_sends_connections_to_the_local_proxy(void **state)
 	close(cli);
 
 	/* B -> A:8080 lands on A's proxy too (nat prerouting) */
-	assert_int_equal(connect_from(NS_B, ns_addr[NS_A], PORT_APP, 0, &cli), 0);
-	srv = accept_one(proxy_fd);
-	assert_true(srv >= 0);
-	assert_original_dst(srv, ns_addr[NS_A], PORT_APP);
-	close(srv);
-	close(cli);
-	assert_int_equal(accept_one(listener[NS_A]), -1);
+	assert_lands_on_proxy(NS_B, NS_A);
 	assert_true(counter_packets(*state, NFT_DIR_IN) >= 1);
 	assert_true(counter_packets(*state, NFT_DIR_OUT) >= 1);
 }
@@ -648,9 +618,9 @@ test_open_replaces_a_leftover_table(void **state)
 	const char     *out;
 
 	(void)state;
-	assert_int_equal(
-	    sh("%s netns exec %s nft add table inet nfttest_left", ip_bin, ns_name[NS_A]),
-	    0);
+	assert_int_equal(shell_run("%s netns exec %s nft add table inet nfttest_left",
+	                           ip_bin, ns_name[NS_A]),
+	                 0);
 	assert_int_equal(open_in_a("nfttest_left", &ctx), CHAOS_OK);
 	out = nft_in_a("list table inet nfttest_left");
 	assert_non_null(strstr(out, "flags owner"));
