@@ -45,6 +45,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/wire.h"
+#include "tests/support/fds.h"
 #include "tests/support/event_sink.h"
 #include "tests/support/median.h"
 #include "tests/support/shell.h"
@@ -89,28 +90,6 @@ listening_on(const char *ns_path, unsigned port)
 {
 	return shell_out("nsenter --net=%s ss -Htln 'sport = :%u' 2>&1", ns_path,
 	                 port)[0] != '\0';
-}
-
-static int
-count_sockets(void)
-{
-	DIR           *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int            n = 0;
-	char           path[300], target[64];
-
-	while (d != NULL && (e = readdir(d)) != NULL) {
-		ssize_t len;
-		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
-		len = readlink(path, target, sizeof(target) - 1);
-		if (len > 0) {
-			target[len] = '\0';
-			n += strncmp(target, "socket:", 7) == 0;
-		}
-	}
-	if (d != NULL)
-		closedir(d);
-	return n;
 }
 
 /* ---- TCP connect ---- */
@@ -478,7 +457,7 @@ latency_fault(const char *ns, struct fault_engine *fe, bool out)
 	char                    term_dsn[600];
 	struct pgconn_error     e = {0};
 	PGconn                 *victim, *bystander = NULL;
-	int                     sockets0 = count_sockets(), sockets1;
+	int                     sockets0 = fds_count_sockets(), sockets1;
 	void                   *kept     = probe_new(NULL, true);
 	int64_t                 base, slow, after;
 	unsigned                pport = 0;
@@ -489,7 +468,7 @@ latency_fault(const char *ns, struct fault_engine *fe, bool out)
 	victim = pg_open(ns_cl, "victim");
 	if (out) /* connected from the server's own address: not this pod's */
 		bystander = pg_open(ns_db, "bystander");
-	sockets1 = count_sockets();
+	sockets1 = fds_count_sockets();
 	CHECK(base > 0 && victim != NULL, "%s latency: baseline query latency %.2f ms",
 	      side, base / 1000.0);
 
@@ -535,9 +514,9 @@ latency_fault(const char *ns, struct fault_engine *fe, bool out)
 	      "%d)",
 	      side, slow / 1000.0, (slow - base) / 1000.0, DELAY_MS, TOLERANCE_MS);
 	/* its listener, and both ends of the kept probe's proxied connection */
-	CHECK(count_sockets() >= sockets1 + 3,
+	CHECK(fds_count_sockets() >= sockets1 + 3,
 	      "%s latency: the proxy holds sockets (%d, %d before)", side,
-	      count_sockets(), sockets1);
+	      fds_count_sockets(), sockets1);
 
 	engine_revert(ns, fe, id);
 	CHECK(strstr(nft_ruleset(ns), "chaos_agent") == NULL,
@@ -555,9 +534,9 @@ out:
 	if (bystander != NULL)
 		PQfinish(bystander);
 	probe_pg_ops.fini(kept);
-	CHECK(count_sockets() == sockets0,
+	CHECK(fds_count_sockets() == sockets0,
 	      "%s latency reverted: the proxy's sockets are gone (%d sockets, %d before)",
-	      side, count_sockets(), sockets0);
+	      side, fds_count_sockets(), sockets0);
 }
 
 static void

@@ -394,6 +394,18 @@ test_first_sample(void **state)
 
 /* ---- scheduling and lifecycle ---- */
 
+/* Consecutive sample times t[0..n) are lo..hi us apart. */
+static void
+assert_spacing(const int64_t *t, int n, int64_t lo, int64_t hi)
+{
+	for (int i = 1; i < n; i++) {
+		int64_t d = t[i] - t[i - 1];
+		if (d < lo || d > hi)
+			fail_msg("samples %d and %d are %lld us apart", i - 1, i,
+			         (long long)d);
+	}
+}
+
 static void
 test_samples_keep_the_interval_without_drift(void **state)
 {
@@ -416,12 +428,7 @@ test_samples_keep_the_interval_without_drift(void **state)
 			r9 = clk_mono_us();
 		wire_free(e);
 	}
-	for (int i = 1; i < 10; i++) {
-		int64_t d = t[i] - t[i - 1];
-		if (d < 35000 || d > 65000)
-			fail_msg("samples %d and %d are %lld us apart", i - 1, i,
-			         (long long)d);
-	}
+	assert_spacing(t, 10, 35000, 65000);
 	assert_true(t[9] - t[0] >= 450000 - 5000);
 	assert_true(t[9] - t[0] <= 600000);
 	assert_true(r9 - r0 >= 400000 && r9 - r0 <= 700000);
@@ -446,12 +453,7 @@ test_overrun_skips_slots_instead_of_bursting(void **state)
 		t[i] = e->t_agent_us;
 		wire_free(e);
 	}
-	for (int i = 1; i < 3; i++) {
-		int64_t d = t[i] - t[i - 1];
-		if (d < 190000 || d > 215000)
-			fail_msg("checks %d and %d are %lld us apart", i - 1, i,
-			         (long long)d);
-	}
+	assert_spacing(t, 3, 190000, 215000);
 }
 
 static void
