@@ -260,8 +260,10 @@ probe_new(struct events *ev, const Chaos__V1__ProbeSpec *spec, struct probe **ou
 		                  (int)spec->kind);
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return CHAOS_ENOMEM;
-	if ((rv = worker_init(&p->w, spec->probe_id, why)) != CHAOS_OK)
+	if ((rv = worker_init(&p->w, spec->probe_id, why)) != CHAOS_OK) {
+		chaos_fail_prefix(why, rv, "probe %s", spec->probe_id);
 		goto fail;
+	}
 	p->ops         = ops;
 	p->ev          = ev;
 	p->interval_ms = spec->interval_ms;

@@ -118,7 +118,9 @@ void probe_detail(struct probe_result *r, const char *fmt, ...)
 
 /* Starts a non-blocking TCP connect to sa. Returns 0 with *fd connected,
  * EINPROGRESS with *fd pending (poll it for POLLOUT, then call
- * probe_tcp_connect_finish()), or a positive errno with *fd = -1. */
+ * probe_tcp_connect_finish()), or a positive errno with *fd = -1. These two
+ * return the errno itself, not a chaos_err: a refused connect is a
+ * measurement, classified with probe_class_errno(), not a failure of ours. */
 int probe_tcp_connect_start(const struct sockaddr *sa, socklen_t salen, int *fd);
 
 /* The outcome of a pending connect once fd polled writable or in error:

@@ -717,7 +717,7 @@ proxy_alloc(const struct proxy_config *cfg, struct proxy **out, chaos_why *why)
 	p->timer  = (struct proxy_ep) {.kind = PROXY_EP_TIMER, .fd = -1};
 	if ((rv = worker_init(&p->w, "proxy", why)) != CHAOS_OK) {
 		proxy_free(p);
-		return rv;
+		return chaos_fail_prefix(why, rv, "proxy");
 	}
 	p->cfg          = *cfg;
 	p->cfg.upstream = NULL;

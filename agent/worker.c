@@ -28,8 +28,8 @@ worker_init(struct worker *w, const char *id, chaos_why *why)
 	atomic_init(&w->done, false);
 	w->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (w->stop_fd < 0)
-		return chaos_fail(why, chaos_err_from_errno(errno), "%s: eventfd: %s",
-		                  w->id, strerror(errno));
+		return chaos_fail(why, chaos_err_from_errno(errno), "eventfd: %s",
+		                  strerror(errno));
 	return CHAOS_OK;
 }
 
