@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "agent/agent.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,9 +17,9 @@
 #define AGENT_RECENT 256
 
 struct agent_recent {
-	uint64_t command_id;
-	int      status;
-	char     error[160];
+	uint64_t  command_id;
+	int       status;
+	chaos_why why; /* "" when it went well */
 };
 
 struct agent {
@@ -33,11 +32,11 @@ struct agent {
 	size_t               next_recent;
 };
 
-int
+chaos_err
 agent_new(struct events *ev, const char *controller_host, struct agent **out)
 {
 	struct agent *a = calloc(1, sizeof(*a));
-	int           rv;
+	chaos_err     rv;
 
 	if (a == NULL)
 		return CHAOS_ENOMEM;
@@ -81,17 +80,17 @@ agent_find_recent(struct agent *a, uint64_t id)
 	return NULL;
 }
 
-static int
-agent_dispatch(struct agent *a, const Chaos__V1__Command *cmd, char *err, size_t errlen)
+static chaos_err
+agent_dispatch(struct agent *a, const Chaos__V1__Command *cmd, chaos_why *why)
 {
 	int64_t offset = a->session != NULL ? session_clock_offset_us(a->session) : 0;
-	int     rv;
 
 	switch (cmd->body_case) {
 	case CHAOS__V1__COMMAND__BODY_APPLY_FAULT:
-		return fault_apply(a->faults, cmd->apply_fault, offset, err, errlen);
+		return fault_apply(a->faults, cmd->apply_fault, offset, why);
 	case CHAOS__V1__COMMAND__BODY_REVERT_FAULT:
-		return fault_revert(a->faults, cmd->revert_fault, err, errlen);
+		fault_revert(a->faults, cmd->revert_fault);
+		return CHAOS_OK;
 	case CHAOS__V1__COMMAND__BODY_REVERT_ALL:
 		fault_revert_all(a->faults, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_REVERTED,
 		                 "revert-all on command");
@@ -99,39 +98,38 @@ agent_dispatch(struct agent *a, const Chaos__V1__Command *cmd, char *err, size_t
 		load_stop_all(a->loads);
 		return CHAOS_OK;
 	case CHAOS__V1__COMMAND__BODY_START_PROBE:
-		return probe_start(a->probes, cmd->start_probe, err, errlen);
+		return probe_start(a->probes, cmd->start_probe, why);
 	case CHAOS__V1__COMMAND__BODY_STOP_PROBE:
 		/* stopping a probe that is already gone is done */
 		probe_stop(a->probes, cmd->stop_probe);
 		return CHAOS_OK;
 	case CHAOS__V1__COMMAND__BODY_START_LOAD:
-		return load_start(a->loads, cmd->start_load, err, errlen);
+		return load_start(a->loads, cmd->start_load, why);
 	case CHAOS__V1__COMMAND__BODY_STOP_LOAD:
 		/* stopping a load that already ended (or never ran here) is done */
 		load_stop(a->loads, cmd->stop_load);
 		return CHAOS_OK;
 	case CHAOS__V1__COMMAND__BODY_CHECK_CONN:
-		if ((rv = conncheck_start(a->ev, cmd->check_conn)) != CHAOS_OK)
-			snprintf(err, errlen, "connectivity check not started: %s",
-			         chaos_strerror(rv));
-		return rv;
+		return conncheck_start(a->ev, cmd->check_conn, why);
 	default:
-		snprintf(err, errlen, "command kind %d not supported by this agent",
-		         (int)cmd->body_case);
-		return CHAOS_EUNSUPPORTED;
+		return chaos_fail(why, CHAOS_EUNSUPPORTED,
+		                  "command kind %d not supported by this agent",
+		                  (int)cmd->body_case);
 	}
 }
 
 static void
 agent_apply(struct agent *a, const Chaos__V1__Command *cmd, struct agent_recent *r)
 {
-	int rv = agent_dispatch(a, cmd, r->error, sizeof(r->error));
+	chaos_err rv = agent_dispatch(a, cmd, &r->why);
 
 	r->status = rv == CHAOS_OK     ? CHAOS__V1__STATUS__STATUS_OK
 	    : rv == CHAOS_EUNSUPPORTED ? CHAOS__V1__STATUS__STATUS_UNSUPPORTED
 	                               : CHAOS__V1__STATUS__STATUS_FAILED;
 	if (rv == CHAOS_OK)
-		r->error[0] = '\0';
+		r->why.text[0] = '\0';
+	else if (r->why.text[0] == '\0') /* a bare code: say at least that */
+		chaos_fail(&r->why, rv, "%s", chaos_strerror(rv));
 }
 
 static void
@@ -148,8 +146,8 @@ agent_command(void *arg, const Chaos__V1__Command *cmd, Chaos__V1__Ack *ack)
 		agent_apply(a, cmd, r);
 	}
 	ack->status = r->status;
-	if (r->error[0] != '\0')
-		ack->error = r->error;
+	if (r->why.text[0] != '\0')
+		ack->error = r->why.text;
 	ack->has_applied_agent_us = true;
 	ack->applied_agent_us     = clk_now_us();
 }

@@ -9,12 +9,13 @@
 
 #include "agent/events.h"
 #include "agent/session.h"
+#include "common/err.h"
 
 struct agent;
 
 /* ev must outlive the agent. controller_host's addresses are exempt from
- * every fault. */
-int agent_new(struct events *ev, const char *controller_host, struct agent **out);
+ * every fault. Returns CHAOS_OK or CHAOS_ENOMEM. */
+chaos_err agent_new(struct events *ev, const char *controller_host, struct agent **out);
 
 /* Reverts everything still in force, stops probes, then frees a; NULL ok. */
 void agent_free(struct agent *a);

@@ -48,7 +48,7 @@ static const struct option agent_longopts[] = {
 };
 
 static enum agent_cli_result
-agent_cli_option(int c, struct agent_opts *o, char *err, size_t errlen)
+agent_cli_option(int c, struct agent_opts *o, chaos_why *why)
 {
 	switch (c) {
 	case 'c':
@@ -80,18 +80,19 @@ agent_cli_option(int c, struct agent_opts *o, char *err, size_t errlen)
 		break;
 	case OPT_LABEL:
 		if (o->id.n_labels == IDENTITY_MAX_LABELS) {
-			snprintf(err, errlen, "--label: at most %d labels allowed",
-			         IDENTITY_MAX_LABELS);
+			chaos_fail(why, CHAOS_EINVAL,
+			           "--label: at most %d labels allowed",
+			           IDENTITY_MAX_LABELS);
 			return AGENT_CLI_USAGE;
 		}
 		o->id.labels[o->id.n_labels++] = optarg;
 		break;
 	case OPT_LOG:
 		if ((o->log_level = log_level_parse(optarg)) < 0) {
-			snprintf(err, errlen,
-			         "--log-level: '%s' is not allowed; use error, warn, "
-			         "info or debug",
-			         optarg);
+			chaos_fail(why, CHAOS_EINVAL,
+			           "--log-level: '%s' is not allowed; use error, warn, "
+			           "info or debug",
+			           optarg);
 			return AGENT_CLI_USAGE;
 		}
 		break;
@@ -102,34 +103,32 @@ agent_cli_option(int c, struct agent_opts *o, char *err, size_t errlen)
 		printf("chaos-agent %s\n", CHAOS_VERSION);
 		return AGENT_CLI_EXIT_OK;
 	default:
-		snprintf(err, errlen, "unknown or incomplete option; see --help");
+		chaos_fail(why, CHAOS_EINVAL, "unknown or incomplete option; see --help");
 		return AGENT_CLI_USAGE;
 	}
 	return AGENT_CLI_RUN;
 }
 
 static enum agent_cli_result
-agent_cli_check(struct agent_opts *o, char *err, size_t errlen)
+agent_cli_check(struct agent_opts *o, chaos_why *why)
 {
-	chaos_why why = {{0}};
-
 	if (o->controller == NULL)
 		o->controller = getenv("CHAOS_CONTROLLER");
 	if (o->controller == NULL) {
-		snprintf(err, errlen,
-		         "--controller URL is required (or CHAOS_CONTROLLER), "
-		         "e.g. tls+tcp://chaos-controller:7600");
+		chaos_fail(why, CHAOS_EINVAL,
+		           "--controller URL is required (or CHAOS_CONTROLLER), "
+		           "e.g. tls+tcp://chaos-controller:7600");
 		return AGENT_CLI_USAGE;
 	}
-	if (transport_check_url(o->controller, o->plaintext, &o->tls, &why) != CHAOS_OK) {
-		snprintf(err, errlen, "--controller '%s': %s", o->controller, why.text);
+	if (transport_check_url(o->controller, o->plaintext, &o->tls, why) != CHAOS_OK) {
+		chaos_fail_prefix(why, CHAOS_EINVAL, "--controller '%s'", o->controller);
 		return AGENT_CLI_USAGE;
 	}
 	return AGENT_CLI_RUN;
 }
 
 enum agent_cli_result
-agent_cli_parse(int argc, char **argv, struct agent_opts *o, char *err, size_t errlen)
+agent_cli_parse(int argc, char **argv, struct agent_opts *o, chaos_why *why)
 {
 	enum agent_cli_result r;
 	int                   c;
@@ -141,19 +140,19 @@ agent_cli_parse(int argc, char **argv, struct agent_opts *o, char *err, size_t e
 	while ((c = getopt_long(argc, argv, "c:r:hV", agent_longopts, NULL)) != -1) {
 		/* getopt has stepped past the offending word: name it. */
 		if (c == '?') {
-			snprintf(err, errlen,
-			         "'%s': unknown option or missing value; see --help",
-			         argv[optind - 1]);
+			chaos_fail(why, CHAOS_EINVAL,
+			           "'%s': unknown option or missing value; see --help",
+			           argv[optind - 1]);
 			return AGENT_CLI_USAGE;
 		}
-		if ((r = agent_cli_option(c, o, err, errlen)) != AGENT_CLI_RUN)
+		if ((r = agent_cli_option(c, o, why)) != AGENT_CLI_RUN)
 			return r;
 	}
 	if (optind < argc) {
-		snprintf(err, errlen,
-		         "unexpected argument '%s'; chaos-agent takes only options",
-		         argv[optind]);
+		chaos_fail(why, CHAOS_EINVAL,
+		           "unexpected argument '%s'; chaos-agent takes only options",
+		           argv[optind]);
 		return AGENT_CLI_USAGE;
 	}
-	return agent_cli_check(o, err, errlen);
+	return agent_cli_check(o, why);
 }

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "agent/identity.h"
+#include "common/err.h"
 #include "common/transport.h"
 
 struct agent_opts {
@@ -19,10 +20,11 @@ struct agent_opts {
 
 enum agent_cli_result { AGENT_CLI_RUN = 0, AGENT_CLI_EXIT_OK = 1, AGENT_CLI_USAGE = 2 };
 
-/* Parses argv (and CHAOS_CONTROLLER). On AGENT_CLI_USAGE, err holds one line
- * saying what is wrong and what is allowed. AGENT_CLI_EXIT_OK means --help or
- * --version was printed. */
+/* Parses argv (and CHAOS_CONTROLLER). Not a chaos_err: the outcome is what
+ * main() does next. On AGENT_CLI_USAGE, why holds one line saying what is
+ * wrong and what is allowed. AGENT_CLI_EXIT_OK means --help or --version was
+ * printed. */
 enum agent_cli_result agent_cli_parse(int argc, char **argv, struct agent_opts *o,
-                                      char *err, size_t errlen);
+                                      chaos_why *why);
 
 #endif

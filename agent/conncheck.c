@@ -15,8 +15,9 @@
 #include "agent/probe.h"
 #include "common/clock.h"
 #include "common/err.h"
-#include "common/flags.h"
+#include "common/limits.h"
 #include "common/log.h"
+#include "common/url.h"
 #include "common/wire.h"
 
 #define CONNCHECK_STACK (256u * 1024u)
@@ -60,7 +61,7 @@ conncheck_round_free(struct conncheck_round *r)
 	free(r);
 }
 
-static int
+static chaos_err
 conncheck_round_new(struct events *ev, const Chaos__V1__ConnCheckSpec *spec,
                     struct conncheck_round **out)
 {
@@ -100,21 +101,18 @@ conncheck_done(struct conncheck_target *t, int errnum)
 	                                     : probe_class_errno(errnum);
 }
 
+/* "a.b.c.d:port": the controller maps pairs of pod IPs (IPv4 for now). */
 static bool
 conncheck_parse(const char *s, struct sockaddr_in *sa)
 {
-	char        host[INET_ADDRSTRLEN];
-	const char *colon = strrchr(s, ':');
-	uint32_t    port;
+	char     host[256];
+	uint16_t port;
 
-	if (colon == NULL || (size_t)(colon - s) >= sizeof(host) ||
-	    flags_parse_u32(colon + 1, 1, 65535, &port) != CHAOS_OK)
+	if (url_parse_hostport(s, host, sizeof(host), &port, NULL) != CHAOS_OK)
 		return false;
-	memcpy(host, s, (size_t)(colon - s));
-	host[colon - s] = '\0';
 	memset(sa, 0, sizeof(*sa));
 	sa->sin_family = AF_INET;
-	sa->sin_port   = htons((uint16_t)port);
+	sa->sin_port   = htons(port);
 	return inet_pton(AF_INET, host, &sa->sin_addr) == 1;
 }
 
@@ -223,32 +221,44 @@ conncheck_main(void *arg)
 	return NULL;
 }
 
-static int
-conncheck_check_spec(const Chaos__V1__ConnCheckSpec *spec)
+static chaos_err
+conncheck_check_spec(const Chaos__V1__ConnCheckSpec *spec, chaos_why *why)
 {
-	if (spec == NULL || wire_check_id(spec->check_id) != CHAOS_OK ||
-	    spec->n_targets == 0 || spec->n_targets > CONNCHECK_MAX_TARGETS ||
-	    spec->timeout_ms == 0 || spec->timeout_ms > CONNCHECK_MAX_TIMEOUT_MS)
-		return CHAOS_EINVAL;
+	if (spec == NULL || wire_check_id(spec->check_id) != CHAOS_OK)
+		return chaos_fail(why, CHAOS_EINVAL, "connectivity check: bad check_id");
+	if (spec->n_targets == 0 || spec->n_targets > LIMIT_CONNCHECK_MAX_TARGETS)
+		return chaos_fail(why, CHAOS_EINVAL,
+		                  "connectivity check %s: 1..%u targets allowed",
+		                  spec->check_id, LIMIT_CONNCHECK_MAX_TARGETS);
+	if (spec->timeout_ms == 0 || spec->timeout_ms > LIMIT_TIMEOUT_MAX_MS)
+		return chaos_fail(why, CHAOS_EINVAL,
+		                  "connectivity check %s: timeout_ms must be 1..%u",
+		                  spec->check_id, LIMIT_TIMEOUT_MAX_MS);
 	return CHAOS_OK;
 }
 
 /* Takes a running slot. Called with the lock held. */
-static int
-conncheck_reserve(void)
+static chaos_err
+conncheck_reserve(chaos_why *why)
 {
 	if (conncheck_draining)
-		return CHAOS_ECLOSED;
+		return chaos_fail(
+		    why, CHAOS_ECLOSED,
+		    "connectivity check not started: the agent is stopping");
 	if (conncheck_running >= CONNCHECK_MAX_RUNNING)
-		return CHAOS_EBUSY;
+		return chaos_fail(why, CHAOS_EBUSY,
+		                  "connectivity check not started: %d already running",
+		                  CONNCHECK_MAX_RUNNING);
 	if (conncheck_abort_fd < 0 &&
 	    (conncheck_abort_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
-		return chaos_err_from_errno(errno);
+		return chaos_fail(why, chaos_err_from_errno(errno),
+		                  "connectivity check not started: eventfd: %s",
+		                  strerror(errno));
 	conncheck_running++;
 	return CHAOS_OK;
 }
 
-static int
+static chaos_err
 conncheck_spawn(struct conncheck_round *r)
 {
 	pthread_attr_t attr;
@@ -263,16 +273,16 @@ conncheck_spawn(struct conncheck_round *r)
 	return rc == 0 ? CHAOS_OK : chaos_err_from_errno(rc);
 }
 
-int
-conncheck_start(struct events *ev, const Chaos__V1__ConnCheckSpec *spec)
+chaos_err
+conncheck_start(struct events *ev, const Chaos__V1__ConnCheckSpec *spec, chaos_why *why)
 {
 	struct conncheck_round *r = NULL;
-	int                     rv;
+	chaos_err               rv;
 
-	if ((rv = conncheck_check_spec(spec)) != CHAOS_OK)
+	if ((rv = conncheck_check_spec(spec, why)) != CHAOS_OK)
 		return rv;
 	pthread_mutex_lock(&conncheck_lock);
-	rv = conncheck_reserve();
+	rv = conncheck_reserve(why);
 	pthread_mutex_unlock(&conncheck_lock);
 	if (rv != CHAOS_OK)
 		return rv;
@@ -284,7 +294,8 @@ conncheck_start(struct events *ev, const Chaos__V1__ConnCheckSpec *spec)
 	if (--conncheck_running == 0)
 		pthread_cond_broadcast(&conncheck_idle);
 	pthread_mutex_unlock(&conncheck_lock);
-	return rv;
+	return chaos_fail(why, rv, "connectivity check not started: %s",
+	                  chaos_strerror(rv));
 }
 
 void

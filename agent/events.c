@@ -18,7 +18,7 @@ struct events {
 	atomic_uint_fast64_t dropped;
 };
 
-int
+chaos_err
 events_open(const char *url, const char *agent_id, const struct transport_tls *tls,
             struct events **out, chaos_why *why)
 {
@@ -52,7 +52,7 @@ events_close(struct events *ev)
 	free(ev);
 }
 
-int
+chaos_err
 events_send(struct events *ev, Chaos__V1__Event *e)
 {
 	nng_msg *msg = NULL;

@@ -13,19 +13,21 @@
 
 #include "common/transport.h"
 #include "proto/chaos.pb-c.h"
+#include "common/err.h"
 
 struct events;
 
 /* Dials url in the background. Returns CHAOS_OK or CHAOS_E* with *why. */
-int events_open(const char *url, const char *agent_id, const struct transport_tls *tls,
-                struct events **out, chaos_why *why);
+chaos_err events_open(const char *url, const char *agent_id,
+                      const struct transport_tls *tls, struct events **out,
+                      chaos_why *why);
 
 void events_close(struct events *ev);
 
 /* Stamps ev (agent_id, seq, time, version) and sends it without blocking.
  * The body oneof must already be set. Returns CHAOS_OK, or CHAOS_ETIMEDOUT
  * when it was dropped (no peer or queue full). */
-int events_send(struct events *ev, Chaos__V1__Event *e);
+chaos_err events_send(struct events *ev, Chaos__V1__Event *e);
 
 /* Events dropped so far. */
 uint64_t events_dropped(const struct events *ev);

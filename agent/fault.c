@@ -34,7 +34,6 @@ struct fault_entry {
 struct fault_engine {
 	struct events     *ev;
 	struct nft_ctx    *nft;
-	char               nft_error[160];
 	struct fault_entry active[FAULT_MAX_ACTIVE];
 	size_t             n_active;
 	char               exempt[FAULT_MAX_EXEMPT][24];
@@ -65,22 +64,24 @@ fault_resolve_exempt(struct fault_engine *fe, const char *host)
 	freeaddrinfo(res);
 }
 
-static int
-fault_open_nft(struct fault_engine *fe)
+/* Opens the table; a failure is CHAOS_EPERM or CHAOS_EUNSUPPORTED (no
+ * usable nftables), logged and said in why. */
+static chaos_err
+fault_open_nft(struct fault_engine *fe, chaos_why *why)
 {
-	int rv = nft_open(FAULT_TABLE_NAME, &fe->nft);
+	chaos_why w  = {{0}};
+	chaos_err rv = nft_open(FAULT_TABLE_NAME, &fe->nft, &w);
 
-	if (rv != CHAOS_OK) {
-		fe->nft = NULL;
-		snprintf(fe->nft_error, sizeof(fe->nft_error),
-		         "nftables unavailable: %s%s", chaos_strerror(rv),
-		         rv == CHAOS_EPERM ? " (the agent needs CAP_NET_ADMIN)" : "");
-		log_warn("%s", fe->nft_error);
-	}
-	return rv;
+	if (rv == CHAOS_OK)
+		return CHAOS_OK;
+	fe->nft = NULL;
+	log_warn("nftables unavailable: %s", w.text);
+	return chaos_fail(why, rv == CHAOS_EPERM ? CHAOS_EPERM : CHAOS_EUNSUPPORTED,
+	                  "nftables unavailable: %s%s", w.text,
+	                  rv == CHAOS_EPERM ? " (the agent needs CAP_NET_ADMIN)" : "");
 }
 
-int
+chaos_err
 fault_engine_new(struct events *ev, const char *exempt_host, struct fault_engine **out)
 {
 	struct fault_engine *fe = calloc(1, sizeof(*fe));
@@ -93,7 +94,7 @@ fault_engine_new(struct events *ev, const char *exempt_host, struct fault_engine
 	/* Opening removes a leftover table of ours (from a crash of an older
 	 * agent); closing again leaves no table at all while nothing is in
 	 * force. The table exists only while a fault does. */
-	if (fault_open_nft(fe) == CHAOS_OK) {
+	if (fault_open_nft(fe, NULL) == CHAOS_OK) {
 		nft_close(fe->nft);
 		fe->nft = NULL;
 	}
@@ -153,13 +154,13 @@ fault_exempt_list(struct fault_engine *fe, const char **list, size_t cap)
 }
 
 /* Commits the table for every nftables fault in force (all in one batch). */
-static int
-fault_commit(struct fault_engine *fe, char *err, size_t errlen)
+static chaos_err
+fault_commit(struct fault_engine *fe, chaos_why *why)
 {
 	struct nft_fault   nf[FAULT_MAX_ACTIVE];
 	const char        *exempt[NFT_MAX_PEERS > 256 ? 256 : NFT_MAX_PEERS];
 	struct nft_ruleset rs = {.faults = nf};
-	int                rv;
+	chaos_err          rv;
 
 	for (size_t i = 0; i < fe->n_active; i++) {
 		struct fault_entry *e = &fe->active[i];
@@ -177,17 +178,13 @@ fault_commit(struct fault_engine *fe, char *err, size_t errlen)
 		fe->nft = NULL;
 		return CHAOS_OK;
 	}
-	if (fe->nft == NULL && (rv = fault_open_nft(fe)) != CHAOS_OK) {
-		snprintf(err, errlen, "%s", fe->nft_error);
-		return rv == CHAOS_EPERM ? CHAOS_EPERM : CHAOS_EUNSUPPORTED;
-	}
+	if (fe->nft == NULL && (rv = fault_open_nft(fe, why)) != CHAOS_OK)
+		return rv;
 	rs.exempt   = exempt;
 	rs.n_exempt = fault_exempt_list(fe, exempt, sizeof(exempt) / sizeof(exempt[0]));
-	rv          = nft_commit(fe->nft, &rs);
-	if (rv != CHAOS_OK)
-		snprintf(err, errlen, "nftables: %s: %s", chaos_strerror(rv),
-		         nft_errmsg(fe->nft));
-	return rv;
+	if ((rv = nft_commit(fe->nft, &rs, why)) != CHAOS_OK)
+		return chaos_fail_prefix(why, rv, "nftables: %s", chaos_strerror(rv));
+	return CHAOS_OK;
 }
 
 /* Last resort when a revert batch fails: closing the owner socket makes the
@@ -201,9 +198,9 @@ fault_drop_table(struct fault_engine *fe, const char *why)
 	nft_close(fe->nft);
 	fe->nft = NULL;
 	if (fe->n_active > 0) {
-		char err[256];
-		if (fault_commit(fe, err, sizeof(err)) != CHAOS_OK)
-			log_error("re-applying the remaining faults failed: %s", err);
+		chaos_why w = {{0}};
+		if (fault_commit(fe, &w) != CHAOS_OK)
+			log_error("re-applying the remaining faults failed: %s", w.text);
 	}
 }
 
@@ -215,7 +212,7 @@ fault_dropped_packets(struct fault_engine *fe, const struct fault_entry *e)
 	int64_t            total = 0;
 
 	if (fe->nft == NULL || e->nft_index < 0 ||
-	    nft_counters(fe->nft, c, sizeof(c) / sizeof(c[0]), &n) != CHAOS_OK)
+	    nft_counters(fe->nft, c, sizeof(c) / sizeof(c[0]), &n, NULL) != CHAOS_OK)
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		if ((int)c[i].fault == e->nft_index)
@@ -232,15 +229,17 @@ fault_entry_fini(struct fault_entry *e)
 	chaos__v1__fault_spec__free_unpacked(e->spec, NULL);
 }
 
-/* Removes entry idx: rules first, then what it runs; reports phase. */
-static int
+/* Removes entry idx: what it runs first, then its rules; reports phase. A
+ * failed commit drops the whole table (fault_drop_table), so this cannot
+ * leave a fault behind and has no failure to return. */
+static void
 fault_remove(struct fault_engine *fe, size_t idx, Chaos__V1__FaultPhase phase,
-             const char *detail, char *err, size_t errlen)
+             const char *detail)
 {
 	char               id[256];
 	int64_t            dropped = fault_dropped_packets(fe, &fe->active[idx]);
 	struct fault_entry e       = fe->active[idx];
-	int                rv;
+	chaos_why          w       = {{0}};
 
 	snprintf(id, sizeof(id), "%s", e.spec->fault_id);
 	fe->active[idx] = fe->active[--fe->n_active];
@@ -251,13 +250,11 @@ fault_remove(struct fault_engine *fe, size_t idx, Chaos__V1__FaultPhase phase,
 	 * they hang until their own timeouts. The price is that a connection
 	 * opened in the microseconds between the two steps is refused. */
 	fault_entry_fini(&e);
-	if (e.ops->to_nft != NULL && fe->nft != NULL &&
-	    (rv = fault_commit(fe, err, errlen)) != CHAOS_OK)
-		fault_drop_table(fe, err);
+	if (e.ops->to_nft != NULL && fe->nft != NULL && fault_commit(fe, &w) != CHAOS_OK)
+		fault_drop_table(fe, w.text);
 	log_info("fault %s reverted (%s), %lld packets dropped", id, detail,
 	         (long long)dropped);
 	fault_report(fe, id, phase, detail, dropped);
-	return CHAOS_OK;
 }
 
 static void
@@ -273,21 +270,21 @@ fault_set_deadlines(struct fault_entry *e, int64_t offset_us)
 
 /* start, commit, after_commit; *committed tells whether the rules went in
  * (the unwinding of a failure must then take them out again). */
-static int
-fault_start(struct fault_engine *fe, struct fault_entry *e, bool *committed, char *err,
-            size_t errlen)
+static chaos_err
+fault_start(struct fault_engine *fe, struct fault_entry *e, bool *committed,
+            chaos_why *why)
 {
-	int rv;
+	chaos_err rv;
 
 	if (e->ops->start != NULL &&
-	    (rv = e->ops->start(e->spec, &e->state, err, errlen)) != CHAOS_OK)
+	    (rv = e->ops->start(e->spec, &e->state, why)) != CHAOS_OK)
 		return rv;
 	if (e->ops->to_nft != NULL) {
-		if ((rv = fault_commit(fe, err, errlen)) != CHAOS_OK)
+		if ((rv = fault_commit(fe, why)) != CHAOS_OK)
 			return rv;
 		*committed = true;
 	}
-	return e->ops->after_commit != NULL ? e->ops->after_commit(e->state, err, errlen)
+	return e->ops->after_commit != NULL ? e->ops->after_commit(e->state, why)
 	                                    : CHAOS_OK;
 }
 
@@ -296,36 +293,34 @@ static void
 fault_unwind(struct fault_engine *fe, size_t idx, bool committed)
 {
 	struct fault_entry e = fe->active[idx];
-	char               err[256];
+	chaos_why          w = {{0}};
 
 	fe->active[idx] = fe->active[--fe->n_active];
-	if (committed && fe->nft != NULL &&
-	    fault_commit(fe, err, sizeof(err)) != CHAOS_OK)
-		fault_drop_table(fe, err);
+	if (committed && fe->nft != NULL && fault_commit(fe, &w) != CHAOS_OK)
+		fault_drop_table(fe, w.text);
 	fault_entry_fini(&e);
 }
 
-int
+chaos_err
 fault_apply(struct fault_engine *fe, const Chaos__V1__FaultSpec *spec, int64_t offset_us,
-            char *err, size_t errlen)
+            chaos_why *why)
 {
 	const struct fault_ops *ops       = fault_ops_for(spec->kind_case);
 	bool                    committed = false;
 	struct fault_entry     *e;
 	char                    detail[160];
-	int                     rv;
+	chaos_why               w = {{0}};
+	chaos_err               rv;
 
 	if (fault_find(fe, spec->fault_id) != NULL)
 		return CHAOS_OK;
-	if (ops == NULL) {
-		snprintf(err, errlen, "fault kind %d is not supported by this agent",
-		         (int)spec->kind_case);
-		return CHAOS_EUNSUPPORTED;
-	}
-	if (fe->n_active == FAULT_MAX_ACTIVE) {
-		snprintf(err, errlen, "too many faults in force (%d)", FAULT_MAX_ACTIVE);
-		return CHAOS_EBUSY;
-	}
+	if (ops == NULL)
+		return chaos_fail(why, CHAOS_EUNSUPPORTED,
+		                  "fault kind %d is not supported by this agent",
+		                  (int)spec->kind_case);
+	if (fe->n_active == FAULT_MAX_ACTIVE)
+		return chaos_fail(why, CHAOS_EBUSY, "too many faults in force (%d)",
+		                  FAULT_MAX_ACTIVE);
 	e = &fe->active[fe->n_active];
 	memset(e, 0, sizeof(*e));
 	e->ops = ops;
@@ -333,12 +328,14 @@ fault_apply(struct fault_engine *fe, const Chaos__V1__FaultSpec *spec, int64_t o
 		return CHAOS_ENOMEM;
 	fault_set_deadlines(e, offset_us);
 	fe->n_active++;
-	if ((rv = fault_start(fe, e, &committed, err, errlen)) != CHAOS_OK) {
-		log_warn("fault %s not applied: %s", spec->fault_id, err);
+	/* a reason of our own: the report needs it even when the caller's
+	 * why is NULL */
+	if ((rv = fault_start(fe, e, &committed, &w)) != CHAOS_OK) {
+		log_warn("fault %s not applied: %s", spec->fault_id, w.text);
 		fault_unwind(fe, (size_t)(e - fe->active), committed);
 		fault_report(fe, spec->fault_id,
-		             CHAOS__V1__FAULT_PHASE__FAULT_PHASE_FAILED, err, -1);
-		return rv;
+		             CHAOS__V1__FAULT_PHASE__FAULT_PHASE_FAILED, w.text, -1);
+		return chaos_fail(why, rv, "%s", w.text);
 	}
 	snprintf(detail, sizeof(detail), "%s", ops->name);
 	if (ops->describe != NULL)
@@ -350,32 +347,28 @@ fault_apply(struct fault_engine *fe, const Chaos__V1__FaultSpec *spec, int64_t o
 	return CHAOS_OK;
 }
 
-int
-fault_revert(struct fault_engine *fe, const char *fault_id, char *err, size_t errlen)
+void
+fault_revert(struct fault_engine *fe, const char *fault_id)
 {
 	struct fault_entry *e = fault_find(fe, fault_id);
 
-	if (e == NULL)
-		return CHAOS_OK;
-	return fault_remove(fe, (size_t)(e - fe->active),
-	                    CHAOS__V1__FAULT_PHASE__FAULT_PHASE_REVERTED,
-	                    "reverted on command", err, errlen);
+	if (e != NULL)
+		fault_remove(fe, (size_t)(e - fe->active),
+		             CHAOS__V1__FAULT_PHASE__FAULT_PHASE_REVERTED,
+		             "reverted on command");
 }
 
 void
 fault_revert_all(struct fault_engine *fe, Chaos__V1__FaultPhase phase, const char *detail)
 {
-	char err[256];
-
 	while (fe->n_active > 0)
-		fault_remove(fe, fe->n_active - 1, phase, detail, err, sizeof(err));
+		fault_remove(fe, fe->n_active - 1, phase, detail);
 }
 
 int64_t
 fault_tick(struct fault_engine *fe, int64_t now_mono_us, bool renewed)
 {
 	int64_t next = 0;
-	char    err[256];
 
 	for (size_t i = 0; i < fe->n_active;) {
 		struct fault_entry *e = &fe->active[i];
@@ -388,7 +381,7 @@ fault_tick(struct fault_engine *fe, int64_t now_mono_us, bool renewed)
 			    : "lease expired: no word from the controller";
 			log_warn("fault %s: %s; reverting", e->spec->fault_id, why);
 			fault_remove(fe, i, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_EXPIRED,
-			             why, err, sizeof(err));
+			             why);
 			continue; /* entry i now holds another fault */
 		}
 		int64_t due = e->lease_end_mono < e->hard_end_mono ? e->lease_end_mono

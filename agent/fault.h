@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "agent/events.h"
+#include "common/err.h"
 #include "proto/chaos.pb-c.h"
 
 #define FAULT_MAX_ACTIVE 32
@@ -29,8 +30,8 @@ struct fault_engine;
  * leftover one of ours). exempt_host is the controller's host, whose
  * addresses are never cut. Without CAP_NET_ADMIN the engine still starts;
  * nftables faults then fail with the reason. ev must outlive the engine. */
-int fault_engine_new(struct events *ev, const char *exempt_host,
-                     struct fault_engine **out);
+chaos_err fault_engine_new(struct events *ev, const char *exempt_host,
+                           struct fault_engine **out);
 
 /* Reverts everything in force (reporting each), then frees fe. NULL ok. */
 void fault_engine_free(struct fault_engine *fe);
@@ -38,12 +39,14 @@ void fault_engine_free(struct fault_engine *fe);
 /* Applies spec (copied). Idempotent: a fault_id already in force is
  * CHAOS_OK. offset_us is agent clock - controller clock, for the hard end.
  * Errors: CHAOS_EINVAL (bad spec), CHAOS_EBUSY (too many faults),
- * CHAOS_EUNSUPPORTED, CHAOS_EPERM, or the nftables error; err says why. */
-int fault_apply(struct fault_engine *fe, const Chaos__V1__FaultSpec *spec,
-                int64_t offset_us, char *err, size_t errlen);
+ * CHAOS_EUNSUPPORTED, CHAOS_EPERM, or the nftables error; why says why. */
+chaos_err fault_apply(struct fault_engine *fe, const Chaos__V1__FaultSpec *spec,
+                      int64_t offset_us, chaos_why *why);
 
-/* Reverts one fault. Reverting an unknown id is CHAOS_OK (already gone). */
-int fault_revert(struct fault_engine *fe, const char *fault_id, char *err, size_t errlen);
+/* Reverts one fault; an unknown id is already gone. Cannot fail: when the
+ * rules cannot be rewritten the whole table is dropped instead (a chaos
+ * tool must never leave a fault behind). */
+void fault_revert(struct fault_engine *fe, const char *fault_id);
 
 /* Reverts every fault, reporting each with phase and detail. */
 void fault_revert_all(struct fault_engine *fe, Chaos__V1__FaultPhase phase,

@@ -14,7 +14,8 @@
  * signalled through that pidfd, so a pid reused in between is never hit.
  *
  * One-shot: nothing runs afterwards and revert has nothing to undo, as the
- * workload's own supervisor (kubelet, the sandbox's) restarts what died.
+ * workload's own supervisor (kubelet, the sandbox's) restarts what died;
+ * the state only keeps what the APPLIED report says.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -134,16 +135,15 @@ kill_consider(struct kill_scan *s, pid_t pid)
 	close(pidfd);
 }
 
-static int
-kill_scan_proc(struct kill_scan *s, char *err, size_t errlen)
+static chaos_err
+kill_scan_proc(struct kill_scan *s, chaos_why *why)
 {
 	DIR           *d = opendir("/proc");
 	struct dirent *de;
 
-	if (d == NULL) {
-		snprintf(err, errlen, "kill: cannot read /proc: %s", strerror(errno));
-		return chaos_err_from_errno(errno);
-	}
+	if (d == NULL)
+		return chaos_fail(why, chaos_err_from_errno(errno),
+		                  "kill: cannot read /proc: %s", strerror(errno));
 	while ((de = readdir(d)) != NULL) {
 		char *end;
 		long  pid = strtol(de->d_name, &end, 10);
@@ -169,58 +169,87 @@ kill_log(const struct kill_scan *s)
 	         s->signalled > KILL_LOG_PIDS ? " ..." : "");
 }
 
-/* err gets why on failure, and how many were signalled on success. */
-static int
-kill_start(const Chaos__V1__FaultSpec *spec, void **state, char *err, size_t errlen)
+/* What the APPLIED report says: nothing runs after the kill. */
+struct kill_report {
+	int    sig;
+	size_t signalled;
+	char   name[64];
+};
+
+static chaos_err
+kill_report_new(const struct kill_scan *s, void **state)
+{
+	struct kill_report *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return CHAOS_ENOMEM;
+	r->sig       = s->sig;
+	r->signalled = s->signalled;
+	snprintf(r->name, sizeof(r->name), "%s", s->name);
+	*state = r;
+	return CHAOS_OK;
+}
+
+static void
+kill_stop(void *state)
+{
+	free(state);
+}
+
+static void
+kill_describe(void *state, char *buf, size_t len)
+{
+	const struct kill_report *r = state;
+
+	snprintf(buf, len, "kill: signal %d sent to %zu process%s named '%s'", r->sig,
+	         r->signalled, r->signalled == 1 ? "" : "es", r->name);
+}
+
+/* The state is a kill_report: the processes are signalled here, once. */
+static chaos_err
+kill_start(const Chaos__V1__FaultSpec *spec, void **state, chaos_why *why)
 {
 	const Chaos__V1__KillFault *k = spec->kill;
 	struct kill_scan            s = {.self = getpid()};
 	char                        ns[PATH_MAX];
 	struct stat                 st;
-	int                         rv;
+	chaos_err                   rv;
 
 	*state = NULL;
 	s.name = k->process_name;
 	s.sig  = k->has_signal && k->signal != 0 ? k->signal : SIGKILL;
 	if (s.name == NULL || s.name[0] == '\0' || strchr(s.name, '/') != NULL ||
-	    s.sig < 1 || s.sig > SIGRTMAX) {
-		snprintf(err, errlen,
-		         "kill: needs a process name (no '/') and a signal 1..%d",
-		         SIGRTMAX);
-		return CHAOS_EINVAL;
-	}
+	    s.sig < 1 || s.sig > SIGRTMAX)
+		return chaos_fail(
+		    why, CHAOS_EINVAL,
+		    "kill: needs a process name (no '/') and a signal 1..%d", SIGRTMAX);
 	kill_ns_path(spec->target, ns, sizeof(ns));
-	if (stat(ns, &st) != 0) {
-		snprintf(err, errlen, "kill: target namespace %s: %s", ns,
-		         strerror(errno));
-		return chaos_err_from_errno(errno);
-	}
+	if (stat(ns, &st) != 0)
+		return chaos_fail(why, chaos_err_from_errno(errno),
+		                  "kill: target namespace %s: %s", ns, strerror(errno));
 	s.ns_dev = st.st_dev;
 	s.ns_ino = st.st_ino;
-	if ((rv = kill_scan_proc(&s, err, errlen)) != CHAOS_OK)
+	if ((rv = kill_scan_proc(&s, why)) != CHAOS_OK)
 		return rv;
-	if (s.matched == 0) {
-		snprintf(err, errlen,
-		         "kill: no process named '%s' in the target's network namespace",
-		         s.name);
-		return CHAOS_ENOENT;
-	}
-	if (s.signalled == 0) {
-		snprintf(err, errlen,
-		         "kill: %zu process%s named '%s' found, none signalled: %s",
-		         s.matched, s.matched == 1 ? "" : "es", s.name,
-		         strerror(s.last_errno));
-		return s.last_errno != 0 ? chaos_err_from_errno(s.last_errno)
-		                         : CHAOS_ENOENT;
-	}
+	if (s.matched == 0)
+		return chaos_fail(why, CHAOS_ENOENT,
+		                  "kill: no process named '%s' in the target's network "
+		                  "namespace",
+		                  s.name);
+	if (s.signalled == 0)
+		return chaos_fail(
+		    why,
+		    s.last_errno != 0 ? chaos_err_from_errno(s.last_errno) : CHAOS_ENOENT,
+		    "kill: %zu process%s named '%s' found, none signalled: %s", s.matched,
+		    s.matched == 1 ? "" : "es", s.name, strerror(s.last_errno));
 	kill_log(&s);
-	snprintf(err, errlen, "signal %d sent to %zu process%s named '%s'", s.sig,
-	         s.signalled, s.signalled == 1 ? "" : "es", s.name);
-	return CHAOS_OK;
+	return kill_report_new(&s, state);
 }
 
 const struct fault_ops fault_kill_ops = {
-    .kind  = CHAOS__V1__FAULT_SPEC__KIND_KILL,
-    .name  = "kill",
-    .start = kill_start,
+    .kind     = CHAOS__V1__FAULT_SPEC__KIND_KILL,
+    .name     = "kill",
+    .start    = kill_start,
+    .stop     = kill_stop,
+    .describe = kill_describe,
 };

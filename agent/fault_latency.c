@@ -34,6 +34,7 @@
 #include "agent/proxy.h"
 #include "common/clock.h"
 #include "common/err.h"
+#include "common/limits.h"
 #include "common/log.h"
 
 #define LATENCY_MARK_BASE 0x63680000u /* "ch" + a per-fault counter */
@@ -72,27 +73,21 @@ latency_stop(void *state)
 	free(st);
 }
 
-static int
-latency_check(const Chaos__V1__LatencyFault *l, enum nft_direction dir, char *err,
-              size_t errlen)
+static chaos_err
+latency_check(const Chaos__V1__LatencyFault *l, enum nft_direction dir, chaos_why *why)
 {
-	if (l->port == 0 || l->port > 65535 || l->delay_ms > PROXY_MAX_DELAY_MS ||
-	    l->jitter_ms > l->delay_ms) {
-		snprintf(err, errlen,
-		         "latency: port 1..65535, delay 0..%u ms, jitter <= delay",
-		         PROXY_MAX_DELAY_MS);
-		return CHAOS_EINVAL;
-	}
-	if (dir != NFT_DIR_IN && l->n_peers == 0) {
-		snprintf(err, errlen,
-		         "latency: the client side (direction out) needs peers");
-		return CHAOS_EINVAL;
-	}
+	if (l->port < LIMIT_PORT_MIN || l->port > LIMIT_PORT_MAX ||
+	    l->delay_ms > LIMIT_DELAY_MAX_MS || l->jitter_ms > l->delay_ms)
+		return chaos_fail(why, CHAOS_EINVAL,
+		                  "latency: port %u..%u, delay 0..%u ms, jitter <= delay",
+		                  LIMIT_PORT_MIN, LIMIT_PORT_MAX, LIMIT_DELAY_MAX_MS);
+	if (dir != NFT_DIR_IN && l->n_peers == 0)
+		return chaos_fail(why, CHAOS_EINVAL,
+		                  "latency: the client side (direction out) needs peers");
 	if (l->has_terminate_existing && l->terminate_existing &&
-	    (l->pg_dsn == NULL || l->pg_dsn[0] == '\0')) {
-		snprintf(err, errlen, "latency: terminate_existing needs pg_dsn");
-		return CHAOS_EINVAL;
-	}
+	    (l->pg_dsn == NULL || l->pg_dsn[0] == '\0'))
+		return chaos_fail(why, CHAOS_EINVAL,
+		                  "latency: terminate_existing needs pg_dsn");
 	return CHAOS_OK;
 }
 
@@ -103,37 +98,35 @@ latency_check(const Chaos__V1__LatencyFault *l, enum nft_direction dir, char *er
  * mid-stream as new, and would be redirected into the proxy (which resets
  * it). The mark keeps the rule off it whatever conntrack thinks.
  */
-static int
-latency_pg_open(struct latency_state *st, const char *dsn, char *err, size_t errlen)
+static chaos_err
+latency_pg_open(struct latency_state *st, const char *dsn, chaos_why *why)
 {
 	struct pgconn_error e = {0};
-	int64_t deadline      = clk_mono_us() + (int64_t)LATENCY_PG_TIMEOUT_MS * 1000;
-	int     rv = pgconn_connect(dsn, LATENCY_APP_NAME, deadline, -1, &st->pg, &e);
+	int64_t   deadline    = clk_mono_us() + (int64_t)LATENCY_PG_TIMEOUT_MS * 1000;
+	chaos_err rv = pgconn_connect(dsn, LATENCY_APP_NAME, deadline, -1, &st->pg, &e);
 
 	if (rv != CHAOS_OK) {
 		st->pg = NULL;
-		snprintf(err, errlen, "latency: terminate_existing: %s", e.detail);
-		return rv;
+		return chaos_fail(why, rv, "latency: terminate_existing: %s", e.detail);
 	}
 	if (setsockopt(PQsocket(st->pg), SOL_SOCKET, SO_MARK, &st->mark,
-	               sizeof(st->mark)) < 0) {
-		snprintf(err, errlen, "latency: terminate_existing: SO_MARK: %s",
-		         strerror(errno));
-		return chaos_err_from_errno(errno);
-	}
+	               sizeof(st->mark)) < 0)
+		return chaos_fail(why, chaos_err_from_errno(errno),
+		                  "latency: terminate_existing: SO_MARK: %s",
+		                  strerror(errno));
 	return CHAOS_OK;
 }
 
-static int
-latency_start(const Chaos__V1__FaultSpec *spec, void **state, char *err, size_t errlen)
+static chaos_err
+latency_start(const Chaos__V1__FaultSpec *spec, void **state, chaos_why *why)
 {
 	const Chaos__V1__LatencyFault *l   = spec->latency;
 	enum nft_direction             dir = latency_dir(l);
 	struct proxy_config   cfg = {.delay_ms = l->delay_ms, .jitter_ms = l->jitter_ms};
 	struct latency_state *st;
-	int                   rv;
+	chaos_err             rv;
 
-	if ((rv = latency_check(l, dir, err, errlen)) != CHAOS_OK)
+	if ((rv = latency_check(l, dir, why)) != CHAOS_OK)
 		return rv;
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return CHAOS_ENOMEM;
@@ -141,9 +134,9 @@ latency_start(const Chaos__V1__FaultSpec *spec, void **state, char *err, size_t 
 	st->terminated = -1;
 	st->mark = LATENCY_MARK_BASE | (atomic_fetch_add(&latency_marks, 1) & 0xffffu);
 	cfg.mark = st->mark;
-	if ((rv = proxy_start(&cfg, &st->proxy, err, errlen)) != CHAOS_OK ||
+	if ((rv = proxy_start(&cfg, &st->proxy, why)) != CHAOS_OK ||
 	    (l->has_terminate_existing && l->terminate_existing &&
-	     (rv = latency_pg_open(st, l->pg_dsn, err, errlen)) != CHAOS_OK)) {
+	     (rv = latency_pg_open(st, l->pg_dsn, why)) != CHAOS_OK)) {
 		latency_stop(st);
 		return rv;
 	}
@@ -151,7 +144,7 @@ latency_start(const Chaos__V1__FaultSpec *spec, void **state, char *err, size_t 
 	return CHAOS_OK;
 }
 
-static int
+static void
 latency_to_nft(const Chaos__V1__FaultSpec *spec, void *state, struct nft_fault *f,
                uint16_t *ports_buf)
 {
@@ -166,16 +159,15 @@ latency_to_nft(const Chaos__V1__FaultSpec *spec, void *state, struct nft_fault *
 	f->redirect_dport     = (uint16_t)l->port;
 	f->redirect_to_port   = proxy_port(st->proxy);
 	f->redirect_skip_mark = st->mark;
-	return CHAOS_OK;
 }
 
-static int
-latency_after_commit(void *state, char *err, size_t errlen)
+static chaos_err
+latency_after_commit(void *state, chaos_why *why)
 {
 	struct latency_state *st = state;
 	struct pgconn_error   e  = {0};
-	int64_t deadline         = clk_mono_us() + (int64_t)LATENCY_PG_TIMEOUT_MS * 1000;
-	int     rv;
+	int64_t   deadline       = clk_mono_us() + (int64_t)LATENCY_PG_TIMEOUT_MS * 1000;
+	chaos_err rv;
 
 	if (st->pg == NULL)
 		return CHAOS_OK;
@@ -183,10 +175,8 @@ latency_after_commit(void *state, char *err, size_t errlen)
 	                               &st->terminated, &e);
 	PQfinish(st->pg);
 	st->pg = NULL;
-	if (rv != CHAOS_OK) {
-		snprintf(err, errlen, "latency: terminate_existing: %s", e.detail);
-		return rv;
-	}
+	if (rv != CHAOS_OK)
+		return chaos_fail(why, rv, "latency: terminate_existing: %s", e.detail);
 	log_info("latency: %d existing backends terminated", st->terminated);
 	return CHAOS_OK;
 }

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* loss: drop a random share of packets to and from peers (numgen random). */
 #include "agent/fault_ops.h"
-#include "common/err.h"
 
-static int
+static void
 loss_to_nft(const Chaos__V1__FaultSpec *spec, void *state, struct nft_fault *f,
             uint16_t *ports_buf)
 {
@@ -16,7 +15,6 @@ loss_to_nft(const Chaos__V1__FaultSpec *spec, void *state, struct nft_fault *f,
 	f->peers        = (const char *const *)l->peers;
 	f->n_peers      = l->n_peers;
 	f->loss_percent = (uint8_t)l->percent;
-	return CHAOS_OK;
 }
 
 const struct fault_ops fault_loss_ops = {

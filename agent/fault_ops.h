@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "agent/nft.h"
+#include "common/err.h"
 #include "proto/chaos.pb-c.h"
 
 /*
@@ -24,19 +25,20 @@ struct fault_ops {
 	Chaos__V1__FaultSpec__KindCase kind;
 	const char                    *name;
 	/* Fills f from spec (and state, after start); ports go to ports_buf
-	 * (NFT_MAX_PORTS). */
-	int (*to_nft)(const Chaos__V1__FaultSpec *spec, void *state, struct nft_fault *f,
-	              uint16_t *ports_buf);
-	/* Starts; *state is the kind's own. err gets why on failure. */
-	int (*start)(const Chaos__V1__FaultSpec *spec, void **state, char *err,
-	             size_t errlen);
+	 * (NFT_MAX_PORTS). Cannot fail: nft_commit checks the result. */
+	void (*to_nft)(const Chaos__V1__FaultSpec *spec, void *state, struct nft_fault *f,
+	               uint16_t *ports_buf);
+	/* Starts; *state is the kind's own. Returns CHAOS_OK or CHAOS_E* with
+	 * why. */
+	chaos_err (*start)(const Chaos__V1__FaultSpec *spec, void **state,
+	                   chaos_why *why);
 	/* Stops and frees state; NULL state is fine. */
 	void (*stop)(void *state);
 	/* Optional: runs once the rules are committed, for work that needs
 	 * them in force (latency: terminate the existing connections so they
 	 * reconnect through the proxy). A failure fails the apply, which then
-	 * removes the rules and stops. */
-	int (*after_commit)(void *state, char *err, size_t errlen);
+	 * removes the rules and stops. Returns CHAOS_OK or CHAOS_E* with why. */
+	chaos_err (*after_commit)(void *state, chaos_why *why);
 	/* Optional: the detail of the APPLIED report ("proxy :41234, 3
 	 * backends terminated"); the kind's name when absent. */
 	void (*describe)(void *state, char *buf, size_t len);

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* partition: drop traffic to and from a set of peer CIDRs. */
 #include "agent/fault_ops.h"
-#include "common/err.h"
 
-static int
+static void
 partition_to_nft(const Chaos__V1__FaultSpec *spec, void *state, struct nft_fault *f,
                  uint16_t *ports_buf)
 {
@@ -20,7 +19,6 @@ partition_to_nft(const Chaos__V1__FaultSpec *spec, void *state, struct nft_fault
 	/* A port filter needs a protocol; TCP is what "port" means to users. */
 	if (f->n_ports > 0 && f->proto == NFT_L4_ANY)
 		f->proto = NFT_L4_TCP;
-	return CHAOS_OK;
 }
 
 const struct fault_ops fault_partition_ops = {

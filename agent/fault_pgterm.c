@@ -22,11 +22,11 @@ struct pgterm_state {
 	int terminated;
 };
 
-static int
+static chaos_err
 pgterm_run(const Chaos__V1__PgTerminateFault *t, int *count, struct pgconn_error *e)
 {
-	PGconn *c = NULL;
-	int     rv =
+	PGconn   *c = NULL;
+	chaos_err rv =
 	    pgconn_connect(t->dsn, PGTERM_APP_NAME,
 	                   clk_mono_us() + (int64_t)PGTERM_TIMEOUT_MS * 1000, -1, &c, e);
 	const char *app = t->application_name != NULL && t->application_name[0] != '\0'
@@ -41,23 +41,20 @@ pgterm_run(const Chaos__V1__PgTerminateFault *t, int *count, struct pgconn_error
 	return rv;
 }
 
-static int
-pgterm_start(const Chaos__V1__FaultSpec *spec, void **state, char *err, size_t errlen)
+static chaos_err
+pgterm_start(const Chaos__V1__FaultSpec *spec, void **state, chaos_why *why)
 {
 	struct pgconn_error  e = {0};
 	struct pgterm_state *st;
-	int                  rv;
+	chaos_err            rv;
 
-	if (spec->pg_terminate->dsn == NULL || spec->pg_terminate->dsn[0] == '\0') {
-		snprintf(err, errlen, "pg_terminate: no dsn");
-		return CHAOS_EINVAL;
-	}
+	if (spec->pg_terminate->dsn == NULL || spec->pg_terminate->dsn[0] == '\0')
+		return chaos_fail(why, CHAOS_EINVAL, "pg_terminate: no dsn");
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return CHAOS_ENOMEM;
 	if ((rv = pgterm_run(spec->pg_terminate, &st->terminated, &e)) != CHAOS_OK) {
-		snprintf(err, errlen, "pg_terminate: %s", e.detail);
 		free(st);
-		return rv;
+		return chaos_fail(why, rv, "pg_terminate: %s", e.detail);
 	}
 	log_info("pg_terminate: %d backends terminated", st->terminated);
 	*state = st;

@@ -6,9 +6,8 @@
  * local client gets the reset, or its SYNs vanish).
  */
 #include "agent/fault_ops.h"
-#include "common/err.h"
 
-static int
+static void
 port_to_nft(const Chaos__V1__FaultSpec *spec, void *state, struct nft_fault *f,
             uint16_t *ports_buf)
 {
@@ -26,7 +25,6 @@ port_to_nft(const Chaos__V1__FaultSpec *spec, void *state, struct nft_fault *f,
 	f->n_peers = p->n_peers;
 	f->ports   = ports_buf;
 	f->n_ports = fault_nft_ports(p->ports, p->n_ports, ports_buf);
-	return CHAOS_OK;
 }
 
 const struct fault_ops fault_port_ops = {

@@ -26,16 +26,42 @@ identity_pick(const char *flag, const char *env_name, const char *fallback)
 	return fallback;
 }
 
-static int
+static chaos_err
 identity_copy_name(char *dst, const char *src, const char *what, chaos_why *why)
 {
 	if (wire_check_id(src) != CHAOS_OK)
-		return chaos_fail(why, CHAOS_EINVAL, "%s", what);
+		return chaos_fail(why, CHAOS_EINVAL,
+		                  "%s must be 1..%u characters of [A-Za-z0-9._:/-]", what,
+		                  LIMIT_ID_LEN);
 	snprintf(dst, IDENTITY_NAME_LEN, "%s", src);
 	return CHAOS_OK;
 }
 
-static int
+/* An agent's roles, from the Role enum: all but unspecified and controller. */
+static chaos_err
+identity_role(const char *role, int *out, chaos_why *why)
+{
+	const ProtobufCEnumDescriptor *d          = &chaos__v1__role__descriptor;
+	char                           names[128] = "", name[32];
+	size_t                         n          = 0;
+
+	if (role != NULL && wire_enum_parse(d, role, out) == CHAOS_OK &&
+	    *out != CHAOS__V1__ROLE__ROLE_UNSPECIFIED &&
+	    *out != CHAOS__V1__ROLE__ROLE_CONTROLLER)
+		return CHAOS_OK;
+	for (unsigned i = 0; i < d->n_values; i++) {
+		int v = d->values[i].value;
+		if (v == CHAOS__V1__ROLE__ROLE_UNSPECIFIED ||
+		    v == CHAOS__V1__ROLE__ROLE_CONTROLLER || n >= sizeof(names))
+			continue;
+		n += (size_t)snprintf(names + n, sizeof(names) - n, "%s%s", n ? ", " : "",
+		                      wire_enum_name(d, v, name, sizeof(name)));
+	}
+	return chaos_fail(why, CHAOS_EINVAL,
+	                  "role (--role or CHAOS_ROLE) must be one of %s", names);
+}
+
+static chaos_err
 identity_labels(const struct identity_args *args, struct identity *id, chaos_why *why)
 {
 	for (size_t i = 0; i < args->n_labels; i++) {
@@ -55,51 +81,36 @@ identity_labels(const struct identity_args *args, struct identity *id, chaos_why
 	return CHAOS_OK;
 }
 
-int
+chaos_err
 identity_resolve(const struct identity_args *args, struct identity *id, chaos_why *why)
 {
-	char        host[IDENTITY_NAME_LEN] = "localhost";
-	const char *role;
-	int         rv;
+	char      host[IDENTITY_NAME_LEN] = "localhost";
+	chaos_err rv;
 
 	memset(id, 0, sizeof(*id));
 	gethostname(host, sizeof(host) - 1);
-	if ((rv = identity_copy_name(id->pod,
-	                             identity_pick(args->pod, "CHAOS_POD_NAME", host),
-	                             "pod name (--pod or CHAOS_POD_NAME) must be 1..253 "
-	                             "characters of [A-Za-z0-9._:/-]",
-	                             why)) != CHAOS_OK ||
+	if ((rv = identity_copy_name(
+	         id->pod, identity_pick(args->pod, "CHAOS_POD_NAME", host),
+	         "pod name (--pod or CHAOS_POD_NAME)", why)) != CHAOS_OK ||
 	    (rv = identity_copy_name(
 	         id->namespace_,
 	         identity_pick(args->namespace_, "CHAOS_NAMESPACE", "default"),
-	         "namespace (--namespace or CHAOS_NAMESPACE) must be 1..253 "
-	         "characters of [A-Za-z0-9._:/-]",
-	         why)) != CHAOS_OK ||
+	         "namespace (--namespace or CHAOS_NAMESPACE)", why)) != CHAOS_OK ||
 	    (rv = identity_copy_name(
 	         id->node, identity_pick(args->node, "CHAOS_NODE_NAME", host),
-	         "node name (--node or CHAOS_NODE_NAME) must be 1..253 "
-	         "characters of [A-Za-z0-9._:/-]",
-	         why)) != CHAOS_OK)
+	         "node name (--node or CHAOS_NODE_NAME)", why)) != CHAOS_OK ||
+	    (rv = identity_role(identity_pick(args->role, "CHAOS_ROLE", NULL), &id->role,
+	                        why)) != CHAOS_OK)
 		return rv;
-	role = identity_pick(args->role, "CHAOS_ROLE", NULL);
-	if (role == NULL || strcmp(role, "controller") == 0 ||
-	    wire_enum_parse(&chaos__v1__role__descriptor, role, &id->role) != CHAOS_OK ||
-	    id->role == CHAOS__V1__ROLE__ROLE_UNSPECIFIED)
-		return chaos_fail(
-		    why, CHAOS_EINVAL,
-		    "role (--role or CHAOS_ROLE) must be one of blockchain, "
-		    "coordinator, database, node");
 	if (args->id != NULL) {
-		if ((rv = identity_copy_name(
-		         id->agent_id, args->id,
-		         "--id must be 1..253 characters of [A-Za-z0-9._:/-]", why)) !=
+		if ((rv = identity_copy_name(id->agent_id, args->id, "--id", why)) !=
 		    CHAOS_OK)
 			return rv;
 	} else if (snprintf(id->agent_id, sizeof(id->agent_id), "%s/%s", id->namespace_,
 	                    id->pod) >= (int)sizeof(id->agent_id)) {
-		return chaos_fail(
-		    why, CHAOS_EINVAL,
-		    "namespace/pod is longer than 253 characters; pass --id");
+		return chaos_fail(why, CHAOS_EINVAL,
+		                  "namespace/pod is longer than %u characters; pass --id",
+		                  LIMIT_ID_LEN);
 	}
 	if ((rv = identity_labels(args, id, why)) != CHAOS_OK)
 		return rv;
@@ -107,7 +118,7 @@ identity_resolve(const struct identity_args *args, struct identity *id, chaos_wh
 	return identity_read_ips(id);
 }
 
-int
+chaos_err
 identity_read_ips(struct identity *id)
 {
 	struct ifaddrs *all = NULL;

@@ -11,11 +11,12 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/limits.h"
 #include "proto/chaos.pb-c.h"
 
 #define IDENTITY_MAX_LABELS 16
 #define IDENTITY_MAX_IPS 16
-#define IDENTITY_NAME_LEN 254
+#define IDENTITY_NAME_LEN (LIMIT_ID_LEN + 1)
 
 struct identity {
 	char    agent_id[IDENTITY_NAME_LEN]; /* "<namespace>/<pod>" unless --id */
@@ -45,12 +46,12 @@ struct identity_args {
 
 /* Fills id from args, the environment and the interfaces. Returns CHAOS_OK,
  * or CHAOS_EINVAL with *why naming the bad value (for a usage error). */
-int identity_resolve(const struct identity_args *args, struct identity *id,
-                     chaos_why *why);
+chaos_err identity_resolve(const struct identity_args *args, struct identity *id,
+                           chaos_why *why);
 
 /* Re-reads the IPs of the current network namespace's interfaces (not
  * loopback) into id. Returns CHAOS_OK or CHAOS_ESYS. */
-int identity_read_ips(struct identity *id);
+chaos_err identity_read_ips(struct identity *id);
 
 /* Fills a protobuf view of id. The view points into id and into the
  * caller-provided storage; it lives as long as both. */

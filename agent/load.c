@@ -1,25 +1,19 @@
 // SPDX-License-Identifier: MIT
 #include "agent/load.h"
 
-#include <errno.h>
-#include <pthread.h>
-#include <stdarg.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include "agent/load_http.h"
+#include "agent/worker.h"
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/hist.h"
 #include "common/log.h"
 #include "common/wire.h"
 
-#define LOAD_STACK_SIZE (256u * 1024u)
 #define LOAD_CLASSES (CHAOS__V1__ERROR_CLASS__ERROR_CLASS_OTHER + 1)
 #define LOAD_SLACK_MS 1000 /* margin over timeout_ms when sizing the interval */
 #define LOAD_NEVER INT64_MAX
@@ -34,14 +28,11 @@ struct load_iv {
 };
 
 struct load {
-	char              id[LIMIT_ID_LEN + 1];
+	struct worker     w; /* w.id is the load_id */
 	uint32_t          rate, duration_ms;
 	int64_t           interval_us;
 	struct events    *ev;
 	struct load_http *http;
-	int               stop_fd; /* eventfd, written once by load_signal() */
-	atomic_bool       done;    /* the thread has sent its final report */
-	pthread_t         thread;
 
 	/* Below: owned by the load's thread. */
 	int64_t        start_mono, start_wall;
@@ -54,25 +45,9 @@ struct load {
 };
 
 struct load_set {
-	struct events  *ev;
-	pthread_mutex_t lock;
-	struct load    *loads[LOAD_MAX];
-	size_t          n;
-	char            seen[LOAD_REMEMBERED][LIMIT_ID_LEN + 1];
-	size_t          n_seen; /* total ever started; seen[] is a ring */
+	struct events     *ev;
+	struct worker_set *workers; /* remembers the last LOAD_REMEMBERED ids */
 };
-
-static void
-load_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Monotonic offset of slot k from the start. */
 static int64_t
@@ -114,7 +89,7 @@ load_outcome(struct load *l, int64_t index, Chaos__V1__ErrorClass cls, int64_t l
 		latency_us = 0;
 	if (iv->hist == NULL && hist_new(&iv->hist) != CHAOS_OK)
 		log_warn("load %s: out of memory for a histogram; a latency is lost",
-		         l->id);
+		         l->w.id);
 	if (iv->hist != NULL)
 		hist_record(iv->hist, (uint64_t)latency_us);
 	hist_record(l->total.hist, (uint64_t)latency_us);
@@ -129,7 +104,7 @@ load_emit(struct load *l, const struct load_iv *iv, bool final, int64_t start_wa
 	uint64_t              errors[LOAD_CLASSES];
 
 	memcpy(errors, iv->errors, sizeof(errors));
-	r.load_id                     = l->id;
+	r.load_id                     = l->w.id;
 	r.scheduled                   = iv->scheduled;
 	r.ok                          = iv->ok;
 	r.late                        = iv->late;
@@ -273,7 +248,7 @@ load_finish(struct load *l, bool stopped)
 	load_emit(l, &l->total, true, l->start_wall, ran_us);
 	log_info(
 	    "load %s %s: %llu scheduled, %llu ok, %llu late, %llu errors, %llu cancelled",
-	    l->id, stopped ? "stopped" : "done", (unsigned long long)l->total.scheduled,
+	    l->w.id, stopped ? "stopped" : "done", (unsigned long long)l->total.scheduled,
 	    (unsigned long long)l->total.ok, (unsigned long long)l->total.late,
 	    (unsigned long long)(l->total.scheduled - l->total.ok - l->total.late),
 	    (unsigned long long)l->cancelled);
@@ -288,7 +263,7 @@ load_main(void *arg)
 	if (load_http_resolve(l->http) != CHAOS_OK)
 		log_warn("load %s: cannot resolve the target; every request counts as a "
 		         "DNS error",
-		         l->id);
+		         l->w.id);
 	l->start_wall = clk_now_us();
 	l->start_mono = clk_mono_us();
 	for (;;) {
@@ -303,7 +278,6 @@ load_main(void *arg)
 		load_flush(l, false);
 	}
 	load_finish(l, stopped);
-	atomic_store(&l->done, true);
 	return NULL;
 }
 
@@ -318,39 +292,46 @@ load_free(struct load *l)
 	for (size_t i = 0; i < LOAD_MAX_PENDING; i++)
 		hist_free(l->ring[i].hist);
 	hist_free(l->total.hist);
-	if (l->stop_fd >= 0)
-		close(l->stop_fd);
+	worker_fini(&l->w);
 	free(l);
 }
 
-static int
-load_check_spec(const Chaos__V1__LoadSpec *s, char *err, size_t errlen)
+/* The set's release callback: the thread has been joined. */
+static void
+load_release(struct worker *w)
 {
-	const char *why = NULL;
-	char        url_err[160];
-	int         rv = CHAOS_EINVAL;
+	load_free(worker_owner(w, struct load, w));
+}
+
+static chaos_err
+load_check_spec(const Chaos__V1__LoadSpec *s, chaos_why *why)
+{
+	const char *id = s != NULL && s->load_id != NULL ? s->load_id : "?";
+	chaos_err   rv;
 
 	if (s == NULL || wire_check_id(s->load_id) != CHAOS_OK)
-		why = "bad load_id";
-	else if ((rv = load_http_check_url(s->url, url_err, sizeof(url_err))) != CHAOS_OK)
-		why = url_err;
-	else if ((rv = CHAOS_EINVAL,
-	          s->rate_rps == 0 || s->rate_rps > LIMIT_LOAD_MAX_RATE))
-		why = "rate_rps out of range";
-	else if (s->concurrency == 0 || s->concurrency > LIMIT_LOAD_MAX_CONCURRENCY)
-		why = "concurrency out of range";
-	else if (s->duration_ms == 0 || s->duration_ms > LIMIT_LOAD_MAX_DURATION_MS)
-		why = "duration_ms out of range";
-	else if (s->timeout_ms == 0 || s->timeout_ms > LOAD_MAX_TIMEOUT_MS)
-		why = "timeout_ms out of range";
-	else if (s->has_report_interval_ms && s->report_interval_ms != 0 &&
-	         s->report_interval_ms < LOAD_MIN_INTERVAL_MS)
-		why = "report_interval_ms out of range";
-	if (why == NULL)
-		return CHAOS_OK;
-	load_errf(err, errlen, "load %s: %s", s != NULL && s->load_id ? s->load_id : "?",
-	          why);
-	return rv;
+		return chaos_fail(why, CHAOS_EINVAL, "load %s: bad load_id", id);
+	if ((rv = load_http_check_url(s->url, why)) != CHAOS_OK)
+		return chaos_fail_prefix(why, rv, "load %s", id);
+	if (s->rate_rps == 0 || s->rate_rps > LIMIT_LOAD_MAX_RATE)
+		return chaos_fail(why, CHAOS_EINVAL, "load %s: rate_rps must be 1..%u",
+		                  id, LIMIT_LOAD_MAX_RATE);
+	if (s->concurrency == 0 || s->concurrency > LIMIT_LOAD_MAX_CONCURRENCY)
+		return chaos_fail(why, CHAOS_EINVAL, "load %s: concurrency must be 1..%u",
+		                  id, LIMIT_LOAD_MAX_CONCURRENCY);
+	if (s->duration_ms == 0 || s->duration_ms > LIMIT_LOAD_MAX_DURATION_MS)
+		return chaos_fail(why, CHAOS_EINVAL, "load %s: duration_ms must be 1..%u",
+		                  id, LIMIT_LOAD_MAX_DURATION_MS);
+	if (s->timeout_ms == 0 || s->timeout_ms > LIMIT_TIMEOUT_MAX_MS)
+		return chaos_fail(why, CHAOS_EINVAL, "load %s: timeout_ms must be 1..%u",
+		                  id, LIMIT_TIMEOUT_MAX_MS);
+	if (s->has_report_interval_ms && s->report_interval_ms != 0 &&
+	    s->report_interval_ms < LOAD_MIN_INTERVAL_MS)
+		return chaos_fail(why, CHAOS_EINVAL,
+		                  "load %s: report_interval_ms must be 0 (default) or at "
+		                  "least %u",
+		                  id, LOAD_MIN_INTERVAL_MS);
+	return CHAOS_OK;
 }
 
 /*
@@ -372,18 +353,17 @@ load_interval_us(const Chaos__V1__LoadSpec *s)
 	return (int64_t)(asked > least ? asked : least) * 1000;
 }
 
-static int
-load_new(struct events *ev, const Chaos__V1__LoadSpec *s, struct load **out, char *err,
-         size_t errlen)
+static chaos_err
+load_new(struct events *ev, const Chaos__V1__LoadSpec *s, struct load **out,
+         chaos_why *why)
 {
-	struct load *l        = calloc(1, sizeof(*l));
-	char         why[160] = "";
-	int          rv;
+	struct load *l = calloc(1, sizeof(*l));
+	chaos_err    rv;
 
 	if (l == NULL)
 		return CHAOS_ENOMEM;
-	l->stop_fd = -1;
-	snprintf(l->id, sizeof(l->id), "%s", s->load_id);
+	if ((rv = worker_init(&l->w, s->load_id, why)) != CHAOS_OK)
+		goto fail;
 	l->ev          = ev;
 	l->rate        = s->rate_rps;
 	l->duration_ms = s->duration_ms;
@@ -397,223 +377,89 @@ load_new(struct events *ev, const Chaos__V1__LoadSpec *s, struct load **out, cha
 		goto fail;
 	}
 	if ((rv = load_http_new(s->url, s->concurrency, s->timeout_ms, load_on_end, l,
-	                        &l->http, why, sizeof(why))) != CHAOS_OK)
+	                        &l->http, why)) != CHAOS_OK ||
+	    (rv = load_http_watch(l->http, l->w.stop_fd)) != CHAOS_OK)
 		goto fail;
-	if ((l->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
-		rv = chaos_err_from_errno(errno);
-	else
-		rv = load_http_watch(l->http, l->stop_fd);
-	if (rv != CHAOS_OK)
-		snprintf(why, sizeof(why), "eventfd: %s", chaos_strerror(rv));
-	if (rv == CHAOS_OK) {
-		*out = l;
-		return CHAOS_OK;
-	}
+	*out = l;
+	return CHAOS_OK;
 fail:
-	load_errf(err, errlen, "load %s: %s", s->load_id,
-	          why[0] ? why : chaos_strerror(rv));
+	chaos_fail_prefix(why, rv, "load %s", s->load_id);
 	load_free(l);
 	return rv;
 }
 
-static int
-load_spawn(struct load *l, char *err, size_t errlen)
+struct load_make_args {
+	struct events             *ev;
+	const Chaos__V1__LoadSpec *spec;
+};
+
+/* worker_set_start's make: builds and starts the load. */
+static chaos_err
+load_make(void *arg, struct worker **out, chaos_why *why)
 {
-	pthread_attr_t attr;
-	int            rc;
+	const struct load_make_args *a    = arg;
+	const Chaos__V1__LoadSpec   *spec = a->spec;
+	struct load                 *l    = NULL;
+	chaos_err                    rv;
 
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, LOAD_STACK_SIZE);
-	rc = pthread_create(&l->thread, &attr, load_main, l);
-	pthread_attr_destroy(&attr);
-	if (rc != 0) {
-		load_errf(err, errlen, "load %s: thread: %s", l->id, strerror(rc));
-		return chaos_err_from_errno(rc);
-	}
-	/* So top -H and perf tell it from the agent's other threads. */
-	pthread_setname_np(l->thread, "chaos-load");
-	return CHAOS_OK;
-}
-
-static void
-load_signal(struct load *l)
-{
-	uint64_t one = 1;
-
-	/* An eventfd write of 1 only fails on counter overflow: not here. */
-	(void)!write(l->stop_fd, &one, sizeof(one));
-}
-
-static void
-load_join(struct load *l)
-{
-	pthread_join(l->thread, NULL);
-	load_free(l);
-}
-
-/* Index of a running load, or -1. Called with the lock held. */
-static ptrdiff_t
-load_index(const struct load_set *ls, const char *id)
-{
-	for (size_t i = 0; i < ls->n; i++)
-		if (strcmp(ls->loads[i]->id, id) == 0)
-			return (ptrdiff_t)i;
-	return -1;
-}
-
-static bool
-load_seen(const struct load_set *ls, const char *id)
-{
-	size_t n = ls->n_seen < LOAD_REMEMBERED ? ls->n_seen : LOAD_REMEMBERED;
-
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(ls->seen[i], id) == 0)
-			return true;
-	return false;
-}
-
-/* Takes the loads that ended by themselves out of the set, for joining
- * outside the lock. Called with the lock held; returns how many. */
-static size_t
-load_take_done(struct load_set *ls, struct load **done)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < ls->n;) {
-		if (atomic_load(&ls->loads[i]->done)) {
-			done[n++]        = ls->loads[i];
-			ls->loads[i]     = ls->loads[--ls->n];
-			ls->loads[ls->n] = NULL;
-			continue;
-		}
-		i++;
-	}
-	return n;
-}
-
-static void
-load_reap(struct load_set *ls)
-{
-	struct load *done[LOAD_MAX];
-	size_t       n;
-
-	pthread_mutex_lock(&ls->lock);
-	n = load_take_done(ls, done);
-	pthread_mutex_unlock(&ls->lock);
-	for (size_t i = 0; i < n; i++)
-		load_join(done[i]);
-}
-
-/* Creates and starts the load. Called with the lock held. */
-static int
-load_launch(struct load_set *ls, const Chaos__V1__LoadSpec *spec, char *err,
-            size_t errlen)
-{
-	struct load *l = NULL;
-	int          rv;
-
-	if ((rv = load_new(ls->ev, spec, &l, err, errlen)) != CHAOS_OK)
+	if ((rv = load_new(a->ev, spec, &l, why)) != CHAOS_OK)
 		return rv;
-	if ((rv = load_spawn(l, err, errlen)) != CHAOS_OK) {
+	if ((rv = worker_start(&l->w, "chaos-load", load_main, l, why)) != CHAOS_OK) {
 		load_free(l);
 		return rv;
 	}
-	ls->loads[ls->n++] = l;
-	snprintf(ls->seen[ls->n_seen++ % LOAD_REMEMBERED], sizeof(ls->seen[0]), "%s",
-	         l->id);
 	log_info("load %s started: %s at %u/s for %u ms, concurrency %u, timeout %u ms, "
 	         "reports every %lld ms",
-	         l->id, spec->url, l->rate, l->duration_ms, spec->concurrency,
+	         l->w.id, spec->url, l->rate, l->duration_ms, spec->concurrency,
 	         spec->timeout_ms, (long long)(l->interval_us / 1000));
+	*out = &l->w;
 	return CHAOS_OK;
 }
 
-int
-load_start(struct load_set *ls, const Chaos__V1__LoadSpec *spec, char *err, size_t errlen)
+chaos_err
+load_start(struct load_set *ls, const Chaos__V1__LoadSpec *spec, chaos_why *why)
 {
-	int rv;
+	struct load_make_args a = {.ev = ls->ev, .spec = spec};
+	chaos_err             rv;
 
-	if ((rv = load_check_spec(spec, err, errlen)) != CHAOS_OK)
+	if ((rv = load_check_spec(spec, why)) != CHAOS_OK)
 		return rv;
-	load_reap(ls);
-	pthread_mutex_lock(&ls->lock);
-	if (load_index(ls, spec->load_id) >= 0 || load_seen(ls, spec->load_id))
-		rv = CHAOS_OK;
-	else if (ls->n == LOAD_MAX) {
-		load_errf(err, errlen, "load %s: %d loads already running", spec->load_id,
-		          LOAD_MAX);
-		rv = CHAOS_EBUSY;
-	} else
-		rv = load_launch(ls, spec, err, errlen);
-	pthread_mutex_unlock(&ls->lock);
-	return rv;
+	worker_set_reap(ls->workers);
+	return worker_set_start(ls->workers, spec->load_id, load_make, &a, why);
 }
 
-int
+chaos_err
 load_stop(struct load_set *ls, const char *load_id)
 {
-	struct load *l    = NULL;
-	bool         seen = false;
-	ptrdiff_t    i;
-
-	if (load_id == NULL)
-		return CHAOS_ENOENT;
-	pthread_mutex_lock(&ls->lock);
-	if ((i = load_index(ls, load_id)) >= 0) {
-		l                = ls->loads[i];
-		ls->loads[i]     = ls->loads[--ls->n];
-		ls->loads[ls->n] = NULL;
-	}
-	seen = load_seen(ls, load_id);
-	pthread_mutex_unlock(&ls->lock);
-	if (l == NULL)
-		return seen ? CHAOS_OK : CHAOS_ENOENT;
-	/* Joined outside the lock so other loads can start and stop meanwhile. */
-	load_signal(l);
-	load_join(l);
-	return CHAOS_OK;
+	return worker_set_stop(ls->workers, load_id);
 }
 
 void
 load_stop_all(struct load_set *ls)
 {
-	struct load *all[LOAD_MAX];
-	size_t       n;
-
-	pthread_mutex_lock(&ls->lock);
-	n = ls->n;
-	memcpy(all, ls->loads, n * sizeof(all[0]));
-	memset(ls->loads, 0, sizeof(ls->loads));
-	ls->n = 0;
-	pthread_mutex_unlock(&ls->lock);
-	for (size_t i = 0; i < n; i++)
-		load_signal(all[i]);
-	for (size_t i = 0; i < n; i++)
-		load_join(all[i]);
+	worker_set_stop_all(ls->workers);
 }
 
 size_t
 load_count(struct load_set *ls)
 {
-	size_t n;
-
-	load_reap(ls);
-	pthread_mutex_lock(&ls->lock);
-	n = ls->n;
-	pthread_mutex_unlock(&ls->lock);
-	return n;
+	worker_set_reap(ls->workers);
+	return worker_set_count(ls->workers);
 }
 
-int
+chaos_err
 load_set_new(struct events *ev, struct load_set **out)
 {
 	struct load_set *ls = calloc(1, sizeof(*ls));
 
-	if (ls == NULL)
+	if (ls == NULL ||
+	    worker_set_new("load", LOAD_MAX, LOAD_REMEMBERED, load_release,
+	                   &ls->workers) != CHAOS_OK) {
+		free(ls);
 		return CHAOS_ENOMEM;
+	}
 	ls->ev = ev;
-	pthread_mutex_init(&ls->lock, NULL);
-	*out = ls;
+	*out   = ls;
 	return CHAOS_OK;
 }
 
@@ -622,7 +468,6 @@ load_set_free(struct load_set *ls)
 {
 	if (ls == NULL)
 		return;
-	load_stop_all(ls);
-	pthread_mutex_destroy(&ls->lock);
+	worker_set_free(ls->workers);
 	free(ls);
 }

@@ -49,21 +49,21 @@
 #include <stdint.h>
 
 #include "agent/events.h"
+#include "common/err.h"
 #include "common/limits.h"
 #include "proto/chaos.pb-c.h"
 
 #define LOAD_MAX 16 /* loads running at once per set */
-#define LOAD_MAX_TIMEOUT_MS LIMIT_TIMEOUT_MAX_MS
 #define LOAD_DEFAULT_INTERVAL_MS 100u
-#define LOAD_MIN_INTERVAL_MS 10u
-#define LOAD_MAX_PENDING 256 /* report intervals awaiting completion */
-#define LOAD_REMEMBERED 64   /* load ids remembered for idempotence */
+#define LOAD_MIN_INTERVAL_MS 10u /* report interval */
+#define LOAD_MAX_PENDING 256     /* report intervals awaiting completion */
+#define LOAD_REMEMBERED 64       /* load ids remembered for idempotence */
 
 struct load_set;
 
 /* Creates an empty set sending through ev, which must outlive the set (free
  * the set before events_close()). Returns CHAOS_OK or CHAOS_ENOMEM. */
-int load_set_new(struct events *ev, struct load_set **out);
+chaos_err load_set_new(struct events *ev, struct load_set **out);
 
 /* Stops every load (as load_stop()), joins the threads, frees the set.
  * NULL is fine. */
@@ -74,17 +74,17 @@ void load_set_free(struct load_set *ls);
  * ran lately (the last LOAD_REMEMBERED started) returns CHAOS_OK and starts
  * nothing, so a replayed command never runs a load twice.
  * Returns CHAOS_OK; CHAOS_EINVAL (bad id, URL, rate, concurrency, duration,
- * timeout or interval: see the limits above), CHAOS_EUNSUPPORTED (an
- * https:// URL), CHAOS_EBUSY (LOAD_MAX running), CHAOS_ENOMEM or CHAOS_ESYS;
- * err (errlen > 0) then says why. */
-int load_start(struct load_set *ls, const Chaos__V1__LoadSpec *spec, char *err,
-               size_t errlen);
+ * timeout or interval: see common/limits.h and the limits above),
+ * CHAOS_EUNSUPPORTED (an https:// URL), CHAOS_EBUSY (LOAD_MAX running),
+ * CHAOS_ENOMEM or CHAOS_ESYS; why then says why. */
+chaos_err load_start(struct load_set *ls, const Chaos__V1__LoadSpec *spec,
+                     chaos_why *why);
 
 /* Stops one load and waits for its thread (a few ms: requests in flight are
  * cancelled; longer only while the host name is still being resolved),
  * after which its final report has been sent. Returns CHAOS_OK when the id
  * is running or already finished, CHAOS_ENOENT when it is not known. */
-int load_stop(struct load_set *ls, const char *load_id);
+chaos_err load_stop(struct load_set *ls, const char *load_id);
 
 /* Stops every load (all at once, then waits for all). */
 void load_stop_all(struct load_set *ls);

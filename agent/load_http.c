@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -18,12 +17,13 @@
 #include "agent/probe.h"
 #include "common/clock.h"
 #include "common/err.h"
+#include "common/limits.h"
+#include "common/url.h"
 
 #define LH_EVENTS 256
 #define LH_RBUF (16u * 1024u)
 #define LH_MAX_WAIT_US 1000000 /* wake at least this often */
 #define LH_WATCH UINT64_MAX    /* epoll data of the watched fd */
-#define LH_MAX_URL 2048
 #define LH_REQUEST                                                                       \
 	"GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: chaos-agent-load/%s\r\n"             \
 	"Accept: */*\r\n\r\n"
@@ -79,102 +79,61 @@ static void lh_connect(struct load_http *h, struct lh_conn *c);
 /* ---- the URL and the request ---- */
 
 struct lh_url {
-	char host[256], port[8], authority[300], path[LH_MAX_URL];
+	char host[256], port[8], authority[300];
+	char path[LIMIT_URL_LEN + 1]; /* room for the "/" before a bare "?query" */
 };
 
-static int
-lh_url_fail(char *err, size_t errlen, int rv, const char *why)
+/* The Host header: the host (bracketed when an IPv6 literal) and the port
+ * unless it is the default one. */
+static void
+lh_authority(const struct url_parts *p, struct lh_url *u)
 {
-	if (err != NULL && errlen > 0)
-		snprintf(err, errlen, "%s", why);
-	return rv;
+	bool v6 = strchr(p->host, ':') != NULL;
+
+	snprintf(u->authority, sizeof(u->authority), "%s%s%s", v6 ? "[" : "", p->host,
+	         v6 ? "]" : "");
+	if (p->port != 80)
+		snprintf(u->authority + strlen(u->authority),
+		         sizeof(u->authority) - strlen(u->authority), ":%u", p->port);
 }
 
-/* Splits "host[:port]" or "[v6][:port]" into u->host and u->port. */
-static int
-lh_split_authority(const char *a, size_t n, struct lh_url *u)
+static chaos_err
+lh_parse_url(const char *url, struct lh_url *u, chaos_why *why)
 {
-	const char *colon = NULL, *host = a;
-	size_t      host_len;
-
-	if (n > 0 && a[0] == '[') {
-		const char *close = memchr(a, ']', n);
-		if (close == NULL)
-			return CHAOS_EINVAL;
-		host     = a + 1;
-		host_len = (size_t)(close - host);
-		if (close + 1 < a + n) {
-			if (close[1] != ':')
-				return CHAOS_EINVAL;
-			colon = close + 1;
-		}
-	} else {
-		colon    = memchr(a, ':', n);
-		host_len = colon != NULL ? (size_t)(colon - a) : n;
-	}
-	if (host_len == 0 || host_len >= sizeof(u->host))
-		return CHAOS_EINVAL;
-	memcpy(u->host, host, host_len);
-	u->host[host_len] = '\0';
-	snprintf(u->port, sizeof(u->port), "80");
-	if (colon != NULL) {
-		size_t plen = (size_t)(a + n - colon - 1);
-		char  *end;
-		long   port;
-
-		if (plen == 0 || plen >= sizeof(u->port))
-			return CHAOS_EINVAL;
-		memcpy(u->port, colon + 1, plen);
-		u->port[plen] = '\0';
-		port          = strtol(u->port, &end, 10);
-		if (*end != '\0' || port < 1 || port > 65535)
-			return CHAOS_EINVAL;
-	}
-	return CHAOS_OK;
-}
-
-static int
-lh_parse_url(const char *url, struct lh_url *u, char *err, size_t errlen)
-{
-	const char *a, *rest;
-	size_t      n;
-
-	if (strncasecmp(url, "https://", 8) == 0)
-		return lh_url_fail(
-		    err, errlen, CHAOS_EUNSUPPORTED,
-		    "https:// is not supported by the load generator (plain HTTP/1.1)");
-	if (strncasecmp(url, "http://", 7) != 0)
-		return lh_url_fail(err, errlen, CHAOS_EINVAL,
-		                   "url is not an http:// URL");
-	if (strlen(url) >= LH_MAX_URL)
-		return lh_url_fail(err, errlen, CHAOS_EINVAL, "url too long");
-	for (const char *s = url; *s != '\0'; s++)
-		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
-			return lh_url_fail(err, errlen, CHAOS_EINVAL,
-			                   "url has spaces or control bytes");
-	a    = url + 7;
-	n    = strcspn(a, "/?#");
-	rest = a + n;
-	if (n == 0 || memchr(a, '@', n) != NULL || n >= sizeof(u->authority) ||
-	    lh_split_authority(a, n, u) != CHAOS_OK)
-		return lh_url_fail(err, errlen, CHAOS_EINVAL,
-		                   "url has a bad host or port");
-	memcpy(u->authority, a, n);
-	u->authority[n] = '\0';
-	n               = strcspn(rest, "#");
-	snprintf(u->path, sizeof(u->path), "%s%.*s", rest[0] == '/' ? "" : "/", (int)n,
-	         rest);
-	return CHAOS_OK;
-}
-
-int
-load_http_check_url(const char *url, char *err, size_t errlen)
-{
-	struct lh_url u;
+	struct url_parts p;
+	const char      *auth;
 
 	if (url == NULL)
-		return lh_url_fail(err, errlen, CHAOS_EINVAL, "no url");
-	return lh_parse_url(url, &u, err, errlen);
+		return chaos_fail(why, CHAOS_EINVAL, "no url");
+	if (url_parse(url, URL_WEB, &p, why) != CHAOS_OK)
+		return chaos_fail_prefix(why, CHAOS_EINVAL, "url");
+	if (p.scheme == URL_HTTPS)
+		return chaos_fail(
+		    why, CHAOS_EUNSUPPORTED,
+		    "https:// is not supported by the load generator (plain HTTP/1.1)");
+	/* credentials would go out in the clear, and we would not send them */
+	auth = strstr(url, "://") + 3;
+	if (memchr(auth, '@', strcspn(auth, "/?#")) != NULL)
+		return chaos_fail(why, CHAOS_EINVAL, "url: user@ is not allowed");
+	snprintf(u->host, sizeof(u->host), "%s", p.host);
+	snprintf(u->port, sizeof(u->port), "%u", p.port);
+	lh_authority(&p, u);
+	p.path[strcspn(p.path, "#")] = '\0'; /* a fragment is not sent */
+	snprintf(u->path, sizeof(u->path), "%s%s", p.path[0] == '/' ? "" : "/", p.path);
+	return CHAOS_OK;
+}
+
+chaos_err
+load_http_check_url(const char *url, chaos_why *why)
+{
+	struct lh_url *u = malloc(sizeof(*u));
+	chaos_err      rv;
+
+	if (u == NULL)
+		return CHAOS_ENOMEM;
+	rv = lh_parse_url(url, u, why);
+	free(u);
+	return rv;
 }
 
 /* ---- ending requests ---- */
@@ -444,14 +403,14 @@ lh_event(struct load_http *h, uint64_t data, uint32_t events)
 
 /* ---- the pool ---- */
 
-int
+chaos_err
 load_http_new(const char *url, uint32_t concurrency, uint32_t timeout_ms,
-              load_http_end_fn end, void *arg, struct load_http **out, char *err,
-              size_t errlen)
+              load_http_end_fn end, void *arg, struct load_http **out, chaos_why *why)
 {
 	struct lh_url    *u = malloc(sizeof(*u));
 	struct load_http *h = calloc(1, sizeof(*h));
-	int               rv, n;
+	chaos_err         rv;
+	int               n;
 
 	if (u == NULL || h == NULL) {
 		free(u);
@@ -459,7 +418,7 @@ load_http_new(const char *url, uint32_t concurrency, uint32_t timeout_ms,
 		return CHAOS_ENOMEM;
 	}
 	h->epfd = -1;
-	if ((rv = lh_parse_url(url, u, err, errlen)) != CHAOS_OK)
+	if ((rv = lh_parse_url(url, u, why)) != CHAOS_OK)
 		goto fail;
 	n  = snprintf(NULL, 0, LH_REQUEST, u->path, u->authority, CHAOS_VERSION);
 	rv = CHAOS_ENOMEM;
@@ -479,8 +438,8 @@ load_http_new(const char *url, uint32_t concurrency, uint32_t timeout_ms,
 		lh_close(h, &h->conns[i]);
 	}
 	if ((h->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
-		rv = chaos_err_from_errno(errno);
-		snprintf(err, errlen, "epoll: %s", strerror(errno));
+		rv = chaos_fail(why, chaos_err_from_errno(errno), "epoll: %s",
+		                strerror(errno));
 		goto fail;
 	}
 	free(u);
@@ -509,7 +468,7 @@ load_http_free(struct load_http *h)
 	free(h);
 }
 
-int
+chaos_err
 load_http_resolve(struct load_http *h)
 {
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM},
@@ -523,7 +482,7 @@ load_http_resolve(struct load_http *h)
 	return CHAOS_OK;
 }
 
-int
+chaos_err
 load_http_watch(struct load_http *h, int fd)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = LH_WATCH};

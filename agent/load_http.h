@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/err.h"
 #include "proto/chaos.pb-c.h"
 
 struct load_http;
@@ -43,16 +44,17 @@ struct load_http_end {
 
 typedef void (*load_http_end_fn)(void *arg, const struct load_http_end *e);
 
-/* Checks that url is one we can load (http://host[:port][/path]).
- * Returns CHAOS_OK, CHAOS_EINVAL or CHAOS_EUNSUPPORTED (https) with err. */
-int load_http_check_url(const char *url, char *err, size_t errlen);
+/* Checks that url is one we can load (http://host[:port][/path], parsed by
+ * common/url.h; no user@). Returns CHAOS_OK, CHAOS_EINVAL or
+ * CHAOS_EUNSUPPORTED (https), with why. */
+chaos_err load_http_check_url(const char *url, chaos_why *why);
 
 /* A pool for url (checked as above) calling end for every request that
  * ends. Connects nowhere yet. Returns CHAOS_OK, CHAOS_EINVAL, CHAOS_ENOMEM
- * or the epoll error, with err. */
-int load_http_new(const char *url, uint32_t concurrency, uint32_t timeout_ms,
-                  load_http_end_fn end, void *arg, struct load_http **out, char *err,
-                  size_t errlen);
+ * or the epoll error, with why. */
+chaos_err load_http_new(const char *url, uint32_t concurrency, uint32_t timeout_ms,
+                        load_http_end_fn end, void *arg, struct load_http **out,
+                        chaos_why *why);
 
 /* Closes every connection (requests in flight end uncounted, without a
  * call to end) and frees h. NULL is fine. */
@@ -60,11 +62,11 @@ void load_http_free(struct load_http *h);
 
 /* Resolves the host (blocking). Until it succeeds, requests end at once as
  * ERROR_CLASS_DNS. Returns CHAOS_OK or CHAOS_ENOENT. */
-int load_http_resolve(struct load_http *h);
+chaos_err load_http_resolve(struct load_http *h);
 
 /* Adds fd (an eventfd, say) to the wait: load_http_wait() returns false
  * when it becomes readable. */
-int load_http_watch(struct load_http *h, int fd);
+chaos_err load_http_watch(struct load_http *h, int fd);
 
 /* Sends a request now, scheduled at sched_us (monotonic, in the past or
  * now; not before that of the request sent last). Its timeout counts from

@@ -62,7 +62,7 @@ agent_start(const struct agent_opts *o, const struct identity *id)
 	struct session_handler h;
 	pthread_t              sig_thread;
 	chaos_why              why = {{0}};
-	int                    rv;
+	chaos_err              rv;
 
 	url_events_from_session(o->controller, events_url, sizeof(events_url));
 	url_host(o->controller, host, sizeof(host)); /* ipc:// has none: nothing exempt */
@@ -88,7 +88,7 @@ out:
 	agent_free(a); /* reverts whatever is still in force */
 	session_close(s);
 	events_close(ev);
-	return rv == CHAOS_OK ? 0 : 3;
+	return rv == CHAOS_OK ? CHAOS_EXIT_OK : CHAOS_EXIT_ENV;
 }
 
 int
@@ -96,22 +96,21 @@ main(int argc, char **argv)
 {
 	struct agent_opts o;
 	struct identity   id;
-	char              err[512];
 	chaos_why         why = {{0}};
 
-	switch (agent_cli_parse(argc, argv, &o, err, sizeof(err))) {
+	switch (agent_cli_parse(argc, argv, &o, &why)) {
 	case AGENT_CLI_EXIT_OK:
-		return 0;
+		return CHAOS_EXIT_OK;
 	case AGENT_CLI_USAGE:
-		fprintf(stderr, "chaos-agent: %s\n", err);
-		return 2;
+		fprintf(stderr, "chaos-agent: %s\n", why.text);
+		return CHAOS_EXIT_USAGE;
 	case AGENT_CLI_RUN:
 		break;
 	}
 	log_init("agent", o.log_level);
 	if (identity_resolve(&o.id, &id, &why) != CHAOS_OK) {
 		fprintf(stderr, "chaos-agent: %s\n", why.text);
-		return 2;
+		return CHAOS_EXIT_USAGE;
 	}
 	agent_block_signals();
 	return agent_start(&o, &id);

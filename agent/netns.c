@@ -13,10 +13,10 @@
 
 struct netns_job {
 	int fd;
-	int (*fn)(void *arg);
-	void *arg;
-	int   setns_errno;
-	int   result;
+	chaos_err (*fn)(void *arg);
+	void     *arg;
+	int       setns_errno;
+	chaos_err result;
 };
 
 static void *
@@ -32,11 +32,12 @@ netns_thread(void *p)
 	return NULL; /* the thread, and only it, ends in the namespace */
 }
 
-int
-netns_run(const char *netns_path, int (*fn)(void *arg), void *arg)
+chaos_err
+netns_run(const char *netns_path, chaos_err (*fn)(void *arg), void *arg)
 {
 	struct netns_job job = {.fd = -1, .fn = fn, .arg = arg};
 	pthread_t        tid;
+	chaos_err        rv;
 	int              rc;
 
 	if (fn == NULL)
@@ -45,23 +46,23 @@ netns_run(const char *netns_path, int (*fn)(void *arg), void *arg)
 		return fn(arg);
 	job.fd = open(netns_path, O_RDONLY | O_CLOEXEC);
 	if (job.fd < 0) {
-		rc = chaos_err_from_errno(errno);
+		rv = chaos_err_from_errno(errno);
 		log_warn("netns: open %s: %s", netns_path, strerror(errno));
-		return rc;
+		return rv;
 	}
 	rc = pthread_create(&tid, NULL, netns_thread, &job);
 	if (rc != 0) {
 		log_warn("netns: thread for %s: %s", netns_path, strerror(rc));
-		rc = CHAOS_ESYS;
+		rv = CHAOS_ESYS;
 		goto out;
 	}
 	pthread_join(tid, NULL);
-	rc = job.result;
+	rv = job.result;
 	if (job.setns_errno != 0) {
 		log_warn("netns: setns %s: %s", netns_path, strerror(job.setns_errno));
-		rc = chaos_err_from_errno(job.setns_errno);
+		rv = chaos_err_from_errno(job.setns_errno);
 	}
 out:
 	close(job.fd);
-	return rc;
+	return rv;
 }

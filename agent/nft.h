@@ -29,8 +29,9 @@
  * made from any thread (the agent's event loop). A context is not
  * thread-safe: one thread at a time.
  *
- * Errors: public functions return 0 or a positive CHAOS_E* (common/err.h) and
- * log a line saying why.
+ * Errors: public functions return CHAOS_OK or a CHAOS_E* (common/err.h) and,
+ * on failure, fill why (NULL allowed) with what went wrong; the socket
+ * functions also log it.
  */
 #ifndef CHAOS_AGENT_NFT_H
 #define CHAOS_AGENT_NFT_H
@@ -39,9 +40,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NFT_MAX_PEERS 4096 /* CIDRs per fault, and exempt CIDRs */
-#define NFT_MAX_PORTS 64   /* ports per fault */
-#define NFT_MAX_FAULTS 32  /* faults per ruleset */
+#include "common/err.h"
+#include "common/limits.h"
+
+#define NFT_MAX_PEERS LIMIT_PEERS           /* CIDRs per fault, and exempt CIDRs */
+#define NFT_MAX_PORTS LIMIT_FAULT_MAX_PORTS /* ports per fault */
+#define NFT_MAX_FAULTS 32                   /* faults per ruleset */
 #define NFT_MAX_TABLE_NAME 64
 
 enum nft_fault_kind {
@@ -142,32 +146,34 @@ struct nft_batch; /* a built netlink batch, for tests and tools */
  * Errors: CHAOS_EINVAL (name), CHAOS_EPERM (no CAP_NET_ADMIN), CHAOS_EBUSY
  * (the table is owned by another live process), CHAOS_ENOMEM, CHAOS_ESYS.
  */
-int nft_open(const char *table_name, struct nft_ctx **out);
+chaos_err nft_open(const char *table_name, struct nft_ctx **out, chaos_why *why);
 
 /* Closes the socket; the kernel then deletes the table. Accepts NULL. */
 void nft_close(struct nft_ctx *ctx);
 
 /*
- * Checks a ruleset without building anything. Returns 0 or CHAOS_EINVAL
- * (bad CIDR, prefix > 32, too many peers/ports/faults, port 0, percent 0 or
- * > 100, ports without proto...) or CHAOS_EUNSUPPORTED (IPv6 address).
+ * Checks a ruleset without building anything. Returns CHAOS_OK or
+ * CHAOS_EINVAL (bad CIDR, prefix > 32, too many peers/ports/faults, port 0,
+ * percent 0 or > 100, ports without proto...) or CHAOS_EUNSUPPORTED (IPv6
+ * address), with why naming the fault ("fault 2: ...").
  */
-int nft_ruleset_check(const struct nft_ruleset *rs);
+chaos_err nft_ruleset_check(const struct nft_ruleset *rs, chaos_why *why);
 
 /*
  * Replaces the whole content of the table with rs in one atomic batch
  * (table re-created, sets, elements, chains, rules). On failure the kernel
- * keeps the previous content; nft_errmsg() tells which object failed and why.
+ * keeps the previous content, and why tells which object failed and why
+ * ("batch refused at set f0_peers: ...").
  * Errors: those of nft_ruleset_check, CHAOS_EPERM, CHAOS_ENOENT,
  * CHAOS_EUNSUPPORTED (kernel lacks a feature), CHAOS_ETOOBIG, CHAOS_ENOMEM,
  * CHAOS_ETIMEDOUT or CHAOS_ESYS (replies lost: the state is then unknown, so
  * clear or close the context).
  */
-int nft_commit(struct nft_ctx *ctx, const struct nft_ruleset *rs);
+chaos_err nft_commit(struct nft_ctx *ctx, const struct nft_ruleset *rs, chaos_why *why);
 
 /* Reverts every fault: one batch leaving the table empty (still owned).
  * Errors: as nft_commit. */
-int nft_clear(struct nft_ctx *ctx);
+chaos_err nft_clear(struct nft_ctx *ctx, chaos_why *why);
 
 /*
  * Dumps the table's rules and writes the counter of each fault rule to
@@ -175,19 +181,18 @@ int nft_clear(struct nft_ctx *ctx);
  * Errors: CHAOS_ETOOBIG if there are more than cap (the first cap are
  * written), CHAOS_EPROTO (malformed reply), CHAOS_ESYS.
  */
-int nft_counters(struct nft_ctx *ctx, struct nft_counter *out, size_t cap, size_t *n_out);
-
-/* Text of the last failure on ctx ("" if none); valid until the next call. */
-const char *nft_errmsg(const struct nft_ctx *ctx);
+chaos_err nft_counters(struct nft_ctx *ctx, struct nft_counter *out, size_t cap,
+                       size_t *n_out, chaos_why *why);
 
 /*
  * Builds, without any socket, the batch nft_commit would send for rs on table
  * table_name: BEGIN, NEWTABLE(owner), DELTABLE, NEWTABLE(owner), objects,
  * END, with sequence numbers seq, seq+1, ... On success *out owns the batch
- * (free with nft_batch_free). Errors: as nft_ruleset_check, CHAOS_ENOMEM.
+ * (free with nft_batch_free). Errors: CHAOS_EINVAL (table name), as
+ * nft_ruleset_check, CHAOS_ENOMEM.
  */
-int nft_build_batch(const char *table_name, const struct nft_ruleset *rs, uint32_t seq,
-                    struct nft_batch **out);
+chaos_err nft_build_batch(const char *table_name, const struct nft_ruleset *rs,
+                          uint32_t seq, struct nft_batch **out, chaos_why *why);
 
 /* The batch bytes: a sequence of netlink messages (walk with mnl_nlmsg_next). */
 const void *nft_batch_data(const struct nft_batch *b);

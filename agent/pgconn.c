@@ -193,7 +193,7 @@ pgconn_poll_loop(PGconn *c, int64_t deadline, int stop_fd, struct pgconn_error *
 	}
 }
 
-int
+chaos_err
 pgconn_connect(const char *conninfo, const char *app_name, int64_t deadline_mono_us,
                int stop_fd, PGconn **out, struct pgconn_error *e)
 {
@@ -325,7 +325,7 @@ pgconn_results(PGconn *c, int64_t deadline, int stop_fd, PGresult **rows,
 	}
 }
 
-int
+chaos_err
 pgconn_query(PGconn *c, const char *sql, int n_params, const char *const *params,
              int64_t deadline_mono_us, int stop_fd, PGresult **rows,
              struct pgconn_error *e)
@@ -358,7 +358,7 @@ pgconn_reusable(PGconn *c)
 	    PQtransactionStatus(c) == PQTRANS_IDLE;
 }
 
-int
+chaos_err
 pgconn_terminate_backends(PGconn *c, const char *app_name, bool same_client,
                           int64_t deadline_mono_us, int *count, struct pgconn_error *e)
 {

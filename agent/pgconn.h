@@ -28,6 +28,7 @@
 
 #include <libpq-fe.h>
 
+#include "common/err.h"
 #include "proto/chaos.pb-c.h"
 
 #define PGCONN_DETAIL_LEN 200
@@ -50,8 +51,9 @@ bool pgconn_conninfo_ok(const char *conninfo);
  * (refused, reset, DNS), CHAOS_EPROTO (the server said no: authentication,
  * database missing...), CHAOS_EINVAL (conninfo), CHAOS_ENOMEM.
  */
-int pgconn_connect(const char *conninfo, const char *app_name, int64_t deadline_mono_us,
-                   int stop_fd, PGconn **out, struct pgconn_error *e);
+chaos_err pgconn_connect(const char *conninfo, const char *app_name,
+                         int64_t deadline_mono_us, int stop_fd, PGconn **out,
+                         struct pgconn_error *e);
 
 /*
  * Sends sql with n_params text parameters (NULL when 0) and reads every
@@ -61,9 +63,9 @@ int pgconn_connect(const char *conninfo, const char *app_name, int64_t deadline_
  * the SQLSTATE, or an unexpected result such as COPY), CHAOS_ETIMEDOUT,
  * CHAOS_ECONN. After any failure but a SQL error the connection is unusable.
  */
-int pgconn_query(PGconn *c, const char *sql, int n_params, const char *const *params,
-                 int64_t deadline_mono_us, int stop_fd, PGresult **rows,
-                 struct pgconn_error *e);
+chaos_err pgconn_query(PGconn *c, const char *sql, int n_params,
+                       const char *const *params, int64_t deadline_mono_us, int stop_fd,
+                       PGresult **rows, struct pgconn_error *e);
 
 /* Whether c can run another query: connected and idle (not mid-transaction
  * or mid-result). */
@@ -77,8 +79,8 @@ bool pgconn_reusable(PGconn *c);
  * superuser or pg_signal_backend. *count gets how many were signalled.
  * Returns as pgconn_query.
  */
-int pgconn_terminate_backends(PGconn *c, const char *app_name, bool same_client,
-                              int64_t deadline_mono_us, int *count,
-                              struct pgconn_error *e);
+chaos_err pgconn_terminate_backends(PGconn *c, const char *app_name, bool same_client,
+                                    int64_t deadline_mono_us, int *count,
+                                    struct pgconn_error *e);
 
 #endif

@@ -3,41 +3,33 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "agent/worker.h"
 #include "common/clock.h"
 #include "common/err.h"
+#include "common/limits.h"
 #include "common/log.h"
 #include "common/wire.h"
 
-#define PROBE_STACK_SIZE (256u * 1024u)
-
 struct probe {
-	char                    id[LIMIT_ID_LEN + 1];
+	struct worker           w; /* w.id is the probe_id */
 	const struct probe_ops *ops;
 	void                   *state;
 	struct events          *ev;
 	uint32_t                interval_ms;
 	uint32_t                timeout_ms;
-	int                     stop_fd; /* eventfd, written once by probe_signal() */
-	pthread_t               thread;
 	uint64_t                checks;
 	uint64_t                skipped;
 };
 
 struct probe_set {
-	struct events  *ev;
-	pthread_mutex_t lock;
-	struct probe   *probes[PROBE_MAX];
-	size_t          n;
+	struct events     *ev;
+	struct worker_set *workers;
 };
 
 static const struct probe_ops *const probe_kinds[] = {
@@ -85,18 +77,6 @@ probe_sanitize(char *s)
 			*s = '?';
 }
 
-static void
-probe_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static const struct probe_ops *
 probe_find_kind(Chaos__V1__ProbeKind kind)
 {
@@ -111,7 +91,7 @@ probe_find_kind(Chaos__V1__ProbeKind kind)
 static bool
 probe_sleep_until(const struct probe *p, int64_t t_us)
 {
-	struct pollfd pfd = {.fd = p->stop_fd, .events = POLLIN};
+	struct pollfd pfd = {.fd = p->w.stop_fd, .events = POLLIN};
 
 	for (;;) {
 		int64_t         left = t_us - clk_mono_us();
@@ -135,7 +115,7 @@ probe_emit(struct probe *p, struct probe_result *r, int64_t t_wall_us, int64_t l
 	Chaos__V1__Event       e = CHAOS__V1__EVENT__INIT;
 	Chaos__V1__ProbeSample s = CHAOS__V1__PROBE_SAMPLE__INIT;
 
-	s.probe_id = p->id;
+	s.probe_id = p->w.id;
 	s.healthy  = r->healthy;
 	if (r->has_latency_us)
 		latency_us = r->latency_us;
@@ -206,7 +186,7 @@ probe_main(void *arg)
 		t0                 = clk_mono_us();
 		c.timeout_ms       = p->timeout_ms;
 		c.deadline_mono_us = t0 + (int64_t)p->timeout_ms * 1000;
-		c.stop_fd          = p->stop_fd;
+		c.stop_fd          = p->w.stop_fd;
 		if (p->ops->check(p->state, &c, &r) != CHAOS_OK)
 			break;
 		int64_t latency = clk_mono_us() - t0;
@@ -231,81 +211,65 @@ probe_free(struct probe *p)
 		return;
 	if (p->state != NULL)
 		p->ops->fini(p->state);
-	if (p->stop_fd >= 0)
-		close(p->stop_fd);
+	worker_fini(&p->w);
 	free(p);
 }
 
+/* The set's release callback: the thread has been joined. */
 static void
-probe_signal(struct probe *p)
+probe_release(struct worker *w)
 {
-	uint64_t one = 1;
+	struct probe *p = worker_owner(w, struct probe, w);
 
-	/* An eventfd write of 1 only fails on counter overflow: not here. */
-	(void)!write(p->stop_fd, &one, sizeof(one));
-}
-
-static void
-probe_join(struct probe *p)
-{
-	pthread_join(p->thread, NULL);
-	log_debug("probe %s stopped after %llu checks, %llu slots skipped", p->id,
+	log_debug("probe %s stopped after %llu checks, %llu slots skipped", p->w.id,
 	          (unsigned long long)p->checks, (unsigned long long)p->skipped);
 	probe_free(p);
 }
 
-static int
-probe_check_spec(const Chaos__V1__ProbeSpec *spec, char *err, size_t errlen)
+static chaos_err
+probe_check_spec(const Chaos__V1__ProbeSpec *spec, chaos_why *why)
 {
-	if (spec == NULL || wire_check_id(spec->probe_id) != CHAOS_OK) {
-		probe_errf(err, errlen, "probe: bad probe_id");
-		return CHAOS_EINVAL;
-	}
-	if (spec->interval_ms < PROBE_MIN_INTERVAL_MS) {
-		probe_errf(err, errlen, "probe %s: interval_ms under %u", spec->probe_id,
-		           PROBE_MIN_INTERVAL_MS);
-		return CHAOS_EINVAL;
-	}
-	if (spec->timeout_ms == 0 || spec->timeout_ms > PROBE_MAX_TIMEOUT_MS) {
-		probe_errf(err, errlen, "probe %s: timeout_ms must be 1..%u",
-		           spec->probe_id, PROBE_MAX_TIMEOUT_MS);
-		return CHAOS_EINVAL;
-	}
-	if (spec->target == NULL || spec->target[0] == '\0') {
-		probe_errf(err, errlen, "probe %s: no target", spec->probe_id);
-		return CHAOS_EINVAL;
-	}
+	if (spec == NULL || wire_check_id(spec->probe_id) != CHAOS_OK)
+		return chaos_fail(why, CHAOS_EINVAL, "probe: bad probe_id");
+	if (spec->interval_ms < LIMIT_PROBE_INTERVAL_MIN_MS ||
+	    spec->interval_ms > LIMIT_PROBE_INTERVAL_MAX_MS)
+		return chaos_fail(why, CHAOS_EINVAL,
+		                  "probe %s: interval_ms must be %u..%u", spec->probe_id,
+		                  LIMIT_PROBE_INTERVAL_MIN_MS,
+		                  LIMIT_PROBE_INTERVAL_MAX_MS);
+	if (spec->timeout_ms == 0 || spec->timeout_ms > LIMIT_TIMEOUT_MAX_MS)
+		return chaos_fail(why, CHAOS_EINVAL, "probe %s: timeout_ms must be 1..%u",
+		                  spec->probe_id, LIMIT_TIMEOUT_MAX_MS);
+	if (spec->target == NULL || spec->target[0] == '\0')
+		return chaos_fail(why, CHAOS_EINVAL, "probe %s: no target",
+		                  spec->probe_id);
 	return CHAOS_OK;
 }
 
-static int
+static chaos_err
 probe_new(struct events *ev, const Chaos__V1__ProbeSpec *spec, struct probe **out,
-          char *err, size_t errlen)
+          chaos_why *why)
 {
 	const struct probe_ops *ops = probe_find_kind(spec->kind);
 	struct probe           *p   = NULL;
-	int                     rv;
+	chaos_err               rv;
 
-	if (ops == NULL) {
-		probe_errf(err, errlen, "probe %s: kind %d not supported", spec->probe_id,
-		           (int)spec->kind);
-		return CHAOS_EUNSUPPORTED;
-	}
+	if (ops == NULL)
+		return chaos_fail(why, CHAOS_EUNSUPPORTED,
+		                  "probe %s: kind %d not supported", spec->probe_id,
+		                  (int)spec->kind);
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return CHAOS_ENOMEM;
-	p->stop_fd = -1;
-	snprintf(p->id, sizeof(p->id), "%s", spec->probe_id);
+	if ((rv = worker_init(&p->w, spec->probe_id, why)) != CHAOS_OK) {
+		chaos_fail_prefix(why, rv, "probe %s", spec->probe_id);
+		goto fail;
+	}
 	p->ops         = ops;
 	p->ev          = ev;
 	p->interval_ms = spec->interval_ms;
 	p->timeout_ms  = spec->timeout_ms;
-	if ((rv = ops->init(spec, &p->state, err, errlen)) != CHAOS_OK)
+	if ((rv = ops->init(spec, &p->state, why)) != CHAOS_OK)
 		goto fail;
-	if ((p->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
-		rv = chaos_err_from_errno(errno);
-		probe_errf(err, errlen, "probe %s: eventfd: %s", p->id, strerror(errno));
-		goto fail;
-	}
 	*out = p;
 	return CHAOS_OK;
 fail:
@@ -313,131 +277,80 @@ fail:
 	return rv;
 }
 
-static int
-probe_spawn(struct probe *p, char *err, size_t errlen)
+struct probe_make_args {
+	struct events              *ev;
+	const Chaos__V1__ProbeSpec *spec;
+};
+
+/* worker_set_start's make: builds and starts the probe. */
+static chaos_err
+probe_make(void *arg, struct worker **out, chaos_why *why)
 {
-	pthread_attr_t attr;
-	int            rc;
+	const struct probe_make_args *a    = arg;
+	const Chaos__V1__ProbeSpec   *spec = a->spec;
+	struct probe                 *p    = NULL;
+	char                          kind[32];
+	chaos_err                     rv;
 
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, PROBE_STACK_SIZE);
-	rc = pthread_create(&p->thread, &attr, probe_main, p);
-	pthread_attr_destroy(&attr);
-	if (rc != 0) {
-		probe_errf(err, errlen, "probe %s: thread: %s", p->id, strerror(rc));
-		return chaos_err_from_errno(rc);
-	}
-	return CHAOS_OK;
-}
-
-/* Index of id in the set, or -1. Called with the lock held. */
-static ptrdiff_t
-probe_index(const struct probe_set *ps, const char *id)
-{
-	for (size_t i = 0; i < ps->n; i++)
-		if (strcmp(ps->probes[i]->id, id) == 0)
-			return (ptrdiff_t)i;
-	return -1;
-}
-
-int
-probe_start(struct probe_set *ps, const Chaos__V1__ProbeSpec *spec, char *err,
-            size_t errlen)
-{
-	struct probe *p = NULL;
-	int           rv;
-
-	if ((rv = probe_check_spec(spec, err, errlen)) != CHAOS_OK)
+	if ((rv = probe_new(a->ev, spec, &p, why)) != CHAOS_OK)
 		return rv;
-	pthread_mutex_lock(&ps->lock);
-	if (probe_index(ps, spec->probe_id) >= 0) {
-		rv = CHAOS_OK;
-		goto out;
-	}
-	if (ps->n == PROBE_MAX) {
-		probe_errf(err, errlen, "probe %s: %d probes already running",
-		           spec->probe_id, PROBE_MAX);
-		rv = CHAOS_EBUSY;
-		goto out;
-	}
-	if ((rv = probe_new(ps->ev, spec, &p, err, errlen)) != CHAOS_OK)
-		goto out;
-	if ((rv = probe_spawn(p, err, errlen)) != CHAOS_OK) {
+	if ((rv = worker_start(&p->w, "chaos-probe", probe_main, p, why)) != CHAOS_OK) {
 		probe_free(p);
-		goto out;
+		return rv;
 	}
-	ps->probes[ps->n++] = p;
 	/* a PostgreSQL target is a conninfo, which may hold a password */
-	log_info("probe %s started: %s %s every %u ms, timeout %u ms", p->id,
-	         p->ops->name,
+	log_info("probe %s started: %s %s every %u ms, timeout %u ms", p->w.id,
+	         wire_enum_name(&chaos__v1__probe_kind__descriptor, (int)spec->kind, kind,
+	                        sizeof(kind)),
 	         spec->kind == CHAOS__V1__PROBE_KIND__PROBE_KIND_POSTGRES ? "(conninfo)"
 	                                                                  : spec->target,
 	         p->interval_ms, p->timeout_ms);
-out:
-	pthread_mutex_unlock(&ps->lock);
-	return rv;
+	*out = &p->w;
+	return CHAOS_OK;
 }
 
-int
+chaos_err
+probe_start(struct probe_set *ps, const Chaos__V1__ProbeSpec *spec, chaos_why *why)
+{
+	struct probe_make_args a = {.ev = ps->ev, .spec = spec};
+	chaos_err              rv;
+
+	if ((rv = probe_check_spec(spec, why)) != CHAOS_OK)
+		return rv;
+	return worker_set_start(ps->workers, spec->probe_id, probe_make, &a, why);
+}
+
+chaos_err
 probe_stop(struct probe_set *ps, const char *probe_id)
 {
-	struct probe *p = NULL;
-	ptrdiff_t     i;
-
-	pthread_mutex_lock(&ps->lock);
-	if (probe_id != NULL && (i = probe_index(ps, probe_id)) >= 0) {
-		p                 = ps->probes[i];
-		ps->probes[i]     = ps->probes[--ps->n];
-		ps->probes[ps->n] = NULL;
-	}
-	pthread_mutex_unlock(&ps->lock);
-	if (p == NULL)
-		return CHAOS_ENOENT;
-	/* Joined outside the lock so other probes can start and stop meanwhile. */
-	probe_signal(p);
-	probe_join(p);
-	return CHAOS_OK;
+	return worker_set_stop(ps->workers, probe_id);
 }
 
 void
 probe_stop_all(struct probe_set *ps)
 {
-	struct probe *all[PROBE_MAX];
-	size_t        n;
-
-	pthread_mutex_lock(&ps->lock);
-	n = ps->n;
-	memcpy(all, ps->probes, n * sizeof(all[0]));
-	memset(ps->probes, 0, sizeof(ps->probes));
-	ps->n = 0;
-	pthread_mutex_unlock(&ps->lock);
-	for (size_t i = 0; i < n; i++)
-		probe_signal(all[i]);
-	for (size_t i = 0; i < n; i++)
-		probe_join(all[i]);
+	worker_set_stop_all(ps->workers);
 }
 
 size_t
 probe_count(struct probe_set *ps)
 {
-	size_t n;
-
-	pthread_mutex_lock(&ps->lock);
-	n = ps->n;
-	pthread_mutex_unlock(&ps->lock);
-	return n;
+	return worker_set_count(ps->workers);
 }
 
-int
+chaos_err
 probe_set_new(struct events *ev, struct probe_set **out)
 {
 	struct probe_set *ps = calloc(1, sizeof(*ps));
 
-	if (ps == NULL)
+	if (ps == NULL ||
+	    worker_set_new("probe", PROBE_MAX, 0, probe_release, &ps->workers) !=
+	        CHAOS_OK) {
+		free(ps);
 		return CHAOS_ENOMEM;
+	}
 	ps->ev = ev;
-	pthread_mutex_init(&ps->lock, NULL);
-	*out = ps;
+	*out   = ps;
 	return CHAOS_OK;
 }
 
@@ -446,7 +359,6 @@ probe_set_free(struct probe_set *ps)
 {
 	if (ps == NULL)
 		return;
-	probe_stop_all(ps);
-	pthread_mutex_destroy(&ps->lock);
+	worker_set_free(ps->workers);
 	free(ps);
 }

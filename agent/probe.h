@@ -21,18 +21,17 @@
 #include <sys/socket.h>
 
 #include "agent/events.h"
+#include "common/err.h"
 #include "proto/chaos.pb-c.h"
 
-#define PROBE_MAX 64 /* probes per set */
-#define PROBE_MAX_TIMEOUT_MS 60000u
-#define PROBE_MIN_INTERVAL_MS 10u
+#define PROBE_MAX 64                  /* probes per set */
 #define PROBE_DEFAULT_WINDOW_MS 5000u /* HTTP advance_window_ms when 0 */
 
 struct probe_set;
 
 /* Creates an empty set sending through ev, which must outlive the set (free
  * the set before events_close()). Returns CHAOS_OK or CHAOS_ENOMEM. */
-int probe_set_new(struct events *ev, struct probe_set **out);
+chaos_err probe_set_new(struct events *ev, struct probe_set **out);
 
 /* Stops every probe, joins the threads, frees the set. NULL is fine. */
 void probe_set_free(struct probe_set *ps);
@@ -40,16 +39,17 @@ void probe_set_free(struct probe_set *ps);
 /* Starts the probe described by spec; everything needed is copied, so spec
  * may be freed on return. Idempotent by probe_id: if that id is running this
  * returns CHAOS_OK and changes nothing (stop it first to change it).
- * Returns CHAOS_OK; CHAOS_EINVAL (bad id, interval, timeout or target),
- * CHAOS_EUNSUPPORTED (kind not built), CHAOS_EBUSY (PROBE_MAX running),
- * CHAOS_ENOMEM or CHAOS_ESYS; err (errlen > 0) then says why. */
-int probe_start(struct probe_set *ps, const Chaos__V1__ProbeSpec *spec, char *err,
-                size_t errlen);
+ * Returns CHAOS_OK; CHAOS_EINVAL (bad id, target, interval outside
+ * LIMIT_PROBE_INTERVAL_MIN_MS..LIMIT_PROBE_INTERVAL_MAX_MS or timeout outside
+ * 1..LIMIT_TIMEOUT_MAX_MS), CHAOS_EUNSUPPORTED (kind not built), CHAOS_EBUSY
+ * (PROBE_MAX running), CHAOS_ENOMEM or CHAOS_ESYS; why then says why. */
+chaos_err probe_start(struct probe_set *ps, const Chaos__V1__ProbeSpec *spec,
+                      chaos_why *why);
 
 /* Stops one probe and waits for its thread: returns within a few ms, since
  * a check in flight is abandoned and sends no sample. Returns CHAOS_OK or
  * CHAOS_ENOENT when no probe has that id. */
-int probe_stop(struct probe_set *ps, const char *probe_id);
+chaos_err probe_stop(struct probe_set *ps, const char *probe_id);
 
 /* Stops every probe (all at once, then waits for all). */
 void probe_stop_all(struct probe_set *ps);
@@ -90,17 +90,17 @@ struct probe_check {
 	int      stop_fd;
 };
 
+/* One kind of probe; its name in logs is the ProbeKind's (wire_enum_name). */
 struct probe_ops {
 	Chaos__V1__ProbeKind kind;
-	const char          *name;
 	/* Validates spec and copies what the kind needs into *state. Returns
-	 * CHAOS_OK, or CHAOS_EINVAL/CHAOS_ENOMEM with err filled. */
-	int (*init)(const Chaos__V1__ProbeSpec *spec, void **state, char *err,
-	            size_t errlen);
+	 * CHAOS_OK, or CHAOS_EINVAL/CHAOS_ENOMEM with why filled. */
+	chaos_err (*init)(const Chaos__V1__ProbeSpec *spec, void **state, chaos_why *why);
 	/* Runs one check and fills r (zeroed by the caller). Only the probe's
 	 * own thread calls it. Returns CHAOS_OK, or CHAOS_ECLOSED when stop_fd
 	 * fired (r is then ignored). */
-	int (*check)(void *state, const struct probe_check *c, struct probe_result *r);
+	chaos_err (*check)(void *state, const struct probe_check *c,
+	                   struct probe_result *r);
 	void (*fini)(void *state);
 };
 
@@ -118,7 +118,9 @@ void probe_detail(struct probe_result *r, const char *fmt, ...)
 
 /* Starts a non-blocking TCP connect to sa. Returns 0 with *fd connected,
  * EINPROGRESS with *fd pending (poll it for POLLOUT, then call
- * probe_tcp_connect_finish()), or a positive errno with *fd = -1. */
+ * probe_tcp_connect_finish()), or a positive errno with *fd = -1. These two
+ * return the errno itself, not a chaos_err: a refused connect is a
+ * measurement, classified with probe_class_errno(), not a failure of ours. */
 int probe_tcp_connect_start(const struct sockaddr *sa, socklen_t salen, int *fd);
 
 /* The outcome of a pending connect once fd polled writable or in error:

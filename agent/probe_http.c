@@ -19,6 +19,7 @@
 #include "agent/probe.h"
 #include "common/clock.h"
 #include "common/err.h"
+#include "common/url.h"
 
 #define HTTP_BODY_MAX (64u * 1024u)
 #define HTTP_POLL_MS 1000
@@ -61,23 +62,19 @@ http_fini(void *state)
 	free(st);
 }
 
-static int
-http_init(const Chaos__V1__ProbeSpec *spec, void **state, char *err, size_t errlen)
+static chaos_err
+http_init(const Chaos__V1__ProbeSpec *spec, void **state, chaos_why *why)
 {
 	struct http_state *st = NULL;
+	struct url_parts   u;
 
 	pthread_once(&http_once, http_global_init);
-	if (http_init_rc != CURLE_OK) {
-		snprintf(err, errlen, "probe %s: curl_global_init: %s", spec->probe_id,
-		         curl_easy_strerror(http_init_rc));
-		return CHAOS_ESYS;
-	}
-	if (strncmp(spec->target, "http://", 7) != 0 &&
-	    strncmp(spec->target, "https://", 8) != 0) {
-		snprintf(err, errlen, "probe %s: target is not an http(s):// URL",
-		         spec->probe_id);
-		return CHAOS_EINVAL;
-	}
+	if (http_init_rc != CURLE_OK)
+		return chaos_fail(why, CHAOS_ESYS, "probe %s: curl_global_init: %s",
+		                  spec->probe_id, curl_easy_strerror(http_init_rc));
+	if (url_parse(spec->target, URL_WEB, &u, why) != CHAOS_OK)
+		return chaos_fail_prefix(why, CHAOS_EINVAL, "probe %s: target",
+		                         spec->probe_id);
 	if ((st = calloc(1, sizeof(*st))) == NULL ||
 	    (st->url = strdup(spec->target)) == NULL)
 		goto nomem;
@@ -141,7 +138,7 @@ http_setup(CURL *h, const struct http_state *st, const struct probe_check *c,
 
 /* Drives the transfer to its end. Returns CHAOS_OK with *cc set, or
  * CHAOS_ECLOSED when the probe was stopped. */
-static int
+static chaos_err
 http_run(CURLM *m, const struct probe_check *c, CURLcode *cc)
 {
 	int      running = 1, left;
@@ -312,7 +309,7 @@ http_judge(struct http_state *st, long status, const struct http_body *body,
 		http_advance(st, value, r);
 }
 
-static int
+static chaos_err
 http_check(void *state, const struct probe_check *c, struct probe_result *r)
 {
 	struct http_state *st                      = state;
@@ -322,7 +319,7 @@ http_check(void *state, const struct probe_check *c, struct probe_result *r)
 	CURLM             *m                       = curl_multi_init();
 	CURLcode           cc;
 	long               status = 0;
-	int                rv     = CHAOS_OK;
+	chaos_err          rv     = CHAOS_OK;
 
 	if (h == NULL || m == NULL || curl_multi_add_handle(m, h) != CURLM_OK) {
 		r->error_class = CHAOS__V1__ERROR_CLASS__ERROR_CLASS_OTHER;
@@ -349,7 +346,6 @@ out:
 
 const struct probe_ops probe_http_ops = {
     .kind  = CHAOS__V1__PROBE_KIND__PROBE_KIND_HTTP,
-    .name  = "http",
     .init  = http_init,
     .check = http_check,
     .fini  = http_fini,

@@ -10,7 +10,6 @@
  * connect_us). connect and query share the check's deadline (timeout_ms),
  * enforced by pgconn, not by libpq.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,19 +42,18 @@ pg_fini(void *state)
 	free(st);
 }
 
-static int
-pg_init(const Chaos__V1__ProbeSpec *spec, void **state, char *err, size_t errlen)
+static chaos_err
+pg_init(const Chaos__V1__ProbeSpec *spec, void **state, chaos_why *why)
 {
 	struct pg_state *st;
 	const char      *q = spec->query != NULL && spec->query[0] != '\0' ? spec->query
 	                                                                   : PG_DEFAULT_QUERY;
 
-	if (!pgconn_conninfo_ok(spec->target)) {
-		/* never quoted: a conninfo may hold a password */
-		snprintf(err, errlen, "probe %s: target is not a libpq conninfo",
-		         spec->probe_id);
-		return CHAOS_EINVAL;
-	}
+	/* never quoted: a conninfo may hold a password */
+	if (!pgconn_conninfo_ok(spec->target))
+		return chaos_fail(why, CHAOS_EINVAL,
+		                  "probe %s: target is not a libpq conninfo",
+		                  spec->probe_id);
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return CHAOS_ENOMEM;
 	st->conninfo = strdup(spec->target);
@@ -77,13 +75,13 @@ pg_fail(struct probe_result *r, const struct pgconn_error *e)
 	probe_detail(r, "%s", e->detail);
 }
 
-static int
+static chaos_err
 pg_check(void *state, const struct probe_check *c, struct probe_result *r)
 {
 	struct pg_state    *st = state;
 	struct pgconn_error e  = {0};
 	int64_t             t0 = clk_mono_us(), q0;
-	int                 rv;
+	chaos_err           rv;
 
 	if (st->conn == NULL) {
 		rv = pgconn_connect(st->conninfo, PG_APP_NAME, c->deadline_mono_us,
@@ -119,7 +117,6 @@ pg_check(void *state, const struct probe_check *c, struct probe_result *r)
 
 const struct probe_ops probe_pg_ops = {
     .kind  = CHAOS__V1__PROBE_KIND__PROBE_KIND_POSTGRES,
-    .name  = "postgres",
     .init  = pg_init,
     .check = pg_check,
     .fini  = pg_fini,

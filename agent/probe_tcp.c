@@ -22,7 +22,7 @@
 #include "agent/probe.h"
 #include "common/clock.h"
 #include "common/err.h"
-#include "common/flags.h"
+#include "common/url.h"
 
 #define TCP_RESOLVER_STACK (256u * 1024u)
 
@@ -79,30 +79,6 @@ probe_tcp_connect_finish(int fd)
 	return e;
 }
 
-/* Splits "host:port" or "[v6]:port". */
-static int
-tcp_split(const char *target, struct tcp_state *st)
-{
-	const char *colon = strrchr(target, ':');
-	const char *host  = target;
-	size_t      hlen;
-	uint32_t    port;
-
-	if (colon == NULL || flags_parse_u32(colon + 1, 1, 65535, &port) != CHAOS_OK)
-		return CHAOS_EINVAL;
-	hlen = (size_t)(colon - target);
-	if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
-		host++;
-		hlen -= 2;
-	}
-	if (hlen == 0 || hlen >= sizeof(st->host))
-		return CHAOS_EINVAL;
-	memcpy(st->host, host, hlen);
-	st->host[hlen] = '\0';
-	snprintf(st->port, sizeof(st->port), "%u", port);
-	return CHAOS_OK;
-}
-
 static bool
 tcp_literal(struct tcp_state *st)
 {
@@ -125,19 +101,22 @@ tcp_literal(struct tcp_state *st)
 	return false;
 }
 
-static int
-tcp_init(const Chaos__V1__ProbeSpec *spec, void **state, char *err, size_t errlen)
+/* "host:port" or "[v6]:port". */
+static chaos_err
+tcp_init(const Chaos__V1__ProbeSpec *spec, void **state, chaos_why *why)
 {
 	struct tcp_state *st = calloc(1, sizeof(*st));
+	uint16_t          port;
 
 	if (st == NULL)
 		return CHAOS_ENOMEM;
-	if (tcp_split(spec->target, st) != CHAOS_OK) {
-		snprintf(err, errlen, "probe %s: target is not host:port",
-		         spec->probe_id);
+	if (url_parse_hostport(spec->target, st->host, sizeof(st->host), &port, why) !=
+	    CHAOS_OK) {
 		free(st);
-		return CHAOS_EINVAL;
+		return chaos_fail_prefix(why, CHAOS_EINVAL, "probe %s: target",
+		                         spec->probe_id);
 	}
+	snprintf(st->port, sizeof(st->port), "%u", port);
 	st->literal = tcp_literal(st);
 	*state      = st;
 	return CHAOS_OK;
@@ -215,7 +194,7 @@ tcp_wait(int fd, short events, const struct probe_check *c)
 
 /* Resolves st's name within the check's deadline. Returns CHAOS_OK with
  * *res (freeaddrinfo() it), CHAOS_ECLOSED, or CHAOS_ENOENT with r filled. */
-static int
+static chaos_err
 tcp_resolve(const struct tcp_state *st, const struct probe_check *c,
             struct addrinfo **res, struct probe_result *r)
 {
@@ -259,13 +238,13 @@ tcp_resolve(const struct tcp_state *st, const struct probe_check *c,
 
 /* One connect within the deadline. Returns CHAOS_OK with *errnum (0 when
  * connected) or CHAOS_ECLOSED. */
-static int
+static chaos_err
 tcp_connect(const struct sockaddr *sa, socklen_t salen, const struct probe_check *c,
             int *errnum)
 {
-	int fd = -1;
-	int e  = probe_tcp_connect_start(sa, salen, &fd);
-	int rv = CHAOS_OK;
+	int       fd = -1;
+	int       e  = probe_tcp_connect_start(sa, salen, &fd);
+	chaos_err rv = CHAOS_OK;
 
 	if (e == EINPROGRESS) {
 		int w = tcp_wait(fd, POLLOUT, c);
@@ -280,12 +259,13 @@ tcp_connect(const struct sockaddr *sa, socklen_t salen, const struct probe_check
 }
 
 /* Tries each address in turn, as a client would, until one connects. */
-static int
+static chaos_err
 tcp_check(void *state, const struct probe_check *c, struct probe_result *r)
 {
 	struct tcp_state *st  = state;
 	struct addrinfo  *res = NULL;
-	int               rv, e = EADDRNOTAVAIL;
+	int               e   = EADDRNOTAVAIL;
+	chaos_err         rv;
 
 	if (st->literal) {
 		rv = tcp_connect((struct sockaddr *)&st->addr, st->addrlen, c, &e);
@@ -313,7 +293,6 @@ tcp_check(void *state, const struct probe_check *c, struct probe_result *r)
 
 const struct probe_ops probe_tcp_ops = {
     .kind  = CHAOS__V1__PROBE_KIND__PROBE_KIND_TCP,
-    .name  = "tcp",
     .init  = tcp_init,
     .check = tcp_check,
     .fini  = tcp_fini,

@@ -31,12 +31,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/err.h"
+#include "common/limits.h"
+
 #define PROXY_DEFAULT_MAX_CONNS 1024u
 #define PROXY_DEFAULT_BUFFER (1024u * 1024u) /* bytes per direction */
-#define PROXY_MAX_DELAY_MS 600000u
 
 struct proxy_config {
-	uint32_t       delay_ms;     /* added to a round trip; <= PROXY_MAX_DELAY_MS */
+	uint32_t       delay_ms;     /* added to a round trip; <= LIMIT_DELAY_MAX_MS */
 	uint32_t       jitter_ms;    /* <= delay_ms; half of it +- on each direction */
 	uint32_t       mark;         /* SO_MARK of upstream sockets; 0 = none */
 	uint32_t       max_conns;    /* 0 = PROXY_DEFAULT_MAX_CONNS */
@@ -64,9 +66,8 @@ struct proxy;
 /* Listens and starts the proxy's thread. On success *out owns the proxy
  * (proxy_stop frees it). Errors: CHAOS_EINVAL (delay or jitter out of
  * range), CHAOS_ENOMEM, CHAOS_EPERM (SO_MARK needs CAP_NET_ADMIN: checked
- * here, not per connection), CHAOS_ESYS; err says why. */
-int proxy_start(const struct proxy_config *cfg, struct proxy **out, char *err,
-                size_t errlen);
+ * here, not per connection), CHAOS_ESYS; why says why. */
+chaos_err proxy_start(const struct proxy_config *cfg, struct proxy **out, chaos_why *why);
 
 /* The port the proxy listens on (host byte order). */
 uint16_t proxy_port(const struct proxy *p);

@@ -40,13 +40,13 @@ proxy_queue_room(const struct proxy_queue *q)
 	return q->max_bytes - q->bytes;
 }
 
-static int
+static chaos_err
 proxy_queue_append(struct proxy_queue *q, const void *data, size_t len, int64_t due)
 {
 	struct proxy_chunk *c = malloc(sizeof(*c) + len);
 
 	if (c == NULL)
-		return -1;
+		return CHAOS_ENOMEM;
 	c->next = NULL;
 	c->due  = due > q->last_due ? due : q->last_due;
 	c->len  = (uint32_t)len;
@@ -61,24 +61,30 @@ proxy_queue_append(struct proxy_queue *q, const void *data, size_t len, int64_t 
 	q->last_due = c->due;
 	q->bytes += len;
 	q->chunks++;
-	return 0;
+	return CHAOS_OK;
 }
 
-int
+chaos_err
 proxy_queue_push(struct proxy_queue *q, const void *data, size_t len, int64_t due)
 {
-	if (len == 0 || len > proxy_queue_room(q) || len > UINT32_MAX)
-		return -1;
+	if (len == 0)
+		return CHAOS_EINVAL;
+	if (len > proxy_queue_room(q) || len > UINT32_MAX)
+		return CHAOS_ETOOBIG;
 	return proxy_queue_append(q, data, len, due);
 }
 
-int
+chaos_err
 proxy_queue_push_eof(struct proxy_queue *q, int64_t due)
 {
-	if (q->eof || proxy_queue_append(q, NULL, 0, due) != 0)
-		return -1;
+	chaos_err rv;
+
+	if (q->eof)
+		return CHAOS_EINVAL;
+	if ((rv = proxy_queue_append(q, NULL, 0, due)) != CHAOS_OK)
+		return rv;
 	q->eof = true;
-	return 0;
+	return CHAOS_OK;
 }
 
 int64_t

@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/err.h"
+
 #define PROXY_QUEUE_MAX_CHUNKS 4096
 
 struct proxy_chunk; /* one read: data or the end of the stream */
@@ -43,14 +45,16 @@ void proxy_queue_fini(struct proxy_queue *q);
 size_t proxy_queue_room(const struct proxy_queue *q);
 
 /* Appends a copy of data[0..len) (0 < len <= room) to be released at due
- * (raised to the previous release time if earlier). Returns 0, or -1 when
- * len is over the room or the copy cannot be allocated. */
-int proxy_queue_push(struct proxy_queue *q, const void *data, size_t len, int64_t due);
+ * (raised to the previous release time if earlier). Returns CHAOS_OK,
+ * CHAOS_EINVAL (len 0), CHAOS_ETOOBIG (len over the room, or after the end
+ * of the stream) or CHAOS_ENOMEM. */
+chaos_err proxy_queue_push(struct proxy_queue *q, const void *data, size_t len,
+                           int64_t due);
 
 /* Queues the end of the stream, released like data at due (raised as
- * above). Nothing may be pushed after it. Returns 0, or -1 (ENOMEM or the
- * end was already queued). */
-int proxy_queue_push_eof(struct proxy_queue *q, int64_t due);
+ * above). Nothing may be pushed after it. Returns CHAOS_OK, CHAOS_EINVAL
+ * (the end was already queued) or CHAOS_ENOMEM. */
+chaos_err proxy_queue_push_eof(struct proxy_queue *q, int64_t due);
 
 /* Release time of the head, or -1 when the queue is empty. */
 int64_t proxy_queue_next_due(const struct proxy_queue *q);

@@ -52,7 +52,7 @@ session_pipe_added(nng_pipe p, nng_pipe_ev what, void *arg)
 	s->st.reconnects++;
 }
 
-int
+chaos_err
 session_open(const char *url, const struct transport_tls *tls, const struct identity *id,
              struct events *ev, const struct session_handler *h, struct session **out,
              chaos_why *why)
@@ -266,7 +266,7 @@ session_wait_ms(struct session *s, int64_t deadline_mono)
 	return wait < SESSION_MIN_WAIT_MS ? SESSION_MIN_WAIT_MS : (int)wait;
 }
 
-int
+chaos_err
 session_run(struct session *s)
 {
 	int64_t deadline = 0;

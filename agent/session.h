@@ -19,6 +19,7 @@
 #include "agent/identity.h"
 #include "common/transport.h"
 #include "proto/chaos.pb-c.h"
+#include "common/err.h"
 
 #define SESSION_MAX_ACTIVE 64
 
@@ -40,12 +41,13 @@ struct session;
 
 /* Opens the REQ socket and dials url in the background. id and ev must
  * outlive the session. */
-int session_open(const char *url, const struct transport_tls *tls,
-                 const struct identity *id, struct events *ev,
-                 const struct session_handler *h, struct session **out, chaos_why *why);
+chaos_err session_open(const char *url, const struct transport_tls *tls,
+                       const struct identity *id, struct events *ev,
+                       const struct session_handler *h, struct session **out,
+                       chaos_why *why);
 
 /* Runs the poll loop until session_stop(). Returns CHAOS_OK. */
-int session_run(struct session *s);
+chaos_err session_run(struct session *s);
 
 /* Makes session_run() return soon; safe from another thread. */
 void session_stop(struct session *s);

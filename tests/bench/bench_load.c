@@ -210,8 +210,7 @@ run_ours(int cpu, const char *url, int duration_s, int conc, uint32_t rate,
 	struct load_set  *ls = NULL;
 	Chaos__V1__Event *fin;
 	struct rusage     ru0, ru1;
-	char              err[256] = "";
-	int               rv       = -1;
+	int               rv = -1;
 
 	Chaos__V1__LoadSpec spec = CHAOS__V1__LOAD_SPEC__INIT;
 	spec.load_id             = "bench";
@@ -233,8 +232,8 @@ run_ours(int cpu, const char *url, int duration_s, int conc, uint32_t rate,
 	pin_to(cpu);
 	getrusage(RUSAGE_SELF, &ru0);
 	if (load_set_new(ev, &ls) != CHAOS_OK ||
-	    load_start(ls, &spec, err, sizeof(err)) != CHAOS_OK) {
-		fprintf(stderr, "load_start: %s\n", err);
+	    load_start(ls, &spec, &why) != CHAOS_OK) {
+		fprintf(stderr, "load_start: %s\n", why.text);
 		goto out;
 	}
 	fin = wait_final(pull, duration_s * 1000 + 15000);

@@ -151,7 +151,7 @@ count_cb(const struct nlmsghdr *nlh, void *data)
 	return rc;
 }
 
-static int
+static chaos_err
 count_fn(void *p)
 {
 	struct count_req  *r  = p;
@@ -180,7 +180,7 @@ out:
 		nftnl_set_free(s);
 	if (nl != NULL)
 		mnl_socket_close(nl);
-	return rc < 0 ? -1 : 0;
+	return rc < 0 ? CHAOS_ESYS : CHAOS_OK;
 }
 
 static int
@@ -188,7 +188,7 @@ kernel_elems(const char *table, const char *set)
 {
 	struct count_req r = {.table = table, .set = set};
 
-	if (netns_run(ns_path, count_fn, &r) != 0)
+	if (netns_run(ns_path, count_fn, &r) != CHAOS_OK)
 		return -1;
 	return r.count;
 }
@@ -199,10 +199,10 @@ struct open_req {
 	struct nft_ctx *ctx;
 };
 
-static int
+static chaos_err
 open_fn(void *p)
 {
-	return nft_open(OUR_TABLE, &((struct open_req *)p)->ctx);
+	return nft_open(OUR_TABLE, &((struct open_req *)p)->ctx, NULL);
 }
 
 static const char **
@@ -228,7 +228,7 @@ bench_ours(struct nft_ctx *ctx, int n, struct result *res)
 
 	for (int i = 0; i < REPS; i++) {
 		t = now_ms();
-		if (nft_commit(ctx, &rs) != CHAOS_OK)
+		if (nft_commit(ctx, &rs, NULL) != CHAOS_OK)
 			return -1;
 		apply[i] = now_ms() - t;
 		if (i == 0 && kernel_elems(OUR_TABLE, "f0_peers") != n) {
@@ -236,7 +236,7 @@ bench_ours(struct nft_ctx *ctx, int n, struct result *res)
 			return -1;
 		}
 		t = now_ms();
-		if (nft_clear(ctx) != CHAOS_OK)
+		if (nft_clear(ctx, NULL) != CHAOS_OK)
 			return -1;
 		revert[i] = now_ms() - t;
 	}

@@ -32,7 +32,7 @@
 #include "agent/proxy.h"
 #include "common/clock.h"
 #include "common/err.h"
-#include "echo_srv.h"
+#include "tests/support/echo_srv.h"
 
 #define MEM_CONNS 100
 #define MEM_DELAY_MS 500
@@ -64,13 +64,14 @@ child_main(int in, int out, uint32_t delay_ms)
 	struct proxy_config cfg = {
 	    .delay_ms = delay_ms, .bind_addr = {htonl(INADDR_LOOPBACK)}, .upstream = &up};
 	struct proxy *p = NULL;
-	char          err[128], c;
+	char          c;
+	chaos_why     why = {{0}};
 
 	if (read(in, &up_port, sizeof(up_port)) != sizeof(up_port))
 		_exit(2);
 	up.sin_port = htons(up_port);
-	if (proxy_start(&cfg, &p, err, sizeof(err)) != CHAOS_OK) {
-		fprintf(stderr, "child: %s\n", err);
+	if (proxy_start(&cfg, &p, &why) != CHAOS_OK) {
+		fprintf(stderr, "child: %s\n", why.text);
 		_exit(2);
 	}
 	port = proxy_port(p);

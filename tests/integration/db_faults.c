@@ -35,7 +35,6 @@
 #include <unistd.h>
 
 #include <nng/nng.h>
-#include <nng/protocol/pipeline0/pull.h>
 
 #include "agent/events.h"
 #include "agent/fault.h"
@@ -46,18 +45,21 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/wire.h"
+#include "tests/support/fds.h"
+#include "tests/support/event_sink.h"
+#include "tests/support/median.h"
+#include "tests/support/shell.h"
 
 #define PG_PORT 5432
 #define DELAY_MS 500
 #define TOLERANCE_MS 50
 #define QUERIES 9
 
-static const char    *ns_db, *ns_cl, *db_ip, *password;
-static char           dsn[512];
-static char           db_cidr[32];
-static int            failures;
-static nng_socket     pull;
-static struct events *ev;
+static const char       *ns_db, *ns_cl, *db_ip, *password;
+static char              dsn[512];
+static char              db_cidr[32];
+static int               failures;
+static struct event_sink sink; /* the controller's end of the events */
 
 #define CHECK(cond, ...)                                                                 \
 	do {                                                                             \
@@ -75,63 +77,19 @@ static struct events *ev;
 /* ------------------------------------------------------------------ */
 /* Running things inside a namespace                                   */
 
-static const char *
-sh_out(const char *cmd)
-{
-	static char out[65536];
-	FILE       *f = popen(cmd, "r");
-	size_t      n = 0;
-
-	out[0] = '\0';
-	if (f == NULL)
-		return out;
-	n      = fread(out, 1, sizeof(out) - 1, f);
-	out[n] = '\0';
-	pclose(f);
-	return out;
-}
-
 /* `nft list ruleset` inside the namespace at path. */
 static const char *
 nft_ruleset(const char *ns_path)
 {
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "nsenter --net=%s nft list ruleset 2>&1", ns_path);
-	return sh_out(cmd);
+	return shell_out("nsenter --net=%s nft list ruleset 2>&1", ns_path);
 }
 
 /* Listening TCP sockets on port in the namespace (ss -Htln). */
 static bool
 listening_on(const char *ns_path, unsigned port)
 {
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "nsenter --net=%s ss -Htln 'sport = :%u' 2>&1",
-	         ns_path, port);
-	return sh_out(cmd)[0] != '\0';
-}
-
-static int
-count_sockets(void)
-{
-	DIR           *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int            n = 0;
-	char           path[300], target[64];
-
-	while (d != NULL && (e = readdir(d)) != NULL) {
-		ssize_t len;
-		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
-		len = readlink(path, target, sizeof(target) - 1);
-		if (len > 0) {
-			target[len] = '\0';
-			n += strncmp(target, "socket:", 7) == 0;
-		}
-	}
-	if (d != NULL)
-		closedir(d);
-	return n;
+	return shell_out("nsenter --net=%s ss -Htln 'sport = :%u' 2>&1", ns_path,
+	                 port)[0] != '\0';
 }
 
 /* ---- TCP connect ---- */
@@ -140,7 +98,7 @@ struct tcp_req {
 	int err;
 };
 
-static int
+static chaos_err
 tcp_connect_fn(void *arg)
 {
 	struct tcp_req    *r   = arg;
@@ -159,7 +117,7 @@ tcp_connect_fn(void *arg)
 	else
 		getsockopt(fd, SOL_SOCKET, SO_ERROR, &r->err, &len);
 	close(fd);
-	return 0;
+	return CHAOS_OK;
 }
 
 /* errno of a TCP connect from the client namespace to the server (1 s). */
@@ -182,14 +140,14 @@ struct pg_req {
 	int                 rv;
 };
 
-static int
+static chaos_err
 pg_connect_fn(void *arg)
 {
 	struct pg_req *r = arg;
 
 	r->rv = pgconn_connect(r->conninfo, r->app, clk_mono_us() + 10000000, -1,
 	                       &r->conn, &r->e);
-	return 0;
+	return CHAOS_OK;
 }
 
 /* A connection made inside ns with application_name app (NULL on failure). */
@@ -222,7 +180,7 @@ struct probe_run {
 	int64_t             took_us;
 };
 
-static int
+static chaos_err
 probe_check_fn(void *arg)
 {
 	struct probe_run  *x = arg;
@@ -235,7 +193,7 @@ probe_check_fn(void *arg)
 	c.stop_fd          = -1;
 	probe_pg_ops.check(x->state, &c, &x->r);
 	x->took_us = clk_mono_us() - t0;
-	return 0;
+	return CHAOS_OK;
 }
 
 static void *
@@ -243,7 +201,7 @@ probe_new(const char *query, bool keep)
 {
 	Chaos__V1__ProbeSpec spec = CHAOS__V1__PROBE_SPEC__INIT;
 	void                *st   = NULL;
-	char                 err[200];
+	chaos_why            why  = {{0}};
 
 	spec.probe_id            = "pg";
 	spec.kind                = CHAOS__V1__PROBE_KIND__PROBE_KIND_POSTGRES;
@@ -253,8 +211,8 @@ probe_new(const char *query, bool keep)
 	spec.timeout_ms          = 5000;
 	spec.has_keep_connection = keep;
 	spec.keep_connection     = keep;
-	if (probe_pg_ops.init(&spec, &st, err, sizeof(err)) != CHAOS_OK)
-		printf("probe init: %s\n", err);
+	if (probe_pg_ops.init(&spec, &st, &why) != CHAOS_OK)
+		printf("probe init: %s\n", why.text);
 	return st;
 }
 
@@ -278,14 +236,6 @@ probe_fresh(uint32_t timeout_ms)
 	return x;
 }
 
-static int
-cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
 /* Median query latency (us) of n healthy checks of a kept-connection probe;
  * -1 if a check failed. */
 static int64_t
@@ -301,8 +251,7 @@ probe_median(void *st, int n)
 		}
 		v[i] = x.r.latency_us;
 	}
-	qsort(v, (size_t)n, sizeof(v[0]), cmp_i64);
-	return v[n / 2];
+	return median_i64(v, (size_t)n);
 }
 
 /* ------------------------------------------------------------------ */
@@ -312,42 +261,43 @@ struct engine_req {
 	struct fault_engine        *fe;
 	const Chaos__V1__FaultSpec *spec;
 	const char                 *id;
-	char                        err[256];
+	chaos_why                   why;
 	int                         rv;
 };
 
-static int
+static chaos_err
 engine_new_fn(void *arg)
 {
 	struct engine_req *r = arg;
 
-	r->rv = fault_engine_new(ev, NULL, &r->fe);
-	return 0;
+	r->rv = fault_engine_new(sink.ev, NULL, &r->fe);
+	return CHAOS_OK;
 }
 
-static int
+static chaos_err
 engine_apply_fn(void *arg)
 {
 	struct engine_req *r = arg;
 
-	r->rv = fault_apply(r->fe, r->spec, 0, r->err, sizeof(r->err));
-	return 0;
+	r->rv = fault_apply(r->fe, r->spec, 0, &r->why);
+	return CHAOS_OK;
 }
 
-static int
+static chaos_err
 engine_revert_fn(void *arg)
 {
 	struct engine_req *r = arg;
 
-	r->rv = fault_revert(r->fe, r->id, r->err, sizeof(r->err));
-	return 0;
+	fault_revert(r->fe, r->id);
+	r->rv = CHAOS_OK;
+	return CHAOS_OK;
 }
 
-static int
+static chaos_err
 engine_free_fn(void *arg)
 {
 	fault_engine_free(((struct engine_req *)arg)->fe);
-	return 0;
+	return CHAOS_OK;
 }
 
 static struct fault_engine *
@@ -368,7 +318,7 @@ engine_apply(const char *ns, struct fault_engine *fe, Chaos__V1__FaultSpec *spec
 	spec->hard_end_ctl_us = clk_now_us() + 120000000;
 	netns_run(ns, engine_apply_fn, &r);
 	if (r.rv != CHAOS_OK)
-		printf("  (apply %s: %s)\n", spec->fault_id, r.err);
+		printf("  (apply %s: %s)\n", spec->fault_id, r.why.text);
 	return r.rv;
 }
 
@@ -389,19 +339,10 @@ fault_detail(const char *id, Chaos__V1__FaultPhase phase)
 
 	while (clk_mono_us() < deadline) {
 		Chaos__V1__Event *e = NULL;
-		chaos_why         why;
-		nng_msg          *msg;
 		bool              hit;
 
-		nng_socket_set_ms(pull, NNG_OPT_RECVTIMEO, 200);
-		if (nng_recvmsg(pull, &msg, 0) != 0)
+		if (event_sink_recv(&sink, 200, &e, NULL) != CHAOS_OK)
 			continue;
-		if (wire_decode_event(nng_msg_body(msg), nng_msg_len(msg), &e, &why) !=
-		    CHAOS_OK) {
-			nng_msg_free(msg);
-			continue;
-		}
-		nng_msg_free(msg);
 		hit = e->body_case == CHAOS__V1__EVENT__BODY_FAULT_STATE &&
 		    strcmp(e->fault_state->fault_id, id) == 0 &&
 		    e->fault_state->phase == phase;
@@ -516,7 +457,7 @@ latency_fault(const char *ns, struct fault_engine *fe, bool out)
 	char                    term_dsn[600];
 	struct pgconn_error     e = {0};
 	PGconn                 *victim, *bystander = NULL;
-	int                     sockets0 = count_sockets(), sockets1;
+	int                     sockets0 = fds_count_sockets(), sockets1;
 	void                   *kept     = probe_new(NULL, true);
 	int64_t                 base, slow, after;
 	unsigned                pport = 0;
@@ -527,7 +468,7 @@ latency_fault(const char *ns, struct fault_engine *fe, bool out)
 	victim = pg_open(ns_cl, "victim");
 	if (out) /* connected from the server's own address: not this pod's */
 		bystander = pg_open(ns_db, "bystander");
-	sockets1 = count_sockets();
+	sockets1 = fds_count_sockets();
 	CHECK(base > 0 && victim != NULL, "%s latency: baseline query latency %.2f ms",
 	      side, base / 1000.0);
 
@@ -573,9 +514,9 @@ latency_fault(const char *ns, struct fault_engine *fe, bool out)
 	      "%d)",
 	      side, slow / 1000.0, (slow - base) / 1000.0, DELAY_MS, TOLERANCE_MS);
 	/* its listener, and both ends of the kept probe's proxied connection */
-	CHECK(count_sockets() >= sockets1 + 3,
+	CHECK(fds_count_sockets() >= sockets1 + 3,
 	      "%s latency: the proxy holds sockets (%d, %d before)", side,
-	      count_sockets(), sockets1);
+	      fds_count_sockets(), sockets1);
 
 	engine_revert(ns, fe, id);
 	CHECK(strstr(nft_ruleset(ns), "chaos_agent") == NULL,
@@ -593,9 +534,9 @@ out:
 	if (bystander != NULL)
 		PQfinish(bystander);
 	probe_pg_ops.fini(kept);
-	CHECK(count_sockets() == sockets0,
+	CHECK(fds_count_sockets() == sockets0,
 	      "%s latency reverted: the proxy's sockets are gone (%d sockets, %d before)",
-	      side, count_sockets(), sockets0);
+	      side, fds_count_sockets(), sockets0);
 }
 
 static void
@@ -651,27 +592,12 @@ sql_error_class(void)
 	      x.took_us / 1000.0);
 }
 
-static int
-events_setup(void)
-{
-	char      url[128];
-	chaos_why why = {{0}};
-
-	snprintf(url, sizeof(url), "ipc:///tmp/db_faults_%d.sock", (int)getpid());
-	if (nng_pull0_open(&pull) != 0 || nng_listen(pull, url, NULL, 0) != 0)
-		return -1;
-	nng_socket_set_size(pull, NNG_OPT_RECVMAXSZ, WIRE_MAX_EVENT + WIRE_SOCKET_SLACK);
-	if (events_open(url, "test/db-faults", NULL, &ev, &why) != CHAOS_OK)
-		return -1;
-	usleep(200000); /* let the push side connect: earlier events are dropped */
-	return 0;
-}
-
 int
 main(void)
 {
 	struct fault_engine *fe_db, *fe_cl;
 	struct engine_req    r;
+	chaos_why            why = {{0}};
 
 	ns_db    = getenv("DBF_NS_DB");
 	ns_cl    = getenv("DBF_NS_CL");
@@ -687,9 +613,9 @@ main(void)
 	         "sslmode=disable",
 	         db_ip, PG_PORT, password);
 	snprintf(db_cidr, sizeof(db_cidr), "%s/32", db_ip);
-	if (events_setup() != 0 || (fe_db = engine_new(ns_db)) == NULL ||
-	    (fe_cl = engine_new(ns_cl)) == NULL) {
-		fprintf(stderr, "setup failed\n");
+	if (event_sink_open(&sink, "db_faults", &why) != CHAOS_OK ||
+	    (fe_db = engine_new(ns_db)) == NULL || (fe_cl = engine_new(ns_cl)) == NULL) {
+		fprintf(stderr, "setup failed %s\n", why.text);
 		return 1;
 	}
 	sql_error_class();
@@ -704,8 +630,7 @@ main(void)
 	netns_run(ns_db, engine_free_fn, &r);
 	r.fe = fe_cl;
 	netns_run(ns_cl, engine_free_fn, &r);
-	events_close(ev);
-	nng_close(pull);
+	event_sink_close(&sink);
 	printf(failures ? "FAILED: %d check(s)\n" : "PASS: database faults\n", failures);
 	return failures ? 1 : 0;
 }

@@ -31,6 +31,7 @@
 #include "agent/netns.h"
 #include "agent/nft.h"
 #include "common/err.h"
+#include "tests/support/shell.h"
 
 #define PORT_APP 8080
 #define PORT_PROXY 15001
@@ -104,47 +105,10 @@ sweep_stale_namespaces(void)
 	closedir(d);
 }
 
-__attribute__((format(printf, 1, 2))) static int
-sh(const char *fmt, ...)
-{
-	char    cmd[512];
-	va_list ap;
-	int     rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	if (rc != 0)
-		fprintf(stderr, "command failed (%d): %s\n", rc, cmd);
-	return rc;
-}
-
-/* Runs a command and returns its stdout (static buffer). */
-__attribute__((format(printf, 1, 2))) static const char *
-sh_out(const char *fmt, ...)
-{
-	static char out[262144];
-	char        cmd[512];
-	va_list     ap;
-	FILE       *f;
-	size_t      n;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	f = popen(cmd, "r");
-	assert_non_null(f);
-	n      = fread(out, 1, sizeof(out) - 1, f);
-	out[n] = '\0';
-	pclose(f);
-	return out;
-}
-
 static const char *
 nft_in_a(const char *args)
 {
-	return sh_out("%s netns exec %s nft %s 2>&1", ip_bin, ns_name[NS_A], args);
+	return shell_out("%s netns exec %s nft %s 2>&1", ip_bin, ns_name[NS_A], args);
 }
 
 /* ---- sockets, made inside a namespace ---- */
@@ -157,7 +121,7 @@ struct sock_req {
 	int         err; /* out: 0 or errno */
 };
 
-static int
+static chaos_err
 listen_fn(void *p)
 {
 	struct sock_req   *r   = p;
@@ -170,10 +134,10 @@ listen_fn(void *p)
 	    bind(r->fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
 	    listen(r->fd, 64) < 0)
 		r->err = errno;
-	return 0;
+	return CHAOS_OK;
 }
 
-static int
+static chaos_err
 connect_fn(void *p)
 {
 	struct sock_req   *r   = p;
@@ -184,19 +148,19 @@ connect_fn(void *p)
 	inet_pton(AF_INET, r->addr, &sin.sin_addr);
 	r->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (r->fd < 0)
-		return r->err = errno, 0;
+		return r->err = errno, CHAOS_OK;
 	if (r->mark &&
 	    setsockopt(r->fd, SOL_SOCKET, SO_MARK, &r->mark, sizeof(r->mark)) < 0)
-		return r->err = errno, 0;
+		return r->err = errno, CHAOS_OK;
 	if (connect(r->fd, (struct sockaddr *)&sin, sizeof(sin)) == 0)
-		return 0;
+		return CHAOS_OK;
 	if (errno != EINPROGRESS)
-		return r->err = errno, 0;
+		return r->err = errno, CHAOS_OK;
 	pfd = (struct pollfd) {.fd = r->fd, .events = POLLOUT};
 	if (poll(&pfd, 1, BLOCKED_MS) == 0)
-		return r->err = ETIMEDOUT, 0;
+		return r->err = ETIMEDOUT, CHAOS_OK;
 	getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &r->err, &len);
-	return 0;
+	return CHAOS_OK;
 }
 
 static int
@@ -260,12 +224,12 @@ struct open_req {
 	struct nft_ctx *ctx;
 };
 
-static int
+static chaos_err
 open_fn(void *p)
 {
 	struct open_req *r = p;
 
-	return nft_open(r->table, &r->ctx);
+	return nft_open(r->table, &r->ctx, NULL);
 }
 
 static int
@@ -308,7 +272,7 @@ counter_packets(struct nft_ctx *ctx, enum nft_direction dir)
 	size_t             n   = 0;
 	uint64_t           sum = 0;
 
-	assert_int_equal(nft_counters(ctx, c, 16, &n), CHAOS_OK);
+	assert_int_equal(nft_counters(ctx, c, 16, &n, NULL), CHAOS_OK);
 	for (size_t i = 0; i < n; i++)
 		if (c[i].dir == dir)
 			sum += c[i].packets;
@@ -324,10 +288,10 @@ make_namespace(int i)
 	         ns_role[i]);
 	snprintf(ns_path[i], sizeof(ns_path[i]), "/run/netns/nfttest-%d-%s",
 	         (int)getpid(), ns_role[i]);
-	if (sh("%s netns add %s", ip_bin, ns_name[i]) != 0)
+	if (shell_run("%s netns add %s", ip_bin, ns_name[i]) != 0)
 		return -1;
 	ns_made[i] = true;
-	return sh("%s -n %s link set lo up", ip_bin, ns_name[i]);
+	return shell_run("%s -n %s link set lo up", ip_bin, ns_name[i]);
 }
 
 static int
@@ -335,12 +299,13 @@ wire_host(int i)
 {
 	const char *n = ns_name[i], *br = ns_name[NS_BR];
 
-	if (sh("%s -n %s link add eth0 type veth peer name p%s netns %s", ip_bin, n,
-	       ns_role[i], br) != 0 ||
-	    sh("%s -n %s link set p%s master br0 up", ip_bin, br, ns_role[i]) != 0 ||
-	    sh("%s -n %s addr add %s/24 dev eth0", ip_bin, n, ns_addr[i]) != 0)
+	if (shell_run("%s -n %s link add eth0 type veth peer name p%s netns %s", ip_bin,
+	              n, ns_role[i], br) != 0 ||
+	    shell_run("%s -n %s link set p%s master br0 up", ip_bin, br, ns_role[i]) !=
+	        0 ||
+	    shell_run("%s -n %s addr add %s/24 dev eth0", ip_bin, n, ns_addr[i]) != 0)
 		return -1;
-	return sh("%s -n %s link set eth0 up", ip_bin, n);
+	return shell_run("%s -n %s link set eth0 up", ip_bin, n);
 }
 
 /* Waits (bounded) until A reaches B and C: links up, ARP done. */
@@ -363,8 +328,8 @@ group_setup(void **state)
 	for (int i = 0; i < NS_COUNT; i++)
 		if (make_namespace(i) != 0)
 			return -1;
-	if (sh("%s -n %s link add br0 type bridge && %s -n %s link set br0 up", ip_bin,
-	       ns_name[NS_BR], ip_bin, ns_name[NS_BR]) != 0)
+	if (shell_run("%s -n %s link add br0 type bridge && %s -n %s link set br0 up",
+	              ip_bin, ns_name[NS_BR], ip_bin, ns_name[NS_BR]) != 0)
 		return -1;
 	for (int i = 0; i < NS_BR; i++)
 		if (wire_host(i) != 0)
@@ -402,7 +367,7 @@ test_partition_blocks_a_and_b_both_ways_but_not_c(void **state)
 	const char        *out;
 
 	assert_int_equal(connect_to(NS_A, NS_B), 0);
-	assert_int_equal(nft_commit(ctx, &rs), CHAOS_OK);
+	assert_int_equal(nft_commit(ctx, &rs, NULL), CHAOS_OK);
 	assert_int_equal(connect_to(NS_A, NS_B), ETIMEDOUT);
 	assert_int_equal(connect_to(NS_B, NS_A), ETIMEDOUT);
 	assert_int_equal(connect_to(NS_A, NS_C), 0);
@@ -417,7 +382,7 @@ test_partition_blocks_a_and_b_both_ways_but_not_c(void **state)
 	assert_true(counter_packets(ctx, NFT_DIR_OUT) > 0); /* A's SYNs to B */
 	assert_true(counter_packets(ctx, NFT_DIR_IN) > 0);  /* B's SYNs to A */
 
-	assert_int_equal(nft_clear(ctx), CHAOS_OK);
+	assert_int_equal(nft_clear(ctx, NULL), CHAOS_OK);
 	assert_int_equal(connect_to(NS_A, NS_B), 0);
 	assert_int_equal(connect_to(NS_B, NS_A), 0);
 	out = nft_in_a("list table inet " TABLE);
@@ -438,7 +403,7 @@ test_partition_out_only_blocks_a_to_b_only(void **state)
 	                                 .n_ports = 1};
 	struct nft_ruleset    rs      = {.faults = &f, .n_faults = 1};
 
-	assert_int_equal(nft_commit(*state, &rs), CHAOS_OK);
+	assert_int_equal(nft_commit(*state, &rs, NULL), CHAOS_OK);
 	assert_int_equal(connect_to(NS_A, NS_B), ETIMEDOUT);
 	/* B -> A: A's SYN-ACK goes to B's ephemeral port, not 8080 */
 	assert_int_equal(connect_to(NS_B, NS_A), 0);
@@ -451,14 +416,14 @@ test_port_reject_refuses_and_blackhole_times_out(void **state)
 	struct nft_fault   f  = {.kind = NFT_FAULT_REJECT, .ports = ports, .n_ports = 1};
 	struct nft_ruleset rs = {.faults = &f, .n_faults = 1};
 
-	assert_int_equal(nft_commit(*state, &rs), CHAOS_OK);
+	assert_int_equal(nft_commit(*state, &rs, NULL), CHAOS_OK);
 	assert_int_equal(connect_to(NS_B, NS_A), ECONNREFUSED);
 	assert_int_equal(connect_to(NS_C, NS_A), ECONNREFUSED);
 	assert_int_equal(connect_to(NS_A, NS_B), 0); /* outgoing is not a port fault */
 	assert_true(counter_packets(*state, NFT_DIR_IN) >= 2);
 
 	f.kind = NFT_FAULT_BLACKHOLE;
-	assert_int_equal(nft_commit(*state, &rs), CHAOS_OK);
+	assert_int_equal(nft_commit(*state, &rs, NULL), CHAOS_OK);
 	assert_int_equal(connect_to(NS_B, NS_A), ETIMEDOUT);
 }
 
@@ -472,7 +437,7 @@ test_partition_and_port_fault_are_active_together(void **state)
         };
 	struct nft_ruleset rs = {.faults = f, .n_faults = 2};
 
-	assert_int_equal(nft_commit(*state, &rs), CHAOS_OK);
+	assert_int_equal(nft_commit(*state, &rs, NULL), CHAOS_OK);
 	assert_int_equal(connect_to(NS_B, NS_A), ETIMEDOUT);
 	assert_int_equal(connect_to(NS_C, NS_A), ECONNREFUSED);
 }
@@ -486,7 +451,7 @@ test_exempt_address_is_never_cut(void **state)
 	struct nft_ruleset rs = {
 	    .faults = &f, .n_faults = 1, .exempt = ctl, .n_exempt = 1};
 
-	assert_int_equal(nft_commit(*state, &rs), CHAOS_OK);
+	assert_int_equal(nft_commit(*state, &rs, NULL), CHAOS_OK);
 	assert_int_equal(connect_to(NS_A, NS_B), ETIMEDOUT);
 	assert_int_equal(connect_to(NS_A, NS_C), 0);
 	assert_int_equal(connect_to(NS_C, NS_A), 0);
@@ -504,7 +469,7 @@ test_full_loss_drops_traffic_to_peer_only(void **state)
 	                         .loss_percent = 100};
 	struct nft_ruleset rs = {.faults = &f, .n_faults = 1};
 
-	assert_int_equal(nft_commit(*state, &rs), CHAOS_OK);
+	assert_int_equal(nft_commit(*state, &rs, NULL), CHAOS_OK);
 	assert_int_equal(connect_to(NS_A, NS_B), ETIMEDOUT);
 	assert_int_equal(connect_to(NS_A, NS_C), 0);
 	assert_true(counter_packets(*state, NFT_DIR_OUT) > 0);
@@ -523,6 +488,23 @@ assert_original_dst(int fd, const char *addr, uint16_t port)
 	assert_int_equal(ntohs(sin.sin_port), port);
 }
 
+/* A connection from namespace from to to's PORT_APP is accepted by A's
+ * proxy, which reads the original destination back, and never reaches to's
+ * own listener. */
+static void
+assert_lands_on_proxy(int from, int to)
+{
+	int cli = -1, srv;
+
+	assert_int_equal(connect_from(from, ns_addr[to], PORT_APP, 0, &cli), 0);
+	srv = accept_one(proxy_fd);
+	assert_true(srv >= 0);
+	assert_original_dst(srv, ns_addr[to], PORT_APP);
+	close(srv);
+	close(cli);
+	assert_int_equal(accept_one(listener[to]), -1);
+}
+
 static void
 test_redirect_sends_connections_to_the_local_proxy(void **state)
 {
@@ -533,16 +515,10 @@ test_redirect_sends_connections_to_the_local_proxy(void **state)
 	struct nft_ruleset rs  = {.faults = &f, .n_faults = 1};
 	int                cli = -1, srv;
 
-	assert_int_equal(nft_commit(*state, &rs), CHAOS_OK);
+	assert_int_equal(nft_commit(*state, &rs, NULL), CHAOS_OK);
 
 	/* A -> B:8080 lands on A's proxy (nat output) */
-	assert_int_equal(connect_from(NS_A, ns_addr[NS_B], PORT_APP, 0, &cli), 0);
-	srv = accept_one(proxy_fd);
-	assert_true(srv >= 0);
-	assert_original_dst(srv, ns_addr[NS_B], PORT_APP);
-	close(srv);
-	close(cli);
-	assert_int_equal(accept_one(listener[NS_B]), -1);
+	assert_lands_on_proxy(NS_A, NS_B);
 
 	/* the proxy's own upstream socket, marked, reaches B */
 	assert_int_equal(connect_from(NS_A, ns_addr[NS_B], PORT_APP, PROXY_MARK, &cli),
@@ -553,13 +529,7 @@ test_redirect_sends_connections_to_the_local_proxy(void **state)
 	close(cli);
 
 	/* B -> A:8080 lands on A's proxy too (nat prerouting) */
-	assert_int_equal(connect_from(NS_B, ns_addr[NS_A], PORT_APP, 0, &cli), 0);
-	srv = accept_one(proxy_fd);
-	assert_true(srv >= 0);
-	assert_original_dst(srv, ns_addr[NS_A], PORT_APP);
-	close(srv);
-	close(cli);
-	assert_int_equal(accept_one(listener[NS_A]), -1);
+	assert_lands_on_proxy(NS_B, NS_A);
 	assert_true(counter_packets(*state, NFT_DIR_IN) >= 1);
 	assert_true(counter_packets(*state, NFT_DIR_OUT) >= 1);
 }
@@ -582,7 +552,7 @@ test_thousand_cidr_partition_applies_in_one_batch(void **state)
 	}
 	peers[999] = ns_addr[NS_B];
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(nft_commit(*state, &rs), CHAOS_OK);
+	assert_int_equal(nft_commit(*state, &rs, NULL), CHAOS_OK);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	print_message("1000-peer commit: %.2f ms\n",
 	              (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
@@ -607,11 +577,11 @@ test_max_peer_partition_fits_one_batch(void **state)
 	const char        *out;
 	size_t             commas = 0;
 
-	for (int i = 0; i < NFT_MAX_PEERS; i++) {
-		snprintf(bufs[i], sizeof(bufs[i]), "10.%d.%d.1", 100 + i / 200, i % 200);
+	for (unsigned i = 0; i < NFT_MAX_PEERS; i++) {
+		snprintf(bufs[i], sizeof(bufs[i]), "10.%u.%u.1", 100 + i / 200, i % 200);
 		peers[i] = bufs[i];
 	}
-	assert_int_equal(nft_commit(*state, &rs), CHAOS_OK);
+	assert_int_equal(nft_commit(*state, &rs, NULL), CHAOS_OK);
 	out = nft_in_a("list set inet " TABLE " f0_peers");
 	for (const char *p = strstr(out, "elements"); p && *p; p++)
 		commas += *p == ',';
@@ -625,9 +595,9 @@ test_failed_commit_keeps_the_previous_rules(void **state)
 	struct nft_ruleset rs  = {.faults = &f, .n_faults = 1};
 	struct nft_fault   bad = {.kind = NFT_FAULT_LOSS, .peers = peer_b, .n_peers = 1};
 
-	assert_int_equal(nft_commit(*state, &rs), CHAOS_OK);
+	assert_int_equal(nft_commit(*state, &rs, NULL), CHAOS_OK);
 	rs.faults = &bad; /* loss_percent 0 */
-	assert_int_equal(nft_commit(*state, &rs), CHAOS_EINVAL);
+	assert_int_equal(nft_commit(*state, &rs, NULL), CHAOS_EINVAL);
 	assert_int_equal(connect_to(NS_A, NS_B), ETIMEDOUT);
 }
 
@@ -648,9 +618,9 @@ test_open_replaces_a_leftover_table(void **state)
 	const char     *out;
 
 	(void)state;
-	assert_int_equal(
-	    sh("%s netns exec %s nft add table inet nfttest_left", ip_bin, ns_name[NS_A]),
-	    0);
+	assert_int_equal(shell_run("%s netns exec %s nft add table inet nfttest_left",
+	                           ip_bin, ns_name[NS_A]),
+	                 0);
 	assert_int_equal(open_in_a("nfttest_left", &ctx), CHAOS_OK);
 	out = nft_in_a("list table inet nfttest_left");
 	assert_non_null(strstr(out, "flags owner"));
@@ -677,7 +647,7 @@ child_apply_and_wait(int wfd)
 	struct nft_ctx    *ctx;
 
 	if (open_in_a("nfttest_child", &ctx) != CHAOS_OK ||
-	    nft_commit(ctx, &rs) != CHAOS_OK)
+	    nft_commit(ctx, &rs, NULL) != CHAOS_OK)
 		_exit(1);
 	if (write(wfd, "x", 1) != 1)
 		_exit(1);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "echo_srv.h"
+#include "tests/support/echo_srv.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

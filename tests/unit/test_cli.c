@@ -59,8 +59,11 @@ static char err[ERRLEN];
 static enum agent_cli_result
 agent_parse_v(struct agent_opts *o, char **argv)
 {
-	memset(err, 0, sizeof(err));
-	return agent_cli_parse(count_args(argv), argv, o, err, sizeof(err));
+	chaos_why             why = {{0}};
+	enum agent_cli_result r   = agent_cli_parse(count_args(argv), argv, o, &why);
+
+	snprintf(err, sizeof(err), "%.*s", (int)sizeof(err) - 1, why.text);
+	return r;
 }
 
 static enum controller_cli_result

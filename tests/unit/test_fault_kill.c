@@ -125,15 +125,26 @@ kill_spec(Chaos__V1__KillFault *k, const char *name, int sig)
 	return s;
 }
 
-static int
+/* Runs the kill; err gets the APPLIED report's detail on success, the
+ * reason on failure. */
+static chaos_err
 run_kill(const Chaos__V1__FaultSpec *s, char *err, size_t errlen)
 {
-	void *state = (void *)1;
-	int   rv    = fault_kill_ops.start(s, &state, err, errlen);
+	chaos_why why   = {{0}};
+	void     *state = (void *)1;
+	chaos_err rv    = fault_kill_ops.start(s, &state, &why);
 
-	assert_null(state); /* one-shot: nothing kept running */
-	assert_null(fault_kill_ops.stop);
-	assert_null(fault_kill_ops.to_nft);
+	assert_null(fault_kill_ops.to_nft); /* one-shot: no rules */
+	assert_null(fault_kill_ops.after_commit);
+	if (rv != CHAOS_OK) {
+		assert_null(state);
+		snprintf(err, errlen, "%.200s", why.text);
+		return rv;
+	}
+	/* the state only carries the report: nothing is kept running */
+	assert_non_null(state);
+	fault_kill_ops.describe(state, err, errlen);
+	fault_kill_ops.stop(state);
 	return rv;
 }
 
@@ -147,40 +158,68 @@ assert_killed_by(pid_t pid, int sig)
 	assert_int_equal(WTERMSIG(status), sig);
 }
 
+/* One test's target: the name <prefix><our pid>, a copy of sleep of that
+ * name when the test runs one, and a spec that kills it with sig. */
+struct kill_case {
+	char                 name[32], path[128];
+	Chaos__V1__KillFault k;
+	Chaos__V1__FaultSpec s;
+	char                 out[256]; /* the report's detail, or the reason */
+};
+
+static void
+kill_case_init(struct kill_case *c, const char *prefix, int sig)
+{
+	snprintf(c->name, sizeof(c->name), "%s%d", prefix, (int)getpid());
+	c->path[0] = '\0';
+	c->out[0]  = '\0';
+	c->s       = kill_spec(&c->k, c->name, sig);
+}
+
+/* kill_case_init() plus the program, started count times (in a network
+ * namespace of its own when new_netns); the pids go to pids. Returns false
+ * when that namespace was refused. */
+static bool
+kill_case_start(struct kill_case *c, const char *prefix, int sig, pid_t *pids, int count,
+                bool new_netns)
+{
+	kill_case_init(c, prefix, sig);
+	make_sleeper(c->name, c->path, sizeof(c->path));
+	for (int i = 0; i < count; i++)
+		if ((pids[i] = spawn(c->path, c->name, new_netns)) < 0)
+			return false;
+	return true;
+}
+
+static chaos_err
+kill_case_run(struct kill_case *c)
+{
+	return run_kill(&c->s, c->out, sizeof(c->out));
+}
+
 static void
 test_kill_signals_the_matching_process(void **state)
 {
-	char                 name[32], path[128], err[256] = "";
-	Chaos__V1__KillFault k;
-	Chaos__V1__FaultSpec s;
-	pid_t                pid;
+	struct kill_case c;
+	pid_t            pid = -1;
 
 	(void)state;
-	snprintf(name, sizeof(name), "ckill%d", (int)getpid());
-	make_sleeper(name, path, sizeof(path));
-	pid = spawn(path, name, false);
-	s   = kill_spec(&k, name, 0);
-	assert_int_equal(run_kill(&s, err, sizeof(err)), CHAOS_OK);
-	assert_non_null(strstr(err, "1 process"));
+	assert_true(kill_case_start(&c, "ckill", 0, &pid, 1, false));
+	assert_int_equal(kill_case_run(&c), CHAOS_OK);
+	assert_non_null(strstr(c.out, "1 process"));
 	assert_killed_by(pid, SIGKILL);
 }
 
 static void
 test_kill_sends_the_signal_asked_for(void **state)
 {
-	char                 name[32], path[128], err[256] = "";
-	Chaos__V1__KillFault k;
-	Chaos__V1__FaultSpec s;
-	pid_t                pids[2];
+	struct kill_case c;
+	pid_t            pids[2] = {-1, -1};
 
 	(void)state;
-	snprintf(name, sizeof(name), "cterm%d", (int)getpid());
-	make_sleeper(name, path, sizeof(path));
-	pids[0] = spawn(path, name, false);
-	pids[1] = spawn(path, name, false);
-	s       = kill_spec(&k, name, SIGTERM);
-	assert_int_equal(run_kill(&s, err, sizeof(err)), CHAOS_OK);
-	assert_non_null(strstr(err, "2 processes"));
+	assert_true(kill_case_start(&c, "cterm", SIGTERM, pids, 2, false));
+	assert_int_equal(kill_case_run(&c), CHAOS_OK);
+	assert_non_null(strstr(c.out, "2 processes"));
 	assert_killed_by(pids[0], SIGTERM);
 	assert_killed_by(pids[1], SIGTERM);
 }
@@ -188,21 +227,18 @@ test_kill_sends_the_signal_asked_for(void **state)
 static void
 test_kill_matches_the_executable_when_comm_differs(void **state)
 {
-	char                 real[32], alias[32], path[128], link[128], err[256] = "";
-	Chaos__V1__KillFault k;
-	Chaos__V1__FaultSpec s;
-	pid_t                pid;
+	struct kill_case c;
+	char             link[128];
+	pid_t            pid;
 
 	(void)state;
 	/* Run through a symlink: comm is the link's name, exe the file's. */
-	snprintf(real, sizeof(real), "creal%d", (int)getpid());
-	snprintf(alias, sizeof(alias), "calias%d", (int)getpid());
-	make_sleeper(real, path, sizeof(path));
-	snprintf(link, sizeof(link), "%s/%s", dir, alias);
-	assert_int_equal(symlink(path, link), 0);
-	pid = spawn(link, real, false);
-	s   = kill_spec(&k, real, 0);
-	assert_int_equal(run_kill(&s, err, sizeof(err)), CHAOS_OK);
+	kill_case_init(&c, "creal", 0);
+	make_sleeper(c.name, c.path, sizeof(c.path));
+	snprintf(link, sizeof(link), "%s/calias%d", dir, (int)getpid());
+	assert_int_equal(symlink(c.path, link), 0);
+	pid = spawn(link, c.name, false);
+	assert_int_equal(kill_case_run(&c), CHAOS_OK);
 	assert_killed_by(pid, SIGKILL);
 	unlink(link);
 }
@@ -210,74 +246,71 @@ test_kill_matches_the_executable_when_comm_differs(void **state)
 static void
 test_kill_without_a_match_is_enoent(void **state)
 {
-	char                 name[32], err[256] = "";
-	Chaos__V1__KillFault k;
-	Chaos__V1__FaultSpec s;
+	struct kill_case c;
 
 	(void)state;
-	snprintf(name, sizeof(name), "cnone%d", (int)getpid());
-	s = kill_spec(&k, name, 0);
-	assert_int_equal(run_kill(&s, err, sizeof(err)), CHAOS_ENOENT);
-	assert_non_null(strstr(err, name));
+	kill_case_init(&c, "cnone", 0);
+	assert_int_equal(kill_case_run(&c), CHAOS_ENOENT);
+	assert_non_null(strstr(c.out, c.name));
 }
 
 static void
 test_kill_never_signals_the_agent_itself(void **state)
 {
-	char                 name[32], old[32] = "", err[256] = "";
-	Chaos__V1__KillFault k;
-	Chaos__V1__FaultSpec s;
+	struct kill_case c;
+	char             old[32] = "";
 
 	(void)state;
-	snprintf(name, sizeof(name), "cself%d", (int)getpid());
+	kill_case_init(&c, "cself", 0);
 	assert_int_equal(prctl(PR_GET_NAME, old), 0);
-	assert_int_equal(prctl(PR_SET_NAME, name), 0);
-	s = kill_spec(&k, name, 0);
+	assert_int_equal(prctl(PR_SET_NAME, c.name), 0);
 	/* Only this process has the name: nothing to kill, and still alive. */
-	assert_int_equal(run_kill(&s, err, sizeof(err)), CHAOS_ENOENT);
+	assert_int_equal(kill_case_run(&c), CHAOS_ENOENT);
 	prctl(PR_SET_NAME, old);
 }
 
 static void
 test_kill_refuses_bad_specs(void **state)
 {
-	char                 err[256] = "";
+	static const struct {
+		const char *name, *target;
+		int         sig;
+		chaos_err   rv;
+	} bad[] = {
+	    {"", NULL, 0, CHAOS_EINVAL},
+	    {"a/b", NULL, 0, CHAOS_EINVAL},
+	    {"sleep", NULL, 999, CHAOS_EINVAL},
+	    {"sleep", "no-such-netns-for-kill-test", 0, CHAOS_ENOENT},
+	};
+	char                 err[256];
 	Chaos__V1__KillFault k;
 	Chaos__V1__FaultSpec s;
 
 	(void)state;
-	s = kill_spec(&k, "", 0);
-	assert_int_equal(run_kill(&s, err, sizeof(err)), CHAOS_EINVAL);
-	s = kill_spec(&k, "a/b", 0);
-	assert_int_equal(run_kill(&s, err, sizeof(err)), CHAOS_EINVAL);
-	s = kill_spec(&k, "sleep", 999);
-	assert_int_equal(run_kill(&s, err, sizeof(err)), CHAOS_EINVAL);
-	s        = kill_spec(&k, "sleep", 0);
-	s.target = "no-such-netns-for-kill-test";
-	assert_int_equal(run_kill(&s, err, sizeof(err)), CHAOS_ENOENT);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		s        = kill_spec(&k, bad[i].name, bad[i].sig);
+		s.target = (char *)bad[i].target;
+		assert_int_equal(run_kill(&s, err, sizeof(err)), bad[i].rv);
+	}
 	assert_non_null(strstr(err, "/run/netns/no-such-netns-for-kill-test"));
 }
 
 static void
 test_kill_stays_in_the_target_network_namespace(void **state)
 {
-	char                 name[32], path[128], nspath[64], err[256] = "";
-	Chaos__V1__KillFault k;
-	Chaos__V1__FaultSpec s;
-	pid_t                pid;
+	struct kill_case c;
+	char             nspath[64];
+	pid_t            pid = -1;
 
 	(void)state;
-	snprintf(name, sizeof(name), "cns%d", (int)getpid());
-	make_sleeper(name, path, sizeof(path));
-	if ((pid = spawn(path, name, true)) < 0)
+	if (!kill_case_start(&c, "cns", 0, &pid, 1, true))
 		skip(); /* no CAP_SYS_ADMIN for a network namespace */
 	/* In another namespace than ours: not ours to kill. */
-	s = kill_spec(&k, name, 0);
-	assert_int_equal(run_kill(&s, err, sizeof(err)), CHAOS_ENOENT);
+	assert_int_equal(kill_case_run(&c), CHAOS_ENOENT);
 	/* Named as the target (node mode), it is. */
 	snprintf(nspath, sizeof(nspath), "/proc/%d/ns/net", (int)pid);
-	s.target = nspath;
-	assert_int_equal(run_kill(&s, err, sizeof(err)), CHAOS_OK);
+	c.s.target = nspath;
+	assert_int_equal(kill_case_run(&c), CHAOS_OK);
 	assert_killed_by(pid, SIGKILL);
 }
 

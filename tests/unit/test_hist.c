@@ -16,6 +16,13 @@
 #include "common/err.h"
 #include "common/hist.h"
 
+/* A reading that is known (expr true) and is want. */
+#define assert_reads(expr, v, want)                                                      \
+	do {                                                                             \
+		assert_true(expr);                                                       \
+		assert_int_equal((v), (want));                                           \
+	} while (0)
+
 /* The exact nearest-rank percentile of a sorted array. */
 static uint64_t
 exact_percentile(const uint64_t *sorted, size_t n, double p)
@@ -192,10 +199,8 @@ test_constant_value_reads_back_exactly(void **state)
 	for (int i = 0; i < 1000; i++)
 		hist_record(h, 123457);
 	/* Clamped to [min, max], a lone value is exact despite its bucket. */
-	assert_true(hist_percentile(h, 50, &v));
-	assert_int_equal(v, 123457);
-	assert_true(hist_percentile(h, 99.9, &v));
-	assert_int_equal(v, 123457);
+	assert_reads(hist_percentile(h, 50, &v), v, 123457);
+	assert_reads(hist_percentile(h, 99.9, &v), v, 123457);
 	hist_free(h);
 }
 
@@ -210,14 +215,10 @@ test_min_max_are_exact(void **state)
 	hist_record(h, 70000000); /* over the top: counted, max still exact */
 	hist_record(h, 0);
 	hist_record(h, 999999);
-	assert_true(hist_min(h, &v));
-	assert_int_equal(v, 0);
-	assert_true(hist_max(h, &v));
-	assert_int_equal(v, 70000000);
-	assert_true(hist_percentile(h, 100, &v));
-	assert_int_equal(v, 70000000);
-	assert_true(hist_percentile(h, 0, &v));
-	assert_int_equal(v, 0);
+	assert_reads(hist_min(h, &v), v, 0);
+	assert_reads(hist_max(h, &v), v, 70000000);
+	assert_reads(hist_percentile(h, 100, &v), v, 70000000);
+	assert_reads(hist_percentile(h, 0, &v), v, 0);
 	hist_free(h);
 }
 
@@ -317,8 +318,7 @@ test_reset_empties(void **state)
 	assert_int_equal(hist_count(h), 0);
 	assert_false(hist_percentile(h, 50, &v));
 	hist_record(h, 7);
-	assert_true(hist_min(h, &v));
-	assert_int_equal(v, 7);
+	assert_reads(hist_min(h, &v), v, 7);
 	hist_free(h);
 }
 

@@ -1,16 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * The open-loop load generator against a keep-alive HTTP server this test
- * runs on 127.0.0.1 (one thread per connection, canned answers, a stall
+ * runs on 127.0.0.1 (tests/support/http_srv.h: canned answers, a stall
  * that can be switched on), and the HTTP/1.x response parser under it.
  * Reports go through a real events PUSH socket to a PULL socket here, so
  * what is asserted is what the controller would decode.
  */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -19,14 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
-
-#include <nng/nng.h>
-#include <nng/protocol/pipeline0/pull.h>
 
 #include "agent/events.h"
 #include "agent/http1.h"
@@ -35,211 +25,59 @@
 #include "common/err.h"
 #include "common/hist.h"
 #include "common/wire.h"
+#include "tests/support/http_fixture.h"
+#include "tests/support/loopback.h"
 
 #define EC(x) CHAOS__V1__ERROR_CLASS__ERROR_CLASS_##x
 #define SLOW_MS 300
 
-/* ---- a keep-alive HTTP server: one detached thread per connection ---- */
+/* ---- the HTTP server's answers (tests/support/http_srv.h) ---- */
 
-struct server {
-	int         lfd, stop_fd;
-	uint16_t    port;
-	pthread_t   thread;
-	atomic_int  conns;      /* connection threads alive */
-	atomic_long stall_from; /* monotonic us: /stall holds answers in [from, until) */
-	atomic_long stall_until;
-	atomic_long requests;
+/* /stall holds its answers while the monotonic time is in [from, until). */
+struct stall {
+	atomic_long from, until;
 };
 
-struct conn {
-	struct server *srv;
-	int            fd;
-};
+static struct stall stall;
 
-static void
-srv_send(int fd, const char *s)
-{
-	/* The client may have hung up already (timeouts, stops). */
-	(void)!send(fd, s, strlen(s), MSG_NOSIGNAL);
-}
-
-static void
-srv_reply(int fd, int status, const char *extra_headers, const char *body)
-{
-	char buf[512];
-
-	snprintf(buf, sizeof(buf),
-	         "HTTP/1.1 %d Canned\r\nContent-Length: %zu\r\n%s\r\n%s", status,
-	         strlen(body), extra_headers, body);
-	srv_send(fd, buf);
-}
-
-/* Waits up to ms for the client to close or the server to stop. */
-static void
-srv_hold(struct server *s, int fd, int ms)
-{
-	struct pollfd pfd[2] = {{.fd = fd, .events = POLLIN},
-	                        {.fd = s->stop_fd, .events = POLLIN}};
-
-	poll(pfd, 2, ms);
-}
-
-/* Answers one request for path; returns false when the connection ends. */
 static bool
-srv_route(struct server *s, int fd, const char *path)
+route(struct http_srv *s, int fd, const char *path)
 {
-	atomic_fetch_add(&s->requests, 1);
 	if (strcmp(path, "/ok") == 0) {
-		srv_reply(fd, 200, "", "ok");
+		http_srv_reply(fd, 200, "", "ok");
 	} else if (strcmp(path, "/503") == 0) {
-		srv_reply(fd, 503, "", "down");
+		http_srv_reply(fd, 503, "", "down");
 	} else if (strcmp(path, "/404") == 0) {
-		srv_reply(fd, 404, "", "no");
+		http_srv_reply(fd, 404, "", "no");
 	} else if (strcmp(path, "/chunked") == 0) {
-		srv_send(fd,
-		         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-		         "3\r\nabc\r\n10;x=y\r\n0123456789abcdef\r\n0\r\nX-T: 1\r\n\r\n");
+		http_srv_send(fd,
+		              "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+		              "3\r\nabc\r\n10;x=y\r\n0123456789abcdef\r\n0\r\nX-T: "
+		              "1\r\n\r\n");
 	} else if (strcmp(path, "/close") == 0) {
-		srv_reply(fd, 200, "Connection: close\r\n", "bye");
+		http_srv_reply(fd, 200, "Connection: close\r\n", "bye");
 		return false;
 	} else if (strcmp(path, "/drop") == 0) {
 		/* Says keep-alive, then closes: the client finds out on reuse. */
-		srv_reply(fd, 200, "", "dropped");
+		http_srv_reply(fd, 200, "", "dropped");
 		return false;
 	} else if (strcmp(path, "/hang") == 0) {
-		srv_hold(s, fd, 5000);
+		http_srv_hold(s, fd, 5000);
 		return false;
 	} else if (strcmp(path, "/slow") == 0) {
-		srv_hold(s, fd, SLOW_MS);
-		srv_reply(fd, 200, "", "slow");
+		http_srv_hold(s, fd, SLOW_MS);
+		http_srv_reply(fd, 200, "", "slow");
+	} else if (strcmp(path, "/?q=1") == 0) { /* asked as "http://host:port?q=1" */
+		http_srv_reply(fd, 200, "", "query");
 	} else if (strcmp(path, "/stall") == 0) {
-		int64_t now = clk_mono_us(), until = atomic_load(&s->stall_until);
-		if (now >= atomic_load(&s->stall_from) && now < until)
-			srv_hold(s, s->stop_fd, (int)((until - now) / 1000) + 1);
-		srv_reply(fd, 200, "", "ok");
+		int64_t now = clk_mono_us(), until = atomic_load(&stall.until);
+		if (now >= atomic_load(&stall.from) && now < until)
+			http_srv_hold(s, s->stop_fd, (int)((until - now) / 1000) + 1);
+		http_srv_reply(fd, 200, "", "ok");
 	} else {
-		srv_reply(fd, 404, "", "?");
+		http_srv_reply(fd, 404, "", "?");
 	}
 	return true;
-}
-
-/* Reads one request head; returns false at EOF or error. */
-static bool
-srv_read_request(int fd, char path[256])
-{
-	char   req[4096];
-	size_t got = 0;
-
-	while (got < sizeof(req) - 1) {
-		ssize_t n = read(fd, req + got, sizeof(req) - 1 - got);
-		if (n <= 0)
-			return false;
-		got += (size_t)n;
-		req[got] = '\0';
-		if (strstr(req, "\r\n\r\n") != NULL)
-			return sscanf(req, "GET %255s", path) == 1;
-	}
-	return false;
-}
-
-static void *
-srv_conn_main(void *arg)
-{
-	struct conn *c = arg;
-	char         path[256];
-
-	while (srv_read_request(c->fd, path) && srv_route(c->srv, c->fd, path))
-		;
-	close(c->fd);
-	atomic_fetch_sub(&c->srv->conns, 1);
-	free(c);
-	return NULL;
-}
-
-static void *
-srv_main(void *arg)
-{
-	struct server *s = arg;
-
-	for (;;) {
-		struct pollfd  pfd[2] = {{.fd = s->lfd, .events = POLLIN},
-		                         {.fd = s->stop_fd, .events = POLLIN}};
-		pthread_attr_t attr;
-		pthread_t      t;
-		struct conn   *c;
-		int            fd;
-
-		if (poll(pfd, 2, -1) < 0 || pfd[1].revents != 0)
-			break;
-		if ((fd = accept(s->lfd, NULL, NULL)) < 0)
-			continue;
-		c      = malloc(sizeof(*c));
-		c->srv = s;
-		c->fd  = fd;
-		atomic_fetch_add(&s->conns, 1);
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		if (pthread_create(&t, &attr, srv_conn_main, c) != 0) {
-			atomic_fetch_sub(&s->conns, 1);
-			close(fd);
-			free(c);
-		}
-		pthread_attr_destroy(&attr);
-	}
-	return NULL;
-}
-
-static int
-listen_loopback(uint16_t *port)
-{
-	struct sockaddr_in sa  = {.sin_family      = AF_INET,
-	                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t          len = sizeof(sa);
-	int                fd  = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(fd, 512), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	*port = ntohs(sa.sin_port);
-	return fd;
-}
-
-/* A port nobody listens on: bound, then released. */
-static uint16_t
-closed_port(void)
-{
-	struct sockaddr_in sa  = {.sin_family      = AF_INET,
-	                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t          len = sizeof(sa);
-	int                fd  = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	close(fd);
-	return ntohs(sa.sin_port);
-}
-
-static void
-srv_start(struct server *s)
-{
-	memset(s, 0, sizeof(*s));
-	s->lfd     = listen_loopback(&s->port);
-	s->stop_fd = eventfd(0, EFD_CLOEXEC);
-	assert_int_equal(pthread_create(&s->thread, NULL, srv_main, s), 0);
-}
-
-static void
-srv_stop(struct server *s)
-{
-	uint64_t one = 1;
-
-	(void)!write(s->stop_fd, &one, sizeof(one));
-	pthread_join(s->thread, NULL);
-	for (int i = 0; i < 300 && atomic_load(&s->conns) > 0; i++)
-		usleep(10000);
-	close(s->lfd);
-	close(s->stop_fd);
 }
 
 /* ---- the controller side: a PULL socket, reports summed per load ---- */
@@ -260,11 +98,8 @@ struct run {
 };
 
 struct fixture {
-	struct server    srv;
-	nng_socket       pull;
-	struct events   *ev;
-	struct load_set *ls;
-	char             base[64];
+	struct http_fixture net;
+	struct load_set    *ls;
 };
 
 static struct fixture fx;
@@ -355,18 +190,16 @@ collect(struct run *runs, size_t n, int timeout_ms)
 		int64_t           left = (deadline - clk_mono_us()) / 1000;
 		Chaos__V1__Event *e    = NULL;
 		chaos_why         why  = {{0}};
-		nng_msg          *msg;
+		chaos_err         rv;
 
 		if (left <= 0)
 			fail_msg("only %zu of %zu loads sent their final report", done,
 			         n);
-		nng_socket_set_ms(fx.pull, NNG_OPT_RECVTIMEO, (nng_duration)left);
-		if (nng_recvmsg(fx.pull, &msg, 0) != 0)
+		if ((rv = event_sink_recv(&fx.net.sink, (int)left, &e, &why)) ==
+		    CHAOS_ETIMEDOUT)
 			continue;
-		if (wire_decode_event(nng_msg_body(msg), nng_msg_len(msg), &e, &why) !=
-		    CHAOS_OK)
-			fail_msg("event rejected by wire_decode_event: %s", why);
-		nng_msg_free(msg);
+		if (rv != CHAOS_OK)
+			fail_msg("%s", why.text);
 		for (size_t i = 0; e->body_case == CHAOS__V1__EVENT__BODY_LOAD && i < n;
 		     i++)
 			if (strcmp(runs[i].id, e->load->load_id) == 0) {
@@ -393,58 +226,18 @@ assert_intervals_sum_to_final(const struct run *r)
 	assert_memory_equal(c1, c2, n1 * sizeof(uint64_t));
 }
 
-/* Waits until the PUSH side is connected: events sent before are dropped. */
-static void
-warm_up(void)
-{
-	for (int i = 0; i < 100; i++) {
-		Chaos__V1__Event       e = CHAOS__V1__EVENT__INIT;
-		Chaos__V1__ProbeSample s = CHAOS__V1__PROBE_SAMPLE__INIT;
-		nng_msg               *msg;
-
-		s.probe_id  = "warmup";
-		e.body_case = CHAOS__V1__EVENT__BODY_SAMPLE;
-		e.sample    = &s;
-		events_send(fx.ev, &e);
-		nng_socket_set_ms(fx.pull, NNG_OPT_RECVTIMEO, 50);
-		if (nng_recvmsg(fx.pull, &msg, 0) == 0) {
-			nng_msg_free(msg);
-			return;
-		}
-	}
-	fail_msg("events never connected");
-}
-
 static int
 group_setup(void **state)
 {
-	char      url[128];
-	chaos_why why = {{0}};
-
 	(void)state;
-	srv_start(&fx.srv);
-	snprintf(url, sizeof(url), "ipc:///tmp/test_load_%d.sock", (int)getpid());
-	assert_int_equal(nng_pull0_open(&fx.pull), 0);
-	nng_socket_set_size(fx.pull, NNG_OPT_RECVMAXSZ,
-	                    WIRE_MAX_EVENT + WIRE_SOCKET_SLACK);
-	assert_int_equal(nng_listen(fx.pull, url, NULL, 0), 0);
-	assert_int_equal(events_open(url, "test/agent", NULL, &fx.ev, &why), CHAOS_OK);
-	warm_up();
-	snprintf(fx.base, sizeof(fx.base), "http://127.0.0.1:%u", fx.srv.port);
-	return 0;
+	return http_fixture_open(&fx.net, "test_load", route);
 }
 
 static int
 group_teardown(void **state)
 {
-	char path[96];
-
 	(void)state;
-	events_close(fx.ev);
-	nng_close(fx.pull);
-	srv_stop(&fx.srv);
-	snprintf(path, sizeof(path), "/tmp/test_load_%d.sock", (int)getpid());
-	unlink(path);
+	http_fixture_close(&fx.net);
 	return 0;
 }
 
@@ -452,7 +245,7 @@ static int
 test_setup(void **state)
 {
 	(void)state;
-	return load_set_new(fx.ev, &fx.ls) == CHAOS_OK ? 0 : -1;
+	return load_set_new(fx.net.sink.ev, &fx.ls) == CHAOS_OK ? 0 : -1;
 }
 
 static int
@@ -474,7 +267,7 @@ spec(const char *id, const char *path, uint32_t rate, uint32_t conc, uint32_t du
 	char               *u = urls[next++ % 8];
 
 	if (path[0] == '/')
-		snprintf(u, sizeof(urls[0]), "%s%s", fx.base, path);
+		snprintf(u, sizeof(urls[0]), "%s%s", fx.net.base, path);
 	else
 		snprintf(u, sizeof(urls[0]), "%s", path);
 	s.load_id     = (char *)id;
@@ -489,10 +282,10 @@ spec(const char *id, const char *path, uint32_t rate, uint32_t conc, uint32_t du
 static void
 start_ok(const Chaos__V1__LoadSpec *s)
 {
-	char err[256] = "";
+	chaos_why why = {{0}};
 
-	if (load_start(fx.ls, s, err, sizeof(err)) != CHAOS_OK)
-		fail_msg("load_start %s: %s", s->load_id, err);
+	if (load_start(fx.ls, s, &why) != CHAOS_OK)
+		fail_msg("load_start %s: %s", s->load_id, why.text);
 }
 
 /* ---- the load generator ---- */
@@ -534,8 +327,8 @@ test_stalled_server_makes_late_requests_not_delayed_ones(void **state)
 
 	(void)state;
 	/* From 0.5 s to 1 s into the run every answer is held until 1 s. */
-	atomic_store(&fx.srv.stall_from, now + 500000);
-	atomic_store(&fx.srv.stall_until, now + 1000000);
+	atomic_store(&stall.from, now + 500000);
+	atomic_store(&stall.until, now + 1000000);
 	run_init(&r, "stall");
 	start_ok(&s);
 	collect(&r, 1, 6000);
@@ -566,7 +359,8 @@ test_error_classes(void **state)
 	Chaos__V1__LoadSpec s[4];
 
 	(void)state;
-	snprintf(refused, sizeof(refused), "http://127.0.0.1:%u/", closed_port());
+	snprintf(refused, sizeof(refused), "http://127.0.0.1:%u/",
+	         loopback_closed_port());
 	s[0] = spec("refused", refused, 50, 8, 500, 1000);
 	s[1] = spec("5xx", "/503", 50, 8, 500, 1000);
 	s[2] = spec("other", "/404", 50, 8, 500, 1000);
@@ -615,6 +409,25 @@ test_chunked_and_closing_answers_count_as_ok(void **state)
 	}
 }
 
+/* common/url.h splits the URL; the request line is still origin-form. */
+static void
+test_url_without_a_path_asks_for_the_root(void **state)
+{
+	char                url[96];
+	Chaos__V1__LoadSpec s = spec("query", "", 100, 2, 200, 1000);
+	struct run          r;
+
+	(void)state;
+	snprintf(url, sizeof(url), "%s?q=1#fragment", fx.net.base);
+	s.url = url;
+	run_init(&r, "query");
+	start_ok(&s);
+	collect(&r, 1, 3000);
+	assert_int_equal(r.f_scheduled, 20);
+	assert_int_equal(r.f_ok, 20);
+	run_fini(&r);
+}
+
 static void
 test_stop_cancels_in_flight_uncounted_and_sends_final(void **state)
 {
@@ -650,7 +463,7 @@ test_start_is_idempotent_by_load_id(void **state)
 {
 	Chaos__V1__LoadSpec s = spec("idem", "/ok", 100, 4, 500, 1000);
 	struct run          r;
-	nng_msg            *msg;
+	Chaos__V1__Event   *e = NULL;
 
 	(void)state;
 	run_init(&r, "idem");
@@ -667,8 +480,7 @@ test_start_is_idempotent_by_load_id(void **state)
 	assert_int_equal(load_count(fx.ls), 0);
 	start_ok(&s);
 	assert_int_equal(load_count(fx.ls), 0);
-	nng_socket_set_ms(fx.pull, NNG_OPT_RECVTIMEO, 300);
-	assert_int_not_equal(nng_recvmsg(fx.pull, &msg, 0), 0);
+	assert_int_equal(event_sink_recv(&fx.net.sink, 300, &e, NULL), CHAOS_ETIMEDOUT);
 	run_fini(&r);
 }
 
@@ -692,33 +504,40 @@ test_interval_widens_for_long_timeouts(void **state)
 static void
 test_bad_specs_are_refused(void **state)
 {
-	char                err[256];
-	Chaos__V1__LoadSpec s;
+	static const struct {
+		const char *id, *url;
+		uint32_t    rate, conc, duration_ms, timeout_ms, report_ms;
+		chaos_err   rv;
+		const char *why; /* in the reason; NULL: not checked */
+	} bad[] = {
+	    {"bad", "https://127.0.0.1/", 10, 1, 100, 100, 0, CHAOS_EUNSUPPORTED,
+	     "https"},
+	    {"bad", "ftp://127.0.0.1/", 10, 1, 100, 100, 0, CHAOS_EINVAL, "scheme"},
+	    {"bad", "http://127.0.0.1:99999/", 10, 1, 100, 100, 0, CHAOS_EINVAL, "99999"},
+	    {"bad", "http://user@127.0.0.1/", 10, 1, 100, 100, 0, CHAOS_EINVAL, "user@"},
+	    {"bad", "http://127.0.0.1/a b", 10, 1, 100, 100, 0, CHAOS_EINVAL, NULL},
+	    {"bad", "/ok", 0, 1, 100, 100, 0, CHAOS_EINVAL, "rate_rps"},
+	    {"bad", "/ok", 10, 0, 100, 100, 0, CHAOS_EINVAL, "concurrency"},
+	    {"bad", "/ok", 10, 1, 0, 100, 0, CHAOS_EINVAL, "duration_ms"},
+	    {"bad", "/ok", 10, 1, 100, 0, 0, CHAOS_EINVAL, "timeout_ms"},
+	    {"bad", "/ok", 10, 1, 100, 100, 5, CHAOS_EINVAL, "report_interval_ms"},
+	    {"", "/ok", 10, 1, 100, 100, 0, CHAOS_EINVAL, "load_id"},
+	};
 
 	(void)state;
-	s = spec("bad", "https://127.0.0.1/", 10, 1, 100, 100);
-	assert_int_equal(load_start(fx.ls, &s, err, sizeof(err)), CHAOS_EUNSUPPORTED);
-	assert_non_null(strstr(err, "https"));
-	s = spec("bad", "ftp://127.0.0.1/", 10, 1, 100, 100);
-	assert_int_equal(load_start(fx.ls, &s, err, sizeof(err)), CHAOS_EINVAL);
-	s = spec("bad", "http://127.0.0.1:99999/", 10, 1, 100, 100);
-	assert_int_equal(load_start(fx.ls, &s, err, sizeof(err)), CHAOS_EINVAL);
-	s = spec("bad", "http://user@127.0.0.1/", 10, 1, 100, 100);
-	assert_int_equal(load_start(fx.ls, &s, err, sizeof(err)), CHAOS_EINVAL);
-	s = spec("bad", "/ok", 0, 1, 100, 100);
-	assert_int_equal(load_start(fx.ls, &s, err, sizeof(err)), CHAOS_EINVAL);
-	s = spec("bad", "/ok", 10, 0, 100, 100);
-	assert_int_equal(load_start(fx.ls, &s, err, sizeof(err)), CHAOS_EINVAL);
-	s = spec("bad", "/ok", 10, 1, 0, 100);
-	assert_int_equal(load_start(fx.ls, &s, err, sizeof(err)), CHAOS_EINVAL);
-	s = spec("bad", "/ok", 10, 1, 100, 0);
-	assert_int_equal(load_start(fx.ls, &s, err, sizeof(err)), CHAOS_EINVAL);
-	s                        = spec("bad", "/ok", 10, 1, 100, 100);
-	s.has_report_interval_ms = true;
-	s.report_interval_ms     = 5;
-	assert_int_equal(load_start(fx.ls, &s, err, sizeof(err)), CHAOS_EINVAL);
-	s = spec("", "/ok", 10, 1, 100, 100);
-	assert_int_equal(load_start(fx.ls, &s, err, sizeof(err)), CHAOS_EINVAL);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		Chaos__V1__LoadSpec s =
+		    spec(bad[i].id, bad[i].url, bad[i].rate, bad[i].conc,
+		         bad[i].duration_ms, bad[i].timeout_ms);
+		chaos_why why = {{0}};
+
+		print_message("bad spec %zu: %s\n", i, bad[i].url);
+		s.has_report_interval_ms = bad[i].report_ms != 0;
+		s.report_interval_ms     = bad[i].report_ms;
+		assert_int_equal(load_start(fx.ls, &s, &why), bad[i].rv);
+		if (bad[i].why != NULL && strstr(why.text, bad[i].why) == NULL)
+			fail_msg("'%s' does not mention '%s'", why.text, bad[i].why);
+	}
 	assert_int_equal(load_count(fx.ls), 0);
 }
 
@@ -878,6 +697,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_start_is_idempotent_by_load_id,
 	                                    test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_interval_widens_for_long_timeouts,
+	                                    test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_url_without_a_path_asks_for_the_root,
 	                                    test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_specs_are_refused, test_setup,
 	                                    test_teardown),

@@ -121,7 +121,7 @@ check_once(const char *target, uint32_t timeout_ms, int stop_fd)
 	struct probe_check   c;
 	struct run           out = {0};
 	void                *st  = NULL;
-	char                 err[200];
+	chaos_why            why = {{0}};
 	int64_t              t0;
 
 	spec.probe_id    = "pg";
@@ -129,7 +129,7 @@ check_once(const char *target, uint32_t timeout_ms, int stop_fd)
 	spec.target      = (char *)target;
 	spec.interval_ms = 1000;
 	spec.timeout_ms  = timeout_ms;
-	assert_int_equal(probe_pg_ops.init(&spec, &st, err, sizeof(err)), CHAOS_OK);
+	assert_int_equal(probe_pg_ops.init(&spec, &st, &why), CHAOS_OK);
 	t0                 = clk_mono_us();
 	c.timeout_ms       = timeout_ms;
 	c.deadline_mono_us = t0 + (int64_t)timeout_ms * 1000;
@@ -225,18 +225,18 @@ test_stop_abandons_a_check_at_once(void **state)
 static void
 test_bad_conninfo_is_refused_without_quoting_it(void **state)
 {
-	Chaos__V1__ProbeSpec spec     = CHAOS__V1__PROBE_SPEC__INIT;
-	void                *st       = NULL;
-	char                 err[200] = "";
+	Chaos__V1__ProbeSpec spec = CHAOS__V1__PROBE_SPEC__INIT;
+	void                *st   = NULL;
+	chaos_why            why  = {{0}};
 
 	(void)state;
 	spec.probe_id = "pg";
 	spec.kind     = CHAOS__V1__PROBE_KIND__PROBE_KIND_POSTGRES;
 	spec.target   = "host=127.0.0.1 password " SECRET;
-	assert_int_equal(probe_pg_ops.init(&spec, &st, err, sizeof(err)), CHAOS_EINVAL);
+	assert_int_equal(probe_pg_ops.init(&spec, &st, &why), CHAOS_EINVAL);
 	assert_null(st);
-	assert_null(strstr(err, SECRET));
-	assert_non_null(strstr(err, "conninfo"));
+	assert_null(strstr(why.text, SECRET));
+	assert_non_null(strstr(why.text, "conninfo"));
 }
 
 /* URIs carry the password too; a refused connect's detail names host and

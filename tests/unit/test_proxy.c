@@ -27,7 +27,10 @@
 #include "agent/proxy.h"
 #include "common/clock.h"
 #include "common/err.h"
-#include "echo_srv.h"
+#include "common/limits.h"
+#include "tests/support/fds.h"
+#include "tests/support/echo_srv.h"
+#include "tests/support/median.h"
 
 static struct echo_srv echo;
 
@@ -51,9 +54,9 @@ start_proxy(uint32_t delay_ms, uint32_t jitter_ms, uint16_t upstream_port,
 	                           .bind_addr    = {htonl(INADDR_LOOPBACK)},
 	                           .upstream     = &up};
 	struct proxy       *p   = NULL;
-	char                err[128];
+	chaos_why           why = {{0}};
 
-	assert_int_equal(proxy_start(&cfg, &p, err, sizeof(err)), CHAOS_OK);
+	assert_int_equal(proxy_start(&cfg, &p, &why), CHAOS_OK);
 	assert_non_null(p);
 	assert_int_not_equal(proxy_port(p), 0);
 	return p;
@@ -90,34 +93,18 @@ round_trip(int fd, size_t n)
 	return clk_mono_us() - t0;
 }
 
-static int
-count_sockets(void)
+/* The median of n round trips of bytes each through p (n <= 32). */
+static int64_t
+median_round_trip(struct proxy *p, int n, size_t bytes)
 {
-	DIR           *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int            n = 0;
-	char           path[300], target[64];
+	int     fd = connect_to(proxy_port(p));
+	int64_t rtt[32];
 
-	assert_non_null(d);
-	while ((e = readdir(d)) != NULL) {
-		ssize_t len;
-		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
-		len = readlink(path, target, sizeof(target) - 1);
-		if (len > 0) {
-			target[len] = '\0';
-			n += strncmp(target, "socket:", 7) == 0;
-		}
-	}
-	closedir(d);
-	return n;
-}
-
-static int
-cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return (x > y) - (x < y);
+	assert_true(n > 0 && n <= 32);
+	for (int i = 0; i < n; i++)
+		rtt[i] = round_trip(fd, bytes);
+	close(fd);
+	return median_i64(rtt, (size_t)n);
 }
 
 /* ---- tests ---- */
@@ -125,20 +112,14 @@ cmp_i64(const void *a, const void *b)
 static void
 test_round_trip_gains_the_configured_delay(void **state)
 {
-	struct proxy *p = start_proxy(200, 0, echo.port, 0, 0);
-	int           fd;
-	int64_t       rtt[5];
+	struct proxy *p   = start_proxy(200, 0, echo.port, 0, 0);
+	int64_t       med = median_round_trip(p, 5, 16);
 
 	(void)state;
-	fd = connect_to(proxy_port(p));
-	for (int i = 0; i < 5; i++)
-		rtt[i] = round_trip(fd, 16);
-	qsort(rtt, 5, sizeof(rtt[0]), cmp_i64);
 	print_message("median round trip through a 200 ms proxy: %.1f ms\n",
-	              rtt[2] / 1000.0);
-	assert_true(rtt[2] >= 200000);
-	assert_true(rtt[2] < 240000);
-	close(fd);
+	              med / 1000.0);
+	assert_true(med >= 200000);
+	assert_true(med < 240000);
 	proxy_stop(p);
 }
 
@@ -146,16 +127,9 @@ static void
 test_zero_delay_relays_at_once(void **state)
 {
 	struct proxy *p = start_proxy(0, 0, echo.port, 0, 0);
-	int           fd;
-	int64_t       rtt[21];
 
 	(void)state;
-	fd = connect_to(proxy_port(p));
-	for (int i = 0; i < 21; i++)
-		rtt[i] = round_trip(fd, 100);
-	qsort(rtt, 21, sizeof(rtt[0]), cmp_i64);
-	assert_true(rtt[10] < 20000);
-	close(fd);
+	assert_true(median_round_trip(p, 21, 100) < 20000);
 	proxy_stop(p);
 }
 
@@ -314,11 +288,12 @@ test_a_connection_that_was_not_redirected_is_reset(void **state)
 	struct proxy_config cfg = {.bind_addr = {htonl(INADDR_LOOPBACK)}};
 	struct proxy       *p   = NULL;
 	struct proxy_stats  st;
-	char                buf[4], err[128];
+	char                buf[4];
+	chaos_why           why = {{0}};
 	int                 fd;
 
 	(void)state;
-	assert_int_equal(proxy_start(&cfg, &p, err, sizeof(err)), CHAOS_OK);
+	assert_int_equal(proxy_start(&cfg, &p, &why), CHAOS_OK);
 	fd = connect_to(proxy_port(p));
 	assert_int_equal(recv(fd, buf, sizeof(buf), 0), -1);
 	assert_true(errno == ECONNRESET);
@@ -332,12 +307,13 @@ test_a_connection_that_was_not_redirected_is_reset(void **state)
 static void
 test_stop_resets_open_connections_and_leaves_no_socket(void **state)
 {
-	int           before = count_sockets();
+	int           before = fds_count_sockets();
 	struct proxy *p      = start_proxy(50, 0, echo.port, 0, 0);
 	int           fd[4];
 	char          buf[4];
 
 	(void)state;
+	assert_true(before >= 0);
 	for (int i = 0; i < 4; i++) {
 		fd[i] = connect_to(proxy_port(p));
 		round_trip(fd[i], 4);
@@ -350,7 +326,7 @@ test_stop_resets_open_connections_and_leaves_no_socket(void **state)
 		assert_int_equal(errno, ECONNRESET);
 		close(fd[i]);
 	}
-	assert_int_equal(count_sockets(), before);
+	assert_int_equal(fds_count_sockets(), before);
 }
 
 /* An upstream whose accept queue is full drops our SYN: the upstream
@@ -397,17 +373,17 @@ test_full_queue_while_connecting_upstream_does_not_spin(void **state)
 static void
 test_bad_config_is_einval(void **state)
 {
-	struct proxy_config cfg      = {.delay_ms = 10, .jitter_ms = 11};
-	struct proxy       *p        = NULL;
-	char                err[128] = "";
+	struct proxy_config cfg = {.delay_ms = 10, .jitter_ms = 11};
+	struct proxy       *p   = NULL;
+	chaos_why           why = {{0}};
 
 	(void)state;
-	assert_int_equal(proxy_start(&cfg, &p, err, sizeof(err)), CHAOS_EINVAL);
+	assert_int_equal(proxy_start(&cfg, &p, &why), CHAOS_EINVAL);
 	assert_null(p);
-	assert_non_null(strstr(err, "jitter"));
-	cfg = (struct proxy_config) {.delay_ms = PROXY_MAX_DELAY_MS + 1};
-	assert_int_equal(proxy_start(&cfg, &p, err, sizeof(err)), CHAOS_EINVAL);
-	assert_int_equal(proxy_start(NULL, &p, err, sizeof(err)), CHAOS_EINVAL);
+	assert_non_null(strstr(why.text, "jitter"));
+	cfg = (struct proxy_config) {.delay_ms = LIMIT_DELAY_MAX_MS + 1};
+	assert_int_equal(proxy_start(&cfg, &p, &why), CHAOS_EINVAL);
+	assert_int_equal(proxy_start(NULL, &p, &why), CHAOS_EINVAL);
 	proxy_stop(NULL);
 }
 

@@ -45,7 +45,7 @@ test_data_is_held_until_its_release_time(void **state)
 	proxy_queue_init(&q, 1024);
 	assert_true(proxy_queue_empty(&q));
 	assert_int_equal(proxy_queue_next_due(&q), -1);
-	assert_int_equal(proxy_queue_push(&q, "abc", 3, 500 * MS), 0);
+	assert_int_equal(proxy_queue_push(&q, "abc", 3, 500 * MS), CHAOS_OK);
 	assert_int_equal(proxy_queue_next_due(&q), 500 * MS);
 	assert_int_equal(drain(&q, 499 * MS, out, sizeof(out)), 0);
 	assert_int_equal(drain(&q, 500 * MS, out, sizeof(out)), 3);
@@ -62,8 +62,8 @@ test_chunks_come_out_one_by_one_as_each_falls_due(void **state)
 
 	(void)state;
 	proxy_queue_init(&q, 1024);
-	assert_int_equal(proxy_queue_push(&q, "one", 3, 100 * MS), 0);
-	assert_int_equal(proxy_queue_push(&q, "two", 3, 200 * MS), 0);
+	assert_int_equal(proxy_queue_push(&q, "one", 3, 100 * MS), CHAOS_OK);
+	assert_int_equal(proxy_queue_push(&q, "two", 3, 200 * MS), CHAOS_OK);
 	assert_int_equal(drain(&q, 150 * MS, out, sizeof(out)), 3);
 	assert_memory_equal(out, "one", 3);
 	assert_int_equal(proxy_queue_next_due(&q), 200 * MS);
@@ -81,8 +81,8 @@ test_an_earlier_release_time_is_raised_so_order_is_kept(void **state)
 
 	(void)state;
 	proxy_queue_init(&q, 1024);
-	assert_int_equal(proxy_queue_push(&q, "first", 5, 300 * MS), 0);
-	assert_int_equal(proxy_queue_push(&q, "second", 6, 120 * MS), 0);
+	assert_int_equal(proxy_queue_push(&q, "first", 5, 300 * MS), CHAOS_OK);
+	assert_int_equal(proxy_queue_push(&q, "second", 6, 120 * MS), CHAOS_OK);
 	assert_int_equal(drain(&q, 200 * MS, out, sizeof(out)), 0);
 	assert_int_equal(drain(&q, 300 * MS, out, sizeof(out)), 11);
 	assert_memory_equal(out, "firstsecond", 11);
@@ -99,7 +99,7 @@ test_partial_consume_keeps_the_rest_of_the_chunk(void **state)
 
 	(void)state;
 	proxy_queue_init(&q, 1024);
-	assert_int_equal(proxy_queue_push(&q, "abcdef", 6, 0), 0);
+	assert_int_equal(proxy_queue_push(&q, "abcdef", 6, 0), CHAOS_OK);
 	assert_true(proxy_queue_peek(&q, 0, &data, &len, &eof));
 	assert_int_equal(len, 6);
 	proxy_queue_consume(&q, 4);
@@ -124,11 +124,11 @@ test_end_of_stream_is_delayed_like_data_and_ends_pushing(void **state)
 
 	(void)state;
 	proxy_queue_init(&q, 1024);
-	assert_int_equal(proxy_queue_push(&q, "x", 1, 10 * MS), 0);
-	assert_int_equal(proxy_queue_push_eof(&q, 20 * MS), 0);
+	assert_int_equal(proxy_queue_push(&q, "x", 1, 10 * MS), CHAOS_OK);
+	assert_int_equal(proxy_queue_push_eof(&q, 20 * MS), CHAOS_OK);
 	assert_int_equal(proxy_queue_room(&q), 0);
-	assert_int_equal(proxy_queue_push(&q, "y", 1, 30 * MS), -1);
-	assert_int_equal(proxy_queue_push_eof(&q, 30 * MS), -1);
+	assert_int_equal(proxy_queue_push(&q, "y", 1, 30 * MS), CHAOS_ETOOBIG);
+	assert_int_equal(proxy_queue_push_eof(&q, 30 * MS), CHAOS_EINVAL);
 	assert_int_equal(drain(&q, 15 * MS, out, sizeof(out)), 1);
 	assert_false(proxy_queue_peek(&q, 19 * MS, &data, &len, &eof));
 	assert_true(proxy_queue_peek(&q, 20 * MS, &data, &len, &eof));
@@ -149,10 +149,11 @@ test_byte_bound_gives_no_room_until_data_leaves(void **state)
 	memset(big, 'z', sizeof(big));
 	proxy_queue_init(&q, 100);
 	assert_int_equal(proxy_queue_room(&q), 100);
-	assert_int_equal(proxy_queue_push(&q, big, 60, 0), 0);
+	assert_int_equal(proxy_queue_push(&q, big, 60, 0), CHAOS_OK);
 	assert_int_equal(proxy_queue_room(&q), 40);
-	assert_int_equal(proxy_queue_push(&q, big, 41, 0), -1); /* over the room */
-	assert_int_equal(proxy_queue_push(&q, big, 40, 0), 0);
+	assert_int_equal(proxy_queue_push(&q, big, 41, 0),
+	                 CHAOS_ETOOBIG); /* over the room */
+	assert_int_equal(proxy_queue_push(&q, big, 40, 0), CHAOS_OK);
 	assert_int_equal(proxy_queue_room(&q), 0);
 	assert_int_equal(drain(&q, 0, out, 60), 60);
 	assert_int_equal(proxy_queue_room(&q), 60);
@@ -169,7 +170,7 @@ test_chunk_bound_stops_a_flood_of_tiny_reads(void **state)
 	(void)state;
 	proxy_queue_init(&q, 1u << 20);
 	while (proxy_queue_room(&q) > 0 && n < 2 * PROXY_QUEUE_MAX_CHUNKS)
-		assert_int_equal(proxy_queue_push(&q, "b", 1, (int64_t)n++), 0);
+		assert_int_equal(proxy_queue_push(&q, "b", 1, (int64_t)n++), CHAOS_OK);
 	assert_int_equal(n, PROXY_QUEUE_MAX_CHUNKS);
 	assert_int_equal(q.bytes, PROXY_QUEUE_MAX_CHUNKS);
 	proxy_queue_fini(&q); /* frees them all (ASan checks) */
@@ -183,7 +184,7 @@ test_zero_length_push_is_refused(void **state)
 
 	(void)state;
 	proxy_queue_init(&q, 16);
-	assert_int_equal(proxy_queue_push(&q, "", 0, 0), -1);
+	assert_int_equal(proxy_queue_push(&q, "", 0, 0), CHAOS_EINVAL);
 	assert_true(proxy_queue_empty(&q));
 	proxy_queue_fini(&q);
 }

@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The socket: one NETLINK_NETFILTER socket per context, living in the
+ * namespace it was opened in. A batch goes out in one sendmsg; the kernel
+ * processes it inside the call and answers every NLM_F_ACK message, and
+ * every answer is read and matched by sequence number and port id before
+ * the batch counts as committed.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+
+#include "agent/nft_int.h"
+#include "common/log.h"
+
+#define NFT_ACK_TIMEOUT_MS 5000
+
+/* Grows a socket buffer; SO_*BUFFORCE (CAP_NET_ADMIN) passes rmem/wmem_max. */
+static int
+nft_sock_grow(struct nft_ctx *ctx, int *cur, int opt_force, int opt, size_t want)
+{
+	int fd = mnl_socket_get_fd(ctx->nl);
+	int v;
+
+	if (want > INT_MAX / 2)
+		return -EMSGSIZE;
+	v = (int)want;
+	if (v <= *cur)
+		return 0;
+	if (setsockopt(fd, SOL_SOCKET, opt_force, &v, sizeof(v)) < 0 &&
+	    setsockopt(fd, SOL_SOCKET, opt, &v, sizeof(v)) < 0)
+		return -errno;
+	*cur = v;
+	return 0;
+}
+
+static int
+nft_sock_open(struct nft_ctx *ctx)
+{
+	int one = 1;
+
+	ctx->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	if (ctx->nl == NULL)
+		return -errno;
+	if (mnl_socket_bind(ctx->nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		return -errno;
+	/* Error replies carry the kernel's text, not a copy of our message. */
+	if (mnl_socket_setsockopt(ctx->nl, NETLINK_EXT_ACK, &one, sizeof(one)) < 0 ||
+	    mnl_socket_setsockopt(ctx->nl, NETLINK_CAP_ACK, &one, sizeof(one)) < 0)
+		return -errno;
+	ctx->portid = mnl_socket_get_portid(ctx->nl);
+	ctx->seq    = (uint32_t)time(NULL);
+	return 0;
+}
+
+ssize_t
+nft_recv(struct nft_ctx *ctx)
+{
+	struct pollfd p = {.fd = mnl_socket_get_fd(ctx->nl), .events = POLLIN};
+	ssize_t       n;
+	int           r;
+
+	do
+		r = poll(&p, 1, NFT_ACK_TIMEOUT_MS);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -errno;
+	if (r == 0)
+		return -ETIMEDOUT;
+	n = mnl_socket_recvfrom(ctx->nl, ctx->rbuf, NFT_RBUF_SIZE);
+	return n < 0 ? -errno : n;
+}
+
+/* The kernel's extended-ack text, if any, into out. */
+static void
+nft_extack(const struct nlmsghdr *nlh, char *out, size_t len)
+{
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr   *a;
+	const void            *tail;
+	size_t                 off = sizeof(*e);
+
+	out[0] = '\0';
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return;
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		off += e->msg.nlmsg_len - sizeof(e->msg);
+	if (off > mnl_nlmsg_get_payload_len(nlh))
+		return;
+	tail = mnl_nlmsg_get_payload_tail(nlh);
+	for (a = mnl_nlmsg_get_payload_offset(nlh, off);
+	     mnl_attr_ok(a, (int)((const char *)tail - (const char *)a));
+	     a = mnl_attr_next(a)) {
+		if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG &&
+		    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
+			snprintf(out, len, ": %s", mnl_attr_get_str(a));
+	}
+}
+
+struct nft_acks {
+	size_t   pending;
+	int      err; /* first error, negative errno */
+	uint32_t err_seq;
+	char     ext[160];
+	bool     batch_level;
+};
+
+/* Accounts for one reply of the batch. */
+static void
+nft_ack_one(const struct nft_batch *b, const struct nlmsghdr *nlh, struct nft_acks *a)
+{
+	const struct nlmsgerr *e;
+	uint32_t               seq = nlh->nlmsg_seq;
+
+	if (nlh->nlmsg_type != NLMSG_ERROR ||
+	    (uint32_t)(seq - b->seq_begin) >= (uint32_t)(b->seq_next - b->seq_begin))
+		return; /* not a reply to this batch */
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*e)) {
+		a->err = a->err ? a->err : -EPROTO;
+		return;
+	}
+	e = mnl_nlmsg_get_payload(nlh);
+	if (nft_batch_what(b, seq) == NULL) {
+		/* BEGIN or END: the kernel refused the batch as a whole */
+		a->batch_level = true;
+		a->pending     = 0;
+	} else if (a->pending > 0) {
+		a->pending--;
+	}
+	if (e->error != 0 && (a->err == 0 || seq < a->err_seq)) {
+		a->err     = e->error > 0 ? -e->error : e->error;
+		a->err_seq = seq;
+		nft_extack(nlh, a->ext, sizeof(a->ext));
+	}
+}
+
+/*
+ * Reads replies until every ACKed message has had one. The kernel processes
+ * the batch inside sendmsg, so they are normally all queued already.
+ */
+static int
+nft_wait_acks(struct nft_ctx *ctx, const struct nft_batch *b, struct nft_acks *a)
+{
+	const struct nlmsghdr *nlh;
+	ssize_t                n;
+	int                    left;
+
+	while (a->pending > 0) {
+		n = nft_recv(ctx);
+		if (n < 0)
+			return (int)n;
+		nlh  = (const struct nlmsghdr *)ctx->rbuf;
+		left = (int)n;
+		for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+			if (nlh->nlmsg_pid != ctx->portid)
+				continue;
+			nft_ack_one(b, nlh, a);
+		}
+	}
+	return 0;
+}
+
+static int
+nft_send_batch(struct nft_ctx *ctx, const struct nft_batch *b)
+{
+	/* Kernel charges about one skb (~1 KiB truesize) per ACK. */
+	size_t  rcv = 65536 + b->n_msgs * 2048;
+	ssize_t n;
+	int     err;
+
+	err = nft_sock_grow(ctx, &ctx->sndbuf, SO_SNDBUFFORCE, SO_SNDBUF, b->len + 4096);
+	if (err == 0)
+		err = nft_sock_grow(ctx, &ctx->rcvbuf, SO_RCVBUFFORCE, SO_RCVBUF, rcv);
+	if (err < 0)
+		return err;
+	n = mnl_socket_sendto(ctx->nl, b->buf, b->len);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == b->len ? 0 : -EMSGSIZE;
+}
+
+/* Sends b and checks every reply. Returns 0 only if the batch committed;
+ * otherwise -errno with why naming the message the kernel refused. */
+static int
+nft_run_batch(struct nft_ctx *ctx, const struct nft_batch *b, chaos_why *why)
+{
+	struct nft_acks a = {.pending = b->n_msgs};
+	const char     *what;
+	int             err;
+
+	ctx->fail_batch_level = false;
+	err                   = nft_send_batch(ctx, b);
+	if (err < 0) {
+		chaos_fail(why, CHAOS_ESYS, "send of %zu-byte batch: %s", b->len,
+		           strerror(-err));
+		return err;
+	}
+	err = nft_wait_acks(ctx, b, &a);
+	if (err < 0) {
+		chaos_fail(why, CHAOS_ESYS, "replies lost (%zu missing): %s", a.pending,
+		           strerror(-err));
+		return err == -ETIMEDOUT ? err : -EIO;
+	}
+	if (a.err == 0)
+		return 0;
+	what                  = nft_batch_what(b, a.err_seq);
+	ctx->fail_batch_level = a.batch_level;
+	chaos_fail(why, CHAOS_ESYS, "batch refused at %s: %s%s", what ? what : "batch",
+	           strerror(-a.err), a.ext);
+	return a.err;
+}
+
+/* Builds and runs the batch for rs; why is always filled on failure. */
+static chaos_err
+nft_commit_why(struct nft_ctx *ctx, const struct nft_ruleset *rs, chaos_why *why)
+{
+	struct nft_batch *b = NULL;
+	chaos_err         rv;
+	int               err;
+
+	if ((rv = nft_build_batch(ctx->table, rs, ctx->seq, &b, why)) != CHAOS_OK)
+		return chaos_fail_prefix(why, rv, "invalid ruleset");
+	ctx->seq = b->seq_next;
+	err      = nft_run_batch(ctx, b, why);
+	nft_batch_free(b);
+	return chaos_err_from_errno(err);
+}
+
+chaos_err
+nft_commit(struct nft_ctx *ctx, const struct nft_ruleset *rs, chaos_why *why)
+{
+	chaos_why w = {{0}};
+	chaos_err rv;
+
+	if (ctx == NULL)
+		return chaos_fail(why, CHAOS_EINVAL, "nft: no context");
+	if ((rv = nft_commit_why(ctx, rs, &w)) == CHAOS_OK)
+		return CHAOS_OK;
+	log_warn("nft %s: commit: %s", ctx->table, w.text);
+	return chaos_fail(why, rv, "%s", w.text);
+}
+
+chaos_err
+nft_clear(struct nft_ctx *ctx, chaos_why *why)
+{
+	const struct nft_ruleset empty = {0};
+
+	return nft_commit(ctx, &empty, why);
+}
+
+/* Deletes a leftover table of our name. ENOENT means there was none. */
+static int
+nft_delete_leftover(struct nft_ctx *ctx, chaos_why *why)
+{
+	struct nft_batch *b = nft_batch_new(ctx->table, ctx->seq);
+	int               err;
+
+	if (b == NULL)
+		return -ENOMEM;
+	err = nft_put_table(b, NFT_MSG_DELTABLE);
+	if (err == 0)
+		err = nft_batch_finish(b);
+	if (err == 0) {
+		ctx->seq = b->seq_next;
+		err      = nft_run_batch(ctx, b, why);
+	}
+	nft_batch_free(b);
+	if (err == -ENOENT)
+		return 0;
+	if (err == 0)
+		log_info("nft %s: deleted a leftover table", ctx->table);
+	if (err == -EPERM && !ctx->fail_batch_level) /* owned by a live socket */
+		return -EBUSY;
+	return err;
+}
+
+void
+nft_close(struct nft_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	if (ctx->nl != NULL)
+		mnl_socket_close(ctx->nl);
+	free(ctx->rbuf);
+	free(ctx);
+}
+
+chaos_err
+nft_open(const char *table_name, struct nft_ctx **out, chaos_why *why)
+{
+	const struct nft_ruleset empty = {0};
+	struct nft_ctx          *ctx;
+	chaos_why                w = {{0}};
+	chaos_err                rv;
+	int                      err;
+
+	if (!nft_table_name_ok(table_name) || out == NULL)
+		return chaos_fail(why, CHAOS_EINVAL,
+		                  "nft: bad table name: [A-Za-z0-9_-], 1..%d characters",
+		                  NFT_MAX_TABLE_NAME - 1);
+	if ((ctx = calloc(1, sizeof(*ctx))) == NULL)
+		return chaos_fail(why, CHAOS_ENOMEM, "nft: out of memory");
+	snprintf(ctx->table, sizeof(ctx->table), "%s", table_name);
+	ctx->rbuf = malloc(NFT_RBUF_SIZE);
+	err       = ctx->rbuf ? nft_sock_open(ctx) : -ENOMEM;
+	if (err < 0)
+		chaos_fail(&w, CHAOS_ESYS, "netlink socket: %s", strerror(-err));
+	if (err == 0)
+		err = nft_delete_leftover(ctx, &w);
+	if (err < 0 && w.text[0] == '\0')
+		chaos_fail(&w, CHAOS_ESYS, "%s", strerror(-err));
+	rv = err < 0 ? chaos_err_from_errno(err) : nft_commit_why(ctx, &empty, &w);
+	if (rv != CHAOS_OK) {
+		log_warn("nft %s: open: %s", table_name, w.text);
+		nft_close(ctx);
+		return chaos_fail(why, rv, "%s", w.text);
+	}
+	*out = ctx;
+	return CHAOS_OK;
+}

@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: MIT
+#include "median.h"
+
+#include <stdlib.h>
+
+static int
+median_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+int64_t
+median_i64(int64_t *v, size_t n)
+{
+	qsort(v, n, sizeof(v[0]), median_cmp);
+	return v[n / 2];
+}
