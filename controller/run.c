@@ -204,27 +204,36 @@ size_t
 run_send_all(struct run *r, size_t n, const char *const *agent_ids,
              Chaos__V1__Command *const *cmds, int64_t timeout_us, struct obs_ack *acks)
 {
-	int64_t deadline = clk_mono_us() + timeout_us;
-	size_t  ok       = 0;
+	int64_t   deadline = clk_mono_us() + timeout_us;
+	uint64_t *ids      = calloc(n ? n : 1, sizeof(*ids));
+	size_t    ok       = 0;
 
+	memset(acks, 0, n * sizeof(*acks));
+	for (size_t i = 0; ids == NULL && i < n; i++)
+		snprintf(acks[i].error, sizeof(acks[i].error), "out of memory");
+	if (ids == NULL)
+		return 0;
 	/* Enqueue everything first: each enqueue answers that agent's parked
-	 * poll at once, so the commands land within a round trip of each other. */
+	 * poll at once, so the commands land within a round trip of each other.
+	 * Then one wait for all the acks. */
 	for (size_t i = 0; i < n; i++) {
 		cmds[i]->command_id = atomic_fetch_add(&r->mgr->next_command, 1);
-		memset(&acks[i], 0, sizeof(acks[i]));
-		if (registry_enqueue(r->mgr->reg, agent_ids[i], cmds[i]) != CHAOS_OK)
+		if (registry_enqueue(r->mgr->reg, agent_ids[i], cmds[i]) == CHAOS_OK)
+			ids[i] = cmds[i]->command_id; /* else 0: not waited for */
+	}
+	obs_wait_acks(r->obs, ids, n, deadline, acks);
+	for (size_t i = 0; i < n; i++) {
+		if (acks[i].status == CHAOS__V1__STATUS__STATUS_OK)
+			ok++;
+		else if (ids[i] == 0)
 			snprintf(acks[i].error, sizeof(acks[i].error), "agent %s unknown",
 			         agent_ids[i]);
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (obs_wait_ack(r->obs, cmds[i]->command_id, deadline, &acks[i]) &&
-		    acks[i].status == CHAOS__V1__STATUS__STATUS_OK)
-			ok++;
-		else if (acks[i].status == 0 && acks[i].error[0] == '\0')
+		else if (acks[i].status == 0)
 			snprintf(acks[i].error, sizeof(acks[i].error),
 			         "no ack within %lld ms (agent lost or stuck?)",
 			         (long long)timeout_us / 1000);
 	}
+	free(ids);
 	return ok;
 }
 
@@ -296,7 +305,8 @@ run_thread(void *arg)
 
 	rv = r->sc->plan(r, r->params, &r->plan, &plan_json, &why);
 	if (rv != CHAOS_OK) {
-		log_info("run %llu: not started: %s", (unsigned long long)r->id, why.text);
+		log_info("run %llu: not started: %s", (unsigned long long)r->id,
+		         why.text);
 		run_finish(r,
 		           rv == CHAOS_EINVAL ? CHAOS__V1__RUN_STATE__RUN_STATE_REFUSED
 		                              : CHAOS__V1__RUN_STATE__RUN_STATE_UNUSABLE,
@@ -305,7 +315,8 @@ run_thread(void *arg)
 		run_finish(r, CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED, NULL, plan_json);
 	} else if (run_aborted(r)) {
 		/* aborted while planning: nothing was applied */
-		run_finish(r, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED, r->abort_reason, NULL);
+		run_finish(r, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED, r->abort_reason,
+		           NULL);
 	} else {
 		run_set_state(r, CHAOS__V1__RUN_STATE__RUN_STATE_RUNNING);
 		int state = r->sc->execute(r, r->plan, &result);
