@@ -202,10 +202,20 @@ void
 registry_counts(struct registry *r, struct registry_counts *out)
 {
 	nng_mtx_lock(r->mtx);
-	*out           = r->counts;
-	out->agents    = r->n_agents;
-	out->connected = 0;
-	REG_FOREACH(r, a) out->connected += a->connected;
+	*out        = r->counts;
+	out->agents = r->n_agents;
+	REG_FOREACH(r, a)
+	{
+		size_t role = (size_t)a->identity->role;
+		role        = role < REGISTRY_N_ROLES ? role : 0;
+		if (a->connected) {
+			out->connected++;
+			out->connected_by_role[role]++;
+			out->active_faults += a->active.n;
+		} else {
+			out->lost_by_role[role]++;
+		}
+	}
 	nng_mtx_unlock(r->mtx);
 }
 
@@ -475,28 +485,56 @@ registry_has_commands(struct registry *r, const char *agent_id)
 	return has;
 }
 
-/* Unpacks the agent's pending commands into cmds[] and copies its live
- * faults into live[] (caller frees both). */
-static size_t
-reg_pending_commands(struct registry *r, const char *agent_id, Chaos__V1__Command **cmds,
-                     char **live, size_t *n_live)
-{
-	struct reg_agent *a;
-	size_t            n = 0;
+/* Protobuf's key of Reply.commands (field 6, length-delimited). */
+#define REG_REPLY_COMMANDS_KEY ((6u << 3) | 2u)
 
-	*n_live = 0;
-	nng_mtx_lock(r->mtx);
-	if ((a = reg_find(r, agent_id)) != NULL) {
-		for (size_t i = 0; i < a->n_pending; i++)
-			if ((cmds[n] = chaos__v1__command__unpack(
-			         NULL, a->pending[i].len, a->pending[i].buf)) != NULL)
-				n++;
-		for (size_t i = 0; i < a->live.n; i++)
-			if ((live[*n_live] = strdup(a->live.id[i])) != NULL)
-				(*n_live)++;
-	}
-	nng_mtx_unlock(r->mtx);
+static size_t
+reg_varint_len(size_t v)
+{
+	size_t n = 1;
+
+	for (; v >= 0x80; v >>= 7)
+		n++;
 	return n;
+}
+
+static uint8_t *
+reg_put_varint(uint8_t *p, size_t v)
+{
+	for (; v >= 0x80; v >>= 7)
+		*p++ = (uint8_t)(v | 0x80);
+	*p++ = (uint8_t)v;
+	return p;
+}
+
+/* Packs reply and appends a's pending commands as they were packed when
+ * queued: the fields of a message may come in any order and a repeated one
+ * in pieces, so the commands need no unpacking and packing again
+ * (mtx held; a may be NULL). */
+static chaos_err
+reg_pack_reply(Chaos__V1__Reply *reply, const struct reg_agent *a, nng_msg **out)
+{
+	size_t   len = protobuf_c_message_get_packed_size(&reply->base);
+	size_t   n   = a != NULL ? a->n_pending : 0;
+	nng_msg *msg = NULL;
+	uint8_t *p;
+
+	for (size_t i = 0; i < n; i++)
+		len += 1 + reg_varint_len(a->pending[i].len) + a->pending[i].len;
+	if (len > WIRE_MAX_SESSION)
+		return CHAOS_ETOOBIG;
+	if (nng_msg_alloc(&msg, len) != 0)
+		return CHAOS_ENOMEM;
+	p = nng_msg_body(msg);
+	p += protobuf_c_message_pack(&reply->base, p);
+	for (size_t i = 0; i < n; i++) {
+		*p++ = REG_REPLY_COMMANDS_KEY;
+		p    = reg_put_varint(p, a->pending[i].len);
+		memcpy(p, a->pending[i].buf, a->pending[i].len);
+		p += a->pending[i].len;
+	}
+	*out = msg;
+	return CHAOS_OK;
 }
 
 chaos_err
@@ -504,33 +542,30 @@ registry_build_reply(struct registry *r, const char *agent_id, uint64_t poll_seq
                      int64_t t2_ctl_us, bool identity_needed, const char *refused,
                      nng_msg **out)
 {
-	Chaos__V1__Reply    reply = CHAOS__V1__REPLY__INIT;
-	Chaos__V1__Command *cmds[REG_MAX_PENDING];
-	char               *live[REG_MAX_FAULTS];
-	size_t              n_live = 0;
-	size_t              n =
-            refused == NULL ? reg_pending_commands(r, agent_id, cmds, live, &n_live) : 0;
-	chaos_err rv;
+	Chaos__V1__Reply  reply = CHAOS__V1__REPLY__INIT;
+	struct reg_agent *a;
+	chaos_err         rv;
 
 	reply.protocol_version    = WIRE_VERSION;
 	reply.poll_seq            = poll_seq;
 	reply.t2_ctl_us           = t2_ctl_us;
 	reply.heartbeat_ms        = r->hb_ms;
-	reply.commands            = cmds;
-	reply.n_commands          = n;
 	reply.has_identity_needed = identity_needed;
 	reply.identity_needed     = identity_needed;
 	reply.has_instance_id     = true;
 	reply.instance_id         = r->instance;
-	reply.live_faults         = live;
-	reply.n_live_faults       = n_live;
 	reply.refused             = (char *)refused;
-	reply.t3_ctl_us           = clk_now_us();
-	rv                        = wire_pack(&reply.base, WIRE_MAX_SESSION, out);
-	for (size_t i = 0; i < n; i++)
-		chaos__v1__command__free_unpacked(cmds[i], NULL);
-	for (size_t i = 0; i < n_live; i++)
-		free(live[i]);
+	/* packed under the lock: the live faults and the commands are read in
+	 * place, nothing is copied out first */
+	nng_mtx_lock(r->mtx);
+	a = refused == NULL ? reg_find(r, agent_id) : NULL;
+	if (a != NULL) {
+		reply.live_faults   = a->live.id;
+		reply.n_live_faults = a->live.n;
+	}
+	reply.t3_ctl_us = clk_now_us();
+	rv              = reg_pack_reply(&reply, a, out);
+	nng_mtx_unlock(r->mtx);
 	return rv;
 }
 
@@ -693,6 +728,47 @@ registry_on_event(struct registry *r, const Chaos__V1__Event *e, int64_t t_ctl_u
 	return rv;
 }
 
+static bool
+reg_in_ns(const struct reg_agent *a, const char *ns)
+{
+	return ns == NULL || *ns == '\0' || strcmp(a->identity->namespace_, ns) == 0;
+}
+
+static int
+reg_id_cmp(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+chaos_err
+registry_connected_ids(struct registry *r, const char *ns, char ***out, size_t *n)
+{
+	char **ids;
+	size_t count = 0;
+
+	nng_mtx_lock(r->mtx);
+	ids = calloc(r->n_agents ? r->n_agents : 1, sizeof(*ids));
+	REG_FOREACH(r, a)
+	if (ids != NULL && a->connected && reg_in_ns(a, ns) &&
+	    (ids[count] = strdup(a->id)) != NULL)
+		count++;
+	nng_mtx_unlock(r->mtx);
+	if (ids == NULL)
+		return CHAOS_ENOMEM;
+	qsort(ids, count, sizeof(*ids), reg_id_cmp);
+	*out = ids;
+	*n   = count;
+	return CHAOS_OK;
+}
+
+void
+registry_ids_free(char **ids, size_t n)
+{
+	for (size_t i = 0; ids != NULL && i < n; i++)
+		free(ids[i]);
+	free(ids);
+}
+
 static Chaos__V1__AgentInfo *
 reg_info(const struct reg_agent *a)
 {
@@ -750,9 +826,7 @@ registry_snapshot(struct registry *r, const char *ns, Chaos__V1__AgentInfo ***ou
 	all = calloc(r->n_agents ? r->n_agents : 1, sizeof(*all));
 	REG_FOREACH(r, a)
 	{
-		if (all == NULL ||
-		    (ns != NULL && *ns != '\0' &&
-		     strcmp(a->identity->namespace_, ns) != 0))
+		if (all == NULL || !reg_in_ns(a, ns))
 			continue;
 		if ((all[count] = reg_info(a)) != NULL)
 			count++;

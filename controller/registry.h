@@ -37,16 +37,24 @@ uint32_t registry_heartbeat_ms(const struct registry *r);
 /* This controller's instance id: random per start, never 0. */
 uint64_t registry_instance(const struct registry *r);
 
+#define REGISTRY_N_ROLES 8 /* room for every Chaos__V1__Role value */
+
 struct registry_counts {
 	size_t   agents, connected;
 	uint64_t evicted;           /* forgotten (lost too long, or to make room) */
 	uint64_t refused_full;      /* table full of connected agents */
 	uint64_t refused_duplicate; /* a second live process with an id in use */
+	/* by Chaos__V1__Role (a role beyond the table counts as 0) */
+	size_t connected_by_role[REGISTRY_N_ROLES], lost_by_role[REGISTRY_N_ROLES];
+	size_t active_faults; /* in force, as the connected agents report them */
 };
+/* The table's counts, in one pass under the lock and without copies (what
+ * a metrics scrape needs). */
 void registry_counts(struct registry *r, struct registry_counts *out);
 
 /* Called for every command queued for agent_id, so a parked poll can be
- * answered at once. Runs with no registry lock held. */
+ * answered at once. Runs on the thread that queued the command, with no
+ * registry lock held (it may call back into the registry). */
 typedef void (*registry_kick_fn)(void *arg, const char *agent_id);
 void registry_set_kick(struct registry *r, registry_kick_fn fn, void *arg);
 
@@ -117,6 +125,14 @@ chaos_err registry_on_event(struct registry *r, const Chaos__V1__Event *e,
 /* Marks agents whose last poll is older than 3 heartbeats as lost, and
  * forgets those lost for longer than the forget time. */
 void registry_sweep(struct registry *r, int64_t now_mono_us);
+
+/* The ids of the connected agents (optionally only one namespace), sorted:
+ * a new array of n new strings in *out, freed with registry_ids_free(). For
+ * a plan that needs only who is there, without a snapshot's deep copies.
+ * CHAOS_OK or CHAOS_ENOMEM. */
+chaos_err registry_connected_ids(struct registry *r, const char *ns, char ***out,
+                                 size_t *n);
+void      registry_ids_free(char **ids, size_t n);
 
 /* Deep copies of the agents (optionally only one namespace), for the control
  * API. Free with registry_snapshot_free(). */
