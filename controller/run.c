@@ -342,6 +342,9 @@ run_find_scenario(const struct run_mgr *m, const char *name)
 	for (size_t i = 0; m->scenarios[i] != NULL; i++)
 		if (strcmp(m->scenarios[i]->name, name) == 0)
 			return m->scenarios[i];
+	for (size_t i = 0; scenario_unlisted[i] != NULL; i++)
+		if (strcmp(scenario_unlisted[i]->name, name) == 0)
+			return scenario_unlisted[i];
 	return NULL;
 }
 

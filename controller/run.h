@@ -32,7 +32,8 @@ struct run_mgr;
 struct run;
 
 /* scenarios: the NULL-terminated list this controller runs (scenario_list),
- * borrowed for the manager's life. */
+ * borrowed for the manager's life; the unlisted ones (scenario_unlisted)
+ * run too when named. */
 chaos_err run_mgr_new(struct registry *reg, const struct scenario *const *scenarios,
                       struct run_mgr **out);
 /* Aborts a run in progress, waits for it to revert and finish, frees m. */
