@@ -24,10 +24,12 @@ struct reg_command {
 	size_t   len;
 };
 
-/* A set of fault ids (strdup'd). */
+/* A set of fault ids (strdup'd), grown as needed up to REG_MAX_FAULTS:
+ * most agents hold none or one, and a table of thousands should not carry
+ * room for 64 each. */
 struct reg_ids {
-	char  *id[REG_MAX_FAULTS];
-	size_t n;
+	char **id;
+	size_t n, cap;
 };
 
 struct reg_agent {
@@ -43,10 +45,10 @@ struct reg_agent {
 	uint64_t             events_received;
 	uint64_t             events_gaps;
 	uint64_t             last_event_seq;
-	struct reg_ids       active; /* what the agent says is in force */
-	struct reg_ids       live;   /* what this controller wants kept */
-	struct reg_command   pending[REG_MAX_PENDING];
-	size_t               n_pending;
+	struct reg_ids       active;  /* what the agent says is in force */
+	struct reg_ids       live;    /* what this controller wants kept */
+	struct reg_command  *pending; /* grown as needed, up to REG_MAX_PENDING */
+	size_t               n_pending, cap_pending;
 };
 
 struct registry {
@@ -122,6 +124,45 @@ reg_ids_remove_at(struct reg_ids *s, size_t i)
 	s->id[i] = s->id[--s->n];
 }
 
+/* Room for one more element in an array of cap (grown by doubling up to
+ * max); false when full or out of memory. */
+static bool
+reg_room(void **arr, size_t n, size_t *cap, size_t max, size_t size)
+{
+	size_t grown = *cap ? *cap * 2 : 2;
+	void  *p;
+
+	if (n < *cap)
+		return true;
+	if (n >= max || (p = realloc(*arr, (grown < max ? grown : max) * size)) == NULL)
+		return false;
+	*arr = p;
+	*cap = grown < max ? grown : max;
+	return true;
+}
+
+/* Adds a copy of id; CHAOS_EBUSY when the set is full. */
+static chaos_err
+reg_ids_add(struct reg_ids *s, const char *id)
+{
+	if (s->n == REG_MAX_FAULTS)
+		return CHAOS_EBUSY;
+	if (!reg_room((void **)&s->id, s->n, &s->cap, REG_MAX_FAULTS, sizeof(*s->id)) ||
+	    (s->id[s->n] = strdup(id)) == NULL)
+		return CHAOS_ENOMEM;
+	s->n++;
+	return CHAOS_OK;
+}
+
+static void
+reg_ids_free(struct reg_ids *s)
+{
+	reg_ids_clear(s);
+	free(s->id);
+	s->id  = NULL;
+	s->cap = 0;
+}
+
 chaos_err
 registry_new(uint32_t hb_ms, size_t max_agents, struct registry **out)
 {
@@ -155,10 +196,11 @@ reg_agent_free(struct reg_agent *a)
 {
 	if (a->identity != NULL)
 		chaos__v1__identity__free_unpacked(a->identity, NULL);
-	reg_ids_clear(&a->active);
-	reg_ids_clear(&a->live);
+	reg_ids_free(&a->active);
+	reg_ids_free(&a->live);
 	for (size_t i = 0; i < a->n_pending; i++)
 		free(a->pending[i].buf);
+	free(a->pending);
 	free(a);
 }
 
@@ -357,13 +399,21 @@ reg_take_acks(struct reg_agent *a, const Chaos__V1__Poll *p)
 	}
 }
 
+/* The faults the agent says are in force; the same list as last time (the
+ * common case, poll after poll) is left as it is. */
 static void
 reg_take_faults(struct reg_agent *a, const Chaos__V1__Poll *p)
 {
+	bool same = p->n_active_faults == a->active.n;
+
+	for (size_t i = 0; same && i < a->active.n; i++)
+		same = strcmp(a->active.id[i], p->active_faults[i]) == 0;
+	if (same)
+		return;
 	reg_ids_clear(&a->active);
-	for (size_t i = 0; i < p->n_active_faults && i < REG_MAX_FAULTS; i++)
-		if ((a->active.id[a->active.n] = strdup(p->active_faults[i])) != NULL)
-			a->active.n++;
+	for (size_t i = 0; i < p->n_active_faults; i++)
+		if (reg_ids_add(&a->active, p->active_faults[i]) == CHAOS_EBUSY)
+			break;
 }
 
 static void
@@ -578,8 +628,9 @@ registry_enqueue(struct registry *r, const char *agent_id, const Chaos__V1__Comm
 	nng_mtx_lock(r->mtx);
 	if ((a = reg_find(r, agent_id)) == NULL) {
 		rv = CHAOS_ENOENT;
-	} else if (a->n_pending == REG_MAX_PENDING) {
-		rv = CHAOS_EBUSY;
+	} else if (!reg_room((void **)&a->pending, a->n_pending, &a->cap_pending,
+	                     REG_MAX_PENDING, sizeof(*a->pending))) {
+		rv = a->n_pending == REG_MAX_PENDING ? CHAOS_EBUSY : CHAOS_ENOMEM;
 	} else {
 		struct reg_command *c = &a->pending[a->n_pending];
 		c->len                = chaos__v1__command__get_packed_size(cmd);
@@ -608,12 +659,7 @@ registry_fault_live(struct registry *r, const char *agent_id, const char *fault_
 	if ((a = reg_find(r, agent_id)) == NULL) {
 		rv = CHAOS_ENOENT;
 	} else if (live && !reg_ids_has(&a->live, fault_id)) {
-		if (a->live.n == REG_MAX_FAULTS)
-			rv = CHAOS_EBUSY;
-		else if ((a->live.id[a->live.n] = strdup(fault_id)) == NULL)
-			rv = CHAOS_ENOMEM;
-		else
-			a->live.n++;
+		rv = reg_ids_add(&a->live, fault_id);
 	} else if (!live) {
 		for (size_t i = 0; i < a->live.n; i++)
 			if (strcmp(a->live.id[i], fault_id) == 0) {
