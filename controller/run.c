@@ -117,7 +117,7 @@ run_mgr_on_event(void *arg, const Chaos__V1__Event *e, int64_t t_ctl_us)
 	metrics_on_event(e);
 	registry_clock(m->reg, e->agent_id, &off, &err);
 	nng_mtx_lock(m->mtx);
-	if (m->current != NULL)
+	if (m->current != NULL && m->current->obs != NULL)
 		obs_add_event(m->current->obs, e, off);
 	nng_mtx_unlock(m->mtx);
 }
@@ -130,7 +130,7 @@ run_mgr_on_ack(void *arg, const char *agent_id, const Chaos__V1__Ack *a,
 
 	(void)agent_id;
 	nng_mtx_lock(m->mtx);
-	if (m->current != NULL)
+	if (m->current != NULL && m->current->obs != NULL)
 		obs_add_ack(m->current->obs, a, offset_us, t_poll_us);
 	nng_mtx_unlock(m->mtx);
 }
@@ -265,11 +265,11 @@ run_keep_done(struct run_mgr *m, struct run *r)
 static void
 run_finish(struct run *r, int state, const char *error, json_t *result)
 {
-	char *text = result != NULL
-	    ? json_dumps(result, JSON_COMPACT | JSON_REAL_PRECISION(10))
-	    : NULL;
-
-	char prefix[32];
+	char       *text = result != NULL
+	          ? json_dumps(result, JSON_COMPACT | JSON_REAL_PRECISION(10))
+	          : NULL;
+	struct obs *obs;
+	char        prefix[32];
 
 	/* Whatever path the run took, none of its faults is live any more:
 	 * an agent still holding one reverts it at its next reply. */
@@ -282,8 +282,18 @@ run_finish(struct run *r, int state, const char *error, json_t *result)
 	r->result = text;
 	r->error  = error != NULL && error[0] != '\0' ? strdup(error) : NULL;
 	r->state  = state;
+	/* What the run observed and planned served its scenario only: a
+	 * finished run keeps its result, not its samples, acks and targets
+	 * (one per agent and command: megabytes for thousands of agents,
+	 * times the runs kept). */
+	obs    = r->obs;
+	r->obs = NULL;
 	nng_cv_wake(r->mgr->cv);
 	nng_mtx_unlock(r->mgr->mtx);
+	obs_free(obs);
+	if (r->plan != NULL)
+		r->sc->plan_free(r->plan);
+	r->plan = NULL;
 }
 
 static void
