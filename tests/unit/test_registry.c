@@ -584,6 +584,79 @@ test_snapshot_filters_by_namespace_and_reports_faults(void **state)
 	registry_free(r);
 }
 
+/* A poll that says which faults are in force. */
+static const Chaos__V1__Poll *
+fake_poll_faults(struct fake_agent *f, size_t n, char *const *faults)
+{
+	fake_poll(f, false);
+	for (size_t i = 0; i < n; i++)
+		f->faults[i] = faults[i];
+	f->poll.n_active_faults = n;
+	f->poll.active_faults   = f->faults;
+	return &f->poll;
+}
+
+static void
+test_active_faults_follow_every_poll_also_when_unchanged(void **state)
+{
+	struct registry       *r      = new_registry(8);
+	char                  *two[2] = {"r1-a", "r1-b"}, *other[2] = {"r1-a", "r2-c"};
+	struct fake_agent      f;
+	struct registry_counts c;
+
+	(void)state;
+	fake_init(&f, "chain", "node-0");
+	poll_ok(r, fake_poll(&f, true), 1);
+	poll_ok(r, fake_poll_faults(&f, 2, two), 1);
+	poll_ok(r, fake_poll_faults(&f, 2, two), 1); /* the same list again */
+	assert_int_equal(view_of(r, f.agent_id).n_faults, 2);
+	poll_ok(r, fake_poll_faults(&f, 2, other), 1); /* same count, one changed */
+	assert_int_equal(view_of(r, f.agent_id).n_faults, 2);
+	registry_counts(r, &c);
+	assert_int_equal(c.active_faults, 2);
+	poll_ok(r, fake_poll_faults(&f, 1, other + 1), 1);
+	assert_string_equal(view_of(r, f.agent_id).first_fault, "r2-c");
+	registry_free(r);
+}
+
+static void
+test_counts_by_role_and_state_and_connected_ids_by_namespace(void **state)
+{
+	struct registry       *r      = new_registry(8);
+	char                  *one[1] = {"r3-x"}, **ids = NULL;
+	struct fake_agent      a, b, c;
+	struct registry_counts k;
+	size_t                 n = 0;
+
+	(void)state;
+	fake_init(&a, "ledger", "db-1");
+	fake_init(&b, "ledger", "db-0");
+	fake_init(&c, "chain", "node-0");
+	c.id.role = CHAOS__V1__ROLE__ROLE_BLOCKCHAIN;
+	poll_ok(r, fake_poll(&a, true), 1);
+	poll_ok(r, fake_poll(&b, true), 2);
+	poll_ok(r, fake_poll(&c, true), 3);
+	poll_ok(r, fake_poll_faults(&c, 1, one), 3);
+	registry_pipe_closed(r, 2); /* ledger/db-0 lost */
+	registry_counts(r, &k);
+	assert_int_equal(k.agents, 3);
+	assert_int_equal(k.connected, 2);
+	assert_int_equal(k.connected_by_role[CHAOS__V1__ROLE__ROLE_DATABASE], 1);
+	assert_int_equal(k.lost_by_role[CHAOS__V1__ROLE__ROLE_DATABASE], 1);
+	assert_int_equal(k.connected_by_role[CHAOS__V1__ROLE__ROLE_BLOCKCHAIN], 1);
+	assert_int_equal(k.active_faults, 1);
+	assert_int_equal(registry_connected_ids(r, NULL, &ids, &n), CHAOS_OK);
+	assert_int_equal(n, 2); /* sorted, the lost one left out */
+	assert_string_equal(ids[0], "chain/node-0");
+	assert_string_equal(ids[1], "ledger/db-1");
+	registry_ids_free(ids, n);
+	assert_int_equal(registry_connected_ids(r, "ledger", &ids, &n), CHAOS_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(ids[0], "ledger/db-1");
+	registry_ids_free(ids, n);
+	registry_free(r);
+}
+
 static void
 test_full_table_refuses_new_agents_with_ebusy(void **state)
 {
@@ -756,6 +829,9 @@ main(void)
 	    cmocka_unit_test(test_command_queue_is_bounded),
 	    cmocka_unit_test(test_event_gaps_are_counted_from_sequence_numbers),
 	    cmocka_unit_test(test_snapshot_filters_by_namespace_and_reports_faults),
+	    cmocka_unit_test(test_active_faults_follow_every_poll_also_when_unchanged),
+	    cmocka_unit_test(
+	        test_counts_by_role_and_state_and_connected_ids_by_namespace),
 	    cmocka_unit_test(test_full_table_refuses_new_agents_with_ebusy),
 	    cmocka_unit_test(
 	        test_a_second_live_process_with_the_same_id_is_refused_and_counted),
