@@ -60,6 +60,18 @@ for name, pid in procs.items():
 print(json.dumps(line), flush=True)' "$1"
 }
 
+# The controller of every sample is the first one: a new pid means it
+# crashed, or that someone else took this instance down and up again (then
+# the series mixes two sandboxes and says nothing).
+same_controller() { # samples.jsonl
+	python3 - "$1" <<'PY' || fail "the controller is not the one the soak started"
+import json, sys
+pids = [json.loads(l)["procs"].get("controller", {}).get("pid") for l in open(sys.argv[1])]
+if len(set(pids)) != 1 or pids[0] is None:
+    sys.exit(f"controller pids over the samples: {pids}")
+PY
+}
+
 rm -rf "$out"
 mkdir -p "$out"
 sbx_up
@@ -75,6 +87,7 @@ while kill -0 "$orch_pid" 2>/dev/null; do
 	[ "$SECONDS" -lt "$deadline" ] || fail "orchestrate still running 10 min after its deadline"
 	if [ "$SECONDS" -ge "$next" ]; then
 		sample "$t0" >>"$out/samples.jsonl"
+		same_controller "$out/samples.jsonl"
 		next=$((next + sample_s))
 	fi
 	sleep 1
