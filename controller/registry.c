@@ -33,8 +33,7 @@ struct reg_ids {
 };
 
 struct reg_agent {
-	struct reg_agent    *next; /* hash chain */
-	char                 id[LIMIT_ID_LEN + 1];
+	struct reg_agent    *next;     /* hash chain */
 	Chaos__V1__Identity *identity; /* unpacked copy, owned */
 	bool                 connected;
 	char                 lost_reason[128];
@@ -49,6 +48,7 @@ struct reg_agent {
 	struct reg_ids       live;    /* what this controller wants kept */
 	struct reg_command  *pending; /* grown as needed, up to REG_MAX_PENDING */
 	size_t               n_pending, cap_pending;
+	char                 id[]; /* as long as it is: most are far below 253 */
 };
 
 struct registry {
@@ -362,14 +362,15 @@ static struct reg_agent *
 reg_add(struct registry *r, const Chaos__V1__Identity *id)
 {
 	struct reg_agent *a;
+	size_t            len = strlen(id->agent_id);
 
 	if (!reg_make_room(r)) {
 		r->counts.refused_full++;
 		return NULL;
 	}
-	if ((a = calloc(1, sizeof(*a))) == NULL)
+	if ((a = calloc(1, sizeof(*a) + len + 1)) == NULL)
 		return NULL;
-	snprintf(a->id, sizeof(a->id), "%s", id->agent_id);
+	memcpy(a->id, id->agent_id, len + 1);
 	clk_filter_init(&a->clk);
 	reg_set_identity(a, id);
 	if (a->identity == NULL) {

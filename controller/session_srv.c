@@ -35,7 +35,9 @@ struct ssrv_worker {
 	struct ssrv_worker *prev, *next; /* the keepalive queue */
 	struct ssrv_worker *same_hash;   /* the parked-by-agent index */
 	/* the poll being answered, the worker's own: */
-	char     agent_id[LIMIT_ID_LEN + 1];
+	char    *agent_id;     /* id_short, or id_long for a longer id */
+	char     id_short[64]; /* most ids fit: no room for 253 in every worker */
+	char    *id_long;
 	uint64_t poll_seq;
 	int64_t  t2;
 	bool     identity_needed;
@@ -191,6 +193,7 @@ ssrv_recv(struct ssrv_worker *w)
 {
 	atomic_fetch_add(&w->srv->n_idle, 1);
 	w->sending     = false;
+	w->agent_id    = w->id_short;
 	w->agent_id[0] = '\0';
 	nng_ctx_recv(w->ctx, w->aio);
 }
@@ -220,6 +223,22 @@ ssrv_kick(void *arg, const char *agent_id)
 		ssrv_reply(w, NULL);
 }
 
+/* Keeps the poll's agent id (at most LIMIT_ID_LEN, as the wire checks). */
+static void
+ssrv_set_id(struct ssrv_worker *w, const char *id)
+{
+	size_t len = strlen(id);
+	char  *grown;
+
+	w->agent_id = w->id_short;
+	if (len >= sizeof(w->id_short) &&
+	    (grown = realloc(w->id_long, LIMIT_ID_LEN + 1)) != NULL)
+		w->agent_id = w->id_long = grown;
+	snprintf(w->agent_id,
+	         w->agent_id == w->id_short ? sizeof(w->id_short) : LIMIT_ID_LEN + 1,
+	         "%s", id);
+}
+
 /* Decodes one poll; returns false when it was dropped. A refused agent's
  * reason goes into refused. */
 static bool
@@ -240,7 +259,7 @@ ssrv_take_poll(struct ssrv_worker *w, nng_msg *msg, chaos_why *refused)
 		epstats_dropped(w->srv->stats, refused->text);
 	else
 		epstats_received(w->srv->stats);
-	snprintf(w->agent_id, sizeof(w->agent_id), "%s", p->agent_id);
+	ssrv_set_id(w, p->agent_id);
 	w->poll_seq = p->poll_seq;
 	wire_free(p);
 	return true;
@@ -450,8 +469,10 @@ ssrv_stop_workers(struct session_srv *s)
 	while (s->chunks != NULL) {
 		struct ssrv_chunk *c = s->chunks;
 		s->chunks            = c->next;
-		for (size_t i = 0; i < SSRV_CHUNK; i++)
+		for (size_t i = 0; i < SSRV_CHUNK; i++) {
 			nng_aio_free(c->w[i].aio);
+			free(c->w[i].id_long);
+		}
 		free(c);
 	}
 }

@@ -21,6 +21,7 @@
 #include <nng/protocol/reqrep0/req.h>
 
 #include "common/clock.h"
+#include "common/log.h"
 #include "common/wire.h"
 #include "controller/epstats.h"
 #include "controller/registry.h"
@@ -198,5 +199,6 @@ main(void)
 	        teardown),
 	};
 
+	log_init("test_session", LOG_LEVEL_ERROR);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
