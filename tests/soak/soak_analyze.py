@@ -9,9 +9,12 @@ segment; each segment is judged on its own:
 - memory: the least-squares slope of VmRSS over the samples after the
   warm-up (the first --warmup-min minutes: allocator arenas and caches fill
   with the first cycles) must not exceed --max-mib-per-hour (1);
-- descriptors: no growth at all. The count moves while a run holds probe
-  connections, so it compares the lower envelope: the fewest open in the
-  last --window-min minutes must not exceed the fewest in the first ones.
+- descriptors: no growth at all after the same warm-up (a descriptor that
+  the first cycles open once and keep, such as a netlink socket, is not
+  growth). The count moves while a run holds probe connections, so it
+  compares the lower envelope: the fewest open in the last --window-min
+  minutes must not exceed the fewest in the first --window-min after the
+  warm-up.
 
 Writes the series and the verdict as JSON and an SVG plot (memory above,
 descriptors below, one line per process); exits 1 when something grew.
@@ -55,12 +58,12 @@ def slope(points):
 
 
 def judge_segment(seg, args):
-    warm = [p for p in seg if p[0] >= args.warmup_min * 60]
+    warm = [p for p in seg if p[0] >= args.warmup_min * 60] or seg
     s = slope([(t / 3600.0, rss / 1024.0) for t, rss, _, _ in warm])
-    first = [p[2] for p in seg if p[0] <= seg[0][0] + args.window_min * 60]
-    last = [p[2] for p in seg if p[0] >= seg[-1][0] - args.window_min * 60]
+    first = [p[2] for p in warm if p[0] <= warm[0][0] + args.window_min * 60]
+    last = [p[2] for p in warm if p[0] >= warm[-1][0] - args.window_min * 60]
     span_min = (seg[-1][0] - seg[0][0]) / 60.0
-    fd_judged = span_min >= 2 * args.window_min
+    fd_judged = (warm[-1][0] - warm[0][0]) / 60.0 >= 2 * args.window_min
     verdict = {
         "pid": seg[0][3],
         "samples": len(seg),
@@ -80,7 +83,8 @@ def judge_segment(seg, args):
         problems.append(f"RSS grows {s:.2f} MiB/h (bar {args.max_mib_per_hour})")
     if fd_judged and min(last) > min(first):
         problems.append(f"open descriptors grew: at least {min(first)} in the first "
-                        f"{args.window_min} min, at least {min(last)} in the last")
+                        f"{args.window_min:g} min after the warm-up, at least "
+                        f"{min(last)} in the last")
     verdict["problems"] = problems
     return verdict
 
