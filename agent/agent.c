@@ -152,12 +152,21 @@ agent_command(void *arg, const Chaos__V1__Command *cmd, Chaos__V1__Ack *ack)
 	ack->applied_agent_us     = clk_now_us();
 }
 
-static int64_t
-agent_tick(void *arg, int64_t now_mono_us, bool renewed)
+static void
+agent_leases(void *arg, int64_t now_mono_us, uint64_t instance, char *const *live,
+             size_t n_live)
 {
 	struct agent *a = arg;
 
-	return fault_tick(a->faults, now_mono_us, renewed);
+	fault_leases(a->faults, now_mono_us, instance, live, n_live);
+}
+
+static int64_t
+agent_tick(void *arg, int64_t now_mono_us)
+{
+	struct agent *a = arg;
+
+	return fault_tick(a->faults, now_mono_us);
 }
 
 static size_t
@@ -173,6 +182,7 @@ agent_session_handler(struct agent *a, struct session_handler *h)
 {
 	h->command = agent_command;
 	h->tick    = agent_tick;
+	h->leases  = agent_leases;
 	h->active  = agent_active;
 	h->arg     = a;
 }

@@ -26,9 +26,10 @@ struct fault_entry {
 	const struct fault_ops *ops;
 	int64_t                 lease_end_mono;
 	int64_t                 hard_end_mono;
-	uint16_t                ports[NFT_MAX_PORTS];
-	int                     nft_index; /* in the last committed ruleset, or -1 */
-	void                   *state;     /* process kinds */
+	uint64_t instance; /* the controller that granted it; 0: not yet known */
+	uint16_t ports[NFT_MAX_PORTS];
+	int      nft_index; /* in the last committed ruleset, or -1 */
+	void    *state;     /* process kinds */
 };
 
 struct fault_engine {
@@ -365,16 +366,48 @@ fault_revert_all(struct fault_engine *fe, Chaos__V1__FaultPhase phase, const cha
 		fault_remove(fe, fe->n_active - 1, phase, detail);
 }
 
+static bool
+fault_named(char *const *live, size_t n_live, const char *id)
+{
+	for (size_t i = 0; i < n_live; i++)
+		if (strcmp(live[i], id) == 0)
+			return true;
+	return false;
+}
+
+void
+fault_leases(struct fault_engine *fe, int64_t now_mono_us, uint64_t instance,
+             char *const *live, size_t n_live)
+{
+	for (size_t i = 0; i < fe->n_active;) {
+		struct fault_entry *e = &fe->active[i];
+		const char         *why;
+		/* applied from this very reply (or one before it): its grantor */
+		if (e->instance == 0)
+			e->instance = instance;
+		if (instance != 0 && e->instance == instance &&
+		    fault_named(live, n_live, e->spec->fault_id)) {
+			e->lease_end_mono =
+			    now_mono_us + (int64_t)e->spec->lease_ms * 1000;
+			i++;
+			continue;
+		}
+		why = instance != e->instance
+		    ? "the controller that granted it is gone (a reply came from another "
+		      "controller instance)"
+		    : "the controller no longer holds it";
+		log_warn("fault %s: %s; reverting", e->spec->fault_id, why);
+		fault_remove(fe, i, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_EXPIRED, why);
+	}
+}
+
 int64_t
-fault_tick(struct fault_engine *fe, int64_t now_mono_us, bool renewed)
+fault_tick(struct fault_engine *fe, int64_t now_mono_us)
 {
 	int64_t next = 0;
 
 	for (size_t i = 0; i < fe->n_active;) {
 		struct fault_entry *e = &fe->active[i];
-		if (renewed)
-			e->lease_end_mono =
-			    now_mono_us + (int64_t)e->spec->lease_ms * 1000;
 		if (now_mono_us >= e->lease_end_mono || now_mono_us >= e->hard_end_mono) {
 			const char *why = now_mono_us >= e->hard_end_mono
 			    ? "hard end time reached"

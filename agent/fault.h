@@ -2,9 +2,12 @@
 /*
  * The agent's faults: apply, revert, leases.
  *
- * Every fault in force holds a lease renewed by each reply from the
- * controller and a hard end time; when either runs out the engine reverts
- * the fault on its own and reports it (FAULT_PHASE_EXPIRED). nftables faults
+ * Every fault in force holds a lease and a hard end time. A lease belongs to
+ * the controller instance that granted the fault: only a reply from that
+ * instance that still names the fault renews it. When the lease or the hard
+ * end runs out, when a reply comes from another instance (the controller
+ * restarted), or when a reply no longer names the fault, the engine reverts
+ * it on its own and reports it (FAULT_PHASE_EXPIRED). nftables faults
  * of all kinds share one owner table per target, rebuilt in one atomic batch
  * on every change; if a revert batch ever fails, the engine closes the
  * netlink socket so the kernel drops the whole table: a chaos tool must
@@ -52,9 +55,17 @@ void fault_revert(struct fault_engine *fe, const char *fault_id);
 void fault_revert_all(struct fault_engine *fe, Chaos__V1__FaultPhase phase,
                       const char *detail);
 
-/* Renews leases when renewed, reverts expired faults. Returns the next
+/* One reply from controller instance `instance` (0: the reply named none)
+ * listed live[] as the faults it wants kept. Faults it granted and names
+ * are renewed; any other fault is reverted at once. A fault applied since
+ * the previous reply takes this reply's instance as its grantor (the reply
+ * that carried its apply command also names it). */
+void fault_leases(struct fault_engine *fe, int64_t now_mono_us, uint64_t instance,
+                  char *const *live, size_t n_live);
+
+/* Reverts faults whose lease or hard end ran out. Returns the next
  * monotonic deadline (us) to wake for, or 0 when nothing is in force. */
-int64_t fault_tick(struct fault_engine *fe, int64_t now_mono_us, bool renewed);
+int64_t fault_tick(struct fault_engine *fe, int64_t now_mono_us);
 
 /* Ids of the faults in force (pointers valid until the next change). */
 size_t fault_active(const struct fault_engine *fe, const char **ids, size_t max);

@@ -17,6 +17,7 @@
 #define SESSION_MAX_ACKS 256
 #define SESSION_DEFAULT_HB_MS 1000
 #define SESSION_MIN_WAIT_MS 10
+#define SESSION_REFUSED_BACKOFF_MS 2000
 
 struct session_ack {
 	Chaos__V1__Ack msg;
@@ -38,6 +39,7 @@ struct session {
 	struct session_ack     acks[SESSION_MAX_ACKS];
 	size_t                 n_acks;
 	struct session_stats   st;
+	uint64_t               refusals; /* in a row */
 };
 
 /* Runs on an NNG thread: only flips a flag for the session thread. */
@@ -206,6 +208,20 @@ session_handle_commands(struct session *s, const Chaos__V1__Reply *r)
 	}
 }
 
+/* The controller refused this agent (another live process holds its id, or
+ * its table is full): say why, the first time and every tenth, and back
+ * off so a refused agent does not spin; it keeps trying, so it takes over
+ * once the id is free. */
+static void
+session_note_refusal(struct session *s, const char *why)
+{
+	if (s->refusals++ % 10 == 0)
+		log_error("the controller refused this agent: %s", why);
+	for (int i = 0; i < SESSION_REFUSED_BACKOFF_MS / 50 && !atomic_load(&s->stop);
+	     i++)
+		nng_msleep(50);
+}
+
 /* Takes one reply; returns true when it answered the poll just sent. */
 static bool
 session_take_reply(struct session *s, nng_msg *msg, int64_t t1, int64_t t4,
@@ -231,7 +247,17 @@ session_take_reply(struct session *s, nng_msg *msg, int64_t t1, int64_t t4,
 	atomic_store(&s->hb_ms, r->heartbeat_ms);
 	if (r->identity_needed && !with_identity)
 		atomic_store(&s->need_identity, true);
+	if (r->refused != NULL) {
+		session_note_refusal(s, r->refused);
+		wire_free(r);
+		return false;
+	}
+	s->refusals = 0;
 	session_handle_commands(s, r);
+	if (s->h.leases != NULL)
+		s->h.leases(s->h.arg, clk_mono_us(),
+		            r->has_instance_id ? r->instance_id : 0, r->live_faults,
+		            r->n_live_faults);
 	s->st.replies++;
 	wire_free(r);
 	return true;
@@ -297,8 +323,7 @@ session_run(struct session *s)
 		} else if (!atomic_load(&s->stop)) {
 			nng_msleep(50);
 		}
-		deadline =
-		    s->h.tick != NULL ? s->h.tick(s->h.arg, clk_mono_us(), renewed) : 0;
+		deadline = s->h.tick != NULL ? s->h.tick(s->h.arg, clk_mono_us()) : 0;
 	}
 	return CHAOS_OK;
 }
