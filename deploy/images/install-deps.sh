@@ -17,7 +17,7 @@ packages=(
 	containernetworking-plugins iptables
 	mmdebstrap
 	# make-certs.sh, the harness's readiness checks
-	openssl curl iproute2 python3
+	openssl curl iproute2 python3 python3-yaml
 )
 
 # The packages dpkg does not list as installed, in one query.
