@@ -21,6 +21,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 build=${1:-$repo/build}
+mkdir -p "$build" && build=$(cd "$build" && pwd)
 cache=$build/npm-k8s-models
 # kubernetes-models 5 declares node >= 22 but runs on Debian's node 20 when
 # loaded with import() (it is ESM only); npm only warns.

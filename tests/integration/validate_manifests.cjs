@@ -30,7 +30,7 @@ const fs = require("fs");
 const path = require("path");
 const { pathToFileURL } = require("url");
 
-const MODULES = (process.env.NODE_PATH || "").split(path.delimiter)[0];
+const MODULES = path.resolve((process.env.NODE_PATH || "").split(path.delimiter)[0]);
 const yaml = require(path.join(MODULES, "js-yaml"));
 
 const problems = [];
