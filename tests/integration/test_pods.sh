@@ -64,7 +64,10 @@ echo "ok: images built in ${SECONDS} s; each program's --help exits 0 in its ima
 echo "== 2. pods up"
 "$pods" down >/dev/null 2>&1 || true
 fingerprint >"$out/root.before"
-netns_before=$(ip netns list | awk '{print $1}' | sort)
+# Ours: chaos-pods and the netns-<uuid> podman makes per pod (other tests
+# may add their own namespaces meanwhile).
+our_netns() { ip netns list | awk '{print $1}' | grep -E '^(chaos-pods|netns-)' | sort || true; }
+netns_before=$(our_netns)
 SECONDS=0
 "$pods" up >"$out/up.log" 2>&1 || { cat "$out/up.log"; fail "pods up failed"; }
 up_s=$SECONDS
@@ -142,7 +145,7 @@ SECONDS=0
 down_s=$SECONDS
 [ -z "$(podman pod ps -q --filter label=chaos.io/harness=pods)" ] || fail "harness pods left"
 [ -z "$(podman ps -aq --filter label=chaos.io/harness=pods)" ] || fail "harness containers left"
-[ "$(ip netns list | awk '{print $1}' | sort)" = "$netns_before" ] || fail "network namespaces left: $(ip netns list)"
+[ "$(our_netns)" = "$netns_before" ] || fail "network namespaces left: $(our_netns)"
 [ ! -e /run/chaos-pods ] || fail "/run/chaos-pods left"
 fingerprint >"$out/root.after"
 diff -u "$out/root.before" "$out/root.after" || fail "the root network namespace changed"
