@@ -245,7 +245,7 @@ main() {
 	build_image "localhost/chaos-coordinator:$version" "$here/Containerfile.coordinator" "$stage" "$base"
 	images="agent:chaos-agent controller:chaos-controller controller:chaosctl coordinator:chaos-coordinator"
 	if [ "$harness" = 1 ]; then
-		# shellcheck source=../pods/images/images.sh
+		# shellcheck source=deploy/pods/images/images.sh
 		. "$repo/deploy/pods/images/images.sh"
 		harness_images "$version"
 	fi
