@@ -278,7 +278,7 @@ orch_slo_target(const char *name, const char *desc, const char *cmp, double thre
                 const char *unit, const json_t *summary, const char *key)
 {
 	char    target[64], rkey[64];
-	double  v;
+	double  v = 0;
 	bool    known = entry_num(summary, key, &v);
 	bool    met   = strcmp(cmp, "<=") == 0 ? v <= threshold : v >= threshold;
 	json_t *o;
