@@ -18,7 +18,10 @@ static const char controller_usage[] =
     "1..65536]\n"
     "                        [--forget-lost-after 0..86400] [--log-level "
     "error|warn|info|debug]\n"
-    "                        [--metrics HOST:PORT]\n"
+    "                        [--metrics HOST:PORT] [--state-dir DIR]\n"
+    "  --state-dir    keep every run's record there as it progresses (fsync'd), so a\n"
+    "                 restart loses no result: a run in flight ends as interrupted with\n"
+    "                 what was measured, and run ids never repeat (default: memory only)\n"
     "  --tls-cert     the controller's certificate (PEM; with its key unless --tls-key)\n"
     "  --max-agents   agents (and node targets) the table holds; when full, the one lost\n"
     "                 the longest ago makes room (default 1024)\n"
@@ -40,7 +43,8 @@ enum {
 	OPT_LOG,
 	OPT_METRICS,
 	OPT_KEY,
-	OPT_FORGET
+	OPT_FORGET,
+	OPT_STATE
 };
 
 static const struct option controller_longopts[] = {
@@ -51,6 +55,7 @@ static const struct option controller_longopts[] = {
     {"tls-cert", required_argument, NULL, OPT_CERT},
     {"tls-key", required_argument, NULL, OPT_KEY},
     {"forget-lost-after", required_argument, NULL, OPT_FORGET},
+    {"state-dir", required_argument, NULL, OPT_STATE},
     {"heartbeat-ms", required_argument, NULL, OPT_HB},
     {"max-agents", required_argument, NULL, OPT_MAX},
     {"log-level", required_argument, NULL, OPT_LOG},
@@ -83,6 +88,9 @@ controller_cli_option(int c, struct controller_opts *o, char *err, size_t errlen
 		break;
 	case OPT_KEY:
 		o->tls.key_file = optarg;
+		break;
+	case OPT_STATE:
+		o->state_dir = optarg;
 		break;
 	case OPT_FORGET:
 		if (flags_parse_u32(optarg, 0, 86400, &o->forget_s) != CHAOS_OK) {

@@ -20,6 +20,7 @@ struct controller_opts {
 	uint32_t             heartbeat_ms;
 	uint32_t             max_agents;
 	uint32_t             forget_s; /* lost agents are forgotten after this */
+	const char          *state_dir; /* runs on disk, or NULL (memory only) */
 	int                  log_level;
 	const char *metrics; /* Prometheus /metrics on HOST:PORT, or NULL (off) */
 };

@@ -67,7 +67,28 @@ struct controller {
 	struct events_srv  *events;
 	struct control_srv *control;
 	struct metrics     *metrics;
+	struct run_store   *store;
 };
+
+/* Runs on disk when --state-dir is given; said plainly when not. */
+static chaos_err
+controller_open_store(struct controller *c, const struct controller_opts *o,
+                      chaos_why *why)
+{
+	size_t    interrupted = 0;
+	chaos_err rv;
+
+	if (o->state_dir == NULL) {
+		log_warn("no --state-dir: runs are kept in memory only, so a controller "
+		         "restart loses the run in flight and its result");
+		return CHAOS_OK;
+	}
+	if ((rv = run_store_open(o->state_dir, &c->store, &interrupted, why)) != CHAOS_OK)
+		return rv;
+	log_info("runs kept in %s/runs%s", o->state_dir,
+	         interrupted ? " (a restart interrupted some: see chaosctl results)" : "");
+	return CHAOS_OK;
+}
 
 static chaos_err
 controller_start(struct controller *c, const struct controller_opts *o, chaos_why *why)
@@ -83,7 +104,8 @@ controller_start(struct controller *c, const struct controller_opts *o, chaos_wh
 	if ((rv = registry_new(o->heartbeat_ms, o->max_agents, &c->reg)) == CHAOS_OK)
 		registry_set_forget_after(c->reg, o->forget_s);
 	if (rv != CHAOS_OK ||
-	    (rv = run_mgr_new(c->reg, scenario_list, &c->runs)) != CHAOS_OK ||
+	    (rv = controller_open_store(c, o, why)) != CHAOS_OK ||
+	    (rv = run_mgr_new(c->reg, scenario_list, c->store, &c->runs)) != CHAOS_OK ||
 	    (rv = epstats_init(&c->st_session, "session")) != CHAOS_OK ||
 	    (rv = epstats_init(&c->st_events, "events")) != CHAOS_OK ||
 	    (rv = epstats_init(&c->st_control, "control")) != CHAOS_OK)
@@ -124,6 +146,7 @@ controller_stop_all(struct controller *c)
 	if (c->reg != NULL)
 		registry_set_ack_sink(c->reg, NULL, NULL);
 	run_mgr_free(c->runs);
+	run_store_close(c->store);
 	registry_free(c->reg);
 	epstats_fini(&c->st_session);
 	epstats_fini(&c->st_events);

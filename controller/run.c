@@ -15,9 +15,12 @@
 #include "common/log.h"
 #include "common/wire.h"
 #include "controller/metrics.h"
+#include "controller/run_store.h"
 
 #define RUN_KEEP_DONE 8
 #define RUN_MAX_LINES 4096
+#define RUN_RECORD_LINES 64             /* progress lines a record on disk keeps */
+#define RUN_CHECKPOINT_US (2 * 1000000) /* how often a running run is saved */
 
 struct run {
 	struct run_mgr        *mgr;
@@ -35,10 +38,16 @@ struct run {
 	char                 **lines;
 	size_t                 n_lines;
 	nng_thread            *thread;
+	int64_t                started_us, ended_us; /* wall clock */
+	/* what a checkpoint saves: the scenario's result so far */
+	run_checkpoint_fn      ck_fn;
+	void                  *ck_plan, *ck_meas;
+	int64_t                ck_last_mono;
 };
 
 struct run_mgr {
 	struct registry              *reg;
+	struct run_store             *store; /* NULL: runs live in memory only */
 	const struct scenario *const *scenarios;
 	nng_mtx                      *mtx;
 	nng_cv                       *cv;
@@ -71,7 +80,7 @@ run_free(struct run *r)
 
 chaos_err
 run_mgr_new(struct registry *reg, const struct scenario *const *scenarios,
-            struct run_mgr **out)
+            struct run_store *store, struct run_mgr **out)
 {
 	struct run_mgr *m = calloc(1, sizeof(*m));
 
@@ -84,8 +93,12 @@ run_mgr_new(struct registry *reg, const struct scenario *const *scenarios,
 		return CHAOS_ENOMEM;
 	}
 	m->reg       = reg;
+	m->store     = store;
 	m->scenarios = scenarios;
-	m->next_run  = 1;
+	/* Without a store, ids still must not repeat across restarts (a
+	 * chaosctl following run N must never follow another run N): start
+	 * from the clock's seconds. */
+	m->next_run = (uint64_t)(clk_now_us() / 1000000);
 	/* Agents remember recent command ids to apply idempotently, so ids must
 	 * not repeat across controller restarts: start from the clock. */
 	atomic_store(&m->next_command, (uint64_t)clk_now_us());
@@ -252,6 +265,78 @@ run_keep_done(struct run_mgr *m, struct run *r)
 	}
 }
 
+/* ---- the run's record on disk (run_store.h) ---- */
+
+static json_t *
+run_iso(int64_t us)
+{
+	char buf[CLK_ISO_LEN];
+
+	if (us <= 0)
+		return json_null();
+	clk_iso8601(us, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+/* The record as it stands; result (borrowed) is the final or partial one. */
+static json_t *
+run_record(struct run *r, const json_t *result, int64_t checkpoint_us)
+{
+	json_t *rec = json_object(), *lines = json_array();
+	char    state[32];
+
+	nng_mtx_lock(r->mgr->mtx);
+	wire_enum_name(&chaos__v1__run_state__descriptor, r->state, state, sizeof(state));
+	for (size_t i = r->n_lines > RUN_RECORD_LINES ? r->n_lines - RUN_RECORD_LINES : 0;
+	     i < r->n_lines; i++)
+		json_array_append_new(lines, json_string(r->lines[i]));
+	json_object_set_new(rec, "error", r->error ? json_string(r->error) : json_null());
+	nng_mtx_unlock(r->mgr->mtx);
+	json_object_set_new(rec, "id", json_integer((json_int_t)r->id));
+	json_object_set_new(rec, "scenario", json_string(r->sc->name));
+	json_object_set_new(rec, "state", json_string(state));
+	json_object_set_new(rec, "started", run_iso(r->started_us));
+	json_object_set_new(rec, "ended", run_iso(r->ended_us));
+	json_object_set_new(rec, "checkpoint", run_iso(checkpoint_us));
+	json_object_set_new(rec, "progress", lines);
+	json_object_set(rec, "result", result != NULL ? (json_t *)result : json_null());
+	return rec;
+}
+
+/* Saves the run's record (not for dry runs, which change nothing). */
+static void
+run_save(struct run *r, const json_t *result, int64_t checkpoint_us)
+{
+	json_t *rec;
+
+	if (r->mgr->store == NULL || r->dry_run)
+		return;
+	rec = run_record(r, result, checkpoint_us);
+	run_store_save(r->mgr->store, r->id, rec);
+	json_decref(rec);
+}
+
+void
+run_set_checkpoint(struct run *r, run_checkpoint_fn fn, void *plan, void *meas)
+{
+	r->ck_fn = fn, r->ck_plan = plan, r->ck_meas = meas;
+}
+
+void
+run_checkpoint(struct run *r)
+{
+	int64_t now = clk_mono_us();
+	json_t *partial;
+
+	if (r->ck_fn == NULL || r->mgr->store == NULL ||
+	    now - r->ck_last_mono < RUN_CHECKPOINT_US)
+		return;
+	r->ck_last_mono = now;
+	partial         = r->ck_fn(r, r->ck_plan, r->ck_meas);
+	run_save(r, partial, clk_now_us());
+	json_decref(partial);
+}
+
 /* Records how the run ended (or, for a dry run, its plan). */
 static void
 run_finish(struct run *r, int state, const char *error, json_t *result)
@@ -273,8 +358,11 @@ run_finish(struct run *r, int state, const char *error, json_t *result)
 	r->result = text;
 	r->error  = error != NULL && error[0] != '\0' ? strdup(error) : NULL;
 	r->state  = state;
+	r->ck_fn  = NULL;
+	r->ended_us = clk_now_us();
 	nng_cv_wake(r->mgr->cv);
 	nng_mtx_unlock(r->mgr->mtx);
+	run_save(r, result, 0);
 }
 
 static void
@@ -283,6 +371,7 @@ run_set_state(struct run *r, int state)
 	nng_mtx_lock(r->mgr->mtx);
 	r->state = state;
 	nng_mtx_unlock(r->mgr->mtx);
+	run_save(r, NULL, 0);
 }
 
 /* The run's own thread: plan, then (unless a dry run) execute. */
@@ -294,6 +383,7 @@ run_thread(void *arg)
 	chaos_why   why = {{0}};
 	chaos_err   rv;
 
+	run_save(r, NULL, 0); /* planning: on disk before any fault */
 	rv = r->sc->plan(r, r->params, &r->plan, &plan_json, &why);
 	if (rv != CHAOS_OK) {
 		log_info("run %llu: not started: %s", (unsigned long long)r->id, why.text);
@@ -384,7 +474,8 @@ fail:
 static bool
 run_launch(struct run_mgr *m, struct run *r)
 {
-	r->id = m->next_run++;
+	r->id         = m->store != NULL ? run_store_next_id(m->store) : m->next_run++;
+	r->started_us = clk_now_us();
 	if (nng_thread_create(&r->thread, run_thread, r) != 0)
 		return false;
 	if (r->dry_run)
@@ -450,6 +541,39 @@ run_lookup(struct run_mgr *m, uint64_t id)
 	return NULL;
 }
 
+/* A run this controller process did not run, from its record on disk: one
+ * that ended before a restart, or that a restart interrupted. */
+static void
+run_status_stored(struct run_mgr *m, uint64_t id, size_t from,
+                  Chaos__V1__ControlResponse *resp)
+{
+	json_t     *rec = m->store != NULL ? run_store_load(m->store, id) : NULL;
+	const json_t *result = json_object_get(rec, "result");
+	const char   *error  = json_string_value(json_object_get(rec, "error"));
+	int           state;
+
+	if (rec == NULL ||
+	    wire_enum_parse(&chaos__v1__run_state__descriptor,
+	                    json_string_value(json_object_get(rec, "state")),
+	                    &state) != CHAOS_OK) {
+		json_decref(rec);
+		resp->error = strdup(m->store != NULL
+		                         ? "no such run (the controller keeps the last 64)"
+		                         : "no such run (the controller keeps the last 8; "
+		                           "start it with --state-dir to keep them on disk)");
+		return;
+	}
+	resp->has_run_id = resp->has_run_state = resp->has_progress_next = true;
+	resp->run_id                                                     = id;
+	resp->run_state                                                  = state;
+	resp->progress_next = (uint32_t)from; /* its lines were this process's */
+	if (json_is_object(result))
+		resp->result_json = json_dumps(result, JSON_COMPACT | JSON_REAL_PRECISION(10));
+	if (error != NULL)
+		resp->error = strdup(error);
+	json_decref(rec);
+}
+
 void
 run_mgr_status(struct run_mgr *m, const Chaos__V1__RunStatusRequest *req,
                Chaos__V1__ControlResponse *resp)
@@ -460,7 +584,7 @@ run_mgr_status(struct run_mgr *m, const Chaos__V1__RunStatusRequest *req,
 	nng_mtx_lock(m->mtx);
 	if ((r = run_lookup(m, req->run_id)) == NULL) {
 		nng_mtx_unlock(m->mtx);
-		resp->error = strdup("no such run (the controller keeps the last 8)");
+		run_status_stored(m, req->run_id, from, resp);
 		return;
 	}
 	resp->has_run_id = resp->has_run_state = resp->has_progress_next = true;

@@ -25,6 +25,7 @@
 #include "common/err.h"
 #include "controller/obs.h"
 #include "controller/registry.h"
+#include "controller/run_store.h"
 #include "controller/scenarios/scenario.h"
 #include "proto/chaos.pb-c.h"
 
@@ -32,9 +33,10 @@ struct run_mgr;
 struct run;
 
 /* scenarios: the NULL-terminated list this controller runs (scenario_list),
- * borrowed for the manager's life. */
+ * borrowed for the manager's life. store (may be NULL) keeps every run's
+ * record on disk as it progresses (run_store.h), borrowed too. */
 chaos_err run_mgr_new(struct registry *reg, const struct scenario *const *scenarios,
-                      struct run_mgr **out);
+                      struct run_store *store, struct run_mgr **out);
 /* Aborts a run in progress, waits for it to revert and finish, frees m. */
 void run_mgr_free(struct run_mgr *m);
 
@@ -63,6 +65,19 @@ void run_mgr_abort_all(struct run_mgr *m, const char *reason);
 uint64_t         run_id(const struct run *r);
 struct registry *run_registry(struct run *r);
 struct obs      *run_obs(struct run *r);
+
+/* What a checkpoint saves: the scenario's result as measured so far (a new
+ * object), built on the run's thread. */
+typedef json_t *(*run_checkpoint_fn)(struct run *r, void *plan, void *meas);
+
+/* Registers how to build the run's partial result; the execute step calls
+ * it once its measurements exist. Without it, a run interrupted by a
+ * controller restart keeps no figures. */
+void run_set_checkpoint(struct run *r, run_checkpoint_fn fn, void *plan, void *meas);
+
+/* Saves the partial result when the last save is old enough (every 2 s);
+ * scen_hold calls it while a run waits. Run thread only. */
+void run_checkpoint(struct run *r);
 
 /* Appends one progress line (also logged). */
 void run_progress(struct run *r, const char *fmt, ...)

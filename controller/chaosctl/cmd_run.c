@@ -44,7 +44,7 @@ cmd_run(const struct ctl_target *t, int argc, char **argv)
 		return flags_usage_error("chaosctl", "%s", why.text);
 	}
 	runclient_catch_signals();
-	rv = runclient_run(t, sc->name, params, c.dry_run, c.output, &res);
+	rv = runclient_run(t, sc->name, params, c.dry_run, c.output, NULL, NULL, &res);
 	if (res.error[0] != '\0')
 		fprintf(stderr, "chaosctl: %s\n", res.error);
 	json_decref(res.result);

@@ -21,20 +21,35 @@ void runclient_catch_signals(void);
 bool runclient_interrupted(void);
 
 struct runclient_result {
-	int     state;  /* Chaos__V1__RunState; 0 when the controller was unreachable */
-	json_t *result; /* the scenario's result (owned), or NULL */
-	char    error[512];
-	char    path[4096]; /* where the result was written, "" if not */
+	int      state;  /* Chaos__V1__RunState; 0 when the controller was unreachable */
+	uint64_t run_id; /* the controller's id for the run; 0 when it never started */
+	json_t  *result; /* the scenario's result (owned), or NULL */
+	char     error[512];
+	char     path[4096]; /* where the result was written, "" if not */
 };
 
+/* Called once the controller has accepted a run and given it its id, before
+ * any fault (the run is planning): the orchestrator records it there. */
+typedef void (*runclient_started_fn)(void *arg, uint64_t run_id);
+
 /* Runs scenario (controller name, e.g. "network_partition") with params and
- * waits for it, printing progress lines prefixed by indent. When output is
- * set, the result is written there atomically as
- * chaos_test_<scenario>_<timestamp>.json as soon as the run ends. dry_run
- * prints the plan. Fills *res (free res->result with json_decref). Returns
+ * waits for it, printing progress lines. When output is set, the result is
+ * written there atomically as chaos_test_<scenario>_<timestamp>.json as soon
+ * as the run ends. dry_run prints the plan. started (may be NULL) is called
+ * with the run's id. Fills *res (free res->result with json_decref). Returns
  * the chaosctl exit status for this run alone. */
 int runclient_run(const struct ctl_target *t, const char *scenario, json_t *params,
-                  bool dry_run, const char *output, struct runclient_result *res);
+                  bool dry_run, const char *output, runclient_started_fn started,
+                  void *arg, struct runclient_result *res);
+
+/* Follows run_id, started by an earlier chaosctl (a resumed orchestration),
+ * to its end and writes its result like runclient_run (started_us names the
+ * file). A run the controller no longer knows is CHAOS_EXIT_FAILED with
+ * res->state 0 and the controller's words in res->error; an unreachable
+ * controller is CHAOS_EXIT_ENV with res->state 0. */
+int runclient_follow(const struct ctl_target *t, uint64_t run_id, const char *scenario,
+                     const char *output, int64_t started_us,
+                     struct runclient_result *res);
 
 /* The controller plans scenario (a dry run) without printing anything:
  * CHAOS_EXIT_OK with res->result the plan, else the exit status of the

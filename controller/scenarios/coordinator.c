@@ -579,6 +579,16 @@ co_wait_recovery(struct run *r, struct co_plan *pl, struct co_meas *m)
 
 static json_t *co_result(struct run *r, struct co_plan *pl, struct co_meas *m);
 
+/* The result so far, for a checkpoint: as if the run ended now. */
+static json_t *
+co_partial(struct run *r, void *plan, void *meas)
+{
+	struct co_meas m = *(const struct co_meas *)meas;
+
+	m.test_end = clk_now_us();
+	return co_result(r, plan, &m);
+}
+
 static int
 co_execute(struct run *r, void *plan, json_t **result)
 {
@@ -589,6 +599,7 @@ co_execute(struct run *r, void *plan, json_t **result)
 	bool            faulted;
 
 	m.test_start = clk_now_us();
+	run_set_checkpoint(r, co_partial, pl, &m);
 	if (!co_start_watch(r, pl, &m) || !co_steady(r, pl, &m))
 		goto stop;
 	faulted = pl->p.method == CO_POD_DELETE ? co_pod_delete(r, pl, &m, uids, &n_uids)

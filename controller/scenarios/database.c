@@ -432,6 +432,16 @@ db_hold_and_restore(struct run *r, struct db_plan *pl, struct db_meas *m)
 
 static json_t *db_result(struct run *r, struct db_plan *pl, struct db_meas *m);
 
+/* The result so far, for a checkpoint: as if the run ended now. */
+static json_t *
+db_partial(struct run *r, void *plan, void *meas)
+{
+	struct db_meas m = *(const struct db_meas *)meas;
+
+	m.test_end = clk_now_us();
+	return db_result(r, plan, &m);
+}
+
 static int
 db_execute(struct run *r, void *plan, json_t **result)
 {
@@ -439,6 +449,7 @@ db_execute(struct run *r, void *plan, json_t **result)
 	struct db_meas  m  = {.out.state = CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED};
 
 	m.test_start = clk_now_us();
+	run_set_checkpoint(r, db_partial, pl, &m);
 	if (!db_start_probes(r, pl, &m))
 		goto stop;
 	if (db_steady(r, pl, &m)) {

@@ -412,6 +412,16 @@ net_revert(struct run *r, struct net_plan *pl, struct net_meas *m)
 
 static json_t *net_result(struct run *r, struct net_plan *pl, struct net_meas *m);
 
+/* The result so far, for a checkpoint: as if the run ended now. */
+static json_t *
+net_partial(struct run *r, void *plan, void *meas)
+{
+	struct net_meas m = *(const struct net_meas *)meas;
+
+	m.test_end = clk_now_us();
+	return net_result(r, plan, &m);
+}
+
 static int
 net_execute(struct run *r, void *plan, json_t **result)
 {
@@ -419,6 +429,7 @@ net_execute(struct run *r, void *plan, json_t **result)
 	struct net_meas  m  = {.out.state = CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED};
 
 	m.test_start = clk_now_us();
+	run_set_checkpoint(r, net_partial, pl, &m);
 	if (!net_start_probes(r, pl, &m))
 		goto out;
 	if (!net_steady(r, pl, &m))

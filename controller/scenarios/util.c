@@ -442,6 +442,7 @@ scen_hold(struct run *r, struct scen_target *t, size_t n, int64_t deadline_mono_
 		                     step < deadline_mono_us ? step : deadline_mono_us))
 			return false;
 		scen_check_lost(r, t, n);
+		run_checkpoint(r);
 	}
 	return true;
 }

@@ -136,26 +136,58 @@ test_history_round_trip_gives_resume_its_session(void **state)
 	rmdir(dir);
 }
 
+/* Writes text as the history of a session in dir (a fresh temporary
+ * directory) and reads it back into *s. */
+static void
+load_history_text(struct orch_session *s, char *dir, const char *text)
+{
+	FILE *f;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(s->stamp, sizeof(s->stamp), "20261127T000000Z");
+	orch_paths(s, dir);
+	assert_non_null(f = fopen(s->history, "w"));
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(orch_load_history(s), CHAOS_EXIT_OK);
+}
+
 static void
 test_a_torn_last_history_line_is_skipped(void **state)
 {
 	struct orch_session s     = {0};
 	char                dir[] = "/tmp/chaosctl-torn-XXXXXX";
-	FILE               *f;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	snprintf(s.stamp, sizeof(s.stamp), "20261127T000000Z");
-	orch_paths(&s, dir);
-	assert_non_null(f = fopen(s.history, "w"));
-	fputs("{\"type\":\"session\",\"start_us\":1}\n{\"type\":\"cycle\",\"cycle\":1}\n"
-	      "{\"type\":\"cyc",
-	      f);
-	fclose(f);
-	assert_int_equal(orch_load_history(&s), CHAOS_EXIT_OK);
+	load_history_text(&s, dir,
+	                  "{\"type\":\"session\",\"start_us\":1}\n"
+	                  "{\"type\":\"cycle\",\"cycle\":1}\n{\"type\":\"cyc");
 	assert_int_equal(json_array_size(s.entries), 1);
 	assert_int_equal(s.next_cycle, 2);
 	json_decref(s.header), json_decref(s.entries);
+	unlink(s.history);
+	rmdir(dir);
+}
+
+static void
+test_a_run_started_but_not_recorded_is_in_flight_on_resume(void **state)
+{
+	struct orch_session s     = {0};
+	char                dir[] = "/tmp/chaosctl-inflight-XXXXXX";
+
+	(void)state;
+	load_history_text(
+	    &s, dir,
+	    "{\"type\":\"session\",\"start_us\":1}\n"
+	    "{\"type\":\"start\",\"cycle\":1,\"run_id\":40}\n"
+	    "{\"type\":\"cycle\",\"cycle\":1}\n"
+	    "{\"type\":\"start\",\"cycle\":2,\"run_id\":41,\"name\":\"network\"}\n");
+	assert_int_equal(json_array_size(s.entries), 1);
+	/* the run in flight takes the next cycle once it is settled */
+	assert_int_equal(s.next_cycle, 2);
+	assert_non_null(s.inflight);
+	assert_int_equal(json_integer_value(json_object_get(s.inflight, "run_id")), 41);
+	json_decref(s.header), json_decref(s.entries), json_decref(s.inflight);
 	unlink(s.history);
 	rmdir(dir);
 }
@@ -180,7 +212,7 @@ test_orch_pick_is_repeatable_and_covers_every_scenario(void **state)
 
 /* What the fake controller answers: a refusal at the start, a refusal by
  * the plan, or a run that succeeds after two status polls. */
-enum fake_mode { FAKE_REFUSE_START, FAKE_REFUSE_PLAN, FAKE_SUCCEED };
+enum fake_mode { FAKE_REFUSE_START, FAKE_REFUSE_PLAN, FAKE_SUCCEED, FAKE_INTERRUPTED };
 
 struct fake {
 	nng_socket     sock;
@@ -209,6 +241,12 @@ fake_answer(struct fake *f, const Chaos__V1__ControlRequest *req,
 		resp->error     = "no connected blockchain agent";
 	} else if (f->polls < 3) {
 		resp->run_state = CHAOS__V1__RUN_STATE__RUN_STATE_RUNNING;
+	} else if (f->mode == FAKE_INTERRUPTED) {
+		/* what a restarted controller says of a run its predecessor ran */
+		resp->run_state   = CHAOS__V1__RUN_STATE__RUN_STATE_INTERRUPTED;
+		resp->error       = "the controller stopped during the run";
+		resp->result_json = "{\"scenario\":\"network_partition\",\"mttr\":null,"
+		                    "\"interrupted\":true}";
 	} else {
 		resp->run_state   = CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED;
 		resp->result_json = "{\"scenario\":\"network_partition\",\"mttr\":1.5}";
@@ -259,6 +297,12 @@ fake_stop(struct fake *f)
 }
 
 static void
+record_id(void *arg, uint64_t id)
+{
+	*(uint64_t *)arg = id;
+}
+
+static void
 test_run_client_follows_a_run_and_writes_its_result(void **state)
 {
 	struct fake             f;
@@ -266,12 +310,16 @@ test_run_client_follows_a_run_and_writes_its_result(void **state)
 	struct runclient_result res;
 	char                    url[128], dir[] = "/tmp/chaosctl-run-XXXXXX";
 	json_t                 *params = json_object();
+	uint64_t                told   = 0;
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
 	fake_start(&f, FAKE_SUCCEED, &t, url, sizeof(url));
-	assert_int_equal(runclient_run(&t, "network_partition", params, false, dir, &res),
+	assert_int_equal(runclient_run(&t, "network_partition", params, false, dir,
+	                               record_id, &told, &res),
 	                 CHAOS_EXIT_OK);
+	assert_int_equal(told, 7); /* the orchestrator's history gets the id */
+	assert_int_equal(res.run_id, 7);
 	assert_int_equal(res.state, CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED);
 	assert_int_equal(f.polls, 3);
 	assert_non_null(strstr(res.path, "/chaos_test_network_partition_"));
@@ -287,6 +335,34 @@ test_run_client_follows_a_run_and_writes_its_result(void **state)
 }
 
 static void
+test_following_an_interrupted_run_writes_what_it_measured(void **state)
+{
+	struct fake             f;
+	struct ctl_target       t = {0};
+	struct runclient_result res;
+	char                    url[128], dir[] = "/tmp/chaosctl-follow-XXXXXX";
+	json_t                 *onfile;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	fake_start(&f, FAKE_INTERRUPTED, &t, url, sizeof(url));
+	f.polls = 0;
+	assert_int_equal(runclient_follow(&t, 7, "network_partition", dir,
+	                                  clk_now_us(), &res),
+	                 CHAOS_EXIT_FAILED);
+	assert_int_equal(res.state, CHAOS__V1__RUN_STATE__RUN_STATE_INTERRUPTED);
+	assert_non_null(res.result);
+	assert_non_null(onfile = json_load_file(res.path, 0, NULL));
+	assert_true(json_is_true(json_object_get(onfile, "interrupted")));
+	assert_true(json_is_null(json_object_get(onfile, "mttr")));
+	json_decref(onfile);
+	json_decref(res.result);
+	unlink(res.path);
+	rmdir(dir);
+	fake_stop(&f);
+}
+
+static void
 test_run_client_reports_refusals_with_their_exit_status(void **state)
 {
 	struct fake             f;
@@ -298,7 +374,7 @@ test_run_client_reports_refusals_with_their_exit_status(void **state)
 	(void)state;
 	fake_start(&f, FAKE_REFUSE_START, &t, url, sizeof(url));
 	assert_int_equal(
-	    runclient_run(&t, "network_partition", params, false, NULL, &res),
+	    runclient_run(&t, "network_partition", params, false, NULL, NULL, NULL, &res),
 	    CHAOS_EXIT_USAGE);
 	assert_non_null(strstr(res.error, "refused: --lease-ms"));
 	fake_stop(&f);
@@ -336,6 +412,8 @@ main(void)
 	        test_output_that_cannot_be_written_is_refused_before_anything_runs),
 	    cmocka_unit_test(test_history_round_trip_gives_resume_its_session),
 	    cmocka_unit_test(test_a_torn_last_history_line_is_skipped),
+	    cmocka_unit_test(test_a_run_started_but_not_recorded_is_in_flight_on_resume),
+	    cmocka_unit_test(test_following_an_interrupted_run_writes_what_it_measured),
 	    cmocka_unit_test(test_orch_pick_is_repeatable_and_covers_every_scenario),
 	    cmocka_unit_test(test_run_client_follows_a_run_and_writes_its_result),
 	    cmocka_unit_test(test_run_client_reports_refusals_with_their_exit_status),

@@ -38,7 +38,7 @@ setup(void **state)
 
 	assert_non_null(f);
 	assert_int_equal(registry_new(1000, 16, &f->reg), CHAOS_OK);
-	assert_int_equal(run_mgr_new(f->reg, scenario_list, &f->runs), CHAOS_OK);
+	assert_int_equal(run_mgr_new(f->reg, scenario_list, NULL, &f->runs), CHAOS_OK);
 	*state = f;
 	return 0;
 }
