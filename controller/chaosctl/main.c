@@ -32,21 +32,23 @@ static const struct chaosctl_cmd {
 static void
 chaosctl_usage(FILE *f)
 {
-	fputs("usage: chaosctl [--controller URL] [--tls-ca F --tls-cert F] "
-	      "[--timeout-ms N] "
-	      "<command> [options]\n"
+	fputs("usage: chaosctl [--controller URL] [--plaintext | --tls-ca F --tls-cert F "
+	      "[--tls-key F]] [--timeout-ms N] <command> [options]\n"
 	      "  --controller  default " CTL_DEFAULT_URL
-	      " (the local controller, e.g. the "
-	      "sandbox's)\ncommands:\n",
+	      " (the local controller, e.g. the sandbox's);\n"
+	      "                ipc://PATH, tls+tcp://HOST:PORT, or tcp://HOST:PORT "
+	      "with --plaintext\ncommands:\n",
 	      f);
 	for (size_t i = 0; i < CHAOSCTL_N_CMDS; i++)
 		fprintf(f, "  %-11s %s\n", chaosctl_cmds[i].name,
 		        chaosctl_cmds[i].summary);
 }
 
-/* Global options; returns the index of the subcommand or -exit status. */
+/* Global options; returns the index of the subcommand or -exit status.
+ * *plain: --plaintext was given (tcp:// is refused without it, as the
+ * daemons refuse it: a control channel in clear text is a choice). */
 static int
-chaosctl_globals(int argc, char **argv, struct ctl_target *t)
+chaosctl_globals(int argc, char **argv, struct ctl_target *t, bool *plain)
 {
 	int i = 1;
 
@@ -57,6 +59,10 @@ chaosctl_globals(int argc, char **argv, struct ctl_target *t)
 			chaosctl_usage(stdout);
 			return -CHAOS_EXIT_OK;
 		}
+		if (strcmp(opt, "--plaintext") == 0) {
+			*plain = true;
+			continue;
+		}
 		if (val == NULL)
 			return -flags_usage_error("chaosctl", "%s needs a value", opt);
 		if (strcmp(opt, "--controller") == 0)
@@ -65,6 +71,8 @@ chaosctl_globals(int argc, char **argv, struct ctl_target *t)
 			t->tls.ca_file = val;
 		else if (strcmp(opt, "--tls-cert") == 0)
 			t->tls.cert_key_file = val;
+		else if (strcmp(opt, "--tls-key") == 0)
+			t->tls.key_file = val;
 		else if (strcmp(opt, "--timeout-ms") == 0 &&
 		         flags_parse_u32(val, 100, 600000, &ms) == CHAOS_OK)
 			t->timeout_ms = (int)ms;
@@ -75,8 +83,8 @@ chaosctl_globals(int argc, char **argv, struct ctl_target *t)
 			return -flags_usage_error(
 			    "chaosctl",
 			    "unknown option '%s'; allowed before "
-			    "the command: --controller, --tls-ca, --tls-cert, "
-			    "--timeout-ms",
+			    "the command: --controller, --plaintext, --tls-ca, "
+			    "--tls-cert, --tls-key, --timeout-ms",
 			    opt);
 		i++;
 	}
@@ -88,7 +96,8 @@ main(int argc, char **argv)
 {
 	struct ctl_target t = {.url = CTL_DEFAULT_URL, .timeout_ms = 5000};
 	chaos_why         why;
-	int               i = chaosctl_globals(argc, argv, &t);
+	bool              plain = false;
+	int               i     = chaosctl_globals(argc, argv, &t, &plain);
 
 	if (i <= 0)
 		return -i;
@@ -96,7 +105,7 @@ main(int argc, char **argv)
 		chaosctl_usage(stderr);
 		return CHAOS_EXIT_USAGE;
 	}
-	if (transport_check_url(t.url, true, &t.tls, &why) != CHAOS_OK)
+	if (transport_check_url(t.url, plain, &t.tls, &why) != CHAOS_OK)
 		return flags_usage_error("chaosctl", "--controller '%s': %s", t.url,
 		                         why.text);
 	for (size_t k = 0; k < CHAOSCTL_N_CMDS; k++)

@@ -93,4 +93,14 @@ ip netns exec "$ns" env CHAOS_ROLE=blockchain "$build/agent/chaos-agent" \
 	--controller tcp://127.0.0.1:17600 2> "$dir/usage2.txt" || rc=$?
 [ "$rc" -eq 2 ] || fail "plaintext tcp:// without --plaintext exited $rc, wanted 2"
 echo "ok: tls+tcp:// without certificates and tcp:// without --plaintext are usage errors: $(head -1 "$dir/usage2.txt")"
+# chaosctl too: the control channel in clear text must be asked for
+rc=0
+"$build/controller/chaosctl" --controller tcp://127.0.0.1:17699 agents 2>"$dir/usage3.txt" || rc=$?
+[ "$rc" -eq 2 ] || fail "chaosctl --controller tcp:// without --plaintext exited $rc, wanted 2"
+grep -q -- "--plaintext" "$dir/usage3.txt" || fail "chaosctl's usage line does not name --plaintext: $(cat "$dir/usage3.txt")"
+rc=0
+"$build/controller/chaosctl" --plaintext --controller tcp://127.0.0.1:17699 --timeout-ms 300 agents \
+	2>"$dir/unreach.txt" || rc=$?
+[ "$rc" -eq 3 ] || fail "chaosctl --plaintext to nobody exited $rc, wanted 3 (unreachable)"
+echo "ok: chaosctl refuses tcp:// without --plaintext: $(head -1 "$dir/usage3.txt")"
 echo "tls: all checks passed"
