@@ -18,7 +18,11 @@ static const char controller_usage[] =
     "1..65536]\n"
     "                        [--forget-lost-after 0..86400] [--log-level "
     "error|warn|info|debug]\n"
-    "                        [--metrics HOST:PORT] [--state-dir DIR]\n"
+    "                        [--metrics HOST:PORT] [--state-dir DIR] "
+    "[--allow-namespace NS]...\n"
+    "  --allow-namespace  a namespace runs may touch (repeatable); kube-system and the\n"
+    "                 controller's own (CHAOS_NAMESPACE or the service account's) never;\n"
+    "                 without it every other namespace is allowed\n"
     "  --state-dir    keep every run's record there as it progresses (fsync'd), so a\n"
     "                 restart loses no result: a run in flight ends as interrupted with\n"
     "                 what was measured, and run ids never repeat (default: memory only)\n"
@@ -44,7 +48,8 @@ enum {
 	OPT_METRICS,
 	OPT_KEY,
 	OPT_FORGET,
-	OPT_STATE
+	OPT_STATE,
+	OPT_ALLOW
 };
 
 static const struct option controller_longopts[] = {
@@ -56,6 +61,7 @@ static const struct option controller_longopts[] = {
     {"tls-key", required_argument, NULL, OPT_KEY},
     {"forget-lost-after", required_argument, NULL, OPT_FORGET},
     {"state-dir", required_argument, NULL, OPT_STATE},
+    {"allow-namespace", required_argument, NULL, OPT_ALLOW},
     {"heartbeat-ms", required_argument, NULL, OPT_HB},
     {"max-agents", required_argument, NULL, OPT_MAX},
     {"log-level", required_argument, NULL, OPT_LOG},
@@ -91,6 +97,12 @@ controller_cli_option(int c, struct controller_opts *o, char *err, size_t errlen
 		break;
 	case OPT_STATE:
 		o->state_dir = optarg;
+		break;
+	case OPT_ALLOW:
+		if (allow_add(&o->allow, optarg, &why) != CHAOS_OK) {
+			snprintf(err, errlen, "%s", why.text);
+			return CONTROLLER_CLI_USAGE;
+		}
 		break;
 	case OPT_FORGET:
 		if (flags_parse_u32(optarg, 0, 86400, &o->forget_s) != CHAOS_OK) {
@@ -164,8 +176,11 @@ controller_cli_parse(int argc, char **argv, struct controller_opts *o, char *err
 {
 	enum controller_cli_result r;
 	int                        c;
+	char                       own[64];
 
 	memset(o, 0, sizeof(*o));
+	allow_own_namespace(own, sizeof(own));
+	allow_init(&o->allow, own);
 	o->listen       = CONTROLLER_DEFAULT_LISTEN;
 	o->control      = CONTROLLER_DEFAULT_CONTROL;
 	o->heartbeat_ms = 500;

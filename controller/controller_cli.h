@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "common/transport.h"
+#include "controller/allow.h"
 
 #define CONTROLLER_DEFAULT_LISTEN "tls+tcp://0.0.0.0:7600"
 #define CONTROLLER_DEFAULT_CONTROL "ipc:///run/chaos/control.sock"
@@ -23,6 +24,7 @@ struct controller_opts {
 	const char          *state_dir; /* runs on disk, or NULL (memory only) */
 	int                  log_level;
 	const char *metrics; /* Prometheus /metrics on HOST:PORT, or NULL (off) */
+	struct allow_list allow; /* --allow-namespace, and the own namespace */
 };
 
 enum controller_cli_result {

@@ -90,6 +90,20 @@ controller_open_store(struct controller *c, const struct controller_opts *o,
 	return CHAOS_OK;
 }
 
+/* Which namespaces runs may touch, said once at start. */
+static void
+controller_log_allow(const struct allow_list *a)
+{
+	char text[1024];
+
+	allow_describe(a, text, sizeof(text));
+	if (a->n == 0)
+		log_warn("no --allow-namespace: runs may touch %s", text);
+	else
+		log_info("runs may touch: %s (never kube-system%s%s)", text,
+		         a->own[0] ? " or " : "", a->own);
+}
+
 static chaos_err
 controller_start(struct controller *c, const struct controller_opts *o, chaos_why *why)
 {
@@ -110,6 +124,8 @@ controller_start(struct controller *c, const struct controller_opts *o, chaos_wh
 	    (rv = epstats_init(&c->st_events, "events")) != CHAOS_OK ||
 	    (rv = epstats_init(&c->st_control, "control")) != CHAOS_OK)
 		return rv;
+	run_mgr_set_allow(c->runs, &o->allow);
+	controller_log_allow(&o->allow);
 	controller_ipc_dir(o->control);
 	registry_set_ack_sink(c->reg, run_mgr_on_ack, c->runs);
 	if ((rv = session_srv_start(o->listen, &o->tls, c->reg, &c->st_session,

@@ -16,6 +16,7 @@
 #include "common/wire.h"
 #include "controller/metrics.h"
 #include "controller/run_store.h"
+#include "controller/stop.h"
 
 #define RUN_KEEP_DONE 8
 #define RUN_MAX_LINES 4096
@@ -31,7 +32,7 @@ struct run {
 	void                  *plan;
 	struct obs            *obs;
 	atomic_bool            abort;
-	char                   abort_reason[160];
+	char                   abort_reason[600];
 	int                    state;  /* Chaos__V1__RunState, under mgr->mtx */
 	char                  *result; /* JSON text (or the plan), under mgr->mtx */
 	char                  *error;  /* why it was refused, under mgr->mtx */
@@ -43,6 +44,10 @@ struct run {
 	run_checkpoint_fn      ck_fn;
 	void                  *ck_plan, *ck_meas;
 	int64_t                ck_last_mono;
+	/* stop conditions: guards and the user-facing error rate */
+	struct stop            stop;
+	run_user_fn            user_fn;
+	void                  *user_plan, *user_meas;
 };
 
 struct run_mgr {
@@ -55,7 +60,13 @@ struct run_mgr {
 	struct run                   *done[RUN_KEEP_DONE]; /* and dry runs */
 	uint64_t                      next_run;
 	_Atomic uint64_t              next_command;
+	const struct allow_list      *allow; /* namespaces runs may touch */
 };
+
+static void run_request_abort(struct run *r, const char *reason);
+
+/* Until run_mgr_set_allow: every namespace but kube-system. */
+static const struct allow_list run_allow_default;
 
 static void
 run_free(struct run *r)
@@ -68,6 +79,7 @@ run_free(struct run *r)
 		r->sc->plan_free(r->plan);
 	if (r->params != NULL)
 		param_free(r->sc->params, r->params);
+	stop_free(&r->stop);
 	free(r->params);
 	free(r->error);
 	obs_free(r->obs);
@@ -95,6 +107,7 @@ run_mgr_new(struct registry *reg, const struct scenario *const *scenarios,
 	m->reg       = reg;
 	m->store     = store;
 	m->scenarios = scenarios;
+	m->allow     = &run_allow_default;
 	/* Without a store, ids still must not repeat across restarts (a
 	 * chaosctl following run N must never follow another run N): start
 	 * from the clock's seconds. */
@@ -104,6 +117,18 @@ run_mgr_new(struct registry *reg, const struct scenario *const *scenarios,
 	atomic_store(&m->next_command, (uint64_t)clk_now_us());
 	*out = m;
 	return CHAOS_OK;
+}
+
+void
+run_mgr_set_allow(struct run_mgr *m, const struct allow_list *allow)
+{
+	m->allow = allow;
+}
+
+const struct allow_list *
+run_allow(const struct run *r)
+{
+	return r->mgr->allow;
 }
 
 void
@@ -323,11 +348,36 @@ run_set_checkpoint(struct run *r, run_checkpoint_fn fn, void *plan, void *meas)
 }
 
 void
+run_set_user_requests(struct run *r, run_user_fn fn, void *plan, void *meas)
+{
+	r->user_fn = fn, r->user_plan = plan, r->user_meas = meas;
+}
+
+/* The user-facing error rate against --abort-error-rate. */
+static void
+run_watch(struct run *r)
+{
+	uint64_t ok, total;
+	char     reason[400];
+
+	if (r->user_fn == NULL || !r->user_fn(r, r->user_plan, r->user_meas, &ok, &total))
+		return;
+	if (stop_rate(&r->stop, ok, total, reason, sizeof(reason))) {
+		log_warn("run %llu: %s: stopping the run", (unsigned long long)r->id, reason);
+		nng_mtx_lock(r->mgr->mtx);
+		run_request_abort(r, reason);
+		nng_cv_wake(r->mgr->cv);
+		nng_mtx_unlock(r->mgr->mtx);
+	}
+}
+
+void
 run_checkpoint(struct run *r)
 {
 	int64_t now = clk_mono_us();
 	json_t *partial;
 
+	run_watch(r);
 	if (r->ck_fn == NULL || r->mgr->store == NULL ||
 	    now - r->ck_last_mono < RUN_CHECKPOINT_US)
 		return;
@@ -374,6 +424,40 @@ run_set_state(struct run *r, int state)
 	run_save(r, NULL, 0);
 }
 
+/* A guard tripped (on the guard's thread): the run reverts and ends. */
+static void
+run_guard_trip(void *arg, const char *reason)
+{
+	struct run *r = arg;
+
+	nng_mtx_lock(r->mgr->mtx);
+	run_request_abort(r, reason);
+	nng_cv_wake(r->mgr->cv);
+	nng_mtx_unlock(r->mgr->mtx);
+}
+
+/* Executes the plan under its stop conditions; the result says which one
+ * tripped and what it measured. */
+static void
+run_execute(struct run *r, json_t **result)
+{
+	chaos_why why = {{0}};
+	json_t   *stop;
+	int       state;
+
+	run_set_state(r, CHAOS__V1__RUN_STATE__RUN_STATE_RUNNING);
+	if (stop_start(&r->stop, run_guard_trip, r, &why) != CHAOS_OK) {
+		run_finish(r, CHAOS__V1__RUN_STATE__RUN_STATE_UNUSABLE, why.text, NULL);
+		return;
+	}
+	state = r->sc->execute(r, r->plan, result);
+	if ((stop = stop_finish(&r->stop)) != NULL && *result != NULL)
+		json_object_set_new(*result, "stop_conditions", stop);
+	else
+		json_decref(stop);
+	run_finish(r, state, NULL, *result);
+}
+
 /* The run's own thread: plan, then (unless a dry run) execute. */
 static void
 run_thread(void *arg)
@@ -397,9 +481,7 @@ run_thread(void *arg)
 		/* aborted while planning: nothing was applied */
 		run_finish(r, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED, r->abort_reason, NULL);
 	} else {
-		run_set_state(r, CHAOS__V1__RUN_STATE__RUN_STATE_RUNNING);
-		int state = r->sc->execute(r, r->plan, &result);
-		run_finish(r, state, NULL, result);
+		run_execute(r, &result);
 	}
 	json_decref(plan_json);
 	json_decref(result);
@@ -436,6 +518,21 @@ run_resp_text(Chaos__V1__ControlResponse *resp, int state, const char *error,
 		resp->result_json = strdup(json);
 }
 
+/* Every namespace the parameters name (rows flagged PARAM_NS) must be
+ * allowed: refused before the run exists, so nothing is applied. */
+static chaos_err
+run_check_namespaces(const struct run_mgr *m, const struct scenario *sc,
+                     const json_t *params, chaos_why *why)
+{
+	for (const struct param *p = sc->params; p->key != NULL; p++) {
+		const char *ns = json_string_value(json_object_get(params, p->key));
+		if ((p->flags & PARAM_NS) && ns != NULL && ns[0] != '\0' &&
+		    allow_check(m->allow, p->flag, ns, why) != CHAOS_OK)
+			return CHAOS_EINVAL;
+	}
+	return CHAOS_OK;
+}
+
 /* A new run with its parameters read and checked; NULL with why when the
  * parameters are bad (or memory ran out). */
 static struct run *
@@ -457,8 +554,10 @@ run_new(struct run_mgr *m, const struct scenario *sc, const Chaos__V1__RunReques
 		chaos_fail(why, CHAOS_EINVAL, "params_json is not JSON: %s", jerr.text);
 		goto fail;
 	}
-	if (param_read(sc->params, params, r->params, why) != CHAOS_OK)
+	if (param_read(sc->params, params, r->params, why) != CHAOS_OK ||
+	    run_check_namespaces(m, sc, params, why) != CHAOS_OK)
 		goto fail;
+	stop_read(sc->params, params, &r->stop);
 	json_decref(params);
 	return r;
 fail:

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "controller/allow.h"
 #include "controller/obs.h"
 #include "controller/registry.h"
 #include "controller/run_store.h"
@@ -37,6 +38,10 @@ struct run;
  * record on disk as it progresses (run_store.h), borrowed too. */
 chaos_err run_mgr_new(struct registry *reg, const struct scenario *const *scenarios,
                       struct run_store *store, struct run_mgr **out);
+/* The namespaces runs may touch (borrowed for m's life; before any run).
+ * Until then: every namespace but kube-system. */
+void run_mgr_set_allow(struct run_mgr *m, const struct allow_list *allow);
+
 /* Aborts a run in progress, waits for it to revert and finish, frees m. */
 void run_mgr_free(struct run_mgr *m);
 
@@ -63,6 +68,9 @@ void run_mgr_abort_all(struct run_mgr *m, const char *reason);
 /* ---- for scenarios ---- */
 
 uint64_t         run_id(const struct run *r);
+/* The namespaces this run may touch: scen_select keeps to them, and a
+ * namespace a plan resolves by itself is checked with allow_check. */
+const struct allow_list *run_allow(const struct run *r);
 struct registry *run_registry(struct run *r);
 struct obs      *run_obs(struct run *r);
 
@@ -75,8 +83,19 @@ typedef json_t *(*run_checkpoint_fn)(struct run *r, void *plan, void *meas);
  * controller restart keeps no figures. */
 void run_set_checkpoint(struct run *r, run_checkpoint_fn fn, void *plan, void *meas);
 
-/* Saves the partial result when the last save is old enough (every 2 s);
- * scen_hold calls it while a run waits. Run thread only. */
+/* The scenario's user-facing requests since its fault landed (ok and total;
+ * false while there is no fault yet), for --abort-error-rate; called on the
+ * run's thread. */
+typedef bool (*run_user_fn)(struct run *r, void *plan, void *meas, uint64_t *ok,
+                            uint64_t *total);
+
+/* Registers how to count the user-facing requests (the execute step, once
+ * its measurements exist). Without it --abort-error-rate never trips. */
+void run_set_user_requests(struct run *r, run_user_fn fn, void *plan, void *meas);
+
+/* Checks the stop conditions (the error-rate bound) and saves the partial
+ * result when the last save is old enough (every 2 s); scenarios call it
+ * while a run waits (scen_hold, scen_wait_recovery). Run thread only. */
 void run_checkpoint(struct run *r);
 
 /* Appends one progress line (also logged). */

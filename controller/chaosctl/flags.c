@@ -54,6 +54,13 @@ cli_flag(const struct scenario *sc, const char *flag, const char *val, json_t *p
 	}
 	if (param_from_text(p, val, &v, why) != CHAOS_OK)
 		return CLI_USAGE;
+	if (p->type == PARAM_URLS && json_is_array(json_object_get(params, p->key))) {
+		/* a list flag repeats: each one adds a value */
+		json_t *all = json_object_get(params, p->key);
+		json_array_extend(all, v);
+		json_decref(v);
+		return param_check(p, all, why) == CHAOS_OK ? CLI_OK : CLI_USAGE;
+	}
 	json_object_set_new(params, p->key, v);
 	return CLI_OK;
 }

@@ -111,12 +111,15 @@ html_summary(FILE *f, const json_t *summary)
 		fprintf(f, "<th>%s</th>", counts[i]);
 	for (size_t i = 0; i < 5; i++)
 		fprintf(f, "<th>%s</th>", mttrs[i]);
-	fputs("<th>success_rate</th></tr><tr>", f);
+	fputs("<th>request_success_rate (SLO: user-facing)</th><th>success_rate (every "
+	      "probe sample)</th></tr><tr>",
+	      f);
 	for (size_t i = 0; i < 4; i++)
 		fprintf(f, "<td class=\"num\">%lld</td>",
 		        json_integer_value(json_object_get(summary, counts[i])));
 	for (size_t i = 0; i < 5; i++)
 		html_figure(f, summary, mttrs[i], false, "s");
+	html_figure(f, summary, "request_success_rate", false, "%");
 	html_figure(f, summary, "success_rate", false, "%");
 	fputs("</tr></table>\n", f);
 }
@@ -186,8 +189,8 @@ html_runs(FILE *f, const json_t *entries)
 
 	fputs("<h2>Runs</h2><table><tr><th>cycle</th><th>scenario</th><th>state</"
 	      "th><th>mttr</th>"
-	      "<th>recovery_time</th><th>success "
-	      "rate</th><th>result</th><th>reason</th></tr>\n",
+	      "<th>recovery_time</th><th>request success rate (user-facing)</th>"
+	      "<th>every probe sample</th><th>result</th><th>reason</th></tr>\n",
 	      f);
 	json_array_foreach(entries, i, e)
 	{
@@ -203,6 +206,7 @@ html_runs(FILE *f, const json_t *entries)
 		fputs("</td>", f);
 		html_figure(f, e, "mttr", false, "s");
 		html_figure(f, e, "recovery_time", false, "s");
+		html_figure(f, e, "request_success_rate", false, "%");
 		html_figure(f, e, "success_rate", false, "%");
 		fputs("<td>", f);
 		if (html_str(e, "result_file") != NULL) {

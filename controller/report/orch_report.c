@@ -25,6 +25,7 @@ static const char *const orch_not_details[] = {
     "recovery_time_reason",
     "success_count",
     "error_count",
+    "user_requests",
     "samples",
     "parameters",
     "run_id",
@@ -134,6 +135,25 @@ orch_details(const json_t *result)
 	return d;
 }
 
+/* The user-facing requests (the success-rate SLO's; result.user_requests). */
+static void
+orch_entry_user(json_t *e, const json_t *result, bool skipped)
+{
+	const json_t *u  = json_object_get(result, "user_requests");
+	json_int_t    ok = json_integer_value(json_object_get(u, "ok"));
+	json_int_t    n  = json_integer_value(json_object_get(u, "total"));
+	bool          have = json_is_integer(json_object_get(u, "ok")) &&
+	    json_is_integer(json_object_get(u, "total")) && ok >= 0 && n >= ok;
+
+	json_object_set_new(e, "user_success_count", have ? json_integer(ok) : json_null());
+	json_object_set_new(e, "user_error_count", have ? json_integer(n - ok) : json_null());
+	orch_set(e, "request_success_rate", have && !skipped && n > 0,
+	         have && n > 0 ? 100.0 * (double)ok / (double)n : 0,
+	         skipped    ? "skipped: not run"
+	             : have ? "no user-facing request was made"
+	                    : "the result does not count user-facing requests");
+}
+
 static void
 orch_entry_counts(json_t *e, const json_t *result, bool skipped)
 {
@@ -202,6 +222,7 @@ orch_entry_new(int cycle, const char *name, const char *scenario, const char *st
 		orch_entry_figure(e, result, "recovery_time", result ? NULL : why);
 	}
 	orch_entry_counts(e, result, skipped);
+	orch_entry_user(e, result, skipped);
 	json_object_set_new(e, "details", result ? orch_details(result) : json_object());
 	return e;
 }
@@ -223,7 +244,7 @@ orch_mttrs(const json_t *entries, double **out)
 static void
 orch_summary_counts(json_t *s, const json_t *entries)
 {
-	json_int_t    ok = 0, failed = 0, skipped = 0, succ = 0, err = 0;
+	json_int_t    ok = 0, failed = 0, skipped = 0, succ = 0, err = 0, usucc = 0, uerr = 0;
 	size_t        i;
 	const json_t *e;
 
@@ -236,6 +257,8 @@ orch_summary_counts(json_t *s, const json_t *entries)
 			continue;
 		succ += json_integer_value(json_object_get(e, "success_count"));
 		err += json_integer_value(json_object_get(e, "error_count"));
+		usucc += json_integer_value(json_object_get(e, "user_success_count"));
+		uerr += json_integer_value(json_object_get(e, "user_error_count"));
 	}
 	json_object_set_new(s, "total_scenarios",
 	                    json_integer((json_int_t)json_array_size(entries)));
@@ -247,6 +270,11 @@ orch_summary_counts(json_t *s, const json_t *entries)
 	orch_set(s, "success_rate", succ + err > 0,
 	         succ + err > 0 ? 100.0 * (double)succ / (double)(succ + err) : 0,
 	         "no request was counted in a run that was not skipped");
+	json_object_set_new(s, "total_user_success_count", json_integer(usucc));
+	json_object_set_new(s, "total_user_error_count", json_integer(uerr));
+	orch_set(s, "request_success_rate", usucc + uerr > 0,
+	         usucc + uerr > 0 ? 100.0 * (double)usucc / (double)(usucc + uerr) : 0,
+	         "no user-facing request was counted in a run that was not skipped");
 }
 
 json_t *
@@ -318,9 +346,15 @@ orch_slo(const json_t *summary, const struct orch_slo_targets *t)
 	json_array_append_new(
 	    targets,
 	    orch_slo_target("request_success_rate",
-	                    "request success rate during the experiments "
-	                    "(success_count / (success_count + error_count))",
-	                    ">=", t->success_rate_pct, "%", summary, "success_rate"));
+	                    "success rate of the user-facing requests during the "
+	                    "experiments (each result's user_requests: the "
+	                    "coordinator load, the API requests during a database "
+	                    "failure, the probes of the side that keeps serving "
+	                    "in a partition); probes of nodes cut off on purpose "
+	                    "are not counted: every probe sample is in "
+	                    "summary.success_rate",
+	                    ">=", t->success_rate_pct, "%", summary,
+	                    "request_success_rate"));
 	json_array_foreach(targets, i, x)
 	{
 		n_true += json_is_true(json_object_get(x, "met"));
@@ -475,15 +509,14 @@ orch_rules_slo(json_t *recs, const json_t *entries, const json_t *summary,
 	if (json_is_false(json_object_get(x, "met")) && entry_num(x, "measured", &v))
 		entry_rec(
 		    recs, "success_rate_below_slo", "high", NULL, v, t->success_rate_pct,
-		    "Request success rate %.3f %% (%lld of %lld requests failed) is "
-		    "below the "
-		    "%g %% SLO: clients need timeouts and retries with backoff, and the "
-		    "service "
-		    "replicas in more than one failure domain.",
-		    v, json_integer_value(json_object_get(summary, "total_error_count")),
-		    json_integer_value(json_object_get(summary, "total_error_count")) +
+		    "Request success rate %.3f %% (%lld of %lld user-facing requests "
+		    "failed) is below the %g %% SLO: clients need timeouts and retries "
+		    "with backoff, and the service replicas in more than one failure "
+		    "domain.",
+		    v, json_integer_value(json_object_get(summary, "total_user_error_count")),
+		    json_integer_value(json_object_get(summary, "total_user_error_count")) +
 		        json_integer_value(
-		            json_object_get(summary, "total_success_count")),
+		            json_object_get(summary, "total_user_success_count")),
 		    t->success_rate_pct);
 }
 
@@ -575,7 +608,7 @@ orch_recommendations(const json_t *entries, const json_t *summary, const json_t 
 		return recs;
 	if (entry_num(summary, "average_mttr", &avg) &&
 	    entry_num(summary, "max_mttr", &max) &&
-	    entry_num(summary, "success_rate", &rate))
+	    entry_num(summary, "request_success_rate", &rate))
 		entry_rec(recs, "all_clear", "info", NULL, avg, t->mttr_avg_s,
 		          "All SLOs met: average MTTR %.1f s, maximum %.1f s, request "
 		          "success rate "
@@ -605,7 +638,7 @@ orch_entry_failed(const json_t *e, const struct orch_slo_targets *t, char *buf,
 		n += snprintf(buf + n, len - (size_t)n,
 		              "%sMTTR %.3f s above the %g s maximum", n ? "; " : "", v,
 		              t->mttr_max_s);
-	if (entry_num(e, "success_rate", &v) && v < t->success_rate_pct &&
+	if (entry_num(e, "request_success_rate", &v) && v < t->success_rate_pct &&
 	    (size_t)n < len)
 		n += snprintf(buf + n, len - (size_t)n,
 		              "%srequest success rate %.3f %% below the %g %% target",

@@ -28,6 +28,7 @@ enum net_side { NET_SIDE_KEPT = 0, NET_SIDE_ISOLATED = 1 };
 
 struct net_params {
 	char     ns[LIMIT_ID_LEN + 1];
+	char     selector[256];
 	double   duration_s;
 	double   ratio;
 	json_t  *groups;
@@ -47,6 +48,8 @@ struct net_params {
 
 static const struct param net_params_table[] = {
     PARAM_ROW_NAMESPACE(struct net_params, ns),
+    PARAM_ROW_SELECTOR(struct net_params, selector,
+                       "only blockchain pods with these labels, e.g. tier=validator"),
     {"--partition-duration", "partition_duration_s", PARAM_DOUBLE, LIMIT_DURATION_MIN_S,
      LIMIT_DURATION_MAX_S, "60", NULL, "seconds the partition lasts", NET_AT(duration_s),
      PARAM_SHORTEN},
@@ -71,6 +74,7 @@ static const struct param net_params_table[] = {
     PARAM_ROW_RECOVERY_TIMEOUT(struct net_params, recovery_timeout_s),
     PARAM_ROW_LEASE(struct net_params, lease_ms),
     PARAM_ROW_BASELINE(struct net_params, baseline_s, "2"),
+    PARAM_ROWS_STOP,
     PARAM_ROW_END,
 };
 
@@ -204,6 +208,7 @@ net_plan_json(const struct net_plan *pl)
 	              (int)pl->p.lease_ms, "stability_window_s", pl->p.window_s,
 	              "probe_interval_ms", (int)pl->p.probe_interval_ms, "nodes", nodes,
 	              "rules", rules);
+	json_object_set_new(o, "selector", json_string(pl->p.selector));
 	return o;
 }
 
@@ -219,14 +224,16 @@ net_plan(struct run *r, const void *params, void **plan, json_t **plan_json,
 		return CHAOS_ENOMEM;
 	pl->p        = *in;
 	pl->p.groups = NULL; /* owned by the parameters; used only here */
-	pl->n = scen_select(run_registry(r), pl->p.ns, CHAOS__V1__ROLE__ROLE_BLOCKCHAIN,
+	pl->n = scen_select(r, pl->p.ns, pl->p.selector, CHAOS__V1__ROLE__ROLE_BLOCKCHAIN,
 	                    pl->t, SCEN_MAX_TARGETS);
 	if (pl->n == 0) {
+		char scope[700];
 		rv = chaos_fail(why, CHAOS_ENOENT,
-		                "no connected blockchain agent%s%s; start the agents "
+		                "no connected blockchain agent (%s); start the agents "
 		                "(sandbox: deploy/sandbox/sandbox up) and check chaosctl "
 		                "agents",
-		                pl->p.ns[0] ? " in namespace " : "", pl->p.ns);
+		                scen_scope(r, pl->p.ns, pl->p.selector, scope,
+		                           sizeof(scope)));
 		goto fail;
 	}
 	rv = in->groups != NULL ? net_sides_from_groups(pl, in->groups, why)
@@ -412,6 +419,41 @@ net_revert(struct run *r, struct net_plan *pl, struct net_meas *m)
 
 static json_t *net_result(struct run *r, struct net_plan *pl, struct net_meas *m);
 
+/* The side meant to keep serving: the kept one, or with --groups the larger
+ * (a on a tie). Its probes are what a user of the platform would see. */
+static int
+net_serving_side(const struct net_plan *pl)
+{
+	size_t a = 0;
+
+	if (!pl->explicit_groups)
+		return NET_SIDE_KEPT;
+	for (size_t i = 0; i < pl->n; i++)
+		a += pl->side[i] == 0;
+	return 2 * a >= pl->n ? 0 : 1;
+}
+
+/* --abort-error-rate: the serving side's probes since the partition. */
+static bool
+net_user_requests(struct run *r, void *plan, void *meas, uint64_t *ok, uint64_t *total)
+{
+	const struct net_plan *pl = plan;
+	const struct net_meas *m  = meas;
+	int                    s  = net_serving_side(pl);
+
+	*ok = *total = 0;
+	if (m->t_fault <= 0)
+		return false;
+	for (size_t i = 0; i < pl->n; i++) {
+		size_t h = 0, t = 0;
+		if (pl->side[i] != s)
+			continue;
+		scen_count(r, pl->probe_id[i], m->t_fault, clk_now_us() + 1, &h, &t);
+		*ok += h, *total += t;
+	}
+	return true;
+}
+
 /* The result so far, for a checkpoint: as if the run ended now. */
 static json_t *
 net_partial(struct run *r, void *plan, void *meas)
@@ -430,6 +472,7 @@ net_execute(struct run *r, void *plan, json_t **result)
 
 	m.test_start = clk_now_us();
 	run_set_checkpoint(r, net_partial, pl, &m);
+	run_set_user_requests(r, net_user_requests, pl, &m);
 	if (!net_start_probes(r, pl, &m))
 		goto out;
 	if (!net_steady(r, pl, &m))
@@ -576,6 +619,27 @@ net_sides_json(const struct net_plan *pl, const struct net_node_meas *nm)
 	return o;
 }
 
+/* Every probe sample of the serving side, for the SLO; those of the side
+ * cut off on purpose apart. */
+static json_t *
+net_user_json(const struct net_plan *pl, const struct net_node_meas *nm)
+{
+	size_t ok = 0, tot = 0, xok = 0, xtot = 0;
+	int    s  = net_serving_side(pl);
+
+	for (size_t i = 0; i < pl->n; i++) {
+		if (pl->side[i] == s)
+			ok += nm[i].ok_all, tot += nm[i].total_all;
+		else
+			xok += nm[i].ok_all, xtot += nm[i].total_all;
+	}
+	return scen_user_requests(ok, tot,
+	                          "health probes of the nodes on the side meant to keep "
+	                          "serving, over the whole run",
+	                          xok, xtot,
+	                          "health probes of the nodes cut off on purpose");
+}
+
 static void
 net_summary(json_t *o, const struct net_plan *pl, const struct net_meas *m,
             const struct net_node_meas *nm, struct run *r)
@@ -642,6 +706,7 @@ net_result(struct run *r, struct net_plan *pl, struct net_meas *m)
 	net_summary(o, pl, m, nm, r);
 	json_object_set_new(o, "nodes", nodes);
 	json_object_set_new(o, "sides", net_sides_json(pl, nm));
+	json_object_set_new(o, "user_requests", net_user_json(pl, nm));
 	json_object_set_new(o, "connectivity",
 	                    json_pack("{s:i,s:O?,s:O?,s:O?}", "port",
 	                              (int)pl->p.check_port, "before", m->conn_before,

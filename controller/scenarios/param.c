@@ -11,6 +11,7 @@
 #include "common/flags.h"
 #include "common/url.h"
 #include "common/wire.h"
+#include "controller/scenarios/selector.h"
 
 const struct param *
 param_by_flag(const struct param *table, const char *flag)
@@ -61,6 +62,14 @@ param_allowed(const struct param *p, char *buf, size_t len)
 	case PARAM_GROUPS:
 		snprintf(buf, len,
 		         "two sides of pod names, e.g. chain-0,chain-1/chain-2");
+		break;
+	case PARAM_SELECTOR:
+		snprintf(buf, len, "labels: key=value, key!=value, key or !key, comma "
+		                   "separated");
+		break;
+	case PARAM_URLS:
+		snprintf(buf, len, "an http:// or https:// URL, up to %.0f of them",
+		         p->max);
 		break;
 	default:
 		snprintf(buf, len, "%.0f..%.0f characters", p->min > 0 ? p->min : 1,
@@ -168,6 +177,39 @@ param_check_url(const struct param *p, const char *s, chaos_why *why)
 	return CHAOS_OK;
 }
 
+static chaos_err
+param_check_selector(const struct param *p, const char *s, chaos_why *why)
+{
+	struct selector sel;
+	chaos_why       inner;
+	char            label[128];
+
+	if (selector_parse(s, &sel, &inner) != CHAOS_OK)
+		return chaos_fail(why, CHAOS_EINVAL, "%s '%.60s': %s",
+		                  param_label(p, label, sizeof(label)), s, inner.text);
+	return CHAOS_OK;
+}
+
+/* ["http://...", ...]: at most max URLs, each as PARAM_URL judges it. */
+static chaos_err
+param_check_urls(const struct param *p, const json_t *v, chaos_why *why)
+{
+	const json_t *u;
+	size_t        i;
+
+	if (!json_is_array(v) || json_array_size(v) > p->max)
+		return param_bad(p, "(not a list of URLs, or too many)", why);
+	json_array_foreach(v, i, u)
+	{
+		const char *s = json_string_value(u);
+		if (s == NULL || strlen(s) >= LIMIT_URL_LEN || !param_text_clean(s))
+			return param_bad(p, "(not a URL)", why);
+		if (param_check_url(p, s, why) != CHAOS_OK)
+			return CHAOS_EINVAL;
+	}
+	return CHAOS_OK;
+}
+
 /* [["a","b"],["c"]]: two non-empty sides of distinct valid names. */
 static bool
 param_groups_ok(const json_t *v)
@@ -218,6 +260,8 @@ param_check_text(const struct param *p, const json_t *v, chaos_why *why)
 	case PARAM_PATH:
 		return s[0] == '/' && strchr(s, ' ') == NULL ? CHAOS_OK
 		                                             : param_bad(p, shown, why);
+	case PARAM_SELECTOR:
+		return param_check_selector(p, s, why);
 	default:
 		return (double)n >= p->min ? CHAOS_OK : param_bad(p, shown, why);
 	}
@@ -236,6 +280,8 @@ param_check(const struct param *p, const json_t *v, chaos_why *why)
 	case PARAM_GROUPS:
 		return param_groups_ok(v) ? CHAOS_OK
 		                          : param_bad(p, "(not two sides)", why);
+	case PARAM_URLS:
+		return param_check_urls(p, v, why);
 	default:
 		return param_check_text(p, v, why);
 	}
@@ -314,6 +360,8 @@ param_value_of(const struct param *p, const char *text)
 		                                 : NULL;
 	case PARAM_GROUPS:
 		return param_groups_from_text(text);
+	case PARAM_URLS:
+		return json_pack("[s]", text);
 	default:
 		return json_string(text);
 	}
@@ -344,6 +392,8 @@ param_store(const struct param *p, const json_t *v, void *out)
 {
 	char *at = (char *)out + p->off;
 
+	if (p->flags & PARAM_RUN)
+		return; /* the run manager's, not the scenario's */
 	switch (p->type) {
 	case PARAM_DOUBLE:
 		*(double *)(void *)at = json_number_value(v);

@@ -11,6 +11,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "controller/report/report.h"
+#include "controller/scenarios/selector.h"
 
 #define SCEN_ACK_TIMEOUT_US (5 * 1000000LL)
 
@@ -36,19 +37,24 @@ scen_first_ipv4(const Chaos__V1__Identity *id, char *out, size_t len)
 }
 
 size_t
-scen_select(struct registry *reg, const char *ns, int role, struct scen_target *out,
-            size_t cap)
+scen_select(struct run *r, const char *ns, const char *selector, int role,
+            struct scen_target *out, size_t cap)
 {
 	Chaos__V1__AgentInfo **all   = NULL;
 	size_t                 n_all = 0, n = 0;
+	struct selector        sel;
 
-	if (registry_snapshot(reg, ns, &all, &n_all) != CHAOS_OK)
+	/* the parameter was checked when the run was made */
+	if (selector_parse(selector, &sel, NULL) != CHAOS_OK ||
+	    registry_snapshot(run_registry(r), ns, &all, &n_all) != CHAOS_OK)
 		return 0;
 	for (size_t i = 0; i < n_all && n < cap; i++) {
 		const Chaos__V1__Identity *id = all[i]->identity;
 		struct scen_target        *t  = &out[n];
 		if ((int)id->role != role ||
-		    all[i]->state != CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED)
+		    all[i]->state != CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED ||
+		    !allow_permits(run_allow(r), id->namespace_) ||
+		    !selector_matches(&sel, id->labels, id->n_labels))
 			continue;
 		memset(t, 0, sizeof(*t));
 		if (!scen_first_ipv4(id, t->ip, sizeof(t->ip)))
@@ -61,6 +67,22 @@ scen_select(struct registry *reg, const char *ns, int role, struct scen_target *
 	registry_snapshot_free(all, n_all);
 	qsort(out, n, sizeof(*out), scen_cmp_pod);
 	return n;
+}
+
+const char *
+scen_scope(struct run *r, const char *ns, const char *selector, char *buf, size_t len)
+{
+	char allowed[512];
+
+	if (ns != NULL && ns[0] != '\0')
+		snprintf(allowed, sizeof(allowed), "namespace %s", ns);
+	else
+		snprintf(allowed, sizeof(allowed), "namespaces allowed: %.400s",
+		         allow_describe(run_allow(r), buf, len));
+	snprintf(buf, len, "%s, %s%s", allowed,
+	         selector != NULL && selector[0] ? "labels " : "any labels",
+	         selector != NULL ? selector : "");
+	return buf;
 }
 
 void
@@ -431,6 +453,24 @@ scen_samples_json(struct run *r, const char *probe_id)
 	}
 	free(s);
 	return arr;
+}
+
+json_t *
+scen_user_requests(size_t ok, size_t total, const char *counted, size_t ex_ok,
+                   size_t ex_total, const char *not_counted)
+{
+	json_t *o = json_pack(
+	    "{s:I,s:I,s:I,s:o,s:s}", "ok", (json_int_t)ok, "errors",
+	    (json_int_t)(total - ok), "total", (json_int_t)total, "success_rate_percent",
+	    total > 0 ? json_real(100.0 * (double)ok / (double)total) : json_null(),
+	    "counted", counted);
+
+	if (not_counted != NULL)
+		json_object_set_new(o, "not_counted",
+		                    json_pack("{s:I,s:I,s:s}", "ok", (json_int_t)ex_ok,
+		                              "total", (json_int_t)ex_total, "what",
+		                              not_counted));
+	return o;
 }
 
 bool

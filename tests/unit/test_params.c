@@ -121,6 +121,13 @@ bad_values(const struct param *p, struct bad *out)
 		snprintf(out[1].text, sizeof(out[1].text), "a/a");
 		out[1].json = json_pack("[[s],[s]]", "a", "a");
 		return 2;
+	case PARAM_URLS:
+		/* a flag gives one URL; the controller gets the list */
+		snprintf(out[0].text, sizeof(out[0].text), "ftp://x/");
+		out[0].json = json_pack("[s]", "ftp://x/");
+		snprintf(out[1].text, sizeof(out[1].text), "notaurl");
+		out[1].json = json_pack("[s]", "notaurl");
+		return 2;
 	case PARAM_BOOL:
 		return 0; /* no range: true or false */
 	default:
