@@ -29,4 +29,11 @@ function(chaos_test name)
   endif()
   set_tests_properties(${name} PROPERTIES LABELS "${A_LABEL}" TIMEOUT ${A_TIMEOUT}
                        SKIP_RETURN_CODE 77)
+  # In a TSan tree: the suppressions for the uninstrumented system libraries
+  # (tests/tsan.supp says why each is there); any report fails the test
+  # (exit 66) even when the program itself passed.
+  if(CHAOS_SANITIZER STREQUAL "thread")
+    set_tests_properties(${name} PROPERTIES ENVIRONMENT
+      "TSAN_OPTIONS=suppressions=${PROJECT_SOURCE_DIR}/tests/tsan.supp exitcode=66 second_deadlock_stack=1")
+  endif()
 endfunction()

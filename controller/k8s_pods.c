@@ -18,6 +18,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "controller/k8s_http.h"
+#include "controller/k8s_parse.h"
 
 #define K8S_MAX_PAGES 10000 /* bounds the continue loop */
 #define K8S_MAX_PODS 100000
@@ -86,11 +87,6 @@ k8s_pod_parse(json_t *item, struct k8s_pod *p)
 	return true;
 }
 
-struct k8s_podvec {
-	struct k8s_pod *v;
-	size_t          n, cap;
-};
-
 static chaos_err
 k8s_podvec_push(struct k8s_podvec *pv, const struct k8s_pod *p, chaos_why *why)
 {
@@ -112,9 +108,8 @@ k8s_podvec_push(struct k8s_podvec *pv, const struct k8s_pod *p, chaos_why *why)
 	return CHAOS_OK;
 }
 
-/* Appends a PodList page's items; *cont gets metadata.continue ("" at the
- * end of the list), a malloc'd string. */
-static chaos_err
+/* See k8s_parse.h. */
+chaos_err
 k8s_page_parse(const struct k8s_resp *r, struct k8s_podvec *pv, char **cont,
                chaos_why *why)
 {

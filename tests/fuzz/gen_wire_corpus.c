@@ -202,6 +202,45 @@ gen_events(void)
 	gen_emit("ok-event-load", WIRE_FIX_EVENT, &f.ev.base);
 }
 
+/* The run requests chaosctl sends (start, status, abort) and two it never
+ * would; wire_fix only has the list and stats bodies. */
+static void
+gen_control_runs(void)
+{
+	struct wire_fix_ctl_req     q;
+	Chaos__V1__RunRequest       run;
+	Chaos__V1__RunStatusRequest st;
+	Chaos__V1__AbortRequest     ab;
+
+	chaos__v1__run_request__init(&run);
+	chaos__v1__run_status_request__init(&st);
+	chaos__v1__abort_request__init(&ab);
+	wire_fix_ctl_req_init(&q, CHAOS__V1__CONTROL_REQUEST__BODY_RUN);
+	q.req.run       = &run;
+	run.scenario    = "network_partition";
+	run.params_json = "{\"partition_duration_s\":30,\"groups\":[[\"chain-0\"],"
+	                  "[\"chain-1\",\"chain-2\"]]}";
+	gen_emit("ok-ctlreq-run", WIRE_FIX_CTL_REQ, &q.req.base);
+	run.has_dry_run = run.dry_run = true;
+	run.params_json               = "{}";
+	gen_emit("ok-ctlreq-run-dry", WIRE_FIX_CTL_REQ, &q.req.base);
+	run.scenario = "network partition";
+	gen_emit("bad-ctlreq-run-scenario-name", WIRE_FIX_CTL_REQ, &q.req.base);
+	wire_fix_ctl_req_init(&q, CHAOS__V1__CONTROL_REQUEST__BODY_RUN_STATUS);
+	q.req.run_status     = &st;
+	st.run_id            = 7;
+	st.has_progress_from = true;
+	st.progress_from     = 12;
+	gen_emit("ok-ctlreq-run-status", WIRE_FIX_CTL_REQ, &q.req.base);
+	wire_fix_ctl_req_init(&q, CHAOS__V1__CONTROL_REQUEST__BODY_ABORT);
+	q.req.abort = &ab;
+	ab.run_id   = 7;
+	ab.reason   = "operator: SIGINT";
+	gen_emit("ok-ctlreq-abort", WIRE_FIX_CTL_REQ, &q.req.base);
+	wire_fix_ctl_req_init(&q, CHAOS__V1__CONTROL_REQUEST__BODY__NOT_SET);
+	gen_emit("bad-ctlreq-no-body", WIRE_FIX_CTL_REQ, &q.req.base);
+}
+
 static void
 gen_control(void)
 {
@@ -236,5 +275,6 @@ main(int argc, char **argv)
 	gen_multi_command_replies();
 	gen_events();
 	gen_control();
+	gen_control_runs();
 	return gen_failures == 0 ? 0 : 1;
 }
