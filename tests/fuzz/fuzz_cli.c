@@ -92,7 +92,9 @@ fuzz_check_struct(const struct param *table, const json_t *params, const char *o
 		const json_t *v    = json_object_get(params, p->key);
 		json_t       *dflt = NULL;
 
-		if (p->flags & PARAM_CLI_ONLY)
+		/* CLI-only rows never reach the controller; run-manager rows
+		 * (stop conditions) are read from the JSON, not stored */
+		if (p->flags & (PARAM_CLI_ONLY | PARAM_RUN))
 			continue;
 		if (v == NULL && p->dflt == NULL) {
 			for (size_t i = 0; i < p->size; i++)
