@@ -85,7 +85,13 @@ cli_parse(const struct scenario *sc, int argc, char **argv, json_t **params,
 			common->dry_run = true;
 			continue;
 		}
-		if (strcmp(argv[i], "--output") == 0 && val != NULL) {
+		if (strcmp(argv[i], "--output") == 0) {
+			if (val == NULL) {
+				chaos_fail(why, CHAOS_EINVAL,
+				           "run %s: --output needs a directory", sc->cli);
+				json_decref(p);
+				return CLI_USAGE;
+			}
 			common->output = argv[++i];
 			continue;
 		}

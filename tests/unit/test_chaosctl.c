@@ -71,6 +71,26 @@ test_a_flag_given_twice_takes_the_last_value(void **state)
 }
 
 static void
+test_guards_repeat_and_a_missing_output_is_named(void **state)
+{
+	const struct scenario *sc = scenario_find("network");
+	char *argv[] = {"network", "--guard", "http://a/health", "--guard", "https://b/x"};
+	char *last[] = {"network", "--output"};
+	json_t           *p   = NULL;
+	struct cli_common c;
+	chaos_why         why = {{0}};
+
+	(void)state;
+	assert_int_equal(cli_parse(sc, 5, argv, &p, &c, NULL), CLI_OK);
+	assert_int_equal(json_array_size(json_object_get(p, "guards")), 2);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(p, "guards"), 1)),
+	                    "https://b/x");
+	json_decref(p);
+	assert_int_equal(cli_parse(sc, 2, last, &p, &c, &why), CLI_USAGE);
+	assert_non_null(strstr(why.text, "--output needs a directory"));
+}
+
+static void
 test_output_that_cannot_be_written_is_refused_before_anything_runs(void **state)
 {
 	chaos_why why   = {{0}};
@@ -408,6 +428,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_flags_become_typed_parameters),
 	    cmocka_unit_test(test_a_flag_given_twice_takes_the_last_value),
+	    cmocka_unit_test(test_guards_repeat_and_a_missing_output_is_named),
 	    cmocka_unit_test(
 	        test_output_that_cannot_be_written_is_refused_before_anything_runs),
 	    cmocka_unit_test(test_history_round_trip_gives_resume_its_session),
