@@ -59,6 +59,10 @@
 #define LIMIT_RECOVERY_TIMEOUT_MIN_S 1.0
 
 /* HTTP status codes a probe may expect. */
+/* An HTTP probe's watched field may stand still this long when the probe
+ * names no window (ProbeSpec.advance_window_ms). */
+#define LIMIT_ADVANCE_WINDOW_DEFAULT_MS 5000u
+
 #define LIMIT_HTTP_STATUS_MIN 100u
 #define LIMIT_HTTP_STATUS_MAX 599u
 

@@ -26,6 +26,13 @@ enum net_side { NET_SIDE_KEPT = 0, NET_SIDE_ISOLATED = 1 };
  * recommendation rule both read this one definition. */
 #define NET_KEPT_SERVING 0.9
 
+/* Stall detection: a node whose --probe-field has not risen for this many
+ * times the interval between rises seen in the baseline, and never less
+ * than NET_STALL_MIN_MS, is unhealthy. */
+#define NET_STALL_FACTOR 3.0
+#define NET_STALL_MIN_MS 1000.0
+
+
 struct net_params {
 	char     ns[LIMIT_ID_LEN + 1];
 	char     selector[256];
@@ -34,6 +41,7 @@ struct net_params {
 	json_t  *groups;
 	char     probe_url[LIMIT_URL_LEN];
 	char     probe_field[64];
+	double   stall_window_s; /* 0: from the baseline */
 	uint32_t probe_expect;
 	uint32_t probe_interval_ms;
 	uint32_t probe_timeout_ms;
@@ -62,6 +70,10 @@ static const struct param net_params_table[] = {
      NET_AT(probe_url), 0},
     {"--probe-field", "probe_field", PARAM_STRING, 0, 63, NULL, NULL,
      "JSON integer field that must advance, e.g. height", NET_AT(probe_field), 0},
+    {"--stall-window", "stall_window_s", PARAM_DOUBLE, 1, LIMIT_WINDOW_MAX_S, NULL, NULL,
+     "seconds without a rise of --probe-field that make a node unhealthy (default: "
+     "3 x the interval between rises seen in the baseline, at least 1 s)",
+     NET_AT(stall_window_s), 0},
     {"--probe-expect", "probe_expect", PARAM_UINT, LIMIT_HTTP_STATUS_MIN,
      LIMIT_HTTP_STATUS_MAX, "200", NULL, "expected HTTP status", NET_AT(probe_expect), 0},
     PARAM_ROW_PROBE_INTERVAL(struct net_params, probe_interval_ms, "200", "probe period"),
@@ -257,6 +269,9 @@ net_plan_free(void *plan)
 /* What one run measured; times on the controller clock (us). */
 struct net_meas {
 	int64_t             test_start, test_end;
+	uint32_t            stall_ms;     /* the advance window in force; 0: none */
+	double              rise_gap_ms;  /* median interval between rises; NAN */
+	const char         *stall_source; /* "flag", "baseline" or "default" */
 	int64_t             t_fault, t_restore, spread_us;
 	bool                applied;
 	json_t             *conn_before, *conn_during, *conn_after;
@@ -277,6 +292,8 @@ net_start_probes(struct run *r, struct net_plan *pl, struct net_meas *m)
 	spec.expect_status     = pl->p.probe_expect;
 	if (pl->p.probe_field[0] != '\0')
 		spec.json_field = pl->p.probe_field;
+	spec.has_advance_window_ms = m->stall_ms > 0;
+	spec.advance_window_ms     = m->stall_ms;
 	if (scen_start_probes(r, pl->t, pl->n, "health", &spec, pl->probe_id, err,
 	                      sizeof(err)))
 		return true;
@@ -314,6 +331,68 @@ net_steady(struct run *r, struct net_plan *pl, struct net_meas *m)
 		}
 	}
 	return true;
+}
+
+/* Median interval (ms) between rises of the watched field in the baseline
+ * samples of every node; NAN with fewer than two rises. */
+static double
+net_rise_gap_ms(struct run *r, const struct net_plan *pl)
+{
+	double gaps[1024];
+	size_t n_gaps = 0;
+
+	for (size_t i = 0; i < pl->n; i++) {
+		struct obs_sample *s = NULL;
+		size_t             n = obs_samples(run_obs(r), pl->probe_id[i], &s);
+		int64_t            last_rise = 0, last_v = 0;
+		bool               seen      = false;
+		for (size_t k = 0; k < n && n_gaps < 1024; k++) {
+			if (!s[k].has_value)
+				continue;
+			if (seen && s[k].value > last_v) {
+				if (last_rise > 0)
+					gaps[n_gaps++] = (double)(s[k].t_us - last_rise) / 1000.0;
+				last_rise = s[k].t_us;
+			}
+			seen = true, last_v = s[k].value;
+		}
+		free(s);
+	}
+	return n_gaps >= 2 && mttr_percentile(gaps, n_gaps, 50, &gaps[0]) ? gaps[0] : NAN;
+}
+
+/* How long the field may stand still: the flag, else a few times the
+ * interval between rises the baseline saw (never under 1 s), else the
+ * agent's default. The probes restart with it before the fault. */
+static bool
+net_tune_stall(struct run *r, struct net_plan *pl, struct net_meas *m)
+{
+	char err[512];
+
+	m->rise_gap_ms = NAN;
+	if (pl->p.probe_field[0] == '\0' || pl->p.stall_window_s > 0)
+		return true;
+	m->rise_gap_ms = net_rise_gap_ms(r, pl);
+	if (isnan(m->rise_gap_ms)) {
+		m->stall_source = "default: fewer than two rises in the baseline";
+		return true;
+	}
+	m->stall_ms     = (uint32_t)fmax(NET_STALL_MIN_MS, ceil(NET_STALL_FACTOR * m->rise_gap_ms));
+	m->stall_source = "baseline";
+	run_progress(r, "%s rises every %.0f ms: a node standing still %u ms is unhealthy",
+	             pl->p.probe_field, m->rise_gap_ms, m->stall_ms);
+	scen_stop_probes(r, pl->t, pl->n, pl->probe_id);
+	/* a first sample of each probe before the fault: the window counts
+	 * from a value seen, not from the fault */
+	if (net_start_probes(r, pl, m))
+		return scen_hold(r, pl->t, pl->n,
+		                 clk_mono_us() + 2 * (int64_t)pl->p.probe_interval_ms * 1000) ||
+		    (scen_fail(&m->out, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED,
+		               "aborted: %s", run_abort_reason(r)),
+		     false);
+	snprintf(err, sizeof(err), "%s", m->out.failure);
+	scen_fail(&m->out, m->out.state, "restarting the probes with the stall window: %s", err);
+	return false;
 }
 
 static bool
@@ -470,12 +549,15 @@ net_execute(struct run *r, void *plan, json_t **result)
 	struct net_plan *pl = plan;
 	struct net_meas  m  = {.out.state = CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED};
 
-	m.test_start = clk_now_us();
+	m.test_start   = clk_now_us();
+	m.stall_ms     = (uint32_t)(pl->p.stall_window_s * 1000.0);
+	m.stall_source = m.stall_ms > 0 ? "flag" : "default";
+	m.rise_gap_ms  = NAN;
 	run_set_checkpoint(r, net_partial, pl, &m);
 	run_set_user_requests(r, net_user_requests, pl, &m);
 	if (!net_start_probes(r, pl, &m))
 		goto out;
-	if (!net_steady(r, pl, &m))
+	if (!net_steady(r, pl, &m) || !net_tune_stall(r, pl, &m))
 		goto stop;
 	m.conn_before = scen_conncheck(r, pl->t, pl->n, pl->p.check_port, "before");
 	if (net_apply(r, pl, &m))
@@ -715,6 +797,17 @@ net_result(struct run *r, struct net_plan *pl, struct net_meas *m)
 	                    m->t_fault > 0 ? json_real((double)m->spread_us / 1000.0)
 	                                   : json_null());
 	json_object_set_new(o, "clock_error_ms", json_real(clock_err));
+	if (pl->p.probe_field[0] != '\0')
+		json_object_set_new(
+		    o, "stall_detection",
+		    json_pack("{s:s,s:o,s:s,s:o,s:f,s:f}", "field", pl->p.probe_field,
+		              "window_ms",
+		              json_integer(m->stall_ms ? m->stall_ms
+		                                         : LIMIT_ADVANCE_WINDOW_DEFAULT_MS),
+		              "source", m->stall_source ? m->stall_source : "default",
+		              "baseline_rise_interval_ms",
+		              isnan(m->rise_gap_ms) ? json_null() : json_real(m->rise_gap_ms),
+		              "factor", NET_STALL_FACTOR, "min_ms", NET_STALL_MIN_MS));
 	json_object_set_new(
 	    o, "timing",
 	    json_pack(
