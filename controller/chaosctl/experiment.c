@@ -465,6 +465,15 @@ out:
 	return rv;
 }
 
+const struct exp_value *
+exp_set_find(const struct exp_set *set, const char *flag)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (strcmp(set->v[i].flag, flag) == 0)
+			return &set->v[i];
+	return NULL;
+}
+
 chaos_err
 exp_flags(const struct exp_set *set, const struct scenario *sc, char **argv, int *argc,
           int max)

@@ -95,6 +95,9 @@ chaos_err exp_parse(const char *name, const char *buf, size_t len, enum exp_kind
 /* Frees an experiment; NULL is fine. */
 void exp_free(struct exp *e);
 
+/* The value of set with this flag ("--namespace"); NULL when none. */
+const struct exp_value *exp_set_find(const struct exp_set *set, const char *flag);
+
 /* Appends the values of set to argv[*argc] as flags ("--flag", "text"),
  * leaving out the ones sc's table lacks when sc is set. CHAOS_ETOOBIG when
  * more than max entries would be needed (argv then holds a prefix). */
