@@ -43,6 +43,16 @@ struct exp_ctx {
 	chaos_why         *why;
 };
 
+/* Control characters of a message as '?': a refusal is one line, whatever
+ * a key or a value held. */
+static void
+exp_one_line(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 static chaos_err __attribute__((format(printf, 3, 4)))
 exp_at(const struct exp_ctx *c, const struct ydoc_node *n, const char *fmt, ...)
 {
@@ -52,6 +62,7 @@ exp_at(const struct exp_ctx *c, const struct ydoc_node *n, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
+	exp_one_line(what);
 	return chaos_fail(c->why, CHAOS_EINVAL, "%s:%u:%u: %s", c->e->name, n->line,
 	                  n->col, what);
 }
@@ -60,7 +71,10 @@ chaos_err
 exp_fail_at(const struct exp *e, const struct exp_value *v, chaos_err code,
             chaos_why *why)
 {
-	return chaos_fail_prefix(why, code, "%s:%u:%u", e->name, v->line, v->col);
+	chaos_fail_prefix(why, code, "%s:%u:%u", e->name, v->line, v->col);
+	if (why != NULL)
+		exp_one_line(why->text);
+	return code;
 }
 
 /* flag with text (NULL: a flag alone), from the value at v, into set. */
@@ -344,6 +358,9 @@ exp_top_key(const struct exp_ctx *c, const struct ydoc_node *k, const struct ydo
 		              exp_key_list(c->kind, list, sizeof(list)));
 	if (key->value && (rv = exp_scalar_ok(c, k, v)) != CHAOS_OK)
 		return rv;
+	if (strcmp(key->key, "output") == 0 && v->text[0] == '\0')
+		return exp_at(c, v,
+		              "output: empty; give a directory or leave the key out");
 	if (key->flag != NULL)
 		return exp_add(c, &c->e->opts, key->flag, v->text, v);
 	if (strcmp(key->key, "mode") == 0) {
