@@ -94,14 +94,16 @@ static chaos_err
 exp_key_ok(const struct exp_ctx *c, const struct ydoc_node *map,
            const struct ydoc_node *k)
 {
+	const struct ydoc_node *o = ydoc_first(c->d, map);
+
 	if (k->kind != YDOC_SCALAR)
 		return exp_at(c, k, "a key must be a word, found %s",
 		              ydoc_kind_name(k->kind));
-	for (const struct ydoc_node *o = ydoc_first(c->d, map); o != k;
-	     o                         = ydoc_next(c->d, ydoc_next(c->d, o)))
-                if (strcmp(o->text, k->text) == 0)
-                        return exp_at(c, k, "duplicate key '%.60s' (first at %u:%u)",
-			                                      k->text, o->line, o->col);
+	/* the keys before k: every other child */
+	for (; o != k; o = ydoc_next(c->d, ydoc_next(c->d, o)))
+		if (strcmp(o->text, k->text) == 0)
+			return exp_at(c, k, "duplicate key '%.60s' (first at %u:%u)",
+			              k->text, o->line, o->col);
 	return CHAOS_OK;
 }
 
@@ -123,7 +125,7 @@ exp_flag_list(const struct param *table, char *buf, size_t len)
 
 	buf[0] = '\0';
 	for (const struct param *p = table; p->key != NULL && n < len; p++)
-		if (param_by_flag(table, p->flag) == p)
+		if (p->flag != NULL && param_by_flag(table, p->flag) == p)
 			n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? ", " : "",
 			                      p->flag + 2);
 	return buf;
@@ -136,7 +138,7 @@ exp_unknown_param(const struct exp_ctx *c, const struct scenario *sc,
 	const struct param *p = param_by_key(sc->params, k->text);
 	char                list[400], hint[128] = "";
 
-	if (p != NULL && param_by_flag(sc->params, p->flag) == p)
+	if (p != NULL && p->flag != NULL && param_by_flag(sc->params, p->flag) == p)
 		snprintf(hint, sizeof(hint), " (keys are flag names: %s)", p->flag + 2);
 	return exp_at(c, k, "unknown key '%.60s' in the params of %s%s; allowed: %s",
 	              k->text, sc->cli, hint,
@@ -303,7 +305,8 @@ exp_item(const struct exp_ctx *c, const struct ydoc_node *it)
 static chaos_err
 exp_list(const struct exp_ctx *c, const struct ydoc_node *seq)
 {
-	chaos_err rv = CHAOS_OK;
+	const struct ydoc_node *it;
+	chaos_err               rv = CHAOS_OK;
 
 	if (seq->kind != YDOC_SEQ)
 		return exp_at(c, seq, "scenarios: expected a list, found %s",
@@ -312,9 +315,9 @@ exp_list(const struct exp_ctx *c, const struct ydoc_node *seq)
 		return exp_at(c, seq,
 		              "scenarios: an empty list; leave the key out to run every "
 		              "scenario");
-	for (const struct ydoc_node *it = ydoc_first(c->d, seq); it != NULL && !rv;
-	     it                         = ydoc_next(c->d, it))
-                rv = exp_item(c, it);
+	for (it = ydoc_first(c->d, seq); it != NULL && rv == CHAOS_OK;
+	     it = ydoc_next(c->d, it))
+		rv = exp_item(c, it);
 	return rv;
 }
 
