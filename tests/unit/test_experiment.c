@@ -132,6 +132,19 @@ assert_same_params(json_t *from_file, json_t *from_flags)
 
 /* ---- run -f gives the params of the same flags ---- */
 
+#define N_TEXTS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* texts[p's type]; a type without one fails the test by name, so that a new
+ * parameter type gets its test values here. */
+static const char *
+type_text(const char *const *texts, size_t n, const struct param *p)
+{
+	if ((size_t)p->type >= n || texts[p->type] == NULL)
+		fail_msg("%s: no test value for its type (%d); add one", p->flag,
+		         (int)p->type);
+	return texts[p->type];
+}
+
 /* Valid texts by type, for the types whose range is not a number. */
 static const char *const good_text[] = {
     [PARAM_BOOL] = "true", [PARAM_NAME] = "ns-1",    [PARAM_URL] = "http://{ip}:8080/x",
@@ -155,7 +168,7 @@ good_value(const struct param *p, char *buf, size_t len)
 			i++;
 		param_choice(p, i, buf, len);
 	} else
-		snprintf(buf, len, "%s", good_text[p->type]);
+		snprintf(buf, len, "%s", type_text(good_text, N_TEXTS(good_text), p));
 	return buf;
 }
 
@@ -378,7 +391,7 @@ bad_value(const struct param *p, char *buf, size_t len)
 		memset(buf, 'x', (size_t)p->max + 1);
 		buf[(size_t)p->max + 1] = '\0';
 	} else
-		return bad_text[p->type];
+		return type_text(bad_text, N_TEXTS(bad_text), p);
 	return buf;
 }
 
