@@ -21,7 +21,7 @@ static const struct chaosctl_cmd {
     {"stats", cmd_stats,
      "endpoint counters (received, dropped): chaosctl stats [--json]"},
     {"run", cmd_run,
-     "run a scenario: chaosctl run network|database|coordinator [--help]"},
+     "run a scenario: chaosctl run network|database|coordinator [--help], or -f FILE"},
     {"orchestrate", cmd_orchestrate,
      "run several scenarios, once or continuously, and report: chaosctl orchestrate "
      "--help"},

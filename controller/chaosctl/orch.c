@@ -33,6 +33,8 @@ orch_opts_fini(struct orch_opts *o)
 		json_decref(o->sc[i].shortened);
 		o->sc[i].params = o->sc[i].run_params = o->sc[i].shortened = NULL;
 	}
+	exp_free(o->plan);
+	o->plan = NULL;
 }
 
 chaos_err

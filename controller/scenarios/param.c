@@ -128,6 +128,20 @@ param_text_clean(const char *s)
 	return true;
 }
 
+/* A value as a message shows it: quoted, at most 60 characters, and on one
+ * line (a control character, e.g. a YAML block's line break, as '?'). */
+static const char *
+param_shown(const char *s, char *buf, size_t len)
+{
+	size_t n = strlen(s);
+
+	snprintf(buf, len, "'%.60s%s'", s, n > 60 ? "..." : "");
+	for (char *c = buf; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	return buf;
+}
+
 static chaos_err
 param_bad(const struct param *p, const char *shown, chaos_why *why)
 {
@@ -161,7 +175,7 @@ param_check_number(const struct param *p, const json_t *v, chaos_why *why)
 static chaos_err
 param_check_url(const struct param *p, const char *s, chaos_why *why)
 {
-	char             url[LIMIT_URL_LEN + 32], label[128];
+	char             url[LIMIT_URL_LEN + 32], label[128], shown[96];
 	const char      *ip = strstr(s, "{ip}");
 	struct url_parts u;
 	chaos_why        inner;
@@ -172,8 +186,9 @@ param_check_url(const struct param *p, const char *s, chaos_why *why)
 	else
 		snprintf(url, sizeof(url), "%s", s);
 	if (url_parse(url, URL_WEB, &u, &inner) != CHAOS_OK)
-		return chaos_fail(why, CHAOS_EINVAL, "%s '%.60s': %s",
-		                  param_label(p, label, sizeof(label)), s, inner.text);
+		return chaos_fail(why, CHAOS_EINVAL, "%s %s: %s",
+		                  param_label(p, label, sizeof(label)),
+		                  param_shown(s, shown, sizeof(shown)), inner.text);
 	return CHAOS_OK;
 }
 
@@ -245,7 +260,7 @@ param_check_text(const struct param *p, const json_t *v, chaos_why *why)
 	if (s == NULL)
 		return param_bad(p, "(not a string)", why);
 	n = strlen(s);
-	snprintf(shown, sizeof(shown), "'%.60s%s'", s, n > 60 ? "..." : "");
+	param_shown(s, shown, sizeof(shown));
 	if (n > p->max || !param_text_clean(s))
 		return param_bad(p, shown, why);
 	switch (p->type) {
@@ -375,7 +390,7 @@ param_from_text(const struct param *p, const char *text, json_t **out, chaos_why
 	chaos_err rv;
 
 	if (v == NULL) {
-		snprintf(shown, sizeof(shown), "'%.60s'", text != NULL ? text : "");
+		param_shown(text != NULL ? text : "", shown, sizeof(shown));
 		return param_bad(p, shown, why);
 	}
 	if ((rv = param_check(p, v, why)) != CHAOS_OK) {
