@@ -336,10 +336,12 @@ test_a_connection_that_was_not_redirected_is_reset(void **state)
 	proxy_stop(p);
 }
 
-/* The echo server runs in this process, and its ends of the proxy's
- * connections close on its own thread a moment after the proxy's: counting
- * sockets before that was this test's flakiness. An echo server of its own
- * keeps other tests' connections out of the count. */
+/* The echo servers run in this process, and their ends of the proxy's
+ * connections close on their own thread a moment after the proxy's:
+ * counting sockets before that was this test's flakiness. So the count
+ * starts once the shared server has closed the ends of earlier tests'
+ * connections, and this test's connections go to an echo server of its
+ * own, which it waits for likewise. */
 static void
 test_stop_resets_open_connections_and_leaves_no_socket(void **state)
 {
@@ -350,6 +352,7 @@ test_stop_resets_open_connections_and_leaves_no_socket(void **state)
 
 	(void)state;
 	assert_int_equal(echo_srv_start(&own, 0), 0);
+	assert_true(wait_until(echo_idle, &echo, WAIT_GENEROUS_MS));
 	before = fds_count_sockets();
 	assert_true(before >= 0);
 	p = start_proxy(50, 0, own.port, 0, 0);
