@@ -27,6 +27,7 @@
 #include "common/err.h"
 #include "common/wire.h"
 #include "tests/support/event_sink.h"
+#include "tests/support/wait.h"
 
 #define INSTANCE_A 0x1111u
 #define INSTANCE_B 0x2222u
@@ -39,41 +40,29 @@ struct fix {
 	char                 name[16];
 };
 
-/* Waits (bounded) until pid has renamed itself to name. */
-static bool
-wait_comm(pid_t pid, const char *name)
-{
-	char path[64], comm[32] = "";
-
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	for (int i = 0; i < 400; i++) {
-		FILE *fp = fopen(path, "r");
-		if (fp != NULL && fgets(comm, sizeof(comm), fp) != NULL)
-			comm[strcspn(comm, "\n")] = '\0';
-		if (fp != NULL)
-			fclose(fp);
-		if (strcmp(comm, name) == 0)
-			return true;
-		usleep(5000);
-	}
-	return false;
-}
-
 static int
 setup(void **state)
 {
 	struct fix *f = calloc(1, sizeof(*f));
 	chaos_why   why;
+	int         named[2];
+	char        c;
 
 	assert_non_null(f);
 	snprintf(f->name, sizeof(f->name), "lease%d", (int)getpid() % 100000);
+	/* The sleeper says on a pipe when it has its name: no polling. */
+	assert_int_equal(pipe(named), 0);
 	if ((f->sleeper = fork()) == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		prctl(PR_SET_NAME, f->name);
+		close(named[0]);
+		(void)!write(named[1], "n", 1);
 		pause();
 		_exit(0);
 	}
-	assert_true(wait_comm(f->sleeper, f->name));
+	close(named[1]);
+	assert_int_equal(read(named[0], &c, 1), 1);
+	close(named[0]);
 	assert_int_equal(event_sink_open(&f->sink, "fault_lease", &why), CHAOS_OK);
 	assert_int_equal(fault_engine_new(f->sink.ev, NULL, &f->fe), CHAOS_OK);
 	*state = f;
@@ -128,7 +117,8 @@ next_phase(struct fix *f, const char *id, char *detail, size_t len)
 	for (int i = 0; i < 20; i++) {
 		Chaos__V1__Event *e = NULL;
 		int               phase;
-		assert_int_equal(event_sink_recv(&f->sink, 2000, &e, NULL), CHAOS_OK);
+		assert_int_equal(event_sink_recv(&f->sink, WAIT_GENEROUS_MS, &e, NULL),
+		                 CHAOS_OK);
 		if (e->body_case != CHAOS__V1__EVENT__BODY_FAULT_STATE ||
 		    strcmp(e->fault_state->fault_id, id) != 0) {
 			wire_free(e);

@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: MIT
+/*
+ * common/wire.c refuses well-formed protobuf whose fields break the rules
+ * every message shares: unknown enum values, bad agent ids, strings with
+ * control characters or invalid UTF-8, text or repeated fields over their
+ * limits, identities that are incomplete or name another agent.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "common/wire.h"
+#include "tests/support/wire_expect.h"
+#include "tests/support/wire_fix.h"
+
+static void
+test_unknown_enum_values_are_rejected(void **state)
+{
+	struct wire_fix_poll  p;
+	struct wire_fix_reply r;
+	struct wire_fix_event e;
+
+	(void)state;
+	wire_fix_poll_init(&p);
+	wire_fix_poll_add_identity(&p);
+	p.ident.id.role = (Chaos__V1__Role)42;
+	wire_expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO,
+	                     "unknown enum value");
+
+	wire_fix_poll_init(&p);
+	chaos__v1__ack__init(&p.ack[0]);
+	p.ack[0].command_id = 1;
+	p.ack[0].status     = (Chaos__V1__Status)9;
+	p.acks[0]           = &p.ack[0];
+	p.poll.n_acks       = 1;
+	p.poll.acks         = p.acks;
+	wire_expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO,
+	                     "unknown enum value");
+
+	wire_expect_fault_reply(&r, CHAOS__V1__FAULT_SPEC__KIND_PARTITION);
+	r.c.partition.direction = (Chaos__V1__Direction)7;
+	wire_expect_rejected(&r.reply.base, WIRE_FIX_REPLY, CHAOS_EPROTO,
+	                     "unknown enum value");
+
+	wire_expect_fault_reply(&r, CHAOS__V1__FAULT_SPEC__KIND_PARTITION);
+	r.c.partition.proto = (Chaos__V1__L4Proto)1; /* ICMP is not in L4Proto */
+	wire_expect_rejected(&r.reply.base, WIRE_FIX_REPLY, CHAOS_EPROTO,
+	                     "unknown enum value");
+
+	wire_fix_event_init(&e);
+	wire_fix_event_fault_state(&e, NULL);
+	e.state.phase = (Chaos__V1__FaultPhase)-3;
+	wire_expect_rejected(&e.ev.base, WIRE_FIX_EVENT, CHAOS_EPROTO,
+	                     "unknown enum value");
+}
+
+/* The same check on bytes: pack a valid identity role, then patch the varint. */
+static void
+test_unknown_enum_value_patched_into_bytes_is_rejected(void **state)
+{
+	struct wire_fix_event f;
+	uint8_t              *buf;
+	size_t                len, patched = 0;
+
+	(void)state;
+	wire_fix_event_init(&f);
+	wire_fix_event_hello(&f);
+	f.ident.id.role =
+	    CHAOS__V1__ROLE__ROLE_CONTROLLER; /* 5: unique byte pair below */
+	buf = wire_expect_pack_bytes(&f.ev.base, &len);
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (buf[i] == ((5 << 3) | 0) && buf[i + 1] == 5) { /* Identity.role = 5 */
+			buf[i + 1] = 6;
+			patched++;
+		}
+	}
+	assert_int_equal(patched, 1);
+	wire_expect_bytes_rejected(buf, len, WIRE_FIX_EVENT, CHAOS_EPROTO,
+	                           "unknown enum value");
+	free(buf);
+}
+
+static void
+test_bad_agent_id_characters_are_rejected(void **state)
+{
+	static char *const    bad[] = {"",           "ledger db-0", "ledger/db-0;rm",
+	                               "db\xc3\xa9", "a*b",         "x\"y"};
+	char                  too_long[LIMIT_ID_LEN + 2];
+	struct wire_fix_poll  p;
+	struct wire_fix_event e;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		wire_expect_case("bad[%zu]", i);
+		wire_fix_poll_init(&p);
+		p.poll.agent_id = bad[i];
+		wire_expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO,
+		                     "poll: bad agent_id");
+		wire_fix_event_init(&e);
+		wire_fix_event_fault_state(&e, NULL);
+		e.ev.agent_id = bad[i];
+		wire_expect_rejected(&e.ev.base, WIRE_FIX_EVENT, CHAOS_EPROTO,
+		                     "event: bad agent_id");
+	}
+	memset(too_long, 'a', sizeof(too_long) - 1);
+	too_long[sizeof(too_long) - 1] = '\0';
+	wire_fix_poll_init(&p);
+	p.poll.agent_id = too_long;
+	wire_expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO,
+	                     "poll: bad agent_id");
+	too_long[LIMIT_ID_LEN] = '\0'; /* exactly at the limit is fine */
+	p.poll.agent_id        = too_long;
+	wire_free(wire_expect_accepted(&p.poll.base, WIRE_FIX_POLL));
+	assert_int_equal(wire_check_id("ns/pod-0:a.b_c"), CHAOS_OK);
+	assert_int_equal(wire_check_id(NULL), CHAOS_EINVAL);
+}
+
+static void
+test_strings_with_control_characters_are_rejected(void **state)
+{
+	static char *const bad[] = {"a\nb",
+	                            "a\rb",
+	                            "\x1b[31mred",
+	                            "tab\there",
+	                            "del\x7f",
+	                            "nel\xc2\x85",
+	                            "csi\xc2\x9b"
+	                            "31m"};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		wire_expect_case("bad[%zu]", i);
+		wire_expect_detail_rejected(bad[i], "control characters");
+	}
+	/* ...wherever they are nested: a label value inside a poll's identity. */
+	{
+		struct wire_fix_poll p;
+		wire_fix_poll_init(&p);
+		wire_fix_poll_add_identity(&p);
+		p.ident.label.value = "x\ny";
+		wire_expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO,
+		                     "control characters");
+	}
+}
+
+static void
+test_strings_with_invalid_utf8_are_rejected(void **state)
+{
+	static char *const bad[] = {
+	    "\xff",             /* never valid */
+	    "\xc3\x28",         /* bad continuation */
+	    "\xe2\x82",         /* truncated at the end */
+	    "\xc0\xaf",         /* overlong '/' (2 bytes) */
+	    "\xe0\x80\xaf",     /* overlong '/' (3 bytes) */
+	    "\xe0\x80\x8a",     /* overlong newline */
+	    "\xf0\x80\x80\xaf", /* overlong '/' (4 bytes) */
+	    "\xed\xa0\x80",     /* UTF-16 surrogate U+D800 */
+	    "\xf4\x90\x80\x80", /* U+110000, past Unicode */
+	    "\xf5\x80\x80\x80", /* lead byte past U+10FFFF */
+	    "\x80",             /* lone continuation */
+	};
+	static char *const good[] = {
+	    "caf\xc3\xa9",      "\xc2\xa0",     "\xe6\x97\xa5\xe6\x9c\xac",
+	    "\xed\x9f\xbf",     "\xef\xbf\xbd", "\xf0\x9f\x98\x80",
+	    "\xf4\x8f\xbf\xbf",
+	};
+	struct wire_fix_event f;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		wire_expect_case("bad[%zu]", i);
+		wire_expect_detail_rejected(bad[i], "not UTF-8");
+	}
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		wire_expect_case("good[%zu]", i);
+		Chaos__V1__Event *got;
+		wire_fix_event_init(&f);
+		wire_fix_event_fault_state(&f, good[i]);
+		got = wire_expect_accepted(&f.ev.base, WIRE_FIX_EVENT);
+		assert_string_equal(got->fault_state->detail, good[i]);
+		wire_free(got);
+	}
+}
+
+static void
+test_text_longer_than_the_field_limit_is_rejected(void **state)
+{
+	struct wire_fix_event f;
+	char                  text[LIMIT_TEXT_LEN + 2];
+	Chaos__V1__Event     *got;
+
+	(void)state;
+	memset(text, 'x', sizeof(text) - 1);
+	text[sizeof(text) - 1] = '\0';
+	wire_fix_event_init(&f);
+	wire_fix_event_fault_state(&f, text);
+	wire_expect_rejected(&f.ev.base, WIRE_FIX_EVENT, CHAOS_EPROTO, "too long");
+	text[LIMIT_TEXT_LEN] = '\0';
+	got                  = wire_expect_accepted(&f.ev.base, WIRE_FIX_EVENT);
+	assert_int_equal(strlen(got->fault_state->detail), LIMIT_TEXT_LEN);
+	wire_free(got);
+}
+
+static void
+test_too_many_repeated_values_are_rejected(void **state)
+{
+	struct wire_fix_poll p;
+	char               **faults = calloc(LIMIT_REPEATED + 1, sizeof(char *));
+
+	(void)state;
+	assert_non_null(faults);
+	for (size_t i = 0; i <= LIMIT_REPEATED; i++)
+		faults[i] = "f";
+	wire_fix_poll_init(&p);
+	p.poll.n_active_faults = LIMIT_REPEATED + 1;
+	p.poll.active_faults   = faults;
+	wire_expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO,
+	                     "too many repeated");
+	free(faults);
+}
+
+static void
+test_identity_with_unspecified_role_is_rejected(void **state)
+{
+	struct wire_fix_poll  p;
+	struct wire_fix_event e;
+
+	(void)state;
+	wire_fix_poll_init(&p);
+	wire_fix_poll_add_identity(&p);
+	p.ident.id.role = CHAOS__V1__ROLE__ROLE_UNSPECIFIED;
+	wire_expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO,
+	                     "role unspecified");
+	wire_fix_event_init(&e);
+	wire_fix_event_hello(&e);
+	e.ident.id.role = CHAOS__V1__ROLE__ROLE_UNSPECIFIED;
+	wire_expect_rejected(&e.ev.base, WIRE_FIX_EVENT, CHAOS_EPROTO,
+	                     "role unspecified");
+}
+
+static void
+test_identity_with_a_non_ip_address_is_rejected(void **state)
+{
+	static char *const   bad[] = {"not-an-ip", "10.0.0.256", "10.0.0.1/24", "",
+	                              "fd00::1::2"};
+	struct wire_fix_poll p;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		wire_expect_case("bad[%zu]", i);
+		wire_fix_poll_init(&p);
+		wire_fix_poll_add_identity(&p);
+		p.ident.ips[1] = bad[i];
+		wire_expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO,
+		                     "ip is not an address");
+	}
+}
+
+static void
+test_identity_with_bad_names_or_incarnation_is_rejected(void **state)
+{
+	struct wire_fix_poll p;
+
+	(void)state;
+	wire_fix_poll_init(&p);
+	wire_fix_poll_add_identity(&p);
+	p.ident.id.pod = "db 0";
+	wire_expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO,
+	                     "bad pod or namespace");
+	wire_fix_poll_init(&p);
+	wire_fix_poll_add_identity(&p);
+	p.ident.id.node = "";
+	wire_expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO, "bad node name");
+	wire_fix_poll_init(&p);
+	wire_fix_poll_add_identity(&p);
+	p.ident.id.incarnation = 0;
+	wire_expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO, "incarnation");
+	wire_fix_poll_init(&p);
+	wire_fix_poll_add_identity(&p);
+	p.ident.label.key = "";
+	wire_expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO,
+	                     "empty label key");
+}
+
+static void
+test_identity_for_another_agent_is_rejected(void **state)
+{
+	struct wire_fix_poll  p;
+	struct wire_fix_event e;
+
+	(void)state;
+	wire_fix_poll_init(&p);
+	wire_fix_poll_add_identity(&p);
+	p.ident.id.agent_id = "ledger/db-1";
+	wire_expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO,
+	                     "identity is for another agent");
+	wire_fix_event_init(&e);
+	wire_fix_event_hello(&e);
+	e.ident.id.agent_id = "ledger/db-1";
+	wire_expect_rejected(&e.ev.base, WIRE_FIX_EVENT, CHAOS_EPROTO,
+	                     "hello for another agent");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    WIRE_TEST(test_unknown_enum_values_are_rejected),
+	    WIRE_TEST(test_unknown_enum_value_patched_into_bytes_is_rejected),
+	    WIRE_TEST(test_bad_agent_id_characters_are_rejected),
+	    WIRE_TEST(test_strings_with_control_characters_are_rejected),
+	    WIRE_TEST(test_strings_with_invalid_utf8_are_rejected),
+	    WIRE_TEST(test_text_longer_than_the_field_limit_is_rejected),
+	    WIRE_TEST(test_too_many_repeated_values_are_rejected),
+	    WIRE_TEST(test_identity_with_unspecified_role_is_rejected),
+	    WIRE_TEST(test_identity_with_a_non_ip_address_is_rejected),
+	    WIRE_TEST(test_identity_with_bad_names_or_incarnation_is_rejected),
+	    WIRE_TEST(test_identity_for_another_agent_is_rejected),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
