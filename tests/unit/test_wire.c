@@ -567,6 +567,68 @@ test_control_response_with_agents_and_endpoints_round_trips(void **state)
 	wire_free(got);
 }
 
+static void
+test_control_status_and_results_requests_round_trip(void **state)
+{
+	struct wire_fix_ctl_req    f;
+	Chaos__V1__ControlRequest *got;
+
+	(void)state;
+	wire_fix_ctl_req_init(&f, CHAOS__V1__CONTROL_REQUEST__BODY_STATUS);
+	got = expect_accepted(&f.req.base, WIRE_FIX_CTL_REQ);
+	assert_int_equal(got->body_case, CHAOS__V1__CONTROL_REQUEST__BODY_STATUS);
+	assert_non_null(got->status);
+	wire_free(got);
+
+	wire_fix_ctl_req_init(&f, CHAOS__V1__CONTROL_REQUEST__BODY_RESULTS);
+	got = expect_accepted(&f.req.base, WIRE_FIX_CTL_REQ);
+	assert_int_equal(got->body_case, CHAOS__V1__CONTROL_REQUEST__BODY_RESULTS);
+	assert_false(got->results->has_run_id); /* every run kept */
+	wire_free(got);
+
+	f.results.has_run_id = true;
+	f.results.run_id     = 41;
+	got                  = expect_accepted(&f.req.base, WIRE_FIX_CTL_REQ);
+	assert_true(got->results->has_run_id);
+	assert_int_equal(got->results->run_id, 41);
+	wire_free(got);
+}
+
+static void
+test_control_response_with_runs_faults_and_lost_agents_round_trips(void **state)
+{
+	struct wire_fix_ctl_resp    f;
+	Chaos__V1__ControlResponse *got;
+	const Chaos__V1__LiveFault *lf;
+
+	(void)state;
+	wire_fix_ctl_resp_init(&f);
+	wire_fix_ctl_resp_status(&f);
+	f.resp.record_json = "{\"id\": 12,\n \"result\": null}";
+	got                = expect_accepted(&f.resp.base, WIRE_FIX_CTL_RESP);
+	assert_int_equal(got->n_runs, 1);
+	assert_int_equal(got->runs[0]->run_id, 12);
+	assert_string_equal(got->runs[0]->scenario, "network_partition");
+	assert_int_equal(got->runs[0]->state, CHAOS__V1__RUN_STATE__RUN_STATE_RUNNING);
+	assert_int_equal(got->runs[0]->started_ctl_us, T0_US - 4000000);
+	assert_false(got->runs[0]->has_ended_ctl_us);
+	assert_false(got->runs[0]->has_mttr_s); /* not measured: absent, not 0 */
+	assert_string_equal(got->runs[0]->last_progress, "partition applied on 2 nodes");
+	assert_int_equal(got->n_faults, 1);
+	lf = got->faults[0];
+	assert_string_equal(lf->pod, "chain-0");
+	assert_string_equal(lf->fault_id, "r12-partition-chain-0");
+	assert_string_equal(lf->kind, "partition");
+	assert_int_equal(lf->lease_ms, 3000);
+	assert_int_equal(lf->lease_end_ctl_us, T0_US + 2500000);
+	assert_int_equal(lf->hard_end_ctl_us, T0_US + 56000000);
+	assert_true(lf->wanted && lf->in_force);
+	assert_null(lf->target);
+	assert_int_equal(got->agents[0]->lost_since_ctl_us, T0_US + 1500000);
+	assert_string_equal(got->record_json, "{\"id\": 12,\n \"result\": null}");
+	wire_free(got);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Malformed bytes. */
 
@@ -1287,6 +1349,26 @@ test_control_messages_with_bad_content_are_rejected(void **state)
 	r.ident.id.role = CHAOS__V1__ROLE__ROLE_UNSPECIFIED;
 	expect_rejected(&r.resp.base, WIRE_FIX_CTL_RESP, CHAOS_EPROTO,
 	                "role unspecified");
+
+	wire_fix_ctl_req_init(&q, CHAOS__V1__CONTROL_REQUEST__BODY_RESULTS);
+	q.results.has_run_id = true;
+	expect_rejected(&q.req.base, WIRE_FIX_CTL_REQ, CHAOS_EPROTO, "run id 0");
+	wire_fix_ctl_resp_init(&r);
+	wire_fix_ctl_resp_status(&r);
+	r.run.run_id = 0;
+	expect_rejected(&r.resp.base, WIRE_FIX_CTL_RESP, CHAOS_EPROTO,
+	                "run without id or scenario");
+	r.run.run_id = 12;
+	r.run.state  = CHAOS__V1__RUN_STATE__RUN_STATE_UNSPECIFIED;
+	expect_rejected(&r.resp.base, WIRE_FIX_CTL_RESP, CHAOS_EPROTO,
+	                "run state unspecified");
+	r.run.state     = CHAOS__V1__RUN_STATE__RUN_STATE_RUNNING;
+	r.live.fault_id = "";
+	expect_rejected(&r.resp.base, WIRE_FIX_CTL_RESP, CHAOS_EPROTO, "bad agent, pod");
+	r.live.fault_id     = "r12-partition-chain-0";
+	r.run.last_progress = "line\x1b[2Jcleared";
+	expect_rejected(&r.resp.base, WIRE_FIX_CTL_RESP, CHAOS_EPROTO,
+	                "control characters");
 }
 
 /* Appends raw bytes (an extra field) to a packed minimal poll. */
@@ -1413,6 +1495,8 @@ main(void)
 	    WIRE_TEST(test_load_report_event_round_trips),
 	    WIRE_TEST(test_control_request_list_agents_and_stats_round_trip),
 	    WIRE_TEST(test_control_response_with_agents_and_endpoints_round_trips),
+	    WIRE_TEST(test_control_status_and_results_requests_round_trip),
+	    WIRE_TEST(test_control_response_with_runs_faults_and_lost_agents_round_trips),
 	    WIRE_TEST(test_every_decoder_rejects_an_empty_buffer),
 	    WIRE_TEST(test_truncated_poll_is_rejected_at_every_cut),
 	    WIRE_TEST(test_truncated_reply_is_rejected),
