@@ -791,9 +791,9 @@ reg_info_cmp(const void *x, const void *y)
 	return strcmp(a->identity->agent_id, b->identity->agent_id);
 }
 
-chaos_err
-registry_snapshot(struct registry *r, const char *ns, Chaos__V1__AgentInfo ***out,
-                  size_t *n)
+static chaos_err
+reg_snapshot(struct registry *r, const char *ns, bool lost_only,
+             Chaos__V1__AgentInfo ***out, size_t *n)
 {
 	Chaos__V1__AgentInfo **all;
 	size_t                 count = 0;
@@ -802,7 +802,7 @@ registry_snapshot(struct registry *r, const char *ns, Chaos__V1__AgentInfo ***ou
 	all = calloc(r->n_agents ? r->n_agents : 1, sizeof(*all));
 	REG_FOREACH(r, a)
 	{
-		if (all == NULL ||
+		if (all == NULL || (lost_only && a->connected) ||
 		    (ns != NULL && *ns != '\0' &&
 		     strcmp(a->identity->namespace_, ns) != 0))
 			continue;
@@ -817,6 +817,19 @@ registry_snapshot(struct registry *r, const char *ns, Chaos__V1__AgentInfo ***ou
 	*out = all;
 	*n   = count;
 	return CHAOS_OK;
+}
+
+chaos_err
+registry_snapshot(struct registry *r, const char *ns, Chaos__V1__AgentInfo ***out,
+                  size_t *n)
+{
+	return reg_snapshot(r, ns, false, out, n);
+}
+
+chaos_err
+registry_snapshot_lost(struct registry *r, Chaos__V1__AgentInfo ***out, size_t *n)
+{
+	return reg_snapshot(r, NULL, true, out, n);
 }
 
 void

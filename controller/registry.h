@@ -131,6 +131,9 @@ void      registry_faults_free(Chaos__V1__LiveFault **faults, size_t n);
  * API; a lost agent says since when. Free with registry_snapshot_free(). */
 chaos_err registry_snapshot(struct registry *r, const char *ns,
                             Chaos__V1__AgentInfo ***out, size_t *n);
+/* The same, of the lost agents only (for the status request). */
+chaos_err registry_snapshot_lost(struct registry *r, Chaos__V1__AgentInfo ***out,
+                                 size_t *n);
 void      registry_snapshot_free(Chaos__V1__AgentInfo **agents, size_t n);
 
 #endif

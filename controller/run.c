@@ -40,9 +40,9 @@ struct run {
 	nng_thread            *thread;
 	int64_t                started_us, ended_us; /* wall clock */
 	/* what a checkpoint saves: the scenario's result so far */
-	run_checkpoint_fn      ck_fn;
-	void                  *ck_plan, *ck_meas;
-	int64_t                ck_last_mono;
+	run_checkpoint_fn ck_fn;
+	void             *ck_plan, *ck_meas;
+	int64_t           ck_last_mono;
 };
 
 struct run_mgr {
@@ -278,20 +278,19 @@ run_iso(int64_t us)
 	return json_string(buf);
 }
 
-/* The record as it stands; result (borrowed) is the final or partial one. */
+/* The record as it stands (mgr->mtx held); result (borrowed) is the final
+ * or partial one. */
 static json_t *
-run_record(struct run *r, const json_t *result, int64_t checkpoint_us)
+run_record_locked(struct run *r, const json_t *result, int64_t checkpoint_us)
 {
 	json_t *rec = json_object(), *lines = json_array();
 	char    state[32];
 
-	nng_mtx_lock(r->mgr->mtx);
 	wire_enum_name(&chaos__v1__run_state__descriptor, r->state, state, sizeof(state));
 	for (size_t i = r->n_lines > RUN_RECORD_LINES ? r->n_lines - RUN_RECORD_LINES : 0;
 	     i < r->n_lines; i++)
 		json_array_append_new(lines, json_string(r->lines[i]));
 	json_object_set_new(rec, "error", r->error ? json_string(r->error) : json_null());
-	nng_mtx_unlock(r->mgr->mtx);
 	json_object_set_new(rec, "id", json_integer((json_int_t)r->id));
 	json_object_set_new(rec, "scenario", json_string(r->sc->name));
 	json_object_set_new(rec, "state", json_string(state));
@@ -300,6 +299,17 @@ run_record(struct run *r, const json_t *result, int64_t checkpoint_us)
 	json_object_set_new(rec, "checkpoint", run_iso(checkpoint_us));
 	json_object_set_new(rec, "progress", lines);
 	json_object_set(rec, "result", result != NULL ? (json_t *)result : json_null());
+	return rec;
+}
+
+static json_t *
+run_record(struct run *r, const json_t *result, int64_t checkpoint_us)
+{
+	json_t *rec;
+
+	nng_mtx_lock(r->mgr->mtx);
+	rec = run_record_locked(r, result, checkpoint_us);
+	nng_mtx_unlock(r->mgr->mtx);
 	return rec;
 }
 
@@ -355,10 +365,10 @@ run_finish(struct run *r, int state, const char *error, json_t *result)
 		metrics_on_run_end(r->sc->name, state, result);
 	nng_mtx_lock(r->mgr->mtx);
 	free(r->result);
-	r->result = text;
-	r->error  = error != NULL && error[0] != '\0' ? strdup(error) : NULL;
-	r->state  = state;
-	r->ck_fn  = NULL;
+	r->result   = text;
+	r->error    = error != NULL && error[0] != '\0' ? strdup(error) : NULL;
+	r->state    = state;
+	r->ck_fn    = NULL;
 	r->ended_us = clk_now_us();
 	nng_cv_wake(r->mgr->cv);
 	nng_mtx_unlock(r->mgr->mtx);
@@ -386,7 +396,8 @@ run_thread(void *arg)
 	run_save(r, NULL, 0); /* planning: on disk before any fault */
 	rv = r->sc->plan(r, r->params, &r->plan, &plan_json, &why);
 	if (rv != CHAOS_OK) {
-		log_info("run %llu: not started: %s", (unsigned long long)r->id, why.text);
+		log_info("run %llu: not started: %s", (unsigned long long)r->id,
+		         why.text);
 		run_finish(r,
 		           rv == CHAOS_EINVAL ? CHAOS__V1__RUN_STATE__RUN_STATE_REFUSED
 		                              : CHAOS__V1__RUN_STATE__RUN_STATE_UNUSABLE,
@@ -395,7 +406,8 @@ run_thread(void *arg)
 		run_finish(r, CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED, NULL, plan_json);
 	} else if (run_aborted(r)) {
 		/* aborted while planning: nothing was applied */
-		run_finish(r, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED, r->abort_reason, NULL);
+		run_finish(r, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED, r->abort_reason,
+		           NULL);
 	} else {
 		run_set_state(r, CHAOS__V1__RUN_STATE__RUN_STATE_RUNNING);
 		int state = r->sc->execute(r, r->plan, &result);
@@ -547,7 +559,7 @@ static void
 run_status_stored(struct run_mgr *m, uint64_t id, size_t from,
                   Chaos__V1__ControlResponse *resp)
 {
-	json_t     *rec = m->store != NULL ? run_store_load(m->store, id) : NULL;
+	json_t       *rec    = m->store != NULL ? run_store_load(m->store, id) : NULL;
 	const json_t *result = json_object_get(rec, "result");
 	const char   *error  = json_string_value(json_object_get(rec, "error"));
 	int           state;
@@ -557,10 +569,10 @@ run_status_stored(struct run_mgr *m, uint64_t id, size_t from,
 	                    json_string_value(json_object_get(rec, "state")),
 	                    &state) != CHAOS_OK) {
 		json_decref(rec);
-		resp->error = strdup(m->store != NULL
-		                         ? "no such run (the controller keeps the last 64)"
-		                         : "no such run (the controller keeps the last 8; "
-		                           "start it with --state-dir to keep them on disk)");
+		resp->error = strdup(
+		    m->store != NULL ? "no such run (the controller keeps the last 64)"
+		                     : "no such run (the controller keeps the last 8; "
+		                       "start it with --state-dir to keep them on disk)");
 		return;
 	}
 	resp->has_run_id = resp->has_run_state = resp->has_progress_next = true;
@@ -568,7 +580,8 @@ run_status_stored(struct run_mgr *m, uint64_t id, size_t from,
 	resp->run_state                                                  = state;
 	resp->progress_next = (uint32_t)from; /* its lines were this process's */
 	if (json_is_object(result))
-		resp->result_json = json_dumps(result, JSON_COMPACT | JSON_REAL_PRECISION(10));
+		resp->result_json =
+		    json_dumps(result, JSON_COMPACT | JSON_REAL_PRECISION(10));
 	if (error != NULL)
 		resp->error = strdup(error);
 	json_decref(rec);
@@ -619,14 +632,16 @@ run_mgr_abort(struct run_mgr *m, const Chaos__V1__AbortRequest *req,
 
 	nng_mtx_lock(m->mtx);
 	if ((r = run_lookup(m, req->run_id)) == NULL) {
-		resp->error = strdup("no such run");
-	} else {
-		run_request_abort(r, req->reason ? req->reason : "aborted by chaosctl");
-		nng_cv_wake(m->cv);
-		resp->has_run_id = resp->has_run_state = true;
-		resp->run_id                           = r->id;
-		resp->run_state                        = r->state;
+		/* one that ended before a restart: its state says so */
+		nng_mtx_unlock(m->mtx);
+		run_status_stored(m, req->run_id, 0, resp);
+		return;
 	}
+	run_request_abort(r, req->reason ? req->reason : "aborted by chaosctl");
+	nng_cv_wake(m->cv);
+	resp->has_run_id = resp->has_run_state = true;
+	resp->run_id                           = r->id;
+	resp->run_state                        = r->state;
 	nng_mtx_unlock(m->mtx);
 }
 
@@ -659,4 +674,38 @@ run_mgr_resp_free(Chaos__V1__ControlResponse *resp)
 	resp->n_progress  = 0;
 	resp->result_json = NULL;
 	resp->error       = NULL;
+}
+
+/* Appends r's record to out (mgr->mtx held); a finished run's with its
+ * result. */
+static void
+run_append_record(struct run *r, json_t *out)
+{
+	json_t *result = r->result != NULL && !run_in_progress(r)
+	    ? json_loads(r->result, 0, NULL)
+	    : NULL;
+
+	json_array_append_new(out, run_record_locked(r, result, 0));
+	json_decref(result);
+}
+
+json_t *
+run_mgr_records(struct run_mgr *m, bool in_progress_only)
+{
+	json_t *out = json_array();
+
+	nng_mtx_lock(m->mtx);
+	if (m->current != NULL && (!in_progress_only || run_in_progress(m->current)))
+		run_append_record(m->current, out);
+	for (size_t i = 0; i < RUN_KEEP_DONE && !in_progress_only; i++)
+		if (m->done[i] != NULL && !m->done[i]->dry_run)
+			run_append_record(m->done[i], out);
+	nng_mtx_unlock(m->mtx);
+	return out;
+}
+
+struct run_store *
+run_mgr_store(struct run_mgr *m)
+{
+	return m->store;
 }
