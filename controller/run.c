@@ -290,12 +290,12 @@ run_record_locked(struct run *r, const json_t *result, int64_t checkpoint_us)
 	for (size_t i = r->n_lines > RUN_RECORD_LINES ? r->n_lines - RUN_RECORD_LINES : 0;
 	     i < r->n_lines; i++)
 		json_array_append_new(lines, json_string(r->lines[i]));
-	json_object_set_new(rec, "error", r->error ? json_string(r->error) : json_null());
 	json_object_set_new(rec, "id", json_integer((json_int_t)r->id));
 	json_object_set_new(rec, "scenario", json_string(r->sc->name));
 	json_object_set_new(rec, "state", json_string(state));
 	json_object_set_new(rec, "started", run_iso(r->started_us));
 	json_object_set_new(rec, "ended", run_iso(r->ended_us));
+	json_object_set_new(rec, "error", r->error ? json_string(r->error) : json_null());
 	json_object_set_new(rec, "checkpoint", run_iso(checkpoint_us));
 	json_object_set_new(rec, "progress", lines);
 	json_object_set(rec, "result", result != NULL ? (json_t *)result : json_null());
