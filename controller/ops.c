@@ -47,6 +47,18 @@ ops_mttr(const json_t *rec, int state, Chaos__V1__RunInfo *ri)
 	ri->mttr_reason = strdup(why != NULL ? why : "not measured");
 }
 
+/* Why the run did not succeed: the record's error (a refusal, an
+ * interruption), else its result's failure (a step failed, an abort). */
+static const char *
+ops_error(const json_t *rec)
+{
+	const char *e = json_string_value(json_object_get(rec, "error"));
+
+	return e != NULL ? e
+	                 : json_string_value(json_object_get(
+	                       json_object_get(rec, "result"), "failure"));
+}
+
 Chaos__V1__RunInfo *
 ops_run_info(const json_t *rec)
 {
@@ -68,7 +80,7 @@ ops_run_info(const json_t *rec)
 	ri->scenario           = strdup(sc);
 	ri->has_started_ctl_us = ops_time(rec, "started", &ri->started_ctl_us);
 	ri->has_ended_ctl_us   = ops_time(rec, "ended", &ri->ended_ctl_us);
-	ri->error = ops_strdup_or_null(json_string_value(json_object_get(rec, "error")));
+	ri->error              = ops_strdup_or_null(ops_error(rec));
 	if (json_array_size(lines) > 0)
 		ri->last_progress = ops_strdup_or_null(
 		    json_string_value(json_array_get(lines, json_array_size(lines) - 1)));

@@ -35,8 +35,9 @@ void ops_results(struct run_mgr *runs, const Chaos__V1__ResultsRequest *req,
                  Chaos__V1__ControlResponse *resp);
 
 /* The summary of one run record (run_store.h's form): its mttr from its
- * result, or none with the reason. NULL for a record without a valid id,
- * scenario or state. Free with ops_run_info_free(). */
+ * result, or none with the reason; its error, or else its result's
+ * failure (why a run that executed failed or was aborted). NULL for a record without a
+ * valid id, scenario or state. Free with ops_run_info_free(). */
 Chaos__V1__RunInfo *ops_run_info(const json_t *record);
 void                ops_run_info_free(Chaos__V1__RunInfo *ri);
 

@@ -47,8 +47,9 @@ hold_execute(struct run *r, void *plan, json_t **result)
 	(void)plan;
 	run_progress(r, "fault applied on 1 target");
 	run_sleep_until(r, clk_mono_us() + 60 * 1000000LL);
-	*result = json_pack("{s:s,s:n,s:s}", "scenario", "hold_test", "mttr",
-	                    "mttr_reason", "not measured: aborted before recovery");
+	*result = json_pack("{s:s,s:n,s:s,s:s}", "scenario", "hold_test", "mttr",
+	                    "mttr_reason", "not measured: aborted before recovery",
+	                    "failure", "aborted: aborted by a test");
 	return run_aborted(r) ? CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED
 	                      : CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED;
 }
@@ -230,6 +231,7 @@ test_status_shows_the_run_in_progress_and_results_keep_it_aborted(void **state)
 	assert_false(s.runs[0]->has_mttr_s);
 	assert_string_equal(s.runs[0]->mttr_reason,
 	                    "not measured: aborted before recovery");
+	assert_string_equal(s.runs[0]->error, "aborted: aborted by a test");
 	assert_int_equal(s.runs[1]->run_id, old);
 	assert_true(s.runs[1]->has_mttr_s && s.runs[1]->mttr_s == 2.5);
 	assert_string_equal(s.runs[1]->last_progress, "partition healed");
