@@ -65,7 +65,8 @@ store_scan(const struct run_store *s, uint64_t **ids)
 		if (id == 0 || strcmp(end, ".json") != 0)
 			continue;
 		if (n == cap) {
-			uint64_t *grown = realloc(*ids, (cap = cap ? 2 * cap : 64) * sizeof(**ids));
+			uint64_t *grown =
+			    realloc(*ids, (cap = cap ? 2 * cap : 64) * sizeof(**ids));
 			if (grown == NULL)
 				break;
 			*ids = grown;
@@ -74,7 +75,8 @@ store_scan(const struct run_store *s, uint64_t **ids)
 	}
 	if (d != NULL)
 		closedir(d);
-	qsort(*ids, n, sizeof(**ids), store_cmp_desc);
+	if (n > 1) /* *ids is NULL when the directory is empty */
+		qsort(*ids, n, sizeof(**ids), store_cmp_desc);
 	return n;
 }
 
@@ -88,7 +90,8 @@ store_interrupt(json_t *rec)
 	json_t     *res   = json_object_get(rec, "result");
 	char        why[256];
 
-	if (state == NULL || (strcmp(state, "running") != 0 && strcmp(state, "planning") != 0))
+	if (state == NULL ||
+	    (strcmp(state, "running") != 0 && strcmp(state, "planning") != 0))
 		return false;
 	snprintf(why, sizeof(why),
 	         "interrupted: the controller stopped during the run; the figures are "
@@ -135,9 +138,10 @@ store_tidy(struct run_store *s)
 		}
 		if (ids[i] >= s->next)
 			s->next = ids[i] + 1;
-		if ((rec = json_load_file(path, 0, NULL)) != NULL && store_interrupt(rec) &&
-		    store_write_json(path, rec) == CHAOS_OK) {
-			log_warn("run %" PRIu64 " was interrupted by a controller restart; its "
+		if ((rec = json_load_file(path, 0, NULL)) != NULL &&
+		    store_interrupt(rec) && store_write_json(path, rec) == CHAOS_OK) {
+			log_warn("run %" PRIu64
+			         " was interrupted by a controller restart; its "
 			         "result holds what was measured before",
 			         ids[i]);
 			marked++;
@@ -177,7 +181,8 @@ store_lock(struct run_store *s, chaos_why *why)
 		                  s->dir, strerror(errno));
 	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0)
 		return chaos_fail(why, CHAOS_EBUSY,
-		                  "--state-dir %s is in use by another controller", s->dir);
+		                  "--state-dir %s is in use by another controller",
+		                  s->dir);
 	return CHAOS_OK;
 }
 
@@ -286,7 +291,8 @@ run_store_ids(struct run_store *s, uint64_t *ids, size_t cap)
 	n = store_scan(s, &all);
 	nng_mtx_unlock(s->mtx);
 	n = n < cap ? n : cap;
-	memcpy(ids, all, n * sizeof(*ids));
+	if (n > 0)
+		memcpy(ids, all, n * sizeof(*ids));
 	free(all);
 	return n;
 }
