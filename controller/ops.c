@@ -10,6 +10,9 @@
 #include "common/wire.h"
 #include "controller/run_store.h"
 
+/* What a record may take of a control answer (the rest: its summary). */
+#define OPS_MAX_RECORD (WIRE_MAX_CONTROL - 64u * 1024u)
+
 static char *
 ops_strdup_or_null(const char *s)
 {
@@ -184,18 +187,17 @@ ops_kept(struct run_mgr *runs)
 {
 	json_t *mine = runs != NULL ? run_mgr_records(runs, false) : json_array();
 	struct run_store *store = runs != NULL ? run_mgr_store(runs) : NULL;
-	uint64_t          ids[RUN_STORE_KEEP];
-	size_t  n = store != NULL ? run_store_ids(store, ids, RUN_STORE_KEEP) : 0;
-	json_t *all;
+	json_t           *disk  = store != NULL ? run_store_list(store) : json_array();
+	json_t           *all;
 
-	for (size_t i = 0; i < n; i++) {
-		json_t *rec;
-		if (ops_find(mine, (json_int_t)ids[i]) == NULL &&
-		    (rec = run_store_load(store, ids[i])) != NULL)
-			json_array_append_new(mine, rec);
+	for (size_t i = 0; i < json_array_size(disk); i++) {
+		json_t *rec = json_array_get(disk, i);
+		if (ops_find(mine, ops_id(rec)) == NULL)
+			json_array_append(mine, rec);
 	}
 	all = ops_sorted(mine);
 	json_decref(mine);
+	json_decref(disk);
 	return all;
 }
 
@@ -203,18 +205,16 @@ ops_kept(struct run_mgr *runs)
 static void
 ops_result_one(struct run_mgr *runs, uint64_t id, Chaos__V1__ControlResponse *resp)
 {
-	json_t             *mine  = runs != NULL ? run_mgr_records(runs, false) : NULL;
 	struct run_store   *store = runs != NULL ? run_mgr_store(runs) : NULL;
-	json_t             *rec   = json_incref(ops_find(mine, (json_int_t)id));
+	json_t             *rec   = runs != NULL ? run_mgr_record(runs, id) : NULL;
 	Chaos__V1__RunInfo *ri;
 
-	json_decref(mine);
 	if (rec == NULL && store != NULL)
 		rec = run_store_load(store, id);
 	ri = rec != NULL ? ops_run_info(rec) : NULL;
 	if (ri == NULL || (resp->runs = calloc(1, sizeof(*resp->runs))) == NULL) {
-		ops_run_info_free(ri);
 		char text[256];
+		ops_run_info_free(ri);
 		snprintf(
 		    text, sizeof(text), "no run %" PRIu64 " among those kept (%s)", id,
 		    store != NULL ? "the last 64, on disk"
@@ -227,6 +227,14 @@ ops_result_one(struct run_mgr *runs, uint64_t id, Chaos__V1__ControlResponse *re
 	resp->n_runs      = 1;
 	resp->record_json = json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(10));
 	json_decref(rec);
+	if (resp->record_json != NULL && strlen(resp->record_json) > OPS_MAX_RECORD) {
+		/* an answer over the cap would not be sent at all */
+		free(resp->record_json);
+		resp->record_json = NULL;
+		resp->error = strdup("the run's record is larger than the control API "
+		                     "carries; read it on the controller, under "
+		                     "--state-dir, in runs/<id>.json");
+	}
 }
 
 void

@@ -34,6 +34,7 @@ struct run {
 	char                   abort_reason[160];
 	int                    state;  /* Chaos__V1__RunState, under mgr->mtx */
 	char                  *result; /* JSON text (or the plan), under mgr->mtx */
+	json_t                *brief;  /* run_store_brief of the result, likewise */
 	char                  *error;  /* why it was refused, under mgr->mtx */
 	char                 **lines;
 	size_t                 n_lines;
@@ -75,6 +76,7 @@ run_free(struct run *r)
 		free(r->lines[i]);
 	free(r->lines);
 	free(r->result);
+	json_decref(r->brief);
 	free(r);
 }
 
@@ -365,6 +367,8 @@ run_finish(struct run *r, int state, const char *error, json_t *result)
 		metrics_on_run_end(r->sc->name, state, result);
 	nng_mtx_lock(r->mgr->mtx);
 	free(r->result);
+	json_decref(r->brief);
+	r->brief    = run_store_brief(result);
 	r->result   = text;
 	r->error    = error != NULL && error[0] != '\0' ? strdup(error) : NULL;
 	r->state    = state;
@@ -676,19 +680,6 @@ run_mgr_resp_free(Chaos__V1__ControlResponse *resp)
 	resp->error       = NULL;
 }
 
-/* Appends r's record to out (mgr->mtx held); a finished run's with its
- * result. */
-static void
-run_append_record(struct run *r, json_t *out)
-{
-	json_t *result = r->result != NULL && !run_in_progress(r)
-	    ? json_loads(r->result, 0, NULL)
-	    : NULL;
-
-	json_array_append_new(out, run_record_locked(r, result, 0));
-	json_decref(result);
-}
-
 json_t *
 run_mgr_records(struct run_mgr *m, bool in_progress_only)
 {
@@ -696,12 +687,31 @@ run_mgr_records(struct run_mgr *m, bool in_progress_only)
 
 	nng_mtx_lock(m->mtx);
 	if (m->current != NULL && (!in_progress_only || run_in_progress(m->current)))
-		run_append_record(m->current, out);
+		json_array_append_new(
+		    out, run_record_locked(m->current, m->current->brief, 0));
 	for (size_t i = 0; i < RUN_KEEP_DONE && !in_progress_only; i++)
 		if (m->done[i] != NULL && !m->done[i]->dry_run)
-			run_append_record(m->done[i], out);
+			json_array_append_new(
+			    out, run_record_locked(m->done[i], m->done[i]->brief, 0));
 	nng_mtx_unlock(m->mtx);
 	return out;
+}
+
+json_t *
+run_mgr_record(struct run_mgr *m, uint64_t id)
+{
+	struct run *r;
+	json_t     *rec = NULL, *result = NULL;
+
+	nng_mtx_lock(m->mtx);
+	if ((r = run_lookup(m, id)) != NULL && !r->dry_run) {
+		if (r->result != NULL && !run_in_progress(r))
+			result = json_loads(r->result, 0, NULL);
+		rec = run_record_locked(r, result, 0);
+	}
+	nng_mtx_unlock(m->mtx);
+	json_decref(result);
+	return rec;
 }
 
 struct run_store *

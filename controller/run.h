@@ -59,11 +59,16 @@ void run_mgr_abort(struct run_mgr *m, const Chaos__V1__AbortRequest *req,
                    Chaos__V1__ControlResponse *resp);
 void run_mgr_resp_free(Chaos__V1__ControlResponse *resp);
 
-/* The records (run_store.h's form, each with its result once it ended) of
- * the runs this process holds, newest first: the one in the slot and the
- * last ones that ended; dry runs, which change nothing, are left out. With
- * in_progress_only, only a run planning or running. A new array. */
+/* The records of the runs this process holds, with each result cut to its
+ * brief (run_store_brief: nothing is parsed, a listing stays fast), newest
+ * first: the one in the slot and the last ones that ended; dry runs, which
+ * change nothing, are left out. With in_progress_only, only a run planning
+ * or running. A new array. */
 json_t *run_mgr_records(struct run_mgr *m, bool in_progress_only);
+
+/* The whole record of run id (run_store.h's form, with its result once it
+ * ended) when this process holds it, else NULL. A new object. */
+json_t *run_mgr_record(struct run_mgr *m, uint64_t id);
 
 /* The store the runs are kept in (borrowed), or NULL: memory only. */
 struct run_store *run_mgr_store(struct run_mgr *m);

@@ -109,6 +109,7 @@ results_one(const struct ctl_target *t, Chaos__V1__ControlRequest *req, bool jso
 	Chaos__V1__ControlResponse *resp = NULL;
 	chaos_why                   why  = {{0}};
 	json_t                     *rec;
+	int                         rv;
 
 	if (ctl_call(t, req, &resp, &why) != CHAOS_OK) {
 		fprintf(stderr, "chaosctl: %s\n", why.text);
@@ -118,8 +119,10 @@ results_one(const struct ctl_target *t, Chaos__V1__ControlRequest *req, bool jso
 	    (rec = json_loads(resp->record_json, 0, NULL)) == NULL) {
 		fprintf(stderr, "chaosctl: results: %s\n",
 		        resp->error ? resp->error : "the controller sent no record");
+		/* a run it does not keep is a bad RUN; one it cannot send is not */
+		rv = resp->n_runs == 1 ? CHAOS_EXIT_FAILED : CHAOS_EXIT_USAGE;
 		wire_free(resp);
-		return CHAOS_EXIT_USAGE;
+		return rv;
 	}
 	if (json)
 		results_print_doc(json_incref(rec));
