@@ -11,7 +11,7 @@
 #include "common/err.h"
 
 chaos_err
-flags_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
+flags_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
 	char              *end;
 	unsigned long long v;
@@ -21,6 +21,17 @@ flags_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 	errno = 0;
 	v     = strtoull(s, &end, 10);
 	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return CHAOS_EINVAL;
+	*out = (uint64_t)v;
+	return CHAOS_OK;
+}
+
+chaos_err
+flags_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+	uint64_t v;
+
+	if (flags_parse_u64(s, min, max, &v) != CHAOS_OK)
 		return CHAOS_EINVAL;
 	*out = (uint32_t)v;
 	return CHAOS_OK;

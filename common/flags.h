@@ -14,6 +14,7 @@
 
 /* Unsigned decimal integer in [min, max]. */
 chaos_err flags_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
+chaos_err flags_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
 /* Finite decimal number in [min, max] ("0.5", "10", "1e3"). */
 chaos_err flags_parse_double(const char *s, double min, double max, double *out);

@@ -583,6 +583,10 @@ wire_check_control_request(const Chaos__V1__ControlRequest *r, chaos_why *why)
 		if (wire_check_id(r->run->scenario) != CHAOS_OK)
 			return wire_fail(why, "control: bad scenario name");
 		return CHAOS_OK;
+	case CHAOS__V1__CONTROL_REQUEST__BODY_RESULTS:
+		if (r->results->has_run_id && r->results->run_id == 0)
+			return wire_fail(why, "control: run id 0");
+		return CHAOS_OK;
 	case CHAOS__V1__CONTROL_REQUEST__BODY__NOT_SET:
 		return wire_fail(why, "control: no request body");
 	default:
@@ -591,10 +595,35 @@ wire_check_control_request(const Chaos__V1__ControlRequest *r, chaos_why *why)
 }
 
 static chaos_err
+wire_check_run_info(const Chaos__V1__RunInfo *ri, chaos_why *why)
+{
+	if (ri->run_id == 0 || wire_check_id(ri->scenario) != CHAOS_OK)
+		return wire_fail(why, "control: run without id or scenario");
+	if (ri->state == CHAOS__V1__RUN_STATE__RUN_STATE_UNSPECIFIED)
+		return wire_fail(why, "control: run state unspecified");
+	return CHAOS_OK;
+}
+
+static chaos_err
+wire_check_live_fault(const Chaos__V1__LiveFault *f, chaos_why *why)
+{
+	if (wire_check_id(f->agent_id) != CHAOS_OK || wire_check_id(f->pod) != CHAOS_OK ||
+	    wire_check_id(f->fault_id) != CHAOS_OK)
+		return wire_fail(why, "control: fault with a bad agent, pod or fault id");
+	return CHAOS_OK;
+}
+
+static chaos_err
 wire_check_control_response(const Chaos__V1__ControlResponse *r, chaos_why *why)
 {
 	for (size_t i = 0; i < r->n_agents; i++)
 		if (wire_check_identity(r->agents[i]->identity, why) != CHAOS_OK)
+			return CHAOS_EPROTO;
+	for (size_t i = 0; i < r->n_runs; i++)
+		if (wire_check_run_info(r->runs[i], why) != CHAOS_OK)
+			return CHAOS_EPROTO;
+	for (size_t i = 0; i < r->n_faults; i++)
+		if (wire_check_live_fault(r->faults[i], why) != CHAOS_OK)
 			return CHAOS_EPROTO;
 	return CHAOS_OK;
 }

@@ -30,6 +30,15 @@ struct reg_ids {
 	size_t n;
 };
 
+/* What the apply command said of a fault the controller wants kept, for
+ * the status request. kind is the FaultSpec field's name (static). */
+struct reg_lease {
+	const char *kind;
+	char       *target; /* strdup'd; NULL: the agent's own */
+	uint32_t    lease_ms;
+	int64_t     hard_end_ctl_us;
+};
+
 struct reg_agent {
 	struct reg_agent    *next; /* hash chain */
 	char                 id[LIMIT_ID_LEN + 1];
@@ -43,8 +52,11 @@ struct reg_agent {
 	uint64_t             events_received;
 	uint64_t             events_gaps;
 	uint64_t             last_event_seq;
-	struct reg_ids       active; /* what the agent says is in force */
-	struct reg_ids       live;   /* what this controller wants kept */
+	struct reg_ids       active;                /* what the agent says is in force */
+	struct reg_ids       live;                  /* what this controller wants kept */
+	struct reg_lease     lease[REG_MAX_FAULTS]; /* of live.id[i] */
+	int64_t              renewed_ctl_us; /* last reply naming the live faults */
+	int64_t              lost_ctl_us;    /* when it was marked lost */
 	struct reg_command   pending[REG_MAX_PENDING];
 	size_t               n_pending;
 };
@@ -122,6 +134,16 @@ reg_ids_remove_at(struct reg_ids *s, size_t i)
 	s->id[i] = s->id[--s->n];
 }
 
+/* Removes live fault i with its lease, keeping lease[] aligned with ids. */
+static void
+reg_live_remove_at(struct reg_agent *a, size_t i)
+{
+	free(a->lease[i].target);
+	a->lease[i]             = a->lease[a->live.n - 1];
+	a->lease[a->live.n - 1] = (struct reg_lease) {0};
+	reg_ids_remove_at(&a->live, i);
+}
+
 chaos_err
 registry_new(uint32_t hb_ms, size_t max_agents, struct registry **out)
 {
@@ -156,7 +178,8 @@ reg_agent_free(struct reg_agent *a)
 	if (a->identity != NULL)
 		chaos__v1__identity__free_unpacked(a->identity, NULL);
 	reg_ids_clear(&a->active);
-	reg_ids_clear(&a->live);
+	while (a->live.n > 0)
+		reg_live_remove_at(a, a->live.n - 1);
 	for (size_t i = 0; i < a->n_pending; i++)
 		free(a->pending[i].buf);
 	free(a);
@@ -494,6 +517,7 @@ reg_pending_commands(struct registry *r, const char *agent_id, Chaos__V1__Comman
 		for (size_t i = 0; i < a->live.n; i++)
 			if ((live[*n_live] = strdup(a->live.id[i])) != NULL)
 				(*n_live)++;
+		a->renewed_ctl_us = clk_now_us(); /* the reply renews them */
 	}
 	nng_mtx_unlock(r->mtx);
 	return n;
@@ -534,6 +558,27 @@ registry_build_reply(struct registry *r, const char *agent_id, uint64_t poll_seq
 	return rv;
 }
 
+/* Keeps what an apply says of a fault the controller wants kept (mtx
+ * held); an apply of a fault not marked live is reverted at once anyway. */
+static void
+reg_lease_note(struct reg_agent *a, const Chaos__V1__FaultSpec *spec)
+{
+	const ProtobufCFieldDescriptor *kind = protobuf_c_message_descriptor_get_field(
+	    &chaos__v1__fault_spec__descriptor, (unsigned)spec->kind_case);
+
+	for (size_t i = 0; i < a->live.n; i++) {
+		struct reg_lease *l = &a->lease[i];
+		if (strcmp(a->live.id[i], spec->fault_id) != 0)
+			continue;
+		free(l->target);
+		l->kind     = kind != NULL ? kind->name : NULL;
+		l->target   = spec->target && *spec->target ? strdup(spec->target) : NULL;
+		l->lease_ms = spec->lease_ms;
+		l->hard_end_ctl_us = spec->hard_end_ctl_us;
+		return;
+	}
+}
+
 chaos_err
 registry_enqueue(struct registry *r, const char *agent_id, const Chaos__V1__Command *cmd)
 {
@@ -554,6 +599,8 @@ registry_enqueue(struct registry *r, const char *agent_id, const Chaos__V1__Comm
 			chaos__v1__command__pack(cmd, c->buf);
 			c->id = cmd->command_id;
 			a->n_pending++;
+			if (cmd->body_case == CHAOS__V1__COMMAND__BODY_APPLY_FAULT)
+				reg_lease_note(a, cmd->apply_fault);
 		}
 	}
 	nng_mtx_unlock(r->mtx);
@@ -582,7 +629,7 @@ registry_fault_live(struct registry *r, const char *agent_id, const char *fault_
 	} else if (!live) {
 		for (size_t i = 0; i < a->live.n; i++)
 			if (strcmp(a->live.id[i], fault_id) == 0) {
-				reg_ids_remove_at(&a->live, i);
+				reg_live_remove_at(a, i);
 				break;
 			}
 	}
@@ -599,7 +646,7 @@ registry_forget_faults(struct registry *r, const char *prefix)
 	REG_FOREACH(r, a)
 	for (size_t i = a->live.n; i-- > 0;)
 		if (strncmp(a->live.id[i], prefix, len) == 0)
-			reg_ids_remove_at(&a->live, i);
+			reg_live_remove_at(a, i);
 	nng_mtx_unlock(r->mtx);
 }
 
@@ -608,7 +655,8 @@ reg_mark_lost(struct reg_agent *a, const char *reason)
 {
 	if (!a->connected)
 		return;
-	a->connected = false;
+	a->connected   = false;
+	a->lost_ctl_us = clk_now_us();
 	snprintf(a->lost_reason, sizeof(a->lost_reason), "%s", reason);
 	log_warn("agent %s lost: %s", a->id, reason);
 }
@@ -718,6 +766,10 @@ reg_info(const struct reg_agent *a)
 	}
 	if (!a->connected)
 		info->lost_reason = strdup(a->lost_reason);
+	if (!a->connected && a->lost_ctl_us > 0) {
+		info->has_lost_since_ctl_us = true;
+		info->lost_since_ctl_us     = a->lost_ctl_us;
+	}
 	info->has_events_received = info->has_events_gaps = true;
 	info->events_received                             = a->events_received;
 	info->events_gaps                                 = a->events_gaps;
@@ -739,9 +791,9 @@ reg_info_cmp(const void *x, const void *y)
 	return strcmp(a->identity->agent_id, b->identity->agent_id);
 }
 
-chaos_err
-registry_snapshot(struct registry *r, const char *ns, Chaos__V1__AgentInfo ***out,
-                  size_t *n)
+static chaos_err
+reg_snapshot(struct registry *r, const char *ns, bool lost_only,
+             Chaos__V1__AgentInfo ***out, size_t *n)
 {
 	Chaos__V1__AgentInfo **all;
 	size_t                 count = 0;
@@ -750,7 +802,7 @@ registry_snapshot(struct registry *r, const char *ns, Chaos__V1__AgentInfo ***ou
 	all = calloc(r->n_agents ? r->n_agents : 1, sizeof(*all));
 	REG_FOREACH(r, a)
 	{
-		if (all == NULL ||
+		if (all == NULL || (lost_only && a->connected) ||
 		    (ns != NULL && *ns != '\0' &&
 		     strcmp(a->identity->namespace_, ns) != 0))
 			continue;
@@ -767,6 +819,19 @@ registry_snapshot(struct registry *r, const char *ns, Chaos__V1__AgentInfo ***ou
 	return CHAOS_OK;
 }
 
+chaos_err
+registry_snapshot(struct registry *r, const char *ns, Chaos__V1__AgentInfo ***out,
+                  size_t *n)
+{
+	return reg_snapshot(r, ns, false, out, n);
+}
+
+chaos_err
+registry_snapshot_lost(struct registry *r, Chaos__V1__AgentInfo ***out, size_t *n)
+{
+	return reg_snapshot(r, NULL, true, out, n);
+}
+
 void
 registry_snapshot_free(Chaos__V1__AgentInfo **agents, size_t n)
 {
@@ -779,4 +844,103 @@ registry_snapshot_free(Chaos__V1__AgentInfo **agents, size_t n)
 		free(agents[i]);
 	}
 	free(agents);
+}
+
+static void
+reg_fault_row_free(Chaos__V1__LiveFault *f)
+{
+	free(f->agent_id);
+	free(f->pod);
+	free(f->namespace_);
+	free(f->fault_id);
+	free(f->kind);
+	free(f->target);
+	free(f);
+}
+
+/* One row of the fault listing (mtx held); lease NULL for a fault the agent
+ * reports in force that the controller no longer wants. */
+static Chaos__V1__LiveFault *
+reg_fault_row(const struct reg_agent *a, const char *fault_id, const struct reg_lease *l)
+{
+	Chaos__V1__LiveFault *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return NULL;
+	chaos__v1__live_fault__init(f);
+	f->agent_id   = strdup(a->id);
+	f->pod        = strdup(a->identity->pod);
+	f->namespace_ = strdup(a->identity->namespace_);
+	f->fault_id   = strdup(fault_id);
+	f->has_wanted = f->has_in_force = true;
+	f->wanted                       = l != NULL;
+	f->in_force                     = reg_ids_has(&a->active, fault_id);
+	if (l != NULL && l->lease_ms > 0) {
+		f->kind         = l->kind ? strdup(l->kind) : NULL;
+		f->target       = l->target ? strdup(l->target) : NULL;
+		f->has_lease_ms = f->has_hard_end_ctl_us = true;
+		f->lease_ms                              = l->lease_ms;
+		f->hard_end_ctl_us                       = l->hard_end_ctl_us;
+		/* unknown until a reply has carried the fault to the agent */
+		f->has_lease_end_ctl_us = a->renewed_ctl_us > 0;
+		f->lease_end_ctl_us     = a->renewed_ctl_us + (int64_t)l->lease_ms * 1000;
+	}
+	if (f->agent_id == NULL || f->pod == NULL || f->fault_id == NULL) {
+		reg_fault_row_free(f); /* required strings: no half rows */
+		return NULL;
+	}
+	return f;
+}
+
+static int
+reg_fault_cmp(const void *x, const void *y)
+{
+	const Chaos__V1__LiveFault *a = *(Chaos__V1__LiveFault *const *)x;
+	const Chaos__V1__LiveFault *b = *(Chaos__V1__LiveFault *const *)y;
+	int                         c = strcmp(a->pod, b->pod);
+
+	return c != 0 ? c : strcmp(a->fault_id, b->fault_id);
+}
+
+/* Appends agent a's rows to all[*n] (room for 2 * REG_MAX_FAULTS more). */
+static void
+reg_agent_faults(const struct reg_agent *a, Chaos__V1__LiveFault **all, size_t *n)
+{
+	for (size_t i = 0; i < a->live.n; i++)
+		if ((all[*n] = reg_fault_row(a, a->live.id[i], &a->lease[i])) != NULL)
+			(*n)++;
+	for (size_t i = 0; i < a->active.n; i++)
+		if (!reg_ids_has(&a->live, a->active.id[i]) &&
+		    (all[*n] = reg_fault_row(a, a->active.id[i], NULL)) != NULL)
+			(*n)++;
+}
+
+chaos_err
+registry_faults(struct registry *r, Chaos__V1__LiveFault ***out, size_t *n)
+{
+	Chaos__V1__LiveFault **all   = NULL;
+	size_t                 count = 0, cap = 0;
+
+	nng_mtx_lock(r->mtx);
+	REG_FOREACH(r, a)
+	cap += a->live.n + a->active.n;
+	all = calloc(cap ? cap : 1, sizeof(*all));
+	REG_FOREACH(r, a)
+	if (all != NULL && a->identity != NULL)
+		reg_agent_faults(a, all, &count);
+	nng_mtx_unlock(r->mtx);
+	if (all == NULL)
+		return CHAOS_ENOMEM;
+	qsort(all, count, sizeof(*all), reg_fault_cmp);
+	*out = all;
+	*n   = count;
+	return CHAOS_OK;
+}
+
+void
+registry_faults_free(Chaos__V1__LiveFault **faults, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		reg_fault_row_free(faults[i]);
+	free(faults);
 }

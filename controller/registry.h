@@ -118,10 +118,22 @@ chaos_err registry_on_event(struct registry *r, const Chaos__V1__Event *e,
  * forgets those lost for longer than the forget time. */
 void registry_sweep(struct registry *r, int64_t now_mono_us);
 
+/* The faults on every agent, for the status request: each one this
+ * controller wants kept (with what its apply said: kind, target, lease,
+ * hard end; and the lease's end: the last reply sent to the agent + the
+ * lease) and each one an agent reports in force that the controller no
+ * longer wants (being reverted). Sorted by pod, then fault id. Free with
+ * registry_faults_free(). CHAOS_ENOMEM. */
+chaos_err registry_faults(struct registry *r, Chaos__V1__LiveFault ***out, size_t *n);
+void      registry_faults_free(Chaos__V1__LiveFault **faults, size_t n);
+
 /* Deep copies of the agents (optionally only one namespace), for the control
- * API. Free with registry_snapshot_free(). */
+ * API; a lost agent says since when. Free with registry_snapshot_free(). */
 chaos_err registry_snapshot(struct registry *r, const char *ns,
                             Chaos__V1__AgentInfo ***out, size_t *n);
+/* The same, of the lost agents only (for the status request). */
+chaos_err registry_snapshot_lost(struct registry *r, Chaos__V1__AgentInfo ***out,
+                                 size_t *n);
 void      registry_snapshot_free(Chaos__V1__AgentInfo **agents, size_t n);
 
 #endif

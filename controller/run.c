@@ -35,6 +35,7 @@ struct run {
 	char                   abort_reason[600];
 	int                    state;  /* Chaos__V1__RunState, under mgr->mtx */
 	char                  *result; /* JSON text (or the plan), under mgr->mtx */
+	json_t                *brief;  /* run_store_brief of the result, likewise */
 	char                  *error;  /* why it was refused, under mgr->mtx */
 	char                 **lines;
 	size_t                 n_lines;
@@ -87,6 +88,7 @@ run_free(struct run *r)
 		free(r->lines[i]);
 	free(r->lines);
 	free(r->result);
+	json_decref(r->brief);
 	free(r);
 }
 
@@ -303,28 +305,38 @@ run_iso(int64_t us)
 	return json_string(buf);
 }
 
-/* The record as it stands; result (borrowed) is the final or partial one. */
+/* The record as it stands (mgr->mtx held); result (borrowed) is the final
+ * or partial one. */
 static json_t *
-run_record(struct run *r, const json_t *result, int64_t checkpoint_us)
+run_record_locked(struct run *r, const json_t *result, int64_t checkpoint_us)
 {
 	json_t *rec = json_object(), *lines = json_array();
 	char    state[32];
 
-	nng_mtx_lock(r->mgr->mtx);
 	wire_enum_name(&chaos__v1__run_state__descriptor, r->state, state, sizeof(state));
 	for (size_t i = r->n_lines > RUN_RECORD_LINES ? r->n_lines - RUN_RECORD_LINES : 0;
 	     i < r->n_lines; i++)
 		json_array_append_new(lines, json_string(r->lines[i]));
-	json_object_set_new(rec, "error", r->error ? json_string(r->error) : json_null());
-	nng_mtx_unlock(r->mgr->mtx);
 	json_object_set_new(rec, "id", json_integer((json_int_t)r->id));
 	json_object_set_new(rec, "scenario", json_string(r->sc->name));
 	json_object_set_new(rec, "state", json_string(state));
 	json_object_set_new(rec, "started", run_iso(r->started_us));
 	json_object_set_new(rec, "ended", run_iso(r->ended_us));
+	json_object_set_new(rec, "error", r->error ? json_string(r->error) : json_null());
 	json_object_set_new(rec, "checkpoint", run_iso(checkpoint_us));
 	json_object_set_new(rec, "progress", lines);
 	json_object_set(rec, "result", result != NULL ? (json_t *)result : json_null());
+	return rec;
+}
+
+static json_t *
+run_record(struct run *r, const json_t *result, int64_t checkpoint_us)
+{
+	json_t *rec;
+
+	nng_mtx_lock(r->mgr->mtx);
+	rec = run_record_locked(r, result, checkpoint_us);
+	nng_mtx_unlock(r->mgr->mtx);
 	return rec;
 }
 
@@ -405,10 +417,12 @@ run_finish(struct run *r, int state, const char *error, json_t *result)
 		metrics_on_run_end(r->sc->name, state, result);
 	nng_mtx_lock(r->mgr->mtx);
 	free(r->result);
-	r->result = text;
-	r->error  = error != NULL && error[0] != '\0' ? strdup(error) : NULL;
-	r->state  = state;
-	r->ck_fn  = NULL;
+	json_decref(r->brief);
+	r->brief    = run_store_brief(result);
+	r->result   = text;
+	r->error    = error != NULL && error[0] != '\0' ? strdup(error) : NULL;
+	r->state    = state;
+	r->ck_fn    = NULL;
 	r->ended_us = clk_now_us();
 	nng_cv_wake(r->mgr->cv);
 	nng_mtx_unlock(r->mgr->mtx);
@@ -470,7 +484,8 @@ run_thread(void *arg)
 	run_save(r, NULL, 0); /* planning: on disk before any fault */
 	rv = r->sc->plan(r, r->params, &r->plan, &plan_json, &why);
 	if (rv != CHAOS_OK) {
-		log_info("run %llu: not started: %s", (unsigned long long)r->id, why.text);
+		log_info("run %llu: not started: %s", (unsigned long long)r->id,
+		         why.text);
 		run_finish(r,
 		           rv == CHAOS_EINVAL ? CHAOS__V1__RUN_STATE__RUN_STATE_REFUSED
 		                              : CHAOS__V1__RUN_STATE__RUN_STATE_UNUSABLE,
@@ -479,7 +494,8 @@ run_thread(void *arg)
 		run_finish(r, CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED, NULL, plan_json);
 	} else if (run_aborted(r)) {
 		/* aborted while planning: nothing was applied */
-		run_finish(r, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED, r->abort_reason, NULL);
+		run_finish(r, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED, r->abort_reason,
+		           NULL);
 	} else {
 		run_execute(r, &result);
 	}
@@ -646,7 +662,7 @@ static void
 run_status_stored(struct run_mgr *m, uint64_t id, size_t from,
                   Chaos__V1__ControlResponse *resp)
 {
-	json_t     *rec = m->store != NULL ? run_store_load(m->store, id) : NULL;
+	json_t       *rec    = m->store != NULL ? run_store_load(m->store, id) : NULL;
 	const json_t *result = json_object_get(rec, "result");
 	const char   *error  = json_string_value(json_object_get(rec, "error"));
 	int           state;
@@ -656,10 +672,10 @@ run_status_stored(struct run_mgr *m, uint64_t id, size_t from,
 	                    json_string_value(json_object_get(rec, "state")),
 	                    &state) != CHAOS_OK) {
 		json_decref(rec);
-		resp->error = strdup(m->store != NULL
-		                         ? "no such run (the controller keeps the last 64)"
-		                         : "no such run (the controller keeps the last 8; "
-		                           "start it with --state-dir to keep them on disk)");
+		resp->error = strdup(
+		    m->store != NULL ? "no such run (the controller keeps the last 64)"
+		                     : "no such run (the controller keeps the last 8; "
+		                       "start it with --state-dir to keep them on disk)");
 		return;
 	}
 	resp->has_run_id = resp->has_run_state = resp->has_progress_next = true;
@@ -667,7 +683,8 @@ run_status_stored(struct run_mgr *m, uint64_t id, size_t from,
 	resp->run_state                                                  = state;
 	resp->progress_next = (uint32_t)from; /* its lines were this process's */
 	if (json_is_object(result))
-		resp->result_json = json_dumps(result, JSON_COMPACT | JSON_REAL_PRECISION(10));
+		resp->result_json =
+		    json_dumps(result, JSON_COMPACT | JSON_REAL_PRECISION(10));
 	if (error != NULL)
 		resp->error = strdup(error);
 	json_decref(rec);
@@ -718,14 +735,16 @@ run_mgr_abort(struct run_mgr *m, const Chaos__V1__AbortRequest *req,
 
 	nng_mtx_lock(m->mtx);
 	if ((r = run_lookup(m, req->run_id)) == NULL) {
-		resp->error = strdup("no such run");
-	} else {
-		run_request_abort(r, req->reason ? req->reason : "aborted by chaosctl");
-		nng_cv_wake(m->cv);
-		resp->has_run_id = resp->has_run_state = true;
-		resp->run_id                           = r->id;
-		resp->run_state                        = r->state;
+		/* one that ended before a restart: its state says so */
+		nng_mtx_unlock(m->mtx);
+		run_status_stored(m, req->run_id, 0, resp);
+		return;
 	}
+	run_request_abort(r, req->reason ? req->reason : "aborted by chaosctl");
+	nng_cv_wake(m->cv);
+	resp->has_run_id = resp->has_run_state = true;
+	resp->run_id                           = r->id;
+	resp->run_state                        = r->state;
 	nng_mtx_unlock(m->mtx);
 }
 
@@ -758,4 +777,44 @@ run_mgr_resp_free(Chaos__V1__ControlResponse *resp)
 	resp->n_progress  = 0;
 	resp->result_json = NULL;
 	resp->error       = NULL;
+}
+
+json_t *
+run_mgr_records(struct run_mgr *m, bool in_progress_only)
+{
+	json_t *out = json_array();
+
+	nng_mtx_lock(m->mtx);
+	if (m->current != NULL && (!in_progress_only || run_in_progress(m->current)))
+		json_array_append_new(
+		    out, run_record_locked(m->current, m->current->brief, 0));
+	for (size_t i = 0; i < RUN_KEEP_DONE && !in_progress_only; i++)
+		if (m->done[i] != NULL && !m->done[i]->dry_run)
+			json_array_append_new(
+			    out, run_record_locked(m->done[i], m->done[i]->brief, 0));
+	nng_mtx_unlock(m->mtx);
+	return out;
+}
+
+json_t *
+run_mgr_record(struct run_mgr *m, uint64_t id)
+{
+	struct run *r;
+	json_t     *rec = NULL, *result = NULL;
+
+	nng_mtx_lock(m->mtx);
+	if ((r = run_lookup(m, id)) != NULL && !r->dry_run) {
+		if (r->result != NULL && !run_in_progress(r))
+			result = json_loads(r->result, 0, NULL);
+		rec = run_record_locked(r, result, 0);
+	}
+	nng_mtx_unlock(m->mtx);
+	json_decref(result);
+	return rec;
+}
+
+struct run_store *
+run_mgr_store(struct run_mgr *m)
+{
+	return m->store;
 }

@@ -52,7 +52,9 @@ void run_mgr_on_ack(void *m, const char *agent_id, const Chaos__V1__Ack *a,
 
 /* Control API: fills resp (run_id, run_state; error with the reason of a
  * refusal; result_json with the result, or the plan of a dry run, once the
- * run ended). A started run is PLANNING, then RUNNING. Strings put in resp
+ * run ended). A started run is PLANNING, then RUNNING. An abort answers
+ * with the state the run had when it came (a run that ended before a
+ * restart: its stored state; a run not kept: error). Strings put in resp
  * are freed by run_mgr_resp_free(). */
 void run_mgr_start(struct run_mgr *m, const Chaos__V1__RunRequest *req,
                    Chaos__V1__ControlResponse *resp);
@@ -61,6 +63,20 @@ void run_mgr_status(struct run_mgr *m, const Chaos__V1__RunStatusRequest *req,
 void run_mgr_abort(struct run_mgr *m, const Chaos__V1__AbortRequest *req,
                    Chaos__V1__ControlResponse *resp);
 void run_mgr_resp_free(Chaos__V1__ControlResponse *resp);
+
+/* The records of the runs this process holds, with each result cut to its
+ * brief (run_store_brief: nothing is parsed, a listing stays fast), newest
+ * first: the one in the slot and the last ones that ended; dry runs, which
+ * change nothing, are left out. With in_progress_only, only a run planning
+ * or running. A new array. */
+json_t *run_mgr_records(struct run_mgr *m, bool in_progress_only);
+
+/* The whole record of run id (run_store.h's form, with its result once it
+ * ended) when this process holds it, else NULL. A new object. */
+json_t *run_mgr_record(struct run_mgr *m, uint64_t id);
+
+/* The store the runs are kept in (borrowed), or NULL: memory only. */
+struct run_store *run_mgr_store(struct run_mgr *m);
 
 /* Aborts whatever runs and waits (bounded) until it has reverted. */
 void run_mgr_abort_all(struct run_mgr *m, const char *reason);

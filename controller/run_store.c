@@ -23,7 +23,8 @@ struct run_store {
 	int      lock_fd; /* flock: one controller per directory */
 	char     dir[4096];
 	char     runs[4200];
-	uint64_t next; /* the counter on disk is ahead of or at this */
+	uint64_t next;  /* the counter on disk is ahead of or at this */
+	json_t  *index; /* id text -> summary (run_store_list), the newest KEEP */
 };
 
 static void
@@ -65,7 +66,8 @@ store_scan(const struct run_store *s, uint64_t **ids)
 		if (id == 0 || strcmp(end, ".json") != 0)
 			continue;
 		if (n == cap) {
-			uint64_t *grown = realloc(*ids, (cap = cap ? 2 * cap : 64) * sizeof(**ids));
+			uint64_t *grown =
+			    realloc(*ids, (cap = cap ? 2 * cap : 64) * sizeof(**ids));
 			if (grown == NULL)
 				break;
 			*ids = grown;
@@ -74,7 +76,8 @@ store_scan(const struct run_store *s, uint64_t **ids)
 	}
 	if (d != NULL)
 		closedir(d);
-	qsort(*ids, n, sizeof(**ids), store_cmp_desc);
+	if (n > 1) /* *ids is NULL when the directory is empty */
+		qsort(*ids, n, sizeof(**ids), store_cmp_desc);
 	return n;
 }
 
@@ -88,7 +91,8 @@ store_interrupt(json_t *rec)
 	json_t     *res   = json_object_get(rec, "result");
 	char        why[256];
 
-	if (state == NULL || (strcmp(state, "running") != 0 && strcmp(state, "planning") != 0))
+	if (state == NULL ||
+	    (strcmp(state, "running") != 0 && strcmp(state, "planning") != 0))
 		return false;
 	snprintf(why, sizeof(why),
 	         "interrupted: the controller stopped during the run; the figures are "
@@ -118,6 +122,74 @@ store_interrupt(json_t *rec)
 	return true;
 }
 
+json_t *
+run_store_brief(const json_t *result)
+{
+	static const char *const keys[] = {"mttr", "mttr_reason", "failure"};
+	json_t                  *brief;
+
+	if (!json_is_object(result))
+		return NULL;
+	brief = json_object();
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (json_object_get(result, keys[i]) != NULL)
+			json_object_set_new(
+			    brief, keys[i],
+			    json_deep_copy(json_object_get(result, keys[i])));
+	return brief;
+}
+
+/* A record as a listing keeps it: its last progress line, its result's
+ * brief. */
+static json_t *
+store_summary(const json_t *rec)
+{
+	json_t     *sum   = json_object();
+	json_t     *lines = json_object_get(rec, "progress");
+	size_t      n     = json_array_size(lines);
+	const char *key;
+	json_t     *v;
+
+	json_object_foreach((json_t *)rec, key, v)
+	{
+		if (strcmp(key, "progress") != 0 && strcmp(key, "result") != 0)
+			json_object_set_new(sum, key, json_deep_copy(v));
+	}
+	json_object_set_new(sum, "progress",
+	                    n > 0 ? json_pack("[O]", json_array_get(lines, n - 1))
+	                          : json_array());
+	json_object_set_new(sum, "result",
+	                    run_store_brief(json_object_get(rec, "result"))
+	                        ?: json_null());
+	return sum;
+}
+
+/* Files rec's summary under id, dropping the oldest beyond KEEP (mtx held,
+ * or during open). */
+static void
+store_index(struct run_store *s, uint64_t id, const json_t *rec)
+{
+	char        key[24], oldest[24] = "";
+	const char *k;
+	json_t     *v;
+
+	json_t *sum = store_summary(rec);
+
+	/* the file's name is its id, whatever the record says */
+	json_object_set_new(sum, "id", json_integer((json_int_t)id));
+	snprintf(key, sizeof(key), "%" PRIu64, id);
+	json_object_set_new(s->index, key, sum);
+	if (json_object_size(s->index) <= RUN_STORE_KEEP)
+		return;
+	json_object_foreach(s->index, k, v)
+	{
+		if (oldest[0] == '\0' ||
+		    strtoull(k, NULL, 10) < strtoull(oldest, NULL, 10))
+			snprintf(oldest, sizeof(oldest), "%s", k);
+	}
+	json_object_del(s->index, oldest);
+}
+
 /* Keeps the newest records; marks what a dead controller left running. */
 static size_t
 store_tidy(struct run_store *s)
@@ -135,13 +207,16 @@ store_tidy(struct run_store *s)
 		}
 		if (ids[i] >= s->next)
 			s->next = ids[i] + 1;
-		if ((rec = json_load_file(path, 0, NULL)) != NULL && store_interrupt(rec) &&
-		    store_write_json(path, rec) == CHAOS_OK) {
-			log_warn("run %" PRIu64 " was interrupted by a controller restart; its "
+		if ((rec = json_load_file(path, 0, NULL)) == NULL)
+			continue;
+		if (store_interrupt(rec) && store_write_json(path, rec) == CHAOS_OK) {
+			log_warn("run %" PRIu64
+			         " was interrupted by a controller restart; its "
 			         "result holds what was measured before",
 			         ids[i]);
 			marked++;
 		}
+		store_index(s, ids[i], rec);
 		json_decref(rec);
 	}
 	free(ids);
@@ -177,7 +252,8 @@ store_lock(struct run_store *s, chaos_why *why)
 		                  s->dir, strerror(errno));
 	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0)
 		return chaos_fail(why, CHAOS_EBUSY,
-		                  "--state-dir %s is in use by another controller", s->dir);
+		                  "--state-dir %s is in use by another controller",
+		                  s->dir);
 	return CHAOS_OK;
 }
 
@@ -195,6 +271,7 @@ run_store_open(const char *dir, struct run_store **out, size_t *interrupted,
 		return CHAOS_ENOMEM;
 	}
 	s->lock_fd = -1;
+	s->index   = json_object();
 	snprintf(s->dir, sizeof(s->dir), "%s", dir);
 	snprintf(s->runs, sizeof(s->runs), "%s/runs", dir);
 	if ((rv = fs_mkdirs(s->runs)) != CHAOS_OK || access(s->runs, W_OK) != 0) {
@@ -227,6 +304,7 @@ run_store_close(struct run_store *s)
 		nng_mtx_free(s->mtx);
 	if (s->lock_fd >= 0)
 		close(s->lock_fd); /* releases the lock */
+	json_decref(s->index);
 	free(s);
 }
 
@@ -255,7 +333,8 @@ run_store_save(struct run_store *s, uint64_t id, const json_t *record)
 
 	store_path(s, id, path, sizeof(path));
 	nng_mtx_lock(s->mtx);
-	rv = store_write_json(path, record);
+	if ((rv = store_write_json(path, record)) == CHAOS_OK)
+		store_index(s, id, record);
 	nng_mtx_unlock(s->mtx);
 	if (rv != CHAOS_OK)
 		log_warn("run %" PRIu64 ": cannot save its record in %s: %s", id, s->runs,
@@ -286,7 +365,39 @@ run_store_ids(struct run_store *s, uint64_t *ids, size_t cap)
 	n = store_scan(s, &all);
 	nng_mtx_unlock(s->mtx);
 	n = n < cap ? n : cap;
-	memcpy(ids, all, n * sizeof(*ids));
+	if (n > 0)
+		memcpy(ids, all, n * sizeof(*ids));
 	free(all);
 	return n;
+}
+
+static int
+store_cmp_summaries(const void *a, const void *b)
+{
+	json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "id"));
+	json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "id"));
+
+	return (x < y) - (x > y);
+}
+
+json_t *
+run_store_list(struct run_store *s)
+{
+	json_t     *all[RUN_STORE_KEEP], *out = json_array();
+	size_t      n = 0;
+	const char *key;
+	json_t     *v;
+
+	nng_mtx_lock(s->mtx);
+	json_object_foreach(s->index, key, v)
+	{
+		if (n < RUN_STORE_KEEP)
+			all[n++] = json_deep_copy(v);
+	}
+	nng_mtx_unlock(s->mtx);
+	if (n > 1)
+		qsort(all, n, sizeof(all[0]), store_cmp_summaries);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(out, all[i]);
+	return out;
 }

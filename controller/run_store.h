@@ -47,4 +47,14 @@ json_t *run_store_load(struct run_store *s, uint64_t id);
  * count. */
 size_t run_store_ids(struct run_store *s, uint64_t *ids, size_t cap);
 
+/* The summaries of the newest RUN_STORE_KEEP records, newest first (a new
+ * array), kept in memory (read at open, updated at every save) so that a
+ * listing reads no file: each is its record with the progress cut to the
+ * last line and the result to its brief (run_store_brief). */
+json_t *run_store_list(struct run_store *s);
+
+/* What a listing keeps of a result (a new object): mttr, mttr_reason and
+ * failure, those it has; NULL when result is not an object. */
+json_t *run_store_brief(const json_t *result);
+
 #endif

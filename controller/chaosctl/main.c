@@ -25,6 +25,13 @@ static const struct chaosctl_cmd {
     {"orchestrate", cmd_orchestrate,
      "run several scenarios, once or continuously, and report: chaosctl orchestrate "
      "--help"},
+    {"status", cmd_status,
+     "the run in progress, the faults on each target with their leases, the agents "
+     "lost: chaosctl status [--json]"},
+    {"abort", cmd_abort,
+     "revert and end a run (default: the one in progress): chaosctl abort [RUN]"},
+    {"results", cmd_results,
+     "the runs the controller kept, newest first: chaosctl results [RUN] [--json]"},
 };
 
 #define CHAOSCTL_N_CMDS (sizeof(chaosctl_cmds) / sizeof(chaosctl_cmds[0]))

@@ -61,8 +61,8 @@ runclient_state_name(int state, char *buf, size_t len)
 	return wire_enum_name(&chaos__v1__run_state__descriptor, state, buf, len);
 }
 
-static bool
-rc_in_progress(int state)
+bool
+runclient_in_progress(int state)
 {
 	return state == CHAOS__V1__RUN_STATE__RUN_STATE_RUNNING ||
 	    state == CHAOS__V1__RUN_STATE__RUN_STATE_PLANNING;
@@ -125,20 +125,38 @@ rc_request(const struct ctl_target *t, Chaos__V1__ControlRequest *req,
 }
 
 static void
+rc_abort_request(Chaos__V1__ControlRequest *req, Chaos__V1__AbortRequest *abort,
+                 uint64_t id, const char *reason)
+{
+	abort->run_id  = id;
+	abort->reason  = (char *)reason;
+	req->body_case = CHAOS__V1__CONTROL_REQUEST__BODY_ABORT;
+	req->abort     = abort;
+}
+
+static void
 rc_send_abort(const struct ctl_target *t, uint64_t id)
 {
 	Chaos__V1__ControlRequest   req   = CHAOS__V1__CONTROL_REQUEST__INIT;
 	Chaos__V1__AbortRequest     abort = CHAOS__V1__ABORT_REQUEST__INIT;
 	Chaos__V1__ControlResponse *resp  = NULL;
 
-	abort.run_id  = id;
-	abort.reason  = "interrupted (chaosctl got a signal)";
-	req.body_case = CHAOS__V1__CONTROL_REQUEST__BODY_ABORT;
-	req.abort     = &abort;
+	rc_abort_request(&req, &abort, id, "interrupted (chaosctl got a signal)");
 	fprintf(stderr,
 	        "chaosctl: interrupted: asking the controller to revert everything\n");
 	if (rc_request(t, &req, &resp) == CHAOS_OK)
 		wire_free(resp);
+}
+
+chaos_err
+runclient_abort(const struct ctl_target *t, uint64_t run_id, const char *reason,
+                Chaos__V1__ControlResponse **resp, chaos_why *why)
+{
+	Chaos__V1__ControlRequest req   = CHAOS__V1__CONTROL_REQUEST__INIT;
+	Chaos__V1__AbortRequest   abort = CHAOS__V1__ABORT_REQUEST__INIT;
+
+	rc_abort_request(&req, &abort, run_id, reason);
+	return ctl_call(t, &req, resp, why);
 }
 
 /* Polls until the run ends; prints progress; returns the final response. */
@@ -165,7 +183,7 @@ rc_follow(const struct ctl_target *t, uint64_t id, bool quiet)
 			printf("  %s\n", resp->progress[i]);
 		fflush(stdout);
 		status.progress_from = resp->progress_next;
-		if (!resp->has_run_state || !rc_in_progress(resp->run_state))
+		if (!resp->has_run_state || !runclient_in_progress(resp->run_state))
 			return resp;
 		wire_free(resp);
 		usleep(RC_POLL_MS * 1000);
@@ -235,7 +253,7 @@ rc_take_result(Chaos__V1__ControlResponse *resp, const char *scenario, const cha
  * the controller was lost. A refusal (at the start or by the plan) is
  * returned as NULL too, with its state. */
 static Chaos__V1__ControlResponse *rc_end(Chaos__V1__ControlResponse *resp,
-                                          struct runclient_result *res);
+                                          struct runclient_result    *res);
 
 static Chaos__V1__ControlResponse *
 rc_run_to_end(const struct ctl_target *t, const char *scenario, json_t *params,
@@ -324,8 +342,8 @@ runclient_run(const struct ctl_target *t, const char *scenario, json_t *params,
 	int64_t                     t0 = clk_now_us();
 
 	memset(res, 0, sizeof(*res));
-	if ((resp = rc_run_to_end(t, scenario, params, dry_run, false, started, arg, res)) ==
-	    NULL)
+	if ((resp = rc_run_to_end(t, scenario, params, dry_run, false, started, arg,
+	                          res)) == NULL)
 		return runclient_exit_for_state(res->state);
 	if (dry_run) {
 		rc_print_plan(resp->result_json);
@@ -344,7 +362,8 @@ runclient_follow(const struct ctl_target *t, uint64_t run_id, const char *scenar
 	memset(res, 0, sizeof(*res));
 	res->run_id = run_id;
 	if ((resp = rc_follow(t, run_id, false)) == NULL) {
-		snprintf(res->error, sizeof(res->error), "lost contact with the controller");
+		snprintf(res->error, sizeof(res->error),
+		         "lost contact with the controller");
 		return CHAOS_EXIT_ENV;
 	}
 	if (resp->error != NULL && !resp->has_run_state) {

@@ -57,6 +57,17 @@ int runclient_follow(const struct ctl_target *t, uint64_t run_id, const char *sc
 int runclient_plan(const struct ctl_target *t, const char *scenario, json_t *params,
                    struct runclient_result *res);
 
+/* Asks the controller once to abort run_id, reverting its faults; reason
+ * says who asked (the controller logs it and the run's result keeps it).
+ * On CHAOS_OK *resp (wire_free) holds the state the run had when the abort
+ * came (has_run_state), or, without a state, the controller's error: it
+ * keeps no such run. Otherwise ctl_call's errors with why. */
+chaos_err runclient_abort(const struct ctl_target *t, uint64_t run_id, const char *reason,
+                          Chaos__V1__ControlResponse **resp, chaos_why *why);
+
+/* True for a state in which the run has not ended (planning, running). */
+bool runclient_in_progress(int state);
+
 /* Exit status (enum chaos_exit) for a final run state: 0 ok, 1
  * failed/aborted/skipped, 2 refused, 3 unusable or unreachable (0). */
 int runclient_exit_for_state(int state);

@@ -253,6 +253,15 @@ gen_control(void)
 	gen_emit("ok-ctlreq-list-namespace", WIRE_FIX_CTL_REQ, &q.req.base);
 	wire_fix_ctl_req_init(&q, CHAOS__V1__CONTROL_REQUEST__BODY_STATS);
 	gen_emit("ok-ctlreq-stats", WIRE_FIX_CTL_REQ, &q.req.base);
+	wire_fix_ctl_req_init(&q, CHAOS__V1__CONTROL_REQUEST__BODY_STATUS);
+	gen_emit("ok-ctlreq-status", WIRE_FIX_CTL_REQ, &q.req.base);
+	wire_fix_ctl_req_init(&q, CHAOS__V1__CONTROL_REQUEST__BODY_RESULTS);
+	q.results.has_run_id = true;
+	q.results.run_id     = 12;
+	gen_emit("ok-ctlreq-results-one", WIRE_FIX_CTL_REQ, &q.req.base);
+	wire_fix_ctl_resp_init(&r);
+	wire_fix_ctl_resp_status(&r);
+	gen_emit("ok-ctlresp-status", WIRE_FIX_CTL_RESP, &r.resp.base);
 	wire_fix_ctl_resp_init(&r);
 	gen_emit("ok-ctlresp-agents", WIRE_FIX_CTL_RESP, &r.resp.base);
 	r.resp.n_agents    = 0;

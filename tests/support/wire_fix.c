@@ -326,12 +326,18 @@ wire_fix_ctl_req_init(struct wire_fix_ctl_req            *f,
 	chaos__v1__control_request__init(&f->req);
 	chaos__v1__list_agents_request__init(&f->list);
 	chaos__v1__stats_request__init(&f->stats);
+	chaos__v1__status_request__init(&f->status);
+	chaos__v1__results_request__init(&f->results);
 	f->req.protocol_version = WIRE_VERSION;
 	f->req.body_case        = body;
 	if (body == CHAOS__V1__CONTROL_REQUEST__BODY_LIST_AGENTS)
 		f->req.list_agents = &f->list;
 	else if (body == CHAOS__V1__CONTROL_REQUEST__BODY_STATS)
 		f->req.stats = &f->stats;
+	else if (body == CHAOS__V1__CONTROL_REQUEST__BODY_STATUS)
+		f->req.status = &f->status;
+	else if (body == CHAOS__V1__CONTROL_REQUEST__BODY_RESULTS)
+		f->req.results = &f->results;
 }
 
 void
@@ -370,4 +376,38 @@ wire_fix_ctl_resp_init(struct wire_fix_ctl_resp *f)
 	f->resp.now_ctl_us                            = WIRE_FIX_T0_US + 5;
 	f->resp.has_heartbeat_ms                      = true;
 	f->resp.heartbeat_ms                          = 500;
+}
+
+void
+wire_fix_ctl_resp_status(struct wire_fix_ctl_resp *f)
+{
+	chaos__v1__run_info__init(&f->run);
+	chaos__v1__live_fault__init(&f->live);
+	f->run.run_id             = 12;
+	f->run.scenario           = "network_partition";
+	f->run.state              = CHAOS__V1__RUN_STATE__RUN_STATE_RUNNING;
+	f->run.has_started_ctl_us = true;
+	f->run.started_ctl_us     = WIRE_FIX_T0_US - 4000000;
+	f->run.last_progress      = "partition applied on 2 nodes";
+	f->runs[0]                = &f->run;
+	f->live.agent_id          = "ledger/chain-0";
+	f->live.pod               = "chain-0";
+	f->live.namespace_        = "ledger";
+	f->live.fault_id          = "r12-partition-chain-0";
+	f->live.kind              = "partition";
+	f->live.has_lease_ms = f->live.has_lease_end_ctl_us = true;
+	f->live.lease_ms                                    = 3000;
+	f->live.lease_end_ctl_us                            = WIRE_FIX_T0_US + 2500000;
+	f->live.has_hard_end_ctl_us                         = true;
+	f->live.hard_end_ctl_us                             = WIRE_FIX_T0_US + 56000000;
+	f->live.has_wanted = f->live.has_in_force = true;
+	f->live.wanted = f->live.in_force = true;
+	f->lives[0]                       = &f->live;
+	f->info.has_lost_since_ctl_us     = true;
+	f->info.lost_since_ctl_us         = WIRE_FIX_T0_US + 1500000;
+	f->resp.n_endpoints               = 0;
+	f->resp.n_runs                    = 1;
+	f->resp.runs                      = f->runs;
+	f->resp.n_faults                  = 1;
+	f->resp.faults                    = f->lives;
 }

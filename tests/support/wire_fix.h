@@ -130,10 +130,12 @@ struct wire_fix_ctl_req {
 	Chaos__V1__ControlRequest    req;
 	Chaos__V1__ListAgentsRequest list;
 	Chaos__V1__StatsRequest      stats;
+	Chaos__V1__StatusRequest     status;
+	Chaos__V1__ResultsRequest    results;
 };
 
-/* A control request with this body (LIST_AGENTS: every namespace, STATS);
- * BODY__NOT_SET leaves it without one. */
+/* A control request with this body (LIST_AGENTS: every namespace, STATS,
+ * STATUS, RESULTS: every run); BODY__NOT_SET leaves it without one. */
 void wire_fix_ctl_req_init(struct wire_fix_ctl_req            *f,
                            Chaos__V1__ControlRequest__BodyCase body);
 
@@ -145,10 +147,19 @@ struct wire_fix_ctl_resp {
 	Chaos__V1__EndpointStats  *eps[1];
 	struct wire_fix_ident      ident;
 	char                      *faults[1];
+	Chaos__V1__RunInfo         run;
+	Chaos__V1__RunInfo        *runs[1];
+	Chaos__V1__LiveFault       live;
+	Chaos__V1__LiveFault      *lives[1];
 };
 
 /* An answer to "agents": one lost agent with its clock and one active fault,
  * the events endpoint's counters, the time and the heartbeat. */
 void wire_fix_ctl_resp_init(struct wire_fix_ctl_resp *f);
+
+/* Turns it into an answer to "status": run 12 (network_partition) running
+ * with its last progress line, its fault r12-partition-chain-0 in force on
+ * chain-0 with its lease and hard end, and the lost agent with its time. */
+void wire_fix_ctl_resp_status(struct wire_fix_ctl_resp *f);
 
 #endif

@@ -741,6 +741,136 @@ test_replies_name_the_instance_and_the_live_faults(void **state)
 	registry_free(other);
 }
 
+/* The next poll, saying fault_id is in force. */
+static const Chaos__V1__Poll *
+fake_poll_in_force(struct fake_agent *f, char *fault_id)
+{
+	fake_poll(f, false);
+	f->faults[0]            = fault_id;
+	f->poll.active_faults   = f->faults;
+	f->poll.n_active_faults = 1;
+	return &f->poll;
+}
+
+/* The apply command a scenario sends for fault_id: a partition with a
+ * 3 s lease and a hard end. */
+static void
+enqueue_partition(struct registry *r, const char *agent_id, const char *fault_id,
+                  uint64_t command_id, int64_t hard_end)
+{
+	Chaos__V1__Command        cmd      = CHAOS__V1__COMMAND__INIT;
+	Chaos__V1__FaultSpec      spec     = CHAOS__V1__FAULT_SPEC__INIT;
+	Chaos__V1__PartitionFault part     = CHAOS__V1__PARTITION_FAULT__INIT;
+	char                     *peers[1] = {"10.77.0.22/32"};
+
+	part.peers           = peers;
+	part.n_peers         = 1;
+	spec.fault_id        = (char *)fault_id;
+	spec.lease_ms        = 3000;
+	spec.hard_end_ctl_us = hard_end;
+	spec.kind_case       = CHAOS__V1__FAULT_SPEC__KIND_PARTITION;
+	spec.partition       = &part;
+	cmd.command_id       = command_id;
+	cmd.body_case        = CHAOS__V1__COMMAND__BODY_APPLY_FAULT;
+	cmd.apply_fault      = &spec;
+	assert_int_equal(registry_enqueue(r, agent_id, &cmd), CHAOS_OK);
+}
+
+static void
+test_faults_list_kind_lease_end_and_hard_end_of_what_is_kept(void **state)
+{
+	struct registry       *r = new_registry(8);
+	struct fake_agent      a;
+	Chaos__V1__LiveFault **f        = NULL;
+	size_t                 n        = 0;
+	int64_t                hard_end = clk_now_us() + 60000000, before;
+
+	(void)state;
+	fake_init(&a, "ledger", "chain-0");
+	poll_ok(r, fake_poll(&a, true), 1);
+	assert_int_equal(registry_fault_live(r, a.agent_id, "r7-partition-chain-0", true),
+	                 CHAOS_OK);
+	enqueue_partition(r, a.agent_id, "r7-partition-chain-0", 70, hard_end);
+	before = clk_now_us();
+	wire_free(reply_of(r, a.agent_id)); /* carries the apply: renews the lease */
+	/* the agent has not confirmed it yet: wanted, not in force */
+	assert_int_equal(registry_faults(r, &f, &n), CHAOS_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(f[0]->pod, "chain-0");
+	assert_string_equal(f[0]->namespace_, "ledger");
+	assert_string_equal(f[0]->fault_id, "r7-partition-chain-0");
+	assert_string_equal(f[0]->kind, "partition");
+	assert_null(f[0]->target);
+	assert_int_equal(f[0]->lease_ms, 3000);
+	assert_true(f[0]->has_lease_end_ctl_us);
+	assert_true(f[0]->lease_end_ctl_us >= before + 3000000);
+	assert_true(f[0]->lease_end_ctl_us <= clk_now_us() + 3000000);
+	assert_int_equal(f[0]->hard_end_ctl_us, hard_end);
+	assert_true(f[0]->wanted);
+	assert_false(f[0]->in_force);
+	registry_faults_free(f, n);
+	/* the agent's next poll lists it: in force */
+	poll_ok(r, fake_poll_in_force(&a, "r7-partition-chain-0"), 1);
+	assert_int_equal(registry_faults(r, &f, &n), CHAOS_OK);
+	assert_int_equal(n, 1);
+	assert_true(f[0]->wanted && f[0]->in_force);
+	registry_faults_free(f, n);
+	registry_free(r);
+}
+
+static void
+test_a_fault_no_longer_wanted_but_in_force_is_listed_as_reverting(void **state)
+{
+	struct registry       *r = new_registry(8);
+	struct fake_agent      a, b;
+	Chaos__V1__LiveFault **f = NULL;
+	size_t                 n = 0;
+
+	(void)state;
+	fake_init(&a, "ledger", "chain-1");
+	fake_init(&b, "ledger", "chain-0");
+	poll_ok(r, fake_poll(&a, true), 1);
+	poll_ok(r, fake_poll(&b, true), 2);
+	registry_fault_live(r, a.agent_id, "r7-partition-chain-1", true);
+	registry_fault_live(r, b.agent_id, "r7-partition-chain-0", true);
+	enqueue_partition(r, a.agent_id, "r7-partition-chain-1", 71, clk_now_us() + 1);
+	registry_forget_faults(r, "r7-"); /* the run ended */
+	poll_ok(r, fake_poll_in_force(&a, "r7-partition-chain-1"), 1);
+	assert_int_equal(registry_faults(r, &f, &n), CHAOS_OK);
+	assert_int_equal(n, 1); /* chain-0's is gone from both sides */
+	assert_string_equal(f[0]->pod, "chain-1");
+	assert_false(f[0]->wanted);
+	assert_true(f[0]->in_force);
+	assert_false(f[0]->has_lease_end_ctl_us); /* nobody renews it */
+	registry_faults_free(f, n);
+	registry_free(r);
+}
+
+static void
+test_a_lost_agent_says_since_when(void **state)
+{
+	struct registry       *r = new_registry(8);
+	struct fake_agent      a;
+	Chaos__V1__AgentInfo **all = NULL;
+	size_t                 n   = 0;
+	int64_t                before;
+
+	(void)state;
+	fake_init(&a, "ledger", "chain-2");
+	poll_ok(r, fake_poll(&a, true), 1);
+	assert_int_equal(registry_snapshot(r, NULL, &all, &n), CHAOS_OK);
+	assert_false(all[0]->has_lost_since_ctl_us);
+	registry_snapshot_free(all, n);
+	before = clk_now_us();
+	registry_pipe_closed(r, 1);
+	assert_int_equal(registry_snapshot(r, NULL, &all, &n), CHAOS_OK);
+	assert_true(all[0]->has_lost_since_ctl_us);
+	assert_true(all[0]->lost_since_ctl_us >= before);
+	assert_true(all[0]->lost_since_ctl_us <= clk_now_us());
+	registry_snapshot_free(all, n);
+	registry_free(r);
+}
+
 int
 main(void)
 {
@@ -762,6 +892,11 @@ main(void)
 	    cmocka_unit_test(test_churn_of_ten_thousand_ids_keeps_the_table_bounded),
 	    cmocka_unit_test(test_lost_agents_are_forgotten_after_the_forget_time),
 	    cmocka_unit_test(test_replies_name_the_instance_and_the_live_faults),
+	    cmocka_unit_test(
+	        test_faults_list_kind_lease_end_and_hard_end_of_what_is_kept),
+	    cmocka_unit_test(
+	        test_a_fault_no_longer_wanted_but_in_force_is_listed_as_reverting),
+	    cmocka_unit_test(test_a_lost_agent_says_since_when),
 	};
 
 	log_init("test_registry", LOG_LEVEL_ERROR);

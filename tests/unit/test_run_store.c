@@ -3,7 +3,8 @@
  * Runs on disk (controller/run_store): ids never repeat across restarts, a
  * run a dead controller left running comes back interrupted with what it
  * measured (or every figure unknown when nothing was saved), one controller
- * per directory, only the newest RUN_STORE_KEEP records kept.
+ * per directory, only the newest RUN_STORE_KEEP records kept, and their
+ * summaries listed without reading a file.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -42,7 +43,7 @@ teardown(void **state)
 static struct run_store *
 open_store(size_t *interrupted)
 {
-	struct run_store *s  = NULL;
+	struct run_store *s   = NULL;
 	chaos_why         why = {{0}};
 
 	assert_int_equal(run_store_open(dir, &s, interrupted, &why), CHAOS_OK);
@@ -69,9 +70,9 @@ test_ids_never_repeat_across_restarts(void **state)
 static void
 test_a_running_run_comes_back_interrupted_with_its_checkpoint(void **state)
 {
-	struct run_store *s = open_store(NULL);
+	struct run_store *s  = open_store(NULL);
 	uint64_t          id = run_store_next_id(s), bare = run_store_next_id(s);
-	size_t            n  = 0;
+	size_t            n = 0;
 	json_t           *rec, *res;
 
 	(void)state;
@@ -90,7 +91,8 @@ test_a_running_run_comes_back_interrupted_with_its_checkpoint(void **state)
 	s = open_store(&n);
 	assert_int_equal(n, 2);
 	rec = run_store_load(s, id);
-	assert_string_equal(json_string_value(json_object_get(rec, "state")), "interrupted");
+	assert_string_equal(json_string_value(json_object_get(rec, "state")),
+	                    "interrupted");
 	res = json_object_get(rec, "result");
 	assert_true(json_is_true(json_object_get(res, "interrupted")));
 	assert_int_equal(json_integer_value(json_object_get(res, "samples")), 40);
@@ -147,6 +149,47 @@ test_only_the_newest_records_are_kept(void **state)
 	run_store_close(s);
 }
 
+static void
+test_the_list_holds_summaries_newest_first_across_a_restart(void **state)
+{
+	struct run_store *s = open_store(NULL);
+	uint64_t          a = run_store_next_id(s), b = run_store_next_id(s);
+	json_t *rec = json_pack("{s:s,s:[s,s],s:{s:f,s:[i,i,i],s:s}}", "state", "failed",
+	                        "progress", "applied", "reverted", "result", "mttr", 1.25,
+	                        "samples", 1, 2, 3, "failure", "not recovered");
+	json_t *list, *first;
+
+	(void)state;
+	assert_int_equal(run_store_save(s, a, rec), CHAOS_OK);
+	json_decref(rec);
+	rec = json_pack("{s:s,s:[],s:n}", "state", "running", "progress", "result");
+	assert_int_equal(run_store_save(s, b, rec), CHAOS_OK);
+	json_decref(rec);
+	for (int round = 0; round < 2; round++) {
+		list = run_store_list(s);
+		assert_int_equal(json_array_size(list), 2);
+		assert_int_equal(
+		    json_integer_value(json_object_get(json_array_get(list, 0), "id")),
+		    b);
+		first = json_array_get(list, 1); /* run a: its summary, not its samples */
+		assert_int_equal(json_integer_value(json_object_get(first, "id")), a);
+		assert_int_equal(json_array_size(json_object_get(first, "progress")), 1);
+		assert_string_equal(json_string_value(json_array_get(
+		                        json_object_get(first, "progress"), 0)),
+		                    "reverted");
+		assert_true(json_number_value(json_object_get(
+		                json_object_get(first, "result"), "mttr")) == 1.25);
+		assert_null(json_object_get(json_object_get(first, "result"), "samples"));
+		assert_string_equal(json_string_value(json_object_get(
+		                        json_object_get(first, "result"), "failure")),
+		                    "not recovered");
+		json_decref(list);
+		run_store_close(s); /* the next round reads it back from disk */
+		s = open_store(NULL);
+	}
+	run_store_close(s);
+}
+
 int
 main(void)
 {
@@ -160,6 +203,9 @@ main(void)
 	        test_a_second_controller_on_the_directory_is_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_only_the_newest_records_are_kept, setup,
 	                                    teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_the_list_holds_summaries_newest_first_across_a_restart, setup,
+	        teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

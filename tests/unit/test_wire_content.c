@@ -265,6 +265,27 @@ test_control_messages_with_bad_content_are_rejected(void **state)
 	r.ident.id.role = CHAOS__V1__ROLE__ROLE_UNSPECIFIED;
 	wire_expect_rejected(&r.resp.base, WIRE_FIX_CTL_RESP, CHAOS_EPROTO,
 	                     "role unspecified");
+
+	wire_fix_ctl_req_init(&q, CHAOS__V1__CONTROL_REQUEST__BODY_RESULTS);
+	q.results.has_run_id = true;
+	wire_expect_rejected(&q.req.base, WIRE_FIX_CTL_REQ, CHAOS_EPROTO, "run id 0");
+	wire_fix_ctl_resp_init(&r);
+	wire_fix_ctl_resp_status(&r);
+	r.run.run_id = 0;
+	wire_expect_rejected(&r.resp.base, WIRE_FIX_CTL_RESP, CHAOS_EPROTO,
+	                     "run without id or scenario");
+	r.run.run_id = 12;
+	r.run.state  = CHAOS__V1__RUN_STATE__RUN_STATE_UNSPECIFIED;
+	wire_expect_rejected(&r.resp.base, WIRE_FIX_CTL_RESP, CHAOS_EPROTO,
+	                     "run state unspecified");
+	r.run.state     = CHAOS__V1__RUN_STATE__RUN_STATE_RUNNING;
+	r.live.fault_id = "";
+	wire_expect_rejected(&r.resp.base, WIRE_FIX_CTL_RESP, CHAOS_EPROTO,
+	                     "bad agent, pod");
+	r.live.fault_id     = "r12-partition-chain-0";
+	r.run.last_progress = "line\x1b[2Jcleared";
+	wire_expect_rejected(&r.resp.base, WIRE_FIX_CTL_RESP, CHAOS_EPROTO,
+	                     "control characters");
 }
 
 /* Appends raw bytes (an extra field) to a packed minimal poll. */

@@ -418,6 +418,68 @@ test_control_response_with_agents_and_endpoints_round_trips(void **state)
 	wire_free(got);
 }
 
+static void
+test_control_status_and_results_requests_round_trip(void **state)
+{
+	struct wire_fix_ctl_req    f;
+	Chaos__V1__ControlRequest *got;
+
+	(void)state;
+	wire_fix_ctl_req_init(&f, CHAOS__V1__CONTROL_REQUEST__BODY_STATUS);
+	got = wire_expect_accepted(&f.req.base, WIRE_FIX_CTL_REQ);
+	assert_int_equal(got->body_case, CHAOS__V1__CONTROL_REQUEST__BODY_STATUS);
+	assert_non_null(got->status);
+	wire_free(got);
+
+	wire_fix_ctl_req_init(&f, CHAOS__V1__CONTROL_REQUEST__BODY_RESULTS);
+	got = wire_expect_accepted(&f.req.base, WIRE_FIX_CTL_REQ);
+	assert_int_equal(got->body_case, CHAOS__V1__CONTROL_REQUEST__BODY_RESULTS);
+	assert_false(got->results->has_run_id); /* every run kept */
+	wire_free(got);
+
+	f.results.has_run_id = true;
+	f.results.run_id     = 41;
+	got                  = wire_expect_accepted(&f.req.base, WIRE_FIX_CTL_REQ);
+	assert_true(got->results->has_run_id);
+	assert_int_equal(got->results->run_id, 41);
+	wire_free(got);
+}
+
+static void
+test_control_response_with_runs_faults_and_lost_agents_round_trips(void **state)
+{
+	struct wire_fix_ctl_resp    f;
+	Chaos__V1__ControlResponse *got;
+	const Chaos__V1__LiveFault *lf;
+
+	(void)state;
+	wire_fix_ctl_resp_init(&f);
+	wire_fix_ctl_resp_status(&f);
+	f.resp.record_json = "{\"id\": 12,\n \"result\": null}";
+	got                = wire_expect_accepted(&f.resp.base, WIRE_FIX_CTL_RESP);
+	assert_int_equal(got->n_runs, 1);
+	assert_int_equal(got->runs[0]->run_id, 12);
+	assert_string_equal(got->runs[0]->scenario, "network_partition");
+	assert_int_equal(got->runs[0]->state, CHAOS__V1__RUN_STATE__RUN_STATE_RUNNING);
+	assert_int_equal(got->runs[0]->started_ctl_us, T0_US - 4000000);
+	assert_false(got->runs[0]->has_ended_ctl_us);
+	assert_false(got->runs[0]->has_mttr_s); /* not measured: absent, not 0 */
+	assert_string_equal(got->runs[0]->last_progress, "partition applied on 2 nodes");
+	assert_int_equal(got->n_faults, 1);
+	lf = got->faults[0];
+	assert_string_equal(lf->pod, "chain-0");
+	assert_string_equal(lf->fault_id, "r12-partition-chain-0");
+	assert_string_equal(lf->kind, "partition");
+	assert_int_equal(lf->lease_ms, 3000);
+	assert_int_equal(lf->lease_end_ctl_us, T0_US + 2500000);
+	assert_int_equal(lf->hard_end_ctl_us, T0_US + 56000000);
+	assert_true(lf->wanted && lf->in_force);
+	assert_null(lf->target);
+	assert_int_equal(got->agents[0]->lost_since_ctl_us, T0_US + 1500000);
+	assert_string_equal(got->record_json, "{\"id\": 12,\n \"result\": null}");
+	wire_free(got);
+}
+
 /* A table-driven test run for one case (its initial state), under its own name. */
 #define WIRE_CASE(name, fn, c)                                                           \
 	{                                                                                \
@@ -450,6 +512,8 @@ main(void)
 	    WIRE_TEST(test_load_report_event_round_trips),
 	    WIRE_TEST(test_control_request_list_agents_and_stats_round_trip),
 	    WIRE_TEST(test_control_response_with_agents_and_endpoints_round_trips),
+	    WIRE_TEST(test_control_status_and_results_requests_round_trip),
+	    WIRE_TEST(test_control_response_with_runs_faults_and_lost_agents_round_trips),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
