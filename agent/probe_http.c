@@ -140,18 +140,25 @@ http_on_end(void *arg, const struct load_http_end *e)
 static chaos_err
 http_request(struct load_http *h, const struct probe_check *c, struct http_exchange *x)
 {
-	x->ended = false;
-	x->len   = 0;
-	/* scheduled at the check's start: the pool's timeout ends it at the
-	 * check's deadline */
-	load_http_send(h, c->deadline_mono_us - (int64_t)c->timeout_ms * 1000, 0);
+	x->ended    = false;
+	x->overflow = false;
+	x->len      = 0;
+	/* Scheduled at the check's start, so that the pool's timeout ends it
+	 * at the check's deadline. A pool of one with nothing in flight always
+	 * takes it. */
+	if (!load_http_send(h, c->deadline_mono_us - (int64_t)c->timeout_ms * 1000, 0)) {
+		x->end.cls = CHAOS__V1__ERROR_CLASS__ERROR_CLASS_OTHER;
+		return CHAOS_OK;
+	}
 	while (!x->ended)
 		if (!load_http_wait(h, c->deadline_mono_us))
 			return CHAOS_ECLOSED;
 	return CHAOS_OK;
 }
 
-/* Tries the addresses in turn, as a client would, until one connects. */
+/* Tries the addresses in turn, as a client would, until one connects.
+ * Returns CHAOS_OK with x filled, CHAOS_ECLOSED, or another code with r
+ * filled (no client could be made). */
 static chaos_err
 http_exchange(struct http_state *st, const struct addrinfo *addrs,
               const struct probe_check *c, struct http_exchange *x,
@@ -167,7 +174,7 @@ http_exchange(struct http_state *st, const struct addrinfo *addrs,
 		r->error_class = CHAOS__V1__ERROR_CLASS__ERROR_CLASS_OTHER;
 		probe_detail(r, "%s", why.text[0] ? why.text : chaos_strerror(rv));
 		load_http_free(h);
-		return CHAOS_ENOMEM;
+		return rv;
 	}
 	if (st->field != NULL)
 		load_http_on_body(h, http_on_body, x);
