@@ -13,6 +13,7 @@
 #include "agent/cli.h"
 #include "agent/events.h"
 #include "agent/identity.h"
+#include "agent/memtune.h"
 #include "agent/session.h"
 #include "common/err.h"
 #include "common/flags.h"
@@ -112,6 +113,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "chaos-agent: %s\n", why.text);
 		return CHAOS_EXIT_USAGE;
 	}
+	memtune_apply();
 	agent_block_signals();
 	return agent_start(&o, &id);
 }

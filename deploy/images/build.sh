@@ -11,11 +11,14 @@
 #     (default build-images/ at the top of the tree) and installs it with
 #     `cmake --install --strip` into a staging directory;
 #  2. finds the Debian packages the installed programs need (their ELF NEEDED
-#     entries, resolved with ldd, owned per dpkg) and makes the base image
-#     localhost/chaos-base:VERSION from Debian 12 with exactly those: from
-#     `podman pull debian:12-slim` plus apt-get when a registry answers
-#     (--base pull), else with `mmdebstrap --variant=essential` (--base
-#     mmdebstrap); auto tries the pull first;
+#     entries, resolved with ldd, and the libraries they dlopen, named in
+#     them; owned per dpkg) and makes two base images from Debian 12 with
+#     exactly those: localhost/chaos-base-agent:VERSION for chaos-agent, which
+#     runs in every target pod, and localhost/chaos-base:VERSION for the
+#     rest (libcurl is the controller's alone); from `podman pull
+#     debian:12-slim` plus apt-get when a registry answers (--base pull),
+#     else with `mmdebstrap --variant=essential` (--base mmdebstrap); auto
+#     tries the pull first;
 #  3. builds localhost/chaos-agent, chaos-controller (with chaosctl) and
 #     chaos-coordinator at VERSION (the project's version) from the
 #     Containerfiles here, and checks that each program starts in its image
@@ -73,7 +76,7 @@ parse_flags() {
 check_env() {
 	local t missing=()
 	[ "$(id -u)" -eq 0 ] || die 3 "run as root (podman and mmdebstrap need it)"
-	for t in podman runc mmdebstrap cmake ldd readelf dpkg-query sha256sum; do
+	for t in podman runc mmdebstrap cmake ldd readelf strings ldconfig dpkg-query sha256sum; do
 		command -v "$t" >/dev/null 2>&1 || missing+=("$t")
 	done
 	[ "${#missing[@]}" = 0 ] || die 3 "missing ${missing[*]}; run deploy/install-deps.sh and deploy/images/install-deps.sh"
@@ -112,14 +115,26 @@ lib_package() { # path
 	die 1 "no Debian package owns $1"
 }
 
-# The packages of the libraries the programs link directly (ELF NEEDED);
-# apt brings what those need. libc6 is in every base already.
+# The sonames a program loads with dlopen (chaos-agent: libpq.so.5, see
+# agent/pqlib.h). No NEEDED entry names them, so they are found as the
+# strings they are in the binary (NEEDED names match too: harmless).
+dlopened_sonames() { # program
+	strings -a "$1" | grep -E '^lib[A-Za-z0-9_+-]+\.so\.[0-9]+$' | sort -u
+}
+
+# The packages of the libraries the programs link directly (ELF NEEDED) or
+# load with dlopen; apt brings what those need. libc6 is in every base.
 runtime_packages() { # programs...
 	local bin soname path
 	for bin in "$@"; do
 		for soname in $(readelf -d "$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
 			path=$(ldd "$bin" | awk -v s="$soname" '$1 == s && $3 ~ /^\// {print $3; exit}')
 			[ -n "$path" ] || die 1 "$bin: ldd does not resolve $soname"
+			lib_package "$path"
+		done
+		for soname in $(dlopened_sonames "$bin"); do
+			path=$(ldconfig -p | awk -v s="$soname" '$1 == s && $NF ~ /^\// {print $NF; exit}')
+			[ -n "$path" ] || die 1 "$bin names $soname, which is not installed here"
 			lib_package "$path"
 		done
 	done | grep -vx libc6 | sort -u
@@ -210,12 +225,18 @@ build_image() { # image containerfile context base
 		-f "$file" -t "$image" "$ctx" >/dev/null || die 1 "podman build of $image failed"
 }
 
-# Each program starts in its image: --help exits 0.
+# Each program starts in its image (--help exits 0), and the libraries it
+# loads later with dlopen are there.
 smoke_test() { # image program
-	local out rc=0
+	local out rc=0 soname found
 	out=$(podman run --rm --network=none --entrypoint "/usr/local/bin/$2" "$1" --help 2>&1) || rc=$?
 	[ "$rc" = 0 ] || { echo "$out" >&2; die 1 "$2 --help in $1 exited $rc"; }
-	say "ok: $2 --help exits 0 in $1"
+	found=$(podman run --rm --network=none --entrypoint /sbin/ldconfig "$1" -p) ||
+		die 1 "ldconfig -p in $1 failed"
+	for soname in $(dlopened_sonames "$stage/usr/local/bin/$2"); do
+		grep -q "^[[:space:]]*$soname " <<<"$found" || die 1 "$2 loads $soname, which $1 lacks"
+	done
+	say "ok: $2 --help exits 0 in $1, and what it loads later is there"
 }
 
 report_sizes() {
@@ -237,10 +258,14 @@ main() {
 	SECONDS=0
 
 	stage_programs
-	pkgs=$(runtime_packages "$stage"/usr/local/bin/* | paste -sd, -)
-	base=localhost/chaos-base:$version
+	# The agent runs in every target pod: its base has only what it needs.
+	pkgs=$(runtime_packages "$stage/usr/local/bin/chaos-agent" | paste -sd, -)
+	base=localhost/chaos-base-agent:$version
 	make_base "$base" "$pkgs"
 	build_image "localhost/chaos-agent:$version" "$here/Containerfile.agent" "$stage" "$base"
+	pkgs=$(runtime_packages "$stage"/usr/local/bin/chaos{-controller,ctl,-coordinator} | paste -sd, -)
+	base=localhost/chaos-base:$version
+	make_base "$base" "$pkgs"
 	build_image "localhost/chaos-controller:$version" "$here/Containerfile.controller" "$stage" "$base"
 	build_image "localhost/chaos-coordinator:$version" "$here/Containerfile.coordinator" "$stage" "$base"
 	images="agent:chaos-agent controller:chaos-controller controller:chaosctl coordinator:chaos-coordinator"

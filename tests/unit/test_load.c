@@ -670,6 +670,67 @@ test_http1_parses_lengths_chunks_and_connection_rules(void **state)
 	              HTTP1_DONE, 200, true);
 }
 
+/* What a body function collects; refuses more than `max` bytes. */
+struct body_sink {
+	char   buf[64];
+	size_t len, max;
+};
+
+static bool
+body_take(void *arg, const char *data, size_t len)
+{
+	struct body_sink *b = arg;
+
+	if (len > b->max - b->len)
+		return false;
+	memcpy(b->buf + b->len, data, len);
+	b->len += len;
+	return true;
+}
+
+/* The HTTP probe reads bodies through the parser: de-chunked, across an
+ * interim answer, in pieces of any size; a refusal stops the parse with the
+ * status known. */
+static void
+test_http1_hands_the_body_dechunked(void **state)
+{
+	const char *chunked = "HTTP/1.1 100 Continue\r\n\r\n"
+	                      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+	                      "5;ext=1\r\nhello\r\nA\r\n0123456789\r\n0\r\nT: x\r\n\r\n";
+
+	(void)state;
+	for (size_t step = 1; step <= strlen(chunked); step++) {
+		struct http1_resp p;
+		struct body_sink  b   = {.max = sizeof(b.buf)};
+		size_t            len = strlen(chunked), off = 0, used;
+		enum http1_result r = HTTP1_MORE;
+
+		http1_reset(&p);
+		http1_set_body(&p, body_take, &b);
+		while (off < len && r == HTTP1_MORE) {
+			r = http1_parse(&p, chunked + off,
+			                len - off < step ? len - off : step, &used);
+			off += used;
+		}
+		assert_int_equal(r, HTTP1_DONE);
+		assert_int_equal(b.len, 15);
+		assert_memory_equal(b.buf, "hello0123456789", 15);
+	}
+	{
+		struct http1_resp p;
+		struct body_sink  b = {.max = 4};
+		const char *t = "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\ntoo long!";
+		size_t      used;
+
+		http1_reset(&p);
+		http1_set_body(&p, body_take, &b);
+		assert_false(http1_head_complete(&p));
+		assert_int_equal(http1_parse(&p, t, strlen(t), &used), HTTP1_ERROR);
+		assert_true(http1_head_complete(&p));
+		assert_int_equal(p.status, 200);
+	}
+}
+
 static void
 test_http1_body_until_eof(void **state)
 {
@@ -759,6 +820,7 @@ main(void)
 	                                    test_teardown),
 	    cmocka_unit_test(test_http1_parses_lengths_chunks_and_connection_rules),
 	    cmocka_unit_test(test_http1_body_until_eof),
+	    cmocka_unit_test(test_http1_hands_the_body_dechunked),
 	    cmocka_unit_test(test_http1_refuses_malformed_answers),
 	    cmocka_unit_test(test_http1_bounds_the_header_section),
 	};

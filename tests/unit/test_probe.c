@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -48,6 +49,39 @@ static const Chaos__V1__ErrorClass EC_OTHER = CHAOS__V1__ERROR_CLASS__ERROR_CLAS
 static atomic_long height = 100; /* /height and /nested: one more each time */
 static atomic_long slow_arrived; /* /slow requests that reached the server */
 
+#define BIG_BODY (70u * 1024u) /* over the probe's 64 KiB */
+
+/* Bodies the canned replies cannot make: chunked, until close, too big. */
+static bool
+route_raw(int fd, const char *path)
+{
+	static char big[BIG_BODY + 1];
+	char        head[160], body[64];
+
+	snprintf(body, sizeof(body), "{\"height\":%ld}", atomic_fetch_add(&height, 1));
+	if (strcmp(path, "/chunked") == 0) {
+		snprintf(head, sizeof(head),
+		         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+		         "4;ext=1\r\n%.4s\r\n%zx\r\n%s\r\n0\r\nX-Trailer: 1\r\n\r\n",
+		         body, strlen(body) - 4, body + 4);
+		http_srv_send(fd, head);
+	} else if (strcmp(path, "/until-close") == 0) {
+		http_srv_send(
+		    fd, "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n");
+		http_srv_send(fd, body);
+	} else if (strcmp(path, "/big") == 0) {
+		memset(big, ' ', BIG_BODY);
+		memcpy(big, body, strlen(body));
+		snprintf(head, sizeof(head),
+		         "HTTP/1.1 200 OK\r\nContent-Length: %u\r\n\r\n", BIG_BODY);
+		http_srv_send(fd, head);
+		http_srv_send(fd, big);
+	} else {
+		return false;
+	}
+	return true;
+}
+
 /* One answer per connection, as probes use a fresh one per check. */
 static bool
 route(struct http_srv *s, int fd, const char *path)
@@ -56,6 +90,8 @@ route(struct http_srv *s, int fd, const char *path)
 	                           "Connection: close\r\n";
 	char              body[128];
 
+	if (route_raw(fd, path))
+		return false;
 	if (strcmp(path, "/height") == 0) {
 		snprintf(body, sizeof(body), "{\"height\":%ld}",
 		         atomic_fetch_add(&height, 1));
@@ -340,6 +376,24 @@ static const struct first_case first_cases[] = {
      .no_http_status = true,
      .detail_is      = REFUSED_TEXT},
     {.name = "http_closed_without_reply_is_refused", .path = "/close", .cls = EC_REFUSED},
+    {.name       = "http_chunked_body_is_read",
+     .path       = "/chunked",
+     .json_field = "height",
+     .healthy    = true,
+     .cls        = EC_NONE,
+     .min_value  = 100},
+    {.name       = "http_body_until_close_is_read",
+     .path       = "/until-close",
+     .json_field = "height",
+     .healthy    = true,
+     .cls        = EC_NONE,
+     .min_value  = 100},
+    {.name        = "http_body_over_64_kib_is_protocol",
+     .path        = "/big",
+     .json_field  = "height",
+     .cls         = EC_PROTOCOL,
+     .http_status = 200,
+     .detail_is   = "body over 65536 bytes"},
     {.name      = "tcp_open_port_is_healthy",
      .healthy   = true,
      .cls       = EC_NONE,
@@ -574,6 +628,41 @@ test_start_is_idempotent_by_id(void **state)
 	assert_int_equal(probe_stop(fx.ps, "idem"), CHAOS_ENOENT);
 }
 
+/* user:password@ in the URL goes out as Basic authorization, percent-
+ * decoded, as curl sends it: the request is read off a raw listener. */
+static void
+test_http_credentials_are_sent_as_basic(void **state)
+{
+	Chaos__V1__ProbeSpec s = CHAOS__V1__PROBE_SPEC__INIT;
+	uint16_t             port;
+	int                  lfd = loopback_listen(1, &port), fd;
+	char                 target[96], req[1024] = "";
+	ssize_t              n;
+	struct timeval       tv = {.tv_sec = 3};
+
+	(void)state;
+	assert_true(lfd >= 0);
+	setsockopt(lfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	snprintf(target, sizeof(target), "http://u:p%%40ss@127.0.0.1:%u/", port);
+	s.probe_id    = "auth";
+	s.kind        = CHAOS__V1__PROBE_KIND__PROBE_KIND_HTTP;
+	s.target      = target;
+	s.interval_ms = 1000;
+	s.timeout_ms  = 2000;
+	start_ok(&s);
+	fd = accept(lfd, NULL, NULL);
+	assert_true(fd >= 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	n = recv(fd, req, sizeof(req) - 1, 0);
+	assert_true(n > 0);
+	probe_stop(fx.ps, "auth");
+	close(fd);
+	close(lfd);
+	/* base64("u:p@ss") */
+	assert_non_null(strstr(req, "\r\nAuthorization: Basic dTpwQHNz\r\n"));
+	assert_non_null(strstr(req, "\r\nUser-Agent: chaos-agent-probe/"));
+}
+
 static void
 test_start_rejects_bad_specs(void **state)
 {
@@ -733,6 +822,7 @@ main(void)
 	    T(test_stop_interrupts_a_check_in_flight),
 	    T(test_stop_wakes_a_sleeping_probe),
 	    T(test_start_is_idempotent_by_id),
+	    T(test_http_credentials_are_sent_as_basic),
 	    T(test_start_rejects_bad_specs),
 	    T(test_set_holds_at_most_64_probes),
 	    T(test_conncheck_reports_each_target),
@@ -747,6 +837,9 @@ main(void)
 	    FIRST(7),
 	    FIRST(8),
 	    FIRST(9),
+	    FIRST(10),
+	    FIRST(11),
+	    FIRST(12),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

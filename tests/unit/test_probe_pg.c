@@ -23,6 +23,7 @@
 
 #include <cmocka.h>
 
+#include "agent/pqlib.h"
 #include "agent/probe.h"
 #include "common/clock.h"
 #include "common/err.h"
@@ -260,6 +261,46 @@ test_uri_password_is_not_in_the_detail(void **state)
 	assert_null(strstr(x.r.detail, SECRET));
 }
 
+/* libpq is loaded only when needed; where it is missing, the error names
+ * the library and the package to install instead of failing obscurely. */
+static void
+test_missing_libpq_names_the_package(void **state)
+{
+	struct pqlib t;
+	chaos_why    why = {{0}};
+
+	(void)state;
+	assert_int_equal(pqlib_open("libpq-missing.so.5", &t, &why), CHAOS_EUNSUPPORTED);
+	assert_non_null(strstr(why.text, "libpq-missing.so.5"));
+	assert_non_null(strstr(why.text, "install the package libpq5"));
+}
+
+/* A library that is not libpq (here libc) is refused by the first function
+ * it lacks. */
+static void
+test_library_without_libpq_functions_is_refused(void **state)
+{
+	struct pqlib t;
+	chaos_why    why = {{0}};
+
+	(void)state;
+	assert_int_equal(pqlib_open("libc.so.6", &t, &why), CHAOS_EUNSUPPORTED);
+	assert_non_null(strstr(why.text, "has no PQconnectStartParams"));
+}
+
+/* The real one loads, and stays loaded: the same table every time. */
+static void
+test_libpq_loads_once_on_first_use(void **state)
+{
+	const struct pqlib *a, *b;
+
+	(void)state;
+	assert_non_null(a = pqlib_get(NULL));
+	assert_non_null(b = pqlib_get(NULL));
+	assert_ptr_equal(a, b);
+	assert_non_null(a->PQconnectStartParams);
+}
+
 int
 main(void)
 {
@@ -270,6 +311,9 @@ main(void)
 	    cmocka_unit_test(test_stop_abandons_a_check_at_once),
 	    cmocka_unit_test(test_bad_conninfo_is_refused_without_quoting_it),
 	    cmocka_unit_test(test_uri_password_is_not_in_the_detail),
+	    cmocka_unit_test(test_missing_libpq_names_the_package),
+	    cmocka_unit_test(test_library_without_libpq_functions_is_refused),
+	    cmocka_unit_test(test_libpq_loads_once_on_first_use),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
