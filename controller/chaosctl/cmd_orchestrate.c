@@ -83,6 +83,14 @@ orch_add_scenario(struct orch_opts *o, const char *name, chaos_why *why)
 		return chaos_fail(why, CHAOS_EINVAL,
 		                  "orchestrate: --scenarios: at most %d",
 		                  ORCH_MAX_SCENARIOS);
+	/* reports, trends and --resume key runs by scenario: each once */
+	for (size_t i = 0; i < o->n_sc; i++)
+		if (o->sc[i].k == k)
+			return chaos_fail(why, CHAOS_EINVAL,
+			                  "orchestrate: --scenarios: %s is named twice; "
+			                  "name each scenario once (continuous mode "
+			                  "repeats them)",
+			                  k->cli);
 	snprintf(sc->name, sizeof(sc->name), "%s", k->cli);
 	snprintf(sc->scenario, sizeof(sc->scenario), "%s", k->name);
 	sc->k = k;

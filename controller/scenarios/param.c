@@ -72,8 +72,10 @@ param_allowed(const struct param *p, char *buf, size_t len)
 		         p->max);
 		break;
 	default:
-		snprintf(buf, len, "%.0f..%.0f characters", p->min > 0 ? p->min : 1,
-		         p->max);
+		if (p->min > 0)
+			snprintf(buf, len, "%.0f..%.0f characters", p->min, p->max);
+		else
+			snprintf(buf, len, "at most %.0f characters", p->max);
 		break;
 	}
 	return buf;

@@ -259,11 +259,15 @@ main() {
 
 	stage_programs
 	# The agent runs in every target pod: its base has only what it needs.
-	pkgs=$(runtime_packages "$stage/usr/local/bin/chaos-agent" | paste -sd, -)
+	# ca-certificates: https probes verify servers against the system's CAs
+	pkgs=$( (runtime_packages "$stage/usr/local/bin/chaos-agent"; echo ca-certificates) |
+		sort -u | paste -sd, -)
 	base=localhost/chaos-base-agent:$version
 	make_base "$base" "$pkgs"
 	build_image "localhost/chaos-agent:$version" "$here/Containerfile.agent" "$stage" "$base"
-	pkgs=$(runtime_packages "$stage"/usr/local/bin/chaos{-controller,ctl,-coordinator} | paste -sd, -)
+	# ca-certificates: guards and the Kubernetes API over https
+	pkgs=$( (runtime_packages "$stage"/usr/local/bin/chaos{-controller,ctl,-coordinator}
+		echo ca-certificates) | sort -u | paste -sd, -)
 	base=localhost/chaos-base:$version
 	make_base "$base" "$pkgs"
 	build_image "localhost/chaos-controller:$version" "$here/Containerfile.controller" "$stage" "$base"

@@ -726,6 +726,27 @@ plan_refused(const char *plan, const char *want)
 }
 
 static void
+test_a_scenario_named_twice_on_the_command_line_is_refused(void **state)
+{
+	char            *argv[] = {"orchestrate", "--scenarios", "network", "network"};
+	struct orch_opts o;
+	bool             help;
+	FILE            *null  = fopen("/dev/null", "w");
+	int              saved = dup(2);
+
+	(void)state;
+	orch_init(&o);
+	fflush(stderr);
+	dup2(fileno(null), 2);
+	assert_int_equal(orch_cli(&o, 4, argv, &help), CHAOS_EXIT_USAGE);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	fclose(null);
+	orch_opts_fini(&o);
+}
+
+static void
 test_a_bad_plan_option_gets_the_flags_message_with_its_place(void **state)
 {
 	(void)state;
@@ -765,6 +786,7 @@ main(int argc, char **argv)
 	        test_continuous_mode_shortens_only_what_the_plan_does_not_give),
 	    cmocka_unit_test(
 	        test_a_bad_plan_option_gets_the_flags_message_with_its_place),
+	    cmocka_unit_test(test_a_scenario_named_twice_on_the_command_line_is_refused),
 	};
 	int fd, rv;
 
