@@ -51,49 +51,59 @@ chaosctl_usage(FILE *f)
 		        chaosctl_cmds[i].summary);
 }
 
-/* Global options; returns the index of the subcommand or -exit status.
- * *plain: --plaintext was given (tcp:// is refused without it, as the
- * daemons refuse it: a control channel in clear text is a choice). */
+/* One global option opt (with the next word val, NULL at the end): the
+ * words it used, or -exit status (0 after --help). *plain: --plaintext was
+ * given (tcp:// is refused without it, as the daemons refuse it: a control
+ * channel in clear text is a choice). */
+static int
+chaosctl_global(const char *opt, const char *val, struct ctl_target *t, bool *plain)
+{
+	uint32_t ms;
+
+	if (strcmp(opt, "--help") == 0) {
+		chaosctl_usage(stdout);
+		return -CHAOS_EXIT_OK;
+	}
+	if (strcmp(opt, "--plaintext") == 0) {
+		*plain = true;
+		return 1;
+	}
+	if (val == NULL)
+		return -flags_usage_error("chaosctl", "%s needs a value", opt);
+	if (strcmp(opt, "--controller") == 0)
+		t->url = val;
+	else if (strcmp(opt, "--tls-ca") == 0)
+		t->tls.ca_file = val;
+	else if (strcmp(opt, "--tls-cert") == 0)
+		t->tls.cert_key_file = val;
+	else if (strcmp(opt, "--tls-key") == 0)
+		t->tls.key_file = val;
+	else if (strcmp(opt, "--timeout-ms") == 0 &&
+	         flags_parse_u32(val, 100, 600000, &ms) == CHAOS_OK)
+		t->timeout_ms = (int)ms;
+	else if (strcmp(opt, "--timeout-ms") == 0)
+		return -flags_usage_error("chaosctl",
+		                          "--timeout-ms '%s': allowed 100..600000", val);
+	else
+		return -flags_usage_error("chaosctl",
+		                          "unknown option '%s'; allowed before the command: "
+		                          "--controller, --plaintext, --tls-ca, --tls-cert, "
+		                          "--tls-key, --timeout-ms",
+		                          opt);
+	return 2;
+}
+
+/* Global options; returns the index of the subcommand or -exit status. */
 static int
 chaosctl_globals(int argc, char **argv, struct ctl_target *t, bool *plain)
 {
-	int i = 1;
+	int i = 1, used;
 
-	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
-		const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-		uint32_t    ms;
-		if (strcmp(opt, "--help") == 0) {
-			chaosctl_usage(stdout);
-			return -CHAOS_EXIT_OK;
-		}
-		if (strcmp(opt, "--plaintext") == 0) {
-			*plain = true;
-			continue;
-		}
-		if (val == NULL)
-			return -flags_usage_error("chaosctl", "%s needs a value", opt);
-		if (strcmp(opt, "--controller") == 0)
-			t->url = val;
-		else if (strcmp(opt, "--tls-ca") == 0)
-			t->tls.ca_file = val;
-		else if (strcmp(opt, "--tls-cert") == 0)
-			t->tls.cert_key_file = val;
-		else if (strcmp(opt, "--tls-key") == 0)
-			t->tls.key_file = val;
-		else if (strcmp(opt, "--timeout-ms") == 0 &&
-		         flags_parse_u32(val, 100, 600000, &ms) == CHAOS_OK)
-			t->timeout_ms = (int)ms;
-		else if (strcmp(opt, "--timeout-ms") == 0)
-			return -flags_usage_error(
-			    "chaosctl", "--timeout-ms '%s': allowed 100..600000", val);
-		else
-			return -flags_usage_error(
-			    "chaosctl",
-			    "unknown option '%s'; allowed before "
-			    "the command: --controller, --plaintext, --tls-ca, "
-			    "--tls-cert, --tls-key, --timeout-ms",
-			    opt);
-		i++;
+	while (i < argc && strncmp(argv[i], "--", 2) == 0) {
+		if ((used = chaosctl_global(argv[i], i + 1 < argc ? argv[i + 1] : NULL, t,
+		                            plain)) <= 0)
+			return used;
+		i += used;
 	}
 	return i;
 }
