@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "controller/report/entry.h"
 #include "controller/report/mttr.h"
+#include "controller/report/report.h"
 #include "controller/scenarios/scenario.h"
 
 /* Members of every result that are big or already lifted into the entry;
@@ -64,21 +65,11 @@ orch_outcome(const char *state)
 }
 
 /* o[key] = v (rounded to 3 decimals) and o[key_reason] = null, or null and
- * the reason. */
+ * the reason: a result's own rule for a figure, whatever its unit. */
 static void
 orch_set(json_t *o, const char *key, bool known, double v, const char *reason)
 {
-	char rkey[96];
-
-	snprintf(rkey, sizeof(rkey), "%s_reason", key);
-	if (known && isfinite(v)) {
-		json_object_set_new(o, key, json_real(round(v * 1000.0) / 1000.0));
-		json_object_set_new(o, rkey, json_null());
-	} else {
-		json_object_set_new(o, key, json_null());
-		json_object_set_new(o, rkey,
-		                    json_string(reason ? reason : "not measured"));
-	}
+	report_seconds(o, key, known, v, reason);
 }
 
 static void
