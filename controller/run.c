@@ -29,6 +29,7 @@ struct run {
 	const struct scenario *sc;
 	void                  *params; /* the scenario's params struct (param_read) */
 	bool                   dry_run;
+	uint64_t               token; /* the start request's; 0: none */
 	void                  *plan;
 	struct obs            *obs;
 	atomic_bool            abort;
@@ -565,6 +566,7 @@ run_new(struct run_mgr *m, const struct scenario *sc, const Chaos__V1__RunReques
 		goto fail;
 	}
 	r->mgr = m, r->sc = sc, r->dry_run = req->has_dry_run && req->dry_run;
+	r->token = req->has_request_token ? req->request_token : 0;
 	r->state = CHAOS__V1__RUN_STATE__RUN_STATE_PLANNING;
 	if ((params = json_loads(req->params_json, 0, &jerr)) == NULL) {
 		chaos_fail(why, CHAOS_EINVAL, "params_json is not JSON: %s", jerr.text);
@@ -600,6 +602,30 @@ run_launch(struct run_mgr *m, struct run *r)
 	return true;
 }
 
+/* The same start again (its token): the answer the first one got, with the
+ * run's state now (mgr->mtx held). */
+static bool
+run_resent(struct run_mgr *m, const struct run *r, Chaos__V1__ControlResponse *resp)
+{
+	const struct run *same = NULL;
+
+	if (r->token == 0)
+		return false;
+	if (m->current != NULL && m->current->token == r->token)
+		same = m->current;
+	for (size_t i = 0; same == NULL && i < RUN_KEEP_DONE; i++)
+		if (m->done[i] != NULL && m->done[i]->token == r->token)
+			same = m->done[i];
+	if (same == NULL)
+		return false;
+	log_info("run %llu: its start request came again (a resend); same run",
+	         (unsigned long long)same->id);
+	resp->has_run_id = true;
+	resp->run_id     = same->id;
+	run_resp_text(resp, same->state, NULL, NULL);
+	return true;
+}
+
 void
 run_mgr_start(struct run_mgr *m, const Chaos__V1__RunRequest *req,
               Chaos__V1__ControlResponse *resp)
@@ -622,6 +648,11 @@ run_mgr_start(struct run_mgr *m, const Chaos__V1__RunRequest *req,
 		return;
 	}
 	nng_mtx_lock(m->mtx);
+	if (run_resent(m, r, resp)) {
+		nng_mtx_unlock(m->mtx);
+		run_free(r);
+		return;
+	}
 	if (!r->dry_run && m->current != NULL && run_in_progress(m->current)) {
 		nng_mtx_unlock(m->mtx);
 		run_free(r);

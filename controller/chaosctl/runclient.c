@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -217,6 +218,9 @@ rc_start(const struct ctl_target *t, const char *scenario, json_t *params, bool 
 	run.params_json = text;
 	run.has_dry_run = true;
 	run.dry_run     = dry_run;
+	/* a resent start (NNG's REQ after a dropped connection) is this run */
+	run.has_request_token = getrandom(&run.request_token, sizeof(run.request_token),
+	                                  0) == sizeof(run.request_token);
 	req.body_case   = CHAOS__V1__CONTROL_REQUEST__BODY_RUN;
 	req.run         = &run;
 	rv              = ctl_call(t, &req, &resp, &why);

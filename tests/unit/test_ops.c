@@ -239,6 +239,48 @@ test_status_shows_the_run_in_progress_and_results_keep_it_aborted(void **state)
 	resp_free(&s);
 }
 
+/* A start request with its token: the run id, or the refusal text. */
+static uint64_t
+start_with_token(struct env *e, uint64_t token, char *error, size_t len)
+{
+	Chaos__V1__ControlResponse resp = CHAOS__V1__CONTROL_RESPONSE__INIT;
+	Chaos__V1__RunRequest      req  = CHAOS__V1__RUN_REQUEST__INIT;
+	uint64_t                   id;
+
+	req.scenario          = "hold_test";
+	req.params_json       = "{}";
+	req.has_request_token = true;
+	req.request_token     = token;
+	run_mgr_start(e->runs, &req, &resp);
+	snprintf(error, len, "%s", resp.error ? resp.error : "");
+	id = resp.has_run_id ? resp.run_id : 0;
+	run_mgr_resp_free(&resp);
+	return id;
+}
+
+static void
+test_a_resent_start_gets_the_run_it_started(void **state)
+{
+	struct env                *e = *state;
+	Chaos__V1__AbortRequest    abort = CHAOS__V1__ABORT_REQUEST__INIT;
+	Chaos__V1__ControlResponse s     = CHAOS__V1__CONTROL_RESPONSE__INIT;
+	char                       err[256];
+	uint64_t                   id = start_with_token(e, 77, err, sizeof(err));
+
+	assert_true(id != 0);
+	/* NNG's REQ resent it after a dropped connection: the same run */
+	assert_int_equal(start_with_token(e, 77, err, sizeof(err)), id);
+	assert_string_equal(err, "");
+	/* another start is another run: refused while this one holds */
+	assert_int_equal(start_with_token(e, 78, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "another run is in progress"));
+	abort.run_id = id;
+	abort.reason = "end of test";
+	run_mgr_abort(e->runs, &abort, &s);
+	resp_free(&s);
+	wait_status(e, NULL);
+}
+
 static void
 test_one_run_comes_with_its_whole_record(void **state)
 {
@@ -335,6 +377,8 @@ main(void)
 	        test_status_shows_the_run_in_progress_and_results_keep_it_aborted, setup,
 	        teardown),
 	    cmocka_unit_test_setup_teardown(test_one_run_comes_with_its_whole_record,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_a_resent_start_gets_the_run_it_started,
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_results_keep_the_newest_64_newest_first,
 	                                    setup, teardown),
