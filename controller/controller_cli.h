@@ -22,6 +22,14 @@ struct controller_opts {
 	uint32_t             forget_s; /* lost agents are forgotten after this */
 	int                  log_level;
 	const char *metrics; /* Prometheus /metrics on HOST:PORT, or NULL (off) */
+	/* Who node agents' targets are: an inventory file and/or the
+	 * Kubernetes API (an explicit URL, or in-cluster). */
+	const char *inventory;
+	const char *kube_api;
+	const char *kube_token_file;
+	const char *kube_ca;
+	bool        kube_in_cluster;
+	bool        kube_allow_http;
 };
 
 enum controller_cli_result {

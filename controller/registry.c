@@ -12,6 +12,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/wire.h"
+#include "controller/target_table.h"
 
 #define REG_MAX_PENDING 64
 #define REG_MAX_FAULTS 64
@@ -63,6 +64,7 @@ struct registry {
 	void                  *kick_arg;
 	registry_ack_fn        ack_sink;
 	void                  *ack_arg;
+	struct ttab           *targets; /* pods served by node agents */
 };
 
 /* FNV-1a: ids are short text; the table needs no secret seed, since the ids
@@ -92,6 +94,9 @@ reg_find(struct registry *r, const char *id)
 {
 	return *reg_slot(r, id);
 }
+
+static struct reg_agent *reg_find_serving(struct registry *r, const char *id,
+                                          int64_t *incarnation);
 
 /* Calls fn on every agent; fn may not add or remove agents. */
 #define REG_FOREACH(r, a)                                                                \
@@ -131,9 +136,12 @@ registry_new(uint32_t hb_ms, size_t max_agents, struct registry **out)
 	while (nb < max_agents)
 		nb <<= 1;
 	if (r == NULL || (r->buckets = calloc(nb, sizeof(*r->buckets))) == NULL ||
-	    nng_mtx_alloc(&r->mtx) != 0) {
-		if (r != NULL)
+	    nng_mtx_alloc(&r->mtx) != 0 || ttab_new(&r->targets) != CHAOS_OK) {
+		if (r != NULL) {
+			if (r->mtx != NULL)
+				nng_mtx_free(r->mtx);
 			free(r->buckets);
+		}
 		free(r);
 		return CHAOS_ENOMEM;
 	}
@@ -174,8 +182,15 @@ registry_free(struct registry *r)
 			reg_agent_free(a);
 		}
 	nng_mtx_free(r->mtx);
+	ttab_free(r->targets);
 	free(r->buckets);
 	free(r);
+}
+
+struct ttab *
+registry_targets(struct registry *r)
+{
+	return r->targets;
 }
 
 void
@@ -226,7 +241,7 @@ registry_clock(struct registry *r, const char *agent_id, int64_t *offset_us,
 	bool              known = false;
 
 	nng_mtx_lock(r->mtx);
-	if ((a = reg_find(r, agent_id)) != NULL)
+	if ((a = reg_find_serving(r, agent_id, NULL)) != NULL)
 		known = clk_filter_best(&a->clk, offset_us, error_us);
 	nng_mtx_unlock(r->mtx);
 	return known;
@@ -239,10 +254,8 @@ registry_agent_status(struct registry *r, const char *agent_id, bool *connected,
 	struct reg_agent *a;
 
 	nng_mtx_lock(r->mtx);
-	if ((a = reg_find(r, agent_id)) != NULL) {
-		*connected   = a->connected;
-		*incarnation = a->identity->incarnation;
-	}
+	if ((a = reg_find_serving(r, agent_id, incarnation)) != NULL)
+		*connected = a->connected;
 	nng_mtx_unlock(r->mtx);
 	return a != NULL;
 }
@@ -257,7 +270,7 @@ registry_set_kick(struct registry *r, registry_kick_fn fn, void *arg)
 /* A new incarnation means the agent process restarted: whatever it had in
  * force died with it (owner tables), and its event sequence starts over. */
 static void
-reg_set_identity(struct reg_agent *a, const Chaos__V1__Identity *id)
+reg_set_identity(struct registry *r, struct reg_agent *a, const Chaos__V1__Identity *id)
 {
 	Chaos__V1__Identity *copy = wire_copy(&id->base);
 
@@ -268,6 +281,8 @@ reg_set_identity(struct reg_agent *a, const Chaos__V1__Identity *id)
 		         (long long)a->identity->incarnation, (long long)id->incarnation);
 		clk_filter_init(&a->clk);
 		a->last_event_seq = 0;
+		/* a node agent's targets died with it; it reports them again */
+		ttab_drop_agent(r->targets, a->id);
 	}
 	if (a->identity != NULL)
 		chaos__v1__identity__free_unpacked(a->identity, NULL);
@@ -279,6 +294,7 @@ reg_unlink(struct registry *r, struct reg_agent *a)
 {
 	struct reg_agent **p = reg_slot(r, a->id);
 
+	ttab_drop_agent(r->targets, a->id);
 	*p = a->next;
 	r->n_agents--;
 	reg_agent_free(a);
@@ -319,7 +335,7 @@ reg_add(struct registry *r, const Chaos__V1__Identity *id)
 		return NULL;
 	snprintf(a->id, sizeof(a->id), "%s", id->agent_id);
 	clk_filter_init(&a->clk);
-	reg_set_identity(a, id);
+	reg_set_identity(r, a, id);
 	if (a->identity == NULL) {
 		free(a);
 		return NULL;
@@ -400,11 +416,11 @@ reg_check_pipe(struct registry *r, struct reg_agent *a, const Chaos__V1__Poll *p
 
 /* Updates a known agent with a poll (mtx held). */
 static void
-reg_poll_seen(struct reg_agent *a, const Chaos__V1__Poll *p, uint32_t pipe_id,
-              int64_t t2_ctl_us)
+reg_poll_seen(struct registry *r, struct reg_agent *a, const Chaos__V1__Poll *p,
+              uint32_t pipe_id, int64_t t2_ctl_us)
 {
 	if (p->identity != NULL && a->identity != NULL)
-		reg_set_identity(a, p->identity);
+		reg_set_identity(r, a, p->identity);
 	if (!a->connected)
 		log_info("agent %s connected", a->id);
 	a->connected         = true;
@@ -451,7 +467,7 @@ registry_on_poll(struct registry *r, const Chaos__V1__Poll *p, uint32_t pipe_id,
 	case REG_PIPE_OK:
 		break;
 	}
-	reg_poll_seen(a, p, pipe_id, t2_ctl_us);
+	reg_poll_seen(r, a, p, pipe_id, t2_ctl_us);
 	clk_filter_best(&a->clk, &off, &err);
 	sink     = r->ack_sink;
 	sink_arg = r->ack_arg;
@@ -534,32 +550,87 @@ registry_build_reply(struct registry *r, const char *agent_id, uint64_t poll_seq
 	return rv;
 }
 
+/* Packs cmd into a's queue (mtx held). */
+static chaos_err
+reg_queue(struct reg_agent *a, const Chaos__V1__Command *cmd)
+{
+	struct reg_command *c;
+
+	if (a->n_pending == REG_MAX_PENDING)
+		return CHAOS_EBUSY;
+	c      = &a->pending[a->n_pending];
+	c->len = chaos__v1__command__get_packed_size(cmd);
+	if ((c->buf = malloc(c->len ? c->len : 1)) == NULL)
+		return CHAOS_ENOMEM;
+	chaos__v1__command__pack(cmd, c->buf);
+	c->id = cmd->command_id;
+	a->n_pending++;
+	return CHAOS_OK;
+}
+
+/* A command for a node agent's target: the same command, naming the
+ * target's key (and, for a fault, in its spec too), queued for the agent
+ * serving it (mtx held). served_by gets that agent's id, for the kick. */
+static chaos_err
+reg_queue_target(struct registry *r, const char *id, const Chaos__V1__Command *cmd,
+                 char *served_by, size_t len)
+{
+	Chaos__V1__Command   c = *cmd;
+	Chaos__V1__FaultSpec f;
+	char                 key[32];
+	struct reg_agent    *a;
+
+	if (!ttab_route(r->targets, id, served_by, len, key, sizeof(key)) ||
+	    (a = reg_find(r, served_by)) == NULL)
+		return CHAOS_ENOENT;
+	c.target = key;
+	if (c.body_case == CHAOS__V1__COMMAND__BODY_APPLY_FAULT) {
+		f             = *cmd->apply_fault;
+		f.target      = key;
+		c.apply_fault = &f;
+	}
+	return reg_queue(a, &c);
+}
+
 chaos_err
 registry_enqueue(struct registry *r, const char *agent_id, const Chaos__V1__Command *cmd)
 {
 	struct reg_agent *a;
-	chaos_err         rv = CHAOS_OK;
+	char              served_by[LIMIT_ID_LEN + 1];
+	chaos_err         rv;
 
+	snprintf(served_by, sizeof(served_by), "%s", agent_id);
 	nng_mtx_lock(r->mtx);
-	if ((a = reg_find(r, agent_id)) == NULL) {
-		rv = CHAOS_ENOENT;
-	} else if (a->n_pending == REG_MAX_PENDING) {
-		rv = CHAOS_EBUSY;
-	} else {
-		struct reg_command *c = &a->pending[a->n_pending];
-		c->len                = chaos__v1__command__get_packed_size(cmd);
-		if ((c->buf = malloc(c->len ? c->len : 1)) == NULL) {
-			rv = CHAOS_ENOMEM;
-		} else {
-			chaos__v1__command__pack(cmd, c->buf);
-			c->id = cmd->command_id;
-			a->n_pending++;
-		}
-	}
+	if ((a = reg_find(r, agent_id)) != NULL)
+		rv = reg_queue(a, cmd);
+	else
+		rv = reg_queue_target(r, agent_id, cmd, served_by, sizeof(served_by));
 	nng_mtx_unlock(r->mtx);
 	if (rv == CHAOS_OK && r->kick != NULL)
-		r->kick(r->kick_arg, agent_id);
+		r->kick(r->kick_arg, served_by);
 	return rv;
+}
+
+/* The agent entry for id: an agent's own, or the node agent serving the
+ * target id (mtx held); *incarnation (may be NULL) is the target's then. */
+static struct reg_agent *
+reg_find_serving(struct registry *r, const char *id, int64_t *incarnation)
+{
+	struct reg_agent *a = reg_find(r, id);
+	char              served_by[LIMIT_ID_LEN + 1];
+	int64_t           inc = 0;
+
+	if (a != NULL) {
+		if (incarnation != NULL)
+			*incarnation = a->identity->incarnation;
+		return a;
+	}
+	if (!ttab_status(r->targets, id, served_by, sizeof(served_by), &inc) ||
+	    (a = reg_find(r, served_by)) == NULL)
+		return NULL;
+	if (incarnation != NULL)
+		*incarnation = inc;
+	return a;
 }
 
 chaos_err
@@ -570,7 +641,7 @@ registry_fault_live(struct registry *r, const char *agent_id, const char *fault_
 	chaos_err         rv = CHAOS_OK;
 
 	nng_mtx_lock(r->mtx);
-	if ((a = reg_find(r, agent_id)) == NULL) {
+	if ((a = reg_find_serving(r, agent_id, NULL)) == NULL) {
 		rv = CHAOS_ENOENT;
 	} else if (live && !reg_ids_has(&a->live, fault_id)) {
 		if (a->live.n == REG_MAX_FAULTS)
@@ -682,8 +753,11 @@ registry_on_event(struct registry *r, const Chaos__V1__Event *e, int64_t t_ctl_u
 		         a->identity->incarnation != e->hello->identity->incarnation)
 			rv = CHAOS_EEXIST; /* a second process with this id: not it */
 		else if (a != NULL)
-			reg_set_identity(a, e->hello->identity);
+			reg_set_identity(r, a, e->hello->identity);
 	}
+	if (e->body_case == CHAOS__V1__EVENT__BODY_TARGETS && a != NULL)
+		ttab_update(r->targets, a->id, a->identity->node,
+		            a->identity->has_pid ? a->identity->pid : 0, e->targets);
 	if (a == NULL)
 		rv = e->body_case == CHAOS__V1__EVENT__BODY_HELLO ? CHAOS_EBUSY
 		                                                  : CHAOS_ENOENT;
@@ -739,6 +813,41 @@ reg_info_cmp(const void *x, const void *y)
 	return strcmp(a->identity->agent_id, b->identity->agent_id);
 }
 
+/* For the listing of targets: their serving agent's state (mtx held). */
+static void
+reg_agent_state(void *arg, const char *agent_id, struct ttab_agent_state *out)
+{
+	struct registry  *r = arg;
+	struct reg_agent *a = reg_find(r, agent_id);
+	int64_t           off, err;
+
+	memset(out, 0, sizeof(*out));
+	if (a == NULL)
+		return;
+	out->known            = true;
+	out->connected        = a->connected;
+	out->last_seen_ctl_us = a->last_seen_ctl_us;
+	out->clock_known      = clk_filter_best(&a->clk, &off, &err);
+	out->clock_offset_ms  = (double)off / 1000.0;
+	out->clock_error_ms   = (double)err / 1000.0;
+	snprintf(out->lost_reason, sizeof(out->lost_reason), "%s", a->lost_reason);
+}
+
+/* A connected agent that is not a node agent and names pod ns/pod as its
+ * own: a sidecar, which wins over a node agent's target (mtx held). */
+static const char *
+reg_sidecar_for(void *arg, const char *ns, const char *pod)
+{
+	struct registry *r = arg;
+
+	REG_FOREACH(r, a)
+	if (a->connected && a->identity->mode != CHAOS__V1__AGENT_MODE__AGENT_MODE_NODE &&
+	    strcmp(a->identity->namespace_, ns) == 0 &&
+	    strcmp(a->identity->pod, pod) == 0)
+		return a->id;
+	return NULL;
+}
+
 chaos_err
 registry_snapshot(struct registry *r, const char *ns, Chaos__V1__AgentInfo ***out,
                   size_t *n)
@@ -757,6 +866,10 @@ registry_snapshot(struct registry *r, const char *ns, Chaos__V1__AgentInfo ***ou
 		if ((all[count] = reg_info(a)) != NULL)
 			count++;
 	}
+	/* the pods node agents serve, listed like agents */
+	if (all != NULL)
+		ttab_snapshot(r->targets, ns, reg_agent_state, reg_sidecar_for, r, &all,
+		              &count);
 	nng_mtx_unlock(r->mtx);
 	if (all == NULL)
 		return CHAOS_ENOMEM;
@@ -771,6 +884,7 @@ void
 registry_snapshot_free(Chaos__V1__AgentInfo **agents, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
+		ttab_info_free(agents[i]);
 		chaos__v1__identity__free_unpacked(agents[i]->identity, NULL);
 		for (size_t k = 0; k < agents[i]->n_active_faults; k++)
 			free(agents[i]->active_faults[k]);

@@ -18,6 +18,7 @@
 #include "proto/chaos.pb-c.h"
 
 struct registry;
+struct ttab;
 
 /* hb_ms is the heartbeat period announced to agents; an agent whose poll is
  * overdue by more than 3 periods is lost. max_agents caps the table: when it
@@ -118,8 +119,19 @@ chaos_err registry_on_event(struct registry *r, const Chaos__V1__Event *e,
  * forgets those lost for longer than the forget time. */
 void registry_sweep(struct registry *r, int64_t now_mono_us);
 
-/* Deep copies of the agents (optionally only one namespace), for the control
- * API. Free with registry_snapshot_free(). */
+/* The pods node agents serve (controller/target_table.h): their agents
+ * report them on the events channel, the resolver (controller/targets.h)
+ * says who they are. A resolved target's id ("<namespace>/<pod>") works
+ * wherever an agent id does: registry_enqueue() routes its commands to the
+ * serving node agent with the target's key, registry_fault_live() keeps
+ * its faults on that agent's lease list, registry_agent_status() and
+ * registry_clock() answer for it (connected: its agent is; incarnation:
+ * the target's own), and registry_snapshot() lists it. Owned by r. */
+struct ttab *registry_targets(struct registry *r);
+
+/* Deep copies of the agents and of the pods node agents serve (optionally
+ * only one namespace), for the control API. Free with
+ * registry_snapshot_free(). */
 chaos_err registry_snapshot(struct registry *r, const char *ns,
                             Chaos__V1__AgentInfo ***out, size_t *n);
 void      registry_snapshot_free(Chaos__V1__AgentInfo **agents, size_t n);
