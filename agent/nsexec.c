@@ -89,6 +89,7 @@ nsexec_main(void *arg)
 	struct nsexec_job *job;
 	bool               ok = true;
 
+	pthread_setname_np(pthread_self(), "chaos-nsexec"); /* for top -H and perf */
 	pthread_mutex_lock(&x->mtx);
 	while (ok) {
 		while (!x->stop && x->head == NULL)

@@ -95,8 +95,8 @@ reg_find(struct registry *r, const char *id)
 	return *reg_slot(r, id);
 }
 
-static struct reg_agent *reg_find_serving(struct registry *r, const char *id,
-                                          int64_t *incarnation);
+static struct reg_agent *reg_find_serving(struct registry *r, const char *id, char *key,
+                                          size_t key_len, int64_t *incarnation);
 
 /* Calls fn on every agent; fn may not add or remove agents. */
 #define REG_FOREACH(r, a)                                                                \
@@ -241,7 +241,7 @@ registry_clock(struct registry *r, const char *agent_id, int64_t *offset_us,
 	bool              known = false;
 
 	nng_mtx_lock(r->mtx);
-	if ((a = reg_find_serving(r, agent_id, NULL)) != NULL)
+	if ((a = reg_find_serving(r, agent_id, NULL, 0, NULL)) != NULL)
 		known = clk_filter_best(&a->clk, offset_us, error_us);
 	nng_mtx_unlock(r->mtx);
 	return known;
@@ -254,7 +254,7 @@ registry_agent_status(struct registry *r, const char *agent_id, bool *connected,
 	struct reg_agent *a;
 
 	nng_mtx_lock(r->mtx);
-	if ((a = reg_find_serving(r, agent_id, incarnation)) != NULL)
+	if ((a = reg_find_serving(r, agent_id, NULL, 0, incarnation)) != NULL)
 		*connected = a->connected;
 	nng_mtx_unlock(r->mtx);
 	return a != NULL;
@@ -568,25 +568,50 @@ reg_queue(struct reg_agent *a, const Chaos__V1__Command *cmd)
 	return CHAOS_OK;
 }
 
-/* A command for a node agent's target: the same command, naming the
- * target's key (and, for a fault, in its spec too), queued for the agent
- * serving it (mtx held). served_by gets that agent's id, for the kick. */
+/* Where commands for id go (mtx held): a connected agent of that id; else
+ * the node agent serving the resolved target id (key set to the target's,
+ * *incarnation to the target's); else the agent of that id, even lost (its
+ * commands wait for it). A pod whose sidecar is gone is then served by its
+ * node agent again. NULL when there is neither. */
+static struct reg_agent *
+reg_find_serving(struct registry *r, const char *id, char *key, size_t key_len,
+                 int64_t *incarnation)
+{
+	struct reg_agent *a = reg_find(r, id), *n;
+	char              served_by[LIMIT_ID_LEN + 1], k[32];
+	int64_t           inc = 0;
+
+	if (key != NULL)
+		key[0] = '\0';
+	if ((a == NULL || !a->connected) &&
+	    ttab_route(r->targets, id, served_by, sizeof(served_by), k, sizeof(k)) &&
+	    ttab_status(r->targets, id, served_by, sizeof(served_by), &inc) &&
+	    (n = reg_find(r, served_by)) != NULL) {
+		if (key != NULL)
+			snprintf(key, key_len, "%s", k);
+		if (incarnation != NULL)
+			*incarnation = inc;
+		return n;
+	}
+	if (a != NULL && incarnation != NULL)
+		*incarnation = a->identity->incarnation;
+	return a;
+}
+
+/* cmd for agent a; naming the target key when there is one (and, for a
+ * fault, in its spec too): the node agent acts in that target (mtx held). */
 static chaos_err
-reg_queue_target(struct registry *r, const char *id, const Chaos__V1__Command *cmd,
-                 char *served_by, size_t len)
+reg_queue_for(struct reg_agent *a, const char *key, const Chaos__V1__Command *cmd)
 {
 	Chaos__V1__Command   c = *cmd;
 	Chaos__V1__FaultSpec f;
-	char                 key[32];
-	struct reg_agent    *a;
 
-	if (!ttab_route(r->targets, id, served_by, len, key, sizeof(key)) ||
-	    (a = reg_find(r, served_by)) == NULL)
-		return CHAOS_ENOENT;
-	c.target = key;
+	if (key[0] == '\0')
+		return reg_queue(a, cmd);
+	c.target = (char *)key;
 	if (c.body_case == CHAOS__V1__COMMAND__BODY_APPLY_FAULT) {
 		f             = *cmd->apply_fault;
-		f.target      = key;
+		f.target      = (char *)key;
 		c.apply_fault = &f;
 	}
 	return reg_queue(a, &c);
@@ -596,41 +621,18 @@ chaos_err
 registry_enqueue(struct registry *r, const char *agent_id, const Chaos__V1__Command *cmd)
 {
 	struct reg_agent *a;
-	char              served_by[LIMIT_ID_LEN + 1];
-	chaos_err         rv;
+	char              served_by[LIMIT_ID_LEN + 1], key[32];
+	chaos_err         rv = CHAOS_ENOENT;
 
-	snprintf(served_by, sizeof(served_by), "%s", agent_id);
 	nng_mtx_lock(r->mtx);
-	if ((a = reg_find(r, agent_id)) != NULL)
-		rv = reg_queue(a, cmd);
-	else
-		rv = reg_queue_target(r, agent_id, cmd, served_by, sizeof(served_by));
+	if ((a = reg_find_serving(r, agent_id, key, sizeof(key), NULL)) != NULL) {
+		snprintf(served_by, sizeof(served_by), "%s", a->id);
+		rv = reg_queue_for(a, key, cmd);
+	}
 	nng_mtx_unlock(r->mtx);
 	if (rv == CHAOS_OK && r->kick != NULL)
 		r->kick(r->kick_arg, served_by);
 	return rv;
-}
-
-/* The agent entry for id: an agent's own, or the node agent serving the
- * target id (mtx held); *incarnation (may be NULL) is the target's then. */
-static struct reg_agent *
-reg_find_serving(struct registry *r, const char *id, int64_t *incarnation)
-{
-	struct reg_agent *a = reg_find(r, id);
-	char              served_by[LIMIT_ID_LEN + 1];
-	int64_t           inc = 0;
-
-	if (a != NULL) {
-		if (incarnation != NULL)
-			*incarnation = a->identity->incarnation;
-		return a;
-	}
-	if (!ttab_status(r->targets, id, served_by, sizeof(served_by), &inc) ||
-	    (a = reg_find(r, served_by)) == NULL)
-		return NULL;
-	if (incarnation != NULL)
-		*incarnation = inc;
-	return a;
 }
 
 chaos_err
@@ -641,7 +643,7 @@ registry_fault_live(struct registry *r, const char *agent_id, const char *fault_
 	chaos_err         rv = CHAOS_OK;
 
 	nng_mtx_lock(r->mtx);
-	if ((a = reg_find_serving(r, agent_id, NULL)) == NULL) {
+	if ((a = reg_find_serving(r, agent_id, NULL, 0, NULL)) == NULL) {
 		rv = CHAOS_ENOENT;
 	} else if (live && !reg_ids_has(&a->live, fault_id)) {
 		if (a->live.n == REG_MAX_FAULTS)

@@ -463,6 +463,7 @@ test_listings_say_who_serves_what_and_why_not(void **state)
 
 /* ---- the registry routes a target's commands ---- */
 
+/* ...and gives a pod back to its node agent when its sidecar is lost. */
 static void
 test_the_registry_queues_a_targets_command_for_its_node_agent(void **state)
 {
@@ -508,6 +509,29 @@ test_the_registry_queues_a_targets_command_for_its_node_agent(void **state)
 	assert_int_equal(rp->n_commands, 1);
 	assert_string_equal(rp->commands[0]->target, "4026532102");
 	assert_int_equal(rp->n_live_faults, 1); /* the target's fault, on its agent */
+	wire_free(rp);
+	nng_msg_free(msg);
+
+	/* a sidecar for db-0 wins while it is connected; once it is lost, the
+	 * node agent serves db-0 again */
+	id.agent_id = "sbx/db-0", id.pod = "db-0", id.role = CHAOS__V1__ROLE__ROLE_DATABASE;
+	id.mode = CHAOS__V1__AGENT_MODE__AGENT_MODE_SIDECAR, id.incarnation = 2;
+	p.agent_id = id.agent_id;
+	assert_int_equal(registry_on_poll(reg, &p, 2, clk_now_us(), &need, NULL), CHAOS_OK);
+	cmd.command_id = 10;
+	assert_int_equal(registry_enqueue(reg, "sbx/db-0", &cmd), CHAOS_OK);
+	assert_true(registry_has_commands(reg, "sbx/db-0"));
+	registry_pipe_closed(reg, 2);
+	cmd.command_id = 11;
+	assert_int_equal(registry_enqueue(reg, "sbx/db-0", &cmd), CHAOS_OK);
+	assert_int_equal(registry_build_reply(reg, "sbx/node-agent", 3, clk_now_us(), false,
+	                                      NULL, &msg),
+	                 CHAOS_OK);
+	assert_int_equal(wire_decode_reply(nng_msg_body(msg), nng_msg_len(msg), &rp, NULL),
+	                 CHAOS_OK);
+	assert_int_equal(rp->n_commands, 2); /* 9 (not acked yet) and 11 */
+	assert_int_equal(rp->commands[1]->command_id, 11);
+	assert_string_equal(rp->commands[1]->target, "4026532102");
 	wire_free(rp);
 	nng_msg_free(msg);
 	registry_free(reg);
