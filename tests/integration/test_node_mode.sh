@@ -181,6 +181,11 @@ grep -q "netns $(sbx_netns chain-2)) vanished" "$SANDBOX_STATE_DIR/logs/agent-no
 	fail "the node agent did not say chain-2's netns vanished"
 echo "ok: node agent: $(grep -m1 "netns $(sbx_netns chain-2)) vanished" \
 	"$SANDBOX_STATE_DIR/logs/agent-node.log" | cut -d' ' -f4-) ($(ms_since "$start") ms)"
+for _ in $(seq 1 40); do
+	grep -q "partition-chain-2 reverted on target .* target vanished" \
+		"$SANDBOX_STATE_DIR/logs/agent-node.log" && break
+	sleep 0.05
+done
 grep -q "partition-chain-2 reverted on target .* target vanished" \
 	"$SANDBOX_STATE_DIR/logs/agent-node.log" || fail "chain-2's fault not reported reverted"
 rc=0

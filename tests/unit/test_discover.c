@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "agent/cli.h"
 #include "agent/discover.h"
 #include "common/err.h"
 
@@ -116,6 +117,38 @@ test_a_scan_never_lists_its_own_or_the_initial_namespace(void **state)
 	free(ns);
 }
 
+/* ---- chaos-agent --mode ---- */
+
+static enum agent_cli_result
+agent_parse(struct agent_opts *o, char **argv, int argc, chaos_why *why)
+{
+	unsetenv("CHAOS_ROLE");
+	return agent_cli_parse(argc, argv, o, why);
+}
+
+static void
+test_mode_node_makes_a_node_agent_with_role_node(void **state)
+{
+	char             *side[] = {"chaos-agent", "--controller", "ipc:///tmp/x",
+	                            "--role",      "database",     NULL};
+	char             *node[] = {"chaos-agent",  "--mode",       "node",
+	                            "--controller", "ipc:///tmp/x", NULL};
+	char             *bad[]  = {"chaos-agent",  "--mode",       "daemonset",
+	                            "--controller", "ipc:///tmp/x", NULL};
+	struct agent_opts o;
+	chaos_why         why = {{0}};
+
+	(void)state;
+	assert_int_equal(agent_parse(&o, side, 5, &why), AGENT_CLI_RUN);
+	assert_false(o.node_mode); /* sidecar is the default */
+	assert_string_equal(o.id.role, "database");
+	assert_int_equal(agent_parse(&o, node, 5, &why), AGENT_CLI_RUN);
+	assert_true(o.node_mode);
+	assert_string_equal(o.id.role, "node");
+	assert_int_equal(agent_parse(&o, bad, 5, &why), AGENT_CLI_USAGE);
+	assert_non_null(strstr(why.text, "use sidecar or node"));
+}
+
 int
 main(void)
 {
@@ -125,6 +158,7 @@ main(void)
 	    cmocka_unit_test(test_paths_without_a_pod_uid_give_none),
 	    cmocka_unit_test(test_a_short_buffer_gets_nothing),
 	    cmocka_unit_test(test_a_scan_never_lists_its_own_or_the_initial_namespace),
+	    cmocka_unit_test(test_mode_node_makes_a_node_agent_with_role_node),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

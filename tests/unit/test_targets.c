@@ -20,6 +20,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/wire.h"
+#include "controller/controller_cli.h"
 #include "controller/inventory.h"
 #include "controller/registry.h"
 #include "controller/target_table.h"
@@ -514,27 +515,80 @@ test_the_registry_queues_a_targets_command_for_its_node_agent(void **state)
 
 	/* a sidecar for db-0 wins while it is connected; once it is lost, the
 	 * node agent serves db-0 again */
-	id.agent_id = "sbx/db-0", id.pod = "db-0", id.role = CHAOS__V1__ROLE__ROLE_DATABASE;
+	id.agent_id = "sbx/db-0", id.pod = "db-0",
+	id.role = CHAOS__V1__ROLE__ROLE_DATABASE;
 	id.mode = CHAOS__V1__AGENT_MODE__AGENT_MODE_SIDECAR, id.incarnation = 2;
 	p.agent_id = id.agent_id;
-	assert_int_equal(registry_on_poll(reg, &p, 2, clk_now_us(), &need, NULL), CHAOS_OK);
+	assert_int_equal(registry_on_poll(reg, &p, 2, clk_now_us(), &need, NULL),
+	                 CHAOS_OK);
 	cmd.command_id = 10;
 	assert_int_equal(registry_enqueue(reg, "sbx/db-0", &cmd), CHAOS_OK);
 	assert_true(registry_has_commands(reg, "sbx/db-0"));
 	registry_pipe_closed(reg, 2);
 	cmd.command_id = 11;
 	assert_int_equal(registry_enqueue(reg, "sbx/db-0", &cmd), CHAOS_OK);
-	assert_int_equal(registry_build_reply(reg, "sbx/node-agent", 3, clk_now_us(), false,
-	                                      NULL, &msg),
+	assert_int_equal(registry_build_reply(reg, "sbx/node-agent", 3, clk_now_us(),
+	                                      false, NULL, &msg),
 	                 CHAOS_OK);
-	assert_int_equal(wire_decode_reply(nng_msg_body(msg), nng_msg_len(msg), &rp, NULL),
-	                 CHAOS_OK);
+	assert_int_equal(
+	    wire_decode_reply(nng_msg_body(msg), nng_msg_len(msg), &rp, NULL), CHAOS_OK);
 	assert_int_equal(rp->n_commands, 2); /* 9 (not acked yet) and 11 */
 	assert_int_equal(rp->commands[1]->command_id, 11);
 	assert_string_equal(rp->commands[1]->target, "4026532102");
 	wire_free(rp);
 	nng_msg_free(msg);
 	registry_free(reg);
+}
+
+/* ---- the controller's flags ---- */
+
+static enum controller_cli_result
+ctl_parse(struct controller_opts *o, char **argv, char *err)
+{
+	int argc = 0;
+
+	while (argv[argc] != NULL)
+		argc++;
+	return controller_cli_parse(argc, argv, o, err, 256);
+}
+
+static void
+test_the_controller_takes_an_inventory_and_a_kubernetes_api(void **state)
+{
+	char                  *ok[]    = {"chaos-controller",
+	                                  "--plaintext",
+	                                  "--listen",
+	                                  "tcp://127.0.0.1:1",
+	                                  "--control",
+	                                  "ipc:///tmp/c",
+	                                  "--inventory",
+	                                  "/tmp/inv.json",
+	                                  "--kube-api",
+	                                  "http://127.0.0.1:2",
+	                                  "--kube-allow-http",
+	                                  "--kube-token-file",
+	                                  "/tmp/t",
+	                                  NULL};
+	char                  *both[]  = {"chaos-controller",  "--plaintext",
+	                                  "--listen",          "tcp://127.0.0.1:1",
+	                                  "--control",         "ipc:///tmp/c",
+	                                  "--kube-api",        "http://a:1",
+	                                  "--kube-in-cluster", NULL};
+	char                  *alone[] = {"chaos-controller",  "--plaintext", "--listen",
+	                                  "tcp://127.0.0.1:1", "--control",   "ipc:///tmp/c",
+	                                  "--kube-ca",         "/tmp/ca",     NULL};
+	struct controller_opts o;
+	char                   err[256] = "";
+
+	(void)state;
+	assert_int_equal(ctl_parse(&o, ok, err), CONTROLLER_CLI_RUN);
+	assert_string_equal(o.inventory, "/tmp/inv.json");
+	assert_string_equal(o.kube_api, "http://127.0.0.1:2");
+	assert_true(o.kube_allow_http);
+	assert_int_equal(ctl_parse(&o, both, err), CONTROLLER_CLI_USAGE);
+	assert_non_null(strstr(err, "give one of them"));
+	assert_int_equal(ctl_parse(&o, alone, err), CONTROLLER_CLI_USAGE);
+	assert_non_null(strstr(err, "need --kube-api"));
 }
 
 int
@@ -552,6 +606,7 @@ main(void)
 	    cmocka_unit_test(test_listings_say_who_serves_what_and_why_not),
 	    cmocka_unit_test(
 	        test_the_registry_queues_a_targets_command_for_its_node_agent),
+	    cmocka_unit_test(test_the_controller_takes_an_inventory_and_a_kubernetes_api),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
