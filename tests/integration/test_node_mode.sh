@@ -28,6 +28,8 @@ side_pid=
 test_cleanup() {
 	[ -n "$run_pid" ] && kill "$run_pid" 2>/dev/null && wait "$run_pid" 2>/dev/null
 	[ -n "$side_pid" ] && kill "$side_pid" 2>/dev/null
+	# the sandbox's logs go with it: keep them with the test's output
+	cp -r "$SANDBOX_STATE_DIR/logs" "$out/" 2>/dev/null
 }
 
 has_rules() { # POD: a table of ours with a drop rule in the pod's netns
@@ -181,12 +183,12 @@ grep -q "netns $(sbx_netns chain-2)) vanished" "$SANDBOX_STATE_DIR/logs/agent-no
 	fail "the node agent did not say chain-2's netns vanished"
 echo "ok: node agent: $(grep -m1 "netns $(sbx_netns chain-2)) vanished" \
 	"$SANDBOX_STATE_DIR/logs/agent-node.log" | cut -d' ' -f4-) ($(ms_since "$start") ms)"
-for _ in $(seq 1 40); do
-	grep -q "partition-chain-2 reverted on target .* target vanished" \
+for _ in $(seq 1 100); do
+	grep -q "partition-chain-2 reverted on target .*(target vanished" \
 		"$SANDBOX_STATE_DIR/logs/agent-node.log" && break
 	sleep 0.05
 done
-grep -q "partition-chain-2 reverted on target .* target vanished" \
+grep -q "partition-chain-2 reverted on target .*(target vanished" \
 	"$SANDBOX_STATE_DIR/logs/agent-node.log" || fail "chain-2's fault not reported reverted"
 rc=0
 wait "$run_pid" || rc=$?
