@@ -267,7 +267,7 @@ scen_conncheck(struct run *r, const struct scen_target *t, size_t n, uint32_t po
 	Chaos__V1__ConnCheckSpec specs[SCEN_MAX_TARGETS];
 	char                     targets[SCEN_MAX_TARGETS][64];
 	char                    *lists[SCEN_MAX_TARGETS][SCEN_MAX_TARGETS];
-	char                     check_id[SCEN_MAX_TARGETS][SCEN_ID_LEN + 8];
+	char                     check_id[SCEN_MAX_TARGETS][SCEN_ID_LEN + 24];
 	char                     base[SCEN_ID_LEN];
 	struct obs_ack           acks[SCEN_MAX_TARGETS];
 	json_t                  *matrix = json_object();
