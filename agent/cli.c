@@ -11,12 +11,19 @@
 #include "common/log.h"
 
 static const char agent_usage[] =
-    "usage: chaos-agent --controller URL [--plaintext | --tls-ca F --tls-cert F]\n"
-    "                   [--role blockchain|coordinator|database|node] [--pod NAME]\n"
+    "usage: chaos-agent --controller URL [--plaintext | --tls-ca F --tls-cert F "
+    "[--tls-key F]]\n"
+    "                   [--mode sidecar|node] [--role "
+    "blockchain|coordinator|database|node]\n"
+    "                   [--pod NAME]\n"
     "                   [--namespace NS] [--node NODE] [--id ID] [--label k=v]...\n"
     "                   [--log-level error|warn|info|debug]\n"
     "Environment: CHAOS_CONTROLLER, CHAOS_POD_NAME, CHAOS_NAMESPACE, CHAOS_NODE_NAME, "
-    "CHAOS_ROLE.\n";
+    "CHAOS_ROLE.\n"
+    "  --mode sidecar (default): act in this pod's own network namespace.\n"
+    "  --mode node: act for every pod of this node (a DaemonSet with hostPID): find\n"
+    "               their network namespaces, report them to the controller as\n"
+    "               targets, act in the one a command names; role defaults to node.\n";
 
 enum {
 	OPT_PLAIN = 256,
@@ -27,7 +34,9 @@ enum {
 	OPT_NODE,
 	OPT_ID,
 	OPT_LABEL,
-	OPT_LOG
+	OPT_LOG,
+	OPT_MODE,
+	OPT_KEY
 };
 
 static const struct option agent_longopts[] = {
@@ -35,6 +44,8 @@ static const struct option agent_longopts[] = {
     {"plaintext", no_argument, NULL, OPT_PLAIN},
     {"tls-ca", required_argument, NULL, OPT_CA},
     {"tls-cert", required_argument, NULL, OPT_CERT},
+    {"tls-key", required_argument, NULL, OPT_KEY},
+    {"mode", required_argument, NULL, OPT_MODE},
     {"role", required_argument, NULL, 'r'},
     {"pod", required_argument, NULL, OPT_POD},
     {"namespace", required_argument, NULL, OPT_NS},
@@ -62,6 +73,18 @@ agent_cli_option(int c, struct agent_opts *o, chaos_why *why)
 		break;
 	case OPT_CERT:
 		o->tls.cert_key_file = optarg;
+		break;
+	case OPT_KEY:
+		o->tls.key_file = optarg;
+		break;
+	case OPT_MODE:
+		if (strcmp(optarg, "node") != 0 && strcmp(optarg, "sidecar") != 0) {
+			chaos_fail(why, CHAOS_EINVAL,
+			           "--mode: '%s' is not allowed; use sidecar or node",
+			           optarg);
+			return AGENT_CLI_USAGE;
+		}
+		o->node_mode = strcmp(optarg, "node") == 0;
 		break;
 	case 'r':
 		o->id.role = optarg;
@@ -124,6 +147,9 @@ agent_cli_check(struct agent_opts *o, chaos_why *why)
 		chaos_fail_prefix(why, CHAOS_EINVAL, "--controller '%s'", o->controller);
 		return AGENT_CLI_USAGE;
 	}
+	/* a node agent is its node's, not a pod's: role node unless told */
+	if (o->node_mode && o->id.role == NULL && getenv("CHAOS_ROLE") == NULL)
+		o->id.role = "node";
 	return AGENT_CLI_RUN;
 }
 

@@ -12,6 +12,7 @@
 
 struct agent_opts {
 	const char          *controller; /* session URL; events use port + 1 */
+	bool                 node_mode;  /* --mode node: act for the node's pods */
 	bool                 plaintext;
 	struct transport_tls tls;
 	struct identity_args id;

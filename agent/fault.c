@@ -9,6 +9,7 @@
 
 #include "agent/fault_ops.h"
 #include "agent/nft.h"
+#include "agent/nsexec.h"
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -39,7 +40,38 @@ struct fault_engine {
 	size_t             n_active;
 	char               exempt[FAULT_MAX_EXEMPT][24];
 	size_t             n_exempt;
+	/* a node agent's target; path "" for the agent's own namespace */
+	struct nsexec    *nsx;
+	struct nft_cache *cache;
+	char              path[96];
+	char              label[160];
 };
+
+/* Runs fn inside the engine's namespace: at once when this thread is
+ * already there (the agent's own, or an nsexec job for this target). */
+static chaos_err
+fault_in_netns(struct fault_engine *fe, chaos_err (*fn)(void *, chaos_why *), void *arg,
+               chaos_why *why)
+{
+	struct nsexec_job job = {.path = fe->path, .fn = fn, .arg = arg};
+	chaos_err         rv;
+
+	if (fe->path[0] == '\0' || nsexec_inside(fe->path))
+		return fn(arg, why);
+	if ((rv = nsexec_run(fe->nsx, &job)) != CHAOS_OK)
+		chaos_fail(why, rv, "%s", job.why.text);
+	return rv;
+}
+
+/* " on target ..." for log lines, "" for the agent's own namespace. */
+static const char *
+fault_on(const struct fault_engine *fe, char *buf, size_t len)
+{
+	if (fe->label[0] == '\0')
+		return "";
+	snprintf(buf, len, " on %s", fe->label);
+	return buf;
+}
 
 /* The controller's addresses are exempt from every rule so the session that
  * renews leases is never cut by the fault it renews. */
@@ -65,16 +97,27 @@ fault_resolve_exempt(struct fault_engine *fe, const char *host)
 	freeaddrinfo(res);
 }
 
-/* Opens the table; a failure is CHAOS_EPERM or CHAOS_EUNSUPPORTED (no
- * usable nftables), logged and said in why. */
+static chaos_err
+fault_open_socket(void *arg, chaos_why *why)
+{
+	return nft_open_socket(FAULT_TABLE_NAME, arg, why);
+}
+
+/* Opens the table (a target's: only the socket, inside its namespace; the
+ * first commit makes the table); a failure is CHAOS_EPERM or
+ * CHAOS_EUNSUPPORTED (no usable nftables), logged and said in why. */
 static chaos_err
 fault_open_nft(struct fault_engine *fe, chaos_why *why)
 {
 	chaos_why w  = {{0}};
-	chaos_err rv = nft_open(FAULT_TABLE_NAME, &fe->nft, &w);
+	chaos_err rv = fe->path[0] != '\0'
+	    ? fault_in_netns(fe, fault_open_socket, &fe->nft, &w)
+	    : nft_open(FAULT_TABLE_NAME, &fe->nft, &w);
 
-	if (rv == CHAOS_OK)
+	if (rv == CHAOS_OK) {
+		nft_set_cache(fe->nft, fe->cache);
 		return CHAOS_OK;
+	}
 	fe->nft = NULL;
 	log_warn("nftables unavailable: %s", w.text);
 	return chaos_fail(why, rv == CHAOS_EPERM ? CHAOS_EPERM : CHAOS_EUNSUPPORTED,
@@ -99,6 +142,25 @@ fault_engine_new(struct events *ev, const char *exempt_host, struct fault_engine
 		nft_close(fe->nft);
 		fe->nft = NULL;
 	}
+	*out = fe;
+	return CHAOS_OK;
+}
+
+chaos_err
+fault_engine_new_target(const struct fault_engine *home, const struct fault_where *where,
+                        struct fault_engine **out)
+{
+	struct fault_engine *fe = calloc(1, sizeof(*fe));
+
+	if (fe == NULL)
+		return CHAOS_ENOMEM;
+	fe->ev       = home->ev;
+	fe->n_exempt = home->n_exempt;
+	memcpy(fe->exempt, home->exempt, sizeof(fe->exempt));
+	fe->nsx   = where->nsx;
+	fe->cache = where->cache;
+	snprintf(fe->path, sizeof(fe->path), "%s", where->path);
+	snprintf(fe->label, sizeof(fe->label), "%s", where->label);
 	*out = fe;
 	return CHAOS_OK;
 }
@@ -237,7 +299,7 @@ static void
 fault_remove(struct fault_engine *fe, size_t idx, Chaos__V1__FaultPhase phase,
              const char *detail)
 {
-	char               id[256];
+	char               id[256], on[200];
 	int64_t            dropped = fault_dropped_packets(fe, &fe->active[idx]);
 	struct fault_entry e       = fe->active[idx];
 	chaos_why          w       = {{0}};
@@ -253,8 +315,8 @@ fault_remove(struct fault_engine *fe, size_t idx, Chaos__V1__FaultPhase phase,
 	fault_entry_fini(&e);
 	if (e.ops->to_nft != NULL && fe->nft != NULL && fault_commit(fe, &w) != CHAOS_OK)
 		fault_drop_table(fe, w.text);
-	log_info("fault %s reverted (%s), %lld packets dropped", id, detail,
-	         (long long)dropped);
+	log_info("fault %s reverted%s (%s), %lld packets dropped", id,
+	         fault_on(fe, on, sizeof(on)), detail, (long long)dropped);
 	fault_report(fe, id, phase, detail, dropped);
 }
 
@@ -269,8 +331,17 @@ fault_set_deadlines(struct fault_entry *e, int64_t offset_us)
 	e->hard_end_mono  = now_mono + (left > 0 ? left : 0);
 }
 
-/* start, commit, after_commit; *committed tells whether the rules went in
- * (the unwinding of a failure must then take them out again). */
+static chaos_err
+fault_start_op(void *arg, chaos_why *why)
+{
+	struct fault_entry *e = arg;
+
+	return e->ops->start(e->spec, &e->state, why);
+}
+
+/* start (inside the target's namespace), commit, after_commit; *committed
+ * tells whether the rules went in (the unwinding of a failure must then
+ * take them out again). */
 static chaos_err
 fault_start(struct fault_engine *fe, struct fault_entry *e, bool *committed,
             chaos_why *why)
@@ -278,7 +349,7 @@ fault_start(struct fault_engine *fe, struct fault_entry *e, bool *committed,
 	chaos_err rv;
 
 	if (e->ops->start != NULL &&
-	    (rv = e->ops->start(e->spec, &e->state, why)) != CHAOS_OK)
+	    (rv = fault_in_netns(fe, fault_start_op, e, why)) != CHAOS_OK)
 		return rv;
 	if (e->ops->to_nft != NULL) {
 		if ((rv = fault_commit(fe, why)) != CHAOS_OK)
@@ -302,6 +373,20 @@ fault_unwind(struct fault_engine *fe, size_t idx, bool committed)
 	fault_entry_fini(&e);
 }
 
+/* The kinds read spec->target as a namespace path (kill): a target's
+ * engine names its own, whatever key the command carried. */
+static chaos_err
+fault_set_target(Chaos__V1__FaultSpec *spec, const char *path)
+{
+	char *copy = strdup(path);
+
+	if (copy == NULL)
+		return CHAOS_ENOMEM;
+	free(spec->target);
+	spec->target = copy;
+	return CHAOS_OK;
+}
+
 chaos_err
 fault_apply(struct fault_engine *fe, const Chaos__V1__FaultSpec *spec, int64_t offset_us,
             chaos_why *why)
@@ -309,7 +394,7 @@ fault_apply(struct fault_engine *fe, const Chaos__V1__FaultSpec *spec, int64_t o
 	const struct fault_ops *ops       = fault_ops_for(spec->kind_case);
 	bool                    committed = false;
 	struct fault_entry     *e;
-	char                    detail[160];
+	char                    detail[160], on[200];
 	chaos_why               w = {{0}};
 	chaos_err               rv;
 
@@ -327,12 +412,17 @@ fault_apply(struct fault_engine *fe, const Chaos__V1__FaultSpec *spec, int64_t o
 	e->ops = ops;
 	if ((e->spec = wire_copy(&spec->base)) == NULL)
 		return CHAOS_ENOMEM;
+	if (fe->path[0] != '\0' && fault_set_target(e->spec, fe->path) != CHAOS_OK) {
+		chaos__v1__fault_spec__free_unpacked(e->spec, NULL);
+		return CHAOS_ENOMEM;
+	}
 	fault_set_deadlines(e, offset_us);
 	fe->n_active++;
 	/* a reason of our own: the report needs it even when the caller's
 	 * why is NULL */
 	if ((rv = fault_start(fe, e, &committed, &w)) != CHAOS_OK) {
-		log_warn("fault %s not applied: %s", spec->fault_id, w.text);
+		log_warn("fault %s not applied%s: %s", spec->fault_id,
+		         fault_on(fe, on, sizeof(on)), w.text);
 		fault_unwind(fe, (size_t)(e - fe->active), committed);
 		fault_report(fe, spec->fault_id,
 		             CHAOS__V1__FAULT_PHASE__FAULT_PHASE_FAILED, w.text, -1);
@@ -341,8 +431,8 @@ fault_apply(struct fault_engine *fe, const Chaos__V1__FaultSpec *spec, int64_t o
 	snprintf(detail, sizeof(detail), "%s", ops->name);
 	if (ops->describe != NULL)
 		ops->describe(e->state, detail, sizeof(detail));
-	log_info("fault %s applied (%s, lease %u ms)", spec->fault_id, detail,
-	         spec->lease_ms);
+	log_info("fault %s applied%s (%s, lease %u ms)", spec->fault_id,
+	         fault_on(fe, on, sizeof(on)), detail, spec->lease_ms);
 	fault_report(fe, spec->fault_id, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_APPLIED,
 	             detail, -1);
 	return CHAOS_OK;

@@ -28,6 +28,19 @@
 #define FAULT_TABLE_NAME "chaos_agent"
 
 struct fault_engine;
+struct nsexec;
+struct nft_cache;
+
+/* Where a node agent's engine acts: a target's network namespace. Its
+ * nftables socket is opened there, and so is whatever a kind starts (the
+ * latency proxy, a PostgreSQL connection); the kill fault looks for
+ * processes there. Strings are copied. */
+struct fault_where {
+	struct nsexec    *nsx;   /* the threads that enter it */
+	const char       *path;  /* "/run/netns/<name>" or "/proc/<pid>/ns/net" */
+	const char       *label; /* for logs and reports: "target <key> (netns <name>)" */
+	struct nft_cache *cache; /* batches shared by the targets' engines, or NULL */
+};
 
 /* Opens the nftables table in the current network namespace (removing a
  * leftover one of ours). exempt_host is the controller's host, whose
@@ -35,6 +48,13 @@ struct fault_engine;
  * nftables faults then fail with the reason. ev must outlive the engine. */
 chaos_err fault_engine_new(struct events *ev, const char *exempt_host,
                            struct fault_engine **out);
+
+/* An engine for a target, sharing home's events and exempt addresses. No
+ * socket is opened until its first fault (a fresh one: the first batch
+ * makes the table). Returns CHAOS_OK or CHAOS_ENOMEM. */
+chaos_err fault_engine_new_target(const struct fault_engine *home,
+                                  const struct fault_where  *where,
+                                  struct fault_engine      **out);
 
 /* Reverts everything in force (reporting each), then frees fe. NULL ok. */
 void fault_engine_free(struct fault_engine *fe);

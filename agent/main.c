@@ -69,7 +69,8 @@ agent_start(const struct agent_opts *o, const struct identity *id)
 	url_host(o->controller, host, sizeof(host)); /* ipc:// has none: nothing exempt */
 	if ((rv = events_open(events_url, id->agent_id, &o->tls, &ev, &why)) !=
 	        CHAOS_OK ||
-	    (rv = agent_new(ev, host[0] ? host : NULL, &a)) != CHAOS_OK)
+	    (rv = agent_new(ev, host[0] ? host : NULL, o->node_mode, &a, &why)) !=
+	        CHAOS_OK)
 		goto out;
 	agent_session_handler(a, &h);
 	if ((rv = session_open(o->controller, &o->tls, id, ev, &h, &s, &why)) != CHAOS_OK)
@@ -78,7 +79,8 @@ agent_start(const struct agent_opts *o, const struct identity *id)
 	pthread_create(&sig_thread, NULL, agent_signal_thread, s);
 	pthread_detach(sig_thread);
 	log_info(
-	    "agent %s (role %s, %zu ips) polling %s", id->agent_id,
+	    "agent %s (%s mode, role %s, %zu ips) polling %s", id->agent_id,
+	    o->node_mode ? "node" : "sidecar",
 	    wire_enum_name(&chaos__v1__role__descriptor, id->role, role, sizeof(role)),
 	    id->n_ips, o->controller);
 	rv = session_run(s);
@@ -114,6 +116,8 @@ main(int argc, char **argv)
 		return CHAOS_EXIT_USAGE;
 	}
 	memtune_apply();
+	id.mode = o.node_mode ? CHAOS__V1__AGENT_MODE__AGENT_MODE_NODE
+	                      : CHAOS__V1__AGENT_MODE__AGENT_MODE_SIDECAR;
 	agent_block_signals();
 	return agent_start(&o, &id);
 }

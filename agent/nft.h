@@ -148,6 +148,30 @@ struct nft_batch; /* a built netlink batch, for tests and tools */
  */
 chaos_err nft_open(const char *table_name, struct nft_ctx **out, chaos_why *why);
 
+/*
+ * Opens the socket only, in the calling thread's network namespace: no
+ * table until the first nft_commit(), which creates it in the same batch
+ * as its content (one batch instead of three: the node agent's first fault
+ * on a pod). A leftover table of that name (not owned by a live socket) is
+ * deleted then, as nft_open() does. Errors: CHAOS_EINVAL (name),
+ * CHAOS_EPERM, CHAOS_ENOMEM, CHAOS_ESYS.
+ */
+chaos_err nft_open_socket(const char *table_name, struct nft_ctx **out, chaos_why *why);
+
+/*
+ * A cache of built batches that contexts may share (thread-safe): a commit
+ * of a ruleset another context of the same cache committed reuses the
+ * batch built then, byte for byte, instead of building it again. slots:
+ * how many distinct rulesets are kept (the least used goes). Errors:
+ * CHAOS_ENOMEM.
+ */
+struct nft_cache;
+chaos_err nft_cache_new(size_t slots, struct nft_cache **out);
+void      nft_cache_free(struct nft_cache *c); /* NULL ok; after its contexts */
+
+/* Makes ctx's commits go through cache (NULL: none); cache outlives ctx. */
+void nft_set_cache(struct nft_ctx *ctx, struct nft_cache *cache);
+
 /* Closes the socket; the kernel then deletes the table. Accepts NULL. */
 void nft_close(struct nft_ctx *ctx);
 

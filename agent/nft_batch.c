@@ -156,7 +156,7 @@ nft_batch_what(const struct nft_batch *b, uint32_t seq)
 /* ---- tables, sets, elements, chains ---- */
 
 int
-nft_put_table(struct nft_batch *b, uint16_t type)
+nft_put_table(struct nft_batch *b, uint16_t type, bool excl)
 {
 	struct nftnl_table *t = nftnl_table_alloc();
 	struct nlmsghdr    *nlh;
@@ -170,8 +170,9 @@ nft_put_table(struct nft_batch *b, uint16_t type)
 	}
 	if (add)
 		nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, NFT_TABLE_F_OWNER);
-	nlh = nft_batch_msg(b, type, add ? NLM_F_CREATE : 0, NFT_MSG_ROOM, "%s table %s",
-	                    add ? "add" : "delete", b->table);
+	nlh =
+	    nft_batch_msg(b, type, (add ? NLM_F_CREATE : 0) | (excl ? NLM_F_EXCL : 0),
+	                  NFT_MSG_ROOM, "%s table %s", add ? "add" : "delete", b->table);
 	if (nlh != NULL) {
 		nftnl_table_nlmsg_build_payload(nlh, t);
 		nft_batch_msg_end(b, nlh);
@@ -400,16 +401,18 @@ nft_put_ruleset(struct nft_batch *b, const struct nft_ruleset *rs)
 }
 
 /* NEWTABLE first so that DELTABLE cannot fail with ENOENT; the new table
- * replaces the old one, contents and all, when the batch commits. */
+ * replaces the old one, contents and all, when the batch commits. A fresh
+ * socket's first batch (fresh) skips the replacing: its NEWTABLE is
+ * exclusive, so a table already there fails it with EEXIST instead. */
 static int
-nft_put_all(struct nft_batch *b, const struct nft_ruleset *rs)
+nft_put_all(struct nft_batch *b, const struct nft_ruleset *rs, bool fresh)
 {
-	int err = nft_put_table(b, NFT_MSG_NEWTABLE);
+	int err = nft_put_table(b, NFT_MSG_NEWTABLE, fresh);
 
-	if (err == 0)
-		err = nft_put_table(b, NFT_MSG_DELTABLE);
-	if (err == 0)
-		err = nft_put_table(b, NFT_MSG_NEWTABLE);
+	if (err == 0 && !fresh)
+		err = nft_put_table(b, NFT_MSG_DELTABLE, false);
+	if (err == 0 && !fresh)
+		err = nft_put_table(b, NFT_MSG_NEWTABLE, false);
 	if (err == 0)
 		err = nft_put_ruleset(b, rs);
 	if (err == 0)
@@ -418,8 +421,8 @@ nft_put_all(struct nft_batch *b, const struct nft_ruleset *rs)
 }
 
 chaos_err
-nft_build_batch(const char *table, const struct nft_ruleset *rs, uint32_t seq,
-                struct nft_batch **out, chaos_why *why)
+nft_build_batch_ex(const char *table, const struct nft_ruleset *rs, uint32_t seq,
+                   bool fresh, struct nft_batch **out, chaos_why *why)
 {
 	struct nft_batch *b;
 	chaos_err         rv;
@@ -433,11 +436,18 @@ nft_build_batch(const char *table, const struct nft_ruleset *rs, uint32_t seq,
 		return rv;
 	if ((b = nft_batch_new(table, seq)) == NULL)
 		return chaos_fail(why, CHAOS_ENOMEM, "out of memory for the batch");
-	if ((err = nft_put_all(b, rs)) < 0) {
+	if ((err = nft_put_all(b, rs, fresh)) < 0) {
 		nft_batch_free(b);
 		return chaos_fail(why, chaos_err_from_errno(err),
 		                  "building the batch: %s", strerror(-err));
 	}
 	*out = b;
 	return CHAOS_OK;
+}
+
+chaos_err
+nft_build_batch(const char *table, const struct nft_ruleset *rs, uint32_t seq,
+                struct nft_batch **out, chaos_why *why)
+{
+	return nft_build_batch_ex(table, rs, seq, false, out, why);
 }

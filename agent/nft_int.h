@@ -10,6 +10,7 @@
  *   nft_rule.c     the chains' layout and the rules of every fault
  *   nft_sock.c     the socket: sending a batch and reading every ACK
  *   nft_counter.c  the rule dump that reads the counters back
+ *   nft_cache.c    built batches kept for the next commit of the same ruleset
  * Inside, functions return 0 or a negative errno (the netlink convention);
  * the public functions convert once to chaos_err and fill why.
  */
@@ -113,8 +114,15 @@ void nft_batch_msg_end(struct nft_batch *b, const struct nlmsghdr *nlh);
  * anything not in the batch. */
 const char *nft_batch_what(const struct nft_batch *b, uint32_t seq);
 
-/* NEWTABLE (owned by the socket) or DELTABLE of b's table. 0 or -ENOMEM. */
-int nft_put_table(struct nft_batch *b, uint16_t type);
+/* NEWTABLE (owned by the socket; excl: NLM_F_EXCL) or DELTABLE of b's
+ * table. 0 or -ENOMEM. */
+int nft_put_table(struct nft_batch *b, uint16_t type, bool excl);
+
+/* nft_build_batch(); fresh: the first batch of a socket that made no table
+ * yet (an exclusive NEWTABLE and the content, nothing replaced). */
+chaos_err nft_build_batch_ex(const char *table, const struct nft_ruleset *rs,
+                             uint32_t seq, bool fresh, struct nft_batch **out,
+                             chaos_why *why);
 
 /* A set and its elements: ipv4 intervals from CIDRs, or inet_service
  * ports. 0, -ENOMEM or -EINVAL. */
@@ -125,6 +133,12 @@ int nft_put_port_set(struct nft_batch *b, const char *name, uint32_t id,
 
 /* A base chain from nft_chains. 0 or -ENOMEM. */
 int nft_put_chain(struct nft_batch *b, enum nft_chain_id id);
+
+/* nft_build_batch_ex() through cache (NULL: a plain build); a hit is a
+ * copy of the batch built for the same input earlier (nft_cache.c). */
+chaos_err nft_cache_build(struct nft_cache *c, const char *table,
+                          const struct nft_ruleset *rs, uint32_t seq, bool fresh,
+                          struct nft_batch **out, chaos_why *why);
 
 /* ---- expressions (nft_expr.c) ---- */
 
@@ -178,6 +192,8 @@ struct nft_ctx {
 	int                rcvbuf;
 	char              *rbuf;
 	bool               fail_batch_level; /* last failure hit the whole batch */
+	bool               fresh;            /* nft_open_socket: no table made yet */
+	struct nft_cache  *cache; /* built batches shared with other contexts */
 	char               table[NFT_MAX_TABLE_NAME];
 };
 

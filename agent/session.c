@@ -14,7 +14,7 @@
 #include "common/log.h"
 #include "common/wire.h"
 
-#define SESSION_MAX_ACKS 256
+#define SESSION_MAX_ACKS SESSION_MAX_COMMANDS
 #define SESSION_DEFAULT_HB_MS 1000
 #define SESSION_MIN_WAIT_MS 10
 #define SESSION_REFUSED_BACKOFF_MS 2000
@@ -175,6 +175,8 @@ session_send_poll(struct session *s, int64_t t1, bool *with_identity)
 		identity_to_pb(s->id, &pb);
 		poll.identity = &pb.msg;
 		session_send_hello(s, &pb);
+		if (s->h.connected != NULL)
+			s->h.connected(s->h.arg);
 	}
 	if ((rv = wire_pack(&poll.base, WIRE_MAX_SESSION, &msg)) != CHAOS_OK)
 		return rv;
@@ -191,6 +193,8 @@ session_send_poll(struct session *s, int64_t t1, bool *with_identity)
 static void
 session_handle_commands(struct session *s, const Chaos__V1__Reply *r)
 {
+	Chaos__V1__Ack *acks[SESSION_MAX_ACKS];
+
 	s->n_acks = 0;
 	for (size_t i = 0; i < r->n_commands && s->n_acks < SESSION_MAX_ACKS; i++) {
 		struct session_ack *a = &s->acks[s->n_acks++];
@@ -198,9 +202,15 @@ session_handle_commands(struct session *s, const Chaos__V1__Reply *r)
 		a->msg.command_id = r->commands[i]->command_id;
 		a->msg.status     = CHAOS__V1__STATUS__STATUS_UNSUPPORTED;
 		a->error[0]       = '\0';
-		if (s->h.command != NULL)
+		acks[i]           = &a->msg;
+		if (s->h.commands == NULL && s->h.command != NULL)
 			s->h.command(s->h.arg, r->commands[i], &a->msg);
-		/* Copy the handler's text so it outlives the handler's buffers. */
+	}
+	if (s->h.commands != NULL)
+		s->h.commands(s->h.arg, r->commands, s->n_acks, acks);
+	/* Copy the handler's text so it outlives the handler's buffers. */
+	for (size_t i = 0; i < s->n_acks; i++) {
+		struct session_ack *a = &s->acks[i];
 		if (a->msg.error != NULL) {
 			snprintf(a->error, sizeof(a->error), "%s", a->msg.error);
 			a->msg.error = a->error;

@@ -24,11 +24,21 @@
 
 #define SESSION_MAX_ACTIVE 64
 
+#define SESSION_MAX_COMMANDS 256 /* commands taken from one reply */
+
 /* What the session calls back into; all on the session thread. */
 struct session_handler {
 	/* Applies cmd (idempotently by command_id) and fills ack->status,
 	 * ack->error (static or handler-owned text) and applied time. */
 	void (*command)(void *arg, const Chaos__V1__Command *cmd, Chaos__V1__Ack *ack);
+	/* Instead of command when set: all n commands of one reply at once
+	 * (so that independent ones may run side by side), filling acks[i]
+	 * for cmds[i] as command does. */
+	void (*commands)(void *arg, Chaos__V1__Command *const *cmds, size_t n,
+	                 Chaos__V1__Ack *const *acks);
+	/* Optional: a new connection to the controller was made (its first
+	 * poll carried the identity and a Hello went out). */
+	void (*connected)(void *arg);
 	/* After the commands of each valid reply: the controller instance that
 	 * sent it (0: it named none) and the faults it wants kept (leases). */
 	void (*leases)(void *arg, int64_t now_mono_us, uint64_t instance,

@@ -54,6 +54,12 @@
 #define LIMIT_PEERS 4096u
 #define LIMIT_URL_LEN 2048u
 
+/* Node agents: network namespaces one agent reports (a kubelet runs 110
+ * pods by default), IPv4 addresses per namespace, length of a netns name. */
+#define LIMIT_NODE_TARGETS 256u
+#define LIMIT_TARGET_IPS 8u
+#define LIMIT_NETNS_NAME_LEN 63u
+
 /* Stability window and recovery wait of a scenario, seconds. */
 #define LIMIT_WINDOW_MAX_S 3600.0
 #define LIMIT_RECOVERY_TIMEOUT_MIN_S 1.0

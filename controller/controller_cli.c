@@ -27,7 +27,8 @@ static const char controller_usage[] =
     "                 restart loses no result: a run in flight ends as interrupted with\n"
     "                 what was measured, and run ids never repeat (default: memory only)\n"
     "  --tls-cert     the controller's certificate (PEM; with its key unless --tls-key)\n"
-    "  --max-agents   agents (and node targets) the table holds; when full, the one lost\n"
+    "  --max-agents   agents (and node targets) the table holds; when full, the one "
+    "lost\n"
     "                 the longest ago makes room (default 1024)\n"
     "  --forget-lost-after  seconds after which a lost agent is forgotten (default 600;\n"
     "                 0: never)\n"
@@ -35,7 +36,19 @@ static const char controller_usage[] =
     "); events use port + 1\n"
     "  --control  chaosctl's URL (default " CONTROLLER_DEFAULT_CONTROL ")\n"
     "  --metrics  serve Prometheus /metrics over HTTP there, e.g. 0.0.0.0:9100 (default "
-    "off)\n";
+    "off)\n"
+    "Who the pods behind node agents (chaos-agent --mode node) are:\n"
+    "  --inventory FILE     a JSON file {\"pods\": [{\"name\", \"namespace\", \"role\",\n"
+    "                       \"labels\", \"ip\", \"netns\"}]}: a target is matched by "
+    "its\n"
+    "                       netns name, else by IP (re-read when it changes)\n"
+    "  --kube-api URL       the Kubernetes API: a target is the pod on its node with "
+    "its\n"
+    "                       pod UID, else its IP; role from the label chaos.io/role\n"
+    "  --kube-in-cluster    the same through the pod's service account (needs a\n"
+    "                       ClusterRole that may list pods)\n"
+    "  --kube-token-file F  bearer token file; --kube-ca F  the API's CA bundle;\n"
+    "  --kube-allow-http    accept an http:// API (tests only)\n";
 
 enum {
 	OPT_CONTROL = 256,
@@ -49,7 +62,13 @@ enum {
 	OPT_KEY,
 	OPT_FORGET,
 	OPT_STATE,
-	OPT_ALLOW
+	OPT_ALLOW,
+	OPT_INVENTORY,
+	OPT_KUBE_API,
+	OPT_KUBE_IN_CLUSTER,
+	OPT_KUBE_TOKEN,
+	OPT_KUBE_CA,
+	OPT_KUBE_HTTP
 };
 
 static const struct option controller_longopts[] = {
@@ -66,16 +85,72 @@ static const struct option controller_longopts[] = {
     {"max-agents", required_argument, NULL, OPT_MAX},
     {"log-level", required_argument, NULL, OPT_LOG},
     {"metrics", required_argument, NULL, OPT_METRICS},
+    {"inventory", required_argument, NULL, OPT_INVENTORY},
+    {"kube-api", required_argument, NULL, OPT_KUBE_API},
+    {"kube-in-cluster", no_argument, NULL, OPT_KUBE_IN_CLUSTER},
+    {"kube-token-file", required_argument, NULL, OPT_KUBE_TOKEN},
+    {"kube-ca", required_argument, NULL, OPT_KUBE_CA},
+    {"kube-allow-http", no_argument, NULL, OPT_KUBE_HTTP},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
 };
+
+/* The flags that say who node agents' targets are; false for any other. */
+static bool
+controller_cli_target_option(int c, struct controller_opts *o)
+{
+	switch (c) {
+	case OPT_INVENTORY:
+		o->inventory = optarg;
+		return true;
+	case OPT_KUBE_API:
+		o->kube_api = optarg;
+		return true;
+	case OPT_KUBE_IN_CLUSTER:
+		o->kube_in_cluster = true;
+		return true;
+	case OPT_KUBE_TOKEN:
+		o->kube_token_file = optarg;
+		return true;
+	case OPT_KUBE_CA:
+		o->kube_ca = optarg;
+		return true;
+	case OPT_KUBE_HTTP:
+		o->kube_allow_http = true;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static enum controller_cli_result
+controller_cli_check_kube(const struct controller_opts *o, char *err, size_t errlen)
+{
+	bool api = o->kube_api != NULL || o->kube_in_cluster;
+
+	if (o->kube_api != NULL && o->kube_in_cluster) {
+		snprintf(err, errlen,
+		         "--kube-api and --kube-in-cluster: give one of them");
+		return CONTROLLER_CLI_USAGE;
+	}
+	if (!api && (o->kube_token_file || o->kube_ca || o->kube_allow_http)) {
+		snprintf(
+		    err, errlen,
+		    "--kube-token-file, --kube-ca and --kube-allow-http need --kube-api "
+		    "URL or --kube-in-cluster");
+		return CONTROLLER_CLI_USAGE;
+	}
+	return CONTROLLER_CLI_RUN;
+}
 
 static enum controller_cli_result
 controller_cli_option(int c, struct controller_opts *o, char *err, size_t errlen)
 {
 	chaos_why why;
 
+	if (controller_cli_target_option(c, o))
+		return CONTROLLER_CLI_RUN;
 	switch (c) {
 	case 'l':
 		o->listen = optarg;
@@ -207,7 +282,8 @@ controller_cli_parse(int argc, char **argv, struct controller_opts *o, char *err
 		return CONTROLLER_CLI_USAGE;
 	}
 	if ((r = controller_cli_check_url("--listen", o->listen, o, err, errlen)) !=
-	    CONTROLLER_CLI_RUN)
+	        CONTROLLER_CLI_RUN ||
+	    (r = controller_cli_check_kube(o, err, errlen)) != CONTROLLER_CLI_RUN)
 		return r;
 	return controller_cli_check_url("--control", o->control, o, err, errlen);
 }

@@ -25,6 +25,14 @@ struct controller_opts {
 	int                  log_level;
 	const char *metrics; /* Prometheus /metrics on HOST:PORT, or NULL (off) */
 	struct allow_list allow; /* --allow-namespace, and the own namespace */
+	/* Who node agents' targets are: an inventory file and/or the
+	 * Kubernetes API (an explicit URL, or in-cluster). */
+	const char *inventory;
+	const char *kube_api;
+	const char *kube_token_file;
+	const char *kube_ca;
+	bool        kube_in_cluster;
+	bool        kube_allow_http;
 };
 
 enum controller_cli_result {

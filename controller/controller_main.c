@@ -26,6 +26,7 @@
 #include "controller/registry.h"
 #include "controller/run.h"
 #include "controller/session_srv.h"
+#include "controller/targets.h"
 
 static atomic_bool controller_stop;
 
@@ -68,6 +69,7 @@ struct controller {
 	struct control_srv *control;
 	struct metrics     *metrics;
 	struct run_store   *store;
+	struct targets     *targets; /* who node agents' pods are */
 };
 
 /* Runs on disk when --state-dir is given; said plainly when not. */
@@ -104,6 +106,23 @@ controller_log_allow(const struct allow_list *a)
 		         a->own[0] ? " or " : "", a->own);
 }
 
+/* The resolver of node agents' targets, from --inventory and --kube-*. */
+static chaos_err
+controller_targets(struct controller *c, const struct controller_opts *o, chaos_why *why)
+{
+	struct k8s_config     kube = {0};
+	struct targets_config cfg  = {.inventory = o->inventory};
+
+	if (o->kube_api != NULL || o->kube_in_cluster) {
+		kube.api_url    = o->kube_api;
+		kube.token_file = o->kube_token_file;
+		kube.ca_file    = o->kube_ca;
+		kube.allow_http = o->kube_allow_http;
+		cfg.kube        = &kube;
+	}
+	return targets_start(registry_targets(c->reg), &cfg, &c->targets, why);
+}
+
 static chaos_err
 controller_start(struct controller *c, const struct controller_opts *o, chaos_why *why)
 {
@@ -128,6 +147,8 @@ controller_start(struct controller *c, const struct controller_opts *o, chaos_wh
 	controller_log_allow(&o->allow);
 	controller_ipc_dir(o->control);
 	registry_set_ack_sink(c->reg, run_mgr_on_ack, c->runs);
+	if ((rv = controller_targets(c, o, why)) != CHAOS_OK)
+		return rv;
 	if ((rv = session_srv_start(o->listen, &o->tls, c->reg, &c->st_session,
 	                            o->max_agents, &c->session, why)) != CHAOS_OK ||
 	    (rv = events_srv_start(events_url, &o->tls, c->reg, &c->st_events,
@@ -159,6 +180,7 @@ controller_stop_all(struct controller *c)
 	control_srv_stop(c->control);
 	events_srv_stop(c->events);
 	session_srv_stop(c->session);
+	targets_stop(c->targets);
 	if (c->reg != NULL)
 		registry_set_ack_sink(c->reg, NULL, NULL);
 	run_mgr_free(c->runs);

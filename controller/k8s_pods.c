@@ -90,22 +90,17 @@ k8s_pod_parse(json_t *item, struct k8s_pod *p)
 static chaos_err
 k8s_podvec_push(struct k8s_podvec *pv, const struct k8s_pod *p, chaos_why *why)
 {
-	struct k8s_pod *nv;
-	size_t          ncap;
-
-	if (pv->n >= K8S_MAX_PODS)
+	switch (k8s_vec_push((void **)&pv->v, &pv->n, &pv->cap, sizeof(*p), p,
+	                     K8S_MAX_PODS)) {
+	case CHAOS_OK:
+		return CHAOS_OK;
+	case CHAOS_ETOOBIG:
 		return chaos_fail(why, CHAOS_ETOOBIG,
 		                  "more than %d pods match; narrow the label selector",
 		                  K8S_MAX_PODS);
-	if (pv->n == pv->cap) {
-		ncap = pv->cap == 0 ? 16 : pv->cap * 2;
-		if ((nv = realloc(pv->v, ncap * sizeof(*nv))) == NULL)
-			return chaos_fail(why, CHAOS_ENOMEM, "out of memory");
-		pv->v   = nv;
-		pv->cap = ncap;
+	default:
+		return chaos_fail(why, CHAOS_ENOMEM, "out of memory");
 	}
-	pv->v[pv->n++] = *p;
-	return CHAOS_OK;
 }
 
 /* See k8s_parse.h. */

@@ -12,70 +12,8 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/wire.h"
-
-#define REG_MAX_PENDING 64
-#define REG_MAX_FAULTS 64
-#define REG_MIN_BUCKETS 64
-#define REG_LOST_AFTER_HB 3 /* heartbeats without a poll */
-
-struct reg_command {
-	uint64_t id;
-	uint8_t *buf; /* packed Command */
-	size_t   len;
-};
-
-/* A set of fault ids (strdup'd). */
-struct reg_ids {
-	char  *id[REG_MAX_FAULTS];
-	size_t n;
-};
-
-/* What the apply command said of a fault the controller wants kept, for
- * the status request. kind is the FaultSpec field's name (static). */
-struct reg_lease {
-	const char *kind;
-	char       *target; /* strdup'd; NULL: the agent's own */
-	uint32_t    lease_ms;
-	int64_t     hard_end_ctl_us;
-};
-
-struct reg_agent {
-	struct reg_agent    *next; /* hash chain */
-	char                 id[LIMIT_ID_LEN + 1];
-	Chaos__V1__Identity *identity; /* unpacked copy, owned */
-	bool                 connected;
-	char                 lost_reason[128];
-	int64_t              last_seen_ctl_us;
-	int64_t              last_seen_mono_us;
-	uint32_t             pipe_id;
-	struct clk_filter    clk;
-	uint64_t             events_received;
-	uint64_t             events_gaps;
-	uint64_t             last_event_seq;
-	struct reg_ids       active;                /* what the agent says is in force */
-	struct reg_ids       live;                  /* what this controller wants kept */
-	struct reg_lease     lease[REG_MAX_FAULTS]; /* of live.id[i] */
-	int64_t              renewed_ctl_us; /* last reply naming the live faults */
-	int64_t              lost_ctl_us;    /* when it was marked lost */
-	struct reg_command   pending[REG_MAX_PENDING];
-	size_t               n_pending;
-};
-
-struct registry {
-	nng_mtx               *mtx;
-	uint32_t               hb_ms;
-	size_t                 max_agents;
-	int64_t                forget_us;
-	uint64_t               instance;
-	struct reg_agent     **buckets;
-	size_t                 n_buckets;
-	size_t                 n_agents;
-	struct registry_counts counts;
-	registry_kick_fn       kick;
-	void                  *kick_arg;
-	registry_ack_fn        ack_sink;
-	void                  *ack_arg;
-};
+#include "controller/registry_int.h"
+#include "controller/target_table.h"
 
 /* FNV-1a: ids are short text; the table needs no secret seed, since the ids
  * come from authenticated agents and the chains stay bounded by the cap. */
@@ -99,16 +37,14 @@ reg_slot(struct registry *r, const char *id)
 	return p;
 }
 
-static struct reg_agent *
+struct reg_agent *
 reg_find(struct registry *r, const char *id)
 {
 	return *reg_slot(r, id);
 }
 
-/* Calls fn on every agent; fn may not add or remove agents. */
-#define REG_FOREACH(r, a)                                                                \
-	for (size_t reg_b_ = 0; reg_b_ < (r)->n_buckets; reg_b_++)                       \
-		for (struct reg_agent *a = (r)->buckets[reg_b_]; a != NULL; a = a->next)
+static struct reg_agent *reg_find_serving(struct registry *r, const char *id, char *key,
+                                          size_t key_len, int64_t *incarnation);
 
 static void
 reg_ids_clear(struct reg_ids *s)
@@ -118,7 +54,7 @@ reg_ids_clear(struct reg_ids *s)
 	s->n = 0;
 }
 
-static bool
+bool
 reg_ids_has(const struct reg_ids *s, const char *id)
 {
 	for (size_t i = 0; i < s->n; i++)
@@ -153,9 +89,12 @@ registry_new(uint32_t hb_ms, size_t max_agents, struct registry **out)
 	while (nb < max_agents)
 		nb <<= 1;
 	if (r == NULL || (r->buckets = calloc(nb, sizeof(*r->buckets))) == NULL ||
-	    nng_mtx_alloc(&r->mtx) != 0) {
-		if (r != NULL)
+	    nng_mtx_alloc(&r->mtx) != 0 || ttab_new(&r->targets) != CHAOS_OK) {
+		if (r != NULL) {
+			if (r->mtx != NULL)
+				nng_mtx_free(r->mtx);
 			free(r->buckets);
+		}
 		free(r);
 		return CHAOS_ENOMEM;
 	}
@@ -197,8 +136,15 @@ registry_free(struct registry *r)
 			reg_agent_free(a);
 		}
 	nng_mtx_free(r->mtx);
+	ttab_free(r->targets);
 	free(r->buckets);
 	free(r);
+}
+
+struct ttab *
+registry_targets(struct registry *r)
+{
+	return r->targets;
 }
 
 void
@@ -249,7 +195,7 @@ registry_clock(struct registry *r, const char *agent_id, int64_t *offset_us,
 	bool              known = false;
 
 	nng_mtx_lock(r->mtx);
-	if ((a = reg_find(r, agent_id)) != NULL)
+	if ((a = reg_find_serving(r, agent_id, NULL, 0, NULL)) != NULL)
 		known = clk_filter_best(&a->clk, offset_us, error_us);
 	nng_mtx_unlock(r->mtx);
 	return known;
@@ -262,10 +208,8 @@ registry_agent_status(struct registry *r, const char *agent_id, bool *connected,
 	struct reg_agent *a;
 
 	nng_mtx_lock(r->mtx);
-	if ((a = reg_find(r, agent_id)) != NULL) {
-		*connected   = a->connected;
-		*incarnation = a->identity->incarnation;
-	}
+	if ((a = reg_find_serving(r, agent_id, NULL, 0, incarnation)) != NULL)
+		*connected = a->connected;
 	nng_mtx_unlock(r->mtx);
 	return a != NULL;
 }
@@ -280,7 +224,7 @@ registry_set_kick(struct registry *r, registry_kick_fn fn, void *arg)
 /* A new incarnation means the agent process restarted: whatever it had in
  * force died with it (owner tables), and its event sequence starts over. */
 static void
-reg_set_identity(struct reg_agent *a, const Chaos__V1__Identity *id)
+reg_set_identity(struct registry *r, struct reg_agent *a, const Chaos__V1__Identity *id)
 {
 	Chaos__V1__Identity *copy = wire_copy(&id->base);
 
@@ -291,6 +235,8 @@ reg_set_identity(struct reg_agent *a, const Chaos__V1__Identity *id)
 		         (long long)a->identity->incarnation, (long long)id->incarnation);
 		clk_filter_init(&a->clk);
 		a->last_event_seq = 0;
+		/* a node agent's targets died with it; it reports them again */
+		ttab_drop_agent(r->targets, a->id);
 	}
 	if (a->identity != NULL)
 		chaos__v1__identity__free_unpacked(a->identity, NULL);
@@ -302,6 +248,7 @@ reg_unlink(struct registry *r, struct reg_agent *a)
 {
 	struct reg_agent **p = reg_slot(r, a->id);
 
+	ttab_drop_agent(r->targets, a->id);
 	*p = a->next;
 	r->n_agents--;
 	reg_agent_free(a);
@@ -342,7 +289,7 @@ reg_add(struct registry *r, const Chaos__V1__Identity *id)
 		return NULL;
 	snprintf(a->id, sizeof(a->id), "%s", id->agent_id);
 	clk_filter_init(&a->clk);
-	reg_set_identity(a, id);
+	reg_set_identity(r, a, id);
 	if (a->identity == NULL) {
 		free(a);
 		return NULL;
@@ -423,11 +370,11 @@ reg_check_pipe(struct registry *r, struct reg_agent *a, const Chaos__V1__Poll *p
 
 /* Updates a known agent with a poll (mtx held). */
 static void
-reg_poll_seen(struct reg_agent *a, const Chaos__V1__Poll *p, uint32_t pipe_id,
-              int64_t t2_ctl_us)
+reg_poll_seen(struct registry *r, struct reg_agent *a, const Chaos__V1__Poll *p,
+              uint32_t pipe_id, int64_t t2_ctl_us)
 {
 	if (p->identity != NULL && a->identity != NULL)
-		reg_set_identity(a, p->identity);
+		reg_set_identity(r, a, p->identity);
 	if (!a->connected)
 		log_info("agent %s connected", a->id);
 	a->connected         = true;
@@ -474,7 +421,7 @@ registry_on_poll(struct registry *r, const Chaos__V1__Poll *p, uint32_t pipe_id,
 	case REG_PIPE_OK:
 		break;
 	}
-	reg_poll_seen(a, p, pipe_id, t2_ctl_us);
+	reg_poll_seen(r, a, p, pipe_id, t2_ctl_us);
 	clk_filter_best(&a->clk, &off, &err);
 	sink     = r->ack_sink;
 	sink_arg = r->ack_arg;
@@ -561,7 +508,7 @@ registry_build_reply(struct registry *r, const char *agent_id, uint64_t poll_seq
 /* Keeps what an apply says of a fault the controller wants kept (mtx
  * held); an apply of a fault not marked live is reverted at once anyway. */
 static void
-reg_lease_note(struct reg_agent *a, const Chaos__V1__FaultSpec *spec)
+reg_lease_note(struct reg_agent *a, const Chaos__V1__FaultSpec *spec, const char *key)
 {
 	const ProtobufCFieldDescriptor *kind = protobuf_c_message_descriptor_get_field(
 	    &chaos__v1__fault_spec__descriptor, (unsigned)spec->kind_case);
@@ -572,40 +519,99 @@ reg_lease_note(struct reg_agent *a, const Chaos__V1__FaultSpec *spec)
 			continue;
 		free(l->target);
 		l->kind     = kind != NULL ? kind->name : NULL;
-		l->target   = spec->target && *spec->target ? strdup(spec->target) : NULL;
+		l->target   = key != NULL && *key        ? strdup(key)
+		              : spec->target && *spec->target ? strdup(spec->target)
+		                                              : NULL;
 		l->lease_ms = spec->lease_ms;
 		l->hard_end_ctl_us = spec->hard_end_ctl_us;
 		return;
 	}
 }
 
+/* Packs cmd into a's queue (mtx held). */
+static chaos_err
+reg_queue(struct reg_agent *a, const Chaos__V1__Command *cmd)
+{
+	struct reg_command *c;
+
+	if (a->n_pending == REG_MAX_PENDING)
+		return CHAOS_EBUSY;
+	c      = &a->pending[a->n_pending];
+	c->len = chaos__v1__command__get_packed_size(cmd);
+	if ((c->buf = malloc(c->len ? c->len : 1)) == NULL)
+		return CHAOS_ENOMEM;
+	chaos__v1__command__pack(cmd, c->buf);
+	c->id = cmd->command_id;
+	a->n_pending++;
+	return CHAOS_OK;
+}
+
+/* Where commands for id go (mtx held): a connected agent of that id; else
+ * the node agent serving the resolved target id (key set to the target's,
+ * *incarnation to the target's); else the agent of that id, even lost (its
+ * commands wait for it). A pod whose sidecar is gone is then served by its
+ * node agent again. NULL when there is neither. */
+static struct reg_agent *
+reg_find_serving(struct registry *r, const char *id, char *key, size_t key_len,
+                 int64_t *incarnation)
+{
+	struct reg_agent *a = reg_find(r, id), *n;
+	char              served_by[LIMIT_ID_LEN + 1], k[32];
+	int64_t           inc = 0;
+
+	if (key != NULL)
+		key[0] = '\0';
+	if ((a == NULL || !a->connected) &&
+	    ttab_route(r->targets, id, served_by, sizeof(served_by), k, sizeof(k)) &&
+	    ttab_status(r->targets, id, served_by, sizeof(served_by), &inc) &&
+	    (n = reg_find(r, served_by)) != NULL) {
+		if (key != NULL)
+			snprintf(key, key_len, "%s", k);
+		if (incarnation != NULL)
+			*incarnation = inc;
+		return n;
+	}
+	if (a != NULL && incarnation != NULL)
+		*incarnation = a->identity->incarnation;
+	return a;
+}
+
+/* cmd for agent a; naming the target key when there is one (and, for a
+ * fault, in its spec too): the node agent acts in that target (mtx held). */
+static chaos_err
+reg_queue_for(struct reg_agent *a, const char *key, const Chaos__V1__Command *cmd)
+{
+	Chaos__V1__Command   c = *cmd;
+	Chaos__V1__FaultSpec f;
+
+	if (key[0] == '\0')
+		return reg_queue(a, cmd);
+	c.target = (char *)key;
+	if (c.body_case == CHAOS__V1__COMMAND__BODY_APPLY_FAULT) {
+		f             = *cmd->apply_fault;
+		f.target      = (char *)key;
+		c.apply_fault = &f;
+	}
+	return reg_queue(a, &c);
+}
+
 chaos_err
 registry_enqueue(struct registry *r, const char *agent_id, const Chaos__V1__Command *cmd)
 {
 	struct reg_agent *a;
-	chaos_err         rv = CHAOS_OK;
+	char              served_by[LIMIT_ID_LEN + 1], key[32];
+	chaos_err         rv = CHAOS_ENOENT;
 
 	nng_mtx_lock(r->mtx);
-	if ((a = reg_find(r, agent_id)) == NULL) {
-		rv = CHAOS_ENOENT;
-	} else if (a->n_pending == REG_MAX_PENDING) {
-		rv = CHAOS_EBUSY;
-	} else {
-		struct reg_command *c = &a->pending[a->n_pending];
-		c->len                = chaos__v1__command__get_packed_size(cmd);
-		if ((c->buf = malloc(c->len ? c->len : 1)) == NULL) {
-			rv = CHAOS_ENOMEM;
-		} else {
-			chaos__v1__command__pack(cmd, c->buf);
-			c->id = cmd->command_id;
-			a->n_pending++;
-			if (cmd->body_case == CHAOS__V1__COMMAND__BODY_APPLY_FAULT)
-				reg_lease_note(a, cmd->apply_fault);
-		}
+	if ((a = reg_find_serving(r, agent_id, key, sizeof(key), NULL)) != NULL) {
+		snprintf(served_by, sizeof(served_by), "%s", a->id);
+		rv = reg_queue_for(a, key, cmd);
+		if (rv == CHAOS_OK && cmd->body_case == CHAOS__V1__COMMAND__BODY_APPLY_FAULT)
+			reg_lease_note(a, cmd->apply_fault, key);
 	}
 	nng_mtx_unlock(r->mtx);
 	if (rv == CHAOS_OK && r->kick != NULL)
-		r->kick(r->kick_arg, agent_id);
+		r->kick(r->kick_arg, served_by);
 	return rv;
 }
 
@@ -617,7 +623,7 @@ registry_fault_live(struct registry *r, const char *agent_id, const char *fault_
 	chaos_err         rv = CHAOS_OK;
 
 	nng_mtx_lock(r->mtx);
-	if ((a = reg_find(r, agent_id)) == NULL) {
+	if ((a = reg_find_serving(r, agent_id, NULL, 0, NULL)) == NULL) {
 		rv = CHAOS_ENOENT;
 	} else if (live && !reg_ids_has(&a->live, fault_id)) {
 		if (a->live.n == REG_MAX_FAULTS)
@@ -730,8 +736,11 @@ registry_on_event(struct registry *r, const Chaos__V1__Event *e, int64_t t_ctl_u
 		         a->identity->incarnation != e->hello->identity->incarnation)
 			rv = CHAOS_EEXIST; /* a second process with this id: not it */
 		else if (a != NULL)
-			reg_set_identity(a, e->hello->identity);
+			reg_set_identity(r, a, e->hello->identity);
 	}
+	if (e->body_case == CHAOS__V1__EVENT__BODY_TARGETS && a != NULL)
+		ttab_update(r->targets, a->id, a->identity->node,
+		            a->identity->has_pid ? a->identity->pid : 0, e->targets);
 	if (a == NULL)
 		rv = e->body_case == CHAOS__V1__EVENT__BODY_HELLO ? CHAOS_EBUSY
 		                                                  : CHAOS_ENOENT;
@@ -739,208 +748,4 @@ registry_on_event(struct registry *r, const Chaos__V1__Event *e, int64_t t_ctl_u
 		reg_count_event(a, e);
 	nng_mtx_unlock(r->mtx);
 	return rv;
-}
-
-static Chaos__V1__AgentInfo *
-reg_info(const struct reg_agent *a)
-{
-	Chaos__V1__AgentInfo *info = calloc(1, sizeof(*info));
-	int64_t               off, err;
-
-	if (info == NULL)
-		return NULL;
-	chaos__v1__agent_info__init(info);
-	if ((info->identity = wire_copy(&a->identity->base)) == NULL) {
-		free(info);
-		return NULL;
-	}
-	info->state = a->connected ? CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED
-	                           : CHAOS__V1__AGENT_STATE__AGENT_STATE_LOST;
-	info->last_seen_ctl_us = a->last_seen_ctl_us;
-	info->has_clock_known  = true;
-	info->clock_known      = clk_filter_best(&a->clk, &off, &err);
-	if (info->clock_known) {
-		info->has_clock_offset_ms = info->has_clock_error_ms = true;
-		info->clock_offset_ms = (double)off / 1000.0;
-		info->clock_error_ms  = (double)err / 1000.0;
-	}
-	if (!a->connected)
-		info->lost_reason = strdup(a->lost_reason);
-	if (!a->connected && a->lost_ctl_us > 0) {
-		info->has_lost_since_ctl_us = true;
-		info->lost_since_ctl_us     = a->lost_ctl_us;
-	}
-	info->has_events_received = info->has_events_gaps = true;
-	info->events_received                             = a->events_received;
-	info->events_gaps                                 = a->events_gaps;
-	if (a->active.n > 0 &&
-	    (info->active_faults = calloc(a->active.n, sizeof(char *))) != NULL)
-		for (size_t i = 0; i < a->active.n; i++)
-			if ((info->active_faults[info->n_active_faults] =
-			         strdup(a->active.id[i])))
-				info->n_active_faults++;
-	return info;
-}
-
-static int
-reg_info_cmp(const void *x, const void *y)
-{
-	const Chaos__V1__AgentInfo *a = *(Chaos__V1__AgentInfo *const *)x;
-	const Chaos__V1__AgentInfo *b = *(Chaos__V1__AgentInfo *const *)y;
-
-	return strcmp(a->identity->agent_id, b->identity->agent_id);
-}
-
-static chaos_err
-reg_snapshot(struct registry *r, const char *ns, bool lost_only,
-             Chaos__V1__AgentInfo ***out, size_t *n)
-{
-	Chaos__V1__AgentInfo **all;
-	size_t                 count = 0;
-
-	nng_mtx_lock(r->mtx);
-	all = calloc(r->n_agents ? r->n_agents : 1, sizeof(*all));
-	REG_FOREACH(r, a)
-	{
-		if (all == NULL || (lost_only && a->connected) ||
-		    (ns != NULL && *ns != '\0' &&
-		     strcmp(a->identity->namespace_, ns) != 0))
-			continue;
-		if ((all[count] = reg_info(a)) != NULL)
-			count++;
-	}
-	nng_mtx_unlock(r->mtx);
-	if (all == NULL)
-		return CHAOS_ENOMEM;
-	/* hash order is no order: by id, so listings are stable */
-	qsort(all, count, sizeof(*all), reg_info_cmp);
-	*out = all;
-	*n   = count;
-	return CHAOS_OK;
-}
-
-chaos_err
-registry_snapshot(struct registry *r, const char *ns, Chaos__V1__AgentInfo ***out,
-                  size_t *n)
-{
-	return reg_snapshot(r, ns, false, out, n);
-}
-
-chaos_err
-registry_snapshot_lost(struct registry *r, Chaos__V1__AgentInfo ***out, size_t *n)
-{
-	return reg_snapshot(r, NULL, true, out, n);
-}
-
-void
-registry_snapshot_free(Chaos__V1__AgentInfo **agents, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		chaos__v1__identity__free_unpacked(agents[i]->identity, NULL);
-		for (size_t k = 0; k < agents[i]->n_active_faults; k++)
-			free(agents[i]->active_faults[k]);
-		free(agents[i]->active_faults);
-		free(agents[i]->lost_reason);
-		free(agents[i]);
-	}
-	free(agents);
-}
-
-static void
-reg_fault_row_free(Chaos__V1__LiveFault *f)
-{
-	free(f->agent_id);
-	free(f->pod);
-	free(f->namespace_);
-	free(f->fault_id);
-	free(f->kind);
-	free(f->target);
-	free(f);
-}
-
-/* One row of the fault listing (mtx held); lease NULL for a fault the agent
- * reports in force that the controller no longer wants. */
-static Chaos__V1__LiveFault *
-reg_fault_row(const struct reg_agent *a, const char *fault_id, const struct reg_lease *l)
-{
-	Chaos__V1__LiveFault *f = calloc(1, sizeof(*f));
-
-	if (f == NULL)
-		return NULL;
-	chaos__v1__live_fault__init(f);
-	f->agent_id   = strdup(a->id);
-	f->pod        = strdup(a->identity->pod);
-	f->namespace_ = strdup(a->identity->namespace_);
-	f->fault_id   = strdup(fault_id);
-	f->has_wanted = f->has_in_force = true;
-	f->wanted                       = l != NULL;
-	f->in_force                     = reg_ids_has(&a->active, fault_id);
-	if (l != NULL && l->lease_ms > 0) {
-		f->kind         = l->kind ? strdup(l->kind) : NULL;
-		f->target       = l->target ? strdup(l->target) : NULL;
-		f->has_lease_ms = f->has_hard_end_ctl_us = true;
-		f->lease_ms                              = l->lease_ms;
-		f->hard_end_ctl_us                       = l->hard_end_ctl_us;
-		/* unknown until a reply has carried the fault to the agent */
-		f->has_lease_end_ctl_us = a->renewed_ctl_us > 0;
-		f->lease_end_ctl_us     = a->renewed_ctl_us + (int64_t)l->lease_ms * 1000;
-	}
-	if (f->agent_id == NULL || f->pod == NULL || f->fault_id == NULL) {
-		reg_fault_row_free(f); /* required strings: no half rows */
-		return NULL;
-	}
-	return f;
-}
-
-static int
-reg_fault_cmp(const void *x, const void *y)
-{
-	const Chaos__V1__LiveFault *a = *(Chaos__V1__LiveFault *const *)x;
-	const Chaos__V1__LiveFault *b = *(Chaos__V1__LiveFault *const *)y;
-	int                         c = strcmp(a->pod, b->pod);
-
-	return c != 0 ? c : strcmp(a->fault_id, b->fault_id);
-}
-
-/* Appends agent a's rows to all[*n] (room for 2 * REG_MAX_FAULTS more). */
-static void
-reg_agent_faults(const struct reg_agent *a, Chaos__V1__LiveFault **all, size_t *n)
-{
-	for (size_t i = 0; i < a->live.n; i++)
-		if ((all[*n] = reg_fault_row(a, a->live.id[i], &a->lease[i])) != NULL)
-			(*n)++;
-	for (size_t i = 0; i < a->active.n; i++)
-		if (!reg_ids_has(&a->live, a->active.id[i]) &&
-		    (all[*n] = reg_fault_row(a, a->active.id[i], NULL)) != NULL)
-			(*n)++;
-}
-
-chaos_err
-registry_faults(struct registry *r, Chaos__V1__LiveFault ***out, size_t *n)
-{
-	Chaos__V1__LiveFault **all   = NULL;
-	size_t                 count = 0, cap = 0;
-
-	nng_mtx_lock(r->mtx);
-	REG_FOREACH(r, a)
-	cap += a->live.n + a->active.n;
-	all = calloc(cap ? cap : 1, sizeof(*all));
-	REG_FOREACH(r, a)
-	if (all != NULL && a->identity != NULL)
-		reg_agent_faults(a, all, &count);
-	nng_mtx_unlock(r->mtx);
-	if (all == NULL)
-		return CHAOS_ENOMEM;
-	qsort(all, count, sizeof(*all), reg_fault_cmp);
-	*out = all;
-	*n   = count;
-	return CHAOS_OK;
-}
-
-void
-registry_faults_free(Chaos__V1__LiveFault **faults, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		reg_fault_row_free(faults[i]);
-	free(faults);
 }

@@ -18,6 +18,7 @@
 #include "proto/chaos.pb-c.h"
 
 struct registry;
+struct ttab;
 
 /* hb_ms is the heartbeat period announced to agents; an agent whose poll is
  * overdue by more than 3 periods is lost. max_agents caps the table: when it
@@ -127,8 +128,19 @@ void registry_sweep(struct registry *r, int64_t now_mono_us);
 chaos_err registry_faults(struct registry *r, Chaos__V1__LiveFault ***out, size_t *n);
 void      registry_faults_free(Chaos__V1__LiveFault **faults, size_t n);
 
-/* Deep copies of the agents (optionally only one namespace), for the control
- * API; a lost agent says since when. Free with registry_snapshot_free(). */
+/* The pods node agents serve (controller/target_table.h): their agents
+ * report them on the events channel, the resolver (controller/targets.h)
+ * says who they are. A resolved target's id ("<namespace>/<pod>") works
+ * wherever an agent id does: registry_enqueue() routes its commands to the
+ * serving node agent with the target's key, registry_fault_live() keeps
+ * its faults on that agent's lease list, registry_agent_status() and
+ * registry_clock() answer for it (connected: its agent is; incarnation:
+ * the target's own), and registry_snapshot() lists it. Owned by r. */
+struct ttab *registry_targets(struct registry *r);
+
+/* Deep copies of the agents and of the pods node agents serve (optionally
+ * only one namespace), for the control API. Free with
+ * registry_snapshot_free(). */
 chaos_err registry_snapshot(struct registry *r, const char *ns,
                             Chaos__V1__AgentInfo ***out, size_t *n);
 /* The same, of the lost agents only (for the status request). */

@@ -15,6 +15,13 @@
 
 #define SCEN_ACK_TIMEOUT_US (5 * 1000000LL)
 
+/* The agent whose events carry t's results (a target's node agent). */
+static const char *
+scen_served_by(const struct scen_target *t)
+{
+	return t->served_by[0] != '\0' ? t->served_by : t->agent_id;
+}
+
 static int
 scen_cmp_pod(const void *a, const void *b)
 {
@@ -54,12 +61,18 @@ scen_select(struct run *r, const char *ns, const char *selector, int role,
 		if ((int)id->role != role ||
 		    all[i]->state != CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED ||
 		    !allow_permits(run_allow(r), id->namespace_) ||
-		    !selector_matches(&sel, id->labels, id->n_labels))
+		    !selector_matches(&sel, id->labels, id->n_labels) ||
+		    (all[i]->target != NULL &&
+		     all[i]->target->state !=
+		         CHAOS__V1__TARGET_STATE__TARGET_STATE_RESOLVED))
 			continue;
 		memset(t, 0, sizeof(*t));
 		if (!scen_first_ipv4(id, t->ip, sizeof(t->ip)))
 			continue;
 		snprintf(t->agent_id, sizeof(t->agent_id), "%s", id->agent_id);
+		snprintf(t->served_by, sizeof(t->served_by), "%s",
+		         all[i]->target != NULL ? all[i]->target->served_by
+		                                : id->agent_id);
 		snprintf(t->pod, sizeof(t->pod), "%s", id->pod);
 		t->incarnation = id->incarnation;
 		n++;
@@ -276,12 +289,15 @@ scen_conncheck(struct run *r, const struct scen_target *t, size_t n, uint32_t po
 	Chaos__V1__ConnCheckSpec specs[SCEN_MAX_TARGETS];
 	char                     targets[SCEN_MAX_TARGETS][64];
 	char                    *lists[SCEN_MAX_TARGETS][SCEN_MAX_TARGETS];
-	char                     check_id[SCEN_ID_LEN];
+	char                     check_id[SCEN_MAX_TARGETS][SCEN_ID_LEN + 24];
+	char                     base[SCEN_ID_LEN];
 	struct obs_ack           acks[SCEN_MAX_TARGETS];
 	json_t                  *matrix = json_object();
 	int64_t                  deadline;
 
-	scen_make_id(check_id, r, "conn", label);
+	/* one id per target: a node agent answers for several pods, and its
+	 * results are told apart only by their check id */
+	scen_make_id(base, r, "conn", label);
 	for (size_t i = 0; i < n; i++)
 		snprintf(targets[i], sizeof(targets[i]), "%s:%u", t[i].ip, port);
 	for (size_t i = 0; i < n; i++) {
@@ -289,8 +305,9 @@ scen_conncheck(struct run *r, const struct scen_target *t, size_t n, uint32_t po
 		for (size_t j = 0; j < n; j++) /* every other target, not itself */
 			if (j != i)
 				lists[i][k++] = targets[j];
+		snprintf(check_id[i], sizeof(check_id[i]), "%s.%zu", base, i);
 		chaos__v1__conn_check_spec__init(&specs[i]);
-		specs[i].check_id   = check_id;
+		specs[i].check_id   = check_id[i];
 		specs[i].timeout_ms = 1000;
 		specs[i].targets    = lists[i];
 		specs[i].n_targets  = k;
@@ -303,7 +320,8 @@ scen_conncheck(struct run *r, const struct scen_target *t, size_t n, uint32_t po
 	for (size_t i = 0; i < n; i++) {
 		Chaos__V1__ConnCheckResult *res = t[i].lost
 		    ? NULL
-		    : obs_wait_conn(run_obs(r), t[i].agent_id, check_id, deadline);
+		    : obs_wait_conn(run_obs(r), scen_served_by(&t[i]), check_id[i],
+		                    deadline);
 		json_object_set_new(matrix, t[i].pod, scen_conn_row(res, t, n, i, port));
 		if (res != NULL)
 			chaos__v1__conn_check_result__free_unpacked(res, NULL);
@@ -392,9 +410,18 @@ scen_check_lost(struct run *r, struct scen_target *t, size_t n)
 		     !connected || inc != t[i].incarnation)) {
 			t[i].lost       = true;
 			t[i].lost_at_us = clk_now_us();
-			run_progress(
-			    r, "agent %s lost during the run: its faults died with it",
-			    t[i].pod);
+			if (strcmp(scen_served_by(&t[i]), t[i].agent_id) != 0)
+				run_progress(
+				    r,
+				    "pod %s (served by node agent %s) lost during the "
+				    "run: its netns vanished or its node agent was lost; "
+				    "its faults died with it",
+				    t[i].pod, scen_served_by(&t[i]));
+			else
+				run_progress(r,
+				             "agent %s lost during the run: its faults "
+				             "died with it",
+				             t[i].pod);
 		}
 		lost += t[i].lost;
 	}

@@ -20,9 +20,11 @@
 #define SCEN_ID_LEN 128
 
 struct scen_target {
-	char    agent_id[256];
-	char    pod[254];
-	char    ip[46]; /* first IPv4 address */
+	char agent_id[256];  /* the address: an agent's id, or a pod's served by a node
+	                        agent */
+	char served_by[256]; /* the agent that acts: agent_id itself, or the node agent */
+	char pod[254];
+	char ip[46]; /* first IPv4 address */
 	int64_t incarnation;
 	bool    lost;       /* agent lost or restarted since the fault */
 	int64_t lost_at_us; /* controller clock */
@@ -32,7 +34,8 @@ struct scen_target {
 /* Connected agents of run r with role (Chaos__V1__Role) in namespace ns
  * (NULL/"" = any the controller allows) whose labels match selector
  * (selector.h; NULL/"" = any) and that have an IPv4 address, sorted by pod
- * name. At most cap. */
+ * name. At most cap. The pods node agents serve count like agents when they
+ * are resolved (never an unresolved, conflicting or sidecar-shadowed one). */
 size_t scen_select(struct run *r, const char *ns, const char *selector, int role,
                    struct scen_target *out, size_t cap);
 

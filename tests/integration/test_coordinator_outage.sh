@@ -10,6 +10,9 @@
 #  3. --method pod-delete against the fake Kubernetes API server: pods
 #     deleted with grace 0, replacements Ready (the condition), and a 403 is
 #     reported with the RBAC rule to add.
+# The same checks in both modes: CHAOS_SANDBOX_MODE=sidecar (default) or node
+# (the kill then finds the coordinator by its pod's netns from the node
+# agent, and the load runs from inside the loader pods' netns).
 # The sandbox instance is $CHAOS_SANDBOX_ID (default 0).
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
