@@ -167,6 +167,26 @@ idv_name(const mbedtls_x509_crt *crt, const Chaos__V1__Identity *id, chaos_why *
 	return CHAOS_OK;
 }
 
+/* The registry keys agents by id: a sidecar's id must be the name its
+ * certificate proves (<namespace>/<pod>, the agent's default), or a
+ * certificate of one pod could take another pod's id while that agent is
+ * away, and with it its queued commands and its place. */
+static chaos_err
+idv_agent_id(const Chaos__V1__Identity *id, chaos_why *why)
+{
+	char want[IDPROOF_NAME_LEN];
+
+	if (id->role == CHAOS__V1__ROLE__ROLE_NODE)
+		return CHAOS_OK;
+	snprintf(want, sizeof(want), "%s/%s", id->namespace_, id->pod);
+	if (strcmp(id->agent_id, want) != 0)
+		return chaos_fail(why, CHAOS_EPERM,
+		                  "over mutual TLS a sidecar's agent id is its "
+		                  "<namespace>/<pod> (%s), not %s: drop --id",
+		                  want, id->agent_id);
+	return CHAOS_OK;
+}
+
 static chaos_err
 idv_signature(mbedtls_x509_crt *crt, const uint8_t *nonce, size_t nonce_len,
               uint64_t instance, const Chaos__V1__Identity *id,
@@ -197,7 +217,8 @@ idverify_proof(struct idverify *v, const uint8_t *nonce, size_t nonce_len,
 	if ((rv = idv_parse(&chain, proof, why)) == CHAOS_OK &&
 	    (rv = idv_chain(v, &chain, why)) == CHAOS_OK &&
 	    (rv = idv_usage(&chain, why)) == CHAOS_OK &&
-	    (rv = idv_name(&chain, id, why)) == CHAOS_OK)
+	    (rv = idv_name(&chain, id, why)) == CHAOS_OK &&
+	    (rv = idv_agent_id(id, why)) == CHAOS_OK)
 		rv = idv_signature(&chain, nonce, nonce_len, v->instance, id, proof, why);
 	mbedtls_x509_crt_free(&chain);
 	return rv;

@@ -3,7 +3,8 @@
  * Whether one identity proof (common/idproof.h) proves the identity it
  * comes with: its certificate chains to the controller's CA and is valid
  * now (mbedtls_x509_crt_verify), may authenticate a client, has the CN the
- * identity needs (idproof_expected_cn()), and its key signed the nonce and
+ * identity needs (idproof_expected_cn()), a sidecar's agent id is that
+ * name's <namespace>/<pod>, and the certificate's key signed the nonce and
  * the claim. controller/identity_check.c keeps what each connection proved.
  */
 #ifndef CHAOS_CONTROLLER_IDENTITY_VERIFY_H
@@ -30,7 +31,8 @@ void idverify_free(struct idverify *v);
 /* Whether proof answers nonce for identity id. CHAOS_OK, or CHAOS_EPERM
  * with why saying what failed: the certificate's chain, validity or use,
  * its name against the claim ("the certificate names pod:staging/chain-0,
- * and the agent claims pod:staging/chain-1"), or the signature. A few
+ * and the agent claims pod:staging/chain-1"), the agent id, or the
+ * signature. A few
  * milliseconds of CPU; thread-safe. */
 chaos_err idverify_proof(struct idverify *v, const uint8_t *nonce, size_t nonce_len,
                          const Chaos__V1__Identity      *id,

@@ -183,6 +183,12 @@ test_chain0_certificate_claiming_chain1_is_refused(void **state)
 	who_init(&w, "prod", "chain-0", CHAOS__V1__ROLE__ROLE_BLOCKCHAIN);
 	expect_refused(at("a/pods/staging/chain-0.crt"), at("a/pods/staging/chain-0.key"),
 	               &w.id, "names pod:staging/chain-0", "claims pod:prod/chain-0");
+	/* and a sidecar's agent id: chain-0 may not take chain-1's place */
+	who_init(&w, "staging", "chain-0", CHAOS__V1__ROLE__ROLE_BLOCKCHAIN);
+	w.id.agent_id = "staging/chain-1";
+	expect_refused(at("a/pods/staging/chain-0.crt"), at("a/pods/staging/chain-0.key"),
+	               &w.id, "agent id is its <namespace>/<pod> (staging/chain-0)",
+	               "not staging/chain-1");
 }
 
 static void
