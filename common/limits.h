@@ -37,6 +37,15 @@
 #define LIMIT_PORT_MIN 1u
 #define LIMIT_PORT_MAX 65535u
 
+/* Identity proofs (mutual TLS): the controller's nonce, and the agent's
+ * certificates (its own and intermediates, DER) and signature. An RSA-4096
+ * signature is 512 bytes, a P-256 certificate well under 1 KiB. */
+#define LIMIT_NONCE_MIN 16u
+#define LIMIT_NONCE_MAX 64u
+#define LIMIT_PROOF_CERTS 4u
+#define LIMIT_PROOF_CERT_LEN 8192u
+#define LIMIT_PROOF_SIG_LEN 1024u
+
 /* Packet loss in percent. */
 #define LIMIT_LOSS_MAX_PERCENT 100u
 

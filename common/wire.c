@@ -567,6 +567,27 @@ wire_check_target_list(const Chaos__V1__TargetList *l, chaos_why *why)
 	return CHAOS_OK;
 }
 
+/* A proof's sizes (its contents are the controller's to judge): one to
+ * LIMIT_PROOF_CERTS certificates, none empty or over its limit, and a
+ * signature. */
+static chaos_err
+wire_check_proof(const Chaos__V1__IdentityProof *proof, chaos_why *why)
+{
+	if (proof->n_certificates == 0 || proof->n_certificates > LIMIT_PROOF_CERTS)
+		return chaos_fail(why, CHAOS_EPROTO,
+		                  "poll: identity proof needs 1..%u certificates",
+		                  LIMIT_PROOF_CERTS);
+	for (size_t i = 0; i < proof->n_certificates; i++)
+		if (proof->certificates[i].len == 0 ||
+		    proof->certificates[i].len > LIMIT_PROOF_CERT_LEN)
+			return wire_fail(why,
+			                 "poll: identity proof certificate empty or "
+			                 "too long");
+	if (proof->signature.len == 0 || proof->signature.len > LIMIT_PROOF_SIG_LEN)
+		return wire_fail(why, "poll: identity proof signature empty or too long");
+	return CHAOS_OK;
+}
+
 static chaos_err
 wire_check_poll(const Chaos__V1__Poll *p, chaos_why *why)
 {
@@ -578,6 +599,12 @@ wire_check_poll(const Chaos__V1__Poll *p, chaos_why *why)
 		return CHAOS_EPROTO;
 	if (p->identity != NULL && strcmp(p->identity->agent_id, p->agent_id) != 0)
 		return wire_fail(why, "poll: identity is for another agent");
+	if (p->identity_proof != NULL && p->identity == NULL)
+		return wire_fail(why,
+		                 "poll: identity proof without the identity it proves");
+	if (p->identity_proof != NULL &&
+	    wire_check_proof(p->identity_proof, why) != CHAOS_OK)
+		return CHAOS_EPROTO;
 	for (size_t i = 0; i < p->n_acks; i++)
 		if (p->acks[i]->command_id == 0 ||
 		    p->acks[i]->status == CHAOS__V1__STATUS__STATUS_UNSPECIFIED)
@@ -603,6 +630,17 @@ wire_check_reply(const Chaos__V1__Reply *r, chaos_why *why)
 	for (size_t i = 0; i < r->n_live_faults; i++)
 		if (wire_check_id(r->live_faults[i]) != CHAOS_OK)
 			return wire_fail(why, "reply: bad live fault id");
+	if (r->has_identity_challenge &&
+	    (r->identity_challenge.len < LIMIT_NONCE_MIN ||
+	     r->identity_challenge.len > LIMIT_NONCE_MAX))
+		return chaos_fail(why, CHAOS_EPROTO,
+		                  "reply: identity challenge must be %u..%u bytes",
+		                  LIMIT_NONCE_MIN, LIMIT_NONCE_MAX);
+	/* nothing is granted to a connection that has not proven who it is */
+	if (r->has_identity_challenge && (r->n_commands > 0 || r->n_live_faults > 0))
+		return wire_fail(why,
+		                 "reply: an identity challenge that grants commands or "
+		                 "leases");
 	return CHAOS_OK;
 }
 

@@ -22,6 +22,7 @@
 #include "controller/controller_cli.h"
 #include "controller/epstats.h"
 #include "controller/events_srv.h"
+#include "controller/identity_check.h"
 #include "controller/metrics.h"
 #include "controller/registry.h"
 #include "controller/run.h"
@@ -70,7 +71,27 @@ struct controller {
 	struct metrics     *metrics;
 	struct run_store   *store;
 	struct targets     *targets; /* who node agents' pods are */
+	struct idcheck     *idc; /* mutual TLS only */
 };
+
+/* Over mutual TLS every agent proves its certificate names the identity it
+ * claims; plaintext and ipc:// carry no certificate to check. */
+static chaos_err
+controller_open_idcheck(struct controller *c, const struct controller_opts *o,
+                        chaos_why *why)
+{
+	struct url_parts u;
+
+	if (url_parse(o->listen, URL_ENDPOINT, &u, NULL) != CHAOS_OK ||
+	    u.scheme != URL_TLS_TCP) {
+		log_info("agents are not asked to prove their identity over %s: pod and "
+		         "node names are taken as they declare them",
+		         o->listen);
+		return CHAOS_OK;
+	}
+	return idcheck_new(o->tls.ca_file, registry_instance(c->reg), o->max_agents,
+	                   &c->idc, why);
+}
 
 /* Runs on disk when --state-dir is given; said plainly when not. */
 static chaos_err
@@ -88,7 +109,8 @@ controller_open_store(struct controller *c, const struct controller_opts *o,
 	if ((rv = run_store_open(o->state_dir, &c->store, &interrupted, why)) != CHAOS_OK)
 		return rv;
 	log_info("runs kept in %s/runs%s", o->state_dir,
-	         interrupted ? " (a restart interrupted some: see chaosctl results)" : "");
+	         interrupted ? " (a restart interrupted some: see chaosctl results)"
+	                     : "");
 	return CHAOS_OK;
 }
 
@@ -136,7 +158,7 @@ controller_start(struct controller *c, const struct controller_opts *o, chaos_wh
 	}
 	if ((rv = registry_new(o->heartbeat_ms, o->max_agents, &c->reg)) == CHAOS_OK)
 		registry_set_forget_after(c->reg, o->forget_s);
-	if (rv != CHAOS_OK ||
+	if (rv != CHAOS_OK || (rv = controller_open_idcheck(c, o, why)) != CHAOS_OK ||
 	    (rv = controller_open_store(c, o, why)) != CHAOS_OK ||
 	    (rv = run_mgr_new(c->reg, scenario_list, c->store, &c->runs)) != CHAOS_OK ||
 	    (rv = epstats_init(&c->st_session, "session")) != CHAOS_OK ||
@@ -149,9 +171,9 @@ controller_start(struct controller *c, const struct controller_opts *o, chaos_wh
 	registry_set_ack_sink(c->reg, run_mgr_on_ack, c->runs);
 	if ((rv = controller_targets(c, o, why)) != CHAOS_OK)
 		return rv;
-	if ((rv = session_srv_start(o->listen, &o->tls, c->reg, &c->st_session,
+	if ((rv = session_srv_start(o->listen, &o->tls, c->reg, &c->st_session, c->idc,
 	                            o->max_agents, &c->session, why)) != CHAOS_OK ||
-	    (rv = events_srv_start(events_url, &o->tls, c->reg, &c->st_events,
+	    (rv = events_srv_start(events_url, &o->tls, c->reg, &c->st_events, c->idc,
 	                           run_mgr_on_event, c->runs, &c->events, why)) !=
 	        CHAOS_OK ||
 	    (rv = control_srv_start(o->control, &o->tls, c->reg, c->runs, &eps,
@@ -185,6 +207,7 @@ controller_stop_all(struct controller *c)
 		registry_set_ack_sink(c->reg, NULL, NULL);
 	run_mgr_free(c->runs);
 	run_store_close(c->store);
+	idcheck_free(c->idc);
 	registry_free(c->reg);
 	epstats_fini(&c->st_session);
 	epstats_fini(&c->st_events);

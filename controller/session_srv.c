@@ -12,6 +12,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/wire.h"
+#include "controller/identity_check.h"
 
 enum ssrv_state { SSRV_RECV, SSRV_PARKED, SSRV_SEND };
 
@@ -25,13 +26,16 @@ struct ssrv_worker {
 	uint64_t            poll_seq;
 	int64_t             t2;
 	bool                identity_needed;
-	chaos_why           refused; /* text set: this poll gets a refusal */
+	chaos_why           refused;   /* text set: this poll gets a refusal */
+	bool                challenge; /* the refusal is an identity challenge */
+	uint8_t             nonce[IDPROOF_NONCE_LEN];
 };
 
 struct session_srv {
 	nng_socket          sock;
 	struct registry    *reg;
 	struct epstats     *stats;
+	struct idcheck     *idc; /* NULL: identity is self-declared */
 	nng_mtx            *mtx;
 	struct ssrv_worker *workers;
 	size_t              n_workers;
@@ -50,11 +54,16 @@ ssrv_recv(struct ssrv_worker *w)
 static void
 ssrv_reply(struct ssrv_worker *w)
 {
-	nng_msg *msg = NULL;
+	nng_msg  *msg = NULL;
+	chaos_err rv  = w->challenge
+	     ? idcheck_pack_challenge(w->srv->idc, w->poll_seq, w->t2,
+	                              registry_heartbeat_ms(w->srv->reg), w->nonce,
+	                              w->refused.text, &msg)
+	     : registry_build_reply(w->srv->reg, w->agent_id, w->poll_seq, w->t2,
+	                            w->identity_needed,
+                                   w->refused.text[0] ? w->refused.text : NULL, &msg);
 
-	if (registry_build_reply(
-	        w->srv->reg, w->agent_id, w->poll_seq, w->t2, w->identity_needed,
-	        w->refused.text[0] ? w->refused.text : NULL, &msg) != CHAOS_OK) {
+	if (rv != CHAOS_OK) {
 		ssrv_recv(w);
 		return;
 	}
@@ -87,11 +96,32 @@ ssrv_kick(void *arg, const char *agent_id)
 	ssrv_kick_except(arg, agent_id, NULL);
 }
 
+/* Mutual TLS: only the polls of a connection that proved its identity are
+ * taken; any other gets a challenge or a refusal (w->challenge, w->refused).
+ * CHAOS_OK to take the poll. */
+static chaos_err
+ssrv_check_identity(struct ssrv_worker *w, const Chaos__V1__Poll *p, uint32_t pipe_id)
+{
+	w->challenge = false;
+	if (w->srv->idc == NULL)
+		return CHAOS_OK;
+	switch (idcheck_poll(w->srv->idc, pipe_id, p, w->nonce, &w->refused)) {
+	case IDCHECK_PASS:
+		return CHAOS_OK;
+	case IDCHECK_CHALLENGE:
+		w->challenge = true;
+		return CHAOS_EBUSY;
+	default:
+		return CHAOS_EPERM;
+	}
+}
+
 /* Decodes one poll; returns false when it was dropped. */
 static bool
 ssrv_take_poll(struct ssrv_worker *w, nng_msg *msg)
 {
-	Chaos__V1__Poll *p = NULL;
+	Chaos__V1__Poll *p       = NULL;
+	uint32_t         pipe_id = nng_pipe_id(nng_msg_get_pipe(msg));
 	chaos_why        why;
 	chaos_err        rv;
 
@@ -101,11 +131,12 @@ ssrv_take_poll(struct ssrv_worker *w, nng_msg *msg)
 		return false;
 	}
 	w->refused.text[0] = '\0';
-	rv = registry_on_poll(w->srv->reg, p, nng_pipe_id(nng_msg_get_pipe(msg)), w->t2,
-	                      &w->identity_needed, &w->refused);
+	if ((rv = ssrv_check_identity(w, p, pipe_id)) == CHAOS_OK)
+		rv = registry_on_poll(w->srv->reg, p, pipe_id, w->t2, &w->identity_needed,
+		                      &w->refused);
 	/* a refused agent gets a reply that says why, so it backs off instead
 	 * of waiting on a request nobody answers */
-	if (rv != CHAOS_OK)
+	if (rv != CHAOS_OK && !w->challenge)
 		epstats_dropped(w->srv->stats, w->refused.text);
 	else
 		epstats_received(w->srv->stats);
@@ -181,6 +212,7 @@ ssrv_pipe_removed(nng_pipe p, nng_pipe_ev ev, void *arg)
 
 	(void)ev;
 	registry_pipe_closed(s->reg, nng_pipe_id(p));
+	idcheck_pipe_closed(s->idc, nng_pipe_id(p));
 	nng_mtx_lock(s->stats->mtx);
 	s->stats->pipes_closed++;
 	nng_mtx_unlock(s->stats->mtx);
@@ -203,8 +235,8 @@ ssrv_workers_init(struct session_srv *s)
 
 chaos_err
 session_srv_start(const char *url, const struct transport_tls *tls, struct registry *reg,
-                  struct epstats *stats, size_t max_agents, struct session_srv **out,
-                  chaos_why *why)
+                  struct epstats *stats, struct idcheck *idc, size_t max_agents,
+                  struct session_srv **out, chaos_why *why)
 {
 	struct session_srv *s = calloc(1, sizeof(*s));
 	int                 rv;
@@ -213,6 +245,7 @@ session_srv_start(const char *url, const struct transport_tls *tls, struct regis
 		return CHAOS_ENOMEM;
 	s->reg       = reg;
 	s->stats     = stats;
+	s->idc       = idc;
 	s->n_workers = max_agents + 8; /* one parked poll per agent, plus spares */
 	if ((s->workers = calloc(s->n_workers, sizeof(*s->workers))) == NULL ||
 	    nng_mtx_alloc(&s->mtx) != 0) {
@@ -225,6 +258,8 @@ session_srv_start(const char *url, const struct transport_tls *tls, struct regis
 		return chaos_fail(why, chaos_err_from_nng(rv), "%s", nng_strerror(rv));
 	}
 	nng_pipe_notify(s->sock, NNG_PIPE_EV_REM_POST, ssrv_pipe_removed, s);
+	if (idc != NULL) /* before the connection can deliver a poll */
+		nng_pipe_notify(s->sock, NNG_PIPE_EV_ADD_PRE, idcheck_pipe_added, idc);
 	registry_set_kick(reg, ssrv_kick, s);
 	if ((rv = transport_listen(s->sock, url, WIRE_MAX_SESSION + WIRE_SOCKET_SLACK,
 	                           tls, why)) != CHAOS_OK) {

@@ -104,6 +104,28 @@ gen_polls(void)
 	gen_emit("bad-poll-identity-other-agent", WIRE_FIX_POLL, &f.poll.base);
 }
 
+/* Mutual TLS: the controller's identity challenge and the agent's proof. */
+static void
+gen_identity_proofs(void)
+{
+	struct wire_fix_poll  p;
+	struct wire_fix_reply r;
+
+	wire_fix_poll_init(&p);
+	wire_fix_poll_add_proof(&p);
+	gen_emit("ok-poll-identity-proof", WIRE_FIX_POLL, &p.poll.base);
+	p.poll.identity = NULL;
+	gen_emit("bad-poll-proof-without-identity", WIRE_FIX_POLL, &p.poll.base);
+	p.poll.identity       = &p.ident.id;
+	p.proof.signature.len = 0;
+	gen_emit("bad-poll-proof-no-signature", WIRE_FIX_POLL, &p.poll.base);
+	wire_fix_reply_init(&r);
+	wire_fix_reply_challenge(&r);
+	gen_emit("ok-reply-identity-challenge", WIRE_FIX_REPLY, &r.reply.base);
+	r.reply.identity_challenge.len = LIMIT_NONCE_MIN - 1;
+	gen_emit("bad-reply-challenge-too-short", WIRE_FIX_REPLY, &r.reply.base);
+}
+
 /* One reply per fault kind. */
 static void
 gen_fault_replies(void)
@@ -279,6 +301,7 @@ main(int argc, char **argv)
 	}
 	gen_dir = argv[1];
 	gen_polls();
+	gen_identity_proofs();
 	gen_fault_replies();
 	gen_simple_command_replies();
 	gen_multi_command_replies();

@@ -2,6 +2,8 @@
 /* Valid wire messages and decoder adapters; see wire_fix.h. */
 #include "tests/support/wire_fix.h"
 
+#include <string.h>
+
 #define WIRE_FIX_ADAPTER(name, fn, type)                                                 \
 	static chaos_err name(const void *buf, size_t len, void **out, chaos_why *why)   \
 	{                                                                                \
@@ -67,6 +69,23 @@ void
 wire_fix_poll_add_identity(struct wire_fix_poll *f)
 {
 	f->poll.identity = &f->ident.id;
+}
+
+void
+wire_fix_poll_add_proof(struct wire_fix_poll *f)
+{
+	f->poll.identity = &f->ident.id;
+	chaos__v1__identity_proof__init(&f->proof);
+	for (int i = 0; i < 2; i++) {
+		memset(f->cert_der[i], 0x30 + i, sizeof(f->cert_der[i]));
+		f->certs[i] =
+		    (ProtobufCBinaryData) {sizeof(f->cert_der[i]), f->cert_der[i]};
+	}
+	memset(f->sig, 0x5a, sizeof(f->sig));
+	f->proof.n_certificates = 2;
+	f->proof.certificates   = f->certs;
+	f->proof.signature      = (ProtobufCBinaryData) {sizeof(f->sig), f->sig};
+	f->poll.identity_proof  = &f->proof;
 }
 
 void
@@ -246,6 +265,20 @@ wire_fix_reply_init(struct wire_fix_reply *f)
 	f->cmds[0]          = &f->c.cmd;
 	f->reply.n_commands = 1;
 	f->reply.commands   = f->cmds;
+}
+
+void
+wire_fix_reply_challenge(struct wire_fix_reply *f)
+{
+	static uint8_t nonce[32] = {0x9e, 0x37, 0x79, 0xb9, 0x7f, 0x4a, 0x7c, 0x15};
+
+	f->reply.n_commands             = 0;
+	f->reply.commands               = NULL;
+	f->reply.has_instance_id        = true;
+	f->reply.instance_id            = 0x1234567890abcdefULL;
+	f->reply.refused                = "identity: prove it";
+	f->reply.has_identity_challenge = true;
+	f->reply.identity_challenge     = (ProtobufCBinaryData) {sizeof(nonce), nonce};
 }
 
 void

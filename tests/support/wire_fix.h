@@ -49,6 +49,11 @@ struct wire_fix_poll {
 	Chaos__V1__Ack        ack[2];
 	Chaos__V1__Ack       *acks[2];
 	char                 *faults[2];
+	/* wire_fix_poll_add_proof() */
+	Chaos__V1__IdentityProof proof;
+	ProtobufCBinaryData      certs[2];
+	uint8_t                  cert_der[2][64];
+	uint8_t                  sig[72];
 };
 
 /* A minimal poll from "ledger/db-0": no identity, acks, times or faults. */
@@ -56,6 +61,11 @@ void wire_fix_poll_init(struct wire_fix_poll *f);
 
 /* Adds the identity (f->ident). */
 void wire_fix_poll_add_identity(struct wire_fix_poll *f);
+
+/* Adds the identity and an answer to an identity challenge: two
+ * "certificates" of 64 bytes and a 72-byte "signature" (sizes only: the
+ * wire checks no more; controller/identity_check.c does). */
+void wire_fix_poll_add_proof(struct wire_fix_poll *f);
 
 /* Adds the previous exchange's four times, an OK and a FAILED ack (ids 40,
  * 41) and two active faults. */
@@ -99,6 +109,10 @@ struct wire_fix_reply {
 /* A reply (poll_seq 7, heartbeat 500 ms) carrying one command, id 41, whose
  * body the caller sets (wire_fix_cmd_*()). */
 void wire_fix_reply_init(struct wire_fix_reply *f);
+
+/* Turns it into an identity challenge: no command, a 32-byte nonce (in
+ * static storage), and the refusal line for older agents. */
+void wire_fix_reply_challenge(struct wire_fix_reply *f);
 
 struct wire_fix_event {
 	Chaos__V1__Event       ev;

@@ -309,6 +309,89 @@ test_identity_for_another_agent_is_rejected(void **state)
 	                     "hello for another agent");
 }
 
+/* An identity proof is checked for its sizes here (its meaning is the
+ * controller's): with the identity it proves, 1..4 certificates, none
+ * empty or over 8 KiB, a signature of 1..1024 bytes. */
+static void
+test_identity_proof_sizes_are_checked(void **state)
+{
+	static uint8_t       big[LIMIT_PROOF_CERT_LEN + 1];
+	ProtobufCBinaryData  five[5];
+	struct wire_fix_poll p;
+	Chaos__V1__Poll     *got;
+
+	(void)state;
+	wire_fix_poll_init(&p);
+	wire_fix_poll_add_proof(&p);
+	got = wire_expect_accepted(&p.poll.base, WIRE_FIX_POLL);
+	assert_int_equal(got->identity_proof->n_certificates, 2);
+	assert_memory_equal(got->identity_proof->certificates[1].data, p.cert_der[1],
+	                    sizeof(p.cert_der[1]));
+	assert_int_equal(got->identity_proof->signature.len, sizeof(p.sig));
+	wire_free(got);
+	p.poll.identity = NULL;
+	wire_expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO,
+	                     "proof without the identity");
+	p.poll.identity        = &p.ident.id;
+	p.proof.n_certificates = 0;
+	wire_expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO,
+	                     "1..4 certificates");
+	for (int i = 0; i < 5; i++)
+		five[i] = p.certs[0];
+	p.proof.certificates   = five;
+	p.proof.n_certificates = 5;
+	wire_expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO,
+	                     "1..4 certificates");
+	p.proof.n_certificates = 1;
+	five[0]                = (ProtobufCBinaryData) {sizeof(big), big};
+	wire_expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO,
+	                     "certificate empty or too long");
+	five[0].len = 0;
+	wire_expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO,
+	                     "certificate empty or too long");
+	five[0]               = p.certs[0];
+	p.proof.signature.len = 0;
+	wire_expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO,
+	                     "signature empty or too long");
+	p.proof.signature = (ProtobufCBinaryData) {LIMIT_PROOF_SIG_LEN + 1, big};
+	wire_expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO,
+	                     "signature empty or too long");
+}
+
+/* A challenge is 16..64 bytes and grants nothing: no commands, no leases. */
+static void
+test_identity_challenge_is_checked(void **state)
+{
+	static uint8_t        nonce[LIMIT_NONCE_MAX + 1];
+	static char          *live[] = {"run-1/fault-3"};
+	struct wire_fix_reply r;
+	Chaos__V1__Reply     *got;
+
+	(void)state;
+	wire_fix_reply_init(&r);
+	wire_fix_reply_challenge(&r);
+	got = wire_expect_accepted(&r.reply.base, WIRE_FIX_REPLY);
+	assert_true(got->has_identity_challenge);
+	assert_int_equal(got->identity_challenge.len, 32);
+	assert_string_equal(got->refused, "identity: prove it");
+	wire_free(got);
+	r.reply.identity_challenge = (ProtobufCBinaryData) {LIMIT_NONCE_MIN - 1, nonce};
+	wire_expect_rejected(&r.reply.base, WIRE_FIX_REPLY, CHAOS_EPROTO, "16..64 bytes");
+	r.reply.identity_challenge = (ProtobufCBinaryData) {sizeof(nonce), nonce};
+	wire_expect_rejected(&r.reply.base, WIRE_FIX_REPLY, CHAOS_EPROTO, "16..64 bytes");
+	r.reply.identity_challenge = (ProtobufCBinaryData) {LIMIT_NONCE_MIN, nonce};
+	r.reply.n_commands         = 1;
+	r.reply.commands           = r.cmds;
+	wire_fix_cmd_load(&r.c);
+	wire_expect_rejected(&r.reply.base, WIRE_FIX_REPLY, CHAOS_EPROTO,
+	                     "challenge that grants");
+	r.reply.n_commands    = 0;
+	r.reply.n_live_faults = 1;
+	r.reply.live_faults   = live;
+	wire_expect_rejected(&r.reply.base, WIRE_FIX_REPLY, CHAOS_EPROTO,
+	                     "challenge that grants");
+}
+
 int
 main(void)
 {
@@ -324,6 +407,8 @@ main(void)
 	    WIRE_TEST(test_identity_with_a_non_ip_address_is_rejected),
 	    WIRE_TEST(test_identity_with_bad_names_or_incarnation_is_rejected),
 	    WIRE_TEST(test_identity_for_another_agent_is_rejected),
+	    WIRE_TEST(test_identity_proof_sizes_are_checked),
+	    WIRE_TEST(test_identity_challenge_is_checked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
