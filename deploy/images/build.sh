@@ -128,6 +128,9 @@ runtime_packages() { # programs...
 	local bin soname path
 	for bin in "$@"; do
 		for soname in $(readelf -d "$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+			# The dynamic loader (NEEDED when the program uses __tls_get_addr)
+			# is libc6's, which every base has; ldd prints it by path alone.
+			[[ $soname == ld-linux* ]] && continue
 			path=$(ldd "$bin" | awk -v s="$soname" '$1 == s && $3 ~ /^\// {print $3; exit}')
 			[ -n "$path" ] || die 1 "$bin: ldd does not resolve $soname"
 			lib_package "$path"
@@ -260,13 +263,14 @@ main() {
 	stage_programs
 	# The agent runs in every target pod: its base has only what it needs.
 	# ca-certificates: https probes verify servers against the system's CAs
-	pkgs=$( (runtime_packages "$stage/usr/local/bin/chaos-agent"; echo ca-certificates) |
+	# (&&: a failure of runtime_packages must fail the build, not shorten the list)
+	pkgs=$( (runtime_packages "$stage/usr/local/bin/chaos-agent" && echo ca-certificates) |
 		sort -u | paste -sd, -)
 	base=localhost/chaos-base-agent:$version
 	make_base "$base" "$pkgs"
 	build_image "localhost/chaos-agent:$version" "$here/Containerfile.agent" "$stage" "$base"
 	# ca-certificates: guards and the Kubernetes API over https
-	pkgs=$( (runtime_packages "$stage"/usr/local/bin/chaos{-controller,ctl,-coordinator}
+	pkgs=$( (runtime_packages "$stage"/usr/local/bin/chaos{-controller,ctl,-coordinator} &&
 		echo ca-certificates) | sort -u | paste -sd, -)
 	base=localhost/chaos-base:$version
 	make_base "$base" "$pkgs"

@@ -3,7 +3,7 @@
 """Renders the output of `kubectl kustomize` as plain Pods for podman 4.3.
 
     render.py --in BUILD.yaml --out DIR --state DIR --results DIR
-              --secrets DIR --net 10.232.0 --node NAME
+              --secrets DIR --net 10.232.0 --node NAME [--inventory FILE]
     render.py --in BUILD.yaml --net 10.232.0 --node NAME --list
 
 podman 4.3 plays Pods but not every field of them, and no workload kinds,
@@ -13,10 +13,11 @@ that podman only has to run containers:
 - Deployments and StatefulSets become their pods: <name>-0, <name>-1, ...
   (a Deployment's pods get the same stable names, so certificates can name
   them);
-- every pod gets a fixed address in NET.0/24 (the controller's pod .2, the
-  others from .10 in name order), and hostAliases stand in for cluster DNS
-  (service, service.ns, service.ns.svc, service.ns.svc.cluster.local, and
-  pod.service... for StatefulSets);
+- every pod gets a fixed address in NET.0/24 (the controller's pod .2, a
+  DaemonSet's pod .3, the others from .11 in name order; StatefulSet pods
+  get the statefulset.kubernetes.io/pod-name label), and hostAliases stand
+  in for cluster DNS (service, service.ns, service.ns.svc,
+  service.ns.svc.cluster.local, and pod.service... for StatefulSets);
 - the downward API (fieldRef), secretKeyRef, configMapKeyRef and $(VAR) in
   env, command and args are resolved to their values;
 - Secret, ConfigMap and PersistentVolumeClaim volumes, and volumeClaimTemplates,
@@ -35,8 +36,10 @@ Capabilities, users, read-only root filesystems, shareProcessNamespace and
 hostPID are kept exactly as declared.
 
 Writes one file per pod (<ns>_<pod>.yaml) and plan.json (pods in the order
-to start them, with address, namespace, role and containers); --list only
-prints NAMESPACE/POD per pod (to make their certificates first).
+to start them, with address, namespace, role and containers), and with
+--inventory the controller's inventory (node mode: who the pods a node
+agent finds are, by address); --list only prints NAMESPACE/POD per pod (to
+make their certificates first).
 """
 import argparse
 import json
@@ -94,14 +97,23 @@ class Renderer:
                 self.add_pod("%s-%s" % (d["metadata"]["name"], self.a.node), d["metadata"],
                              t["spec"], t.get("metadata", {}), d)
         self.pods.sort(key=lambda p: (p["name"] != "chaos-controller-0", p["namespace"], p["name"]))
-        for i, p in enumerate(self.pods):
-            p["ip"] = "%s.%d" % (self.a.net, 2 if p["name"] == "chaos-controller-0" else 10 + i)
+        # The controller .2, a DaemonSet's pod from .3, the rest from .11:
+        # a workload's address is the same in both modes.
+        daemon = [p for p in self.pods if (p["owner"] or {}).get("kind") == "DaemonSet"]
+        rest = [p for p in self.pods if p["name"] != "chaos-controller-0" and p not in daemon]
+        for first, group in ((3, daemon), (11, rest)):
+            for i, p in enumerate(group):
+                p["ip"] = "%s.%d" % (self.a.net, first + i)
+        for p in self.pods:
+            p.setdefault("ip", "%s.2" % self.a.net)
             if p["spec"].get("hostNetwork"):
                 raise RenderError("%s: hostNetwork is not run by the harness" % p["name"])
 
     def add_pod(self, name, owner_meta, spec, tmeta, owner):
         ns = owner_meta.get("namespace") or "default"
         labels = dict((tmeta or owner_meta).get("labels") or {})
+        if owner and owner["kind"] == "StatefulSet":
+            labels["statefulset.kubernetes.io/pod-name"] = name  # as the controller sets it
         self.pods.append({"name": name, "namespace": ns, "labels": labels,
                           "annotations": dict((tmeta or {}).get("annotations") or {}),
                           "spec": spec, "owner": owner})
@@ -333,9 +345,25 @@ class Renderer:
                          "role": pod["labels"].get("chaos.io/role",
                                                    "controller" if pod["name"].startswith("chaos-controller")
                                                    else None),
-                         "file": f, "containers": [c["name"] for c in pod["spec"]["containers"]]})
+                         "file": f, "containers": [c["name"] for c in pod["spec"]["containers"]],
+                         "host_pid": bool(pod["spec"].get("hostPID"))})
         with open(os.path.join(self.a.out, "plan.json"), "w") as fh:
             json.dump({"pods": plan}, fh, indent=2)
+        if self.a.inventory:
+            self.write_inventory(self.a.inventory)
+
+    def write_inventory(self, path):
+        """What the Kubernetes API would tell a controller about the pods a
+        node agent finds (controller/inventory.h): the pods with a
+        chaos.io/role, by address."""
+        pods = [{"name": p["name"], "namespace": p["namespace"], "role": p["labels"]["chaos.io/role"],
+                 "labels": p["labels"], "ip": p["ip"]}
+                for p in self.pods if "chaos.io/role" in p["labels"]]
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path + ".tmp", "w") as fh:
+            json.dump({"pods": pods}, fh, indent=2)
+        os.chmod(path + ".tmp", 0o644)
+        os.replace(path + ".tmp", path)
 
 
 def main():
@@ -346,6 +374,7 @@ def main():
     p.add_argument("--list", action="store_true", help="print NAMESPACE/POD of each pod and stop")
     for flag in ("out", "state", "results", "secrets"):
         p.add_argument("--" + flag)
+    p.add_argument("--inventory", help="also write the inventory of the pods with a role here")
     a = p.parse_args()
     if not a.list and not all((a.out, a.state, a.results, a.secrets)):
         p.error("--out, --state, --results and --secrets are needed unless --list")

@@ -3,10 +3,11 @@
 """`pods status`: the harness's pods as podman sees them, against the plan.
 
 stdin: `podman pod ps --format json` of the harness's pods; the environment
-names the plan (PODS_PLAN), the netns and whether it exists, the results
-directory, and whether to print JSON (PODS_JSON=1). State: "up" when every
-planned pod runs with all its containers and the netns exists, "down" when
-no pod and no netns are left, else "partial".
+names the plan (PODS_PLAN), the mode (PODS_MODE, "" when none), the netns
+and whether it exists, the results directory, and whether to print JSON
+(PODS_JSON=1). State: "up" when every planned pod runs with all its
+containers and the netns exists, "down" when no pod and no netns are left,
+else "partial".
 """
 import json
 import os
@@ -41,7 +42,8 @@ def main():
                           all(s == "running" for s in p["containers"].values()) for p in pods)
     state = "up" if all_up and netns_up and not extra else \
         "down" if not running and not netns_up else "partial"
-    out = {"state": state, "netns": env["PODS_NETNS"], "subnet": env["PODS_NET"] + ".0/24",
+    out = {"state": state, "mode": env.get("PODS_MODE") or None,
+           "netns": env["PODS_NETNS"], "subnet": env["PODS_NET"] + ".0/24",
            "results_dir": env["PODS_RESULTS"],
            "controller": {"container": "chaos-controller-0-controller",
                           "metrics_url": "http://%s.2:9100/metrics" % env["PODS_NET"],
@@ -50,8 +52,8 @@ def main():
     if env.get("PODS_JSON") == "1":
         print(json.dumps(out, indent=2))
         return 0
-    print("pods %s   netns %s   subnet %s   results %s" % (state, out["netns"], out["subnet"],
-                                                          out["results_dir"]))
+    print("pods %s (%s mode)   netns %s   subnet %s   results %s" % (
+        state, out["mode"] or "no", out["netns"], out["subnet"], out["results_dir"]))
     print("%-20s %-10s %-12s %-13s %-9s %s" % ("POD", "NAMESPACE", "ROLE", "IP", "STATE", "CONTAINERS"))
     for p in pods:
         print("%-20s %-10s %-12s %-13s %-9s %s" % (
