@@ -36,7 +36,7 @@
 
 struct elem {
 	char     set[32];
-	uint8_t  key[4];
+	uint8_t  key[16];
 	uint32_t len;
 	uint32_t flags;
 };
@@ -366,26 +366,27 @@ assert_chain(const struct parsed *p, const char *name, const char *type, uint32_
 	assert_int_equal(nftnl_chain_get_u32(c, NFTNL_CHAIN_POLICY), NF_ACCEPT);
 }
 
-/* Elements of set name as "a.b.c.d" / "a.b.c.d-end" strings, in order. */
+/* Elements of set name as "a.b.c.d" / "a.b.c.d-end" (or IPv6) strings, in
+ * order. */
 static size_t
-set_elems(const struct parsed *p, const char *set, char out[][24], size_t cap)
+set_elems(const struct parsed *p, const char *set, char out[][56], size_t cap)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < p->n_elems && n < cap; i++) {
 		const struct elem *e = &p->elems[i];
-		char               a[INET_ADDRSTRLEN];
+		char               a[INET6_ADDRSTRLEN];
 		uint16_t           port;
 
 		if (strcmp(e->set, set) != 0)
 			continue;
 		if (e->len == 2) {
 			memcpy(&port, e->key, 2);
-			snprintf(out[n++], 24, "%u", ntohs(port));
+			snprintf(out[n++], 56, "%u", ntohs(port));
 			continue;
 		}
-		inet_ntop(AF_INET, e->key, a, sizeof(a));
-		snprintf(out[n++], 24, "%s%s", a,
+		inet_ntop(e->len == 16 ? AF_INET6 : AF_INET, e->key, a, sizeof(a));
+		snprintf(out[n++], 56, "%s%s", a,
 		         e->flags & NFT_SET_ELEM_INTERVAL_END ? "-end" : "");
 	}
 	return n;
@@ -395,7 +396,7 @@ static void
 assert_elems(const struct parsed *p, const char *set, const char *const *want,
              size_t n_want)
 {
-	char   got[16][24];
+	char   got[16][56];
 	size_t n = set_elems(p, set, got, 16);
 
 	assert_int_equal(n, n_want);
@@ -887,6 +888,65 @@ test_exempt_cidrs_are_accepted_before_faults(void **state)
 	parsed_free(&p);
 }
 
+/* A controller reached over IPv6: its addresses go to an ipv6 set, accepted
+ * right after the IPv4 ones and before every fault. */
+static void
+test_ipv6_exempt_addresses_are_accepted_before_faults(void **state)
+{
+	static const char *const exempt[] = {"fd00::1", "10.9.9.9", "fd00:0:0:1::/64",
+	                                     "fd00::1/128", "fd00::"};
+	static const char *const want6[]  = {"::-end", "fd00::", "fd00::2-end",
+	                                     "fd00:0:0:1::", "fd00:0:0:2::-end"};
+	static const char *const want4[]  = {"0.0.0.0-end", "10.9.9.9", "10.9.9.10-end"};
+	struct nft_fault f = {.kind = NFT_FAULT_PARTITION, .peers = peer_b, .n_peers = 1};
+	struct nft_ruleset rs = {
+	    .faults = &f, .n_faults = 1, .exempt = exempt, .n_exempt = 5};
+	const struct nftnl_set *s;
+	struct nftnl_rule      *r;
+	struct parsed           p;
+	uint8_t                 ipv6 = NFPROTO_IPV6;
+
+	(void)state;
+	build_and_parse(&rs, &p);
+	assert_elems(&p, "exempt", want4, 3);
+	assert_elems(&p, "exempt6", want6, 5);
+	assert_non_null(s = find_set(&p, "exempt6"));
+	assert_int_equal(nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN), 16);
+	assert_true(nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & NFT_SET_INTERVAL);
+	assert_int_equal(chain_rule_count(&p, "input"), 4);
+	assert_comment(chain_rule(&p, "input", 1), "exempt addresses");
+	r = chain_rule(&p, "input", 2);
+	assert_exprs(r, "meta cmp payload lookup immediate");
+	assert_meta_key(r, 0, NFT_META_NFPROTO);
+	assert_cmp(find_expr(r, "cmp", 0), NFT_CMP_EQ, &ipv6, 1);
+	assert_payload(find_expr(r, "payload", 0), NFT_PAYLOAD_NETWORK_HEADER, 8, 16);
+	assert_lookup(r, 0, "exempt6");
+	assert_verdict(r, NF_ACCEPT);
+	assert_payload(find_expr(chain_rule(&p, "output", 2), "payload", 0),
+	               NFT_PAYLOAD_NETWORK_HEADER, 24, 16);
+	assert_comment(chain_rule(&p, "input", 3), "f0 partition in");
+	parsed_free(&p);
+}
+
+/* Only IPv6 exempt addresses: no ipv4 set nor its rule. */
+static void
+test_ipv6_only_exempt_makes_no_ipv4_set(void **state)
+{
+	static const char *const exempt[] = {"fd00::1"};
+	struct nft_fault f = {.kind = NFT_FAULT_PARTITION, .peers = peer_b, .n_peers = 1};
+	struct nft_ruleset rs = {
+	    .faults = &f, .n_faults = 1, .exempt = exempt, .n_exempt = 1};
+	struct parsed p;
+
+	(void)state;
+	build_and_parse(&rs, &p);
+	assert_null(find_set(&p, "exempt"));
+	assert_non_null(find_set(&p, "exempt6"));
+	assert_int_equal(chain_rule_count(&p, "input"), 3);
+	assert_comment(chain_rule(&p, "input", 1), "exempt addresses ipv6");
+	parsed_free(&p);
+}
+
 static void
 test_loopback_fault_drops_the_loopback_exemption(void **state)
 {
@@ -974,6 +1034,8 @@ main(void)
 	        test_redirect_builds_nat_prerouting_and_output_with_mark_exception),
 	    cmocka_unit_test(test_redirect_to_peers_matches_their_address),
 	    cmocka_unit_test(test_exempt_cidrs_are_accepted_before_faults),
+	    cmocka_unit_test(test_ipv6_exempt_addresses_are_accepted_before_faults),
+	    cmocka_unit_test(test_ipv6_only_exempt_makes_no_ipv4_set),
 	    cmocka_unit_test(test_loopback_fault_drops_the_loopback_exemption),
 	    cmocka_unit_test(test_several_faults_share_one_batch_in_fault_order),
 	    cmocka_unit_test(test_thousand_peers_split_elements_across_messages),
