@@ -66,8 +66,8 @@ agent_node_start(struct agent *a, chaos_why *why)
 }
 
 chaos_err
-agent_new(struct events *ev, const char *controller_host, bool node_mode,
-          struct agent **out, chaos_why *why)
+agent_new(struct events *ev, struct exempt *ex, bool node_mode, struct agent **out,
+          chaos_why *why)
 {
 	struct agent *a = calloc(1, sizeof(*a));
 	chaos_err     rv;
@@ -75,7 +75,7 @@ agent_new(struct events *ev, const char *controller_host, bool node_mode,
 	if (a == NULL)
 		return CHAOS_ENOMEM;
 	a->ev = ev;
-	if ((rv = fault_engine_new(ev, controller_host, &a->faults)) != CHAOS_OK ||
+	if ((rv = fault_engine_new(ev, ex, &a->faults)) != CHAOS_OK ||
 	    (rv = probe_set_new(ev, &a->probes)) != CHAOS_OK ||
 	    (rv = load_set_new(ev, &a->loads)) != CHAOS_OK ||
 	    (node_mode && (rv = agent_node_start(a, why)) != CHAOS_OK)) {

@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "agent/fault.h"
 
-#include <arpa/inet.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/exempt.h"
 #include "agent/fault_ops.h"
 #include "agent/nft.h"
 #include "agent/nsexec.h"
@@ -14,8 +13,6 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/wire.h"
-
-#define FAULT_MAX_EXEMPT 16
 
 static const struct fault_ops *const fault_kinds[] = {
     &fault_partition_ops, &fault_port_ops,    &fault_loss_ops,
@@ -38,8 +35,12 @@ struct fault_engine {
 	struct nft_ctx    *nft;
 	struct fault_entry active[FAULT_MAX_ACTIVE];
 	size_t             n_active;
-	char               exempt[FAULT_MAX_EXEMPT][24];
-	size_t             n_exempt;
+	/* the controller's addresses: shared, and the copy the rules use */
+	struct exempt *ex;
+	char           exempt[EXEMPT_MAX][EXEMPT_CIDR_LEN];
+	size_t         n_exempt;
+	uint64_t       exempt_gen;
+	bool           exempt_stale; /* a re-commit for them failed */
 	/* a node agent's target; path "" for the agent's own namespace */
 	struct nsexec    *nsx;
 	struct nft_cache *cache;
@@ -73,30 +74,6 @@ fault_on(const struct fault_engine *fe, char *buf, size_t len)
 	return buf;
 }
 
-/* The controller's addresses are exempt from every rule so the session that
- * renews leases is never cut by the fault it renews. */
-static void
-fault_resolve_exempt(struct fault_engine *fe, const char *host)
-{
-	struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM},
-	                *res  = NULL;
-
-	if (host == NULL || getaddrinfo(host, NULL, &hints, &res) != 0) {
-		log_warn("cannot resolve the controller host '%s': it is not exempt from "
-		         "faults",
-		         host ? host : "");
-		return;
-	}
-	for (struct addrinfo *a = res; a != NULL && fe->n_exempt < FAULT_MAX_EXEMPT;
-	     a                  = a->ai_next) {
-		char ip[INET_ADDRSTRLEN];
-		inet_ntop(AF_INET, &((struct sockaddr_in *)a->ai_addr)->sin_addr, ip,
-		          sizeof(ip));
-		snprintf(fe->exempt[fe->n_exempt++], sizeof(fe->exempt[0]), "%s/32", ip);
-	}
-	freeaddrinfo(res);
-}
-
 static chaos_err
 fault_open_socket(void *arg, chaos_why *why)
 {
@@ -126,15 +103,14 @@ fault_open_nft(struct fault_engine *fe, chaos_why *why)
 }
 
 chaos_err
-fault_engine_new(struct events *ev, const char *exempt_host, struct fault_engine **out)
+fault_engine_new(struct events *ev, struct exempt *ex, struct fault_engine **out)
 {
 	struct fault_engine *fe = calloc(1, sizeof(*fe));
 
 	if (fe == NULL)
 		return CHAOS_ENOMEM;
 	fe->ev = ev;
-	if (exempt_host != NULL)
-		fault_resolve_exempt(fe, exempt_host);
+	fe->ex = ex;
 	/* Opening removes a leftover table of ours (from a crash of an older
 	 * agent); closing again leaves no table at all while nothing is in
 	 * force. The table exists only while a fault does. */
@@ -154,9 +130,8 @@ fault_engine_new_target(const struct fault_engine *home, const struct fault_wher
 
 	if (fe == NULL)
 		return CHAOS_ENOMEM;
-	fe->ev       = home->ev;
-	fe->n_exempt = home->n_exempt;
-	memcpy(fe->exempt, home->exempt, sizeof(fe->exempt));
+	fe->ev    = home->ev;
+	fe->ex    = home->ex;
 	fe->nsx   = where->nsx;
 	fe->cache = where->cache;
 	snprintf(fe->path, sizeof(fe->path), "%s", where->path);
@@ -202,12 +177,23 @@ fault_ops_for(Chaos__V1__FaultSpec__KindCase kind)
 	return NULL;
 }
 
-/* Exempt CIDRs: the controller's, then every fault's own. */
+/* Takes the exemption's latest addresses; true when they changed. */
+static bool
+fault_exempt_sync(struct fault_engine *fe)
+{
+	if (fe->ex == NULL || exempt_generation(fe->ex) == fe->exempt_gen)
+		return false;
+	fe->n_exempt = exempt_snapshot(fe->ex, fe->exempt, EXEMPT_MAX, &fe->exempt_gen);
+	return true;
+}
+
+/* Exempt CIDRs: the controller's (the latest), then every fault's own. */
 static size_t
 fault_exempt_list(struct fault_engine *fe, const char **list, size_t cap)
 {
 	size_t n = 0;
 
+	fault_exempt_sync(fe);
 	for (size_t i = 0; i < fe->n_exempt && n < cap; i++)
 		list[n++] = fe->exempt[i];
 	for (size_t i = 0; i < fe->n_active; i++)
@@ -491,11 +477,37 @@ fault_leases(struct fault_engine *fe, int64_t now_mono_us, uint64_t instance,
 	}
 }
 
+/* The controller's addresses changed (a new connection, the name resolved
+ * anew): the rules in force take them at once, so the session to the new
+ * address is not cut by the faults it renews. A failed commit keeps the
+ * old rules and is tried again at the next tick. */
+static void
+fault_exempt_refresh(struct fault_engine *fe)
+{
+	chaos_why w = {{0}};
+	char      on[200];
+
+	if (!fault_exempt_sync(fe) && !fe->exempt_stale)
+		return;
+	fe->exempt_stale = false;
+	if (fe->nft == NULL) /* no rules in force */
+		return;
+	if (fault_commit(fe, &w) != CHAOS_OK) {
+		fe->exempt_stale = true;
+		log_warn("the controller's new addresses are not exempt yet%s: %s",
+		         fault_on(fe, on, sizeof(on)), w.text);
+		return;
+	}
+	log_info("rules re-committed%s: the controller's addresses changed",
+	         fault_on(fe, on, sizeof(on)));
+}
+
 int64_t
 fault_tick(struct fault_engine *fe, int64_t now_mono_us)
 {
 	int64_t next = 0;
 
+	fault_exempt_refresh(fe);
 	for (size_t i = 0; i < fe->n_active;) {
 		struct fault_entry *e = &fe->active[i];
 		if (now_mono_us >= e->lease_end_mono || now_mono_us >= e->hard_end_mono) {

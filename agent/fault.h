@@ -27,6 +27,7 @@
 #define FAULT_MAX_ACTIVE 32
 #define FAULT_TABLE_NAME "chaos_agent"
 
+struct exempt;
 struct fault_engine;
 struct nsexec;
 struct nft_cache;
@@ -43,10 +44,12 @@ struct fault_where {
 };
 
 /* Opens the nftables table in the current network namespace (removing a
- * leftover one of ours). exempt_host is the controller's host, whose
- * addresses are never cut. Without CAP_NET_ADMIN the engine still starts;
- * nftables faults then fail with the reason. ev must outlive the engine. */
-chaos_err fault_engine_new(struct events *ev, const char *exempt_host,
+ * leftover one of ours). ex holds the controller's addresses, which are
+ * never cut (NULL: none); when they change, fault_tick() re-commits the
+ * rules in force with them. Without CAP_NET_ADMIN the engine still starts;
+ * nftables faults then fail with the reason. ev and ex must outlive the
+ * engine. */
+chaos_err fault_engine_new(struct events *ev, struct exempt *ex,
                            struct fault_engine **out);
 
 /* An engine for a target, sharing home's events and exempt addresses. No
@@ -83,7 +86,8 @@ void fault_revert_all(struct fault_engine *fe, Chaos__V1__FaultPhase phase,
 void fault_leases(struct fault_engine *fe, int64_t now_mono_us, uint64_t instance,
                   char *const *live, size_t n_live);
 
-/* Reverts faults whose lease or hard end ran out. Returns the next
+/* Re-commits the rules in force when the controller's addresses changed,
+ * then reverts faults whose lease or hard end ran out. Returns the next
  * monotonic deadline (us) to wake for, or 0 when nothing is in force. */
 int64_t fault_tick(struct fault_engine *fe, int64_t now_mono_us);
 

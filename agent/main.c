@@ -12,6 +12,7 @@
 #include "agent/agent.h"
 #include "agent/cli.h"
 #include "agent/events.h"
+#include "agent/exempt.h"
 #include "agent/identity.h"
 #include "agent/memtune.h"
 #include "agent/session.h"
@@ -57,6 +58,7 @@ static int
 agent_start(const struct agent_opts *o, const struct identity *id)
 {
 	char                   events_url[512], host[256] = "", role[32];
+	struct exempt         *ex = NULL;
 	struct events         *ev = NULL;
 	struct agent          *a  = NULL;
 	struct session        *s  = NULL;
@@ -67,13 +69,14 @@ agent_start(const struct agent_opts *o, const struct identity *id)
 
 	url_events_from_session(o->controller, events_url, sizeof(events_url));
 	url_host(o->controller, host, sizeof(host)); /* ipc:// has none: nothing exempt */
-	if ((rv = events_open(events_url, id->agent_id, &o->tls, &ev, &why)) !=
+	if ((rv = exempt_new(host, NULL, NULL, &ex)) != CHAOS_OK ||
+	    (rv = events_open(events_url, id->agent_id, &o->tls, ex, &ev, &why)) !=
 	        CHAOS_OK ||
-	    (rv = agent_new(ev, host[0] ? host : NULL, o->node_mode, &a, &why)) !=
-	        CHAOS_OK)
+	    (rv = agent_new(ev, ex, o->node_mode, &a, &why)) != CHAOS_OK)
 		goto out;
 	agent_session_handler(a, &h);
-	if ((rv = session_open(o->controller, &o->tls, id, ev, &h, &s, &why)) != CHAOS_OK)
+	if ((rv = session_open(o->controller, &o->tls, id, ev, ex, &h, &s, &why)) !=
+	    CHAOS_OK)
 		goto out;
 	agent_set_session(a, s);
 	pthread_create(&sig_thread, NULL, agent_signal_thread, s);
@@ -91,6 +94,7 @@ out:
 	agent_free(a); /* reverts whatever is still in force */
 	session_close(s);
 	events_close(ev);
+	exempt_free(ex); /* after the sockets whose pipes it notes */
 	return rv == CHAOS_OK ? CHAOS_EXIT_OK : CHAOS_EXIT_ENV;
 }
 

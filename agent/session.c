@@ -9,6 +9,7 @@
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/util/platform.h>
 
+#include "agent/exempt.h"
 #include "agent/identity_proof.h"
 #include "common/clock.h"
 #include "common/err.h"
@@ -29,6 +30,7 @@ struct session {
 	nng_socket             sock;
 	const struct identity *id;
 	struct events         *ev;
+	struct exempt         *ex;
 	struct session_handler h;
 	atomic_bool            stop;
 	atomic_bool            need_identity; /* new pipe, or the controller asked */
@@ -49,22 +51,23 @@ struct session {
 	uint64_t                    challenge_instance;
 };
 
-/* Runs on an NNG thread: only flips a flag for the session thread. */
+/* Runs on an NNG thread: flips a flag for the session thread and hands the
+ * peer address to the exemption (NNG_OPT_REMADDR is valid only now). */
 static void
 session_pipe_added(nng_pipe p, nng_pipe_ev what, void *arg)
 {
 	struct session *s = arg;
 
-	(void)p;
 	(void)what;
+	exempt_note_pipe(s->ex, EXEMPT_SESSION, p);
 	atomic_store(&s->need_identity, true);
 	s->st.reconnects++;
 }
 
 chaos_err
 session_open(const char *url, const struct transport_tls *tls, const struct identity *id,
-             struct events *ev, const struct session_handler *h, struct session **out,
-             chaos_why *why)
+             struct events *ev, struct exempt *ex, const struct session_handler *h,
+             struct session **out, chaos_why *why)
 {
 	struct session *s = calloc(1, sizeof(*s));
 	int             rv;
@@ -73,6 +76,7 @@ session_open(const char *url, const struct transport_tls *tls, const struct iden
 		return CHAOS_ENOMEM;
 	s->id = id;
 	s->ev = ev;
+	s->ex = ex;
 	s->h  = *h;
 	clk_filter_init(&s->clk);
 	s->tls = tls; /* read again at each proof: a renewed certificate serves */

@@ -53,10 +53,13 @@ struct session_handler {
 
 struct session;
 
-/* Opens the REQ socket and dials url in the background. id and ev must
- * outlive the session. */
+struct exempt;
+
+/* Opens the REQ socket and dials url in the background. Each connection's
+ * peer address goes to ex (NULL: none). id, ev and ex must outlive the
+ * session. */
 chaos_err session_open(const char *url, const struct transport_tls *tls,
-                       const struct identity *id, struct events *ev,
+                       const struct identity *id, struct events *ev, struct exempt *ex,
                        const struct session_handler *h, struct session **out,
                        chaos_why *why);
 

@@ -67,7 +67,7 @@ event_sink_open(struct event_sink *s, const char *name, chaos_why *why)
 		nng_close(s->pull);
 		return chaos_fail(why, CHAOS_ESYS, "cannot listen on %s", url);
 	}
-	if (events_open(url, "test/agent", NULL, &s->ev, why) != CHAOS_OK ||
+	if (events_open(url, "test/agent", NULL, NULL, &s->ev, why) != CHAOS_OK ||
 	    event_sink_warm_up(s, why) != CHAOS_OK) {
 		event_sink_close(s);
 		return CHAOS_ECONN;
