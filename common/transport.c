@@ -85,9 +85,30 @@ fail:
 	return rv;
 }
 
-chaos_err
-transport_check_url(const char *url, bool allow_plain, const struct transport_tls *tls,
-                    chaos_why *why)
+bool
+transport_option(int c, const char *arg, bool *plaintext, struct transport_tls *tls)
+{
+	switch (c) {
+	case TRANSPORT_OPT_PLAIN:
+		*plaintext = true;
+		return true;
+	case TRANSPORT_OPT_CA:
+		tls->ca_file = arg;
+		return true;
+	case TRANSPORT_OPT_CERT:
+		tls->cert_key_file = arg;
+		return true;
+	case TRANSPORT_OPT_KEY:
+		tls->key_file = arg;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static chaos_err
+transport_check_endpoint(const char *url, bool allow_plain,
+                         const struct transport_tls *tls, chaos_why *why)
 {
 	struct url_parts p;
 	chaos_err        rv;
@@ -104,6 +125,17 @@ transport_check_url(const char *url, bool allow_plain, const struct transport_tl
 		    why, CHAOS_EINVAL,
 		    "tls+tcp:// needs --tls-ca FILE and --tls-cert FILE (one "
 		    "PEM with the certificate and its key)");
+	return CHAOS_OK;
+}
+
+chaos_err
+transport_check_url(const char *flag, const char *url, bool allow_plain,
+                    const struct transport_tls *tls, chaos_why *why)
+{
+	chaos_err rv;
+
+	if ((rv = transport_check_endpoint(url, allow_plain, tls, why)) != CHAOS_OK)
+		return chaos_fail_prefix(why, rv, "%s '%s'", flag, url);
 	return CHAOS_OK;
 }
 
