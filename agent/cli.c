@@ -95,17 +95,9 @@ agent_cli_option(int c, const char *arg, void *opts, chaos_why *why)
 		o->id.labels[o->id.n_labels++] = arg;
 		break;
 	case OPT_LOG:
-		if ((o->log_level = log_level_parse(arg)) < 0) {
-			chaos_fail(why, CHAOS_EINVAL,
-			           "--log-level: '%s' is not allowed; use error, warn, "
-			           "info or debug",
-			           arg);
-			return FLAGS_USAGE;
-		}
-		break;
+		return flags_log_level(arg, &o->log_level, why);
 	default:
-		chaos_fail(why, CHAOS_EINVAL, "unknown or incomplete option; see --help");
-		return FLAGS_USAGE;
+		return flags_unknown(why);
 	}
 	return FLAGS_RUN;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/log.h"
 
 chaos_err
 flags_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
@@ -134,6 +135,27 @@ flags_getopt(const struct flags_program *p, int argc, char **argv, void *opts,
 		return FLAGS_USAGE;
 	}
 	return p->check != NULL ? p->check(opts, why) : FLAGS_RUN;
+}
+
+enum flags_result
+flags_log_level(const char *arg, int *level, chaos_why *why)
+{
+	int l = log_level_parse(arg);
+
+	if (l < 0) {
+		chaos_fail(why, CHAOS_EINVAL,
+		           "--log-level '%s': allowed are error, warn, info, debug", arg);
+		return FLAGS_USAGE;
+	}
+	*level = l;
+	return FLAGS_RUN;
+}
+
+enum flags_result
+flags_unknown(chaos_why *why)
+{
+	chaos_fail(why, CHAOS_EINVAL, "unknown or incomplete option; see --help");
+	return FLAGS_USAGE;
 }
 
 int

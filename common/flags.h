@@ -57,6 +57,14 @@ struct flags_program {
 enum flags_result flags_getopt(const struct flags_program *p, int argc, char **argv,
                                void *opts, chaos_why *why);
 
+/* For an option callback: --log-level NAME into *level (LOG_LEVEL_*), or
+ * FLAGS_USAGE with why saying which names are allowed. */
+enum flags_result flags_log_level(const char *arg, int *level, chaos_why *why);
+
+/* For an option callback's default case (an option in the table that the
+ * callback does not take): FLAGS_USAGE with why filled. */
+enum flags_result flags_unknown(chaos_why *why);
+
 /* For main(): -1 on FLAGS_RUN (go on); otherwise the exit status, after
  * printing "<prog>: <why>" on stderr for FLAGS_USAGE. */
 int flags_exit_status(enum flags_result r, const char *prog, const chaos_why *why);

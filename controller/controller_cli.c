@@ -167,14 +167,7 @@ controller_cli_option(int c, const char *arg, void *opts, chaos_why *why)
 		}
 		break;
 	case OPT_LOG:
-		if ((o->log_level = log_level_parse(arg)) < 0) {
-			chaos_fail(
-			    why, CHAOS_EINVAL,
-			    "--log-level '%s': allowed are error, warn, info, debug",
-			    arg);
-			return FLAGS_USAGE;
-		}
-		break;
+		return flags_log_level(arg, &o->log_level, why);
 	case OPT_METRICS:
 		if (metrics_check_addr(arg, why) != CHAOS_OK) {
 			chaos_fail_prefix(why, CHAOS_EINVAL, "--metrics '%s'", arg);
@@ -183,8 +176,7 @@ controller_cli_option(int c, const char *arg, void *opts, chaos_why *why)
 		o->metrics = arg;
 		break;
 	default:
-		chaos_fail(why, CHAOS_EINVAL, "unknown or incomplete option; see --help");
-		return FLAGS_USAGE;
+		return flags_unknown(why);
 	}
 	return FLAGS_RUN;
 }
