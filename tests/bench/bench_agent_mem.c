@@ -45,6 +45,7 @@
 #include "tests/support/http_srv.h"
 #include "tests/support/loopback.h"
 #include "tests/support/procmem.h"
+#include "tests/support/shell.h"
 
 #define BAR_RSS_KIB 5120 /* 5 MiB */
 #define IDLE_S 3
@@ -114,14 +115,6 @@ bench_cleanup(void)
 		if (system(cmd) != 0)
 			fprintf(stderr, "could not remove %s\n", dir);
 	}
-}
-
-static void
-bench_on_signal(int sig)
-{
-	bench_cleanup();
-	signal(sig, SIG_DFL);
-	raise(sig);
 }
 
 /* A network namespace of our own with lo up (root only). Returns 0 when
@@ -373,8 +366,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "cannot set up: %s\n", strerror(errno));
 		return 1;
 	}
-	signal(SIGINT, bench_on_signal);
-	signal(SIGTERM, bench_on_signal);
+	shell_cleanup_on_signals(bench_cleanup);
 	signal(SIGPIPE, SIG_IGN);
 	if (bench_idle(argv[1], argv[2], &idle) != 0 ||
 	    bench_probing(argv[1], &probing, samples) != 0)

@@ -41,6 +41,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/wire.h"
+#include "tests/support/shell.h"
 
 #define MAX_TARGETS 100
 #define REPS 5     /* applies per size, ours */
@@ -71,25 +72,6 @@ static atomic_bool   draining;
 
 /* ---- processes ---- */
 
-/* Runs argv, quietly; its exit status, or -1. */
-static int
-run(char *const argv[])
-{
-	pid_t pid = fork();
-	int   st;
-
-	if (pid == 0) {
-		int fd = open("/dev/null", O_WRONLY);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	if (pid < 0 || waitpid(pid, &st, 0) < 0)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static int
 ns_add(const char *name, const char *ip)
 {
@@ -99,9 +81,10 @@ ns_add(const char *name, const char *ip)
 	char *adr[] = {"ip", "-n", (char *)name, "addr", "add", cidr, "dev", "lo", NULL};
 
 	snprintf(cidr, sizeof(cidr), "%s/32", ip);
-	if (run(add) != 0)
+	if (shell_run_quiet(add) != 0)
 		return -1;
-	return run(lo) == 0 && (ip == NULL || run(adr) == 0) ? 0 : -1;
+	return shell_run_quiet(lo) == 0 && (ip == NULL || shell_run_quiet(adr) == 0) ? 0
+	                                                                             : -1;
 }
 
 static void
@@ -109,7 +92,7 @@ ns_del(const char *name)
 {
 	char *del[] = {"ip", "netns", "del", (char *)name, NULL};
 
-	run(del);
+	shell_run_quiet(del);
 }
 
 static void
@@ -137,16 +120,8 @@ cleanup(void)
 	}
 	if (nft_dir[0] != '\0') {
 		char *rm[] = {"rm", "-rf", nft_dir, NULL};
-		run(rm);
+		shell_run_quiet(rm);
 	}
-}
-
-static void
-on_signal(int sig)
-{
-	cleanup();
-	signal(sig, SIG_DFL);
-	raise(sig);
 }
 
 /* The agent as a DaemonSet runs it: root with NET_ADMIN, SYS_ADMIN,
@@ -527,7 +502,7 @@ bench_seq(int n, double *p50, double *p99)
 		for (int i = 0; i < n; i++) {
 			char *argv[] = {"ip",  "netns", "exec",  tg[i].name,
 			                "nft", "-f",    path[i], NULL};
-			if (run(argv) != 0) {
+			if (shell_run_quiet(argv) != 0) {
 				fprintf(stderr, "bench_node: nft -f %s in %s failed\n",
 				        path[i], tg[i].name);
 				return -1;
@@ -538,7 +513,7 @@ bench_seq(int n, double *p50, double *p99)
 		for (int i = 0; i < n; i++) {
 			char *del[] = {"ip",     "netns", "exec", tg[i].name,  "nft",
 			               "delete", "table", "inet", "chaos_seq", NULL};
-			run(del);
+			shell_run_quiet(del);
 		}
 	}
 	*p50 = pct(all, k, 50);
@@ -592,8 +567,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: bench_node PATH/TO/chaos-agent\n");
 		return 2;
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	shell_cleanup_on_signals(cleanup);
 	if (setup(argv[1]) != 0 || learn_keys(MAX_TARGETS) != 0 || drain_start() != 0) {
 		fprintf(stderr,
 		        "bench_node: setup failed (namespaces, sockets, or the agent "
