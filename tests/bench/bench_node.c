@@ -41,6 +41,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/wire.h"
+#include "common/wire_reply.h"
 #include "tests/support/shell.h"
 
 #define MAX_TARGETS 100
@@ -190,21 +191,15 @@ poll_wait(void)
 static int
 reply_send(Chaos__V1__Command **cmds, size_t n, char **live, size_t n_live, int64_t *t0)
 {
-	Chaos__V1__Reply r   = CHAOS__V1__REPLY__INIT;
+	Chaos__V1__Reply r;
 	nng_msg         *msg = NULL;
 
-	r.protocol_version = WIRE_VERSION;
-	r.poll_seq         = poll_seq;
-	r.t2_ctl_us        = clk_now_us();
-	r.heartbeat_ms     = 200;
-	r.commands         = cmds;
-	r.n_commands       = n;
-	r.has_instance_id  = true;
-	r.instance_id      = instance;
-	r.live_faults      = live;
-	r.n_live_faults    = n_live;
-	r.t3_ctl_us        = clk_now_us();
-	if (wire_pack(&r.base, WIRE_MAX_SESSION, &msg) != CHAOS_OK)
+	wire_reply_init(&r, poll_seq, clk_now_us(), 200, instance);
+	r.commands      = cmds;
+	r.n_commands    = n;
+	r.live_faults   = live;
+	r.n_live_faults = n_live;
+	if (wire_reply_pack(&r, &msg) != CHAOS_OK)
 		return -1;
 	if (t0 != NULL)
 		*t0 = clk_now_us();
