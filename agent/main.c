@@ -104,16 +104,11 @@ main(int argc, char **argv)
 	struct agent_opts o;
 	struct identity   id;
 	chaos_why         why = {{0}};
+	int               rv;
 
-	switch (agent_cli_parse(argc, argv, &o, &why)) {
-	case AGENT_CLI_EXIT_OK:
-		return CHAOS_EXIT_OK;
-	case AGENT_CLI_USAGE:
-		fprintf(stderr, "chaos-agent: %s\n", why.text);
-		return CHAOS_EXIT_USAGE;
-	case AGENT_CLI_RUN:
-		break;
-	}
+	if ((rv = flags_exit_status(agent_cli_parse(argc, argv, &o, &why), "chaos-agent",
+	                            &why)) >= 0)
+		return rv;
 	log_init("agent", o.log_level);
 	if (identity_resolve(&o.id, &id, &why) != CHAOS_OK) {
 		fprintf(stderr, "chaos-agent: %s\n", why.text);

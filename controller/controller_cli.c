@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "controller/controller_cli.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,11 +20,13 @@ static const char controller_usage[] =
     "                        [--metrics HOST:PORT] [--state-dir DIR] "
     "[--allow-namespace NS]...\n"
     "  --allow-namespace  a namespace runs may touch (repeatable); kube-system and the\n"
-    "                 controller's own (CHAOS_NAMESPACE or the service account's) never;\n"
+    "                 controller's own (CHAOS_NAMESPACE or the service account's) "
+    "never;\n"
     "                 without it every other namespace is allowed\n"
     "  --state-dir    keep every run's record there as it progresses (fsync'd), so a\n"
     "                 restart loses no result: a run in flight ends as interrupted with\n"
-    "                 what was measured, and run ids never repeat (default: memory only)\n"
+    "                 what was measured, and run ids never repeat (default: memory "
+    "only)\n"
     "  --tls-cert     the controller's certificate (PEM; with its key unless --tls-key)\n"
     "  --max-agents   agents (and node targets) the table holds; when full, the one "
     "lost\n"
@@ -51,15 +52,11 @@ static const char controller_usage[] =
     "  --kube-allow-http    accept an http:// API (tests only)\n";
 
 enum {
-	OPT_CONTROL = 256,
-	OPT_PLAIN,
-	OPT_CA,
-	OPT_CERT,
+	OPT_CONTROL = TRANSPORT_OPT_END,
 	OPT_HB,
 	OPT_MAX,
 	OPT_LOG,
 	OPT_METRICS,
-	OPT_KEY,
 	OPT_FORGET,
 	OPT_STATE,
 	OPT_ALLOW,
@@ -74,10 +71,7 @@ enum {
 static const struct option controller_longopts[] = {
     {"listen", required_argument, NULL, 'l'},
     {"control", required_argument, NULL, OPT_CONTROL},
-    {"plaintext", no_argument, NULL, OPT_PLAIN},
-    {"tls-ca", required_argument, NULL, OPT_CA},
-    {"tls-cert", required_argument, NULL, OPT_CERT},
-    {"tls-key", required_argument, NULL, OPT_KEY},
+    TRANSPORT_LONGOPTS,
     {"forget-lost-after", required_argument, NULL, OPT_FORGET},
     {"state-dir", required_argument, NULL, OPT_STATE},
     {"allow-namespace", required_argument, NULL, OPT_ALLOW},
@@ -98,23 +92,23 @@ static const struct option controller_longopts[] = {
 
 /* The flags that say who node agents' targets are; false for any other. */
 static bool
-controller_cli_target_option(int c, struct controller_opts *o)
+controller_cli_target_option(int c, const char *arg, struct controller_opts *o)
 {
 	switch (c) {
 	case OPT_INVENTORY:
-		o->inventory = optarg;
+		o->inventory = arg;
 		return true;
 	case OPT_KUBE_API:
-		o->kube_api = optarg;
+		o->kube_api = arg;
 		return true;
 	case OPT_KUBE_IN_CLUSTER:
 		o->kube_in_cluster = true;
 		return true;
 	case OPT_KUBE_TOKEN:
-		o->kube_token_file = optarg;
+		o->kube_token_file = arg;
 		return true;
 	case OPT_KUBE_CA:
-		o->kube_ca = optarg;
+		o->kube_ca = arg;
 		return true;
 	case OPT_KUBE_HTTP:
 		o->kube_allow_http = true;
@@ -124,134 +118,115 @@ controller_cli_target_option(int c, struct controller_opts *o)
 	}
 }
 
-static enum controller_cli_result
-controller_cli_check_kube(const struct controller_opts *o, char *err, size_t errlen)
+static enum flags_result
+controller_cli_option(int c, const char *arg, void *opts, chaos_why *why)
+{
+	struct controller_opts *o = opts;
+
+	if (controller_cli_target_option(c, arg, o) ||
+	    transport_option(c, arg, &o->plaintext, &o->tls))
+		return FLAGS_RUN;
+	switch (c) {
+	case 'l':
+		o->listen = arg;
+		break;
+	case OPT_CONTROL:
+		o->control = arg;
+		break;
+	case OPT_STATE:
+		o->state_dir = arg;
+		break;
+	case OPT_ALLOW:
+		if (allow_add(&o->allow, arg, why) != CHAOS_OK)
+			return FLAGS_USAGE;
+		break;
+	case OPT_FORGET:
+		if (flags_parse_u32(arg, 0, 86400, &o->forget_s) != CHAOS_OK) {
+			chaos_fail(
+			    why, CHAOS_EINVAL,
+			    "--forget-lost-after '%s': allowed is a whole number of "
+			    "seconds in 0..86400",
+			    arg);
+			return FLAGS_USAGE;
+		}
+		break;
+	case OPT_HB:
+		if (flags_parse_u32(arg, 100, 1000, &o->heartbeat_ms) != CHAOS_OK) {
+			chaos_fail(why, CHAOS_EINVAL,
+			           "--heartbeat-ms '%s': allowed is a whole number of "
+			           "milliseconds in 100..1000",
+			           arg);
+			return FLAGS_USAGE;
+		}
+		break;
+	case OPT_MAX:
+		if (flags_parse_u32(arg, 1, 65536, &o->max_agents) != CHAOS_OK) {
+			chaos_fail(why, CHAOS_EINVAL,
+			           "--max-agents '%s': allowed is 1..65536", arg);
+			return FLAGS_USAGE;
+		}
+		break;
+	case OPT_LOG:
+		return flags_log_level(arg, &o->log_level, why);
+	case OPT_METRICS:
+		if (metrics_check_addr(arg, why) != CHAOS_OK) {
+			chaos_fail_prefix(why, CHAOS_EINVAL, "--metrics '%s'", arg);
+			return FLAGS_USAGE;
+		}
+		o->metrics = arg;
+		break;
+	default:
+		return flags_unknown(why);
+	}
+	return FLAGS_RUN;
+}
+
+static enum flags_result
+controller_cli_check_kube(const struct controller_opts *o, chaos_why *why)
 {
 	bool api = o->kube_api != NULL || o->kube_in_cluster;
 
 	if (o->kube_api != NULL && o->kube_in_cluster) {
-		snprintf(err, errlen,
-		         "--kube-api and --kube-in-cluster: give one of them");
-		return CONTROLLER_CLI_USAGE;
+		chaos_fail(why, CHAOS_EINVAL,
+		           "--kube-api and --kube-in-cluster: give one of them");
+		return FLAGS_USAGE;
 	}
 	if (!api && (o->kube_token_file || o->kube_ca || o->kube_allow_http)) {
-		snprintf(
-		    err, errlen,
-		    "--kube-token-file, --kube-ca and --kube-allow-http need --kube-api "
-		    "URL or --kube-in-cluster");
-		return CONTROLLER_CLI_USAGE;
+		chaos_fail(why, CHAOS_EINVAL,
+		           "--kube-token-file, --kube-ca and --kube-allow-http need "
+		           "--kube-api URL or --kube-in-cluster");
+		return FLAGS_USAGE;
 	}
-	return CONTROLLER_CLI_RUN;
+	return FLAGS_RUN;
 }
 
-static enum controller_cli_result
-controller_cli_option(int c, struct controller_opts *o, char *err, size_t errlen)
+/* The URLs and the Kubernetes flags, once all options are in. */
+static enum flags_result
+controller_cli_check(void *opts, chaos_why *why)
 {
-	chaos_why why;
+	const struct controller_opts *o = opts;
 
-	if (controller_cli_target_option(c, o))
-		return CONTROLLER_CLI_RUN;
-	switch (c) {
-	case 'l':
-		o->listen = optarg;
-		break;
-	case OPT_CONTROL:
-		o->control = optarg;
-		break;
-	case OPT_PLAIN:
-		o->plaintext = true;
-		break;
-	case OPT_CA:
-		o->tls.ca_file = optarg;
-		break;
-	case OPT_CERT:
-		o->tls.cert_key_file = optarg;
-		break;
-	case OPT_KEY:
-		o->tls.key_file = optarg;
-		break;
-	case OPT_STATE:
-		o->state_dir = optarg;
-		break;
-	case OPT_ALLOW:
-		if (allow_add(&o->allow, optarg, &why) != CHAOS_OK) {
-			snprintf(err, errlen, "%s", why.text);
-			return CONTROLLER_CLI_USAGE;
-		}
-		break;
-	case OPT_FORGET:
-		if (flags_parse_u32(optarg, 0, 86400, &o->forget_s) != CHAOS_OK) {
-			snprintf(err, errlen,
-			         "--forget-lost-after '%s': allowed is a whole number of "
-			         "seconds in 0..86400",
-			         optarg);
-			return CONTROLLER_CLI_USAGE;
-		}
-		break;
-	case OPT_HB:
-		if (flags_parse_u32(optarg, 100, 1000, &o->heartbeat_ms) != CHAOS_OK) {
-			snprintf(err, errlen,
-			         "--heartbeat-ms '%s': allowed is a whole number of "
-			         "milliseconds in 100..1000",
-			         optarg);
-			return CONTROLLER_CLI_USAGE;
-		}
-		break;
-	case OPT_MAX:
-		if (flags_parse_u32(optarg, 1, 65536, &o->max_agents) != CHAOS_OK) {
-			snprintf(err, errlen, "--max-agents '%s': allowed is 1..65536",
-			         optarg);
-			return CONTROLLER_CLI_USAGE;
-		}
-		break;
-	case OPT_LOG:
-		if ((o->log_level = log_level_parse(optarg)) < 0) {
-			snprintf(err, errlen,
-			         "--log-level '%s': allowed are error, warn, info, debug",
-			         optarg);
-			return CONTROLLER_CLI_USAGE;
-		}
-		break;
-	case OPT_METRICS:
-		if (metrics_check_addr(optarg, &why) != CHAOS_OK) {
-			snprintf(err, errlen, "--metrics '%s': %s", optarg, why.text);
-			return CONTROLLER_CLI_USAGE;
-		}
-		o->metrics = optarg;
-		break;
-	case 'h':
-		fputs(controller_usage, stdout);
-		return CONTROLLER_CLI_EXIT_OK;
-	case 'V':
-		printf("chaos-controller %s\n", CHAOS_VERSION);
-		return CONTROLLER_CLI_EXIT_OK;
-	default:
-		snprintf(err, errlen, "unknown or incomplete option; see --help");
-		return CONTROLLER_CLI_USAGE;
-	}
-	return CONTROLLER_CLI_RUN;
+	if (transport_check_url("--listen", o->listen, o->plaintext, &o->tls, why) !=
+	        CHAOS_OK ||
+	    transport_check_url("--control", o->control, o->plaintext, &o->tls, why) !=
+	        CHAOS_OK)
+		return FLAGS_USAGE;
+	return controller_cli_check_kube(o, why);
 }
 
-static enum controller_cli_result
-controller_cli_check_url(const char *flag, const char *url,
-                         const struct controller_opts *o, char *err, size_t errlen)
-{
-	chaos_why why = {{0}};
+static const struct flags_program controller_cli_program = {
+    .name      = "chaos-controller",
+    .usage     = controller_usage,
+    .shortopts = "l:hV",
+    .longopts  = controller_longopts,
+    .option    = controller_cli_option,
+    .check     = controller_cli_check,
+};
 
-	if (transport_check_url(url, o->plaintext, &o->tls, &why) != CHAOS_OK) {
-		snprintf(err, errlen, "%s '%s': %s", flag, url, why.text);
-		return CONTROLLER_CLI_USAGE;
-	}
-	return CONTROLLER_CLI_RUN;
-}
-
-enum controller_cli_result
-controller_cli_parse(int argc, char **argv, struct controller_opts *o, char *err,
-                     size_t errlen)
+enum flags_result
+controller_cli_parse(int argc, char **argv, struct controller_opts *o, chaos_why *why)
 {
-	enum controller_cli_result r;
-	int                        c;
-	char                       own[64];
+	char own[64];
 
 	memset(o, 0, sizeof(*o));
 	allow_own_namespace(own, sizeof(own));
@@ -262,28 +237,5 @@ controller_cli_parse(int argc, char **argv, struct controller_opts *o, char *err
 	o->max_agents   = 1024;
 	o->forget_s     = REGISTRY_FORGET_DEFAULT_S;
 	o->log_level    = LOG_LEVEL_INFO;
-	optind          = 1;
-	opterr          = 0;
-	while ((c = getopt_long(argc, argv, "l:hV", controller_longopts, NULL)) != -1) {
-		/* getopt has stepped past the offending word: name it. */
-		if (c == '?') {
-			snprintf(err, errlen,
-			         "'%s': unknown option or missing value; see --help",
-			         argv[optind - 1]);
-			return CONTROLLER_CLI_USAGE;
-		}
-		if ((r = controller_cli_option(c, o, err, errlen)) != CONTROLLER_CLI_RUN)
-			return r;
-	}
-	if (optind < argc) {
-		snprintf(err, errlen,
-		         "unexpected argument '%s'; chaos-controller takes only options",
-		         argv[optind]);
-		return CONTROLLER_CLI_USAGE;
-	}
-	if ((r = controller_cli_check_url("--listen", o->listen, o, err, errlen)) !=
-	        CONTROLLER_CLI_RUN ||
-	    (r = controller_cli_check_kube(o, err, errlen)) != CONTROLLER_CLI_RUN)
-		return r;
-	return controller_cli_check_url("--control", o->control, o, err, errlen);
+	return flags_getopt(&controller_cli_program, argc, argv, o, why);
 }

@@ -71,7 +71,7 @@ struct controller {
 	struct metrics     *metrics;
 	struct run_store   *store;
 	struct targets     *targets; /* who node agents' pods are */
-	struct idcheck     *idc; /* mutual TLS only */
+	struct idcheck     *idc;     /* mutual TLS only */
 };
 
 /* Over mutual TLS every agent proves its certificate names the identity it
@@ -220,20 +220,13 @@ main(int argc, char **argv)
 	struct controller_opts o;
 	struct controller      c   = {0};
 	chaos_why              why = {{0}};
-	char                   err[512];
 	sigset_t               set;
 	pthread_t              sig_thread;
 	int                    rv;
 
-	switch (controller_cli_parse(argc, argv, &o, err, sizeof(err))) {
-	case CONTROLLER_CLI_EXIT_OK:
-		return 0;
-	case CONTROLLER_CLI_USAGE:
-		fprintf(stderr, "chaos-controller: %s\n", err);
-		return 2;
-	case CONTROLLER_CLI_RUN:
-		break;
-	}
+	if ((rv = flags_exit_status(controller_cli_parse(argc, argv, &o, &why),
+	                            "chaos-controller", &why)) >= 0)
+		return rv;
 	log_init("controller", o.log_level);
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);

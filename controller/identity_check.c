@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/wire.h"
+#include "common/wire_reply.h"
 #include "controller/identity_verify.h"
 #include "controller/metrics.h"
 
@@ -377,20 +378,14 @@ idcheck_pack_challenge(const struct idcheck *c, uint64_t poll_seq, int64_t t2_ct
                        uint32_t heartbeat_ms, const uint8_t nonce[IDPROOF_NONCE_LEN],
                        const char *text, nng_msg **out)
 {
-	Chaos__V1__Reply r = CHAOS__V1__REPLY__INIT;
+	Chaos__V1__Reply r;
 
-	r.protocol_version       = WIRE_VERSION;
-	r.poll_seq               = poll_seq;
-	r.t2_ctl_us              = t2_ctl_us;
-	r.heartbeat_ms           = heartbeat_ms;
-	r.has_instance_id        = true;
-	r.instance_id            = c->instance;
+	wire_reply_init(&r, poll_seq, t2_ctl_us, heartbeat_ms, c->instance);
 	r.refused                = (char *)text;
 	r.has_identity_challenge = true;
 	r.identity_challenge =
 	    (ProtobufCBinaryData) {IDPROOF_NONCE_LEN, (uint8_t *)nonce};
-	r.t3_ctl_us = clk_now_us();
-	return wire_pack(&r.base, WIRE_MAX_SESSION, out);
+	return wire_reply_pack(&r, out);
 }
 
 bool

@@ -2,11 +2,10 @@
 /*
  * The pods of one node, in every namespace: what the controller needs to
  * say who a node agent's targets are (by pod UID, else by pod IP). One
- * cluster-wide list with fieldSelector=spec.nodeName, paged.
+ * cluster-wide list with fieldSelector=spec.nodeName, paged (k8s_list.c).
  */
 #include "controller/k8s.h"
 
-#include <curl/curl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,22 +14,14 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "controller/k8s_http.h"
+#include "controller/k8s_parse.h"
 
 #define K8S_NODE_MAX_PODS 10000 /* far above kubelet's maxPods */
-#define K8S_NODE_MAX_PAGES 1000
 
 struct k8s_metavec {
 	struct k8s_pod_meta *v;
 	size_t               n, cap;
 };
-
-static const char *
-k8s_node_str(json_t *obj, const char *k1, const char *k2)
-{
-	json_t *v = json_object_get(obj, k1);
-
-	return json_string_value(k2 != NULL ? json_object_get(v, k2) : v);
-}
 
 static void
 k8s_node_labels(json_t *labels, struct k8s_pod_meta *p)
@@ -57,14 +48,13 @@ k8s_node_parse(json_t *item, struct k8s_pod_meta *p)
 	json_t *meta = json_object_get(item, "metadata");
 
 	memset(p, 0, sizeof(*p));
-	if (!k8s_copy(p->name, sizeof(p->name), k8s_node_str(meta, "name", NULL)) ||
+	if (!k8s_copy(p->name, sizeof(p->name), k8s_jstr(meta, "name", NULL)) ||
 	    p->name[0] == '\0' ||
 	    !k8s_copy(p->namespace_, sizeof(p->namespace_),
-	              k8s_node_str(meta, "namespace", NULL)) ||
+	              k8s_jstr(meta, "namespace", NULL)) ||
 	    p->namespace_[0] == '\0' ||
-	    !k8s_copy(p->uid, sizeof(p->uid), k8s_node_str(meta, "uid", NULL)) ||
-	    !k8s_copy(p->pod_ip, sizeof(p->pod_ip),
-	              k8s_node_str(item, "status", "podIP")))
+	    !k8s_copy(p->uid, sizeof(p->uid), k8s_jstr(meta, "uid", NULL)) ||
+	    !k8s_copy(p->pod_ip, sizeof(p->pod_ip), k8s_jstr(item, "status", "podIP")))
 		return false;
 	p->host_network =
 	    json_is_true(json_object_get(json_object_get(item, "spec"), "hostNetwork"));
@@ -84,95 +74,40 @@ k8s_node_push(struct k8s_metavec *pv, const struct k8s_pod_meta *p, chaos_why *w
 	return rv == CHAOS_OK ? rv : chaos_fail(why, rv, "out of memory");
 }
 
-/* Appends one PodList page; *cont gets metadata.continue (malloc'd). */
+/* One items[] element: a pod we cannot name is left out, never matched. */
 static chaos_err
-k8s_node_page(const struct k8s_resp *r, struct k8s_metavec *pv, char **cont,
-              chaos_why *why)
+k8s_node_take(json_t *item, size_t i, void *ctx, chaos_why *why)
 {
-	json_error_t        je;
-	json_t             *root = json_loadb(r->body ? r->body : "", r->len, 0, &je);
-	json_t             *items, *item;
-	const char         *kind, *next;
-	size_t              i;
 	struct k8s_pod_meta p;
-	chaos_err           rc = CHAOS_OK;
 
-	if (root == NULL)
-		return chaos_fail(why, CHAOS_EPROTO, "pod list is not JSON: %s", je.text);
-	kind  = k8s_node_str(root, "kind", NULL);
-	items = json_object_get(root, "items");
-	if (kind == NULL || strcmp(kind, "PodList") != 0) {
-		rc = chaos_fail(why, CHAOS_EPROTO, "answer is not a PodList");
-		goto out;
-	}
-	json_array_foreach(items, i, item)
-	{
-		if (!k8s_node_parse(item, &p))
-			continue; /* not a pod we could name: never matched */
-		if ((rc = k8s_node_push(pv, &p, why)) != CHAOS_OK)
-			goto out;
-	}
-	next = k8s_node_str(root, "metadata", "continue");
-	if ((*cont = strdup(next != NULL ? next : "")) == NULL)
-		rc = chaos_fail(why, CHAOS_ENOMEM, "out of memory");
-out:
-	json_decref(root);
-	return rc;
+	(void)i;
+	return k8s_node_parse(item, &p) ? k8s_node_push(ctx, &p, why) : CHAOS_OK;
 }
 
-static chaos_err
-k8s_node_url(struct k8s_client *c, const char *node, const char *cont, char **url,
-             chaos_why *why)
+static void
+k8s_node_restart(void *ctx)
 {
-	char     *ct = NULL, sel[K8S_NAME_LEN + 32];
-	char     *esc;
-	chaos_err rc = CHAOS_OK;
-
-	snprintf(sel, sizeof(sel), "spec.nodeName=%s", node);
-	esc = curl_easy_escape(c->curl, sel, 0);
-	if (esc == NULL ||
-	    (cont != NULL && cont[0] != '\0' &&
-	     (ct = curl_easy_escape(c->curl, cont, 0)) == NULL) ||
-	    asprintf(url, "%s/api/v1/pods?fieldSelector=%s&limit=%u%s%s", c->api_url, esc,
-	             c->page_limit, ct ? "&continue=" : "", ct ? ct : "") < 0) {
-		*url = NULL;
-		rc   = chaos_fail(why, CHAOS_ENOMEM, "out of memory");
-	}
-	curl_free(esc);
-	curl_free(ct);
-	return rc;
+	((struct k8s_metavec *)ctx)->n = 0;
 }
 
 chaos_err
 k8s_list_node_pods(struct k8s_client *c, const char *node, struct k8s_pod_meta **pods,
                    size_t *n, chaos_why *why)
 {
-	struct k8s_metavec pv   = {0};
-	struct k8s_resp    r    = {0};
-	struct k8s_req     q    = {.method = "GET", .verb = "list"};
-	char              *cont = NULL, *url = NULL;
-	chaos_err          rc = CHAOS_OK;
+	struct k8s_metavec pv = {0};
+	char               sel[K8S_NAME_LEN + 32];
+	struct k8s_list    l = {.sel_key  = "fieldSelector",
+	                        .selector = sel,
+	                        .take     = k8s_node_take,
+	                        .restart  = k8s_node_restart,
+	                        .ctx      = &pv};
+	chaos_err          rc;
 
 	if (!k8s_valid_name(node, 253, true))
 		return chaos_fail(why, CHAOS_EINVAL, "node name '%s' is not a DNS name",
 		                  node ? node : "");
-	for (int page = 0; page < K8S_NODE_MAX_PAGES; page++) {
-		free(url);
-		if ((rc = k8s_node_url(c, node, cont, &url, why)) != CHAOS_OK)
-			break;
-		q.url = url;
-		free(cont);
-		cont = NULL;
-		if ((rc = k8s_do(c, &q, &r, why)) != CHAOS_OK ||
-		    (rc = k8s_node_page(&r, &pv, &cont, why)) != CHAOS_OK ||
-		    cont[0] == '\0')
-			break;
-		k8s_resp_reset(&r);
-	}
-	free(url);
-	free(cont);
-	k8s_resp_reset(&r);
-	if (rc != CHAOS_OK) {
+	snprintf(sel, sizeof(sel), "spec.nodeName=%s", node);
+	if ((rc = k8s_list_all(c, &l, why)) != CHAOS_OK) {
 		free(pv.v);
 		return rc;
 	}

@@ -85,11 +85,12 @@ chaosctl_global(const char *opt, const char *val, struct ctl_target *t, bool *pl
 		return -flags_usage_error("chaosctl",
 		                          "--timeout-ms '%s': allowed 100..600000", val);
 	else
-		return -flags_usage_error("chaosctl",
-		                          "unknown option '%s'; allowed before the command: "
-		                          "--controller, --plaintext, --tls-ca, --tls-cert, "
-		                          "--tls-key, --timeout-ms",
-		                          opt);
+		return -flags_usage_error(
+		    "chaosctl",
+		    "unknown option '%s'; allowed before the command: "
+		    "--controller, --plaintext, --tls-ca, --tls-cert, "
+		    "--tls-key, --timeout-ms",
+		    opt);
 	return 2;
 }
 
@@ -122,9 +123,8 @@ main(int argc, char **argv)
 		chaosctl_usage(stderr);
 		return CHAOS_EXIT_USAGE;
 	}
-	if (transport_check_url(t.url, plain, &t.tls, &why) != CHAOS_OK)
-		return flags_usage_error("chaosctl", "--controller '%s': %s", t.url,
-		                         why.text);
+	if (transport_check_url("--controller", t.url, plain, &t.tls, &why) != CHAOS_OK)
+		return flags_usage_error("chaosctl", "%s", why.text);
 	for (size_t k = 0; k < CHAOSCTL_N_CMDS; k++)
 		if (strcmp(argv[i], chaosctl_cmds[k].name) == 0)
 			return chaosctl_cmds[k].run(&t, argc - i, argv + i);

@@ -280,12 +280,10 @@ co_plan(struct run *r, const void *params, void **plan, json_t **plan_json,
 		goto fail;
 	}
 	if (pl->p.method != CO_POD_DELETE && pl->n_coord == 0) {
-		char scope[700];
-		chaos_fail(why, rv,
-		           "method %s needs an agent in each coordinator pod; none is "
-		           "connected (%s; check chaosctl agents)",
-		           pl->method_name,
-		           scen_scope(r, pl->p.ns, pl->p.selector, scope, sizeof(scope)));
+		rv = scen_fail_no_agents(r, pl->p.ns, pl->p.selector, why,
+		                         "method %s needs an agent in each coordinator "
+		                         "pod; none is connected",
+		                         pl->method_name);
 		goto fail;
 	}
 	if (pl->p.method == CO_POD_DELETE && (rv = co_kube_connect(r, pl, why)) != CHAOS_OK)

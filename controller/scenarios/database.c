@@ -200,14 +200,11 @@ db_plan(struct run *r, const void *params, void **plan, json_t **plan_json,
 	                       CHAOS__V1__ROLE__ROLE_COORDINATOR, pl->cl,
 	                       SCEN_MAX_TARGETS);
 	if (pl->n_db == 0 || pl->n_cl == 0) {
-		char scope[700];
-		rv = chaos_fail(why, CHAOS_ENOENT,
-		                "need a connected database agent and at least one "
-		                "coordinator agent (found %zu and %zu; %s); check "
-		                "chaosctl agents",
-		                pl->n_db, pl->n_cl,
-		                scen_scope(r, pl->p.ns, pl->p.selector, scope,
-		                           sizeof(scope)));
+		rv = scen_fail_no_agents(
+		    r, pl->p.ns, pl->p.selector, why,
+		    "need a connected database agent and at least one "
+		    "coordinator agent, found %zu and %zu",
+		    pl->n_db, pl->n_cl);
 		goto fail;
 	}
 	*plan_json = db_plan_json(pl);
@@ -216,12 +213,6 @@ db_plan(struct run *r, const void *params, void **plan, json_t **plan_json,
 fail:
 	free(pl);
 	return rv;
-}
-
-static void
-db_plan_free(void *plan)
-{
-	free(plan);
 }
 
 struct db_meas {
@@ -773,5 +764,5 @@ const struct scenario scenario_database = {
     .recommend   = db_recommend,
     .plan        = db_plan,
     .execute     = db_execute,
-    .plan_free   = db_plan_free,
+    .plan_free   = free,
 };

@@ -239,13 +239,8 @@ net_plan(struct run *r, const void *params, void **plan, json_t **plan_json,
 	pl->n = scen_select(r, pl->p.ns, pl->p.selector, CHAOS__V1__ROLE__ROLE_BLOCKCHAIN,
 	                    pl->t, SCEN_MAX_TARGETS);
 	if (pl->n == 0) {
-		char scope[700];
-		rv = chaos_fail(why, CHAOS_ENOENT,
-		                "no connected blockchain agent (%s); start the agents "
-		                "(sandbox: deploy/sandbox/sandbox up) and check chaosctl "
-		                "agents",
-		                scen_scope(r, pl->p.ns, pl->p.selector, scope,
-		                           sizeof(scope)));
+		rv = scen_fail_no_agents(r, pl->p.ns, pl->p.selector, why,
+		                         "no connected blockchain agent");
 		goto fail;
 	}
 	rv = in->groups != NULL ? net_sides_from_groups(pl, in->groups, why)
@@ -258,12 +253,6 @@ net_plan(struct run *r, const void *params, void **plan, json_t **plan_json,
 fail:
 	free(pl);
 	return rv;
-}
-
-static void
-net_plan_free(void *plan)
-{
-	free(plan);
 }
 
 /* What one run measured; times on the controller clock (us). */
@@ -927,5 +916,5 @@ const struct scenario scenario_network = {
     .recommend   = net_recommend,
     .plan        = net_plan,
     .execute     = net_execute,
-    .plan_free   = net_plan_free,
+    .plan_free   = free,
 };

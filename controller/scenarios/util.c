@@ -98,6 +98,23 @@ scen_scope(struct run *r, const char *ns, const char *selector, char *buf, size_
 	return buf;
 }
 
+chaos_err
+scen_fail_no_agents(struct run *r, const char *ns, const char *selector, chaos_why *why,
+                    const char *fmt, ...)
+{
+	char    what[256], scope[700];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return chaos_fail(
+	    why, CHAOS_ENOENT,
+	    "%s (%s); start the agents (sandbox: deploy/sandbox/sandbox up) "
+	    "and check chaosctl agents",
+	    what, scen_scope(r, ns, selector, scope, sizeof(scope)));
+}
+
 void
 scen_fail(struct scen_outcome *o, int state, const char *fmt, ...)
 {

@@ -45,6 +45,13 @@ size_t scen_select(struct run *r, const char *ns, const char *selector, int role
 const char *scen_scope(struct run *r, const char *ns, const char *selector, char *buf,
                        size_t len);
 
+/* A plan's failure for want of agents: CHAOS_ENOENT, with why as
+ * "<what> (<scope>); start the agents (sandbox: deploy/sandbox/sandbox up)
+ * and check chaosctl agents", what formatted from fmt. */
+chaos_err scen_fail_no_agents(struct run *r, const char *ns, const char *selector,
+                              chaos_why *why, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
 typedef char scen_id[SCEN_ID_LEN];
 
 /* How a run is going: its final state so far (Chaos__V1__RunState) and,

@@ -45,6 +45,8 @@
 #include "tests/support/http_srv.h"
 #include "tests/support/loopback.h"
 #include "tests/support/procmem.h"
+#include "tests/support/shell.h"
+#include "tests/support/wire_fix.h"
 
 #define BAR_RSS_KIB 5120 /* 5 MiB */
 #define IDLE_S 3
@@ -114,14 +116,6 @@ bench_cleanup(void)
 		if (system(cmd) != 0)
 			fprintf(stderr, "could not remove %s\n", dir);
 	}
-}
-
-static void
-bench_on_signal(int sig)
-{
-	bench_cleanup();
-	signal(sig, SIG_DFL);
-	raise(sig);
 }
 
 /* A network namespace of our own with lo up (root only). Returns 0 when
@@ -247,19 +241,6 @@ bench_route(struct http_srv *s, int fd, const char *path)
 	return true;
 }
 
-static Chaos__V1__ProbeSpec
-bench_probe(const char *id, Chaos__V1__ProbeKind kind, const char *target)
-{
-	Chaos__V1__ProbeSpec s = CHAOS__V1__PROBE_SPEC__INIT;
-
-	s.probe_id    = (char *)id;
-	s.kind        = kind;
-	s.target      = (char *)target;
-	s.interval_ms = PROBE_INTERVAL_MS;
-	s.timeout_ms  = 1000;
-	return s;
-}
-
 /* Waits for PROBE_SAMPLES of each probe. Returns 0, or -1 (said why). */
 static int
 bench_wait_samples(struct standin *si)
@@ -300,8 +281,10 @@ bench_probing(const char *agent_bin, struct procmem *m, int samples[2])
 	snprintf(dsn, sizeof(dsn), "host=127.0.0.1 port=%u dbname=bench user=bench",
 	         loopback_closed_port());
 	snprintf(http, sizeof(http), "http://127.0.0.1:%u/height", srv.port);
-	pg  = bench_probe("pg", CHAOS__V1__PROBE_KIND__PROBE_KIND_POSTGRES, dsn);
-	web = bench_probe("http", CHAOS__V1__PROBE_KIND__PROBE_KIND_HTTP, http);
+	pg  = wire_fix_probe_spec("pg", CHAOS__V1__PROBE_KIND__PROBE_KIND_POSTGRES, dsn,
+	                          PROBE_INTERVAL_MS, 1000);
+	web = wire_fix_probe_spec("http", CHAOS__V1__PROBE_KIND__PROBE_KIND_HTTP, http,
+	                          PROBE_INTERVAL_MS, 1000);
 	if (standin_start(url, specs, 2, &si, &why) != CHAOS_OK) {
 		fprintf(stderr, "%s\n", why.text);
 		goto out;
@@ -373,8 +356,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "cannot set up: %s\n", strerror(errno));
 		return 1;
 	}
-	signal(SIGINT, bench_on_signal);
-	signal(SIGTERM, bench_on_signal);
+	shell_cleanup_on_signals(bench_cleanup);
 	signal(SIGPIPE, SIG_IGN);
 	if (bench_idle(argv[1], argv[2], &idle) != 0 ||
 	    bench_probing(argv[1], &probing, samples) != 0)

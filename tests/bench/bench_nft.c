@@ -44,6 +44,7 @@
 #include "agent/netns.h"
 #include "agent/nft.h"
 #include "common/err.h"
+#include "tests/support/shell.h"
 
 #define REPS 20
 #define OUR_TABLE "chaos_bench"
@@ -85,14 +86,6 @@ cleanup(void)
 	}
 	if (pid > 0)
 		waitpid(pid, NULL, 0);
-}
-
-static void
-on_signal(int sig)
-{
-	cleanup();
-	signal(sig, SIG_DFL);
-	raise(sig);
 }
 
 static int
@@ -411,8 +404,7 @@ main(void)
 		return 77;
 	}
 	atexit(cleanup);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	shell_cleanup_on_signals(cleanup);
 	if (make_namespace() != 0 || netns_run(ns_path, open_fn, &o) != CHAOS_OK)
 		goto out;
 	snprintf(nft_file, sizeof(nft_file), "/tmp/%s.nft", ns_name);

@@ -41,6 +41,8 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/wire.h"
+#include "common/wire_reply.h"
+#include "tests/support/shell.h"
 
 #define MAX_TARGETS 100
 #define REPS 5     /* applies per size, ours */
@@ -71,25 +73,6 @@ static atomic_bool   draining;
 
 /* ---- processes ---- */
 
-/* Runs argv, quietly; its exit status, or -1. */
-static int
-run(char *const argv[])
-{
-	pid_t pid = fork();
-	int   st;
-
-	if (pid == 0) {
-		int fd = open("/dev/null", O_WRONLY);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	if (pid < 0 || waitpid(pid, &st, 0) < 0)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static int
 ns_add(const char *name, const char *ip)
 {
@@ -99,9 +82,10 @@ ns_add(const char *name, const char *ip)
 	char *adr[] = {"ip", "-n", (char *)name, "addr", "add", cidr, "dev", "lo", NULL};
 
 	snprintf(cidr, sizeof(cidr), "%s/32", ip);
-	if (run(add) != 0)
+	if (shell_run_quiet(add) != 0)
 		return -1;
-	return run(lo) == 0 && (ip == NULL || run(adr) == 0) ? 0 : -1;
+	return shell_run_quiet(lo) == 0 && (ip == NULL || shell_run_quiet(adr) == 0) ? 0
+	                                                                             : -1;
 }
 
 static void
@@ -109,7 +93,7 @@ ns_del(const char *name)
 {
 	char *del[] = {"ip", "netns", "del", (char *)name, NULL};
 
-	run(del);
+	shell_run_quiet(del);
 }
 
 static void
@@ -137,16 +121,8 @@ cleanup(void)
 	}
 	if (nft_dir[0] != '\0') {
 		char *rm[] = {"rm", "-rf", nft_dir, NULL};
-		run(rm);
+		shell_run_quiet(rm);
 	}
-}
-
-static void
-on_signal(int sig)
-{
-	cleanup();
-	signal(sig, SIG_DFL);
-	raise(sig);
 }
 
 /* The agent as a DaemonSet runs it: root with NET_ADMIN, SYS_ADMIN,
@@ -215,21 +191,15 @@ poll_wait(void)
 static int
 reply_send(Chaos__V1__Command **cmds, size_t n, char **live, size_t n_live, int64_t *t0)
 {
-	Chaos__V1__Reply r   = CHAOS__V1__REPLY__INIT;
+	Chaos__V1__Reply r;
 	nng_msg         *msg = NULL;
 
-	r.protocol_version = WIRE_VERSION;
-	r.poll_seq         = poll_seq;
-	r.t2_ctl_us        = clk_now_us();
-	r.heartbeat_ms     = 200;
-	r.commands         = cmds;
-	r.n_commands       = n;
-	r.has_instance_id  = true;
-	r.instance_id      = instance;
-	r.live_faults      = live;
-	r.n_live_faults    = n_live;
-	r.t3_ctl_us        = clk_now_us();
-	if (wire_pack(&r.base, WIRE_MAX_SESSION, &msg) != CHAOS_OK)
+	wire_reply_init(&r, poll_seq, clk_now_us(), 200, instance);
+	r.commands      = cmds;
+	r.n_commands    = n;
+	r.live_faults   = live;
+	r.n_live_faults = n_live;
+	if (wire_reply_pack(&r, &msg) != CHAOS_OK)
 		return -1;
 	if (t0 != NULL)
 		*t0 = clk_now_us();
@@ -527,7 +497,7 @@ bench_seq(int n, double *p50, double *p99)
 		for (int i = 0; i < n; i++) {
 			char *argv[] = {"ip",  "netns", "exec",  tg[i].name,
 			                "nft", "-f",    path[i], NULL};
-			if (run(argv) != 0) {
+			if (shell_run_quiet(argv) != 0) {
 				fprintf(stderr, "bench_node: nft -f %s in %s failed\n",
 				        path[i], tg[i].name);
 				return -1;
@@ -538,7 +508,7 @@ bench_seq(int n, double *p50, double *p99)
 		for (int i = 0; i < n; i++) {
 			char *del[] = {"ip",     "netns", "exec", tg[i].name,  "nft",
 			               "delete", "table", "inet", "chaos_seq", NULL};
-			run(del);
+			shell_run_quiet(del);
 		}
 	}
 	*p50 = pct(all, k, 50);
@@ -592,8 +562,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: bench_node PATH/TO/chaos-agent\n");
 		return 2;
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	shell_cleanup_on_signals(cleanup);
 	if (setup(argv[1]) != 0 || learn_keys(MAX_TARGETS) != 0 || drain_start() != 0) {
 		fprintf(stderr,
 		        "bench_node: setup failed (namespaces, sockets, or the agent "

@@ -14,6 +14,7 @@
 
 #include "common/clock.h"
 #include "common/wire.h"
+#include "common/wire_reply.h"
 
 #define STANDIN_HEARTBEAT_MS 500u
 #define STANDIN_STEP_MS 50 /* how often the thread looks at stop and events */
@@ -74,7 +75,7 @@ standin_note_acks(struct standin *s, const Chaos__V1__Poll *p)
 static void
 standin_reply(struct standin *s, const Chaos__V1__Poll *p, int64_t t2, bool acked)
 {
-	Chaos__V1__Reply   r = CHAOS__V1__REPLY__INIT;
+	Chaos__V1__Reply   r;
 	Chaos__V1__Command cmds[STANDIN_MAX_PROBES], *cmdp[STANDIN_MAX_PROBES];
 	nng_msg           *msg;
 
@@ -85,17 +86,10 @@ standin_reply(struct standin *s, const Chaos__V1__Poll *p, int64_t t2, bool acke
 		cmds[i].start_probe = s->probes[i];
 		cmdp[i]             = &cmds[i];
 	}
-	r.protocol_version = WIRE_VERSION;
-	r.poll_seq         = p->poll_seq;
-	r.t2_ctl_us        = t2;
-	r.heartbeat_ms     = STANDIN_HEARTBEAT_MS;
-	r.has_instance_id  = true;
-	r.instance_id      = STANDIN_INSTANCE;
-	r.n_commands       = acked ? 0 : s->n;
-	r.commands         = cmdp;
-	r.t3_ctl_us        = clk_now_us();
-	if (wire_pack(&r.base, WIRE_MAX_SESSION, &msg) == CHAOS_OK &&
-	    nng_sendmsg(s->rep, msg, 0) != 0)
+	wire_reply_init(&r, p->poll_seq, t2, STANDIN_HEARTBEAT_MS, STANDIN_INSTANCE);
+	r.n_commands = acked ? 0 : s->n;
+	r.commands   = cmdp;
+	if (wire_reply_pack(&r, &msg) == CHAOS_OK && nng_sendmsg(s->rep, msg, 0) != 0)
 		nng_msg_free(msg);
 }
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * libFuzzer target for the Kubernetes driver's PodList page parser
- * (k8s_page_parse in controller/k8s_pods.c), which reads whatever the API
- * server, or something posing as it, answers. The input is the HTTP body.
+ * (k8s_page_parse in controller/k8s_pods.c, over k8s_page_walk in
+ * controller/k8s_list.c), which reads whatever the API server, or something
+ * posing as it, answers. The input is the HTTP body.
  *
  * Beyond "no crash, no leak": an accepted page yields one pod per items[]
  * element, each with a name and uid and every text field NUL-terminated in

@@ -15,6 +15,10 @@
 #                             at exit, kept (and named) when the script failed
 #   test_cleanup              optional, defined by the script: runs first at exit
 #                             (stop background jobs there)
+#   run_pid                   a chaosctl run started in the background: set it to
+#                             $! and clear it once the run has ended; at exit,
+#                             after test_cleanup, a run still going is stopped
+#                             (SIGTERM: chaosctl asks for an abort) and reaped
 #   itest_pg_initdb DIR       a throwaway PostgreSQL cluster: DIR/data (initdb,
 #                             peer + scram-sha-256), DIR/sock, DIR/pg.log; on
 #                             failure prints initdb's output and returns 1
@@ -59,6 +63,7 @@ readonly ITEST_LIB_DIR
 readonly ITEST_PG_BIN=/usr/lib/postgresql/15/bin
 ITEST_OUT=
 ITEST_SANDBOX=0
+run_pid=
 SANDBOX_MODE=${CHAOS_SANDBOX_MODE:-sidecar}
 case $SANDBOX_MODE in
 sidecar | node) ;;
@@ -102,6 +107,7 @@ itest_pg_initdb() { # dir
 itest_cleanup() { # exit status of the script
 	set +e
 	if declare -F test_cleanup >/dev/null; then test_cleanup; fi
+	if [ -n "$run_pid" ] && kill "$run_pid" 2>/dev/null; then wait "$run_pid" 2>/dev/null; fi
 	if [ "$ITEST_SANDBOX" = 1 ]; then "$sandbox" down >/dev/null 2>&1; fi
 	if [ -n "$ITEST_OUT" ] && [ "$1" -ne 0 ]; then
 		echo "kept for inspection: $ITEST_OUT" >&2

@@ -22,11 +22,6 @@ itest_need_root "network namespaces, nftables, PostgreSQL"
 sbx_init "$1"
 itest_tmpdir db
 out=$ITEST_OUT
-run_pid=
-
-test_cleanup() {
-	[ -n "$run_pid" ] && kill "$run_pid" 2>/dev/null && wait "$run_pid" 2>/dev/null
-}
 
 has_redirect() { sbx_in postgres-0 nft list table inet chaos_agent 2>/dev/null | grep -q redirect; }
 

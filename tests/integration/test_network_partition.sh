@@ -21,11 +21,6 @@ sbx_init "$1"
 itest_tmpdir netpart
 out=$ITEST_OUT
 lease_ms=3000
-run_pid=
-
-test_cleanup() {
-	[ -n "$run_pid" ] && kill "$run_pid" 2>/dev/null && wait "$run_pid" 2>/dev/null
-}
 
 # tcp_ok FROM_POD TO_POD: can FROM open a TCP connection to TO's etcd peer port?
 tcp_ok() {

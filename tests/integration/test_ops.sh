@@ -18,11 +18,6 @@ itest_need_root "network namespaces, nftables"
 sbx_init "$1"
 itest_tmpdir ops
 out=$ITEST_OUT
-run_pid=
-
-test_cleanup() {
-	[ -n "$run_pid" ] && kill "$run_pid" 2>/dev/null && wait "$run_pid" 2>/dev/null
-}
 
 pods_with_rules() { # the pods whose namespace holds a table of ours, sorted
 	local p

@@ -42,20 +42,8 @@ pids+=($!)
 ctl_pid=$!
 for _ in $(seq 1 50); do "${ctl[@]}" stats >/dev/null 2>&1 && break; sleep 0.1; done
 
-ip netns exec "$ns" python3 - <<'PY'
-import os, socket
-def bad(port, i):
-    s = socket.create_connection(("127.0.0.1", port))
-    if i % 3 == 1:
-        s.send(b"x")
-    elif i % 3 == 2:
-        s.send(os.urandom(64))
-    s.close()
-for i in range(300):
-    for port in (17600, 17601):  # session, events
-        bad(port, i)
-print("600 bad connections sent to the session and events listeners")
-PY
+# session and events
+ip netns exec "$ns" python3 "$repo/tests/integration/fixtures/bad_connections.py" 300 17600 17601
 cat "$c/pods/staging/chain-0.crt" "$c/pods/staging/chain-0.key" >"$dir/agent.pem"
 CHAOS_POD_NAME=chain-0 CHAOS_NAMESPACE=staging CHAOS_ROLE=blockchain \
 	ip netns exec "$ns" "$build/agent/chaos-agent" --controller tls+tcp://chaos-controller:17600 \

@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "common/clock.h"
+#include "tests/support/shell.h"
 #include "tests/support/wait.h"
 
 /* How long the fake has to end after SIGTERM before it gets SIGKILL. */
@@ -26,26 +27,6 @@
 
 static const char *fake_k8s_server_py;
 static bool        fake_k8s_openssl;
-
-/* Runs argv to completion with stdout/stderr silenced; its exit status. */
-static int
-fake_k8s_run_quiet(char *const argv[])
-{
-	pid_t pid = fork();
-	int   st;
-
-	if (pid == 0) {
-		int fd = open("/dev/null", O_WRONLY);
-
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	if (pid < 0 || waitpid(pid, &st, 0) != pid)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 int
 fake_k8s_run_words(const char *fmt, ...)
@@ -62,7 +43,7 @@ fake_k8s_run_words(const char *fmt, ...)
 		w         = strtok_r(NULL, " ", &save);
 	}
 	argv[n] = NULL;
-	return fake_k8s_run_quiet(argv);
+	return shell_run_quiet(argv);
 }
 
 int
@@ -75,7 +56,7 @@ fake_k8s_init(int argc, char **argv)
 		return 2;
 	}
 	fake_k8s_server_py = argv[1];
-	if (fake_k8s_run_quiet(py) != 0) {
+	if (shell_run_quiet(py) != 0) {
 		fprintf(stderr, "%s: python3 not found; skipping\n", argv[0]);
 		return 77;
 	}

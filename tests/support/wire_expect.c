@@ -132,13 +132,39 @@ wire_expect_fault_reply(struct wire_fix_reply *f, Chaos__V1__FaultSpec__KindCase
 }
 
 void
+wire_expect_poll_rejected(const struct wire_fix_poll *f, const char *why)
+{
+	wire_expect_rejected(&f->poll.base, WIRE_FIX_POLL, CHAOS_EPROTO, why);
+}
+
+void
+wire_expect_event_rejected(const struct wire_fix_event *f, const char *why)
+{
+	wire_expect_rejected(&f->ev.base, WIRE_FIX_EVENT, CHAOS_EPROTO, why);
+}
+
+void
+wire_expect_identity_poll(struct wire_fix_poll *f)
+{
+	wire_fix_poll_init(f);
+	wire_fix_poll_add_identity(f);
+}
+
+void
+wire_expect_hello(struct wire_fix_event *f)
+{
+	wire_fix_event_init(f);
+	wire_fix_event_hello(f);
+}
+
+void
 wire_expect_detail_rejected(const char *text, const char *why)
 {
 	struct wire_fix_event f;
 
 	wire_fix_event_init(&f);
 	wire_fix_event_fault_state(&f, text);
-	wire_expect_rejected(&f.ev.base, WIRE_FIX_EVENT, CHAOS_EPROTO, why);
+	wire_expect_event_rejected(&f, why);
 }
 
 void

@@ -42,6 +42,11 @@ void *wire_expect_accepted(const ProtobufCMessage *m, enum wire_fix_kind kind);
 void wire_expect_rejected(const ProtobufCMessage *m, enum wire_fix_kind kind, int want,
                           const char *why);
 
+/* wire_expect_rejected() of a poll (an event) refused as malformed
+ * (CHAOS_EPROTO) for why. */
+void wire_expect_poll_rejected(const struct wire_fix_poll *f, const char *why);
+void wire_expect_event_rejected(const struct wire_fix_event *f, const char *why);
+
 /* The same for raw bytes. */
 void wire_expect_bytes_rejected(const void *buf, size_t len, enum wire_fix_kind kind,
                                 int want, const char *why);
@@ -53,6 +58,12 @@ uint8_t *wire_expect_pack_bytes(const ProtobufCMessage *m, size_t *len);
 /* A reply whose one command applies a fault of this kind. */
 void wire_expect_fault_reply(struct wire_fix_reply         *f,
                              Chaos__V1__FaultSpec__KindCase kind);
+
+/* A poll from "ledger/db-0" carrying its identity, for a test to spoil. */
+void wire_expect_identity_poll(struct wire_fix_poll *f);
+
+/* A hello event from "ledger/db-0" (with the same identity), likewise. */
+void wire_expect_hello(struct wire_fix_event *f);
 
 /* An event whose fault-state detail is text must be refused for why. */
 void wire_expect_detail_rejected(const char *text, const char *why);

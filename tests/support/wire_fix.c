@@ -238,6 +238,20 @@ wire_fix_cmd_probe(struct wire_fix_cmd *f)
 	f->cmd.start_probe         = &f->probe;
 }
 
+Chaos__V1__ProbeSpec
+wire_fix_probe_spec(const char *id, Chaos__V1__ProbeKind kind, const char *target,
+                    uint32_t interval_ms, uint32_t timeout_ms)
+{
+	Chaos__V1__ProbeSpec s = CHAOS__V1__PROBE_SPEC__INIT;
+
+	s.probe_id    = (char *)id;
+	s.kind        = kind;
+	s.target      = (char *)target;
+	s.interval_ms = interval_ms;
+	s.timeout_ms  = timeout_ms;
+	return s;
+}
+
 void
 wire_fix_cmd_load(struct wire_fix_cmd *f)
 {

@@ -97,6 +97,12 @@ void wire_fix_cmd_fault(struct wire_fix_cmd *f, Chaos__V1__FaultSpec__KindCase k
 /* The body: start an HTTP probe "probe-height" every 250 ms. */
 void wire_fix_cmd_probe(struct wire_fix_cmd *f);
 
+/* A probe spec of this kind: id and target (borrowed), checked every
+ * interval_ms with timeout_ms; no expectations. */
+Chaos__V1__ProbeSpec wire_fix_probe_spec(const char *id, Chaos__V1__ProbeKind kind,
+                                         const char *target, uint32_t interval_ms,
+                                         uint32_t timeout_ms);
+
 /* The body: start load "load-1", 200 rps, 32 connections, for 60 s. */
 void wire_fix_cmd_load(struct wire_fix_cmd *f);
 

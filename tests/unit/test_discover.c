@@ -119,7 +119,7 @@ test_a_scan_never_lists_its_own_or_the_initial_namespace(void **state)
 
 /* ---- chaos-agent --mode ---- */
 
-static enum agent_cli_result
+static enum flags_result
 agent_parse(struct agent_opts *o, char **argv, int argc, chaos_why *why)
 {
 	unsetenv("CHAOS_ROLE");
@@ -139,13 +139,13 @@ test_mode_node_makes_a_node_agent_with_role_node(void **state)
 	chaos_why         why = {{0}};
 
 	(void)state;
-	assert_int_equal(agent_parse(&o, side, 5, &why), AGENT_CLI_RUN);
+	assert_int_equal(agent_parse(&o, side, 5, &why), FLAGS_RUN);
 	assert_false(o.node_mode); /* sidecar is the default */
 	assert_string_equal(o.id.role, "database");
-	assert_int_equal(agent_parse(&o, node, 5, &why), AGENT_CLI_RUN);
+	assert_int_equal(agent_parse(&o, node, 5, &why), FLAGS_RUN);
 	assert_true(o.node_mode);
 	assert_string_equal(o.id.role, "node");
-	assert_int_equal(agent_parse(&o, bad, 5, &why), AGENT_CLI_USAGE);
+	assert_int_equal(agent_parse(&o, bad, 5, &why), FLAGS_USAGE);
 	assert_non_null(strstr(why.text, "use sidecar or node"));
 }
 

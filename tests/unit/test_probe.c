@@ -28,6 +28,7 @@
 #include "tests/support/loopback.h"
 #include "tests/support/median.h"
 #include "tests/support/wait.h"
+#include "tests/support/wire_fix.h"
 
 #define SLOW_MS 1500   /* how long /slow holds its answer */
 #define SLUGGISH_MS 30 /* how long /sluggish takes to answer */
@@ -202,16 +203,11 @@ spec_http(const char *id, const char *path, uint32_t interval_ms, uint32_t timeo
 {
 	static char          target[8][192];
 	static int           next;
-	Chaos__V1__ProbeSpec s = CHAOS__V1__PROBE_SPEC__INIT;
 	char                *t = target[next++ % 8];
 
 	snprintf(t, sizeof(target[0]), "%s%s", fx.net.base, path);
-	s.probe_id    = (char *)id;
-	s.kind        = CHAOS__V1__PROBE_KIND__PROBE_KIND_HTTP;
-	s.target      = t;
-	s.interval_ms = interval_ms;
-	s.timeout_ms  = timeout_ms;
-	return s;
+	return wire_fix_probe_spec(id, CHAOS__V1__PROBE_KIND__PROBE_KIND_HTTP, t,
+	                           interval_ms, timeout_ms);
 }
 
 static void
@@ -445,13 +441,11 @@ test_first_sample(void **state)
 	else
 		snprintf(target, sizeof(target), "%s:%u", c->host ? c->host : "127.0.0.1",
 		         port);
-	s.probe_id    = "first";
-	s.kind        = c->path != NULL ? CHAOS__V1__PROBE_KIND__PROBE_KIND_HTTP
-	                                : CHAOS__V1__PROBE_KIND__PROBE_KIND_TCP;
-	s.target      = target;
-	s.interval_ms = 50;
-	s.timeout_ms  = 1000;
-	s.json_field  = (char *)c->json_field;
+	s            = wire_fix_probe_spec("first",
+                                c->path != NULL ? CHAOS__V1__PROBE_KIND__PROBE_KIND_HTTP
+	                                                   : CHAOS__V1__PROBE_KIND__PROBE_KIND_TCP,
+	                                   target, 50, 1000);
+	s.json_field = (char *)c->json_field;
 	if (c->expect_status != 0) {
 		s.has_expect_status = true;
 		s.expect_status     = c->expect_status;
@@ -644,11 +638,8 @@ test_http_credentials_are_sent_as_basic(void **state)
 	assert_true(lfd >= 0);
 	setsockopt(lfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	snprintf(target, sizeof(target), "http://u:p%%40ss@127.0.0.1:%u/", port);
-	s.probe_id    = "auth";
-	s.kind        = CHAOS__V1__PROBE_KIND__PROBE_KIND_HTTP;
-	s.target      = target;
-	s.interval_ms = 1000;
-	s.timeout_ms  = 2000;
+	s = wire_fix_probe_spec("auth", CHAOS__V1__PROBE_KIND__PROBE_KIND_HTTP, target,
+	                        1000, 2000);
 	start_ok(&s);
 	fd = accept(lfd, NULL, NULL);
 	assert_true(fd >= 0);
@@ -699,14 +690,8 @@ test_start_rejects_bad_specs(void **state)
 static Chaos__V1__ProbeSpec
 spec_tcp(const char *id, const char *target, uint32_t interval_ms)
 {
-	Chaos__V1__ProbeSpec s = CHAOS__V1__PROBE_SPEC__INIT;
-
-	s.probe_id    = (char *)id;
-	s.kind        = CHAOS__V1__PROBE_KIND__PROBE_KIND_TCP;
-	s.target      = (char *)target;
-	s.interval_ms = interval_ms;
-	s.timeout_ms  = 1000;
-	return s;
+	return wire_fix_probe_spec(id, CHAOS__V1__PROBE_KIND__PROBE_KIND_TCP, target,
+	                           interval_ms, 1000);
 }
 
 static void

@@ -30,6 +30,7 @@
 #include "tests/support/event_sink.h"
 #include "tests/support/loopback.h"
 #include "tests/support/shell.h"
+#include "tests/support/wire_fix.h"
 
 /* One https server: its certificate and where it listens. */
 struct server {
@@ -195,12 +196,9 @@ first_sample(const char *host, uint16_t port, const char *field, Chaos__V1__Even
 	int64_t              until = clk_mono_us() + 3000000;
 
 	snprintf(target, sizeof(target), "https://%s:%u/height", host, port);
-	s.probe_id    = "https";
-	s.kind        = CHAOS__V1__PROBE_KIND__PROBE_KIND_HTTP;
-	s.target      = target;
-	s.interval_ms = 100;
-	s.timeout_ms  = 2000;
-	s.json_field  = (char *)field;
+	s = wire_fix_probe_spec("https", CHAOS__V1__PROBE_KIND__PROBE_KIND_HTTP, target,
+	                        100, 2000);
+	s.json_field = (char *)field;
 	if (probe_start(fx.ps, &s, &why) != CHAOS_OK)
 		fail_msg("probe_start: %s", why.text);
 	*hold = NULL;

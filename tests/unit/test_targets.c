@@ -542,14 +542,14 @@ test_the_registry_queues_a_targets_command_for_its_node_agent(void **state)
 
 /* ---- the controller's flags ---- */
 
-static enum controller_cli_result
-ctl_parse(struct controller_opts *o, char **argv, char *err)
+static enum flags_result
+ctl_parse(struct controller_opts *o, char **argv, chaos_why *why)
 {
 	int argc = 0;
 
 	while (argv[argc] != NULL)
 		argc++;
-	return controller_cli_parse(argc, argv, o, err, 256);
+	return controller_cli_parse(argc, argv, o, why);
 }
 
 static void
@@ -578,17 +578,17 @@ test_the_controller_takes_an_inventory_and_a_kubernetes_api(void **state)
 	                                  "tcp://127.0.0.1:1", "--control",   "ipc:///tmp/c",
 	                                  "--kube-ca",         "/tmp/ca",     NULL};
 	struct controller_opts o;
-	char                   err[256] = "";
+	chaos_why              why = {{0}};
 
 	(void)state;
-	assert_int_equal(ctl_parse(&o, ok, err), CONTROLLER_CLI_RUN);
+	assert_int_equal(ctl_parse(&o, ok, &why), FLAGS_RUN);
 	assert_string_equal(o.inventory, "/tmp/inv.json");
 	assert_string_equal(o.kube_api, "http://127.0.0.1:2");
 	assert_true(o.kube_allow_http);
-	assert_int_equal(ctl_parse(&o, both, err), CONTROLLER_CLI_USAGE);
-	assert_non_null(strstr(err, "give one of them"));
-	assert_int_equal(ctl_parse(&o, alone, err), CONTROLLER_CLI_USAGE);
-	assert_non_null(strstr(err, "need --kube-api"));
+	assert_int_equal(ctl_parse(&o, both, &why), FLAGS_USAGE);
+	assert_non_null(strstr(why.text, "give one of them"));
+	assert_int_equal(ctl_parse(&o, alone, &why), FLAGS_USAGE);
+	assert_non_null(strstr(why.text, "need --kube-api"));
 }
 
 int

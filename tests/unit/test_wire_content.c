@@ -30,26 +30,22 @@ test_poll_without_sequence_time_or_with_bad_acks_is_rejected(void **state)
 	(void)state;
 	wire_fix_poll_init(&p);
 	p.poll.poll_seq = 0;
-	wire_expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO,
-	                     "sequence or time");
+	wire_expect_poll_rejected(&p, "sequence or time");
 	wire_fix_poll_init(&p);
 	p.poll.t1_agent_us = -1;
-	wire_expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO,
-	                     "sequence or time");
+	wire_expect_poll_rejected(&p, "sequence or time");
 	wire_fix_poll_init(&p);
 	chaos__v1__ack__init(&p.ack[0]);
 	p.ack[0].command_id = 3; /* status left UNSPECIFIED */
 	p.acks[0]           = &p.ack[0];
 	p.poll.n_acks       = 1;
 	p.poll.acks         = p.acks;
-	wire_expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO,
-	                     "ack without id or status");
+	wire_expect_poll_rejected(&p, "ack without id or status");
 	p.faults[0]            = "bad fault id";
 	p.poll.n_acks          = 0;
 	p.poll.n_active_faults = 1;
 	p.poll.active_faults   = p.faults;
-	wire_expect_rejected(&p.poll.base, WIRE_FIX_POLL, CHAOS_EPROTO,
-	                     "bad active fault id");
+	wire_expect_poll_rejected(&p, "bad active fault id");
 }
 
 static void
@@ -241,14 +237,13 @@ test_event_without_body_or_sequence_is_rejected(void **state)
 
 	(void)state;
 	wire_fix_event_init(&f);
-	wire_expect_rejected(&f.ev.base, WIRE_FIX_EVENT, CHAOS_EPROTO, "event: no body");
+	wire_expect_event_rejected(&f, "event: no body");
 	wire_fix_event_fault_state(&f, NULL);
 	f.ev.seq = 0;
-	wire_expect_rejected(&f.ev.base, WIRE_FIX_EVENT, CHAOS_EPROTO,
-	                     "sequence or time");
+	wire_expect_event_rejected(&f, "sequence or time");
 	f.ev.seq      = 1;
 	f.state.phase = CHAOS__V1__FAULT_PHASE__FAULT_PHASE_UNSPECIFIED;
-	wire_expect_rejected(&f.ev.base, WIRE_FIX_EVENT, CHAOS_EPROTO, "bad fault state");
+	wire_expect_event_rejected(&f, "bad fault state");
 }
 
 static void

@@ -43,8 +43,7 @@ test_truncated_poll_is_rejected_at_every_cut(void **state)
 	size_t               len, id_len, id_start;
 
 	(void)state;
-	wire_fix_poll_init(&f);
-	wire_fix_poll_add_identity(&f);
+	wire_expect_identity_poll(&f);
 	buf      = wire_expect_pack_bytes(&f.poll.base, &len);
 	id_len   = chaos__v1__identity__get_packed_size(&f.ident.id);
 	id_start = len - id_len - (id_len < 128 ? 2 : 3); /* tag + length varint */
@@ -139,8 +138,7 @@ test_wrong_protocol_version_is_refused_with_eversion(void **state)
 	wire_fix_reply_init(&r);
 	r.c.cmd.body_case  = CHAOS__V1__COMMAND__BODY_REVERT_ALL;
 	r.c.cmd.revert_all = true;
-	wire_fix_event_init(&e);
-	wire_fix_event_hello(&e);
+	wire_expect_hello(&e);
 	wire_fix_ctl_req_init(&q, CHAOS__V1__CONTROL_REQUEST__BODY_STATS);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		wire_expect_case("bad[%zu]", i);
