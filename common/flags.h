@@ -3,6 +3,9 @@
  * Strict parsing of command-line values. Every parser rejects empty strings,
  * trailing garbage and out-of-range values, and leaves *out untouched on error.
  * Errors are CHAOS_EINVAL; callers print one line with flags_usage_error().
+ * And the getopt_long loop of the daemons (chaos-agent, chaos-controller):
+ * a program gives its option table and a callback, flags_getopt() does the
+ * rest the same way for both (unknown options, stray words, --help).
  */
 #ifndef CHAOS_COMMON_FLAGS_H
 #define CHAOS_COMMON_FLAGS_H
