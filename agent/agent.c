@@ -7,7 +7,10 @@
 #include "agent/conncheck.h"
 #include "agent/fault.h"
 #include "agent/load.h"
+#include "agent/node.h"
+#include "agent/nsexec.h"
 #include "agent/probe.h"
+#include "agent/tset.h"
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -15,25 +18,56 @@
 /* Commands are re-sent until acked, so the same id can arrive several times;
  * remembering the last ones makes applying idempotent. */
 #define AGENT_RECENT 256
+/* Threads that enter targets: two, as many as the cores a small node agent
+ * gets; commands for different targets run side by side. */
+#define AGENT_NS_THREADS 2
+#define AGENT_MAX_ENGINES (LIMIT_NODE_TARGETS + 1)
 
 struct agent_recent {
 	uint64_t  command_id;
 	int       status;
-	chaos_why why; /* "" when it went well */
+	int64_t   applied_us; /* agent clock, when it took effect */
+	chaos_why why;        /* "" when it went well */
 };
 
 struct agent {
 	struct events       *ev;
 	struct session      *session;
-	struct fault_engine *faults;
+	struct fault_engine *faults; /* the agent's own namespace */
 	struct probe_set    *probes;
 	struct load_set     *loads;
 	struct agent_recent  recent[AGENT_RECENT];
 	size_t               next_recent;
+	/* node mode only */
+	struct node   *node;
+	struct nsexec *nsx;
+	struct tset   *targets;
 };
 
+/* A command's work, once it is known where it runs. */
+struct agent_work {
+	struct agent             *a;
+	const Chaos__V1__Command *cmd;
+	struct agent_recent      *r; /* NULL: nothing (more) to run */
+	struct tset_target        t; /* t.key NULL: the agent's own namespace */
+	int64_t                   offset;
+	struct agent_work        *next; /* the same target's next command */
+};
+
+static chaos_err
+agent_node_start(struct agent *a, chaos_why *why)
+{
+	chaos_err rv;
+
+	if ((rv = nsexec_new(AGENT_NS_THREADS, &a->nsx, why)) != CHAOS_OK ||
+	    (rv = node_new(a->ev, NULL, &a->node, why)) != CHAOS_OK)
+		return rv;
+	return tset_new(a->faults, a->node, a->nsx, &a->targets);
+}
+
 chaos_err
-agent_new(struct events *ev, const char *controller_host, struct agent **out)
+agent_new(struct events *ev, struct exempt *ex, bool node_mode, struct agent **out,
+          chaos_why *why)
 {
 	struct agent *a = calloc(1, sizeof(*a));
 	chaos_err     rv;
@@ -41,12 +75,11 @@ agent_new(struct events *ev, const char *controller_host, struct agent **out)
 	if (a == NULL)
 		return CHAOS_ENOMEM;
 	a->ev = ev;
-	if ((rv = fault_engine_new(ev, controller_host, &a->faults)) != CHAOS_OK ||
+	if ((rv = fault_engine_new(ev, ex, &a->faults)) != CHAOS_OK ||
 	    (rv = probe_set_new(ev, &a->probes)) != CHAOS_OK ||
-	    (rv = load_set_new(ev, &a->loads)) != CHAOS_OK) {
-		fault_engine_free(a->faults);
-		probe_set_free(a->probes);
-		free(a);
+	    (rv = load_set_new(ev, &a->loads)) != CHAOS_OK ||
+	    (node_mode && (rv = agent_node_start(a, why)) != CHAOS_OK)) {
+		agent_free(a);
 		return rv;
 	}
 	*out = a;
@@ -64,11 +97,178 @@ agent_free(struct agent *a)
 {
 	if (a == NULL)
 		return;
+	tset_free(a->targets);
 	fault_engine_free(a->faults);
 	probe_set_free(a->probes);
 	load_set_free(a->loads);
 	conncheck_drain();
+	/* after everything that may still run a job on their threads */
+	node_free(a->node);
+	nsexec_free(a->nsx);
 	free(a);
+}
+
+/* ---- running one command ---- */
+
+static void
+agent_finish(struct agent_recent *r, chaos_err rv)
+{
+	r->status = rv == CHAOS_OK     ? CHAOS__V1__STATUS__STATUS_OK
+	    : rv == CHAOS_EUNSUPPORTED ? CHAOS__V1__STATUS__STATUS_UNSUPPORTED
+	                               : CHAOS__V1__STATUS__STATUS_FAILED;
+	if (rv == CHAOS_OK)
+		r->why.text[0] = '\0';
+	else if (r->why.text[0] == '\0') /* a bare code: say at least that */
+		chaos_fail(&r->why, rv, "%s", chaos_strerror(rv));
+	r->applied_us = clk_now_us();
+}
+
+/* The agent's own faults and every target's, probes and loads: all of it. */
+static void
+agent_revert_all(struct agent *a)
+{
+	struct fault_engine *fe[AGENT_MAX_ENGINES];
+	size_t               n =
+            a->targets != NULL ? tset_engines(a->targets, fe, AGENT_MAX_ENGINES) : 0;
+
+	fault_revert_all(a->faults, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_REVERTED,
+	                 "revert-all on command");
+	for (size_t i = 0; i < n; i++)
+		fault_revert_all(fe[i], CHAOS__V1__FAULT_PHASE__FAULT_PHASE_REVERTED,
+		                 "revert-all on command");
+	probe_stop_all(a->probes);
+	load_stop_all(a->loads);
+}
+
+/* What stops or reverts acts the same wherever it was started. */
+static bool
+agent_run_stop(struct agent_work *w)
+{
+	struct agent             *a   = w->a;
+	const Chaos__V1__Command *cmd = w->cmd;
+	const char *id = cmd->body_case == CHAOS__V1__COMMAND__BODY_STOP_PROBE
+	    ? cmd->stop_probe
+	    : cmd->stop_load;
+
+	switch (cmd->body_case) {
+	case CHAOS__V1__COMMAND__BODY_STOP_PROBE:
+		/* stopping a probe that is already gone is done */
+		probe_stop(a->probes, id);
+		break;
+	case CHAOS__V1__COMMAND__BODY_STOP_LOAD:
+		/* stopping a load that already ended (or never ran here) is done */
+		load_stop(a->loads, id);
+		break;
+	case CHAOS__V1__COMMAND__BODY_REVERT_ALL:
+		if (w->t.key == NULL) {
+			agent_revert_all(a);
+			return true;
+		}
+		fault_revert_all(w->t.fe, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_REVERTED,
+		                 "revert-all on command");
+		tset_stop_workers(a->targets, w->t.key, a->probes, a->loads);
+		return true;
+	default:
+		return false;
+	}
+	if (a->targets != NULL)
+		tset_forget_worker(a->targets, id);
+	return true;
+}
+
+/* What starts runs in the work's namespace: the agent's own, or a
+ * target's (on an nsexec thread inside it, so that what it starts lives
+ * there). */
+static chaos_err
+agent_run_start(struct agent_work *w, chaos_why *why)
+{
+	struct agent             *a   = w->a;
+	const Chaos__V1__Command *cmd = w->cmd;
+	struct fault_engine      *fe  = w->t.key != NULL ? w->t.fe : a->faults;
+	chaos_err                 rv;
+
+	switch (cmd->body_case) {
+	case CHAOS__V1__COMMAND__BODY_APPLY_FAULT:
+		return fault_apply(fe, cmd->apply_fault, w->offset, why);
+	case CHAOS__V1__COMMAND__BODY_REVERT_FAULT:
+		fault_revert(fe, cmd->revert_fault);
+		return CHAOS_OK;
+	case CHAOS__V1__COMMAND__BODY_START_PROBE:
+		rv = probe_start(a->probes, cmd->start_probe, why);
+		if (rv == CHAOS_OK && w->t.key != NULL)
+			tset_note_worker(a->targets, w->t.key, cmd->start_probe->probe_id,
+			                 false);
+		return rv;
+	case CHAOS__V1__COMMAND__BODY_START_LOAD:
+		rv = load_start(a->loads, cmd->start_load, why);
+		if (rv == CHAOS_OK && w->t.key != NULL)
+			tset_note_worker(a->targets, w->t.key, cmd->start_load->load_id,
+			                 true);
+		return rv;
+	case CHAOS__V1__COMMAND__BODY_CHECK_CONN:
+		return conncheck_start(a->ev, cmd->check_conn, why);
+	default:
+		return chaos_fail(why, CHAOS_EUNSUPPORTED,
+		                  "command kind %d not supported by this agent",
+		                  (int)cmd->body_case);
+	}
+}
+
+static void
+agent_work_run(struct agent_work *w)
+{
+	agent_finish(w->r, agent_run_stop(w) ? CHAOS_OK : agent_run_start(w, &w->r->why));
+}
+
+/* An nsexec job: one target's commands, in order, inside it. */
+static chaos_err
+agent_target_job(void *arg, chaos_why *why)
+{
+	(void)why;
+	for (struct agent_work *w = arg; w != NULL; w = w->next)
+		agent_work_run(w);
+	return CHAOS_OK;
+}
+
+/* ---- where a command runs ---- */
+
+/* The target a command names: Command.target, else FaultSpec.target. */
+static const char *
+agent_command_target(const Chaos__V1__Command *cmd)
+{
+	if (cmd->target != NULL && cmd->target[0] != '\0')
+		return cmd->target;
+	if (cmd->body_case == CHAOS__V1__COMMAND__BODY_APPLY_FAULT &&
+	    cmd->apply_fault->target != NULL && cmd->apply_fault->target[0] != '\0')
+		return cmd->apply_fault->target;
+	return NULL;
+}
+
+/* Finds w's target; on failure records it in w->r and returns false. */
+static bool
+agent_work_place(struct agent_work *w)
+{
+	const char *key = agent_command_target(w->cmd);
+	chaos_err   rv;
+
+	if (key == NULL)
+		return true;
+	if (w->a->targets == NULL) {
+		agent_finish(w->r,
+		             chaos_fail(&w->r->why, CHAOS_EUNSUPPORTED,
+		                        "target %s: this agent runs in sidecar mode and "
+		                        "acts only in its own pod; a node agent "
+		                        "(--mode node) serves targets",
+		                        key));
+		return false;
+	}
+	if ((rv = tset_get(w->a->targets, key, &w->t, &w->r->why)) != CHAOS_OK) {
+		log_warn("command %llu: %s", (unsigned long long)w->cmd->command_id,
+		         w->r->why.text);
+		agent_finish(w->r, rv);
+		return false;
+	}
+	return true;
 }
 
 static struct agent_recent *
@@ -80,99 +280,167 @@ agent_find_recent(struct agent *a, uint64_t id)
 	return NULL;
 }
 
-static chaos_err
-agent_dispatch(struct agent *a, const Chaos__V1__Command *cmd, chaos_why *why)
+static struct agent_recent *
+agent_remember(struct agent *a, uint64_t id)
 {
-	int64_t offset = a->session != NULL ? session_clock_offset_us(a->session) : 0;
+	struct agent_recent *r = &a->recent[a->next_recent];
 
-	switch (cmd->body_case) {
-	case CHAOS__V1__COMMAND__BODY_APPLY_FAULT:
-		return fault_apply(a->faults, cmd->apply_fault, offset, why);
-	case CHAOS__V1__COMMAND__BODY_REVERT_FAULT:
-		fault_revert(a->faults, cmd->revert_fault);
-		return CHAOS_OK;
-	case CHAOS__V1__COMMAND__BODY_REVERT_ALL:
-		fault_revert_all(a->faults, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_REVERTED,
-		                 "revert-all on command");
-		probe_stop_all(a->probes);
-		load_stop_all(a->loads);
-		return CHAOS_OK;
-	case CHAOS__V1__COMMAND__BODY_START_PROBE:
-		return probe_start(a->probes, cmd->start_probe, why);
-	case CHAOS__V1__COMMAND__BODY_STOP_PROBE:
-		/* stopping a probe that is already gone is done */
-		probe_stop(a->probes, cmd->stop_probe);
-		return CHAOS_OK;
-	case CHAOS__V1__COMMAND__BODY_START_LOAD:
-		return load_start(a->loads, cmd->start_load, why);
-	case CHAOS__V1__COMMAND__BODY_STOP_LOAD:
-		/* stopping a load that already ended (or never ran here) is done */
-		load_stop(a->loads, cmd->stop_load);
-		return CHAOS_OK;
-	case CHAOS__V1__COMMAND__BODY_CHECK_CONN:
-		return conncheck_start(a->ev, cmd->check_conn, why);
-	default:
-		return chaos_fail(why, CHAOS_EUNSUPPORTED,
-		                  "command kind %d not supported by this agent",
-		                  (int)cmd->body_case);
+	a->next_recent = (a->next_recent + 1) % AGENT_RECENT;
+	memset(r, 0, sizeof(*r));
+	r->command_id = id;
+	return r;
+}
+
+/* Chains w behind the job of its target, or starts a job for it. */
+static void
+agent_queue(struct nsexec_job *jobs, size_t *n_jobs, struct agent_work *w)
+{
+	for (size_t k = 0; k < *n_jobs; k++) {
+		struct agent_work *tail = jobs[k].arg;
+		if (strcmp(tail->t.key, w->t.key) != 0)
+			continue;
+		while (tail->next != NULL)
+			tail = tail->next;
+		tail->next = w;
+		return;
 	}
+	jobs[(*n_jobs)++] =
+	    (struct nsexec_job) {.path = w->t.path, .fn = agent_target_job, .arg = w};
 }
 
+/* Runs the placed work: each target's commands as one job on the nsexec
+ * threads (targets side by side), the agent's own here. When a reply mixes
+ * the two, everything runs in order instead: a revert-all of the whole
+ * agent must not race a target's apply. */
 static void
-agent_apply(struct agent *a, const Chaos__V1__Command *cmd, struct agent_recent *r)
+agent_run_works(struct agent *a, struct agent_work *w, size_t n)
 {
-	chaos_err rv = agent_dispatch(a, cmd, &r->why);
+	struct nsexec_job jobs[SESSION_MAX_COMMANDS];
+	size_t            n_jobs = 0;
+	bool              mixed  = false;
 
-	r->status = rv == CHAOS_OK     ? CHAOS__V1__STATUS__STATUS_OK
-	    : rv == CHAOS_EUNSUPPORTED ? CHAOS__V1__STATUS__STATUS_UNSUPPORTED
-	                               : CHAOS__V1__STATUS__STATUS_FAILED;
-	if (rv == CHAOS_OK)
-		r->why.text[0] = '\0';
-	else if (r->why.text[0] == '\0') /* a bare code: say at least that */
-		chaos_fail(&r->why, rv, "%s", chaos_strerror(rv));
+	for (size_t i = 0; i < n; i++)
+		mixed |= w[i].r != NULL && w[i].t.key == NULL;
+	for (size_t i = 0; i < n; i++) {
+		struct nsexec_job one = {
+		    .path = w[i].t.path, .fn = agent_target_job, .arg = &w[i]};
+		if (w[i].r == NULL)
+			continue;
+		if (w[i].t.key == NULL)
+			agent_work_run(&w[i]);
+		else if (mixed)
+			nsexec_run(a->nsx, &one);
+		else
+			agent_queue(jobs, &n_jobs, &w[i]);
+	}
+	if (n_jobs > 0)
+		nsexec_run_all(a->nsx, jobs, n_jobs);
 }
 
 static void
-agent_command(void *arg, const Chaos__V1__Command *cmd, Chaos__V1__Ack *ack)
+agent_commands(void *arg, Chaos__V1__Command *const *cmds, size_t n,
+               Chaos__V1__Ack *const *acks)
 {
 	struct agent        *a = arg;
-	struct agent_recent *r = agent_find_recent(a, cmd->command_id);
+	struct agent_work    w[SESSION_MAX_COMMANDS];
+	struct agent_recent *r[SESSION_MAX_COMMANDS];
+	int64_t offset = a->session != NULL ? session_clock_offset_us(a->session) : 0;
 
-	if (r == NULL) {
-		r              = &a->recent[a->next_recent];
-		a->next_recent = (a->next_recent + 1) % AGENT_RECENT;
-		memset(r, 0, sizeof(*r));
-		r->command_id = cmd->command_id;
-		agent_apply(a, cmd, r);
+	for (size_t i = 0; i < n && i < SESSION_MAX_COMMANDS; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].a      = a;
+		w[i].cmd    = cmds[i];
+		w[i].offset = offset;
+		/* seen before: acked again, never applied twice */
+		if ((r[i] = agent_find_recent(a, cmds[i]->command_id)) != NULL)
+			continue;
+		r[i] = w[i].r = agent_remember(a, cmds[i]->command_id);
+		if (!agent_work_place(&w[i]))
+			w[i].r = NULL;
 	}
-	ack->status = r->status;
-	if (r->why.text[0] != '\0')
-		ack->error = r->why.text;
-	ack->has_applied_agent_us = true;
-	ack->applied_agent_us     = clk_now_us();
+	agent_run_works(a, w, n);
+	for (size_t i = 0; i < n && i < SESSION_MAX_COMMANDS; i++) {
+		acks[i]->status = r[i]->status;
+		if (r[i]->why.text[0] != '\0')
+			acks[i]->error = r[i]->why.text;
+		acks[i]->has_applied_agent_us = true;
+		acks[i]->applied_agent_us     = r[i]->applied_us;
+	}
+}
+
+/* ---- the session's other callbacks ---- */
+
+/* The agent's own engine and every target's. */
+static size_t
+agent_engines(struct agent *a, struct fault_engine **fe)
+{
+	fe[0] = a->faults;
+	return 1 +
+	    (a->targets != NULL ? tset_engines(a->targets, fe + 1, AGENT_MAX_ENGINES - 1)
+	                        : 0);
+}
+
+static void
+agent_leases(void *arg, int64_t now_mono_us, uint64_t instance, char *const *live,
+             size_t n_live)
+{
+	struct agent        *a = arg;
+	struct fault_engine *fe[AGENT_MAX_ENGINES];
+	size_t               n = agent_engines(a, fe);
+
+	for (size_t i = 0; i < n; i++)
+		fault_leases(fe[i], now_mono_us, instance, live, n_live);
 }
 
 static int64_t
-agent_tick(void *arg, int64_t now_mono_us, bool renewed)
+agent_tick(void *arg, int64_t now_mono_us)
 {
-	struct agent *a = arg;
+	struct agent        *a = arg;
+	struct fault_engine *fe[AGENT_MAX_ENGINES];
+	size_t               n;
+	int64_t              next = 0;
 
-	return fault_tick(a->faults, now_mono_us, renewed);
+	if (a->targets != NULL)
+		tset_sweep(a->targets, a->probes, a->loads);
+	n = agent_engines(a, fe);
+	for (size_t i = 0; i < n; i++) {
+		int64_t due = fault_tick(fe[i], now_mono_us);
+		if (due != 0 && (next == 0 || due < next))
+			next = due;
+	}
+	return next;
 }
 
 static size_t
 agent_active(void *arg, const char **ids, size_t max)
 {
+	struct agent        *a = arg;
+	struct fault_engine *fe[AGENT_MAX_ENGINES];
+	size_t               n = agent_engines(a, fe), count = 0;
+
+	for (size_t i = 0; i < n && count < max; i++)
+		count += fault_active(fe[i], ids + count, max - count);
+	return count;
+}
+
+/* A new connection: the controller may not know our targets (yet). */
+static void
+agent_connected(void *arg)
+{
 	struct agent *a = arg;
 
-	return fault_active(a->faults, ids, max);
+	if (a->node != NULL)
+		node_resend(a->node);
 }
 
 void
 agent_session_handler(struct agent *a, struct session_handler *h)
 {
-	h->command = agent_command;
-	h->tick    = agent_tick;
-	h->active  = agent_active;
-	h->arg     = a;
+	memset(h, 0, sizeof(*h));
+	h->commands  = agent_commands;
+	h->tick      = agent_tick;
+	h->leases    = agent_leases;
+	h->active    = agent_active;
+	h->connected = agent_connected;
+	h->arg       = a;
 }

@@ -7,15 +7,22 @@
 #ifndef CHAOS_AGENT_AGENT_H
 #define CHAOS_AGENT_AGENT_H
 
+#include <stdbool.h>
+
 #include "agent/events.h"
 #include "agent/session.h"
 #include "common/err.h"
 
 struct agent;
+struct exempt;
 
-/* ev must outlive the agent. controller_host's addresses are exempt from
- * every fault. Returns CHAOS_OK or CHAOS_ENOMEM. */
-chaos_err agent_new(struct events *ev, const char *controller_host, struct agent **out);
+/* ev and ex must outlive the agent. ex's addresses (the controller's) are
+ * exempt from every fault (NULL: none). node_mode: the agent also finds the pods' network
+ * namespaces on its node (agent/node.h), reports them as targets and acts
+ * in the one a command names. Returns CHAOS_OK, CHAOS_ENOMEM, or (node
+ * mode) the error of starting discovery with why. */
+chaos_err agent_new(struct events *ev, struct exempt *ex, bool node_mode,
+                    struct agent **out, chaos_why *why);
 
 /* Reverts everything still in force, stops probes, then frees a; NULL ok. */
 void agent_free(struct agent *a);

@@ -8,23 +8,23 @@
 
 #include "agent/identity.h"
 #include "common/err.h"
+#include "common/flags.h"
 #include "common/transport.h"
 
 struct agent_opts {
 	const char          *controller; /* session URL; events use port + 1 */
+	bool                 node_mode;  /* --mode node: act for the node's pods */
 	bool                 plaintext;
 	struct transport_tls tls;
 	struct identity_args id;
 	int                  log_level;
 };
 
-enum agent_cli_result { AGENT_CLI_RUN = 0, AGENT_CLI_EXIT_OK = 1, AGENT_CLI_USAGE = 2 };
-
 /* Parses argv (and CHAOS_CONTROLLER). Not a chaos_err: the outcome is what
- * main() does next. On AGENT_CLI_USAGE, why holds one line saying what is
- * wrong and what is allowed. AGENT_CLI_EXIT_OK means --help or --version was
+ * main() does next. On FLAGS_USAGE, why holds one line saying what is
+ * wrong and what is allowed. FLAGS_EXIT_OK means --help or --version was
  * printed. */
-enum agent_cli_result agent_cli_parse(int argc, char **argv, struct agent_opts *o,
-                                      chaos_why *why);
+enum flags_result agent_cli_parse(int argc, char **argv, struct agent_opts *o,
+                                  chaos_why *why);
 
 #endif

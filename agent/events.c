@@ -6,6 +6,7 @@
 
 #include <nng/protocol/pipeline0/push.h>
 
+#include "agent/exempt.h"
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -16,11 +17,22 @@ struct events {
 	const char          *agent_id;
 	atomic_uint_fast64_t seq;
 	atomic_uint_fast64_t dropped;
+	struct exempt       *ex;
 };
+
+/* On an NNG thread: the controller's address is exempt from faults. */
+static void
+events_pipe_added(nng_pipe p, nng_pipe_ev what, void *arg)
+{
+	struct events *ev = arg;
+
+	(void)what;
+	exempt_note_pipe(ev->ex, EXEMPT_EVENTS, p);
+}
 
 chaos_err
 events_open(const char *url, const char *agent_id, const struct transport_tls *tls,
-            struct events **out, chaos_why *why)
+            struct exempt *ex, struct events **out, chaos_why *why)
 {
 	struct events *ev = calloc(1, sizeof(*ev));
 	int            rv;
@@ -28,12 +40,15 @@ events_open(const char *url, const char *agent_id, const struct transport_tls *t
 	if (ev == NULL)
 		return CHAOS_ENOMEM;
 	ev->agent_id = agent_id;
+	ev->ex       = ex;
 	if ((rv = nng_push0_open(&ev->sock)) != 0) {
 		free(ev);
 		return chaos_fail(why, chaos_err_from_nng(rv), "%s", nng_strerror(rv));
 	}
 	/* A small queue rides out short reconnects; beyond it we drop. */
 	nng_socket_set_int(ev->sock, NNG_OPT_SENDBUF, 256);
+	if (ex != NULL)
+		nng_pipe_notify(ev->sock, NNG_PIPE_EV_ADD_POST, events_pipe_added, ev);
 	if ((rv = transport_dial(ev->sock, url, WIRE_MAX_EVENT, tls, why)) != CHAOS_OK) {
 		nng_close(ev->sock);
 		free(ev);

@@ -17,10 +17,14 @@
 
 struct events;
 
-/* Dials url in the background. Returns CHAOS_OK or CHAOS_E* with *why. */
+struct exempt;
+
+/* Dials url in the background. Each connection's peer address goes to ex
+ * (NULL: none), which must outlive ev. Returns CHAOS_OK or CHAOS_E* with
+ * *why. */
 chaos_err events_open(const char *url, const char *agent_id,
-                      const struct transport_tls *tls, struct events **out,
-                      chaos_why *why);
+                      const struct transport_tls *tls, struct exempt *ex,
+                      struct events **out, chaos_why *why);
 
 void events_close(struct events *ev);
 

@@ -1,20 +1,18 @@
 // SPDX-License-Identifier: MIT
 #include "agent/fault.h"
 
-#include <arpa/inet.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/exempt.h"
 #include "agent/fault_ops.h"
 #include "agent/nft.h"
+#include "agent/nsexec.h"
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/wire.h"
-
-#define FAULT_MAX_EXEMPT 16
 
 static const struct fault_ops *const fault_kinds[] = {
     &fault_partition_ops, &fault_port_ops,    &fault_loss_ops,
@@ -26,9 +24,10 @@ struct fault_entry {
 	const struct fault_ops *ops;
 	int64_t                 lease_end_mono;
 	int64_t                 hard_end_mono;
-	uint16_t                ports[NFT_MAX_PORTS];
-	int                     nft_index; /* in the last committed ruleset, or -1 */
-	void                   *state;     /* process kinds */
+	uint64_t instance; /* the controller that granted it; 0: not yet known */
+	uint16_t ports[NFT_MAX_PORTS];
+	int      nft_index; /* in the last committed ruleset, or -1 */
+	void    *state;     /* process kinds */
 };
 
 struct fault_engine {
@@ -36,44 +35,66 @@ struct fault_engine {
 	struct nft_ctx    *nft;
 	struct fault_entry active[FAULT_MAX_ACTIVE];
 	size_t             n_active;
-	char               exempt[FAULT_MAX_EXEMPT][24];
-	size_t             n_exempt;
+	/* the controller's addresses: shared, and the copy the rules use */
+	struct exempt *ex;
+	char           exempt[EXEMPT_MAX][EXEMPT_CIDR_LEN];
+	size_t         n_exempt;
+	uint64_t       exempt_gen;
+	bool           exempt_stale; /* a re-commit for them failed */
+	/* a node agent's target; path "" for the agent's own namespace */
+	struct nsexec    *nsx;
+	struct nft_cache *cache;
+	char              path[96];
+	char              label[160];
 };
 
-/* The controller's addresses are exempt from every rule so the session that
- * renews leases is never cut by the fault it renews. */
-static void
-fault_resolve_exempt(struct fault_engine *fe, const char *host)
+/* Runs fn inside the engine's namespace: at once when this thread is
+ * already there (the agent's own, or an nsexec job for this target). */
+static chaos_err
+fault_in_netns(struct fault_engine *fe, chaos_err (*fn)(void *, chaos_why *), void *arg,
+               chaos_why *why)
 {
-	struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM},
-	                *res  = NULL;
+	struct nsexec_job job = {.path = fe->path, .fn = fn, .arg = arg};
+	chaos_err         rv;
 
-	if (host == NULL || getaddrinfo(host, NULL, &hints, &res) != 0) {
-		log_warn("cannot resolve the controller host '%s': it is not exempt from "
-		         "faults",
-		         host ? host : "");
-		return;
-	}
-	for (struct addrinfo *a = res; a != NULL && fe->n_exempt < FAULT_MAX_EXEMPT;
-	     a                  = a->ai_next) {
-		char ip[INET_ADDRSTRLEN];
-		inet_ntop(AF_INET, &((struct sockaddr_in *)a->ai_addr)->sin_addr, ip,
-		          sizeof(ip));
-		snprintf(fe->exempt[fe->n_exempt++], sizeof(fe->exempt[0]), "%s/32", ip);
-	}
-	freeaddrinfo(res);
+	if (fe->path[0] == '\0' || nsexec_inside(fe->path))
+		return fn(arg, why);
+	if ((rv = nsexec_run(fe->nsx, &job)) != CHAOS_OK)
+		chaos_fail(why, rv, "%s", job.why.text);
+	return rv;
 }
 
-/* Opens the table; a failure is CHAOS_EPERM or CHAOS_EUNSUPPORTED (no
- * usable nftables), logged and said in why. */
+/* " on target ..." for log lines, "" for the agent's own namespace. */
+static const char *
+fault_on(const struct fault_engine *fe, char *buf, size_t len)
+{
+	if (fe->label[0] == '\0')
+		return "";
+	snprintf(buf, len, " on %s", fe->label);
+	return buf;
+}
+
+static chaos_err
+fault_open_socket(void *arg, chaos_why *why)
+{
+	return nft_open_socket(FAULT_TABLE_NAME, arg, why);
+}
+
+/* Opens the table (a target's: only the socket, inside its namespace; the
+ * first commit makes the table); a failure is CHAOS_EPERM or
+ * CHAOS_EUNSUPPORTED (no usable nftables), logged and said in why. */
 static chaos_err
 fault_open_nft(struct fault_engine *fe, chaos_why *why)
 {
 	chaos_why w  = {{0}};
-	chaos_err rv = nft_open(FAULT_TABLE_NAME, &fe->nft, &w);
+	chaos_err rv = fe->path[0] != '\0'
+	    ? fault_in_netns(fe, fault_open_socket, &fe->nft, &w)
+	    : nft_open(FAULT_TABLE_NAME, &fe->nft, &w);
 
-	if (rv == CHAOS_OK)
+	if (rv == CHAOS_OK) {
+		nft_set_cache(fe->nft, fe->cache);
 		return CHAOS_OK;
+	}
 	fe->nft = NULL;
 	log_warn("nftables unavailable: %s", w.text);
 	return chaos_fail(why, rv == CHAOS_EPERM ? CHAOS_EPERM : CHAOS_EUNSUPPORTED,
@@ -82,15 +103,14 @@ fault_open_nft(struct fault_engine *fe, chaos_why *why)
 }
 
 chaos_err
-fault_engine_new(struct events *ev, const char *exempt_host, struct fault_engine **out)
+fault_engine_new(struct events *ev, struct exempt *ex, struct fault_engine **out)
 {
 	struct fault_engine *fe = calloc(1, sizeof(*fe));
 
 	if (fe == NULL)
 		return CHAOS_ENOMEM;
 	fe->ev = ev;
-	if (exempt_host != NULL)
-		fault_resolve_exempt(fe, exempt_host);
+	fe->ex = ex;
 	/* Opening removes a leftover table of ours (from a crash of an older
 	 * agent); closing again leaves no table at all while nothing is in
 	 * force. The table exists only while a fault does. */
@@ -98,6 +118,24 @@ fault_engine_new(struct events *ev, const char *exempt_host, struct fault_engine
 		nft_close(fe->nft);
 		fe->nft = NULL;
 	}
+	*out = fe;
+	return CHAOS_OK;
+}
+
+chaos_err
+fault_engine_new_target(const struct fault_engine *home, const struct fault_where *where,
+                        struct fault_engine **out)
+{
+	struct fault_engine *fe = calloc(1, sizeof(*fe));
+
+	if (fe == NULL)
+		return CHAOS_ENOMEM;
+	fe->ev    = home->ev;
+	fe->ex    = home->ex;
+	fe->nsx   = where->nsx;
+	fe->cache = where->cache;
+	snprintf(fe->path, sizeof(fe->path), "%s", where->path);
+	snprintf(fe->label, sizeof(fe->label), "%s", where->label);
 	*out = fe;
 	return CHAOS_OK;
 }
@@ -139,12 +177,23 @@ fault_ops_for(Chaos__V1__FaultSpec__KindCase kind)
 	return NULL;
 }
 
-/* Exempt CIDRs: the controller's, then every fault's own. */
+/* Takes the exemption's latest addresses; true when they changed. */
+static bool
+fault_exempt_sync(struct fault_engine *fe)
+{
+	if (fe->ex == NULL || exempt_generation(fe->ex) == fe->exempt_gen)
+		return false;
+	fe->n_exempt = exempt_snapshot(fe->ex, fe->exempt, EXEMPT_MAX, &fe->exempt_gen);
+	return true;
+}
+
+/* Exempt CIDRs: the controller's (the latest), then every fault's own. */
 static size_t
 fault_exempt_list(struct fault_engine *fe, const char **list, size_t cap)
 {
 	size_t n = 0;
 
+	fault_exempt_sync(fe);
 	for (size_t i = 0; i < fe->n_exempt && n < cap; i++)
 		list[n++] = fe->exempt[i];
 	for (size_t i = 0; i < fe->n_active; i++)
@@ -236,7 +285,7 @@ static void
 fault_remove(struct fault_engine *fe, size_t idx, Chaos__V1__FaultPhase phase,
              const char *detail)
 {
-	char               id[256];
+	char               id[256], on[200];
 	int64_t            dropped = fault_dropped_packets(fe, &fe->active[idx]);
 	struct fault_entry e       = fe->active[idx];
 	chaos_why          w       = {{0}};
@@ -252,8 +301,8 @@ fault_remove(struct fault_engine *fe, size_t idx, Chaos__V1__FaultPhase phase,
 	fault_entry_fini(&e);
 	if (e.ops->to_nft != NULL && fe->nft != NULL && fault_commit(fe, &w) != CHAOS_OK)
 		fault_drop_table(fe, w.text);
-	log_info("fault %s reverted (%s), %lld packets dropped", id, detail,
-	         (long long)dropped);
+	log_info("fault %s reverted%s (%s), %lld packets dropped", id,
+	         fault_on(fe, on, sizeof(on)), detail, (long long)dropped);
 	fault_report(fe, id, phase, detail, dropped);
 }
 
@@ -268,8 +317,17 @@ fault_set_deadlines(struct fault_entry *e, int64_t offset_us)
 	e->hard_end_mono  = now_mono + (left > 0 ? left : 0);
 }
 
-/* start, commit, after_commit; *committed tells whether the rules went in
- * (the unwinding of a failure must then take them out again). */
+static chaos_err
+fault_start_op(void *arg, chaos_why *why)
+{
+	struct fault_entry *e = arg;
+
+	return e->ops->start(e->spec, &e->state, why);
+}
+
+/* start (inside the target's namespace), commit, after_commit; *committed
+ * tells whether the rules went in (the unwinding of a failure must then
+ * take them out again). */
 static chaos_err
 fault_start(struct fault_engine *fe, struct fault_entry *e, bool *committed,
             chaos_why *why)
@@ -277,7 +335,7 @@ fault_start(struct fault_engine *fe, struct fault_entry *e, bool *committed,
 	chaos_err rv;
 
 	if (e->ops->start != NULL &&
-	    (rv = e->ops->start(e->spec, &e->state, why)) != CHAOS_OK)
+	    (rv = fault_in_netns(fe, fault_start_op, e, why)) != CHAOS_OK)
 		return rv;
 	if (e->ops->to_nft != NULL) {
 		if ((rv = fault_commit(fe, why)) != CHAOS_OK)
@@ -301,6 +359,20 @@ fault_unwind(struct fault_engine *fe, size_t idx, bool committed)
 	fault_entry_fini(&e);
 }
 
+/* The kinds read spec->target as a namespace path (kill): a target's
+ * engine names its own, whatever key the command carried. */
+static chaos_err
+fault_set_target(Chaos__V1__FaultSpec *spec, const char *path)
+{
+	char *copy = strdup(path);
+
+	if (copy == NULL)
+		return CHAOS_ENOMEM;
+	free(spec->target);
+	spec->target = copy;
+	return CHAOS_OK;
+}
+
 chaos_err
 fault_apply(struct fault_engine *fe, const Chaos__V1__FaultSpec *spec, int64_t offset_us,
             chaos_why *why)
@@ -308,7 +380,7 @@ fault_apply(struct fault_engine *fe, const Chaos__V1__FaultSpec *spec, int64_t o
 	const struct fault_ops *ops       = fault_ops_for(spec->kind_case);
 	bool                    committed = false;
 	struct fault_entry     *e;
-	char                    detail[160];
+	char                    detail[160], on[200];
 	chaos_why               w = {{0}};
 	chaos_err               rv;
 
@@ -326,12 +398,17 @@ fault_apply(struct fault_engine *fe, const Chaos__V1__FaultSpec *spec, int64_t o
 	e->ops = ops;
 	if ((e->spec = wire_copy(&spec->base)) == NULL)
 		return CHAOS_ENOMEM;
+	if (fe->path[0] != '\0' && fault_set_target(e->spec, fe->path) != CHAOS_OK) {
+		chaos__v1__fault_spec__free_unpacked(e->spec, NULL);
+		return CHAOS_ENOMEM;
+	}
 	fault_set_deadlines(e, offset_us);
 	fe->n_active++;
 	/* a reason of our own: the report needs it even when the caller's
 	 * why is NULL */
 	if ((rv = fault_start(fe, e, &committed, &w)) != CHAOS_OK) {
-		log_warn("fault %s not applied: %s", spec->fault_id, w.text);
+		log_warn("fault %s not applied%s: %s", spec->fault_id,
+		         fault_on(fe, on, sizeof(on)), w.text);
 		fault_unwind(fe, (size_t)(e - fe->active), committed);
 		fault_report(fe, spec->fault_id,
 		             CHAOS__V1__FAULT_PHASE__FAULT_PHASE_FAILED, w.text, -1);
@@ -340,8 +417,8 @@ fault_apply(struct fault_engine *fe, const Chaos__V1__FaultSpec *spec, int64_t o
 	snprintf(detail, sizeof(detail), "%s", ops->name);
 	if (ops->describe != NULL)
 		ops->describe(e->state, detail, sizeof(detail));
-	log_info("fault %s applied (%s, lease %u ms)", spec->fault_id, detail,
-	         spec->lease_ms);
+	log_info("fault %s applied%s (%s, lease %u ms)", spec->fault_id,
+	         fault_on(fe, on, sizeof(on)), detail, spec->lease_ms);
 	fault_report(fe, spec->fault_id, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_APPLIED,
 	             detail, -1);
 	return CHAOS_OK;
@@ -365,16 +442,74 @@ fault_revert_all(struct fault_engine *fe, Chaos__V1__FaultPhase phase, const cha
 		fault_remove(fe, fe->n_active - 1, phase, detail);
 }
 
+static bool
+fault_named(char *const *live, size_t n_live, const char *id)
+{
+	for (size_t i = 0; i < n_live; i++)
+		if (strcmp(live[i], id) == 0)
+			return true;
+	return false;
+}
+
+void
+fault_leases(struct fault_engine *fe, int64_t now_mono_us, uint64_t instance,
+             char *const *live, size_t n_live)
+{
+	for (size_t i = 0; i < fe->n_active;) {
+		struct fault_entry *e = &fe->active[i];
+		const char         *why;
+		/* applied from this very reply (or one before it): its grantor */
+		if (e->instance == 0)
+			e->instance = instance;
+		if (instance != 0 && e->instance == instance &&
+		    fault_named(live, n_live, e->spec->fault_id)) {
+			e->lease_end_mono =
+			    now_mono_us + (int64_t)e->spec->lease_ms * 1000;
+			i++;
+			continue;
+		}
+		why = instance != e->instance
+		    ? "the controller that granted it is gone (a reply came from another "
+		      "controller instance)"
+		    : "the controller no longer holds it";
+		log_warn("fault %s: %s; reverting", e->spec->fault_id, why);
+		fault_remove(fe, i, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_EXPIRED, why);
+	}
+}
+
+/* The controller's addresses changed (a new connection, the name resolved
+ * anew): the rules in force take them at once, so the session to the new
+ * address is not cut by the faults it renews. A failed commit keeps the
+ * old rules and is tried again at the next tick. */
+static void
+fault_exempt_refresh(struct fault_engine *fe)
+{
+	chaos_why w = {{0}};
+	char      on[200];
+
+	if (!fault_exempt_sync(fe) && !fe->exempt_stale)
+		return;
+	fe->exempt_stale = false;
+	if (fe->nft == NULL) /* no rules in force */
+		return;
+	if (fault_commit(fe, &w) != CHAOS_OK) {
+		fe->exempt_stale = true;
+		log_warn("the controller's new addresses are not exempt yet%s: %s",
+		         fault_on(fe, on, sizeof(on)), w.text);
+		return;
+	}
+	log_info("rules re-committed%s: the controller's addresses changed",
+	         fault_on(fe, on, sizeof(on)));
+}
+
 int64_t
-fault_tick(struct fault_engine *fe, int64_t now_mono_us, bool renewed)
+fault_tick(struct fault_engine *fe, int64_t now_mono_us)
 {
 	int64_t next = 0;
 
+	fault_exempt_refresh(fe);
 	for (size_t i = 0; i < fe->n_active;) {
 		struct fault_entry *e = &fe->active[i];
-		if (renewed)
-			e->lease_end_mono =
-			    now_mono_us + (int64_t)e->spec->lease_ms * 1000;
 		if (now_mono_us >= e->lease_end_mono || now_mono_us >= e->hard_end_mono) {
 			const char *why = now_mono_us >= e->hard_end_mono
 			    ? "hard end time reached"

@@ -69,7 +69,7 @@ latency_stop(void *state)
 		return;
 	proxy_stop(st->proxy);
 	if (st->pg != NULL)
-		PQfinish(st->pg);
+		pgconn_close(st->pg);
 	free(st);
 }
 
@@ -109,7 +109,7 @@ latency_pg_open(struct latency_state *st, const char *dsn, chaos_why *why)
 		st->pg = NULL;
 		return chaos_fail(why, rv, "latency: terminate_existing: %s", e.detail);
 	}
-	if (setsockopt(PQsocket(st->pg), SOL_SOCKET, SO_MARK, &st->mark,
+	if (setsockopt(pgconn_socket(st->pg), SOL_SOCKET, SO_MARK, &st->mark,
 	               sizeof(st->mark)) < 0)
 		return chaos_fail(why, chaos_err_from_errno(errno),
 		                  "latency: terminate_existing: SO_MARK: %s",
@@ -173,7 +173,7 @@ latency_after_commit(void *state, chaos_why *why)
 		return CHAOS_OK;
 	rv = pgconn_terminate_backends(st->pg, NULL, st->dir == NFT_DIR_OUT, deadline,
 	                               &st->terminated, &e);
-	PQfinish(st->pg);
+	pgconn_close(st->pg);
 	st->pg = NULL;
 	if (rv != CHAOS_OK)
 		return chaos_fail(why, rv, "latency: terminate_existing: %s", e.detail);

@@ -37,7 +37,7 @@ pgterm_run(const Chaos__V1__PgTerminateFault *t, int *count, struct pgconn_error
 		return rv;
 	rv = pgconn_terminate_backends(
 	    c, app, false, clk_mono_us() + (int64_t)PGTERM_TIMEOUT_MS * 1000, count, e);
-	PQfinish(c);
+	pgconn_close(c);
 	return rv;
 }
 

@@ -29,6 +29,19 @@ http1_reset(struct http1_resp *p)
 	memset(p, 0, sizeof(*p));
 }
 
+void
+http1_set_body(struct http1_resp *p, http1_body_fn fn, void *arg)
+{
+	p->body     = fn;
+	p->body_arg = arg;
+}
+
+bool
+http1_head_complete(const struct http1_resp *p)
+{
+	return p->state >= S_BODY_LEN; /* every state after the header section */
+}
+
 /* Case-insensitive: is the comma-separated list's last token tok? */
 static bool
 http1_last_token_is(const char *v, const char *tok)
@@ -125,8 +138,9 @@ http1_head_done(struct http1_resp *p)
 		return HTTP1_ERROR; /* we never ask for an upgrade */
 	if (p->status < 200) {
 		/* Interim: the final response follows; count its bytes anew. */
-		struct http1_resp next = {.got_bytes = true};
-		*p                     = next;
+		struct http1_resp next = {
+		    .got_bytes = true, .body = p->body, .body_arg = p->body_arg};
+		*p = next;
 		return HTTP1_MORE;
 	}
 	if (p->has_te && p->has_length)
@@ -300,7 +314,14 @@ http1_parse(struct http1_resp *p, const char *buf, size_t len, size_t *used)
 	while (i < len && p->state != S_DONE) {
 		if (p->state == S_BODY_LEN || p->state == S_BODY_EOF ||
 		    p->state == S_CHUNK_DATA) {
-			i += http1_skip_body(p, len - i);
+			size_t n = http1_skip_body(p, len - i);
+
+			if (p->body != NULL && n > 0 &&
+			    !p->body(p->body_arg, buf + i, n)) {
+				r = HTTP1_ERROR;
+				break;
+			}
+			i += n;
 			continue;
 		}
 		if (http1_in_head(p) && ++p->head_len > HTTP1_MAX_HEAD) {

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * An incremental HTTP/1.x response parser for the load generator: feed it
- * bytes as they arrive, in pieces of any size, and it says when one whole
- * response has been read, with its status and whether the connection may
- * carry another request. It keeps no copy of the bytes (a few counters and
- * a short header buffer), so a connection costs ~100 bytes, and it skips
- * bodies without looking at them.
+ * An incremental HTTP/1.x response parser for the agent's HTTP client
+ * (agent/load_http.h): feed it bytes as they arrive, in pieces of any size,
+ * and it says when one whole response has been read, with its status and
+ * whether the connection may carry another request. It keeps no copy of the
+ * bytes (a few counters and a short header buffer), so a connection costs
+ * ~100 bytes. Bodies are skipped without a look, or handed, de-chunked, to
+ * a body function (http1_set_body) for a caller that wants them.
  *
  * Understood: the status line, Content-Length, Transfer-Encoding: chunked
  * (chunk extensions and trailers skipped), Connection: close / keep-alive,
@@ -34,6 +35,10 @@ enum http1_result {
 	HTTP1_ERROR, /* not a valid response: the connection is unusable */
 };
 
+/* Takes len bytes of the body (de-chunked); returns false to stop reading
+ * (http1_parse() then returns HTTP1_ERROR). */
+typedef bool (*http1_body_fn)(void *arg, const char *data, size_t len);
+
 /* Parser state for one response; zero it (or http1_reset()) per request. */
 struct http1_resp {
 	/* Results, valid after HTTP1_DONE. */
@@ -42,19 +47,28 @@ struct http1_resp {
 	bool got_bytes;  /* any byte of a response arrived (even a bad one) */
 
 	/* Internal. */
-	uint8_t  state;
-	uint8_t  minor; /* HTTP/1.<minor> */
-	uint8_t  hdr;   /* the header being read, one of the few we need */
-	uint8_t  pos;   /* position in the status line's fixed part */
-	bool     chunked, has_te, has_length, conn_close, conn_keep;
-	uint64_t length;   /* Content-Length, or the chunk being read */
-	uint32_t head_len; /* bytes of the header section so far */
-	uint8_t  n_line;
-	char     line[HTTP1_HDR_BUF];
+	uint8_t       state;
+	uint8_t       minor; /* HTTP/1.<minor> */
+	uint8_t       hdr;   /* the header being read, one of the few we need */
+	uint8_t       pos;   /* position in the status line's fixed part */
+	bool          chunked, has_te, has_length, conn_close, conn_keep;
+	uint64_t      length;   /* Content-Length, or the chunk being read */
+	uint32_t      head_len; /* bytes of the header section so far */
+	uint8_t       n_line;
+	char          line[HTTP1_HDR_BUF];
+	http1_body_fn body; /* NULL: bodies are skipped */
+	void         *body_arg;
 };
 
-/* Starts a new response. */
+/* Starts a new response (with no body function). */
 void http1_reset(struct http1_resp *p);
+
+/* Hands the body of the response being read to fn (after http1_reset()). */
+void http1_set_body(struct http1_resp *p, http1_body_fn fn, void *arg);
+
+/* Whether the final response's status line and headers have been read, so
+ * that p->status is its status (also when the body then fails). */
+bool http1_head_complete(const struct http1_resp *p);
 
 /* Parses len bytes. On HTTP1_DONE, *used says how many were part of the
  * response (bytes after it are not: a server that sends them is broken);

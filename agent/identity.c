@@ -162,6 +162,8 @@ identity_to_pb(const struct identity *id, struct identity_pb *pb)
 	pb->msg.version     = CHAOS_VERSION;
 	pb->msg.has_pid     = true;
 	pb->msg.pid         = (uint32_t)getpid();
+	pb->msg.has_mode    = id->mode != CHAOS__V1__AGENT_MODE__AGENT_MODE_UNSPECIFIED;
+	pb->msg.mode        = id->mode;
 	for (size_t i = 0; i < id->n_labels; i++) {
 		chaos__v1__label__init(&pb->label[i]);
 		pb->label[i].key   = (char *)id->label_key[i];

@@ -30,6 +30,7 @@ struct identity {
 	char    ips[IDENTITY_MAX_IPS][46];
 	size_t  n_ips;
 	int64_t incarnation; /* process start, us */
+	int     mode;        /* Chaos__V1__AgentMode; set by the caller */
 };
 
 /* Inputs before defaults: NULL fields fall back to the environment, then to

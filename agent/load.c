@@ -376,8 +376,8 @@ load_new(struct events *ev, const Chaos__V1__LoadSpec *s, struct load **out,
 		rv = CHAOS_ENOMEM;
 		goto fail;
 	}
-	if ((rv = load_http_new(s->url, s->concurrency, s->timeout_ms, load_on_end, l,
-	                        &l->http, why)) != CHAOS_OK ||
+	if ((rv = load_http_new(s->url, "chaos-agent-load", s->concurrency, s->timeout_ms,
+	                        load_on_end, l, &l->http, why)) != CHAOS_OK ||
 	    (rv = load_http_watch(l->http, l->w.stop_fd)) != CHAOS_OK)
 		goto fail;
 	*out = l;

@@ -13,8 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <mbedtls/base64.h>
+
 #include "agent/http1.h"
 #include "agent/probe.h"
+#include "agent/tls_client.h"
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/limits.h"
@@ -25,12 +28,12 @@
 #define LH_MAX_WAIT_US 1000000 /* wake at least this often */
 #define LH_WATCH UINT64_MAX    /* epoll data of the watched fd */
 #define LH_REQUEST                                                                       \
-	"GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: chaos-agent-load/%s\r\n"             \
-	"Accept: */*\r\n\r\n"
+	"GET %s HTTP/1.1\r\nHost: %s\r\n%sUser-Agent: %s/%s\r\nAccept: */*\r\n\r\n"
 
 enum lh_state {
 	LH_CLOSED,     /* no socket */
 	LH_CONNECTING, /* connect() in progress, request not sent */
+	LH_HANDSHAKE,  /* https: connected, TLS handshake in progress */
 	LH_SENDING,    /* part of the request sent */
 	LH_WAITING,    /* request sent, reading the answer */
 	LH_IDLE,       /* open, no request: kept for the next one */
@@ -48,16 +51,24 @@ struct lh_conn {
 	uint8_t           state;
 	bool              reused;  /* the socket carried a request before this one */
 	bool              retried; /* this request was sent again on a fresh socket */
+	bool              tcp_up;  /* the TCP connect succeeded */
 	uint32_t          gen; /* bumped per socket: stale epoll events are told apart */
 	uint32_t          events; /* what the epoll set holds for fd; 0: not in it */
 	size_t            sent;
 	int64_t           tag, sched_us; /* the timeout counts from sched_us */
 	struct lh_conn   *prev, *next;   /* in busy, idle or closed */
 	struct http1_resp resp;
+	struct load_http *h;
+	struct tlsc      *tls;             /* https only */
+	int               errnum, tls_err; /* why the request failed */
+	uint32_t          tls_verify;
 };
 
 struct load_http {
 	char                   *host, *port, *request;
+	struct tlsc_config     *tls; /* https only */
+	load_http_body_fn       body;
+	void                   *body_arg;
 	size_t                  request_len;
 	uint32_t                concurrency;
 	int64_t                 timeout_us;
@@ -79,12 +90,14 @@ static void lh_connect(struct load_http *h, struct lh_conn *c);
 /* ---- the URL and the request ---- */
 
 struct lh_url {
+	bool tls;
 	char host[256], port[8], authority[300];
 	char path[LIMIT_URL_LEN + 1]; /* room for the "/" before a bare "?query" */
+	char credentials[LIMIT_URL_LEN * 4 / 3 + 64]; /* an Authorization line, or "" */
 };
 
 /* The Host header: the host (bracketed when an IPv6 literal) and the port
- * unless it is the default one. */
+ * unless it is the scheme's default one. */
 static void
 lh_authority(const struct url_parts *p, struct lh_url *u)
 {
@@ -92,29 +105,67 @@ lh_authority(const struct url_parts *p, struct lh_url *u)
 
 	snprintf(u->authority, sizeof(u->authority), "%s%s%s", v6 ? "[" : "", p->host,
 	         v6 ? "]" : "");
-	if (p->port != 80)
+	if (p->port != (p->scheme == URL_HTTPS ? 443 : 80))
 		snprintf(u->authority + strlen(u->authority),
 		         sizeof(u->authority) - strlen(u->authority), ":%u", p->port);
 }
 
+static int
+lh_hex(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0'
+	    : c >= 'a' && c <= 'f'  ? c - 'a' + 10
+	    : c >= 'A' && c <= 'F'  ? c - 'A' + 10
+	                            : -1;
+}
+
+/* The URL's user:password@, if any, as the Authorization line curl would
+ * send: percent-decoded, then Basic. */
 static chaos_err
-lh_parse_url(const char *url, struct lh_url *u, chaos_why *why)
+lh_credentials(const char *userinfo, size_t n, struct lh_url *u, chaos_why *why)
+{
+	unsigned char plain[LIMIT_URL_LEN], b64[sizeof(u->credentials) - 32];
+	size_t        k = 0, len;
+
+	for (size_t i = 0; i < n && k < sizeof(plain); i++) {
+		int hi = i + 2 < n && userinfo[i] == '%' ? lh_hex(userinfo[i + 1]) : -1;
+		int lo = hi >= 0 ? lh_hex(userinfo[i + 2]) : -1;
+
+		plain[k++] =
+		    lo >= 0 ? (unsigned char)(hi * 16 + lo) : (unsigned char)userinfo[i];
+		i += lo >= 0 ? 2 : 0;
+	}
+	if (mbedtls_base64_encode(b64, sizeof(b64), &len, plain, k) != 0)
+		return chaos_fail(why, CHAOS_EINVAL, "url: user:password too long");
+	snprintf(u->credentials, sizeof(u->credentials), "Authorization: Basic %s\r\n",
+	         (const char *)b64);
+	return CHAOS_OK;
+}
+
+/* for_load: a load's URL (no https, no user@), else a probe's. */
+static chaos_err
+lh_parse_url(const char *url, bool for_load, struct lh_url *u, chaos_why *why)
 {
 	struct url_parts p;
-	const char      *auth;
+	const char      *auth, *at;
 
 	if (url == NULL)
 		return chaos_fail(why, CHAOS_EINVAL, "no url");
 	if (url_parse(url, URL_WEB, &p, why) != CHAOS_OK)
 		return chaos_fail_prefix(why, CHAOS_EINVAL, "url");
-	if (p.scheme == URL_HTTPS)
+	if (p.scheme == URL_HTTPS && for_load)
 		return chaos_fail(
 		    why, CHAOS_EUNSUPPORTED,
 		    "https:// is not supported by the load generator (plain HTTP/1.1)");
-	/* credentials would go out in the clear, and we would not send them */
-	auth = strstr(url, "://") + 3;
-	if (memchr(auth, '@', strcspn(auth, "/?#")) != NULL)
+	auth              = strstr(url, "://") + 3;
+	at                = memrchr(auth, '@', strcspn(auth, "/?#"));
+	u->credentials[0] = '\0';
+	/* a load: credentials would go out in the clear with every request */
+	if (at != NULL && for_load)
 		return chaos_fail(why, CHAOS_EINVAL, "url: user@ is not allowed");
+	if (at != NULL && lh_credentials(auth, (size_t)(at - auth), u, why) != CHAOS_OK)
+		return CHAOS_EINVAL;
+	u->tls = p.scheme == URL_HTTPS;
 	snprintf(u->host, sizeof(u->host), "%s", p.host);
 	snprintf(u->port, sizeof(u->port), "%u", p.port);
 	lh_authority(&p, u);
@@ -131,7 +182,7 @@ load_http_check_url(const char *url, chaos_why *why)
 
 	if (u == NULL)
 		return CHAOS_ENOMEM;
-	rv = lh_parse_url(url, u, why);
+	rv = lh_parse_url(url, true, u, why);
 	free(u);
 	return rv;
 }
@@ -155,15 +206,24 @@ lh_push(struct lh_list *l, struct lh_conn *c, bool at_head)
 	*(c->next != NULL ? &c->next->prev : &l->tail) = c;
 }
 
-/* Closes c's socket; c goes to the closed list (from none). */
+/* Closes c's socket (and TLS session), leaving c in no list. */
 static void
-lh_close(struct load_http *h, struct lh_conn *c)
+lh_drop_socket(struct lh_conn *c)
 {
+	tlsc_free(c->tls);
+	c->tls = NULL;
 	if (c->fd >= 0)
 		close(c->fd); /* also takes it out of the epoll set */
 	c->fd     = -1;
 	c->events = 0;
-	c->state  = LH_CLOSED;
+}
+
+/* Closes c's socket; c goes to the closed list (from none). */
+static void
+lh_close(struct load_http *h, struct lh_conn *c)
+{
+	lh_drop_socket(c);
+	c->state = LH_CLOSED;
 	lh_push(&h->closed, c, true);
 }
 
@@ -173,11 +233,18 @@ static void
 lh_end(struct load_http *h, struct lh_conn *c, Chaos__V1__ErrorClass cls, bool keep,
        bool cancelled)
 {
-	struct load_http_end e = {.tag       = c->tag,
-	                          .sched_us  = c->sched_us,
-	                          .end_us    = clk_mono_us(),
-	                          .cls       = cls,
-	                          .cancelled = cancelled};
+	struct load_http_end e = {
+	    .tag        = c->tag,
+	    .sched_us   = c->sched_us,
+	    .end_us     = clk_mono_us(),
+	    .cls        = cls,
+	    .cancelled  = cancelled,
+	    .status     = http1_head_complete(&c->resp) ? c->resp.status : 0,
+	    .connected  = c->tcp_up,
+	    .errnum     = c->errnum,
+	    .tls_err    = c->tls_err,
+	    .tls_verify = c->tls_verify,
+	};
 
 	lh_unlink(&h->busy, c);
 	h->in_flight--;
@@ -200,14 +267,14 @@ lh_fail(struct load_http *h, struct lh_conn *c, int errnum)
 
 	if (c->reused && !c->retried && !c->resp.got_bytes) {
 		c->retried = true;
-		if (c->fd >= 0)
-			close(c->fd);
-		c->fd     = -1;
-		c->events = 0;
+		lh_drop_socket(c);
 		lh_connect(h, c);
 		return;
 	}
-	if (!c->resp.got_bytes || errnum == ECONNRESET)
+	c->errnum = errnum;
+	if (c->tls_err != 0 && errnum == 0)
+		cls = CHAOS__V1__ERROR_CLASS__ERROR_CLASS_OTHER; /* TLS said no */
+	else if (!c->resp.got_bytes || errnum == ECONNRESET)
 		cls = errnum != 0 ? probe_class_errno(errnum)
 		                  : CHAOS__V1__ERROR_CLASS__ERROR_CLASS_REFUSED;
 	else
@@ -247,12 +314,44 @@ lh_watch(struct load_http *h, struct lh_conn *c, uint32_t events)
 	return true;
 }
 
+/* A TLS step's outcome as send()/recv() report theirs: the count, or -1
+ * with errno EAGAIN (wait), the socket's errno, or 0 (TLS itself failed:
+ * the reason is kept in c). */
+static ssize_t
+lh_tls_result(struct lh_conn *c, ssize_t n)
+{
+	if (n >= 0)
+		return n;
+	if (n == TLSC_FAILED) {
+		tlsc_failure(c->tls, &c->errnum, &c->tls_err, &c->tls_verify);
+		errno = c->errnum;
+	} else {
+		errno = EAGAIN;
+	}
+	return -1;
+}
+
+static ssize_t
+lh_io_send(struct lh_conn *c, const char *buf, size_t len)
+{
+	if (c->tls != NULL)
+		return lh_tls_result(c, tlsc_send(c->tls, buf, len));
+	return send(c->fd, buf, len, MSG_NOSIGNAL);
+}
+
+static ssize_t
+lh_io_recv(struct lh_conn *c, char *buf, size_t len)
+{
+	if (c->tls != NULL)
+		return lh_tls_result(c, tlsc_recv(c->tls, buf, len));
+	return recv(c->fd, buf, len, 0);
+}
+
 static void
 lh_send(struct load_http *h, struct lh_conn *c)
 {
 	while (c->sent < h->request_len) {
-		ssize_t n = send(c->fd, h->request + c->sent, h->request_len - c->sent,
-		                 MSG_NOSIGNAL);
+		ssize_t n = lh_io_send(c, h->request + c->sent, h->request_len - c->sent);
 
 		if (n > 0) {
 			c->sent += (size_t)n;
@@ -260,8 +359,8 @@ lh_send(struct load_http *h, struct lh_conn *c)
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && errno != EAGAIN) {
-			lh_fail(h, c, errno);
+		if (n == 0 || errno != EAGAIN) {
+			lh_fail(h, c, n < 0 ? errno : 0);
 			return;
 		}
 		/* The send buffer is full: finish when it drains. */
@@ -273,12 +372,57 @@ lh_send(struct load_http *h, struct lh_conn *c)
 	lh_watch(h, c, EPOLLIN);
 }
 
+/* https: drives the handshake; sends the request once it is done. */
+static void
+lh_handshake(struct load_http *h, struct lh_conn *c)
+{
+	int rc = tlsc_handshake(c->tls);
+
+	c->state = LH_HANDSHAKE;
+	if (rc == 0)
+		lh_send(h, c);
+	else if (rc == TLSC_WANT_READ || rc == TLSC_WANT_WRITE)
+		lh_watch(h, c, rc == TLSC_WANT_READ ? EPOLLIN : EPOLLOUT);
+	else
+		lh_fail(h, c, lh_tls_result(c, rc) < 0 ? errno : 0);
+}
+
+/* The TCP connection is up: TLS first for https, then the request. */
+static void
+lh_open(struct load_http *h, struct lh_conn *c)
+{
+	c->tcp_up = true;
+	if (c->tls != NULL)
+		lh_handshake(h, c);
+	else
+		lh_send(h, c);
+}
+
+static bool
+lh_body(void *arg, const char *data, size_t len)
+{
+	struct lh_conn *c = arg;
+
+	return c->h->body(c->h->body_arg, c->tag, data, len);
+}
+
+/* A new response on c: the parser reset, the request's failure forgotten. */
+static void
+lh_reset(struct load_http *h, struct lh_conn *c)
+{
+	c->sent   = 0;
+	c->errnum = c->tls_err = 0;
+	c->tls_verify          = 0;
+	http1_reset(&c->resp);
+	if (h->body != NULL)
+		http1_set_body(&c->resp, lh_body, c);
+}
+
 /* Starts the request on c: at once on an open socket, else after connect. */
 static void
 lh_begin(struct load_http *h, struct lh_conn *c)
 {
-	c->sent = 0;
-	http1_reset(&c->resp);
+	lh_reset(h, c);
 	if (c->fd >= 0)
 		lh_send(h, c);
 	else
@@ -292,8 +436,8 @@ lh_connect(struct load_http *h, struct lh_conn *c)
 	int fd = socket(h->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	c->reused = false;
-	c->sent   = 0;
-	http1_reset(&c->resp);
+	c->tcp_up = false;
+	lh_reset(h, c);
 	if (fd < 0) {
 		lh_end(h, c, CHAOS__V1__ERROR_CLASS__ERROR_CLASS_OTHER, false, false);
 		return;
@@ -302,8 +446,12 @@ lh_connect(struct load_http *h, struct lh_conn *c)
 	c->fd     = fd;
 	c->events = 0;
 	c->gen++;
+	if (h->tls != NULL && tlsc_new(h->tls, h->host, fd, &c->tls) != CHAOS_OK) {
+		lh_end(h, c, CHAOS__V1__ERROR_CLASS__ERROR_CLASS_OTHER, false, false);
+		return;
+	}
 	if (connect(fd, (const struct sockaddr *)&h->addr, h->addr_len) == 0) {
-		lh_send(h, c);
+		lh_open(h, c);
 		return;
 	}
 	if (errno != EINPROGRESS) {
@@ -325,14 +473,22 @@ lh_connected(struct load_http *h, struct lh_conn *c)
 	if (soerr != 0)
 		lh_fail(h, c, soerr);
 	else
-		lh_send(h, c);
+		lh_open(h, c);
+}
+
+/* Whether more bytes may be read now: a full buffer leaves more in the
+ * socket, and TLS may hold decrypted bytes the socket no longer signals. */
+static bool
+lh_more(const struct lh_conn *c, size_t n, size_t cap)
+{
+	return n == cap || (c->tls != NULL && tlsc_pending(c->tls));
 }
 
 static void
 lh_readable(struct load_http *h, struct lh_conn *c)
 {
 	for (;;) {
-		ssize_t           n = recv(c->fd, h->rbuf, sizeof(h->rbuf), 0);
+		ssize_t           n = lh_io_recv(c, h->rbuf, sizeof(h->rbuf));
 		size_t            used;
 		enum http1_result r;
 
@@ -366,7 +522,7 @@ lh_readable(struct load_http *h, struct lh_conn *c)
 			       false);
 			return;
 		}
-		if ((size_t)n < sizeof(h->rbuf))
+		if (!lh_more(c, (size_t)n, sizeof(h->rbuf)))
 			return; /* level-triggered: the rest wakes us again */
 	}
 }
@@ -384,6 +540,9 @@ lh_event(struct load_http *h, uint64_t data, uint32_t events)
 	switch (c->state) {
 	case LH_CONNECTING:
 		lh_connected(h, c);
+		break;
+	case LH_HANDSHAKE:
+		lh_handshake(h, c);
 		break;
 	case LH_SENDING:
 		if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
@@ -403,14 +562,30 @@ lh_event(struct load_http *h, uint64_t data, uint32_t events)
 
 /* ---- the pool ---- */
 
+/* The one request every connection sends, and the host's copies. */
+static chaos_err
+lh_prepare(struct load_http *h, const struct lh_url *u, const char *user_agent)
+{
+	int n = snprintf(NULL, 0, LH_REQUEST, u->path, u->authority, u->credentials,
+	                 user_agent, CHAOS_VERSION);
+
+	if ((h->host = strdup(u->host)) == NULL || (h->port = strdup(u->port)) == NULL ||
+	    (h->request = malloc((size_t)n + 1)) == NULL)
+		return CHAOS_ENOMEM;
+	snprintf(h->request, (size_t)n + 1, LH_REQUEST, u->path, u->authority,
+	         u->credentials, user_agent, CHAOS_VERSION);
+	h->request_len = (size_t)n;
+	return CHAOS_OK;
+}
+
 chaos_err
-load_http_new(const char *url, uint32_t concurrency, uint32_t timeout_ms,
-              load_http_end_fn end, void *arg, struct load_http **out, chaos_why *why)
+load_http_new(const char *url, const char *user_agent, uint32_t concurrency,
+              uint32_t timeout_ms, load_http_end_fn end, void *arg,
+              struct load_http **out, chaos_why *why)
 {
 	struct lh_url    *u = malloc(sizeof(*u));
 	struct load_http *h = calloc(1, sizeof(*h));
 	chaos_err         rv;
-	int               n;
 
 	if (u == NULL || h == NULL) {
 		free(u);
@@ -418,23 +593,20 @@ load_http_new(const char *url, uint32_t concurrency, uint32_t timeout_ms,
 		return CHAOS_ENOMEM;
 	}
 	h->epfd = -1;
-	if ((rv = lh_parse_url(url, u, why)) != CHAOS_OK)
+	if ((rv = lh_parse_url(url, false, u, why)) != CHAOS_OK ||
+	    (rv = lh_prepare(h, u, user_agent)) != CHAOS_OK ||
+	    (u->tls && (rv = tlsc_config_get(&h->tls, why)) != CHAOS_OK))
 		goto fail;
-	n  = snprintf(NULL, 0, LH_REQUEST, u->path, u->authority, CHAOS_VERSION);
 	rv = CHAOS_ENOMEM;
-	if ((h->host = strdup(u->host)) == NULL || (h->port = strdup(u->port)) == NULL ||
-	    (h->request = malloc((size_t)n + 1)) == NULL ||
-	    (h->conns = calloc(concurrency, sizeof(h->conns[0]))) == NULL)
+	if ((h->conns = calloc(concurrency, sizeof(h->conns[0]))) == NULL)
 		goto fail;
-	snprintf(h->request, (size_t)n + 1, LH_REQUEST, u->path, u->authority,
-	         CHAOS_VERSION);
-	h->request_len = (size_t)n;
 	h->concurrency = concurrency;
 	h->timeout_us  = (int64_t)timeout_ms * 1000;
 	h->end         = end;
 	h->arg         = arg;
 	for (uint32_t i = concurrency; i-- > 0;) {
 		h->conns[i].fd = -1;
+		h->conns[i].h  = h;
 		lh_close(h, &h->conns[i]);
 	}
 	if ((h->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
@@ -457,15 +629,31 @@ load_http_free(struct load_http *h)
 	if (h == NULL)
 		return;
 	for (uint32_t i = 0; h->conns != NULL && i < h->concurrency; i++)
-		if (h->conns[i].fd >= 0)
-			close(h->conns[i].fd);
+		lh_drop_socket(&h->conns[i]);
 	if (h->epfd >= 0)
 		close(h->epfd);
+	tlsc_config_put(h->tls);
 	free(h->conns);
 	free(h->request);
 	free(h->host);
 	free(h->port);
 	free(h);
+}
+
+void
+load_http_set_addr(struct load_http *h, const struct sockaddr *sa, socklen_t len)
+{
+	if (len > sizeof(h->addr))
+		len = 0; /* not an address we could connect to: as unresolved */
+	memcpy(&h->addr, sa, len);
+	h->addr_len = len;
+}
+
+void
+load_http_on_body(struct load_http *h, load_http_body_fn fn, void *arg)
+{
+	h->body     = fn;
+	h->body_arg = arg;
 }
 
 chaos_err

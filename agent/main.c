@@ -12,7 +12,9 @@
 #include "agent/agent.h"
 #include "agent/cli.h"
 #include "agent/events.h"
+#include "agent/exempt.h"
 #include "agent/identity.h"
+#include "agent/memtune.h"
 #include "agent/session.h"
 #include "common/err.h"
 #include "common/flags.h"
@@ -56,6 +58,7 @@ static int
 agent_start(const struct agent_opts *o, const struct identity *id)
 {
 	char                   events_url[512], host[256] = "", role[32];
+	struct exempt         *ex = NULL;
 	struct events         *ev = NULL;
 	struct agent          *a  = NULL;
 	struct session        *s  = NULL;
@@ -66,18 +69,21 @@ agent_start(const struct agent_opts *o, const struct identity *id)
 
 	url_events_from_session(o->controller, events_url, sizeof(events_url));
 	url_host(o->controller, host, sizeof(host)); /* ipc:// has none: nothing exempt */
-	if ((rv = events_open(events_url, id->agent_id, &o->tls, &ev, &why)) !=
+	if ((rv = exempt_new(host, NULL, NULL, &ex)) != CHAOS_OK ||
+	    (rv = events_open(events_url, id->agent_id, &o->tls, ex, &ev, &why)) !=
 	        CHAOS_OK ||
-	    (rv = agent_new(ev, host[0] ? host : NULL, &a)) != CHAOS_OK)
+	    (rv = agent_new(ev, ex, o->node_mode, &a, &why)) != CHAOS_OK)
 		goto out;
 	agent_session_handler(a, &h);
-	if ((rv = session_open(o->controller, &o->tls, id, ev, &h, &s, &why)) != CHAOS_OK)
+	if ((rv = session_open(o->controller, &o->tls, id, ev, ex, &h, &s, &why)) !=
+	    CHAOS_OK)
 		goto out;
 	agent_set_session(a, s);
 	pthread_create(&sig_thread, NULL, agent_signal_thread, s);
 	pthread_detach(sig_thread);
 	log_info(
-	    "agent %s (role %s, %zu ips) polling %s", id->agent_id,
+	    "agent %s (%s mode, role %s, %zu ips) polling %s", id->agent_id,
+	    o->node_mode ? "node" : "sidecar",
 	    wire_enum_name(&chaos__v1__role__descriptor, id->role, role, sizeof(role)),
 	    id->n_ips, o->controller);
 	rv = session_run(s);
@@ -88,6 +94,7 @@ out:
 	agent_free(a); /* reverts whatever is still in force */
 	session_close(s);
 	events_close(ev);
+	exempt_free(ex); /* after the sockets whose pipes it notes */
 	return rv == CHAOS_OK ? CHAOS_EXIT_OK : CHAOS_EXIT_ENV;
 }
 
@@ -97,21 +104,19 @@ main(int argc, char **argv)
 	struct agent_opts o;
 	struct identity   id;
 	chaos_why         why = {{0}};
+	int               rv;
 
-	switch (agent_cli_parse(argc, argv, &o, &why)) {
-	case AGENT_CLI_EXIT_OK:
-		return CHAOS_EXIT_OK;
-	case AGENT_CLI_USAGE:
-		fprintf(stderr, "chaos-agent: %s\n", why.text);
-		return CHAOS_EXIT_USAGE;
-	case AGENT_CLI_RUN:
-		break;
-	}
+	if ((rv = flags_exit_status(agent_cli_parse(argc, argv, &o, &why), "chaos-agent",
+	                            &why)) >= 0)
+		return rv;
 	log_init("agent", o.log_level);
 	if (identity_resolve(&o.id, &id, &why) != CHAOS_OK) {
 		fprintf(stderr, "chaos-agent: %s\n", why.text);
 		return CHAOS_EXIT_USAGE;
 	}
+	memtune_apply();
+	id.mode = o.node_mode ? CHAOS__V1__AGENT_MODE__AGENT_MODE_NODE
+	                      : CHAOS__V1__AGENT_MODE__AGENT_MODE_SIDECAR;
 	agent_block_signals();
 	return agent_start(&o, &id);
 }

@@ -6,22 +6,26 @@
  * one atomic netlink batch.
  *
  * Family: the table is `inet` (one table for IPv4 and IPv6, one socket, one
- * owner). Address matches (peers, exempt CIDRs) are IPv4 only for now and are
- * guarded by `meta nfproto ipv4`; rules without address matches (a port fault
- * without peers, loopback exemption) apply to IPv6 too. IPv6 peers can be added
- * later as ipv6_addr sets in the same table.
+ * owner). Exempt CIDRs may be IPv4 or IPv6 (a controller reached over IPv6):
+ * each family has its set, matched under `meta nfproto ipv4|ipv6`. Fault
+ * peers are IPv4 only for now (guarded by `meta nfproto ipv4`); rules
+ * without address matches (a port fault without peers, loopback exemption)
+ * apply to IPv6 too. IPv6 peers can be added later as ipv6_addr sets, as
+ * exempt6 is.
  *
  * Layout of the table (created only as needed by the ruleset):
  *   set  exempt          ipv4 interval set of exempt CIDRs
+ *   set  exempt6         ipv6 interval set of exempt CIDRs
  *   set  f<i>_peers      ipv4 interval set of fault i's peers
  *   set  f<i>_ports      inet_service set of fault i's ports
  *   chain input          filter hook input priority 0
  *   chain output         filter hook output priority 0
  *   chain nat_prerouting nat hook prerouting priority -100 (redirect)
  *   chain nat_output     nat hook output priority -100 (redirect)
- * Each chain starts with the exemptions (`iif/oif lo`, exempt CIDRs:
- * accept), then one rule per fault and direction, each with a counter and a
- * comment "f<i> <kind> <in|out>" that nft_counters() reads back.
+ * Each chain starts with the exemptions (`iif/oif lo`, `ip saddr|daddr
+ * @exempt`, `ip6 saddr|daddr @exempt6`: accept), then one rule per fault and direction,
+ * each with a counter and a comment "f<i> <kind> <in|out>" that nft_counters() reads
+ * back.
  *
  * Threads and namespaces: nft_open() must run on a thread that is inside the
  * target's network namespace (see netns_run() in agent/netns.h); the socket
@@ -80,7 +84,7 @@ enum nft_l4proto {
  * must be left zero/NULL.
  *
  * peers: IPv4 "a.b.c.d/n" or "a.b.c.d" strings; duplicates and overlaps are
- *        merged; host bits are masked.
+ *        merged; host bits are masked. (IPv6: CHAOS_EUNSUPPORTED.)
  *        PARTITION, LOSS: required (1..NFT_MAX_PEERS; "0.0.0.0/0" for all).
  *        REJECT, BLACKHOLE, REDIRECT: optional filter (0 = everyone),
  *        except REJECT/BLACKHOLE with NFT_DIR_OUT: required.
@@ -113,7 +117,8 @@ struct nft_fault {
 
 /*
  * The whole desired content of the table. Borrowed like nft_fault.
- * exempt: CIDRs always accepted first (the controller's address...).
+ * exempt: CIDRs always accepted first (the controller's addresses...),
+ *        IPv4 or IPv6 ("fd00::1", "fd00::/64"), merged like peers.
  * fault_loopback: false (usual) exempts loopback (`iif lo`/`oif lo`, which
  *        covers 127.0.0.0/8 and the host's own addresses); true when the
  *        fault is about loopback traffic.
@@ -148,14 +153,39 @@ struct nft_batch; /* a built netlink batch, for tests and tools */
  */
 chaos_err nft_open(const char *table_name, struct nft_ctx **out, chaos_why *why);
 
+/*
+ * Opens the socket only, in the calling thread's network namespace: no
+ * table until the first nft_commit(), which creates it in the same batch
+ * as its content (one batch instead of three: the node agent's first fault
+ * on a pod). A leftover table of that name (not owned by a live socket) is
+ * deleted then, as nft_open() does. Errors: CHAOS_EINVAL (name),
+ * CHAOS_EPERM, CHAOS_ENOMEM, CHAOS_ESYS.
+ */
+chaos_err nft_open_socket(const char *table_name, struct nft_ctx **out, chaos_why *why);
+
+/*
+ * A cache of built batches that contexts may share (thread-safe): a commit
+ * of a ruleset another context of the same cache committed reuses the
+ * batch built then, byte for byte, instead of building it again. slots:
+ * how many distinct rulesets are kept (the least used goes). Errors:
+ * CHAOS_ENOMEM.
+ */
+struct nft_cache;
+chaos_err nft_cache_new(size_t slots, struct nft_cache **out);
+void      nft_cache_free(struct nft_cache *c); /* NULL ok; after its contexts */
+
+/* Makes ctx's commits go through cache (NULL: none); cache outlives ctx. */
+void nft_set_cache(struct nft_ctx *ctx, struct nft_cache *cache);
+
 /* Closes the socket; the kernel then deletes the table. Accepts NULL. */
 void nft_close(struct nft_ctx *ctx);
 
 /*
  * Checks a ruleset without building anything. Returns CHAOS_OK or
- * CHAOS_EINVAL (bad CIDR, prefix > 32, too many peers/ports/faults, port 0,
- * percent 0 or > 100, ports without proto...) or CHAOS_EUNSUPPORTED (IPv6
- * address), with why naming the fault ("fault 2: ...").
+ * CHAOS_EINVAL (bad CIDR, prefix > 32 or, IPv6, > 128, too many
+ * peers/ports/faults, port 0, percent 0 or > 100, ports without proto...) or
+ * CHAOS_EUNSUPPORTED (an IPv6 peer), with why naming the fault ("fault 2:
+ * ...").
  */
 chaos_err nft_ruleset_check(const struct nft_ruleset *rs, chaos_why *why);
 

@@ -25,6 +25,7 @@
 #define NFT_ELEMS_PER_MSG 1024 /* keeps the element nest far below 64 KiB */
 #define NFT_ELEM_ROOM 48       /* generous bytes per serialised element */
 #define NFT_KEY_TYPE_IPV4 7    /* nft's ipv4_addr, for display only */
+#define NFT_KEY_TYPE_IPV6 8    /* nft's ipv6_addr */
 #define NFT_KEY_TYPE_PORT 13   /* nft's inet_service */
 
 /* ---- the buffer ---- */
@@ -156,7 +157,7 @@ nft_batch_what(const struct nft_batch *b, uint32_t seq)
 /* ---- tables, sets, elements, chains ---- */
 
 int
-nft_put_table(struct nft_batch *b, uint16_t type)
+nft_put_table(struct nft_batch *b, uint16_t type, bool excl)
 {
 	struct nftnl_table *t = nftnl_table_alloc();
 	struct nlmsghdr    *nlh;
@@ -170,8 +171,9 @@ nft_put_table(struct nft_batch *b, uint16_t type)
 	}
 	if (add)
 		nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, NFT_TABLE_F_OWNER);
-	nlh = nft_batch_msg(b, type, add ? NLM_F_CREATE : 0, NFT_MSG_ROOM, "%s table %s",
-	                    add ? "add" : "delete", b->table);
+	nlh =
+	    nft_batch_msg(b, type, (add ? NLM_F_CREATE : 0) | (excl ? NLM_F_EXCL : 0),
+	                  NFT_MSG_ROOM, "%s table %s", add ? "add" : "delete", b->table);
 	if (nlh != NULL) {
 		nftnl_table_nlmsg_build_payload(nlh, t);
 		nft_batch_msg_end(b, nlh);
@@ -197,18 +199,22 @@ nft_set_new(const struct nft_batch *b, const char *name, uint32_t id)
 	return s;
 }
 
+/* key_type: an NFT_KEY_TYPE_*; addresses make interval sets. */
 static int
-nft_put_set(struct nft_batch *b, const char *name, uint32_t id, bool interval)
+nft_put_set(struct nft_batch *b, const char *name, uint32_t id, uint32_t key_type)
 {
 	struct nftnl_set *s = nft_set_new(b, name, id);
 	struct nlmsghdr  *nlh;
+	uint32_t          len = key_type == NFT_KEY_TYPE_IPV4 ? 4
+	             : key_type == NFT_KEY_TYPE_IPV6          ? 16
+	                                                      : 2;
 
 	if (s == NULL)
 		return -ENOMEM;
-	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, interval ? 4 : 2);
-	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE,
-	                  interval ? NFT_KEY_TYPE_IPV4 : NFT_KEY_TYPE_PORT);
-	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, interval ? NFT_SET_INTERVAL : 0);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, len);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, key_type);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS,
+	                  key_type == NFT_KEY_TYPE_PORT ? 0 : NFT_SET_INTERVAL);
 	nlh =
 	    nft_batch_msg(b, NFT_MSG_NEWSET, NLM_F_CREATE, NFT_MSG_ROOM, "set %s", name);
 	if (nlh != NULL) {
@@ -221,7 +227,7 @@ nft_put_set(struct nft_batch *b, const char *name, uint32_t id, bool interval)
 
 /* A set element key in network byte order (first key_len bytes used). */
 struct nft_elem {
-	uint32_t key;
+	uint8_t  key[16];
 	uint32_t flags;
 };
 
@@ -239,7 +245,7 @@ nft_put_elems_chunk(struct nft_batch *b, const char *name, uint32_t id,
 		se = nftnl_set_elem_alloc();
 		if (se == NULL)
 			goto out;
-		if (nftnl_set_elem_set(se, NFTNL_SET_ELEM_KEY, &e[i].key, key_len) < 0) {
+		if (nftnl_set_elem_set(se, NFTNL_SET_ELEM_KEY, e[i].key, key_len) < 0) {
 			nftnl_set_elem_free(se);
 			goto out;
 		}
@@ -278,45 +284,83 @@ nft_put_elems(struct nft_batch *b, const char *name, uint32_t id,
  * nft, a leading 0.0.0.0 end element closes the gap below the first range,
  * which older kernels' rbtree sets need.
  */
+static struct nft_elem
+nft_elem4(uint32_t host, uint32_t flags)
+{
+	struct nft_elem e  = {.flags = flags};
+	uint32_t        be = htonl(host);
+
+	memcpy(e.key, &be, sizeof(be));
+	return e;
+}
+
 static size_t
 nft_ranges_to_elems(const struct nft_range *r, size_t n, struct nft_elem *e)
 {
 	size_t k = 0;
 
 	if (n > 0 && r[0].start != 0)
-		e[k++] = (struct nft_elem) {htonl(0), NFT_SET_ELEM_INTERVAL_END};
+		e[k++] = nft_elem4(0, NFT_SET_ELEM_INTERVAL_END);
 	for (size_t i = 0; i < n; i++) {
-		e[k++] = (struct nft_elem) {htonl(r[i].start), 0};
+		e[k++] = nft_elem4(r[i].start, 0);
 		if (r[i].end <= UINT32_MAX)
-			e[k++] = (struct nft_elem) {htonl((uint32_t)r[i].end),
-			                            NFT_SET_ELEM_INTERVAL_END};
+			e[k++] = nft_elem4((uint32_t)r[i].end, NFT_SET_ELEM_INTERVAL_END);
+	}
+	return k;
+}
+
+static struct nft_elem
+nft_elem6(const uint8_t *key, uint32_t flags)
+{
+	struct nft_elem e = {.flags = flags};
+
+	memcpy(e.key, key, sizeof(e.key));
+	return e;
+}
+
+/* As nft_ranges_to_elems, over 128 bits. */
+static size_t
+nft_ranges6_to_elems(const struct nft_range6 *r, size_t n, struct nft_elem *e)
+{
+	static const uint8_t zero[16];
+	size_t               k = 0;
+
+	if (n > 0 && memcmp(r[0].start, zero, sizeof(zero)) != 0)
+		e[k++] = nft_elem6(zero, NFT_SET_ELEM_INTERVAL_END);
+	for (size_t i = 0; i < n; i++) {
+		e[k++] = nft_elem6(r[i].start, 0);
+		if (!r[i].end_max)
+			e[k++] = nft_elem6(r[i].end, NFT_SET_ELEM_INTERVAL_END);
 	}
 	return k;
 }
 
 int
 nft_put_cidr_set(struct nft_batch *b, const char *name, uint32_t id,
-                 const char *const *cidrs, size_t n)
+                 const char *const *cidrs, size_t n, bool v6)
 {
-	struct nft_range *r = NULL;
-	struct nft_elem  *e = NULL;
-	size_t            nr, ne;
-	int               err;
+	struct nft_range  *r4 = NULL;
+	struct nft_range6 *r6 = NULL;
+	struct nft_elem   *e  = NULL;
+	size_t             nr = 0, ne;
+	int                err;
 
-	err = nft_ranges_build(cidrs, n, &r, &nr);
+	err = v6 ? nft_ranges6_build(cidrs, n, &r6, &nr)
+	         : nft_ranges_build(cidrs, n, &r4, &nr);
 	if (err < 0)
 		goto out;
 	err = -ENOMEM;
 	e   = calloc(2 * nr + 1, sizeof(*e));
 	if (e == NULL)
 		goto out;
-	ne  = nft_ranges_to_elems(r, nr, e);
-	err = nft_put_set(b, name, id, true);
+	ne  = v6 ? nft_ranges6_to_elems(r6, nr, e) : nft_ranges_to_elems(r4, nr, e);
+	err = nft_put_set(b, name, id, v6 ? NFT_KEY_TYPE_IPV6 : NFT_KEY_TYPE_IPV4);
 	if (err == 0)
-		err = nft_put_elems(b, name, id, e, ne, 4);
+		err = nft_put_elems(b, name, id, e, ne, v6 ? 16 : 4);
 out:
 	free(e);
-	free(r);
+	free(r4);
+	free(r6);
 	return err;
 }
 
@@ -343,10 +387,10 @@ nft_put_port_set(struct nft_batch *b, const char *name, uint32_t id,
 		uint16_t be = htons(sorted[i]);
 		if (i > 0 && sorted[i] == sorted[i - 1])
 			continue;
-		e[m] = (struct nft_elem) {0, 0};
-		memcpy(&e[m++].key, &be, sizeof(be));
+		e[m] = (struct nft_elem) {.flags = 0};
+		memcpy(e[m++].key, &be, sizeof(be));
 	}
-	err = nft_put_set(b, name, id, false);
+	err = nft_put_set(b, name, id, NFT_KEY_TYPE_PORT);
 	if (err == 0)
 		err = nft_put_elems(b, name, id, e, m, 2);
 	return err;
@@ -381,6 +425,33 @@ nft_put_chain(struct nft_batch *b, enum nft_chain_id id)
 	return nlh ? 0 : -ENOMEM;
 }
 
+/* The exempt CIDRs in two sets, one per address family. */
+static int
+nft_put_exempt_sets(struct nft_batch *b, const struct nft_ruleset *rs)
+{
+	const char **v4 = calloc(rs->n_exempt + 1, sizeof(*v4));
+	const char **v6 = calloc(rs->n_exempt + 1, sizeof(*v6));
+	size_t       n4 = 0, n6 = 0;
+	int          err = -ENOMEM;
+
+	if (v4 == NULL || v6 == NULL)
+		goto out;
+	for (size_t i = 0; i < rs->n_exempt; i++) {
+		if (nft_cidr_is_ipv6(rs->exempt[i]))
+			v6[n6++] = rs->exempt[i];
+		else
+			v4[n4++] = rs->exempt[i];
+	}
+	err =
+	    n4 > 0 ? nft_put_cidr_set(b, "exempt", NFT_SET_ID_EXEMPT, v4, n4, false) : 0;
+	if (err == 0 && n6 > 0)
+		err = nft_put_cidr_set(b, "exempt6", NFT_SET_ID_EXEMPT6, v6, n6, true);
+out:
+	free(v4);
+	free(v6);
+	return err;
+}
+
 /* Sets and elements first, then chains with their rules: every object
  * exists, in this transaction, before something refers to it. */
 static int
@@ -389,8 +460,7 @@ nft_put_ruleset(struct nft_batch *b, const struct nft_ruleset *rs)
 	int err = 0;
 
 	if (rs->n_exempt > 0)
-		err = nft_put_cidr_set(b, "exempt", NFT_SET_ID_EXEMPT, rs->exempt,
-		                       rs->n_exempt);
+		err = nft_put_exempt_sets(b, rs);
 	for (size_t i = 0; err == 0 && i < rs->n_faults; i++)
 		err = nft_put_fault_sets(b, &rs->faults[i], (uint32_t)i);
 	for (int c = 0; err == 0 && c < NFT_CHAIN_COUNT; c++)
@@ -400,16 +470,18 @@ nft_put_ruleset(struct nft_batch *b, const struct nft_ruleset *rs)
 }
 
 /* NEWTABLE first so that DELTABLE cannot fail with ENOENT; the new table
- * replaces the old one, contents and all, when the batch commits. */
+ * replaces the old one, contents and all, when the batch commits. A fresh
+ * socket's first batch (fresh) skips the replacing: its NEWTABLE is
+ * exclusive, so a table already there fails it with EEXIST instead. */
 static int
-nft_put_all(struct nft_batch *b, const struct nft_ruleset *rs)
+nft_put_all(struct nft_batch *b, const struct nft_ruleset *rs, bool fresh)
 {
-	int err = nft_put_table(b, NFT_MSG_NEWTABLE);
+	int err = nft_put_table(b, NFT_MSG_NEWTABLE, fresh);
 
-	if (err == 0)
-		err = nft_put_table(b, NFT_MSG_DELTABLE);
-	if (err == 0)
-		err = nft_put_table(b, NFT_MSG_NEWTABLE);
+	if (err == 0 && !fresh)
+		err = nft_put_table(b, NFT_MSG_DELTABLE, false);
+	if (err == 0 && !fresh)
+		err = nft_put_table(b, NFT_MSG_NEWTABLE, false);
 	if (err == 0)
 		err = nft_put_ruleset(b, rs);
 	if (err == 0)
@@ -418,8 +490,8 @@ nft_put_all(struct nft_batch *b, const struct nft_ruleset *rs)
 }
 
 chaos_err
-nft_build_batch(const char *table, const struct nft_ruleset *rs, uint32_t seq,
-                struct nft_batch **out, chaos_why *why)
+nft_build_batch_ex(const char *table, const struct nft_ruleset *rs, uint32_t seq,
+                   bool fresh, struct nft_batch **out, chaos_why *why)
 {
 	struct nft_batch *b;
 	chaos_err         rv;
@@ -433,11 +505,18 @@ nft_build_batch(const char *table, const struct nft_ruleset *rs, uint32_t seq,
 		return rv;
 	if ((b = nft_batch_new(table, seq)) == NULL)
 		return chaos_fail(why, CHAOS_ENOMEM, "out of memory for the batch");
-	if ((err = nft_put_all(b, rs)) < 0) {
+	if ((err = nft_put_all(b, rs, fresh)) < 0) {
 		nft_batch_free(b);
 		return chaos_fail(why, chaos_err_from_errno(err),
 		                  "building the batch: %s", strerror(-err));
 	}
 	*out = b;
 	return CHAOS_OK;
+}
+
+chaos_err
+nft_build_batch(const char *table, const struct nft_ruleset *rs, uint32_t seq,
+                struct nft_batch **out, chaos_why *why)
+{
+	return nft_build_batch_ex(table, rs, seq, false, out, why);
 }

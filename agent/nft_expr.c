@@ -147,13 +147,17 @@ nft_rb_redirect(struct nft_rb *rb, uint16_t port)
 	nftnl_expr_set_u32(red, NFTNL_EXPR_REDIR_FLAGS, NF_NAT_RANGE_PROTO_SPECIFIED);
 }
 
+static void
+nft_rb_nfproto(struct nft_rb *rb, uint8_t proto)
+{
+	nft_rb_meta(rb, NFT_META_NFPROTO);
+	nft_rb_cmp(rb, NFT_CMP_EQ, &proto, sizeof(proto));
+}
+
 void
 nft_rb_ipv4_only(struct nft_rb *rb)
 {
-	uint8_t proto = NFPROTO_IPV4;
-
-	nft_rb_meta(rb, NFT_META_NFPROTO);
-	nft_rb_cmp(rb, NFT_CMP_EQ, &proto, sizeof(proto));
+	nft_rb_nfproto(rb, NFPROTO_IPV4);
 }
 
 void
@@ -161,6 +165,15 @@ nft_rb_addr_in_set(struct nft_rb *rb, bool saddr, const char *set, uint32_t set_
 {
 	nft_rb_ipv4_only(rb);
 	nft_rb_payload(rb, NFT_PAYLOAD_NETWORK_HEADER, saddr ? 12 : 16, 4);
+	nft_rb_lookup(rb, set, set_id);
+}
+
+/* The IPv6 header's source address is at 8, its destination at 24. */
+void
+nft_rb_addr6_in_set(struct nft_rb *rb, bool saddr, const char *set, uint32_t set_id)
+{
+	nft_rb_nfproto(rb, NFPROTO_IPV6);
+	nft_rb_payload(rb, NFT_PAYLOAD_NETWORK_HEADER, saddr ? 8 : 24, 16);
 	nft_rb_lookup(rb, set, set_id);
 }
 

@@ -10,6 +10,7 @@
  *   nft_rule.c     the chains' layout and the rules of every fault
  *   nft_sock.c     the socket: sending a batch and reading every ACK
  *   nft_counter.c  the rule dump that reads the counters back
+ *   nft_cache.c    built batches kept for the next commit of the same ruleset
  * Inside, functions return 0 or a negative errno (the netlink convention);
  * the public functions convert once to chaos_err and fill why.
  */
@@ -34,6 +35,7 @@ struct nftnl_rule;
 #define NFT_WHAT_LEN 64
 #define NFT_RBUF_SIZE 65536 /* > the 32 KiB a netlink dump skb may take */
 #define NFT_SET_ID_EXEMPT 1
+#define NFT_SET_ID_EXEMPT6 (2 + 2 * NFT_MAX_FAULTS) /* after the faults' sets */
 
 /* ---- chains (nft_rule.c) ---- */
 
@@ -66,6 +68,14 @@ struct nft_range {
 	uint64_t end;
 };
 
+/* An IPv6 range [start, end), big-endian bytes; end_max: it reaches 2^128
+ * (end is then unused). */
+struct nft_range6 {
+	uint8_t start[16];
+	uint8_t end[16];
+	bool    end_max;
+};
+
 /* [A-Za-z0-9_-], 1..NFT_MAX_TABLE_NAME-1 characters. */
 bool nft_table_name_ok(const char *name);
 
@@ -77,6 +87,17 @@ int nft_cidr_parse(const char *s, struct nft_range *r);
  * -ENOMEM or -EINVAL. */
 int nft_ranges_build(const char *const *cidrs, size_t n, struct nft_range **out,
                      size_t *n_out);
+
+/* Whether s is written as an IPv6 address (has a ':'). */
+bool nft_cidr_is_ipv6(const char *s);
+
+/* Parses "x::y" or "x::y/n" (n 0..128), masking host bits. 0, -EINVAL, or
+ * -EAFNOSUPPORT for an IPv4 address. */
+int nft_cidr6_parse(const char *s, struct nft_range6 *r);
+
+/* nft_ranges_build() for IPv6 CIDRs. */
+int nft_ranges6_build(const char *const *cidrs, size_t n, struct nft_range6 **out,
+                      size_t *n_out);
 
 /* ---- the batch (nft_batch.c) ---- */
 
@@ -113,18 +134,31 @@ void nft_batch_msg_end(struct nft_batch *b, const struct nlmsghdr *nlh);
  * anything not in the batch. */
 const char *nft_batch_what(const struct nft_batch *b, uint32_t seq);
 
-/* NEWTABLE (owned by the socket) or DELTABLE of b's table. 0 or -ENOMEM. */
-int nft_put_table(struct nft_batch *b, uint16_t type);
+/* NEWTABLE (owned by the socket; excl: NLM_F_EXCL) or DELTABLE of b's
+ * table. 0 or -ENOMEM. */
+int nft_put_table(struct nft_batch *b, uint16_t type, bool excl);
 
-/* A set and its elements: ipv4 intervals from CIDRs, or inet_service
- * ports. 0, -ENOMEM or -EINVAL. */
+/* nft_build_batch(); fresh: the first batch of a socket that made no table
+ * yet (an exclusive NEWTABLE and the content, nothing replaced). */
+chaos_err nft_build_batch_ex(const char *table, const struct nft_ruleset *rs,
+                             uint32_t seq, bool fresh, struct nft_batch **out,
+                             chaos_why *why);
+
+/* A set and its elements: ipv4 (v6: ipv6) intervals from CIDRs, or
+ * inet_service ports. 0, -ENOMEM or -EINVAL. */
 int nft_put_cidr_set(struct nft_batch *b, const char *name, uint32_t id,
-                     const char *const *cidrs, size_t n);
+                     const char *const *cidrs, size_t n, bool v6);
 int nft_put_port_set(struct nft_batch *b, const char *name, uint32_t id,
                      const uint16_t *ports, size_t n);
 
 /* A base chain from nft_chains. 0 or -ENOMEM. */
 int nft_put_chain(struct nft_batch *b, enum nft_chain_id id);
+
+/* nft_build_batch_ex() through cache (NULL: a plain build); a hit is a
+ * copy of the batch built for the same input earlier (nft_cache.c). */
+chaos_err nft_cache_build(struct nft_cache *c, const char *table,
+                          const struct nft_ruleset *rs, uint32_t seq, bool fresh,
+                          struct nft_batch **out, chaos_why *why);
 
 /* ---- expressions (nft_expr.c) ---- */
 
@@ -151,11 +185,16 @@ void nft_rb_redirect(struct nft_rb *rb, uint16_t port);
 void nft_rb_ipv4_only(struct nft_rb *rb);
 /* `ip saddr|daddr @set` */
 void nft_rb_addr_in_set(struct nft_rb *rb, bool saddr, const char *set, uint32_t set_id);
+/* `ip6 saddr|daddr @set` */
+void nft_rb_addr6_in_set(struct nft_rb *rb, bool saddr, const char *set, uint32_t set_id);
 /* `meta l4proto proto` */
 void nft_rb_l4proto(struct nft_rb *rb, uint8_t proto);
 void nft_rb_comment(struct nft_rb *rb, const char *text);
 
 /* ---- rules (nft_rule.c) ---- */
+
+/* How many of rs's exempt CIDRs are IPv6 (v6) or IPv4 (!v6). */
+size_t nft_exempt_count(const struct nft_ruleset *rs, bool v6);
 
 /* The sets of fault idx (peers, ports), when it has them. 0 or -errno. */
 int nft_put_fault_sets(struct nft_batch *b, const struct nft_fault *f, uint32_t idx);
@@ -178,6 +217,8 @@ struct nft_ctx {
 	int                rcvbuf;
 	char              *rbuf;
 	bool               fail_batch_level; /* last failure hit the whole batch */
+	bool               fresh;            /* nft_open_socket: no table made yet */
+	struct nft_cache  *cache; /* built batches shared with other contexts */
 	char               table[NFT_MAX_TABLE_NAME];
 };
 

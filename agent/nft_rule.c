@@ -74,6 +74,16 @@ nft_chain_needed(const struct nft_ruleset *rs, enum nft_chain_id c)
 
 /* ---- rules ---- */
 
+size_t
+nft_exempt_count(const struct nft_ruleset *rs, bool v6)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < rs->n_exempt; i++)
+		n += nft_cidr_is_ipv6(rs->exempt[i]) == v6;
+	return n;
+}
+
 static void
 nft_set_names(uint32_t idx, char *peers, char *ports, size_t len)
 {
@@ -151,13 +161,21 @@ nft_put_exempt_rules(struct nft_batch *b, const struct nft_ruleset *rs,
 		nft_rb_comment(&rb, "exempt loopback");
 		err = nft_rule_end(b, &rb, c, "exempt loopback");
 	}
-	if (err == 0 && rs->n_exempt > 0) {
+	if (err == 0 && nft_exempt_count(rs, false) > 0) {
 		if (nft_rule_begin(b, &rb, c) < 0)
 			return -ENOMEM;
 		nft_rb_addr_in_set(&rb, ing, "exempt", NFT_SET_ID_EXEMPT);
 		nft_rb_verdict(&rb, NF_ACCEPT);
 		nft_rb_comment(&rb, "exempt addresses");
 		err = nft_rule_end(b, &rb, c, "exempt addresses");
+	}
+	if (err == 0 && nft_exempt_count(rs, true) > 0) {
+		if (nft_rule_begin(b, &rb, c) < 0)
+			return -ENOMEM;
+		nft_rb_addr6_in_set(&rb, ing, "exempt6", NFT_SET_ID_EXEMPT6);
+		nft_rb_verdict(&rb, NF_ACCEPT);
+		nft_rb_comment(&rb, "exempt addresses ipv6");
+		err = nft_rule_end(b, &rb, c, "exempt addresses ipv6");
 	}
 	return err;
 }
@@ -268,7 +286,7 @@ nft_put_fault_sets(struct nft_batch *b, const struct nft_fault *f, uint32_t idx)
 	nft_set_names(idx, peers, ports, sizeof(peers));
 	if (f->n_peers > 0)
 		err = nft_put_cidr_set(b, peers, nft_set_id_peers(idx), f->peers,
-		                       f->n_peers);
+		                       f->n_peers, false);
 	if (err == 0 && f->n_ports > 0)
 		err = nft_put_port_set(b, ports, nft_set_id_ports(idx), f->ports,
 		                       f->n_ports);

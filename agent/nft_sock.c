@@ -221,18 +221,48 @@ nft_run_batch(struct nft_ctx *ctx, const struct nft_batch *b, chaos_why *why)
 
 /* Builds and runs the batch for rs; why is always filled on failure. */
 static chaos_err
-nft_commit_why(struct nft_ctx *ctx, const struct nft_ruleset *rs, chaos_why *why)
+nft_commit_batch(struct nft_ctx *ctx, const struct nft_ruleset *rs, bool fresh, int *err,
+                 chaos_why *why)
 {
 	struct nft_batch *b = NULL;
 	chaos_err         rv;
-	int               err;
 
-	if ((rv = nft_build_batch(ctx->table, rs, ctx->seq, &b, why)) != CHAOS_OK)
+	if ((rv = nft_cache_build(ctx->cache, ctx->table, rs, ctx->seq, fresh, &b,
+	                          why)) != CHAOS_OK)
 		return chaos_fail_prefix(why, rv, "invalid ruleset");
 	ctx->seq = b->seq_next;
-	err      = nft_run_batch(ctx, b, why);
+	*err     = nft_run_batch(ctx, b, why);
 	nft_batch_free(b);
-	return chaos_err_from_errno(err);
+	return chaos_err_from_errno(*err);
+}
+
+static int nft_delete_leftover(struct nft_ctx *ctx, chaos_why *why);
+
+/* A fresh socket tries its first batch alone; when a table is already
+ * there it goes the way nft_open() does: the leftover deleted (or
+ * CHAOS_EBUSY when a live socket owns it), then the usual batch. */
+static chaos_err
+nft_commit_why(struct nft_ctx *ctx, const struct nft_ruleset *rs, chaos_why *why)
+{
+	chaos_why w   = {{0}};
+	int       err = 0;
+	chaos_err rv;
+
+	if (!ctx->fresh)
+		return nft_commit_batch(ctx, rs, false, &err, why);
+	rv = nft_commit_batch(ctx, rs, true, &err, &w);
+	/* EEXIST: a table is there; EPERM: owned by a live socket, or no
+	 * CAP_NET_ADMIN: nft_delete_leftover tells which */
+	if (rv == CHAOS_OK || (err != -EEXIST && err != -EPERM)) {
+		ctx->fresh = ctx->fresh && rv != CHAOS_OK;
+		if (rv != CHAOS_OK)
+			chaos_fail(why, rv, "%s", w.text);
+		return rv;
+	}
+	if ((err = nft_delete_leftover(ctx, why)) < 0)
+		return chaos_err_from_errno(err);
+	ctx->fresh = false;
+	return nft_commit_batch(ctx, rs, false, &err, why);
 }
 
 chaos_err
@@ -266,7 +296,7 @@ nft_delete_leftover(struct nft_ctx *ctx, chaos_why *why)
 
 	if (b == NULL)
 		return -ENOMEM;
-	err = nft_put_table(b, NFT_MSG_DELTABLE);
+	err = nft_put_table(b, NFT_MSG_DELTABLE, false);
 	if (err == 0)
 		err = nft_batch_finish(b);
 	if (err == 0) {
@@ -295,13 +325,10 @@ nft_close(struct nft_ctx *ctx)
 }
 
 chaos_err
-nft_open(const char *table_name, struct nft_ctx **out, chaos_why *why)
+nft_open_socket(const char *table_name, struct nft_ctx **out, chaos_why *why)
 {
-	const struct nft_ruleset empty = {0};
-	struct nft_ctx          *ctx;
-	chaos_why                w = {{0}};
-	chaos_err                rv;
-	int                      err;
+	struct nft_ctx *ctx;
+	int             err;
 
 	if (!nft_table_name_ok(table_name) || out == NULL)
 		return chaos_fail(why, CHAOS_EINVAL,
@@ -310,15 +337,36 @@ nft_open(const char *table_name, struct nft_ctx **out, chaos_why *why)
 	if ((ctx = calloc(1, sizeof(*ctx))) == NULL)
 		return chaos_fail(why, CHAOS_ENOMEM, "nft: out of memory");
 	snprintf(ctx->table, sizeof(ctx->table), "%s", table_name);
-	ctx->rbuf = malloc(NFT_RBUF_SIZE);
-	err       = ctx->rbuf ? nft_sock_open(ctx) : -ENOMEM;
-	if (err < 0)
-		chaos_fail(&w, CHAOS_ESYS, "netlink socket: %s", strerror(-err));
-	if (err == 0)
-		err = nft_delete_leftover(ctx, &w);
-	if (err < 0 && w.text[0] == '\0')
-		chaos_fail(&w, CHAOS_ESYS, "%s", strerror(-err));
-	rv = err < 0 ? chaos_err_from_errno(err) : nft_commit_why(ctx, &empty, &w);
+	ctx->fresh = true;
+	ctx->rbuf  = malloc(NFT_RBUF_SIZE);
+	err        = ctx->rbuf ? nft_sock_open(ctx) : -ENOMEM;
+	if (err < 0) {
+		nft_close(ctx);
+		return chaos_fail(why, chaos_err_from_errno(err), "netlink socket: %s",
+		                  strerror(-err));
+	}
+	*out = ctx;
+	return CHAOS_OK;
+}
+
+/* The socket, then the leftover deleted and the empty table made: two
+ * batches, each with its own reason when it fails. */
+chaos_err
+nft_open(const char *table_name, struct nft_ctx **out, chaos_why *why)
+{
+	const struct nft_ruleset empty = {0};
+	struct nft_ctx          *ctx   = NULL;
+	chaos_why                w     = {{0}};
+	chaos_err                rv;
+	int                      err;
+
+	if ((rv = nft_open_socket(table_name, &ctx, &w)) == CHAOS_OK) {
+		ctx->fresh = false;
+		if ((err = nft_delete_leftover(ctx, &w)) < 0 && w.text[0] == '\0')
+			chaos_fail(&w, CHAOS_ESYS, "%s", strerror(-err));
+		rv =
+		    err < 0 ? chaos_err_from_errno(err) : nft_commit_why(ctx, &empty, &w);
+	}
 	if (rv != CHAOS_OK) {
 		log_warn("nft %s: open: %s", table_name, w.text);
 		nft_close(ctx);
@@ -326,4 +374,10 @@ nft_open(const char *table_name, struct nft_ctx **out, chaos_why *why)
 	}
 	*out = ctx;
 	return CHAOS_OK;
+}
+
+void
+nft_set_cache(struct nft_ctx *ctx, struct nft_cache *cache)
+{
+	ctx->cache = cache;
 }

@@ -7,8 +7,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/pqlib.h"
 #include "common/clock.h"
 #include "common/err.h"
+
+/* libpq's table, for the functions reached only with a PGconn or PGresult
+ * in hand: pgconn_connect() loaded it to make that connection, so it is
+ * never NULL here. */
+static const struct pqlib *
+pgconn_pq(void)
+{
+	return pqlib_get(NULL);
+}
 
 /* libpq's connection-level texts, and what each means to a client. */
 static const struct {
@@ -139,17 +149,26 @@ pgconn_wait(int fd, short events, int64_t deadline, int stop_fd)
 	}
 }
 
+chaos_err
+pgconn_available(chaos_why *why)
+{
+	return pqlib_get(why) != NULL ? CHAOS_OK : CHAOS_EUNSUPPORTED;
+}
+
 bool
 pgconn_conninfo_ok(const char *conninfo)
 {
-	char             *msg = NULL;
-	PQconninfoOption *opts =
-	    conninfo != NULL ? PQconninfoParse(conninfo, &msg) : NULL;
+	const struct pqlib *pq  = pqlib_get(NULL);
+	char               *msg = NULL;
+	PQconninfoOption   *opts;
 
-	PQfreemem(msg);
+	if (pq == NULL || conninfo == NULL)
+		return false;
+	opts = pq->PQconninfoParse(conninfo, &msg);
+	pq->PQfreemem(msg);
 	if (opts == NULL)
 		return false;
-	PQconninfoFree(opts);
+	pq->PQconninfoFree(opts);
 	return true;
 }
 
@@ -157,14 +176,15 @@ pgconn_conninfo_ok(const char *conninfo)
 static char *
 pgconn_password(const char *conninfo)
 {
-	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
-	char             *pw   = NULL;
+	const struct pqlib *pq   = pgconn_pq();
+	PQconninfoOption   *opts = pq->PQconninfoParse(conninfo, NULL);
+	char               *pw   = NULL;
 
 	for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++)
 		if (strcmp(o->keyword, "password") == 0 && o->val != NULL &&
 		    o->val[0] != '\0')
 			pw = strdup(o->val);
-	PQconninfoFree(opts);
+	pq->PQconninfoFree(opts);
 	return pw;
 }
 
@@ -172,6 +192,7 @@ pgconn_password(const char *conninfo)
 static int
 pgconn_poll_loop(PGconn *c, int64_t deadline, int stop_fd, struct pgconn_error *e)
 {
+	const struct pqlib       *pq = pgconn_pq();
 	PostgresPollingStatusType st = PGRES_POLLING_WRITING; /* as libpq says to start */
 
 	for (;;) {
@@ -180,16 +201,16 @@ pgconn_poll_loop(PGconn *c, int64_t deadline, int stop_fd, struct pgconn_error *
 		if (st == PGRES_POLLING_OK)
 			return CHAOS_OK;
 		if (st == PGRES_POLLING_FAILED)
-			return pgconn_fail_msg(e, "connect: ", PQerrorMessage(c));
-		if ((fd = PQsocket(c)) < 0)
-			return pgconn_fail_msg(e, "connect: ", PQerrorMessage(c));
+			return pgconn_fail_msg(e, "connect: ", pq->PQerrorMessage(c));
+		if ((fd = pq->PQsocket(c)) < 0)
+			return pgconn_fail_msg(e, "connect: ", pq->PQerrorMessage(c));
 		w = pgconn_wait(fd, st == PGRES_POLLING_READING ? POLLIN : POLLOUT,
 		                deadline, stop_fd);
 		if (w == -CHAOS_ECLOSED)
 			return CHAOS_ECLOSED;
 		if (w == 0)
 			return pgconn_timeout(e, "connect");
-		st = PQconnectPoll(c);
+		st = pq->PQconnectPoll(c);
 	}
 }
 
@@ -197,12 +218,18 @@ chaos_err
 pgconn_connect(const char *conninfo, const char *app_name, int64_t deadline_mono_us,
                int stop_fd, PGconn **out, struct pgconn_error *e)
 {
-	const char *const keys[] = {"dbname", "fallback_application_name", NULL};
-	const char *const vals[] = {conninfo, app_name, NULL};
-	PGconn           *c;
-	char             *pw;
-	int               rv;
+	const char *const   keys[] = {"dbname", "fallback_application_name", NULL};
+	const char *const   vals[] = {conninfo, app_name, NULL};
+	chaos_why           why    = {{0}};
+	const struct pqlib *pq     = pqlib_get(&why);
+	PGconn             *c;
+	char               *pw;
+	int                 rv;
 
+	if (pq == NULL) {
+		pgconn_fail_msg(e, "", why.text);
+		return CHAOS_EUNSUPPORTED;
+	}
 	if (!pgconn_conninfo_ok(conninfo)) {
 		pgconn_fail(
 		    e, CHAOS__V1__ERROR_CLASS__ERROR_CLASS_OTHER,
@@ -210,18 +237,18 @@ pgconn_connect(const char *conninfo, const char *app_name, int64_t deadline_mono
 		return CHAOS_EINVAL;
 	}
 	/* expand_dbname: the conninfo string fills every keyword it sets */
-	c = PQconnectStartParams(keys, vals, 1);
+	c = pq->PQconnectStartParams(keys, vals, 1);
 	if (c == NULL) {
 		pgconn_fail(e, CHAOS__V1__ERROR_CLASS__ERROR_CLASS_OTHER,
 		            "connect: out of memory");
 		return CHAOS_ENOMEM;
 	}
-	if (PQstatus(c) == CONNECTION_BAD)
-		rv = pgconn_fail_msg(e, "connect: ", PQerrorMessage(c));
+	if (pq->PQstatus(c) == CONNECTION_BAD)
+		rv = pgconn_fail_msg(e, "connect: ", pq->PQerrorMessage(c));
 	else
 		rv = pgconn_poll_loop(c, deadline_mono_us, stop_fd, e);
 	if (rv != CHAOS_OK) {
-		PQfinish(c);
+		pq->PQfinish(c);
 		if (rv != CHAOS_ECLOSED && (pw = pgconn_password(conninfo)) != NULL) {
 			pgconn_scrub(e->detail, sizeof(e->detail), pw);
 			free(pw);
@@ -237,20 +264,22 @@ pgconn_connect(const char *conninfo, const char *app_name, int64_t deadline_mono
 static int
 pgconn_flush(PGconn *c, int64_t deadline, int stop_fd, struct pgconn_error *e)
 {
+	const struct pqlib *pq = pgconn_pq();
+
 	for (;;) {
-		int f = PQflush(c), w;
+		int f = pq->PQflush(c), w;
 
 		if (f == 0)
 			return CHAOS_OK;
-		if (f < 0 || PQsocket(c) < 0)
-			return pgconn_fail_msg(e, "send: ", PQerrorMessage(c));
-		w = pgconn_wait(PQsocket(c), POLLIN | POLLOUT, deadline, stop_fd);
+		if (f < 0 || pq->PQsocket(c) < 0)
+			return pgconn_fail_msg(e, "send: ", pq->PQerrorMessage(c));
+		w = pgconn_wait(pq->PQsocket(c), POLLIN | POLLOUT, deadline, stop_fd);
 		if (w == -CHAOS_ECLOSED)
 			return CHAOS_ECLOSED;
 		if (w == 0)
 			return pgconn_timeout(e, "query");
-		if ((w & POLLIN) && !PQconsumeInput(c))
-			return pgconn_fail_msg(e, "send: ", PQerrorMessage(c));
+		if ((w & POLLIN) && !pq->PQconsumeInput(c))
+			return pgconn_fail_msg(e, "send: ", pq->PQerrorMessage(c));
 	}
 }
 
@@ -259,9 +288,10 @@ pgconn_flush(PGconn *c, int64_t deadline, int stop_fd, struct pgconn_error *e)
 static bool
 pgconn_take_result(PGresult *r, PGresult **rows, int *rv, struct pgconn_error *e)
 {
-	ExecStatusType st       = PQresultStatus(r);
-	const char    *sqlstate = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-	bool           go_on    = true;
+	const struct pqlib *pq       = pgconn_pq();
+	ExecStatusType      st       = pq->PQresultStatus(r);
+	const char         *sqlstate = pq->PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	bool                go_on    = true;
 
 	if (st == PGRES_TUPLES_OK && rows != NULL && *rows == NULL) {
 		*rows = r;
@@ -271,10 +301,10 @@ pgconn_take_result(PGresult *r, PGresult **rows, int *rv, struct pgconn_error *e
 		if (sqlstate != NULL && sqlstate[0] != '\0') {
 			e->cls = CHAOS__V1__ERROR_CLASS__ERROR_CLASS_SQL;
 			snprintf(e->sqlstate, sizeof(e->sqlstate), "%s", sqlstate);
-			pgconn_detail(e, "query: ", PQresultErrorMessage(r));
+			pgconn_detail(e, "query: ", pq->PQresultErrorMessage(r));
 			*rv = CHAOS_EPROTO;
 		} else {
-			*rv = pgconn_fail_msg(e, "query: ", PQresultErrorMessage(r));
+			*rv = pgconn_fail_msg(e, "query: ", pq->PQresultErrorMessage(r));
 		}
 	} else if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK &&
 	           st != PGRES_EMPTY_QUERY && st != PGRES_FATAL_ERROR &&
@@ -282,13 +312,13 @@ pgconn_take_result(PGresult *r, PGresult **rows, int *rv, struct pgconn_error *e
 		if (*rv == CHAOS_OK) {
 			char d[64];
 			snprintf(d, sizeof(d), "query: unexpected result %s",
-			         PQresStatus(st));
+			         pq->PQresStatus(st));
 			*rv =
 			    pgconn_fail(e, CHAOS__V1__ERROR_CLASS__ERROR_CLASS_OTHER, d);
 		}
 		go_on = false;
 	}
-	PQclear(r);
+	pq->PQclear(r);
 	return go_on;
 }
 
@@ -299,29 +329,30 @@ static int
 pgconn_results(PGconn *c, int64_t deadline, int stop_fd, PGresult **rows,
                struct pgconn_error *e)
 {
-	int rv = CHAOS_OK;
+	const struct pqlib *pq = pgconn_pq();
+	int                 rv = CHAOS_OK;
 
 	for (;;) {
-		while (!PQisBusy(c)) {
-			PGresult *r = PQgetResult(c);
+		while (!pq->PQisBusy(c)) {
+			PGresult *r = pq->PQgetResult(c);
 			if (r == NULL)
 				return rv;
 			if (!pgconn_take_result(r, rows, &rv, e))
 				return rv;
 		}
-		if (PQsocket(c) < 0)
+		if (pq->PQsocket(c) < 0)
 			return rv != CHAOS_OK
 			    ? rv
-			    : pgconn_fail_msg(e, "query: ", PQerrorMessage(c));
-		int w = pgconn_wait(PQsocket(c), POLLIN, deadline, stop_fd);
+			    : pgconn_fail_msg(e, "query: ", pq->PQerrorMessage(c));
+		int w = pgconn_wait(pq->PQsocket(c), POLLIN, deadline, stop_fd);
 		if (w == -CHAOS_ECLOSED)
 			return CHAOS_ECLOSED;
-		if (rv != CHAOS_OK && (w == 0 || !PQconsumeInput(c)))
+		if (rv != CHAOS_OK && (w == 0 || !pq->PQconsumeInput(c)))
 			return rv;
 		if (w == 0)
 			return pgconn_timeout(e, "query");
-		if (rv == CHAOS_OK && !PQconsumeInput(c))
-			return pgconn_fail_msg(e, "query: ", PQerrorMessage(c));
+		if (rv == CHAOS_OK && !pq->PQconsumeInput(c))
+			return pgconn_fail_msg(e, "query: ", pq->PQerrorMessage(c));
 	}
 }
 
@@ -330,22 +361,23 @@ pgconn_query(PGconn *c, const char *sql, int n_params, const char *const *params
              int64_t deadline_mono_us, int stop_fd, PGresult **rows,
              struct pgconn_error *e)
 {
-	int sent, rv;
+	const struct pqlib *pq = pgconn_pq();
+	int                 sent, rv;
 
 	if (rows != NULL)
 		*rows = NULL;
-	if (PQsetnonblocking(c, 1) != 0)
-		return pgconn_fail_msg(e, "query: ", PQerrorMessage(c));
+	if (pq->PQsetnonblocking(c, 1) != 0)
+		return pgconn_fail_msg(e, "query: ", pq->PQerrorMessage(c));
 	sent = n_params > 0
-	    ? PQsendQueryParams(c, sql, n_params, NULL, params, NULL, NULL, 0)
-	    : PQsendQuery(c, sql);
+	    ? pq->PQsendQueryParams(c, sql, n_params, NULL, params, NULL, NULL, 0)
+	    : pq->PQsendQuery(c, sql);
 	if (!sent)
-		return pgconn_fail_msg(e, "query: ", PQerrorMessage(c));
+		return pgconn_fail_msg(e, "query: ", pq->PQerrorMessage(c));
 	rv = pgconn_flush(c, deadline_mono_us, stop_fd, e);
 	if (rv == CHAOS_OK)
 		rv = pgconn_results(c, deadline_mono_us, stop_fd, rows, e);
 	if (rv != CHAOS_OK && rows != NULL && *rows != NULL) {
-		PQclear(*rows);
+		pq->PQclear(*rows);
 		*rows = NULL;
 	}
 	return rv;
@@ -354,8 +386,30 @@ pgconn_query(PGconn *c, const char *sql, int n_params, const char *const *params
 bool
 pgconn_reusable(PGconn *c)
 {
-	return c != NULL && PQstatus(c) == CONNECTION_OK &&
-	    PQtransactionStatus(c) == PQTRANS_IDLE;
+	const struct pqlib *pq = pgconn_pq();
+
+	return c != NULL && pq->PQstatus(c) == CONNECTION_OK &&
+	    pq->PQtransactionStatus(c) == PQTRANS_IDLE;
+}
+
+void
+pgconn_close(PGconn *c)
+{
+	if (c != NULL)
+		pgconn_pq()->PQfinish(c);
+}
+
+int
+pgconn_socket(PGconn *c)
+{
+	return pgconn_pq()->PQsocket(c);
+}
+
+void
+pgconn_clear(PGresult *r)
+{
+	if (r != NULL)
+		pgconn_pq()->PQclear(r);
 }
 
 chaos_err
@@ -369,19 +423,20 @@ pgconn_terminate_backends(PGconn *c, const char *app_name, bool same_client,
 	    " AND datname = current_database()"
 	    " AND ($1::text IS NULL OR application_name = $1::text)"
 	    " AND (NOT $2::bool OR client_addr IS NOT DISTINCT FROM inet_client_addr())";
-	const char *params[2] = {app_name, same_client ? "t" : "f"};
-	PGresult   *rows      = NULL;
-	int         rv;
+	const struct pqlib *pq        = pgconn_pq();
+	const char         *params[2] = {app_name, same_client ? "t" : "f"};
+	PGresult           *rows      = NULL;
+	int                 rv;
 
 	rv = pgconn_query(c, sql, 2, params, deadline_mono_us, -1, &rows, e);
 	if (rv != CHAOS_OK)
 		return rv;
-	if (rows == NULL || PQntuples(rows) != 1 || PQnfields(rows) != 1) {
-		PQclear(rows);
+	if (rows == NULL || pq->PQntuples(rows) != 1 || pq->PQnfields(rows) != 1) {
+		pq->PQclear(rows);
 		return pgconn_fail(e, CHAOS__V1__ERROR_CLASS__ERROR_CLASS_OTHER,
 		                   "terminate: unexpected answer");
 	}
-	*count = atoi(PQgetvalue(rows, 0, 0));
-	PQclear(rows);
+	*count = atoi(pq->PQgetvalue(rows, 0, 0));
+	pq->PQclear(rows);
 	return CHAOS_OK;
 }

@@ -17,7 +17,10 @@
  *
  * Host names in the conninfo are resolved by libpq inside PQconnectPoll,
  * which blocks: give addresses (host=10.0.0.1 or hostaddr=) where a stall
- * past the deadline matters.
+ * past the deadline matters. *
+ * libpq itself is loaded on first use (agent/pqlib.h): pgconn_connect()
+ * and pgconn_available() load it; the functions taking a PGconn need no
+ * check, since a connection exists only once libpq is loaded.
  */
 #ifndef CHAOS_AGENT_PGCONN_H
 #define CHAOS_AGENT_PGCONN_H
@@ -39,17 +42,23 @@ struct pgconn_error {
 	char                  detail[PGCONN_DETAIL_LEN];
 };
 
-/* Whether libpq can parse conninfo (key=value or postgresql:// URI). */
+/* Loads libpq if it is not yet. Returns CHAOS_OK, or CHAOS_EUNSUPPORTED
+ * with why saying which library is missing and which package has it. */
+chaos_err pgconn_available(chaos_why *why);
+
+/* Whether libpq can parse conninfo (key=value or postgresql:// URI); false
+ * also when libpq cannot be loaded (ask pgconn_available() why). */
 bool pgconn_conninfo_ok(const char *conninfo);
 
 /*
  * Connects to conninfo by the deadline (clk_mono_us() time). app_name is
  * the fallback_application_name (the conninfo's own wins). stop_fd: -1, or
  * an fd whose readability abandons the attempt. On success *out is the
- * connection (PQfinish it). Returns CHAOS_OK, CHAOS_ECLOSED (stop_fd
+ * connection (pgconn_close it). Returns CHAOS_OK, CHAOS_ECLOSED (stop_fd
  * fired), or a failure with e filled: CHAOS_ETIMEDOUT, CHAOS_ECONN
  * (refused, reset, DNS), CHAOS_EPROTO (the server said no: authentication,
- * database missing...), CHAOS_EINVAL (conninfo), CHAOS_ENOMEM.
+ * database missing...), CHAOS_EINVAL (conninfo), CHAOS_ENOMEM,
+ * CHAOS_EUNSUPPORTED (libpq cannot be loaded; e says why).
  */
 chaos_err pgconn_connect(const char *conninfo, const char *app_name,
                          int64_t deadline_mono_us, int stop_fd, PGconn **out,
@@ -58,7 +67,7 @@ chaos_err pgconn_connect(const char *conninfo, const char *app_name,
 /*
  * Sends sql with n_params text parameters (NULL when 0) and reads every
  * result by the deadline. With rows non-NULL, *rows gets the first
- * PGRES_TUPLES_OK result (PQclear it; NULL if none). Returns CHAOS_OK,
+ * PGRES_TUPLES_OK result (pgconn_clear it; NULL if none). Returns CHAOS_OK,
  * CHAOS_ECLOSED, or a failure with e filled: CHAOS_EPROTO (SQL error, e has
  * the SQLSTATE, or an unexpected result such as COPY), CHAOS_ETIMEDOUT,
  * CHAOS_ECONN. After any failure but a SQL error the connection is unusable.
@@ -70,6 +79,15 @@ chaos_err pgconn_query(PGconn *c, const char *sql, int n_params,
 /* Whether c can run another query: connected and idle (not mid-transaction
  * or mid-result). */
 bool pgconn_reusable(PGconn *c);
+
+/* Closes c (PQfinish). NULL is fine. */
+void pgconn_close(PGconn *c);
+
+/* c's socket (PQsocket): -1 when it has none. */
+int pgconn_socket(PGconn *c);
+
+/* Frees a result of pgconn_query (PQclear). NULL is fine. */
+void pgconn_clear(PGresult *r);
 
 /*
  * pg_terminate_backend() for the client backends of c's database, except

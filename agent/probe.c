@@ -282,6 +282,27 @@ struct probe_make_args {
 	const Chaos__V1__ProbeSpec *spec;
 };
 
+/* The target as logged: never a password. A PostgreSQL target is a
+ * conninfo, which may hold one; an HTTP URL may carry user:password@. */
+static void
+probe_log_target(const Chaos__V1__ProbeSpec *spec, char *buf, size_t len)
+{
+	const char *auth = strstr(spec->target, "://");
+	const char *at;
+
+	if (spec->kind == CHAOS__V1__PROBE_KIND__PROBE_KIND_POSTGRES) {
+		snprintf(buf, len, "(conninfo)");
+		return;
+	}
+	auth = auth != NULL ? auth + 3 : spec->target;
+	at   = memrchr(auth, '@', strcspn(auth, "/?#"));
+	if (at == NULL)
+		snprintf(buf, len, "%s", spec->target);
+	else
+		snprintf(buf, len, "%.*s***%s", (int)(auth - spec->target), spec->target,
+		         at);
+}
+
 /* worker_set_start's make: builds and starts the probe. */
 static chaos_err
 probe_make(void *arg, struct worker **out, chaos_why *why)
@@ -289,7 +310,7 @@ probe_make(void *arg, struct worker **out, chaos_why *why)
 	const struct probe_make_args *a    = arg;
 	const Chaos__V1__ProbeSpec   *spec = a->spec;
 	struct probe                 *p    = NULL;
-	char                          kind[32];
+	char                          kind[32], target[LIMIT_URL_LEN];
 	chaos_err                     rv;
 
 	if ((rv = probe_new(a->ev, spec, &p, why)) != CHAOS_OK)
@@ -298,13 +319,11 @@ probe_make(void *arg, struct worker **out, chaos_why *why)
 		probe_free(p);
 		return rv;
 	}
-	/* a PostgreSQL target is a conninfo, which may hold a password */
+	probe_log_target(spec, target, sizeof(target));
 	log_info("probe %s started: %s %s every %u ms, timeout %u ms", p->w.id,
 	         wire_enum_name(&chaos__v1__probe_kind__descriptor, (int)spec->kind, kind,
 	                        sizeof(kind)),
-	         spec->kind == CHAOS__V1__PROBE_KIND__PROBE_KIND_POSTGRES ? "(conninfo)"
-	                                                                  : spec->target,
-	         p->interval_ms, p->timeout_ms);
+	         target, p->interval_ms, p->timeout_ms);
 	*out = &p->w;
 	return CHAOS_OK;
 }

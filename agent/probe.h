@@ -18,14 +18,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netdb.h>
 #include <sys/socket.h>
 
 #include "agent/events.h"
 #include "common/err.h"
+#include "common/limits.h"
 #include "proto/chaos.pb-c.h"
 
 #define PROBE_MAX 64                  /* probes per set */
-#define PROBE_DEFAULT_WINDOW_MS 5000u /* HTTP advance_window_ms when 0 */
+#define PROBE_DEFAULT_WINDOW_MS LIMIT_ADVANCE_WINDOW_DEFAULT_MS /* HTTP advance_window_ms when 0 */
 
 struct probe_set;
 
@@ -126,5 +128,19 @@ int probe_tcp_connect_start(const struct sockaddr *sa, socklen_t salen, int *fd)
 /* The outcome of a pending connect once fd polled writable or in error:
  * 0 if connected, else the positive errno. */
 int probe_tcp_connect_finish(int fd);
+
+/* Fills *ss and *len when host is an IPv4 or IPv6 address literal (no
+ * lookup needed); returns false for a name. */
+bool probe_tcp_literal(const char *host, uint16_t port, struct sockaddr_storage *ss,
+                       socklen_t *len);
+
+/* Resolves host and port (a name: getaddrinfo() on a throwaway thread, as
+ * it cannot be bounded or interrupted) within the check's deadline, so a
+ * DNS fault shows as a failed check, not a probe stuck past its timeout.
+ * Returns CHAOS_OK with *res (freeaddrinfo() it), CHAOS_ECLOSED, or
+ * CHAOS_ENOENT with r filled (ERROR_CLASS_DNS). */
+chaos_err probe_tcp_resolve(const char *host, const char *port,
+                            const struct probe_check *c, struct addrinfo **res,
+                            struct probe_result *r);
 
 #endif

@@ -5,50 +5,54 @@
  * survived), healthy when the status is the expected one and, if a JSON field
  * is watched, that field keeps increasing (a chain height, a counter).
  *
- * The transfer runs on a private multi handle so the wait can include the
- * probe's stop fd: stopping never waits for a slow server.
+ * Each check goes through the agent's HTTP client (agent/load_http.h): a
+ * pool of one connection made for the check and freed after it, so nothing
+ * is reused. The host is resolved again for every check (a cached address
+ * would hide a DNS fault) within the check's deadline, and its addresses
+ * are tried in turn until one connects. The stop fd is part of every wait:
+ * stopping never waits for a slow server. An https probe holds the CA
+ * certificates (agent/tls_client.h) from start to stop.
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/load_http.h"
 #include "agent/probe.h"
+#include "agent/tls_client.h"
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/url.h"
 
 #define HTTP_BODY_MAX (64u * 1024u)
-#define HTTP_POLL_MS 1000
-#define HTTP_GRACE_US 1000000 /* past the deadline curl should have ended it */
+#define HTTP_USER_AGENT "chaos-agent-probe"
 
 struct http_state {
-	char    *url;
-	char    *field; /* NULL: status only */
-	uint32_t expect_status;
-	int64_t  window_us;
-	bool     has_last;
-	int64_t  last_value;
-	int64_t  last_advance_us; /* mono time the value last rose (or was first seen) */
+	char                   *url;
+	char                    host[256];
+	char                    port[8];
+	bool                    literal;
+	struct sockaddr_storage addr; /* literal only */
+	socklen_t               addrlen;
+	struct tlsc_config     *tls;   /* https: the CAs, kept while the probe runs */
+	char                   *field; /* NULL: status only */
+	uint32_t                expect_status;
+	int64_t                 window_us;
+	bool                    has_last;
+	int64_t                 last_value;
+	int64_t last_advance_us; /* mono time the value last rose (or was first seen) */
 };
 
-struct http_body {
-	char  *buf;
-	size_t len;
-	bool   overflow;
+/* One check's exchange, filled by the client's callbacks. */
+struct http_exchange {
+	char                *buf; /* the body, when a field is watched */
+	size_t               len;
+	bool                 overflow;
+	bool                 ended;
+	struct load_http_end end;
 };
-
-static pthread_once_t http_once    = PTHREAD_ONCE_INIT;
-static CURLcode       http_init_rc = CURLE_FAILED_INIT;
-
-static void
-http_global_init(void)
-{
-	http_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 static void
 http_fini(void *state)
@@ -57,6 +61,7 @@ http_fini(void *state)
 
 	if (st == NULL)
 		return;
+	tlsc_config_put(st->tls);
 	free(st->url);
 	free(st->field);
 	free(st);
@@ -67,11 +72,8 @@ http_init(const Chaos__V1__ProbeSpec *spec, void **state, chaos_why *why)
 {
 	struct http_state *st = NULL;
 	struct url_parts   u;
+	chaos_err          rv;
 
-	pthread_once(&http_once, http_global_init);
-	if (http_init_rc != CURLE_OK)
-		return chaos_fail(why, CHAOS_ESYS, "probe %s: curl_global_init: %s",
-		                  spec->probe_id, curl_easy_strerror(http_init_rc));
 	if (url_parse(spec->target, URL_WEB, &u, why) != CHAOS_OK)
 		return chaos_fail_prefix(why, CHAOS_EINVAL, "probe %s: target",
 		                         spec->probe_id);
@@ -81,6 +83,13 @@ http_init(const Chaos__V1__ProbeSpec *spec, void **state, chaos_why *why)
 	if (spec->json_field != NULL && spec->json_field[0] != '\0' &&
 	    (st->field = strdup(spec->json_field)) == NULL)
 		goto nomem;
+	snprintf(st->host, sizeof(st->host), "%s", u.host);
+	snprintf(st->port, sizeof(st->port), "%u", u.port);
+	st->literal = probe_tcp_literal(u.host, u.port, &st->addr, &st->addrlen);
+	if (u.scheme == URL_HTTPS && (rv = tlsc_config_get(&st->tls, why)) != CHAOS_OK) {
+		http_fini(st);
+		return chaos_fail_prefix(why, rv, "probe %s: https", spec->probe_id);
+	}
 	st->expect_status = spec->has_expect_status && spec->expect_status != 0
 	    ? spec->expect_status
 	    : 200;
@@ -96,136 +105,123 @@ nomem:
 	return CHAOS_ENOMEM;
 }
 
-/* Keeps the first HTTP_BODY_MAX bytes; beyond that aborts the transfer,
- * since the status is already known and a bigger body is not one we parse. */
-static size_t
-http_write(char *data, size_t size, size_t nmemb, void *arg)
+/* Keeps the first HTTP_BODY_MAX bytes; beyond that gives up on the
+ * response, since the status is known and a bigger body is not one we
+ * parse. */
+static bool
+http_on_body(void *arg, int64_t tag, const char *data, size_t len)
 {
-	struct http_body *b = arg;
-	size_t            n = size * nmemb;
+	struct http_exchange *x = arg;
 
-	if (n > HTTP_BODY_MAX - b->len) {
-		b->overflow = true;
-		return 0;
+	(void)tag;
+	if (len > HTTP_BODY_MAX - x->len) {
+		x->overflow = true;
+		return false;
 	}
-	if (b->buf == NULL && (b->buf = malloc(HTTP_BODY_MAX + 1)) == NULL)
-		return 0;
-	memcpy(b->buf + b->len, data, n);
-	b->len += n;
-	b->buf[b->len] = '\0';
-	return n;
+	if (x->buf == NULL && (x->buf = malloc(HTTP_BODY_MAX + 1)) == NULL)
+		return false;
+	memcpy(x->buf + x->len, data, len);
+	x->len += len;
+	x->buf[x->len] = '\0';
+	return true;
 }
 
 static void
-http_setup(CURL *h, const struct http_state *st, const struct probe_check *c,
-           struct http_body *body, char *errbuf)
+http_on_end(void *arg, const struct load_http_end *e)
 {
-	curl_easy_setopt(h, CURLOPT_URL, st->url);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
-	curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
-	/* A new client resolves again; a cached address would hide DNS faults. */
-	curl_easy_setopt(h, CURLOPT_DNS_CACHE_TIMEOUT, 0L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->timeout_ms);
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "chaos-agent-probe/" CHAOS_VERSION);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, http_write);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	struct http_exchange *x = arg;
+
+	x->end   = *e;
+	x->ended = true;
 }
 
-/* Drives the transfer to its end. Returns CHAOS_OK with *cc set, or
- * CHAOS_ECLOSED when the probe was stopped. */
+/* One request to the address the pool holds, until it ends. Returns
+ * CHAOS_OK or CHAOS_ECLOSED (the probe was stopped). */
 static chaos_err
-http_run(CURLM *m, const struct probe_check *c, CURLcode *cc)
+http_request(struct load_http *h, const struct probe_check *c, struct http_exchange *x)
 {
-	int      running = 1, left;
-	CURLMsg *msg;
-
-	*cc = CURLE_OPERATION_TIMEDOUT;
-	while (running) {
-		struct curl_waitfd w = {.fd = c->stop_fd, .events = CURL_WAIT_POLLIN};
-
-		if (curl_multi_perform(m, &running) != CURLM_OK) {
-			*cc = CURLE_FAILED_INIT;
-			return CHAOS_OK;
-		}
-		if (!running)
-			break;
-		/* curl enforces TIMEOUT_MS itself; the grace only bounds this loop
-		 * should it ever fail to. */
-		if (clk_mono_us() > c->deadline_mono_us + HTTP_GRACE_US)
-			return CHAOS_OK;
-		if (curl_multi_poll(m, &w, 1, HTTP_POLL_MS, NULL) != CURLM_OK) {
-			*cc = CURLE_FAILED_INIT;
-			return CHAOS_OK;
-		}
-		if (w.revents != 0)
-			return CHAOS_ECLOSED;
+	x->ended    = false;
+	x->overflow = false;
+	x->len      = 0;
+	/* Scheduled at the check's start, so that the pool's timeout ends it
+	 * at the check's deadline. A pool of one with nothing in flight always
+	 * takes it. */
+	if (!load_http_send(h, c->deadline_mono_us - (int64_t)c->timeout_ms * 1000, 0)) {
+		x->end.cls = CHAOS__V1__ERROR_CLASS__ERROR_CLASS_OTHER;
+		return CHAOS_OK;
 	}
-	while ((msg = curl_multi_info_read(m, &left)) != NULL)
-		if (msg->msg == CURLMSG_DONE)
-			*cc = msg->data.result;
+	while (!x->ended)
+		if (!load_http_wait(h, c->deadline_mono_us))
+			return CHAOS_ECLOSED;
 	return CHAOS_OK;
 }
 
-/* Classifies a failed transfer. */
-static void
-http_fail(CURL *h, CURLcode cc, const char *errbuf, uint32_t timeout_ms,
-          struct probe_result *r)
+/* Tries the addresses in turn, as a client would, until one connects.
+ * Returns CHAOS_OK with x filled, CHAOS_ECLOSED, or another code with r
+ * filled (no client could be made). */
+static chaos_err
+http_exchange(struct http_state *st, const struct addrinfo *addrs,
+              const struct probe_check *c, struct http_exchange *x,
+              struct probe_result *r)
 {
-	long        os_errno = 0;
-	const char *text     = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc);
+	struct load_http *h   = NULL;
+	chaos_why         why = {{0}};
+	chaos_err         rv;
 
-	curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
-	switch (cc) {
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_RESOLVE_PROXY:
-		r->error_class = CHAOS__V1__ERROR_CLASS__ERROR_CLASS_DNS;
-		probe_detail(r, "resolve: %s", text);
-		return;
-	case CURLE_OPERATION_TIMEDOUT:
-		r->error_class = CHAOS__V1__ERROR_CLASS__ERROR_CLASS_TIMEOUT;
-		probe_detail(r, "timeout after %u ms", timeout_ms);
-		return;
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_SEND_ERROR:
-	case CURLE_RECV_ERROR:
-		r->error_class = probe_class_errno((int)os_errno);
-		if (os_errno != 0)
-			probe_detail(r, "%s: %s",
-			             cc == CURLE_COULDNT_CONNECT ? "connect" : "transfer",
-			             strerror((int)os_errno));
-		else
-			probe_detail(r, "%s", text);
-		return;
-	case CURLE_GOT_NOTHING:
-		/* Accepted, then closed without a word: to a client, a reset. */
-		r->error_class = CHAOS__V1__ERROR_CLASS__ERROR_CLASS_REFUSED;
-		probe_detail(r, "closed without a reply");
-		return;
-	case CURLE_WEIRD_SERVER_REPLY:
-	case CURLE_HTTP2:
-	case CURLE_PARTIAL_FILE:
-		r->error_class = CHAOS__V1__ERROR_CLASS__ERROR_CLASS_PROTOCOL;
-		probe_detail(r, "%s", text);
-		return;
-	default:
+	if ((rv = load_http_new(st->url, HTTP_USER_AGENT, 1, c->timeout_ms, http_on_end,
+	                        x, &h, &why)) != CHAOS_OK ||
+	    (rv = load_http_watch(h, c->stop_fd)) != CHAOS_OK) {
 		r->error_class = CHAOS__V1__ERROR_CLASS__ERROR_CLASS_OTHER;
-		probe_detail(r, "%s", text);
-		return;
+		probe_detail(r, "%s", why.text[0] ? why.text : chaos_strerror(rv));
+		load_http_free(h);
+		return rv;
+	}
+	if (st->field != NULL)
+		load_http_on_body(h, http_on_body, x);
+	for (const struct addrinfo *a = addrs; a != NULL; a = a->ai_next) {
+		load_http_set_addr(h, a->ai_addr, a->ai_addrlen);
+		if ((rv = http_request(h, c, x)) != CHAOS_OK || x->end.connected ||
+		    x->end.cls == CHAOS__V1__ERROR_CLASS__ERROR_CLASS_TIMEOUT)
+			break;
+	}
+	load_http_free(h);
+	return rv;
+}
+
+/* A request that got no complete answer: why, as a client would say it. */
+static void
+http_fail(const struct load_http_end *e, uint32_t timeout_ms, struct probe_result *r)
+{
+	char tls[160];
+
+	r->error_class = e->cls;
+	if (e->cls == CHAOS__V1__ERROR_CLASS__ERROR_CLASS_TIMEOUT) {
+		probe_detail(r, "timeout after %u ms", timeout_ms);
+	} else if (e->errnum != 0) {
+		probe_detail(r, "%s: %s", e->connected ? "transfer" : "connect",
+		             strerror(e->errnum));
+	} else if (e->tls_err != 0) {
+		tlsc_describe(e->tls_err, e->tls_verify, tls, sizeof(tls));
+		probe_detail(r, "tls: %s", tls);
+	} else if (e->cls == CHAOS__V1__ERROR_CLASS__ERROR_CLASS_REFUSED) {
+		/* Accepted, then closed without a word: to a client, a reset. */
+		probe_detail(r, "closed without a reply");
+	} else if (e->cls == CHAOS__V1__ERROR_CLASS__ERROR_CLASS_PROTOCOL) {
+		probe_detail(r,
+		             e->status != 0 ? "response cut short or malformed"
+		                            : "not an HTTP/1.x response");
+	} else {
+		probe_detail(r, "request failed (out of sockets or memory)");
 	}
 }
 
 /* Finds the integer at the dotted path in a JSON object body. */
 static bool
-http_field(const struct http_body *b, const char *path, int64_t *out,
+http_field(const struct http_exchange *x, const char *path, int64_t *out,
            struct probe_result *r)
 {
 	json_error_t jerr;
-	json_t      *root = b->len > 0 ? json_loadb(b->buf, b->len, 0, &jerr) : NULL;
+	json_t      *root = x->len > 0 ? json_loadb(x->buf, x->len, 0, &jerr) : NULL;
 	json_t      *v    = root;
 	const char  *p    = path;
 	bool         ok   = false;
@@ -282,18 +278,19 @@ http_advance(struct http_state *st, int64_t value, struct probe_result *r)
 	             (double)(now - st->last_advance_us) / 1e6);
 }
 
+/* A complete answer (or one given up on for its size): status, then field. */
 static void
-http_judge(struct http_state *st, long status, const struct http_body *body,
-           struct probe_result *r)
+http_judge(struct http_state *st, const struct http_exchange *x, struct probe_result *r)
 {
+	int     status = x->end.status;
 	int64_t value;
 
 	r->http_status = status > 0 && status < 1000 ? (uint32_t)status : 0;
-	if (status != (long)st->expect_status) {
+	if (status != (int)st->expect_status) {
 		r->error_class = status >= 500 && status <= 599
 		    ? CHAOS__V1__ERROR_CLASS__ERROR_CLASS_HTTP_5XX
 		    : CHAOS__V1__ERROR_CLASS__ERROR_CLASS_HTTP_OTHER;
-		probe_detail(r, "status %ld, expected %u", status, st->expect_status);
+		probe_detail(r, "status %d, expected %u", status, st->expect_status);
 		return;
 	}
 	if (st->field == NULL) {
@@ -301,47 +298,50 @@ http_judge(struct http_state *st, long status, const struct http_body *body,
 		return;
 	}
 	r->error_class = CHAOS__V1__ERROR_CLASS__ERROR_CLASS_PROTOCOL;
-	if (body->overflow) {
+	if (x->overflow) {
 		probe_detail(r, "body over %u bytes", HTTP_BODY_MAX);
 		return;
 	}
-	if (http_field(body, st->field, &value, r))
+	if (http_field(x, st->field, &value, r))
 		http_advance(st, value, r);
+}
+
+static bool
+http_answered(const struct http_exchange *x)
+{
+	switch (x->end.cls) {
+	case CHAOS__V1__ERROR_CLASS__ERROR_CLASS_NONE:
+	case CHAOS__V1__ERROR_CLASS__ERROR_CLASS_HTTP_5XX:
+	case CHAOS__V1__ERROR_CLASS__ERROR_CLASS_HTTP_OTHER:
+		return true; /* the client's classes for a whole response */
+	default:
+		return x->overflow;
+	}
 }
 
 static chaos_err
 http_check(void *state, const struct probe_check *c, struct probe_result *r)
 {
-	struct http_state *st                      = state;
-	struct http_body   body                    = {0};
-	char               errbuf[CURL_ERROR_SIZE] = "";
-	CURL              *h                       = curl_easy_init();
-	CURLM             *m                       = curl_multi_init();
-	CURLcode           cc;
-	long               status = 0;
-	chaos_err          rv     = CHAOS_OK;
+	struct http_state   *st  = state;
+	struct http_exchange x   = {0};
+	struct addrinfo      lit = {0}, *res = NULL;
+	chaos_err            rv;
 
-	if (h == NULL || m == NULL || curl_multi_add_handle(m, h) != CURLM_OK) {
-		r->error_class = CHAOS__V1__ERROR_CLASS__ERROR_CLASS_OTHER;
-		probe_detail(r, "curl: out of memory");
-		goto out;
+	if (st->literal) {
+		lit.ai_addr    = (struct sockaddr *)&st->addr;
+		lit.ai_addrlen = st->addrlen;
+	} else if ((rv = probe_tcp_resolve(st->host, st->port, c, &res, r)) != CHAOS_OK) {
+		return rv == CHAOS_ECLOSED ? rv : CHAOS_OK;
 	}
-	http_setup(h, st, c, &body, errbuf);
-	if ((rv = http_run(m, c, &cc)) != CHAOS_OK)
-		goto out;
-	if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && body.overflow)) {
-		http_fail(h, cc, errbuf, c->timeout_ms, r);
-		goto out;
-	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	http_judge(st, status, &body, r);
-out:
-	if (m != NULL && h != NULL)
-		curl_multi_remove_handle(m, h);
-	curl_easy_cleanup(h);
-	curl_multi_cleanup(m);
-	free(body.buf);
-	return rv;
+	rv = http_exchange(st, st->literal ? &lit : res, c, &x, r);
+	if (res != NULL)
+		freeaddrinfo(res);
+	if (rv == CHAOS_OK && http_answered(&x))
+		http_judge(st, &x, r);
+	else if (rv == CHAOS_OK)
+		http_fail(&x.end, c->timeout_ms, r);
+	free(x.buf);
+	return rv == CHAOS_ECLOSED ? rv : CHAOS_OK;
 }
 
 const struct probe_ops probe_http_ops = {

@@ -36,7 +36,7 @@ pg_fini(void *state)
 	if (st == NULL)
 		return;
 	if (st->conn != NULL)
-		PQfinish(st->conn);
+		pgconn_close(st->conn);
 	free(st->conninfo);
 	free(st->query);
 	free(st);
@@ -49,6 +49,9 @@ pg_init(const Chaos__V1__ProbeSpec *spec, void **state, chaos_why *why)
 	const char      *q = spec->query != NULL && spec->query[0] != '\0' ? spec->query
 	                                                                   : PG_DEFAULT_QUERY;
 
+	if (pgconn_available(why) != CHAOS_OK)
+		return chaos_fail_prefix(why, CHAOS_EUNSUPPORTED, "probe %s",
+		                         spec->probe_id);
 	/* never quoted: a conninfo may hold a password */
 	if (!pgconn_conninfo_ok(spec->target))
 		return chaos_fail(why, CHAOS_EINVAL,
@@ -104,7 +107,7 @@ pg_check(void *state, const struct probe_check *c, struct probe_result *r)
 		r->latency_us     = clk_mono_us() - q0;
 	}
 	if (!st->keep || (rv != CHAOS_OK && !pgconn_reusable(st->conn))) {
-		PQfinish(st->conn);
+		pgconn_close(st->conn);
 		st->conn = NULL;
 	}
 	if (rv == CHAOS_ECLOSED)

@@ -79,23 +79,24 @@ probe_tcp_connect_finish(int fd)
 	return e;
 }
 
-static bool
-tcp_literal(struct tcp_state *st)
+bool
+probe_tcp_literal(const char *host, uint16_t port, struct sockaddr_storage *ss,
+                  socklen_t *len)
 {
-	struct sockaddr_in  *v4   = (struct sockaddr_in *)&st->addr;
-	struct sockaddr_in6 *v6   = (struct sockaddr_in6 *)&st->addr;
-	uint16_t             port = htons((uint16_t)atoi(st->port));
+	struct sockaddr_in  *v4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
 
-	if (inet_pton(AF_INET, st->host, &v4->sin_addr) == 1) {
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
 		v4->sin_family = AF_INET;
-		v4->sin_port   = port;
-		st->addrlen    = sizeof(*v4);
+		v4->sin_port   = htons(port);
+		*len           = sizeof(*v4);
 		return true;
 	}
-	if (inet_pton(AF_INET6, st->host, &v6->sin6_addr) == 1) {
+	if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
 		v6->sin6_family = AF_INET6;
-		v6->sin6_port   = port;
-		st->addrlen     = sizeof(*v6);
+		v6->sin6_port   = htons(port);
+		*len            = sizeof(*v6);
 		return true;
 	}
 	return false;
@@ -117,7 +118,7 @@ tcp_init(const Chaos__V1__ProbeSpec *spec, void **state, chaos_why *why)
 		                         spec->probe_id);
 	}
 	snprintf(st->port, sizeof(st->port), "%u", port);
-	st->literal = tcp_literal(st);
+	st->literal = probe_tcp_literal(st->host, port, &st->addr, &st->addrlen);
 	*state      = st;
 	return CHAOS_OK;
 }
@@ -192,11 +193,9 @@ tcp_wait(int fd, short events, const struct probe_check *c)
 	}
 }
 
-/* Resolves st's name within the check's deadline. Returns CHAOS_OK with
- * *res (freeaddrinfo() it), CHAOS_ECLOSED, or CHAOS_ENOENT with r filled. */
-static chaos_err
-tcp_resolve(const struct tcp_state *st, const struct probe_check *c,
-            struct addrinfo **res, struct probe_result *r)
+chaos_err
+probe_tcp_resolve(const char *host, const char *port, const struct probe_check *c,
+                  struct addrinfo **res, struct probe_result *r)
 {
 	struct tcp_lookup *l = calloc(1, sizeof(*l));
 	int                rv, rc;
@@ -209,8 +208,8 @@ tcp_resolve(const struct tcp_state *st, const struct probe_check *c,
 	}
 	atomic_init(&l->refs, 2);
 	atomic_init(&l->done, false);
-	memcpy(l->host, st->host, sizeof(l->host));
-	memcpy(l->port, st->port, sizeof(l->port));
+	snprintf(l->host, sizeof(l->host), "%s", host);
+	snprintf(l->port, sizeof(l->port), "%s", port);
 	if ((rc = tcp_lookup_spawn(l)) != 0) {
 		atomic_store(&l->refs, 1);
 		tcp_lookup_put(l);
@@ -225,11 +224,10 @@ tcp_resolve(const struct tcp_state *st, const struct probe_check *c,
 		l->res = NULL;
 		rv     = CHAOS_OK;
 	} else if (rv == 1) {
-		probe_detail(r, "resolve %s: %s", st->host, gai_strerror(l->rc));
+		probe_detail(r, "resolve %s: %s", host, gai_strerror(l->rc));
 		rv = CHAOS_ENOENT;
 	} else if (rv == 0) {
-		probe_detail(r, "resolve %s: timed out after %u ms", st->host,
-		             c->timeout_ms);
+		probe_detail(r, "resolve %s: timed out after %u ms", host, c->timeout_ms);
 		rv = CHAOS_ENOENT;
 	}
 	tcp_lookup_put(l);
@@ -270,7 +268,7 @@ tcp_check(void *state, const struct probe_check *c, struct probe_result *r)
 	if (st->literal) {
 		rv = tcp_connect((struct sockaddr *)&st->addr, st->addrlen, c, &e);
 	} else {
-		if ((rv = tcp_resolve(st, c, &res, r)) != CHAOS_OK)
+		if ((rv = probe_tcp_resolve(st->host, st->port, c, &res, r)) != CHAOS_OK)
 			return rv == CHAOS_ECLOSED ? rv : CHAOS_OK;
 		for (struct addrinfo *a = res; a != NULL && rv == CHAOS_OK;
 		     a                  = a->ai_next) {

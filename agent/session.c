@@ -9,14 +9,17 @@
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/util/platform.h>
 
+#include "agent/exempt.h"
+#include "agent/identity_proof.h"
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/wire.h"
 
-#define SESSION_MAX_ACKS 256
+#define SESSION_MAX_ACKS SESSION_MAX_COMMANDS
 #define SESSION_DEFAULT_HB_MS 1000
 #define SESSION_MIN_WAIT_MS 10
+#define SESSION_REFUSED_BACKOFF_MS 2000
 
 struct session_ack {
 	Chaos__V1__Ack msg;
@@ -27,6 +30,7 @@ struct session {
 	nng_socket             sock;
 	const struct identity *id;
 	struct events         *ev;
+	struct exempt         *ex;
 	struct session_handler h;
 	atomic_bool            stop;
 	atomic_bool            need_identity; /* new pipe, or the controller asked */
@@ -38,24 +42,32 @@ struct session {
 	struct session_ack     acks[SESSION_MAX_ACKS];
 	size_t                 n_acks;
 	struct session_stats   st;
+	uint64_t               refusals; /* in a row */
+	/* mutual TLS: the files that prove the identity, and the controller's
+	 * challenge the next poll answers (challenge_len 0: none) */
+	const struct transport_tls *tls;
+	uint8_t                     challenge[LIMIT_NONCE_MAX];
+	size_t                      challenge_len;
+	uint64_t                    challenge_instance;
 };
 
-/* Runs on an NNG thread: only flips a flag for the session thread. */
+/* Runs on an NNG thread: flips a flag for the session thread and hands the
+ * peer address to the exemption (NNG_OPT_REMADDR is valid only now). */
 static void
 session_pipe_added(nng_pipe p, nng_pipe_ev what, void *arg)
 {
 	struct session *s = arg;
 
-	(void)p;
 	(void)what;
+	exempt_note_pipe(s->ex, EXEMPT_SESSION, p);
 	atomic_store(&s->need_identity, true);
 	s->st.reconnects++;
 }
 
 chaos_err
 session_open(const char *url, const struct transport_tls *tls, const struct identity *id,
-             struct events *ev, const struct session_handler *h, struct session **out,
-             chaos_why *why)
+             struct events *ev, struct exempt *ex, const struct session_handler *h,
+             struct session **out, chaos_why *why)
 {
 	struct session *s = calloc(1, sizeof(*s));
 	int             rv;
@@ -64,8 +76,10 @@ session_open(const char *url, const struct transport_tls *tls, const struct iden
 		return CHAOS_ENOMEM;
 	s->id = id;
 	s->ev = ev;
+	s->ex = ex;
 	s->h  = *h;
 	clk_filter_init(&s->clk);
+	s->tls = tls; /* read again at each proof: a renewed certificate serves */
 	atomic_store(&s->need_identity, true);
 	atomic_store(&s->hb_ms, SESSION_DEFAULT_HB_MS);
 	if ((rv = nng_req0_open(&s->sock)) != 0) {
@@ -126,28 +140,77 @@ session_get_stats(const struct session *s, struct session_stats *st)
 	*st = s->st;
 }
 
+/* Said once the controller took a poll with the identity: over mutual TLS
+ * it takes a Hello only from an agent whose connection proved it. */
 static void
-session_send_hello(struct session *s, const struct identity_pb *pb)
+session_send_hello(struct session *s)
 {
-	Chaos__V1__Event e     = CHAOS__V1__EVENT__INIT;
-	Chaos__V1__Hello hello = CHAOS__V1__HELLO__INIT;
+	Chaos__V1__Event   e     = CHAOS__V1__EVENT__INIT;
+	Chaos__V1__Hello   hello = CHAOS__V1__HELLO__INIT;
+	struct identity_pb pb;
 
-	hello.identity = (Chaos__V1__Identity *)&pb->msg;
+	identity_to_pb(s->id, &pb);
+	hello.identity = &pb.msg;
 	e.body_case    = CHAOS__V1__EVENT__BODY_HELLO;
 	e.hello        = &hello;
 	events_send(s->ev, &e);
+}
+
+/* Waits SESSION_REFUSED_BACKOFF_MS (less when stopped), so a refused
+ * agent does not spin. */
+static void
+session_back_off(struct session *s)
+{
+	for (int i = 0; i < SESSION_REFUSED_BACKOFF_MS / 50 && !atomic_load(&s->stop);
+	     i++)
+		nng_msleep(50);
+}
+
+/* Logs the first failure to prove the identity and every tenth, and backs
+ * off as after a refusal: the next poll asks for a new challenge. */
+static void
+session_note_no_proof(struct session *s, const char *why)
+{
+	if (s->refusals++ % 10 == 0)
+		log_error("cannot prove this agent's identity to the controller: %s",
+		          why);
+	session_back_off(s);
+}
+
+/* Answers the controller's identity challenge in poll, which carries the
+ * identity it proves. *proof is the caller's to free once the poll is
+ * packed. */
+static chaos_err
+session_attach_proof(struct session *s, Chaos__V1__Poll *poll,
+                     struct identity_proof **proof)
+{
+	size_t    len = s->challenge_len;
+	chaos_why why;
+	chaos_err rv;
+
+	if (len == 0)
+		return CHAOS_OK;
+	s->challenge_len = 0; /* a nonce serves one proof */
+	if ((rv = identity_proof_new(s->tls, s->challenge, len, s->challenge_instance,
+	                             poll->identity, proof, &why)) != CHAOS_OK) {
+		session_note_no_proof(s, why.text);
+		return rv;
+	}
+	poll->identity_proof = identity_proof_msg(*proof);
+	return CHAOS_OK;
 }
 
 /* Builds and sends one poll; *with_identity tells whether it carried one. */
 static int
 session_send_poll(struct session *s, int64_t t1, bool *with_identity)
 {
-	Chaos__V1__Poll    poll = CHAOS__V1__POLL__INIT;
-	Chaos__V1__Ack    *ackp[SESSION_MAX_ACKS];
-	const char        *active[SESSION_MAX_ACTIVE];
-	struct identity_pb pb;
-	nng_msg           *msg = NULL;
-	int                rv;
+	Chaos__V1__Poll        poll = CHAOS__V1__POLL__INIT;
+	Chaos__V1__Ack        *ackp[SESSION_MAX_ACKS];
+	const char            *active[SESSION_MAX_ACTIVE];
+	struct identity_pb     pb;
+	struct identity_proof *proof = NULL;
+	nng_msg               *msg   = NULL;
+	int                    rv;
 
 	poll.protocol_version = WIRE_VERSION;
 	poll.agent_id         = (char *)s->id->agent_id;
@@ -168,14 +231,20 @@ session_send_poll(struct session *s, int64_t t1, bool *with_identity)
 	poll.n_active_faults =
 	    s->h.active ? s->h.active(s->h.arg, active, SESSION_MAX_ACTIVE) : 0;
 	poll.active_faults = (char **)active;
-	*with_identity     = atomic_exchange(&s->need_identity, false);
+	*with_identity =
+	    atomic_exchange(&s->need_identity, false) || s->challenge_len > 0;
 	if (*with_identity) {
 		identity_to_pb(s->id, &pb);
 		poll.identity = &pb.msg;
-		session_send_hello(s, &pb);
 	}
-	if ((rv = wire_pack(&poll.base, WIRE_MAX_SESSION, &msg)) != CHAOS_OK)
+	if ((rv = session_attach_proof(s, &poll, &proof)) == CHAOS_OK)
+		rv = wire_pack(&poll.base, WIRE_MAX_SESSION, &msg);
+	identity_proof_free(proof);
+	if (rv != CHAOS_OK) {
+		if (*with_identity)
+			atomic_store(&s->need_identity, true);
 		return rv;
+	}
 	if ((rv = nng_sendmsg(s->sock, msg, 0)) != 0) {
 		nng_msg_free(msg);
 		if (*with_identity)
@@ -189,6 +258,8 @@ session_send_poll(struct session *s, int64_t t1, bool *with_identity)
 static void
 session_handle_commands(struct session *s, const Chaos__V1__Reply *r)
 {
+	Chaos__V1__Ack *acks[SESSION_MAX_ACKS];
+
 	s->n_acks = 0;
 	for (size_t i = 0; i < r->n_commands && s->n_acks < SESSION_MAX_ACKS; i++) {
 		struct session_ack *a = &s->acks[s->n_acks++];
@@ -196,14 +267,42 @@ session_handle_commands(struct session *s, const Chaos__V1__Reply *r)
 		a->msg.command_id = r->commands[i]->command_id;
 		a->msg.status     = CHAOS__V1__STATUS__STATUS_UNSUPPORTED;
 		a->error[0]       = '\0';
-		if (s->h.command != NULL)
+		acks[i]           = &a->msg;
+		if (s->h.commands == NULL && s->h.command != NULL)
 			s->h.command(s->h.arg, r->commands[i], &a->msg);
-		/* Copy the handler's text so it outlives the handler's buffers. */
+	}
+	if (s->h.commands != NULL)
+		s->h.commands(s->h.arg, r->commands, s->n_acks, acks);
+	/* Copy the handler's text so it outlives the handler's buffers. */
+	for (size_t i = 0; i < s->n_acks; i++) {
+		struct session_ack *a = &s->acks[i];
 		if (a->msg.error != NULL) {
 			snprintf(a->error, sizeof(a->error), "%s", a->msg.error);
 			a->msg.error = a->error;
 		}
 	}
+}
+
+/* The controller refused this agent (another live process holds its id,
+ * its table is full, or its certificate does not name the identity it
+ * claims): say why, the first time and every tenth, and back off; it keeps
+ * trying, so it takes over once the id is free. */
+static void
+session_note_refusal(struct session *s, const char *why)
+{
+	if (s->refusals++ % 10 == 0)
+		log_error("the controller refused this agent: %s", why);
+	session_back_off(s);
+}
+
+/* The controller asks this connection to prove its identity (mutual TLS):
+ * the next poll, sent at once, answers. */
+static void
+session_take_challenge(struct session *s, const Chaos__V1__Reply *r)
+{
+	memcpy(s->challenge, r->identity_challenge.data, r->identity_challenge.len);
+	s->challenge_len      = r->identity_challenge.len;
+	s->challenge_instance = r->has_instance_id ? r->instance_id : 0;
 }
 
 /* Takes one reply; returns true when it answered the poll just sent. */
@@ -231,7 +330,28 @@ session_take_reply(struct session *s, nng_msg *msg, int64_t t1, int64_t t4,
 	atomic_store(&s->hb_ms, r->heartbeat_ms);
 	if (r->identity_needed && !with_identity)
 		atomic_store(&s->need_identity, true);
+	if (r->has_identity_challenge) {
+		session_take_challenge(s, r); /* its refused is for older agents */
+		wire_free(r);
+		return false;
+	}
+	if (r->refused != NULL) {
+		session_note_refusal(s, r->refused);
+		wire_free(r);
+		return false;
+	}
+	s->refusals = 0;
+	if (with_identity) {
+		session_send_hello(s);
+		/* node mode: the target list follows the identity */
+		if (s->h.connected != NULL)
+			s->h.connected(s->h.arg);
+	}
 	session_handle_commands(s, r);
+	if (s->h.leases != NULL)
+		s->h.leases(s->h.arg, clk_mono_us(),
+		            r->has_instance_id ? r->instance_id : 0, r->live_faults,
+		            r->n_live_faults);
 	s->st.replies++;
 	wire_free(r);
 	return true;
@@ -239,16 +359,23 @@ session_take_reply(struct session *s, nng_msg *msg, int64_t t1, int64_t t4,
 
 /* Says so when the controller stays silent: a wrong address, a TLS
  * certificate it refuses, or no controller at all all look alike from here,
- * so the line names them. Logged on the first timeout and every tenth. */
+ * so the line names them, and says what is wrong with this agent's own
+ * certificate when something is. Logged on the first timeout and every
+ * tenth. */
 static void
 session_note_silence(struct session *s)
 {
-	if (s->st.timeouts++ % 10 == 0)
-		log_warn(
-		    "no answer from the controller yet (%llu polls timed out); check the "
-		    "--controller address, that chaos-controller runs, and the TLS files "
-		    "(a certificate from another CA is refused)",
-		    (unsigned long long)s->st.timeouts);
+	chaos_why why;
+
+	if (s->st.timeouts++ % 10 != 0)
+		return;
+	log_warn("no answer from the controller yet (%llu polls timed out); check the "
+	         "--controller address, that chaos-controller runs, and the TLS files "
+	         "(a certificate from another CA, or an expired one, is refused)",
+	         (unsigned long long)s->st.timeouts);
+	if (s->tls != NULL && s->tls->cert_key_file != NULL &&
+	    identity_proof_check(s->tls, &why) != CHAOS_OK)
+		log_error("this agent's certificate: %s", why.text);
 }
 
 /* How long to wait for a reply: three heartbeats (the controller answers
@@ -272,14 +399,15 @@ session_run(struct session *s)
 	int64_t deadline = 0;
 
 	while (!atomic_load(&s->stop)) {
-		bool     renewed = false, with_identity = false;
-		int64_t  t1  = clk_now_us();
-		nng_msg *msg = NULL;
-		int      rv;
+		bool      renewed = false, with_identity = false;
+		int64_t   t1  = clk_now_us();
+		nng_msg  *msg = NULL;
+		chaos_err sent;
+		int       rv;
 
 		nng_socket_set_ms(s->sock, NNG_OPT_RECVTIMEO,
 		                  session_wait_ms(s, deadline));
-		if (session_send_poll(s, t1, &with_identity) == CHAOS_OK) {
+		if ((sent = session_send_poll(s, t1, &with_identity)) == CHAOS_OK) {
 			rv = nng_recvmsg(s->sock, &msg, 0);
 			if (rv == 0) {
 				renewed = session_take_reply(s, msg, t1, clk_now_us(),
@@ -294,11 +422,13 @@ session_run(struct session *s)
 			}
 			if (!renewed && with_identity)
 				atomic_store(&s->need_identity, true);
+		} else if (sent == CHAOS_ETIMEDOUT) {
+			/* no connection to send on: a handshake refused, say */
+			session_note_silence(s);
 		} else if (!atomic_load(&s->stop)) {
 			nng_msleep(50);
 		}
-		deadline =
-		    s->h.tick != NULL ? s->h.tick(s->h.arg, clk_mono_us(), renewed) : 0;
+		deadline = s->h.tick != NULL ? s->h.tick(s->h.arg, clk_mono_us()) : 0;
 	}
 	return CHAOS_OK;
 }

@@ -3,7 +3,8 @@
  * The agent's session with the controller: a REQ socket that long-polls the
  * controller's REP. Each Poll carries the acks of the previous commands and
  * the previous exchange's four timestamps (clock offset); each Reply carries
- * new commands or is a keepalive within the heartbeat period. The loop is the
+ * new commands or is a keepalive within the heartbeat period, and names the
+ * controller instance and the faults it wants kept (leases). The loop is the
  * agent's event loop: it runs on the calling thread, hands commands to the
  * handler and wakes the handler's timers (leases) even when the controller
  * is gone.
@@ -23,15 +24,28 @@
 
 #define SESSION_MAX_ACTIVE 64
 
+#define SESSION_MAX_COMMANDS 256 /* commands taken from one reply */
+
 /* What the session calls back into; all on the session thread. */
 struct session_handler {
 	/* Applies cmd (idempotently by command_id) and fills ack->status,
 	 * ack->error (static or handler-owned text) and applied time. */
 	void (*command)(void *arg, const Chaos__V1__Command *cmd, Chaos__V1__Ack *ack);
-	/* Runs timers. renewed is true right after a reply from the
-	 * controller (leases renew). Returns the next monotonic deadline (us)
-	 * the loop must wake for, or 0 for none. */
-	int64_t (*tick)(void *arg, int64_t now_mono_us, bool renewed);
+	/* Instead of command when set: all n commands of one reply at once
+	 * (so that independent ones may run side by side), filling acks[i]
+	 * for cmds[i] as command does. */
+	void (*commands)(void *arg, Chaos__V1__Command *const *cmds, size_t n,
+	                 Chaos__V1__Ack *const *acks);
+	/* Optional: a new connection to the controller was made (its first
+	 * poll carried the identity and a Hello went out). */
+	void (*connected)(void *arg);
+	/* After the commands of each valid reply: the controller instance that
+	 * sent it (0: it named none) and the faults it wants kept (leases). */
+	void (*leases)(void *arg, int64_t now_mono_us, uint64_t instance,
+	               char *const *live, size_t n_live);
+	/* Runs timers (expired leases). Returns the next monotonic deadline
+	 * (us) the loop must wake for, or 0 for none. */
+	int64_t (*tick)(void *arg, int64_t now_mono_us);
 	/* Writes up to max ids of faults in force; returns the count. */
 	size_t (*active)(void *arg, const char **ids, size_t max);
 	void *arg;
@@ -39,10 +53,13 @@ struct session_handler {
 
 struct session;
 
-/* Opens the REQ socket and dials url in the background. id and ev must
- * outlive the session. */
+struct exempt;
+
+/* Opens the REQ socket and dials url in the background. Each connection's
+ * peer address goes to ex (NULL: none). id, ev and ex must outlive the
+ * session. */
 chaos_err session_open(const char *url, const struct transport_tls *tls,
-                       const struct identity *id, struct events *ev,
+                       const struct identity *id, struct events *ev, struct exempt *ex,
                        const struct session_handler *h, struct session **out,
                        chaos_why *why);
 

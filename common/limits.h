@@ -37,6 +37,15 @@
 #define LIMIT_PORT_MIN 1u
 #define LIMIT_PORT_MAX 65535u
 
+/* Identity proofs (mutual TLS): the controller's nonce, and the agent's
+ * certificates (its own and intermediates, DER) and signature. An RSA-4096
+ * signature is 512 bytes, a P-256 certificate well under 1 KiB. */
+#define LIMIT_NONCE_MIN 16u
+#define LIMIT_NONCE_MAX 64u
+#define LIMIT_PROOF_CERTS 4u
+#define LIMIT_PROOF_CERT_LEN 8192u
+#define LIMIT_PROOF_SIG_LEN 1024u
+
 /* Packet loss in percent. */
 #define LIMIT_LOSS_MAX_PERCENT 100u
 
@@ -57,11 +66,21 @@
 #define LIMIT_PEERS 4096u
 #define LIMIT_URL_LEN 2048u
 
+/* Node agents: network namespaces one agent reports (a kubelet runs 110
+ * pods by default), IPv4 addresses per namespace, length of a netns name. */
+#define LIMIT_NODE_TARGETS 256u
+#define LIMIT_TARGET_IPS 8u
+#define LIMIT_NETNS_NAME_LEN 63u
+
 /* Stability window and recovery wait of a scenario, seconds. */
 #define LIMIT_WINDOW_MAX_S 3600.0
 #define LIMIT_RECOVERY_TIMEOUT_MIN_S 1.0
 
 /* HTTP status codes a probe may expect. */
+/* An HTTP probe's watched field may stand still this long when the probe
+ * names no window (ProbeSpec.advance_window_ms). */
+#define LIMIT_ADVANCE_WINDOW_DEFAULT_MS 5000u
+
 #define LIMIT_HTTP_STATUS_MIN 100u
 #define LIMIT_HTTP_STATUS_MAX 599u
 

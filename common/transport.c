@@ -85,9 +85,30 @@ fail:
 	return rv;
 }
 
-chaos_err
-transport_check_url(const char *url, bool allow_plain, const struct transport_tls *tls,
-                    chaos_why *why)
+bool
+transport_option(int c, const char *arg, bool *plaintext, struct transport_tls *tls)
+{
+	switch (c) {
+	case TRANSPORT_OPT_PLAIN:
+		*plaintext = true;
+		return true;
+	case TRANSPORT_OPT_CA:
+		tls->ca_file = arg;
+		return true;
+	case TRANSPORT_OPT_CERT:
+		tls->cert_key_file = arg;
+		return true;
+	case TRANSPORT_OPT_KEY:
+		tls->key_file = arg;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static chaos_err
+transport_check_endpoint(const char *url, bool allow_plain,
+                         const struct transport_tls *tls, chaos_why *why)
 {
 	struct url_parts p;
 	chaos_err        rv;
@@ -108,57 +129,72 @@ transport_check_url(const char *url, bool allow_plain, const struct transport_tl
 }
 
 chaos_err
-transport_listen(nng_socket sock, const char *url, size_t max_msg,
-                 const struct transport_tls *tls, chaos_why *why)
+transport_check_url(const char *flag, const char *url, bool allow_plain,
+                    const struct transport_tls *tls, chaos_why *why)
 {
-	nng_listener    l;
-	nng_tls_config *cfg = NULL;
-	int             rv;
+	chaos_err rv;
 
-	if ((rv = nng_socket_set_size(sock, NNG_OPT_RECVMAXSZ, max_msg)) != 0 ||
-	    (rv = nng_listener_create(&l, sock, url)) != 0)
-		goto out;
-	if (transport_is_tls(url)) {
-		if ((rv = transport_tls_config(NNG_TLS_MODE_SERVER, url, tls, &cfg)) !=
-		        0 ||
-		    (rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, cfg)) != 0)
-			goto out;
-	}
-	rv = nng_listener_start(l, 0);
-out:
-	if (cfg != NULL)
-		nng_tls_config_free(cfg); /* the listener holds its own reference */
-	if (rv != 0)
-		return chaos_fail(why, chaos_err_from_nng(rv), "%s", nng_strerror(rv));
+	if ((rv = transport_check_endpoint(url, allow_plain, tls, why)) != CHAOS_OK)
+		return chaos_fail_prefix(why, rv, "%s '%s'", flag, url);
 	return CHAOS_OK;
 }
 
-chaos_err
-transport_dial(nng_socket sock, const char *url, size_t max_msg,
-               const struct transport_tls *tls, chaos_why *why)
+/* A dialer that keeps reconnecting in the background (100 ms doubling to
+ * 2 s) instead of failing once. */
+static int
+transport_dialer_create(nng_dialer *d, nng_socket sock, const char *url)
 {
-	nng_dialer      d;
+	int rv;
+
+	if ((rv = nng_dialer_create(d, sock, url)) == 0 &&
+	    (rv = nng_dialer_set_ms(*d, NNG_OPT_RECONNMINT, 100)) == 0)
+		rv = nng_dialer_set_ms(*d, NNG_OPT_RECONNMAXT, 2000);
+	return rv;
+}
+
+/* One sequence for both ends (NNG 1.5.2 has a function per end for each
+ * step): receive cap, endpoint, TLS config when tls+tcp://, start. The
+ * endpoint holds its own reference to the config, so ours is dropped. */
+static chaos_err
+transport_start(nng_socket sock, const char *url, size_t max_msg,
+                const struct transport_tls *tls, bool listen, chaos_why *why)
+{
+	nng_listener    l   = NNG_LISTENER_INITIALIZER;
+	nng_dialer      d   = NNG_DIALER_INITIALIZER;
 	nng_tls_config *cfg = NULL;
 	int             rv;
 
 	if ((rv = nng_socket_set_size(sock, NNG_OPT_RECVMAXSZ, max_msg)) != 0 ||
-	    (rv = nng_dialer_create(&d, sock, url)) != 0)
+	    (rv = listen ? nng_listener_create(&l, sock, url)
+	                 : transport_dialer_create(&d, sock, url)) != 0)
 		goto out;
-	if ((rv = nng_dialer_set_ms(d, NNG_OPT_RECONNMINT, 100)) != 0 ||
-	    (rv = nng_dialer_set_ms(d, NNG_OPT_RECONNMAXT, 2000)) != 0)
+	if (transport_is_tls(url) &&
+	    ((rv =
+	          transport_tls_config(listen ? NNG_TLS_MODE_SERVER : NNG_TLS_MODE_CLIENT,
+	                               url, tls, &cfg)) != 0 ||
+	     (rv = listen ? nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, cfg)
+	                  : nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg)) != 0))
 		goto out;
-	if (transport_is_tls(url)) {
-		if ((rv = transport_tls_config(NNG_TLS_MODE_CLIENT, url, tls, &cfg)) !=
-		        0 ||
-		    (rv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg)) != 0)
-			goto out;
-	}
 	/* NONBLOCK: a blocking first dial that fails schedules no retry. */
-	rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK);
+	rv = listen ? nng_listener_start(l, 0) : nng_dialer_start(d, NNG_FLAG_NONBLOCK);
 out:
 	if (cfg != NULL)
 		nng_tls_config_free(cfg);
 	if (rv != 0)
 		return chaos_fail(why, chaos_err_from_nng(rv), "%s", nng_strerror(rv));
 	return CHAOS_OK;
+}
+
+chaos_err
+transport_listen(nng_socket sock, const char *url, size_t max_msg,
+                 const struct transport_tls *tls, chaos_why *why)
+{
+	return transport_start(sock, url, max_msg, tls, true, why);
+}
+
+chaos_err
+transport_dial(nng_socket sock, const char *url, size_t max_msg,
+               const struct transport_tls *tls, chaos_why *why)
+{
+	return transport_start(sock, url, max_msg, tls, false, why);
 }

@@ -22,11 +22,36 @@ struct transport_tls {
 	const char *key_file;
 };
 
-/* Checks an endpoint URL as a flag value: ipc://, tcp:// (only when
- * allow_plain) or tls+tcp:// with a host and port, and for tls+tcp:// that
- * both TLS files are given. CHAOS_EINVAL with why naming what is wrong and
- * what is allowed. */
-chaos_err transport_check_url(const char *url, bool allow_plain,
+/* getopt_long values of the TLS options in TRANSPORT_LONGOPTS; a program's
+ * own option values start at TRANSPORT_OPT_END. */
+enum transport_opt {
+	TRANSPORT_OPT_PLAIN = 256,
+	TRANSPORT_OPT_CA,
+	TRANSPORT_OPT_CERT,
+	TRANSPORT_OPT_KEY,
+	TRANSPORT_OPT_END
+};
+
+/* --plaintext, --tls-ca F, --tls-cert F and --tls-key F as rows of a
+ * struct option table (<getopt.h>), for every program that dials or listens. */
+/* clang-format off */
+#define TRANSPORT_LONGOPTS                                          \
+	{"plaintext", no_argument, NULL, TRANSPORT_OPT_PLAIN},      \
+	{"tls-ca", required_argument, NULL, TRANSPORT_OPT_CA},      \
+	{"tls-cert", required_argument, NULL, TRANSPORT_OPT_CERT},  \
+	{"tls-key", required_argument, NULL, TRANSPORT_OPT_KEY}
+/* clang-format on */
+
+/* Takes option c of TRANSPORT_LONGOPTS with its value arg (borrowed, kept
+ * as a pointer) into *plaintext or tls. False, writing nothing, when c is
+ * not one of them. */
+bool transport_option(int c, const char *arg, bool *plaintext, struct transport_tls *tls);
+
+/* Checks an endpoint URL given as the value of option flag ("--listen"):
+ * ipc://, tcp:// (only when allow_plain) or tls+tcp:// with a host and port,
+ * and for tls+tcp:// that both TLS files are given. CHAOS_EINVAL with why
+ * as "<flag> '<url>': " and what is wrong and what is allowed. */
+chaos_err transport_check_url(const char *flag, const char *url, bool allow_plain,
                               const struct transport_tls *tls, chaos_why *why);
 
 /* Creates and starts a listener on sock for url. For tls+tcp:// the peer

@@ -416,11 +416,33 @@ wire_check_conn_spec(const Chaos__V1__ConnCheckSpec *c, chaos_why *why)
 	return CHAOS_OK;
 }
 
+/* A node agent's target key as a command names it: the command's and the
+ * fault's, when both are set, must agree. */
+static chaos_err
+wire_check_command_target(const Chaos__V1__Command *c, chaos_why *why)
+{
+	const char *ft = c->body_case == CHAOS__V1__COMMAND__BODY_APPLY_FAULT
+	    ? c->apply_fault->target
+	    : NULL;
+
+	if (c->target != NULL && c->target[0] != '\0' &&
+	    wire_check_id(c->target) != CHAOS_OK)
+		return wire_fail(why, "command: bad target");
+	if (ft != NULL && ft[0] != '\0' && wire_check_id(ft) != CHAOS_OK)
+		return wire_fail(why, "fault: bad target");
+	if (ft != NULL && ft[0] != '\0' && c->target != NULL && c->target[0] != '\0' &&
+	    strcmp(ft, c->target) != 0)
+		return wire_fail(why, "command: target differs from the fault's target");
+	return CHAOS_OK;
+}
+
 static chaos_err
 wire_check_command(const Chaos__V1__Command *c, chaos_why *why)
 {
 	if (c->command_id == 0)
 		return wire_fail(why, "command: id 0");
+	if (wire_check_command_target(c, why) != CHAOS_OK)
+		return CHAOS_EPROTO;
 	switch (c->body_case) {
 	case CHAOS__V1__COMMAND__BODY_APPLY_FAULT:
 		return wire_check_fault_spec(c->apply_fault, why);
@@ -495,6 +517,88 @@ wire_unpack(const ProtobufCMessageDescriptor *d, const void *buf, size_t len, si
 	return CHAOS_OK;
 }
 
+chaos_err
+wire_check_netns_name(const char *s)
+{
+	size_t n = s != NULL ? strlen(s) : 0;
+
+	if (n == 0 || n > LIMIT_NETNS_NAME_LEN || strcmp(s, ".") == 0 ||
+	    strcmp(s, "..") == 0 || strchr(s, '/') != NULL || strchr(s, ':') != NULL)
+		return CHAOS_EINVAL;
+	return wire_check_id(s);
+}
+
+chaos_err
+wire_check_pod_uid(const char *s)
+{
+	size_t n = s != NULL ? strlen(s) : 0;
+
+	if (n == 0 || n > 64)
+		return CHAOS_EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
+		      (s[i] >= 'A' && s[i] <= 'F') || s[i] == '-'))
+			return CHAOS_EINVAL;
+	return CHAOS_OK;
+}
+
+static chaos_err
+wire_check_target(const Chaos__V1__Target *t, chaos_why *why)
+{
+	struct in_addr a;
+
+	if (wire_check_id(t->key) != CHAOS_OK)
+		return wire_fail(why, "targets: bad key");
+	if (t->netns_name != NULL && wire_check_netns_name(t->netns_name) != CHAOS_OK)
+		return wire_fail(why, "targets: bad netns name");
+	if (t->pod_uid != NULL && wire_check_pod_uid(t->pod_uid) != CHAOS_OK)
+		return wire_fail(why, "targets: bad pod uid");
+	if (t->n_ips > LIMIT_TARGET_IPS)
+		return wire_fail(why, "targets: too many addresses");
+	for (size_t i = 0; i < t->n_ips; i++)
+		if (inet_pton(AF_INET, t->ips[i], &a) != 1)
+			return wire_fail(why, "targets: address is not IPv4");
+	return CHAOS_OK;
+}
+
+chaos_err
+wire_check_target_list(const Chaos__V1__TargetList *l, chaos_why *why)
+{
+	if (l->version == 0)
+		return wire_fail(why, "targets: version 0");
+	if (l->n_targets > LIMIT_NODE_TARGETS)
+		return wire_fail(why, "targets: too many");
+	for (size_t i = 0; i < l->n_targets; i++) {
+		if (wire_check_target(l->targets[i], why) != CHAOS_OK)
+			return CHAOS_EPROTO;
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(l->targets[k]->key, l->targets[i]->key) == 0)
+				return wire_fail(why, "targets: key listed twice");
+	}
+	return CHAOS_OK;
+}
+
+/* A proof's sizes (its contents are the controller's to judge): one to
+ * LIMIT_PROOF_CERTS certificates, none empty or over its limit, and a
+ * signature. */
+static chaos_err
+wire_check_proof(const Chaos__V1__IdentityProof *proof, chaos_why *why)
+{
+	if (proof->n_certificates == 0 || proof->n_certificates > LIMIT_PROOF_CERTS)
+		return chaos_fail(why, CHAOS_EPROTO,
+		                  "poll: identity proof needs 1..%u certificates",
+		                  LIMIT_PROOF_CERTS);
+	for (size_t i = 0; i < proof->n_certificates; i++)
+		if (proof->certificates[i].len == 0 ||
+		    proof->certificates[i].len > LIMIT_PROOF_CERT_LEN)
+			return wire_fail(why,
+			                 "poll: identity proof certificate empty or "
+			                 "too long");
+	if (proof->signature.len == 0 || proof->signature.len > LIMIT_PROOF_SIG_LEN)
+		return wire_fail(why, "poll: identity proof signature empty or too long");
+	return CHAOS_OK;
+}
+
 static chaos_err
 wire_check_poll(const Chaos__V1__Poll *p, chaos_why *why)
 {
@@ -506,6 +610,12 @@ wire_check_poll(const Chaos__V1__Poll *p, chaos_why *why)
 		return CHAOS_EPROTO;
 	if (p->identity != NULL && strcmp(p->identity->agent_id, p->agent_id) != 0)
 		return wire_fail(why, "poll: identity is for another agent");
+	if (p->identity_proof != NULL && p->identity == NULL)
+		return wire_fail(why,
+		                 "poll: identity proof without the identity it proves");
+	if (p->identity_proof != NULL &&
+	    wire_check_proof(p->identity_proof, why) != CHAOS_OK)
+		return CHAOS_EPROTO;
 	for (size_t i = 0; i < p->n_acks; i++)
 		if (p->acks[i]->command_id == 0 ||
 		    p->acks[i]->status == CHAOS__V1__STATUS__STATUS_UNSPECIFIED)
@@ -531,6 +641,17 @@ wire_check_reply(const Chaos__V1__Reply *r, chaos_why *why)
 	for (size_t i = 0; i < r->n_live_faults; i++)
 		if (wire_check_id(r->live_faults[i]) != CHAOS_OK)
 			return wire_fail(why, "reply: bad live fault id");
+	if (r->has_identity_challenge &&
+	    (r->identity_challenge.len < LIMIT_NONCE_MIN ||
+	     r->identity_challenge.len > LIMIT_NONCE_MAX))
+		return chaos_fail(why, CHAOS_EPROTO,
+		                  "reply: identity challenge must be %u..%u bytes",
+		                  LIMIT_NONCE_MIN, LIMIT_NONCE_MAX);
+	/* nothing is granted to a connection that has not proven who it is */
+	if (r->has_identity_challenge && (r->n_commands > 0 || r->n_live_faults > 0))
+		return wire_fail(why,
+		                 "reply: an identity challenge that grants commands or "
+		                 "leases");
 	return CHAOS_OK;
 }
 
@@ -566,6 +687,8 @@ wire_check_event(const Chaos__V1__Event *e, chaos_why *why)
 		return wire_check_id(e->conn->check_id)
 		    ? wire_fail(why, "event: bad check_id")
 		    : CHAOS_OK;
+	case CHAOS__V1__EVENT__BODY_TARGETS:
+		return wire_check_target_list(e->targets, why);
 	default:
 		return wire_fail(why, "event: no body");
 	}
@@ -594,6 +717,10 @@ wire_check_control_request(const Chaos__V1__ControlRequest *r, chaos_why *why)
 		if (wire_check_id(r->run->scenario) != CHAOS_OK)
 			return wire_fail(why, "control: bad scenario name");
 		return CHAOS_OK;
+	case CHAOS__V1__CONTROL_REQUEST__BODY_RESULTS:
+		if (r->results->has_run_id && r->results->run_id == 0)
+			return wire_fail(why, "control: run id 0");
+		return CHAOS_OK;
 	case CHAOS__V1__CONTROL_REQUEST__BODY__NOT_SET:
 		return wire_fail(why, "control: no request body");
 	default:
@@ -601,11 +728,55 @@ wire_check_control_request(const Chaos__V1__ControlRequest *r, chaos_why *why)
 	}
 }
 
+/* A pod behind a node agent that resolved to no pod (or that only the
+ * inventory names) has no identity yet: only its listing id. */
+static bool
+wire_agent_info_partial(const Chaos__V1__AgentInfo *a)
+{
+	return a->target != NULL &&
+	    (a->target->state == CHAOS__V1__TARGET_STATE__TARGET_STATE_UNRESOLVED ||
+	     a->target->state == CHAOS__V1__TARGET_STATE__TARGET_STATE_MISSING);
+}
+
+static chaos_err
+wire_check_run_info(const Chaos__V1__RunInfo *ri, chaos_why *why)
+{
+	if (ri->run_id == 0 || wire_check_id(ri->scenario) != CHAOS_OK)
+		return wire_fail(why, "control: run without id or scenario");
+	if (ri->state == CHAOS__V1__RUN_STATE__RUN_STATE_UNSPECIFIED)
+		return wire_fail(why, "control: run state unspecified");
+	return CHAOS_OK;
+}
+
+static chaos_err
+wire_check_live_fault(const Chaos__V1__LiveFault *f, chaos_why *why)
+{
+	if (wire_check_id(f->agent_id) != CHAOS_OK || wire_check_id(f->pod) != CHAOS_OK ||
+	    wire_check_id(f->fault_id) != CHAOS_OK)
+		return wire_fail(why, "control: fault with a bad agent, pod or fault id");
+	return CHAOS_OK;
+}
+
 static chaos_err
 wire_check_control_response(const Chaos__V1__ControlResponse *r, chaos_why *why)
 {
-	for (size_t i = 0; i < r->n_agents; i++)
-		if (wire_check_identity(r->agents[i]->identity, why) != CHAOS_OK)
+	for (size_t i = 0; i < r->n_agents; i++) {
+		const Chaos__V1__AgentInfo *a = r->agents[i];
+		if (wire_agent_info_partial(a)) {
+			if (wire_check_id(a->identity->agent_id) != CHAOS_OK)
+				return wire_fail(why, "identity: bad agent_id");
+		} else if (wire_check_identity(a->identity, why) != CHAOS_OK) {
+			return CHAOS_EPROTO;
+		}
+		if (a->target != NULL &&
+		    a->target->state == CHAOS__V1__TARGET_STATE__TARGET_STATE_UNSPECIFIED)
+			return wire_fail(why, "agent info: target state unspecified");
+	}
+	for (size_t i = 0; i < r->n_runs; i++)
+		if (wire_check_run_info(r->runs[i], why) != CHAOS_OK)
+			return CHAOS_EPROTO;
+	for (size_t i = 0; i < r->n_faults; i++)
+		if (wire_check_live_fault(r->faults[i], why) != CHAOS_OK)
 			return CHAOS_EPROTO;
 	return CHAOS_OK;
 }

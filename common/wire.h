@@ -62,6 +62,13 @@ chaos_err wire_check_fault_spec(const Chaos__V1__FaultSpec *f, chaos_why *why);
 chaos_err wire_check_id(const char *s);       /* CHAOS_OK for a valid id */
 chaos_err wire_check_cidr(const char *s);     /* "a.b.c.d" or "a.b.c.d/n" */
 chaos_err wire_check_hostport(const char *s); /* "a.b.c.d:port" */
+/* A name under /run/netns as targets carry it: an id without '/' or ':',
+ * at most LIMIT_NETNS_NAME_LEN. */
+chaos_err wire_check_netns_name(const char *s);
+/* A Kubernetes pod UID: hex digits and dashes, 1..64. */
+chaos_err wire_check_pod_uid(const char *s);
+/* A node agent's target list (version, bound, keys unique, each target). */
+chaos_err wire_check_target_list(const Chaos__V1__TargetList *l, chaos_why *why);
 
 /* A protocol enum value's short name: the proto name without its type's
  * prefix, in lower case (ROLE_BLOCKCHAIN -> "blockchain",

@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/wire.h"
 #include "controller/control_ipc.h"
+#include "controller/ops.h"
 
 struct control_srv {
 	struct ctl_ipc          *ipc;  /* ipc:// */
@@ -66,6 +67,12 @@ csrv_dispatch(struct control_srv *s, const Chaos__V1__ControlRequest *req,
 	case CHAOS__V1__CONTROL_REQUEST__BODY_ABORT:
 		run_mgr_abort(s->runs, req->abort, resp);
 		break;
+	case CHAOS__V1__CONTROL_REQUEST__BODY_STATUS:
+		ops_status(s->runs, s->reg, resp, agents, n);
+		break;
+	case CHAOS__V1__CONTROL_REQUEST__BODY_RESULTS:
+		ops_results(s->runs, req->results, resp);
+		break;
 	default:
 		resp->error = strdup("request not supported by this controller");
 		break;
@@ -113,6 +120,7 @@ csrv_respond(void *arg, const void *buf, size_t len, uint8_t **out, size_t *out_
 	if (agents != NULL)
 		registry_snapshot_free(agents, n);
 	run_mgr_resp_free(&resp); /* every string in resp is heap-owned */
+	ops_resp_free(&resp);
 }
 
 /* The NNG transports (tcp://, tls+tcp://): one request at a time. */

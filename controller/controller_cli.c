@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "controller/controller_cli.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,9 +17,19 @@ static const char controller_usage[] =
     "1..65536]\n"
     "                        [--forget-lost-after 0..86400] [--log-level "
     "error|warn|info|debug]\n"
-    "                        [--metrics HOST:PORT]\n"
+    "                        [--metrics HOST:PORT] [--state-dir DIR] "
+    "[--allow-namespace NS]...\n"
+    "  --allow-namespace  a namespace runs may touch (repeatable); kube-system and the\n"
+    "                 controller's own (CHAOS_NAMESPACE or the service account's) "
+    "never;\n"
+    "                 without it every other namespace is allowed\n"
+    "  --state-dir    keep every run's record there as it progresses (fsync'd), so a\n"
+    "                 restart loses no result: a run in flight ends as interrupted with\n"
+    "                 what was measured, and run ids never repeat (default: memory "
+    "only)\n"
     "  --tls-cert     the controller's certificate (PEM; with its key unless --tls-key)\n"
-    "  --max-agents   agents (and node targets) the table holds; when full, the one lost\n"
+    "  --max-agents   agents (and node targets) the table holds; when full, the one "
+    "lost\n"
     "                 the longest ago makes room (default 1024)\n"
     "  --forget-lost-after  seconds after which a lost agent is forgotten (default 600;\n"
     "                 0: never)\n"
@@ -28,163 +37,205 @@ static const char controller_usage[] =
     "); events use port + 1\n"
     "  --control  chaosctl's URL (default " CONTROLLER_DEFAULT_CONTROL ")\n"
     "  --metrics  serve Prometheus /metrics over HTTP there, e.g. 0.0.0.0:9100 (default "
-    "off)\n";
+    "off)\n"
+    "Who the pods behind node agents (chaos-agent --mode node) are:\n"
+    "  --inventory FILE     a JSON file {\"pods\": [{\"name\", \"namespace\", \"role\",\n"
+    "                       \"labels\", \"ip\", \"netns\"}]}: a target is matched by "
+    "its\n"
+    "                       netns name, else by IP (re-read when it changes)\n"
+    "  --kube-api URL       the Kubernetes API: a target is the pod on its node with "
+    "its\n"
+    "                       pod UID, else its IP; role from the label chaos.io/role\n"
+    "  --kube-in-cluster    the same through the pod's service account (needs a\n"
+    "                       ClusterRole that may list pods)\n"
+    "  --kube-token-file F  bearer token file; --kube-ca F  the API's CA bundle;\n"
+    "  --kube-allow-http    accept an http:// API (tests only)\n";
 
 enum {
-	OPT_CONTROL = 256,
-	OPT_PLAIN,
-	OPT_CA,
-	OPT_CERT,
+	OPT_CONTROL = TRANSPORT_OPT_END,
 	OPT_HB,
 	OPT_MAX,
 	OPT_LOG,
 	OPT_METRICS,
-	OPT_KEY,
-	OPT_FORGET
+	OPT_FORGET,
+	OPT_STATE,
+	OPT_ALLOW,
+	OPT_INVENTORY,
+	OPT_KUBE_API,
+	OPT_KUBE_IN_CLUSTER,
+	OPT_KUBE_TOKEN,
+	OPT_KUBE_CA,
+	OPT_KUBE_HTTP
 };
 
 static const struct option controller_longopts[] = {
     {"listen", required_argument, NULL, 'l'},
     {"control", required_argument, NULL, OPT_CONTROL},
-    {"plaintext", no_argument, NULL, OPT_PLAIN},
-    {"tls-ca", required_argument, NULL, OPT_CA},
-    {"tls-cert", required_argument, NULL, OPT_CERT},
-    {"tls-key", required_argument, NULL, OPT_KEY},
+    TRANSPORT_LONGOPTS,
     {"forget-lost-after", required_argument, NULL, OPT_FORGET},
+    {"state-dir", required_argument, NULL, OPT_STATE},
+    {"allow-namespace", required_argument, NULL, OPT_ALLOW},
     {"heartbeat-ms", required_argument, NULL, OPT_HB},
     {"max-agents", required_argument, NULL, OPT_MAX},
     {"log-level", required_argument, NULL, OPT_LOG},
     {"metrics", required_argument, NULL, OPT_METRICS},
+    {"inventory", required_argument, NULL, OPT_INVENTORY},
+    {"kube-api", required_argument, NULL, OPT_KUBE_API},
+    {"kube-in-cluster", no_argument, NULL, OPT_KUBE_IN_CLUSTER},
+    {"kube-token-file", required_argument, NULL, OPT_KUBE_TOKEN},
+    {"kube-ca", required_argument, NULL, OPT_KUBE_CA},
+    {"kube-allow-http", no_argument, NULL, OPT_KUBE_HTTP},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
 };
 
-static enum controller_cli_result
-controller_cli_option(int c, struct controller_opts *o, char *err, size_t errlen)
+/* The flags that say who node agents' targets are; false for any other. */
+static bool
+controller_cli_target_option(int c, const char *arg, struct controller_opts *o)
 {
-	chaos_why why;
+	switch (c) {
+	case OPT_INVENTORY:
+		o->inventory = arg;
+		return true;
+	case OPT_KUBE_API:
+		o->kube_api = arg;
+		return true;
+	case OPT_KUBE_IN_CLUSTER:
+		o->kube_in_cluster = true;
+		return true;
+	case OPT_KUBE_TOKEN:
+		o->kube_token_file = arg;
+		return true;
+	case OPT_KUBE_CA:
+		o->kube_ca = arg;
+		return true;
+	case OPT_KUBE_HTTP:
+		o->kube_allow_http = true;
+		return true;
+	default:
+		return false;
+	}
+}
 
+static enum flags_result
+controller_cli_option(int c, const char *arg, void *opts, chaos_why *why)
+{
+	struct controller_opts *o = opts;
+
+	if (controller_cli_target_option(c, arg, o) ||
+	    transport_option(c, arg, &o->plaintext, &o->tls))
+		return FLAGS_RUN;
 	switch (c) {
 	case 'l':
-		o->listen = optarg;
+		o->listen = arg;
 		break;
 	case OPT_CONTROL:
-		o->control = optarg;
+		o->control = arg;
 		break;
-	case OPT_PLAIN:
-		o->plaintext = true;
+	case OPT_STATE:
+		o->state_dir = arg;
 		break;
-	case OPT_CA:
-		o->tls.ca_file = optarg;
-		break;
-	case OPT_CERT:
-		o->tls.cert_key_file = optarg;
-		break;
-	case OPT_KEY:
-		o->tls.key_file = optarg;
+	case OPT_ALLOW:
+		if (allow_add(&o->allow, arg, why) != CHAOS_OK)
+			return FLAGS_USAGE;
 		break;
 	case OPT_FORGET:
-		if (flags_parse_u32(optarg, 0, 86400, &o->forget_s) != CHAOS_OK) {
-			snprintf(err, errlen,
-			         "--forget-lost-after '%s': allowed is a whole number of "
-			         "seconds in 0..86400",
-			         optarg);
-			return CONTROLLER_CLI_USAGE;
+		if (flags_parse_u32(arg, 0, 86400, &o->forget_s) != CHAOS_OK) {
+			chaos_fail(
+			    why, CHAOS_EINVAL,
+			    "--forget-lost-after '%s': allowed is a whole number of "
+			    "seconds in 0..86400",
+			    arg);
+			return FLAGS_USAGE;
 		}
 		break;
 	case OPT_HB:
-		if (flags_parse_u32(optarg, 100, 1000, &o->heartbeat_ms) != CHAOS_OK) {
-			snprintf(err, errlen,
-			         "--heartbeat-ms '%s': allowed is a whole number of "
-			         "milliseconds in 100..1000",
-			         optarg);
-			return CONTROLLER_CLI_USAGE;
+		if (flags_parse_u32(arg, 100, 1000, &o->heartbeat_ms) != CHAOS_OK) {
+			chaos_fail(why, CHAOS_EINVAL,
+			           "--heartbeat-ms '%s': allowed is a whole number of "
+			           "milliseconds in 100..1000",
+			           arg);
+			return FLAGS_USAGE;
 		}
 		break;
 	case OPT_MAX:
-		if (flags_parse_u32(optarg, 1, 65536, &o->max_agents) != CHAOS_OK) {
-			snprintf(err, errlen, "--max-agents '%s': allowed is 1..65536",
-			         optarg);
-			return CONTROLLER_CLI_USAGE;
+		if (flags_parse_u32(arg, 1, 65536, &o->max_agents) != CHAOS_OK) {
+			chaos_fail(why, CHAOS_EINVAL,
+			           "--max-agents '%s': allowed is 1..65536", arg);
+			return FLAGS_USAGE;
 		}
 		break;
 	case OPT_LOG:
-		if ((o->log_level = log_level_parse(optarg)) < 0) {
-			snprintf(err, errlen,
-			         "--log-level '%s': allowed are error, warn, info, debug",
-			         optarg);
-			return CONTROLLER_CLI_USAGE;
-		}
-		break;
+		return flags_log_level(arg, &o->log_level, why);
 	case OPT_METRICS:
-		if (metrics_check_addr(optarg, &why) != CHAOS_OK) {
-			snprintf(err, errlen, "--metrics '%s': %s", optarg, why.text);
-			return CONTROLLER_CLI_USAGE;
+		if (metrics_check_addr(arg, why) != CHAOS_OK) {
+			chaos_fail_prefix(why, CHAOS_EINVAL, "--metrics '%s'", arg);
+			return FLAGS_USAGE;
 		}
-		o->metrics = optarg;
+		o->metrics = arg;
 		break;
-	case 'h':
-		fputs(controller_usage, stdout);
-		return CONTROLLER_CLI_EXIT_OK;
-	case 'V':
-		printf("chaos-controller %s\n", CHAOS_VERSION);
-		return CONTROLLER_CLI_EXIT_OK;
 	default:
-		snprintf(err, errlen, "unknown or incomplete option; see --help");
-		return CONTROLLER_CLI_USAGE;
+		return flags_unknown(why);
 	}
-	return CONTROLLER_CLI_RUN;
+	return FLAGS_RUN;
 }
 
-static enum controller_cli_result
-controller_cli_check_url(const char *flag, const char *url,
-                         const struct controller_opts *o, char *err, size_t errlen)
+static enum flags_result
+controller_cli_check_kube(const struct controller_opts *o, chaos_why *why)
 {
-	chaos_why why = {{0}};
+	bool api = o->kube_api != NULL || o->kube_in_cluster;
 
-	if (transport_check_url(url, o->plaintext, &o->tls, &why) != CHAOS_OK) {
-		snprintf(err, errlen, "%s '%s': %s", flag, url, why.text);
-		return CONTROLLER_CLI_USAGE;
+	if (o->kube_api != NULL && o->kube_in_cluster) {
+		chaos_fail(why, CHAOS_EINVAL,
+		           "--kube-api and --kube-in-cluster: give one of them");
+		return FLAGS_USAGE;
 	}
-	return CONTROLLER_CLI_RUN;
+	if (!api && (o->kube_token_file || o->kube_ca || o->kube_allow_http)) {
+		chaos_fail(why, CHAOS_EINVAL,
+		           "--kube-token-file, --kube-ca and --kube-allow-http need "
+		           "--kube-api URL or --kube-in-cluster");
+		return FLAGS_USAGE;
+	}
+	return FLAGS_RUN;
 }
 
-enum controller_cli_result
-controller_cli_parse(int argc, char **argv, struct controller_opts *o, char *err,
-                     size_t errlen)
+/* The URLs and the Kubernetes flags, once all options are in. */
+static enum flags_result
+controller_cli_check(void *opts, chaos_why *why)
 {
-	enum controller_cli_result r;
-	int                        c;
+	const struct controller_opts *o = opts;
+
+	if (transport_check_url("--listen", o->listen, o->plaintext, &o->tls, why) !=
+	        CHAOS_OK ||
+	    transport_check_url("--control", o->control, o->plaintext, &o->tls, why) !=
+	        CHAOS_OK)
+		return FLAGS_USAGE;
+	return controller_cli_check_kube(o, why);
+}
+
+static const struct flags_program controller_cli_program = {
+    .name      = "chaos-controller",
+    .usage     = controller_usage,
+    .shortopts = "l:hV",
+    .longopts  = controller_longopts,
+    .option    = controller_cli_option,
+    .check     = controller_cli_check,
+};
+
+enum flags_result
+controller_cli_parse(int argc, char **argv, struct controller_opts *o, chaos_why *why)
+{
+	char own[64];
 
 	memset(o, 0, sizeof(*o));
+	allow_own_namespace(own, sizeof(own));
+	allow_init(&o->allow, own);
 	o->listen       = CONTROLLER_DEFAULT_LISTEN;
 	o->control      = CONTROLLER_DEFAULT_CONTROL;
 	o->heartbeat_ms = 500;
 	o->max_agents   = 1024;
 	o->forget_s     = REGISTRY_FORGET_DEFAULT_S;
 	o->log_level    = LOG_LEVEL_INFO;
-	optind          = 1;
-	opterr          = 0;
-	while ((c = getopt_long(argc, argv, "l:hV", controller_longopts, NULL)) != -1) {
-		/* getopt has stepped past the offending word: name it. */
-		if (c == '?') {
-			snprintf(err, errlen,
-			         "'%s': unknown option or missing value; see --help",
-			         argv[optind - 1]);
-			return CONTROLLER_CLI_USAGE;
-		}
-		if ((r = controller_cli_option(c, o, err, errlen)) != CONTROLLER_CLI_RUN)
-			return r;
-	}
-	if (optind < argc) {
-		snprintf(err, errlen,
-		         "unexpected argument '%s'; chaos-controller takes only options",
-		         argv[optind]);
-		return CONTROLLER_CLI_USAGE;
-	}
-	if ((r = controller_cli_check_url("--listen", o->listen, o, err, errlen)) !=
-	    CONTROLLER_CLI_RUN)
-		return r;
-	return controller_cli_check_url("--control", o->control, o, err, errlen);
+	return flags_getopt(&controller_cli_program, argc, argv, o, why);
 }

@@ -7,7 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/err.h"
+#include "common/flags.h"
 #include "common/transport.h"
+#include "controller/allow.h"
 
 #define CONTROLLER_DEFAULT_LISTEN "tls+tcp://0.0.0.0:7600"
 #define CONTROLLER_DEFAULT_CONTROL "ipc:///run/chaos/control.sock"
@@ -19,21 +22,25 @@ struct controller_opts {
 	struct transport_tls tls;
 	uint32_t             heartbeat_ms;
 	uint32_t             max_agents;
-	uint32_t             forget_s; /* lost agents are forgotten after this */
+	uint32_t             forget_s;  /* lost agents are forgotten after this */
+	const char          *state_dir; /* runs on disk, or NULL (memory only) */
 	int                  log_level;
-	const char *metrics; /* Prometheus /metrics on HOST:PORT, or NULL (off) */
+	const char       *metrics; /* Prometheus /metrics on HOST:PORT, or NULL (off) */
+	struct allow_list allow;   /* --allow-namespace, and the own namespace */
+	/* Who node agents' targets are: an inventory file and/or the
+	 * Kubernetes API (an explicit URL, or in-cluster). */
+	const char *inventory;
+	const char *kube_api;
+	const char *kube_token_file;
+	const char *kube_ca;
+	bool        kube_in_cluster;
+	bool        kube_allow_http;
 };
 
-enum controller_cli_result {
-	CONTROLLER_CLI_RUN     = 0,
-	CONTROLLER_CLI_EXIT_OK = 1,
-	CONTROLLER_CLI_USAGE   = 2
-};
-
-/* Parses argv. On CONTROLLER_CLI_USAGE, err holds one line saying what is
- * wrong and what is allowed. */
-enum controller_cli_result controller_cli_parse(int argc, char **argv,
-                                                struct controller_opts *o, char *err,
-                                                size_t errlen);
+/* Parses argv. Not a chaos_err: the outcome is what main() does next. On
+ * FLAGS_USAGE, why holds one line saying what is wrong and what is allowed.
+ * FLAGS_EXIT_OK means --help or --version was printed. */
+enum flags_result controller_cli_parse(int argc, char **argv, struct controller_opts *o,
+                                       chaos_why *why);
 
 #endif

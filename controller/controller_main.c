@@ -22,10 +22,12 @@
 #include "controller/controller_cli.h"
 #include "controller/epstats.h"
 #include "controller/events_srv.h"
+#include "controller/identity_check.h"
 #include "controller/metrics.h"
 #include "controller/registry.h"
 #include "controller/run.h"
 #include "controller/session_srv.h"
+#include "controller/targets.h"
 
 static atomic_bool controller_stop;
 
@@ -67,7 +69,81 @@ struct controller {
 	struct events_srv  *events;
 	struct control_srv *control;
 	struct metrics     *metrics;
+	struct run_store   *store;
+	struct targets     *targets; /* who node agents' pods are */
+	struct idcheck     *idc;     /* mutual TLS only */
 };
+
+/* Over mutual TLS every agent proves its certificate names the identity it
+ * claims; plaintext and ipc:// carry no certificate to check. */
+static chaos_err
+controller_open_idcheck(struct controller *c, const struct controller_opts *o,
+                        chaos_why *why)
+{
+	struct url_parts u;
+
+	if (url_parse(o->listen, URL_ENDPOINT, &u, NULL) != CHAOS_OK ||
+	    u.scheme != URL_TLS_TCP) {
+		log_info("agents are not asked to prove their identity over %s: pod and "
+		         "node names are taken as they declare them",
+		         o->listen);
+		return CHAOS_OK;
+	}
+	return idcheck_new(o->tls.ca_file, registry_instance(c->reg), o->max_agents,
+	                   &c->idc, why);
+}
+
+/* Runs on disk when --state-dir is given; said plainly when not. */
+static chaos_err
+controller_open_store(struct controller *c, const struct controller_opts *o,
+                      chaos_why *why)
+{
+	size_t    interrupted = 0;
+	chaos_err rv;
+
+	if (o->state_dir == NULL) {
+		log_warn("no --state-dir: runs are kept in memory only, so a controller "
+		         "restart loses the run in flight and its result");
+		return CHAOS_OK;
+	}
+	if ((rv = run_store_open(o->state_dir, &c->store, &interrupted, why)) != CHAOS_OK)
+		return rv;
+	log_info("runs kept in %s/runs%s", o->state_dir,
+	         interrupted ? " (a restart interrupted some: see chaosctl results)"
+	                     : "");
+	return CHAOS_OK;
+}
+
+/* Which namespaces runs may touch, said once at start. */
+static void
+controller_log_allow(const struct allow_list *a)
+{
+	char text[1024];
+
+	allow_describe(a, text, sizeof(text));
+	if (a->n == 0)
+		log_warn("no --allow-namespace: runs may touch %s", text);
+	else
+		log_info("runs may touch: %s (never kube-system%s%s)", text,
+		         a->own[0] ? " or " : "", a->own);
+}
+
+/* The resolver of node agents' targets, from --inventory and --kube-*. */
+static chaos_err
+controller_targets(struct controller *c, const struct controller_opts *o, chaos_why *why)
+{
+	struct k8s_config     kube = {0};
+	struct targets_config cfg  = {.inventory = o->inventory};
+
+	if (o->kube_api != NULL || o->kube_in_cluster) {
+		kube.api_url    = o->kube_api;
+		kube.token_file = o->kube_token_file;
+		kube.ca_file    = o->kube_ca;
+		kube.allow_http = o->kube_allow_http;
+		cfg.kube        = &kube;
+	}
+	return targets_start(registry_targets(c->reg), &cfg, &c->targets, why);
+}
 
 static chaos_err
 controller_start(struct controller *c, const struct controller_opts *o, chaos_why *why)
@@ -82,17 +158,22 @@ controller_start(struct controller *c, const struct controller_opts *o, chaos_wh
 	}
 	if ((rv = registry_new(o->heartbeat_ms, o->max_agents, &c->reg)) == CHAOS_OK)
 		registry_set_forget_after(c->reg, o->forget_s);
-	if (rv != CHAOS_OK ||
-	    (rv = run_mgr_new(c->reg, scenario_list, &c->runs)) != CHAOS_OK ||
+	if (rv != CHAOS_OK || (rv = controller_open_idcheck(c, o, why)) != CHAOS_OK ||
+	    (rv = controller_open_store(c, o, why)) != CHAOS_OK ||
+	    (rv = run_mgr_new(c->reg, scenario_list, c->store, &c->runs)) != CHAOS_OK ||
 	    (rv = epstats_init(&c->st_session, "session")) != CHAOS_OK ||
 	    (rv = epstats_init(&c->st_events, "events")) != CHAOS_OK ||
 	    (rv = epstats_init(&c->st_control, "control")) != CHAOS_OK)
 		return rv;
+	run_mgr_set_allow(c->runs, &o->allow);
+	controller_log_allow(&o->allow);
 	controller_ipc_dir(o->control);
 	registry_set_ack_sink(c->reg, run_mgr_on_ack, c->runs);
-	if ((rv = session_srv_start(o->listen, &o->tls, c->reg, &c->st_session,
+	if ((rv = controller_targets(c, o, why)) != CHAOS_OK)
+		return rv;
+	if ((rv = session_srv_start(o->listen, &o->tls, c->reg, &c->st_session, c->idc,
 	                            o->max_agents, &c->session, why)) != CHAOS_OK ||
-	    (rv = events_srv_start(events_url, &o->tls, c->reg, &c->st_events,
+	    (rv = events_srv_start(events_url, &o->tls, c->reg, &c->st_events, c->idc,
 	                           run_mgr_on_event, c->runs, &c->events, why)) !=
 	        CHAOS_OK ||
 	    (rv = control_srv_start(o->control, &o->tls, c->reg, c->runs, &eps,
@@ -121,9 +202,12 @@ controller_stop_all(struct controller *c)
 	control_srv_stop(c->control);
 	events_srv_stop(c->events);
 	session_srv_stop(c->session);
+	targets_stop(c->targets);
 	if (c->reg != NULL)
 		registry_set_ack_sink(c->reg, NULL, NULL);
 	run_mgr_free(c->runs);
+	run_store_close(c->store);
+	idcheck_free(c->idc);
 	registry_free(c->reg);
 	epstats_fini(&c->st_session);
 	epstats_fini(&c->st_events);
@@ -136,20 +220,13 @@ main(int argc, char **argv)
 	struct controller_opts o;
 	struct controller      c   = {0};
 	chaos_why              why = {{0}};
-	char                   err[512];
 	sigset_t               set;
 	pthread_t              sig_thread;
 	int                    rv;
 
-	switch (controller_cli_parse(argc, argv, &o, err, sizeof(err))) {
-	case CONTROLLER_CLI_EXIT_OK:
-		return 0;
-	case CONTROLLER_CLI_USAGE:
-		fprintf(stderr, "chaos-controller: %s\n", err);
-		return 2;
-	case CONTROLLER_CLI_RUN:
-		break;
-	}
+	if ((rv = flags_exit_status(controller_cli_parse(argc, argv, &o, &why),
+	                            "chaos-controller", &why)) >= 0)
+		return rv;
 	log_init("controller", o.log_level);
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);

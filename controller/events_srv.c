@@ -16,6 +16,7 @@ struct events_srv {
 	nng_thread      *thread;
 	struct registry *reg;
 	struct epstats  *stats;
+	struct idcheck  *idc;
 	events_sink_fn   sink;
 	void            *sink_arg;
 };
@@ -32,7 +33,12 @@ esrv_take(struct events_srv *s, nng_msg *msg)
 		epstats_dropped(s->stats, why.text);
 		return;
 	}
-	if (registry_on_event(s->reg, e, now) != CHAOS_OK) {
+	if (s->idc != NULL && e->body_case == CHAOS__V1__EVENT__BODY_HELLO &&
+	    !idcheck_hello_backed(s->idc, e->hello->identity)) {
+		epstats_dropped(s->stats,
+		                "hello of an identity no session connection "
+		                "has proven");
+	} else if (registry_on_event(s->reg, e, now) != CHAOS_OK) {
 		epstats_dropped(s->stats, "event from an agent that has not said hello");
 	} else {
 		epstats_received(s->stats);
@@ -59,8 +65,8 @@ esrv_loop(void *arg)
 
 chaos_err
 events_srv_start(const char *url, const struct transport_tls *tls, struct registry *reg,
-                 struct epstats *stats, events_sink_fn sink, void *sink_arg,
-                 struct events_srv **out, chaos_why *why)
+                 struct epstats *stats, struct idcheck *idc, events_sink_fn sink,
+                 void *sink_arg, struct events_srv **out, chaos_why *why)
 {
 	struct events_srv *s = calloc(1, sizeof(*s));
 	int                rv;
@@ -69,6 +75,7 @@ events_srv_start(const char *url, const struct transport_tls *tls, struct regist
 		return CHAOS_ENOMEM;
 	s->reg      = reg;
 	s->stats    = stats;
+	s->idc      = idc;
 	s->sink     = sink;
 	s->sink_arg = sink_arg;
 	if ((rv = nng_pull0_open(&s->sock)) != 0) {

@@ -10,6 +10,7 @@
 #include "common/err.h"
 #include "common/transport.h"
 #include "controller/epstats.h"
+#include "controller/identity_check.h"
 #include "controller/registry.h"
 
 /* Receives every valid event with its arrival time on the controller clock.
@@ -18,10 +19,15 @@ typedef void (*events_sink_fn)(void *arg, const Chaos__V1__Event *e, int64_t t_c
 
 struct events_srv;
 
+/* Listens on url. With idc (mutual TLS), a Hello registers or refreshes an
+ * agent only when a session connection proved that identity
+ * (idcheck_hello_backed()); others are dropped and counted, so a
+ * certificate cannot name one pod and register another here. reg, stats
+ * and idc must outlive the server. */
 chaos_err events_srv_start(const char *url, const struct transport_tls *tls,
                            struct registry *reg, struct epstats *stats,
-                           events_sink_fn sink, void *sink_arg, struct events_srv **out,
-                           chaos_why *why);
+                           struct idcheck *idc, events_sink_fn sink, void *sink_arg,
+                           struct events_srv **out, chaos_why *why);
 void      events_srv_stop(struct events_srv *s);
 
 #endif

@@ -49,6 +49,26 @@ k8s_global_init(void)
 
 /* ---- small helpers ---- */
 
+chaos_err
+k8s_vec_push(void **v, size_t *n, size_t *cap, size_t elem, const void *item, size_t max)
+{
+	void  *nv;
+	size_t ncap;
+
+	if (*n >= max)
+		return CHAOS_ETOOBIG;
+	if (*n == *cap) {
+		ncap = *cap == 0 ? 16 : *cap * 2;
+		if ((nv = realloc(*v, ncap * elem)) == NULL)
+			return CHAOS_ENOMEM;
+		*v   = nv;
+		*cap = ncap;
+	}
+	memcpy((char *)*v + *n * elem, item, elem);
+	(*n)++;
+	return CHAOS_OK;
+}
+
 void
 k8s_sleep_ms(long ms)
 {
@@ -661,7 +681,9 @@ k8s_forbidden_user(const char *msg, char *user, size_t len)
 static void
 k8s_what(const struct k8s_req *q, char *buf, size_t len)
 {
-	if (q->name != NULL)
+	if (q->ns == NULL)
+		snprintf(buf, len, "%s pods in all namespaces", q->verb);
+	else if (q->name != NULL)
 		snprintf(buf, len, "%s pod \"%s/%s\"", q->verb, q->ns, q->name);
 	else
 		snprintf(buf, len, "%s pods in namespace \"%s\"", q->verb, q->ns);
@@ -677,6 +699,14 @@ k8s_forbidden(const struct k8s_req *q, const struct k8s_status *st, chaos_why *w
 		snprintf(who, sizeof(who), "the service account (%s)", user);
 	else
 		snprintf(who, sizeof(who), "the service account");
+	if (q->ns == NULL) /* a cluster-wide list: node agents' pods */
+		return chaos_fail(
+		    why, CHAOS_EPERM,
+		    "forbidden: %s cannot \"%s\" \"pods\" in all namespaces; "
+		    "add to a ClusterRole: {apiGroups: [\"\"], resources: "
+		    "[\"pods\"], verbs: [\"%s\"]} and bind it with a "
+		    "ClusterRoleBinding (API: %s)",
+		    who, q->verb, q->verb, st->message);
 	return chaos_fail(why, CHAOS_EPERM,
 	                  "forbidden: %s cannot \"%s\" \"pods\" in namespace \"%s\"; "
 	                  "add to its Role: {apiGroups: [\"\"], resources: "

@@ -143,4 +143,25 @@ chaos_err k8s_wait_ready(struct k8s_client *c, const char *ns, const char *label
                          size_t n_exclude, int64_t deadline_mono_us, long poll_ms,
                          struct k8s_ready_pod **ready, size_t *n, chaos_why *why);
 
+/* A pod's identity, for a node agent's target: who it is and its labels. */
+#define K8S_MAX_LABELS 16
+struct k8s_pod_meta {
+	char   name[K8S_NAME_LEN];
+	char   namespace_[64];
+	char   uid[K8S_UID_LEN];
+	char   pod_ip[K8S_IP_LEN]; /* "" until it has one */
+	bool   host_network;       /* its IP is the node's: never matched by IP */
+	char   label_key[K8S_MAX_LABELS][64];
+	char   label_value[K8S_MAX_LABELS][64];
+	size_t n_labels; /* labels longer than 63 characters are left out */
+};
+
+/* Lists the pods scheduled on node `node` in every namespace
+ * (fieldSelector spec.nodeName, paged like k8s_list_pods). Needs "list
+ * pods" cluster-wide (a ClusterRole); a 403 says so. On success *pods is a
+ * new array of *n (NULL when 0) freed with free(). Errors as
+ * k8s_list_pods, CHAOS_EINVAL for a node name that is not a DNS name. */
+chaos_err k8s_list_node_pods(struct k8s_client *c, const char *node,
+                             struct k8s_pod_meta **pods, size_t *n, chaos_why *why);
+
 #endif

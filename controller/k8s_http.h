@@ -71,6 +71,12 @@ bool k8s_valid_name(const char *s, size_t max, bool dots);
 /* Copies src ("" for NULL) into dst; false, dst untouched, if too long. */
 bool k8s_copy(char *dst, size_t len, const char *src);
 
+/* Appends item (elem bytes) to the growing array *v of *n (capacity
+ * *cap), at most max items. CHAOS_OK, CHAOS_ETOOBIG (full) or
+ * CHAOS_ENOMEM; the array is unchanged on failure. */
+chaos_err k8s_vec_push(void **v, size_t *n, size_t *cap, size_t elem, const void *item,
+                       size_t max);
+
 /* Sleeps ms milliseconds, resuming after signals. */
 void k8s_sleep_ms(long ms);
 

@@ -7,7 +7,6 @@
  */
 #include "controller/k8s.h"
 
-#include <curl/curl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,22 +17,11 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "controller/k8s_http.h"
+#include "controller/k8s_parse.h"
 
-#define K8S_MAX_PAGES 10000 /* bounds the continue loop */
 #define K8S_MAX_PODS 100000
-#define K8S_LIST_RESTARTS 3 /* after 410 Gone (continue token expired) */
 
 /* ---- pods ---- */
-
-static const char *
-k8s_jstr(json_t *obj, const char *k1, const char *k2)
-{
-	json_t *v = json_object_get(obj, k1);
-
-	if (k2 != NULL)
-		v = json_object_get(v, k2);
-	return json_string_value(v);
-}
 
 static void
 k8s_pod_ready(json_t *status, struct k8s_pod *p)
@@ -86,99 +74,49 @@ k8s_pod_parse(json_t *item, struct k8s_pod *p)
 	return true;
 }
 
-struct k8s_podvec {
-	struct k8s_pod *v;
-	size_t          n, cap;
-};
-
 static chaos_err
 k8s_podvec_push(struct k8s_podvec *pv, const struct k8s_pod *p, chaos_why *why)
 {
-	struct k8s_pod *nv;
-	size_t          ncap;
-
-	if (pv->n >= K8S_MAX_PODS)
+	switch (k8s_vec_push((void **)&pv->v, &pv->n, &pv->cap, sizeof(*p), p,
+	                     K8S_MAX_PODS)) {
+	case CHAOS_OK:
+		return CHAOS_OK;
+	case CHAOS_ETOOBIG:
 		return chaos_fail(why, CHAOS_ETOOBIG,
 		                  "more than %d pods match; narrow the label selector",
 		                  K8S_MAX_PODS);
-	if (pv->n == pv->cap) {
-		ncap = pv->cap == 0 ? 16 : pv->cap * 2;
-		if ((nv = realloc(pv->v, ncap * sizeof(*nv))) == NULL)
-			return chaos_fail(why, CHAOS_ENOMEM, "out of memory");
-		pv->v   = nv;
-		pv->cap = ncap;
+	default:
+		return chaos_fail(why, CHAOS_ENOMEM, "out of memory");
 	}
-	pv->v[pv->n++] = *p;
-	return CHAOS_OK;
 }
 
-/* Appends a PodList page's items; *cont gets metadata.continue ("" at the
- * end of the list), a malloc'd string. */
+/* One items[] element of a namespace's list: a pod without a name or uid
+ * or with a malformed field fails the list rather than being missed. */
 static chaos_err
+k8s_pod_take(json_t *item, size_t i, void *ctx, chaos_why *why)
+{
+	struct k8s_pod p;
+
+	if (!k8s_pod_parse(item, &p))
+		return chaos_fail(why, CHAOS_EPROTO,
+		                  "pod list item %zu lacks a valid metadata.name/uid "
+		                  "or has a malformed field",
+		                  i);
+	return k8s_podvec_push(ctx, &p, why);
+}
+
+static void
+k8s_pod_restart(void *ctx)
+{
+	((struct k8s_podvec *)ctx)->n = 0;
+}
+
+/* See k8s_parse.h. */
+chaos_err
 k8s_page_parse(const struct k8s_resp *r, struct k8s_podvec *pv, char **cont,
                chaos_why *why)
 {
-	json_t        *root, *items, *item;
-	json_error_t   je;
-	const char    *kind, *next;
-	size_t         i;
-	struct k8s_pod p;
-	chaos_err      rc = CHAOS_OK;
-
-	if ((root = json_loadb(r->body != NULL ? r->body : "", r->len, 0, &je)) == NULL)
-		return chaos_fail(why, CHAOS_EPROTO, "pod list is not JSON: %s (line %d)",
-		                  je.text, je.line);
-	kind  = json_string_value(json_object_get(root, "kind"));
-	items = json_object_get(root, "items");
-	/* An empty list may come as "items": null. */
-	if (kind == NULL || strcmp(kind, "PodList") != 0 ||
-	    (items != NULL && !json_is_array(items) && !json_is_null(items))) {
-		rc = chaos_fail(why, CHAOS_EPROTO, "answer is not a PodList (kind %s)",
-		                kind != NULL ? kind : "missing");
-		goto out;
-	}
-	json_array_foreach(items, i, item)
-	{
-		if (!k8s_pod_parse(item, &p)) {
-			rc = chaos_fail(
-			    why, CHAOS_EPROTO,
-			    "pod list item %zu lacks a valid metadata.name/uid "
-			    "or has a malformed field",
-			    i);
-			goto out;
-		}
-		if ((rc = k8s_podvec_push(pv, &p, why)) != CHAOS_OK)
-			goto out;
-	}
-	next = k8s_jstr(root, "metadata", "continue");
-	if ((*cont = strdup(next != NULL ? next : "")) == NULL)
-		rc = chaos_fail(why, CHAOS_ENOMEM, "out of memory");
-out:
-	json_decref(root);
-	return rc;
-}
-
-static chaos_err
-k8s_list_url(const struct k8s_client *c, const char *ns, const char *selector,
-             const char *cont, char **url, chaos_why *why)
-{
-	char     *sel = NULL, *ct = NULL;
-	chaos_err rc = CHAOS_OK;
-
-	if ((selector != NULL && selector[0] != '\0' &&
-	     (sel = curl_easy_escape(c->curl, selector, 0)) == NULL) ||
-	    (cont != NULL && cont[0] != '\0' &&
-	     (ct = curl_easy_escape(c->curl, cont, 0)) == NULL) ||
-	    asprintf(url, "%s/api/v1/namespaces/%s/pods?limit=%u%s%s%s%s", c->api_url, ns,
-	             c->page_limit, sel != NULL ? "&labelSelector=" : "",
-	             sel != NULL ? sel : "", ct != NULL ? "&continue=" : "",
-	             ct != NULL ? ct : "") < 0) {
-		*url = NULL;
-		rc   = chaos_fail(why, CHAOS_ENOMEM, "out of memory");
-	}
-	curl_free(sel);
-	curl_free(ct);
-	return rc;
+	return k8s_page_walk(r, k8s_pod_take, pv, cont, why);
 }
 
 static int
@@ -188,70 +126,26 @@ k8s_pod_cmp(const void *a, const void *b)
 	              ((const struct k8s_pod *)b)->name);
 }
 
-/* One pass over every page. *expired is set when a continue token was
- * refused with 410 Gone: the caller starts over. */
-static chaos_err
-k8s_list_pass(struct k8s_client *c, const char *ns, const char *selector,
-              struct k8s_podvec *pv, bool *expired, chaos_why *why)
-{
-	struct k8s_resp r    = {0};
-	char           *cont = NULL, *url = NULL;
-	struct k8s_req  q  = {.method = "GET", .verb = "list", .ns = ns};
-	chaos_err       rc = CHAOS_OK;
-
-	for (int page = 0; page < K8S_MAX_PAGES; page++) {
-		free(url);
-		if ((rc = k8s_list_url(c, ns, selector, cont, &url, why)) != CHAOS_OK)
-			break;
-		q.url = url;
-		rc    = k8s_do(c, &q, &r, why);
-		if (rc != CHAOS_OK) {
-			*expired = r.status == 410 && cont != NULL && cont[0] != '\0';
-			break;
-		}
-		free(cont);
-		cont = NULL;
-		if ((rc = k8s_page_parse(&r, pv, &cont, why)) != CHAOS_OK ||
-		    cont[0] == '\0')
-			break;
-		if (page + 1 == K8S_MAX_PAGES)
-			rc = chaos_fail(why, CHAOS_ETOOBIG,
-			                "pod list still continues after %d pages",
-			                K8S_MAX_PAGES);
-	}
-	free(url);
-	free(cont);
-	k8s_resp_reset(&r);
-	return rc;
-}
-
-/* The passes write a local why: a pass that ends in 410 Gone and is
- * started over must leave nothing in the caller's. */
 chaos_err
 k8s_list_pods(struct k8s_client *c, const char *ns, const char *label_selector,
               struct k8s_pod **pods, size_t *n, chaos_why *why)
 {
-	struct k8s_podvec pv       = {0};
-	chaos_why         pass_why = {""};
-	bool              expired;
+	struct k8s_podvec pv = {0};
+	struct k8s_list   l  = {.ns       = ns,
+	                        .sel_key  = "labelSelector",
+	                        .selector = label_selector,
+	                        .take     = k8s_pod_take,
+	                        .restart  = k8s_pod_restart,
+	                        .ctx      = &pv};
 	chaos_err         rc;
 
 	if (!k8s_valid_name(ns, 63, false))
 		return chaos_fail(why, CHAOS_EINVAL,
 		                  "namespace '%s' is not a valid Kubernetes name",
 		                  ns != NULL ? ns : "");
-	for (int pass = 0; pass <= K8S_LIST_RESTARTS; pass++) {
-		expired = false;
-		pv.n    = 0;
-		rc      = k8s_list_pass(c, ns, label_selector, &pv, &expired, &pass_why);
-		if (!expired)
-			break;
-		log_info("k8s: list continue token expired (410); listing again from the "
-		         "start");
-	}
-	if (rc != CHAOS_OK) {
+	if ((rc = k8s_list_all(c, &l, why)) != CHAOS_OK) {
 		free(pv.v);
-		return chaos_fail(why, rc, "%s", pass_why.text);
+		return rc;
 	}
 	if (pv.n > 1)
 		qsort(pv.v, pv.n, sizeof(*pv.v), k8s_pod_cmp);

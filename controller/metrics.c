@@ -31,6 +31,7 @@ struct metrics {
 /* Counters live for the process: hooks need no handle and count before and
  * without the server. */
 static _Atomic uint64_t metrics_samples_ok, metrics_samples_err;
+static _Atomic uint64_t metrics_refused_identity;
 static _Atomic uint64_t metrics_runs[METRICS_N_STATES];
 static pthread_mutex_t  metrics_mtx = PTHREAD_MUTEX_INITIALIZER;
 static struct {
@@ -46,6 +47,12 @@ metrics_on_event(const Chaos__V1__Event *e)
 		return;
 	atomic_fetch_add(e->sample->healthy ? &metrics_samples_ok : &metrics_samples_err,
 	                 1);
+}
+
+void
+metrics_on_identity_refused(void)
+{
+	atomic_fetch_add(&metrics_refused_identity, 1);
 }
 
 void
@@ -105,6 +112,8 @@ metrics_table(FILE *f, const struct registry_counts *c)
 	        (unsigned long long)c->refused_duplicate);
 	fprintf(f, "chaos_agents_refused_total{reason=\"table_full\"} %llu\n",
 	        (unsigned long long)c->refused_full);
+	fprintf(f, "chaos_agents_refused_total{reason=\"identity\"} %llu\n",
+	        (unsigned long long)atomic_load(&metrics_refused_identity));
 }
 
 /* Counted in one pass over the table: a scrape copies no agent, so its cost

@@ -39,6 +39,9 @@ char *metrics_render(struct registry *reg, struct epstats *const *eps, size_t n)
 
 /* Hooks. Every event the controller accepted (samples are counted). */
 void metrics_on_event(const Chaos__V1__Event *e);
+/* A session connection was refused because its agent did not prove the
+ * identity it claims (chaos_agents_refused_total{reason="identity"}). */
+void metrics_on_identity_refused(void);
 /* A run ended in state (Chaos__V1__RunState); result (may be NULL) gives
  * the scenario's MTTR when measured. */
 void metrics_on_run_end(const char *scenario, int state, const json_t *result);

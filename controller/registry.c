@@ -12,60 +12,8 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/wire.h"
-
-#define REG_MAX_PENDING 64
-#define REG_MAX_FAULTS 64
-#define REG_MIN_BUCKETS 64
-#define REG_LOST_AFTER_HB 3 /* heartbeats without a poll */
-
-struct reg_command {
-	uint64_t id;
-	uint8_t *buf; /* packed Command */
-	size_t   len;
-};
-
-/* A set of fault ids (strdup'd), grown as needed up to REG_MAX_FAULTS:
- * most agents hold none or one, and a table of thousands should not carry
- * room for 64 each. */
-struct reg_ids {
-	char **id;
-	size_t n, cap;
-};
-
-struct reg_agent {
-	struct reg_agent    *next;     /* hash chain */
-	Chaos__V1__Identity *identity; /* unpacked copy, owned */
-	bool                 connected;
-	char                 lost_reason[128];
-	int64_t              last_seen_ctl_us;
-	int64_t              last_seen_mono_us;
-	uint32_t             pipe_id;
-	struct clk_filter    clk;
-	uint64_t             events_received;
-	uint64_t             events_gaps;
-	uint64_t             last_event_seq;
-	struct reg_ids       active;  /* what the agent says is in force */
-	struct reg_ids       live;    /* what this controller wants kept */
-	struct reg_command  *pending; /* grown as needed, up to REG_MAX_PENDING */
-	size_t               n_pending, cap_pending;
-	char                 id[]; /* as long as it is: most are far below 253 */
-};
-
-struct registry {
-	nng_mtx               *mtx;
-	uint32_t               hb_ms;
-	size_t                 max_agents;
-	int64_t                forget_us;
-	uint64_t               instance;
-	struct reg_agent     **buckets;
-	size_t                 n_buckets;
-	size_t                 n_agents;
-	struct registry_counts counts;
-	registry_kick_fn       kick;
-	void                  *kick_arg;
-	registry_ack_fn        ack_sink;
-	void                  *ack_arg;
-};
+#include "controller/registry_int.h"
+#include "controller/target_table.h"
 
 /* FNV-1a: ids are short text; the table needs no secret seed, since the ids
  * come from authenticated agents and the chains stay bounded by the cap. */
@@ -89,16 +37,14 @@ reg_slot(struct registry *r, const char *id)
 	return p;
 }
 
-static struct reg_agent *
+struct reg_agent *
 reg_find(struct registry *r, const char *id)
 {
 	return *reg_slot(r, id);
 }
 
-/* Calls fn on every agent; fn may not add or remove agents. */
-#define REG_FOREACH(r, a)                                                                \
-	for (size_t reg_b_ = 0; reg_b_ < (r)->n_buckets; reg_b_++)                       \
-		for (struct reg_agent *a = (r)->buckets[reg_b_]; a != NULL; a = a->next)
+static struct reg_agent *reg_find_serving(struct registry *r, const char *id, char *key,
+                                          size_t key_len, int64_t *incarnation);
 
 static void
 reg_ids_clear(struct reg_ids *s)
@@ -108,7 +54,7 @@ reg_ids_clear(struct reg_ids *s)
 	s->n = 0;
 }
 
-static bool
+bool
 reg_ids_has(const struct reg_ids *s, const char *id)
 {
 	for (size_t i = 0; i < s->n; i++)
@@ -163,6 +109,35 @@ reg_ids_free(struct reg_ids *s)
 	s->cap = 0;
 }
 
+/* Adds a live fault with room for its lease (kept as long as live.cap). */
+static chaos_err
+reg_live_add(struct reg_agent *a, const char *fault_id)
+{
+	size_t            cap = a->live.cap;
+	struct reg_lease *l;
+	chaos_err         rv = reg_ids_add(&a->live, fault_id);
+
+	if (rv != CHAOS_OK || a->live.cap == cap)
+		return rv;
+	if ((l = realloc(a->lease, a->live.cap * sizeof(*l))) == NULL) {
+		reg_ids_remove_at(&a->live, a->live.n - 1);
+		return CHAOS_ENOMEM;
+	}
+	memset(l + cap, 0, (a->live.cap - cap) * sizeof(*l));
+	a->lease = l;
+	return CHAOS_OK;
+}
+
+/* Removes live fault i with its lease, keeping lease[] aligned with ids. */
+static void
+reg_live_remove_at(struct reg_agent *a, size_t i)
+{
+	free(a->lease[i].target);
+	a->lease[i]             = a->lease[a->live.n - 1];
+	a->lease[a->live.n - 1] = (struct reg_lease) {0};
+	reg_ids_remove_at(&a->live, i);
+}
+
 chaos_err
 registry_new(uint32_t hb_ms, size_t max_agents, struct registry **out)
 {
@@ -172,9 +147,12 @@ registry_new(uint32_t hb_ms, size_t max_agents, struct registry **out)
 	while (nb < max_agents)
 		nb <<= 1;
 	if (r == NULL || (r->buckets = calloc(nb, sizeof(*r->buckets))) == NULL ||
-	    nng_mtx_alloc(&r->mtx) != 0) {
-		if (r != NULL)
+	    nng_mtx_alloc(&r->mtx) != 0 || ttab_new(&r->targets) != CHAOS_OK) {
+		if (r != NULL) {
+			if (r->mtx != NULL)
+				nng_mtx_free(r->mtx);
 			free(r->buckets);
+		}
 		free(r);
 		return CHAOS_ENOMEM;
 	}
@@ -197,7 +175,10 @@ reg_agent_free(struct reg_agent *a)
 	if (a->identity != NULL)
 		chaos__v1__identity__free_unpacked(a->identity, NULL);
 	reg_ids_free(&a->active);
+	while (a->live.n > 0)
+		reg_live_remove_at(a, a->live.n - 1);
 	reg_ids_free(&a->live);
+	free(a->lease);
 	for (size_t i = 0; i < a->n_pending; i++)
 		free(a->pending[i].buf);
 	free(a->pending);
@@ -216,8 +197,15 @@ registry_free(struct registry *r)
 			reg_agent_free(a);
 		}
 	nng_mtx_free(r->mtx);
+	ttab_free(r->targets);
 	free(r->buckets);
 	free(r);
+}
+
+struct ttab *
+registry_targets(struct registry *r)
+{
+	return r->targets;
 }
 
 void
@@ -278,7 +266,7 @@ registry_clock(struct registry *r, const char *agent_id, int64_t *offset_us,
 	bool              known = false;
 
 	nng_mtx_lock(r->mtx);
-	if ((a = reg_find(r, agent_id)) != NULL)
+	if ((a = reg_find_serving(r, agent_id, NULL, 0, NULL)) != NULL)
 		known = clk_filter_best(&a->clk, offset_us, error_us);
 	nng_mtx_unlock(r->mtx);
 	return known;
@@ -291,10 +279,8 @@ registry_agent_status(struct registry *r, const char *agent_id, bool *connected,
 	struct reg_agent *a;
 
 	nng_mtx_lock(r->mtx);
-	if ((a = reg_find(r, agent_id)) != NULL) {
-		*connected   = a->connected;
-		*incarnation = a->identity->incarnation;
-	}
+	if ((a = reg_find_serving(r, agent_id, NULL, 0, incarnation)) != NULL)
+		*connected = a->connected;
 	nng_mtx_unlock(r->mtx);
 	return a != NULL;
 }
@@ -309,7 +295,7 @@ registry_set_kick(struct registry *r, registry_kick_fn fn, void *arg)
 /* A new incarnation means the agent process restarted: whatever it had in
  * force died with it (owner tables), and its event sequence starts over. */
 static void
-reg_set_identity(struct reg_agent *a, const Chaos__V1__Identity *id)
+reg_set_identity(struct registry *r, struct reg_agent *a, const Chaos__V1__Identity *id)
 {
 	Chaos__V1__Identity *copy = wire_copy(&id->base);
 
@@ -320,6 +306,8 @@ reg_set_identity(struct reg_agent *a, const Chaos__V1__Identity *id)
 		         (long long)a->identity->incarnation, (long long)id->incarnation);
 		clk_filter_init(&a->clk);
 		a->last_event_seq = 0;
+		/* a node agent's targets died with it; it reports them again */
+		ttab_drop_agent(r->targets, a->id);
 	}
 	if (a->identity != NULL)
 		chaos__v1__identity__free_unpacked(a->identity, NULL);
@@ -331,6 +319,7 @@ reg_unlink(struct registry *r, struct reg_agent *a)
 {
 	struct reg_agent **p = reg_slot(r, a->id);
 
+	ttab_drop_agent(r->targets, a->id);
 	*p = a->next;
 	r->n_agents--;
 	reg_agent_free(a);
@@ -372,7 +361,7 @@ reg_add(struct registry *r, const Chaos__V1__Identity *id)
 		return NULL;
 	memcpy(a->id, id->agent_id, len + 1);
 	clk_filter_init(&a->clk);
-	reg_set_identity(a, id);
+	reg_set_identity(r, a, id);
 	if (a->identity == NULL) {
 		free(a);
 		return NULL;
@@ -461,11 +450,11 @@ reg_check_pipe(struct registry *r, struct reg_agent *a, const Chaos__V1__Poll *p
 
 /* Updates a known agent with a poll (mtx held). */
 static void
-reg_poll_seen(struct reg_agent *a, const Chaos__V1__Poll *p, uint32_t pipe_id,
-              int64_t t2_ctl_us)
+reg_poll_seen(struct registry *r, struct reg_agent *a, const Chaos__V1__Poll *p,
+              uint32_t pipe_id, int64_t t2_ctl_us)
 {
 	if (p->identity != NULL && a->identity != NULL)
-		reg_set_identity(a, p->identity);
+		reg_set_identity(r, a, p->identity);
 	if (!a->connected)
 		log_info("agent %s connected", a->id);
 	a->connected         = true;
@@ -512,7 +501,7 @@ registry_on_poll(struct registry *r, const Chaos__V1__Poll *p, uint32_t pipe_id,
 	case REG_PIPE_OK:
 		break;
 	}
-	reg_poll_seen(a, p, pipe_id, t2_ctl_us);
+	reg_poll_seen(r, a, p, pipe_id, t2_ctl_us);
 	clk_filter_best(&a->clk, &off, &err);
 	sink     = r->ack_sink;
 	sink_arg = r->ack_arg;
@@ -616,36 +605,121 @@ registry_build_reply(struct registry *r, const char *agent_id, uint64_t poll_seq
 	}
 	reply.t3_ctl_us = clk_now_us();
 	rv              = reg_pack_reply(&reply, a, out);
+	if (rv == CHAOS_OK && a != NULL)
+		a->renewed_ctl_us = reply.t3_ctl_us; /* the reply renews them */
 	nng_mtx_unlock(r->mtx);
 	return rv;
+}
+
+/* Keeps what an apply says of a fault the controller wants kept (mtx
+ * held); an apply of a fault not marked live is reverted at once anyway. */
+static void
+reg_lease_note(struct reg_agent *a, const Chaos__V1__FaultSpec *spec, const char *key)
+{
+	const ProtobufCFieldDescriptor *kind = protobuf_c_message_descriptor_get_field(
+	    &chaos__v1__fault_spec__descriptor, (unsigned)spec->kind_case);
+
+	for (size_t i = 0; i < a->live.n; i++) {
+		struct reg_lease *l = &a->lease[i];
+		if (strcmp(a->live.id[i], spec->fault_id) != 0)
+			continue;
+		free(l->target);
+		l->kind            = kind != NULL ? kind->name : NULL;
+		l->target          = key != NULL && *key     ? strdup(key)
+		             : spec->target && *spec->target ? strdup(spec->target)
+		                                             : NULL;
+		l->lease_ms        = spec->lease_ms;
+		l->hard_end_ctl_us = spec->hard_end_ctl_us;
+		return;
+	}
+}
+
+/* Packs cmd into a's queue (mtx held). */
+static chaos_err
+reg_queue(struct reg_agent *a, const Chaos__V1__Command *cmd)
+{
+	struct reg_command *c;
+
+	if (!reg_room((void **)&a->pending, a->n_pending, &a->cap_pending,
+	              REG_MAX_PENDING, sizeof(*a->pending)))
+		return a->n_pending == REG_MAX_PENDING ? CHAOS_EBUSY : CHAOS_ENOMEM;
+	c      = &a->pending[a->n_pending];
+	c->len = chaos__v1__command__get_packed_size(cmd);
+	if ((c->buf = malloc(c->len ? c->len : 1)) == NULL)
+		return CHAOS_ENOMEM;
+	chaos__v1__command__pack(cmd, c->buf);
+	c->id = cmd->command_id;
+	a->n_pending++;
+	return CHAOS_OK;
+}
+
+/* Where commands for id go (mtx held): a connected agent of that id; else
+ * the node agent serving the resolved target id (key set to the target's,
+ * *incarnation to the target's); else the agent of that id, even lost (its
+ * commands wait for it). A pod whose sidecar is gone is then served by its
+ * node agent again. NULL when there is neither. */
+static struct reg_agent *
+reg_find_serving(struct registry *r, const char *id, char *key, size_t key_len,
+                 int64_t *incarnation)
+{
+	struct reg_agent *a = reg_find(r, id), *n;
+	char              served_by[LIMIT_ID_LEN + 1], k[32];
+	int64_t           inc = 0;
+
+	if (key != NULL)
+		key[0] = '\0';
+	if ((a == NULL || !a->connected) &&
+	    ttab_route(r->targets, id, served_by, sizeof(served_by), k, sizeof(k)) &&
+	    ttab_status(r->targets, id, served_by, sizeof(served_by), &inc) &&
+	    (n = reg_find(r, served_by)) != NULL) {
+		if (key != NULL)
+			snprintf(key, key_len, "%s", k);
+		if (incarnation != NULL)
+			*incarnation = inc;
+		return n;
+	}
+	if (a != NULL && incarnation != NULL)
+		*incarnation = a->identity->incarnation;
+	return a;
+}
+
+/* cmd for agent a; naming the target key when there is one (and, for a
+ * fault, in its spec too): the node agent acts in that target (mtx held). */
+static chaos_err
+reg_queue_for(struct reg_agent *a, const char *key, const Chaos__V1__Command *cmd)
+{
+	Chaos__V1__Command   c = *cmd;
+	Chaos__V1__FaultSpec f;
+
+	if (key[0] == '\0')
+		return reg_queue(a, cmd);
+	c.target = (char *)key;
+	if (c.body_case == CHAOS__V1__COMMAND__BODY_APPLY_FAULT) {
+		f             = *cmd->apply_fault;
+		f.target      = (char *)key;
+		c.apply_fault = &f;
+	}
+	return reg_queue(a, &c);
 }
 
 chaos_err
 registry_enqueue(struct registry *r, const char *agent_id, const Chaos__V1__Command *cmd)
 {
 	struct reg_agent *a;
-	chaos_err         rv = CHAOS_OK;
+	char              served_by[LIMIT_ID_LEN + 1], key[32];
+	chaos_err         rv = CHAOS_ENOENT;
 
 	nng_mtx_lock(r->mtx);
-	if ((a = reg_find(r, agent_id)) == NULL) {
-		rv = CHAOS_ENOENT;
-	} else if (!reg_room((void **)&a->pending, a->n_pending, &a->cap_pending,
-	                     REG_MAX_PENDING, sizeof(*a->pending))) {
-		rv = a->n_pending == REG_MAX_PENDING ? CHAOS_EBUSY : CHAOS_ENOMEM;
-	} else {
-		struct reg_command *c = &a->pending[a->n_pending];
-		c->len                = chaos__v1__command__get_packed_size(cmd);
-		if ((c->buf = malloc(c->len ? c->len : 1)) == NULL) {
-			rv = CHAOS_ENOMEM;
-		} else {
-			chaos__v1__command__pack(cmd, c->buf);
-			c->id = cmd->command_id;
-			a->n_pending++;
-		}
+	if ((a = reg_find_serving(r, agent_id, key, sizeof(key), NULL)) != NULL) {
+		snprintf(served_by, sizeof(served_by), "%s", a->id);
+		rv = reg_queue_for(a, key, cmd);
+		if (rv == CHAOS_OK &&
+		    cmd->body_case == CHAOS__V1__COMMAND__BODY_APPLY_FAULT)
+			reg_lease_note(a, cmd->apply_fault, key);
 	}
 	nng_mtx_unlock(r->mtx);
 	if (rv == CHAOS_OK && r->kick != NULL)
-		r->kick(r->kick_arg, agent_id);
+		r->kick(r->kick_arg, served_by);
 	return rv;
 }
 
@@ -657,14 +731,14 @@ registry_fault_live(struct registry *r, const char *agent_id, const char *fault_
 	chaos_err         rv = CHAOS_OK;
 
 	nng_mtx_lock(r->mtx);
-	if ((a = reg_find(r, agent_id)) == NULL) {
+	if ((a = reg_find_serving(r, agent_id, NULL, 0, NULL)) == NULL) {
 		rv = CHAOS_ENOENT;
 	} else if (live && !reg_ids_has(&a->live, fault_id)) {
-		rv = reg_ids_add(&a->live, fault_id);
+		rv = reg_live_add(a, fault_id);
 	} else if (!live) {
 		for (size_t i = 0; i < a->live.n; i++)
 			if (strcmp(a->live.id[i], fault_id) == 0) {
-				reg_ids_remove_at(&a->live, i);
+				reg_live_remove_at(a, i);
 				break;
 			}
 	}
@@ -681,7 +755,7 @@ registry_forget_faults(struct registry *r, const char *prefix)
 	REG_FOREACH(r, a)
 	for (size_t i = a->live.n; i-- > 0;)
 		if (strncmp(a->live.id[i], prefix, len) == 0)
-			reg_ids_remove_at(&a->live, i);
+			reg_live_remove_at(a, i);
 	nng_mtx_unlock(r->mtx);
 }
 
@@ -690,7 +764,8 @@ reg_mark_lost(struct reg_agent *a, const char *reason)
 {
 	if (!a->connected)
 		return;
-	a->connected = false;
+	a->connected   = false;
+	a->lost_ctl_us = clk_now_us();
 	snprintf(a->lost_reason, sizeof(a->lost_reason), "%s", reason);
 	log_warn("agent %s lost: %s", a->id, reason);
 }
@@ -764,8 +839,11 @@ registry_on_event(struct registry *r, const Chaos__V1__Event *e, int64_t t_ctl_u
 		         a->identity->incarnation != e->hello->identity->incarnation)
 			rv = CHAOS_EEXIST; /* a second process with this id: not it */
 		else if (a != NULL)
-			reg_set_identity(a, e->hello->identity);
+			reg_set_identity(r, a, e->hello->identity);
 	}
+	if (e->body_case == CHAOS__V1__EVENT__BODY_TARGETS && a != NULL)
+		ttab_update(r->targets, a->id, a->identity->node,
+		            a->identity->has_pid ? a->identity->pid : 0, e->targets);
 	if (a == NULL)
 		rv = e->body_case == CHAOS__V1__EVENT__BODY_HELLO ? CHAOS_EBUSY
 		                                                  : CHAOS_ENOENT;
@@ -773,131 +851,4 @@ registry_on_event(struct registry *r, const Chaos__V1__Event *e, int64_t t_ctl_u
 		reg_count_event(a, e);
 	nng_mtx_unlock(r->mtx);
 	return rv;
-}
-
-static bool
-reg_in_ns(const struct reg_agent *a, const char *ns)
-{
-	return ns == NULL || *ns == '\0' || strcmp(a->identity->namespace_, ns) == 0;
-}
-
-static int
-reg_id_cmp(const void *x, const void *y)
-{
-	return strcmp(*(char *const *)x, *(char *const *)y);
-}
-
-chaos_err
-registry_connected_ids(struct registry *r, const char *ns, char ***out, size_t *n)
-{
-	char **ids;
-	size_t count = 0;
-
-	nng_mtx_lock(r->mtx);
-	ids = calloc(r->n_agents ? r->n_agents : 1, sizeof(*ids));
-	REG_FOREACH(r, a)
-	if (ids != NULL && a->connected && reg_in_ns(a, ns) &&
-	    (ids[count] = strdup(a->id)) != NULL)
-		count++;
-	nng_mtx_unlock(r->mtx);
-	if (ids == NULL)
-		return CHAOS_ENOMEM;
-	qsort(ids, count, sizeof(*ids), reg_id_cmp);
-	*out = ids;
-	*n   = count;
-	return CHAOS_OK;
-}
-
-void
-registry_ids_free(char **ids, size_t n)
-{
-	for (size_t i = 0; ids != NULL && i < n; i++)
-		free(ids[i]);
-	free(ids);
-}
-
-static Chaos__V1__AgentInfo *
-reg_info(const struct reg_agent *a)
-{
-	Chaos__V1__AgentInfo *info = calloc(1, sizeof(*info));
-	int64_t               off, err;
-
-	if (info == NULL)
-		return NULL;
-	chaos__v1__agent_info__init(info);
-	if ((info->identity = wire_copy(&a->identity->base)) == NULL) {
-		free(info);
-		return NULL;
-	}
-	info->state = a->connected ? CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED
-	                           : CHAOS__V1__AGENT_STATE__AGENT_STATE_LOST;
-	info->last_seen_ctl_us = a->last_seen_ctl_us;
-	info->has_clock_known  = true;
-	info->clock_known      = clk_filter_best(&a->clk, &off, &err);
-	if (info->clock_known) {
-		info->has_clock_offset_ms = info->has_clock_error_ms = true;
-		info->clock_offset_ms = (double)off / 1000.0;
-		info->clock_error_ms  = (double)err / 1000.0;
-	}
-	if (!a->connected)
-		info->lost_reason = strdup(a->lost_reason);
-	info->has_events_received = info->has_events_gaps = true;
-	info->events_received                             = a->events_received;
-	info->events_gaps                                 = a->events_gaps;
-	if (a->active.n > 0 &&
-	    (info->active_faults = calloc(a->active.n, sizeof(char *))) != NULL)
-		for (size_t i = 0; i < a->active.n; i++)
-			if ((info->active_faults[info->n_active_faults] =
-			         strdup(a->active.id[i])))
-				info->n_active_faults++;
-	return info;
-}
-
-static int
-reg_info_cmp(const void *x, const void *y)
-{
-	const Chaos__V1__AgentInfo *a = *(Chaos__V1__AgentInfo *const *)x;
-	const Chaos__V1__AgentInfo *b = *(Chaos__V1__AgentInfo *const *)y;
-
-	return strcmp(a->identity->agent_id, b->identity->agent_id);
-}
-
-chaos_err
-registry_snapshot(struct registry *r, const char *ns, Chaos__V1__AgentInfo ***out,
-                  size_t *n)
-{
-	Chaos__V1__AgentInfo **all;
-	size_t                 count = 0;
-
-	nng_mtx_lock(r->mtx);
-	all = calloc(r->n_agents ? r->n_agents : 1, sizeof(*all));
-	REG_FOREACH(r, a)
-	{
-		if (all == NULL || !reg_in_ns(a, ns))
-			continue;
-		if ((all[count] = reg_info(a)) != NULL)
-			count++;
-	}
-	nng_mtx_unlock(r->mtx);
-	if (all == NULL)
-		return CHAOS_ENOMEM;
-	/* hash order is no order: by id, so listings are stable */
-	qsort(all, count, sizeof(*all), reg_info_cmp);
-	*out = all;
-	*n   = count;
-	return CHAOS_OK;
-}
-
-void
-registry_snapshot_free(Chaos__V1__AgentInfo **agents, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		chaos__v1__identity__free_unpacked(agents[i]->identity, NULL);
-		for (size_t k = 0; k < agents[i]->n_active_faults; k++)
-			free(agents[i]->active_faults[k]);
-		free(agents[i]->active_faults);
-		free(agents[i]->lost_reason);
-		free(agents[i]);
-	}
-	free(agents);
 }

@@ -18,6 +18,7 @@
 #include "proto/chaos.pb-c.h"
 
 struct registry;
+struct ttab;
 
 /* hb_ms is the heartbeat period announced to agents; an agent whose poll is
  * overdue by more than 3 periods is lost. max_agents caps the table: when it
@@ -134,10 +135,33 @@ chaos_err registry_connected_ids(struct registry *r, const char *ns, char ***out
                                  size_t *n);
 void      registry_ids_free(char **ids, size_t n);
 
-/* Deep copies of the agents (optionally only one namespace), for the control
- * API. Free with registry_snapshot_free(). */
+/* The faults on every agent, for the status request: each one this
+ * controller wants kept (with what its apply said: kind, target, lease,
+ * hard end; and the lease's end: the last reply sent to the agent + the
+ * lease) and each one an agent reports in force that the controller no
+ * longer wants (being reverted). Sorted by pod, then fault id. Free with
+ * registry_faults_free(). CHAOS_ENOMEM. */
+chaos_err registry_faults(struct registry *r, Chaos__V1__LiveFault ***out, size_t *n);
+void      registry_faults_free(Chaos__V1__LiveFault **faults, size_t n);
+
+/* The pods node agents serve (controller/target_table.h): their agents
+ * report them on the events channel, the resolver (controller/targets.h)
+ * says who they are. A resolved target's id ("<namespace>/<pod>") works
+ * wherever an agent id does: registry_enqueue() routes its commands to the
+ * serving node agent with the target's key, registry_fault_live() keeps
+ * its faults on that agent's lease list, registry_agent_status() and
+ * registry_clock() answer for it (connected: its agent is; incarnation:
+ * the target's own), and registry_snapshot() lists it. Owned by r. */
+struct ttab *registry_targets(struct registry *r);
+
+/* Deep copies of the agents and of the pods node agents serve (optionally
+ * only one namespace), for the control API. Free with
+ * registry_snapshot_free(). */
 chaos_err registry_snapshot(struct registry *r, const char *ns,
                             Chaos__V1__AgentInfo ***out, size_t *n);
+/* The same, of the lost agents only (for the status request). */
+chaos_err registry_snapshot_lost(struct registry *r, Chaos__V1__AgentInfo ***out,
+                                 size_t *n);
 void      registry_snapshot_free(Chaos__V1__AgentInfo **agents, size_t n);
 
 #endif

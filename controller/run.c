@@ -15,9 +15,13 @@
 #include "common/log.h"
 #include "common/wire.h"
 #include "controller/metrics.h"
+#include "controller/run_store.h"
+#include "controller/stop.h"
 
 #define RUN_KEEP_DONE 8
 #define RUN_MAX_LINES 4096
+#define RUN_RECORD_LINES 64             /* progress lines a record on disk keeps */
+#define RUN_CHECKPOINT_US (2 * 1000000) /* how often a running run is saved */
 
 struct run {
 	struct run_mgr        *mgr;
@@ -25,20 +29,32 @@ struct run {
 	const struct scenario *sc;
 	void                  *params; /* the scenario's params struct (param_read) */
 	bool                   dry_run;
+	uint64_t               token; /* the start request's; 0: none */
 	void                  *plan;
 	struct obs            *obs;
 	atomic_bool            abort;
-	char                   abort_reason[160];
+	char                   abort_reason[600];
 	int                    state;  /* Chaos__V1__RunState, under mgr->mtx */
 	char                  *result; /* JSON text (or the plan), under mgr->mtx */
+	json_t                *brief;  /* run_store_brief of the result, likewise */
 	char                  *error;  /* why it was refused, under mgr->mtx */
 	char                 **lines;
 	size_t                 n_lines;
 	nng_thread            *thread;
+	int64_t                started_us, ended_us; /* wall clock */
+	/* what a checkpoint saves: the scenario's result so far */
+	run_checkpoint_fn ck_fn;
+	void             *ck_plan, *ck_meas;
+	int64_t           ck_last_mono;
+	/* stop conditions: guards and the user-facing error rate */
+	struct stop stop;
+	run_user_fn user_fn;
+	void       *user_plan, *user_meas;
 };
 
 struct run_mgr {
 	struct registry              *reg;
+	struct run_store             *store; /* NULL: runs live in memory only */
 	const struct scenario *const *scenarios;
 	nng_mtx                      *mtx;
 	nng_cv                       *cv;
@@ -46,7 +62,13 @@ struct run_mgr {
 	struct run                   *done[RUN_KEEP_DONE]; /* and dry runs */
 	uint64_t                      next_run;
 	_Atomic uint64_t              next_command;
+	const struct allow_list      *allow; /* namespaces runs may touch */
 };
+
+static void run_request_abort(struct run *r, const char *reason);
+
+/* Until run_mgr_set_allow: every namespace but kube-system. */
+static const struct allow_list run_allow_default;
 
 static void
 run_free(struct run *r)
@@ -59,6 +81,7 @@ run_free(struct run *r)
 		r->sc->plan_free(r->plan);
 	if (r->params != NULL)
 		param_free(r->sc->params, r->params);
+	stop_free(&r->stop);
 	free(r->params);
 	free(r->error);
 	obs_free(r->obs);
@@ -66,12 +89,13 @@ run_free(struct run *r)
 		free(r->lines[i]);
 	free(r->lines);
 	free(r->result);
+	json_decref(r->brief);
 	free(r);
 }
 
 chaos_err
 run_mgr_new(struct registry *reg, const struct scenario *const *scenarios,
-            struct run_mgr **out)
+            struct run_store *store, struct run_mgr **out)
 {
 	struct run_mgr *m = calloc(1, sizeof(*m));
 
@@ -84,13 +108,30 @@ run_mgr_new(struct registry *reg, const struct scenario *const *scenarios,
 		return CHAOS_ENOMEM;
 	}
 	m->reg       = reg;
+	m->store     = store;
 	m->scenarios = scenarios;
-	m->next_run  = 1;
+	m->allow     = &run_allow_default;
+	/* Without a store, ids still must not repeat across restarts (a
+	 * chaosctl following run N must never follow another run N): start
+	 * from the clock's seconds. */
+	m->next_run = (uint64_t)(clk_now_us() / 1000000);
 	/* Agents remember recent command ids to apply idempotently, so ids must
 	 * not repeat across controller restarts: start from the clock. */
 	atomic_store(&m->next_command, (uint64_t)clk_now_us());
 	*out = m;
 	return CHAOS_OK;
+}
+
+void
+run_mgr_set_allow(struct run_mgr *m, const struct allow_list *allow)
+{
+	m->allow = allow;
+}
+
+const struct allow_list *
+run_allow(const struct run *r)
+{
+	return r->mgr->allow;
 }
 
 void
@@ -261,6 +302,114 @@ run_keep_done(struct run_mgr *m, struct run *r)
 	}
 }
 
+/* ---- the run's record on disk (run_store.h) ---- */
+
+static json_t *
+run_iso(int64_t us)
+{
+	char buf[CLK_ISO_LEN];
+
+	if (us <= 0)
+		return json_null();
+	clk_iso8601(us, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+/* The record as it stands (mgr->mtx held); result (borrowed) is the final
+ * or partial one. */
+static json_t *
+run_record_locked(struct run *r, const json_t *result, int64_t checkpoint_us)
+{
+	json_t *rec = json_object(), *lines = json_array();
+	char    state[32];
+
+	wire_enum_name(&chaos__v1__run_state__descriptor, r->state, state, sizeof(state));
+	for (size_t i = r->n_lines > RUN_RECORD_LINES ? r->n_lines - RUN_RECORD_LINES : 0;
+	     i < r->n_lines; i++)
+		json_array_append_new(lines, json_string(r->lines[i]));
+	json_object_set_new(rec, "id", json_integer((json_int_t)r->id));
+	json_object_set_new(rec, "scenario", json_string(r->sc->name));
+	json_object_set_new(rec, "state", json_string(state));
+	json_object_set_new(rec, "started", run_iso(r->started_us));
+	json_object_set_new(rec, "ended", run_iso(r->ended_us));
+	json_object_set_new(rec, "error", r->error ? json_string(r->error) : json_null());
+	json_object_set_new(rec, "checkpoint", run_iso(checkpoint_us));
+	json_object_set_new(rec, "progress", lines);
+	json_object_set(rec, "result", result != NULL ? (json_t *)result : json_null());
+	return rec;
+}
+
+static json_t *
+run_record(struct run *r, const json_t *result, int64_t checkpoint_us)
+{
+	json_t *rec;
+
+	nng_mtx_lock(r->mgr->mtx);
+	rec = run_record_locked(r, result, checkpoint_us);
+	nng_mtx_unlock(r->mgr->mtx);
+	return rec;
+}
+
+/* Saves the run's record (not for dry runs, which change nothing). */
+static void
+run_save(struct run *r, const json_t *result, int64_t checkpoint_us)
+{
+	json_t *rec;
+
+	if (r->mgr->store == NULL || r->dry_run)
+		return;
+	rec = run_record(r, result, checkpoint_us);
+	run_store_save(r->mgr->store, r->id, rec);
+	json_decref(rec);
+}
+
+void
+run_set_checkpoint(struct run *r, run_checkpoint_fn fn, void *plan, void *meas)
+{
+	r->ck_fn = fn, r->ck_plan = plan, r->ck_meas = meas;
+}
+
+void
+run_set_user_requests(struct run *r, run_user_fn fn, void *plan, void *meas)
+{
+	r->user_fn = fn, r->user_plan = plan, r->user_meas = meas;
+}
+
+/* The user-facing error rate against --abort-error-rate. */
+static void
+run_watch(struct run *r)
+{
+	uint64_t ok, total;
+	char     reason[400];
+
+	if (r->user_fn == NULL || !r->user_fn(r, r->user_plan, r->user_meas, &ok, &total))
+		return;
+	if (stop_rate(&r->stop, ok, total, reason, sizeof(reason))) {
+		log_warn("run %llu: %s: stopping the run", (unsigned long long)r->id,
+		         reason);
+		nng_mtx_lock(r->mgr->mtx);
+		run_request_abort(r, reason);
+		nng_cv_wake(r->mgr->cv);
+		nng_mtx_unlock(r->mgr->mtx);
+	}
+}
+
+void
+run_checkpoint(struct run *r)
+{
+	int64_t now = clk_mono_us();
+	json_t *partial;
+
+	run_watch(r);
+	if (r->ck_fn == NULL || r->mgr->store == NULL ||
+	    now - r->ck_last_mono < RUN_CHECKPOINT_US)
+		return;
+	r->ck_last_mono = now;
+	partial         = r->ck_fn(r, r->ck_plan, r->ck_meas);
+	run_save(r, partial, clk_now_us());
+	json_decref(partial);
+}
+
 /* Records how the run ended (or, for a dry run, its plan). */
 static void
 run_finish(struct run *r, int state, const char *error, json_t *result)
@@ -279,9 +428,14 @@ run_finish(struct run *r, int state, const char *error, json_t *result)
 		metrics_on_run_end(r->sc->name, state, result);
 	nng_mtx_lock(r->mgr->mtx);
 	free(r->result);
-	r->result = text;
-	r->error  = error != NULL && error[0] != '\0' ? strdup(error) : NULL;
-	r->state  = state;
+	json_decref(r->brief);
+	r->brief    = run_store_brief(result);
+	r->result   = text;
+	r->error    = error != NULL && error[0] != '\0' ? strdup(error) : NULL;
+	r->state    = state;
+	r->ck_fn    = NULL;
+	r->user_fn  = NULL;
+	r->ended_us = clk_now_us();
 	/* What the run observed and planned served its scenario only: a
 	 * finished run keeps its result, not its samples, acks and targets
 	 * (one per agent and command: megabytes for thousands of agents,
@@ -290,6 +444,7 @@ run_finish(struct run *r, int state, const char *error, json_t *result)
 	r->obs = NULL;
 	nng_cv_wake(r->mgr->cv);
 	nng_mtx_unlock(r->mgr->mtx);
+	run_save(r, result, 0);
 	obs_free(obs);
 	if (r->plan != NULL)
 		r->sc->plan_free(r->plan);
@@ -302,6 +457,41 @@ run_set_state(struct run *r, int state)
 	nng_mtx_lock(r->mgr->mtx);
 	r->state = state;
 	nng_mtx_unlock(r->mgr->mtx);
+	run_save(r, NULL, 0);
+}
+
+/* A guard tripped (on the guard's thread): the run reverts and ends. */
+static void
+run_guard_trip(void *arg, const char *reason)
+{
+	struct run *r = arg;
+
+	nng_mtx_lock(r->mgr->mtx);
+	run_request_abort(r, reason);
+	nng_cv_wake(r->mgr->cv);
+	nng_mtx_unlock(r->mgr->mtx);
+}
+
+/* Executes the plan under its stop conditions; the result says which one
+ * tripped and what it measured. */
+static void
+run_execute(struct run *r, json_t **result)
+{
+	chaos_why why = {{0}};
+	json_t   *stop;
+	int       state;
+
+	run_set_state(r, CHAOS__V1__RUN_STATE__RUN_STATE_RUNNING);
+	if (stop_start(&r->stop, run_guard_trip, r, &why) != CHAOS_OK) {
+		run_finish(r, CHAOS__V1__RUN_STATE__RUN_STATE_UNUSABLE, why.text, NULL);
+		return;
+	}
+	state = r->sc->execute(r, r->plan, result);
+	if ((stop = stop_finish(&r->stop)) != NULL && *result != NULL)
+		json_object_set_new(*result, "stop_conditions", stop);
+	else
+		json_decref(stop);
+	run_finish(r, state, NULL, *result);
 }
 
 /* The run's own thread: plan, then (unless a dry run) execute. */
@@ -313,6 +503,7 @@ run_thread(void *arg)
 	chaos_why   why = {{0}};
 	chaos_err   rv;
 
+	run_save(r, NULL, 0); /* planning: on disk before any fault */
 	rv = r->sc->plan(r, r->params, &r->plan, &plan_json, &why);
 	if (rv != CHAOS_OK) {
 		log_info("run %llu: not started: %s", (unsigned long long)r->id,
@@ -328,9 +519,7 @@ run_thread(void *arg)
 		run_finish(r, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED, r->abort_reason,
 		           NULL);
 	} else {
-		run_set_state(r, CHAOS__V1__RUN_STATE__RUN_STATE_RUNNING);
-		int state = r->sc->execute(r, r->plan, &result);
-		run_finish(r, state, NULL, result);
+		run_execute(r, &result);
 	}
 	json_decref(plan_json);
 	json_decref(result);
@@ -370,6 +559,21 @@ run_resp_text(Chaos__V1__ControlResponse *resp, int state, const char *error,
 		resp->result_json = strdup(json);
 }
 
+/* Every namespace the parameters name (rows flagged PARAM_NS) must be
+ * allowed: refused before the run exists, so nothing is applied. */
+static chaos_err
+run_check_namespaces(const struct run_mgr *m, const struct scenario *sc,
+                     const json_t *params, chaos_why *why)
+{
+	for (const struct param *p = sc->params; p->key != NULL; p++) {
+		const char *ns = json_string_value(json_object_get(params, p->key));
+		if ((p->flags & PARAM_NS) && ns != NULL && ns[0] != '\0' &&
+		    allow_check(m->allow, p->flag, ns, why) != CHAOS_OK)
+			return CHAOS_EINVAL;
+	}
+	return CHAOS_OK;
+}
+
 /* A new run with its parameters read and checked; NULL with why when the
  * parameters are bad (or memory ran out). */
 static struct run *
@@ -386,13 +590,16 @@ run_new(struct run_mgr *m, const struct scenario *sc, const Chaos__V1__RunReques
 		goto fail;
 	}
 	r->mgr = m, r->sc = sc, r->dry_run = req->has_dry_run && req->dry_run;
+	r->token = req->has_request_token ? req->request_token : 0;
 	r->state = CHAOS__V1__RUN_STATE__RUN_STATE_PLANNING;
 	if ((params = json_loads(req->params_json, 0, &jerr)) == NULL) {
 		chaos_fail(why, CHAOS_EINVAL, "params_json is not JSON: %s", jerr.text);
 		goto fail;
 	}
-	if (param_read(sc->params, params, r->params, why) != CHAOS_OK)
+	if (param_read(sc->params, params, r->params, why) != CHAOS_OK ||
+	    run_check_namespaces(m, sc, params, why) != CHAOS_OK)
 		goto fail;
+	stop_read(sc->params, params, &r->stop);
 	json_decref(params);
 	return r;
 fail:
@@ -408,13 +615,38 @@ fail:
 static bool
 run_launch(struct run_mgr *m, struct run *r)
 {
-	r->id = m->next_run++;
+	r->id         = m->store != NULL ? run_store_next_id(m->store) : m->next_run++;
+	r->started_us = clk_now_us();
 	if (nng_thread_create(&r->thread, run_thread, r) != 0)
 		return false;
 	if (r->dry_run)
 		run_keep_done(m, r);
 	else
 		m->current = r;
+	return true;
+}
+
+/* The same start again (its token): the answer the first one got, with the
+ * run's state now (mgr->mtx held). */
+static bool
+run_resent(struct run_mgr *m, const struct run *r, Chaos__V1__ControlResponse *resp)
+{
+	const struct run *same = NULL;
+
+	if (r->token == 0)
+		return false;
+	if (m->current != NULL && m->current->token == r->token)
+		same = m->current;
+	for (size_t i = 0; same == NULL && i < RUN_KEEP_DONE; i++)
+		if (m->done[i] != NULL && m->done[i]->token == r->token)
+			same = m->done[i];
+	if (same == NULL)
+		return false;
+	log_info("run %llu: its start request came again (a resend); same run",
+	         (unsigned long long)same->id);
+	resp->has_run_id = true;
+	resp->run_id     = same->id;
+	run_resp_text(resp, same->state, NULL, NULL);
 	return true;
 }
 
@@ -440,6 +672,11 @@ run_mgr_start(struct run_mgr *m, const Chaos__V1__RunRequest *req,
 		return;
 	}
 	nng_mtx_lock(m->mtx);
+	if (run_resent(m, r, resp)) {
+		nng_mtx_unlock(m->mtx);
+		run_free(r);
+		return;
+	}
 	if (!r->dry_run && m->current != NULL && run_in_progress(m->current)) {
 		nng_mtx_unlock(m->mtx);
 		run_free(r);
@@ -474,6 +711,40 @@ run_lookup(struct run_mgr *m, uint64_t id)
 	return NULL;
 }
 
+/* A run this controller process did not run, from its record on disk: one
+ * that ended before a restart, or that a restart interrupted. */
+static void
+run_status_stored(struct run_mgr *m, uint64_t id, size_t from,
+                  Chaos__V1__ControlResponse *resp)
+{
+	json_t       *rec    = m->store != NULL ? run_store_load(m->store, id) : NULL;
+	const json_t *result = json_object_get(rec, "result");
+	const char   *error  = json_string_value(json_object_get(rec, "error"));
+	int           state;
+
+	if (rec == NULL ||
+	    wire_enum_parse(&chaos__v1__run_state__descriptor,
+	                    json_string_value(json_object_get(rec, "state")),
+	                    &state) != CHAOS_OK) {
+		json_decref(rec);
+		resp->error = strdup(
+		    m->store != NULL ? "no such run (the controller keeps the last 64)"
+		                     : "no such run (the controller keeps the last 8; "
+		                       "start it with --state-dir to keep them on disk)");
+		return;
+	}
+	resp->has_run_id = resp->has_run_state = resp->has_progress_next = true;
+	resp->run_id                                                     = id;
+	resp->run_state                                                  = state;
+	resp->progress_next = (uint32_t)from; /* its lines were this process's */
+	if (json_is_object(result))
+		resp->result_json =
+		    json_dumps(result, JSON_COMPACT | JSON_REAL_PRECISION(10));
+	if (error != NULL)
+		resp->error = strdup(error);
+	json_decref(rec);
+}
+
 void
 run_mgr_status(struct run_mgr *m, const Chaos__V1__RunStatusRequest *req,
                Chaos__V1__ControlResponse *resp)
@@ -484,7 +755,7 @@ run_mgr_status(struct run_mgr *m, const Chaos__V1__RunStatusRequest *req,
 	nng_mtx_lock(m->mtx);
 	if ((r = run_lookup(m, req->run_id)) == NULL) {
 		nng_mtx_unlock(m->mtx);
-		resp->error = strdup("no such run (the controller keeps the last 8)");
+		run_status_stored(m, req->run_id, from, resp);
 		return;
 	}
 	resp->has_run_id = resp->has_run_state = resp->has_progress_next = true;
@@ -519,14 +790,16 @@ run_mgr_abort(struct run_mgr *m, const Chaos__V1__AbortRequest *req,
 
 	nng_mtx_lock(m->mtx);
 	if ((r = run_lookup(m, req->run_id)) == NULL) {
-		resp->error = strdup("no such run");
-	} else {
-		run_request_abort(r, req->reason ? req->reason : "aborted by chaosctl");
-		nng_cv_wake(m->cv);
-		resp->has_run_id = resp->has_run_state = true;
-		resp->run_id                           = r->id;
-		resp->run_state                        = r->state;
+		/* one that ended before a restart: its state says so */
+		nng_mtx_unlock(m->mtx);
+		run_status_stored(m, req->run_id, 0, resp);
+		return;
 	}
+	run_request_abort(r, req->reason ? req->reason : "aborted by chaosctl");
+	nng_cv_wake(m->cv);
+	resp->has_run_id = resp->has_run_state = true;
+	resp->run_id                           = r->id;
+	resp->run_state                        = r->state;
 	nng_mtx_unlock(m->mtx);
 }
 
@@ -559,4 +832,44 @@ run_mgr_resp_free(Chaos__V1__ControlResponse *resp)
 	resp->n_progress  = 0;
 	resp->result_json = NULL;
 	resp->error       = NULL;
+}
+
+json_t *
+run_mgr_records(struct run_mgr *m, bool in_progress_only)
+{
+	json_t *out = json_array();
+
+	nng_mtx_lock(m->mtx);
+	if (m->current != NULL && (!in_progress_only || run_in_progress(m->current)))
+		json_array_append_new(
+		    out, run_record_locked(m->current, m->current->brief, 0));
+	for (size_t i = 0; i < RUN_KEEP_DONE && !in_progress_only; i++)
+		if (m->done[i] != NULL && !m->done[i]->dry_run)
+			json_array_append_new(
+			    out, run_record_locked(m->done[i], m->done[i]->brief, 0));
+	nng_mtx_unlock(m->mtx);
+	return out;
+}
+
+json_t *
+run_mgr_record(struct run_mgr *m, uint64_t id)
+{
+	struct run *r;
+	json_t     *rec = NULL, *result = NULL;
+
+	nng_mtx_lock(m->mtx);
+	if ((r = run_lookup(m, id)) != NULL && !r->dry_run) {
+		if (r->result != NULL && !run_in_progress(r))
+			result = json_loads(r->result, 0, NULL);
+		rec = run_record_locked(r, result, 0);
+	}
+	nng_mtx_unlock(m->mtx);
+	json_decref(result);
+	return rec;
+}
+
+struct run_store *
+run_mgr_store(struct run_mgr *m)
+{
+	return m->store;
 }

@@ -13,6 +13,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/wire.h"
+#include "controller/identity_check.h"
 
 /* Workers come in chunks, made as agents arrive: a chunk is never moved,
  * so a worker's address stays valid. At least SSRV_SPARE of them wait for
@@ -41,6 +42,8 @@ struct ssrv_worker {
 	uint64_t poll_seq;
 	int64_t  t2;
 	bool     identity_needed;
+	bool     challenge; /* the refusal is an identity challenge */
+	uint8_t  nonce[IDPROOF_NONCE_LEN];
 };
 
 struct ssrv_chunk {
@@ -56,6 +59,7 @@ struct session_srv {
 	nng_socket           sock;
 	struct registry     *reg;
 	struct epstats      *stats;
+	struct idcheck      *idc; /* NULL: identity is self-declared */
 	nng_mtx             *mtx;
 	nng_cv              *cv;
 	nng_thread          *keepalive;
@@ -193,6 +197,7 @@ ssrv_recv(struct ssrv_worker *w)
 {
 	atomic_fetch_add(&w->srv->n_idle, 1);
 	w->sending     = false;
+	w->challenge   = false;
 	w->agent_id    = w->id_short;
 	w->agent_id[0] = '\0';
 	nng_ctx_recv(w->ctx, w->aio);
@@ -201,10 +206,15 @@ ssrv_recv(struct ssrv_worker *w)
 static void
 ssrv_reply(struct ssrv_worker *w, const char *refused)
 {
-	nng_msg *msg = NULL;
+	nng_msg  *msg = NULL;
+	chaos_err rv  = w->challenge
+	     ? idcheck_pack_challenge(w->srv->idc, w->poll_seq, w->t2,
+	                              registry_heartbeat_ms(w->srv->reg), w->nonce,
+	                              refused, &msg)
+	     : registry_build_reply(w->srv->reg, w->agent_id, w->poll_seq, w->t2,
+	                            w->identity_needed, refused, &msg);
 
-	if (registry_build_reply(w->srv->reg, w->agent_id, w->poll_seq, w->t2,
-	                         w->identity_needed, refused, &msg) != CHAOS_OK) {
+	if (rv != CHAOS_OK) {
 		ssrv_recv(w);
 		return;
 	}
@@ -239,13 +249,36 @@ ssrv_set_id(struct ssrv_worker *w, const char *id)
 	         "%s", id);
 }
 
+/* Mutual TLS: only the polls of a connection that proved its identity are
+ * taken; any other gets a challenge (w->challenge) or a refusal (refused).
+ * CHAOS_OK to take the poll. */
+static chaos_err
+ssrv_check_identity(struct ssrv_worker *w, const Chaos__V1__Poll *p, uint32_t pipe_id,
+                    chaos_why *refused)
+{
+	w->challenge = false;
+	if (w->srv->idc == NULL)
+		return CHAOS_OK;
+	switch (idcheck_poll(w->srv->idc, pipe_id, p, w->nonce, refused)) {
+	case IDCHECK_PASS:
+		return CHAOS_OK;
+	case IDCHECK_CHALLENGE:
+		w->challenge = true;
+		return CHAOS_EBUSY;
+	default:
+		return CHAOS_EPERM;
+	}
+}
+
 /* Decodes one poll; returns false when it was dropped. A refused agent's
- * reason goes into refused. */
+ * reason (or an identity challenge's) goes into refused. */
 static bool
 ssrv_take_poll(struct ssrv_worker *w, nng_msg *msg, chaos_why *refused)
 {
-	Chaos__V1__Poll *p = NULL;
+	Chaos__V1__Poll *p       = NULL;
+	uint32_t         pipe_id = nng_pipe_id(nng_msg_get_pipe(msg));
 	chaos_why        why;
+	chaos_err        rv;
 
 	w->t2 = clk_now_us();
 	if (wire_decode_poll(nng_msg_body(msg), nng_msg_len(msg), &p, &why) != CHAOS_OK) {
@@ -254,8 +287,10 @@ ssrv_take_poll(struct ssrv_worker *w, nng_msg *msg, chaos_why *refused)
 	}
 	/* a refused agent gets a reply that says why, so it backs off instead
 	 * of waiting on a request nobody answers */
-	if (registry_on_poll(w->srv->reg, p, nng_pipe_id(nng_msg_get_pipe(msg)), w->t2,
-	                     &w->identity_needed, refused) != CHAOS_OK)
+	if ((rv = ssrv_check_identity(w, p, pipe_id, refused)) == CHAOS_OK)
+		rv = registry_on_poll(w->srv->reg, p, pipe_id, w->t2, &w->identity_needed,
+		                      refused);
+	if (rv != CHAOS_OK && !w->challenge)
 		epstats_dropped(w->srv->stats, refused->text);
 	else
 		epstats_received(w->srv->stats);
@@ -322,7 +357,7 @@ ssrv_io_done(void *arg)
 		return;
 	}
 	nng_msg_free(msg);
-	if (refused.text[0] != '\0')
+	if (refused.text[0] != '\0' || w->challenge)
 		ssrv_reply(w, refused.text); /* and leave the id's holder alone */
 	else
 		ssrv_park(w);
@@ -402,6 +437,7 @@ ssrv_pipe_removed(nng_pipe p, nng_pipe_ev ev, void *arg)
 
 	(void)ev;
 	registry_pipe_closed(s->reg, nng_pipe_id(p));
+	idcheck_pipe_closed(s->idc, nng_pipe_id(p));
 	nng_mtx_lock(s->stats->mtx);
 	s->stats->pipes_closed++;
 	nng_mtx_unlock(s->stats->mtx);
@@ -426,8 +462,8 @@ ssrv_alloc(struct session_srv *s, size_t max_agents)
 
 chaos_err
 session_srv_start(const char *url, const struct transport_tls *tls, struct registry *reg,
-                  struct epstats *stats, size_t max_agents, struct session_srv **out,
-                  chaos_why *why)
+                  struct epstats *stats, struct idcheck *idc, size_t max_agents,
+                  struct session_srv **out, chaos_why *why)
 {
 	struct session_srv *s = calloc(1, sizeof(*s));
 	int                 rv;
@@ -436,6 +472,7 @@ session_srv_start(const char *url, const struct transport_tls *tls, struct regis
 		return CHAOS_ENOMEM;
 	s->reg   = reg;
 	s->stats = stats;
+	s->idc   = idc;
 	if (ssrv_alloc(s, max_agents) != CHAOS_OK) {
 		session_srv_stop(s);
 		return CHAOS_ENOMEM;
@@ -446,6 +483,8 @@ session_srv_start(const char *url, const struct transport_tls *tls, struct regis
 		return chaos_fail(why, chaos_err_from_nng(rv), "%s", nng_strerror(rv));
 	}
 	nng_pipe_notify(s->sock, NNG_PIPE_EV_REM_POST, ssrv_pipe_removed, s);
+	if (idc != NULL) /* before the connection can deliver a poll */
+		nng_pipe_notify(s->sock, NNG_PIPE_EV_ADD_PRE, idcheck_pipe_added, idc);
 	registry_set_kick(reg, ssrv_kick, s);
 	if ((rv = transport_listen(s->sock, url, WIRE_MAX_SESSION + WIRE_SOCKET_SLACK,
 	                           tls, why)) != CHAOS_OK) {

@@ -22,16 +22,20 @@
 
 #include "common/transport.h"
 #include "controller/epstats.h"
+#include "controller/identity_check.h"
 #include "controller/registry.h"
 
 struct session_srv;
 
-/* Listens on url with room for max_agents parked polls (plus spares).
- * reg and stats must outlive the server. Returns CHAOS_OK or CHAOS_E* with
- * *why. */
+/* Listens on url with room for max_agents parked polls (plus spares). With
+ * idc (mutual TLS), each connection must prove its identity before its polls
+ * are taken (controller/identity_check.h); NULL takes identities as
+ * declared. reg, stats and idc must outlive the server. Returns CHAOS_OK or
+ * CHAOS_E* with *why. */
 chaos_err session_srv_start(const char *url, const struct transport_tls *tls,
                             struct registry *reg, struct epstats *stats,
-                            size_t max_agents, struct session_srv **out, chaos_why *why);
+                            struct idcheck *idc, size_t max_agents,
+                            struct session_srv **out, chaos_why *why);
 
 /* Closes the socket, waits for callbacks to finish, frees everything. */
 void session_srv_stop(struct session_srv *s);

@@ -19,7 +19,7 @@ packages=(
 	# sandbox: namespaces, real PostgreSQL, real etcd (Raft)
 	iproute2 procps psmisc postgresql etcd-server etcd-client curl
 	# tests and benchmarks: the kernel's own view of nftables, wrk for the load bench
-	nftables wrk python3
+	nftables wrk python3 python3-yaml openssl
 	# tests/integration/test_report_html.sh: report.html rendered headless
 	chromium
 )
@@ -41,3 +41,6 @@ if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
 	systemctl disable --now etcd >/dev/null 2>&1 || true
 fi
 echo "install-deps: all ${#packages[@]} packages present"
+# Images and the pod harness (deploy/images, deploy/pods): podman, runc,
+# mmdebstrap; their own list, so a user who only builds images needs only it.
+bash "$(dirname "$0")/images/install-deps.sh"

@@ -8,7 +8,9 @@
 #ifndef CHAOS_CONTROLLER_CHAOSCTL_CHAOSCTL_H
 #define CHAOS_CONTROLLER_CHAOSCTL_CHAOSCTL_H
 
+#include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "common/err.h"
 #include "controller/chaosctl/client.h"
@@ -17,6 +19,17 @@ int cmd_agents(const struct ctl_target *t, int argc, char **argv);
 int cmd_stats(const struct ctl_target *t, int argc, char **argv);
 int cmd_run(const struct ctl_target *t, int argc, char **argv);
 int cmd_orchestrate(const struct ctl_target *t, int argc, char **argv);
+int cmd_status(const struct ctl_target *t, int argc, char **argv);
+int cmd_abort(const struct ctl_target *t, int argc, char **argv);
+int cmd_results(const struct ctl_target *t, int argc, char **argv);
+
+/* The run a fault belongs to, from its id ("r12-partition-chain-0" -> 12);
+ * 0 when the id does not say. (cmd_status.c) */
+uint64_t chaosctl_fault_run(const char *fault_id);
+
+/* A controller time as JSON: its ISO 8601 text, or null when has is false
+ * or the time is not set. (cmd_status.c) */
+json_t *chaosctl_time_json(bool has, int64_t us);
 
 /* One control request; on CHAOS_EXIT_OK *resp is the caller's (wire_free).
  * Otherwise prints one line (unreachable controller: CHAOS_EXIT_ENV; the

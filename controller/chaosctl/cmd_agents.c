@@ -12,10 +12,50 @@
 #include "controller/chaosctl/chaosctl.h"
 
 /* Enum names for this file's tables and JSON. */
+#define AGENTS_TSTATE(v, buf)                                                            \
+	wire_enum_name(&chaos__v1__target_state__descriptor, (v), buf, sizeof(buf))
 #define AGENTS_ROLE(v, buf)                                                              \
 	wire_enum_name(&chaos__v1__role__descriptor, (v), buf, sizeof(buf))
 #define AGENTS_STATE(v, buf)                                                             \
 	wire_enum_name(&chaos__v1__agent_state__descriptor, (v), buf, sizeof(buf))
+
+/* "sidecar" or "node": how the agent acting for this entry runs. */
+static const char *
+agents_mode(const Chaos__V1__AgentInfo *a)
+{
+	return a->target != NULL ||
+	        a->identity->mode == CHAOS__V1__AGENT_MODE__AGENT_MODE_NODE
+	    ? "node"
+	    : "sidecar";
+}
+
+static json_t *
+agents_str_or_null(const char *s)
+{
+	return s != NULL && s[0] != '\0' ? json_string(s) : json_null();
+}
+
+/* Who serves the entry: for a pod behind a node agent, the target's view. */
+static void
+agents_serving_json(json_t *o, const Chaos__V1__AgentInfo *a)
+{
+	const Chaos__V1__TargetInfo *t = a->target;
+	char                         st[32];
+
+	json_object_set_new(o, "kind", json_string(t != NULL ? "target" : "agent"));
+	json_object_set_new(o, "mode", json_string(agents_mode(a)));
+	json_object_set_new(
+	    o, "served_by",
+	    agents_str_or_null(t != NULL ? t->served_by : a->identity->agent_id));
+	json_object_set_new(o, "target_state",
+	                    t != NULL ? json_string(AGENTS_TSTATE(t->state, st))
+	                              : json_null());
+	json_object_set_new(o, "target_reason", agents_str_or_null(t ? t->reason : NULL));
+	json_object_set_new(o, "target_key", agents_str_or_null(t ? t->key : NULL));
+	json_object_set_new(o, "netns", agents_str_or_null(t ? t->netns : NULL));
+	json_object_set_new(o, "pod_uid", agents_str_or_null(t ? t->pod_uid : NULL));
+	json_object_set_new(o, "source", agents_str_or_null(t ? t->source : NULL));
+}
 
 static json_t *
 agents_one_json(const Chaos__V1__AgentInfo *a)
@@ -54,6 +94,7 @@ agents_one_json(const Chaos__V1__AgentInfo *a)
 	json_object_set_new(o, "events_gaps", json_integer((json_int_t)a->events_gaps));
 	json_object_set_new(o, "active_faults", faults);
 	json_object_set_new(o, "pid", id->has_pid ? json_integer(id->pid) : json_null());
+	agents_serving_json(o, a);
 	return o;
 }
 
@@ -72,26 +113,42 @@ agents_print_json(const Chaos__V1__ControlResponse *r)
 	json_decref(arr);
 }
 
+/* The STATE column: the agent's connection, or why a target is not used. */
+static const char *
+agents_state_cell(const Chaos__V1__AgentInfo *a, char *buf, size_t len)
+{
+	if (a->target != NULL &&
+	    a->target->state != CHAOS__V1__TARGET_STATE__TARGET_STATE_RESOLVED)
+		return wire_enum_name(&chaos__v1__target_state__descriptor,
+		                      a->target->state, buf, len);
+	return wire_enum_name(&chaos__v1__agent_state__descriptor, a->state, buf, len);
+}
+
 static void
 agents_print_table(const Chaos__V1__ControlResponse *r)
 {
-	printf("%-28s %-12s %-10s %-15s %-9s %-10s %s\n", "ID", "ROLE", "STATE", "IP",
-	       "SEEN", "CLOCK", "NODE");
+	printf("%-28s %-12s %-8s %-10s %-15s %-9s %-10s %-12s %s\n", "ID", "ROLE", "MODE",
+	       "STATE", "IP", "SEEN", "CLOCK", "NODE", "SERVED-BY");
 	for (size_t i = 0; i < r->n_agents; i++) {
 		const Chaos__V1__AgentInfo *a = r->agents[i];
 		char                        age[32], clock[32], role[32], state[32];
-		snprintf(age, sizeof(age), "%.1fs ago",
-		         (double)(r->now_ctl_us - a->last_seen_ctl_us) / 1e6);
+		if (a->last_seen_ctl_us > 0)
+			snprintf(age, sizeof(age), "%.1fs ago",
+			         (double)(r->now_ctl_us - a->last_seen_ctl_us) / 1e6);
+		else
+			snprintf(age, sizeof(age), "never");
 		if (a->clock_known)
 			snprintf(clock, sizeof(clock), "%+.1f±%.1fms", a->clock_offset_ms,
 			         a->clock_error_ms);
 		else
 			snprintf(clock, sizeof(clock), "unknown");
-		printf("%-28s %-12s %-10s %-15s %-9s %-10s %s\n", a->identity->agent_id,
-		       AGENTS_ROLE(a->identity->role, role),
-		       AGENTS_STATE(a->state, state),
+		printf("%-28s %-12s %-8s %-10s %-15s %-9s %-10s %-12s %s\n",
+		       a->identity->agent_id, AGENTS_ROLE(a->identity->role, role),
+		       agents_mode(a), agents_state_cell(a, state, sizeof(state)),
 		       a->identity->n_ips ? a->identity->ips[0] : "-", age, clock,
-		       a->identity->node);
+		       a->identity->node[0] ? a->identity->node : "-",
+		       a->target != NULL && a->target->served_by ? a->target->served_by
+		                                                 : "-");
 	}
 }
 

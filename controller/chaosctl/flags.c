@@ -54,6 +54,13 @@ cli_flag(const struct scenario *sc, const char *flag, const char *val, json_t *p
 	}
 	if (param_from_text(p, val, &v, why) != CHAOS_OK)
 		return CLI_USAGE;
+	if (p->type == PARAM_URLS && json_is_array(json_object_get(params, p->key))) {
+		/* a list flag repeats: each one adds a value */
+		json_t *all = json_object_get(params, p->key);
+		json_array_extend(all, v);
+		json_decref(v);
+		return param_check(p, all, why) == CHAOS_OK ? CLI_OK : CLI_USAGE;
+	}
 	json_object_set_new(params, p->key, v);
 	return CLI_OK;
 }
@@ -78,7 +85,13 @@ cli_parse(const struct scenario *sc, int argc, char **argv, json_t **params,
 			common->dry_run = true;
 			continue;
 		}
-		if (strcmp(argv[i], "--output") == 0 && val != NULL) {
+		if (strcmp(argv[i], "--output") == 0) {
+			if (val == NULL) {
+				chaos_fail(why, CHAOS_EINVAL,
+				           "run %s: --output needs a directory", sc->cli);
+				json_decref(p);
+				return CLI_USAGE;
+			}
 			common->output = argv[++i];
 			continue;
 		}

@@ -33,6 +33,8 @@ orch_opts_fini(struct orch_opts *o)
 		json_decref(o->sc[i].shortened);
 		o->sc[i].params = o->sc[i].run_params = o->sc[i].shortened = NULL;
 	}
+	exp_free(o->plan);
+	o->plan = NULL;
 }
 
 chaos_err
@@ -265,16 +267,62 @@ orch_check_plans(const struct ctl_target *t, struct orch_opts *o)
 	return runclient_interrupted() ? CHAOS_EXIT_FAILED : CHAOS_EXIT_OK;
 }
 
+/* The history entry for a run that ended (or was lost: state 0). */
+static json_t *
+orch_entry_of(const struct runclient_result *res, int cycle, const char *name,
+              const char *scenario, int64_t started)
+{
+	char        reason[700], state[32];
+	const char *why;
+	json_t     *e;
+
+	why = res->error[0] ? res->error
+	                    : json_string_value(json_object_get(res->result, "failure"));
+	snprintf(reason, sizeof(reason), "%s", why ? why : "");
+	e = orch_entry_new(
+	    cycle, name, scenario,
+	    res->state ? runclient_state_name(res->state, state, sizeof(state))
+	               : "unreachable",
+	    reason[0] ? reason : NULL, res->path[0] ? strrchr(res->path, '/') + 1 : NULL,
+	    started, clk_now_us(), res->result);
+	if (res->run_id != 0)
+		json_object_set_new(e, "run_id", json_integer((json_int_t)res->run_id));
+	return e;
+}
+
+/* What the history needs to follow a run chaosctl may not live to see end. */
+struct orch_start {
+	const struct orch_session  *s;
+	const struct orch_scenario *sc;
+	int                         cycle;
+	int64_t                     started;
+};
+
+static void
+orch_started(void *arg, uint64_t run_id)
+{
+	const struct orch_start *st   = arg;
+	json_t                  *line = json_pack(
+            "{s:s,s:i,s:s,s:s,s:I,s:o}", "type", "start", "cycle", st->cycle, "name",
+            st->sc->name, "scenario", st->sc->scenario, "run_id", (json_int_t)run_id,
+            "started", orch_iso(st->started));
+
+	if (line != NULL)
+		orch_append(st->s, line); /* says why itself; the run goes on */
+	json_decref(line);
+}
+
 /* One run; NULL when it never started (the controller stayed busy). */
 static json_t *
 orch_run_one(const struct ctl_target *t, const struct orch_opts *o,
-             const struct orch_scenario *sc, int cycle, int64_t deadline_us)
+             const struct orch_session *s, const struct orch_scenario *sc, int cycle,
+             int64_t deadline_us)
 {
 	struct runclient_result res;
-	int64_t     started = clk_now_us(), give_up = clk_mono_us() + ORCH_BUSY_WAIT_US;
-	char        reason[700], words[128], state[32];
-	const char *why;
-	json_t     *e;
+	int64_t started = clk_now_us(), give_up = clk_mono_us() + ORCH_BUSY_WAIT_US;
+	char    reason[700], words[128];
+	struct orch_start st = {s, sc, cycle, started};
+	json_t           *e;
 
 	printf("== cycle %d: %s (%s)\n", cycle, sc->name, sc->scenario);
 	fflush(stdout);
@@ -290,7 +338,9 @@ orch_run_one(const struct ctl_target *t, const struct orch_opts *o,
 		                      NULL, started, clk_now_us(), NULL);
 	}
 	for (bool said = false;; said = true) {
-		runclient_run(t, sc->scenario, sc->run_params, false, o->output, &res);
+		st.started = started;
+		runclient_run(t, sc->scenario, sc->run_params, false, o->output,
+		              orch_started, &st, &res);
 		if (!orch_busy(res.state, res.error))
 			break;
 		json_decref(res.result);
@@ -303,15 +353,7 @@ orch_run_one(const struct ctl_target *t, const struct orch_opts *o,
 		orch_nap(ORCH_BUSY_POLL_S * 1000000LL);
 		started = clk_now_us();
 	}
-	why = res.error[0] ? res.error
-	                   : json_string_value(json_object_get(res.result, "failure"));
-	snprintf(reason, sizeof(reason), "%s", why ? why : "");
-	e = orch_entry_new(
-	    cycle, sc->name, sc->scenario,
-	    res.state ? runclient_state_name(res.state, state, sizeof(state))
-	              : "unreachable",
-	    reason[0] ? reason : NULL, res.path[0] ? strrchr(res.path, '/') + 1 : NULL,
-	    started, clk_now_us(), res.result);
+	e = orch_entry_of(&res, cycle, sc->name, sc->scenario, started);
 	json_decref(res.result);
 	return e;
 }
@@ -328,6 +370,11 @@ orch_record(const struct orch_opts *o, struct orch_session *s, json_t *entry)
 	json_object_set_new(line, "type", json_string("cycle"));
 	rv = orch_append(s, line);
 	json_decref(line);
+	if (s->inflight != NULL && json_integer_value(json_object_get(entry, "cycle")) ==
+	                               json_integer_value(json_object_get(s->inflight, "cycle"))) {
+		json_decref(s->inflight);
+		s->inflight = NULL;
+	}
 	if (orch_is_attempt(entry))
 		s->last_started_us = orch_iso_us(json_object_get(entry, "started"));
 	json_array_append_new(s->entries, entry);
@@ -437,11 +484,61 @@ orch_session_resume(struct orch_opts *o, struct orch_session *s)
 	       s->stamp, start, deadline, json_array_size(s->entries), s->next_cycle);
 	if (!o->dry_run)
 		orch_adopt(o, s);
-	if (!o->continuous && json_array_size(s->entries) >= o->n_sc)
+	if (s->inflight != NULL)
+		printf("run %lld (cycle %lld, %s) was in flight when chaosctl stopped\n",
+		       json_integer_value(json_object_get(s->inflight, "run_id")),
+		       json_integer_value(json_object_get(s->inflight, "cycle")),
+		       json_string_value(json_object_get(s->inflight, "name")) ?: "?");
+	else if (!o->continuous && json_array_size(s->entries) >= o->n_sc)
 		s->finished = true;
-	if (o->continuous && clk_now_us() >= s->deadline_us)
+	else if (o->continuous && clk_now_us() >= s->deadline_us)
 		s->finished = true;
 	return CHAOS_EXIT_OK;
+}
+
+/* Follows the run that was in flight when an earlier chaosctl stopped to its
+ * end and records it. A controller that no longer knows the run (restarted
+ * without its state directory) leaves it recorded as interrupted, with what
+ * it did unknown; an unreachable one leaves it for the next --resume. */
+static int
+orch_settle(const struct ctl_target *t, struct orch_opts *o, struct orch_session *s)
+{
+	struct runclient_result res;
+	const json_t           *in = s->inflight;
+	uint64_t    id       = (uint64_t)json_integer_value(json_object_get(in, "run_id"));
+	const char *name     = json_string_value(json_object_get(in, "name")) ?: "?";
+	const char *scenario = json_string_value(json_object_get(in, "scenario")) ?: "?";
+	int64_t     started  = orch_iso_us(json_object_get(in, "started"));
+	int         cycle    = (int)json_integer_value(json_object_get(in, "cycle"));
+	int         rv;
+	json_t     *e;
+
+	if (in == NULL)
+		return CHAOS_EXIT_OK;
+	printf("== cycle %d: %s (%s): following run %llu\n", cycle, name, scenario,
+	       (unsigned long long)id);
+	rv = runclient_follow(t, id, scenario, o->output, started, &res);
+	if (rv == CHAOS_EXIT_ENV && res.state == 0) {
+		fprintf(stderr,
+		        "chaosctl: orchestrate: run %llu: %s; resume again once the "
+		        "controller answers\n",
+		        (unsigned long long)id, res.error);
+		return CHAOS_EXIT_ENV;
+	}
+	if (res.state == 0) {
+		char lost[sizeof(res.error)];
+		snprintf(lost, sizeof(lost),
+		         "the controller no longer knows this run (%.300s): it restarted "
+		         "without its --state-dir or pruned the record; what the run "
+		         "did is unknown",
+		         res.error);
+		snprintf(res.error, sizeof(res.error), "%s", lost);
+		res.state = CHAOS__V1__RUN_STATE__RUN_STATE_INTERRUPTED;
+	}
+	e = orch_entry_of(&res, cycle, name, scenario, started);
+	json_decref(res.result);
+	s->next_cycle = cycle;
+	return orch_record(o, s, e) == CHAOS_OK ? CHAOS_EXIT_OK : CHAOS_EXIT_ENV;
 }
 
 /* ---- the two modes ---- */
@@ -451,7 +548,7 @@ orch_loop_once(const struct ctl_target *t, struct orch_opts *o, struct orch_sess
 {
 	for (size_t i = json_array_size(s->entries);
 	     i < o->n_sc && !runclient_interrupted(); i++) {
-		json_t *e = orch_run_one(t, o, &o->sc[i], s->next_cycle, 0);
+		json_t *e = orch_run_one(t, o, s, &o->sc[i], s->next_cycle, 0);
 		if (e == NULL) {
 			fprintf(stderr,
 			        "chaosctl: orchestrate: the controller stayed busy with "
@@ -493,7 +590,7 @@ orch_loop_continuous(const struct ctl_target *t, struct orch_opts *o,
 			avail[n_avail++] = i;
 		else if (!orch_recorded_skip(s, &o->sc[i]) &&
 		         orch_record(o, s,
-		                     orch_run_one(t, o, &o->sc[i], s->next_cycle, 0)) !=
+		                     orch_run_one(t, o, s, &o->sc[i], s->next_cycle, 0)) !=
 		             CHAOS_OK)
 			return CHAOS_EXIT_ENV;
 	}
@@ -511,7 +608,7 @@ orch_loop_continuous(const struct ctl_target *t, struct orch_opts *o,
 		printf("-- %.1f min left in the session\n",
 		       (double)(s->deadline_us - now) / 60e6);
 		e = orch_run_one(
-		    t, o,
+		    t, o, s,
 		    &o->sc[avail[orch_pick(o->seed, o->random, s->next_cycle, n_avail)]],
 		    s->next_cycle, s->deadline_us);
 		if (e == NULL)
@@ -586,7 +683,7 @@ orch_dry_run(const struct ctl_target *t, const struct orch_opts *o)
 		int                     rv;
 		printf("plan of %s:\n", o->sc[avail[i]].name);
 		rv = runclient_run(t, o->sc[avail[i]].scenario,
-		                   o->sc[avail[i]].run_params, true, NULL, &res);
+		                   o->sc[avail[i]].run_params, true, NULL, NULL, NULL, &res);
 		if (res.error[0] != '\0')
 			fprintf(stderr, "chaosctl: orchestrate: %s: %s\n",
 			        o->sc[avail[i]].name, res.error);
@@ -641,6 +738,8 @@ orch_execute(const struct ctl_target *t, struct orch_opts *o, struct orch_sessio
 	int rv;
 
 	if (!o->resume && (rv = orch_session_new(o, s)) != CHAOS_EXIT_OK)
+		return rv;
+	if ((rv = orch_settle(t, o, s)) != CHAOS_EXIT_OK)
 		return rv;
 	rv = o->continuous ? orch_loop_continuous(t, o, s) : orch_loop_once(t, o, s);
 	if (rv != CHAOS_EXIT_OK)
@@ -699,5 +798,6 @@ orch_run(const struct ctl_target *t, struct orch_opts *o)
 out:
 	json_decref(s.header);
 	json_decref(s.entries);
+	json_decref(s.inflight);
 	return rv;
 }

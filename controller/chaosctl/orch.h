@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "controller/chaosctl/client.h"
+#include "controller/chaosctl/experiment.h"
 #include "controller/report/orch_report.h"
 #include "controller/scenarios/scenario.h"
 
@@ -54,10 +55,20 @@ struct orch_opts {
 	const char             *output;     /* directory */
 	const char             *namespace_; /* --namespace, or NULL */
 	struct orch_slo_targets slo;
+	struct exp             *plan; /* owned: the -f plan, or NULL; output and
+	                               * namespace_ may point into it */
 };
 
-/* Frees what the scenarios own. */
+/* Frees what the scenarios and the plan own. */
 void orch_opts_fini(struct orch_opts *o);
+
+/* Reads `chaosctl orchestrate`'s arguments (argv[0] is its name) into o,
+ * which holds the defaults: the plan named by -f FILE first (experiment.h),
+ * then the command line over it, then each scenario's params. Returns
+ * CHAOS_EXIT_OK when o is ready for orch_run, or with *help set after
+ * --help printed the usage; otherwise prints one line and returns
+ * CHAOS_EXIT_USAGE. Contacts nothing. (cmd_orchestrate.c) */
+int orch_cli(struct orch_opts *o, int argc, char **argv, bool *help);
 
 /* sc->run_params from sc->params and the scenario's finish step;
  * CHAOS_EINVAL with why when that step refuses them. */

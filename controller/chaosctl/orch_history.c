@@ -227,9 +227,19 @@ orch_take_line(struct orch_session *s, const char *line)
 		s->header = j;
 		return true;
 	}
+	if (strcmp(type, "start") == 0) {
+		json_decref(s->inflight);
+		s->inflight = j;
+		return true;
+	}
 	if (strcmp(type, "cycle") == 0) {
 		int cycle = (int)json_integer_value(json_object_get(j, "cycle"));
 		json_object_del(j, "type");
+		if (s->inflight != NULL &&
+		    json_integer_value(json_object_get(s->inflight, "cycle")) == cycle) {
+			json_decref(s->inflight);
+			s->inflight = NULL;
+		}
 		if (orch_is_attempt(j))
 			s->last_started_us = orch_iso_us(json_object_get(j, "started"));
 		s->next_cycle = cycle >= s->next_cycle ? cycle + 1 : s->next_cycle;

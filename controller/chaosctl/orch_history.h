@@ -2,8 +2,10 @@
 /*
  * An orchestration session's history file: chaos_orchestration_<stamp>.jsonl
  * in the output directory, one JSON line per record, each appended and
- * fsync'd: a "session" header (every setting --resume needs), one "cycle"
- * line per run, an "end" line. A crash can tear only the very last line.
+ * fsync'd: a "session" header (every setting --resume needs), a "start"
+ * line when the controller accepts a run (its run id: a resumed session
+ * follows a run that was in flight), one "cycle" line per run once it ended,
+ * an "end" line. A crash can tear only the very last line.
  */
 #ifndef CHAOS_CONTROLLER_CHAOSCTL_ORCH_HISTORY_H
 #define CHAOS_CONTROLLER_CHAOSCTL_ORCH_HISTORY_H
@@ -29,6 +31,8 @@ struct orch_session {
 	json_t *entries;
 	int     next_cycle;
 	int64_t last_started_us;
+	json_t *inflight; /* the "start" record of a run with no "cycle" record
+	                   * yet: chaosctl stopped while it ran */
 	bool    finished;
 };
 

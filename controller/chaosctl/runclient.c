@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -61,8 +62,8 @@ runclient_state_name(int state, char *buf, size_t len)
 	return wire_enum_name(&chaos__v1__run_state__descriptor, state, buf, len);
 }
 
-static bool
-rc_in_progress(int state)
+bool
+runclient_in_progress(int state)
 {
 	return state == CHAOS__V1__RUN_STATE__RUN_STATE_RUNNING ||
 	    state == CHAOS__V1__RUN_STATE__RUN_STATE_PLANNING;
@@ -125,20 +126,38 @@ rc_request(const struct ctl_target *t, Chaos__V1__ControlRequest *req,
 }
 
 static void
+rc_abort_request(Chaos__V1__ControlRequest *req, Chaos__V1__AbortRequest *abort,
+                 uint64_t id, const char *reason)
+{
+	abort->run_id  = id;
+	abort->reason  = (char *)reason;
+	req->body_case = CHAOS__V1__CONTROL_REQUEST__BODY_ABORT;
+	req->abort     = abort;
+}
+
+static void
 rc_send_abort(const struct ctl_target *t, uint64_t id)
 {
 	Chaos__V1__ControlRequest   req   = CHAOS__V1__CONTROL_REQUEST__INIT;
 	Chaos__V1__AbortRequest     abort = CHAOS__V1__ABORT_REQUEST__INIT;
 	Chaos__V1__ControlResponse *resp  = NULL;
 
-	abort.run_id  = id;
-	abort.reason  = "interrupted (chaosctl got a signal)";
-	req.body_case = CHAOS__V1__CONTROL_REQUEST__BODY_ABORT;
-	req.abort     = &abort;
+	rc_abort_request(&req, &abort, id, "interrupted (chaosctl got a signal)");
 	fprintf(stderr,
 	        "chaosctl: interrupted: asking the controller to revert everything\n");
 	if (rc_request(t, &req, &resp) == CHAOS_OK)
 		wire_free(resp);
+}
+
+chaos_err
+runclient_abort(const struct ctl_target *t, uint64_t run_id, const char *reason,
+                Chaos__V1__ControlResponse **resp, chaos_why *why)
+{
+	Chaos__V1__ControlRequest req   = CHAOS__V1__CONTROL_REQUEST__INIT;
+	Chaos__V1__AbortRequest   abort = CHAOS__V1__ABORT_REQUEST__INIT;
+
+	rc_abort_request(&req, &abort, run_id, reason);
+	return ctl_call(t, &req, resp, why);
 }
 
 /* Polls until the run ends; prints progress; returns the final response. */
@@ -165,7 +184,7 @@ rc_follow(const struct ctl_target *t, uint64_t id, bool quiet)
 			printf("  %s\n", resp->progress[i]);
 		fflush(stdout);
 		status.progress_from = resp->progress_next;
-		if (!resp->has_run_state || !rc_in_progress(resp->run_state))
+		if (!resp->has_run_state || !runclient_in_progress(resp->run_state))
 			return resp;
 		wire_free(resp);
 		usleep(RC_POLL_MS * 1000);
@@ -199,6 +218,9 @@ rc_start(const struct ctl_target *t, const char *scenario, json_t *params, bool 
 	run.params_json = text;
 	run.has_dry_run = true;
 	run.dry_run     = dry_run;
+	/* a resent start (NNG's REQ after a dropped connection) is this run */
+	run.has_request_token = getrandom(&run.request_token, sizeof(run.request_token),
+	                                  0) == sizeof(run.request_token);
 	req.body_case   = CHAOS__V1__CONTROL_REQUEST__BODY_RUN;
 	req.run         = &run;
 	rv              = ctl_call(t, &req, &resp, &why);
@@ -217,8 +239,9 @@ rc_take_result(Chaos__V1__ControlResponse *resp, const char *scenario, const cha
 	res->state = resp->run_state;
 	if (resp->result_json != NULL)
 		res->result = json_loads(resp->result_json, 0, NULL);
-	printf("run %llu %s\n", (unsigned long long)resp->run_id,
-	       runclient_state_name(res->state, name, sizeof(name)));
+	printf("run %llu %s%s%s\n", (unsigned long long)resp->run_id,
+	       runclient_state_name(res->state, name, sizeof(name)),
+	       resp->error != NULL ? ": " : "", resp->error != NULL ? resp->error : "");
 	if (res->result == NULL)
 		return;
 	if (output != NULL &&
@@ -233,30 +256,45 @@ rc_take_result(Chaos__V1__ControlResponse *resp, const char *scenario, const cha
  * quiet); NULL with res->error and res->state set when it never ran or
  * the controller was lost. A refusal (at the start or by the plan) is
  * returned as NULL too, with its state. */
+static Chaos__V1__ControlResponse *rc_end(Chaos__V1__ControlResponse *resp,
+                                          struct runclient_result    *res);
+
 static Chaos__V1__ControlResponse *
 rc_run_to_end(const struct ctl_target *t, const char *scenario, json_t *params,
-              bool dry_run, bool quiet, struct runclient_result *res)
+              bool dry_run, bool quiet, runclient_started_fn started, void *arg,
+              struct runclient_result *res)
 {
 	Chaos__V1__ControlResponse *resp;
-	char                        name[32];
 	uint64_t                    id;
 
 	if ((resp = rc_start(t, scenario, params, dry_run, res)) == NULL)
 		return NULL;
-	id = resp->run_id;
+	id = res->run_id = resp->run_id;
 	if (resp->error == NULL) {
 		wire_free(resp);
 		if (!dry_run && !quiet)
 			printf("run %llu started: %s\n", (unsigned long long)id,
 			       scenario);
+		if (started != NULL)
+			started(arg, id);
 		if ((resp = rc_follow(t, id, quiet)) == NULL) {
 			snprintf(res->error, sizeof(res->error),
 			         "lost contact with the controller");
 			return NULL;
 		}
 	}
+	return rc_end(resp, res);
+}
+
+/* The final answer about a run: NULL (with res->error) for a refusal. */
+static Chaos__V1__ControlResponse *
+rc_end(Chaos__V1__ControlResponse *resp, struct runclient_result *res)
+{
+	char name[32];
+
 	res->state = resp->has_run_state ? (int)resp->run_state : 0;
-	if (resp->error != NULL ||
+	/* a refusal; an interrupted run has a reason and a result: it goes on */
+	if ((resp->error != NULL && resp->result_json == NULL) ||
 	    res->state == CHAOS__V1__RUN_STATE__RUN_STATE_REFUSED ||
 	    res->state == CHAOS__V1__RUN_STATE__RUN_STATE_UNUSABLE) {
 		snprintf(res->error, sizeof(res->error), "%s: %s",
@@ -276,7 +314,8 @@ runclient_plan(const struct ctl_target *t, const char *scenario, json_t *params,
 	Chaos__V1__ControlResponse *resp;
 
 	memset(res, 0, sizeof(*res));
-	if ((resp = rc_run_to_end(t, scenario, params, true, true, res)) == NULL)
+	if ((resp = rc_run_to_end(t, scenario, params, true, true, NULL, NULL, res)) ==
+	    NULL)
 		return runclient_exit_for_state(res->state);
 	if (resp->result_json != NULL)
 		res->result = json_loads(resp->result_json, 0, NULL);
@@ -284,21 +323,11 @@ runclient_plan(const struct ctl_target *t, const char *scenario, json_t *params,
 	return CHAOS_EXIT_OK;
 }
 
-int
-runclient_run(const struct ctl_target *t, const char *scenario, json_t *params,
-              bool dry_run, const char *output, struct runclient_result *res)
+/* Writes the result of a run that ended; the exit status for it. */
+static int
+rc_finish(Chaos__V1__ControlResponse *resp, const char *scenario, const char *output,
+          int64_t started, struct runclient_result *res)
 {
-	Chaos__V1__ControlResponse *resp;
-	int64_t                     started = clk_now_us();
-
-	memset(res, 0, sizeof(*res));
-	if ((resp = rc_run_to_end(t, scenario, params, dry_run, false, res)) == NULL)
-		return runclient_exit_for_state(res->state);
-	if (dry_run) {
-		rc_print_plan(resp->result_json);
-		wire_free(resp);
-		return CHAOS_EXIT_OK;
-	}
 	rc_take_result(resp, scenario, output, started, res);
 	wire_free(resp);
 	if (res->result == NULL && res->error[0] == '\0')
@@ -306,4 +335,47 @@ runclient_run(const struct ctl_target *t, const char *scenario, json_t *params,
 		         "the run ended without a result");
 	return res->result == NULL ? CHAOS_EXIT_FAILED
 	                           : runclient_exit_for_state(res->state);
+}
+
+int
+runclient_run(const struct ctl_target *t, const char *scenario, json_t *params,
+              bool dry_run, const char *output, runclient_started_fn started, void *arg,
+              struct runclient_result *res)
+{
+	Chaos__V1__ControlResponse *resp;
+	int64_t                     t0 = clk_now_us();
+
+	memset(res, 0, sizeof(*res));
+	if ((resp = rc_run_to_end(t, scenario, params, dry_run, false, started, arg,
+	                          res)) == NULL)
+		return runclient_exit_for_state(res->state);
+	if (dry_run) {
+		rc_print_plan(resp->result_json);
+		wire_free(resp);
+		return CHAOS_EXIT_OK;
+	}
+	return rc_finish(resp, scenario, output, t0, res);
+}
+
+int
+runclient_follow(const struct ctl_target *t, uint64_t run_id, const char *scenario,
+                 const char *output, int64_t started_us, struct runclient_result *res)
+{
+	Chaos__V1__ControlResponse *resp;
+
+	memset(res, 0, sizeof(*res));
+	res->run_id = run_id;
+	if ((resp = rc_follow(t, run_id, false)) == NULL) {
+		snprintf(res->error, sizeof(res->error),
+		         "lost contact with the controller");
+		return CHAOS_EXIT_ENV;
+	}
+	if (resp->error != NULL && !resp->has_run_state) {
+		snprintf(res->error, sizeof(res->error), "controller: %s", resp->error);
+		wire_free(resp);
+		return CHAOS_EXIT_FAILED;
+	}
+	if ((resp = rc_end(resp, res)) == NULL)
+		return runclient_exit_for_state(res->state);
+	return rc_finish(resp, scenario, output, started_us, res);
 }

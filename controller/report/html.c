@@ -55,6 +55,16 @@ html_str(const json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
+/* before, then text escaped (NULL: nothing), then after: a string from a
+ * result placed in markup. */
+static void
+html_wrap(FILE *f, const char *before, const char *text, const char *after)
+{
+	fputs(before, f);
+	render_escape(f, text);
+	fputs(after, f);
+}
+
 /* A measured value with its unit, or "not measured" with the reason. */
 static void
 html_figure(FILE *f, const json_t *o, const char *key, bool sign, const char *unit)
@@ -70,9 +80,8 @@ html_figure(FILE *f, const json_t *o, const char *key, bool sign, const char *un
 		        json_number_value(v), unit);
 		return;
 	}
-	fputs("<td class=\"na\">not measured<div class=\"why\">", f);
-	render_escape(f, html_str(o, rkey) ?: "");
-	fputs("</div></td>", f);
+	html_wrap(f, "<td class=\"na\">not measured<div class=\"why\">",
+	          html_str(o, rkey) ?: "", "</div></td>");
 }
 
 static void
@@ -85,17 +94,14 @@ html_header(FILE *f, const json_t *report)
 	        "<meta name=\"viewport\" content=\"width=device-width\">"
 	        "<title>Chaos test report</title><style>%s</style></head><body>\n",
 	        html_css);
-	fputs("<h1>Chaos test report</h1><div class=\"meta\">generated ", f);
-	render_escape(f, html_str(report, "report_generated"));
-	fputs(" &middot; namespace ", f);
-	render_escape(f, html_str(report, "namespace") ?: "(all)");
-	fputs(" &middot; ", f);
-	render_escape(f, html_str(orch, "mode") ?: "");
-	fputs(" from ", f);
-	render_escape(f, html_str(orch, "orchestration_start") ?: "?");
-	fputs(" to ", f);
-	render_escape(f, html_str(orch, "orchestration_end") ?: "(in progress)");
-	fputs("</div>\n", f);
+	html_wrap(f, "<h1>Chaos test report</h1><div class=\"meta\">generated ",
+	          html_str(report, "report_generated"), "");
+	html_wrap(f, " &middot; namespace ", html_str(report, "namespace") ?: "(all)",
+	          "");
+	html_wrap(f, " &middot; ", html_str(orch, "mode") ?: "", "");
+	html_wrap(f, " from ", html_str(orch, "orchestration_start") ?: "?", "");
+	html_wrap(f, " to ", html_str(orch, "orchestration_end") ?: "(in progress)",
+	          "</div>\n");
 }
 
 static void
@@ -111,112 +117,95 @@ html_summary(FILE *f, const json_t *summary)
 		fprintf(f, "<th>%s</th>", counts[i]);
 	for (size_t i = 0; i < 5; i++)
 		fprintf(f, "<th>%s</th>", mttrs[i]);
-	fputs("<th>success_rate</th></tr><tr>", f);
+	fputs("<th>request_success_rate (SLO: user-facing)</th><th>success_rate (every "
+	      "probe sample)</th></tr><tr>",
+	      f);
 	for (size_t i = 0; i < 4; i++)
 		fprintf(f, "<td class=\"num\">%lld</td>",
 		        json_integer_value(json_object_get(summary, counts[i])));
 	for (size_t i = 0; i < 5; i++)
 		html_figure(f, summary, mttrs[i], false, "s");
+	html_figure(f, summary, "request_success_rate", false, "%");
 	html_figure(f, summary, "success_rate", false, "%");
 	fputs("</tr></table>\n", f);
 }
 
+/* head, then one row per element of arr, then tail: a section that lists
+ * an array of the report. */
 static void
-html_slo(FILE *f, const json_t *slo)
+html_list(FILE *f, const char *head, const json_t *arr,
+          void (*row)(FILE *f, const json_t *x), const char *tail)
 {
 	const json_t *x;
 	size_t        i;
 
-	fputs("<h2>SLO "
-	      "compliance</h2><table><tr><th>SLO</th><th>target</th><th>measured</th>"
-	      "<th>status</th></tr>\n",
-	      f);
-	json_array_foreach(json_object_get(slo, "targets"), i, x)
-	{
-		const json_t *met = json_object_get(x, "met");
-		fputs("<tr><td>", f);
-		render_escape(f, html_str(x, "description"));
-		fputs("</td><td>", f);
-		render_escape(f, html_str(x, "target"));
-		fputs("</td>", f);
-		if (json_is_number(json_object_get(x, "measured")))
-			fprintf(f, "<td class=\"num\">%.3f %s</td>",
-			        json_number_value(json_object_get(x, "measured")),
-			        strcmp(html_str(x, "unit") ?: "", "%") == 0 ? "%" : "s");
-		else
-			fputs("<td class=\"na\">&mdash;</td>", f);
-		if (json_is_boolean(met))
-			fprintf(f, "<td class=\"%s\">%s</td></tr>\n",
-			        json_is_true(met) ? "pass" : "fail",
-			        json_is_true(met) ? "PASS" : "FAIL");
-		else {
-			fputs("<td class=\"na\">", f);
-			render_escape(f, html_str(x, "reason") ?: "not measured");
-			fputs("</td></tr>\n", f);
-		}
-	}
-	fputs("</table>\n", f);
+	fputs(head, f);
+	json_array_foreach(arr, i, x) row(f, x);
+	fputs(tail, f);
+}
+
+static const char html_slo_head[] =
+    "<h2>SLO compliance</h2><table><tr><th>SLO</th><th>target</th><th>measured</th>"
+    "<th>status</th></tr>\n";
+
+static void
+html_slo_row(FILE *f, const json_t *x)
+{
+	const json_t *met = json_object_get(x, "met");
+
+	html_wrap(f, "<tr><td>", html_str(x, "description"), "</td><td>");
+	html_wrap(f, "", html_str(x, "target"), "</td>");
+	if (json_is_number(json_object_get(x, "measured")))
+		fprintf(f, "<td class=\"num\">%.3f %s</td>",
+		        json_number_value(json_object_get(x, "measured")),
+		        strcmp(html_str(x, "unit") ?: "", "%") == 0 ? "%" : "s");
+	else
+		fputs("<td class=\"na\">&mdash;</td>", f);
+	if (json_is_boolean(met))
+		fprintf(f, "<td class=\"%s\">%s</td></tr>\n",
+		        json_is_true(met) ? "pass" : "fail",
+		        json_is_true(met) ? "PASS" : "FAIL");
+	else
+		html_wrap(f, "<td class=\"na\">", html_str(x, "reason") ?: "not measured",
+		          "</td></tr>\n");
 }
 
 static void
-html_recommendations(FILE *f, const json_t *recs)
+html_rec_row(FILE *f, const json_t *r)
 {
-	const json_t *r;
-	size_t        i;
-
-	fputs("<h2>Recommendations</h2><ul>\n", f);
-	json_array_foreach(recs, i, r)
-	{
-		fputs("<li><b class=\"sev-", f);
-		render_escape(f, html_str(r, "severity"));
-		fputs("\">", f);
-		render_escape(f, html_str(r, "severity"));
-		fputs("</b> ", f);
-		render_escape(f, html_str(r, "message"));
-		fputs("</li>\n", f);
-	}
-	fputs("</ul>\n", f);
+	html_wrap(f, "<li><b class=\"sev-", html_str(r, "severity"), "\">");
+	html_wrap(f, "", html_str(r, "severity"), "</b> ");
+	html_wrap(f, "", html_str(r, "message"), "</li>\n");
 }
 
-static void
-html_runs(FILE *f, const json_t *entries)
-{
-	const json_t *e;
-	size_t        i;
+static const char html_runs_head[] =
+    "<h2>Runs</h2><table><tr><th>cycle</th><th>scenario</th><th>state</th><th>mttr</th>"
+    "<th>recovery_time</th><th>request success rate (user-facing)</th>"
+    "<th>every probe sample</th><th>result</th><th>reason</th></tr>\n";
 
-	fputs("<h2>Runs</h2><table><tr><th>cycle</th><th>scenario</th><th>state</"
-	      "th><th>mttr</th>"
-	      "<th>recovery_time</th><th>success "
-	      "rate</th><th>result</th><th>reason</th></tr>\n",
-	      f);
-	json_array_foreach(entries, i, e)
-	{
-		const char *outcome = html_str(e, "outcome") ?: "";
-		fprintf(f, "<tr><td class=\"num\">%lld</td><td>",
-		        json_integer_value(json_object_get(e, "cycle")));
-		render_escape(f, html_str(e, "scenario"));
-		fprintf(f, "</td><td class=\"%s\">",
-		        strcmp(outcome, "successful") == 0   ? "pass"
-		            : strcmp(outcome, "failed") == 0 ? "fail"
-		                                             : "na");
-		render_escape(f, html_str(e, "state"));
-		fputs("</td>", f);
-		html_figure(f, e, "mttr", false, "s");
-		html_figure(f, e, "recovery_time", false, "s");
-		html_figure(f, e, "success_rate", false, "%");
-		fputs("<td>", f);
-		if (html_str(e, "result_file") != NULL) {
-			fputs("<a href=\"", f);
-			render_escape(f, html_str(e, "result_file"));
-			fputs("\">", f);
-			render_escape(f, html_str(e, "result_file"));
-			fputs("</a>", f);
-		}
-		fputs("</td><td>", f);
-		render_escape(f, html_str(e, "reason"));
-		fputs("</td></tr>\n", f);
+static void
+html_run_row(FILE *f, const json_t *e)
+{
+	const char *outcome = html_str(e, "outcome") ?: "";
+
+	fprintf(f, "<tr><td class=\"num\">%lld</td><td>",
+	        json_integer_value(json_object_get(e, "cycle")));
+	render_escape(f, html_str(e, "scenario"));
+	fprintf(f, "</td><td class=\"%s\">",
+	        strcmp(outcome, "successful") == 0   ? "pass"
+	            : strcmp(outcome, "failed") == 0 ? "fail"
+	                                             : "na");
+	html_wrap(f, "", html_str(e, "state"), "</td>");
+	html_figure(f, e, "mttr", false, "s");
+	html_figure(f, e, "recovery_time", false, "s");
+	html_figure(f, e, "request_success_rate", false, "%");
+	html_figure(f, e, "success_rate", false, "%");
+	fputs("<td>", f);
+	if (html_str(e, "result_file") != NULL) {
+		html_wrap(f, "<a href=\"", html_str(e, "result_file"), "\">");
+		html_wrap(f, "", html_str(e, "result_file"), "</a>");
 	}
-	fputs("</table>\n", f);
+	html_wrap(f, "</td><td>", html_str(e, "reason"), "</td></tr>\n");
 }
 
 /* ---- timelines ---- */
@@ -469,10 +458,8 @@ html_timeline(FILE *f, const json_t *entry, const json_t *res)
 	html_find_lanes(res, sc, lanes, &n);
 	fprintf(f,
 	        "<h3>cycle %lld: ", json_integer_value(json_object_get(entry, "cycle")));
-	render_escape(f, html_str(entry, "scenario"));
-	fputs(" (", f);
-	render_escape(f, html_str(entry, "state"));
-	fputs(")</h3>\n", f);
+	html_wrap(f, "", html_str(entry, "scenario"), " (");
+	html_wrap(f, "", html_str(entry, "state"), ")</h3>\n");
 	if (!orch_parse_iso(html_str(res, "test_start"), &ax.t0) ||
 	    !orch_parse_iso(html_str(res, "test_end"), &ax.t1) || n == 0) {
 		fputs("<p class=\"na\">no samples or no test_start/test_end in the "
@@ -604,9 +591,13 @@ report_html_render(const json_t *report, const json_t *const *results, size_t n,
 		return NULL;
 	html_header(f, report);
 	html_summary(f, json_object_get(orch, "summary"));
-	html_slo(f, json_object_get(report, "slo"));
-	html_recommendations(f, json_object_get(report, "recommendations"));
-	html_runs(f, json_object_get(orch, "scenarios"));
+	html_list(f, html_slo_head,
+	          json_object_get(json_object_get(report, "slo"), "targets"),
+	          html_slo_row, "</table>\n");
+	html_list(f, "<h2>Recommendations</h2><ul>\n",
+	          json_object_get(report, "recommendations"), html_rec_row, "</ul>\n");
+	html_list(f, html_runs_head, json_object_get(orch, "scenarios"), html_run_row,
+	          "</table>\n");
 	html_trends(f, json_object_get(report, "trends"));
 	html_timelines(f, json_object_get(orch, "scenarios"), results, n);
 	fputs("</body></html>\n", f);

@@ -108,7 +108,8 @@ junit_case(FILE *f, const json_t *e, const struct orch_slo_targets *t, int *fail
 	fputc('\n', f);
 	junit_figure(f, e, "mttr", " s");
 	junit_figure(f, e, "recovery_time", " s");
-	junit_figure(f, e, "success_rate", " %");
+	junit_figure(f, e, "request_success_rate", " % (user-facing)");
+	junit_figure(f, e, "success_rate", " % (every probe sample)");
 	fputs("</system-out>\n    </testcase>\n", f);
 }
 

@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "controller/report/entry.h"
 #include "controller/report/mttr.h"
+#include "controller/report/report.h"
 #include "controller/scenarios/scenario.h"
 
 /* Members of every result that are big or already lifted into the entry;
@@ -25,6 +26,7 @@ static const char *const orch_not_details[] = {
     "recovery_time_reason",
     "success_count",
     "error_count",
+    "user_requests",
     "samples",
     "parameters",
     "run_id",
@@ -60,37 +62,6 @@ orch_outcome(const char *state)
 	if (state != NULL && strcmp(state, "skipped") == 0)
 		return "skipped";
 	return "failed";
-}
-
-/* o[key] = v (rounded to 3 decimals) and o[key_reason] = null, or null and
- * the reason. */
-static void
-orch_set(json_t *o, const char *key, bool known, double v, const char *reason)
-{
-	char rkey[96];
-
-	snprintf(rkey, sizeof(rkey), "%s_reason", key);
-	if (known && isfinite(v)) {
-		json_object_set_new(o, key, json_real(round(v * 1000.0) / 1000.0));
-		json_object_set_new(o, rkey, json_null());
-	} else {
-		json_object_set_new(o, key, json_null());
-		json_object_set_new(o, rkey,
-		                    json_string(reason ? reason : "not measured"));
-	}
-}
-
-static void
-orch_time(json_t *o, const char *key, int64_t us)
-{
-	char buf[CLK_ISO_LEN];
-
-	if (us <= 0) {
-		json_object_set_new(o, key, json_null());
-		return;
-	}
-	clk_iso8601(us, buf, sizeof(buf));
-	json_object_set_new(o, key, json_string(buf));
 }
 
 static bool
@@ -134,6 +105,27 @@ orch_details(const json_t *result)
 	return d;
 }
 
+/* The user-facing requests (the success-rate SLO's; result.user_requests). */
+static void
+orch_entry_user(json_t *e, const json_t *result, bool skipped)
+{
+	const json_t *u    = json_object_get(result, "user_requests");
+	json_int_t    ok   = json_integer_value(json_object_get(u, "ok"));
+	json_int_t    n    = json_integer_value(json_object_get(u, "total"));
+	bool          have = json_is_integer(json_object_get(u, "ok")) &&
+	    json_is_integer(json_object_get(u, "total")) && ok >= 0 && n >= ok;
+
+	json_object_set_new(e, "user_success_count",
+	                    have ? json_integer(ok) : json_null());
+	json_object_set_new(e, "user_error_count",
+	                    have ? json_integer(n - ok) : json_null());
+	report_seconds(e, "request_success_rate", have && !skipped && n > 0,
+	               have && n > 0 ? 100.0 * (double)ok / (double)n : 0,
+	               skipped    ? "skipped: not run"
+	                   : have ? "no user-facing request was made"
+	                          : "the result does not count user-facing requests");
+}
+
 static void
 orch_entry_counts(json_t *e, const json_t *result, bool skipped)
 {
@@ -144,11 +136,11 @@ orch_entry_counts(json_t *e, const json_t *result, bool skipped)
 
 	json_object_set_new(e, "success_count", have ? json_integer(ok) : json_null());
 	json_object_set_new(e, "error_count", have ? json_integer(bad) : json_null());
-	orch_set(e, "success_rate", have && !skipped && ok + bad > 0,
-	         have && ok + bad > 0 ? 100.0 * (double)ok / (double)(ok + bad) : 0,
-	         skipped    ? "skipped: not run"
-	             : have ? "no request was made"
-	                    : "the result has no success_count/error_count");
+	report_seconds(e, "success_rate", have && !skipped && ok + bad > 0,
+	               have && ok + bad > 0 ? 100.0 * (double)ok / (double)(ok + bad) : 0,
+	               skipped    ? "skipped: not run"
+	                   : have ? "no request was made"
+	                          : "the result has no success_count/error_count");
 }
 
 /* mttr / recovery_time from the result, with its reason when null. */
@@ -160,10 +152,10 @@ orch_entry_figure(json_t *e, const json_t *result, const char *key, const char *
 
 	snprintf(rkey, sizeof(rkey), "%s_reason", key);
 	if (entry_num(result, key, &v)) {
-		orch_set(e, key, true, v, NULL);
+		report_seconds(e, key, true, v, NULL);
 		return;
 	}
-	orch_set(e, key, false, 0,
+	report_seconds(e, key, false, 0,
 	         json_string_value(json_object_get(result, rkey)) ?: why ?: "not measured");
 }
 
@@ -188,20 +180,21 @@ orch_entry_new(int cycle, const char *name, const char *scenario, const char *st
 	json_object_set_new(e, "reason", reason ? json_string(reason) : json_null());
 	json_object_set_new(e, "result_file",
 	                    result_file ? json_string(result_file) : json_null());
-	orch_time(e, "started", started_us);
-	orch_time(e, "ended", ended_us);
+	report_time(e, "started", started_us);
+	report_time(e, "ended", ended_us);
 	json_object_set(e, "test_start",
 	                json_object_get(result, "test_start") ?: json_null());
 	json_object_set(e, "test_end",
 	                json_object_get(result, "test_end") ?: json_null());
 	if (skipped) {
-		orch_set(e, "mttr", false, 0, why);
-		orch_set(e, "recovery_time", false, 0, why);
+		report_seconds(e, "mttr", false, 0, why);
+		report_seconds(e, "recovery_time", false, 0, why);
 	} else {
 		orch_entry_figure(e, result, "mttr", result ? NULL : why);
 		orch_entry_figure(e, result, "recovery_time", result ? NULL : why);
 	}
 	orch_entry_counts(e, result, skipped);
+	orch_entry_user(e, result, skipped);
 	json_object_set_new(e, "details", result ? orch_details(result) : json_object());
 	return e;
 }
@@ -223,7 +216,8 @@ orch_mttrs(const json_t *entries, double **out)
 static void
 orch_summary_counts(json_t *s, const json_t *entries)
 {
-	json_int_t    ok = 0, failed = 0, skipped = 0, succ = 0, err = 0;
+	json_int_t ok = 0, failed = 0, skipped = 0, succ = 0, err = 0, usucc = 0,
+	           uerr = 0;
 	size_t        i;
 	const json_t *e;
 
@@ -236,6 +230,8 @@ orch_summary_counts(json_t *s, const json_t *entries)
 			continue;
 		succ += json_integer_value(json_object_get(e, "success_count"));
 		err += json_integer_value(json_object_get(e, "error_count"));
+		usucc += json_integer_value(json_object_get(e, "user_success_count"));
+		uerr += json_integer_value(json_object_get(e, "user_error_count"));
 	}
 	json_object_set_new(s, "total_scenarios",
 	                    json_integer((json_int_t)json_array_size(entries)));
@@ -244,9 +240,15 @@ orch_summary_counts(json_t *s, const json_t *entries)
 	json_object_set_new(s, "skipped_scenarios", json_integer(skipped));
 	json_object_set_new(s, "total_success_count", json_integer(succ));
 	json_object_set_new(s, "total_error_count", json_integer(err));
-	orch_set(s, "success_rate", succ + err > 0,
-	         succ + err > 0 ? 100.0 * (double)succ / (double)(succ + err) : 0,
-	         "no request was counted in a run that was not skipped");
+	report_seconds(s, "success_rate", succ + err > 0,
+	               succ + err > 0 ? 100.0 * (double)succ / (double)(succ + err) : 0,
+	               "no request was counted in a run that was not skipped");
+	json_object_set_new(s, "total_user_success_count", json_integer(usucc));
+	json_object_set_new(s, "total_user_error_count", json_integer(uerr));
+	report_seconds(
+	    s, "request_success_rate", usucc + uerr > 0,
+	    usucc + uerr > 0 ? 100.0 * (double)usucc / (double)(usucc + uerr) : 0,
+	    "no user-facing request was counted in a run that was not skipped");
 }
 
 json_t *
@@ -265,11 +267,11 @@ orch_summary(const json_t *entries)
 	free(v);
 	orch_summary_counts(s, entries);
 	json_object_set_new(s, "measured_mttr_count", json_integer((json_int_t)n));
-	orch_set(s, "average_mttr", have, avg, why);
-	orch_set(s, "max_mttr", have, hi, why);
-	orch_set(s, "min_mttr", have, lo, why);
-	orch_set(s, "p50_mttr", have, p50, why);
-	orch_set(s, "p95_mttr", have, p95, why);
+	report_seconds(s, "average_mttr", have, avg, why);
+	report_seconds(s, "max_mttr", have, hi, why);
+	report_seconds(s, "min_mttr", have, lo, why);
+	report_seconds(s, "p50_mttr", have, p50, why);
+	report_seconds(s, "p95_mttr", have, p95, why);
 	return s;
 }
 
@@ -278,7 +280,7 @@ orch_slo_target(const char *name, const char *desc, const char *cmp, double thre
                 const char *unit, const json_t *summary, const char *key)
 {
 	char    target[64], rkey[64];
-	double  v;
+	double  v     = 0;
 	bool    known = entry_num(summary, key, &v);
 	bool    met   = strcmp(cmp, "<=") == 0 ? v <= threshold : v >= threshold;
 	json_t *o;
@@ -318,9 +320,15 @@ orch_slo(const json_t *summary, const struct orch_slo_targets *t)
 	json_array_append_new(
 	    targets,
 	    orch_slo_target("request_success_rate",
-	                    "request success rate during the experiments "
-	                    "(success_count / (success_count + error_count))",
-	                    ">=", t->success_rate_pct, "%", summary, "success_rate"));
+	                    "success rate of the user-facing requests during the "
+	                    "experiments (each result's user_requests: the "
+	                    "coordinator load, the API requests during a database "
+	                    "failure, the probes of the side that keeps serving "
+	                    "in a partition); probes of nodes cut off on purpose "
+	                    "are not counted: every probe sample is in "
+	                    "summary.success_rate",
+	                    ">=", t->success_rate_pct, "%", summary,
+	                    "request_success_rate"));
 	json_array_foreach(targets, i, x)
 	{
 		n_true += json_is_true(json_object_get(x, "met"));
@@ -393,9 +401,9 @@ orch_trend_one(const json_t *entries, const char *scenario)
 	have_slope = orch_slope(x, y, n, &slope);
 	json_object_set_new(o, "points", points);
 	json_object_set_new(o, "count", json_integer((json_int_t)n));
-	orch_set(o, "p50", n > 0, p50, "no measured MTTR");
-	orch_set(o, "p95", n > 0, p95, "no measured MTTR");
-	orch_set(o, "span_hours", n > 0, n > 0 ? x[n - 1] : 0, "no measured MTTR");
+	report_seconds(o, "p50", n > 0, p50, "no measured MTTR");
+	report_seconds(o, "p95", n > 0, p95, "no measured MTTR");
+	report_seconds(o, "span_hours", n > 0, n > 0 ? x[n - 1] : 0, "no measured MTTR");
 	/* 6 decimals: a slope in s/hour over a short session is small. */
 	if (have_slope) {
 		json_object_set_new(o, "slope_seconds_per_hour",
@@ -475,57 +483,72 @@ orch_rules_slo(json_t *recs, const json_t *entries, const json_t *summary,
 	if (json_is_false(json_object_get(x, "met")) && entry_num(x, "measured", &v))
 		entry_rec(
 		    recs, "success_rate_below_slo", "high", NULL, v, t->success_rate_pct,
-		    "Request success rate %.3f %% (%lld of %lld requests failed) is "
-		    "below the "
-		    "%g %% SLO: clients need timeouts and retries with backoff, and the "
-		    "service "
-		    "replicas in more than one failure domain.",
-		    v, json_integer_value(json_object_get(summary, "total_error_count")),
-		    json_integer_value(json_object_get(summary, "total_error_count")) +
+		    "Request success rate %.3f %% (%lld of %lld user-facing requests "
+		    "failed) is below the %g %% SLO: clients need timeouts and retries "
+		    "with backoff, and the service replicas in more than one failure "
+		    "domain.",
+		    v,
+		    json_integer_value(
+		        json_object_get(summary, "total_user_error_count")),
+		    json_integer_value(
+		        json_object_get(summary, "total_user_error_count")) +
 		        json_integer_value(
-		            json_object_get(summary, "total_success_count")),
+		            json_object_get(summary, "total_user_success_count")),
 		    t->success_rate_pct);
 }
 
+/* "first: <scenario>, cycle <n>: <reason>" for the first entry with this
+ * outcome, into buf. */
 static void
-orch_rules_runs(json_t *recs, const json_t *entries, const json_t *summary)
+orch_first_with(const json_t *entries, const char *outcome, char *buf, size_t len)
 {
-	json_int_t total =
-	    json_integer_value(json_object_get(summary, "total_scenarios"));
-	json_int_t failed =
-	    json_integer_value(json_object_get(summary, "failed_scenarios"));
-	json_int_t skip =
-	    json_integer_value(json_object_get(summary, "skipped_scenarios"));
-	const json_t *e, *first_failed = NULL, *first_skipped = NULL;
+	const json_t *e;
 	size_t        i;
 
 	json_array_foreach(entries, i, e)
 	{
-		if (first_failed == NULL && entry_is(e, "outcome", "failed"))
-			first_failed = e;
-		if (first_skipped == NULL && entry_is(e, "outcome", "skipped"))
-			first_skipped = e;
+		if (!entry_is(e, "outcome", outcome))
+			continue;
+		snprintf(buf, len, "first: %s, cycle %lld: %s",
+		         json_string_value(json_object_get(e, "scenario")) ?: "unnamed",
+		         (long long)json_integer_value(json_object_get(e, "cycle")),
+		         json_string_value(json_object_get(e, "reason"))
+		             ?: "no reason given");
+		return;
 	}
-	if (failed > 0)
-		entry_rec(recs, "runs_failed", "high", NULL, (double)failed, 0,
-		          "%lld of %lld runs failed (first: %s, cycle %lld: %s): their "
-		          "figures are "
-		          "missing from the statistics; read their result files.",
-		          (long long)failed, (long long)total,
-		          json_string_value(json_object_get(first_failed, "scenario")),
-		          json_integer_value(json_object_get(first_failed, "cycle")),
-		          json_string_value(json_object_get(first_failed, "reason"))
-		              ?: "no reason given");
-	if (skip > 0)
-		entry_rec(recs, "runs_skipped", "medium", NULL, (double)skip, 0,
-		          "%lld of %lld runs were skipped, so the results do not cover "
-		          "them (first: "
-		          "%s, cycle %lld: %s).",
-		          (long long)skip, (long long)total,
-		          json_string_value(json_object_get(first_skipped, "scenario")),
-		          json_integer_value(json_object_get(first_skipped, "cycle")),
-		          json_string_value(json_object_get(first_skipped, "reason"))
-		              ?: "no reason given");
+	snprintf(buf, len, "no entry says %s", outcome);
+}
+
+/* The runs the statistics leave out, by outcome, and what that means. */
+static const struct orch_runs_rule {
+	const char *outcome; /* an entry's "outcome" */
+	const char *count;   /* the summary's count of them */
+	const char *rule, *severity, *verb, *meaning;
+} orch_runs_rules[] = {
+    {"failed", "failed_scenarios", "runs_failed", "high", "failed",
+     "their figures are missing from the statistics; read their result files"},
+    {"skipped", "skipped_scenarios", "runs_skipped", "medium", "were skipped",
+     "the results do not cover them"},
+};
+
+static void
+orch_rules_runs(json_t *recs, const json_t *entries, const json_t *summary)
+{
+	long long total = json_integer_value(json_object_get(summary, "total_scenarios"));
+	char      first[1024];
+
+	for (size_t k = 0; k < sizeof(orch_runs_rules) / sizeof(orch_runs_rules[0]);
+	     k++) {
+		const struct orch_runs_rule *r = &orch_runs_rules[k];
+		long long n = json_integer_value(json_object_get(summary, r->count));
+
+		if (n <= 0)
+			continue;
+		orch_first_with(entries, r->outcome, first, sizeof(first));
+		entry_rec(recs, r->rule, r->severity, NULL, (double)n, 0,
+		          "%lld of %lld runs %s (%s): %s.", n, total, r->verb, first,
+		          r->meaning);
+	}
 }
 
 static void
@@ -575,7 +598,7 @@ orch_recommendations(const json_t *entries, const json_t *summary, const json_t 
 		return recs;
 	if (entry_num(summary, "average_mttr", &avg) &&
 	    entry_num(summary, "max_mttr", &max) &&
-	    entry_num(summary, "success_rate", &rate))
+	    entry_num(summary, "request_success_rate", &rate))
 		entry_rec(recs, "all_clear", "info", NULL, avg, t->mttr_avg_s,
 		          "All SLOs met: average MTTR %.1f s, maximum %.1f s, request "
 		          "success rate "
@@ -605,7 +628,7 @@ orch_entry_failed(const json_t *e, const struct orch_slo_targets *t, char *buf,
 		n += snprintf(buf + n, len - (size_t)n,
 		              "%sMTTR %.3f s above the %g s maximum", n ? "; " : "", v,
 		              t->mttr_max_s);
-	if (entry_num(e, "success_rate", &v) && v < t->success_rate_pct &&
+	if (entry_num(e, "request_success_rate", &v) && v < t->success_rate_pct &&
 	    (size_t)n < len)
 		n += snprintf(buf + n, len - (size_t)n,
 		              "%srequest success rate %.3f %% below the %g %% target",
@@ -652,7 +675,7 @@ orch_report_build(const json_t *entries, const char *namespace_, int64_t generat
 	json_t *slo     = orch_slo(summary, t);
 	json_t *trends  = orch_trends(entries);
 
-	orch_time(r, "report_generated", generated_us);
+	report_time(r, "report_generated", generated_us);
 	json_object_set_new(r, "namespace",
 	                    namespace_ ? json_string(namespace_) : json_null());
 	if (orch == NULL)

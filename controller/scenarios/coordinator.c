@@ -27,6 +27,9 @@
 /* Choice indexes of --method, in the table's order. */
 enum co_method { CO_KILL, CO_BLACKHOLE, CO_POD_DELETE };
 
+/* The coordinator pods in the Kubernetes API when no --selector is given. */
+#define CO_KUBE_SELECTOR "app=coordinator"
+
 /* A coordinator recovery slower than this earns a recommendation. */
 #define CO_SLOW_S 60.0
 
@@ -77,11 +80,12 @@ static const struct param co_params_table[] = {
      CO_AT(timeout_ms), 0},
     {"--process-name", "process_name", PARAM_STRING, 1, 63, "chaos-coordinator", NULL,
      "process the kill method signals", CO_AT(process), 0},
-    {"--selector", "selector", PARAM_STRING, 1, 255, "app=coordinator", NULL,
-     "label selector of the coordinator pods", CO_AT(selector), 0},
+    PARAM_ROW_SELECTOR(struct co_params, selector,
+                       "only coordinator pods with these labels (pod-delete: the "
+                       "API's label selector, default " CO_KUBE_SELECTOR ")"),
     {"--kube-namespace", "kube_namespace", PARAM_NAME, 0, LIMIT_ID_LEN, NULL, NULL,
-     "namespace of the coordinator pods (the service account's, else --namespace)",
-     CO_AT(kube_ns), 0},
+     "namespace of the coordinator pods (default: --namespace)", CO_AT(kube_ns),
+     PARAM_NS},
     {"--kube-api", "kube_api", PARAM_URL, 0, 511, NULL, NULL,
      "Kubernetes API URL (default: in-cluster service account)", CO_AT(kube_api), 0},
     {"--kube-token-file", "kube_token_file", PARAM_STRING, 0, 511, NULL, NULL,
@@ -94,6 +98,7 @@ static const struct param co_params_table[] = {
     PARAM_ROW_WINDOW(struct co_params, window_s),
     PARAM_ROW_RECOVERY_TIMEOUT(struct co_params, recovery_timeout_s),
     PARAM_ROW_LEASE(struct co_params, lease_ms),
+    PARAM_ROWS_STOP,
     PARAM_ROW_END,
 };
 
@@ -139,8 +144,7 @@ co_finish(json_t *params, chaos_why *why)
 }
 
 static size_t
-co_select_loaders(struct registry *reg, const char *ns, struct scen_target *out,
-                  size_t cap)
+co_select_loaders(struct run *r, const char *ns, struct scen_target *out, size_t cap)
 {
 	static const int roles[] = {CHAOS__V1__ROLE__ROLE_BLOCKCHAIN,
 	                            CHAOS__V1__ROLE__ROLE_DATABASE,
@@ -148,7 +152,7 @@ co_select_loaders(struct registry *reg, const char *ns, struct scen_target *out,
 	size_t           n       = 0;
 
 	for (size_t k = 0; k < sizeof(roles) / sizeof(roles[0]) && n < cap; k++)
-		n += scen_select(reg, ns, roles[k], out + n, cap - n);
+		n += scen_select(r, ns, NULL, roles[k], out + n, cap - n);
 	return n;
 }
 
@@ -170,8 +174,27 @@ co_endpoints(struct co_plan *pl)
 	pl->n_ep = pl->n_coord;
 }
 
+/* The namespace of the coordinator pods: --kube-namespace, else
+ * --namespace, else the service account's, which must be allowed too (the
+ * controller's own never is). */
 static chaos_err
-co_kube_connect(struct co_plan *pl, chaos_why *why)
+co_kube_namespace(struct run *r, struct co_plan *pl, chaos_why *why)
+{
+	const char *sa = k8s_client_namespace(pl->k8s);
+
+	if (pl->p.kube_ns[0] != '\0')
+		return CHAOS_OK;
+	if (pl->p.ns[0] == '\0' && sa[0] == '\0')
+		return chaos_fail(why, CHAOS_EINVAL,
+		                  "--method pod-delete: name the namespace of the "
+		                  "coordinator pods with --kube-namespace or --namespace");
+	snprintf(pl->p.kube_ns, sizeof(pl->p.kube_ns), "%s", pl->p.ns[0] ? pl->p.ns : sa);
+	return allow_check(run_allow(r), "--kube-namespace (the service account's)",
+	                   pl->p.kube_ns, why);
+}
+
+static chaos_err
+co_kube_connect(struct run *r, struct co_plan *pl, chaos_why *why)
 {
 	struct k8s_config cfg  = {0};
 	struct k8s_pod   *pods = NULL;
@@ -184,13 +207,11 @@ co_kube_connect(struct co_plan *pl, chaos_why *why)
 	cfg.allow_http = pl->p.kube_http;
 	/* the driver's class stands: a bad setting is refused, anything else
 	 * makes the environment unusable */
-	if ((rv = k8s_client_new(&cfg, &pl->k8s, why)) != CHAOS_OK)
+	if ((rv = k8s_client_new(&cfg, &pl->k8s, why)) != CHAOS_OK ||
+	    (rv = co_kube_namespace(r, pl, why)) != CHAOS_OK)
 		return rv;
-	if (pl->p.kube_ns[0] == '\0')
-		snprintf(pl->p.kube_ns, sizeof(pl->p.kube_ns), "%s",
-		         k8s_client_namespace(pl->k8s)[0] ? k8s_client_namespace(pl->k8s)
-		             : pl->p.ns[0]                ? pl->p.ns
-		                                          : "default");
+	if (pl->p.selector[0] == '\0')
+		snprintf(pl->p.selector, sizeof(pl->p.selector), "%s", CO_KUBE_SELECTOR);
 	if ((rv = k8s_list_pods(pl->k8s, pl->p.kube_ns, pl->p.selector, &pods, &n,
 	                        why)) != CHAOS_OK)
 		return rv;
@@ -246,10 +267,11 @@ co_plan(struct run *r, const void *params, void **plan, json_t **plan_json,
 	pl->p = *(const struct co_params *)params;
 	param_choice(&co_params_table[1], pl->p.method, pl->method_name,
 	             sizeof(pl->method_name));
-	pl->n_coord =
-	    scen_select(run_registry(r), pl->p.ns, CHAOS__V1__ROLE__ROLE_COORDINATOR,
-	                pl->coord, SCEN_MAX_TARGETS);
-	pl->n_loaders = co_select_loaders(run_registry(r), pl->p.ns, pl->loaders, 4);
+	pl->n_coord = scen_select(r, pl->p.ns, pl->p.selector,
+	                          CHAOS__V1__ROLE__ROLE_COORDINATOR, pl->coord,
+	                          SCEN_MAX_TARGETS);
+	/* load comes from elsewhere: the selector names targets only */
+	pl->n_loaders = co_select_loaders(r, pl->p.ns, pl->loaders, 4);
 	if (pl->n_loaders == 0) {
 		chaos_fail(
 		    why, rv,
@@ -258,13 +280,13 @@ co_plan(struct run *r, const void *params, void **plan, json_t **plan_json,
 		goto fail;
 	}
 	if (pl->p.method != CO_POD_DELETE && pl->n_coord == 0) {
-		chaos_fail(why, rv,
-		           "method %s needs an agent in each coordinator pod; none is "
-		           "connected (check chaosctl agents)",
-		           pl->method_name);
+		rv = scen_fail_no_agents(r, pl->p.ns, pl->p.selector, why,
+		                         "method %s needs an agent in each coordinator "
+		                         "pod; none is connected",
+		                         pl->method_name);
 		goto fail;
 	}
-	if (pl->p.method == CO_POD_DELETE && (rv = co_kube_connect(pl, why)) != CHAOS_OK)
+	if (pl->p.method == CO_POD_DELETE && (rv = co_kube_connect(r, pl, why)) != CHAOS_OK)
 		goto fail;
 	co_endpoints(pl);
 	if (pl->n_ep == 0) {
@@ -579,6 +601,19 @@ co_wait_recovery(struct run *r, struct co_plan *pl, struct co_meas *m)
 
 static json_t *co_result(struct run *r, struct co_plan *pl, struct co_meas *m);
 
+/* The result so far, for a checkpoint: as if the run ended now. */
+static json_t *
+co_partial(struct run *r, void *plan, void *meas)
+{
+	struct co_meas m = *(const struct co_meas *)meas;
+
+	m.test_end = clk_now_us();
+	return co_result(r, plan, &m);
+}
+
+static bool co_user_requests(struct run *r, void *plan, void *meas, uint64_t *ok,
+                             uint64_t *total);
+
 static int
 co_execute(struct run *r, void *plan, json_t **result)
 {
@@ -589,6 +624,8 @@ co_execute(struct run *r, void *plan, json_t **result)
 	bool            faulted;
 
 	m.test_start = clk_now_us();
+	run_set_checkpoint(r, co_partial, pl, &m);
+	run_set_user_requests(r, co_user_requests, pl, &m);
 	if (!co_start_watch(r, pl, &m) || !co_steady(r, pl, &m))
 		goto stop;
 	faulted = pl->p.method == CO_POD_DELETE ? co_pod_delete(r, pl, &m, uids, &n_uids)
@@ -662,6 +699,24 @@ co_sum_phases(struct run *r, struct co_plan *pl, int64_t t_fault, int64_t t_end,
 	return final_scheduled;
 }
 
+/* --abort-error-rate: the load's requests since the fault; one the load
+ * could not send on schedule (late) counts as failed, as a user waiting
+ * for it would see it. */
+static bool
+co_user_requests(struct run *r, void *plan, void *meas, uint64_t *ok, uint64_t *total)
+{
+	const struct co_meas *m                = meas;
+	struct co_phase       ph[CO_N_PHASES] = {{0}};
+
+	*ok = *total = 0;
+	if (m->t_fault <= 0)
+		return false;
+	co_sum_phases(r, plan, m->t_fault, INT64_MAX, ph);
+	*ok    = ph[CO_OUTAGE].ok;
+	*total = ph[CO_OUTAGE].scheduled;
+	return true;
+}
+
 static json_t *
 co_phase_json(const struct co_phase *p)
 {
@@ -722,6 +777,12 @@ co_load_json(struct run *r, struct co_plan *pl, const struct co_meas *m, json_t 
 	json_object_set_new(o, "error_count", json_integer((json_int_t)errs));
 	json_object_set_new(o, "late_count", json_integer((json_int_t)late));
 	json_object_set_new(o, "scheduled_count", json_integer((json_int_t)sched));
+	json_object_set_new(o, "user_requests",
+	                    scen_user_requests(ok, sched,
+	                                       "the load's requests to the API over the "
+	                                       "whole run (one that could not be sent "
+	                                       "on schedule counts as failed)",
+	                                       0, 0, NULL));
 	json_object_set_new(o, "phases", phases);
 	json_object_set_new(
 	    o, "accounting",

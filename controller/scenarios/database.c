@@ -41,6 +41,7 @@ enum { DB_SERVER, DB_CLIENT };
 
 struct db_params {
 	char     ns[LIMIT_ID_LEN + 1];
+	char     selector[256];
 	int      type, mode, side;
 	double   duration_s;
 	uint32_t latency_ms, jitter_ms;
@@ -56,6 +57,9 @@ struct db_params {
 
 static const struct param db_params_table[] = {
     PARAM_ROW_NAMESPACE(struct db_params, ns),
+    PARAM_ROW_SELECTOR(struct db_params, selector,
+                       "only pods the fault lands on (database or client pods, by "
+                       "--fault-side) with these labels"),
     {"--failure-type", "failure_type", PARAM_CHOICE, 0, 16, "connection",
      "connection|latency", "connection (refused or dropped) or latency", DB_AT(type), 0},
     {"--failure-duration", "failure_duration_s", PARAM_DOUBLE, LIMIT_DURATION_MIN_S,
@@ -89,6 +93,7 @@ static const struct param db_params_table[] = {
     PARAM_ROW_RECOVERY_TIMEOUT(struct db_params, recovery_timeout_s),
     PARAM_ROW_LEASE(struct db_params, lease_ms),
     PARAM_ROW_BASELINE(struct db_params, baseline_s, "3"),
+    PARAM_ROWS_STOP,
     PARAM_ROW_END,
 };
 
@@ -141,7 +146,7 @@ db_finish(json_t *params, chaos_why *why)
 static json_t *
 db_plan_json(const struct db_plan *pl)
 {
-	json_t *db = json_array(), *cl = json_array();
+	json_t *db = json_array(), *cl = json_array(), *o;
 
 	for (size_t i = 0; i < pl->n_db; i++)
 		json_array_append_new(
@@ -149,7 +154,7 @@ db_plan_json(const struct db_plan *pl)
 	for (size_t i = 0; i < pl->n_cl; i++)
 		json_array_append_new(
 		    cl, json_pack("{s:s,s:s}", "pod", pl->cl[i].pod, "ip", pl->cl[i].ip));
-	return json_pack(
+	o = json_pack(
 	    "{s:s,s:s,s:s,s:s,s:f,s:i,s:i,s:i,s:o,s:o,s:s,s:f,s:i,s:i}", "scenario",
 	    "database_failure", "failure_type",
 	    pl->latency ? "high_latency" : "connection_blocked", "fault_side",
@@ -160,6 +165,8 @@ db_plan_json(const struct db_plan *pl)
 	    "fault_on", pl->client_side ? "client pods" : "database pods",
 	    "stability_window_s", pl->p.window_s, "probe_interval_ms",
 	    (int)pl->p.interval_ms, "lease_ms", (int)pl->p.lease_ms);
+	json_object_set_new(o, "selector", json_string(pl->p.selector));
+	return o;
 }
 
 static chaos_err
@@ -186,17 +193,18 @@ db_plan(struct run *r, const void *params, void **plan, json_t **plan_json,
 		           pl->p.jitter_ms, pl->p.latency_ms);
 		goto fail;
 	}
-	pl->n_db = scen_select(run_registry(r), pl->p.ns, CHAOS__V1__ROLE__ROLE_DATABASE,
-	                       pl->db, SCEN_MAX_TARGETS);
-	pl->n_cl =
-	    scen_select(run_registry(r), pl->p.ns, CHAOS__V1__ROLE__ROLE_COORDINATOR,
-	                pl->cl, SCEN_MAX_TARGETS);
+	/* the selector narrows the side the fault lands on */
+	pl->n_db = scen_select(r, pl->p.ns, pl->client_side ? NULL : pl->p.selector,
+	                       CHAOS__V1__ROLE__ROLE_DATABASE, pl->db, SCEN_MAX_TARGETS);
+	pl->n_cl = scen_select(r, pl->p.ns, pl->client_side ? pl->p.selector : NULL,
+	                       CHAOS__V1__ROLE__ROLE_COORDINATOR, pl->cl,
+	                       SCEN_MAX_TARGETS);
 	if (pl->n_db == 0 || pl->n_cl == 0) {
-		rv = chaos_fail(why, CHAOS_ENOENT,
-		                "need a connected database agent and at least one "
-		                "coordinator agent (found %zu and %zu); check chaosctl "
-		                "agents",
-		                pl->n_db, pl->n_cl);
+		rv = scen_fail_no_agents(
+		    r, pl->p.ns, pl->p.selector, why,
+		    "need a connected database agent and at least one "
+		    "coordinator agent, found %zu and %zu",
+		    pl->n_db, pl->n_cl);
 		goto fail;
 	}
 	*plan_json = db_plan_json(pl);
@@ -205,12 +213,6 @@ db_plan(struct run *r, const void *params, void **plan, json_t **plan_json,
 fail:
 	free(pl);
 	return rv;
-}
-
-static void
-db_plan_free(void *plan)
-{
-	free(plan);
 }
 
 struct db_meas {
@@ -432,6 +434,19 @@ db_hold_and_restore(struct run *r, struct db_plan *pl, struct db_meas *m)
 
 static json_t *db_result(struct run *r, struct db_plan *pl, struct db_meas *m);
 
+/* The result so far, for a checkpoint: as if the run ended now. */
+static json_t *
+db_partial(struct run *r, void *plan, void *meas)
+{
+	struct db_meas m = *(const struct db_meas *)meas;
+
+	m.test_end = clk_now_us();
+	return db_result(r, plan, &m);
+}
+
+static bool db_user_requests(struct run *r, void *plan, void *meas, uint64_t *ok,
+                             uint64_t *total);
+
 static int
 db_execute(struct run *r, void *plan, json_t **result)
 {
@@ -439,6 +454,8 @@ db_execute(struct run *r, void *plan, json_t **result)
 	struct db_meas  m  = {.out.state = CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED};
 
 	m.test_start = clk_now_us();
+	run_set_checkpoint(r, db_partial, pl, &m);
+	run_set_user_requests(r, db_user_requests, pl, &m);
 	if (!db_start_probes(r, pl, &m))
 		goto stop;
 	if (db_steady(r, pl, &m)) {
@@ -576,11 +593,41 @@ db_summary(struct run *r, struct db_plan *pl, const struct db_meas *m, json_t *o
 	report_seconds(o, "mttr", have_mean, mean, why);
 }
 
+/* The API requests (readiness and data routes) from every client pod in
+ * [from, to): what a user of the platform would see. */
+static void
+db_api_count(struct run *r, const struct db_plan *pl, int64_t from, int64_t to,
+             size_t *ok, size_t *total)
+{
+	*ok = *total = 0;
+	for (int k = DB_API_READY; k <= DB_API_DATA; k++)
+		for (size_t i = 0; i < pl->n_cl; i++) {
+			size_t h, t;
+			scen_count(r, pl->probe[k][i], from, to, &h, &t);
+			*ok += h, *total += t;
+		}
+}
+
+/* --abort-error-rate: the API requests since the failure began. */
+static bool
+db_user_requests(struct run *r, void *plan, void *meas, uint64_t *ok, uint64_t *total)
+{
+	const struct db_meas *m = meas;
+	size_t                h, t;
+
+	*ok = *total = 0;
+	if (m->t_fault <= 0)
+		return false;
+	db_api_count(r, plan, m->t_fault, clk_now_us() + 1, &h, &t);
+	*ok = h, *total = t;
+	return true;
+}
+
 static void
 db_counts(struct run *r, struct db_plan *pl, const struct db_meas *m, json_t *o,
           json_t *samples)
 {
-	size_t ok = 0, total = 0;
+	size_t ok = 0, total = 0, api_ok, api_total;
 
 	for (int k = 0; k < DB_N_PROBES; k++)
 		for (size_t i = 0; i < pl->n_cl; i++) {
@@ -596,6 +643,14 @@ db_counts(struct run *r, struct db_plan *pl, const struct db_meas *m, json_t *o,
 		}
 	json_object_set_new(o, "success_count", json_integer((json_int_t)ok));
 	json_object_set_new(o, "error_count", json_integer((json_int_t)(total - ok)));
+	db_api_count(r, pl, m->test_start, m->test_end + 1, &api_ok, &api_total);
+	json_object_set_new(
+	    o, "user_requests",
+	    scen_user_requests(api_ok, api_total,
+	                       "API requests (readiness and data routes) from every "
+	                       "client pod, over the whole run",
+	                       ok - api_ok, total - api_total,
+	                       "PostgreSQL probes (connect and query) of the clients"));
 }
 
 static json_t *
@@ -709,5 +764,5 @@ const struct scenario scenario_database = {
     .recommend   = db_recommend,
     .plan        = db_plan,
     .execute     = db_execute,
-    .plan_free   = db_plan_free,
+    .plan_free   = free,
 };

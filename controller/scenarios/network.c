@@ -26,13 +26,22 @@ enum net_side { NET_SIDE_KEPT = 0, NET_SIDE_ISOLATED = 1 };
  * recommendation rule both read this one definition. */
 #define NET_KEPT_SERVING 0.9
 
+/* Stall detection: a node whose --probe-field has not risen for this many
+ * times the interval between rises seen in the baseline, and never less
+ * than NET_STALL_MIN_MS, is unhealthy. */
+#define NET_STALL_FACTOR 3.0
+#define NET_STALL_MIN_MS 1000.0
+
+
 struct net_params {
 	char     ns[LIMIT_ID_LEN + 1];
+	char     selector[256];
 	double   duration_s;
 	double   ratio;
 	json_t  *groups;
 	char     probe_url[LIMIT_URL_LEN];
 	char     probe_field[64];
+	double   stall_window_s; /* 0: from the baseline */
 	uint32_t probe_expect;
 	uint32_t probe_interval_ms;
 	uint32_t probe_timeout_ms;
@@ -47,6 +56,8 @@ struct net_params {
 
 static const struct param net_params_table[] = {
     PARAM_ROW_NAMESPACE(struct net_params, ns),
+    PARAM_ROW_SELECTOR(struct net_params, selector,
+                       "only blockchain pods with these labels, e.g. tier=validator"),
     {"--partition-duration", "partition_duration_s", PARAM_DOUBLE, LIMIT_DURATION_MIN_S,
      LIMIT_DURATION_MAX_S, "60", NULL, "seconds the partition lasts", NET_AT(duration_s),
      PARAM_SHORTEN},
@@ -59,6 +70,10 @@ static const struct param net_params_table[] = {
      NET_AT(probe_url), 0},
     {"--probe-field", "probe_field", PARAM_STRING, 0, 63, NULL, NULL,
      "JSON integer field that must advance, e.g. height", NET_AT(probe_field), 0},
+    {"--stall-window", "stall_window_s", PARAM_DOUBLE, 1, LIMIT_WINDOW_MAX_S, NULL, NULL,
+     "seconds without a rise of --probe-field that make a node unhealthy (default: "
+     "3 x the interval between rises seen in the baseline, at least 1 s)",
+     NET_AT(stall_window_s), 0},
     {"--probe-expect", "probe_expect", PARAM_UINT, LIMIT_HTTP_STATUS_MIN,
      LIMIT_HTTP_STATUS_MAX, "200", NULL, "expected HTTP status", NET_AT(probe_expect), 0},
     PARAM_ROW_PROBE_INTERVAL(struct net_params, probe_interval_ms, "200", "probe period"),
@@ -71,6 +86,7 @@ static const struct param net_params_table[] = {
     PARAM_ROW_RECOVERY_TIMEOUT(struct net_params, recovery_timeout_s),
     PARAM_ROW_LEASE(struct net_params, lease_ms),
     PARAM_ROW_BASELINE(struct net_params, baseline_s, "2"),
+    PARAM_ROWS_STOP,
     PARAM_ROW_END,
 };
 
@@ -204,6 +220,7 @@ net_plan_json(const struct net_plan *pl)
 	              (int)pl->p.lease_ms, "stability_window_s", pl->p.window_s,
 	              "probe_interval_ms", (int)pl->p.probe_interval_ms, "nodes", nodes,
 	              "rules", rules);
+	json_object_set_new(o, "selector", json_string(pl->p.selector));
 	return o;
 }
 
@@ -219,14 +236,11 @@ net_plan(struct run *r, const void *params, void **plan, json_t **plan_json,
 		return CHAOS_ENOMEM;
 	pl->p        = *in;
 	pl->p.groups = NULL; /* owned by the parameters; used only here */
-	pl->n = scen_select(run_registry(r), pl->p.ns, CHAOS__V1__ROLE__ROLE_BLOCKCHAIN,
+	pl->n = scen_select(r, pl->p.ns, pl->p.selector, CHAOS__V1__ROLE__ROLE_BLOCKCHAIN,
 	                    pl->t, SCEN_MAX_TARGETS);
 	if (pl->n == 0) {
-		rv = chaos_fail(why, CHAOS_ENOENT,
-		                "no connected blockchain agent%s%s; start the agents "
-		                "(sandbox: deploy/sandbox/sandbox up) and check chaosctl "
-		                "agents",
-		                pl->p.ns[0] ? " in namespace " : "", pl->p.ns);
+		rv = scen_fail_no_agents(r, pl->p.ns, pl->p.selector, why,
+		                         "no connected blockchain agent");
 		goto fail;
 	}
 	rv = in->groups != NULL ? net_sides_from_groups(pl, in->groups, why)
@@ -241,15 +255,12 @@ fail:
 	return rv;
 }
 
-static void
-net_plan_free(void *plan)
-{
-	free(plan);
-}
-
 /* What one run measured; times on the controller clock (us). */
 struct net_meas {
 	int64_t             test_start, test_end;
+	uint32_t            stall_ms;     /* the advance window in force; 0: none */
+	double              rise_gap_ms;  /* median interval between rises; NAN */
+	const char         *stall_source; /* "flag", "baseline" or "default" */
 	int64_t             t_fault, t_restore, spread_us;
 	bool                applied;
 	json_t             *conn_before, *conn_during, *conn_after;
@@ -270,6 +281,8 @@ net_start_probes(struct run *r, struct net_plan *pl, struct net_meas *m)
 	spec.expect_status     = pl->p.probe_expect;
 	if (pl->p.probe_field[0] != '\0')
 		spec.json_field = pl->p.probe_field;
+	spec.has_advance_window_ms = m->stall_ms > 0;
+	spec.advance_window_ms     = m->stall_ms;
 	if (scen_start_probes(r, pl->t, pl->n, "health", &spec, pl->probe_id, err,
 	                      sizeof(err)))
 		return true;
@@ -307,6 +320,68 @@ net_steady(struct run *r, struct net_plan *pl, struct net_meas *m)
 		}
 	}
 	return true;
+}
+
+/* Median interval (ms) between rises of the watched field in the baseline
+ * samples of every node; NAN with fewer than two rises. */
+static double
+net_rise_gap_ms(struct run *r, const struct net_plan *pl)
+{
+	double gaps[1024];
+	size_t n_gaps = 0;
+
+	for (size_t i = 0; i < pl->n; i++) {
+		struct obs_sample *s = NULL;
+		size_t             n = obs_samples(run_obs(r), pl->probe_id[i], &s);
+		int64_t            last_rise = 0, last_v = 0;
+		bool               seen      = false;
+		for (size_t k = 0; k < n && n_gaps < 1024; k++) {
+			if (!s[k].has_value)
+				continue;
+			if (seen && s[k].value > last_v) {
+				if (last_rise > 0)
+					gaps[n_gaps++] = (double)(s[k].t_us - last_rise) / 1000.0;
+				last_rise = s[k].t_us;
+			}
+			seen = true, last_v = s[k].value;
+		}
+		free(s);
+	}
+	return n_gaps >= 2 && mttr_percentile(gaps, n_gaps, 50, &gaps[0]) ? gaps[0] : NAN;
+}
+
+/* How long the field may stand still: the flag, else a few times the
+ * interval between rises the baseline saw (never under 1 s), else the
+ * agent's default. The probes restart with it before the fault. */
+static bool
+net_tune_stall(struct run *r, struct net_plan *pl, struct net_meas *m)
+{
+	char err[512];
+
+	m->rise_gap_ms = NAN;
+	if (pl->p.probe_field[0] == '\0' || pl->p.stall_window_s > 0)
+		return true;
+	m->rise_gap_ms = net_rise_gap_ms(r, pl);
+	if (isnan(m->rise_gap_ms)) {
+		m->stall_source = "default: fewer than two rises in the baseline";
+		return true;
+	}
+	m->stall_ms     = (uint32_t)fmax(NET_STALL_MIN_MS, ceil(NET_STALL_FACTOR * m->rise_gap_ms));
+	m->stall_source = "baseline";
+	run_progress(r, "%s rises every %.0f ms: a node standing still %u ms is unhealthy",
+	             pl->p.probe_field, m->rise_gap_ms, m->stall_ms);
+	scen_stop_probes(r, pl->t, pl->n, pl->probe_id);
+	/* a first sample of each probe before the fault: the window counts
+	 * from a value seen, not from the fault */
+	if (net_start_probes(r, pl, m))
+		return scen_hold(r, pl->t, pl->n,
+		                 clk_mono_us() + 2 * (int64_t)pl->p.probe_interval_ms * 1000) ||
+		    (scen_fail(&m->out, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED,
+		               "aborted: %s", run_abort_reason(r)),
+		     false);
+	snprintf(err, sizeof(err), "%s", m->out.failure);
+	scen_fail(&m->out, m->out.state, "restarting the probes with the stall window: %s", err);
+	return false;
 }
 
 static bool
@@ -412,16 +487,66 @@ net_revert(struct run *r, struct net_plan *pl, struct net_meas *m)
 
 static json_t *net_result(struct run *r, struct net_plan *pl, struct net_meas *m);
 
+/* The side meant to keep serving: the kept one, or with --groups the larger
+ * (a on a tie). Its probes are what a user of the platform would see. */
+static int
+net_serving_side(const struct net_plan *pl)
+{
+	size_t a = 0;
+
+	if (!pl->explicit_groups)
+		return NET_SIDE_KEPT;
+	for (size_t i = 0; i < pl->n; i++)
+		a += pl->side[i] == 0;
+	return 2 * a >= pl->n ? 0 : 1;
+}
+
+/* --abort-error-rate: the serving side's probes since the partition. */
+static bool
+net_user_requests(struct run *r, void *plan, void *meas, uint64_t *ok, uint64_t *total)
+{
+	const struct net_plan *pl = plan;
+	const struct net_meas *m  = meas;
+	int                    s  = net_serving_side(pl);
+
+	*ok = *total = 0;
+	if (m->t_fault <= 0)
+		return false;
+	for (size_t i = 0; i < pl->n; i++) {
+		size_t h = 0, t = 0;
+		if (pl->side[i] != s)
+			continue;
+		scen_count(r, pl->probe_id[i], m->t_fault, clk_now_us() + 1, &h, &t);
+		*ok += h, *total += t;
+	}
+	return true;
+}
+
+/* The result so far, for a checkpoint: as if the run ended now. */
+static json_t *
+net_partial(struct run *r, void *plan, void *meas)
+{
+	struct net_meas m = *(const struct net_meas *)meas;
+
+	m.test_end = clk_now_us();
+	return net_result(r, plan, &m);
+}
+
 static int
 net_execute(struct run *r, void *plan, json_t **result)
 {
 	struct net_plan *pl = plan;
 	struct net_meas  m  = {.out.state = CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED};
 
-	m.test_start = clk_now_us();
+	m.test_start   = clk_now_us();
+	m.stall_ms     = (uint32_t)(pl->p.stall_window_s * 1000.0);
+	m.stall_source = m.stall_ms > 0 ? "flag" : "default";
+	m.rise_gap_ms  = NAN;
+	run_set_checkpoint(r, net_partial, pl, &m);
+	run_set_user_requests(r, net_user_requests, pl, &m);
 	if (!net_start_probes(r, pl, &m))
 		goto out;
-	if (!net_steady(r, pl, &m))
+	if (!net_steady(r, pl, &m) || !net_tune_stall(r, pl, &m))
 		goto stop;
 	m.conn_before = scen_conncheck(r, pl->t, pl->n, pl->p.check_port, "before");
 	if (net_apply(r, pl, &m))
@@ -565,6 +690,27 @@ net_sides_json(const struct net_plan *pl, const struct net_node_meas *nm)
 	return o;
 }
 
+/* Every probe sample of the serving side, for the SLO; those of the side
+ * cut off on purpose apart. */
+static json_t *
+net_user_json(const struct net_plan *pl, const struct net_node_meas *nm)
+{
+	size_t ok = 0, tot = 0, xok = 0, xtot = 0;
+	int    s  = net_serving_side(pl);
+
+	for (size_t i = 0; i < pl->n; i++) {
+		if (pl->side[i] == s)
+			ok += nm[i].ok_all, tot += nm[i].total_all;
+		else
+			xok += nm[i].ok_all, xtot += nm[i].total_all;
+	}
+	return scen_user_requests(ok, tot,
+	                          "health probes of the nodes on the side meant to keep "
+	                          "serving, over the whole run",
+	                          xok, xtot,
+	                          "health probes of the nodes cut off on purpose");
+}
+
 static void
 net_summary(json_t *o, const struct net_plan *pl, const struct net_meas *m,
             const struct net_node_meas *nm, struct run *r)
@@ -631,6 +777,7 @@ net_result(struct run *r, struct net_plan *pl, struct net_meas *m)
 	net_summary(o, pl, m, nm, r);
 	json_object_set_new(o, "nodes", nodes);
 	json_object_set_new(o, "sides", net_sides_json(pl, nm));
+	json_object_set_new(o, "user_requests", net_user_json(pl, nm));
 	json_object_set_new(o, "connectivity",
 	                    json_pack("{s:i,s:O?,s:O?,s:O?}", "port",
 	                              (int)pl->p.check_port, "before", m->conn_before,
@@ -639,6 +786,17 @@ net_result(struct run *r, struct net_plan *pl, struct net_meas *m)
 	                    m->t_fault > 0 ? json_real((double)m->spread_us / 1000.0)
 	                                   : json_null());
 	json_object_set_new(o, "clock_error_ms", json_real(clock_err));
+	if (pl->p.probe_field[0] != '\0')
+		json_object_set_new(
+		    o, "stall_detection",
+		    json_pack("{s:s,s:o,s:s,s:o,s:f,s:f}", "field", pl->p.probe_field,
+		              "window_ms",
+		              json_integer(m->stall_ms ? m->stall_ms
+		                                         : LIMIT_ADVANCE_WINDOW_DEFAULT_MS),
+		              "source", m->stall_source ? m->stall_source : "default",
+		              "baseline_rise_interval_ms",
+		              isnan(m->rise_gap_ms) ? json_null() : json_real(m->rise_gap_ms),
+		              "factor", NET_STALL_FACTOR, "min_ms", NET_STALL_MIN_MS));
 	json_object_set_new(
 	    o, "timing",
 	    json_pack(
@@ -758,5 +916,5 @@ const struct scenario scenario_network = {
     .recommend   = net_recommend,
     .plan        = net_plan,
     .execute     = net_execute,
-    .plan_free   = net_plan_free,
+    .plan_free   = free,
 };

@@ -11,6 +11,7 @@
 #include "common/flags.h"
 #include "common/url.h"
 #include "common/wire.h"
+#include "controller/scenarios/selector.h"
 
 const struct param *
 param_by_flag(const struct param *table, const char *flag)
@@ -62,9 +63,19 @@ param_allowed(const struct param *p, char *buf, size_t len)
 		snprintf(buf, len,
 		         "two sides of pod names, e.g. chain-0,chain-1/chain-2");
 		break;
-	default:
-		snprintf(buf, len, "%.0f..%.0f characters", p->min > 0 ? p->min : 1,
+	case PARAM_SELECTOR:
+		snprintf(buf, len, "labels: key=value, key!=value, key or !key, comma "
+		                   "separated");
+		break;
+	case PARAM_URLS:
+		snprintf(buf, len, "an http:// or https:// URL, up to %.0f of them",
 		         p->max);
+		break;
+	default:
+		if (p->min > 0)
+			snprintf(buf, len, "%.0f..%.0f characters", p->min, p->max);
+		else
+			snprintf(buf, len, "at most %.0f characters", p->max);
 		break;
 	}
 	return buf;
@@ -119,6 +130,20 @@ param_text_clean(const char *s)
 	return true;
 }
 
+/* A value as a message shows it: quoted, at most 60 characters, and on one
+ * line (a control character, e.g. a YAML block's line break, as '?'). */
+static const char *
+param_shown(const char *s, char *buf, size_t len)
+{
+	size_t n = strlen(s);
+
+	snprintf(buf, len, "'%.60s%s'", s, n > 60 ? "..." : "");
+	for (char *c = buf; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	return buf;
+}
+
 static chaos_err
 param_bad(const struct param *p, const char *shown, chaos_why *why)
 {
@@ -152,7 +177,7 @@ param_check_number(const struct param *p, const json_t *v, chaos_why *why)
 static chaos_err
 param_check_url(const struct param *p, const char *s, chaos_why *why)
 {
-	char             url[LIMIT_URL_LEN + 32], label[128];
+	char             url[LIMIT_URL_LEN + 32], label[128], shown[96];
 	const char      *ip = strstr(s, "{ip}");
 	struct url_parts u;
 	chaos_why        inner;
@@ -163,8 +188,42 @@ param_check_url(const struct param *p, const char *s, chaos_why *why)
 	else
 		snprintf(url, sizeof(url), "%s", s);
 	if (url_parse(url, URL_WEB, &u, &inner) != CHAOS_OK)
+		return chaos_fail(why, CHAOS_EINVAL, "%s %s: %s",
+		                  param_label(p, label, sizeof(label)),
+		                  param_shown(s, shown, sizeof(shown)), inner.text);
+	return CHAOS_OK;
+}
+
+static chaos_err
+param_check_selector(const struct param *p, const char *s, chaos_why *why)
+{
+	struct selector sel;
+	chaos_why       inner;
+	char            label[128];
+
+	if (selector_parse(s, &sel, &inner) != CHAOS_OK)
 		return chaos_fail(why, CHAOS_EINVAL, "%s '%.60s': %s",
 		                  param_label(p, label, sizeof(label)), s, inner.text);
+	return CHAOS_OK;
+}
+
+/* ["http://...", ...]: at most max URLs, each as PARAM_URL judges it. */
+static chaos_err
+param_check_urls(const struct param *p, const json_t *v, chaos_why *why)
+{
+	const json_t *u;
+	size_t        i;
+
+	if (!json_is_array(v) || json_array_size(v) > p->max)
+		return param_bad(p, "(not a list of URLs, or too many)", why);
+	json_array_foreach(v, i, u)
+	{
+		const char *s = json_string_value(u);
+		if (s == NULL || strlen(s) >= LIMIT_URL_LEN || !param_text_clean(s))
+			return param_bad(p, "(not a URL)", why);
+		if (param_check_url(p, s, why) != CHAOS_OK)
+			return CHAOS_EINVAL;
+	}
 	return CHAOS_OK;
 }
 
@@ -203,7 +262,7 @@ param_check_text(const struct param *p, const json_t *v, chaos_why *why)
 	if (s == NULL)
 		return param_bad(p, "(not a string)", why);
 	n = strlen(s);
-	snprintf(shown, sizeof(shown), "'%.60s%s'", s, n > 60 ? "..." : "");
+	param_shown(s, shown, sizeof(shown));
 	if (n > p->max || !param_text_clean(s))
 		return param_bad(p, shown, why);
 	switch (p->type) {
@@ -218,6 +277,8 @@ param_check_text(const struct param *p, const json_t *v, chaos_why *why)
 	case PARAM_PATH:
 		return s[0] == '/' && strchr(s, ' ') == NULL ? CHAOS_OK
 		                                             : param_bad(p, shown, why);
+	case PARAM_SELECTOR:
+		return param_check_selector(p, s, why);
 	default:
 		return (double)n >= p->min ? CHAOS_OK : param_bad(p, shown, why);
 	}
@@ -236,6 +297,8 @@ param_check(const struct param *p, const json_t *v, chaos_why *why)
 	case PARAM_GROUPS:
 		return param_groups_ok(v) ? CHAOS_OK
 		                          : param_bad(p, "(not two sides)", why);
+	case PARAM_URLS:
+		return param_check_urls(p, v, why);
 	default:
 		return param_check_text(p, v, why);
 	}
@@ -314,6 +377,8 @@ param_value_of(const struct param *p, const char *text)
 		                                 : NULL;
 	case PARAM_GROUPS:
 		return param_groups_from_text(text);
+	case PARAM_URLS:
+		return json_pack("[s]", text);
 	default:
 		return json_string(text);
 	}
@@ -327,7 +392,7 @@ param_from_text(const struct param *p, const char *text, json_t **out, chaos_why
 	chaos_err rv;
 
 	if (v == NULL) {
-		snprintf(shown, sizeof(shown), "'%.60s'", text != NULL ? text : "");
+		param_shown(text != NULL ? text : "", shown, sizeof(shown));
 		return param_bad(p, shown, why);
 	}
 	if ((rv = param_check(p, v, why)) != CHAOS_OK) {
@@ -344,6 +409,8 @@ param_store(const struct param *p, const json_t *v, void *out)
 {
 	char *at = (char *)out + p->off;
 
+	if (p->flags & PARAM_RUN)
+		return; /* the run manager's, not the scenario's */
 	switch (p->type) {
 	case PARAM_DOUBLE:
 		*(double *)(void *)at = json_number_value(v);

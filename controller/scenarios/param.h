@@ -30,6 +30,8 @@ enum param_type {
 	PARAM_URL,    /* char[size]: an http:// or https:// URL; "{ip}" allowed */
 	PARAM_PATH,   /* char[size]: an HTTP path starting with '/' */
 	PARAM_GROUPS, /* json_t *: two lists of pod names (owned; param_free) */
+	PARAM_SELECTOR, /* char[size]: a label selector (selector.h), "" = any */
+	PARAM_URLS,     /* a list of http(s):// URLs, at most max; the flag repeats */
 };
 
 enum param_flags {
@@ -37,6 +39,10 @@ enum param_flags {
 	PARAM_NO_FLAG  = 1 << 1, /* JSON/YAML key only, no command-line flag */
 	PARAM_SHORTEN  = 1 << 2, /* a duration that continuous orchestration
 	                          * shortens unless it is given */
+	PARAM_NS       = 1 << 3, /* names a namespace the run touches: checked
+	                          * against the controller's allow-list */
+	PARAM_RUN      = 1 << 4, /* read by the run manager (stop conditions),
+	                          * not stored in the scenario's struct */
 };
 
 struct param {
@@ -58,7 +64,28 @@ struct param {
 #define PARAM_ROW_NAMESPACE(T, m)                                                        \
 	{                                                                                \
 		"--namespace", "namespace", PARAM_NAME, 0, LIMIT_ID_LEN, "", NULL,       \
-		    "only agents in this namespace (default: any)", PARAM_AT(T, m), 0    \
+		    "only targets in this namespace (default: any allowed)",             \
+		    PARAM_AT(T, m), PARAM_NS                                             \
+	}
+#define PARAM_ROW_SELECTOR(T, m, help)                                                   \
+	{                                                                                \
+		"--selector", "selector", PARAM_SELECTOR, 0, 255, "", NULL, help,        \
+		    PARAM_AT(T, m), 0                                                    \
+	}
+/* Stop conditions, read by the run manager for every scenario (run.c). */
+#define PARAM_ROWS_STOP                                                                  \
+	{"--guard", "guards", PARAM_URLS, 0, 8, NULL, NULL,                              \
+	 "abort when this URL fails --guard-failures times in a row (repeatable; "       \
+	 "healthy = 2xx)",                                                               \
+	 0, 0, PARAM_RUN},                                                               \
+	    {"--guard-failures", "guard_failures", PARAM_UINT, 1, 100, "3", NULL,        \
+	     "consecutive failed checks that trip a guard", 0, 0, PARAM_RUN},            \
+	{                                                                                \
+		"--abort-error-rate", "abort_error_rate_percent", PARAM_DOUBLE, 0, 100,  \
+		    NULL, NULL,                                                          \
+		    "abort when this % of the user-facing requests since the fault "     \
+		    "fail (at least 20 counted)",                                        \
+		    0, 0, PARAM_RUN                                                      \
 	}
 #define PARAM_ROW_LEASE(T, m)                                                            \
 	{                                                                                \

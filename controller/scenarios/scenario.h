@@ -71,7 +71,7 @@ struct scenario {
 	 * result (owned by the caller). */
 	int (*execute)(struct run *r, void *plan, json_t **result);
 
-	/* Frees a plan; NULL is fine. */
+	/* Frees a plan; NULL is fine. free() for a plan that is one block. */
 	void (*plan_free)(void *plan);
 };
 

@@ -11,8 +11,16 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "controller/report/report.h"
+#include "controller/scenarios/selector.h"
 
 #define SCEN_ACK_TIMEOUT_US (5 * 1000000LL)
+
+/* The agent whose events carry t's results (a target's node agent). */
+static const char *
+scen_served_by(const struct scen_target *t)
+{
+	return t->served_by[0] != '\0' ? t->served_by : t->agent_id;
+}
 
 static int
 scen_cmp_pod(const void *a, const void *b)
@@ -36,24 +44,35 @@ scen_first_ipv4(const Chaos__V1__Identity *id, char *out, size_t len)
 }
 
 size_t
-scen_select(struct registry *reg, const char *ns, int role, struct scen_target *out,
-            size_t cap)
+scen_select(struct run *r, const char *ns, const char *selector, int role,
+            struct scen_target *out, size_t cap)
 {
 	Chaos__V1__AgentInfo **all   = NULL;
 	size_t                 n_all = 0, n = 0;
+	struct selector        sel;
 
-	if (registry_snapshot(reg, ns, &all, &n_all) != CHAOS_OK)
+	/* the parameter was checked when the run was made */
+	if (selector_parse(selector, &sel, NULL) != CHAOS_OK ||
+	    registry_snapshot(run_registry(r), ns, &all, &n_all) != CHAOS_OK)
 		return 0;
 	for (size_t i = 0; i < n_all && n < cap; i++) {
 		const Chaos__V1__Identity *id = all[i]->identity;
 		struct scen_target        *t  = &out[n];
 		if ((int)id->role != role ||
-		    all[i]->state != CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED)
+		    all[i]->state != CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED ||
+		    !allow_permits(run_allow(r), id->namespace_) ||
+		    !selector_matches(&sel, id->labels, id->n_labels) ||
+		    (all[i]->target != NULL &&
+		     all[i]->target->state !=
+		         CHAOS__V1__TARGET_STATE__TARGET_STATE_RESOLVED))
 			continue;
 		memset(t, 0, sizeof(*t));
 		if (!scen_first_ipv4(id, t->ip, sizeof(t->ip)))
 			continue;
 		snprintf(t->agent_id, sizeof(t->agent_id), "%s", id->agent_id);
+		snprintf(t->served_by, sizeof(t->served_by), "%s",
+		         all[i]->target != NULL ? all[i]->target->served_by
+		                                : id->agent_id);
 		snprintf(t->pod, sizeof(t->pod), "%s", id->pod);
 		t->incarnation = id->incarnation;
 		n++;
@@ -61,6 +80,39 @@ scen_select(struct registry *reg, const char *ns, int role, struct scen_target *
 	registry_snapshot_free(all, n_all);
 	qsort(out, n, sizeof(*out), scen_cmp_pod);
 	return n;
+}
+
+const char *
+scen_scope(struct run *r, const char *ns, const char *selector, char *buf, size_t len)
+{
+	char allowed[512];
+
+	if (ns != NULL && ns[0] != '\0')
+		snprintf(allowed, sizeof(allowed), "namespace %s", ns);
+	else
+		snprintf(allowed, sizeof(allowed), "namespaces allowed: %.400s",
+		         allow_describe(run_allow(r), buf, len));
+	snprintf(buf, len, "%s, %s%s", allowed,
+	         selector != NULL && selector[0] ? "labels " : "any labels",
+	         selector != NULL ? selector : "");
+	return buf;
+}
+
+chaos_err
+scen_fail_no_agents(struct run *r, const char *ns, const char *selector, chaos_why *why,
+                    const char *fmt, ...)
+{
+	char    what[256], scope[700];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return chaos_fail(
+	    why, CHAOS_ENOENT,
+	    "%s (%s); start the agents (sandbox: deploy/sandbox/sandbox up) "
+	    "and check chaosctl agents",
+	    what, scen_scope(r, ns, selector, scope, sizeof(scope)));
 }
 
 void
@@ -254,12 +306,15 @@ scen_conncheck(struct run *r, const struct scen_target *t, size_t n, uint32_t po
 	Chaos__V1__ConnCheckSpec specs[SCEN_MAX_TARGETS];
 	char                     targets[SCEN_MAX_TARGETS][64];
 	char                    *lists[SCEN_MAX_TARGETS][SCEN_MAX_TARGETS];
-	char                     check_id[SCEN_ID_LEN];
+	char                     check_id[SCEN_MAX_TARGETS][SCEN_ID_LEN + 24];
+	char                     base[SCEN_ID_LEN];
 	struct obs_ack           acks[SCEN_MAX_TARGETS];
 	json_t                  *matrix = json_object();
 	int64_t                  deadline;
 
-	scen_make_id(check_id, r, "conn", label);
+	/* one id per target: a node agent answers for several pods, and its
+	 * results are told apart only by their check id */
+	scen_make_id(base, r, "conn", label);
 	for (size_t i = 0; i < n; i++)
 		snprintf(targets[i], sizeof(targets[i]), "%s:%u", t[i].ip, port);
 	for (size_t i = 0; i < n; i++) {
@@ -267,8 +322,9 @@ scen_conncheck(struct run *r, const struct scen_target *t, size_t n, uint32_t po
 		for (size_t j = 0; j < n; j++) /* every other target, not itself */
 			if (j != i)
 				lists[i][k++] = targets[j];
+		snprintf(check_id[i], sizeof(check_id[i]), "%s.%zu", base, i);
 		chaos__v1__conn_check_spec__init(&specs[i]);
-		specs[i].check_id   = check_id;
+		specs[i].check_id   = check_id[i];
 		specs[i].timeout_ms = 1000;
 		specs[i].targets    = lists[i];
 		specs[i].n_targets  = k;
@@ -281,7 +337,8 @@ scen_conncheck(struct run *r, const struct scen_target *t, size_t n, uint32_t po
 	for (size_t i = 0; i < n; i++) {
 		Chaos__V1__ConnCheckResult *res = t[i].lost
 		    ? NULL
-		    : obs_wait_conn(run_obs(r), t[i].agent_id, check_id, deadline);
+		    : obs_wait_conn(run_obs(r), scen_served_by(&t[i]), check_id[i],
+		                    deadline);
 		json_object_set_new(matrix, t[i].pod, scen_conn_row(res, t, n, i, port));
 		if (res != NULL)
 			chaos__v1__conn_check_result__free_unpacked(res, NULL);
@@ -370,9 +427,18 @@ scen_check_lost(struct run *r, struct scen_target *t, size_t n)
 		     !connected || inc != t[i].incarnation)) {
 			t[i].lost       = true;
 			t[i].lost_at_us = clk_now_us();
-			run_progress(
-			    r, "agent %s lost during the run: its faults died with it",
-			    t[i].pod);
+			if (strcmp(scen_served_by(&t[i]), t[i].agent_id) != 0)
+				run_progress(
+				    r,
+				    "pod %s (served by node agent %s) lost during the "
+				    "run: its netns vanished or its node agent was lost; "
+				    "its faults died with it",
+				    t[i].pod, scen_served_by(&t[i]));
+			else
+				run_progress(r,
+				             "agent %s lost during the run: its faults "
+				             "died with it",
+				             t[i].pod);
 		}
 		lost += t[i].lost;
 	}
@@ -433,6 +499,24 @@ scen_samples_json(struct run *r, const char *probe_id)
 	return arr;
 }
 
+json_t *
+scen_user_requests(size_t ok, size_t total, const char *counted, size_t ex_ok,
+                   size_t ex_total, const char *not_counted)
+{
+	json_t *o = json_pack(
+	    "{s:I,s:I,s:I,s:o,s:s}", "ok", (json_int_t)ok, "errors",
+	    (json_int_t)(total - ok), "total", (json_int_t)total, "success_rate_percent",
+	    total > 0 ? json_real(100.0 * (double)ok / (double)total) : json_null(),
+	    "counted", counted);
+
+	if (not_counted != NULL)
+		json_object_set_new(o, "not_counted",
+		                    json_pack("{s:I,s:I,s:s}", "ok", (json_int_t)ex_ok,
+		                              "total", (json_int_t)ex_total, "what",
+		                              not_counted));
+	return o;
+}
+
 bool
 scen_hold(struct run *r, struct scen_target *t, size_t n, int64_t deadline_mono_us)
 {
@@ -442,6 +526,7 @@ scen_hold(struct run *r, struct scen_target *t, size_t n, int64_t deadline_mono_
 		                     step < deadline_mono_us ? step : deadline_mono_us))
 			return false;
 		scen_check_lost(r, t, n);
+		run_checkpoint(r);
 	}
 	return true;
 }

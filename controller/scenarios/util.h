@@ -20,19 +20,37 @@
 #define SCEN_ID_LEN 128
 
 struct scen_target {
-	char    agent_id[256];
-	char    pod[254];
-	char    ip[46]; /* first IPv4 address */
+	char agent_id[256];  /* the address: an agent's id, or a pod's served by a node
+	                        agent */
+	char served_by[256]; /* the agent that acts: agent_id itself, or the node agent */
+	char pod[254];
+	char ip[46]; /* first IPv4 address */
 	int64_t incarnation;
 	bool    lost;       /* agent lost or restarted since the fault */
 	int64_t lost_at_us; /* controller clock */
 	char    fault_id[SCEN_ID_LEN];
 };
 
-/* Connected agents with role (Chaos__V1__Role) in namespace ns (NULL/"" =
- * any) that have an IPv4 address, sorted by pod name. At most cap. */
-size_t scen_select(struct registry *reg, const char *ns, int role,
+/* Connected agents of run r with role (Chaos__V1__Role) in namespace ns
+ * (NULL/"" = any the controller allows) whose labels match selector
+ * (selector.h; NULL/"" = any) and that have an IPv4 address, sorted by pod
+ * name. At most cap. The pods node agents serve count like agents when they
+ * are resolved (never an unresolved, conflicting or sidecar-shadowed one). */
+size_t scen_select(struct run *r, const char *ns, const char *selector, int role,
                    struct scen_target *out, size_t cap);
+
+/* Where scen_select looked, for a message saying nothing matched:
+ * "namespace staging, labels tier=validator" or "namespaces allowed: every
+ * namespace but kube-system, any labels". Returns buf. */
+const char *scen_scope(struct run *r, const char *ns, const char *selector, char *buf,
+                       size_t len);
+
+/* A plan's failure for want of agents: CHAOS_ENOENT, with why as
+ * "<what> (<scope>); start the agents (sandbox: deploy/sandbox/sandbox up)
+ * and check chaosctl agents", what formatted from fmt. */
+chaos_err scen_fail_no_agents(struct run *r, const char *ns, const char *selector,
+                              chaos_why *why, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 typedef char scen_id[SCEN_ID_LEN];
 
@@ -96,6 +114,13 @@ size_t scen_check_lost(struct run *r, struct scen_target *t, size_t n);
 
 /* Controller-clock error bound across the targets, in ms (largest). */
 double scen_clock_error_ms(struct run *r, const struct scen_target *t, size_t n);
+
+/* The result's "user_requests": what a user of the platform would have
+ * seen (the success-rate SLO counts these), as {ok, errors, total,
+ * success_rate_percent (null when total is 0), counted: what they are,
+ * not_counted: {ok, total, what} or absent}. New object. */
+json_t *scen_user_requests(size_t ok, size_t total, const char *counted, size_t ex_ok,
+                           size_t ex_total, const char *not_counted);
 
 /* Samples of one probe as mttr samples (caller frees *out). */
 size_t scen_mttr_samples(struct run *r, const char *probe_id, struct mttr_sample **out);

@@ -8,13 +8,25 @@
  *      with 100 concurrent connections through a 500 ms proxy, each doing
  *      query-sized round trips (closed loop); and again with 100 bulk
  *      streams, which fill every queue to its bound (the worst case);
- *  (b) accuracy: added latency minus configured at 0, 10 and 500 ms, median
- *      and p99 over 200 round trips (20 connections x 10), next to the
- *      direct round trip without the proxy.
+ *  (b) accuracy: added latency minus configured at 0, 10 and 500 ms, min,
+ *      median and p99 over 200 round trips (20 connections x 10), next to
+ *      the direct round trip without the proxy, measured in the same run.
+ *
+ * Bars:
+ *   no round trip beats the configured delay       min(rtt - delay) >= -0.05 ms
+ *   the proxy adds little beyond it                median(rtt - delay) <= 5 ms
+ *   queries: memory over idle                      <= 100 x 32 KiB
+ *   bulk: memory over idle                         <= 100 x 2 x 1 MiB (its queues)
+ * Measured on the busy 2-core machine: direct 0.13 ms; beyond the delay
+ * 0.38 / 0.62 / 1.16 ms (p50 at 0 / 10 / 500 ms), never below it; +60 KiB
+ * for queries, +78 MiB for bulk. A timer of coarse ticks, Nagle's 40 ms, a
+ * delay per direction, a buffer allocated whole per connection or a queue
+ * that ignores its bound would miss one.
  *
  * The proxy runs in a forked child, so its VmHWM is its own; the clients
- * and the echo server run in the parent. Prints a table and one JSON line;
- * asserts only sanity (every round trip completed, data echoed intact).
+ * and the echo server run in the parent. Checks that every round trip
+ * completed with its data intact. Prints a table and one JSON line with
+ * the figures, the bars and whether they held; exits 1 when one is missed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -43,6 +55,12 @@
 #define ACC_ROUNDS 10
 #define MSG_LEN 128 /* about a small query and its answer */
 #define MAX_CONNS 128
+#define N_SETTINGS 3
+
+#define BAR_EARLY_MS (-0.05) /* microsecond clock reads on both sides */
+#define BAR_ADDED_P50_MS 5.0
+#define BAR_QUERY_KIB (MEM_CONNS * 32)
+#define BAR_BULK_KIB (MEM_CONNS * 2 * (int)(PROXY_DEFAULT_BUFFER / 1024))
 
 /* ------------------------------------------------------------------ */
 /* The proxy in a child process                                         */
@@ -292,104 +310,166 @@ pct_ms(int64_t *v, long n, double p)
 
 /* ------------------------------------------------------------------ */
 
+/* Added latency at one setting: round trip through the proxy minus the
+ * configured delay, over ACC_CONNS x ACC_ROUNDS round trips. */
 struct acc {
 	uint32_t delay_ms;
-	double   p50_ms, p99_ms; /* measured - configured */
-	double   max_ms;
-	long     n;
+	double   min_ms, p50_ms, p99_ms, max_ms;
 };
 
-int
-main(void)
+struct results {
+	long       hwm_idle, hwm_mem, hwm_bulk, rss_mem; /* KiB */
+	long long  bulk_bytes;
+	double     direct_p50_ms, direct_p99_ms;
+	struct acc acc[N_SETTINGS];
+};
+
+static const uint32_t settings[N_SETTINGS] = {0, 10, 500};
+
+/* (a): the proxy's peak memory with closed-loop queries, then with bulk
+ * streams filling every queue. Returns 0 or -1. */
+static int
+measure_memory(struct child *mem, struct child *blk, uint16_t echo_port,
+               struct results *res)
 {
-	static const uint32_t settings[] = {0, 10, 500};
-	struct child          mem, blk, acc_ch[3];
-	struct echo_srv       echo;
-	struct acc            acc[3];
-	int64_t               rtt[ACC_CONNS * ACC_ROUNDS], direct_p50, direct_p99;
-	long                  hwm_idle, hwm_mem, hwm_bulk, rss_mem, n;
-	long long             bulk_bytes;
+	long n;
 
-	signal(SIGPIPE, SIG_IGN);
-	/* children first: fork before the echo server's thread exists */
-	if (child_fork(&mem, MEM_DELAY_MS) < 0 || child_fork(&blk, BULK_DELAY_MS) < 0)
-		return 1;
-	for (int i = 0; i < 3; i++)
-		if (child_fork(&acc_ch[i], settings[i]) < 0)
-			return 1;
-	if (echo_srv_start(&echo, 0) < 0)
-		return 1;
-
-	/* (a) memory */
-	if (child_start(&mem, echo.port) < 0)
-		return 1;
-	hwm_idle = status_kib(mem.pid, "VmHWM");
-	n        = round_trips(mem.port, MEM_CONNS, 0, MEM_SECONDS, NULL);
-	rss_mem  = status_kib(mem.pid, "VmRSS");
-	hwm_mem  = status_kib(mem.pid, "VmHWM");
-	child_end(&mem);
+	if (child_start(mem, echo_port) < 0)
+		return -1;
+	res->hwm_idle = status_kib(mem->pid, "VmHWM");
+	n             = round_trips(mem->port, MEM_CONNS, 0, MEM_SECONDS, NULL);
+	res->rss_mem  = status_kib(mem->pid, "VmRSS");
+	res->hwm_mem  = status_kib(mem->pid, "VmHWM");
+	child_end(mem);
 	if (n < MEM_CONNS * (MEM_SECONDS - 1)) {
 		fprintf(stderr, "only %ld round trips through the %d ms proxy\n", n,
 		        MEM_DELAY_MS);
-		return 1;
+		return -1;
 	}
-	if (child_start(&blk, echo.port) < 0)
-		return 1;
-	bulk_bytes = bulk(blk.port, MEM_CONNS, BULK_SECONDS);
-	hwm_bulk   = status_kib(blk.pid, "VmHWM");
-	child_end(&blk);
-	if (bulk_bytes <= 0)
-		return 1;
+	if (child_start(blk, echo_port) < 0)
+		return -1;
+	res->bulk_bytes = bulk(blk->port, MEM_CONNS, BULK_SECONDS);
+	res->hwm_bulk   = status_kib(blk->pid, "VmHWM");
+	child_end(blk);
+	return res->bulk_bytes > 0 ? 0 : -1;
+}
 
-	/* (b) accuracy: direct first, then through each setting */
-	n = round_trips(echo.port, ACC_CONNS, ACC_ROUNDS, 60, rtt);
+/* (b): the direct round trip, then through the proxy at each setting.
+ * Returns 0 or -1. */
+static int
+measure_accuracy(struct child *acc_ch, uint16_t echo_port, struct results *res)
+{
+	static int64_t rtt[ACC_CONNS * ACC_ROUNDS];
+	long           n = round_trips(echo_port, ACC_CONNS, ACC_ROUNDS, 60, rtt);
+
 	qsort(rtt, (size_t)n, sizeof(rtt[0]), cmp_i64);
-	direct_p50 = rtt[n / 2];
-	direct_p99 = rtt[(long)(0.99 * (double)(n - 1) + 0.5)];
-	for (int s = 0; s < 3; s++) {
-		if (child_start(&acc_ch[s], echo.port) < 0)
-			return 1;
+	res->direct_p50_ms = pct_ms(rtt, n, 0.5);
+	res->direct_p99_ms = pct_ms(rtt, n, 0.99);
+	for (int s = 0; s < N_SETTINGS; s++) {
+		if (child_start(&acc_ch[s], echo_port) < 0)
+			return -1;
 		n = round_trips(acc_ch[s].port, ACC_CONNS, ACC_ROUNDS, 60, rtt);
 		child_end(&acc_ch[s]);
 		if (n != ACC_CONNS * ACC_ROUNDS) {
 			fprintf(stderr, "%ld of %d round trips at %u ms\n", n,
 			        ACC_CONNS * ACC_ROUNDS, settings[s]);
-			return 1;
+			return -1;
 		}
 		for (long i = 0; i < n; i++)
 			rtt[i] -= (int64_t)settings[s] * 1000;
 		qsort(rtt, (size_t)n, sizeof(rtt[0]), cmp_i64);
-		acc[s] =
-		    (struct acc) {settings[s], pct_ms(rtt, n, 0.5), pct_ms(rtt, n, 0.99),
-		                  (double)rtt[n - 1] / 1000.0, n};
+		res->acc[s] = (struct acc) {settings[s], (double)rtt[0] / 1000.0,
+		                            pct_ms(rtt, n, 0.5), pct_ms(rtt, n, 0.99),
+		                            (double)rtt[n - 1] / 1000.0};
 	}
-	echo_srv_stop(&echo);
-
-	printf("proxy memory (VmHWM of the process running only the proxy)\n");
-	printf("  idle, listening                          %8ld KiB\n", hwm_idle);
-	printf("  %d conns, %d B round trips, %d ms, %d s  %8ld KiB (VmRSS %ld KiB)\n",
-	       MEM_CONNS, MSG_LEN, MEM_DELAY_MS, MEM_SECONDS, hwm_mem, rss_mem);
-	printf("  %d conns, bulk both ways, %d ms, %d s     %8ld KiB (%.1f MiB echoed)\n",
-	       MEM_CONNS, BULK_DELAY_MS, BULK_SECONDS, hwm_bulk,
-	       (double)bulk_bytes / 1048576.0);
-	printf("\nadded latency: round trip through the proxy minus configured (%d round "
-	       "trips)\n",
-	       ACC_CONNS * ACC_ROUNDS);
-	printf("  %-10s %10s %10s %10s\n", "setting", "p50 ms", "p99 ms", "max ms");
-	printf("  %-10s %10.3f %10.3f %10s\n", "direct", direct_p50 / 1000.0,
-	       direct_p99 / 1000.0, "");
-	for (int s = 0; s < 3; s++)
-		printf("  %-7u ms %10.3f %10.3f %10.3f\n", acc[s].delay_ms, acc[s].p50_ms,
-		       acc[s].p99_ms, acc[s].max_ms);
-	printf("{\"bench\":\"proxy\",\"conns\":%d,\"vmhwm_idle_kib\":%ld,\"vmhwm_query_"
-	       "kib\":%ld,"
-	       "\"vmhwm_bulk_kib\":%ld,\"direct_rtt_p50_ms\":%.3f,\"direct_rtt_p99_ms\":%"
-	       ".3f",
-	       MEM_CONNS, hwm_idle, hwm_mem, hwm_bulk, direct_p50 / 1000.0,
-	       direct_p99 / 1000.0);
-	for (int s = 0; s < 3; s++)
-		printf(",\"err_%ums_p50_ms\":%.3f,\"err_%ums_p99_ms\":%.3f",
-		       acc[s].delay_ms, acc[s].p50_ms, acc[s].delay_ms, acc[s].p99_ms);
-	printf("}\n");
 	return 0;
+}
+
+/* The bars (see the top of the file). */
+static bool
+bars_held(const struct results *r)
+{
+	bool ok = r->hwm_mem - r->hwm_idle <= BAR_QUERY_KIB &&
+	    r->hwm_bulk - r->hwm_idle <= BAR_BULK_KIB;
+
+	for (int s = 0; s < N_SETTINGS; s++)
+		ok = ok && r->acc[s].min_ms >= BAR_EARLY_MS &&
+		    r->acc[s].p50_ms <= BAR_ADDED_P50_MS;
+	return ok;
+}
+
+static void
+print_table(const struct results *r)
+{
+	printf("proxy memory (VmHWM of the process running only the proxy)\n");
+	printf("  idle, listening                          %8ld KiB\n", r->hwm_idle);
+	printf("  %d conns, %d B round trips, %d ms, %d s  %8ld KiB (VmRSS %ld KiB; "
+	       "bar: +%d KiB)\n",
+	       MEM_CONNS, MSG_LEN, MEM_DELAY_MS, MEM_SECONDS, r->hwm_mem, r->rss_mem,
+	       BAR_QUERY_KIB);
+	printf("  %d conns, bulk both ways, %d ms, %d s     %8ld KiB (%.1f MiB echoed; "
+	       "bar: +%d KiB)\n",
+	       MEM_CONNS, BULK_DELAY_MS, BULK_SECONDS, r->hwm_bulk,
+	       (double)r->bulk_bytes / 1048576.0, BAR_BULK_KIB);
+	printf("\nadded latency: round trip through the proxy minus configured (%d round "
+	       "trips); bars: min >= %.2f ms, p50 <= %.1f ms\n",
+	       ACC_CONNS * ACC_ROUNDS, BAR_EARLY_MS, BAR_ADDED_P50_MS);
+	printf("  %-10s %10s %10s %10s %10s\n", "setting", "min ms", "p50 ms", "p99 ms",
+	       "max ms");
+	printf("  %-10s %10s %10.3f %10.3f\n", "direct", "", r->direct_p50_ms,
+	       r->direct_p99_ms);
+	for (int s = 0; s < N_SETTINGS; s++)
+		printf("  %-7u ms %10.3f %10.3f %10.3f %10.3f\n", r->acc[s].delay_ms,
+		       r->acc[s].min_ms, r->acc[s].p50_ms, r->acc[s].p99_ms,
+		       r->acc[s].max_ms);
+	printf("bars: %s\n", bars_held(r) ? "pass" : "MISSED");
+}
+
+static void
+print_json(const struct results *r)
+{
+	printf("{\"bench\":\"proxy\",\"conns\":%d,\"vmhwm_idle_kib\":%ld,"
+	       "\"vmhwm_query_kib\":%ld,\"vmhwm_query_bar_max_kib\":%ld,"
+	       "\"vmhwm_bulk_kib\":%ld,\"vmhwm_bulk_bar_max_kib\":%ld,"
+	       "\"direct_rtt_p50_ms\":%.3f,\"direct_rtt_p99_ms\":%.3f",
+	       MEM_CONNS, r->hwm_idle, r->hwm_mem, r->hwm_idle + BAR_QUERY_KIB,
+	       r->hwm_bulk, r->hwm_idle + BAR_BULK_KIB, r->direct_p50_ms,
+	       r->direct_p99_ms);
+	for (int s = 0; s < N_SETTINGS; s++)
+		printf(",\"err_%ums_min_ms\":%.3f,\"err_%ums_p50_ms\":%.3f,"
+		       "\"err_%ums_p99_ms\":%.3f",
+		       r->acc[s].delay_ms, r->acc[s].min_ms, r->acc[s].delay_ms,
+		       r->acc[s].p50_ms, r->acc[s].delay_ms, r->acc[s].p99_ms);
+	printf(",\"err_min_bar_ms\":%.2f,\"err_p50_bar_max_ms\":%.1f,\"pass\":%s}\n",
+	       BAR_EARLY_MS, BAR_ADDED_P50_MS, bars_held(r) ? "true" : "false");
+}
+
+int
+main(void)
+{
+	struct child    mem, blk, acc_ch[N_SETTINGS];
+	struct echo_srv echo;
+	struct results  res;
+	int             rv;
+
+	memset(&res, 0, sizeof(res));
+	signal(SIGPIPE, SIG_IGN);
+	/* children first: fork before the echo server's thread exists */
+	if (child_fork(&mem, MEM_DELAY_MS) < 0 || child_fork(&blk, BULK_DELAY_MS) < 0)
+		return 1;
+	for (int i = 0; i < N_SETTINGS; i++)
+		if (child_fork(&acc_ch[i], settings[i]) < 0)
+			return 1;
+	if (echo_srv_start(&echo, 0) < 0)
+		return 1;
+	rv = measure_memory(&mem, &blk, echo.port, &res) == 0 &&
+	        measure_accuracy(acc_ch, echo.port, &res) == 0
+	    ? 0
+	    : 1;
+	echo_srv_stop(&echo);
+	if (rv != 0)
+		return rv;
+	print_table(&res);
+	print_json(&res);
+	return bars_held(&res) ? 0 : 1;
 }

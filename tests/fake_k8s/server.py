@@ -3,7 +3,10 @@
 """A fake Kubernetes API server for the controller's Kubernetes driver tests.
 
 It speaks the pieces of the real API that the driver uses, with the real JSON
-shapes and status codes: PodList with limit/continue paging, the Ready
+shapes and status codes: PodList (in a namespace, or of every namespace at
+/api/v1/pods) with limit/continue paging and the field selectors a node
+agent's controller uses (spec.nodeName, status.podIP, metadata.name,
+metadata.namespace), the Ready
 condition, DELETE with DeleteOptions (grace period, uid precondition), Status
 objects for 401/403/404/409/410/5xx, bearer token checks. ReplicaSet-like
 workloads re-create a deleted pod under a new name and uid, Pending, then
@@ -52,7 +55,9 @@ Test controls (no token needed, loopback only):
                           "stall": true|false, "stall_for": s, "delay_ms": n}
   POST /_fake/workloads  {"namespace", "name", "labels": {}, "replicas", "ready": true}
   POST /_fake/pods       {"namespace", "name", "labels": {}, "phase", "ready",
-                          "podIP", "nodeName"}   (a bare pod: never re-created)
+                          "podIP", "nodeName", "uid", "hostNetwork"}
+                         (a bare pod: never re-created; answers its uid)
+  DELETE /_fake/pods     {"namespace", "name"}  (gone at once, no grace)
   GET  /_fake/stats      {"requests": [{"method", "path", "query", "status", "body"}],
                           "stalled": bool, "held": n (API requests waiting now),
                           "delay_ms": n}
@@ -134,6 +139,33 @@ def parse_selector(text):
     return reqs
 
 
+FIELDS = ("spec.nodeName", "status.podIP", "metadata.name", "metadata.namespace")
+
+
+def parse_field_selector(text):
+    """Equality field selectors ("spec.nodeName=n1,status.podIP!=x") on the
+    fields the real API indexes for pods; others are refused as it does."""
+    reqs = []
+    for part in (text.split(",") if text else []):
+        for op in ("!=", "==", "="):
+            if op in part:
+                key, value = part.split(op, 1)
+                break
+        else:
+            raise ValueError("invalid field selector: '%s'" % part)
+        if key.strip() not in FIELDS:
+            raise ValueError('field label not supported: %s' % key.strip())
+        reqs.append((key.strip(), op == "!=", value.strip()))
+    return reqs
+
+
+def fields_match(reqs, pod, now):
+    _, _, node, ip = pod.state(now)
+    have = {"spec.nodeName": node, "status.podIP": ip, "metadata.name": pod.name,
+            "metadata.namespace": pod.ns}
+    return all((have[k] != v) if neg else (have[k] == v) for k, neg, v in reqs)
+
+
 def selector_matches(reqs, labels):
     for key, op, value in reqs:
         if op == "=" and labels.get(key) != value:
@@ -163,6 +195,7 @@ class Pod:
         self.deletion_at = None
         self.deletion_grace = None
         self.fixed = None  # bare pods: {"phase", "ready", "podIP", "nodeName"}
+        self.host_network = False
         self.rv = 0
 
     def state(self, now):
@@ -233,6 +266,8 @@ class Pod:
         }
         if node:
             spec["nodeName"] = node
+        if self.host_network:
+            spec["hostNetwork"] = True
         status = {"phase": phase, "qosClass": "BestEffort"}
         conds = self.conditions(now, phase, ready, node)
         if conds:
@@ -496,6 +531,8 @@ class Handler(BaseHTTPRequestHandler):
             elif path == "/_fake/pods" and self.command == "POST":
                 pod = Pod(req.get("namespace", "staging"), req["name"],
                           req.get("labels", {}), now - 30)
+                pod.uid = req.get("uid", pod.uid)
+                pod.host_network = bool(req.get("hostNetwork", False))
                 pod.fixed = {"phase": req.get("phase", "Running"),
                              "ready": bool(req.get("ready", True)),
                              "podIP": req.get("podIP", pod.ip),
@@ -503,6 +540,10 @@ class Handler(BaseHTTPRequestHandler):
                 c.pods[(pod.ns, pod.name)] = pod
                 c.bump(pod)
                 self.send(200, {"ok": True, "uid": pod.uid})
+            elif path == "/_fake/pods" and self.command == "DELETE":
+                gone = c.pods.pop((req.get("namespace", "staging"), req.get("name")), None)
+                c.rv += 1
+                self.send(200 if gone else 404, {"ok": gone is not None})
             elif path == "/_fake/stats" and self.command == "GET":
                 self.send(200, dict(c.holdback.stats(), requests=c.requests))
             else:
@@ -518,8 +559,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def forbidden(self, verb, ns, name):
         subject = 'pods "%s"' % name if name else "pods"
+        scope = 'in the namespace "%s"' % ns if ns is not None else "at the cluster scope"
         msg = ('%s is forbidden: User "%s" cannot %s resource "pods" in API group "" '
-               'in the namespace "%s"' % (subject, self.cluster.user, verb, ns))
+               '%s' % (subject, self.cluster.user, verb, scope))
         details = {"name": name, "kind": "pods"} if name else {"kind": "pods"}
         return status_obj(403, "Forbidden", msg, details)
 
@@ -546,13 +588,19 @@ class Handler(BaseHTTPRequestHandler):
         segs = [unquote(s) for s in parts.path.strip("/").split("/")]
         is_pods = (len(segs) in (5, 6) and segs[:3] == ["api", "v1", "namespaces"]
                    and segs[4] == "pods")
-        if not is_pods:
+        all_pods = segs == ["api", "v1", "pods"]
+        if not is_pods and not all_pods:
             self.send(404, b"404 page not found\n", "text/plain; charset=utf-8")
             return
         if not self.authorized():
             self.send(401, status_obj(401, "Unauthorized", "Unauthorized"))
             return
-        ns, name = segs[3], (segs[5] if len(segs) == 6 else None)
+        if all_pods and self.command != "GET":
+            self.send(405, status_obj(405, "MethodNotAllowed",
+                                      "the server does not allow this method on the "
+                                      "requested resource"))
+            return
+        ns, name = (None, None) if all_pods else (segs[3], segs[5] if len(segs) == 6 else None)
         verb = {"GET": "get" if name else "list", "DELETE": "delete"}.get(self.command)
         if verb is None or (self.command == "DELETE" and name is None):
             self.send(405, status_obj(405, "MethodNotAllowed",
@@ -585,6 +633,7 @@ class Handler(BaseHTTPRequestHandler):
         c = self.cluster
         try:
             reqs = parse_selector(query.get("labelSelector", [""])[0])
+            fields = parse_field_selector(query.get("fieldSelector", [""])[0])
             limit = int(query.get("limit", ["0"])[0])
             if limit < 0:
                 raise ValueError("limit must be positive")
@@ -608,14 +657,19 @@ class Handler(BaseHTTPRequestHandler):
                 self.send(400, status_obj(400, "BadRequest",
                                           "continue key is not valid: invalid token"))
                 return
+        # every namespace: ordered by namespace then name, as the API does
         pods = sorted((p for p in c.pods.values()
-                       if p.ns == ns and p.name >= start and selector_matches(reqs, p.labels)),
-                      key=lambda p: p.name)
+                       if (ns is None or p.ns == ns) and
+                       (p.name if ns else p.ns + "/" + p.name) >= start and
+                       selector_matches(reqs, p.labels) and
+                       fields_match(fields, p, now)),
+                      key=lambda p: (p.ns, p.name))
         meta = {"resourceVersion": str(c.rv)}
         if limit and len(pods) > limit:
             rest = len(pods) - limit
             pods = pods[:limit]
-            meta["continue"] = encode_continue(c.rv, pods[-1].name + "\x00")
+            last = pods[-1].name if ns else pods[-1].ns + "/" + pods[-1].name
+            meta["continue"] = encode_continue(c.rv, last + "\x00")
             meta["remainingItemCount"] = rest
         self.send(200, {"kind": "PodList", "apiVersion": "v1", "metadata": meta,
                         "items": [p.to_json(now) for p in pods]})

@@ -212,8 +212,9 @@ main(int argc, char **argv)
 		if (driver_run(buf, len) != 0)
 			return 1;
 	}
-	printf("fuzz_driver: %zu seeds and %lu generated inputs, no failure\n", n_seeds,
-	       runs);
+	/* stderr: a target may have sent stdout to /dev/null */
+	fprintf(stderr, "fuzz_driver: %zu seeds and %lu generated inputs, no failure\n",
+	        n_seeds, runs);
 	for (size_t i = 0; i < n_seeds; i++)
 		free(seeds[i].data);
 	return 0;

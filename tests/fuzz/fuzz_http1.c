@@ -3,7 +3,8 @@
  * libFuzzer target for the load generator's HTTP/1.x response parser
  * (agent/http1.c), which reads bytes from whatever server is under load.
  * The first input byte sets the size of the pieces the rest is fed in; the
- * outcome (result, status, keep-alive, bytes taken) must be the same as
+ * outcome (result, status, keep-alive, bytes taken, and the body handed
+ * to the body function, as the HTTP probe reads it) must be the same as
  * when it is fed whole, and what is reported must be consistent. Any
  * difference aborts.
  */
@@ -17,7 +18,19 @@ struct outcome {
 	size_t            taken;
 	int               status;
 	bool              keep_alive;
+	uint64_t          body_len, body_sum; /* what the body function got */
 };
+
+static bool
+take_body(void *arg, const char *data, size_t len)
+{
+	struct outcome *o = arg;
+
+	o->body_len += len;
+	for (size_t i = 0; i < len; i++)
+		o->body_sum = o->body_sum * 31 + (unsigned char)data[i];
+	return true;
+}
 
 static struct outcome
 feed(const char *buf, size_t len, size_t step)
@@ -27,6 +40,7 @@ feed(const char *buf, size_t len, size_t step)
 	size_t            off = 0;
 
 	http1_reset(&p);
+	http1_set_body(&p, take_body, &o);
 	while (off < len && o.r == HTTP1_MORE) {
 		size_t n    = len - off < step ? len - off : step;
 		size_t used = SIZE_MAX;
@@ -63,7 +77,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    whole.keep_alive != pieces.keep_alive)
 		abort();
 	/* Where an error is found may differ by a piece; a whole answer may not. */
-	if (whole.r == HTTP1_DONE && whole.taken != pieces.taken)
+	if (whole.r == HTTP1_DONE &&
+	    (whole.taken != pieces.taken || whole.body_len != pieces.body_len ||
+	     whole.body_sum != pieces.body_sum))
 		abort();
 	return 0;
 }

@@ -18,16 +18,9 @@
 #include "common/err.h"
 #include "common/wire.h"
 #include "tests/support/wire_fix.h"
+#include "tests/fuzz/fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* A broken invariant is a finding: crash so the fuzzer keeps the input. */
-static void
-fuzz_require(bool ok)
-{
-	if (!ok)
-		abort();
-}
 
 static void
 fuzz_check_failure(int rv, void *out, const char *reason)

@@ -104,6 +104,28 @@ gen_polls(void)
 	gen_emit("bad-poll-identity-other-agent", WIRE_FIX_POLL, &f.poll.base);
 }
 
+/* Mutual TLS: the controller's identity challenge and the agent's proof. */
+static void
+gen_identity_proofs(void)
+{
+	struct wire_fix_poll  p;
+	struct wire_fix_reply r;
+
+	wire_fix_poll_init(&p);
+	wire_fix_poll_add_proof(&p);
+	gen_emit("ok-poll-identity-proof", WIRE_FIX_POLL, &p.poll.base);
+	p.poll.identity = NULL;
+	gen_emit("bad-poll-proof-without-identity", WIRE_FIX_POLL, &p.poll.base);
+	p.poll.identity       = &p.ident.id;
+	p.proof.signature.len = 0;
+	gen_emit("bad-poll-proof-no-signature", WIRE_FIX_POLL, &p.poll.base);
+	wire_fix_reply_init(&r);
+	wire_fix_reply_challenge(&r);
+	gen_emit("ok-reply-identity-challenge", WIRE_FIX_REPLY, &r.reply.base);
+	r.reply.identity_challenge.len = LIMIT_NONCE_MIN - 1;
+	gen_emit("bad-reply-challenge-too-short", WIRE_FIX_REPLY, &r.reply.base);
+}
+
 /* One reply per fault kind. */
 static void
 gen_fault_replies(void)
@@ -202,6 +224,45 @@ gen_events(void)
 	gen_emit("ok-event-load", WIRE_FIX_EVENT, &f.ev.base);
 }
 
+/* The run requests chaosctl sends (start, status, abort) and two it never
+ * would; wire_fix only has the list and stats bodies. */
+static void
+gen_control_runs(void)
+{
+	struct wire_fix_ctl_req     q;
+	Chaos__V1__RunRequest       run;
+	Chaos__V1__RunStatusRequest st;
+	Chaos__V1__AbortRequest     ab;
+
+	chaos__v1__run_request__init(&run);
+	chaos__v1__run_status_request__init(&st);
+	chaos__v1__abort_request__init(&ab);
+	wire_fix_ctl_req_init(&q, CHAOS__V1__CONTROL_REQUEST__BODY_RUN);
+	q.req.run       = &run;
+	run.scenario    = "network_partition";
+	run.params_json = "{\"partition_duration_s\":30,\"groups\":[[\"chain-0\"],"
+	                  "[\"chain-1\",\"chain-2\"]]}";
+	gen_emit("ok-ctlreq-run", WIRE_FIX_CTL_REQ, &q.req.base);
+	run.has_dry_run = run.dry_run = true;
+	run.params_json               = "{}";
+	gen_emit("ok-ctlreq-run-dry", WIRE_FIX_CTL_REQ, &q.req.base);
+	run.scenario = "network partition";
+	gen_emit("bad-ctlreq-run-scenario-name", WIRE_FIX_CTL_REQ, &q.req.base);
+	wire_fix_ctl_req_init(&q, CHAOS__V1__CONTROL_REQUEST__BODY_RUN_STATUS);
+	q.req.run_status     = &st;
+	st.run_id            = 7;
+	st.has_progress_from = true;
+	st.progress_from     = 12;
+	gen_emit("ok-ctlreq-run-status", WIRE_FIX_CTL_REQ, &q.req.base);
+	wire_fix_ctl_req_init(&q, CHAOS__V1__CONTROL_REQUEST__BODY_ABORT);
+	q.req.abort = &ab;
+	ab.run_id   = 7;
+	ab.reason   = "operator: SIGINT";
+	gen_emit("ok-ctlreq-abort", WIRE_FIX_CTL_REQ, &q.req.base);
+	wire_fix_ctl_req_init(&q, CHAOS__V1__CONTROL_REQUEST__BODY__NOT_SET);
+	gen_emit("bad-ctlreq-no-body", WIRE_FIX_CTL_REQ, &q.req.base);
+}
+
 static void
 gen_control(void)
 {
@@ -214,6 +275,15 @@ gen_control(void)
 	gen_emit("ok-ctlreq-list-namespace", WIRE_FIX_CTL_REQ, &q.req.base);
 	wire_fix_ctl_req_init(&q, CHAOS__V1__CONTROL_REQUEST__BODY_STATS);
 	gen_emit("ok-ctlreq-stats", WIRE_FIX_CTL_REQ, &q.req.base);
+	wire_fix_ctl_req_init(&q, CHAOS__V1__CONTROL_REQUEST__BODY_STATUS);
+	gen_emit("ok-ctlreq-status", WIRE_FIX_CTL_REQ, &q.req.base);
+	wire_fix_ctl_req_init(&q, CHAOS__V1__CONTROL_REQUEST__BODY_RESULTS);
+	q.results.has_run_id = true;
+	q.results.run_id     = 12;
+	gen_emit("ok-ctlreq-results-one", WIRE_FIX_CTL_REQ, &q.req.base);
+	wire_fix_ctl_resp_init(&r);
+	wire_fix_ctl_resp_status(&r);
+	gen_emit("ok-ctlresp-status", WIRE_FIX_CTL_RESP, &r.resp.base);
 	wire_fix_ctl_resp_init(&r);
 	gen_emit("ok-ctlresp-agents", WIRE_FIX_CTL_RESP, &r.resp.base);
 	r.resp.n_agents    = 0;
@@ -231,10 +301,12 @@ main(int argc, char **argv)
 	}
 	gen_dir = argv[1];
 	gen_polls();
+	gen_identity_proofs();
 	gen_fault_replies();
 	gen_simple_command_replies();
 	gen_multi_command_replies();
 	gen_events();
 	gen_control();
+	gen_control_runs();
 	return gen_failures == 0 ? 0 : 1;
 }

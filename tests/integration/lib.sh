@@ -15,27 +15,39 @@
 #                             at exit, kept (and named) when the script failed
 #   test_cleanup              optional, defined by the script: runs first at exit
 #                             (stop background jobs there)
+#   run_pid                   a chaosctl run started in the background: set it to
+#                             $! and clear it once the run has ended; at exit,
+#                             after test_cleanup, a run still going is stopped
+#                             (SIGTERM: chaosctl asks for an abort) and reaped
 #   itest_pg_initdb DIR       a throwaway PostgreSQL cluster: DIR/data (initdb,
 #                             peer + scram-sha-256), DIR/sock, DIR/pg.log; on
 #                             failure prints initdb's output and returns 1
 #
 # Sandbox part, after sbx_init BUILD_DIR: the instance is $CHAOS_SANDBOX_ID
-# (0..9, default 0; see deploy/sandbox/sandbox), and its names come from
-# `sandbox status --json`, never from constants here:
+# (0..9, default 0; see deploy/sandbox/sandbox), its agents' mode
+# $CHAOS_SANDBOX_MODE (sidecar, the default, or node: sbx_up starts it so),
+# and its names come from `sandbox status --json`, never from constants here:
 #   build repo sandbox        paths; CHAOS_BUILD_DIR is exported for the sandbox
 #   SANDBOX_ID SANDBOX_CONTROL_URL SANDBOX_CONTROL_SOCKET SANDBOX_SUBNET
 #   SANDBOX_NET (address prefix with its dot, e.g. "10.231.0.")
 #   SANDBOX_STATE_DIR SANDBOX_DSN_FILE SANDBOX_NETNS_PREFIX SANDBOX_CTRL_NETNS
 #   SANDBOX_CTRL_IP SANDBOX_SESSION_URL SANDBOX_EVENTS_URL SANDBOX_METRICS_URL
 #   SANDBOX_PODS (array of pod names)
-#   sbx_up [ARGS]             `sandbox up ARGS` (output kept only on failure),
-#                             then the facts again (the chain size may differ)
+#   SANDBOX_MODE              sidecar or node (the agents' deployment)
+#   sbx_up [ARGS]             `sandbox up --mode $SANDBOX_MODE ARGS` (output kept
+#                             only on failure), then the facts again (the chain
+#                             size may differ)
 #   "${ctl[@]}" ARGS          chaosctl against this instance's controller (an
 #                             array, not a function, so "$!" of a job is chaosctl)
 #   sbx_ip POD, sbx_netns POD the pod's address and network namespace
 #   sbx_in POD CMD...         CMD inside the pod's namespace ("controller" too);
 #                             for a background job use ip netns exec "$(sbx_netns POD)"
 #   sbx_pid POD KIND          live pid of KIND (agent, etcd, ...) in POD, or fails
+#   sbx_agent_pid POD         live pid of the agent acting for POD: its sidecar,
+#                             or the node agent (node mode), or fails
+#   sbx_node_agent_pid        live pid of the node agent (node mode), or fails
+#   sbx_manifest_caps FILE    the capabilities a manifest adds, as CapEff hex
+#   sbx_manifest_setpriv FILE the same as setpriv's list (+net_admin,...)
 #   sbx_controller_pid        live pid of the controller, or fails
 #   sbx_tables_left           this instance's namespaces still holding our nft table
 #   sbx_expect_no_tables WHEN fails when there is one, says "ok" when there is none
@@ -51,6 +63,12 @@ readonly ITEST_LIB_DIR
 readonly ITEST_PG_BIN=/usr/lib/postgresql/15/bin
 ITEST_OUT=
 ITEST_SANDBOX=0
+run_pid=
+SANDBOX_MODE=${CHAOS_SANDBOX_MODE:-sidecar}
+case $SANDBOX_MODE in
+sidecar | node) ;;
+*) echo "FAIL: CHAOS_SANDBOX_MODE must be sidecar or node, not '$SANDBOX_MODE'" >&2; exit 1 ;;
+esac
 
 fail() {
 	echo "FAIL: $*" >&2
@@ -89,6 +107,7 @@ itest_pg_initdb() { # dir
 itest_cleanup() { # exit status of the script
 	set +e
 	if declare -F test_cleanup >/dev/null; then test_cleanup; fi
+	if [ -n "$run_pid" ] && kill "$run_pid" 2>/dev/null; then wait "$run_pid" 2>/dev/null; fi
 	if [ "$ITEST_SANDBOX" = 1 ]; then "$sandbox" down >/dev/null 2>&1; fi
 	if [ -n "$ITEST_OUT" ] && [ "$1" -ne 0 ]; then
 		echo "kept for inspection: $ITEST_OUT" >&2
@@ -150,7 +169,8 @@ print("SANDBOX_POD_NETNS=(%s)" % " ".join(
 
 sbx_up() { # sandbox up flags...
 	local log
-	log=$("$sandbox" up "$@" 2>&1) || { echo "$log" >&2; fail "sandbox up $* failed"; }
+	log=$("$sandbox" up --mode "$SANDBOX_MODE" "$@" 2>&1) ||
+		{ echo "$log" >&2; fail "sandbox up --mode $SANDBOX_MODE $* failed"; }
 	sbx_facts
 }
 
@@ -185,6 +205,49 @@ print(pid if pid else "")' "$1" "$2")
 	echo "$pid"
 }
 
+sbx_node_agent_pid() {
+	local pid
+	pid=$("$sandbox" status --json | python3 -c '
+import json, sys
+n = json.load(sys.stdin).get("node_agent")
+print(n["pid"] if n and n["pid"] else "")')
+	[ -n "$pid" ] || return 1
+	echo "$pid"
+}
+
+sbx_agent_pid() { # pod
+	if [ "$SANDBOX_MODE" = node ]; then
+		sbx_node_agent_pid
+	else
+		sbx_pid "$1" agent
+	fi
+}
+
+# The capabilities deploy/k8s/... FILE adds to its agent container, as
+# setpriv's list ("+net_admin,+kill,...").
+sbx_manifest_setpriv() { # file (relative to the repository)
+	local names
+	names=$(grep -m1 -E '^[[:space:]]*add: \[' "$repo/$1" |
+		sed -E 's/.*\[(.*)\].*/\1/; s/[" ]//g' | tr '[:upper:]' '[:lower:]')
+	[ -n "$names" ] || fail "no capabilities in $1"
+	echo "+${names//,/,+}"
+}
+
+# The same as the hex mask /proc/<pid>/status shows in CapEff.
+sbx_manifest_caps() { # file (relative to the repository)
+	local names
+	names=$(sbx_manifest_setpriv "$1" | tr -d '+')
+	python3 -c '
+import sys
+bits = {"kill": 5, "net_admin": 12, "sys_ptrace": 19, "sys_admin": 21}
+mask = 0
+for n in sys.argv[1].split(","):
+    if n not in bits:
+        sys.exit("capability %s: add its bit to sbx_manifest_caps" % n)
+    mask |= 1 << bits[n]
+print("%016x" % mask)' "$names"
+}
+
 sbx_controller_pid() {
 	local pid
 	pid=$("$sandbox" status --json | python3 -c '
@@ -197,7 +260,7 @@ print(json.load(sys.stdin)["controller"]["pid"] or "")')
 # This instance's namespaces that exist now.
 sbx_netns_present() {
 	ip netns list 2>/dev/null | awk '{print $1}' |
-		grep -E "^${SANDBOX_NETNS_PREFIX}(bridge|controller|postgres-0|coordinator-[0-9]+|chain-[0-9]+)\$" || true
+		grep -E "^${SANDBOX_NETNS_PREFIX}(bridge|controller|node|postgres-0|coordinator-[0-9]+|chain-[0-9]+)\$" || true
 }
 
 sbx_tables_left() {

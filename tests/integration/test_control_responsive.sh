@@ -108,25 +108,8 @@ grep -q "aborted" "$work/run.log" || fail "the run did not end as aborted"
 # 100 bad connections to each endpoint: connect and close, one byte and
 # close, garbage. Then the control socket answers within 1 s, a new agent
 # still connects, and the controller's CPU is idle again.
-ip netns exec "$ns" python3 - "$work/control.sock" <<'PY'
-import os, socket, sys
-def bad(make, i):
-    s = make()
-    if i % 3 == 1:
-        s.send(b"x")
-    elif i % 3 == 2:
-        s.send(os.urandom(64))
-    s.close()
-for i in range(100):
-    def unix():
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.connect(sys.argv[1])
-        return s
-    bad(unix, i)
-    for port in (17600, 17601):
-        bad(lambda: socket.create_connection(("127.0.0.1", port)), i)
-print("300 bad connections sent")
-PY
+ip netns exec "$ns" python3 "$repo/tests/integration/fixtures/bad_connections.py" 100 \
+	"$work/control.sock" 17600 17601
 t0=$(date +%s%N)
 ctl agents --json >/dev/null || fail "chaosctl agents failed after the bad connections"
 ms=$((($(date +%s%N) - t0) / 1000000))

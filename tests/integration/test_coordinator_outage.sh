@@ -10,6 +10,9 @@
 #  3. --method pod-delete against the fake Kubernetes API server: pods
 #     deleted with grace 0, replacements Ready (the condition), and a 403 is
 #     reported with the RBAC rule to add.
+# The same checks in both modes: CHAOS_SANDBOX_MODE=sidecar (default) or node
+# (the kill then finds the coordinator by its pod's netns from the node
+# agent, and the load runs from inside the loader pods' netns).
 # The sandbox instance is $CHAOS_SANDBOX_ID (default 0).
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -84,14 +87,14 @@ done
 
 echo "== 3. pod-delete through the (fake) Kubernetes API"
 echo "test-token" > "$out/token"
-ip netns exec "$(sbx_netns controller)" python3 "$repo/tests/fake_k8s/server.py" --namespace staging \
+ip netns exec "$(sbx_netns controller)" python3 "$repo/tests/fake_k8s/server.py" --namespace chaos-sandbox \
 	--workload coordinator:app=coordinator:2 --startup-delay 1.0 --pending-delay 0.2 \
 	--max-lifetime 120 > "$out/fake.out" 2>"$out/fake.err" &
 fake_pid=$!
 for _ in $(seq 1 50); do [ -s "$out/fake.out" ] && break; sleep 0.1; done
 port=$(head -1 "$out/fake.out")
 [ -n "$port" ] || fail "fake API server did not start: $(cat "$out/fake.err")"
-kube=(--kube-api "http://127.0.0.1:$port" --kube-token-file "$out/token" --kube-namespace staging)
+kube=(--kube-api "http://127.0.0.1:$port" --kube-token-file "$out/token" --kube-namespace chaos-sandbox)
 "${ctl[@]}" run coordinator --method pod-delete "${kube[@]}" --load-duration 2 --rate 50 \
 	--output "$out/pd" > "$out/run3.log" 2>&1 || { cat "$out/run3.log"; fail "run coordinator (pod-delete) failed"; }
 python3 - "$out"/pd/chaos_test_coordinator_outage_*.json <<'PY'

@@ -10,8 +10,11 @@
 #     coordinator pods is baseline + 500 ms within 50 ms, the data route
 #     slows accordingly, and after the restore latency is back to baseline,
 #     the nat rules and the proxy's sockets are gone;
-#  3. kill -9 of the database pod's agent mid-latency: the redirect is gone
-#     at once and clients reconnect directly.
+#  3. kill -9 of the database pod's agent (node mode: the node agent)
+#     mid-latency: the redirect is gone at once and clients reconnect
+#     directly.
+# The same checks in both modes: CHAOS_SANDBOX_MODE=sidecar (default) or node
+# (the proxy then listens inside postgres-0's netns, opened by the node agent).
 # The sandbox instance is $CHAOS_SANDBOX_ID (default 0).
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -19,11 +22,6 @@ itest_need_root "network namespaces, nftables, PostgreSQL"
 sbx_init "$1"
 itest_tmpdir db
 out=$ITEST_OUT
-run_pid=
-
-test_cleanup() {
-	[ -n "$run_pid" ] && kill "$run_pid" 2>/dev/null && wait "$run_pid" 2>/dev/null
-}
 
 has_redirect() { sbx_in postgres-0 nft list table inet chaos_agent 2>/dev/null | grep -q redirect; }
 
@@ -72,7 +70,7 @@ print(f"ok: median query latency {q['baseline']['p50_ms']:.1f} -> {q['during']['
       f"after {q['after']['p50_ms']:.1f} ms")
 PY
 sbx_expect_no_tables "(nat) after the restore"
-apid=$(sbx_pid postgres-0 agent) || fail "no agent pid for postgres-0"
+apid=$(sbx_agent_pid postgres-0) || fail "no agent pid for postgres-0"
 socks=$(ls -l /proc/"$apid"/fd 2>/dev/null | grep -c socket || true)
 listen=$(sbx_in postgres-0 ss -Htlnp 2>/dev/null | grep -c "pid=$apid," || true)
 [ "$listen" -eq 0 ] || fail "the agent still listens (proxy) after the restore"
@@ -84,7 +82,10 @@ echo "== 3. kill -9 of the database agent mid-latency"
 run_pid=$!
 for _ in $(seq 1 300); do has_redirect && break; sleep 0.05; done
 has_redirect || fail "no redirect rule appeared"
-apid=$(sbx_pid postgres-0 agent) || fail "no agent pid for postgres-0"
+listen=$(sbx_in postgres-0 ss -Htlnp 2>/dev/null | grep -c "pid=$(sbx_agent_pid postgres-0)," || true)
+[ "$listen" -ge 1 ] || fail "the proxy does not listen inside postgres-0's netns"
+echo "ok: the latency proxy listens inside postgres-0's netns"
+apid=$(sbx_agent_pid postgres-0) || fail "no agent pid for postgres-0"
 kill -9 "$apid"
 sleep 0.1
 has_redirect && fail "redirect still there 100 ms after the agent died"

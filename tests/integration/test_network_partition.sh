@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Network partition, end to end on the sandbox (real kernel, real etcd Raft):
+#  0. the agents run with exactly the capabilities their manifest declares;
 #  1. a 10 s partition of one of three nodes: TCP between the sides fails both
-#     ways from the nodes themselves, within a side it works; the run exits 0
-#     with every result field, recovery_time > 0 agrees with the samples in
-#     the file, and no table of ours is left in any pod namespace;
-#  2. kill -9 of a chain agent mid-partition: its rules are gone at once and
-#     the run reports its fault as lost, not recovered;
+#     ways from the nodes themselves (the 4 cross pairs), within a side it
+#     works (the 2 in-side pairs); the run exits 0 with every result field,
+#     recovery_time > 0 agrees with the samples in the file, and no table of
+#     ours is left in any pod namespace;
+#  2. kill -9 of chain-2's agent mid-partition (node mode: the node agent,
+#     which serves every node): its rules are gone at once and the run
+#     reports its fault (node mode: every fault) as lost, not recovered;
 #  3. kill -9 of the controller mid-partition: every node's rules are gone
 #     within the lease + 1 s.
+# The same checks in both modes: CHAOS_SANDBOX_MODE=sidecar (default) or node.
 # The sandbox instance is $CHAOS_SANDBOX_ID (default 0).
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -17,11 +21,6 @@ sbx_init "$1"
 itest_tmpdir netpart
 out=$ITEST_OUT
 lease_ms=3000
-run_pid=
-
-test_cleanup() {
-	[ -n "$run_pid" ] && kill "$run_pid" 2>/dev/null && wait "$run_pid" 2>/dev/null
-}
 
 # tcp_ok FROM_POD TO_POD: can FROM open a TCP connection to TO's etcd peer port?
 tcp_ok() {
@@ -61,16 +60,31 @@ partition_stop() {
 
 sbx_up
 
-echo "== 1. partition one of three nodes for 10 s"
+echo "== 0. $SANDBOX_MODE agents have exactly their manifest's capabilities"
+if [ "$SANDBOX_MODE" = node ]; then
+	manifest=deploy/k8s/components/node-agent/daemonset.yaml
+else
+	manifest=deploy/k8s/components/sidecar/agent.yaml
+fi
+want=$(sbx_manifest_caps "$manifest")
+for p in chain-0 postgres-0; do
+	apid=$(sbx_agent_pid "$p") || fail "no agent for $p"
+	have=$(awk '/^CapEff/ {print $2}' "/proc/$apid/status")
+	[ "$have" = "$want" ] || fail "$p's agent has CapEff $have, $manifest declares $want"
+done
+echo "ok: CapEff $want, as $manifest declares"
+
+echo "== 1. partition one of three nodes for 10 s ($SANDBOX_MODE agents)"
 partition_run 10 cut
 wait_rules chain-0 5 || fail "no partition rules on chain-0"
 sleep 0.5
 tcp_ok chain-2 chain-0 && fail "chain-2 -> chain-0 works during the partition"
 tcp_ok chain-0 chain-2 && fail "chain-0 -> chain-2 works during the partition"
 tcp_ok chain-1 chain-2 && fail "chain-1 -> chain-2 works during the partition"
+tcp_ok chain-2 chain-1 && fail "chain-2 -> chain-1 works during the partition"
 tcp_ok chain-0 chain-1 || fail "chain-0 -> chain-1 (same side) fails during the partition"
 tcp_ok chain-1 chain-0 || fail "chain-1 -> chain-0 (same side) fails during the partition"
-echo "ok: across the cut TCP fails both ways; within a side it works"
+echo "ok: the 4 cross pairs fail, the 2 in-side pairs work"
 rc=0; wait "$run_pid" || rc=$?; run_pid=
 cat "$out/cut.log"
 [ "$rc" -eq 0 ] || fail "chaosctl run network exited $rc"
@@ -120,23 +134,33 @@ print(f"ok: result complete; recovery_time {rt} s agrees with the samples; mttr 
 PY
 sbx_expect_no_tables "after the run"
 
-echo "== 2. kill -9 of the chain-2 agent mid-partition"
+echo "== 2. kill -9 of the agent acting for chain-2 mid-partition"
 partition_run 6 kill-agent
-pid=$(sbx_pid chain-2 agent) || fail "no agent pid for chain-2"
+[ "$SANDBOX_MODE" = node ] && { wait_rules chain-0 5 || fail "no partition rules on chain-0"; }
+pid=$(sbx_agent_pid chain-2) || fail "no agent pid for chain-2"
 kill -9 "$pid"
 sleep 0.1
 has_rules chain-2 && fail "chain-2 rules still there 100 ms after its agent died"
-echo "ok: chain-2's rules were gone within 100 ms of kill -9"
+# node mode: one process served them all, so all went with it
+lost_pods=chain-2
+if [ "$SANDBOX_MODE" = node ]; then
+	lost_pods="chain-0 chain-1 chain-2"
+	for p in chain-0 chain-1; do
+		has_rules "$p" && fail "$p rules still there 100 ms after the node agent died"
+	done
+fi
+echo "ok: the rules of $lost_pods were gone within 100 ms of kill -9"
 rc=0; wait "$run_pid" || rc=$?; run_pid=
 cat "$out/kill-agent.log"
 [ "$rc" -eq 1 ] || fail "run with a lost agent exited $rc, wanted 1"
-python3 - "$out"/kill-agent/chaos_test_network_partition_*.json <<'PY'
+python3 - "$out"/kill-agent/chaos_test_network_partition_*.json $lost_pods <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
-n = next(n for n in r["nodes"] if n["pod"] == "chain-2")
-assert n["fault_outcome"] == "lost", n
-assert n["recovery_time"] is None and "lost" in n["recovery_time_reason"], n
-print("ok: chain-2's fault reported as lost, not recovered")
+for pod in sys.argv[2:]:
+    n = next(n for n in r["nodes"] if n["pod"] == pod)
+    assert n["fault_outcome"] == "lost", n
+    assert n["recovery_time"] is None and "lost" in n["recovery_time_reason"], n
+print("ok: the fault of", ", ".join(sys.argv[2:]), "reported as lost, not recovered")
 PY
 sbx_up
 

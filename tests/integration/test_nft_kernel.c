@@ -79,14 +79,6 @@ cleanup_namespaces(void)
 	}
 }
 
-static void
-on_signal(int sig)
-{
-	cleanup_namespaces();
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
 /* Deletes nfttest-<pid>-* namespaces left by runs that were SIGKILLed. */
 static void
 sweep_stale_namespaces(void)
@@ -744,9 +736,7 @@ main(void)
 	}
 	sweep_stale_namespaces();
 	atexit(cleanup_namespaces);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
+	shell_cleanup_on_signals(cleanup_namespaces);
 	rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
 	cleanup_namespaces();
 	return rc;

@@ -1,51 +1,66 @@
 // SPDX-License-Identifier: MIT
 // Offline validation of Kubernetes manifests, run by test_manifests.sh with
-// NODE_PATH pointing at an npm install of kubernetes-models and js-yaml.
+// NODE_PATH pointing at an npm install of kubernetes-models 5,
+// @kubernetes-models/cert-manager and js-yaml.
 //
-//   node validate_manifests.cjs --verbs delete,list FILE.yaml...
+//   node validate_manifests.cjs --verbs delete,list [--built] FILE.yaml...
 //
-// Each YAML document is checked three ways:
+// FILEs are either the resource files of the kustomize tree (default: no
+// file may set metadata.namespace, kustomize sets it) or, with --built, the
+// output of `kubectl kustomize` of one overlay (every namespaced object has
+// a namespace, no cluster-scoped one has). Each YAML document is checked:
 //  1. the OpenAPI schema, through kubernetes-models (new Kind(obj).validate());
 //  2. unknown fields, as the API server's strict field validation would
 //     refuse them (kubernetes-models lets "hostPid" pass silently): fields
-//     are walked against the model's TypeScript declarations;
-//  3. this project's rules: no metadata.namespace (apply with -n), selectors
-//     that match their pod templates, Services that reach a named port,
-//     references to ServiceAccounts, Roles and volumes that exist, the Role
-//     granting exactly the verbs the driver uses, and what the agent needs
-//     (downward API identity, NET_ADMIN, hostPID or shareProcessNamespace).
+//     are walked against the models' TypeScript declarations;
+//  3. this project's rules: selectors that match their pod templates,
+//     Services that reach a named port, references to ServiceAccounts,
+//     Roles, volumes and env variables ($(VAR)) that exist, the Role
+//     granting exactly the verbs the driver uses, what the agent needs
+//     (downward API identity, role, exactly its declared capabilities,
+//     hostPID or shareProcessNamespace, the label the controller's
+//     NetworkPolicy admits), runAsNonRoot that would refuse a root
+//     container, and the namespace's Pod Security level admitting its pods.
+// kubernetes-models 5 is ESM only: models are loaded with import() from
+// the first NODE_PATH entry (ESM resolution ignores NODE_PATH itself).
 // Prints one line per problem and exits 1 if there is any.
 "use strict";
 
 const fs = require("fs");
 const path = require("path");
-const yaml = require("js-yaml");
+const { pathToFileURL } = require("url");
+
+const MODULES = path.resolve((process.env.NODE_PATH || "").split(path.delimiter)[0]);
+const yaml = require(path.join(MODULES, "js-yaml"));
 
 const problems = [];
 const say = (where, msg) => problems.push(`${where}: ${msg}`);
 
 // ---- 1. schema ----
 
-const GROUP_DIRS = {
-  v1: "v1",
-  "apps/v1": "apps/v1",
-  "rbac.authorization.k8s.io/v1": "rbac.authorization.k8s.io/v1",
-  "networking.k8s.io/v1": "networking.k8s.io/v1",
-  "policy/v1": "policy/v1",
+const PACKAGES = {
+  "cert-manager.io/v1": "@kubernetes-models/cert-manager/cert-manager.io/v1",
 };
+const CLUSTER_SCOPED = new Set(["Namespace", "ClusterRole", "ClusterRoleBinding", "ClusterIssuer",
+  "PersistentVolume", "StorageClass"]);
 
-function modelPath(doc) {
-  const dir = GROUP_DIRS[doc.apiVersion];
-  return dir ? `kubernetes-models/${dir}/${doc.kind}` : null;
+// The model's file without extension, or null for an unknown apiVersion.
+function modelBase(doc) {
+  const v = doc.apiVersion || "";
+  const dir = PACKAGES[v] || (/^[a-z0-9.]*\/?v[0-9a-z]+$/.test(v) ? `kubernetes-models/${v}` : null);
+  return dir ? path.join(MODULES, dir, doc.kind) : null;
 }
 
-function checkSchema(where, doc) {
-  const mod = modelPath(doc);
-  let Model;
-  try {
-    Model = mod && require(mod)[doc.kind];
-  } catch (e) {
-    Model = null;
+async function checkSchema(where, doc) {
+  const base = modelBase(doc);
+  let Model = null;
+  if (base && fs.existsSync(base + ".js")) {
+    try {
+      Model = (await import(pathToFileURL(base + ".js").href))[doc.kind];
+    } catch (e) {
+      say(where, `cannot load the model of ${doc.kind}: ${e.message}`);
+      return false;
+    }
   }
   if (!Model) {
     say(where, `unknown apiVersion/kind ${doc.apiVersion} ${doc.kind}`);
@@ -63,28 +78,37 @@ function checkSchema(where, doc) {
 
 const ifaceCache = new Map();
 
+// "./X.js", "../../a/B.js" or "@scope/pkg/sub/Path" to the .d.ts file.
 function resolveDts(fromFile, spec) {
-  if (spec.startsWith(".")) return path.resolve(path.dirname(fromFile), spec) + ".d.ts";
-  return require.resolve(spec.replace(/^(@[^/]+\/[^/]+|[^/]+)\/.*$/, "$1/package.json"))
-    .replace(/package\.json$/, spec.replace(/^(@[^/]+\/[^/]+|[^/]+)\/?/, "") + ".d.ts");
+  const bare = spec.replace(/\.js$/, "");
+  if (bare.startsWith(".")) return path.resolve(path.dirname(fromFile), bare) + ".d.ts";
+  return path.join(MODULES, bare) + ".d.ts";
 }
 
 // The first interface of a generated .d.ts: {props: Map(name -> type text),
 // file}; null for type aliases (IntOrString, Quantity, Time), which are leaves.
 function loadIface(file) {
   if (ifaceCache.has(file)) return ifaceCache.get(file);
-  const text = fs.readFileSync(file, "utf8").replace(/\/\*\*[\s\S]*?\*\//g, "")
-    .replace(/^\s*\n/gm, "");
-  const imports = new Map();
-  for (const m of text.matchAll(/import \{ (\w+) \} from "([^"]+)";/g)) imports.set(m[1], m[2]);
-  const start = text.search(/^export interface \w+( extends [\w, ]+)? \{$/m);
   let info = null;
-  if (start >= 0) {
-    const body = text.slice(text.indexOf("{", start) + 1, text.indexOf("\n}", start));
-    const props = new Map();
-    const re = /^ {4}"([^"]+)"\??: ([\s\S]*?);\n(?= {4}"|$)/gm;
-    for (const m of (body + "\n").matchAll(re)) props.set(m[1], m[2].replace(/\s+/g, " "));
-    info = { props, imports, file };
+  if (fs.existsSync(file)) {
+    const text = fs.readFileSync(file, "utf8").replace(/\/\*\*[\s\S]*?\*\//g, "")
+      .replace(/^\s*\n/gm, "");
+    const imports = new Map();
+    for (const m of text.matchAll(/import \{ (\w+) \} from "([^"]+)";/g)) imports.set(m[1], m[2]);
+    const head = /^export interface \w+(?: extends ([\w, ]+))? \{$/m.exec(text);
+    if (head) {
+      const body = text.slice(text.indexOf("{", head.index) + 1, text.indexOf("\n}", head.index));
+      const props = new Map();
+      // An interface that extends another (cert-manager's IssuerSpec
+      // extends IssuerConfig) has the parent's fields too.
+      for (const parent of (head[1] || "").split(/, */).filter((n) => imports.has(n))) {
+        const p = loadIface(resolveDts(file, imports.get(parent)));
+        if (p) for (const [k, v] of p.props) props.set(k, v);
+      }
+      const re = /^ {4}"([^"]+)"\??: ([\s\S]*?);\n(?= {4}"|$)/gm;
+      for (const m of (body + "\n").matchAll(re)) props.set(m[1], m[2].replace(/\s+/g, " "));
+      info = { props, imports, file };
+    }
   }
   ifaceCache.set(file, info);
   return info;
@@ -124,13 +148,18 @@ function walkObject(where, obj, info) {
 }
 
 function checkFields(where, doc) {
-  const file = require.resolve(modelPath(doc)).replace(/\.js$/, ".d.ts");
-  const info = loadIface(file);
+  const info = loadIface(modelBase(doc) + ".d.ts");
   if (!info) say(where, `no declarations found for ${doc.kind}`);
   else walkObject(where, doc, info);
 }
 
 // ---- 3. this project's rules ----
+
+const SIDECAR_CAPS = ["KILL", "NET_ADMIN", "SYS_PTRACE"];
+const NODE_CAPS = ["KILL", "NET_ADMIN", "SYS_ADMIN", "SYS_PTRACE"];
+// Pod Security "baseline": capabilities a container may add.
+const BASELINE_CAPS = new Set(["AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL",
+  "MKNOD", "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"]);
 
 function podSpecs(doc) {
   const t = doc.spec && doc.spec.template;
@@ -146,27 +175,52 @@ function envFromField(c, name, fieldPath) {
   return e && e.valueFrom && e.valueFrom.fieldRef && e.valueFrom.fieldRef.fieldPath === fieldPath;
 }
 
-function checkAgentContainer(where, pod, c) {
+function isAgent(c) {
+  return /(^|\/)chaos-agent(:|$)/.test(c.image || "");
+}
+
+// CHAOS_ROLE: a value, or the downward API from a label the pod carries.
+function checkRole(where, labels, c) {
+  const e = (c.env || []).find((x) => x.name === "CHAOS_ROLE");
+  const ref = e && e.valueFrom && e.valueFrom.fieldRef && e.valueFrom.fieldRef.fieldPath;
+  const m = ref && /^metadata\.labels\['([^']+)'\]$/.exec(ref);
+  if (!e || !(e.value || m)) say(where, "agent needs CHAOS_ROLE (a value or a pod label)");
+  else if (m && !labels[m[1]]) say(where, `CHAOS_ROLE reads the pod label ${m[1]}, which the template lacks`);
+  return e && e.value;
+}
+
+function checkAgentContainer(where, pod, labels, c) {
   const caps = (c.securityContext && c.securityContext.capabilities) || {};
-  const add = caps.add || [];
+  const add = [...(caps.add || [])].sort().join(",");
   if (!envFromField(c, "CHAOS_POD_NAME", "metadata.name") ||
       !envFromField(c, "CHAOS_NAMESPACE", "metadata.namespace") ||
       !envFromField(c, "CHAOS_NODE_NAME", "spec.nodeName"))
     say(where, "agent needs CHAOS_POD_NAME/NAMESPACE/NODE_NAME from the downward API");
-  if (!(c.env || []).some((e) => e.name === "CHAOS_ROLE" && e.value))
-    say(where, "agent needs CHAOS_ROLE");
-  if (!add.includes("NET_ADMIN")) say(where, "agent needs capability NET_ADMIN (nftables)");
+  const role = checkRole(where, labels, c);
+  if (!(caps.drop || []).includes("ALL")) say(where, "agent must drop ALL capabilities first");
   if (!pod.hostPID && !pod.shareProcessNamespace)
     say(where, "agent pod needs hostPID (node mode) or shareProcessNamespace (sidecar) " +
         "for the kill fault");
-  if (pod.hostPID && !add.includes("SYS_ADMIN"))
-    say(where, "node-mode agent needs SYS_ADMIN to setns() into pods");
-  if (pod.hostPID && !(c.env || []).some((e) => e.name === "CHAOS_ROLE" && e.value === "node"))
-    say(where, "hostPID agent must run with CHAOS_ROLE=node");
+  const want = pod.hostPID ? NODE_CAPS : SIDECAR_CAPS;
+  if (add !== want.join(","))
+    say(where, `agent capabilities are [${add}], ${pod.hostPID ? "node" : "sidecar"} mode ` +
+        `declares exactly [${want.join(",")}]`);
+  if (pod.hostPID && role !== "node") say(where, "hostPID agent must run with CHAOS_ROLE=node");
+  if (!labels["chaos.io/agent"])
+    say(where, "agent pod lacks the label chaos.io/agent (the controller's NetworkPolicy admits by it)");
 }
 
-function checkContainers(where, pod) {
-  const volumes = new Set((pod.volumes || []).map((v) => v.name));
+// $(VAR) in command/args must name an env variable of the container.
+function checkVarRefs(where, c) {
+  const names = new Set((c.env || []).map((e) => e.name));
+  for (const s of [...(c.command || []), ...(c.args || [])])
+    for (const m of String(s).matchAll(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g))
+      if (!names.has(m[1])) say(where, `$(${m[1]}) names no env variable of the container`);
+}
+
+function checkContainers(where, pod, labels, claims) {
+  const volumes = new Set([...(pod.volumes || []).map((v) => v.name), ...claims]);
+  const podNonRoot = pod.securityContext && pod.securityContext.runAsNonRoot;
   for (const [i, c] of (pod.containers || []).entries()) {
     const cw = `${where}.containers[${i}](${c.name})`;
     const sc = c.securityContext || {};
@@ -177,34 +231,75 @@ function checkContainers(where, pod) {
       if (!volumes.has(m.name)) say(cw, `volumeMount "${m.name}" has no volume`);
     if (sc.allowPrivilegeEscalation === false && (sc.privileged || add.includes("SYS_ADMIN")))
       say(cw, "the API refuses allowPrivilegeEscalation: false with privileged or SYS_ADMIN");
-    if (/(^|\/)chaos-agent(:|$)/.test(c.image || "")) checkAgentContainer(cw, pod, c);
+    const nonRoot = sc.runAsNonRoot !== undefined ? sc.runAsNonRoot : podNonRoot;
+    if (sc.runAsUser === 0 && nonRoot)
+      say(cw, "runs as user 0 under runAsNonRoot: the kubelet refuses to start it");
+    checkVarRefs(cw, c);
+    if (isAgent(c)) checkAgentContainer(cw, pod, labels, c);
   }
 }
 
-function checkProject(docs, verbs) {
-  const byKind = (k) => docs.filter((d) => d.doc.kind === k);
-  const accounts = new Set(byKind("ServiceAccount").map((d) => d.doc.metadata.name));
-  const roles = new Set(byKind("Role").map((d) => d.doc.metadata.name));
-  const workloads = docs.filter((d) => ["Deployment", "DaemonSet", "StatefulSet"].includes(d.doc.kind));
+// What Pod Security level a pod template needs at least.
+function podLevel(pod) {
+  const cs = pod.containers || [];
+  if (pod.hostPID || pod.hostNetwork || pod.hostIPC ||
+      (pod.volumes || []).some((v) => v.hostPath) ||
+      cs.some((c) => ((c.securityContext || {}).capabilities || {}).add &&
+        c.securityContext.capabilities.add.some((a) => !BASELINE_CAPS.has(a))))
+    return "privileged";
+  const restricted = pod.securityContext && pod.securityContext.runAsNonRoot &&
+    cs.every((c) => (c.securityContext || {}).allowPrivilegeEscalation === false &&
+      ((((c.securityContext || {}).capabilities || {}).drop) || []).includes("ALL"));
+  return restricted ? "restricted" : "baseline";
+}
 
-  for (const { where, doc } of docs) {
-    if (doc.metadata && doc.metadata.namespace)
-      say(where, "metadata.namespace is set; manifests are applied with -n NAMESPACE");
+const LEVELS = ["restricted", "baseline", "privileged"];
+
+function checkPodSecurity(docs, workloads) {
+  for (const { doc } of docs.filter((d) => d.doc.kind === "Namespace")) {
+    const enforce = ((doc.metadata || {}).labels || {})["pod-security.kubernetes.io/enforce"];
+    if (!enforce) continue;
+    for (const { where, doc: w } of workloads) {
+      if ((w.metadata || {}).namespace !== doc.metadata.name) continue;
+      for (const { spec } of podSpecs(w)) {
+        const need = podLevel(spec);
+        if (LEVELS.indexOf(need) > LEVELS.indexOf(enforce))
+          say(where, `Pod Security "${enforce}" of namespace ${doc.metadata.name} refuses ` +
+              `these pods (they need "${need}")`);
+      }
+    }
   }
+}
+
+function checkNamespaces(docs, built) {
+  for (const { where, doc } of docs) {
+    const ns = doc.metadata && doc.metadata.namespace;
+    if (!built && ns) say(where, "metadata.namespace is set; kustomize sets it (namespace:)");
+    if (built && CLUSTER_SCOPED.has(doc.kind) && ns) say(where, "cluster-scoped object with a namespace");
+    if (built && !CLUSTER_SCOPED.has(doc.kind) && !ns)
+      say(where, "namespaced object without a namespace in the build");
+  }
+}
+
+function checkWorkloads(workloads, accounts, built) {
   for (const { where, doc } of workloads) {
     for (const { labels, spec } of podSpecs(doc)) {
       const sel = doc.spec.selector && doc.spec.selector.matchLabels;
       if (!sel || !subsetOf(sel, labels)) say(where, "spec.selector does not match the pod template");
       const sa = spec.serviceAccountName;
-      if (sa && sa !== "default" && !accounts.has(sa) && !where.includes(".example."))
+      if (built && sa && sa !== "default" && !accounts.has(sa))
         say(where, `serviceAccountName "${sa}" is not defined`);
-      checkContainers(`${where}.spec.template.spec`, spec);
+      const claims = (doc.spec.volumeClaimTemplates || []).map((v) => v.metadata && v.metadata.name);
+      checkContainers(`${where}.spec.template.spec`, spec, labels, claims);
     }
   }
-  for (const { where, doc } of byKind("Service")) {
+}
+
+function checkServices(docs, workloads, built) {
+  for (const { where, doc } of docs.filter((d) => d.doc.kind === "Service")) {
     const target = workloads.find((w) => podSpecs(w.doc).some((p) => subsetOf(doc.spec.selector, p.labels)));
     if (!target) {
-      say(where, "selector matches no pod template");
+      if (built) say(where, "selector matches no pod template");
       continue;
     }
     const ports = podSpecs(target.doc).flatMap((p) => p.spec.containers.flatMap((c) => c.ports || []));
@@ -212,7 +307,11 @@ function checkProject(docs, verbs) {
       if (typeof p.targetPort === "string" && !ports.some((cp) => cp.name === p.targetPort))
         say(where, `targetPort "${p.targetPort}" is no container port name`);
   }
-  for (const { where, doc } of byKind("Role")) {
+}
+
+function checkRbac(docs, verbs) {
+  const roles = new Set(docs.filter((d) => d.doc.kind === "Role").map((d) => d.doc.metadata.name));
+  for (const { where, doc } of docs.filter((d) => d.doc.kind === "Role")) {
     for (const r of doc.rules || []) {
       if ((r.resources || []).includes("pods")) {
         const got = [...r.verbs].sort().join(",");
@@ -222,7 +321,7 @@ function checkProject(docs, verbs) {
         say(where, "wildcards in a Role");
     }
   }
-  for (const { where, doc } of byKind("RoleBinding")) {
+  for (const { where, doc } of docs.filter((d) => d.doc.kind === "RoleBinding")) {
     if (doc.roleRef.kind === "Role" && !roles.has(doc.roleRef.name))
       say(where, `roleRef Role "${doc.roleRef.name}" is not defined`);
     for (const s of doc.subjects || [])
@@ -230,13 +329,25 @@ function checkProject(docs, verbs) {
   }
 }
 
+function checkProject(docs, verbs, built) {
+  const accounts = new Set(docs.filter((d) => d.doc.kind === "ServiceAccount").map((d) => d.doc.metadata.name));
+  const workloads = docs.filter((d) => ["Deployment", "DaemonSet", "StatefulSet"].includes(d.doc.kind));
+  checkNamespaces(docs, built);
+  checkWorkloads(workloads, accounts, built);
+  checkServices(docs, workloads, built);
+  checkRbac(docs, verbs);
+  if (built) checkPodSecurity(docs, workloads);
+}
+
 // ---- main ----
 
-function main(argv) {
+async function main(argv) {
   let verbs = "";
+  let built = false;
   const files = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--verbs") verbs = argv[++i].split(",").sort().join(",");
+    else if (argv[i] === "--built") built = true;
     else files.push(argv[i]);
   }
   const docs = [];
@@ -248,18 +359,19 @@ function main(argv) {
       say(file, `YAML: ${e.message}`);
       continue;
     }
-    loaded.forEach((doc, i) => {
-      if (doc == null) return;
+    for (const [i, doc] of loaded.entries()) {
+      if (doc == null) continue;
       const where = `${path.basename(file)}#${i}(${doc.kind}/${doc.metadata && doc.metadata.name})`;
-      if (checkSchema(where, doc)) checkFields(where, doc);
+      if (await checkSchema(where, doc)) checkFields(where, doc);
       docs.push({ where, doc });
-    });
+    }
   }
-  checkProject(docs, verbs);
+  checkProject(docs, verbs, built);
   for (const p of problems) console.log(`FAIL ${p}`);
   console.log(`manifests: ${docs.length} documents in ${files.length} files, ` +
               `${problems.length} problem(s)`);
   return problems.length === 0 && docs.length > 0 ? 0 : 1;
 }
 
-process.exitCode = main(process.argv.slice(2));
+main(process.argv.slice(2)).then((rc) => { process.exitCode = rc; },
+  (e) => { console.log(`FAIL ${e.stack}`); process.exitCode = 1; });

@@ -6,9 +6,10 @@
 
 #include <nng/protocol/pipeline0/pull.h>
 
+#include "common/clock.h"
 #include "common/wire.h"
+#include "tests/support/wait.h"
 
-#define SINK_WARMUP_TRIES 100
 #define SINK_WARMUP_MS 50
 
 chaos_err
@@ -27,11 +28,14 @@ event_sink_recv(struct event_sink *s, int timeout_ms, Chaos__V1__Event **out,
 	                      : chaos_fail_prefix(why, CHAOS_EPROTO, "event rejected");
 }
 
-/* Sends probe samples until one comes back. */
+/* Sends probe samples until one comes back (the PUSH side has connected),
+ * for WAIT_GENEROUS_MS at most: a loaded machine connects late. */
 static chaos_err
 event_sink_warm_up(struct event_sink *s, chaos_why *why)
 {
-	for (int i = 0; i < SINK_WARMUP_TRIES; i++) {
+	int64_t deadline = clk_mono_us() + WAIT_GENEROUS_MS * 1000LL;
+
+	while (clk_mono_us() < deadline) {
 		Chaos__V1__Event       e = CHAOS__V1__EVENT__INIT, *got = NULL;
 		Chaos__V1__ProbeSample p = CHAOS__V1__PROBE_SAMPLE__INIT;
 
@@ -63,7 +67,7 @@ event_sink_open(struct event_sink *s, const char *name, chaos_why *why)
 		nng_close(s->pull);
 		return chaos_fail(why, CHAOS_ESYS, "cannot listen on %s", url);
 	}
-	if (events_open(url, "test/agent", NULL, &s->ev, why) != CHAOS_OK ||
+	if (events_open(url, "test/agent", NULL, NULL, &s->ev, why) != CHAOS_OK ||
 	    event_sink_warm_up(s, why) != CHAOS_OK) {
 		event_sink_close(s);
 		return CHAOS_ECONN;

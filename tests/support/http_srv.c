@@ -10,9 +10,9 @@
 #include <unistd.h>
 
 #include "loopback.h"
+#include "wait.h"
 
 #define HTTP_SRV_HEAD_MAX 4096
-#define HTTP_SRV_STOP_WAIT_MS 3000
 
 struct http_srv_conn {
 	struct http_srv *srv;
@@ -144,6 +144,12 @@ http_srv_start(struct http_srv *s, http_srv_route_fn route, void *arg)
 	return 0;
 }
 
+static bool
+http_srv_no_conns(void *arg)
+{
+	return atomic_load(&((struct http_srv *)arg)->conns) == 0;
+}
+
 void
 http_srv_stop(struct http_srv *s)
 {
@@ -151,8 +157,11 @@ http_srv_stop(struct http_srv *s)
 
 	(void)!write(s->stop_fd, &one, sizeof(one));
 	pthread_join(s->thread, NULL);
-	for (int i = 0; i < HTTP_SRV_STOP_WAIT_MS / 10 && atomic_load(&s->conns) > 0; i++)
-		usleep(10000);
+	/* The connection threads poll stop_fd: it stays open until they are
+	 * gone, however long a loaded machine takes to run them. */
+	if (!wait_until(http_srv_no_conns, s, WAIT_GENEROUS_MS))
+		fprintf(stderr, "http_srv: %d connection threads did not end\n",
+		        atomic_load(&s->conns));
 	close(s->lfd);
 	close(s->stop_fd);
 }

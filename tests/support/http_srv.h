@@ -32,8 +32,8 @@ struct http_srv {
  * Returns 0 or -1. */
 int http_srv_start(struct http_srv *s, http_srv_route_fn route, void *arg);
 
-/* Stops accepting, wakes the connections and waits (up to 3 s) for their
- * threads, then closes the listener. */
+/* Stops accepting, wakes the connections and waits for their threads
+ * (WAIT_GENEROUS_MS at most), then closes the listener. */
 void http_srv_stop(struct http_srv *s);
 
 /* Sends a response: status, Content-Length, extra_headers (each ending in

@@ -17,3 +17,18 @@ median_i64(int64_t *v, size_t n)
 	qsort(v, n, sizeof(v[0]), median_cmp);
 	return v[n / 2];
 }
+
+static int
+median_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+double
+median_double(double *v, size_t n)
+{
+	qsort(v, n, sizeof(v[0]), median_cmp_double);
+	return v[n / 2];
+}

@@ -9,4 +9,7 @@
 /* Sorts v[0..n) ascending (n > 0) and returns its median, v[n / 2]. */
 int64_t median_i64(int64_t *v, size_t n);
 
+/* The same for doubles: sorts v[0..n) (n > 0), returns v[n / 2]. */
+double median_double(double *v, size_t n);
+
 #endif

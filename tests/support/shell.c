@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include "shell.h"
 
+#include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define SHELL_CMD_MAX 1024
 #define SHELL_OUT_MAX (256 * 1024)
@@ -43,4 +47,42 @@ shell_out(const char *fmt, ...)
 	out[n] = '\0';
 	pclose(f);
 	return out;
+}
+
+int
+shell_run_quiet(char *const argv[])
+{
+	pid_t pid = fork();
+	int   st;
+
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void (*shell_cleanup)(void);
+
+static void
+shell_on_signal(int sig)
+{
+	shell_cleanup();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+void
+shell_cleanup_on_signals(void (*cleanup)(void))
+{
+	shell_cleanup = cleanup;
+	signal(SIGINT, shell_on_signal);
+	signal(SIGTERM, shell_on_signal);
+	signal(SIGHUP, shell_on_signal);
 }

@@ -2,6 +2,8 @@
 /* Valid wire messages and decoder adapters; see wire_fix.h. */
 #include "tests/support/wire_fix.h"
 
+#include <string.h>
+
 #define WIRE_FIX_ADAPTER(name, fn, type)                                                 \
 	static chaos_err name(const void *buf, size_t len, void **out, chaos_why *why)   \
 	{                                                                                \
@@ -67,6 +69,23 @@ void
 wire_fix_poll_add_identity(struct wire_fix_poll *f)
 {
 	f->poll.identity = &f->ident.id;
+}
+
+void
+wire_fix_poll_add_proof(struct wire_fix_poll *f)
+{
+	f->poll.identity = &f->ident.id;
+	chaos__v1__identity_proof__init(&f->proof);
+	for (int i = 0; i < 2; i++) {
+		memset(f->cert_der[i], 0x30 + i, sizeof(f->cert_der[i]));
+		f->certs[i] =
+		    (ProtobufCBinaryData) {sizeof(f->cert_der[i]), f->cert_der[i]};
+	}
+	memset(f->sig, 0x5a, sizeof(f->sig));
+	f->proof.n_certificates = 2;
+	f->proof.certificates   = f->certs;
+	f->proof.signature      = (ProtobufCBinaryData) {sizeof(f->sig), f->sig};
+	f->poll.identity_proof  = &f->proof;
 }
 
 void
@@ -219,6 +238,20 @@ wire_fix_cmd_probe(struct wire_fix_cmd *f)
 	f->cmd.start_probe         = &f->probe;
 }
 
+Chaos__V1__ProbeSpec
+wire_fix_probe_spec(const char *id, Chaos__V1__ProbeKind kind, const char *target,
+                    uint32_t interval_ms, uint32_t timeout_ms)
+{
+	Chaos__V1__ProbeSpec s = CHAOS__V1__PROBE_SPEC__INIT;
+
+	s.probe_id    = (char *)id;
+	s.kind        = kind;
+	s.target      = (char *)target;
+	s.interval_ms = interval_ms;
+	s.timeout_ms  = timeout_ms;
+	return s;
+}
+
 void
 wire_fix_cmd_load(struct wire_fix_cmd *f)
 {
@@ -246,6 +279,20 @@ wire_fix_reply_init(struct wire_fix_reply *f)
 	f->cmds[0]          = &f->c.cmd;
 	f->reply.n_commands = 1;
 	f->reply.commands   = f->cmds;
+}
+
+void
+wire_fix_reply_challenge(struct wire_fix_reply *f)
+{
+	static uint8_t nonce[32] = {0x9e, 0x37, 0x79, 0xb9, 0x7f, 0x4a, 0x7c, 0x15};
+
+	f->reply.n_commands             = 0;
+	f->reply.commands               = NULL;
+	f->reply.has_instance_id        = true;
+	f->reply.instance_id            = 0x1234567890abcdefULL;
+	f->reply.refused                = "identity: prove it";
+	f->reply.has_identity_challenge = true;
+	f->reply.identity_challenge     = (ProtobufCBinaryData) {sizeof(nonce), nonce};
 }
 
 void
@@ -326,12 +373,18 @@ wire_fix_ctl_req_init(struct wire_fix_ctl_req            *f,
 	chaos__v1__control_request__init(&f->req);
 	chaos__v1__list_agents_request__init(&f->list);
 	chaos__v1__stats_request__init(&f->stats);
+	chaos__v1__status_request__init(&f->status);
+	chaos__v1__results_request__init(&f->results);
 	f->req.protocol_version = WIRE_VERSION;
 	f->req.body_case        = body;
 	if (body == CHAOS__V1__CONTROL_REQUEST__BODY_LIST_AGENTS)
 		f->req.list_agents = &f->list;
 	else if (body == CHAOS__V1__CONTROL_REQUEST__BODY_STATS)
 		f->req.stats = &f->stats;
+	else if (body == CHAOS__V1__CONTROL_REQUEST__BODY_STATUS)
+		f->req.status = &f->status;
+	else if (body == CHAOS__V1__CONTROL_REQUEST__BODY_RESULTS)
+		f->req.results = &f->results;
 }
 
 void
@@ -370,4 +423,38 @@ wire_fix_ctl_resp_init(struct wire_fix_ctl_resp *f)
 	f->resp.now_ctl_us                            = WIRE_FIX_T0_US + 5;
 	f->resp.has_heartbeat_ms                      = true;
 	f->resp.heartbeat_ms                          = 500;
+}
+
+void
+wire_fix_ctl_resp_status(struct wire_fix_ctl_resp *f)
+{
+	chaos__v1__run_info__init(&f->run);
+	chaos__v1__live_fault__init(&f->live);
+	f->run.run_id             = 12;
+	f->run.scenario           = "network_partition";
+	f->run.state              = CHAOS__V1__RUN_STATE__RUN_STATE_RUNNING;
+	f->run.has_started_ctl_us = true;
+	f->run.started_ctl_us     = WIRE_FIX_T0_US - 4000000;
+	f->run.last_progress      = "partition applied on 2 nodes";
+	f->runs[0]                = &f->run;
+	f->live.agent_id          = "ledger/chain-0";
+	f->live.pod               = "chain-0";
+	f->live.namespace_        = "ledger";
+	f->live.fault_id          = "r12-partition-chain-0";
+	f->live.kind              = "partition";
+	f->live.has_lease_ms = f->live.has_lease_end_ctl_us = true;
+	f->live.lease_ms                                    = 3000;
+	f->live.lease_end_ctl_us                            = WIRE_FIX_T0_US + 2500000;
+	f->live.has_hard_end_ctl_us                         = true;
+	f->live.hard_end_ctl_us                             = WIRE_FIX_T0_US + 56000000;
+	f->live.has_wanted = f->live.has_in_force = true;
+	f->live.wanted = f->live.in_force = true;
+	f->lives[0]                       = &f->live;
+	f->info.has_lost_since_ctl_us     = true;
+	f->info.lost_since_ctl_us         = WIRE_FIX_T0_US + 1500000;
+	f->resp.n_endpoints               = 0;
+	f->resp.n_runs                    = 1;
+	f->resp.runs                      = f->runs;
+	f->resp.n_faults                  = 1;
+	f->resp.faults                    = f->lives;
 }

@@ -49,6 +49,11 @@ struct wire_fix_poll {
 	Chaos__V1__Ack        ack[2];
 	Chaos__V1__Ack       *acks[2];
 	char                 *faults[2];
+	/* wire_fix_poll_add_proof() */
+	Chaos__V1__IdentityProof proof;
+	ProtobufCBinaryData      certs[2];
+	uint8_t                  cert_der[2][64];
+	uint8_t                  sig[72];
 };
 
 /* A minimal poll from "ledger/db-0": no identity, acks, times or faults. */
@@ -56,6 +61,11 @@ void wire_fix_poll_init(struct wire_fix_poll *f);
 
 /* Adds the identity (f->ident). */
 void wire_fix_poll_add_identity(struct wire_fix_poll *f);
+
+/* Adds the identity and an answer to an identity challenge: two
+ * "certificates" of 64 bytes and a 72-byte "signature" (sizes only: the
+ * wire checks no more; controller/identity_check.c does). */
+void wire_fix_poll_add_proof(struct wire_fix_poll *f);
 
 /* Adds the previous exchange's four times, an OK and a FAILED ack (ids 40,
  * 41) and two active faults. */
@@ -87,6 +97,12 @@ void wire_fix_cmd_fault(struct wire_fix_cmd *f, Chaos__V1__FaultSpec__KindCase k
 /* The body: start an HTTP probe "probe-height" every 250 ms. */
 void wire_fix_cmd_probe(struct wire_fix_cmd *f);
 
+/* A probe spec of this kind: id and target (borrowed), checked every
+ * interval_ms with timeout_ms; no expectations. */
+Chaos__V1__ProbeSpec wire_fix_probe_spec(const char *id, Chaos__V1__ProbeKind kind,
+                                         const char *target, uint32_t interval_ms,
+                                         uint32_t timeout_ms);
+
 /* The body: start load "load-1", 200 rps, 32 connections, for 60 s. */
 void wire_fix_cmd_load(struct wire_fix_cmd *f);
 
@@ -99,6 +115,10 @@ struct wire_fix_reply {
 /* A reply (poll_seq 7, heartbeat 500 ms) carrying one command, id 41, whose
  * body the caller sets (wire_fix_cmd_*()). */
 void wire_fix_reply_init(struct wire_fix_reply *f);
+
+/* Turns it into an identity challenge: no command, a 32-byte nonce (in
+ * static storage), and the refusal line for older agents. */
+void wire_fix_reply_challenge(struct wire_fix_reply *f);
 
 struct wire_fix_event {
 	Chaos__V1__Event       ev;
@@ -130,10 +150,12 @@ struct wire_fix_ctl_req {
 	Chaos__V1__ControlRequest    req;
 	Chaos__V1__ListAgentsRequest list;
 	Chaos__V1__StatsRequest      stats;
+	Chaos__V1__StatusRequest     status;
+	Chaos__V1__ResultsRequest    results;
 };
 
-/* A control request with this body (LIST_AGENTS: every namespace, STATS);
- * BODY__NOT_SET leaves it without one. */
+/* A control request with this body (LIST_AGENTS: every namespace, STATS,
+ * STATUS, RESULTS: every run); BODY__NOT_SET leaves it without one. */
 void wire_fix_ctl_req_init(struct wire_fix_ctl_req            *f,
                            Chaos__V1__ControlRequest__BodyCase body);
 
@@ -145,10 +167,19 @@ struct wire_fix_ctl_resp {
 	Chaos__V1__EndpointStats  *eps[1];
 	struct wire_fix_ident      ident;
 	char                      *faults[1];
+	Chaos__V1__RunInfo         run;
+	Chaos__V1__RunInfo        *runs[1];
+	Chaos__V1__LiveFault       live;
+	Chaos__V1__LiveFault      *lives[1];
 };
 
 /* An answer to "agents": one lost agent with its clock and one active fault,
  * the events endpoint's counters, the time and the heartbeat. */
 void wire_fix_ctl_resp_init(struct wire_fix_ctl_resp *f);
+
+/* Turns it into an answer to "status": run 12 (network_partition) running
+ * with its last progress line, its fault r12-partition-chain-0 in force on
+ * chain-0 with its lease and hard end, and the lost agent with its time. */
+void wire_fix_ctl_resp_status(struct wire_fix_ctl_resp *f);
 
 #endif

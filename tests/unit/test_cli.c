@@ -56,21 +56,24 @@ count_args(char **argv)
 
 static char err[ERRLEN];
 
-static enum agent_cli_result
+static enum flags_result
 agent_parse_v(struct agent_opts *o, char **argv)
 {
-	chaos_why             why = {{0}};
-	enum agent_cli_result r   = agent_cli_parse(count_args(argv), argv, o, &why);
+	chaos_why         why = {{0}};
+	enum flags_result r   = agent_cli_parse(count_args(argv), argv, o, &why);
 
 	snprintf(err, sizeof(err), "%.*s", (int)sizeof(err) - 1, why.text);
 	return r;
 }
 
-static enum controller_cli_result
+static enum flags_result
 ctl_parse_v(struct controller_opts *o, char **argv)
 {
-	memset(err, 0, sizeof(err));
-	return controller_cli_parse(count_args(argv), argv, o, err, sizeof(err));
+	chaos_why         why = {{0}};
+	enum flags_result r   = controller_cli_parse(count_args(argv), argv, o, &why);
+
+	snprintf(err, sizeof(err), "%.*s", (int)sizeof(err) - 1, why.text);
+	return r;
 }
 
 #define AGENT_PARSE(o, ...)                                                              \
@@ -107,7 +110,7 @@ test_agent_accepts_a_full_tls_command_line(void **state)
 	                "--role", "database", "--pod", "db-0", "--namespace", "ledger",
 	                "--node", "worker-1", "--id", "ledger/db-0", "--label",
 	                "team=ledger", "--label", "tier=db", "--log-level", "debug"),
-	    AGENT_CLI_RUN);
+	    FLAGS_RUN);
 	assert_string_equal(o.controller, "tls+tcp://chaos-controller:7600");
 	assert_false(o.plaintext);
 	assert_string_equal(o.tls.ca_file, "/etc/chaos/ca.pem");
@@ -129,14 +132,14 @@ test_agent_accepts_plaintext_tcp_and_ipc_with_defaults(void **state)
 
 	(void)state;
 	assert_int_equal(AGENT_PARSE(&o, "--plaintext", "-c", "tcp://10.77.0.2:7600"),
-	                 AGENT_CLI_RUN);
+	                 FLAGS_RUN);
 	assert_string_equal(o.controller, "tcp://10.77.0.2:7600");
 	assert_true(o.plaintext);
 	assert_int_equal(o.log_level, LOG_LEVEL_INFO);
 	assert_null(o.id.role);
 	assert_int_equal(o.id.n_labels, 0);
 	assert_int_equal(AGENT_PARSE(&o, "--controller", "ipc:///run/chaos/session.sock"),
-	                 AGENT_CLI_RUN);
+	                 FLAGS_RUN);
 	assert_string_equal(o.controller, "ipc:///run/chaos/session.sock");
 }
 
@@ -147,16 +150,15 @@ test_agent_takes_the_controller_from_the_environment_unless_given(void **state)
 
 	(void)state;
 	setenv("CHAOS_CONTROLLER", "ipc:///tmp/from-env", 1);
-	assert_int_equal(agent_parse_v(&o, (char *[]) {"chaos-agent", NULL}),
-	                 AGENT_CLI_RUN);
+	assert_int_equal(agent_parse_v(&o, (char *[]) {"chaos-agent", NULL}), FLAGS_RUN);
 	assert_string_equal(o.controller, "ipc:///tmp/from-env");
 	assert_int_equal(AGENT_PARSE(&o, "--controller", "ipc:///tmp/from-flag"),
-	                 AGENT_CLI_RUN);
+	                 FLAGS_RUN);
 	assert_string_equal(o.controller, "ipc:///tmp/from-flag");
 	setenv("CHAOS_CONTROLLER", "tcp://ctl:7600",
 	       1); /* the env value is checked too */
 	assert_int_equal(agent_parse_v(&o, (char *[]) {"chaos-agent", NULL}),
-	                 AGENT_CLI_USAGE);
+	                 FLAGS_USAGE);
 	assert_err_mentions("--plaintext", NULL);
 }
 
@@ -167,9 +169,9 @@ test_agent_without_controller_is_a_usage_error(void **state)
 
 	(void)state;
 	assert_int_equal(agent_parse_v(&o, (char *[]) {"chaos-agent", NULL}),
-	                 AGENT_CLI_USAGE);
+	                 FLAGS_USAGE);
 	assert_err_mentions("--controller", "required", "CHAOS_CONTROLLER", NULL);
-	assert_int_equal(AGENT_PARSE(&o, "--role", "database"), AGENT_CLI_USAGE);
+	assert_int_equal(AGENT_PARSE(&o, "--role", "database"), FLAGS_USAGE);
 	assert_err_mentions("--controller", "required", NULL);
 }
 
@@ -180,7 +182,7 @@ test_agent_refuses_plain_tcp_without_plaintext_flag(void **state)
 
 	(void)state;
 	assert_int_equal(AGENT_PARSE(&o, "--controller", "tcp://10.77.0.2:7600"),
-	                 AGENT_CLI_USAGE);
+	                 FLAGS_USAGE);
 	assert_err_mentions("--controller", "tcp://10.77.0.2:7600", "--plaintext",
 	                    "tls+tcp://", NULL);
 }
@@ -192,15 +194,15 @@ test_agent_refuses_tls_without_ca_and_cert(void **state)
 
 	(void)state;
 	assert_int_equal(AGENT_PARSE(&o, "--controller", "tls+tcp://ctl:7600"),
-	                 AGENT_CLI_USAGE);
+	                 FLAGS_USAGE);
 	assert_err_mentions("tls+tcp://", "--tls-ca", "--tls-cert", NULL);
 	assert_int_equal(
 	    AGENT_PARSE(&o, "--controller", "tls+tcp://ctl:7600", "--tls-ca", "ca"),
-	    AGENT_CLI_USAGE);
+	    FLAGS_USAGE);
 	assert_err_mentions("--tls-cert", NULL);
 	assert_int_equal(AGENT_PARSE(&o, "--controller", "tls+tcp://ctl:7600",
 	                             "--tls-cert", "cert.pem"),
-	                 AGENT_CLI_USAGE);
+	                 FLAGS_USAGE);
 	assert_err_mentions("--tls-ca", NULL);
 }
 
@@ -226,9 +228,9 @@ test_agent_refuses_bad_schemes_and_ports(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		enum agent_cli_result r =
+		enum flags_result r =
 		    AGENT_PARSE(&o, "--plaintext", "--controller", (char *)bad[i].url);
-		if (r != AGENT_CLI_USAGE)
+		if (r != FLAGS_USAGE)
 			fail_msg("'%s' accepted", bad[i].url);
 		assert_err_mentions("--controller", bad[i].why, NULL);
 	}
@@ -241,13 +243,12 @@ test_agent_unknown_option_is_named_in_the_error(void **state)
 
 	(void)state;
 	assert_int_equal(AGENT_PARSE(&o, "--controller", "ipc:///x", "--bogus"),
-	                 AGENT_CLI_USAGE);
+	                 FLAGS_USAGE);
 	assert_err_mentions("--bogus", "--help", NULL);
-	assert_int_equal(AGENT_PARSE(&o, "--controller", "ipc:///x", "-z"),
-	                 AGENT_CLI_USAGE);
+	assert_int_equal(AGENT_PARSE(&o, "--controller", "ipc:///x", "-z"), FLAGS_USAGE);
 	assert_err_mentions("-z", NULL);
 	/* An option missing its value is named the same way. */
-	assert_int_equal(AGENT_PARSE(&o, "--plaintext", "--controller"), AGENT_CLI_USAGE);
+	assert_int_equal(AGENT_PARSE(&o, "--plaintext", "--controller"), FLAGS_USAGE);
 	assert_err_mentions("--controller", NULL);
 }
 
@@ -258,7 +259,7 @@ test_agent_stray_argument_is_a_usage_error(void **state)
 
 	(void)state;
 	assert_int_equal(AGENT_PARSE(&o, "--controller", "ipc:///x", "extra"),
-	                 AGENT_CLI_USAGE);
+	                 FLAGS_USAGE);
 	assert_err_mentions("'extra'", "only options", NULL);
 }
 
@@ -270,12 +271,12 @@ test_agent_bad_log_level_lists_the_allowed_levels(void **state)
 	(void)state;
 	assert_int_equal(
 	    AGENT_PARSE(&o, "--controller", "ipc:///x", "--log-level", "bogus"),
-	    AGENT_CLI_USAGE);
+	    FLAGS_USAGE);
 	assert_err_mentions("--log-level", "'bogus'", "error", "warn", "info", "debug",
 	                    NULL);
 	assert_int_equal(
 	    AGENT_PARSE(&o, "--controller", "ipc:///x", "--log-level", "warn"),
-	    AGENT_CLI_RUN);
+	    FLAGS_RUN);
 	assert_int_equal(o.log_level, LOG_LEVEL_WARN);
 }
 
@@ -295,12 +296,12 @@ test_agent_refuses_more_labels_than_fit(void **state)
 		argv[n++] = "k=v";
 	}
 	argv[n] = NULL;
-	assert_int_equal(agent_parse_v(&o, argv), AGENT_CLI_RUN);
+	assert_int_equal(agent_parse_v(&o, argv), FLAGS_RUN);
 	assert_int_equal(o.id.n_labels, IDENTITY_MAX_LABELS);
 	argv[n++] = "--label";
 	argv[n++] = "one=toomany";
 	argv[n]   = NULL;
-	assert_int_equal(agent_parse_v(&o, argv), AGENT_CLI_USAGE);
+	assert_int_equal(agent_parse_v(&o, argv), FLAGS_USAGE);
 	assert_err_mentions("--label", "16", NULL);
 }
 
@@ -310,8 +311,8 @@ test_agent_help_and_version_exit_successfully(void **state)
 	struct agent_opts o;
 
 	(void)state;
-	assert_int_equal(AGENT_PARSE(&o, "--version"), AGENT_CLI_EXIT_OK);
-	assert_int_equal(AGENT_PARSE(&o, "--help"), AGENT_CLI_EXIT_OK);
+	assert_int_equal(AGENT_PARSE(&o, "--version"), FLAGS_EXIT_OK);
+	assert_int_equal(AGENT_PARSE(&o, "--help"), FLAGS_EXIT_OK);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -324,14 +325,14 @@ test_controller_defaults_need_only_tls_files(void **state)
 
 	(void)state;
 	assert_int_equal(CTL_PARSE(&o, "--tls-ca", "ca.pem", "--tls-cert", "ctl.pem"),
-	                 CONTROLLER_CLI_RUN);
+	                 FLAGS_RUN);
 	assert_string_equal(o.listen, CONTROLLER_DEFAULT_LISTEN);
 	assert_string_equal(o.control, CONTROLLER_DEFAULT_CONTROL);
 	assert_int_equal(o.heartbeat_ms, 500);
 	assert_int_equal(o.max_agents, 1024);
 	assert_int_equal(o.log_level, LOG_LEVEL_INFO);
 	assert_int_equal(ctl_parse_v(&o, (char *[]) {"chaos-controller", NULL}),
-	                 CONTROLLER_CLI_USAGE);
+	                 FLAGS_USAGE);
 	assert_err_mentions("--listen", "--tls-ca", "--tls-cert", NULL);
 }
 
@@ -345,7 +346,7 @@ test_controller_accepts_a_full_plaintext_command_line(void **state)
 	                           "--control", "ipc:///tmp/ctl.sock", "--heartbeat-ms",
 	                           "250", "--max-agents", "65536", "--log-level",
 	                           "error"),
-	                 CONTROLLER_CLI_RUN);
+	                 FLAGS_RUN);
 	assert_string_equal(o.listen, "tcp://0.0.0.0:7700");
 	assert_string_equal(o.control, "ipc:///tmp/ctl.sock");
 	assert_true(o.plaintext);
@@ -364,17 +365,17 @@ test_controller_heartbeat_outside_100_to_1000_ms_is_refused(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (CTL_PARSE(&o, "-l", "tcp://0.0.0.0:7600", "--plaintext",
-		              "--heartbeat-ms", bad[i]) != CONTROLLER_CLI_USAGE)
+		              "--heartbeat-ms", bad[i]) != FLAGS_USAGE)
 			fail_msg("--heartbeat-ms '%s' accepted", bad[i]);
 		assert_err_mentions("--heartbeat-ms", "100..1000", NULL);
 	}
 	assert_int_equal(
 	    CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext", "--heartbeat-ms", "100"),
-	    CONTROLLER_CLI_RUN);
+	    FLAGS_RUN);
 	assert_int_equal(o.heartbeat_ms, 100);
 	assert_int_equal(
 	    CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext", "--heartbeat-ms", "1000"),
-	    CONTROLLER_CLI_RUN);
+	    FLAGS_RUN);
 	assert_int_equal(o.heartbeat_ms, 1000);
 }
 
@@ -387,13 +388,13 @@ test_controller_max_agents_outside_1_to_65536_is_refused(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext", "--max-agents",
-		              bad[i]) != CONTROLLER_CLI_USAGE)
+		              bad[i]) != FLAGS_USAGE)
 			fail_msg("--max-agents '%s' accepted", bad[i]);
 		assert_err_mentions("--max-agents", "1..65536", NULL);
 	}
 	assert_int_equal(
 	    CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext", "--max-agents", "1"),
-	    CONTROLLER_CLI_RUN);
+	    FLAGS_RUN);
 	assert_int_equal(o.max_agents, 1);
 }
 
@@ -403,25 +404,24 @@ test_controller_refuses_bad_urls_naming_the_flag(void **state)
 	struct controller_opts o;
 
 	(void)state;
-	assert_int_equal(CTL_PARSE(&o, "--listen", "tcp://0.0.0.0:7600"),
-	                 CONTROLLER_CLI_USAGE);
+	assert_int_equal(CTL_PARSE(&o, "--listen", "tcp://0.0.0.0:7600"), FLAGS_USAGE);
 	assert_err_mentions("--listen", "--plaintext", NULL);
 	assert_int_equal(CTL_PARSE(&o, "--listen", "udp://0.0.0.0:7600", "--plaintext"),
-	                 CONTROLLER_CLI_USAGE);
+	                 FLAGS_USAGE);
 	assert_err_mentions("--listen", "ipc://, tcp:// or tls+tcp://", NULL);
 	assert_int_equal(CTL_PARSE(&o, "--listen", "tcp://0.0.0.0:99999", "--plaintext"),
-	                 CONTROLLER_CLI_USAGE);
+	                 FLAGS_USAGE);
 	assert_err_mentions("--listen", "1..65535", NULL);
 	assert_int_equal(CTL_PARSE(&o, "--listen", "tcp://0.0.0.0:0", "--plaintext"),
-	                 CONTROLLER_CLI_USAGE);
+	                 FLAGS_USAGE);
 	assert_err_mentions("--listen", "1..65535", NULL);
 	assert_int_equal(
 	    CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext", "--control", "http://x"),
-	    CONTROLLER_CLI_USAGE);
+	    FLAGS_USAGE);
 	assert_err_mentions("--control", "'http://x'", NULL);
 	assert_int_equal(
 	    CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext", "--control", "tls+tcp://h:2"),
-	    CONTROLLER_CLI_USAGE);
+	    FLAGS_USAGE);
 	assert_err_mentions("--control", "--tls-ca", NULL);
 }
 
@@ -433,18 +433,18 @@ test_controller_unknown_option_stray_argument_and_log_level(void **state)
 	(void)state;
 	assert_int_equal(
 	    CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext", "--max-agentz", "5"),
-	    CONTROLLER_CLI_USAGE);
+	    FLAGS_USAGE);
 	assert_err_mentions("--max-agentz", "--help", NULL);
 	assert_int_equal(
 	    CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext", "--heartbeat-ms"),
-	    CONTROLLER_CLI_USAGE);
+	    FLAGS_USAGE);
 	assert_err_mentions("--heartbeat-ms", NULL);
 	assert_int_equal(CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext", "now"),
-	                 CONTROLLER_CLI_USAGE);
+	                 FLAGS_USAGE);
 	assert_err_mentions("'now'", "only options", NULL);
 	assert_int_equal(
 	    CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext", "--log-level", "bogus"),
-	    CONTROLLER_CLI_USAGE);
+	    FLAGS_USAGE);
 	assert_err_mentions("--log-level", "'bogus'", "error", "warn", "info", "debug",
 	                    NULL);
 }

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -26,8 +27,8 @@
 #include <cmocka.h>
 
 #include "agent/fault_ops.h"
-#include "common/clock.h"
 #include "common/err.h"
+#include "tests/support/wait.h"
 
 static char dir[64]; /* holds the copies of sleep */
 
@@ -54,27 +55,27 @@ make_sleeper(const char *name, char *path, size_t len)
 	copy_file("/bin/sleep", path);
 }
 
-/* Waits until pid runs the program whose exe base name is name. */
+/* Waits until the child at the other end of fd (its close-on-exec end of
+ * a pipe) has exec'd: the kernel closes that end once the new program,
+ * its name and its exe link are in place, and then fd reads end of file.
+ * Checks that pid runs the program whose exe base name is name. */
 static void
-wait_exec(pid_t pid, const char *name)
+wait_exec(int fd, pid_t pid, const char *name)
 {
-	char    link[64], exe[PATH_MAX];
-	int64_t deadline = clk_mono_us() + 3000000;
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	char          link[64], exe[PATH_MAX], c;
+	const char   *base;
+	ssize_t       n;
 
+	if (poll(&pfd, 1, WAIT_GENEROUS_MS) != 1 || read(fd, &c, 1) != 0)
+		fail_msg("child %d did not exec %s", (int)pid, name);
 	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
-	while (clk_mono_us() < deadline) {
-		ssize_t     n = readlink(link, exe, sizeof(exe) - 1);
-		const char *base;
-
-		if (n > 0) {
-			exe[n] = '\0';
-			base   = strrchr(exe, '/');
-			if (base != NULL && strcmp(base + 1, name) == 0)
-				return;
-		}
-		usleep(2000);
-	}
-	fail_msg("child %d never ran %s", (int)pid, name);
+	n = readlink(link, exe, sizeof(exe) - 1);
+	assert_true(n > 0);
+	exe[n] = '\0';
+	base   = strrchr(exe, '/');
+	if (base == NULL || strcmp(base + 1, name) != 0)
+		fail_msg("child %d runs %s, not %s", (int)pid, exe, name);
 }
 
 /* Forks a child that runs path (as argv[0] = its base name) for 30 s,
@@ -99,12 +100,13 @@ spawn(const char *path, const char *exe_name, bool new_netns)
 	}
 	close(p[1]);
 	assert_int_equal(read(p[0], &ok, 1), 1);
-	close(p[0]);
 	if (!ok) {
+		close(p[0]);
 		waitpid(pid, NULL, 0);
 		return -1;
 	}
-	wait_exec(pid, exe_name);
+	wait_exec(p[0], pid, exe_name);
+	close(p[0]);
 	return pid;
 }
 

@@ -226,7 +226,7 @@ static void
 test_merge_equals_recording_everything_in_one(void **state)
 {
 	struct hist *a, *b, *all;
-	uint64_t     s = 7, x, y;
+	uint64_t     s = 7, x = 0, y = 0;
 	size_t       na, nall;
 
 	(void)state;
@@ -257,7 +257,7 @@ static void
 test_wire_round_trip_keeps_percentiles(void **state)
 {
 	struct hist *src, *dst;
-	uint64_t     s = 99, x, y;
+	uint64_t     s = 99, x = 0, y = 0;
 	size_t       n;
 
 	(void)state;

@@ -27,9 +27,12 @@
 #include "common/wire.h"
 #include "tests/support/http_fixture.h"
 #include "tests/support/loopback.h"
+#include "tests/support/wait.h"
 
 #define EC(x) CHAOS__V1__ERROR_CLASS__ERROR_CLASS_##x
-#define SLOW_MS 300
+/* How long /slow holds its answer: long against what stopping a load may
+ * take on a loaded machine, so that a stop held by it would show. */
+#define SLOW_MS 1000
 
 /* ---- the HTTP server's answers (tests/support/http_srv.h) ---- */
 
@@ -39,6 +42,9 @@ struct stall {
 };
 
 static struct stall stall;
+
+/* /slow requests that reached the server. */
+static atomic_long slow_arrived;
 
 static bool
 route(struct http_srv *s, int fd, const char *path)
@@ -65,6 +71,7 @@ route(struct http_srv *s, int fd, const char *path)
 		http_srv_hold(s, fd, 5000);
 		return false;
 	} else if (strcmp(path, "/slow") == 0) {
+		atomic_fetch_add(&slow_arrived, 1);
 		http_srv_hold(s, fd, SLOW_MS);
 		http_srv_reply(fd, 200, "", "slow");
 	} else if (strcmp(path, "/?q=1") == 0) { /* asked as "http://host:port?q=1" */
@@ -177,24 +184,32 @@ run_add(struct run *r, const Chaos__V1__LoadReport *rep)
 	assert_int_equal(hist_count(r->hist), r->ok);
 }
 
-/* Receives reports until every run has its final one (or timeout_ms). */
+/* Whether runs[0..n) have reported what a test waits for. */
+typedef bool (*runs_done_fn)(const struct run *runs, size_t n);
+
+static bool
+all_final(const struct run *runs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!runs[i].final_seen)
+			return false;
+	return true;
+}
+
+/* Receives reports until done(runs, n) holds, or fails after timeout_ms. */
 static void
-collect(struct run *runs, size_t n, int timeout_ms)
+collect_until(struct run *runs, size_t n, runs_done_fn done, int timeout_ms)
 {
 	int64_t deadline = clk_mono_us() + (int64_t)timeout_ms * 1000;
-	size_t  done     = 0;
 
-	for (size_t i = 0; i < n; i++)
-		done += runs[i].final_seen;
-	while (done < n) {
+	while (!done(runs, n)) {
 		int64_t           left = (deadline - clk_mono_us()) / 1000;
 		Chaos__V1__Event *e    = NULL;
 		chaos_why         why  = {{0}};
 		chaos_err         rv;
 
 		if (left <= 0)
-			fail_msg("only %zu of %zu loads sent their final report", done,
-			         n);
+			fail_msg("the loads did not report in time (%d ms)", timeout_ms);
 		if ((rv = event_sink_recv(&fx.net.sink, (int)left, &e, &why)) ==
 		    CHAOS_ETIMEDOUT)
 			continue;
@@ -202,12 +217,18 @@ collect(struct run *runs, size_t n, int timeout_ms)
 			fail_msg("%s", why.text);
 		for (size_t i = 0; e->body_case == CHAOS__V1__EVENT__BODY_LOAD && i < n;
 		     i++)
-			if (strcmp(runs[i].id, e->load->load_id) == 0) {
+			if (strcmp(runs[i].id, e->load->load_id) == 0)
 				run_add(&runs[i], e->load);
-				done += e->load->final;
-			}
 		wire_free(e);
 	}
+}
+
+/* Receives reports until every run has its final one. The deadline only
+ * ends a test that already failed: generous, for a loaded machine. */
+static void
+collect(struct run *runs, size_t n)
+{
+	collect_until(runs, n, all_final, WAIT_GENEROUS_MS);
 }
 
 /* Every report of a finished run adds up to its final totals. */
@@ -293,7 +314,9 @@ start_ok(const Chaos__V1__LoadSpec *s)
 static void
 test_rate_is_kept_and_intervals_sum_to_final(void **state)
 {
-	Chaos__V1__LoadSpec s = spec("rate", "/ok", 200, 16, 2000, 1000);
+	/* 64 connections: a request may take 320 ms before its slot finds
+	 * none free, so a busy machine does not make requests late. */
+	Chaos__V1__LoadSpec s = spec("rate", "/ok", 200, 64, 2000, 1000);
 	struct run          r;
 	int64_t             t0 = clk_mono_us();
 	uint64_t            p50;
@@ -301,7 +324,7 @@ test_rate_is_kept_and_intervals_sum_to_final(void **state)
 	(void)state;
 	run_init(&r, "rate");
 	start_ok(&s);
-	collect(&r, 1, 6000);
+	collect(&r, 1);
 	/* 200/s for 2 s is 400 slots exactly; a loopback server answers all. */
 	assert_int_equal(r.f_scheduled, 400);
 	assert_true(r.f_ok >= 396);
@@ -310,10 +333,11 @@ test_rate_is_kept_and_intervals_sum_to_final(void **state)
 	assert_int_equal(r.interval_ms, 100);
 	assert_int_equal(r.f_interval_ms, 2000);
 	assert_intervals_sum_to_final(&r);
-	/* It ran for its duration, not faster or much slower. */
-	assert_true(r.final_at_mono - t0 >= 1990000 && r.final_at_mono - t0 < 3000000);
+	/* It ran for its duration, not faster; slower only by what the
+	 * machine's load adds (the ceiling is loose on purpose). */
+	assert_true(r.final_at_mono - t0 >= 1990000 && r.final_at_mono - t0 < 5000000);
 	assert_true(hist_percentile(r.f_hist, 50, &p50));
-	assert_true(p50 < 50000);
+	assert_true(p50 < 250000);
 	run_fini(&r);
 }
 
@@ -331,22 +355,24 @@ test_stalled_server_makes_late_requests_not_delayed_ones(void **state)
 	atomic_store(&stall.until, now + 1000000);
 	run_init(&r, "stall");
 	start_ok(&s);
-	collect(&r, 1, 6000);
+	collect(&r, 1);
 	assert_int_equal(r.f_scheduled, 400);
 	assert_int_equal(r.f_ok + r.f_late + sum_errors(r.f_errors, EC(OTHER) + 1), 400);
 	assert_int_equal(sum_errors(r.f_errors, EC(OTHER) + 1), 0);
 	/* 8 requests take the 8 connections at ~0.5 s; the ~92 slots due
-	 * until 1 s find none free: late, never sent afterwards. */
+	 * until 1 s find none free: late, never sent afterwards. A loaded
+	 * machine answers the held ones later, so a few slots after 1 s may
+	 * find no connection either: the ceiling is loose. */
 	print_message("stall: %llu late, %llu ok\n", (unsigned long long)r.f_late,
 	              (unsigned long long)r.f_ok);
-	assert_true(r.f_late >= 80 && r.f_late <= 100);
-	/* The schedule went on meanwhile: the run still took ~2 s. */
-	assert_true(r.final_at_mono - t0 < 3000000);
+	assert_true(r.f_late >= 80 && r.f_late <= 140);
+	/* The schedule went on meanwhile: the run did not take ~2.5 s more. */
+	assert_true(r.final_at_mono - t0 < 4500000);
 	/* Latency from the scheduled time shows the stall in full. */
 	assert_true(hist_max(r.f_hist, &max));
-	assert_true(max >= 450000 && max < 700000);
+	assert_true(max >= 450000 && max < 1500000);
 	assert_true(hist_percentile(r.f_hist, 50, &p50));
-	assert_true(p50 < 50000);
+	assert_true(p50 < 250000);
 	assert_intervals_sum_to_final(&r);
 	run_fini(&r);
 }
@@ -361,15 +387,17 @@ test_error_classes(void **state)
 	(void)state;
 	snprintf(refused, sizeof(refused), "http://127.0.0.1:%u/",
 	         loopback_closed_port());
-	s[0] = spec("refused", refused, 50, 8, 500, 1000);
-	s[1] = spec("5xx", "/503", 50, 8, 500, 1000);
-	s[2] = spec("other", "/404", 50, 8, 500, 1000);
-	s[3] = spec("timeout", "/hang", 20, 16, 500, 200);
+	/* As many connections as slots: none can be late, so every slot is
+	 * the error asked for, however slowly a loaded machine answers. */
+	s[0] = spec("refused", refused, 50, 25, 500, 1000);
+	s[1] = spec("5xx", "/503", 50, 25, 500, 1000);
+	s[2] = spec("other", "/404", 50, 25, 500, 1000);
+	s[3] = spec("timeout", "/hang", 20, 10, 500, 200);
 	for (int i = 0; i < 4; i++) {
 		run_init(&r[i], s[i].load_id);
 		start_ok(&s[i]);
 	}
-	collect(r, 4, 5000);
+	collect(r, 4);
 	assert_int_equal(r[0].f_scheduled, 25);
 	assert_int_equal(r[0].f_errors[EC(REFUSED)], 25);
 	assert_int_equal(r[1].f_errors[EC(HTTP_5XX)], 25);
@@ -388,9 +416,10 @@ test_error_classes(void **state)
 static void
 test_chunked_and_closing_answers_count_as_ok(void **state)
 {
-	Chaos__V1__LoadSpec s[3] = {spec("chunked", "/chunked", 100, 4, 500, 1000),
-	                            spec("close", "/close", 100, 4, 500, 1000),
-	                            spec("drop", "/drop", 100, 4, 500, 1000)};
+	/* As many connections as slots: none can be late (see above). */
+	Chaos__V1__LoadSpec s[3] = {spec("chunked", "/chunked", 100, 50, 500, 1000),
+	                            spec("close", "/close", 100, 50, 500, 1000),
+	                            spec("drop", "/drop", 100, 50, 500, 1000)};
 	struct run          r[3];
 
 	(void)state;
@@ -398,7 +427,7 @@ test_chunked_and_closing_answers_count_as_ok(void **state)
 		run_init(&r[i], s[i].load_id);
 		start_ok(&s[i]);
 	}
-	collect(r, 3, 5000);
+	collect(r, 3);
 	for (int i = 0; i < 3; i++) {
 		/* A connection closed after an answer is not a failure: the
 		 * next request goes on a fresh one. */
@@ -414,7 +443,7 @@ static void
 test_url_without_a_path_asks_for_the_root(void **state)
 {
 	char                url[96];
-	Chaos__V1__LoadSpec s = spec("query", "", 100, 2, 200, 1000);
+	Chaos__V1__LoadSpec s = spec("query", "", 100, 20, 200, 1000);
 	struct run          r;
 
 	(void)state;
@@ -422,40 +451,68 @@ test_url_without_a_path_asks_for_the_root(void **state)
 	s.url = url;
 	run_init(&r, "query");
 	start_ok(&s);
-	collect(&r, 1, 3000);
+	collect(&r, 1);
 	assert_int_equal(r.f_scheduled, 20);
 	assert_int_equal(r.f_ok, 20);
 	run_fini(&r);
 }
 
+/* Enough answers counted in the interval reports to stop the load. */
+static bool
+ten_ok(const struct run *runs, size_t n)
+{
+	(void)n;
+	return runs[0].ok >= 10;
+}
+
 static void
 test_stop_cancels_in_flight_uncounted_and_sends_final(void **state)
 {
-	Chaos__V1__LoadSpec s = spec("stop", "/slow", 100, 50, 10000, 2000);
+	/* 50/s, each answer held 1 s: ~50 requests are always in flight. */
+	Chaos__V1__LoadSpec s = spec("stop", "/slow", 50, 100, 10000, 5000);
 	struct run          r;
-	int64_t             t;
+	int64_t             t_start, t_stop, t_stopped;
+	long                arrived;
 
 	(void)state;
 	run_init(&r, "stop");
+	t_start = clk_mono_us();
 	start_ok(&s);
-	usleep(1000000);
-	t = clk_mono_us();
+	collect_until(&r, 1, ten_ok, WAIT_GENEROUS_MS);
+	t_stop = clk_mono_us();
 	assert_int_equal(load_stop(fx.ls, "stop"), CHAOS_OK);
-	assert_true(clk_mono_us() - t < 200000); /* in-flight requests do not hold it */
+	t_stopped = clk_mono_us();
+	arrived   = atomic_load(&slow_arrived);
+	/* In-flight requests do not hold it: waiting for them would take up to
+	 * SLOW_MS; the ceiling leaves a loaded machine half of that. */
+	assert_true(t_stopped - t_stop < SLOW_MS * 1000 / 2);
 	assert_int_equal(load_count(fx.ls), 0);
-	collect(&r, 1, 2000);
-	/* ~100 slots came; the ~30 in flight were cancelled and are not in any
-	 * count; the rest are ok. */
-	assert_true(r.f_scheduled >= 60 && r.f_scheduled <= 80);
+	collect(&r, 1);
+	/* The requests in flight at the stop reached the server but were
+	 * cancelled: in no count. Every counted one is ok. */
+	print_message("stop: %ld requests arrived, %llu counted\n", arrived,
+	              (unsigned long long)r.f_scheduled);
+	assert_true(r.f_ok >= 10);
+	assert_true(r.f_scheduled < (uint64_t)arrived);
 	assert_int_equal(r.f_ok + r.f_late + sum_errors(r.f_errors, EC(OTHER) + 1),
 	                 r.f_scheduled);
 	assert_int_equal(r.f_ok, r.f_scheduled);
-	assert_true(r.f_interval_ms >= 990 && r.f_interval_ms < 1200);
+	/* The final report spans the run up to the stop: the intervals
+	 * reported before it (the last may be cut short), and no more than
+	 * the time from start to stop. */
+	assert_true(r.f_interval_ms >= (r.n_intervals - 1) * r.interval_ms);
+	assert_true(r.f_interval_ms <= (t_stopped - t_start) / 1000 + 1);
 	assert_intervals_sum_to_final(&r);
 	/* Stopping it again is fine (it ran); an unknown id is not. */
 	assert_int_equal(load_stop(fx.ls, "stop"), CHAOS_OK);
 	assert_int_equal(load_stop(fx.ls, "never-started"), CHAOS_ENOENT);
 	run_fini(&r);
+}
+
+static bool
+no_load(void *ls)
+{
+	return load_count(ls) == 0;
 }
 
 static void
@@ -470,14 +527,12 @@ test_start_is_idempotent_by_load_id(void **state)
 	start_ok(&s);
 	start_ok(&s); /* a replayed command: no second run */
 	assert_int_equal(load_count(fx.ls), 1);
-	collect(&r, 1, 3000);
+	collect(&r, 1);
 	assert_int_equal(r.f_scheduled, 50);
 	assert_intervals_sum_to_final(&r);
 	/* After it ended (its thread exits just after the final report):
 	 * still no second run. */
-	for (int i = 0; i < 100 && load_count(fx.ls) > 0; i++)
-		usleep(10000);
-	assert_int_equal(load_count(fx.ls), 0);
+	assert_true(wait_until(no_load, fx.ls, WAIT_GENEROUS_MS));
 	start_ok(&s);
 	assert_int_equal(load_count(fx.ls), 0);
 	assert_int_equal(event_sink_recv(&fx.net.sink, 300, &e, NULL), CHAOS_ETIMEDOUT);
@@ -493,7 +548,7 @@ test_interval_widens_for_long_timeouts(void **state)
 	(void)state;
 	run_init(&r, "wide");
 	start_ok(&s);
-	collect(&r, 1, 4000);
+	collect(&r, 1);
 	/* 256 - 2 intervals must cover 60 s + 1 s of margin. */
 	assert_int_equal(r.interval_ms, 241);
 	assert_int_equal(r.f_scheduled, 20);
@@ -615,6 +670,67 @@ test_http1_parses_lengths_chunks_and_connection_rules(void **state)
 	              HTTP1_DONE, 200, true);
 }
 
+/* What a body function collects; refuses more than `max` bytes. */
+struct body_sink {
+	char   buf[64];
+	size_t len, max;
+};
+
+static bool
+body_take(void *arg, const char *data, size_t len)
+{
+	struct body_sink *b = arg;
+
+	if (len > b->max - b->len)
+		return false;
+	memcpy(b->buf + b->len, data, len);
+	b->len += len;
+	return true;
+}
+
+/* The HTTP probe reads bodies through the parser: de-chunked, across an
+ * interim answer, in pieces of any size; a refusal stops the parse with the
+ * status known. */
+static void
+test_http1_hands_the_body_dechunked(void **state)
+{
+	const char *chunked = "HTTP/1.1 100 Continue\r\n\r\n"
+	                      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+	                      "5;ext=1\r\nhello\r\nA\r\n0123456789\r\n0\r\nT: x\r\n\r\n";
+
+	(void)state;
+	for (size_t step = 1; step <= strlen(chunked); step++) {
+		struct http1_resp p;
+		struct body_sink  b   = {.max = sizeof(b.buf)};
+		size_t            len = strlen(chunked), off = 0, used;
+		enum http1_result r = HTTP1_MORE;
+
+		http1_reset(&p);
+		http1_set_body(&p, body_take, &b);
+		while (off < len && r == HTTP1_MORE) {
+			r = http1_parse(&p, chunked + off,
+			                len - off < step ? len - off : step, &used);
+			off += used;
+		}
+		assert_int_equal(r, HTTP1_DONE);
+		assert_int_equal(b.len, 15);
+		assert_memory_equal(b.buf, "hello0123456789", 15);
+	}
+	{
+		struct http1_resp p;
+		struct body_sink  b = {.max = 4};
+		const char *t = "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\ntoo long!";
+		size_t      used;
+
+		http1_reset(&p);
+		http1_set_body(&p, body_take, &b);
+		assert_false(http1_head_complete(&p));
+		assert_int_equal(http1_parse(&p, t, strlen(t), &used), HTTP1_ERROR);
+		assert_true(http1_head_complete(&p));
+		assert_int_equal(p.status, 200);
+	}
+}
+
 static void
 test_http1_body_until_eof(void **state)
 {
@@ -704,6 +820,7 @@ main(void)
 	                                    test_teardown),
 	    cmocka_unit_test(test_http1_parses_lengths_chunks_and_connection_rules),
 	    cmocka_unit_test(test_http1_body_until_eof),
+	    cmocka_unit_test(test_http1_hands_the_body_dechunked),
 	    cmocka_unit_test(test_http1_refuses_malformed_answers),
 	    cmocka_unit_test(test_http1_bounds_the_header_section),
 	};

@@ -36,7 +36,7 @@
 
 struct elem {
 	char     set[32];
-	uint8_t  key[4];
+	uint8_t  key[16];
 	uint32_t len;
 	uint32_t flags;
 };
@@ -366,26 +366,27 @@ assert_chain(const struct parsed *p, const char *name, const char *type, uint32_
 	assert_int_equal(nftnl_chain_get_u32(c, NFTNL_CHAIN_POLICY), NF_ACCEPT);
 }
 
-/* Elements of set name as "a.b.c.d" / "a.b.c.d-end" strings, in order. */
+/* Elements of set name as "a.b.c.d" / "a.b.c.d-end" (or IPv6) strings, in
+ * order. */
 static size_t
-set_elems(const struct parsed *p, const char *set, char out[][24], size_t cap)
+set_elems(const struct parsed *p, const char *set, char out[][56], size_t cap)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < p->n_elems && n < cap; i++) {
 		const struct elem *e = &p->elems[i];
-		char               a[INET_ADDRSTRLEN];
+		char               a[INET6_ADDRSTRLEN];
 		uint16_t           port;
 
 		if (strcmp(e->set, set) != 0)
 			continue;
 		if (e->len == 2) {
 			memcpy(&port, e->key, 2);
-			snprintf(out[n++], 24, "%u", ntohs(port));
+			snprintf(out[n++], 56, "%u", ntohs(port));
 			continue;
 		}
-		inet_ntop(AF_INET, e->key, a, sizeof(a));
-		snprintf(out[n++], 24, "%s%s", a,
+		inet_ntop(e->len == 16 ? AF_INET6 : AF_INET, e->key, a, sizeof(a));
+		snprintf(out[n++], 56, "%s%s", a,
 		         e->flags & NFT_SET_ELEM_INTERVAL_END ? "-end" : "");
 	}
 	return n;
@@ -395,7 +396,7 @@ static void
 assert_elems(const struct parsed *p, const char *set, const char *const *want,
              size_t n_want)
 {
-	char   got[16][24];
+	char   got[16][56];
 	size_t n = set_elems(p, set, got, 16);
 
 	assert_int_equal(n, n_want);
@@ -859,22 +860,31 @@ test_redirect_to_peers_matches_their_address(void **state)
 	parsed_free(&p);
 }
 
+/* IPv4 then IPv6 (a controller reached over IPv6, in a set of its own):
+ * accepted before every fault. */
 static void
 test_exempt_cidrs_are_accepted_before_faults(void **state)
 {
-	static const char *const exempt[] = {"10.9.9.9", "10.8.0.0/16"};
+	static const char *const exempt[] = {"10.9.9.9", "fd00::1", "10.8.0.0/16",
+	                                     "fd00:0:0:1::/64", "fd00::"};
 	static const char *const want[]   = {"0.0.0.0-end", "10.8.0.0", "10.9.0.0-end",
 	                                     "10.9.9.9", "10.9.9.10-end"};
+	static const char *const want6[]  = {"::-end", "fd00::", "fd00::2-end",
+	                                     "fd00:0:0:1::", "fd00:0:0:2::-end"};
 	struct nft_fault f = {.kind = NFT_FAULT_PARTITION, .peers = peer_b, .n_peers = 1};
 	struct nft_ruleset rs = {
-	    .faults = &f, .n_faults = 1, .exempt = exempt, .n_exempt = 2};
+	    .faults = &f, .n_faults = 1, .exempt = exempt, .n_exempt = 5};
 	struct nftnl_rule *r;
 	struct parsed      p;
+	uint8_t            ipv6 = NFPROTO_IPV6;
 
 	(void)state;
 	build_and_parse(&rs, &p);
 	assert_elems(&p, "exempt", want, 5);
-	assert_int_equal(chain_rule_count(&p, "input"), 3);
+	assert_elems(&p, "exempt6", want6, 5);
+	assert_int_equal(nftnl_set_get_u32(find_set(&p, "exempt6"), NFTNL_SET_KEY_LEN),
+	                 16);
+	assert_int_equal(chain_rule_count(&p, "input"), 4);
 	assert_exprs(chain_rule(&p, "input", 0), "meta cmp immediate"); /* iif lo */
 	r = chain_rule(&p, "input", 1);
 	assert_exprs(r, "meta cmp payload lookup immediate");
@@ -883,7 +893,14 @@ test_exempt_cidrs_are_accepted_before_faults(void **state)
 	assert_verdict(r, NF_ACCEPT);
 	assert_payload(find_expr(chain_rule(&p, "output", 1), "payload", 0),
 	               NFT_PAYLOAD_NETWORK_HEADER, 16, 4);
-	assert_comment(chain_rule(&p, "input", 2), "f0 partition in");
+	r = chain_rule(&p, "input", 2);
+	assert_exprs(r, "meta cmp payload lookup immediate");
+	assert_cmp(find_expr(r, "cmp", 0), NFT_CMP_EQ, &ipv6, 1);
+	assert_payload(find_expr(r, "payload", 0), NFT_PAYLOAD_NETWORK_HEADER, 8, 16);
+	assert_lookup(r, 0, "exempt6");
+	assert_payload(find_expr(chain_rule(&p, "output", 2), "payload", 0),
+	               NFT_PAYLOAD_NETWORK_HEADER, 24, 16);
+	assert_comment(chain_rule(&p, "input", 3), "f0 partition in");
 	parsed_free(&p);
 }
 

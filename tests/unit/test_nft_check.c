@@ -69,6 +69,27 @@ test_ipv6_peers_are_unsupported(void **state)
 	assert_int_equal(build_one_rc(&f), CHAOS_EUNSUPPORTED);
 }
 
+/* The exempt list takes IPv6 (a controller reached over IPv6), checked as
+ * strictly as IPv4. */
+static void
+test_ipv6_exempt_cidrs_are_checked(void **state)
+{
+	static const char *const good[] = {"fd00::1", "fd00::/8", "::/0", "::1/128",
+	                                   "10.0.0.1"};
+	static const char *const bad[]  = {"fd00::1/129",  "fd00:::1", "fd00::1/",
+	                                   "fd00::1/0128", "fd00::g",  ":"};
+	struct nft_ruleset       rs     = {.exempt = good, .n_exempt = 5};
+
+	(void)state;
+	assert_int_equal(nft_ruleset_check(&rs, NULL), CHAOS_OK);
+	assert_int_equal(build_rc(&rs), CHAOS_OK);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		rs = (struct nft_ruleset) {.exempt = &bad[i], .n_exempt = 1};
+		print_message("bad exempt %s\n", bad[i]);
+		assert_int_equal(nft_ruleset_check(&rs, NULL), CHAOS_EINVAL);
+	}
+}
+
 static void
 test_too_many_peers_is_einval(void **state)
 {
@@ -168,6 +189,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_bad_peer_addresses_are_einval),
 	    cmocka_unit_test(test_ipv6_peers_are_unsupported),
+	    cmocka_unit_test(test_ipv6_exempt_cidrs_are_checked),
 	    cmocka_unit_test(test_too_many_peers_is_einval),
 	    cmocka_unit_test(test_bad_fault_parameters_are_einval),
 	    cmocka_unit_test(test_bad_ruleset_or_table_name_is_einval),

@@ -46,6 +46,9 @@ result_new(const char *scenario, double mttr, json_int_t ok, json_int_t bad,
 	                    isnan(mttr) ? json_null() : json_real(mttr));
 	json_object_set_new(r, "success_count", json_integer(ok));
 	json_object_set_new(r, "error_count", json_integer(bad));
+	/* here every request counted is user-facing */
+	json_object_set_new(r, "user_requests",
+	                    json_pack("{s:I,s:I}", "ok", ok, "total", ok + bad));
 	snprintf(iso, sizeof(iso), "2026-11-19T%02d:%02d:%02d.000Z",
 	         (int)((start_us - T0) / HOUR) % 24 + 1,
 	         (int)((start_us - T0) / 60000000) % 60,
@@ -237,6 +240,32 @@ test_slo_pass_fail_and_not_measured(void **state)
 	assert_non_null(strstr(
 	    json_string_value(json_object_get(slo_target(slo, "mttr_max"), "reason")),
 	    "not measured"));
+	json_decref(slo);
+	json_decref(s);
+	json_decref(e);
+}
+
+static void
+test_the_slo_counts_user_requests_not_probes_of_nodes_cut_off(void **state)
+{
+	json_t *e = json_array(), *r, *s, *slo;
+
+	(void)state;
+	/* a partition: the isolated node's probes fail (500 of 3000 samples), the
+	 * serving side's 2000 all succeed */
+	r = result_new("network_partition", 2, 2500, 500, T0);
+	json_object_set_new(r, "user_requests",
+	                    json_pack("{s:i,s:i}", "ok", 2000, "total", 2000));
+	add(e, "succeeded", r);
+	s   = orch_summary(e);
+	slo = orch_slo(s, &slo_t);
+	assert_true(fabs(num(s, "request_success_rate") - 100.0) < 1e-9);
+	assert_true(fabs(num(s, "success_rate") - 2500.0 / 30.0) < 1e-3);
+	assert_true(json_is_true(
+	    json_object_get(slo_target(slo, "request_success_rate"), "met")));
+	assert_non_null(strstr(json_string_value(json_object_get(
+	                           slo_target(slo, "request_success_rate"), "description")),
+	                       "cut off on purpose"));
 	json_decref(slo);
 	json_decref(s);
 	json_decref(e);
@@ -589,6 +618,7 @@ main(void)
 	    cmocka_unit_test(test_skipped_runs_count_neither_mttr_nor_requests),
 	    cmocka_unit_test(test_percentiles_by_nearest_rank),
 	    cmocka_unit_test(test_slo_pass_fail_and_not_measured),
+	    cmocka_unit_test(test_the_slo_counts_user_requests_not_probes_of_nodes_cut_off),
 	    cmocka_unit_test(test_rule_average_mttr_above_slo),
 	    cmocka_unit_test(test_rule_max_mttr_above_slo),
 	    cmocka_unit_test(test_rule_success_rate_below_slo),

@@ -38,7 +38,7 @@ setup(void **state)
 
 	assert_non_null(f);
 	assert_int_equal(registry_new(1000, 16, &f->reg), CHAOS_OK);
-	assert_int_equal(run_mgr_new(f->reg, scenario_list, &f->runs), CHAOS_OK);
+	assert_int_equal(run_mgr_new(f->reg, scenario_list, NULL, &f->runs), CHAOS_OK);
 	*state = f;
 	return 0;
 }
@@ -120,6 +120,13 @@ bad_values(const struct param *p, struct bad *out)
 		out[0].json = json_pack("[[s]]", "chain-0");
 		snprintf(out[1].text, sizeof(out[1].text), "a/a");
 		out[1].json = json_pack("[[s],[s]]", "a", "a");
+		return 2;
+	case PARAM_URLS:
+		/* a flag gives one URL; the controller gets the list */
+		snprintf(out[0].text, sizeof(out[0].text), "ftp://x/");
+		out[0].json = json_pack("[s]", "ftp://x/");
+		snprintf(out[1].text, sizeof(out[1].text), "notaurl");
+		out[1].json = json_pack("[s]", "notaurl");
 		return 2;
 	case PARAM_BOOL:
 		return 0; /* no range: true or false */

@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@
 #include "tests/support/fds.h"
 #include "tests/support/echo_srv.h"
 #include "tests/support/median.h"
+#include "tests/support/wait.h"
 
 static struct echo_srv echo;
 
@@ -107,8 +109,38 @@ median_round_trip(struct proxy *p, int n, size_t bytes)
 	return median_i64(rtt, (size_t)n);
 }
 
+/* The echo server has closed every connection the proxy made to it: it does
+ * so on its own thread, some time after the proxy's end went away. */
+static bool
+echo_idle(void *arg)
+{
+	return atomic_load(&((struct echo_srv *)arg)->open) == 0;
+}
+
+static bool
+proxy_idle(void *arg)
+{
+	struct proxy_stats st;
+
+	proxy_get_stats(arg, &st);
+	return st.active == 0;
+}
+
+static bool
+proxy_has_one(void *arg)
+{
+	struct proxy_stats st;
+
+	proxy_get_stats(arg, &st);
+	return st.accepted == 1 && st.active == 1;
+}
+
 /* ---- tests ---- */
 
+/* The delay is a floor: a round trip never beats it. Above it only the
+ * scheduler adds time, so the ceiling is loose; it still catches the delay
+ * applied twice (once per direction, 400 ms). The accuracy figures with a
+ * bar are in tests/bench/bench_proxy. */
 static void
 test_round_trip_gains_the_configured_delay(void **state)
 {
@@ -119,7 +151,7 @@ test_round_trip_gains_the_configured_delay(void **state)
 	print_message("median round trip through a 200 ms proxy: %.1f ms\n",
 	              med / 1000.0);
 	assert_true(med >= 200000);
-	assert_true(med < 240000);
+	assert_true(med < 350000);
 	proxy_stop(p);
 }
 
@@ -129,7 +161,8 @@ test_zero_delay_relays_at_once(void **state)
 	struct proxy *p = start_proxy(0, 0, echo.port, 0, 0);
 
 	(void)state;
-	assert_true(median_round_trip(p, 21, 100) < 20000);
+	/* Loose: what it rules out is a timer tick or a held write per hop. */
+	assert_true(median_round_trip(p, 21, 100) < 50000);
 	proxy_stop(p);
 }
 
@@ -138,19 +171,22 @@ test_jitter_spreads_round_trips_within_bounds(void **state)
 {
 	struct proxy *p = start_proxy(100, 60, echo.port, 0, 0);
 	int           fd;
-	int64_t       lo = INT64_MAX, hi = 0;
+	int64_t       rtt[12], lo, hi, med;
 
 	(void)state;
 	fd = connect_to(proxy_port(p));
-	for (int i = 0; i < 12; i++) {
-		int64_t t = round_trip(fd, 8);
-		lo        = t < lo ? t : lo;
-		hi        = t > hi ? t : hi;
-	}
-	print_message("100 +- 60 ms: round trips %.1f .. %.1f ms\n", lo / 1000.0,
-	              hi / 1000.0);
+	for (int i = 0; i < 12; i++)
+		rtt[i] = round_trip(fd, 8);
+	med = median_i64(rtt, 12); /* sorts rtt */
+	lo  = rtt[0];
+	hi  = rtt[11];
+	print_message("100 +- 60 ms: round trips %.1f .. %.1f ms, median %.1f ms\n",
+	              lo / 1000.0, hi / 1000.0, med / 1000.0);
+	/* 100 - 60 is a floor no round trip beats. The scheduler of a loaded
+	 * machine only adds time, to any one round trip (seen: +150 ms), so
+	 * the ceiling 100 + 60 is asked of the median: most round trips. */
 	assert_true(lo >= 40000);
-	assert_true(hi < 180000);
+	assert_true(med < 160000);
 	assert_true(hi - lo > 5000); /* it does vary */
 	close(fd);
 	proxy_stop(p);
@@ -201,29 +237,25 @@ test_large_stream_arrives_whole_and_in_order(void **state)
 static void
 test_end_of_stream_goes_through_after_the_data(void **state)
 {
-	struct proxy *p = start_proxy(100, 0, echo.port, 0, 0);
-	char          buf[8];
-	int           fd;
-	int64_t       t0;
+	struct proxy      *p = start_proxy(100, 0, echo.port, 0, 0);
+	struct proxy_stats st;
+	char               buf[8];
+	int                fd;
+	int64_t            t0;
 
 	(void)state;
 	fd = connect_to(proxy_port(p));
-	assert_int_equal(send(fd, "bye", 3, MSG_NOSIGNAL), 3);
+	/* Before the send: the proxy may read the bytes (and start their
+	 * delay) before this thread runs again. */
 	t0 = clk_mono_us();
+	assert_int_equal(send(fd, "bye", 3, MSG_NOSIGNAL), 3);
 	shutdown(fd, SHUT_WR);
 	assert_int_equal(recv(fd, buf, sizeof(buf), MSG_WAITALL), 3);
 	assert_memory_equal(buf, "bye", 3);
 	assert_int_equal(recv(fd, buf, sizeof(buf), 0), 0); /* the echo's own end */
 	assert_true(clk_mono_us() - t0 >= 100000);
 	close(fd);
-	for (int i = 0; i < 100; i++) {
-		struct proxy_stats st;
-		proxy_get_stats(p, &st);
-		if (st.active == 0)
-			break;
-		usleep(10000);
-	}
-	struct proxy_stats st;
+	assert_true(wait_until(proxy_idle, p, WAIT_GENEROUS_MS));
 	proxy_get_stats(p, &st);
 	assert_int_equal(st.active, 0);
 	assert_int_equal(st.bytes_up, 3);
@@ -304,16 +336,26 @@ test_a_connection_that_was_not_redirected_is_reset(void **state)
 	proxy_stop(p);
 }
 
+/* The echo servers run in this process, and their ends of the proxy's
+ * connections close on their own thread a moment after the proxy's:
+ * counting sockets before that was this test's flakiness. So the count
+ * starts once the shared server has closed the ends of earlier tests'
+ * connections, and this test's connections go to an echo server of its
+ * own, which it waits for likewise. */
 static void
 test_stop_resets_open_connections_and_leaves_no_socket(void **state)
 {
-	int           before = fds_count_sockets();
-	struct proxy *p      = start_proxy(50, 0, echo.port, 0, 0);
-	int           fd[4];
-	char          buf[4];
+	struct echo_srv own;
+	struct proxy   *p;
+	int             before, fd[4];
+	char            buf[4];
 
 	(void)state;
+	assert_int_equal(echo_srv_start(&own, 0), 0);
+	assert_true(wait_until(echo_idle, &echo, WAIT_GENEROUS_MS));
+	before = fds_count_sockets();
 	assert_true(before >= 0);
+	p = start_proxy(50, 0, own.port, 0, 0);
 	for (int i = 0; i < 4; i++) {
 		fd[i] = connect_to(proxy_port(p));
 		round_trip(fd[i], 4);
@@ -326,7 +368,9 @@ test_stop_resets_open_connections_and_leaves_no_socket(void **state)
 		assert_int_equal(errno, ECONNRESET);
 		close(fd[i]);
 	}
+	assert_true(wait_until(echo_idle, &own, WAIT_GENEROUS_MS));
 	assert_int_equal(fds_count_sockets(), before);
+	echo_srv_stop(&own);
 }
 
 /* An upstream whose accept queue is full drops our SYN: the upstream
@@ -354,7 +398,9 @@ test_full_queue_while_connecting_upstream_does_not_spin(void **state)
 	while ((n = send(fd, junk, sizeof(junk), MSG_DONTWAIT | MSG_NOSIGNAL)) > 0)
 		sent += (size_t)n;
 	assert_true(sent > 1024);
-	usleep(100000);
+	assert_true(wait_until(proxy_has_one, p, WAIT_GENEROUS_MS));
+	/* A measurement window, not a wait for anything: a busy loop would
+	 * burn most of it even on a loaded machine (it runs at our priority). */
 	getrusage(RUSAGE_SELF, &r0);
 	usleep(300000);
 	getrusage(RUSAGE_SELF, &r1);

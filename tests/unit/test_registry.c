@@ -107,6 +107,32 @@ new_registry(size_t max_agents)
 	return r;
 }
 
+/* f as ns/pod, registered and connected on pipe. */
+static void
+fake_connect(struct registry *r, struct fake_agent *f, const char *ns, const char *pod,
+             uint32_t pipe)
+{
+	fake_init(f, ns, pod);
+	poll_ok(r, fake_poll(f, true), pipe);
+}
+
+/* Most tests' table (the state): 8 agents, freed after the test. */
+static int
+table_setup(void **state)
+{
+	*state = new_registry(8);
+	return 0;
+}
+
+static int
+table_teardown(void **state)
+{
+	registry_free(*state);
+	return 0;
+}
+
+#define TABLE_TEST(t) cmocka_unit_test_setup_teardown(t, table_setup, table_teardown)
+
 /* What the control API would report about one agent. */
 struct view {
 	bool     found;
@@ -237,13 +263,12 @@ send_hello(struct registry *r, struct fake_agent *f, uint64_t seq, int want)
 static void
 test_unknown_agent_without_identity_is_asked_for_it(void **state)
 {
-	struct registry   *r = new_registry(8);
+	struct registry   *r = *state;
 	struct fake_agent  f;
 	Chaos__V1__Command cmd;
 	Chaos__V1__Reply  *reply;
 	bool               need = false;
 
-	(void)state;
 	fake_init(&f, "ledger", "db-0");
 	assert_int_equal(
 	    registry_on_poll(r, fake_poll(&f, false), 1, clk_now_us(), &need, NULL),
@@ -257,19 +282,17 @@ test_unknown_agent_without_identity_is_asked_for_it(void **state)
 	assert_true(reply->has_identity_needed && reply->identity_needed);
 	assert_int_equal(reply->n_commands, 0);
 	wire_free(reply);
-	registry_free(r);
 }
 
 static void
 test_agent_with_identity_is_registered_and_connected(void **state)
 {
-	struct registry  *r = new_registry(8);
+	struct registry  *r = *state;
 	struct fake_agent f;
 	struct view       v;
 	bool              need = true;
 	int64_t           t2   = clk_now_us();
 
-	(void)state;
 	fake_init(&f, "ledger", "db-0");
 	assert_int_equal(registry_on_poll(r, fake_poll(&f, true), 1, t2, &need, NULL),
 	                 CHAOS_OK);
@@ -286,18 +309,16 @@ test_agent_with_identity_is_registered_and_connected(void **state)
 	assert_int_equal(view_of(r, f.agent_id).state,
 	                 CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED);
 	assert_int_equal(count_agents(r, NULL), 1);
-	registry_free(r);
 }
 
 static void
 test_sweep_marks_lost_only_after_three_heartbeats(void **state)
 {
-	struct registry  *r = new_registry(8);
+	struct registry  *r = *state;
 	struct fake_agent f;
 	int64_t           before, after;
 	struct view       v;
 
-	(void)state;
 	fake_init(&f, "ledger", "db-0");
 	before = clk_mono_us();
 	poll_ok(r, fake_poll(&f, true), 1);
@@ -311,21 +332,17 @@ test_sweep_marks_lost_only_after_three_heartbeats(void **state)
 	assert_int_equal(v.state, CHAOS__V1__AGENT_STATE__AGENT_STATE_LOST);
 	assert_non_null(strstr(v.lost_reason, "no poll for"));
 	assert_non_null(strstr(v.lost_reason, "3 heartbeats"));
-	registry_free(r);
 }
 
 static void
 test_closed_pipe_marks_only_its_agent_lost(void **state)
 {
-	struct registry  *r = new_registry(8);
+	struct registry  *r = *state;
 	struct fake_agent a, b;
 	struct view       v;
 
-	(void)state;
-	fake_init(&a, "ledger", "db-0");
-	fake_init(&b, "ledger", "coord-0");
-	poll_ok(r, fake_poll(&a, true), 11);
-	poll_ok(r, fake_poll(&b, true), 12);
+	fake_connect(r, &a, "ledger", "db-0", 11);
+	fake_connect(r, &b, "ledger", "coord-0", 12);
 	registry_pipe_closed(r, 99);
 	assert_int_equal(view_of(r, a.agent_id).state,
 	                 CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED);
@@ -335,19 +352,16 @@ test_closed_pipe_marks_only_its_agent_lost(void **state)
 	assert_string_equal(v.lost_reason, "connection closed");
 	assert_int_equal(view_of(r, b.agent_id).state,
 	                 CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED);
-	registry_free(r);
 }
 
 static void
 test_new_poll_reconnects_a_lost_agent(void **state)
 {
-	struct registry  *r = new_registry(8);
+	struct registry  *r = *state;
 	struct fake_agent f;
 	struct view       v;
 
-	(void)state;
-	fake_init(&f, "ledger", "db-0");
-	poll_ok(r, fake_poll(&f, true), 1);
+	fake_connect(r, &f, "ledger", "db-0", 1);
 	registry_pipe_closed(r, 1);
 	assert_int_equal(view_of(r, f.agent_id).state,
 	                 CHAOS__V1__AGENT_STATE__AGENT_STATE_LOST);
@@ -367,7 +381,6 @@ test_new_poll_reconnects_a_lost_agent(void **state)
 	assert_int_equal(view_of(r, f.agent_id).state,
 	                 CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED);
 	assert_int_equal(count_agents(r, NULL), 1);
-	registry_free(r);
 }
 
 static void
@@ -386,13 +399,11 @@ set_prev_times(struct fake_agent *f, int64_t theta, int64_t d)
 static void
 test_poll_times_give_the_agent_clock_offset(void **state)
 {
-	struct registry  *r = new_registry(8);
+	struct registry  *r = *state;
 	struct fake_agent f;
 	struct view       v;
 
-	(void)state;
-	fake_init(&f, "ledger", "db-0");
-	poll_ok(r, fake_poll(&f, true), 1);
+	fake_connect(r, &f, "ledger", "db-0", 1);
 	assert_false(view_of(r, f.agent_id).clock_known);
 	fake_poll(&f, false);
 	set_prev_times(&f, 2000, 300); /* agent 2 ms ahead, 300 us each way */
@@ -401,19 +412,16 @@ test_poll_times_give_the_agent_clock_offset(void **state)
 	assert_true(v.clock_known);
 	assert_true(v.offset_ms == 2.0);
 	assert_true(v.error_ms == 0.3);
-	registry_free(r);
 }
 
 static void
 test_new_incarnation_resets_clock_and_event_sequence(void **state)
 {
-	struct registry  *r = new_registry(8);
+	struct registry  *r = *state;
 	struct fake_agent f;
 	struct view       v;
 
-	(void)state;
-	fake_init(&f, "ledger", "db-0");
-	poll_ok(r, fake_poll(&f, true), 1);
+	fake_connect(r, &f, "ledger", "db-0", 1);
 	fake_poll(&f, false);
 	set_prev_times(&f, 2000, 300);
 	poll_ok(r, &f.poll, 1);
@@ -437,7 +445,6 @@ test_new_incarnation_resets_clock_and_event_sequence(void **state)
 	v = view_of(r, f.agent_id);
 	assert_int_equal(v.gaps, 1);
 	assert_int_equal(v.received, 4);
-	registry_free(r);
 }
 
 static int  kicks;
@@ -454,16 +461,14 @@ count_kick(void *arg, const char *agent_id)
 static void
 test_enqueued_command_is_resent_until_acked(void **state)
 {
-	struct registry   *r = new_registry(8);
+	struct registry   *r = *state;
 	struct fake_agent  f;
 	Chaos__V1__Command c7, c8;
 	Chaos__V1__Reply  *reply;
 
-	(void)state;
 	kicks = 0;
 	registry_set_kick(r, count_kick, &kicks);
-	fake_init(&f, "ledger", "db-0");
-	poll_ok(r, fake_poll(&f, true), 1);
+	fake_connect(r, &f, "ledger", "db-0", 1);
 	assert_false(registry_has_commands(r, f.agent_id));
 	make_revert_all(&c7, 7);
 	assert_int_equal(registry_enqueue(r, f.agent_id, &c7), CHAOS_OK);
@@ -498,20 +503,17 @@ test_enqueued_command_is_resent_until_acked(void **state)
 	assert_int_equal(reply->n_commands, 0);
 	wire_free(reply);
 	assert_false(registry_has_commands(r, f.agent_id));
-	registry_free(r);
 }
 
 static void
 test_command_queue_is_bounded(void **state)
 {
-	struct registry   *r = new_registry(8);
+	struct registry   *r = *state;
 	struct fake_agent  f;
 	Chaos__V1__Command c;
 	int                rv = CHAOS_OK, queued = 0;
 
-	(void)state;
-	fake_init(&f, "ledger", "db-0");
-	poll_ok(r, fake_poll(&f, true), 1);
+	fake_connect(r, &f, "ledger", "db-0", 1);
 	for (uint64_t id = 1; id <= 1000 && rv == CHAOS_OK; id++) {
 		make_revert_all(&c, id);
 		if ((rv = registry_enqueue(r, f.agent_id, &c)) == CHAOS_OK)
@@ -519,17 +521,16 @@ test_command_queue_is_bounded(void **state)
 	}
 	assert_int_equal(rv, CHAOS_EBUSY);
 	assert_true(queued > 0 && queued < 1000);
-	registry_free(r); /* frees the queued copies (ASan checks) */
+	/* the teardown frees the queued copies (ASan checks) */
 }
 
 static void
 test_event_gaps_are_counted_from_sequence_numbers(void **state)
 {
-	struct registry  *r = new_registry(8);
+	struct registry  *r = *state;
 	struct fake_agent f, stranger;
 	struct view       v;
 
-	(void)state;
 	fake_init(&f, "ledger", "db-0");
 	fake_init(&stranger, "ledger", "ghost-0");
 	send_event(r, &stranger, 1, CHAOS_ENOENT); /* not registered, not a Hello */
@@ -550,16 +551,14 @@ test_event_gaps_are_counted_from_sequence_numbers(void **state)
 	send_event(r, &f, 10, CHAOS_OK); /* duplicates and reordering are not gaps */
 	send_event(r, &f, 9, CHAOS_OK);
 	assert_int_equal(view_of(r, f.agent_id).gaps, 4);
-	registry_free(r);
 }
 
 static void
 test_snapshot_filters_by_namespace_and_reports_faults(void **state)
 {
-	struct registry  *r = new_registry(8);
+	struct registry  *r = *state;
 	struct fake_agent a, b, c;
 
-	(void)state;
 	fake_init(&a, "ledger", "db-0");
 	fake_init(&b, "ledger", "coord-0");
 	fake_init(&c, "chain", "node-0");
@@ -581,7 +580,6 @@ test_snapshot_filters_by_namespace_and_reports_faults(void **state)
 	assert_int_equal(view_of(r, a.agent_id).n_faults, 0);
 	poll_ok(r, fake_poll(&c, false), 3); /* faults are as of the latest poll */
 	assert_int_equal(view_of(r, c.agent_id).n_faults, 0);
-	registry_free(r);
 }
 
 /* A poll that says which faults are in force. */
@@ -599,12 +597,11 @@ fake_poll_faults(struct fake_agent *f, size_t n, char *const *faults)
 static void
 test_active_faults_follow_every_poll_also_when_unchanged(void **state)
 {
-	struct registry       *r      = new_registry(8);
+	struct registry       *r      = *state;
 	char                  *two[2] = {"r1-a", "r1-b"}, *other[2] = {"r1-a", "r2-c"};
 	struct fake_agent      f;
 	struct registry_counts c;
 
-	(void)state;
 	fake_init(&f, "chain", "node-0");
 	poll_ok(r, fake_poll(&f, true), 1);
 	poll_ok(r, fake_poll_faults(&f, 2, two), 1);
@@ -616,19 +613,17 @@ test_active_faults_follow_every_poll_also_when_unchanged(void **state)
 	assert_int_equal(c.active_faults, 2);
 	poll_ok(r, fake_poll_faults(&f, 1, other + 1), 1);
 	assert_string_equal(view_of(r, f.agent_id).first_fault, "r2-c");
-	registry_free(r);
 }
 
 static void
 test_counts_by_role_and_state_and_connected_ids_by_namespace(void **state)
 {
-	struct registry       *r      = new_registry(8);
+	struct registry       *r      = *state;
 	char                  *one[1] = {"r3-x"}, **ids = NULL;
 	struct fake_agent      a, b, c;
 	struct registry_counts k;
 	size_t                 n = 0;
 
-	(void)state;
 	fake_init(&a, "ledger", "db-1");
 	fake_init(&b, "ledger", "db-0");
 	fake_init(&c, "chain", "node-0");
@@ -654,7 +649,6 @@ test_counts_by_role_and_state_and_connected_ids_by_namespace(void **state)
 	assert_int_equal(n, 1);
 	assert_string_equal(ids[0], "ledger/db-1");
 	registry_ids_free(ids, n);
-	registry_free(r);
 }
 
 static void
@@ -685,13 +679,12 @@ test_full_table_refuses_new_agents_with_ebusy(void **state)
 static void
 test_a_second_live_process_with_the_same_id_is_refused_and_counted(void **state)
 {
-	struct registry       *r = new_registry(8);
+	struct registry       *r = *state;
 	struct fake_agent      first, second;
 	struct registry_counts c;
 	chaos_why              why  = {{0}};
 	bool                   need = false;
 
-	(void)state;
 	fake_init(&first, "ledger", "db-0");
 	fake_init(&second, "ledger", "db-0");
 	second.id.incarnation = T0_US + 5;
@@ -712,7 +705,6 @@ test_a_second_live_process_with_the_same_id_is_refused_and_counted(void **state)
 	poll_ok(r, fake_poll(&first, false), 1);
 	/* the same process on a new connection (a reconnect) is welcome */
 	poll_ok(r, fake_poll(&first, true), 7);
-	registry_free(r);
 }
 
 static void
@@ -723,8 +715,7 @@ test_churn_of_ten_thousand_ids_keeps_the_table_bounded(void **state)
 	struct registry_counts c;
 
 	(void)state;
-	fake_init(&keep, "ledger", "steady-0");
-	poll_ok(r, fake_poll(&keep, true), 1);
+	fake_connect(r, &keep, "ledger", "steady-0", 1);
 	for (int i = 0; i < 10000; i++) {
 		char pod[32];
 		snprintf(pod, sizeof(pod), "churn-%d", i);
@@ -740,22 +731,19 @@ test_churn_of_ten_thousand_ids_keeps_the_table_bounded(void **state)
 	assert_int_equal(view_of(r, keep.agent_id).state,
 	                 CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED);
 	/* a new legitimate agent still gets in */
-	fake_init(&f, "ledger", "late-0");
-	poll_ok(r, fake_poll(&f, true), 99999);
+	fake_connect(r, &f, "ledger", "late-0", 99999);
 	registry_free(r);
 }
 
 static void
 test_lost_agents_are_forgotten_after_the_forget_time(void **state)
 {
-	struct registry       *r = new_registry(8);
+	struct registry       *r = *state;
 	struct fake_agent      a;
 	struct registry_counts c;
 
-	(void)state;
 	registry_set_forget_after(r, 1);
-	fake_init(&a, "ledger", "db-0");
-	poll_ok(r, fake_poll(&a, true), 1);
+	fake_connect(r, &a, "ledger", "db-0", 1);
 	registry_pipe_closed(r, 1);
 	registry_sweep(r, clk_mono_us());
 	assert_true(view_of(r, a.agent_id).found); /* lost, still listed */
@@ -763,7 +751,6 @@ test_lost_agents_are_forgotten_after_the_forget_time(void **state)
 	assert_false(view_of(r, a.agent_id).found);
 	registry_counts(r, &c);
 	assert_int_equal(c.evicted, 1);
-	registry_free(r);
 }
 
 /* The reply's lease fields, as the agent will decode them. */
@@ -786,13 +773,11 @@ reply_of(struct registry *r, const char *agent_id)
 static void
 test_replies_name_the_instance_and_the_live_faults(void **state)
 {
-	struct registry  *r = new_registry(8), *other = new_registry(8);
+	struct registry  *r = *state, *other = new_registry(8);
 	struct fake_agent a;
 	Chaos__V1__Reply *reply;
 
-	(void)state;
-	fake_init(&a, "ledger", "db-0");
-	poll_ok(r, fake_poll(&a, true), 1);
+	fake_connect(r, &a, "ledger", "db-0", 1);
 	assert_int_not_equal(registry_instance(r), 0);
 	assert_int_not_equal(registry_instance(r), registry_instance(other));
 	assert_int_equal(registry_fault_live(r, a.agent_id, "r7-partition-db-0", true),
@@ -810,34 +795,155 @@ test_replies_name_the_instance_and_the_live_faults(void **state)
 	reply = reply_of(r, a.agent_id);
 	assert_int_equal(reply->n_live_faults, 0);
 	wire_free(reply);
-	registry_free(r);
 	registry_free(other);
+}
+
+/* The next poll, saying fault_id is in force. */
+static const Chaos__V1__Poll *
+fake_poll_in_force(struct fake_agent *f, char *fault_id)
+{
+	fake_poll(f, false);
+	f->faults[0]            = fault_id;
+	f->poll.active_faults   = f->faults;
+	f->poll.n_active_faults = 1;
+	return &f->poll;
+}
+
+/* The apply command a scenario sends for fault_id: a partition with a
+ * 3 s lease and a hard end. */
+static void
+enqueue_partition(struct registry *r, const char *agent_id, const char *fault_id,
+                  uint64_t command_id, int64_t hard_end)
+{
+	Chaos__V1__Command        cmd      = CHAOS__V1__COMMAND__INIT;
+	Chaos__V1__FaultSpec      spec     = CHAOS__V1__FAULT_SPEC__INIT;
+	Chaos__V1__PartitionFault part     = CHAOS__V1__PARTITION_FAULT__INIT;
+	char                     *peers[1] = {"10.77.0.22/32"};
+
+	part.peers           = peers;
+	part.n_peers         = 1;
+	spec.fault_id        = (char *)fault_id;
+	spec.lease_ms        = 3000;
+	spec.hard_end_ctl_us = hard_end;
+	spec.kind_case       = CHAOS__V1__FAULT_SPEC__KIND_PARTITION;
+	spec.partition       = &part;
+	cmd.command_id       = command_id;
+	cmd.body_case        = CHAOS__V1__COMMAND__BODY_APPLY_FAULT;
+	cmd.apply_fault      = &spec;
+	assert_int_equal(registry_enqueue(r, agent_id, &cmd), CHAOS_OK);
+}
+
+static void
+test_faults_list_kind_lease_end_and_hard_end_of_what_is_kept(void **state)
+{
+	struct registry       *r = *state;
+	struct fake_agent      a;
+	Chaos__V1__LiveFault **f        = NULL;
+	size_t                 n        = 0;
+	int64_t                hard_end = clk_now_us() + 60000000, before;
+
+	fake_connect(r, &a, "ledger", "chain-0", 1);
+	assert_int_equal(registry_fault_live(r, a.agent_id, "r7-partition-chain-0", true),
+	                 CHAOS_OK);
+	enqueue_partition(r, a.agent_id, "r7-partition-chain-0", 70, hard_end);
+	before = clk_now_us();
+	wire_free(reply_of(r, a.agent_id)); /* carries the apply: renews the lease */
+	/* the agent has not confirmed it yet: wanted, not in force */
+	assert_int_equal(registry_faults(r, &f, &n), CHAOS_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(f[0]->pod, "chain-0");
+	assert_string_equal(f[0]->namespace_, "ledger");
+	assert_string_equal(f[0]->fault_id, "r7-partition-chain-0");
+	assert_string_equal(f[0]->kind, "partition");
+	assert_null(f[0]->target);
+	assert_int_equal(f[0]->lease_ms, 3000);
+	assert_true(f[0]->has_lease_end_ctl_us);
+	assert_true(f[0]->lease_end_ctl_us >= before + 3000000);
+	assert_true(f[0]->lease_end_ctl_us <= clk_now_us() + 3000000);
+	assert_int_equal(f[0]->hard_end_ctl_us, hard_end);
+	assert_true(f[0]->wanted);
+	assert_false(f[0]->in_force);
+	registry_faults_free(f, n);
+	/* the agent's next poll lists it: in force */
+	poll_ok(r, fake_poll_in_force(&a, "r7-partition-chain-0"), 1);
+	assert_int_equal(registry_faults(r, &f, &n), CHAOS_OK);
+	assert_int_equal(n, 1);
+	assert_true(f[0]->wanted && f[0]->in_force);
+	registry_faults_free(f, n);
+}
+
+static void
+test_a_fault_no_longer_wanted_but_in_force_is_listed_as_reverting(void **state)
+{
+	struct registry       *r = *state;
+	struct fake_agent      a, b;
+	Chaos__V1__LiveFault **f = NULL;
+	size_t                 n = 0;
+
+	fake_connect(r, &a, "ledger", "chain-1", 1);
+	fake_connect(r, &b, "ledger", "chain-0", 2);
+	registry_fault_live(r, a.agent_id, "r7-partition-chain-1", true);
+	registry_fault_live(r, b.agent_id, "r7-partition-chain-0", true);
+	enqueue_partition(r, a.agent_id, "r7-partition-chain-1", 71, clk_now_us() + 1);
+	registry_forget_faults(r, "r7-"); /* the run ended */
+	poll_ok(r, fake_poll_in_force(&a, "r7-partition-chain-1"), 1);
+	assert_int_equal(registry_faults(r, &f, &n), CHAOS_OK);
+	assert_int_equal(n, 1); /* chain-0's is gone from both sides */
+	assert_string_equal(f[0]->pod, "chain-1");
+	assert_false(f[0]->wanted);
+	assert_true(f[0]->in_force);
+	assert_false(f[0]->has_lease_end_ctl_us); /* nobody renews it */
+	registry_faults_free(f, n);
+}
+
+static void
+test_a_lost_agent_says_since_when(void **state)
+{
+	struct registry       *r = *state;
+	struct fake_agent      a;
+	Chaos__V1__AgentInfo **all = NULL;
+	size_t                 n   = 0;
+	int64_t                before;
+
+	fake_connect(r, &a, "ledger", "chain-2", 1);
+	assert_int_equal(registry_snapshot(r, NULL, &all, &n), CHAOS_OK);
+	assert_false(all[0]->has_lost_since_ctl_us);
+	registry_snapshot_free(all, n);
+	before = clk_now_us();
+	registry_pipe_closed(r, 1);
+	assert_int_equal(registry_snapshot(r, NULL, &all, &n), CHAOS_OK);
+	assert_true(all[0]->has_lost_since_ctl_us);
+	assert_true(all[0]->lost_since_ctl_us >= before);
+	assert_true(all[0]->lost_since_ctl_us <= clk_now_us());
+	registry_snapshot_free(all, n);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_unknown_agent_without_identity_is_asked_for_it),
-	    cmocka_unit_test(test_agent_with_identity_is_registered_and_connected),
-	    cmocka_unit_test(test_sweep_marks_lost_only_after_three_heartbeats),
-	    cmocka_unit_test(test_closed_pipe_marks_only_its_agent_lost),
-	    cmocka_unit_test(test_new_poll_reconnects_a_lost_agent),
-	    cmocka_unit_test(test_poll_times_give_the_agent_clock_offset),
-	    cmocka_unit_test(test_new_incarnation_resets_clock_and_event_sequence),
-	    cmocka_unit_test(test_enqueued_command_is_resent_until_acked),
-	    cmocka_unit_test(test_command_queue_is_bounded),
-	    cmocka_unit_test(test_event_gaps_are_counted_from_sequence_numbers),
-	    cmocka_unit_test(test_snapshot_filters_by_namespace_and_reports_faults),
-	    cmocka_unit_test(test_active_faults_follow_every_poll_also_when_unchanged),
-	    cmocka_unit_test(
-	        test_counts_by_role_and_state_and_connected_ids_by_namespace),
+	    TABLE_TEST(test_unknown_agent_without_identity_is_asked_for_it),
+	    TABLE_TEST(test_agent_with_identity_is_registered_and_connected),
+	    TABLE_TEST(test_sweep_marks_lost_only_after_three_heartbeats),
+	    TABLE_TEST(test_closed_pipe_marks_only_its_agent_lost),
+	    TABLE_TEST(test_new_poll_reconnects_a_lost_agent),
+	    TABLE_TEST(test_poll_times_give_the_agent_clock_offset),
+	    TABLE_TEST(test_new_incarnation_resets_clock_and_event_sequence),
+	    TABLE_TEST(test_enqueued_command_is_resent_until_acked),
+	    TABLE_TEST(test_command_queue_is_bounded),
+	    TABLE_TEST(test_event_gaps_are_counted_from_sequence_numbers),
+	    TABLE_TEST(test_snapshot_filters_by_namespace_and_reports_faults),
+	    TABLE_TEST(test_active_faults_follow_every_poll_also_when_unchanged),
+	    TABLE_TEST(test_counts_by_role_and_state_and_connected_ids_by_namespace),
 	    cmocka_unit_test(test_full_table_refuses_new_agents_with_ebusy),
-	    cmocka_unit_test(
+	    TABLE_TEST(
 	        test_a_second_live_process_with_the_same_id_is_refused_and_counted),
 	    cmocka_unit_test(test_churn_of_ten_thousand_ids_keeps_the_table_bounded),
-	    cmocka_unit_test(test_lost_agents_are_forgotten_after_the_forget_time),
-	    cmocka_unit_test(test_replies_name_the_instance_and_the_live_faults),
+	    TABLE_TEST(test_lost_agents_are_forgotten_after_the_forget_time),
+	    TABLE_TEST(test_replies_name_the_instance_and_the_live_faults),
+	    TABLE_TEST(test_faults_list_kind_lease_end_and_hard_end_of_what_is_kept),
+	    TABLE_TEST(test_a_fault_no_longer_wanted_but_in_force_is_listed_as_reverting),
+	    TABLE_TEST(test_a_lost_agent_says_since_when),
 	};
 
 	log_init("test_registry", LOG_LEVEL_ERROR);

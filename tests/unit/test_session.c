@@ -48,8 +48,8 @@ setup(void **state)
 	         (int)getpid());
 	assert_int_equal(registry_new(HB_MS, 1024, &f->reg), CHAOS_OK);
 	assert_int_equal(epstats_init(&f->stats, "session"), CHAOS_OK);
-	if (session_srv_start(f->url, NULL, f->reg, &f->stats, 1024, &f->srv, &why) !=
-	    CHAOS_OK)
+	if (session_srv_start(f->url, NULL, f->reg, &f->stats, NULL, 1024, &f->srv,
+	                      &why) != CHAOS_OK)
 		fail_msg("session server: %s", why.text);
 	*state = f;
 	return 0;
