@@ -702,24 +702,65 @@ reg_queue_for(struct reg_agent *a, const char *key, const Chaos__V1__Command *cm
 	return reg_queue(a, &c);
 }
 
+/* Queues cmd for agent_id (mtx held); *served_by is the id of the agent
+ * that got it: agent_id itself, or a copy of its node agent's id. */
+static chaos_err
+reg_enqueue_locked(struct registry *r, const char *agent_id,
+                   const Chaos__V1__Command *cmd, const char **served_by)
+{
+	struct reg_agent *a;
+	char              key[32];
+	chaos_err         rv;
+
+	if ((a = reg_find_serving(r, agent_id, key, sizeof(key), NULL)) == NULL)
+		return CHAOS_ENOENT;
+	if ((rv = reg_queue_for(a, key, cmd)) != CHAOS_OK)
+		return rv;
+	if (cmd->body_case == CHAOS__V1__COMMAND__BODY_APPLY_FAULT)
+		reg_lease_note(a, cmd->apply_fault, key);
+	*served_by = strcmp(a->id, agent_id) == 0 ? agent_id : strdup(a->id);
+	return *served_by != NULL ? CHAOS_OK : CHAOS_ENOMEM;
+}
+
+size_t
+registry_enqueue_all(struct registry *r, size_t n, const char *const *agent_ids,
+                     Chaos__V1__Command *const *cmds, chaos_err *rvs)
+{
+	const char **kick   = calloc(n ? n : 1, sizeof(*kick));
+	size_t       queued = 0;
+
+	for (size_t i = 0; kick == NULL && i < n; i++)
+		rvs[i] = CHAOS_ENOMEM;
+	if (kick == NULL)
+		return 0;
+	/* one hold of the lock for all, then one kick for all: a fan-out does
+	 * not trade the lock with the pollers a thousand times */
+	nng_mtx_lock(r->mtx);
+	for (size_t i = 0; i < n; i++)
+		if ((rvs[i] = reg_enqueue_locked(r, agent_ids[i], cmds[i],
+		                                 &kick[queued])) == CHAOS_OK)
+			queued++;
+	nng_mtx_unlock(r->mtx);
+	if (queued > 0 && r->kick != NULL)
+		r->kick(r->kick_arg, kick, queued);
+	for (size_t i = 0, k = 0; i < n; i++) {
+		if (rvs[i] != CHAOS_OK)
+			continue;
+		if (kick[k] != agent_ids[i]) /* a node agent's id, copied */
+			free((char *)kick[k]);
+		k++;
+	}
+	free(kick);
+	return queued;
+}
+
 chaos_err
 registry_enqueue(struct registry *r, const char *agent_id, const Chaos__V1__Command *cmd)
 {
-	struct reg_agent *a;
-	char              served_by[LIMIT_ID_LEN + 1], key[32];
-	chaos_err         rv = CHAOS_ENOENT;
+	Chaos__V1__Command *c  = (Chaos__V1__Command *)cmd; /* not changed */
+	chaos_err           rv = CHAOS_ENOMEM;
 
-	nng_mtx_lock(r->mtx);
-	if ((a = reg_find_serving(r, agent_id, key, sizeof(key), NULL)) != NULL) {
-		snprintf(served_by, sizeof(served_by), "%s", a->id);
-		rv = reg_queue_for(a, key, cmd);
-		if (rv == CHAOS_OK &&
-		    cmd->body_case == CHAOS__V1__COMMAND__BODY_APPLY_FAULT)
-			reg_lease_note(a, cmd->apply_fault, key);
-	}
-	nng_mtx_unlock(r->mtx);
-	if (rv == CHAOS_OK && r->kick != NULL)
-		r->kick(r->kick_arg, served_by);
+	registry_enqueue_all(r, 1, &agent_id, &c, &rv);
 	return rv;
 }
 

@@ -53,10 +53,11 @@ struct registry_counts {
  * a metrics scrape needs). */
 void registry_counts(struct registry *r, struct registry_counts *out);
 
-/* Called for every command queued for agent_id, so a parked poll can be
- * answered at once. Runs on the thread that queued the command, with no
- * registry lock held (it may call back into the registry). */
-typedef void (*registry_kick_fn)(void *arg, const char *agent_id);
+/* Called with the n agents that commands were just queued for (each once
+ * per command; the ids are borrowed for the call), so their parked polls
+ * can be answered at once. Runs on the thread that queued the commands,
+ * with no registry lock held (it may call back into the registry). */
+typedef void (*registry_kick_fn)(void *arg, const char *const *agent_ids, size_t n);
 void registry_set_kick(struct registry *r, registry_kick_fn fn, void *arg);
 
 /* Receives every ack carried by a poll, with the agent's clock offset (agent
@@ -113,6 +114,12 @@ void registry_forget_faults(struct registry *r, const char *prefix);
  * Returns CHAOS_OK, CHAOS_ENOENT for an unknown agent, CHAOS_ENOMEM. */
 chaos_err registry_enqueue(struct registry *r, const char *agent_id,
                            const Chaos__V1__Command *cmd);
+
+/* registry_enqueue for cmds[i] to agent_ids[i], i < n, with one hold of the
+ * lock and one kick for all (a fan-out). rvs[i] gets each one's result (as
+ * registry_enqueue's). Returns how many were queued. */
+size_t registry_enqueue_all(struct registry *r, size_t n, const char *const *agent_ids,
+                            Chaos__V1__Command *const *cmds, chaos_err *rvs);
 
 /* A session pipe closed: its agent is lost at once ("connection closed"). */
 void registry_pipe_closed(struct registry *r, uint32_t pipe_id);

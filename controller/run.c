@@ -245,23 +245,28 @@ size_t
 run_send_all(struct run *r, size_t n, const char *const *agent_ids,
              Chaos__V1__Command *const *cmds, int64_t timeout_us, struct obs_ack *acks)
 {
-	int64_t   deadline = clk_mono_us() + timeout_us;
-	uint64_t *ids      = calloc(n ? n : 1, sizeof(*ids));
-	size_t    ok       = 0;
+	int64_t    deadline = clk_mono_us() + timeout_us;
+	uint64_t  *ids      = calloc(n ? n : 1, sizeof(*ids));
+	chaos_err *rvs      = calloc(n ? n : 1, sizeof(*rvs));
+	size_t     ok       = 0;
 
 	memset(acks, 0, n * sizeof(*acks));
-	for (size_t i = 0; ids == NULL && i < n; i++)
+	for (size_t i = 0; (ids == NULL || rvs == NULL) && i < n; i++)
 		snprintf(acks[i].error, sizeof(acks[i].error), "out of memory");
-	if (ids == NULL)
+	if (ids == NULL || rvs == NULL) {
+		free(ids);
+		free(rvs);
 		return 0;
-	/* Enqueue everything first: each enqueue answers that agent's parked
-	 * poll at once, so the commands land within a round trip of each other.
-	 * Then one wait for all the acks. */
-	for (size_t i = 0; i < n; i++) {
-		cmds[i]->command_id = atomic_fetch_add(&r->mgr->next_command, 1);
-		if (registry_enqueue(r->mgr->reg, agent_ids[i], cmds[i]) == CHAOS_OK)
-			ids[i] = cmds[i]->command_id; /* else 0: not waited for */
 	}
+	/* Enqueue everything first, in one batch (one hold of the registry's
+	 * lock, one kick that answers every parked poll), so the commands land
+	 * within a round trip of each other. Then one wait for all the acks. */
+	for (size_t i = 0; i < n; i++)
+		cmds[i]->command_id = atomic_fetch_add(&r->mgr->next_command, 1);
+	registry_enqueue_all(r->mgr->reg, n, agent_ids, cmds, rvs);
+	for (size_t i = 0; i < n; i++)
+		if (rvs[i] == CHAOS_OK)
+			ids[i] = cmds[i]->command_id; /* else 0: not waited for */
 	obs_wait_acks(r->obs, ids, n, deadline, acks);
 	for (size_t i = 0; i < n; i++) {
 		if (acks[i].status == CHAOS__V1__STATUS__STATUS_OK)
@@ -275,6 +280,7 @@ run_send_all(struct run *r, size_t n, const char *const *agent_ids,
 			         (long long)timeout_us / 1000);
 	}
 	free(ids);
+	free(rvs);
 	return ok;
 }
 

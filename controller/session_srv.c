@@ -148,19 +148,6 @@ ssrv_park_locked(struct session_srv *s, struct ssrv_worker *w)
 	return true;
 }
 
-/* Takes agent_id's parked poll off the queue; NULL when none is parked. */
-static struct ssrv_worker *
-ssrv_take_parked(struct session_srv *s, const char *agent_id)
-{
-	struct ssrv_worker *w;
-
-	nng_mtx_lock(s->mtx);
-	if ((w = ssrv_parked_of(s, agent_id)) != NULL)
-		ssrv_unlink(s, w);
-	nng_mtx_unlock(s->mtx);
-	return w;
-}
-
 /* Answers the polls that are due, a batch at a time, outside the lock. */
 static void
 ssrv_keepalive_loop(void *arg)
@@ -223,14 +210,29 @@ ssrv_reply(struct ssrv_worker *w, const char *refused)
 	nng_ctx_send(w->ctx, w->aio);
 }
 
-/* A command was queued for agent_id: its parked poll is answered now. */
+/* Commands were queued for these agents: their parked polls are answered
+ * now, taken off the queue under one hold of the lock. */
 static void
-ssrv_kick(void *arg, const char *agent_id)
+ssrv_kick(void *arg, const char *const *agent_ids, size_t n)
 {
-	struct ssrv_worker *w = ssrv_take_parked(arg, agent_id);
+	struct session_srv *s = arg;
+	struct ssrv_worker *one, **w = n > 1 ? calloc(n, sizeof(*w)) : &one;
+	size_t              taken = 0;
 
-	if (w != NULL)
-		ssrv_reply(w, NULL);
+	if (w == NULL) { /* no room for the batch: one at a time */
+		for (size_t i = 0; i < n; i++)
+			ssrv_kick(arg, &agent_ids[i], 1);
+		return;
+	}
+	nng_mtx_lock(s->mtx);
+	for (size_t i = 0; i < n; i++)
+		if ((w[taken] = ssrv_parked_of(s, agent_ids[i])) != NULL)
+			ssrv_unlink(s, w[taken++]);
+	nng_mtx_unlock(s->mtx);
+	for (size_t i = 0; i < taken; i++)
+		ssrv_reply(w[i], NULL);
+	if (w != &one)
+		free(w);
 }
 
 /* Keeps the poll's agent id (at most LIMIT_ID_LEN, as the wire checks). */
@@ -322,7 +324,7 @@ ssrv_park(struct ssrv_worker *w)
 	if (w->identity_needed)
 		ssrv_reply(w, NULL);
 	else if (parked && registry_has_commands(s->reg, w->agent_id))
-		ssrv_kick(s, w->agent_id);
+		ssrv_kick(s, (const char *const *)&w->agent_id, 1);
 }
 
 static void ssrv_grow(struct session_srv *s);

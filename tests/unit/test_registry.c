@@ -451,11 +451,12 @@ static int  kicks;
 static char kicked_id[64];
 
 static void
-count_kick(void *arg, const char *agent_id)
+count_kick(void *arg, const char *const *agent_ids, size_t n)
 {
 	assert_ptr_equal(arg, &kicks);
+	assert_int_equal(n, 1);
 	kicks++;
-	snprintf(kicked_id, sizeof(kicked_id), "%s", agent_id);
+	snprintf(kicked_id, sizeof(kicked_id), "%s", agent_ids[0]);
 }
 
 static void
