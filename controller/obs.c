@@ -51,8 +51,8 @@ struct obs {
 	size_t              n_acks, cap_acks;
 	uint32_t           *ack_slots;
 	size_t              n_slots;
-	nng_cv             *ack_cv;   /* only for the ack a waiter wants */
-	uint64_t            ack_want; /* 0: nobody waits */
+	nng_cv             *ack_cv;      /* only when a waiter's set may be complete */
+	size_t              ack_wake_at; /* n_acks that wakes it; 0: nobody waits */
 	struct obs_conn     conns[OBS_MAX_CONN];
 	size_t              n_conns;
 	struct obs_load    *loads;
@@ -313,7 +313,7 @@ obs_add_ack(struct obs *o, const Chaos__V1__Ack *a, int64_t offset_us, int64_t t
 		k->applied_us =
 		    a->has_applied_agent_us ? a->applied_agent_us - offset_us : t_poll_us;
 		o->ack_slots[obs_ack_slot(o, k->command_id)] = (uint32_t)o->n_acks;
-		if (a->command_id == o->ack_want)
+		if (o->ack_wake_at != 0 && o->n_acks >= o->ack_wake_at)
 			nng_cv_wake(o->ack_cv);
 	}
 	nng_mtx_unlock(o->mtx);
@@ -379,25 +379,42 @@ obs_copy_ack(const struct obs *o, uint64_t command_id, struct obs_ack *ack)
 	return true;
 }
 
+/* How many of ids[*from..n) have no ack yet (id 0: none to wait for);
+ * *from moves past the leading ones that have (acks are never dropped). */
+static size_t
+obs_missing(const struct obs *o, const uint64_t *ids, size_t n, size_t *from)
+{
+	size_t missing = 0;
+
+	while (*from < n && (ids[*from] == 0 || obs_ack_find(o, ids[*from]) != NULL))
+		(*from)++;
+	for (size_t i = *from; i < n; i++)
+		missing += ids[i] != 0 && obs_ack_find(o, ids[i]) == NULL;
+	return missing;
+}
+
 size_t
 obs_wait_acks(struct obs *o, const uint64_t *ids, size_t n, int64_t deadline_mono,
               struct obs_ack *acks)
 {
 	nng_time until = obs_deadline_ms(deadline_mono);
-	size_t   got   = 0;
-	bool     late  = false;
+	size_t   got = 0, from = 0, missing;
 
 	nng_mtx_lock(o->mtx);
-	/* One id at a time: obs_add_ack wakes this thread only for the id it
-	 * waits on, so n acks cost at most n wake-ups, not n for each. */
-	for (size_t i = 0; i < n; i++) {
-		while (!obs_copy_ack(o, ids[i], &acks[i]) && ids[i] != 0 && !late) {
-			o->ack_want = ids[i];
-			late        = nng_cv_until(o->ack_cv, until) == NNG_ETIMEDOUT;
-		}
-		got += acks[i].command_id != 0;
+	/* Woken only once as many acks arrived as were missing (any acks: the
+	 * set may then be complete), not at each one: a fan-out to a thousand
+	 * agents costs the waiter a wake-up or two, not a thousand. */
+	while ((missing = obs_missing(o, ids, n, &from)) > 0) {
+		o->ack_wake_at = o->n_acks + missing;
+		if (nng_cv_until(o->ack_cv, until) == NNG_ETIMEDOUT)
+			break;
 	}
-	o->ack_want = 0;
+	o->ack_wake_at = 0;
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] == 0)
+			memset(&acks[i], 0, sizeof(acks[i]));
+		else
+			got += obs_copy_ack(o, ids[i], &acks[i]);
 	nng_mtx_unlock(o->mtx);
 	return got;
 }

@@ -90,9 +90,9 @@ bool obs_wait_ack(struct obs *o, uint64_t command_id, int64_t deadline_mono,
  * passed: one wait for a whole fan-out. acks[i] is filled for each that
  * arrived (the first ack of a command counts) and zeroed (status 0) for the
  * others; an id 0 is skipped (nothing to wait for). Returns how many
- * arrived. Lookups are by a hash of the command id,
- * and only the ack waited on wakes the waiter. One thread waits on acks at a
- * time (a run's own). */
+ * arrived. Lookups are by a hash of the command id, and the waiter is woken
+ * only when enough acks arrived to complete its set. One thread waits on
+ * acks at a time (a run's own). */
 size_t obs_wait_acks(struct obs *o, const uint64_t *ids, size_t n, int64_t deadline_mono,
                      struct obs_ack *acks);
 
