@@ -764,27 +764,46 @@ registry_enqueue(struct registry *r, const char *agent_id, const Chaos__V1__Comm
 	return rv;
 }
 
+/* registry_fault_live's work (mtx held). */
+static chaos_err
+reg_fault_live_locked(struct registry *r, const char *agent_id, const char *fault_id,
+                      bool live)
+{
+	struct reg_agent *a = reg_find_serving(r, agent_id, NULL, 0, NULL);
+
+	if (a == NULL)
+		return CHAOS_ENOENT;
+	if (live)
+		return reg_ids_has(&a->live, fault_id) ? CHAOS_OK
+		                                       : reg_live_add(a, fault_id);
+	for (size_t i = 0; i < a->live.n; i++)
+		if (strcmp(a->live.id[i], fault_id) == 0) {
+			reg_live_remove_at(a, i);
+			break;
+		}
+	return CHAOS_OK;
+}
+
 chaos_err
 registry_fault_live(struct registry *r, const char *agent_id, const char *fault_id,
                     bool live)
 {
-	struct reg_agent *a;
-	chaos_err         rv = CHAOS_OK;
+	chaos_err rv;
 
 	nng_mtx_lock(r->mtx);
-	if ((a = reg_find_serving(r, agent_id, NULL, 0, NULL)) == NULL) {
-		rv = CHAOS_ENOENT;
-	} else if (live && !reg_ids_has(&a->live, fault_id)) {
-		rv = reg_live_add(a, fault_id);
-	} else if (!live) {
-		for (size_t i = 0; i < a->live.n; i++)
-			if (strcmp(a->live.id[i], fault_id) == 0) {
-				reg_live_remove_at(a, i);
-				break;
-			}
-	}
+	rv = reg_fault_live_locked(r, agent_id, fault_id, live);
 	nng_mtx_unlock(r->mtx);
 	return rv;
+}
+
+void
+registry_fault_live_all(struct registry *r, size_t n, const char *const *agent_ids,
+                        const char *fault_id, bool live)
+{
+	nng_mtx_lock(r->mtx);
+	for (size_t i = 0; i < n; i++)
+		reg_fault_live_locked(r, agent_ids[i], fault_id, live);
+	nng_mtx_unlock(r->mtx);
 }
 
 void

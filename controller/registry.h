@@ -106,6 +106,11 @@ chaos_err registry_build_reply(struct registry *r, const char *agent_id,
 chaos_err registry_fault_live(struct registry *r, const char *agent_id,
                               const char *fault_id, bool live);
 
+/* registry_fault_live for one fault on n agents, with one hold of the lock
+ * (a fan-out); an unknown agent is skipped. */
+void registry_fault_live_all(struct registry *r, size_t n, const char *const *agent_ids,
+                             const char *fault_id, bool live);
+
 /* Clears every live fault whose id starts with prefix (a run's, when it
  * ends, on whatever path). */
 void registry_forget_faults(struct registry *r, const char *prefix);

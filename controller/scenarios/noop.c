@@ -187,8 +187,8 @@ noop_cmds_init(struct run *r, const struct noop_plan *pl, bool apply, struct noo
 		}
 		c->ptr[i] = &c->cmd[i];
 		c->ids[i] = pl->ids[i];
-		registry_fault_live(run_registry(r), pl->ids[i], c->fault_id, apply);
 	}
+	registry_fault_live_all(run_registry(r), pl->n, c->ids, c->fault_id, apply);
 	return CHAOS_OK;
 }
 
