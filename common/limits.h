@@ -60,6 +60,9 @@
 #define LIMIT_ID_LEN 253u
 #define LIMIT_TEXT_LEN 4096u
 #define LIMIT_REPEATED 4096u
+/* Agents one controller serves (--max-agents), and so lists in one control
+ * answer (ControlResponse.agents, which LIMIT_REPEATED would cut at 4096). */
+#define LIMIT_AGENTS 65536u
 #define LIMIT_PEERS 4096u
 #define LIMIT_URL_LEN 2048u
 

@@ -179,6 +179,17 @@ wire_unknown_fields_ok(const ProtobufCMessage *m)
 	return true;
 }
 
+/* How many values repeated field f of d may hold: the agents of a control
+ * answer as many as a controller serves, anything else LIMIT_REPEATED. */
+static size_t
+wire_repeated_max(const ProtobufCMessageDescriptor *d, const ProtobufCFieldDescriptor *f)
+{
+	return d == &chaos__v1__control_response__descriptor &&
+	        f->offset == offsetof(Chaos__V1__ControlResponse, agents)
+	    ? LIMIT_AGENTS
+	    : LIMIT_REPEATED;
+}
+
 /* Walks every present field: enum values must be known, strings must be
  * clean text, repeated fields bounded, nesting bounded. */
 static chaos_err
@@ -200,7 +211,7 @@ wire_check_generic(const ProtobufCMessage *m, int depth, chaos_why *why)
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
 			size_t      n   = *(const size_t *)(base + f->quantifier_offset);
 			const char *arr = *(char *const *)(base + f->offset);
-			if (n > LIMIT_REPEATED) {
+			if (n > wire_repeated_max(d, f)) {
 				return chaos_fail(why, CHAOS_EPROTO,
 				                  "too many repeated values");
 			}

@@ -13,7 +13,7 @@
 
 struct events_srv {
 	nng_socket       sock;
-	nng_thread      *thread;
+	nng_aio         *aio; /* one receive at a time: events stay in order */
 	struct registry *reg;
 	struct epstats  *stats;
 	struct idcheck  *idc;
@@ -48,19 +48,23 @@ esrv_take(struct events_srv *s, nng_msg *msg)
 	wire_free(e);
 }
 
+/* One event received (on an NNG thread): taken, and the next one asked
+ * for. A callback instead of a thread blocked in nng_recvmsg: no hand-over
+ * from NNG's thread to ours and no aio made for every event. */
 static void
-esrv_loop(void *arg)
+esrv_received(void *arg)
 {
-	struct events_srv *s = arg;
+	struct events_srv *s  = arg;
+	int                rv = nng_aio_result(s->aio);
 	nng_msg           *msg;
-	int                rv;
 
-	while ((rv = nng_recvmsg(s->sock, &msg, 0)) != NNG_ECLOSED) {
-		if (rv != 0)
-			continue;
+	if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
+		return;
+	if (rv == 0 && (msg = nng_aio_get_msg(s->aio)) != NULL) {
 		esrv_take(s, msg);
 		nng_msg_free(msg);
 	}
+	nng_recv_aio(s->sock, s->aio);
 }
 
 chaos_err
@@ -78,19 +82,21 @@ events_srv_start(const char *url, const struct transport_tls *tls, struct regist
 	s->idc      = idc;
 	s->sink     = sink;
 	s->sink_arg = sink_arg;
-	if ((rv = nng_pull0_open(&s->sock)) != 0) {
+	if ((rv = nng_aio_alloc(&s->aio, esrv_received, s)) != 0 ||
+	    (rv = nng_pull0_open(&s->sock)) != 0) {
+		nng_aio_free(s->aio);
 		free(s);
 		return chaos_fail(why, chaos_err_from_nng(rv), "%s", nng_strerror(rv));
 	}
 	epstats_watch_pipes(stats, s->sock);
 	if ((rv = transport_listen(s->sock, url, WIRE_MAX_EVENT + WIRE_SOCKET_SLACK, tls,
-	                           why)) != CHAOS_OK ||
-	    (rv = chaos_err_from_nng(nng_thread_create(&s->thread, esrv_loop, s))) !=
-	        CHAOS_OK) {
+	                           why)) != CHAOS_OK) {
 		nng_close(s->sock);
+		nng_aio_free(s->aio);
 		free(s);
 		return rv;
 	}
+	nng_recv_aio(s->sock, s->aio);
 	*out = s;
 	return CHAOS_OK;
 }
@@ -101,6 +107,7 @@ events_srv_stop(struct events_srv *s)
 	if (s == NULL)
 		return;
 	nng_close(s->sock);
-	nng_thread_destroy(s->thread); /* joins */
+	nng_aio_stop(s->aio); /* waits for a callback under way */
+	nng_aio_free(s->aio);
 	free(s);
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The controller's PULL end of the agents' event streams (hello, probe
- * samples, fault state changes). One thread receives, validates and hands
- * each event to the registry and, when set, to a sink.
+ * samples, fault state changes). One receive at a time, completed on an
+ * NNG thread, validates each event in order and hands it to the registry
+ * and, when set, to a sink.
  */
 #ifndef CHAOS_CONTROLLER_EVENTS_SRV_H
 #define CHAOS_CONTROLLER_EVENTS_SRV_H
@@ -14,7 +15,7 @@
 #include "controller/registry.h"
 
 /* Receives every valid event with its arrival time on the controller clock.
- * Runs on the events thread; must not block. */
+ * Runs on an NNG thread, one event at a time; must not block. */
 typedef void (*events_sink_fn)(void *arg, const Chaos__V1__Event *e, int64_t t_ctl_us);
 
 struct events_srv;

@@ -18,7 +18,6 @@
 
 #define METRICS_MAX_SCENARIOS 16
 #define METRICS_N_STATES 16 /* room for every Chaos__V1__RunState value */
-#define METRICS_N_ROLES 8   /* room for every Chaos__V1__Role value */
 #define METRICS_MAX_EPS 8
 
 struct metrics {
@@ -102,57 +101,47 @@ metrics_head(FILE *f, const char *name, const char *type, const char *help)
 
 /* How the agent table copes: forgotten entries and refused newcomers. */
 static void
-metrics_table(FILE *f, struct registry *reg)
+metrics_table(FILE *f, const struct registry_counts *c)
+{
+	metrics_head(f, "chaos_agents_forgotten_total", "counter",
+	             "Agents forgotten: lost too long, or to make room in a full table.");
+	fprintf(f, "chaos_agents_forgotten_total %llu\n", (unsigned long long)c->evicted);
+	metrics_head(f, "chaos_agents_refused_total", "counter",
+	             "Agents refused, by reason.");
+	fprintf(f, "chaos_agents_refused_total{reason=\"duplicate_id\"} %llu\n",
+	        (unsigned long long)c->refused_duplicate);
+	fprintf(f, "chaos_agents_refused_total{reason=\"table_full\"} %llu\n",
+	        (unsigned long long)c->refused_full);
+	fprintf(f, "chaos_agents_refused_total{reason=\"identity\"} %llu\n",
+	        (unsigned long long)atomic_load(&metrics_refused_identity));
+}
+
+/* Counted in one pass over the table: a scrape copies no agent, so its cost
+ * does not grow with what each agent carries. */
+static void
+metrics_agents(FILE *f, struct registry *reg)
 {
 	struct registry_counts c = {0};
 
 	if (reg != NULL)
 		registry_counts(reg, &c);
-	metrics_head(f, "chaos_agents_forgotten_total", "counter",
-	             "Agents forgotten: lost too long, or to make room in a full table.");
-	fprintf(f, "chaos_agents_forgotten_total %llu\n", (unsigned long long)c.evicted);
-	metrics_head(f, "chaos_agents_refused_total", "counter",
-	             "Agents refused, by reason.");
-	fprintf(f, "chaos_agents_refused_total{reason=\"duplicate_id\"} %llu\n",
-	        (unsigned long long)c.refused_duplicate);
-	fprintf(f, "chaos_agents_refused_total{reason=\"table_full\"} %llu\n",
-	        (unsigned long long)c.refused_full);
-	fprintf(f, "chaos_agents_refused_total{reason=\"identity\"} %llu\n",
-	        (unsigned long long)atomic_load(&metrics_refused_identity));
-}
-
-static void
-metrics_agents(FILE *f, struct registry *reg)
-{
-	Chaos__V1__AgentInfo **a                         = NULL;
-	size_t                 n                         = 0;
-	uint64_t               count[METRICS_N_ROLES][2] = {{0}}, faults = 0;
-
-	if (reg != NULL && registry_snapshot(reg, NULL, &a, &n) != CHAOS_OK)
-		n = 0;
-	for (size_t i = 0; i < n; i++) {
-		bool   up = a[i]->state == CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED;
-		size_t r  = (size_t)a[i]->identity->role;
-		count[r < METRICS_N_ROLES ? r : 0][up ? 0 : 1]++;
-		faults += up ? a[i]->n_active_faults : 0;
-	}
-	if (a != NULL)
-		registry_snapshot_free(a, n);
 	metrics_head(f, "chaos_agents", "gauge",
 	             "Agents known to the controller, by role and state.");
 	for (unsigned v = 0; v < chaos__v1__role__descriptor.n_values; v++) {
 		int  r = chaos__v1__role__descriptor.values[v].value;
 		char name[32];
+		if (r < 0 || r >= REGISTRY_N_ROLES)
+			continue;
 		wire_enum_name(&chaos__v1__role__descriptor, r, name, sizeof(name));
-		for (int s = 0; r < METRICS_N_ROLES && s < 2; s++)
-			fprintf(f, "chaos_agents{role=\"%s\",state=\"%s\"} %llu\n", name,
-			        s ? "lost" : "connected",
-			        (unsigned long long)count[r][s]);
+		fprintf(f, "chaos_agents{role=\"%s\",state=\"connected\"} %zu\n", name,
+		        c.connected_by_role[r]);
+		fprintf(f, "chaos_agents{role=\"%s\",state=\"lost\"} %zu\n", name,
+		        c.lost_by_role[r]);
 	}
 	metrics_head(f, "chaos_active_faults", "gauge",
 	             "Faults in force now, as reported by the connected agents.");
-	fprintf(f, "chaos_active_faults %llu\n", (unsigned long long)faults);
-	metrics_table(f, reg);
+	fprintf(f, "chaos_active_faults %zu\n", c.active_faults);
+	metrics_table(f, &c);
 }
 
 static void

@@ -24,9 +24,17 @@ struct obs_conn {
 	char     check_id[128];
 };
 
+/* An ack as kept: the text only when there is one. */
+struct obs_ack_rec {
+	uint64_t command_id;
+	int64_t  applied_us;
+	int      status;
+	char    *error;
+};
+
 #define OBS_MAX_SERIES 256
 #define OBS_MAX_FAULT_EVENTS 1024
-#define OBS_MAX_ACKS 4096
+#define OBS_MAX_ACKS (1u << 20) /* a run that fans out to 65536 agents, 16 times */
 #define OBS_MAX_CONN 1024
 #define OBS_MAX_LOADS 65536
 
@@ -37,12 +45,18 @@ struct obs {
 	size_t                 n_series;
 	struct obs_fault_event faults[OBS_MAX_FAULT_EVENTS];
 	size_t                 n_faults;
-	struct obs_ack         acks[OBS_MAX_ACKS];
-	size_t                 n_acks;
-	struct obs_conn        conns[OBS_MAX_CONN];
-	size_t                 n_conns;
-	struct obs_load       *loads;
-	size_t                 n_loads, cap_loads;
+	/* acks, and their index by command id: open addressing, slot = record
+	 * number + 1, 0 = free; at most half full */
+	struct obs_ack_rec *acks;
+	size_t              n_acks, cap_acks;
+	uint32_t           *ack_slots;
+	size_t              n_slots;
+	nng_cv             *ack_cv;      /* only when a waiter's set may be complete */
+	size_t              ack_wake_at; /* n_acks that wakes it; 0: nobody waits */
+	struct obs_conn     conns[OBS_MAX_CONN];
+	size_t              n_conns;
+	struct obs_load    *loads;
+	size_t              n_loads, cap_loads;
 };
 
 chaos_err
@@ -52,10 +66,9 @@ obs_new(struct obs **out)
 
 	if (o == NULL)
 		return CHAOS_ENOMEM;
-	if (nng_mtx_alloc(&o->mtx) != 0 || nng_cv_alloc(&o->cv, o->mtx) != 0) {
-		if (o->mtx != NULL)
-			nng_mtx_free(o->mtx);
-		free(o);
+	if (nng_mtx_alloc(&o->mtx) != 0 || nng_cv_alloc(&o->cv, o->mtx) != 0 ||
+	    nng_cv_alloc(&o->ack_cv, o->mtx) != 0) {
+		obs_free(o);
 		return CHAOS_ENOMEM;
 	}
 	*out = o;
@@ -72,8 +85,16 @@ obs_free(struct obs *o)
 	for (size_t i = 0; i < o->n_conns; i++)
 		free(o->conns[i].buf);
 	obs_loads_free(o->loads, o->n_loads);
-	nng_cv_free(o->cv);
-	nng_mtx_free(o->mtx);
+	for (size_t i = 0; i < o->n_acks; i++)
+		free(o->acks[i].error);
+	free(o->acks);
+	free(o->ack_slots);
+	if (o->ack_cv != NULL)
+		nng_cv_free(o->ack_cv);
+	if (o->cv != NULL)
+		nng_cv_free(o->cv);
+	if (o->mtx != NULL)
+		nng_mtx_free(o->mtx);
 	free(o);
 }
 
@@ -222,22 +243,78 @@ obs_add_event(struct obs *o, const Chaos__V1__Event *e, int64_t offset_us)
 	nng_mtx_unlock(o->mtx);
 }
 
+/* The index slot of command_id: its record's, or the free one where it
+ * would go (o->n_slots > 0). */
+static size_t
+obs_ack_slot(const struct obs *o, uint64_t command_id)
+{
+	size_t mask = o->n_slots - 1;
+	/* ids are consecutive numbers: a multiplicative hash spreads them */
+	size_t i = (size_t)((command_id * 0x9E3779B97F4A7C15ULL) >> 20) & mask;
+
+	while (o->ack_slots[i] != 0 &&
+	       o->acks[o->ack_slots[i] - 1].command_id != command_id)
+		i = (i + 1) & mask;
+	return i;
+}
+
+static const struct obs_ack_rec *
+obs_ack_find(const struct obs *o, uint64_t command_id)
+{
+	size_t i;
+
+	if (o->n_slots == 0)
+		return NULL;
+	i = obs_ack_slot(o, command_id);
+	return o->ack_slots[i] != 0 ? &o->acks[o->ack_slots[i] - 1] : NULL;
+}
+
+/* Room for one more record and its slot; false when full or out of memory. */
+static bool
+obs_ack_room(struct obs *o)
+{
+	if (o->n_acks == o->cap_acks) {
+		size_t              cap = o->cap_acks ? o->cap_acks * 2 : 256;
+		struct obs_ack_rec *g =
+		    cap <= OBS_MAX_ACKS ? realloc(o->acks, cap * sizeof(*g)) : NULL;
+		if (g == NULL)
+			return false;
+		o->acks = g, o->cap_acks = cap;
+	}
+	if (2 * (o->n_acks + 1) > o->n_slots) {
+		size_t    n     = o->n_slots ? o->n_slots * 2 : 512;
+		uint32_t *slots = calloc(n, sizeof(*slots));
+		if (slots == NULL)
+			return false;
+		free(o->ack_slots);
+		o->ack_slots = slots, o->n_slots = n;
+		for (size_t k = 0; k < o->n_acks; k++)
+			o->ack_slots[obs_ack_slot(o, o->acks[k].command_id)] =
+			    (uint32_t)k + 1;
+	}
+	return true;
+}
+
 void
 obs_add_ack(struct obs *o, const Chaos__V1__Ack *a, int64_t offset_us, int64_t t_poll_us)
 {
-	struct obs_ack *k;
+	struct obs_ack_rec *k;
 
 	nng_mtx_lock(o->mtx);
-	if (o->n_acks < OBS_MAX_ACKS) {
+	/* the first ack of a command counts; a repeated one changes nothing */
+	if (obs_ack_find(o, a->command_id) == NULL && obs_ack_room(o)) {
 		k             = &o->acks[o->n_acks++];
 		k->command_id = a->command_id;
 		k->status     = a->status;
-		snprintf(k->error, sizeof(k->error), "%s", a->error ? a->error : "");
+		k->error =
+		    a->error != NULL && a->error[0] != '\0' ? strdup(a->error) : NULL;
 		/* The agent's own time of the change is exact up to the offset's
 		 * error bound; the poll's arrival is later by up to one RTT. */
 		k->applied_us =
 		    a->has_applied_agent_us ? a->applied_agent_us - offset_us : t_poll_us;
-		nng_cv_wake(o->cv);
+		o->ack_slots[obs_ack_slot(o, k->command_id)] = (uint32_t)o->n_acks;
+		if (o->ack_wake_at != 0 && o->n_acks >= o->ack_wake_at)
+			nng_cv_wake(o->ack_cv);
 	}
 	nng_mtx_unlock(o->mtx);
 }
@@ -286,32 +363,67 @@ obs_deadline_ms(int64_t deadline_mono)
 	return nng_clock() + (nng_time)(left > 0 ? left : 0);
 }
 
+/* Copies the ack of command_id into *ack; false when it has not arrived. */
 static bool
-obs_find_ack(const struct obs *o, uint64_t command_id, struct obs_ack *ack)
+obs_copy_ack(const struct obs *o, uint64_t command_id, struct obs_ack *ack)
 {
-	for (size_t i = 0; i < o->n_acks; i++)
-		if (o->acks[i].command_id == command_id) {
-			*ack = o->acks[i];
-			return true;
-		}
-	return false;
+	const struct obs_ack_rec *k = obs_ack_find(o, command_id);
+
+	memset(ack, 0, sizeof(*ack));
+	if (k == NULL) /* or command_id 0: none */
+		return false;
+	ack->command_id = k->command_id;
+	ack->status     = k->status;
+	ack->applied_us = k->applied_us;
+	snprintf(ack->error, sizeof(ack->error), "%s", k->error ? k->error : "");
+	return true;
+}
+
+/* How many of ids[*from..n) have no ack yet (id 0: none to wait for);
+ * *from moves past the leading ones that have (acks are never dropped). */
+static size_t
+obs_missing(const struct obs *o, const uint64_t *ids, size_t n, size_t *from)
+{
+	size_t missing = 0;
+
+	while (*from < n && (ids[*from] == 0 || obs_ack_find(o, ids[*from]) != NULL))
+		(*from)++;
+	for (size_t i = *from; i < n; i++)
+		missing += ids[i] != 0 && obs_ack_find(o, ids[i]) == NULL;
+	return missing;
+}
+
+size_t
+obs_wait_acks(struct obs *o, const uint64_t *ids, size_t n, int64_t deadline_mono,
+              struct obs_ack *acks)
+{
+	nng_time until = obs_deadline_ms(deadline_mono);
+	size_t   got = 0, from = 0, missing;
+
+	nng_mtx_lock(o->mtx);
+	/* Woken only once as many acks arrived as were missing (any acks: the
+	 * set may then be complete), not at each one: a fan-out to a thousand
+	 * agents costs the waiter a wake-up or two, not a thousand. */
+	while ((missing = obs_missing(o, ids, n, &from)) > 0) {
+		o->ack_wake_at = o->n_acks + missing;
+		if (nng_cv_until(o->ack_cv, until) == NNG_ETIMEDOUT)
+			break;
+	}
+	o->ack_wake_at = 0;
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] == 0)
+			memset(&acks[i], 0, sizeof(acks[i]));
+		else
+			got += obs_copy_ack(o, ids[i], &acks[i]);
+	nng_mtx_unlock(o->mtx);
+	return got;
 }
 
 bool
 obs_wait_ack(struct obs *o, uint64_t command_id, int64_t deadline_mono,
              struct obs_ack *ack)
 {
-	nng_time until = obs_deadline_ms(deadline_mono);
-	bool     found;
-
-	nng_mtx_lock(o->mtx);
-	while (!(found = obs_find_ack(o, command_id, ack)) &&
-	       nng_cv_until(o->cv, until) != NNG_ETIMEDOUT)
-		;
-	if (!found) /* one that arrived with the timeout still counts */
-		found = obs_find_ack(o, command_id, ack);
-	nng_mtx_unlock(o->mtx);
-	return found;
+	return obs_wait_acks(o, &command_id, 1, deadline_mono, ack) == 1;
 }
 
 static Chaos__V1__ConnCheckResult *

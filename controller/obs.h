@@ -86,6 +86,16 @@ bool obs_wait_load_final(struct obs *o, const char *load_id, int64_t deadline_mo
 bool obs_wait_ack(struct obs *o, uint64_t command_id, int64_t deadline_mono,
                   struct obs_ack *ack);
 
+/* Waits until the acks of all ids[0..n) arrived or deadline (monotonic us)
+ * passed: one wait for a whole fan-out. acks[i] is filled for each that
+ * arrived (the first ack of a command counts) and zeroed (status 0) for the
+ * others; an id 0 is skipped (nothing to wait for). Returns how many
+ * arrived. Lookups are by a hash of the command id, and the waiter is woken
+ * only when enough acks arrived to complete its set. One thread waits on
+ * acks at a time (a run's own). */
+size_t obs_wait_acks(struct obs *o, const uint64_t *ids, size_t n, int64_t deadline_mono,
+                     struct obs_ack *acks);
+
 /* Waits for the connectivity result of check_id from agent_id; returns a
  * copy (free with chaos__v1__conn_check_result__free_unpacked) or NULL. */
 Chaos__V1__ConnCheckResult *obs_wait_conn(struct obs *o, const char *agent_id,

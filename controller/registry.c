@@ -70,6 +70,64 @@ reg_ids_remove_at(struct reg_ids *s, size_t i)
 	s->id[i] = s->id[--s->n];
 }
 
+/* Room for one more element in an array of cap (grown by doubling up to
+ * max); false when full or out of memory. */
+static bool
+reg_room(void **arr, size_t n, size_t *cap, size_t max, size_t size)
+{
+	size_t grown = *cap ? *cap * 2 : 2;
+	void  *p;
+
+	if (n < *cap)
+		return true;
+	if (n >= max || (p = realloc(*arr, (grown < max ? grown : max) * size)) == NULL)
+		return false;
+	*arr = p;
+	*cap = grown < max ? grown : max;
+	return true;
+}
+
+/* Adds a copy of id; CHAOS_EBUSY when the set is full. */
+static chaos_err
+reg_ids_add(struct reg_ids *s, const char *id)
+{
+	if (s->n == REG_MAX_FAULTS)
+		return CHAOS_EBUSY;
+	if (!reg_room((void **)&s->id, s->n, &s->cap, REG_MAX_FAULTS, sizeof(*s->id)) ||
+	    (s->id[s->n] = strdup(id)) == NULL)
+		return CHAOS_ENOMEM;
+	s->n++;
+	return CHAOS_OK;
+}
+
+static void
+reg_ids_free(struct reg_ids *s)
+{
+	reg_ids_clear(s);
+	free(s->id);
+	s->id  = NULL;
+	s->cap = 0;
+}
+
+/* Adds a live fault with room for its lease (kept as long as live.cap). */
+static chaos_err
+reg_live_add(struct reg_agent *a, const char *fault_id)
+{
+	size_t            cap = a->live.cap;
+	struct reg_lease *l;
+	chaos_err         rv = reg_ids_add(&a->live, fault_id);
+
+	if (rv != CHAOS_OK || a->live.cap == cap)
+		return rv;
+	if ((l = realloc(a->lease, a->live.cap * sizeof(*l))) == NULL) {
+		reg_ids_remove_at(&a->live, a->live.n - 1);
+		return CHAOS_ENOMEM;
+	}
+	memset(l + cap, 0, (a->live.cap - cap) * sizeof(*l));
+	a->lease = l;
+	return CHAOS_OK;
+}
+
 /* Removes live fault i with its lease, keeping lease[] aligned with ids. */
 static void
 reg_live_remove_at(struct reg_agent *a, size_t i)
@@ -116,11 +174,14 @@ reg_agent_free(struct reg_agent *a)
 {
 	if (a->identity != NULL)
 		chaos__v1__identity__free_unpacked(a->identity, NULL);
-	reg_ids_clear(&a->active);
+	reg_ids_free(&a->active);
 	while (a->live.n > 0)
 		reg_live_remove_at(a, a->live.n - 1);
+	reg_ids_free(&a->live);
+	free(a->lease);
 	for (size_t i = 0; i < a->n_pending; i++)
 		free(a->pending[i].buf);
+	free(a->pending);
 	free(a);
 }
 
@@ -171,10 +232,20 @@ void
 registry_counts(struct registry *r, struct registry_counts *out)
 {
 	nng_mtx_lock(r->mtx);
-	*out           = r->counts;
-	out->agents    = r->n_agents;
-	out->connected = 0;
-	REG_FOREACH(r, a) out->connected += a->connected;
+	*out        = r->counts;
+	out->agents = r->n_agents;
+	REG_FOREACH(r, a)
+	{
+		size_t role = (size_t)a->identity->role;
+		role        = role < REGISTRY_N_ROLES ? role : 0;
+		if (a->connected) {
+			out->connected++;
+			out->connected_by_role[role]++;
+			out->active_faults += a->active.n;
+		} else {
+			out->lost_by_role[role]++;
+		}
+	}
 	nng_mtx_unlock(r->mtx);
 }
 
@@ -280,14 +351,15 @@ static struct reg_agent *
 reg_add(struct registry *r, const Chaos__V1__Identity *id)
 {
 	struct reg_agent *a;
+	size_t            len = strlen(id->agent_id);
 
 	if (!reg_make_room(r)) {
 		r->counts.refused_full++;
 		return NULL;
 	}
-	if ((a = calloc(1, sizeof(*a))) == NULL)
+	if ((a = calloc(1, sizeof(*a) + len + 1)) == NULL)
 		return NULL;
-	snprintf(a->id, sizeof(a->id), "%s", id->agent_id);
+	memcpy(a->id, id->agent_id, len + 1);
 	clk_filter_init(&a->clk);
 	reg_set_identity(r, a, id);
 	if (a->identity == NULL) {
@@ -317,13 +389,21 @@ reg_take_acks(struct reg_agent *a, const Chaos__V1__Poll *p)
 	}
 }
 
+/* The faults the agent says are in force; the same list as last time (the
+ * common case, poll after poll) is left as it is. */
 static void
 reg_take_faults(struct reg_agent *a, const Chaos__V1__Poll *p)
 {
+	bool same = p->n_active_faults == a->active.n;
+
+	for (size_t i = 0; same && i < a->active.n; i++)
+		same = strcmp(a->active.id[i], p->active_faults[i]) == 0;
+	if (same)
+		return;
 	reg_ids_clear(&a->active);
-	for (size_t i = 0; i < p->n_active_faults && i < REG_MAX_FAULTS; i++)
-		if ((a->active.id[a->active.n] = strdup(p->active_faults[i])) != NULL)
-			a->active.n++;
+	for (size_t i = 0; i < p->n_active_faults; i++)
+		if (reg_ids_add(&a->active, p->active_faults[i]) == CHAOS_EBUSY)
+			break;
 }
 
 static void
@@ -445,29 +525,56 @@ registry_has_commands(struct registry *r, const char *agent_id)
 	return has;
 }
 
-/* Unpacks the agent's pending commands into cmds[] and copies its live
- * faults into live[] (caller frees both). */
-static size_t
-reg_pending_commands(struct registry *r, const char *agent_id, Chaos__V1__Command **cmds,
-                     char **live, size_t *n_live)
-{
-	struct reg_agent *a;
-	size_t            n = 0;
+/* Protobuf's key of Reply.commands (field 6, length-delimited). */
+#define REG_REPLY_COMMANDS_KEY ((6u << 3) | 2u)
 
-	*n_live = 0;
-	nng_mtx_lock(r->mtx);
-	if ((a = reg_find(r, agent_id)) != NULL) {
-		for (size_t i = 0; i < a->n_pending; i++)
-			if ((cmds[n] = chaos__v1__command__unpack(
-			         NULL, a->pending[i].len, a->pending[i].buf)) != NULL)
-				n++;
-		for (size_t i = 0; i < a->live.n; i++)
-			if ((live[*n_live] = strdup(a->live.id[i])) != NULL)
-				(*n_live)++;
-		a->renewed_ctl_us = clk_now_us(); /* the reply renews them */
-	}
-	nng_mtx_unlock(r->mtx);
+static size_t
+reg_varint_len(size_t v)
+{
+	size_t n = 1;
+
+	for (; v >= 0x80; v >>= 7)
+		n++;
 	return n;
+}
+
+static uint8_t *
+reg_put_varint(uint8_t *p, size_t v)
+{
+	for (; v >= 0x80; v >>= 7)
+		*p++ = (uint8_t)(v | 0x80);
+	*p++ = (uint8_t)v;
+	return p;
+}
+
+/* Packs reply and appends a's pending commands as they were packed when
+ * queued: the fields of a message may come in any order and a repeated one
+ * in pieces, so the commands need no unpacking and packing again
+ * (mtx held; a may be NULL). */
+static chaos_err
+reg_pack_reply(Chaos__V1__Reply *reply, const struct reg_agent *a, nng_msg **out)
+{
+	size_t   len = protobuf_c_message_get_packed_size(&reply->base);
+	size_t   n   = a != NULL ? a->n_pending : 0;
+	nng_msg *msg = NULL;
+	uint8_t *p;
+
+	for (size_t i = 0; i < n; i++)
+		len += 1 + reg_varint_len(a->pending[i].len) + a->pending[i].len;
+	if (len > WIRE_MAX_SESSION)
+		return CHAOS_ETOOBIG;
+	if (nng_msg_alloc(&msg, len) != 0)
+		return CHAOS_ENOMEM;
+	p = nng_msg_body(msg);
+	p += protobuf_c_message_pack(&reply->base, p);
+	for (size_t i = 0; i < n; i++) {
+		*p++ = REG_REPLY_COMMANDS_KEY;
+		p    = reg_put_varint(p, a->pending[i].len);
+		memcpy(p, a->pending[i].buf, a->pending[i].len);
+		p += a->pending[i].len;
+	}
+	*out = msg;
+	return CHAOS_OK;
 }
 
 chaos_err
@@ -475,33 +582,32 @@ registry_build_reply(struct registry *r, const char *agent_id, uint64_t poll_seq
                      int64_t t2_ctl_us, bool identity_needed, const char *refused,
                      nng_msg **out)
 {
-	Chaos__V1__Reply    reply = CHAOS__V1__REPLY__INIT;
-	Chaos__V1__Command *cmds[REG_MAX_PENDING];
-	char               *live[REG_MAX_FAULTS];
-	size_t              n_live = 0;
-	size_t              n =
-            refused == NULL ? reg_pending_commands(r, agent_id, cmds, live, &n_live) : 0;
-	chaos_err rv;
+	Chaos__V1__Reply  reply = CHAOS__V1__REPLY__INIT;
+	struct reg_agent *a;
+	chaos_err         rv;
 
 	reply.protocol_version    = WIRE_VERSION;
 	reply.poll_seq            = poll_seq;
 	reply.t2_ctl_us           = t2_ctl_us;
 	reply.heartbeat_ms        = r->hb_ms;
-	reply.commands            = cmds;
-	reply.n_commands          = n;
 	reply.has_identity_needed = identity_needed;
 	reply.identity_needed     = identity_needed;
 	reply.has_instance_id     = true;
 	reply.instance_id         = r->instance;
-	reply.live_faults         = live;
-	reply.n_live_faults       = n_live;
 	reply.refused             = (char *)refused;
-	reply.t3_ctl_us           = clk_now_us();
-	rv                        = wire_pack(&reply.base, WIRE_MAX_SESSION, out);
-	for (size_t i = 0; i < n; i++)
-		chaos__v1__command__free_unpacked(cmds[i], NULL);
-	for (size_t i = 0; i < n_live; i++)
-		free(live[i]);
+	/* packed under the lock: the live faults and the commands are read in
+	 * place, nothing is copied out first */
+	nng_mtx_lock(r->mtx);
+	a = refused == NULL ? reg_find(r, agent_id) : NULL;
+	if (a != NULL) {
+		reply.live_faults   = a->live.id;
+		reply.n_live_faults = a->live.n;
+	}
+	reply.t3_ctl_us = clk_now_us();
+	rv              = reg_pack_reply(&reply, a, out);
+	if (rv == CHAOS_OK && a != NULL)
+		a->renewed_ctl_us = reply.t3_ctl_us; /* the reply renews them */
+	nng_mtx_unlock(r->mtx);
 	return rv;
 }
 
@@ -518,11 +624,11 @@ reg_lease_note(struct reg_agent *a, const Chaos__V1__FaultSpec *spec, const char
 		if (strcmp(a->live.id[i], spec->fault_id) != 0)
 			continue;
 		free(l->target);
-		l->kind     = kind != NULL ? kind->name : NULL;
-		l->target   = key != NULL && *key        ? strdup(key)
-		              : spec->target && *spec->target ? strdup(spec->target)
-		                                              : NULL;
-		l->lease_ms = spec->lease_ms;
+		l->kind            = kind != NULL ? kind->name : NULL;
+		l->target          = key != NULL && *key     ? strdup(key)
+		             : spec->target && *spec->target ? strdup(spec->target)
+		                                             : NULL;
+		l->lease_ms        = spec->lease_ms;
 		l->hard_end_ctl_us = spec->hard_end_ctl_us;
 		return;
 	}
@@ -534,8 +640,9 @@ reg_queue(struct reg_agent *a, const Chaos__V1__Command *cmd)
 {
 	struct reg_command *c;
 
-	if (a->n_pending == REG_MAX_PENDING)
-		return CHAOS_EBUSY;
+	if (!reg_room((void **)&a->pending, a->n_pending, &a->cap_pending,
+	              REG_MAX_PENDING, sizeof(*a->pending)))
+		return a->n_pending == REG_MAX_PENDING ? CHAOS_EBUSY : CHAOS_ENOMEM;
 	c      = &a->pending[a->n_pending];
 	c->len = chaos__v1__command__get_packed_size(cmd);
 	if ((c->buf = malloc(c->len ? c->len : 1)) == NULL)
@@ -595,52 +702,108 @@ reg_queue_for(struct reg_agent *a, const char *key, const Chaos__V1__Command *cm
 	return reg_queue(a, &c);
 }
 
+/* Queues cmd for agent_id (mtx held); *served_by is the id of the agent
+ * that got it: agent_id itself, or a copy of its node agent's id. */
+static chaos_err
+reg_enqueue_locked(struct registry *r, const char *agent_id,
+                   const Chaos__V1__Command *cmd, const char **served_by)
+{
+	struct reg_agent *a;
+	char              key[32];
+	chaos_err         rv;
+
+	if ((a = reg_find_serving(r, agent_id, key, sizeof(key), NULL)) == NULL)
+		return CHAOS_ENOENT;
+	if ((rv = reg_queue_for(a, key, cmd)) != CHAOS_OK)
+		return rv;
+	if (cmd->body_case == CHAOS__V1__COMMAND__BODY_APPLY_FAULT)
+		reg_lease_note(a, cmd->apply_fault, key);
+	*served_by = strcmp(a->id, agent_id) == 0 ? agent_id : strdup(a->id);
+	return *served_by != NULL ? CHAOS_OK : CHAOS_ENOMEM;
+}
+
+size_t
+registry_enqueue_all(struct registry *r, size_t n, const char *const *agent_ids,
+                     Chaos__V1__Command *const *cmds, chaos_err *rvs)
+{
+	const char **kick   = calloc(n ? n : 1, sizeof(*kick));
+	size_t       queued = 0;
+
+	for (size_t i = 0; kick == NULL && i < n; i++)
+		rvs[i] = CHAOS_ENOMEM;
+	if (kick == NULL)
+		return 0;
+	/* one hold of the lock for all, then one kick for all: a fan-out does
+	 * not trade the lock with the pollers a thousand times */
+	nng_mtx_lock(r->mtx);
+	for (size_t i = 0; i < n; i++)
+		if ((rvs[i] = reg_enqueue_locked(r, agent_ids[i], cmds[i],
+		                                 &kick[queued])) == CHAOS_OK)
+			queued++;
+	nng_mtx_unlock(r->mtx);
+	if (queued > 0 && r->kick != NULL)
+		r->kick(r->kick_arg, kick, queued);
+	for (size_t i = 0, k = 0; i < n; i++) {
+		if (rvs[i] != CHAOS_OK)
+			continue;
+		if (kick[k] != agent_ids[i]) /* a node agent's id, copied */
+			free((char *)kick[k]);
+		k++;
+	}
+	free(kick);
+	return queued;
+}
+
 chaos_err
 registry_enqueue(struct registry *r, const char *agent_id, const Chaos__V1__Command *cmd)
 {
-	struct reg_agent *a;
-	char              served_by[LIMIT_ID_LEN + 1], key[32];
-	chaos_err         rv = CHAOS_ENOENT;
+	Chaos__V1__Command *c  = (Chaos__V1__Command *)cmd; /* not changed */
+	chaos_err           rv = CHAOS_ENOMEM;
 
-	nng_mtx_lock(r->mtx);
-	if ((a = reg_find_serving(r, agent_id, key, sizeof(key), NULL)) != NULL) {
-		snprintf(served_by, sizeof(served_by), "%s", a->id);
-		rv = reg_queue_for(a, key, cmd);
-		if (rv == CHAOS_OK && cmd->body_case == CHAOS__V1__COMMAND__BODY_APPLY_FAULT)
-			reg_lease_note(a, cmd->apply_fault, key);
-	}
-	nng_mtx_unlock(r->mtx);
-	if (rv == CHAOS_OK && r->kick != NULL)
-		r->kick(r->kick_arg, served_by);
+	registry_enqueue_all(r, 1, &agent_id, &c, &rv);
 	return rv;
+}
+
+/* registry_fault_live's work (mtx held). */
+static chaos_err
+reg_fault_live_locked(struct registry *r, const char *agent_id, const char *fault_id,
+                      bool live)
+{
+	struct reg_agent *a = reg_find_serving(r, agent_id, NULL, 0, NULL);
+
+	if (a == NULL)
+		return CHAOS_ENOENT;
+	if (live)
+		return reg_ids_has(&a->live, fault_id) ? CHAOS_OK
+		                                       : reg_live_add(a, fault_id);
+	for (size_t i = 0; i < a->live.n; i++)
+		if (strcmp(a->live.id[i], fault_id) == 0) {
+			reg_live_remove_at(a, i);
+			break;
+		}
+	return CHAOS_OK;
 }
 
 chaos_err
 registry_fault_live(struct registry *r, const char *agent_id, const char *fault_id,
                     bool live)
 {
-	struct reg_agent *a;
-	chaos_err         rv = CHAOS_OK;
+	chaos_err rv;
 
 	nng_mtx_lock(r->mtx);
-	if ((a = reg_find_serving(r, agent_id, NULL, 0, NULL)) == NULL) {
-		rv = CHAOS_ENOENT;
-	} else if (live && !reg_ids_has(&a->live, fault_id)) {
-		if (a->live.n == REG_MAX_FAULTS)
-			rv = CHAOS_EBUSY;
-		else if ((a->live.id[a->live.n] = strdup(fault_id)) == NULL)
-			rv = CHAOS_ENOMEM;
-		else
-			a->live.n++;
-	} else if (!live) {
-		for (size_t i = 0; i < a->live.n; i++)
-			if (strcmp(a->live.id[i], fault_id) == 0) {
-				reg_live_remove_at(a, i);
-				break;
-			}
-	}
+	rv = reg_fault_live_locked(r, agent_id, fault_id, live);
 	nng_mtx_unlock(r->mtx);
 	return rv;
+}
+
+void
+registry_fault_live_all(struct registry *r, size_t n, const char *const *agent_ids,
+                        const char *fault_id, bool live)
+{
+	nng_mtx_lock(r->mtx);
+	for (size_t i = 0; i < n; i++)
+		reg_fault_live_locked(r, agent_ids[i], fault_id, live);
+	nng_mtx_unlock(r->mtx);
 }
 
 void

@@ -38,17 +38,26 @@ uint32_t registry_heartbeat_ms(const struct registry *r);
 /* This controller's instance id: random per start, never 0. */
 uint64_t registry_instance(const struct registry *r);
 
+#define REGISTRY_N_ROLES 8 /* room for every Chaos__V1__Role value */
+
 struct registry_counts {
 	size_t   agents, connected;
 	uint64_t evicted;           /* forgotten (lost too long, or to make room) */
 	uint64_t refused_full;      /* table full of connected agents */
 	uint64_t refused_duplicate; /* a second live process with an id in use */
+	/* by Chaos__V1__Role (a role beyond the table counts as 0) */
+	size_t connected_by_role[REGISTRY_N_ROLES], lost_by_role[REGISTRY_N_ROLES];
+	size_t active_faults; /* in force, as the connected agents report them */
 };
+/* The table's counts, in one pass under the lock and without copies (what
+ * a metrics scrape needs). */
 void registry_counts(struct registry *r, struct registry_counts *out);
 
-/* Called for every command queued for agent_id, so a parked poll can be
- * answered at once. Runs with no registry lock held. */
-typedef void (*registry_kick_fn)(void *arg, const char *agent_id);
+/* Called with the n agents that commands were just queued for (each once
+ * per command; the ids are borrowed for the call), so their parked polls
+ * can be answered at once. Runs on the thread that queued the commands,
+ * with no registry lock held (it may call back into the registry). */
+typedef void (*registry_kick_fn)(void *arg, const char *const *agent_ids, size_t n);
 void registry_set_kick(struct registry *r, registry_kick_fn fn, void *arg);
 
 /* Receives every ack carried by a poll, with the agent's clock offset (agent
@@ -97,6 +106,11 @@ chaos_err registry_build_reply(struct registry *r, const char *agent_id,
 chaos_err registry_fault_live(struct registry *r, const char *agent_id,
                               const char *fault_id, bool live);
 
+/* registry_fault_live for one fault on n agents, with one hold of the lock
+ * (a fan-out); an unknown agent is skipped. */
+void registry_fault_live_all(struct registry *r, size_t n, const char *const *agent_ids,
+                             const char *fault_id, bool live);
+
 /* Clears every live fault whose id starts with prefix (a run's, when it
  * ends, on whatever path). */
 void registry_forget_faults(struct registry *r, const char *prefix);
@@ -105,6 +119,12 @@ void registry_forget_faults(struct registry *r, const char *prefix);
  * Returns CHAOS_OK, CHAOS_ENOENT for an unknown agent, CHAOS_ENOMEM. */
 chaos_err registry_enqueue(struct registry *r, const char *agent_id,
                            const Chaos__V1__Command *cmd);
+
+/* registry_enqueue for cmds[i] to agent_ids[i], i < n, with one hold of the
+ * lock and one kick for all (a fan-out). rvs[i] gets each one's result (as
+ * registry_enqueue's). Returns how many were queued. */
+size_t registry_enqueue_all(struct registry *r, size_t n, const char *const *agent_ids,
+                            Chaos__V1__Command *const *cmds, chaos_err *rvs);
 
 /* A session pipe closed: its agent is lost at once ("connection closed"). */
 void registry_pipe_closed(struct registry *r, uint32_t pipe_id);
@@ -118,6 +138,14 @@ chaos_err registry_on_event(struct registry *r, const Chaos__V1__Event *e,
 /* Marks agents whose last poll is older than 3 heartbeats as lost, and
  * forgets those lost for longer than the forget time. */
 void registry_sweep(struct registry *r, int64_t now_mono_us);
+
+/* The ids of the connected agents (optionally only one namespace), sorted:
+ * a new array of n new strings in *out, freed with registry_ids_free(). For
+ * a plan that needs only who is there, without a snapshot's deep copies.
+ * CHAOS_OK or CHAOS_ENOMEM. */
+chaos_err registry_connected_ids(struct registry *r, const char *ns, char ***out,
+                                 size_t *n);
+void      registry_ids_free(char **ids, size_t n);
 
 /* The faults on every agent, for the status request: each one this
  * controller wants kept (with what its apply said: kind, target, lease,

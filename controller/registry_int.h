@@ -29,10 +29,12 @@ struct reg_command {
 	size_t   len;
 };
 
-/* A set of fault ids (strdup'd). */
+/* A set of fault ids (strdup'd), grown as needed up to REG_MAX_FAULTS:
+ * most agents hold none or one, and a table of thousands should not carry
+ * room for 64 each. */
 struct reg_ids {
-	char  *id[REG_MAX_FAULTS];
-	size_t n;
+	char **id;
+	size_t n, cap;
 };
 
 /* What the apply command said of a fault the controller wants kept, for
@@ -45,8 +47,7 @@ struct reg_lease {
 };
 
 struct reg_agent {
-	struct reg_agent    *next; /* hash chain */
-	char                 id[LIMIT_ID_LEN + 1];
+	struct reg_agent    *next;     /* hash chain */
 	Chaos__V1__Identity *identity; /* unpacked copy, owned */
 	bool                 connected;
 	char                 lost_reason[128];
@@ -57,13 +58,14 @@ struct reg_agent {
 	uint64_t             events_received;
 	uint64_t             events_gaps;
 	uint64_t             last_event_seq;
-	struct reg_ids       active;                /* what the agent says is in force */
-	struct reg_ids       live;                  /* what this controller wants kept */
-	struct reg_lease     lease[REG_MAX_FAULTS]; /* of live.id[i] */
+	struct reg_ids       active;         /* what the agent says is in force */
+	struct reg_ids       live;           /* what this controller wants kept */
+	struct reg_lease    *lease;          /* of live.id[i]; room for live.cap */
 	int64_t              renewed_ctl_us; /* last reply naming the live faults */
 	int64_t              lost_ctl_us;    /* when it was marked lost */
-	struct reg_command   pending[REG_MAX_PENDING];
-	size_t               n_pending;
+	struct reg_command  *pending;        /* grown as needed, up to REG_MAX_PENDING */
+	size_t               n_pending, cap_pending;
+	char                 id[]; /* as long as it is: most are far below 253 */
 };
 
 struct registry {

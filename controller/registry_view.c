@@ -99,6 +99,47 @@ reg_sidecar_for(void *arg, const char *ns, const char *pod)
 	return NULL;
 }
 
+static bool
+reg_in_ns(const struct reg_agent *a, const char *ns)
+{
+	return ns == NULL || *ns == '\0' || strcmp(a->identity->namespace_, ns) == 0;
+}
+
+static int
+reg_id_cmp(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+chaos_err
+registry_connected_ids(struct registry *r, const char *ns, char ***out, size_t *n)
+{
+	char **ids;
+	size_t count = 0;
+
+	nng_mtx_lock(r->mtx);
+	ids = calloc(r->n_agents ? r->n_agents : 1, sizeof(*ids));
+	REG_FOREACH(r, a)
+	if (ids != NULL && a->connected && reg_in_ns(a, ns) &&
+	    (ids[count] = strdup(a->id)) != NULL)
+		count++;
+	nng_mtx_unlock(r->mtx);
+	if (ids == NULL)
+		return CHAOS_ENOMEM;
+	qsort(ids, count, sizeof(*ids), reg_id_cmp);
+	*out = ids;
+	*n   = count;
+	return CHAOS_OK;
+}
+
+void
+registry_ids_free(char **ids, size_t n)
+{
+	for (size_t i = 0; ids != NULL && i < n; i++)
+		free(ids[i]);
+	free(ids);
+}
+
 static chaos_err
 reg_snapshot(struct registry *r, const char *ns, bool lost_only,
              Chaos__V1__AgentInfo ***out, size_t *n)
@@ -110,9 +151,7 @@ reg_snapshot(struct registry *r, const char *ns, bool lost_only,
 	all = calloc(r->n_agents ? r->n_agents : 1, sizeof(*all));
 	REG_FOREACH(r, a)
 	{
-		if (all == NULL || (lost_only && a->connected) ||
-		    (ns != NULL && *ns != '\0' &&
-		     strcmp(a->identity->namespace_, ns) != 0))
+		if (all == NULL || (lost_only && a->connected) || !reg_in_ns(a, ns))
 			continue;
 		if ((all[count] = reg_info(a)) != NULL)
 			count++;

@@ -43,13 +43,13 @@ struct run {
 	nng_thread            *thread;
 	int64_t                started_us, ended_us; /* wall clock */
 	/* what a checkpoint saves: the scenario's result so far */
-	run_checkpoint_fn      ck_fn;
-	void                  *ck_plan, *ck_meas;
-	int64_t                ck_last_mono;
+	run_checkpoint_fn ck_fn;
+	void             *ck_plan, *ck_meas;
+	int64_t           ck_last_mono;
 	/* stop conditions: guards and the user-facing error rate */
-	struct stop            stop;
-	run_user_fn            user_fn;
-	void                  *user_plan, *user_meas;
+	struct stop stop;
+	run_user_fn user_fn;
+	void       *user_plan, *user_meas;
 };
 
 struct run_mgr {
@@ -158,7 +158,7 @@ run_mgr_on_event(void *arg, const Chaos__V1__Event *e, int64_t t_ctl_us)
 	metrics_on_event(e);
 	registry_clock(m->reg, e->agent_id, &off, &err);
 	nng_mtx_lock(m->mtx);
-	if (m->current != NULL)
+	if (m->current != NULL && m->current->obs != NULL)
 		obs_add_event(m->current->obs, e, off);
 	nng_mtx_unlock(m->mtx);
 }
@@ -171,7 +171,7 @@ run_mgr_on_ack(void *arg, const char *agent_id, const Chaos__V1__Ack *a,
 
 	(void)agent_id;
 	nng_mtx_lock(m->mtx);
-	if (m->current != NULL)
+	if (m->current != NULL && m->current->obs != NULL)
 		obs_add_ack(m->current->obs, a, offset_us, t_poll_us);
 	nng_mtx_unlock(m->mtx);
 }
@@ -245,27 +245,42 @@ size_t
 run_send_all(struct run *r, size_t n, const char *const *agent_ids,
              Chaos__V1__Command *const *cmds, int64_t timeout_us, struct obs_ack *acks)
 {
-	int64_t deadline = clk_mono_us() + timeout_us;
-	size_t  ok       = 0;
+	int64_t    deadline = clk_mono_us() + timeout_us;
+	uint64_t  *ids      = calloc(n ? n : 1, sizeof(*ids));
+	chaos_err *rvs      = calloc(n ? n : 1, sizeof(*rvs));
+	size_t     ok       = 0;
 
-	/* Enqueue everything first: each enqueue answers that agent's parked
-	 * poll at once, so the commands land within a round trip of each other. */
-	for (size_t i = 0; i < n; i++) {
+	memset(acks, 0, n * sizeof(*acks));
+	for (size_t i = 0; (ids == NULL || rvs == NULL) && i < n; i++)
+		snprintf(acks[i].error, sizeof(acks[i].error), "out of memory");
+	if (ids == NULL || rvs == NULL) {
+		free(ids);
+		free(rvs);
+		return 0;
+	}
+	/* Enqueue everything first, in one batch (one hold of the registry's
+	 * lock, one kick that answers every parked poll), so the commands land
+	 * within a round trip of each other. Then one wait for all the acks. */
+	for (size_t i = 0; i < n; i++)
 		cmds[i]->command_id = atomic_fetch_add(&r->mgr->next_command, 1);
-		memset(&acks[i], 0, sizeof(acks[i]));
-		if (registry_enqueue(r->mgr->reg, agent_ids[i], cmds[i]) != CHAOS_OK)
+	registry_enqueue_all(r->mgr->reg, n, agent_ids, cmds, rvs);
+	for (size_t i = 0; i < n; i++)
+		if (rvs[i] == CHAOS_OK)
+			ids[i] = cmds[i]->command_id; /* else 0: not waited for */
+	obs_wait_acks(r->obs, ids, n, deadline, acks);
+	for (size_t i = 0; i < n; i++) {
+		if (acks[i].status == CHAOS__V1__STATUS__STATUS_OK)
+			ok++;
+		else if (ids[i] == 0)
 			snprintf(acks[i].error, sizeof(acks[i].error), "agent %s unknown",
 			         agent_ids[i]);
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (obs_wait_ack(r->obs, cmds[i]->command_id, deadline, &acks[i]) &&
-		    acks[i].status == CHAOS__V1__STATUS__STATUS_OK)
-			ok++;
-		else if (acks[i].status == 0 && acks[i].error[0] == '\0')
+		else if (acks[i].status == 0)
 			snprintf(acks[i].error, sizeof(acks[i].error),
 			         "no ack within %lld ms (agent lost or stuck?)",
 			         (long long)timeout_us / 1000);
 	}
+	free(ids);
+	free(rvs);
 	return ok;
 }
 
@@ -376,7 +391,8 @@ run_watch(struct run *r)
 	if (r->user_fn == NULL || !r->user_fn(r, r->user_plan, r->user_meas, &ok, &total))
 		return;
 	if (stop_rate(&r->stop, ok, total, reason, sizeof(reason))) {
-		log_warn("run %llu: %s: stopping the run", (unsigned long long)r->id, reason);
+		log_warn("run %llu: %s: stopping the run", (unsigned long long)r->id,
+		         reason);
 		nng_mtx_lock(r->mgr->mtx);
 		run_request_abort(r, reason);
 		nng_cv_wake(r->mgr->cv);
@@ -404,11 +420,11 @@ run_checkpoint(struct run *r)
 static void
 run_finish(struct run *r, int state, const char *error, json_t *result)
 {
-	char *text = result != NULL
-	    ? json_dumps(result, JSON_COMPACT | JSON_REAL_PRECISION(10))
-	    : NULL;
-
-	char prefix[32];
+	char       *text = result != NULL
+	          ? json_dumps(result, JSON_COMPACT | JSON_REAL_PRECISION(10))
+	          : NULL;
+	struct obs *obs;
+	char        prefix[32];
 
 	/* Whatever path the run took, none of its faults is live any more:
 	 * an agent still holding one reverts it at its next reply. */
@@ -424,10 +440,21 @@ run_finish(struct run *r, int state, const char *error, json_t *result)
 	r->error    = error != NULL && error[0] != '\0' ? strdup(error) : NULL;
 	r->state    = state;
 	r->ck_fn    = NULL;
+	r->user_fn  = NULL;
 	r->ended_us = clk_now_us();
+	/* What the run observed and planned served its scenario only: a
+	 * finished run keeps its result, not its samples, acks and targets
+	 * (one per agent and command: megabytes for thousands of agents,
+	 * times the runs kept). */
+	obs    = r->obs;
+	r->obs = NULL;
 	nng_cv_wake(r->mgr->cv);
 	nng_mtx_unlock(r->mgr->mtx);
 	run_save(r, result, 0);
+	obs_free(obs);
+	if (r->plan != NULL)
+		r->sc->plan_free(r->plan);
+	r->plan = NULL;
 }
 
 static void
@@ -520,6 +547,9 @@ run_find_scenario(const struct run_mgr *m, const char *name)
 	for (size_t i = 0; m->scenarios[i] != NULL; i++)
 		if (strcmp(m->scenarios[i]->name, name) == 0)
 			return m->scenarios[i];
+	for (size_t i = 0; scenario_unlisted[i] != NULL; i++)
+		if (strcmp(scenario_unlisted[i]->name, name) == 0)
+			return scenario_unlisted[i];
 	return NULL;
 }
 

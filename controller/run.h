@@ -34,8 +34,9 @@ struct run_mgr;
 struct run;
 
 /* scenarios: the NULL-terminated list this controller runs (scenario_list),
- * borrowed for the manager's life. store (may be NULL) keeps every run's
- * record on disk as it progresses (run_store.h), borrowed too. */
+ * borrowed for the manager's life; the unlisted ones (scenario_unlisted)
+ * run too when named. store (may be NULL) keeps every run's record on disk
+ * as it progresses (run_store.h), borrowed too. */
 chaos_err run_mgr_new(struct registry *reg, const struct scenario *const *scenarios,
                       struct run_store *store, struct run_mgr **out);
 /* The namespaces runs may touch (borrowed for m's life; before any run).

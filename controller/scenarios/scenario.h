@@ -78,8 +78,12 @@ struct scenario {
 /* Every scenario this build runs, ending with NULL. */
 extern const struct scenario *const scenario_list[];
 
+/* Scenarios that run only when named, ending with NULL: no usage text
+ * offers them and orchestrate never picks them (noop, the benchmark's). */
+extern const struct scenario *const scenario_unlisted[];
+
 /* By chaosctl's word ("network") or the result name
- * ("network_partition"); NULL when unknown. */
+ * ("network_partition"), listed or unlisted; NULL when unknown. */
 const struct scenario *scenario_find(const char *name);
 
 /* "network database coordinator" for messages. */

@@ -451,11 +451,12 @@ static int  kicks;
 static char kicked_id[64];
 
 static void
-count_kick(void *arg, const char *agent_id)
+count_kick(void *arg, const char *const *agent_ids, size_t n)
 {
 	assert_ptr_equal(arg, &kicks);
+	assert_int_equal(n, 1);
 	kicks++;
-	snprintf(kicked_id, sizeof(kicked_id), "%s", agent_id);
+	snprintf(kicked_id, sizeof(kicked_id), "%s", agent_ids[0]);
 }
 
 static void
@@ -580,6 +581,75 @@ test_snapshot_filters_by_namespace_and_reports_faults(void **state)
 	assert_int_equal(view_of(r, a.agent_id).n_faults, 0);
 	poll_ok(r, fake_poll(&c, false), 3); /* faults are as of the latest poll */
 	assert_int_equal(view_of(r, c.agent_id).n_faults, 0);
+}
+
+/* A poll that says which faults are in force. */
+static const Chaos__V1__Poll *
+fake_poll_faults(struct fake_agent *f, size_t n, char *const *faults)
+{
+	fake_poll(f, false);
+	for (size_t i = 0; i < n; i++)
+		f->faults[i] = faults[i];
+	f->poll.n_active_faults = n;
+	f->poll.active_faults   = f->faults;
+	return &f->poll;
+}
+
+static void
+test_active_faults_follow_every_poll_also_when_unchanged(void **state)
+{
+	struct registry       *r      = *state;
+	char                  *two[2] = {"r1-a", "r1-b"}, *other[2] = {"r1-a", "r2-c"};
+	struct fake_agent      f;
+	struct registry_counts c;
+
+	fake_init(&f, "chain", "node-0");
+	poll_ok(r, fake_poll(&f, true), 1);
+	poll_ok(r, fake_poll_faults(&f, 2, two), 1);
+	poll_ok(r, fake_poll_faults(&f, 2, two), 1); /* the same list again */
+	assert_int_equal(view_of(r, f.agent_id).n_faults, 2);
+	poll_ok(r, fake_poll_faults(&f, 2, other), 1); /* same count, one changed */
+	assert_int_equal(view_of(r, f.agent_id).n_faults, 2);
+	registry_counts(r, &c);
+	assert_int_equal(c.active_faults, 2);
+	poll_ok(r, fake_poll_faults(&f, 1, other + 1), 1);
+	assert_string_equal(view_of(r, f.agent_id).first_fault, "r2-c");
+}
+
+static void
+test_counts_by_role_and_state_and_connected_ids_by_namespace(void **state)
+{
+	struct registry       *r      = *state;
+	char                  *one[1] = {"r3-x"}, **ids = NULL;
+	struct fake_agent      a, b, c;
+	struct registry_counts k;
+	size_t                 n = 0;
+
+	fake_init(&a, "ledger", "db-1");
+	fake_init(&b, "ledger", "db-0");
+	fake_init(&c, "chain", "node-0");
+	c.id.role = CHAOS__V1__ROLE__ROLE_BLOCKCHAIN;
+	poll_ok(r, fake_poll(&a, true), 1);
+	poll_ok(r, fake_poll(&b, true), 2);
+	poll_ok(r, fake_poll(&c, true), 3);
+	poll_ok(r, fake_poll_faults(&c, 1, one), 3);
+	registry_pipe_closed(r, 2); /* ledger/db-0 lost */
+	registry_counts(r, &k);
+	assert_int_equal(k.agents, 3);
+	assert_int_equal(k.connected, 2);
+	assert_int_equal(k.connected_by_role[CHAOS__V1__ROLE__ROLE_DATABASE], 1);
+	assert_int_equal(k.lost_by_role[CHAOS__V1__ROLE__ROLE_DATABASE], 1);
+	assert_int_equal(k.connected_by_role[CHAOS__V1__ROLE__ROLE_BLOCKCHAIN], 1);
+	assert_int_equal(k.active_faults, 1);
+	assert_int_equal(registry_connected_ids(r, NULL, &ids, &n), CHAOS_OK);
+	assert_int_equal(n, 2); /* sorted, the lost one left out */
+	assert_string_equal(ids[0], "chain/node-0");
+	assert_string_equal(ids[1], "ledger/db-1");
+	registry_ids_free(ids, n);
+	assert_int_equal(registry_connected_ids(r, "ledger", &ids, &n), CHAOS_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(ids[0], "ledger/db-1");
+	registry_ids_free(ids, n);
 }
 
 static void
@@ -864,6 +934,8 @@ main(void)
 	    TABLE_TEST(test_command_queue_is_bounded),
 	    TABLE_TEST(test_event_gaps_are_counted_from_sequence_numbers),
 	    TABLE_TEST(test_snapshot_filters_by_namespace_and_reports_faults),
+	    TABLE_TEST(test_active_faults_follow_every_poll_also_when_unchanged),
+	    TABLE_TEST(test_counts_by_role_and_state_and_connected_ids_by_namespace),
 	    cmocka_unit_test(test_full_table_refuses_new_agents_with_ebusy),
 	    TABLE_TEST(
 	        test_a_second_live_process_with_the_same_id_is_refused_and_counted),

@@ -216,6 +216,30 @@ test_too_many_repeated_values_are_rejected(void **state)
 	free(faults);
 }
 
+/* A controller lists every agent it serves in one answer: more than
+ * LIMIT_REPEATED (up to LIMIT_AGENTS, where the control message's size cap
+ * comes first). */
+static void
+test_control_response_lists_more_agents_than_other_repeated_fields(void **state)
+{
+	struct wire_fix_ctl_resp    f;
+	size_t                      n   = 2 * LIMIT_REPEATED;
+	Chaos__V1__AgentInfo      **all = calloc(n, sizeof(*all));
+	Chaos__V1__ControlResponse *got;
+
+	(void)state;
+	assert_non_null(all);
+	wire_fix_ctl_resp_init(&f);
+	for (size_t i = 0; i < n; i++)
+		all[i] = &f.info;
+	f.resp.agents   = all;
+	f.resp.n_agents = n;
+	got             = wire_expect_accepted(&f.resp.base, WIRE_FIX_CTL_RESP);
+	assert_int_equal(got->n_agents, n);
+	wire_free(got);
+	free(all);
+}
+
 /* One field of an otherwise good identity spoiled, and the reason the
  * decoder must give in a poll and (when not NULL) in a hello. */
 struct ident_spoil {
@@ -372,6 +396,7 @@ main(void)
 	    WIRE_TEST(test_strings_with_invalid_utf8_are_rejected),
 	    WIRE_TEST(test_text_longer_than_the_field_limit_is_rejected),
 	    WIRE_TEST(test_too_many_repeated_values_are_rejected),
+	    WIRE_TEST(test_control_response_lists_more_agents_than_other_repeated_fields),
 	    WIRE_TEST(test_identity_with_a_bad_field_is_rejected),
 	    WIRE_TEST(test_identity_with_a_non_ip_address_is_rejected),
 	    WIRE_TEST(test_identity_proof_sizes_are_checked),

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: MIT
+/*
+ * controller/session_srv.c over ipc:// with REQ sockets standing in for
+ * agents: a parked poll is answered with a keepalive after about one
+ * heartbeat, at once when a command is queued for its agent, and contexts
+ * are added as agents arrive (more agents than one chunk of contexts).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/wire.h"
+#include "controller/epstats.h"
+#include "controller/registry.h"
+#include "controller/session_srv.h"
+
+#define HB_MS 200
+#define MANY 150 /* more than a chunk of 64 contexts and its spares */
+
+struct fix {
+	char                url[128];
+	struct registry    *reg;
+	struct epstats      stats;
+	struct session_srv *srv;
+};
+
+static int
+setup(void **state)
+{
+	struct fix *f   = calloc(1, sizeof(*f));
+	chaos_why   why = {{0}};
+
+	assert_non_null(f);
+	snprintf(f->url, sizeof(f->url), "ipc:///tmp/chaos-test-session-%d.sock",
+	         (int)getpid());
+	assert_int_equal(registry_new(HB_MS, 1024, &f->reg), CHAOS_OK);
+	assert_int_equal(epstats_init(&f->stats, "session"), CHAOS_OK);
+	if (session_srv_start(f->url, NULL, f->reg, &f->stats, NULL, 1024, &f->srv,
+	                      &why) != CHAOS_OK)
+		fail_msg("session server: %s", why.text);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fix *f = *state;
+
+	session_srv_stop(f->srv);
+	registry_free(f->reg);
+	epstats_fini(&f->stats);
+	unlink(f->url + 6);
+	free(f);
+	return 0;
+}
+
+/* An agent's REQ socket, dialed. */
+static nng_socket
+agent_dial(const struct fix *f)
+{
+	nng_socket s;
+
+	assert_int_equal(nng_req0_open(&s), 0);
+	assert_int_equal(nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 5000), 0);
+	assert_int_equal(nng_dial(s, f->url, NULL, 0), 0);
+	return s;
+}
+
+/* Sends poll number seq of agent `name` (with its identity). */
+static void
+agent_poll(nng_socket s, const char *name, uint64_t seq)
+{
+	Chaos__V1__Identity id   = CHAOS__V1__IDENTITY__INIT;
+	Chaos__V1__Poll     poll = CHAOS__V1__POLL__INIT;
+	char                agent_id[64];
+	nng_msg            *msg = NULL;
+
+	snprintf(agent_id, sizeof(agent_id), "test/%s", name);
+	id.agent_id = agent_id, id.pod = (char *)name, id.namespace_ = "test";
+	id.node = "n", id.role = CHAOS__V1__ROLE__ROLE_DATABASE, id.incarnation = 1;
+	poll.protocol_version = WIRE_VERSION;
+	poll.agent_id         = agent_id;
+	poll.poll_seq         = seq;
+	poll.t1_agent_us      = clk_now_us();
+	poll.identity         = &id;
+	assert_int_equal(wire_pack(&poll.base, WIRE_MAX_SESSION, &msg), CHAOS_OK);
+	assert_int_equal(nng_sendmsg(s, msg, 0), 0);
+}
+
+/* The reply to the poll sent; returns it (wire_free) and how long it took. */
+static Chaos__V1__Reply *
+agent_reply(nng_socket s, int64_t since_us, int64_t *took_ms)
+{
+	Chaos__V1__Reply *r   = NULL;
+	nng_msg          *msg = NULL;
+	chaos_why         why = {{0}};
+
+	assert_int_equal(nng_recvmsg(s, &msg, 0), 0);
+	*took_ms = (clk_mono_us() - since_us) / 1000;
+	if (wire_decode_reply(nng_msg_body(msg), nng_msg_len(msg), &r, &why) != CHAOS_OK)
+		fail_msg("reply refused: %s", why.text);
+	nng_msg_free(msg);
+	return r;
+}
+
+static void
+test_parked_poll_gets_a_keepalive_after_a_heartbeat(void **state)
+{
+	struct fix       *f = *state;
+	nng_socket        s = agent_dial(f);
+	int64_t           t0, took;
+	Chaos__V1__Reply *r;
+
+	agent_poll(s, "db-0", 1);
+	t0 = clk_mono_us();
+	r  = agent_reply(s, t0, &took);
+	assert_int_equal(r->poll_seq, 1);
+	assert_int_equal(r->n_commands, 0);
+	assert_true(took >= HB_MS - 20 && took < HB_MS + 150);
+	wire_free(r);
+	nng_close(s);
+}
+
+static void
+test_queued_command_answers_the_parked_poll_at_once(void **state)
+{
+	struct fix        *f = *state;
+	nng_socket         s = agent_dial(f);
+	Chaos__V1__Command c = CHAOS__V1__COMMAND__INIT;
+	int64_t            t0, took;
+	Chaos__V1__Reply  *r;
+
+	agent_poll(s, "db-1", 1);
+	r = agent_reply(s, clk_mono_us(), &took); /* registered, then parked */
+	wire_free(r);
+	agent_poll(s, "db-1", 2);
+	nng_msleep(HB_MS / 4); /* parked by now */
+	c.command_id = 42, c.body_case = CHAOS__V1__COMMAND__BODY_REVERT_ALL;
+	c.revert_all = true;
+	t0           = clk_mono_us();
+	assert_int_equal(registry_enqueue(f->reg, "test/db-1", &c), CHAOS_OK);
+	r = agent_reply(s, t0, &took);
+	assert_int_equal(r->poll_seq, 2);
+	assert_int_equal(r->n_commands, 1);
+	assert_int_equal(r->commands[0]->command_id, 42);
+	assert_true(took < HB_MS / 2);
+	wire_free(r);
+	nng_close(s);
+}
+
+static void
+test_more_agents_than_a_chunk_of_contexts_are_all_answered(void **state)
+{
+	struct fix *f = *state;
+	nng_socket  s[MANY];
+	char        name[32];
+	int64_t     t0, took;
+
+	for (int i = 0; i < MANY; i++) {
+		snprintf(name, sizeof(name), "node-%d", i);
+		s[i] = agent_dial(f);
+		agent_poll(s[i], name, 1);
+	}
+	t0 = clk_mono_us();
+	for (int i = 0; i < MANY; i++) {
+		Chaos__V1__Reply *r = agent_reply(s[i], t0, &took);
+		assert_int_equal(r->poll_seq, 1);
+		wire_free(r);
+	}
+	assert_true(took < 3 * HB_MS);
+	for (int i = 0; i < MANY; i++)
+		nng_close(s[i]);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(
+	        test_parked_poll_gets_a_keepalive_after_a_heartbeat, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_queued_command_answers_the_parked_poll_at_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_more_agents_than_a_chunk_of_contexts_are_all_answered, setup,
+	        teardown),
+	};
+
+	log_init("test_session", LOG_LEVEL_ERROR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
