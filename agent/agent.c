@@ -304,8 +304,8 @@ agent_queue(struct nsexec_job *jobs, size_t *n_jobs, struct agent_work *w)
 		tail->next = w;
 		return;
 	}
-	jobs[(*n_jobs)++] =
-	    (struct nsexec_job) {.path = w->t.path, .fn = agent_target_job, .arg = w};
+	jobs[(*n_jobs)++] = (struct nsexec_job) {
+	    .path = w->t.path, .ns_fd = w->t.fd, .fn = agent_target_job, .arg = w};
 }
 
 /* Runs the placed work: each target's commands as one job on the nsexec
@@ -322,8 +322,10 @@ agent_run_works(struct agent *a, struct agent_work *w, size_t n)
 	for (size_t i = 0; i < n; i++)
 		mixed |= w[i].r != NULL && w[i].t.key == NULL;
 	for (size_t i = 0; i < n; i++) {
-		struct nsexec_job one = {
-		    .path = w[i].t.path, .fn = agent_target_job, .arg = &w[i]};
+		struct nsexec_job one = {.path  = w[i].t.path,
+		                         .ns_fd = w[i].t.fd,
+		                         .fn    = agent_target_job,
+		                         .arg   = &w[i]};
 		if (w[i].r == NULL)
 			continue;
 		if (w[i].t.key == NULL)

@@ -37,19 +37,21 @@ nsexec_inside(const char *path)
 	    st.st_dev == nsexec_cur_dev && st.st_ino == nsexec_cur_ino;
 }
 
+/* Enters the job's namespace; *fd is a descriptor to close after, or -1. */
 static chaos_err
 nsexec_enter(struct nsexec_job *job, int *fd)
 {
+	int         ns = job->ns_fd;
 	struct stat st;
 
-	if ((*fd = open(job->path, O_RDONLY | O_CLOEXEC)) < 0)
+	if (ns <= 0 && (ns = *fd = open(job->path, O_RDONLY | O_CLOEXEC)) < 0)
 		return chaos_fail(&job->why, chaos_err_from_errno(errno),
 		                  "network namespace %s: %s", job->path, strerror(errno));
-	if (setns(*fd, CLONE_NEWNET) < 0)
+	if (setns(ns, CLONE_NEWNET) < 0)
 		return chaos_fail(&job->why, chaos_err_from_errno(errno),
 		                  "setns %s: %s%s", job->path, strerror(errno),
 		                  errno == EPERM ? " (needs CAP_SYS_ADMIN)" : "");
-	if (fstat(*fd, &st) == 0) {
+	if (fstat(ns, &st) == 0) {
 		nsexec_cur_dev = st.st_dev;
 		nsexec_cur_ino = st.st_ino;
 	}
@@ -63,13 +65,14 @@ static bool
 nsexec_one(struct nsexec *x, struct nsexec_job *job)
 {
 	int  fd   = -1;
-	bool home = true;
+	bool home = true, entered;
 
 	memset(&job->why, 0, sizeof(job->why));
 	job->result = nsexec_enter(job, &fd);
-	if (job->result == CHAOS_OK)
+	/* home again even if the fstat that names the namespace failed */
+	if ((entered = job->result == CHAOS_OK))
 		job->result = job->fn(job->arg, &job->why);
-	if (nsexec_cur_ino != 0 && setns(x->home_fd, CLONE_NEWNET) < 0) {
+	if (entered && setns(x->home_fd, CLONE_NEWNET) < 0) {
 		log_error("nsexec: cannot go back to the agent's network namespace: %s; "
 		          "this thread stops",
 		          strerror(errno));

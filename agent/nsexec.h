@@ -35,6 +35,8 @@ struct nsexec;
  * with why filled. */
 struct nsexec_job {
 	const char *path;
+	int         ns_fd; /* > 0: that namespace, open (the caller's, kept
+	                    * open): entered as is, path not opened again */
 	chaos_err (*fn)(void *arg, chaos_why *why);
 	void     *arg;
 	chaos_err result;
