@@ -235,10 +235,13 @@ fault_commit(struct fault_engine *fe, chaos_why *why)
 		e->nft_index = (int)rs.n_faults++;
 	}
 	if (rs.n_faults == 0) {
-		/* Nothing left: closing the owner socket makes the kernel drop
-		 * the whole table in one step, leaving no table of ours. */
-		nft_close(fe->nft);
-		fe->nft = NULL;
+		/* Nothing left: no table of ours. The socket stays for the next
+		 * fault (no entering the namespace to open one); when the delete
+		 * fails, closing the owner socket makes the kernel drop it. */
+		if (fe->nft != NULL && nft_drop(fe->nft, NULL) != CHAOS_OK) {
+			nft_close(fe->nft);
+			fe->nft = NULL;
+		}
 		return CHAOS_OK;
 	}
 	if (fe->nft == NULL && (rv = fault_open_nft(fe, why)) != CHAOS_OK)

@@ -287,9 +287,9 @@ nft_clear(struct nft_ctx *ctx, chaos_why *why)
 	return nft_commit(ctx, &empty, why);
 }
 
-/* Deletes a leftover table of our name. ENOENT means there was none. */
+/* One batch deleting the table of our name: 0 or -errno (-ENOENT: none). */
 static int
-nft_delete_leftover(struct nft_ctx *ctx, chaos_why *why)
+nft_delete_table(struct nft_ctx *ctx, chaos_why *why)
 {
 	struct nft_batch *b = nft_batch_new(ctx->table, ctx->seq);
 	int               err;
@@ -304,6 +304,15 @@ nft_delete_leftover(struct nft_ctx *ctx, chaos_why *why)
 		err      = nft_run_batch(ctx, b, why);
 	}
 	nft_batch_free(b);
+	return err;
+}
+
+/* Deletes a leftover table of our name. ENOENT means there was none. */
+static int
+nft_delete_leftover(struct nft_ctx *ctx, chaos_why *why)
+{
+	int err = nft_delete_table(ctx, why);
+
 	if (err == -ENOENT)
 		return 0;
 	if (err == 0)
@@ -311,6 +320,25 @@ nft_delete_leftover(struct nft_ctx *ctx, chaos_why *why)
 	if (err == -EPERM && !ctx->fail_batch_level) /* owned by a live socket */
 		return -EBUSY;
 	return err;
+}
+
+chaos_err
+nft_drop(struct nft_ctx *ctx, chaos_why *why)
+{
+	chaos_why w = {{0}};
+	int       err;
+
+	if (ctx == NULL)
+		return chaos_fail(why, CHAOS_EINVAL, "nft: no context");
+	if (ctx->fresh) /* this socket made no table */
+		return CHAOS_OK;
+	if ((err = nft_delete_table(ctx, &w)) < 0 && err != -ENOENT) {
+		log_warn("nft %s: drop: %s", ctx->table, w.text);
+		return chaos_fail(why, chaos_err_from_errno(err), "%s", w.text);
+	}
+	/* the next commit makes the table again, as a new socket's would */
+	ctx->fresh = true;
+	return CHAOS_OK;
 }
 
 void

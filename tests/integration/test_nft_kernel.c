@@ -640,6 +640,30 @@ test_close_removes_the_owner_table(void **state)
 }
 
 static void
+test_drop_removes_the_table_and_the_next_commit_makes_it_again(void **state)
+{
+	struct nft_fault f = {.kind = NFT_FAULT_PARTITION, .peers = peer_b, .n_peers = 1};
+	struct nft_ruleset rs  = {.faults = &f, .n_faults = 1};
+	struct nft_ctx    *ctx = NULL;
+
+	(void)state;
+	assert_int_equal(open_in_a("nfttest_drop", &ctx), CHAOS_OK);
+	assert_int_equal(nft_commit(ctx, &rs, NULL), CHAOS_OK);
+	assert_int_equal(connect_to(NS_A, NS_B), ETIMEDOUT);
+	assert_int_equal(nft_drop(ctx, NULL), CHAOS_OK);
+	assert_null(strstr(nft_in_a("list tables"), "nfttest_drop"));
+	assert_int_equal(connect_to(NS_A, NS_B), 0);
+	assert_int_equal(nft_drop(ctx, NULL), CHAOS_OK); /* nothing to drop */
+	/* the same socket, from this thread (outside A): the table is A's */
+	assert_int_equal(nft_commit(ctx, &rs, NULL), CHAOS_OK);
+	assert_non_null(strstr(nft_in_a("list table inet nfttest_drop"), "flags owner"));
+	assert_int_equal(connect_to(NS_A, NS_B), ETIMEDOUT);
+	nft_close(ctx);
+	assert_null(strstr(nft_in_a("list tables"), "nfttest_drop"));
+	assert_int_equal(connect_to(NS_A, NS_B), 0);
+}
+
+static void
 child_apply_and_wait(int wfd)
 {
 	struct nft_fault f = {.kind = NFT_FAULT_PARTITION, .peers = peer_b, .n_peers = 1};
@@ -729,6 +753,8 @@ main(void)
 	    WITH_CTX(test_second_open_of_an_owned_table_is_busy),
 	    cmocka_unit_test(test_open_replaces_a_leftover_table),
 	    cmocka_unit_test(test_close_removes_the_owner_table),
+	    cmocka_unit_test(
+	        test_drop_removes_the_table_and_the_next_commit_makes_it_again),
 	    cmocka_unit_test(test_sigkilled_owner_leaves_no_table),
 	};
 	int rc;
