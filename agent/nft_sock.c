@@ -62,6 +62,30 @@ nft_sock_open(struct nft_ctx *ctx)
 	return 0;
 }
 
+/* One datagram if one is queued (mnl_socket_recvfrom's checks, without
+ * blocking): its length, -EAGAIN, or -errno. */
+static ssize_t
+nft_recv_queued(struct nft_ctx *ctx)
+{
+	struct sockaddr_nl addr;
+	struct iovec       iov = {.iov_base = ctx->rbuf, .iov_len = NFT_RBUF_SIZE};
+	struct msghdr      msg = {.msg_name    = &addr,
+	                          .msg_namelen = sizeof(addr),
+	                          .msg_iov     = &iov,
+	                          .msg_iovlen  = 1};
+	ssize_t            n   = recvmsg(mnl_socket_get_fd(ctx->nl), &msg, MSG_DONTWAIT);
+
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	if (msg.msg_flags & MSG_TRUNC)
+		return -ENOSPC;
+	if (msg.msg_namelen != sizeof(addr))
+		return -EINVAL;
+	return n;
+}
+
+/* The kernel answers a batch inside sendmsg, so the replies are nearly
+ * always queued already: poll only when none is. */
 ssize_t
 nft_recv(struct nft_ctx *ctx)
 {
@@ -69,6 +93,8 @@ nft_recv(struct nft_ctx *ctx)
 	ssize_t       n;
 	int           r;
 
+	if ((n = nft_recv_queued(ctx)) != -EAGAIN && n != -EINTR)
+		return n;
 	do
 		r = poll(&p, 1, NFT_ACK_TIMEOUT_MS);
 	while (r < 0 && errno == EINTR);
