@@ -16,7 +16,7 @@
 struct nsexec {
 	pthread_mutex_t    mtx;
 	pthread_cond_t     work; /* a job was queued, or stop */
-	pthread_cond_t     done; /* a job finished */
+	pthread_cond_t     done; /* the last job of a nsexec_run_all() finished */
 	struct nsexec_job *head, *tail;
 	bool               stop;
 	int                home_fd;
@@ -104,8 +104,9 @@ nsexec_main(void *arg)
 		pthread_mutex_unlock(&x->mtx);
 		ok = nsexec_one(x, job);
 		pthread_mutex_lock(&x->mtx);
-		job->done = true;
-		pthread_cond_broadcast(&x->done);
+		/* one wake-up per call, not per job: the caller waits for all */
+		if (--*job->left == 0)
+			pthread_cond_broadcast(&x->done);
 	}
 	pthread_mutex_unlock(&x->mtx);
 	return NULL;
@@ -164,9 +165,11 @@ nsexec_free(struct nsexec *x)
 void
 nsexec_run_all(struct nsexec *x, struct nsexec_job *jobs, size_t n)
 {
+	size_t left = n; /* guarded by x->mtx */
+
 	pthread_mutex_lock(&x->mtx);
 	for (size_t i = 0; i < n; i++) {
-		jobs[i].done = false;
+		jobs[i].left = &left;
 		jobs[i].next = NULL;
 		if (x->tail != NULL)
 			x->tail->next = &jobs[i];
@@ -175,9 +178,8 @@ nsexec_run_all(struct nsexec *x, struct nsexec_job *jobs, size_t n)
 		x->tail = &jobs[i];
 	}
 	pthread_cond_broadcast(&x->work);
-	for (size_t i = 0; i < n; i++)
-		while (!jobs[i].done)
-			pthread_cond_wait(&x->done, &x->mtx);
+	while (left > 0)
+		pthread_cond_wait(&x->done, &x->mtx);
 	pthread_mutex_unlock(&x->mtx);
 }
 

@@ -43,7 +43,7 @@ struct nsexec_job {
 	chaos_why why;
 	/* private */
 	struct nsexec_job *next;
-	bool               done;
+	size_t            *left; /* the jobs of its nsexec_run_all() not done */
 };
 
 /* Starts n_threads (1..NSEXEC_MAX_THREADS) threads that remember the
