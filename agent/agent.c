@@ -360,7 +360,11 @@ agent_commands(void *arg, Chaos__V1__Command *const *cmds, size_t n,
 		if (!agent_work_place(&w[i]))
 			w[i].r = NULL;
 	}
+	if (a->node != NULL) /* discovery's scans wait: the CPU is for these */
+		node_hold(a->node);
 	agent_run_works(a, w, n);
+	if (a->node != NULL)
+		node_release(a->node);
 	for (size_t i = 0; i < n && i < SESSION_MAX_COMMANDS; i++) {
 		acks[i]->status = r[i]->status;
 		if (r[i]->why.text[0] != '\0')

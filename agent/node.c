@@ -29,6 +29,7 @@ struct node {
 	int64_t               last_sent_mono;
 	atomic_bool           resend;
 	atomic_bool           live; /* connected once: sending makes sense */
+	atomic_int            holds;
 	_Atomic uint64_t      scans;
 	bool                  overflow_logged;
 };
@@ -199,14 +200,31 @@ node_scan(struct node *n)
 	pthread_mutex_unlock(&n->mtx);
 }
 
+/* Held, and the last scan recent enough to wait for the release. */
+static bool
+node_waits(struct node *n, int64_t last_mono)
+{
+	return atomic_load(&n->holds) > 0 &&
+	    clk_mono_us() - last_mono < (int64_t)NODE_HOLD_MAX_MS * 1000;
+}
+
 static void *
 node_main(void *arg)
 {
-	struct node  *n = arg;
-	struct pollfd p = {.fd = n->w.stop_fd, .events = POLLIN};
+	struct node  *n    = arg;
+	struct pollfd p    = {.fd = n->w.stop_fd, .events = POLLIN};
+	int64_t       last = clk_mono_us();
+	int           wait = NODE_SCAN_MS;
 
-	while (poll(&p, 1, NODE_SCAN_MS) == 0 || (p.revents == 0 && errno == EINTR))
+	while (poll(&p, 1, wait) == 0 || (p.revents == 0 && errno == EINTR)) {
+		if (node_waits(n, last)) {
+			wait = NODE_HOLD_POLL_MS;
+			continue;
+		}
 		node_scan(n);
+		last = clk_mono_us();
+		wait = NODE_SCAN_MS;
+	}
 	return NULL;
 }
 
@@ -279,6 +297,18 @@ node_target(struct node *n, const char *key, char *path, size_t path_len, char *
 	}
 	pthread_mutex_unlock(&n->mtx);
 	return found;
+}
+
+void
+node_hold(struct node *n)
+{
+	atomic_fetch_add(&n->holds, 1);
+}
+
+void
+node_release(struct node *n)
+{
+	atomic_fetch_sub(&n->holds, 1);
 }
 
 void
