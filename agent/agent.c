@@ -360,9 +360,13 @@ agent_commands(void *arg, Chaos__V1__Command *const *cmds, size_t n,
 		if (!agent_work_place(&w[i]))
 			w[i].r = NULL;
 	}
-	if (a->node != NULL) /* discovery's scans wait: the CPU is for these */
+	/* discovery's scans and the events the commands report wait: the CPU
+	 * is for the commands */
+	if (a->node != NULL)
 		node_hold(a->node);
+	events_hold(a->ev);
 	agent_run_works(a, w, n);
+	events_release(a->ev);
 	if (a->node != NULL)
 		node_release(a->node);
 	for (size_t i = 0; i < n && i < SESSION_MAX_COMMANDS; i++) {
