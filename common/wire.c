@@ -63,7 +63,15 @@ wire_text_ok(const char *s, size_t max, bool allow_space)
 
 	while (*p != '\0') {
 		int  extra = 0;
-		bool space = *p == '\n' || *p == '\t' || *p == '\r';
+		bool space;
+		/* printable ASCII, nearly every byte: no more to look at */
+		if (*p >= 0x20 && *p < 0x7f) {
+			p++;
+			if (++n > max)
+				return false;
+			continue;
+		}
+		space = *p == '\n' || *p == '\t' || *p == '\r';
 		if ((*p < 0x20 && !(allow_space && space)) || *p == 0x7f)
 			return false;
 		if (*p >= 0x80) {
@@ -108,8 +116,20 @@ wire_field_present(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
 	return true;
 }
 
+/* Fields named *_json carry whole documents (scenario settings and
+ * results): larger, and whitespace is allowed. */
+static bool
+wire_field_is_doc(const ProtobufCFieldDescriptor *f)
+{
+	size_t nlen = strlen(f->name);
+
+	return f->type == PROTOBUF_C_TYPE_STRING && nlen > 5 &&
+	    strcmp(f->name + nlen - 5, "_json") == 0;
+}
+
+/* doc: wire_field_is_doc(f), asked once per field, not per value. */
 static chaos_err
-wire_check_value(const ProtobufCFieldDescriptor *f, const void *v, int depth,
+wire_check_value(const ProtobufCFieldDescriptor *f, const void *v, bool doc, int depth,
                  chaos_why *why)
 {
 	switch (f->type) {
@@ -121,10 +141,6 @@ wire_check_value(const ProtobufCFieldDescriptor *f, const void *v, int depth,
 		return CHAOS_OK;
 	case PROTOBUF_C_TYPE_STRING: {
 		const char *s = *(char *const *)v;
-		/* Fields named *_json carry whole documents (scenario settings
-		 * and results): larger, and whitespace is allowed. */
-		size_t nlen = strlen(f->name);
-		bool   doc  = nlen > 5 && strcmp(f->name + nlen - 5, "_json") == 0;
 		if (s != NULL &&
 		    !wire_text_ok(s, doc ? WIRE_MAX_CONTROL : LIMIT_TEXT_LEN, doc)) {
 			return chaos_fail(
@@ -179,6 +195,26 @@ wire_unknown_fields_ok(const ProtobufCMessage *m)
 	return true;
 }
 
+static chaos_err
+wire_check_repeated(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f,
+                    int depth, chaos_why *why)
+{
+	const char *base = (const char *)m;
+	size_t      n    = *(const size_t *)(base + f->quantifier_offset);
+	const char *arr  = *(char *const *)(base + f->offset);
+	size_t      size = wire_value_size(f);
+	bool        doc  = wire_field_is_doc(f);
+	chaos_err   rv;
+
+	if (n > LIMIT_REPEATED)
+		return chaos_fail(why, CHAOS_EPROTO, "too many repeated values");
+	for (size_t k = 0; k < n; k++)
+		if ((rv = wire_check_value(f, arr + k * size, doc, depth, why)) !=
+		    CHAOS_OK)
+			return rv;
+	return CHAOS_OK;
+}
+
 /* Walks every present field: enum values must be known, strings must be
  * clean text, repeated fields bounded, nesting bounded. */
 static chaos_err
@@ -198,22 +234,14 @@ wire_check_generic(const ProtobufCMessage *m, int depth, chaos_why *why)
 		chaos_err                       rv;
 
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-			size_t      n   = *(const size_t *)(base + f->quantifier_offset);
-			const char *arr = *(char *const *)(base + f->offset);
-			if (n > LIMIT_REPEATED) {
-				return chaos_fail(why, CHAOS_EPROTO,
-				                  "too many repeated values");
-			}
-			for (size_t k = 0; k < n; k++)
-				if ((rv =
-				         wire_check_value(f, arr + k * wire_value_size(f),
-				                          depth, why)) != CHAOS_OK)
-					return rv;
+			if ((rv = wire_check_repeated(m, f, depth, why)) != CHAOS_OK)
+				return rv;
 			continue;
 		}
 		if (!wire_field_present(m, f))
 			continue;
-		if ((rv = wire_check_value(f, base + f->offset, depth, why)) != CHAOS_OK)
+		if ((rv = wire_check_value(f, base + f->offset, wire_field_is_doc(f),
+		                           depth, why)) != CHAOS_OK)
 			return rv;
 	}
 	return CHAOS_OK;
