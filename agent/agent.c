@@ -46,12 +46,12 @@ struct agent {
 
 /* A command's work, once it is known where it runs. */
 struct agent_work {
-	struct agent             *a;
-	const Chaos__V1__Command *cmd;
-	struct agent_recent      *r; /* NULL: nothing (more) to run */
-	struct tset_target        t; /* t.key NULL: the agent's own namespace */
-	int64_t                   offset;
-	struct agent_work        *next; /* the same target's next command */
+	struct agent        *a;
+	Chaos__V1__Command  *cmd; /* the reply's: an apply takes its spec */
+	struct agent_recent *r;   /* NULL: nothing (more) to run */
+	struct tset_target   t;   /* t.key NULL: the agent's own namespace */
+	int64_t              offset;
+	struct agent_work   *next; /* the same target's next command */
 };
 
 static chaos_err
@@ -182,14 +182,15 @@ agent_run_stop(struct agent_work *w)
 static chaos_err
 agent_run_start(struct agent_work *w, chaos_why *why)
 {
-	struct agent             *a   = w->a;
-	const Chaos__V1__Command *cmd = w->cmd;
-	struct fault_engine      *fe  = w->t.key != NULL ? w->t.fe : a->faults;
-	chaos_err                 rv;
+	struct agent        *a   = w->a;
+	Chaos__V1__Command  *cmd = w->cmd;
+	struct fault_engine *fe  = w->t.key != NULL ? w->t.fe : a->faults;
+	chaos_err            rv;
 
 	switch (cmd->body_case) {
 	case CHAOS__V1__COMMAND__BODY_APPLY_FAULT:
-		return fault_apply(fe, cmd->apply_fault, w->offset, why);
+		/* the reply is freed after the commands: no copy */
+		return fault_apply_take(fe, &cmd->apply_fault, w->offset, why);
 	case CHAOS__V1__COMMAND__BODY_REVERT_FAULT:
 		fault_revert(fe, cmd->revert_fault);
 		return CHAOS_OK;
