@@ -24,17 +24,26 @@ struct nsexec {
 	size_t             n_threads;
 };
 
-/* The namespace this thread is in while it runs a job; 0/0 otherwise. */
-static _Thread_local dev_t nsexec_cur_dev;
-static _Thread_local ino_t nsexec_cur_ino;
+/* The namespace this thread is in while it runs a job, and the job's path;
+ * 0/0/NULL otherwise. */
+static _Thread_local dev_t       nsexec_cur_dev;
+static _Thread_local ino_t       nsexec_cur_ino;
+static _Thread_local const char *nsexec_cur_path;
 
 bool
 nsexec_inside(const char *path)
 {
 	struct stat st;
 
-	return nsexec_cur_ino != 0 && path != NULL && stat(path, &st) == 0 &&
-	    st.st_dev == nsexec_cur_dev && st.st_ino == nsexec_cur_ino;
+	if (nsexec_cur_ino == 0 || path == NULL)
+		return false;
+	/* the job's own spelling (a target's /proc/self/fd/<n>, held open):
+	 * no stat, a procfs lookup of some microseconds on each target's
+	 * first fault */
+	if (nsexec_cur_path != NULL && strcmp(path, nsexec_cur_path) == 0)
+		return true;
+	return stat(path, &st) == 0 && st.st_dev == nsexec_cur_dev &&
+	    st.st_ino == nsexec_cur_ino;
 }
 
 /* Enters the job's namespace; *fd is a descriptor to close after, or -1. */
@@ -54,6 +63,9 @@ nsexec_enter(struct nsexec_job *job, int *fd)
 	if (fstat(ns, &st) == 0) {
 		nsexec_cur_dev = st.st_dev;
 		nsexec_cur_ino = st.st_ino;
+		/* a held descriptor's path names the same namespace for as
+		 * long as the job runs; a path opened here might not */
+		nsexec_cur_path = job->ns_fd > 0 ? job->path : NULL;
 	}
 	return CHAOS_OK;
 }
@@ -78,8 +90,9 @@ nsexec_one(struct nsexec *x, struct nsexec_job *job)
 		          strerror(errno));
 		home = false;
 	}
-	nsexec_cur_dev = 0;
-	nsexec_cur_ino = 0;
+	nsexec_cur_dev  = 0;
+	nsexec_cur_ino  = 0;
+	nsexec_cur_path = NULL;
 	if (fd >= 0)
 		close(fd);
 	return home;
