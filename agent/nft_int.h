@@ -34,6 +34,9 @@ struct nftnl_rule;
 #define NFT_MSG_ROOM 4096 /* room for any table, set, chain or rule */
 #define NFT_WHAT_LEN 64
 #define NFT_RBUF_SIZE 65536 /* > the 32 KiB a netlink dump skb may take */
+/* An ACK is one small datagram (NETLINK_CAP_ACK: no copy of our message,
+ * an error text at most): read on the stack, not into rbuf. */
+#define NFT_ACK_BUF_SIZE 8192
 #define NFT_SET_ID_EXEMPT 1
 
 /* ---- chains (nft_rule.c) ---- */
@@ -190,15 +193,15 @@ struct nft_ctx {
 	uint32_t           seq;
 	int                sndbuf; /* what we last asked for, 0 = default */
 	int                rcvbuf;
-	char              *rbuf;
+	char              *rbuf; /* NFT_RBUF_SIZE for dumps, made on first use */
 	bool               fail_batch_level; /* last failure hit the whole batch */
 	bool               fresh;            /* nft_open_socket: no table made yet */
 	struct nft_cache  *cache; /* built batches shared with other contexts */
 	char               table[NFT_MAX_TABLE_NAME];
 };
 
-/* Waits up to the ACK timeout and receives one datagram into ctx->rbuf.
- * Its length, or -errno (-ETIMEDOUT). */
-ssize_t nft_recv(struct nft_ctx *ctx);
+/* Waits up to the ACK timeout and receives one datagram into buf (len
+ * bytes). Its length, or -errno (-ETIMEDOUT, -ENOSPC when it did not fit). */
+ssize_t nft_recv(struct nft_ctx *ctx, void *buf, size_t len);
 
 #endif

@@ -65,10 +65,10 @@ nft_sock_open(struct nft_ctx *ctx)
 /* One datagram if one is queued (mnl_socket_recvfrom's checks, without
  * blocking): its length, -EAGAIN, or -errno. */
 static ssize_t
-nft_recv_queued(struct nft_ctx *ctx)
+nft_recv_queued(struct nft_ctx *ctx, void *buf, size_t len)
 {
 	struct sockaddr_nl addr;
-	struct iovec       iov = {.iov_base = ctx->rbuf, .iov_len = NFT_RBUF_SIZE};
+	struct iovec       iov = {.iov_base = buf, .iov_len = len};
 	struct msghdr      msg = {.msg_name    = &addr,
 	                          .msg_namelen = sizeof(addr),
 	                          .msg_iov     = &iov,
@@ -87,13 +87,13 @@ nft_recv_queued(struct nft_ctx *ctx)
 /* The kernel answers a batch inside sendmsg, so the replies are nearly
  * always queued already: poll only when none is. */
 ssize_t
-nft_recv(struct nft_ctx *ctx)
+nft_recv(struct nft_ctx *ctx, void *buf, size_t len)
 {
 	struct pollfd p = {.fd = mnl_socket_get_fd(ctx->nl), .events = POLLIN};
 	ssize_t       n;
 	int           r;
 
-	if ((n = nft_recv_queued(ctx)) != -EAGAIN && n != -EINTR)
+	if ((n = nft_recv_queued(ctx, buf, len)) != -EAGAIN && n != -EINTR)
 		return n;
 	do
 		r = poll(&p, 1, NFT_ACK_TIMEOUT_MS);
@@ -102,8 +102,8 @@ nft_recv(struct nft_ctx *ctx)
 		return -errno;
 	if (r == 0)
 		return -ETIMEDOUT;
-	n = mnl_socket_recvfrom(ctx->nl, ctx->rbuf, NFT_RBUF_SIZE);
-	return n < 0 ? -errno : n;
+	n = nft_recv_queued(ctx, buf, len);
+	return n == -EAGAIN ? -ETIMEDOUT : n;
 }
 
 /* The kernel's extended-ack text, if any, into out. */
@@ -179,12 +179,17 @@ nft_wait_acks(struct nft_ctx *ctx, const struct nft_batch *b, struct nft_acks *a
 	const struct nlmsghdr *nlh;
 	ssize_t                n;
 	int                    left;
+	/* aligned for the headers read in place */
+	union {
+		struct nlmsghdr h;
+		char            bytes[NFT_ACK_BUF_SIZE];
+	} buf;
 
 	while (a->pending > 0) {
-		n = nft_recv(ctx);
+		n = nft_recv(ctx, buf.bytes, sizeof(buf.bytes));
 		if (n < 0)
 			return (int)n;
-		nlh  = (const struct nlmsghdr *)ctx->rbuf;
+		nlh  = &buf.h;
 		left = (int)n;
 		for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
 			if (nlh->nlmsg_pid != ctx->portid)
@@ -392,8 +397,7 @@ nft_open_socket(const char *table_name, struct nft_ctx **out, chaos_why *why)
 		return chaos_fail(why, CHAOS_ENOMEM, "nft: out of memory");
 	snprintf(ctx->table, sizeof(ctx->table), "%s", table_name);
 	ctx->fresh = true;
-	ctx->rbuf  = malloc(NFT_RBUF_SIZE);
-	err        = ctx->rbuf ? nft_sock_open(ctx) : -ENOMEM;
+	err        = nft_sock_open(ctx);
 	if (err < 0) {
 		nft_close(ctx);
 		return chaos_fail(why, chaos_err_from_errno(err), "netlink socket: %s",
