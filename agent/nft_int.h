@@ -92,8 +92,9 @@ struct nft_msg_info {
 struct nft_batch {
 	char                *buf;
 	size_t               len, cap;
-	struct nft_msg_info *msgs; /* every message sent with NLM_F_ACK */
+	struct nft_msg_info *msgs; /* every message between BEGIN and END */
 	size_t               n_msgs, cap_msgs;
+	size_t               last_off; /* of the last one: the one with NLM_F_ACK */
 	uint32_t             seq_begin, seq_next;
 	char                 table[NFT_MAX_TABLE_NAME];
 };
@@ -104,8 +105,9 @@ struct nft_batch *nft_batch_new(const char *table, uint32_t seq);
 /* Appends END. 0 or -ENOMEM. */
 int nft_batch_finish(struct nft_batch *b);
 
-/* Starts an ACKed message of type with room bytes, described by fmt for
- * error messages; NULL when out of memory. */
+/* Starts a message of type with room bytes, described by fmt for error
+ * messages; NULL when out of memory. nft_batch_finish() asks the last one
+ * for an ACK. */
 struct nlmsghdr *nft_batch_msg(struct nft_batch *b, uint16_t type, uint16_t flags,
                                size_t room, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));

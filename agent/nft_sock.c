@@ -2,9 +2,10 @@
 /*
  * The socket: one NETLINK_NETFILTER socket per context, living in the
  * namespace it was opened in. A batch goes out in one sendmsg; the kernel
- * processes it inside the call and answers every NLM_F_ACK message, and
- * every answer is read and matched by sequence number and port id before
- * the batch counts as committed.
+ * processes it inside the call and answers every message that failed and
+ * the last one (NLM_F_ACK), in order; every answer is read and matched by
+ * sequence number and port id, and the batch counts as committed when the
+ * last message's ACK came with no error before it.
  */
 #include <errno.h>
 #include <limits.h>
@@ -133,8 +134,8 @@ nft_extack(const struct nlmsghdr *nlh, char *out, size_t len)
 }
 
 struct nft_acks {
-	size_t   pending;
-	int      err; /* first error, negative errno */
+	bool     done; /* the last message's ACK, or a batch-level one, came */
+	int      err;  /* first error, negative errno */
 	uint32_t err_seq;
 	char     ext[160];
 	bool     batch_level;
@@ -158,9 +159,9 @@ nft_ack_one(const struct nft_batch *b, const struct nlmsghdr *nlh, struct nft_ac
 	if (nft_batch_what(b, seq) == NULL) {
 		/* BEGIN or END: the kernel refused the batch as a whole */
 		a->batch_level = true;
-		a->pending     = 0;
-	} else if (a->pending > 0) {
-		a->pending--;
+		a->done        = true;
+	} else if (seq == b->seq_begin + b->n_msgs) {
+		a->done = true; /* the last message's: nothing comes after it */
 	}
 	if (e->error != 0 && (a->err == 0 || seq < a->err_seq)) {
 		a->err     = e->error > 0 ? -e->error : e->error;
@@ -170,8 +171,9 @@ nft_ack_one(const struct nft_batch *b, const struct nlmsghdr *nlh, struct nft_ac
 }
 
 /*
- * Reads replies until every ACKed message has had one. The kernel processes
- * the batch inside sendmsg, so they are normally all queued already.
+ * Reads replies until the last message's ACK (or a batch-level one). The
+ * kernel processes the batch inside sendmsg, so they are normally all
+ * queued already.
  */
 static int
 nft_wait_acks(struct nft_ctx *ctx, const struct nft_batch *b, struct nft_acks *a)
@@ -185,7 +187,7 @@ nft_wait_acks(struct nft_ctx *ctx, const struct nft_batch *b, struct nft_acks *a
 		char            bytes[NFT_ACK_BUF_SIZE];
 	} buf;
 
-	while (a->pending > 0) {
+	while (!a->done) {
 		n = nft_recv(ctx, buf.bytes, sizeof(buf.bytes));
 		if (n < 0)
 			return (int)n;
@@ -224,7 +226,7 @@ nft_send_batch(struct nft_ctx *ctx, const struct nft_batch *b)
 static int
 nft_run_batch(struct nft_ctx *ctx, const struct nft_batch *b, chaos_why *why)
 {
-	struct nft_acks a = {.pending = b->n_msgs};
+	struct nft_acks a = {.done = b->n_msgs == 0};
 	const char     *what;
 	int             err;
 
@@ -237,8 +239,9 @@ nft_run_batch(struct nft_ctx *ctx, const struct nft_batch *b, chaos_why *why)
 	}
 	err = nft_wait_acks(ctx, b, &a);
 	if (err < 0) {
-		chaos_fail(why, CHAOS_ESYS, "replies lost (%zu missing): %s", a.pending,
-		           strerror(-err));
+		chaos_fail(why, CHAOS_ESYS,
+		           "replies lost (no ACK of the last of %zu messages): %s",
+		           b->n_msgs, strerror(-err));
 		return err == -ETIMEDOUT ? err : -EIO;
 	}
 	if (a.err == 0)
