@@ -34,12 +34,16 @@ struct fault_entry {
 };
 
 struct fault_engine {
-	struct events     *ev;
-	struct nft_ctx    *nft;
-	struct fault_entry active[FAULT_MAX_ACTIVE];
-	size_t             n_active;
-	char               exempt[FAULT_MAX_EXEMPT][24];
-	size_t             n_exempt;
+	struct events  *ev;
+	struct nft_ctx *nft;
+	/* FAULT_MAX_ACTIVE, made by the first fault: a node agent makes an
+	 * engine per target before running its commands on the nsexec
+	 * threads, and the 6 KiB of first-touched pages are microseconds
+	 * each in a VM */
+	struct fault_entry *active;
+	size_t              n_active;
+	char                exempt[FAULT_MAX_EXEMPT][24];
+	size_t              n_exempt;
 	/* a node agent's target; path "" for the agent's own namespace */
 	struct nsexec    *nsx;
 	struct nft_cache *cache;
@@ -408,6 +412,9 @@ fault_admit(struct fault_engine *fe, const Chaos__V1__FaultSpec *spec,
 	if (fe->n_active == FAULT_MAX_ACTIVE)
 		return chaos_fail(why, CHAOS_EBUSY, "too many faults in force (%d)",
 		                  FAULT_MAX_ACTIVE);
+	if (fe->active == NULL &&
+	    (fe->active = calloc(FAULT_MAX_ACTIVE, sizeof(*fe->active))) == NULL)
+		return CHAOS_ENOMEM;
 	*e = &fe->active[fe->n_active];
 	memset(*e, 0, sizeof(**e));
 	(*e)->ops = ops;
@@ -575,6 +582,7 @@ fault_engine_free(struct fault_engine *fe)
 	fault_revert_all(fe, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_REVERTED,
 	                 "agent stopping");
 	nft_close(fe->nft);
+	free(fe->active);
 	free(fe);
 }
 
