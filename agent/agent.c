@@ -349,6 +349,11 @@ agent_commands(void *arg, Chaos__V1__Command *const *cmds, size_t n,
 	struct agent_recent *r[SESSION_MAX_COMMANDS];
 	int64_t offset = a->session != NULL ? session_clock_offset_us(a->session) : 0;
 
+	/* discovery's scans and the events the commands report wait: the CPU
+	 * is for the commands */
+	if (a->node != NULL)
+		node_hold(a->node);
+	events_hold(a->ev);
 	for (size_t i = 0; i < n && i < SESSION_MAX_COMMANDS; i++) {
 		memset(&w[i], 0, sizeof(w[i]));
 		w[i].a      = a;
@@ -361,11 +366,6 @@ agent_commands(void *arg, Chaos__V1__Command *const *cmds, size_t n,
 		if (!agent_work_place(&w[i]))
 			w[i].r = NULL;
 	}
-	/* discovery's scans and the events the commands report wait: the CPU
-	 * is for the commands */
-	if (a->node != NULL)
-		node_hold(a->node);
-	events_hold(a->ev);
 	agent_run_works(a, w, n);
 	events_release(a->ev);
 	if (a->node != NULL)

@@ -46,11 +46,12 @@ void node_free(struct node *n);
 bool node_target(struct node *n, const char *key, char *path, size_t path_len, char *name,
                  size_t name_len);
 
-/* While held, the scans wait (up to NODE_HOLD_MAX_MS after the last one):
- * a scan stats every process's namespace, milliseconds of CPU on a busy
- * node, which the threads applying a reply's commands need. The session
- * thread holds the node while it runs a reply's commands; holds nest,
- * each released once. */
+/* While held, the scans wait (up to NODE_HOLD_MAX_MS after the last one),
+ * and a scan under way waits between two entries (up to NODE_HOLD_MAX_MS
+ * in all): a scan stats every process's namespace, milliseconds of CPU on
+ * a busy node, which the threads applying a reply's commands need. The
+ * session thread holds the node while it places and runs a reply's
+ * commands; holds nest, each released once. */
 void node_hold(struct node *n);
 void node_release(struct node *n);
 
