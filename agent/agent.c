@@ -46,12 +46,12 @@ struct agent {
 
 /* A command's work, once it is known where it runs. */
 struct agent_work {
-	struct agent             *a;
-	const Chaos__V1__Command *cmd;
-	struct agent_recent      *r; /* NULL: nothing (more) to run */
-	struct tset_target        t; /* t.key NULL: the agent's own namespace */
-	int64_t                   offset;
-	struct agent_work        *next; /* the same target's next command */
+	struct agent        *a;
+	Chaos__V1__Command  *cmd; /* the reply's: an apply takes its spec */
+	struct agent_recent *r;   /* NULL: nothing (more) to run */
+	struct tset_target   t;   /* t.key NULL: the agent's own namespace */
+	int64_t              offset;
+	struct agent_work   *next; /* the same target's next command */
 };
 
 static chaos_err
@@ -182,14 +182,15 @@ agent_run_stop(struct agent_work *w)
 static chaos_err
 agent_run_start(struct agent_work *w, chaos_why *why)
 {
-	struct agent             *a   = w->a;
-	const Chaos__V1__Command *cmd = w->cmd;
-	struct fault_engine      *fe  = w->t.key != NULL ? w->t.fe : a->faults;
-	chaos_err                 rv;
+	struct agent        *a   = w->a;
+	Chaos__V1__Command  *cmd = w->cmd;
+	struct fault_engine *fe  = w->t.key != NULL ? w->t.fe : a->faults;
+	chaos_err            rv;
 
 	switch (cmd->body_case) {
 	case CHAOS__V1__COMMAND__BODY_APPLY_FAULT:
-		return fault_apply(fe, cmd->apply_fault, w->offset, why);
+		/* the reply is freed after the commands: no copy */
+		return fault_apply_take(fe, &cmd->apply_fault, w->offset, why);
 	case CHAOS__V1__COMMAND__BODY_REVERT_FAULT:
 		fault_revert(fe, cmd->revert_fault);
 		return CHAOS_OK;
@@ -304,8 +305,8 @@ agent_queue(struct nsexec_job *jobs, size_t *n_jobs, struct agent_work *w)
 		tail->next = w;
 		return;
 	}
-	jobs[(*n_jobs)++] =
-	    (struct nsexec_job) {.path = w->t.path, .fn = agent_target_job, .arg = w};
+	jobs[(*n_jobs)++] = (struct nsexec_job) {
+	    .path = w->t.path, .ns_fd = w->t.fd, .fn = agent_target_job, .arg = w};
 }
 
 /* Runs the placed work: each target's commands as one job on the nsexec
@@ -322,8 +323,10 @@ agent_run_works(struct agent *a, struct agent_work *w, size_t n)
 	for (size_t i = 0; i < n; i++)
 		mixed |= w[i].r != NULL && w[i].t.key == NULL;
 	for (size_t i = 0; i < n; i++) {
-		struct nsexec_job one = {
-		    .path = w[i].t.path, .fn = agent_target_job, .arg = &w[i]};
+		struct nsexec_job one = {.path  = w[i].t.path,
+		                         .ns_fd = w[i].t.fd,
+		                         .fn    = agent_target_job,
+		                         .arg   = &w[i]};
 		if (w[i].r == NULL)
 			continue;
 		if (w[i].t.key == NULL)
@@ -346,6 +349,11 @@ agent_commands(void *arg, Chaos__V1__Command *const *cmds, size_t n,
 	struct agent_recent *r[SESSION_MAX_COMMANDS];
 	int64_t offset = a->session != NULL ? session_clock_offset_us(a->session) : 0;
 
+	/* discovery's scans and the events the commands report wait: the CPU
+	 * is for the commands */
+	if (a->node != NULL)
+		node_hold(a->node);
+	events_hold(a->ev);
 	for (size_t i = 0; i < n && i < SESSION_MAX_COMMANDS; i++) {
 		memset(&w[i], 0, sizeof(w[i]));
 		w[i].a      = a;
@@ -359,6 +367,9 @@ agent_commands(void *arg, Chaos__V1__Command *const *cmds, size_t n,
 			w[i].r = NULL;
 	}
 	agent_run_works(a, w, n);
+	events_release(a->ev);
+	if (a->node != NULL)
+		node_release(a->node);
 	for (size_t i = 0; i < n && i < SESSION_MAX_COMMANDS; i++) {
 		acks[i]->status = r[i]->status;
 		if (r[i]->why.text[0] != '\0')

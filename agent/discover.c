@@ -80,7 +80,9 @@ discover_uid_from_cgroup(const char *text, char *uid, size_t len)
 /* ---- the scan ---- */
 
 struct discover_scan_ctx {
-	const char         *proc;
+	const char *proc;
+	void (*pause)(void *arg);
+	void               *pause_arg;
 	struct discover_ns *out;
 	size_t              cap, n;
 	bool                overflow;
@@ -88,6 +90,13 @@ struct discover_scan_ctx {
 	ino_t               skip_ino[2];
 	size_t              n_skip;
 };
+
+static void
+discover_pause(const struct discover_scan_ctx *c)
+{
+	if (c->pause != NULL)
+		c->pause(c->pause_arg);
+}
 
 static bool
 discover_skipped(const struct discover_scan_ctx *c, const struct stat *st)
@@ -180,6 +189,7 @@ discover_procs(struct discover_scan_ctx *c, chaos_why *why)
 	while ((de = readdir(d)) != NULL) {
 		char *end;
 		long  pid = strtol(de->d_name, &end, 10);
+		discover_pause(c);
 		if (*end == '\0' && pid > 0 && pid <= INT_MAX)
 			discover_add_pid(c, (pid_t)pid);
 	}
@@ -201,6 +211,7 @@ discover_named(struct discover_scan_ctx *c, const char *dir)
 		struct statfs       fs;
 		struct discover_ns *ns;
 		bool                added;
+		discover_pause(c);
 		if (de->d_name[0] == '.' ||
 		    wire_check_netns_name(de->d_name) != CHAOS_OK ||
 		    snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >=
@@ -250,14 +261,20 @@ discover_scan(const struct discover_roots *roots, struct discover_ns *out, size_
 	chaos_err                rv;
 
 	c.proc = roots != NULL && roots->proc != NULL ? roots->proc : "/proc";
+	if (roots != NULL) {
+		c.pause     = roots->pause;
+		c.pause_arg = roots->pause_arg;
+	}
 	discover_skip_pid(&c, "self");
 	discover_skip_pid(&c, "1");
 	if ((rv = discover_procs(&c, why)) != CHAOS_OK)
 		return rv;
 	discover_named(
 	    &c, roots != NULL && roots->netns != NULL ? roots->netns : "/run/netns");
-	for (size_t i = 0; i < c.n; i++)
+	for (size_t i = 0; i < c.n; i++) {
+		discover_pause(&c);
 		discover_uid(c.proc, &out[i]);
+	}
 	*n = c.n;
 	if (c.overflow)
 		return chaos_fail(

@@ -40,10 +40,14 @@ struct discover_ns {
 	size_t n_ips;
 };
 
-/* Where a scan looks (tests point it at a fake tree). */
+/* Where a scan looks (tests point it at a fake tree), and what it calls
+ * between two entries: pause(pause_arg) may sleep (a node agent's scan
+ * waits there while commands run); NULL: nothing. */
 struct discover_roots {
 	const char *proc;  /* NULL: "/proc" */
 	const char *netns; /* NULL: "/run/netns" */
+	void (*pause)(void *pause_arg);
+	void *pause_arg;
 };
 
 /* Finds the pod UID in the text of a /proc/<pid>/cgroup file: the first

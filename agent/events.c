@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "agent/events.h"
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <nng/protocol/pipeline0/push.h>
 
@@ -18,6 +21,11 @@ struct events {
 	atomic_uint_fast64_t seq;
 	atomic_uint_fast64_t dropped;
 	struct exempt       *ex;
+	pthread_mutex_t      mtx; /* guards holds, flushing, held, n_held */
+	int                  holds;
+	bool                 flushing; /* a release is sending the held ones */
+	nng_msg             *held[EVENTS_MAX_HELD];
+	size_t               n_held;
 };
 
 /* On an NNG thread: the controller's address is exempt from faults. */
@@ -41,16 +49,20 @@ events_open(const char *url, const char *agent_id, const struct transport_tls *t
 		return CHAOS_ENOMEM;
 	ev->agent_id = agent_id;
 	ev->ex       = ex;
+	pthread_mutex_init(&ev->mtx, NULL);
 	if ((rv = nng_push0_open(&ev->sock)) != 0) {
+		pthread_mutex_destroy(&ev->mtx);
 		free(ev);
 		return chaos_fail(why, chaos_err_from_nng(rv), "%s", nng_strerror(rv));
 	}
-	/* A small queue rides out short reconnects; beyond it we drop. */
-	nng_socket_set_int(ev->sock, NNG_OPT_SENDBUF, 256);
+	/* A small queue rides out short reconnects; beyond it we drop. Room
+	 * for a release of all the held ones on top (they go out at once). */
+	nng_socket_set_int(ev->sock, NNG_OPT_SENDBUF, 256 + EVENTS_MAX_HELD);
 	if (ex != NULL)
 		nng_pipe_notify(ev->sock, NNG_PIPE_EV_ADD_POST, events_pipe_added, ev);
 	if ((rv = transport_dial(ev->sock, url, WIRE_MAX_EVENT, tls, why)) != CHAOS_OK) {
 		nng_close(ev->sock);
+		pthread_mutex_destroy(&ev->mtx);
 		free(ev);
 		return rv;
 	}
@@ -63,8 +75,46 @@ events_close(struct events *ev)
 {
 	if (ev == NULL)
 		return;
+	for (size_t i = 0; i < ev->n_held; i++)
+		nng_msg_free(ev->held[i]);
 	nng_close(ev->sock);
+	pthread_mutex_destroy(&ev->mtx);
 	free(ev);
+}
+
+/* Puts msg aside while held; false when not held (or no room): send it. */
+static bool
+events_keep(struct events *ev, nng_msg *msg)
+{
+	bool kept = false;
+
+	pthread_mutex_lock(&ev->mtx);
+	/* while a release sends the held ones, later events queue behind
+	 * them: the controller counts a sequence number out of order as a gap */
+	if ((ev->holds > 0 || ev->flushing) && ev->n_held < EVENTS_MAX_HELD) {
+		ev->held[ev->n_held++] = msg;
+		kept                   = true;
+	}
+	pthread_mutex_unlock(&ev->mtx);
+	return kept;
+}
+
+/* Queues msg on the socket without blocking; drops and counts it when it
+ * cannot. */
+static chaos_err
+events_push(struct events *ev, nng_msg *msg)
+{
+	uint64_t n;
+	int      rv;
+
+	if ((rv = nng_sendmsg(ev->sock, msg, NNG_FLAG_NONBLOCK)) == 0)
+		return CHAOS_OK;
+	/* A failed send leaves the message ours. */
+	nng_msg_free(msg);
+	if ((n = atomic_fetch_add(&ev->dropped, 1)) % 1000 == 0)
+		log_warn("event dropped: %s (%llu so far)", nng_strerror(rv),
+		         (unsigned long long)n + 1);
+	return CHAOS_ETIMEDOUT;
 }
 
 chaos_err
@@ -82,15 +132,44 @@ events_send(struct events *ev, Chaos__V1__Event *e)
 		atomic_fetch_add(&ev->dropped, 1);
 		return rv;
 	}
-	if ((rv = nng_sendmsg(ev->sock, msg, NNG_FLAG_NONBLOCK)) != 0) {
-		/* A failed send leaves the message ours. */
-		nng_msg_free(msg);
-		if (atomic_fetch_add(&ev->dropped, 1) % 1000 == 0)
-			log_warn("event %llu dropped: %s", (unsigned long long)e->seq,
-			         nng_strerror(rv));
-		return CHAOS_ETIMEDOUT;
+	if (events_keep(ev, msg))
+		return CHAOS_OK;
+	return events_push(ev, msg);
+}
+
+void
+events_hold(struct events *ev)
+{
+	pthread_mutex_lock(&ev->mtx);
+	ev->holds++;
+	pthread_mutex_unlock(&ev->mtx);
+}
+
+void
+events_release(struct events *ev)
+{
+	nng_msg *out[EVENTS_MAX_HELD];
+	size_t   n;
+
+	pthread_mutex_lock(&ev->mtx);
+	if (--ev->holds > 0 || ev->flushing) {
+		pthread_mutex_unlock(&ev->mtx);
+		return;
 	}
-	return CHAOS_OK;
+	ev->flushing = true;
+	/* sent outside the lock (a send takes microseconds): other threads
+	 * go on queueing meanwhile; a new hold leaves the rest to its release */
+	while (ev->n_held > 0 && ev->holds == 0) {
+		n = ev->n_held;
+		memcpy(out, ev->held, n * sizeof(out[0]));
+		ev->n_held = 0;
+		pthread_mutex_unlock(&ev->mtx);
+		for (size_t i = 0; i < n; i++)
+			events_push(ev, out[i]);
+		pthread_mutex_lock(&ev->mtx);
+	}
+	ev->flushing = false;
+	pthread_mutex_unlock(&ev->mtx);
 }
 
 uint64_t

@@ -15,6 +15,8 @@
 #include "proto/chaos.pb-c.h"
 #include "common/err.h"
 
+#define EVENTS_MAX_HELD 512 /* two per command of a full reply */
+
 struct events;
 
 struct exempt;
@@ -32,6 +34,14 @@ void events_close(struct events *ev);
  * The body oneof must already be set. Returns CHAOS_OK, or CHAOS_ETIMEDOUT
  * when it was dropped (no peer or queue full). */
 chaos_err events_send(struct events *ev, Chaos__V1__Event *e);
+
+/* While held (holds nest, each released once), events are stamped and
+ * packed as usual but kept, up to EVENTS_MAX_HELD (past that they go out
+ * at once); the last release sends them in order. A node agent holds them
+ * while a reply's commands run: each send wakes NNG's threads, and on a
+ * small node those wake-ups take the CPU the next target's apply needs. */
+void events_hold(struct events *ev);
+void events_release(struct events *ev);
 
 /* Events dropped so far. */
 uint64_t events_dropped(const struct events *ev);

@@ -31,10 +31,14 @@ struct fault_entry {
 };
 
 struct fault_engine {
-	struct events     *ev;
-	struct nft_ctx    *nft;
-	struct fault_entry active[FAULT_MAX_ACTIVE];
-	size_t             n_active;
+	struct events  *ev;
+	struct nft_ctx *nft;
+	/* FAULT_MAX_ACTIVE, made by the first fault: a node agent makes an
+	 * engine per target before running its commands on the nsexec
+	 * threads, and the 6 KiB of first-touched pages are microseconds
+	 * each in a VM */
+	struct fault_entry *active;
+	size_t              n_active;
 	/* the controller's addresses: shared, and the copy the rules use */
 	struct exempt *ex;
 	char           exempt[EXEMPT_MAX][EXEMPT_CIDR_LEN];
@@ -221,10 +225,13 @@ fault_commit(struct fault_engine *fe, chaos_why *why)
 		e->nft_index = (int)rs.n_faults++;
 	}
 	if (rs.n_faults == 0) {
-		/* Nothing left: closing the owner socket makes the kernel drop
-		 * the whole table in one step, leaving no table of ours. */
-		nft_close(fe->nft);
-		fe->nft = NULL;
+		/* Nothing left: no table of ours. The socket stays for the next
+		 * fault (no entering the namespace to open one); when the delete
+		 * fails, closing the owner socket makes the kernel drop it. */
+		if (fe->nft != NULL && nft_drop(fe->nft, NULL) != CHAOS_OK) {
+			nft_close(fe->nft);
+			fe->nft = NULL;
+		}
 		return CHAOS_OK;
 	}
 	if (fe->nft == NULL && (rv = fault_open_nft(fe, why)) != CHAOS_OK)
@@ -373,17 +380,15 @@ fault_set_target(Chaos__V1__FaultSpec *spec, const char *path)
 	return CHAOS_OK;
 }
 
-chaos_err
-fault_apply(struct fault_engine *fe, const Chaos__V1__FaultSpec *spec, int64_t offset_us,
-            chaos_why *why)
+/* The slot for a new fault spec, or why not: *e NULL with CHAOS_OK when
+ * it is in force already (idempotent). */
+static chaos_err
+fault_admit(struct fault_engine *fe, const Chaos__V1__FaultSpec *spec,
+            struct fault_entry **e, chaos_why *why)
 {
-	const struct fault_ops *ops       = fault_ops_for(spec->kind_case);
-	bool                    committed = false;
-	struct fault_entry     *e;
-	char                    detail[160], on[200];
-	chaos_why               w = {{0}};
-	chaos_err               rv;
+	const struct fault_ops *ops = fault_ops_for(spec->kind_case);
 
+	*e = NULL;
 	if (fault_find(fe, spec->fault_id) != NULL)
 		return CHAOS_OK;
 	if (ops == NULL)
@@ -393,35 +398,78 @@ fault_apply(struct fault_engine *fe, const Chaos__V1__FaultSpec *spec, int64_t o
 	if (fe->n_active == FAULT_MAX_ACTIVE)
 		return chaos_fail(why, CHAOS_EBUSY, "too many faults in force (%d)",
 		                  FAULT_MAX_ACTIVE);
-	e = &fe->active[fe->n_active];
-	memset(e, 0, sizeof(*e));
-	e->ops = ops;
-	if ((e->spec = wire_copy(&spec->base)) == NULL)
+	if (fe->active == NULL &&
+	    (fe->active = calloc(FAULT_MAX_ACTIVE, sizeof(*fe->active))) == NULL)
 		return CHAOS_ENOMEM;
+	*e = &fe->active[fe->n_active];
+	memset(*e, 0, sizeof(**e));
+	(*e)->ops = ops;
+	return CHAOS_OK;
+}
+
+/* Starts entry e (in force from here) and reports how it went. */
+static chaos_err
+fault_enter(struct fault_engine *fe, struct fault_entry *e, chaos_why *why)
+{
+	bool      committed = false;
+	char      id[256], detail[160], on[200];
+	chaos_why w = {{0}};
+	chaos_err rv;
+
+	snprintf(id, sizeof(id), "%s", e->spec->fault_id); /* e may go */
+	fe->n_active++;
+	/* a reason of our own: the report needs it even when the caller's
+	 * why is NULL */
+	if ((rv = fault_start(fe, e, &committed, &w)) != CHAOS_OK) {
+		log_warn("fault %s not applied%s: %s", id, fault_on(fe, on, sizeof(on)),
+		         w.text);
+		fault_unwind(fe, (size_t)(e - fe->active), committed);
+		fault_report(fe, id, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_FAILED, w.text,
+		             -1);
+		return chaos_fail(why, rv, "%s", w.text);
+	}
+	snprintf(detail, sizeof(detail), "%s", e->ops->name);
+	if (e->ops->describe != NULL)
+		e->ops->describe(e->state, detail, sizeof(detail));
+	log_info("fault %s applied%s (%s, lease %u ms)", id, fault_on(fe, on, sizeof(on)),
+	         detail, e->spec->lease_ms);
+	fault_report(fe, id, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_APPLIED, detail, -1);
+	return CHAOS_OK;
+}
+
+chaos_err
+fault_apply_take(struct fault_engine *fe, Chaos__V1__FaultSpec **specp, int64_t offset_us,
+                 chaos_why *why)
+{
+	Chaos__V1__FaultSpec *spec = *specp;
+	struct fault_entry   *e;
+	chaos_err             rv;
+
+	*specp = NULL; /* ours from here, whatever happens */
+	if ((rv = fault_admit(fe, spec, &e, why)) != CHAOS_OK || e == NULL) {
+		chaos__v1__fault_spec__free_unpacked(spec, NULL);
+		return rv;
+	}
+	e->spec = spec;
 	if (fe->path[0] != '\0' && fault_set_target(e->spec, fe->path) != CHAOS_OK) {
 		chaos__v1__fault_spec__free_unpacked(e->spec, NULL);
 		return CHAOS_ENOMEM;
 	}
 	fault_set_deadlines(e, offset_us);
-	fe->n_active++;
-	/* a reason of our own: the report needs it even when the caller's
-	 * why is NULL */
-	if ((rv = fault_start(fe, e, &committed, &w)) != CHAOS_OK) {
-		log_warn("fault %s not applied%s: %s", spec->fault_id,
-		         fault_on(fe, on, sizeof(on)), w.text);
-		fault_unwind(fe, (size_t)(e - fe->active), committed);
-		fault_report(fe, spec->fault_id,
-		             CHAOS__V1__FAULT_PHASE__FAULT_PHASE_FAILED, w.text, -1);
-		return chaos_fail(why, rv, "%s", w.text);
-	}
-	snprintf(detail, sizeof(detail), "%s", ops->name);
-	if (ops->describe != NULL)
-		ops->describe(e->state, detail, sizeof(detail));
-	log_info("fault %s applied%s (%s, lease %u ms)", spec->fault_id,
-	         fault_on(fe, on, sizeof(on)), detail, spec->lease_ms);
-	fault_report(fe, spec->fault_id, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_APPLIED,
-	             detail, -1);
-	return CHAOS_OK;
+	return fault_enter(fe, e, why);
+}
+
+chaos_err
+fault_apply(struct fault_engine *fe, const Chaos__V1__FaultSpec *spec, int64_t offset_us,
+            chaos_why *why)
+{
+	Chaos__V1__FaultSpec *copy;
+
+	if (fault_find(fe, spec->fault_id) != NULL)
+		return CHAOS_OK; /* no copy needed */
+	if ((copy = wire_copy(&spec->base)) == NULL)
+		return CHAOS_ENOMEM;
+	return fault_apply_take(fe, &copy, offset_us, why);
 }
 
 void
@@ -546,6 +594,7 @@ fault_engine_free(struct fault_engine *fe)
 	fault_revert_all(fe, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_REVERTED,
 	                 "agent stopping");
 	nft_close(fe->nft);
+	free(fe->active);
 	free(fe);
 }
 

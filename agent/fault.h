@@ -69,6 +69,13 @@ void fault_engine_free(struct fault_engine *fe);
 chaos_err fault_apply(struct fault_engine *fe, const Chaos__V1__FaultSpec *spec,
                       int64_t offset_us, chaos_why *why);
 
+/* As fault_apply, but takes *spec (an unpacked message, freed with
+ * chaos__v1__fault_spec__free_unpacked) instead of copying it: *spec is
+ * NULL on return, whatever the outcome. A node agent applies a reply's
+ * specs this way, each with its peer list, without a copy per target. */
+chaos_err fault_apply_take(struct fault_engine *fe, Chaos__V1__FaultSpec **spec,
+                           int64_t offset_us, chaos_why *why);
+
 /* Reverts one fault; an unknown id is already gone. Cannot fail: when the
  * rules cannot be rewritten the whole table is dropped instead (a chaos
  * tool must never leave a fault behind). */

@@ -177,6 +177,17 @@ void      nft_cache_free(struct nft_cache *c); /* NULL ok; after its contexts */
 /* Makes ctx's commits go through cache (NULL: none); cache outlives ctx. */
 void nft_set_cache(struct nft_ctx *ctx, struct nft_cache *cache);
 
+/*
+ * Deletes the table in one batch and keeps the socket, in its namespace,
+ * for the next nft_commit() (which makes the table again, as on a new
+ * socket). Closing does the same but makes the kernel wait for an RCU grace
+ * period inside close() (milliseconds per socket); this does not, and the
+ * next apply needs no socket opened inside the namespace. Nothing to do on
+ * a socket that made no table. Errors: as nft_commit; the table may then
+ * still be there (nft_close() removes it).
+ */
+chaos_err nft_drop(struct nft_ctx *ctx, chaos_why *why);
+
 /* Closes the socket; the kernel then deletes the table. Accepts NULL. */
 void nft_close(struct nft_ctx *ctx);
 

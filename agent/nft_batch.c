@@ -85,8 +85,8 @@ nft_batch_msg(struct nft_batch *b, uint16_t type, uint16_t flags, size_t room,
 	if (err < 0)
 		return NULL;
 	b->seq_next++;
-	return nftnl_nlmsg_build_hdr(b->buf + b->len, type, NFT_FAMILY, flags | NLM_F_ACK,
-	                             seq);
+	b->last_off = b->len;
+	return nftnl_nlmsg_build_hdr(b->buf + b->len, type, NFT_FAMILY, flags, seq);
 }
 
 void
@@ -118,6 +118,13 @@ nft_batch_finish(struct nft_batch *b)
 {
 	if (nft_batch_reserve(b, NFT_MSG_ROOM) < 0)
 		return -ENOMEM;
+	/* The kernel answers every message that fails, ACK or not, and
+	 * delivers the answers in order once the whole batch is through: the
+	 * ACK of the last message comes last, whatever happened before it.
+	 * One ACK instead of one per message: an skb made by the kernel and a
+	 * recvmsg here less for each. */
+	if (b->n_msgs > 0)
+		((struct nlmsghdr *)(b->buf + b->last_off))->nlmsg_flags |= NLM_F_ACK;
 	b->len += NLMSG_ALIGN(nftnl_batch_end(b->buf + b->len, b->seq_next++)->nlmsg_len);
 	return 0;
 }

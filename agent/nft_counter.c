@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <libmnl/libmnl.h>
@@ -145,8 +146,11 @@ nft_dump_once(struct nft_ctx *ctx, struct nft_dump *d)
 	int                    left;
 	int                    err = nft_dump_send(ctx, seq);
 
+	/* the socket's first dump: applies never needed the buffer */
+	if (err == 0 && ctx->rbuf == NULL && (ctx->rbuf = malloc(NFT_RBUF_SIZE)) == NULL)
+		err = -ENOMEM;
 	while (err == 0 && !d->done) {
-		n = nft_recv(ctx);
+		n = nft_recv(ctx, ctx->rbuf, NFT_RBUF_SIZE);
 		if (n < 0)
 			return (int)n;
 		nlh  = (const struct nlmsghdr *)ctx->rbuf;

@@ -34,6 +34,9 @@ struct nftnl_rule;
 #define NFT_MSG_ROOM 4096 /* room for any table, set, chain or rule */
 #define NFT_WHAT_LEN 64
 #define NFT_RBUF_SIZE 65536 /* > the 32 KiB a netlink dump skb may take */
+/* An ACK is one small datagram (NETLINK_CAP_ACK: no copy of our message,
+ * an error text at most): read on the stack, not into rbuf. */
+#define NFT_ACK_BUF_SIZE 8192
 #define NFT_SET_ID_EXEMPT 1
 #define NFT_SET_ID_EXEMPT6 (2 + 2 * NFT_MAX_FAULTS) /* after the faults' sets */
 
@@ -109,8 +112,9 @@ struct nft_msg_info {
 struct nft_batch {
 	char                *buf;
 	size_t               len, cap;
-	struct nft_msg_info *msgs; /* every message sent with NLM_F_ACK */
+	struct nft_msg_info *msgs; /* every message between BEGIN and END */
 	size_t               n_msgs, cap_msgs;
+	size_t               last_off; /* of the last one: the one with NLM_F_ACK */
 	uint32_t             seq_begin, seq_next;
 	char                 table[NFT_MAX_TABLE_NAME];
 };
@@ -121,8 +125,9 @@ struct nft_batch *nft_batch_new(const char *table, uint32_t seq);
 /* Appends END. 0 or -ENOMEM. */
 int nft_batch_finish(struct nft_batch *b);
 
-/* Starts an ACKed message of type with room bytes, described by fmt for
- * error messages; NULL when out of memory. */
+/* Starts a message of type with room bytes, described by fmt for error
+ * messages; NULL when out of memory. nft_batch_finish() asks the last one
+ * for an ACK. */
 struct nlmsghdr *nft_batch_msg(struct nft_batch *b, uint16_t type, uint16_t flags,
                                size_t room, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
@@ -215,15 +220,15 @@ struct nft_ctx {
 	uint32_t           seq;
 	int                sndbuf; /* what we last asked for, 0 = default */
 	int                rcvbuf;
-	char              *rbuf;
+	char              *rbuf; /* NFT_RBUF_SIZE for dumps, made on first use */
 	bool               fail_batch_level; /* last failure hit the whole batch */
 	bool               fresh;            /* nft_open_socket: no table made yet */
 	struct nft_cache  *cache; /* built batches shared with other contexts */
 	char               table[NFT_MAX_TABLE_NAME];
 };
 
-/* Waits up to the ACK timeout and receives one datagram into ctx->rbuf.
- * Its length, or -errno (-ETIMEDOUT). */
-ssize_t nft_recv(struct nft_ctx *ctx);
+/* Waits up to the ACK timeout and receives one datagram into buf (len
+ * bytes). Its length, or -errno (-ETIMEDOUT, -ENOSPC when it did not fit). */
+ssize_t nft_recv(struct nft_ctx *ctx, void *buf, size_t len);
 
 #endif

@@ -2,9 +2,10 @@
 /*
  * The socket: one NETLINK_NETFILTER socket per context, living in the
  * namespace it was opened in. A batch goes out in one sendmsg; the kernel
- * processes it inside the call and answers every NLM_F_ACK message, and
- * every answer is read and matched by sequence number and port id before
- * the batch counts as committed.
+ * processes it inside the call and answers every message that failed and
+ * the last one (NLM_F_ACK), in order; every answer is read and matched by
+ * sequence number and port id, and the batch counts as committed when the
+ * last message's ACK came with no error before it.
  */
 #include <errno.h>
 #include <limits.h>
@@ -62,13 +63,39 @@ nft_sock_open(struct nft_ctx *ctx)
 	return 0;
 }
 
+/* One datagram if one is queued (mnl_socket_recvfrom's checks, without
+ * blocking): its length, -EAGAIN, or -errno. */
+static ssize_t
+nft_recv_queued(struct nft_ctx *ctx, void *buf, size_t len)
+{
+	struct sockaddr_nl addr;
+	struct iovec       iov = {.iov_base = buf, .iov_len = len};
+	struct msghdr      msg = {.msg_name    = &addr,
+	                          .msg_namelen = sizeof(addr),
+	                          .msg_iov     = &iov,
+	                          .msg_iovlen  = 1};
+	ssize_t            n   = recvmsg(mnl_socket_get_fd(ctx->nl), &msg, MSG_DONTWAIT);
+
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	if (msg.msg_flags & MSG_TRUNC)
+		return -ENOSPC;
+	if (msg.msg_namelen != sizeof(addr))
+		return -EINVAL;
+	return n;
+}
+
+/* The kernel answers a batch inside sendmsg, so the replies are nearly
+ * always queued already: poll only when none is. */
 ssize_t
-nft_recv(struct nft_ctx *ctx)
+nft_recv(struct nft_ctx *ctx, void *buf, size_t len)
 {
 	struct pollfd p = {.fd = mnl_socket_get_fd(ctx->nl), .events = POLLIN};
 	ssize_t       n;
 	int           r;
 
+	if ((n = nft_recv_queued(ctx, buf, len)) != -EAGAIN && n != -EINTR)
+		return n;
 	do
 		r = poll(&p, 1, NFT_ACK_TIMEOUT_MS);
 	while (r < 0 && errno == EINTR);
@@ -76,8 +103,8 @@ nft_recv(struct nft_ctx *ctx)
 		return -errno;
 	if (r == 0)
 		return -ETIMEDOUT;
-	n = mnl_socket_recvfrom(ctx->nl, ctx->rbuf, NFT_RBUF_SIZE);
-	return n < 0 ? -errno : n;
+	n = nft_recv_queued(ctx, buf, len);
+	return n == -EAGAIN ? -ETIMEDOUT : n;
 }
 
 /* The kernel's extended-ack text, if any, into out. */
@@ -107,8 +134,8 @@ nft_extack(const struct nlmsghdr *nlh, char *out, size_t len)
 }
 
 struct nft_acks {
-	size_t   pending;
-	int      err; /* first error, negative errno */
+	bool     done; /* the last message's ACK, or a batch-level one, came */
+	int      err;  /* first error, negative errno */
 	uint32_t err_seq;
 	char     ext[160];
 	bool     batch_level;
@@ -132,9 +159,9 @@ nft_ack_one(const struct nft_batch *b, const struct nlmsghdr *nlh, struct nft_ac
 	if (nft_batch_what(b, seq) == NULL) {
 		/* BEGIN or END: the kernel refused the batch as a whole */
 		a->batch_level = true;
-		a->pending     = 0;
-	} else if (a->pending > 0) {
-		a->pending--;
+		a->done        = true;
+	} else if (seq == b->seq_begin + b->n_msgs) {
+		a->done = true; /* the last message's: nothing comes after it */
 	}
 	if (e->error != 0 && (a->err == 0 || seq < a->err_seq)) {
 		a->err     = e->error > 0 ? -e->error : e->error;
@@ -144,8 +171,9 @@ nft_ack_one(const struct nft_batch *b, const struct nlmsghdr *nlh, struct nft_ac
 }
 
 /*
- * Reads replies until every ACKed message has had one. The kernel processes
- * the batch inside sendmsg, so they are normally all queued already.
+ * Reads replies until the last message's ACK (or a batch-level one). The
+ * kernel processes the batch inside sendmsg, so they are normally all
+ * queued already.
  */
 static int
 nft_wait_acks(struct nft_ctx *ctx, const struct nft_batch *b, struct nft_acks *a)
@@ -153,12 +181,17 @@ nft_wait_acks(struct nft_ctx *ctx, const struct nft_batch *b, struct nft_acks *a
 	const struct nlmsghdr *nlh;
 	ssize_t                n;
 	int                    left;
+	/* aligned for the headers read in place */
+	union {
+		struct nlmsghdr h;
+		char            bytes[NFT_ACK_BUF_SIZE];
+	} buf;
 
-	while (a->pending > 0) {
-		n = nft_recv(ctx);
+	while (!a->done) {
+		n = nft_recv(ctx, buf.bytes, sizeof(buf.bytes));
 		if (n < 0)
 			return (int)n;
-		nlh  = (const struct nlmsghdr *)ctx->rbuf;
+		nlh  = &buf.h;
 		left = (int)n;
 		for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
 			if (nlh->nlmsg_pid != ctx->portid)
@@ -193,7 +226,7 @@ nft_send_batch(struct nft_ctx *ctx, const struct nft_batch *b)
 static int
 nft_run_batch(struct nft_ctx *ctx, const struct nft_batch *b, chaos_why *why)
 {
-	struct nft_acks a = {.pending = b->n_msgs};
+	struct nft_acks a = {.done = b->n_msgs == 0};
 	const char     *what;
 	int             err;
 
@@ -206,8 +239,9 @@ nft_run_batch(struct nft_ctx *ctx, const struct nft_batch *b, chaos_why *why)
 	}
 	err = nft_wait_acks(ctx, b, &a);
 	if (err < 0) {
-		chaos_fail(why, CHAOS_ESYS, "replies lost (%zu missing): %s", a.pending,
-		           strerror(-err));
+		chaos_fail(why, CHAOS_ESYS,
+		           "replies lost (no ACK of the last of %zu messages): %s",
+		           b->n_msgs, strerror(-err));
 		return err == -ETIMEDOUT ? err : -EIO;
 	}
 	if (a.err == 0)
@@ -287,9 +321,9 @@ nft_clear(struct nft_ctx *ctx, chaos_why *why)
 	return nft_commit(ctx, &empty, why);
 }
 
-/* Deletes a leftover table of our name. ENOENT means there was none. */
+/* One batch deleting the table of our name: 0 or -errno (-ENOENT: none). */
 static int
-nft_delete_leftover(struct nft_ctx *ctx, chaos_why *why)
+nft_delete_table(struct nft_ctx *ctx, chaos_why *why)
 {
 	struct nft_batch *b = nft_batch_new(ctx->table, ctx->seq);
 	int               err;
@@ -304,6 +338,15 @@ nft_delete_leftover(struct nft_ctx *ctx, chaos_why *why)
 		err      = nft_run_batch(ctx, b, why);
 	}
 	nft_batch_free(b);
+	return err;
+}
+
+/* Deletes a leftover table of our name. ENOENT means there was none. */
+static int
+nft_delete_leftover(struct nft_ctx *ctx, chaos_why *why)
+{
+	int err = nft_delete_table(ctx, why);
+
 	if (err == -ENOENT)
 		return 0;
 	if (err == 0)
@@ -311,6 +354,25 @@ nft_delete_leftover(struct nft_ctx *ctx, chaos_why *why)
 	if (err == -EPERM && !ctx->fail_batch_level) /* owned by a live socket */
 		return -EBUSY;
 	return err;
+}
+
+chaos_err
+nft_drop(struct nft_ctx *ctx, chaos_why *why)
+{
+	chaos_why w = {{0}};
+	int       err;
+
+	if (ctx == NULL)
+		return chaos_fail(why, CHAOS_EINVAL, "nft: no context");
+	if (ctx->fresh) /* this socket made no table */
+		return CHAOS_OK;
+	if ((err = nft_delete_table(ctx, &w)) < 0 && err != -ENOENT) {
+		log_warn("nft %s: drop: %s", ctx->table, w.text);
+		return chaos_fail(why, chaos_err_from_errno(err), "%s", w.text);
+	}
+	/* the next commit makes the table again, as a new socket's would */
+	ctx->fresh = true;
+	return CHAOS_OK;
 }
 
 void
@@ -338,8 +400,7 @@ nft_open_socket(const char *table_name, struct nft_ctx **out, chaos_why *why)
 		return chaos_fail(why, CHAOS_ENOMEM, "nft: out of memory");
 	snprintf(ctx->table, sizeof(ctx->table), "%s", table_name);
 	ctx->fresh = true;
-	ctx->rbuf  = malloc(NFT_RBUF_SIZE);
-	err        = ctx->rbuf ? nft_sock_open(ctx) : -ENOMEM;
+	err        = nft_sock_open(ctx);
 	if (err < 0) {
 		nft_close(ctx);
 		return chaos_fail(why, chaos_err_from_errno(err), "netlink socket: %s",

@@ -25,6 +25,8 @@
 #define NODE_SCAN_MS 200
 #define NODE_IPS_EVERY 5 /* scans between reading every namespace's addresses */
 #define NODE_RESEND_MS 5000
+#define NODE_HOLD_POLL_MS 5   /* while held, how often to look again */
+#define NODE_HOLD_MAX_MS 1000 /* a hold never delays a scan longer */
 
 struct node;
 
@@ -43,6 +45,15 @@ void node_free(struct node *n);
  * target is on the node (any more). */
 bool node_target(struct node *n, const char *key, char *path, size_t path_len, char *name,
                  size_t name_len);
+
+/* While held, the scans wait (up to NODE_HOLD_MAX_MS after the last one),
+ * and a scan under way waits between two entries (up to NODE_HOLD_MAX_MS
+ * in all): a scan stats every process's namespace, milliseconds of CPU on
+ * a busy node, which the threads applying a reply's commands need. The
+ * session thread holds the node while it places and runs a reply's
+ * commands; holds nest, each released once. */
+void node_hold(struct node *n);
+void node_release(struct node *n);
 
 /* Sends the whole list again at the next scan (a new connection). */
 void node_resend(struct node *n);

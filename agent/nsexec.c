@@ -16,7 +16,7 @@
 struct nsexec {
 	pthread_mutex_t    mtx;
 	pthread_cond_t     work; /* a job was queued, or stop */
-	pthread_cond_t     done; /* a job finished */
+	pthread_cond_t     done; /* the last job of a nsexec_run_all() finished */
 	struct nsexec_job *head, *tail;
 	bool               stop;
 	int                home_fd;
@@ -24,34 +24,48 @@ struct nsexec {
 	size_t             n_threads;
 };
 
-/* The namespace this thread is in while it runs a job; 0/0 otherwise. */
-static _Thread_local dev_t nsexec_cur_dev;
-static _Thread_local ino_t nsexec_cur_ino;
+/* The namespace this thread is in while it runs a job, and the job's path;
+ * 0/0/NULL otherwise. */
+static _Thread_local dev_t       nsexec_cur_dev;
+static _Thread_local ino_t       nsexec_cur_ino;
+static _Thread_local const char *nsexec_cur_path;
 
 bool
 nsexec_inside(const char *path)
 {
 	struct stat st;
 
-	return nsexec_cur_ino != 0 && path != NULL && stat(path, &st) == 0 &&
-	    st.st_dev == nsexec_cur_dev && st.st_ino == nsexec_cur_ino;
+	if (nsexec_cur_ino == 0 || path == NULL)
+		return false;
+	/* the job's own spelling (a target's /proc/self/fd/<n>, held open):
+	 * no stat, a procfs lookup of some microseconds on each target's
+	 * first fault */
+	if (nsexec_cur_path != NULL && strcmp(path, nsexec_cur_path) == 0)
+		return true;
+	return stat(path, &st) == 0 && st.st_dev == nsexec_cur_dev &&
+	    st.st_ino == nsexec_cur_ino;
 }
 
+/* Enters the job's namespace; *fd is a descriptor to close after, or -1. */
 static chaos_err
 nsexec_enter(struct nsexec_job *job, int *fd)
 {
+	int         ns = job->ns_fd;
 	struct stat st;
 
-	if ((*fd = open(job->path, O_RDONLY | O_CLOEXEC)) < 0)
+	if (ns <= 0 && (ns = *fd = open(job->path, O_RDONLY | O_CLOEXEC)) < 0)
 		return chaos_fail(&job->why, chaos_err_from_errno(errno),
 		                  "network namespace %s: %s", job->path, strerror(errno));
-	if (setns(*fd, CLONE_NEWNET) < 0)
+	if (setns(ns, CLONE_NEWNET) < 0)
 		return chaos_fail(&job->why, chaos_err_from_errno(errno),
 		                  "setns %s: %s%s", job->path, strerror(errno),
 		                  errno == EPERM ? " (needs CAP_SYS_ADMIN)" : "");
-	if (fstat(*fd, &st) == 0) {
+	if (fstat(ns, &st) == 0) {
 		nsexec_cur_dev = st.st_dev;
 		nsexec_cur_ino = st.st_ino;
+		/* a held descriptor's path names the same namespace for as
+		 * long as the job runs; a path opened here might not */
+		nsexec_cur_path = job->ns_fd > 0 ? job->path : NULL;
 	}
 	return CHAOS_OK;
 }
@@ -63,20 +77,22 @@ static bool
 nsexec_one(struct nsexec *x, struct nsexec_job *job)
 {
 	int  fd   = -1;
-	bool home = true;
+	bool home = true, entered;
 
 	memset(&job->why, 0, sizeof(job->why));
 	job->result = nsexec_enter(job, &fd);
-	if (job->result == CHAOS_OK)
+	/* home again even if the fstat that names the namespace failed */
+	if ((entered = job->result == CHAOS_OK))
 		job->result = job->fn(job->arg, &job->why);
-	if (nsexec_cur_ino != 0 && setns(x->home_fd, CLONE_NEWNET) < 0) {
+	if (entered && setns(x->home_fd, CLONE_NEWNET) < 0) {
 		log_error("nsexec: cannot go back to the agent's network namespace: %s; "
 		          "this thread stops",
 		          strerror(errno));
 		home = false;
 	}
-	nsexec_cur_dev = 0;
-	nsexec_cur_ino = 0;
+	nsexec_cur_dev  = 0;
+	nsexec_cur_ino  = 0;
+	nsexec_cur_path = NULL;
 	if (fd >= 0)
 		close(fd);
 	return home;
@@ -101,8 +117,9 @@ nsexec_main(void *arg)
 		pthread_mutex_unlock(&x->mtx);
 		ok = nsexec_one(x, job);
 		pthread_mutex_lock(&x->mtx);
-		job->done = true;
-		pthread_cond_broadcast(&x->done);
+		/* one wake-up per call, not per job: the caller waits for all */
+		if (--*job->left == 0)
+			pthread_cond_broadcast(&x->done);
 	}
 	pthread_mutex_unlock(&x->mtx);
 	return NULL;
@@ -161,9 +178,11 @@ nsexec_free(struct nsexec *x)
 void
 nsexec_run_all(struct nsexec *x, struct nsexec_job *jobs, size_t n)
 {
+	size_t left = n; /* guarded by x->mtx */
+
 	pthread_mutex_lock(&x->mtx);
 	for (size_t i = 0; i < n; i++) {
-		jobs[i].done = false;
+		jobs[i].left = &left;
 		jobs[i].next = NULL;
 		if (x->tail != NULL)
 			x->tail->next = &jobs[i];
@@ -172,9 +191,8 @@ nsexec_run_all(struct nsexec *x, struct nsexec_job *jobs, size_t n)
 		x->tail = &jobs[i];
 	}
 	pthread_cond_broadcast(&x->work);
-	for (size_t i = 0; i < n; i++)
-		while (!jobs[i].done)
-			pthread_cond_wait(&x->done, &x->mtx);
+	while (left > 0)
+		pthread_cond_wait(&x->done, &x->mtx);
 	pthread_mutex_unlock(&x->mtx);
 }
 

@@ -35,13 +35,15 @@ struct nsexec;
  * with why filled. */
 struct nsexec_job {
 	const char *path;
+	int         ns_fd; /* > 0: that namespace, open (the caller's, kept
+	                    * open): entered as is, path not opened again */
 	chaos_err (*fn)(void *arg, chaos_why *why);
 	void     *arg;
 	chaos_err result;
 	chaos_why why;
 	/* private */
 	struct nsexec_job *next;
-	bool               done;
+	size_t            *left; /* the jobs of its nsexec_run_all() not done */
 };
 
 /* Starts n_threads (1..NSEXEC_MAX_THREADS) threads that remember the

@@ -33,7 +33,8 @@ struct session_handler {
 	void (*command)(void *arg, const Chaos__V1__Command *cmd, Chaos__V1__Ack *ack);
 	/* Instead of command when set: all n commands of one reply at once
 	 * (so that independent ones may run side by side), filling acks[i]
-	 * for cmds[i] as command does. */
+	 * for cmds[i] as command does. The reply is freed after the call: the
+	 * handler may take a sub-message out of a command (leaving NULL). */
 	void (*commands)(void *arg, Chaos__V1__Command *const *cmds, size_t n,
 	                 Chaos__V1__Ack *const *acks);
 	/* Optional: a new connection to the controller was made (its first

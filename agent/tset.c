@@ -178,6 +178,7 @@ tset_get(struct tset *ts, const char *key, struct tset_target *out, chaos_why *w
 		return rv;
 	out->key   = e->key;
 	out->path  = e->path;
+	out->fd    = e->fd;
 	out->label = e->label;
 	out->fe    = e->fe;
 	return CHAOS_OK;

@@ -31,6 +31,7 @@ struct tset;
 struct tset_target {
 	const char          *key;
 	const char          *path;  /* "/proc/self/fd/<n>": enter this */
+	int                  fd;    /* <n>, for nsexec_job.ns_fd */
 	const char          *label; /* "target <key> (netns <name>)" */
 	struct fault_engine *fe;
 };

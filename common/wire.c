@@ -63,7 +63,15 @@ wire_text_ok(const char *s, size_t max, bool allow_space)
 
 	while (*p != '\0') {
 		int  extra = 0;
-		bool space = *p == '\n' || *p == '\t' || *p == '\r';
+		bool space;
+		/* printable ASCII, nearly every byte: no more to look at */
+		if (*p >= 0x20 && *p < 0x7f) {
+			p++;
+			if (++n > max)
+				return false;
+			continue;
+		}
+		space = *p == '\n' || *p == '\t' || *p == '\r';
 		if ((*p < 0x20 && !(allow_space && space)) || *p == 0x7f)
 			return false;
 		if (*p >= 0x80) {
@@ -108,8 +116,20 @@ wire_field_present(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
 	return true;
 }
 
+/* Fields named *_json carry whole documents (scenario settings and
+ * results): larger, and whitespace is allowed. */
+static bool
+wire_field_is_doc(const ProtobufCFieldDescriptor *f)
+{
+	size_t nlen = strlen(f->name);
+
+	return f->type == PROTOBUF_C_TYPE_STRING && nlen > 5 &&
+	    strcmp(f->name + nlen - 5, "_json") == 0;
+}
+
+/* doc: wire_field_is_doc(f), asked once per field, not per value. */
 static chaos_err
-wire_check_value(const ProtobufCFieldDescriptor *f, const void *v, int depth,
+wire_check_value(const ProtobufCFieldDescriptor *f, const void *v, bool doc, int depth,
                  chaos_why *why)
 {
 	switch (f->type) {
@@ -121,10 +141,6 @@ wire_check_value(const ProtobufCFieldDescriptor *f, const void *v, int depth,
 		return CHAOS_OK;
 	case PROTOBUF_C_TYPE_STRING: {
 		const char *s = *(char *const *)v;
-		/* Fields named *_json carry whole documents (scenario settings
-		 * and results): larger, and whitespace is allowed. */
-		size_t nlen = strlen(f->name);
-		bool   doc  = nlen > 5 && strcmp(f->name + nlen - 5, "_json") == 0;
 		if (s != NULL &&
 		    !wire_text_ok(s, doc ? WIRE_MAX_CONTROL : LIMIT_TEXT_LEN, doc)) {
 			return chaos_fail(
@@ -190,6 +206,26 @@ wire_repeated_max(const ProtobufCMessageDescriptor *d, const ProtobufCFieldDescr
 	    : LIMIT_REPEATED;
 }
 
+static chaos_err
+wire_check_repeated(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f,
+                    int depth, chaos_why *why)
+{
+	const char *base = (const char *)m;
+	size_t      n    = *(const size_t *)(base + f->quantifier_offset);
+	const char *arr  = *(char *const *)(base + f->offset);
+	size_t      size = wire_value_size(f);
+	bool        doc  = wire_field_is_doc(f);
+	chaos_err   rv;
+
+	if (n > wire_repeated_max(m->descriptor, f))
+		return chaos_fail(why, CHAOS_EPROTO, "too many repeated values");
+	for (size_t k = 0; k < n; k++)
+		if ((rv = wire_check_value(f, arr + k * size, doc, depth, why)) !=
+		    CHAOS_OK)
+			return rv;
+	return CHAOS_OK;
+}
+
 /* Walks every present field: enum values must be known, strings must be
  * clean text, repeated fields bounded, nesting bounded. */
 static chaos_err
@@ -209,22 +245,14 @@ wire_check_generic(const ProtobufCMessage *m, int depth, chaos_why *why)
 		chaos_err                       rv;
 
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-			size_t      n   = *(const size_t *)(base + f->quantifier_offset);
-			const char *arr = *(char *const *)(base + f->offset);
-			if (n > wire_repeated_max(d, f)) {
-				return chaos_fail(why, CHAOS_EPROTO,
-				                  "too many repeated values");
-			}
-			for (size_t k = 0; k < n; k++)
-				if ((rv =
-				         wire_check_value(f, arr + k * wire_value_size(f),
-				                          depth, why)) != CHAOS_OK)
-					return rv;
+			if ((rv = wire_check_repeated(m, f, depth, why)) != CHAOS_OK)
+				return rv;
 			continue;
 		}
 		if (!wire_field_present(m, f))
 			continue;
-		if ((rv = wire_check_value(f, base + f->offset, depth, why)) != CHAOS_OK)
+		if ((rv = wire_check_value(f, base + f->offset, wire_field_is_doc(f),
+		                           depth, why)) != CHAOS_OK)
 			return rv;
 	}
 	return CHAOS_OK;
@@ -247,26 +275,46 @@ wire_check_id(const char *s)
 	return CHAOS_OK;
 }
 
+/* The end of the four octets inet_pton(AF_INET) accepts at p (decimal,
+ * no leading zeros, each <= 255), or NULL. Written out because a node
+ * agent's reply checks thousands of peers before any target starts. */
+static const char *
+wire_ipv4_end(const char *p)
+{
+	for (int octet = 0; octet < 4; octet++) {
+		unsigned v = 0, digits = 0;
+		if (octet > 0 && *p++ != '.')
+			return NULL;
+		for (; *p >= '0' && *p <= '9'; p++, digits++) {
+			v = v * 10 + (unsigned)(*p - '0');
+			if ((digits > 0 && v < 10) || v > 255)
+				return NULL; /* a leading zero, or too big */
+		}
+		if (digits == 0)
+			return NULL;
+	}
+	return p;
+}
+
 chaos_err
 wire_check_cidr(const char *s)
 {
-	char           addr[INET_ADDRSTRLEN + 4];
-	const char    *slash;
-	struct in_addr a;
-	uint32_t       prefix;
-	size_t         n;
+	const char *p;
+	uint32_t    prefix = 0;
+	size_t      n;
 
-	if (s == NULL || (n = strlen(s)) == 0 || n >= sizeof(addr))
+	if (s == NULL || (n = strlen(s)) == 0 || n >= INET_ADDRSTRLEN + 4 ||
+	    (p = wire_ipv4_end(s)) == NULL)
 		return CHAOS_EINVAL;
-	slash = strchr(s, '/');
-	if (slash != NULL) {
-		if (flags_parse_u32(slash + 1, 0, 32, &prefix) != CHAOS_OK)
+	if (*p == '\0')
+		return CHAOS_OK;
+	/* "/n": decimal 0..32, leading zeros allowed (as flags_parse_u32) */
+	if (*p++ != '/' || *p < '0' || *p > '9')
+		return CHAOS_EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++)
+		if ((prefix = prefix * 10 + (uint32_t)(*p - '0')) > 32)
 			return CHAOS_EINVAL;
-		n = (size_t)(slash - s);
-	}
-	memcpy(addr, s, n);
-	addr[n] = '\0';
-	return inet_pton(AF_INET, addr, &a) == 1 ? CHAOS_OK : CHAOS_EINVAL;
+	return *p == '\0' ? CHAOS_OK : CHAOS_EINVAL;
 }
 
 static chaos_err

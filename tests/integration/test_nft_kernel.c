@@ -224,6 +224,14 @@ open_fn(void *p)
 	return nft_open(r->table, &r->ctx, NULL);
 }
 
+static chaos_err
+open_socket_fn(void *p)
+{
+	struct open_req *r = p;
+
+	return nft_open_socket(r->table, &r->ctx, NULL);
+}
+
 static int
 open_in_a(const char *table, struct nft_ctx **out)
 {
@@ -603,6 +611,25 @@ test_second_open_of_an_owned_table_is_busy(void **state)
 	assert_null(other);
 }
 
+/* A fresh socket's first batch is refused (the table is there, owned by
+ * the fixture's socket; only the batch's last message asks for an ACK):
+ * the refusal is read and turned into "busy", not taken for a commit. */
+static void
+test_first_batch_of_a_socket_on_an_owned_table_is_busy(void **state)
+{
+	struct nft_fault f = {.kind = NFT_FAULT_PARTITION, .peers = peer_b, .n_peers = 1};
+	struct nft_ruleset rs  = {.faults = &f, .n_faults = 1};
+	struct open_req    r   = {.table = TABLE};
+	chaos_why          why = {{0}};
+
+	(void)state;
+	assert_int_equal(netns_run(ns_path[NS_A], open_socket_fn, &r), CHAOS_OK);
+	assert_int_equal(nft_commit(r.ctx, &rs, &why), CHAOS_EBUSY);
+	assert_true(why.text[0] != '\0');
+	nft_close(r.ctx);
+	assert_int_equal(connect_to(NS_A, NS_B), 0); /* no rule of its went in */
+}
+
 static void
 test_open_replaces_a_leftover_table(void **state)
 {
@@ -629,6 +656,30 @@ test_close_removes_the_owner_table(void **state)
 	assert_non_null(strstr(nft_in_a("list tables"), "nfttest_close"));
 	nft_close(ctx);
 	assert_null(strstr(nft_in_a("list tables"), "nfttest_close"));
+}
+
+static void
+test_drop_removes_the_table_and_the_next_commit_makes_it_again(void **state)
+{
+	struct nft_fault f = {.kind = NFT_FAULT_PARTITION, .peers = peer_b, .n_peers = 1};
+	struct nft_ruleset rs  = {.faults = &f, .n_faults = 1};
+	struct nft_ctx    *ctx = NULL;
+
+	(void)state;
+	assert_int_equal(open_in_a("nfttest_drop", &ctx), CHAOS_OK);
+	assert_int_equal(nft_commit(ctx, &rs, NULL), CHAOS_OK);
+	assert_int_equal(connect_to(NS_A, NS_B), ETIMEDOUT);
+	assert_int_equal(nft_drop(ctx, NULL), CHAOS_OK);
+	assert_null(strstr(nft_in_a("list tables"), "nfttest_drop"));
+	assert_int_equal(connect_to(NS_A, NS_B), 0);
+	assert_int_equal(nft_drop(ctx, NULL), CHAOS_OK); /* nothing to drop */
+	/* the same socket, from this thread (outside A): the table is A's */
+	assert_int_equal(nft_commit(ctx, &rs, NULL), CHAOS_OK);
+	assert_non_null(strstr(nft_in_a("list table inet nfttest_drop"), "flags owner"));
+	assert_int_equal(connect_to(NS_A, NS_B), ETIMEDOUT);
+	nft_close(ctx);
+	assert_null(strstr(nft_in_a("list tables"), "nfttest_drop"));
+	assert_int_equal(connect_to(NS_A, NS_B), 0);
 }
 
 static void
@@ -719,8 +770,11 @@ main(void)
 	    WITH_CTX(test_max_peer_partition_fits_one_batch),
 	    WITH_CTX(test_failed_commit_keeps_the_previous_rules),
 	    WITH_CTX(test_second_open_of_an_owned_table_is_busy),
+	    WITH_CTX(test_first_batch_of_a_socket_on_an_owned_table_is_busy),
 	    cmocka_unit_test(test_open_replaces_a_leftover_table),
 	    cmocka_unit_test(test_close_removes_the_owner_table),
+	    cmocka_unit_test(
+	        test_drop_removes_the_table_and_the_next_commit_makes_it_again),
 	    cmocka_unit_test(test_sigkilled_owner_leaves_no_table),
 	};
 	int rc;

@@ -43,6 +43,7 @@ struct elem {
 
 struct parsed {
 	uint16_t            types[MAX_OBJS]; /* NFNL_MSG_TYPE of every message */
+	bool                acked[MAX_OBJS]; /* asked for an ACK */
 	size_t              n_msgs;
 	struct nftnl_table *tables[4];
 	uint16_t            table_ops[4];
@@ -160,8 +161,8 @@ parse_object(struct parsed *p, const struct nlmsghdr *nlh, uint16_t type)
 	}
 }
 
-/* Walks the batch: BEGIN, objects each with NLM_F_ACK and consecutive
- * seqs, END; and parses every object. */
+/* Walks the batch: BEGIN, objects with consecutive seqs (the last one
+ * alone with NLM_F_ACK), END; and parses every object. */
 static void
 parse_batch(const struct nft_batch *b, struct parsed *p)
 {
@@ -182,7 +183,7 @@ parse_batch(const struct nft_batch *b, struct parsed *p)
 		    nlh->nlmsg_type == NFNL_MSG_BATCH_END)
 			continue;
 		assert_int_equal(NFNL_SUBSYS_ID(nlh->nlmsg_type), NFNL_SUBSYS_NFTABLES);
-		assert_true(nlh->nlmsg_flags & NLM_F_ACK);
+		p->acked[p->n_msgs - 1] = (nlh->nlmsg_flags & NLM_F_ACK) != 0;
 		assert_int_equal(
 		    ((const struct nfgenmsg *)mnl_nlmsg_get_payload(nlh))->nfgen_family,
 		    NFPROTO_INET);
@@ -192,6 +193,9 @@ parse_batch(const struct nft_batch *b, struct parsed *p)
 	assert_true(p->n_msgs >= 2);
 	assert_int_equal(p->types[0], NFNL_MSG_BATCH_BEGIN);
 	assert_int_equal(p->types[p->n_msgs - 1], NFNL_MSG_BATCH_END);
+	/* errors come unasked: one ACK, the last object's, ends the answer */
+	for (size_t i = 1; i + 1 < p->n_msgs; i++)
+		assert_int_equal(p->acked[i], i + 2 == p->n_msgs);
 }
 
 static void

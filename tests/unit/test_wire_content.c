@@ -346,8 +346,9 @@ test_unknown_field_number_zero_is_rejected(void **state)
 static void
 test_check_cidr_accepts_ipv4_with_optional_prefix_only(void **state)
 {
-	static const char *const good[] = {"10.0.0.1", "10.0.0.0/8", "0.0.0.0/0",
-	                                   "255.255.255.255/32", "192.168.1.0/24"};
+	static const char *const good[] = {"10.0.0.1",       "10.0.0.0/8",
+	                                   "0.0.0.0/0",      "255.255.255.255/32",
+	                                   "192.168.1.0/24", "10.0.0.0/08"};
 	static const char *const bad[]  = {"",
 	                                   "/8",
 	                                   "10.0.0.0/",
@@ -362,6 +363,9 @@ test_check_cidr_accepts_ipv4_with_optional_prefix_only(void **state)
 	                                   "::1",
 	                                   "fd00::/8",
 	                                   "10.0.0.1.2",
+	                                   "010.0.0.1",
+	                                   "10..0.1",
+	                                   "10.0.0.1/",
 	                                   "255.255.255.255/320"};
 
 	(void)state;
