@@ -193,8 +193,7 @@ parse_batch(const struct nft_batch *b, struct parsed *p)
 	assert_true(p->n_msgs >= 2);
 	assert_int_equal(p->types[0], NFNL_MSG_BATCH_BEGIN);
 	assert_int_equal(p->types[p->n_msgs - 1], NFNL_MSG_BATCH_END);
-	/* errors come unasked: one ACK, the last object's, ends the answer */
-	for (size_t i = 1; i + 1 < p->n_msgs; i++)
+	for (size_t i = 1; i + 1 < p->n_msgs; i++) /* errors come unasked: one ACK */
 		assert_int_equal(p->acked[i], i + 2 == p->n_msgs);
 }
 
@@ -468,9 +467,7 @@ assert_l4proto(struct nftnl_rule *r, int n, uint8_t proto)
 static void
 build_one(const struct nft_fault *f, struct parsed *p)
 {
-	struct nft_ruleset rs = {.faults = f, .n_faults = 1};
-
-	build_and_parse(&rs, p);
+	build_and_parse(&(struct nft_ruleset) {.faults = f, .n_faults = 1}, p);
 }
 
 static const char *const peer_b[]    = {"10.232.0.2"};
@@ -516,7 +513,7 @@ test_every_batch_recreates_the_table_with_the_owner_flag(void **state)
 }
 
 static void
-test_partition_both_directions_builds_input_and_output_drops(void **state)
+test_partition_both_ways_builds_input_and_output_drops(void **state)
 {
 	struct nft_fault f = {.kind = NFT_FAULT_PARTITION, .peers = peer_b, .n_peers = 1};
 	static const char  addr_match[] = "meta cmp payload lookup counter immediate";
@@ -976,8 +973,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_every_batch_recreates_the_table_with_the_owner_flag),
-	    cmocka_unit_test(
-	        test_partition_both_directions_builds_input_and_output_drops),
+	    cmocka_unit_test(test_partition_both_ways_builds_input_and_output_drops),
 	    cmocka_unit_test(test_partition_one_direction_builds_one_chain),
 	    cmocka_unit_test(
 	        test_partition_cidrs_become_start_and_exclusive_end_elements),
