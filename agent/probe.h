@@ -26,8 +26,9 @@
 #include "common/limits.h"
 #include "proto/chaos.pb-c.h"
 
-#define PROBE_MAX 64                  /* probes per set */
-#define PROBE_DEFAULT_WINDOW_MS LIMIT_ADVANCE_WINDOW_DEFAULT_MS /* HTTP advance_window_ms when 0 */
+#define PROBE_MAX 64 /* probes per set */
+#define PROBE_DEFAULT_WINDOW_MS                                                          \
+	LIMIT_ADVANCE_WINDOW_DEFAULT_MS /* HTTP advance_window_ms when 0 */
 
 struct probe_set;
 

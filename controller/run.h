@@ -84,12 +84,12 @@ void run_mgr_abort_all(struct run_mgr *m, const char *reason);
 
 /* ---- for scenarios ---- */
 
-uint64_t         run_id(const struct run *r);
+uint64_t run_id(const struct run *r);
 /* The namespaces this run may touch: scen_select keeps to them, and a
  * namespace a plan resolves by itself is checked with allow_check. */
 const struct allow_list *run_allow(const struct run *r);
-struct registry *run_registry(struct run *r);
-struct obs      *run_obs(struct run *r);
+struct registry         *run_registry(struct run *r);
+struct obs              *run_obs(struct run *r);
 
 /* What a checkpoint saves: the scenario's result as measured so far (a new
  * object), built on the run's thread. */

@@ -119,7 +119,8 @@ chaosctl_show(const struct ctl_target *t, int argc, char **argv,
 			json = true;
 			continue;
 		}
-		return flags_usage_error("chaosctl", "%s: unknown option '%s'; allowed: --json",
+		return flags_usage_error("chaosctl",
+		                         "%s: unknown option '%s'; allowed: --json",
 		                         argv[0], argv[i]);
 	}
 	if ((rv = chaosctl_request(t, req, &resp)) != CHAOS_EXIT_OK)

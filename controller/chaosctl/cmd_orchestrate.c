@@ -22,7 +22,8 @@
 #define ORCH_MAX_PAIRS 64
 
 static const char orch_usage[] =
-    "usage: chaosctl orchestrate [-f PLAN] [--scenarios NAME...] [--output DIR] [--dry-run]\n"
+    "usage: chaosctl orchestrate [-f PLAN] [--scenarios NAME...] [--output DIR] "
+    "[--dry-run]\n"
     "                            [--continuous [--duration HOURS] [--interval MINUTES] "
     "[--seed N]]\n"
     "                            [--resume] [--slo-mttr-avg S] [--slo-mttr-max S] "

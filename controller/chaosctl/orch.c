@@ -301,11 +301,11 @@ struct orch_start {
 static void
 orch_started(void *arg, uint64_t run_id)
 {
-	const struct orch_start *st   = arg;
-	json_t                  *line = json_pack(
-            "{s:s,s:i,s:s,s:s,s:I,s:o}", "type", "start", "cycle", st->cycle, "name",
-            st->sc->name, "scenario", st->sc->scenario, "run_id", (json_int_t)run_id,
-            "started", orch_iso(st->started));
+	const struct orch_start *st = arg;
+	json_t                  *line =
+	    json_pack("{s:s,s:i,s:s,s:s,s:I,s:o}", "type", "start", "cycle", st->cycle,
+	              "name", st->sc->name, "scenario", st->sc->scenario, "run_id",
+	              (json_int_t)run_id, "started", orch_iso(st->started));
 
 	if (line != NULL)
 		orch_append(st->s, line); /* says why itself; the run goes on */
@@ -370,8 +370,9 @@ orch_record(const struct orch_opts *o, struct orch_session *s, json_t *entry)
 	json_object_set_new(line, "type", json_string("cycle"));
 	rv = orch_append(s, line);
 	json_decref(line);
-	if (s->inflight != NULL && json_integer_value(json_object_get(entry, "cycle")) ==
-	                               json_integer_value(json_object_get(s->inflight, "cycle"))) {
+	if (s->inflight != NULL &&
+	    json_integer_value(json_object_get(entry, "cycle")) ==
+	        json_integer_value(json_object_get(s->inflight, "cycle"))) {
 		json_decref(s->inflight);
 		s->inflight = NULL;
 	}
@@ -505,8 +506,8 @@ orch_settle(const struct ctl_target *t, struct orch_opts *o, struct orch_session
 {
 	struct runclient_result res;
 	const json_t           *in = s->inflight;
-	uint64_t    id       = (uint64_t)json_integer_value(json_object_get(in, "run_id"));
-	const char *name     = json_string_value(json_object_get(in, "name")) ?: "?";
+	uint64_t    id   = (uint64_t)json_integer_value(json_object_get(in, "run_id"));
+	const char *name = json_string_value(json_object_get(in, "name")) ?: "?";
 	const char *scenario = json_string_value(json_object_get(in, "scenario")) ?: "?";
 	int64_t     started  = orch_iso_us(json_object_get(in, "started"));
 	int         cycle    = (int)json_integer_value(json_object_get(in, "cycle"));
@@ -589,8 +590,8 @@ orch_loop_continuous(const struct ctl_target *t, struct orch_opts *o,
 		if (o->sc[i].k != NULL)
 			avail[n_avail++] = i;
 		else if (!orch_recorded_skip(s, &o->sc[i]) &&
-		         orch_record(o, s,
-		                     orch_run_one(t, o, s, &o->sc[i], s->next_cycle, 0)) !=
+		         orch_record(
+		             o, s, orch_run_one(t, o, s, &o->sc[i], s->next_cycle, 0)) !=
 		             CHAOS_OK)
 			return CHAOS_EXIT_ENV;
 	}
@@ -682,8 +683,9 @@ orch_dry_run(const struct ctl_target *t, const struct orch_opts *o)
 		struct runclient_result res;
 		int                     rv;
 		printf("plan of %s:\n", o->sc[avail[i]].name);
-		rv = runclient_run(t, o->sc[avail[i]].scenario,
-		                   o->sc[avail[i]].run_params, true, NULL, NULL, NULL, &res);
+		rv =
+		    runclient_run(t, o->sc[avail[i]].scenario, o->sc[avail[i]].run_params,
+		                  true, NULL, NULL, NULL, &res);
 		if (res.error[0] != '\0')
 			fprintf(stderr, "chaosctl: orchestrate: %s: %s\n",
 			        o->sc[avail[i]].name, res.error);

@@ -33,7 +33,7 @@ struct orch_session {
 	int64_t last_started_us;
 	json_t *inflight; /* the "start" record of a run with no "cycle" record
 	                   * yet: chaosctl stopped while it ran */
-	bool    finished;
+	bool finished;
 };
 
 /* An ISO time as JSON, null for us <= 0. */

@@ -221,9 +221,9 @@ rc_start(const struct ctl_target *t, const char *scenario, json_t *params, bool 
 	/* a resent start (NNG's REQ after a dropped connection) is this run */
 	run.has_request_token = getrandom(&run.request_token, sizeof(run.request_token),
 	                                  0) == sizeof(run.request_token);
-	req.body_case   = CHAOS__V1__CONTROL_REQUEST__BODY_RUN;
-	req.run         = &run;
-	rv              = ctl_call(t, &req, &resp, &why);
+	req.body_case         = CHAOS__V1__CONTROL_REQUEST__BODY_RUN;
+	req.run               = &run;
+	rv                    = ctl_call(t, &req, &resp, &why);
 	free(text);
 	if (rv != CHAOS_OK)
 		snprintf(res->error, sizeof(res->error), "%s", why.text);

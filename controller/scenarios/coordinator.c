@@ -185,9 +185,10 @@ co_kube_namespace(struct run *r, struct co_plan *pl, chaos_why *why)
 	if (pl->p.kube_ns[0] != '\0')
 		return CHAOS_OK;
 	if (pl->p.ns[0] == '\0' && sa[0] == '\0')
-		return chaos_fail(why, CHAOS_EINVAL,
-		                  "--method pod-delete: name the namespace of the "
-		                  "coordinator pods with --kube-namespace or --namespace");
+		return chaos_fail(
+		    why, CHAOS_EINVAL,
+		    "--method pod-delete: name the namespace of the "
+		    "coordinator pods with --kube-namespace or --namespace");
 	snprintf(pl->p.kube_ns, sizeof(pl->p.kube_ns), "%s", pl->p.ns[0] ? pl->p.ns : sa);
 	return allow_check(run_allow(r), "--kube-namespace (the service account's)",
 	                   pl->p.kube_ns, why);
@@ -267,9 +268,9 @@ co_plan(struct run *r, const void *params, void **plan, json_t **plan_json,
 	pl->p = *(const struct co_params *)params;
 	param_choice(&co_params_table[1], pl->p.method, pl->method_name,
 	             sizeof(pl->method_name));
-	pl->n_coord = scen_select(r, pl->p.ns, pl->p.selector,
-	                          CHAOS__V1__ROLE__ROLE_COORDINATOR, pl->coord,
-	                          SCEN_MAX_TARGETS);
+	pl->n_coord =
+	    scen_select(r, pl->p.ns, pl->p.selector, CHAOS__V1__ROLE__ROLE_COORDINATOR,
+	                pl->coord, SCEN_MAX_TARGETS);
 	/* load comes from elsewhere: the selector names targets only */
 	pl->n_loaders = co_select_loaders(r, pl->p.ns, pl->loaders, 4);
 	if (pl->n_loaders == 0) {
@@ -286,7 +287,8 @@ co_plan(struct run *r, const void *params, void **plan, json_t **plan_json,
 		                         pl->method_name);
 		goto fail;
 	}
-	if (pl->p.method == CO_POD_DELETE && (rv = co_kube_connect(r, pl, why)) != CHAOS_OK)
+	if (pl->p.method == CO_POD_DELETE &&
+	    (rv = co_kube_connect(r, pl, why)) != CHAOS_OK)
 		goto fail;
 	co_endpoints(pl);
 	if (pl->n_ep == 0) {
@@ -705,7 +707,7 @@ co_sum_phases(struct run *r, struct co_plan *pl, int64_t t_fault, int64_t t_end,
 static bool
 co_user_requests(struct run *r, void *plan, void *meas, uint64_t *ok, uint64_t *total)
 {
-	const struct co_meas *m                = meas;
+	const struct co_meas *m               = meas;
 	struct co_phase       ph[CO_N_PHASES] = {{0}};
 
 	*ok = *total = 0;

@@ -154,17 +154,17 @@ db_plan_json(const struct db_plan *pl)
 	for (size_t i = 0; i < pl->n_cl; i++)
 		json_array_append_new(
 		    cl, json_pack("{s:s,s:s}", "pod", pl->cl[i].pod, "ip", pl->cl[i].ip));
-	o = json_pack(
-	    "{s:s,s:s,s:s,s:s,s:f,s:i,s:i,s:i,s:o,s:o,s:s,s:f,s:i,s:i}", "scenario",
-	    "database_failure", "failure_type",
-	    pl->latency ? "high_latency" : "connection_blocked", "fault_side",
-	    pl->client_side ? "client" : "server", "connection_mode",
-	    pl->drop ? "drop" : "reject", "failure_duration_s", pl->p.duration_s,
-	    "latency_ms", (int)pl->p.latency_ms, "jitter_ms", (int)pl->p.jitter_ms,
-	    "pg_port", (int)pl->p.pg_port, "database_pods", db, "client_pods", cl,
-	    "fault_on", pl->client_side ? "client pods" : "database pods",
-	    "stability_window_s", pl->p.window_s, "probe_interval_ms",
-	    (int)pl->p.interval_ms, "lease_ms", (int)pl->p.lease_ms);
+	o = json_pack("{s:s,s:s,s:s,s:s,s:f,s:i,s:i,s:i,s:o,s:o,s:s,s:f,s:i,s:i}",
+	              "scenario", "database_failure", "failure_type",
+	              pl->latency ? "high_latency" : "connection_blocked", "fault_side",
+	              pl->client_side ? "client" : "server", "connection_mode",
+	              pl->drop ? "drop" : "reject", "failure_duration_s",
+	              pl->p.duration_s, "latency_ms", (int)pl->p.latency_ms, "jitter_ms",
+	              (int)pl->p.jitter_ms, "pg_port", (int)pl->p.pg_port,
+	              "database_pods", db, "client_pods", cl, "fault_on",
+	              pl->client_side ? "client pods" : "database pods",
+	              "stability_window_s", pl->p.window_s, "probe_interval_ms",
+	              (int)pl->p.interval_ms, "lease_ms", (int)pl->p.lease_ms);
 	json_object_set_new(o, "selector", json_string(pl->p.selector));
 	return o;
 }
@@ -196,9 +196,9 @@ db_plan(struct run *r, const void *params, void **plan, json_t **plan_json,
 	/* the selector narrows the side the fault lands on */
 	pl->n_db = scen_select(r, pl->p.ns, pl->client_side ? NULL : pl->p.selector,
 	                       CHAOS__V1__ROLE__ROLE_DATABASE, pl->db, SCEN_MAX_TARGETS);
-	pl->n_cl = scen_select(r, pl->p.ns, pl->client_side ? pl->p.selector : NULL,
-	                       CHAOS__V1__ROLE__ROLE_COORDINATOR, pl->cl,
-	                       SCEN_MAX_TARGETS);
+	pl->n_cl =
+	    scen_select(r, pl->p.ns, pl->client_side ? pl->p.selector : NULL,
+	                CHAOS__V1__ROLE__ROLE_COORDINATOR, pl->cl, SCEN_MAX_TARGETS);
 	if (pl->n_db == 0 || pl->n_cl == 0) {
 		rv = scen_fail_no_agents(
 		    r, pl->p.ns, pl->p.selector, why,

@@ -32,7 +32,6 @@ enum net_side { NET_SIDE_KEPT = 0, NET_SIDE_ISOLATED = 1 };
 #define NET_STALL_FACTOR 3.0
 #define NET_STALL_MIN_MS 1000.0
 
-
 struct net_params {
 	char     ns[LIMIT_ID_LEN + 1];
 	char     selector[256];
@@ -334,13 +333,14 @@ net_rise_gap_ms(struct run *r, const struct net_plan *pl)
 		struct obs_sample *s = NULL;
 		size_t             n = obs_samples(run_obs(r), pl->probe_id[i], &s);
 		int64_t            last_rise = 0, last_v = 0;
-		bool               seen      = false;
+		bool               seen = false;
 		for (size_t k = 0; k < n && n_gaps < 1024; k++) {
 			if (!s[k].has_value)
 				continue;
 			if (seen && s[k].value > last_v) {
 				if (last_rise > 0)
-					gaps[n_gaps++] = (double)(s[k].t_us - last_rise) / 1000.0;
+					gaps[n_gaps++] =
+					    (double)(s[k].t_us - last_rise) / 1000.0;
 				last_rise = s[k].t_us;
 			}
 			seen = true, last_v = s[k].value;
@@ -366,21 +366,25 @@ net_tune_stall(struct run *r, struct net_plan *pl, struct net_meas *m)
 		m->stall_source = "default: fewer than two rises in the baseline";
 		return true;
 	}
-	m->stall_ms     = (uint32_t)fmax(NET_STALL_MIN_MS, ceil(NET_STALL_FACTOR * m->rise_gap_ms));
+	m->stall_ms =
+	    (uint32_t)fmax(NET_STALL_MIN_MS, ceil(NET_STALL_FACTOR * m->rise_gap_ms));
 	m->stall_source = "baseline";
-	run_progress(r, "%s rises every %.0f ms: a node standing still %u ms is unhealthy",
+	run_progress(r,
+	             "%s rises every %.0f ms: a node standing still %u ms is unhealthy",
 	             pl->p.probe_field, m->rise_gap_ms, m->stall_ms);
 	scen_stop_probes(r, pl->t, pl->n, pl->probe_id);
 	/* a first sample of each probe before the fault: the window counts
 	 * from a value seen, not from the fault */
 	if (net_start_probes(r, pl, m))
 		return scen_hold(r, pl->t, pl->n,
-		                 clk_mono_us() + 2 * (int64_t)pl->p.probe_interval_ms * 1000) ||
+		                 clk_mono_us() +
+		                     2 * (int64_t)pl->p.probe_interval_ms * 1000) ||
 		    (scen_fail(&m->out, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED,
 		               "aborted: %s", run_abort_reason(r)),
 		     false);
 	snprintf(err, sizeof(err), "%s", m->out.failure);
-	scen_fail(&m->out, m->out.state, "restarting the probes with the stall window: %s", err);
+	scen_fail(&m->out, m->out.state,
+	          "restarting the probes with the stall window: %s", err);
 	return false;
 }
 
@@ -696,7 +700,7 @@ static json_t *
 net_user_json(const struct net_plan *pl, const struct net_node_meas *nm)
 {
 	size_t ok = 0, tot = 0, xok = 0, xtot = 0;
-	int    s  = net_serving_side(pl);
+	int    s = net_serving_side(pl);
 
 	for (size_t i = 0; i < pl->n; i++) {
 		if (pl->side[i] == s)
@@ -792,10 +796,11 @@ net_result(struct run *r, struct net_plan *pl, struct net_meas *m)
 		    json_pack("{s:s,s:o,s:s,s:o,s:f,s:f}", "field", pl->p.probe_field,
 		              "window_ms",
 		              json_integer(m->stall_ms ? m->stall_ms
-		                                         : LIMIT_ADVANCE_WINDOW_DEFAULT_MS),
+		                                       : LIMIT_ADVANCE_WINDOW_DEFAULT_MS),
 		              "source", m->stall_source ? m->stall_source : "default",
 		              "baseline_rise_interval_ms",
-		              isnan(m->rise_gap_ms) ? json_null() : json_real(m->rise_gap_ms),
+		              isnan(m->rise_gap_ms) ? json_null()
+		                                    : json_real(m->rise_gap_ms),
 		              "factor", NET_STALL_FACTOR, "min_ms", NET_STALL_MIN_MS));
 	json_object_set_new(
 	    o, "timing",
