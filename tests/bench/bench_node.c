@@ -602,6 +602,7 @@ main(int argc, char **argv)
 	double ours50[N_SIZES], ours99[N_SIZES], seq50[N_SIZES], seq99[N_SIZES];
 	bool   pass, p99_ok, judged;
 	long   cpus;
+	double load1 = -1; /* before the run: how busy the machine was */
 
 	if (geteuid() != 0) {
 		puts("skipped: needs root (network namespaces, nftables)");
@@ -612,6 +613,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	shell_cleanup_on_signals(cleanup);
+	getloadavg(&load1, 1);
 	if (setup(argv[1]) != 0 || learn_keys(MAX_TARGETS) != 0 || drain_start() != 0) {
 		fprintf(stderr,
 		        "bench_node: setup failed (namespaces, sockets, or the agent "
@@ -656,8 +658,8 @@ main(int argc, char **argv)
 		       seq50[s] / ours50[s], seq99[s] / ours99[s]);
 	printf("],\"bar\":{\"targets\":100,\"apply_ms_p99_max\":%.1f,"
 	       "\"ratio_p50_min\":%.0f},"
-	       "\"cpus\":%ld,\"not_judged\":%s,\"pass\":%s}\n",
-	       BAR_P99_MS, BAR_RATIO, cpus,
+	       "\"cpus\":%ld,\"load1_before\":%.2f,\"not_judged\":%s,\"pass\":%s}\n",
+	       BAR_P99_MS, BAR_RATIO, cpus, load1,
 	       judged ? "null" : "{\"apply_ms_p99_max\":\"fewer CPUs than judged with\"}",
 	       pass ? "true" : "false");
 	return pass ? 0 : 1;

@@ -440,8 +440,10 @@ bench_bars(const struct figures *all, size_t n_all, json_t *bars)
 	return ok;
 }
 
+/* The machine, with its 1-minute load average before the run: other work
+ * on it moves the latency figures, and the line says how much there was. */
 static void
-bench_machine(json_t *o)
+bench_machine(json_t *o, double load1)
 {
 	char  line[256], model[128] = "unknown";
 	FILE *f = fopen("/proc/cpuinfo", "r");
@@ -455,9 +457,9 @@ bench_machine(json_t *o)
 	if (f != NULL)
 		fclose(f);
 	json_object_set_new(o, "machine",
-	                    json_pack("{s:i,s:s}", "cpus",
-	                              (int)sysconf(_SC_NPROCESSORS_ONLN), "model",
-	                              model));
+	                    json_pack("{s:i,s:s,s:f}", "cpus",
+	                              (int)sysconf(_SC_NPROCESSORS_ONLN), "model", model,
+	                              "load1_before", load1));
 }
 
 /* ---- options ---- */
@@ -521,6 +523,7 @@ main(int argc, char **argv)
 	json_t        *out = json_object(), *sizes = json_array(), *bars = json_object();
 	char          *line;
 	bool           ok;
+	double         load1 = -1;
 
 	if (argc > 1 && strcmp(argv[1], SWARM_CHILD_FLAG) == 0)
 		return swarm_child_main(argc - 1, argv + 1);
@@ -531,13 +534,14 @@ main(int argc, char **argv)
 		       o.sizes[o.n_sizes - 1]);
 		return 77;
 	}
+	getloadavg(&load1, 1);
 	for (size_t i = 0; i < o.n_sizes; i++) {
 		bench_size(&o, o.sizes[i], &all[i]);
 		json_array_append_new(sizes, bench_size_json(&all[i]));
 	}
 	ok = bench_bars(all, o.n_sizes, bars);
 	json_object_set_new(out, "bench", json_string("swarm"));
-	bench_machine(out);
+	bench_machine(out, load1);
 	json_object_set_new(out, "reps", json_integer(o.reps));
 	json_object_set_new(out, "sizes", sizes);
 	json_object_set_new(out, "bars", bars);
