@@ -64,8 +64,9 @@ param_allowed(const struct param *p, char *buf, size_t len)
 		         "two sides of pod names, e.g. chain-0,chain-1/chain-2");
 		break;
 	case PARAM_SELECTOR:
-		snprintf(buf, len, "labels: key=value, key!=value, key or !key, comma "
-		                   "separated");
+		snprintf(buf, len,
+		         "labels: key=value, key!=value, key or !key, comma "
+		         "separated");
 		break;
 	case PARAM_URLS:
 		snprintf(buf, len, "an http:// or https:// URL, up to %.0f of them",

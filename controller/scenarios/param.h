@@ -21,19 +21,21 @@
 #include "common/limits.h"
 
 enum param_type {
-	PARAM_DOUBLE, /* double, in [min, max] */
-	PARAM_UINT,   /* uint32_t, whole number in [min, max] */
-	PARAM_STRING, /* char[size], up to max characters ("" allowed when min is 0) */
-	PARAM_NAME,   /* char[size]: a Kubernetes-style name, "" allowed (= any) */
-	PARAM_CHOICE, /* int: the index of the value in choices ("a|b|c") */
-	PARAM_BOOL,   /* bool */
-	PARAM_URL,    /* char[size]: an http:// or https:// URL; "{ip}" allowed */
-	PARAM_PATH,   /* char[size]: an HTTP path starting with '/' */
-	PARAM_GROUPS, /* json_t *: two lists of pod names (owned; param_free) */
+	PARAM_DOUBLE,   /* double, in [min, max] */
+	PARAM_UINT,     /* uint32_t, whole number in [min, max] */
+	PARAM_STRING,   /* char[size], up to max characters ("" allowed when min is 0) */
+	PARAM_NAME,     /* char[size]: a Kubernetes-style name, "" allowed (= any) */
+	PARAM_CHOICE,   /* int: the index of the value in choices ("a|b|c") */
+	PARAM_BOOL,     /* bool */
+	PARAM_URL,      /* char[size]: an http:// or https:// URL; "{ip}" allowed */
+	PARAM_PATH,     /* char[size]: an HTTP path starting with '/' */
+	PARAM_GROUPS,   /* json_t *: two lists of pod names (owned; param_free) */
 	PARAM_SELECTOR, /* char[size]: a label selector (selector.h), "" = any */
 	PARAM_URLS,     /* a list of http(s):// URLs, at most max; the flag repeats */
 };
 
+/* Laid out by hand: the comments span lines, and the values stay aligned. */
+/* clang-format off */
 enum param_flags {
 	PARAM_CLI_ONLY = 1 << 0, /* read by chaosctl's finish step, never sent */
 	PARAM_NO_FLAG  = 1 << 1, /* JSON/YAML key only, no command-line flag */
@@ -44,6 +46,7 @@ enum param_flags {
 	PARAM_RUN      = 1 << 4, /* read by the run manager (stop conditions),
 	                          * not stored in the scenario's struct */
 };
+/* clang-format on */
 
 struct param {
 	const char     *flag; /* "--partition-duration" */
@@ -72,21 +75,22 @@ struct param {
 		"--selector", "selector", PARAM_SELECTOR, 0, 255, "", NULL, help,        \
 		    PARAM_AT(T, m), 0                                                    \
 	}
-/* Stop conditions, read by the run manager for every scenario (run.c). */
+/* Stop conditions, read by the run manager for every scenario (run.c);
+ * three rows laid out alike, by hand. */
+/* clang-format off */
 #define PARAM_ROWS_STOP                                                                  \
 	{"--guard", "guards", PARAM_URLS, 0, 8, NULL, NULL,                              \
 	 "abort when this URL fails --guard-failures times in a row (repeatable; "       \
 	 "healthy = 2xx)",                                                               \
 	 0, 0, PARAM_RUN},                                                               \
-	    {"--guard-failures", "guard_failures", PARAM_UINT, 1, 100, "3", NULL,        \
-	     "consecutive failed checks that trip a guard", 0, 0, PARAM_RUN},            \
-	{                                                                                \
-		"--abort-error-rate", "abort_error_rate_percent", PARAM_DOUBLE, 0, 100,  \
-		    NULL, NULL,                                                          \
-		    "abort when this % of the user-facing requests since the fault "     \
-		    "fail (at least 20 counted)",                                        \
-		    0, 0, PARAM_RUN                                                      \
-	}
+	{"--guard-failures", "guard_failures", PARAM_UINT, 1, 100, "3", NULL,            \
+	 "consecutive failed checks that trip a guard", 0, 0, PARAM_RUN},                \
+	{"--abort-error-rate", "abort_error_rate_percent", PARAM_DOUBLE, 0, 100,         \
+	 NULL, NULL,                                                                     \
+	 "abort when this % of the user-facing requests since the fault "                \
+	 "fail (at least 20 counted)",                                                   \
+	 0, 0, PARAM_RUN}
+/* clang-format on */
 #define PARAM_ROW_LEASE(T, m)                                                            \
 	{                                                                                \
 		"--lease-ms", "lease_ms", PARAM_UINT, LIMIT_LEASE_MIN_MS,                \
