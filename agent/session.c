@@ -15,6 +15,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/wire.h"
+#include "common/wire_reply.h"
 
 #define SESSION_MAX_ACKS SESSION_MAX_COMMANDS
 #define SESSION_DEFAULT_HB_MS 1000
@@ -204,7 +205,7 @@ session_attach_proof(struct session *s, Chaos__V1__Poll *poll,
 static int
 session_send_poll(struct session *s, int64_t t1, bool *with_identity)
 {
-	Chaos__V1__Poll        poll = CHAOS__V1__POLL__INIT;
+	Chaos__V1__Poll        poll; /* wire_poll_init() */
 	Chaos__V1__Ack        *ackp[SESSION_MAX_ACKS];
 	const char            *active[SESSION_MAX_ACTIVE];
 	struct identity_pb     pb;
@@ -212,18 +213,8 @@ session_send_poll(struct session *s, int64_t t1, bool *with_identity)
 	nng_msg               *msg   = NULL;
 	int                    rv;
 
-	poll.protocol_version = WIRE_VERSION;
-	poll.agent_id         = (char *)s->id->agent_id;
-	poll.poll_seq         = ++s->poll_seq;
-	poll.t1_agent_us      = t1;
-	if (s->have_prev) {
-		poll.has_prev_t1_agent_us = poll.has_prev_t2_ctl_us = true;
-		poll.has_prev_t3_ctl_us = poll.has_prev_t4_agent_us = true;
-		poll.prev_t1_agent_us                               = s->prev.t1;
-		poll.prev_t2_ctl_us                                 = s->prev.t2;
-		poll.prev_t3_ctl_us                                 = s->prev.t3;
-		poll.prev_t4_agent_us                               = s->prev.t4;
-	}
+	wire_poll_init(&poll, s->id->agent_id, ++s->poll_seq, t1,
+	               s->have_prev ? &s->prev : NULL);
 	for (size_t i = 0; i < s->n_acks; i++)
 		ackp[i] = &s->acks[i].msg;
 	poll.acks   = ackp;

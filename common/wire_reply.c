@@ -7,6 +7,25 @@
 #include "common/wire.h"
 
 void
+wire_poll_init(Chaos__V1__Poll *p, const char *agent_id, uint64_t poll_seq,
+               int64_t t1_agent_us, const struct clk_exchange *prev)
+{
+	chaos__v1__poll__init(p);
+	p->protocol_version = WIRE_VERSION;
+	p->agent_id         = (char *)agent_id;
+	p->poll_seq         = poll_seq;
+	p->t1_agent_us      = t1_agent_us;
+	if (prev == NULL)
+		return;
+	p->has_prev_t1_agent_us = p->has_prev_t2_ctl_us = true;
+	p->has_prev_t3_ctl_us = p->has_prev_t4_agent_us = true;
+	p->prev_t1_agent_us                             = prev->t1;
+	p->prev_t2_ctl_us                               = prev->t2;
+	p->prev_t3_ctl_us                               = prev->t3;
+	p->prev_t4_agent_us                             = prev->t4;
+}
+
+void
 wire_reply_init(Chaos__V1__Reply *r, uint64_t poll_seq, int64_t t2_ctl_us,
                 uint32_t heartbeat_ms, uint64_t instance_id)
 {

@@ -14,6 +14,7 @@
 #include "common/clock.h"
 #include "common/transport.h"
 #include "common/wire.h"
+#include "common/wire_reply.h"
 
 #define SIM_MAX_ACKS 16
 #define SIM_MAX_FAULTS 8
@@ -117,23 +118,14 @@ sim_fault_event(struct sim *a, const char *fault_id, Chaos__V1__FaultPhase phase
 static chaos_err
 sim_poll_msg(struct sim *a, nng_msg **out)
 {
-	Chaos__V1__Poll     poll = CHAOS__V1__POLL__INIT;
+	Chaos__V1__Poll     poll; /* wire_poll_init() */
 	Chaos__V1__Ack     *ackp[SIM_MAX_ACKS];
 	char               *faults[SIM_MAX_FAULTS], *ips[1];
 	Chaos__V1__Identity id;
 
-	poll.protocol_version = WIRE_VERSION;
-	poll.agent_id         = a->id;
-	poll.poll_seq         = ++a->poll_seq;
-	poll.t1_agent_us = a->t1 = clk_now_us();
-	if (a->have_prev) {
-		poll.has_prev_t1_agent_us = poll.has_prev_t2_ctl_us = true;
-		poll.has_prev_t3_ctl_us = poll.has_prev_t4_agent_us = true;
-		poll.prev_t1_agent_us                               = a->prev.t1;
-		poll.prev_t2_ctl_us                                 = a->prev.t2;
-		poll.prev_t3_ctl_us                                 = a->prev.t3;
-		poll.prev_t4_agent_us                               = a->prev.t4;
-	}
+	a->t1 = clk_now_us();
+	wire_poll_init(&poll, a->id, ++a->poll_seq, a->t1,
+	               a->have_prev ? &a->prev : NULL);
 	for (size_t i = 0; i < a->n_acks; i++)
 		ackp[i] = &a->acks[i];
 	for (size_t i = 0; i < a->n_faults; i++)
