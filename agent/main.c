@@ -17,10 +17,15 @@
 #include "agent/memtune.h"
 #include "agent/session.h"
 #include "common/err.h"
+#include "common/exitguard.h"
 #include "common/flags.h"
 #include "common/log.h"
 #include "common/url.h"
 #include "common/wire.h"
+
+/* After a signal the agent reverts in milliseconds and exits; past this it
+ * is stuck (common/exitguard.h). Below Kubernetes' default 30 s grace. */
+#define AGENT_EXIT_GRACE_S 10
 
 /* Signals are taken synchronously on one thread so that stopping is an
  * ordinary call, not async-signal code. */
@@ -36,6 +41,9 @@ agent_signal_thread(void *arg)
 	sigaddset(&set, SIGHUP);
 	if (sigwait(&set, &sig) == 0) {
 		log_info("signal %d: reverting and exiting", sig);
+		/* armed first: stopping closes sockets, where it could stick */
+		exitguard_arm(AGENT_EXIT_GRACE_S,
+		              "the kernel removes this agent's rules with it");
 		session_stop(arg);
 	}
 	return NULL;

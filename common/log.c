@@ -29,26 +29,49 @@ log_level_parse(const char *name)
 	return -1;
 }
 
+static size_t
+log_vformat(char *buf, size_t len, int64_t at_us, enum log_level level, const char *fmt,
+            va_list ap)
+{
+	char ts[CLK_ISO_LEN];
+	int  n;
+
+	clk_iso8601(at_us, ts, sizeof(ts));
+	n = snprintf(buf, len, "%s %s %s: ", ts, log_component, log_names[level]);
+	if (n >= 0 && (size_t)n < len)
+		n += vsnprintf(buf + n, len - (size_t)n, fmt, ap);
+	if (n < 0 || (size_t)n >= len - 1)
+		n = (int)len - 2;
+	buf[n++] = '\n';
+	return (size_t)n;
+}
+
+size_t
+log_format(char *buf, size_t len, int64_t at_us, enum log_level level, const char *fmt,
+           ...)
+{
+	va_list ap;
+	size_t  n;
+
+	va_start(ap, fmt);
+	n = log_vformat(buf, len, at_us, level, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
 void
 log_write(enum log_level level, const char *fmt, ...)
 {
 	char    line[1024];
-	char    ts[CLK_ISO_LEN];
 	va_list ap;
-	int     n;
+	size_t  n;
 
 	if (level > log_threshold)
 		return;
-	clk_iso8601(clk_now_us(), ts, sizeof(ts));
-	n = snprintf(line, sizeof(line), "%s %s %s: ", ts, log_component,
-	             log_names[level]);
 	va_start(ap, fmt);
-	n += vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	n = log_vformat(line, sizeof(line), clk_now_us(), level, fmt, ap);
 	va_end(ap);
-	if (n >= (int)sizeof(line) - 1)
-		n = (int)sizeof(line) - 2;
-	line[n++] = '\n';
 	/* One write per line so lines from several threads never interleave. */
-	if (write(STDERR_FILENO, line, (size_t)n) < 0)
+	if (write(STDERR_FILENO, line, n) < 0)
 		return;
 }

@@ -16,6 +16,7 @@
 
 #include "common/clock.h"
 #include "common/err.h"
+#include "common/exitguard.h"
 #include "common/log.h"
 #include "common/url.h"
 #include "controller/control_srv.h"
@@ -31,6 +32,11 @@
 
 static atomic_bool controller_stop;
 
+/* After a signal the controller reverts a run in progress (its revert waits
+ * a few seconds for acks at most) and exits; past this it is stuck
+ * (common/exitguard.h). Below Kubernetes' default 30 s grace. */
+#define CONTROLLER_EXIT_GRACE_S 20
+
 static void *
 controller_signal_thread(void *arg)
 {
@@ -39,6 +45,8 @@ controller_signal_thread(void *arg)
 
 	if (sigwait(set, &sig) == 0) {
 		log_info("signal %d: shutting down", sig);
+		exitguard_arm(CONTROLLER_EXIT_GRACE_S,
+		              "the agents' leases revert what is left");
 		atomic_store(&controller_stop, true);
 	}
 	return NULL;
