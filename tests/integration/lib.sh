@@ -103,6 +103,31 @@ itest_pg_initdb() { # dir
 		{ cat "$1/initdb.log"; return 1; }
 }
 
+# itest_stop PID...: SIGTERM to each, then waits at most 30 s for them all
+# (a daemon reverts and exits in well under a second, and ends itself 10 or
+# 20 s after the signal when stuck); one still there is named with what each
+# of its threads waits on, then killed, so that a cleanup never hangs.
+# Returns 1 when one had to be killed.
+itest_stop() {
+	local p left=() deadline=$((SECONDS + 30)) rv=0
+	for p in "$@"; do kill "$p" 2>/dev/null; done
+	for p in "$@"; do
+		while kill -0 "$p" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.05; done
+		kill -0 "$p" 2>/dev/null && left+=("$p")
+	done
+	for p in "${left[@]}"; do
+		echo "itest_stop: pid $p ($(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)) still" \
+			"running 30 s after SIGTERM; its threads (name:wait):" \
+			"$(for t in /proc/"$p"/task/*; do
+				printf '%s:%s ' "$(cat "$t/comm")" "$(cat "$t/wchan")"
+			done 2>/dev/null)" >&2
+		kill -9 "$p" 2>/dev/null
+		rv=1
+	done
+	for p in "$@"; do wait "$p" 2>/dev/null; done
+	return "$rv"
+}
+
 # The EXIT trap: the script's own cleanup, the sandbox instance, the temp dir.
 itest_cleanup() { # exit status of the script
 	set +e

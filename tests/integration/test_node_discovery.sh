@@ -34,8 +34,9 @@ cgroups=()
 
 test_cleanup() {
 	local p ns cg
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+	itest_stop "${pids[@]}"
+	# a daemon that had to end itself after a signal says so in its log
+	grep -h "still not exited" "$out/agent.log" "$out/controller.log" 2>/dev/null
 	for ns in "${made[@]}" "$home"; do ip netns del "$ns" 2>/dev/null; done
 	for cg in "${cgroups[@]}"; do rmdir "$cg" 2>/dev/null; done
 }
