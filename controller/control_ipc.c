@@ -17,15 +17,13 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/spframe.h"
 
 #define CIP_MAX_CONNS 64
 #define CIP_HELLO_US (5 * 1000000LL)  /* SP header exchange */
 #define CIP_FRAME_US (10 * 1000000LL) /* a started request must arrive by then */
 #define CIP_IDLE_US (120 * 1000000LL) /* an idle connection is closed */
-#define CIP_SP_REQ 0x30               /* the peer's protocol: REQ v0 */
-#define CIP_SP_REP 0x31               /* ours: REP v0 */
 #define CIP_MAX_HOPS 8                /* as NNG's REP: a backtrace longer is refused */
-#define CIP_FRAME_HEAD 9              /* message type 1 + 64-bit length */
 
 /* Where a connection is in its life. */
 enum cip_phase { CIP_HELLO, CIP_HEAD, CIP_BODY };
@@ -34,7 +32,7 @@ struct cip_conn {
 	int            fd;
 	enum cip_phase phase;
 	int64_t        deadline_us; /* monotonic */
-	uint8_t        head[CIP_FRAME_HEAD];
+	uint8_t        head[SPFRAME_HEAD_LEN];
 	size_t         head_got;
 	uint8_t       *body;
 	size_t         body_len, body_got;
@@ -86,9 +84,9 @@ cip_queue(struct cip_conn *c, const uint8_t *buf, size_t len)
 static void
 cip_accept(struct ctl_ipc *s)
 {
-	static const uint8_t hello[8] = {0, 'S', 'P', 0, 0, CIP_SP_REP, 0, 0};
-	struct cip_conn     *c;
-	int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	uint8_t          hello[SPFRAME_HELLO_LEN];
+	struct cip_conn *c;
+	int              fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 	if (fd < 0)
 		return;
@@ -102,6 +100,7 @@ cip_accept(struct ctl_ipc *s)
 	c->fd          = fd;
 	c->phase       = CIP_HELLO;
 	c->deadline_us = clk_mono_us() + CIP_HELLO_US;
+	spframe_hello(hello, SPFRAME_PROTO_REP);
 	if (!cip_queue(c, hello, sizeof(hello)))
 		cip_close(s, s->n_conns - 1, "out of memory");
 }
@@ -111,7 +110,7 @@ cip_accept(struct ctl_ipc *s)
 static const char *
 cip_answer(struct ctl_ipc *s, struct cip_conn *c)
 {
-	uint8_t  frame[CIP_FRAME_HEAD];
+	uint8_t  frame[SPFRAME_HEAD_LEN];
 	uint8_t *resp = NULL;
 	size_t   hops = 0, resp_len = 0;
 
@@ -124,9 +123,7 @@ cip_answer(struct ctl_ipc *s, struct cip_conn *c)
 	s->handler(s->arg, c->body + hops * 4, c->body_len - hops * 4, &resp, &resp_len);
 	if (resp == NULL)
 		return NULL;
-	frame[0] = 1;
-	for (int i = 0; i < 8; i++)
-		frame[1 + i] = (uint8_t)((hops * 4 + resp_len) >> (56 - 8 * i));
+	spframe_head(frame, hops * 4 + resp_len);
 	if (!cip_queue(c, frame, sizeof(frame)) || !cip_queue(c, c->body, hops * 4) ||
 	    !cip_queue(c, resp, resp_len)) {
 		free(resp);
@@ -145,15 +142,11 @@ cip_advance(struct ctl_ipc *s, struct cip_conn *c)
 
 	switch (c->phase) {
 	case CIP_HELLO:
-		if (c->head[0] != 0 || c->head[1] != 'S' || c->head[2] != 'P' ||
-		    c->head[3] != 0 || c->head[4] != 0 || c->head[5] != CIP_SP_REQ ||
-		    c->head[6] != 0 || c->head[7] != 0)
+		if (!spframe_hello_is(c->head, SPFRAME_PROTO_REQ, NULL))
 			return "control: not an SP REQ peer";
 		break;
 	case CIP_HEAD:
-		for (int i = 1; i < CIP_FRAME_HEAD; i++)
-			len = len << 8 | c->head[i];
-		if (c->head[0] != 1)
+		if (!spframe_head_len(c->head, &len))
 			return "control: bad SP message type";
 		if (len > s->max_msg)
 			return "message over the size limit";
@@ -184,8 +177,8 @@ cip_read(struct ctl_ipc *s, struct cip_conn *c, bool *closed)
 {
 	for (;;) {
 		size_t   want = c->phase == CIP_BODY ? c->body_len - c->body_got
-		      : c->phase == CIP_HELLO        ? 8 - c->head_got
-		                                     : CIP_FRAME_HEAD - c->head_got;
+		      : c->phase == CIP_HELLO        ? SPFRAME_HELLO_LEN - c->head_got
+		                                     : SPFRAME_HEAD_LEN - c->head_got;
 		uint8_t *at =
 		    c->phase == CIP_BODY ? c->body + c->body_got : c->head + c->head_got;
 		ssize_t     n = read(c->fd, at, want);

@@ -8,8 +8,9 @@
  * mid-connect, or any local process that connects and closes, used to wedge
  * the control socket until the controller restarted. Here no client can
  * hold up another: every socket is non-blocking, each connection has
- * deadlines, and a bad one is dropped, counted and logged. chaosctl (an NNG
- * REQ socket) needs no change.
+ * deadlines, and a bad one is dropped, counted and logged. The bytes are
+ * NNG's (common/spframe.h), so an NNG REQ socket is served as before;
+ * chaosctl's own client (chaosctl/ipc_req.c) speaks them without NNG too.
  *
  * One thread runs the poll loop and calls the handler for each request.
  */
