@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: MIT
+/*
+ * chaosctl's ipc:// client (controller/chaosctl/ipc_req.c): a request and
+ * its answer through the controller's real control server, and every way a
+ * peer can fail it, each ending within its deadline with a reason: nothing
+ * listens, a listener that never accepts, one that hangs up, one that is no
+ * SP server, an answer for another request, one too big, one cut short, one
+ * that never comes. The first case CI met was chaosctl's NNG dial that never
+ * returned; ctl_call over a listener that never answers is the test of that.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/spframe.h"
+#include "controller/chaosctl/client.h"
+#include "controller/chaosctl/ipc_req.h"
+#include "controller/control_ipc.h"
+#include "controller/epstats.h"
+
+#define TIMEOUT_MS 300
+#define SLACK_MS 700 /* what a loaded 2-CPU machine may add to a deadline */
+#define PEER_WAIT_MS 5000
+
+/* What the scripted peer does once it has accepted a connection. */
+enum peer_mode {
+	PEER_NEVER_ACCEPT, /* listens; the backlog takes the connection */
+	PEER_HANG_UP,      /* accepts and closes */
+	PEER_HTTP,         /* answers as an HTTP server would */
+	PEER_REQ,          /* an SP peer, but REQ, not REP */
+	PEER_MUTE,         /* REP hello, reads the request, never answers */
+	PEER_WRONG_ID,     /* answers with another request's id */
+	PEER_HUGE,         /* announces an answer over the limit */
+	PEER_CUT_SHORT,    /* announces 100 bytes, sends 10, closes */
+};
+
+struct peer {
+	char           path[108];
+	enum peer_mode mode;
+	int            lfd, stop[2];
+	pthread_t      thread;
+};
+
+static void
+peer_write(int fd, const void *buf, size_t len)
+{
+	assert_int_equal(write(fd, buf, len), (ssize_t)len);
+}
+
+/* Reads the hello and one request frame; the request id back in id. */
+static void
+peer_read_request(int fd, uint8_t id[4])
+{
+	uint8_t  buf[256];
+	uint64_t len = 0;
+	size_t   got = 0;
+	ssize_t  n;
+
+	while (got < SPFRAME_HELLO_LEN + SPFRAME_HEAD_LEN &&
+	       (n = read(fd, buf + got, SPFRAME_HELLO_LEN + SPFRAME_HEAD_LEN - got)) > 0)
+		got += (size_t)n;
+	assert_true(spframe_hello_is(buf, SPFRAME_PROTO_REQ, NULL));
+	assert_true(spframe_head_len(buf + SPFRAME_HELLO_LEN, &len));
+	assert_true(len >= 4 && len <= sizeof(buf));
+	for (got = 0; got < len && (n = read(fd, buf + got, len - got)) > 0;)
+		got += (size_t)n;
+	memcpy(id, buf, 4);
+}
+
+static void
+peer_act(struct peer *p, int fd)
+{
+	uint8_t hello[SPFRAME_HELLO_LEN], head[SPFRAME_HEAD_LEN], id[4];
+
+	spframe_hello(hello, p->mode == PEER_REQ ? SPFRAME_PROTO_REQ : SPFRAME_PROTO_REP);
+	switch (p->mode) {
+	case PEER_HTTP:
+		peer_write(fd, "HTTP/1.1 400 Bad Request\r\n\r\n", 28);
+		return;
+	case PEER_REQ:
+		peer_write(fd, hello, sizeof(hello));
+		return;
+	default:
+		break;
+	}
+	peer_write(fd, hello, sizeof(hello));
+	peer_read_request(fd, id);
+	if (p->mode == PEER_WRONG_ID) {
+		id[3] ^= 1;
+		spframe_head(head, 4 + 2);
+		peer_write(fd, head, sizeof(head));
+		peer_write(fd, id, 4);
+		peer_write(fd, "ok", 2);
+	} else if (p->mode == PEER_HUGE) {
+		spframe_head(head, 4 + (64u << 20));
+		peer_write(fd, head, sizeof(head));
+		peer_write(fd, id, 4);
+	} else if (p->mode == PEER_CUT_SHORT) {
+		spframe_head(head, 4 + 100);
+		peer_write(fd, head, sizeof(head));
+		peer_write(fd, id, 4);
+		peer_write(fd, "0123456789", 10);
+	}
+}
+
+static void *
+peer_main(void *arg)
+{
+	struct peer  *p   = arg;
+	struct pollfd pfd = {.fd = p->lfd, .events = POLLIN};
+	int           fd  = -1;
+
+	if (poll(&pfd, 1, PEER_WAIT_MS) == 1 && (fd = accept(p->lfd, NULL, NULL)) >= 0 &&
+	    p->mode != PEER_HANG_UP)
+		peer_act(p, fd);
+	if (fd >= 0 && p->mode != PEER_HANG_UP && p->mode != PEER_CUT_SHORT) {
+		pfd = (struct pollfd) {.fd = p->stop[0], .events = POLLIN};
+		poll(&pfd, 1, PEER_WAIT_MS); /* keep the connection until the test ends */
+	}
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+static void
+peer_start(struct peer *p, enum peer_mode mode)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+	memset(p, 0, sizeof(*p));
+	p->mode = mode;
+	snprintf(p->path, sizeof(p->path), "/tmp/ipcreq-test-%d.sock", (int)getpid());
+	memcpy(sa.sun_path, p->path, sizeof(p->path));
+	unlink(p->path);
+	assert_int_equal(pipe(p->stop), 0);
+	assert_true((p->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0);
+	assert_int_equal(bind(p->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(p->lfd, 4), 0);
+	if (mode != PEER_NEVER_ACCEPT)
+		assert_int_equal(pthread_create(&p->thread, NULL, peer_main, p), 0);
+}
+
+static void
+peer_stop(struct peer *p)
+{
+	if (p->mode != PEER_NEVER_ACCEPT) {
+		peer_write(p->stop[1], "x", 1);
+		pthread_join(p->thread, NULL);
+	}
+	close(p->stop[0]);
+	close(p->stop[1]);
+	close(p->lfd);
+	unlink(p->path);
+}
+
+/* Opens, and when that works sends "hello?" and takes the answer. Returns
+ * what failed and how long it all took. */
+static chaos_err
+call(const char *path, chaos_why *why, int64_t *ms)
+{
+	int64_t   t0   = clk_mono_us();
+	uint8_t  *resp = NULL;
+	size_t    len  = 0;
+	int       fd   = -1;
+	chaos_err rv   = ipcreq_open(path, TIMEOUT_MS, &fd, why);
+
+	if (rv == CHAOS_OK) {
+		rv = ipcreq_roundtrip(fd, "hello?", 6, TIMEOUT_MS, 1u << 20, &resp, &len,
+		                      why);
+		close(fd);
+	}
+	free(resp);
+	*ms = (clk_mono_us() - t0) / 1000;
+	return rv;
+}
+
+/* Runs one scripted peer; checks the error, its reason and the time. */
+static void
+expect_failure(enum peer_mode mode, chaos_err want, const char *text, int64_t min_ms)
+{
+	struct peer p;
+	chaos_why   why = {{0}};
+	int64_t     ms;
+
+	peer_start(&p, mode);
+	assert_int_equal(call(p.path, &why, &ms), want);
+	peer_stop(&p);
+	if (strstr(why.text, text) == NULL)
+		fail_msg("reason \"%s\" lacks \"%s\"", why.text, text);
+	assert_in_range(ms, min_ms, TIMEOUT_MS + SLACK_MS);
+}
+
+/* ---- through the controller's control server ---- */
+
+static void
+echo(void *arg, const void *req, size_t len, uint8_t **resp, size_t *resp_len)
+{
+	(void)arg;
+	*resp = malloc(len + 4);
+	memcpy(*resp, "re: ", 4);
+	memcpy(*resp + 4, req, len);
+	*resp_len = len + 4;
+}
+
+static void
+test_a_request_through_the_control_server_gets_its_answer(void **state)
+{
+	char            path[108];
+	struct epstats  stats;
+	struct ctl_ipc *srv = NULL;
+	uint8_t        *resp;
+	size_t          len;
+	int             fd;
+
+	(void)state;
+	snprintf(path, sizeof(path), "/tmp/ipcreq-srv-%d.sock", (int)getpid());
+	assert_int_equal(epstats_init(&stats, "control"), CHAOS_OK);
+	assert_int_equal(ctl_ipc_start(path, 1u << 20, &stats, echo, NULL, &srv, NULL),
+	                 CHAOS_OK);
+	assert_int_equal(ipcreq_open(path, TIMEOUT_MS, &fd, NULL), CHAOS_OK);
+	for (int i = 0; i < 3; i++) { /* one connection, several requests */
+		assert_int_equal(ipcreq_roundtrip(fd, "hello?", 6, TIMEOUT_MS, 1u << 20,
+		                                  &resp, &len, NULL),
+		                 CHAOS_OK);
+		assert_int_equal(len, 10);
+		assert_memory_equal(resp, "re: hello?", 10);
+		free(resp);
+	}
+	close(fd);
+	ctl_ipc_stop(srv);
+	epstats_fini(&stats);
+}
+
+/* ---- every failure within its deadline ---- */
+
+static void
+test_nothing_listening_is_said_at_once(void **state)
+{
+	chaos_why why = {{0}};
+	int64_t   ms;
+
+	(void)state;
+	assert_int_equal(call("/tmp/ipcreq-nobody-here.sock", &why, &ms), CHAOS_ECONN);
+	assert_non_null(strstr(why.text, "nothing listens at /tmp/ipcreq-nobody-here"));
+	assert_true(ms < 100);
+}
+
+static void
+test_a_listener_that_never_accepts_times_out(void **state)
+{
+	(void)state;
+	expect_failure(PEER_NEVER_ACCEPT, CHAOS_ETIMEDOUT, "its SP hello", TIMEOUT_MS);
+}
+
+static void
+test_a_peer_that_hangs_up_is_a_lost_connection(void **state)
+{
+	(void)state;
+	expect_failure(PEER_HANG_UP, CHAOS_ECONN,
+	               "closed the connection before its SP hello", 0);
+}
+
+static void
+test_a_peer_that_is_no_sp_server_is_named(void **state)
+{
+	(void)state;
+	expect_failure(PEER_HTTP, CHAOS_EPROTO, "does not speak SP", 0);
+	expect_failure(PEER_REQ, CHAOS_EPROTO, "SP protocol 0x30, not REP (0x31)", 0);
+}
+
+static void
+test_bad_answers_are_refused(void **state)
+{
+	(void)state;
+	expect_failure(PEER_WRONG_ID, CHAOS_EPROTO, "for another request", 0);
+	expect_failure(PEER_HUGE, CHAOS_ETOOBIG, "67108864 bytes, over the 1048576", 0);
+	expect_failure(PEER_CUT_SHORT, CHAOS_ECONN,
+	               "closed the connection before the answer", 0);
+}
+
+static void
+test_an_answer_that_never_comes_times_out(void **state)
+{
+	(void)state;
+	expect_failure(PEER_MUTE, CHAOS_ETIMEDOUT, "the answer: deadline passed",
+	               TIMEOUT_MS);
+}
+
+/* chaosctl's call as a whole: what hung in CI now ends at its --timeout. */
+static void
+test_ctl_call_to_a_stuck_controller_ends_at_its_timeout(void **state)
+{
+	struct peer                 p;
+	char                        url[128];
+	struct ctl_target           t    = {.url = url, .timeout_ms = TIMEOUT_MS};
+	Chaos__V1__ControlRequest   req  = CHAOS__V1__CONTROL_REQUEST__INIT;
+	Chaos__V1__ControlResponse *resp = NULL;
+	chaos_why                   why  = {{0}};
+	int64_t                     t0;
+
+	(void)state;
+	peer_start(&p, PEER_NEVER_ACCEPT);
+	snprintf(url, sizeof(url), "ipc://%s", p.path);
+	t0 = clk_mono_us();
+	assert_int_equal(ctl_call(&t, &req, &resp, &why), CHAOS_ECONN);
+	assert_in_range((clk_mono_us() - t0) / 1000, TIMEOUT_MS, TIMEOUT_MS + SLACK_MS);
+	assert_null(resp);
+	assert_non_null(strstr(why.text, "cannot reach the controller at ipc:///tmp/"));
+	assert_non_null(strstr(why.text, "deadline passed"));
+	peer_stop(&p);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_a_request_through_the_control_server_gets_its_answer),
+	    cmocka_unit_test(test_nothing_listening_is_said_at_once),
+	    cmocka_unit_test(test_a_listener_that_never_accepts_times_out),
+	    cmocka_unit_test(test_a_peer_that_hangs_up_is_a_lost_connection),
+	    cmocka_unit_test(test_a_peer_that_is_no_sp_server_is_named),
+	    cmocka_unit_test(test_bad_answers_are_refused),
+	    cmocka_unit_test(test_an_answer_that_never_comes_times_out),
+	    cmocka_unit_test(test_ctl_call_to_a_stuck_controller_ends_at_its_timeout),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
