@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -58,7 +59,7 @@ child_ask(struct swarm_child *c, const char *cmd, char *buf, size_t len)
 static void
 child_exec(const char *self, int in, int out, char *const *argv)
 {
-	if (dup2(in, 0) < 0 || dup2(out, 1) < 0)
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0)
 		_exit(127);
 	execv(self, argv);
 	_exit(127);

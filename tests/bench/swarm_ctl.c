@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -60,7 +61,9 @@ ctl_exec(const char *exe, const struct swarm_ctl *c, const char *max)
 {
 	int fd = open(c->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
-	if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+	/* a bench killed (ctest's timeout) takes its controller with it */
+	if (fd < 0 || prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || dup2(fd, 1) < 0 ||
+	    dup2(fd, 2) < 0)
 		_exit(127);
 	execl(exe, exe, "--listen", c->session_url, "--control", c->control_url,
 	      "--plaintext", "--max-agents", max, (char *)NULL);
