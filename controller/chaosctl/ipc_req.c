@@ -180,7 +180,8 @@ ipcreq_roundtrip(int fd, const void *req, size_t len, int timeout_ms, size_t max
 		                  (unsigned long long)(n - 4), max_resp);
 	if ((rv = ipq_recv_all(fd, back, 4, deadline_us, "the answer", why)) != CHAOS_OK)
 		return rv;
-	if ((uint32_t)(back[0] << 24 | back[1] << 16 | back[2] << 8 | back[3]) != id)
+	if (((uint32_t)back[0] << 24 | (uint32_t)back[1] << 16 | (uint32_t)back[2] << 8 |
+	     back[3]) != id)
 		return chaos_fail(why, CHAOS_EPROTO, "the answer is for another request");
 	if ((body = malloc(n - 4 ? n - 4 : 1)) == NULL)
 		return chaos_fail(why, CHAOS_ENOMEM, "out of memory for the answer");
