@@ -72,7 +72,8 @@ connect_to(uint16_t port)
 	struct timeval     tv  = {.tv_sec = 5};
 
 	assert_true(fd >= 0);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0)
+		fail_msg("connect to 127.0.0.1:%u: %s", port, strerror(errno));
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	return fd;
 }
