@@ -22,20 +22,32 @@ spframe_hello_is(const uint8_t in[SPFRAME_HELLO_LEN], uint16_t proto, int *got)
 }
 
 void
+spframe_tcp_head(uint8_t out[SPFRAME_TCP_HEAD_LEN], uint64_t len)
+{
+	for (int i = 0; i < 8; i++)
+		out[i] = (uint8_t)(len >> (56 - 8 * i));
+}
+
+uint64_t
+spframe_tcp_head_len(const uint8_t in[SPFRAME_TCP_HEAD_LEN])
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < 8; i++)
+		n = n << 8 | in[i];
+	return n;
+}
+
+void
 spframe_head(uint8_t out[SPFRAME_HEAD_LEN], uint64_t len)
 {
 	out[0] = 1;
-	for (int i = 0; i < 8; i++)
-		out[1 + i] = (uint8_t)(len >> (56 - 8 * i));
+	spframe_tcp_head(out + 1, len);
 }
 
 bool
 spframe_head_len(const uint8_t in[SPFRAME_HEAD_LEN], uint64_t *len)
 {
-	uint64_t n = 0;
-
-	for (int i = 1; i < SPFRAME_HEAD_LEN; i++)
-		n = n << 8 | in[i];
-	*len = n;
+	*len = spframe_tcp_head_len(in + 1);
 	return in[0] == 1;
 }

@@ -10,7 +10,7 @@
  * hold up another: every socket is non-blocking, each connection has
  * deadlines, and a bad one is dropped, counted and logged. The bytes are
  * NNG's (common/spframe.h), so an NNG REQ socket is served as before;
- * chaosctl's own client (chaosctl/ipc_req.c) speaks them without NNG too.
+ * chaosctl's own client (chaosctl/sp_req.c) speaks them without NNG too.
  *
  * One thread runs the poll loop and calls the handler for each request.
  */

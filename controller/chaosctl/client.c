@@ -9,49 +9,41 @@
 
 #include <nng/protocol/reqrep0/req.h>
 
+#include "common/clock.h"
 #include "common/flags.h"
+#include "common/transport.h"
+#include "common/url.h"
 #include "common/wire.h"
 #include "controller/chaosctl/chaosctl.h"
-#include "controller/chaosctl/ipc_req.h"
+#include "controller/chaosctl/sp_req.h"
 
-/* One open control connection: our own SP client for ipc:// (ipc_req.h says
- * why), NNG's REQ socket for tcp:// and tls+tcp://. */
+/* One open control connection: our own SP client for ipc:// and tcp://
+ * (sp_req.h says why), NNG's REQ socket for tls+tcp://. */
 struct ctl_conn {
-	int        fd; /* ipc://: the Unix socket; -1 otherwise */
-	nng_socket sock;
+	struct spreq_conn sp; /* ipc://, tcp://; its fd -1 for tls+tcp:// */
+	nng_socket        sock;
 };
 
-static bool
-ctl_is_ipc(const char *url)
-{
-	return strncmp(url, "ipc://", 6) == 0;
-}
-
+/* tls+tcp://: a plain TCP connect first, closed at once, so that nothing
+ * listening or no route is said now and in words (NNG's non-blocking dial
+ * below only retries until the timeout). The controller does not see it:
+ * NNG drops a connection whose TLS handshake fails before it is a pipe. */
 static chaos_err
-ctl_open_nng(const struct ctl_target *t, nng_socket *sock, chaos_why *why)
+ctl_open_tls(const struct ctl_target *t, const struct url_parts *u, nng_socket *sock,
+             chaos_why *why)
 {
 	chaos_err rv;
-	int       nrv;
+	int       fd, nrv;
 
+	if ((rv = spreq_connect_tcp(u->host, u->port, t->timeout_ms, &fd, why)) !=
+	    CHAOS_OK)
+		return rv;
+	close(fd);
 	if ((nrv = nng_req0_open(sock)) != 0)
 		return chaos_fail(why, chaos_err_from_nng(nrv),
 		                  "cannot open a socket: %s", nng_strerror(nrv));
-	nng_socket_set_ms(*sock, NNG_OPT_RECVTIMEO, t->timeout_ms);
-	nng_socket_set_ms(*sock, NNG_OPT_SENDTIMEO, t->timeout_ms);
-	if (strncmp(t->url, "tls+tcp://", 10) == 0) {
-		rv = transport_dial(*sock, t->url, WIRE_MAX_CONTROL + WIRE_SOCKET_SLACK,
-		                    &t->tls, why);
-	} else {
-		/* A blocking first dial fails at once when nothing listens,
-		 * which is what a CLI wants: say so now, not after a timeout. */
-		nng_socket_set_size(*sock, NNG_OPT_RECVMAXSZ,
-		                    WIRE_MAX_CONTROL + WIRE_SOCKET_SLACK);
-		nrv = nng_dial(*sock, t->url, NULL, 0);
-		rv  = nrv == 0
-		     ? CHAOS_OK
-		     : chaos_fail(why, chaos_err_from_nng(nrv), "%s", nng_strerror(nrv));
-	}
-	if (rv != CHAOS_OK)
+	if ((rv = transport_dial(*sock, t->url, WIRE_MAX_CONTROL + WIRE_SOCKET_SLACK,
+	                         &t->tls, why)) != CHAOS_OK)
 		nng_close(*sock);
 	return rv;
 }
@@ -59,13 +51,17 @@ ctl_open_nng(const struct ctl_target *t, nng_socket *sock, chaos_why *why)
 static chaos_err
 ctl_connect(const struct ctl_target *t, struct ctl_conn *c, chaos_why *why)
 {
-	chaos_why inner = {{0}};
-	chaos_err rv;
+	struct url_parts u;
+	chaos_why        inner = {{0}};
+	chaos_err        rv;
 
-	c->fd = -1;
-	rv    = ctl_is_ipc(t->url)
-	       ? ipcreq_open(t->url + strlen("ipc://"), t->timeout_ms, &c->fd, &inner)
-	       : ctl_open_nng(t, &c->sock, &inner);
+	c->sp.fd = -1;
+	if ((rv = url_parse(t->url, URL_ENDPOINT, &u, &inner)) == CHAOS_OK)
+		rv = u.scheme == URL_IPC
+		    ? spreq_open_ipc(u.path, t->timeout_ms, &c->sp, &inner)
+		    : u.scheme == URL_TCP
+		    ? spreq_open_tcp(u.host, u.port, t->timeout_ms, &c->sp, &inner)
+		    : ctl_open_tls(t, &u, &c->sock, &inner);
 	if (rv != CHAOS_OK)
 		return chaos_fail(
 		    why, CHAOS_ECONN,
@@ -79,31 +75,42 @@ ctl_connect(const struct ctl_target *t, struct ctl_conn *c, chaos_why *why)
 static void
 ctl_disconnect(struct ctl_conn *c)
 {
-	if (c->fd >= 0)
-		close(c->fd);
+	if (c->sp.fd >= 0)
+		spreq_close(&c->sp);
 	else
 		nng_close(c->sock);
 }
 
-/* Sends msg (consumed) and returns the answer's bytes, malloc'd. */
+/* The NNG (tls+tcp://) half of ctl_exchange(): send and answer within one
+ * timeout. The dial is non-blocking, so a TLS handshake that never ends or
+ * is refused (a certificate the other side does not trust) shows here, as
+ * a send or an answer that does not come. */
 static chaos_err
-ctl_exchange(const struct ctl_target *t, struct ctl_conn *c, nng_msg *msg, uint8_t **out,
-             size_t *len, chaos_why *why)
+ctl_exchange_nng(const struct ctl_target *t, nng_socket sock, nng_msg *msg, uint8_t **out,
+                 size_t *len, chaos_why *why)
 {
-	int nrv;
+	int64_t deadline_us = clk_mono_us() + (int64_t)t->timeout_ms * 1000;
+	int64_t left_ms;
+	int     nrv;
 
-	if (c->fd >= 0) {
-		chaos_err rv =
-		    ipcreq_roundtrip(c->fd, nng_msg_body(msg), nng_msg_len(msg),
-		                     t->timeout_ms, WIRE_MAX_CONTROL, out, len, why);
-		nng_msg_free(msg);
-		return rv;
-	}
-	if ((nrv = nng_sendmsg(c->sock, msg, 0)) != 0) {
+	nng_socket_set_ms(sock, NNG_OPT_SENDTIMEO, t->timeout_ms);
+	if ((nrv = nng_sendmsg(sock, msg, 0)) == 0) {
+		left_ms = (deadline_us - clk_mono_us()) / 1000;
+		nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO,
+		                  left_ms > 1 ? (int)left_ms : 1);
+		nrv = nng_recvmsg(sock, &msg, 0);
+	} else {
 		nng_msg_free(msg); /* a failed send leaves it ours */
-		return chaos_fail(why, chaos_err_from_nng(nrv), "%s", nng_strerror(nrv));
 	}
-	if ((nrv = nng_recvmsg(c->sock, &msg, 0)) != 0)
+	if (nrv == NNG_ETIMEDOUT)
+		return chaos_fail(
+		    why, CHAOS_ETIMEDOUT,
+		    "nothing within %d ms; it accepts TCP connections, so "
+		    "check that this is the controller's control address and "
+		    "that each side trusts the other's certificate (--tls-ca, "
+		    "--tls-cert; a refused TLS handshake ends this way)",
+		    t->timeout_ms);
+	if (nrv != 0)
 		return chaos_fail(why, chaos_err_from_nng(nrv), "%s", nng_strerror(nrv));
 	*len = nng_msg_len(msg);
 	if ((*out = malloc(*len ? *len : 1)) != NULL)
@@ -112,6 +119,21 @@ ctl_exchange(const struct ctl_target *t, struct ctl_conn *c, nng_msg *msg, uint8
 	return *out != NULL
 	    ? CHAOS_OK
 	    : chaos_fail(why, CHAOS_ENOMEM, "out of memory for the answer");
+}
+
+/* Sends msg (consumed) and returns the answer's bytes, malloc'd. */
+static chaos_err
+ctl_exchange(const struct ctl_target *t, struct ctl_conn *c, nng_msg *msg, uint8_t **out,
+             size_t *len, chaos_why *why)
+{
+	chaos_err rv;
+
+	if (c->sp.fd < 0)
+		return ctl_exchange_nng(t, c->sock, msg, out, len, why);
+	rv = spreq_roundtrip(&c->sp, nng_msg_body(msg), nng_msg_len(msg), t->timeout_ms,
+	                     WIRE_MAX_CONTROL, out, len, why);
+	nng_msg_free(msg);
+	return rv;
 }
 
 chaos_err

@@ -13,7 +13,8 @@
 #   handshake already, so the controller sees no connection), never listed;
 # - the honest agent stays connected throughout.
 # tls+tcp:// without certificates and tcp:// without --plaintext are usage
-# errors (exit 2). Everything runs on loopback inside a network namespace of
+# errors (exit 2). chaosctl over tls+tcp:// is answered with a certificate of
+# the CA and fails, at its --timeout-ms and with a reason, otherwise. Everything runs on loopback inside a network namespace of
 # the test's own, so no agent ever touches the host's firewall.
 # KEEP=1 keeps the certificates and logs also when the test passes.
 # shellcheck source=lib.sh
@@ -152,4 +153,42 @@ rc=0
 	2>"$dir/unreach.txt" || rc=$?
 [ "$rc" -eq 3 ] || fail "chaosctl --plaintext to nobody exited $rc, wanted 3 (unreachable)"
 echo "ok: chaosctl refuses tcp:// without --plaintext: $(head -1 "$dir/usage3.txt")"
+
+# chaosctl over tls+tcp:// (a controller whose control endpoint is TLS, as
+# from outside its pod): answered with a certificate of the CA; refused, at
+# --timeout-ms and with a reason naming certificates, with a foreign one;
+# nothing listening said at once; plain tcp:// to the TLS port ended at
+# --timeout-ms (NNG's dial used to wait 10 s there, whatever the timeout).
+ctl_url=tls+tcp://chaos-controller:17632
+ip netns exec "$ns" "$build/controller/chaos-controller" --listen tls+tcp://chaos-controller:17630 \
+	--tls-ca "$dir/ca/ca.crt" --tls-cert "$dir/ca/controller/tls.crt" \
+	--tls-key "$dir/ca/controller/tls.key" --control "$ctl_url" >"$dir/controller2.log" 2>&1 &
+pids+=($!)
+tctl() { # URL PEM [chaosctl flags]: `agents --json` over tls+tcp://, 500 ms
+	local u=$1 pem=$2
+	shift 2
+	ip netns exec "$ns" "$build/controller/chaosctl" --controller "$u" --tls-ca "$dir/ca/ca.crt" \
+		--tls-cert "$pem" --timeout-ms 500 "$@" agents --json
+}
+wait_for "chaosctl answered over tls+tcp://" tctl "$ctl_url" "$dir/chain-0.pem"
+# CASE EXPECTED_WORDS MAX_MS CMD...: exit 3 within MAX_MS, stderr naming it
+ctl_fails() {
+	local what=$1 words=$2 max_ms=$3 rc=0 t0 ms
+	shift 3
+	t0=$(date +%s%N)
+	"$@" >/dev/null 2>"$dir/ctl-fail.txt" || rc=$?
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	[ "$rc" -eq 3 ] || fail "chaosctl $what exited $rc, wanted 3: $(cat "$dir/ctl-fail.txt")"
+	[ "$ms" -le "$max_ms" ] || fail "chaosctl $what took $ms ms, wanted at most $max_ms"
+	grep -q -- "$words" "$dir/ctl-fail.txt" ||
+		fail "chaosctl $what does not say '$words': $(cat "$dir/ctl-fail.txt")"
+	echo "ok: chaosctl $what: exit 3 in $ms ms: $(cat "$dir/ctl-fail.txt")"
+}
+ctl_fails "with a foreign certificate" "trusts the other's certificate" 1500 \
+	tctl "$ctl_url" "$dir/foreign.pem"
+ctl_fails "to a TLS port nobody listens on" "nothing listens at chaos-controller:17639" 400 \
+	tctl tls+tcp://chaos-controller:17639 "$dir/chain-0.pem"
+ctl_fails "in plain tcp:// to the TLS port" "cannot reach the controller" 1500 \
+	ip netns exec "$ns" "$build/controller/chaosctl" --plaintext --controller tcp://127.0.0.1:17632 \
+	--timeout-ms 500 agents
 echo "tls: all checks passed"

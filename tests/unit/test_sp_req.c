@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
- * chaosctl's ipc:// client (controller/chaosctl/ipc_req.c): a request and
- * its answer through the controller's real control server, and every way a
- * peer can fail it, each ending within its deadline with a reason: nothing
- * listens, a listener that never accepts, one that hangs up, one that is no
- * SP server, an answer for another request, one too big, one cut short, one
- * that never comes. The first case CI met was chaosctl's NNG dial that never
- * returned; ctl_call over a listener that never answers is the test of that.
+ * chaosctl's control client (controller/chaosctl/sp_req.c): a request and
+ * its answer through the controller's real control server (ipc://) and
+ * through NNG's own REP socket (tcp://), and every way a peer can fail it,
+ * each ending within its deadline with a reason: nothing listens, a listener
+ * that never accepts, one that hangs up, one that is no SP server, an answer
+ * for another request, one too big, one cut short, one that never comes. The
+ * first case CI met was chaosctl's NNG dial that never returned; ctl_call
+ * over a listener that never answers is the test of that. Over tcp:// NNG's
+ * dial waited 10 s for such a listener, whatever the timeout: ctl_call over
+ * tcp:// and tls+tcp:// is tested for it too.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,14 +23,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+
 #include "common/clock.h"
 #include "common/spframe.h"
 #include "controller/chaosctl/client.h"
-#include "controller/chaosctl/ipc_req.h"
+#include "controller/chaosctl/sp_req.h"
 #include "controller/control_ipc.h"
 #include "controller/epstats.h"
 
@@ -142,7 +149,7 @@ peer_start(struct peer *p, enum peer_mode mode)
 
 	memset(p, 0, sizeof(*p));
 	p->mode = mode;
-	snprintf(p->path, sizeof(p->path), "/tmp/ipcreq-test-%d.sock", (int)getpid());
+	snprintf(p->path, sizeof(p->path), "/tmp/spreq-test-%d.sock", (int)getpid());
 	memcpy(sa.sun_path, p->path, sizeof(p->path));
 	unlink(p->path);
 	assert_int_equal(pipe(p->stop), 0);
@@ -171,16 +178,16 @@ peer_stop(struct peer *p)
 static chaos_err
 call(const char *path, chaos_why *why, int64_t *ms)
 {
-	int64_t   t0   = clk_mono_us();
-	uint8_t  *resp = NULL;
-	size_t    len  = 0;
-	int       fd   = -1;
-	chaos_err rv   = ipcreq_open(path, TIMEOUT_MS, &fd, why);
+	int64_t           t0   = clk_mono_us();
+	uint8_t          *resp = NULL;
+	size_t            len  = 0;
+	struct spreq_conn c    = {.fd = -1};
+	chaos_err         rv   = spreq_open_ipc(path, TIMEOUT_MS, &c, why);
 
 	if (rv == CHAOS_OK) {
-		rv = ipcreq_roundtrip(fd, "hello?", 6, TIMEOUT_MS, 1u << 20, &resp, &len,
-		                      why);
-		close(fd);
+		rv = spreq_roundtrip(&c, "hello?", 6, TIMEOUT_MS, 1u << 20, &resp, &len,
+		                     why);
+		spreq_close(&c);
 	}
 	free(resp);
 	*ms = (clk_mono_us() - t0) / 1000;
@@ -218,28 +225,28 @@ echo(void *arg, const void *req, size_t len, uint8_t **resp, size_t *resp_len)
 static void
 test_a_request_through_the_control_server_gets_its_answer(void **state)
 {
-	char            path[108];
-	struct epstats  stats;
-	struct ctl_ipc *srv = NULL;
-	uint8_t        *resp;
-	size_t          len;
-	int             fd;
+	char              path[108];
+	struct epstats    stats;
+	struct ctl_ipc   *srv = NULL;
+	uint8_t          *resp;
+	size_t            len;
+	struct spreq_conn c;
 
 	(void)state;
-	snprintf(path, sizeof(path), "/tmp/ipcreq-srv-%d.sock", (int)getpid());
+	snprintf(path, sizeof(path), "/tmp/spreq-srv-%d.sock", (int)getpid());
 	assert_int_equal(epstats_init(&stats, "control"), CHAOS_OK);
 	assert_int_equal(ctl_ipc_start(path, 1u << 20, &stats, echo, NULL, &srv, NULL),
 	                 CHAOS_OK);
-	assert_int_equal(ipcreq_open(path, TIMEOUT_MS, &fd, NULL), CHAOS_OK);
+	assert_int_equal(spreq_open_ipc(path, TIMEOUT_MS, &c, NULL), CHAOS_OK);
 	for (int i = 0; i < 3; i++) { /* one connection, several requests */
-		assert_int_equal(ipcreq_roundtrip(fd, "hello?", 6, TIMEOUT_MS, 1u << 20,
-		                                  &resp, &len, NULL),
+		assert_int_equal(spreq_roundtrip(&c, "hello?", 6, TIMEOUT_MS, 1u << 20,
+		                                 &resp, &len, NULL),
 		                 CHAOS_OK);
 		assert_int_equal(len, 10);
 		assert_memory_equal(resp, "re: hello?", 10);
 		free(resp);
 	}
-	close(fd);
+	spreq_close(&c);
 	ctl_ipc_stop(srv);
 	epstats_fini(&stats);
 }
@@ -253,8 +260,8 @@ test_nothing_listening_is_said_at_once(void **state)
 	int64_t   ms;
 
 	(void)state;
-	assert_int_equal(call("/tmp/ipcreq-nobody-here.sock", &why, &ms), CHAOS_ECONN);
-	assert_non_null(strstr(why.text, "nothing listens at /tmp/ipcreq-nobody-here"));
+	assert_int_equal(call("/tmp/spreq-nobody-here.sock", &why, &ms), CHAOS_ECONN);
+	assert_non_null(strstr(why.text, "nothing listens at /tmp/spreq-nobody-here"));
 	assert_true(ms < 100);
 }
 
@@ -323,6 +330,121 @@ test_ctl_call_to_a_stuck_controller_ends_at_its_timeout(void **state)
 	peer_stop(&p);
 }
 
+/* ---- over TCP ---- */
+
+/* A loopback TCP socket listening on a free port, never accepting (the
+ * backlog takes a connection), or closed again when !keep: a port where
+ * nothing listens. */
+static int
+tcp_port(bool keep, uint16_t *port)
+{
+	struct sockaddr_in sa  = {.sin_family = AF_INET,
+	                          .sin_addr   = {htonl(INADDR_LOOPBACK)}};
+	socklen_t          len = sizeof(sa);
+	int                fd  = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	*port = ntohs(sa.sin_port);
+	if (keep) {
+		assert_int_equal(listen(fd, 4), 0);
+		return fd;
+	}
+	close(fd);
+	return -1;
+}
+
+static void *
+rep_answer_once(void *arg)
+{
+	nng_socket *sock = arg;
+	nng_msg    *msg;
+
+	if (nng_recvmsg(*sock, &msg, 0) == 0 && nng_msg_insert(msg, "re: ", 4) == 0 &&
+	    nng_sendmsg(*sock, msg, 0) != 0)
+		nng_msg_free(msg);
+	return NULL;
+}
+
+static void
+test_tcp_a_request_through_nngs_rep_gets_its_answer(void **state)
+{
+	nng_socket        sock;
+	nng_listener      l;
+	nng_sockaddr      sa;
+	pthread_t         th;
+	uint8_t          *resp;
+	size_t            len;
+	struct spreq_conn c;
+
+	(void)state;
+	assert_int_equal(nng_rep0_open(&sock), 0);
+	nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO, PEER_WAIT_MS);
+	assert_int_equal(nng_listen(sock, "tcp://127.0.0.1:0", &l, 0), 0);
+	assert_int_equal(nng_listener_get_addr(l, NNG_OPT_LOCADDR, &sa), 0);
+	assert_int_equal(pthread_create(&th, NULL, rep_answer_once, &sock), 0);
+	assert_int_equal(
+	    spreq_open_tcp("127.0.0.1", ntohs(sa.s_in.sa_port), TIMEOUT_MS, &c, NULL),
+	    CHAOS_OK);
+	assert_int_equal(
+	    spreq_roundtrip(&c, "hello?", 6, TIMEOUT_MS, 1u << 20, &resp, &len, NULL),
+	    CHAOS_OK);
+	assert_int_equal(len, 10);
+	assert_memory_equal(resp, "re: hello?", 10);
+	free(resp);
+	spreq_close(&c);
+	pthread_join(th, NULL);
+	nng_close(sock);
+}
+
+/* ctl_call to scheme://127.0.0.1:port; checks the error, the reason's
+ * words and that it ended in [min_ms, max_ms]. */
+static void
+expect_ctl_call(const char *scheme, uint16_t port, const char *text, int64_t min_ms,
+                int64_t max_ms)
+{
+	char                        url[128];
+	struct ctl_target           t    = {.url = url, .timeout_ms = TIMEOUT_MS};
+	Chaos__V1__ControlRequest   req  = CHAOS__V1__CONTROL_REQUEST__INIT;
+	Chaos__V1__ControlResponse *resp = NULL;
+	chaos_why                   why  = {{0}};
+	int64_t                     t0   = clk_mono_us();
+
+	snprintf(url, sizeof(url), "%s://127.0.0.1:%u", scheme, port);
+	assert_int_equal(ctl_call(&t, &req, &resp, &why), CHAOS_ECONN);
+	assert_in_range((clk_mono_us() - t0) / 1000, min_ms, max_ms);
+	assert_null(resp);
+	if (strstr(why.text, text) == NULL)
+		fail_msg("reason \"%s\" lacks \"%s\"", why.text, text);
+}
+
+static void
+test_tcp_nothing_listening_is_said_at_once(void **state)
+{
+	uint16_t port;
+	char     text[64];
+
+	(void)state;
+	tcp_port(false, &port);
+	snprintf(text, sizeof(text), "nothing listens at 127.0.0.1:%u", port);
+	expect_ctl_call("tcp", port, text, 0, 100);
+	/* tls+tcp:// connects once without TLS first, for this reason */
+	expect_ctl_call("tls+tcp", port, text, 0, 100);
+}
+
+static void
+test_tcp_a_listener_that_never_answers_ends_at_the_timeout(void **state)
+{
+	uint16_t port;
+	int      fd = tcp_port(true, &port);
+
+	(void)state;
+	expect_ctl_call("tcp", port, "its SP hello (the handshake): deadline passed",
+	                TIMEOUT_MS, TIMEOUT_MS + SLACK_MS);
+	close(fd);
+}
+
 int
 main(void)
 {
@@ -335,6 +457,9 @@ main(void)
 	    cmocka_unit_test(test_bad_answers_are_refused),
 	    cmocka_unit_test(test_an_answer_that_never_comes_times_out),
 	    cmocka_unit_test(test_ctl_call_to_a_stuck_controller_ends_at_its_timeout),
+	    cmocka_unit_test(test_tcp_a_request_through_nngs_rep_gets_its_answer),
+	    cmocka_unit_test(test_tcp_nothing_listening_is_said_at_once),
+	    cmocka_unit_test(test_tcp_a_listener_that_never_answers_ends_at_the_timeout),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
