@@ -2,6 +2,8 @@
 #include "tests/bench/swarm_ctl.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -91,6 +93,33 @@ ctl_wait_ready(const struct swarm_ctl *c, chaos_why *why)
 	                  CTL_READY_MS, c->log);
 }
 
+/* Removes what a killed bench left: /tmp/chaos-swarm.<pid>.* whose pid is
+ * gone (a SIGKILL, a CI timeout, gives no chance to clean up). */
+static void
+ctl_sweep_stale(void)
+{
+	DIR           *d = opendir("/tmp");
+	struct dirent *de;
+	char           path[300];
+	long           pid;
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (sscanf(de->d_name, "chaos-swarm.%ld.", &pid) != 1 || pid <= 0 ||
+		    (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+			continue;
+		for (size_t i = 0; i < 2; i++) {
+			snprintf(path, sizeof(path), "/tmp/%s/%s", de->d_name,
+			         i ? "controller.log" : "control.sock");
+			unlink(path);
+		}
+		snprintf(path, sizeof(path), "/tmp/%s", de->d_name);
+		rmdir(path);
+	}
+	closedir(d);
+}
+
 chaos_err
 swarm_ctl_start(const char *exe, size_t max_agents, struct swarm_ctl *c, chaos_why *why)
 {
@@ -99,7 +128,8 @@ swarm_ctl_start(const char *exe, size_t max_agents, struct swarm_ctl *c, chaos_w
 
 	memset(c, 0, sizeof(*c));
 	snprintf(max, sizeof(max), "%zu", max_agents);
-	snprintf(c->dir, sizeof(c->dir), "/tmp/chaos-swarm.XXXXXX");
+	ctl_sweep_stale();
+	snprintf(c->dir, sizeof(c->dir), "/tmp/chaos-swarm.%ld.XXXXXX", (long)getpid());
 	if (port == 0 || mkdtemp(c->dir) == NULL) {
 		c->dir[0] = '\0';
 		return chaos_fail(why, CHAOS_ESYS, "no free loopback port or temp dir");

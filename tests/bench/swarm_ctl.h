@@ -18,7 +18,7 @@
 
 struct swarm_ctl {
 	pid_t pid;
-	char  dir[64];          /* /tmp/chaos-swarm.XXXXXX */
+	char  dir[64];          /* /tmp/chaos-swarm.<our pid>.XXXXXX */
 	char  control_url[128]; /* ipc://<dir>/control.sock */
 	char  session_url[64], events_url[64];
 	char  log[96]; /* <dir>/controller.log */
