@@ -6,7 +6,9 @@
   2. the top level holds only CMakeLists.txt, README.md, agent/, controller/,
      proto/, common/, deploy/, tests/ (and dot files such as .ci/);
   3. no C source or header has more than 1000 lines;
-  4. each fault, probe and scenario has its own file, named after it.
+  4. each fault, probe and scenario has its own file, named after it;
+  5. every C source and header is as clang-format (the tree's .clang-format)
+     writes it, when clang-format is installed.
 Usage: layout_check.py SOURCE_DIR BUILD_DIR [--libfuzzer-tree]"""
 import json
 import os
@@ -55,6 +57,21 @@ def short_files(src, files, problems):
                 problems.append("%s has %d lines (at most %d)" % (f, n, MAX_LINES))
 
 
+def formatted(src, files, problems):
+    """True when clang-format ran; each file it would change is a problem."""
+    import re
+    import shutil
+    exe = shutil.which("clang-format")
+    sources = [f for f in files if f.endswith((".c", ".h"))]
+    if exe is None or not sources:
+        return False
+    out = subprocess.run([exe, "--dry-run", "-Werror"] + sources, cwd=src,
+                         capture_output=True, text=True).stderr
+    for f in sorted(set(re.findall(r"^(\S+?):\d+:\d+: error:", out, re.M))):
+        problems.append("%s is not as clang-format writes it (clang-format -i %s)" % (f, f))
+    return True
+
+
 # The short file names of two kinds (the proto's names are longer).
 FILE_NAME = {"pg_terminate": "pgterm", "postgres": "pg"}
 
@@ -96,16 +113,20 @@ def main():
         # a libFuzzer tree compiles the code under test into each target on purpose
         n = compiled_once(build, problems)
     files = tracked(src)
+    fmt = False
     if files is not None:
         top_level(files, problems)
         short_files(src, files, problems)
+        fmt = formatted(src, files, problems)
     one_file_each(src, problems)
     for p in problems:
         print("FAIL:", p)
     if problems:
         return 1
     print("ok: %d sources each compiled once; top level as documented; no C file over "
-          "%d lines; one file per scenario, fault and probe" % (n, MAX_LINES))
+          "%d lines; one file per scenario, fault and probe; %s" % (
+              n, MAX_LINES, "every C file as clang-format writes it" if fmt
+              else "formatting not checked (no clang-format, or not a git checkout)"))
     return 0
 
 

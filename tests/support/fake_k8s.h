@@ -20,8 +20,9 @@
 #define FAKE_K8S_TOKEN "test-token"
 #define FAKE_K8S_NS "staging"
 #define FAKE_K8S_SEL "app=coordinator"
-#define FAKE_K8S_UNTOUCHED "(untouched)" /* why's text before a call that must succeed   \
-	                                  */
+#define FAKE_K8S_UNTOUCHED                                                               \
+	"(untouched)" /* why's text before a call that must succeed                      \
+	               */
 #define FAKE_K8S_CONFIG "/_fake/config"
 
 struct fake_k8s {

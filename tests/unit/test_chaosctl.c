@@ -76,17 +76,19 @@ static void
 test_guards_repeat_and_a_missing_output_is_named(void **state)
 {
 	const struct scenario *sc = scenario_find("network");
-	char *argv[] = {"network", "--guard", "http://a/health", "--guard", "https://b/x"};
-	char *last[] = {"network", "--output"};
-	json_t           *p   = NULL;
+	char             *argv[]  = {"network", "--guard", "http://a/health", "--guard",
+	                             "https://b/x"};
+	char             *last[]  = {"network", "--output"};
+	json_t           *p       = NULL;
 	struct cli_common c;
 	chaos_why         why = {{0}};
 
 	(void)state;
 	assert_int_equal(cli_parse(sc, 5, argv, &p, &c, NULL), CLI_OK);
 	assert_int_equal(json_array_size(json_object_get(p, "guards")), 2);
-	assert_string_equal(json_string_value(json_array_get(json_object_get(p, "guards"), 1)),
-	                    "https://b/x");
+	assert_string_equal(
+	    json_string_value(json_array_get(json_object_get(p, "guards"), 1)),
+	    "https://b/x");
 	json_decref(p);
 	assert_int_equal(cli_parse(sc, 2, last, &p, &c, &why), CLI_USAGE);
 	assert_non_null(strstr(why.text, "--output needs a directory"));

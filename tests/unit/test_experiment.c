@@ -299,9 +299,9 @@ test_a_yaml_list_of_guards_gives_one_flag_each(void **state)
 {
 	static const char yaml[] = "scenario: network\nparams:\n  guard:\n"
 	                           "    - http://a:1/health\n    - https://b/ready\n";
-	char    path[512], out[256];
-	char   *extra[] = {"--guard", "http://c/x"};
-	json_t *p, *g;
+	char              path[512], out[256];
+	char             *extra[] = {"--guard", "http://c/x"};
+	json_t           *p, *g;
 
 	(void)state;
 	write_file(path, sizeof(path), yaml, sizeof(yaml) - 1);

@@ -261,7 +261,7 @@ start_with_token(struct env *e, uint64_t token, char *error, size_t len)
 static void
 test_a_resent_start_gets_the_run_it_started(void **state)
 {
-	struct env                *e = *state;
+	struct env                *e     = *state;
 	Chaos__V1__AbortRequest    abort = CHAOS__V1__ABORT_REQUEST__INIT;
 	Chaos__V1__ControlResponse s     = CHAOS__V1__CONTROL_RESPONSE__INIT;
 	char                       err[256];

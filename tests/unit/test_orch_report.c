@@ -263,9 +263,10 @@ test_the_slo_counts_user_requests_not_probes_of_nodes_cut_off(void **state)
 	assert_true(fabs(num(s, "success_rate") - 2500.0 / 30.0) < 1e-3);
 	assert_true(json_is_true(
 	    json_object_get(slo_target(slo, "request_success_rate"), "met")));
-	assert_non_null(strstr(json_string_value(json_object_get(
-	                           slo_target(slo, "request_success_rate"), "description")),
-	                       "cut off on purpose"));
+	assert_non_null(
+	    strstr(json_string_value(json_object_get(
+	               slo_target(slo, "request_success_rate"), "description")),
+	           "cut off on purpose"));
 	json_decref(slo);
 	json_decref(s);
 	json_decref(e);
@@ -618,7 +619,8 @@ main(void)
 	    cmocka_unit_test(test_skipped_runs_count_neither_mttr_nor_requests),
 	    cmocka_unit_test(test_percentiles_by_nearest_rank),
 	    cmocka_unit_test(test_slo_pass_fail_and_not_measured),
-	    cmocka_unit_test(test_the_slo_counts_user_requests_not_probes_of_nodes_cut_off),
+	    cmocka_unit_test(
+	        test_the_slo_counts_user_requests_not_probes_of_nodes_cut_off),
 	    cmocka_unit_test(test_rule_average_mttr_above_slo),
 	    cmocka_unit_test(test_rule_max_mttr_above_slo),
 	    cmocka_unit_test(test_rule_success_rate_below_slo),

@@ -201,9 +201,9 @@ test_teardown(void **state)
 static Chaos__V1__ProbeSpec
 spec_http(const char *id, const char *path, uint32_t interval_ms, uint32_t timeout_ms)
 {
-	static char          target[8][192];
-	static int           next;
-	char                *t = target[next++ % 8];
+	static char target[8][192];
+	static int  next;
+	char       *t = target[next++ % 8];
 
 	snprintf(t, sizeof(target[0]), "%s%s", fx.net.base, path);
 	return wire_fix_probe_spec(id, CHAOS__V1__PROBE_KIND__PROBE_KIND_HTTP, t,
