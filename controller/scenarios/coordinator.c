@@ -418,16 +418,16 @@ co_steady(struct run *r, struct co_plan *pl, struct co_meas *m)
 		          run_abort_reason(r));
 		return false;
 	}
-	for (size_t i = 0; i < pl->n_ep; i++)
-		if (!scen_probe_healthy_now(r, pl->ep[i].probe_id)) {
-			scen_fail(
-			    &m->out, CHAOS__V1__RUN_STATE__RUN_STATE_SKIPPED,
-			    "not in steady state before the fault: %s is not healthy "
-			    "(no fault was "
-			    "applied)",
-			    pl->ep[i].name);
+	for (size_t i = 0; i < pl->n_ep; i++) {
+		char why[160];
+		if (!scen_probe_steady(r, pl->ep[i].probe_id, why, sizeof(why))) {
+			scen_fail(&m->out, CHAOS__V1__RUN_STATE__RUN_STATE_SKIPPED,
+			          "not in steady state before the fault: %s is not "
+			          "healthy: %s (no fault was applied)",
+			          pl->ep[i].name, why);
 			return false;
 		}
+	}
 	return true;
 }
 

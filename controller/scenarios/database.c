@@ -291,16 +291,17 @@ db_steady(struct run *r, struct db_plan *pl, struct db_meas *m)
 		return false;
 	}
 	for (int k = 0; k < DB_N_PROBES; k++)
-		for (size_t i = 0; i < pl->n_cl; i++)
-			if (!scen_probe_healthy_now(r, pl->probe[k][i])) {
-				scen_fail(
-				    &m->out, CHAOS__V1__RUN_STATE__RUN_STATE_SKIPPED,
-				    "not in steady state before the fault: %s probe "
-				    "from %s is not "
-				    "healthy (no fault was applied)",
-				    db_probe_tag[k], pl->cl[i].pod);
-				return false;
-			}
+		for (size_t i = 0; i < pl->n_cl; i++) {
+			char why[160];
+			if (scen_probe_steady(r, pl->probe[k][i], why, sizeof(why)))
+				continue;
+			scen_fail(
+			    &m->out, CHAOS__V1__RUN_STATE__RUN_STATE_SKIPPED,
+			    "not in steady state before the fault: %s probe from %s "
+			    "is not healthy: %s (no fault was applied)",
+			    db_probe_tag[k], pl->cl[i].pod, why);
+			return false;
+		}
 	return true;
 }
 

@@ -305,16 +305,12 @@ net_steady(struct run *r, struct net_plan *pl, struct net_meas *m)
 		return false;
 	}
 	for (size_t i = 0; i < pl->n; i++) {
-		struct mttr_sample *s  = NULL;
-		size_t              n  = scen_mttr_samples(r, pl->probe_id[i], &s);
-		bool                ok = n > 0 && s[n - 1].healthy;
-		free(s);
-		if (!ok) {
+		char why[160];
+		if (!scen_probe_steady(r, pl->probe_id[i], why, sizeof(why))) {
 			scen_fail(&m->out, CHAOS__V1__RUN_STATE__RUN_STATE_SKIPPED,
 			          "not in steady state before the fault: %s is not "
-			          "healthy (no fault "
-			          "was applied)",
-			          pl->t[i].pod);
+			          "healthy: %s (no fault was applied)",
+			          pl->t[i].pod, why);
 			return false;
 		}
 	}

@@ -235,11 +235,32 @@ scen_probe_recovery(struct run *r, const char *id, int64_t t_from, int64_t windo
 }
 
 bool
-scen_probe_healthy_now(struct run *r, const char *id)
+scen_steady_why(const struct obs_sample *s, size_t n, char *why, size_t len)
 {
-	struct mttr_sample *s  = NULL;
-	size_t              n  = scen_mttr_samples(r, id, &s);
-	bool                ok = n > 0 && s[n - 1].healthy;
+	char        cls[48];
+	const char *what;
+
+	if (n == 0) {
+		snprintf(why, len,
+		         "no probe sample reached the controller (is the agent's events "
+		         "channel, the session port + 1, connected?)");
+		return false;
+	}
+	if (s[n - 1].healthy)
+		return true;
+	what = s[n - 1].detail[0] != '\0'
+	    ? s[n - 1].detail
+	    : report_error_class(s[n - 1].error_class, cls, sizeof(cls));
+	snprintf(why, len, "its last probe failed (%s)", what ? what : "no reason given");
+	return false;
+}
+
+bool
+scen_probe_steady(struct run *r, const char *id, char *why, size_t len)
+{
+	struct obs_sample *s  = NULL;
+	size_t             n  = obs_samples(run_obs(r), id, &s);
+	bool               ok = scen_steady_why(s, n, why, len);
 
 	free(s);
 	return ok;

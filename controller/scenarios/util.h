@@ -79,8 +79,12 @@ void scen_stop_probes(struct run *r, struct scen_target *t, size_t n, scen_id *i
 bool scen_probe_recovery(struct run *r, const char *id, int64_t t_from, int64_t window_us,
                          double *seconds);
 
-/* Whether the latest sample of probe id is healthy (false: none yet). */
-bool scen_probe_healthy_now(struct run *r, const char *id);
+/* Whether the latest sample of probe id is healthy. When not, why (len
+ * bytes) says whether no sample arrived at all or how the last one failed. */
+bool scen_probe_steady(struct run *r, const char *id, char *why, size_t len);
+
+/* scen_probe_steady() over the n samples s of one probe, oldest first. */
+bool scen_steady_why(const struct obs_sample *s, size_t n, char *why, size_t len);
 
 /* Latency figures (ms) of probe id's samples in [t_from, t_to); only healthy
  * ones when healthy_only. Returns the count; percentiles set only when > 0. */
