@@ -95,6 +95,21 @@ for a in json.load(sys.stdin):
         print(a["state"])' "$1"
 }
 
+events_of() { # POD -> how many events the controller took from it (0 unknown)
+	ctl agents --json 2>/dev/null | python3 -c '
+import json, sys
+print(next((a.get("events_received", 0) for a in json.load(sys.stdin)
+            if a["id"] == "staging/" + sys.argv[1]), 0))' "$1"
+}
+
+wait_events_above() { # POD N: its events channel is up (an event past N taken)
+	for _ in $(seq 1 100); do
+		[ "$(events_of "$1")" -gt "$2" ] && return 0
+		sleep 0.1
+	done
+	fail "$1's events channel did not connect: $(ctl agents 2>&1)"
+}
+
 wait_connected() { # POD
 	for _ in $(seq 1 100); do
 		[ "$(agent_state "$1")" = connected ] && return 0
@@ -110,13 +125,17 @@ wait_connected chain-1
 # the agent's controller reached by name at B (IPv4) or at fd78::2 (IPv6).
 # Asserts the session survived it.
 partition_case() { # LABEL ADDRESS SET
-	local label=$1 addr=$2 set=$3 log=$work/agent-a-$1.log run_pid state
+	local label=$1 addr=$2 set=$3 log=$work/agent-a-$1.log run_pid state events
+	events=$(events_of chain-0)
 	hosts_a "" # no address for the name when the agent starts
 	start_agent "$nsa" chain-0 "tcp://$name:17700" "$log"
 	local agent_pid=$!
 	sleep 0.5
 	hosts_a "$addr" # now it resolves: the dialer reconnects there
 	wait_connected chain-0
+	# the events channel (probe samples) redials on its own backoff, up to
+	# 2 s later than the session: without it the baseline has no samples
+	wait_events_above chain-0 "$events"
 	ctl run network --namespace staging --groups chain-0/chain-1 --partition-duration 5 \
 		--lease-ms 1000 --probe-url 'http://{ip}:8080/' --baseline 0.5 \
 		--stability-window 0.5 --recovery-timeout 15 --output "$work" \
