@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,30 +13,41 @@
 #include "agent/exempt.h"
 #include "common/clock.h"
 #include "common/err.h"
+#include "common/limits.h"
 #include "common/log.h"
 #include "common/wire.h"
 
 struct events {
-	nng_socket           sock;
-	const char          *agent_id;
-	atomic_uint_fast64_t seq;
-	atomic_uint_fast64_t dropped;
-	struct exempt       *ex;
-	pthread_mutex_t      mtx; /* guards holds, flushing, held, n_held */
-	int                  holds;
-	bool                 flushing; /* a release is sending the held ones */
-	nng_msg             *held[EVENTS_MAX_HELD];
-	size_t               n_held;
+	nng_socket                  sock;
+	nng_dialer                  dialer;
+	char                        url[LIMIT_URL_LEN];
+	const struct transport_tls *tls;
+	atomic_int                  pipes; /* connections up now */
+	const char                 *agent_id;
+	atomic_uint_fast64_t        seq;
+	atomic_uint_fast64_t        dropped;
+	struct exempt              *ex;
+	pthread_mutex_t mtx; /* guards dialer, holds, flushing, held, n_held */
+	int             holds;
+	bool            flushing; /* a release is sending the held ones */
+	nng_msg        *held[EVENTS_MAX_HELD];
+	size_t          n_held;
 };
 
-/* On an NNG thread: the controller's address is exempt from faults. */
+/* On an NNG thread: pipes counted (from before one can carry a message,
+ * so a message through one implies the count), the controller's address
+ * exempt from faults. */
 static void
-events_pipe_added(nng_pipe p, nng_pipe_ev what, void *arg)
+events_pipe_event(nng_pipe p, nng_pipe_ev what, void *arg)
 {
 	struct events *ev = arg;
 
-	(void)what;
-	exempt_note_pipe(ev->ex, EXEMPT_EVENTS, p);
+	if (what == NNG_PIPE_EV_ADD_PRE)
+		atomic_fetch_add(&ev->pipes, 1);
+	else if (what == NNG_PIPE_EV_REM_POST)
+		atomic_fetch_sub(&ev->pipes, 1);
+	else if (ev->ex != NULL)
+		exempt_note_pipe(ev->ex, EXEMPT_EVENTS, p);
 }
 
 chaos_err
@@ -49,6 +61,8 @@ events_open(const char *url, const char *agent_id, const struct transport_tls *t
 		return CHAOS_ENOMEM;
 	ev->agent_id = agent_id;
 	ev->ex       = ex;
+	ev->tls      = tls;
+	snprintf(ev->url, sizeof(ev->url), "%s", url);
 	pthread_mutex_init(&ev->mtx, NULL);
 	if ((rv = nng_push0_open(&ev->sock)) != 0) {
 		pthread_mutex_destroy(&ev->mtx);
@@ -58,9 +72,11 @@ events_open(const char *url, const char *agent_id, const struct transport_tls *t
 	/* A small queue rides out short reconnects; beyond it we drop. Room
 	 * for a release of all the held ones on top (they go out at once). */
 	nng_socket_set_int(ev->sock, NNG_OPT_SENDBUF, 256 + EVENTS_MAX_HELD);
-	if (ex != NULL)
-		nng_pipe_notify(ev->sock, NNG_PIPE_EV_ADD_POST, events_pipe_added, ev);
-	if ((rv = transport_dial(ev->sock, url, WIRE_MAX_EVENT, tls, why)) != CHAOS_OK) {
+	nng_pipe_notify(ev->sock, NNG_PIPE_EV_ADD_PRE, events_pipe_event, ev);
+	nng_pipe_notify(ev->sock, NNG_PIPE_EV_ADD_POST, events_pipe_event, ev);
+	nng_pipe_notify(ev->sock, NNG_PIPE_EV_REM_POST, events_pipe_event, ev);
+	if ((rv = transport_dial_keep(ev->sock, url, WIRE_MAX_EVENT, tls, &ev->dialer,
+	                              why)) != CHAOS_OK) {
 		nng_close(ev->sock);
 		pthread_mutex_destroy(&ev->mtx);
 		free(ev);
@@ -68,6 +84,26 @@ events_open(const char *url, const char *agent_id, const struct transport_tls *t
 	}
 	*out = ev;
 	return CHAOS_OK;
+}
+
+bool
+events_redial_if_down(struct events *ev)
+{
+	chaos_why  why;
+	nng_dialer d;
+	bool       down = atomic_load(&ev->pipes) <= 0; /* <=: defensive, they pair */
+
+	if (!down)
+		return false;
+	pthread_mutex_lock(&ev->mtx);
+	nng_dialer_close(ev->dialer);
+	if (transport_dial_keep(ev->sock, ev->url, WIRE_MAX_EVENT, ev->tls, &d, &why) ==
+	    CHAOS_OK)
+		ev->dialer = d;
+	else
+		log_warn("events: dialling %s again: %s", ev->url, why.text);
+	pthread_mutex_unlock(&ev->mtx);
+	return true;
 }
 
 void

@@ -9,6 +9,7 @@
 #ifndef CHAOS_AGENT_EVENTS_H
 #define CHAOS_AGENT_EVENTS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/transport.h"
@@ -22,7 +23,8 @@ struct events;
 struct exempt;
 
 /* Dials url in the background. Each connection's peer address goes to ex
- * (NULL: none), which must outlive ev. Returns CHAOS_OK or CHAOS_E* with
+ * (NULL: none), which must outlive ev, as tls must (events_redial_if_down
+ * dials with it again). Returns CHAOS_OK or CHAOS_E* with
  * *why. */
 chaos_err events_open(const char *url, const char *agent_id,
                       const struct transport_tls *tls, struct exempt *ex,
@@ -42,6 +44,15 @@ chaos_err events_send(struct events *ev, Chaos__V1__Event *e);
  * small node those wake-ups take the CPU the next target's apply needs. */
 void events_hold(struct events *ev);
 void events_release(struct events *ev);
+
+/* When no connection to the controller's events endpoint is up, closes the
+ * dialer and dials again now, and returns true; false when one is up. The
+ * session calls it once the controller took its identity: both channels
+ * back off on their own (100 ms doubling to 2 s) and the events one may be
+ * in a long wait when the session gets through, and probe samples sent
+ * meanwhile reach the controller only when it connects. tls (events_open's)
+ * must still be valid. */
+bool events_redial_if_down(struct events *ev);
 
 /* Events dropped so far. */
 uint64_t events_dropped(const struct events *ev);

@@ -154,6 +154,8 @@ session_send_hello(struct session *s)
 	hello.identity = &pb.msg;
 	e.body_case    = CHAOS__V1__EVENT__BODY_HELLO;
 	e.hello        = &hello;
+	if (events_redial_if_down(s->ev))
+		log_info("events channel not connected yet: dialling it again now");
 	events_send(s->ev, &e);
 }
 

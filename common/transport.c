@@ -157,7 +157,8 @@ transport_dialer_create(nng_dialer *d, nng_socket sock, const char *url)
  * endpoint holds its own reference to the config, so ours is dropped. */
 static chaos_err
 transport_start(nng_socket sock, const char *url, size_t max_msg,
-                const struct transport_tls *tls, bool listen, chaos_why *why)
+                const struct transport_tls *tls, bool listen, nng_dialer *dp,
+                chaos_why *why)
 {
 	nng_listener    l   = NNG_LISTENER_INITIALIZER;
 	nng_dialer      d   = NNG_DIALER_INITIALIZER;
@@ -177,6 +178,8 @@ transport_start(nng_socket sock, const char *url, size_t max_msg,
 		goto out;
 	/* NONBLOCK: a blocking first dial that fails schedules no retry. */
 	rv = listen ? nng_listener_start(l, 0) : nng_dialer_start(d, NNG_FLAG_NONBLOCK);
+	if (rv == 0 && dp != NULL)
+		*dp = d;
 out:
 	if (cfg != NULL)
 		nng_tls_config_free(cfg);
@@ -189,12 +192,19 @@ chaos_err
 transport_listen(nng_socket sock, const char *url, size_t max_msg,
                  const struct transport_tls *tls, chaos_why *why)
 {
-	return transport_start(sock, url, max_msg, tls, true, why);
+	return transport_start(sock, url, max_msg, tls, true, NULL, why);
 }
 
 chaos_err
 transport_dial(nng_socket sock, const char *url, size_t max_msg,
                const struct transport_tls *tls, chaos_why *why)
 {
-	return transport_start(sock, url, max_msg, tls, false, why);
+	return transport_start(sock, url, max_msg, tls, false, NULL, why);
+}
+
+chaos_err
+transport_dial_keep(nng_socket sock, const char *url, size_t max_msg,
+                    const struct transport_tls *tls, nng_dialer *d, chaos_why *why)
+{
+	return transport_start(sock, url, max_msg, tls, false, d, why);
 }

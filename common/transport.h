@@ -66,4 +66,11 @@ chaos_err transport_listen(nng_socket sock, const char *url, size_t max_msg,
 chaos_err transport_dial(nng_socket sock, const char *url, size_t max_msg,
                          const struct transport_tls *tls, chaos_why *why);
 
+/* transport_dial() that also gives the dialer, so that the caller can close
+ * it and dial again at once (NNG 1.5.2 has no way to cut a dialer's
+ * back-off short). */
+chaos_err transport_dial_keep(nng_socket sock, const char *url, size_t max_msg,
+                              const struct transport_tls *tls, nng_dialer *d,
+                              chaos_why *why);
+
 #endif
