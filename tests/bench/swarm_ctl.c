@@ -93,6 +93,20 @@ ctl_wait_ready(const struct swarm_ctl *c, chaos_why *why)
 	                  CTL_READY_MS, c->log);
 }
 
+/* Removes a controller's directory: its socket (the controller removes it
+ * when it exits well), its log, the directory. */
+static void
+ctl_remove_dir(const char *dir)
+{
+	char path[300];
+
+	snprintf(path, sizeof(path), "%s/control.sock", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/controller.log", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 /* Removes what a killed bench left: /tmp/chaos-swarm.<pid>.* whose pid is
  * gone (a SIGKILL, a CI timeout, gives no chance to clean up). */
 static void
@@ -100,7 +114,7 @@ ctl_sweep_stale(void)
 {
 	DIR           *d = opendir("/tmp");
 	struct dirent *de;
-	char           path[300];
+	char           dir[300];
 	long           pid;
 
 	if (d == NULL)
@@ -109,13 +123,8 @@ ctl_sweep_stale(void)
 		if (sscanf(de->d_name, "chaos-swarm.%ld.", &pid) != 1 || pid <= 0 ||
 		    (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
 			continue;
-		for (size_t i = 0; i < 2; i++) {
-			snprintf(path, sizeof(path), "/tmp/%s/%s", de->d_name,
-			         i ? "controller.log" : "control.sock");
-			unlink(path);
-		}
-		snprintf(path, sizeof(path), "/tmp/%s", de->d_name);
-		rmdir(path);
+		snprintf(dir, sizeof(dir), "/tmp/%s", de->d_name);
+		ctl_remove_dir(dir);
 	}
 	closedir(d);
 }
@@ -149,7 +158,6 @@ void
 swarm_ctl_stop(struct swarm_ctl *c)
 {
 	int64_t until = clk_mono_us() + CTL_STOP_MS * 1000LL;
-	char    path[160];
 	int     status;
 
 	if (c->pid > 0) {
@@ -166,11 +174,7 @@ swarm_ctl_stop(struct swarm_ctl *c)
 	}
 	if (c->dir[0] == '\0')
 		return;
-	/* the controller removes its socket; the log goes with the directory */
-	snprintf(path, sizeof(path), "%s/control.sock", c->dir);
-	unlink(path);
-	unlink(c->log);
-	rmdir(c->dir);
+	ctl_remove_dir(c->dir);
 	c->dir[0] = '\0';
 }
 

@@ -17,12 +17,8 @@
 
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/pipeline0/pull.h>
@@ -30,25 +26,10 @@
 
 #include "agent/events.h"
 #include "common/clock.h"
+#include "tests/support/loopback.h"
 
 #define BACKED_OFF_MS 1600 /* its back-off grown to 1-2 s by then */
 #define ARRIVES_MS 200     /* what a redial may take here, loaded */
-
-/* A loopback port nobody listens on now. */
-static uint16_t
-free_port(void)
-{
-	struct sockaddr_in sa  = {.sin_family = AF_INET,
-	                          .sin_addr   = {htonl(INADDR_LOOPBACK)}};
-	socklen_t          len = sizeof(sa);
-	int                fd  = socket(AF_INET, SOCK_STREAM, 0);
-
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	close(fd);
-	return ntohs(sa.sin_port);
-}
 
 /* Opens the agent's stream to a port with no listener, waits until its
  * dialer backed off, then makes the listener; *pull receives. */
@@ -56,9 +37,11 @@ static struct events *
 late_endpoint(nng_socket *pull)
 {
 	char           url[64];
-	struct events *ev = NULL;
+	struct events *ev   = NULL;
+	uint16_t       port = loopback_closed_port();
 
-	snprintf(url, sizeof(url), "tcp://127.0.0.1:%u", free_port());
+	assert_int_not_equal(port, 0);
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%u", port);
 	assert_int_equal(events_open(url, "staging/chain-0", NULL, NULL, &ev, NULL),
 	                 CHAOS_OK);
 	nng_msleep(BACKED_OFF_MS);

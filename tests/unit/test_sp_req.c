@@ -37,6 +37,7 @@
 #include "controller/chaosctl/sp_req.h"
 #include "controller/control_ipc.h"
 #include "controller/epstats.h"
+#include "tests/support/loopback.h"
 
 #define TIMEOUT_MS 300
 #define SLACK_MS 700 /* what a loaded 2-CPU machine may add to a deadline */
@@ -336,29 +337,6 @@ test_ctl_call_to_a_stuck_controller_ends_at_its_timeout(void **state)
 
 /* ---- over TCP ---- */
 
-/* A loopback TCP socket listening on a free port, never accepting (the
- * backlog takes a connection), or closed again when !keep: a port where
- * nothing listens. */
-static int
-tcp_port(bool keep, uint16_t *port)
-{
-	struct sockaddr_in sa  = {.sin_family = AF_INET,
-	                          .sin_addr   = {htonl(INADDR_LOOPBACK)}};
-	socklen_t          len = sizeof(sa);
-	int                fd  = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	*port = ntohs(sa.sin_port);
-	if (keep) {
-		assert_int_equal(listen(fd, 4), 0);
-		return fd;
-	}
-	close(fd);
-	return -1;
-}
-
 static void *
 rep_answer_once(void *arg)
 {
@@ -430,7 +408,7 @@ test_tcp_nothing_listening_is_said_at_once(void **state)
 	char     text[64];
 
 	(void)state;
-	tcp_port(false, &port);
+	assert_int_not_equal(port = loopback_closed_port(), 0);
 	snprintf(text, sizeof(text), "nothing listens at 127.0.0.1:%u", port);
 	expect_ctl_call("tcp", port, text, 0, 100);
 	/* tls+tcp:// connects once without TLS first, for this reason */
@@ -441,9 +419,10 @@ static void
 test_tcp_a_listener_that_never_answers_ends_at_the_timeout(void **state)
 {
 	uint16_t port;
-	int      fd = tcp_port(true, &port);
+	int      fd = loopback_listen(4, &port); /* never accepts: the backlog does */
 
 	(void)state;
+	assert_true(fd >= 0);
 	expect_ctl_call("tcp", port, "its SP hello (the handshake): deadline passed",
 	                TIMEOUT_MS, TIMEOUT_MS + SLACK_MS);
 	close(fd);
