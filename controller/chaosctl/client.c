@@ -24,6 +24,16 @@ struct ctl_conn {
 	nng_socket        sock;
 };
 
+/* What is left until deadline_us in ms, rounded up so that no wait ends
+ * before it, and at least 1 so that a wait that is due still looks once. */
+static int
+ctl_left_ms(int64_t deadline_us)
+{
+	int64_t left_ms = (deadline_us - clk_mono_us() + 999) / 1000;
+
+	return left_ms > 1 ? (int)left_ms : 1;
+}
+
 /* tls+tcp://: a plain TCP connect first, closed at once, so that nothing
  * listening or no route is said now and in words (NNG's non-blocking dial
  * below only retries until the timeout). The controller does not see it:
@@ -86,18 +96,14 @@ ctl_disconnect(struct ctl_conn *c)
  * is refused (a certificate the other side does not trust) shows here, as
  * a send or an answer that does not come. */
 static chaos_err
-ctl_exchange_nng(const struct ctl_target *t, nng_socket sock, nng_msg *msg, uint8_t **out,
-                 size_t *len, chaos_why *why)
+ctl_exchange_nng(const struct ctl_target *t, nng_socket sock, nng_msg *msg,
+                 int64_t deadline_us, uint8_t **out, size_t *len, chaos_why *why)
 {
-	int64_t deadline_us = clk_mono_us() + (int64_t)t->timeout_ms * 1000;
-	int64_t left_ms;
-	int     nrv;
+	int nrv;
 
-	nng_socket_set_ms(sock, NNG_OPT_SENDTIMEO, t->timeout_ms);
+	nng_socket_set_ms(sock, NNG_OPT_SENDTIMEO, ctl_left_ms(deadline_us));
 	if ((nrv = nng_sendmsg(sock, msg, 0)) == 0) {
-		left_ms = (deadline_us - clk_mono_us()) / 1000;
-		nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO,
-		                  left_ms > 1 ? (int)left_ms : 1);
+		nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO, ctl_left_ms(deadline_us));
 		nrv = nng_recvmsg(sock, &msg, 0);
 	} else {
 		nng_msg_free(msg); /* a failed send leaves it ours */
@@ -121,17 +127,18 @@ ctl_exchange_nng(const struct ctl_target *t, nng_socket sock, nng_msg *msg, uint
 	    : chaos_fail(why, CHAOS_ENOMEM, "out of memory for the answer");
 }
 
-/* Sends msg (consumed) and returns the answer's bytes, malloc'd. */
+/* Sends msg (consumed) and returns the answer's bytes, malloc'd, by
+ * deadline_us: what is left of the call's one --timeout-ms. */
 static chaos_err
-ctl_exchange(const struct ctl_target *t, struct ctl_conn *c, nng_msg *msg, uint8_t **out,
-             size_t *len, chaos_why *why)
+ctl_exchange(const struct ctl_target *t, struct ctl_conn *c, nng_msg *msg,
+             int64_t deadline_us, uint8_t **out, size_t *len, chaos_why *why)
 {
 	chaos_err rv;
 
 	if (c->sp.fd < 0)
-		return ctl_exchange_nng(t, c->sock, msg, out, len, why);
-	rv = spreq_roundtrip(&c->sp, nng_msg_body(msg), nng_msg_len(msg), t->timeout_ms,
-	                     WIRE_MAX_CONTROL, out, len, why);
+		return ctl_exchange_nng(t, c->sock, msg, deadline_us, out, len, why);
+	rv = spreq_roundtrip(&c->sp, nng_msg_body(msg), nng_msg_len(msg),
+	                     ctl_left_ms(deadline_us), WIRE_MAX_CONTROL, out, len, why);
 	nng_msg_free(msg);
 	return rv;
 }
@@ -145,8 +152,11 @@ ctl_call(const struct ctl_target *t, Chaos__V1__ControlRequest *req,
 	uint8_t        *buf   = NULL;
 	size_t          len   = 0;
 	chaos_why       inner = {{0}};
+	int64_t         deadline_us;
 	chaos_err       rv;
 
+	/* one deadline for the whole call: connecting spends from it */
+	deadline_us           = clk_mono_us() + (int64_t)t->timeout_ms * 1000;
 	req->protocol_version = WIRE_VERSION;
 	if ((rv = ctl_connect(t, &conn, why)) != CHAOS_OK)
 		return rv;
@@ -154,7 +164,8 @@ ctl_call(const struct ctl_target *t, Chaos__V1__ControlRequest *req,
 		chaos_fail(why, rv, "cannot encode the request: %s", chaos_strerror(rv));
 		goto out;
 	}
-	if ((rv = ctl_exchange(t, &conn, msg, &buf, &len, &inner)) != CHAOS_OK) {
+	if ((rv = ctl_exchange(t, &conn, msg, deadline_us, &buf, &len, &inner)) !=
+	    CHAOS_OK) {
 		rv = chaos_fail(why, CHAOS_ECONN,
 		                "no answer from the controller at %s: %s; check its log",
 		                t->url, inner.text);

@@ -17,7 +17,8 @@ struct ctl_target {
 	int                  timeout_ms;
 };
 
-/* Sends req and waits for the response. On CHAOS_OK *out is the caller's
+/* Sends req and waits for the response, all of it (connecting, the
+ * request, the answer) within t->timeout_ms. On CHAOS_OK *out is the caller's
  * (wire_free). Otherwise why holds one line that says what to check
  * (CHAOS_ECONN: the controller cannot be reached or did not answer;
  * CHAOS_EPROTO/CHAOS_EVERSION: its answer is not valid). A response whose
