@@ -148,19 +148,36 @@ scen_expand(const char *tmpl, const char *ip, char *out, size_t len)
 		snprintf(out, len, "%.*s%s%s", (int)(at - tmpl), tmpl, ip, at + 4);
 }
 
-/* Sends one command per target built by fill(); collects the acks. */
+/* Sends cmds[i] to each target i and collects the acks. A target already
+ * known lost gets nothing: what the command would touch died with its
+ * agent, and its ack would never come (waiting for it held an aborted run
+ * for the whole ack timeout). Its ack says so. */
 static size_t
 scen_send(struct run *r, struct scen_target *t, size_t n, Chaos__V1__Command *cmds,
           struct obs_ack *acks)
 {
 	const char         *ids[SCEN_MAX_TARGETS] = {0};
 	Chaos__V1__Command *ptr[SCEN_MAX_TARGETS] = {0};
+	struct obs_ack      got[SCEN_MAX_TARGETS];
+	size_t              m = 0, ok;
 
 	for (size_t i = 0; i < n; i++) {
-		ids[i] = t[i].agent_id;
-		ptr[i] = &cmds[i];
+		if (t[i].lost)
+			continue;
+		ids[m]   = t[i].agent_id;
+		ptr[m++] = &cmds[i];
 	}
-	return run_send_all(r, n, ids, ptr, SCEN_ACK_TIMEOUT_US, acks);
+	ok = run_send_all(r, m, ids, ptr, SCEN_ACK_TIMEOUT_US, got);
+	for (size_t i = 0, k = 0; i < n; i++) {
+		if (!t[i].lost) {
+			acks[i] = got[k++];
+			continue;
+		}
+		memset(&acks[i], 0, sizeof(acks[i]));
+		snprintf(acks[i].error, sizeof(acks[i].error),
+		         "not sent: its agent was lost during the run");
+	}
+	return ok;
 }
 
 static void
