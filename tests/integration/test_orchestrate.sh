@@ -137,7 +137,7 @@ echo "ok: ${scen[*]}"
 
 echo "== 4. continuous, kill -9, --resume"
 c="$out/cont"
-"${ctl[@]}" orchestrate --scenarios network --continuous --duration 0.025 --interval 0.2 \
+"${ctl[@]}" orchestrate --scenarios network --continuous --duration 0.02 --interval 0.2 \
 	--partition-duration 3 --output "$c" >"$out/cont1.log" 2>&1 &
 bg_pid=$!
 cycles() { cat "$c"/chaos_orchestration_*.jsonl 2>/dev/null | grep -c '"type":"cycle"' || true; }
