@@ -21,6 +21,7 @@
 #include "common/clock.h"
 #include "common/wire.h"
 #include "controller/chaosctl/client.h"
+#include "tests/support/shell.h"
 
 #define CTL_READY_MS 10000
 #define CTL_STOP_MS 10000
@@ -129,6 +130,22 @@ ctl_sweep_stale(void)
 	closedir(d);
 }
 
+/* The controller running now, for a SIGINT/SIGTERM/SIGHUP of the bench:
+ * kill(), unlink() and rmdir() are async-signal-safe, so the handler ends it
+ * and removes its directory (the sweep above is for SIGKILL only). */
+static const struct swarm_ctl *ctl_live;
+
+static void
+ctl_on_signal(void)
+{
+	if (ctl_live == NULL)
+		return;
+	if (ctl_live->pid > 0)
+		kill(ctl_live->pid, SIGTERM);
+	if (ctl_live->dir[0] != '\0')
+		ctl_remove_dir(ctl_live->dir);
+}
+
 chaos_err
 swarm_ctl_start(const char *exe, size_t max_agents, struct swarm_ctl *c, chaos_why *why)
 {
@@ -147,6 +164,8 @@ swarm_ctl_start(const char *exe, size_t max_agents, struct swarm_ctl *c, chaos_w
 	snprintf(c->session_url, sizeof(c->session_url), "tcp://127.0.0.1:%u", port);
 	snprintf(c->events_url, sizeof(c->events_url), "tcp://127.0.0.1:%u", port + 1);
 	snprintf(c->log, sizeof(c->log), "%s/controller.log", c->dir);
+	ctl_live = c;
+	shell_cleanup_on_signals(ctl_on_signal);
 	if ((c->pid = fork()) < 0)
 		return chaos_fail(why, CHAOS_ESYS, "fork failed");
 	if (c->pid == 0)
@@ -176,6 +195,8 @@ swarm_ctl_stop(struct swarm_ctl *c)
 		return;
 	ctl_remove_dir(c->dir);
 	c->dir[0] = '\0';
+	if (ctl_live == c)
+		ctl_live = NULL;
 }
 
 static chaos_err
