@@ -36,7 +36,7 @@
  * round trip at a time and gains nothing from more cores; there a miss is
  * printed, set false in "bars" and explained under bars.not_judged, without
  * failing the run. On any machine the fan-out of 1000 must still be at least
- * 8x a run per agent (10.9-14.3x on 2 CPUs), so that a fan-out that went
+ * 8x a run per agent (10.9-15.5x on 2 CPUs), so that a fan-out that went
  * sequential fails here too. The in-one-run speed-up
  * is reported, not judged: there each agent costs one round trip through both processes'
  * threads (about 0.15 ms on loopback), while the fan-out is bound by the CPU that the
