@@ -42,14 +42,34 @@ pass() {
 	echo "ok: $*"
 }
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+# N distinct free loopback ports below the kernel's ephemeral range: a port
+# from bind(0) is ephemeral, and an outgoing connection of this very test
+# (libpq, curl) may take it as its local port before the server binds it
+# (CI saw "Address already in use" so).
+free_ports() {
+	python3 - "$1" <<-'PY'
+		import random, socket, sys
+		lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+		ports = []
+		for _ in range(1000):
+		    if len(ports) == int(sys.argv[1]):
+		        break
+		    p = random.randint(max(1024, lo - 10000), lo - 1)
+		    s = socket.socket()
+		    try:
+		        s.bind(("127.0.0.1", p))
+		        if p not in ports:
+		            ports.append(p)
+		    except OSError:
+		        pass
+		    finally:
+		        s.close()
+		print(*ports)
+	PY
 }
 
-pg_port=$(free_port)
-http_port=$(free_port)
-silent_port=$(free_port)
-http_port2=$(free_port)
+read -r pg_port http_port silent_port http_port2 < <(free_ports 4)
+[ -n "$http_port2" ] || fail "no 4 free loopback ports below the ephemeral range"
 
 # GET url: sets code, body, secs (total time of the request).
 http_get() {
