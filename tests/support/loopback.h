@@ -9,7 +9,9 @@
  * Returns the fd, or -1. */
 int loopback_listen(int backlog, uint16_t *port);
 
-/* A 127.0.0.1 port nobody listens on: bound, then released. 0 on failure. */
+/* A 127.0.0.1 port nobody listens on, below the ephemeral range (so no
+ * outgoing connection takes it before a test listens there): bound, then
+ * released. 0 on failure. */
 uint16_t loopback_closed_port(void);
 
 #endif
