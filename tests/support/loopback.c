@@ -3,18 +3,19 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
-/* A TCP socket bound to 127.0.0.1, ephemeral port; -1 on failure. */
+/* A TCP socket bound to 127.0.0.1:want (0: an ephemeral port), its port in
+ * *port; -1 on failure (want taken, or no socket). */
 static int
-loopback_bind(uint16_t *port)
+loopback_bind(uint16_t want, uint16_t *port)
 {
 	struct sockaddr_in sa  = {.sin_family      = AF_INET,
+	                          .sin_port        = htons(want),
 	                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t          len = sizeof(sa);
 	int                fd  = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -33,7 +34,7 @@ loopback_bind(uint16_t *port)
 int
 loopback_listen(int backlog, uint16_t *port)
 {
-	int fd = loopback_bind(port);
+	int fd = loopback_bind(0, port);
 
 	if (fd >= 0 && listen(fd, backlog) < 0) {
 		close(fd);
@@ -68,19 +69,13 @@ loopback_closed_port(void)
 	unsigned seed = (unsigned)getpid() ^ (unsigned)time(NULL);
 
 	for (int i = 0; i < 1000; i++) {
-		struct sockaddr_in sa = {.sin_family      = AF_INET,
-		                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 		uint16_t port = (uint16_t)(base + (unsigned)rand_r(&seed) % (lo - base));
-		int      fd   = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		bool     free;
+		int      fd   = loopback_bind(port, &port);
 
-		if (fd < 0)
-			return 0;
-		sa.sin_port = htons(port);
-		free        = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-		close(fd);
-		if (free)
+		if (fd >= 0) {
+			close(fd);
 			return port;
+		}
 	}
 	return 0;
 }

@@ -318,31 +318,39 @@ test_an_answer_that_never_comes_times_out(void **state)
 	               TIMEOUT_MS);
 }
 
-/* ctl_call to a scripted peer over ipc:// with timeout_ms: it must fail
- * with a reason holding text and text2 (unless NULL), in [timeout_ms,
- * timeout_ms + SLACK_MS]. */
+/* ctl_call to url with timeout_ms: it must fail (CHAOS_ECONN, no response)
+ * in [min_ms, max_ms], with a reason holding text and text2 (unless NULL). */
 static void
-expect_ipc_ctl_call(enum peer_mode mode, int timeout_ms, const char *text,
-                    const char *text2)
+expect_ctl_fails(const char *url, int timeout_ms, int64_t min_ms, int64_t max_ms,
+                 const char *text, const char *text2)
 {
-	struct peer                 p;
-	char                        url[128];
 	struct ctl_target           t    = {.url = url, .timeout_ms = timeout_ms};
 	Chaos__V1__ControlRequest   req  = CHAOS__V1__CONTROL_REQUEST__INIT;
 	Chaos__V1__ControlResponse *resp = NULL;
 	chaos_why                   why  = {{0}};
-	int64_t                     t0;
+	int64_t                     t0   = clk_mono_us();
 
-	peer_start(&p, mode);
-	snprintf(url, sizeof(url), "ipc://%s", p.path);
-	t0 = clk_mono_us();
 	assert_int_equal(ctl_call(&t, &req, &resp, &why), CHAOS_ECONN);
-	assert_in_range((clk_mono_us() - t0) / 1000, timeout_ms, timeout_ms + SLACK_MS);
+	assert_in_range((clk_mono_us() - t0) / 1000, min_ms, max_ms);
 	assert_null(resp);
 	if (strstr(why.text, text) == NULL)
 		fail_msg("reason \"%s\" lacks \"%s\"", why.text, text);
 	if (text2 != NULL && strstr(why.text, text2) == NULL)
 		fail_msg("reason \"%s\" lacks \"%s\"", why.text, text2);
+}
+
+/* expect_ctl_fails() to a scripted peer over ipc://, ending in
+ * [timeout_ms, timeout_ms + SLACK_MS]. */
+static void
+expect_ipc_ctl_call(enum peer_mode mode, int timeout_ms, const char *text,
+                    const char *text2)
+{
+	struct peer p;
+	char        url[128];
+
+	peer_start(&p, mode);
+	snprintf(url, sizeof(url), "ipc://%s", p.path);
+	expect_ctl_fails(url, timeout_ms, timeout_ms, timeout_ms + SLACK_MS, text, text2);
 	peer_stop(&p);
 }
 
@@ -411,25 +419,15 @@ test_tcp_a_request_through_nngs_rep_gets_its_answer(void **state)
 	nng_close(sock);
 }
 
-/* ctl_call to scheme://127.0.0.1:port; checks the error, the reason's
- * words and that it ended in [min_ms, max_ms]. */
+/* expect_ctl_fails() to scheme://127.0.0.1:port with TIMEOUT_MS. */
 static void
 expect_ctl_call(const char *scheme, uint16_t port, const char *text, int64_t min_ms,
                 int64_t max_ms)
 {
-	char                        url[128];
-	struct ctl_target           t    = {.url = url, .timeout_ms = TIMEOUT_MS};
-	Chaos__V1__ControlRequest   req  = CHAOS__V1__CONTROL_REQUEST__INIT;
-	Chaos__V1__ControlResponse *resp = NULL;
-	chaos_why                   why  = {{0}};
-	int64_t                     t0   = clk_mono_us();
+	char url[128];
 
 	snprintf(url, sizeof(url), "%s://127.0.0.1:%u", scheme, port);
-	assert_int_equal(ctl_call(&t, &req, &resp, &why), CHAOS_ECONN);
-	assert_in_range((clk_mono_us() - t0) / 1000, min_ms, max_ms);
-	assert_null(resp);
-	if (strstr(why.text, text) == NULL)
-		fail_msg("reason \"%s\" lacks \"%s\"", why.text, text);
+	expect_ctl_fails(url, TIMEOUT_MS, min_ms, max_ms, text, NULL);
 }
 
 static void
