@@ -20,81 +20,10 @@
 #include "common/log.h"
 #include "common/wire.h"
 #include "controller/registry.h"
+#include "tests/support/fake_agent.h"
 
 #define HB_MS 100
-#define T0_US 1700000000000000LL
-
-/* One agent as the controller sees it: its identity and its next poll. */
-struct fake_agent {
-	char                agent_id[64];
-	char                ns[32];
-	char                pod[32];
-	Chaos__V1__Identity id;
-	Chaos__V1__Poll     poll;
-	Chaos__V1__Ack      ack[4];
-	Chaos__V1__Ack     *acks[4];
-	char               *faults[4];
-};
-
-static void
-fake_init(struct fake_agent *f, const char *ns, const char *pod)
-{
-	memset(f, 0, sizeof(*f));
-	snprintf(f->ns, sizeof(f->ns), "%s", ns);
-	snprintf(f->pod, sizeof(f->pod), "%s", pod);
-	snprintf(f->agent_id, sizeof(f->agent_id), "%s/%s", ns, pod);
-	chaos__v1__identity__init(&f->id);
-	f->id.agent_id    = f->agent_id;
-	f->id.pod         = f->pod;
-	f->id.namespace_  = f->ns;
-	f->id.node        = "worker-1";
-	f->id.role        = CHAOS__V1__ROLE__ROLE_DATABASE;
-	f->id.incarnation = T0_US;
-	chaos__v1__poll__init(&f->poll);
-	f->poll.protocol_version = WIRE_VERSION;
-	f->poll.agent_id         = f->agent_id;
-	f->poll.t1_agent_us      = T0_US;
-}
-
-/* The next poll, with or without identity; acks, faults and the previous
- * exchange's times are cleared. */
-static const Chaos__V1__Poll *
-fake_poll(struct fake_agent *f, bool with_identity)
-{
-	f->poll.poll_seq++;
-	f->poll.t1_agent_us += 1000;
-	f->poll.has_prev_t1_agent_us = f->poll.has_prev_t2_ctl_us = false;
-	f->poll.has_prev_t3_ctl_us = f->poll.has_prev_t4_agent_us = false;
-	f->poll.identity        = with_identity ? &f->id : NULL;
-	f->poll.n_acks          = 0;
-	f->poll.n_active_faults = 0;
-	return &f->poll;
-}
-
-/* A poll acking the given command with STATUS_OK. */
-static const Chaos__V1__Poll *
-fake_poll_ack(struct fake_agent *f, uint64_t command_id)
-{
-	const Chaos__V1__Poll *p = fake_poll(f, false);
-
-	chaos__v1__ack__init(&f->ack[0]);
-	f->ack[0].command_id = command_id;
-	f->ack[0].status     = CHAOS__V1__STATUS__STATUS_OK;
-	f->acks[0]           = &f->ack[0];
-	f->poll.acks         = f->acks;
-	f->poll.n_acks       = 1;
-	return p;
-}
-
-static void
-poll_ok(struct registry *r, const Chaos__V1__Poll *p, uint32_t pipe)
-{
-	bool need = true;
-
-	assert_int_equal(registry_on_poll(r, p, pipe, clk_now_us(), &need, NULL),
-	                 CHAOS_OK);
-	assert_false(need);
-}
+#define T0_US FAKE_AGENT_T0_US
 
 static struct registry *
 new_registry(size_t max_agents)
@@ -105,15 +34,6 @@ new_registry(size_t max_agents)
 	assert_non_null(r);
 	assert_int_equal(registry_heartbeat_ms(r), HB_MS);
 	return r;
-}
-
-/* f as ns/pod, registered and connected on pipe. */
-static void
-fake_connect(struct registry *r, struct fake_agent *f, const char *ns, const char *pod,
-             uint32_t pipe)
-{
-	fake_init(f, ns, pod);
-	poll_ok(r, fake_poll(f, true), pipe);
 }
 
 /* Most tests' table (the state): 8 agents, freed after the test. */
@@ -305,7 +225,7 @@ test_agent_with_identity_is_registered_and_connected(void **state)
 	assert_false(v.clock_known);
 	assert_string_equal(v.lost_reason, "");
 	/* Later polls of the same connection need no identity. */
-	poll_ok(r, fake_poll(&f, false), 1);
+	fake_poll_ok(r, fake_poll(&f, false), 1);
 	assert_int_equal(view_of(r, f.agent_id).state,
 	                 CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED);
 	assert_int_equal(count_agents(r, NULL), 1);
@@ -321,7 +241,7 @@ test_sweep_marks_lost_only_after_three_heartbeats(void **state)
 
 	fake_init(&f, "ledger", "db-0");
 	before = clk_mono_us();
-	poll_ok(r, fake_poll(&f, true), 1);
+	fake_poll_ok(r, fake_poll(&f, true), 1);
 	after = clk_mono_us();
 	registry_sweep(r, before + 2 * HB_MS * 1000);
 	registry_sweep(r, before + 3 * HB_MS * 1000); /* exactly 3 is not overdue yet */
@@ -365,7 +285,7 @@ test_new_poll_reconnects_a_lost_agent(void **state)
 	registry_pipe_closed(r, 1);
 	assert_int_equal(view_of(r, f.agent_id).state,
 	                 CHAOS__V1__AGENT_STATE__AGENT_STATE_LOST);
-	poll_ok(r, fake_poll(&f, true), 2); /* new connection, identity resent */
+	fake_poll_ok(r, fake_poll(&f, true), 2); /* new connection, identity resent */
 	v = view_of(r, f.agent_id);
 	assert_int_equal(v.state, CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED);
 	assert_string_equal(v.lost_reason, "");
@@ -377,7 +297,7 @@ test_new_poll_reconnects_a_lost_agent(void **state)
 	registry_sweep(r, clk_mono_us() + 4 * HB_MS * 1000);
 	assert_int_equal(view_of(r, f.agent_id).state,
 	                 CHAOS__V1__AGENT_STATE__AGENT_STATE_LOST);
-	poll_ok(r, fake_poll(&f, false), 2);
+	fake_poll_ok(r, fake_poll(&f, false), 2);
 	assert_int_equal(view_of(r, f.agent_id).state,
 	                 CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED);
 	assert_int_equal(count_agents(r, NULL), 1);
@@ -407,7 +327,7 @@ test_poll_times_give_the_agent_clock_offset(void **state)
 	assert_false(view_of(r, f.agent_id).clock_known);
 	fake_poll(&f, false);
 	set_prev_times(&f, 2000, 300); /* agent 2 ms ahead, 300 us each way */
-	poll_ok(r, &f.poll, 1);
+	fake_poll_ok(r, &f.poll, 1);
 	v = view_of(r, f.agent_id);
 	assert_true(v.clock_known);
 	assert_true(v.offset_ms == 2.0);
@@ -424,17 +344,17 @@ test_new_incarnation_resets_clock_and_event_sequence(void **state)
 	fake_connect(r, &f, "ledger", "db-0", 1);
 	fake_poll(&f, false);
 	set_prev_times(&f, 2000, 300);
-	poll_ok(r, &f.poll, 1);
+	fake_poll_ok(r, &f.poll, 1);
 	send_event(r, &f, 1, CHAOS_OK);
 	send_event(r, &f, 2, CHAOS_OK);
 	/* Same incarnation again (a reconnect): nothing is forgotten. */
-	poll_ok(r, fake_poll(&f, true), 2);
+	fake_poll_ok(r, fake_poll(&f, true), 2);
 	assert_true(view_of(r, f.agent_id).clock_known);
 	/* The process restarted (its old connection closed): its old clock
 	 * samples and sequence are void. */
 	registry_pipe_closed(r, 2);
 	f.id.incarnation = T0_US + 60000000;
-	poll_ok(r, fake_poll(&f, true), 3);
+	fake_poll_ok(r, fake_poll(&f, true), 3);
 	v = view_of(r, f.agent_id);
 	assert_int_equal(v.incarnation, T0_US + 60000000);
 	assert_false(v.clock_known);
@@ -486,20 +406,20 @@ test_enqueued_command_is_resent_until_acked(void **state)
 		                 CHAOS__V1__COMMAND__BODY_REVERT_ALL);
 		assert_false(reply->identity_needed);
 		wire_free(reply);
-		poll_ok(r, fake_poll(&f, false), 1); /* no ack yet */
+		fake_poll_ok(r, fake_poll(&f, false), 1); /* no ack yet */
 	}
 	make_revert_all(&c8, 8);
 	assert_int_equal(registry_enqueue(r, f.agent_id, &c8), CHAOS_OK);
-	poll_ok(r, fake_poll_ack(&f, 12345), 1); /* unknown id: ignored */
+	fake_poll_ok(r, fake_poll_ack(&f, 12345), 1); /* unknown id: ignored */
 	reply = reply_for(r, f.agent_id, f.poll.poll_seq, false);
 	assert_int_equal(reply->n_commands, 2);
 	wire_free(reply);
-	poll_ok(r, fake_poll_ack(&f, 7), 1);
+	fake_poll_ok(r, fake_poll_ack(&f, 7), 1);
 	reply = reply_for(r, f.agent_id, f.poll.poll_seq, false);
 	assert_int_equal(reply->n_commands, 1);
 	assert_int_equal(reply->commands[0]->command_id, 8);
 	wire_free(reply);
-	poll_ok(r, fake_poll_ack(&f, 8), 1);
+	fake_poll_ok(r, fake_poll_ack(&f, 8), 1);
 	reply = reply_for(r, f.agent_id, f.poll.poll_seq, false);
 	assert_int_equal(reply->n_commands, 0);
 	wire_free(reply);
@@ -563,14 +483,14 @@ test_snapshot_filters_by_namespace_and_reports_faults(void **state)
 	fake_init(&a, "ledger", "db-0");
 	fake_init(&b, "ledger", "coord-0");
 	fake_init(&c, "chain", "node-0");
-	poll_ok(r, fake_poll(&a, true), 1);
-	poll_ok(r, fake_poll(&b, true), 2);
+	fake_poll_ok(r, fake_poll(&a, true), 1);
+	fake_poll_ok(r, fake_poll(&b, true), 2);
 	fake_poll(&c, true);
 	c.faults[0]            = "run-1/fault-1";
 	c.faults[1]            = "run-1/fault-2";
 	c.poll.n_active_faults = 2;
 	c.poll.active_faults   = c.faults;
-	poll_ok(r, &c.poll, 3);
+	fake_poll_ok(r, &c.poll, 3);
 	assert_int_equal(count_agents(r, NULL), 3);
 	assert_int_equal(count_agents(r, ""), 3);
 	assert_int_equal(count_agents(r, "ledger"), 2);
@@ -579,7 +499,7 @@ test_snapshot_filters_by_namespace_and_reports_faults(void **state)
 	assert_int_equal(view_of(r, c.agent_id).n_faults, 2);
 	assert_string_equal(view_of(r, c.agent_id).first_fault, "run-1/fault-1");
 	assert_int_equal(view_of(r, a.agent_id).n_faults, 0);
-	poll_ok(r, fake_poll(&c, false), 3); /* faults are as of the latest poll */
+	fake_poll_ok(r, fake_poll(&c, false), 3); /* faults are as of the latest poll */
 	assert_int_equal(view_of(r, c.agent_id).n_faults, 0);
 }
 
@@ -604,15 +524,15 @@ test_active_faults_follow_every_poll_also_when_unchanged(void **state)
 	struct registry_counts c;
 
 	fake_init(&f, "chain", "node-0");
-	poll_ok(r, fake_poll(&f, true), 1);
-	poll_ok(r, fake_poll_faults(&f, 2, two), 1);
-	poll_ok(r, fake_poll_faults(&f, 2, two), 1); /* the same list again */
+	fake_poll_ok(r, fake_poll(&f, true), 1);
+	fake_poll_ok(r, fake_poll_faults(&f, 2, two), 1);
+	fake_poll_ok(r, fake_poll_faults(&f, 2, two), 1); /* the same list again */
 	assert_int_equal(view_of(r, f.agent_id).n_faults, 2);
-	poll_ok(r, fake_poll_faults(&f, 2, other), 1); /* same count, one changed */
+	fake_poll_ok(r, fake_poll_faults(&f, 2, other), 1); /* same count, one changed */
 	assert_int_equal(view_of(r, f.agent_id).n_faults, 2);
 	registry_counts(r, &c);
 	assert_int_equal(c.active_faults, 2);
-	poll_ok(r, fake_poll_faults(&f, 1, other + 1), 1);
+	fake_poll_ok(r, fake_poll_faults(&f, 1, other + 1), 1);
 	assert_string_equal(view_of(r, f.agent_id).first_fault, "r2-c");
 }
 
@@ -629,10 +549,10 @@ test_counts_by_role_and_state_and_connected_ids_by_namespace(void **state)
 	fake_init(&b, "ledger", "db-0");
 	fake_init(&c, "chain", "node-0");
 	c.id.role = CHAOS__V1__ROLE__ROLE_BLOCKCHAIN;
-	poll_ok(r, fake_poll(&a, true), 1);
-	poll_ok(r, fake_poll(&b, true), 2);
-	poll_ok(r, fake_poll(&c, true), 3);
-	poll_ok(r, fake_poll_faults(&c, 1, one), 3);
+	fake_poll_ok(r, fake_poll(&a, true), 1);
+	fake_poll_ok(r, fake_poll(&b, true), 2);
+	fake_poll_ok(r, fake_poll(&c, true), 3);
+	fake_poll_ok(r, fake_poll_faults(&c, 1, one), 3);
 	registry_pipe_closed(r, 2); /* ledger/db-0 lost */
 	registry_counts(r, &k);
 	assert_int_equal(k.agents, 3);
@@ -663,8 +583,8 @@ test_full_table_refuses_new_agents_with_ebusy(void **state)
 	fake_init(&a, "ledger", "db-0");
 	fake_init(&b, "ledger", "db-1");
 	fake_init(&c, "ledger", "db-2");
-	poll_ok(r, fake_poll(&a, true), 1);
-	poll_ok(r, fake_poll(&b, true), 2);
+	fake_poll_ok(r, fake_poll(&a, true), 1);
+	fake_poll_ok(r, fake_poll(&b, true), 2);
 	assert_int_equal(
 	    registry_on_poll(r, fake_poll(&c, true), 3, clk_now_us(), &need, NULL),
 	    CHAOS_EBUSY);
@@ -672,8 +592,8 @@ test_full_table_refuses_new_agents_with_ebusy(void **state)
 	assert_false(view_of(r, c.agent_id).found);
 	assert_int_equal(count_agents(r, NULL), 2);
 	/* Agents already in the table carry on. */
-	poll_ok(r, fake_poll(&a, false), 1);
-	poll_ok(r, fake_poll(&b, true), 2);
+	fake_poll_ok(r, fake_poll(&a, false), 1);
+	fake_poll_ok(r, fake_poll(&b, true), 2);
 	registry_free(r);
 }
 
@@ -689,7 +609,7 @@ test_a_second_live_process_with_the_same_id_is_refused_and_counted(void **state)
 	fake_init(&first, "ledger", "db-0");
 	fake_init(&second, "ledger", "db-0");
 	second.id.incarnation = T0_US + 5;
-	poll_ok(r, fake_poll(&first, true), 1);
+	fake_poll_ok(r, fake_poll(&first, true), 1);
 	/* the newcomer must show who it is, then is refused while the first polls */
 	assert_int_equal(
 	    registry_on_poll(r, fake_poll(&second, false), 2, clk_now_us(), &need, &why),
@@ -703,9 +623,9 @@ test_a_second_live_process_with_the_same_id_is_refused_and_counted(void **state)
 	assert_int_equal(c.refused_duplicate, 1);
 	assert_int_equal(view_of(r, first.agent_id).incarnation, T0_US);
 	/* the first one keeps its id and its connection */
-	poll_ok(r, fake_poll(&first, false), 1);
+	fake_poll_ok(r, fake_poll(&first, false), 1);
 	/* the same process on a new connection (a reconnect) is welcome */
-	poll_ok(r, fake_poll(&first, true), 7);
+	fake_poll_ok(r, fake_poll(&first, true), 7);
 }
 
 static void
@@ -721,10 +641,10 @@ test_churn_of_ten_thousand_ids_keeps_the_table_bounded(void **state)
 		char pod[32];
 		snprintf(pod, sizeof(pod), "churn-%d", i);
 		fake_init(&f, "ledger", pod);
-		poll_ok(r, fake_poll(&f, true), (uint32_t)(100 + i));
+		fake_poll_ok(r, fake_poll(&f, true), (uint32_t)(100 + i));
 		registry_pipe_closed(r, (uint32_t)(100 + i)); /* the pod went away */
 		if (i % 100 == 0)
-			poll_ok(r, fake_poll(&keep, false), 1);
+			fake_poll_ok(r, fake_poll(&keep, false), 1);
 	}
 	registry_counts(r, &c);
 	assert_true(c.agents <= 64);
@@ -866,7 +786,7 @@ test_faults_list_kind_lease_end_and_hard_end_of_what_is_kept(void **state)
 	assert_false(f[0]->in_force);
 	registry_faults_free(f, n);
 	/* the agent's next poll lists it: in force */
-	poll_ok(r, fake_poll_in_force(&a, "r7-partition-chain-0"), 1);
+	fake_poll_ok(r, fake_poll_in_force(&a, "r7-partition-chain-0"), 1);
 	assert_int_equal(registry_faults(r, &f, &n), CHAOS_OK);
 	assert_int_equal(n, 1);
 	assert_true(f[0]->wanted && f[0]->in_force);
@@ -887,7 +807,7 @@ test_a_fault_no_longer_wanted_but_in_force_is_listed_as_reverting(void **state)
 	registry_fault_live(r, b.agent_id, "r7-partition-chain-0", true);
 	enqueue_partition(r, a.agent_id, "r7-partition-chain-1", 71, clk_now_us() + 1);
 	registry_forget_faults(r, "r7-"); /* the run ended */
-	poll_ok(r, fake_poll_in_force(&a, "r7-partition-chain-1"), 1);
+	fake_poll_ok(r, fake_poll_in_force(&a, "r7-partition-chain-1"), 1);
 	assert_int_equal(registry_faults(r, &f, &n), CHAOS_OK);
 	assert_int_equal(n, 1); /* chain-0's is gone from both sides */
 	assert_string_equal(f[0]->pod, "chain-1");
