@@ -15,6 +15,7 @@ static const char controller_usage[] =
     "--tls-cert F]\n"
     "                        [--tls-key F] [--heartbeat-ms 100..1000] [--max-agents "
     "1..65536]\n"
+    "                        [--max-heartbeats-per-s 0|100..100000]\n"
     "                        [--forget-lost-after 0..86400] [--log-level "
     "error|warn|info|debug]\n"
     "                        [--metrics HOST:PORT] [--state-dir DIR] "
@@ -33,6 +34,10 @@ static const char controller_usage[] =
     "                 the longest ago makes room (default 1024)\n"
     "  --forget-lost-after  seconds after which a lost agent is forgotten (default 600;\n"
     "                 0: never)\n"
+    "  --heartbeat-ms the shortest heartbeat (default 500); an agent is lost after 3\n"
+    "  --max-heartbeats-per-s  polls a second from all agents together (default 500):\n"
+    "                 beyond it the heartbeat grows with the agents (2 s at 1,000),\n"
+    "                 so idle cost stays flat and loss detection slows; 0: fixed\n"
     "  --listen   agents' session URL (default " CONTROLLER_DEFAULT_LISTEN
     "); events use port + 1\n"
     "  --control  chaosctl's URL (default " CONTROLLER_DEFAULT_CONTROL ")\n"
@@ -54,6 +59,7 @@ static const char controller_usage[] =
 enum {
 	OPT_CONTROL = TRANSPORT_OPT_END,
 	OPT_HB,
+	OPT_MAX_HB,
 	OPT_MAX,
 	OPT_LOG,
 	OPT_METRICS,
@@ -76,6 +82,7 @@ static const struct option controller_longopts[] = {
     {"state-dir", required_argument, NULL, OPT_STATE},
     {"allow-namespace", required_argument, NULL, OPT_ALLOW},
     {"heartbeat-ms", required_argument, NULL, OPT_HB},
+    {"max-heartbeats-per-s", required_argument, NULL, OPT_MAX_HB},
     {"max-agents", required_argument, NULL, OPT_MAX},
     {"log-level", required_argument, NULL, OPT_LOG},
     {"metrics", required_argument, NULL, OPT_METRICS},
@@ -159,6 +166,16 @@ controller_cli_option(int c, const char *arg, void *opts, chaos_why *why)
 			return FLAGS_USAGE;
 		}
 		break;
+	case OPT_MAX_HB:
+		if (flags_parse_u32(arg, 0, 100000, &o->max_hb_per_s) != CHAOS_OK ||
+		    (o->max_hb_per_s > 0 && o->max_hb_per_s < 100)) {
+			chaos_fail(why, CHAOS_EINVAL,
+			           "--max-heartbeats-per-s '%s': allowed is 0 (a fixed "
+			           "heartbeat) or a whole number in 100..100000",
+			           arg);
+			return FLAGS_USAGE;
+		}
+		break;
 	case OPT_MAX:
 		if (flags_parse_u32(arg, 1, 65536, &o->max_agents) != CHAOS_OK) {
 			chaos_fail(why, CHAOS_EINVAL,
@@ -234,6 +251,7 @@ controller_cli_parse(int argc, char **argv, struct controller_opts *o, chaos_why
 	o->listen       = CONTROLLER_DEFAULT_LISTEN;
 	o->control      = CONTROLLER_DEFAULT_CONTROL;
 	o->heartbeat_ms = 500;
+	o->max_hb_per_s = REGISTRY_MAX_HEARTBEATS_DEFAULT;
 	o->max_agents   = 1024;
 	o->forget_s     = REGISTRY_FORGET_DEFAULT_S;
 	o->log_level    = LOG_LEVEL_INFO;

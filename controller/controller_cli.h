@@ -20,7 +20,8 @@ struct controller_opts {
 	const char          *control; /* chaosctl's URL */
 	bool                 plaintext;
 	struct transport_tls tls;
-	uint32_t             heartbeat_ms;
+	uint32_t             heartbeat_ms; /* the shortest */
+	uint32_t             max_hb_per_s; /* polls a second from all agents; 0: no cap */
 	uint32_t             max_agents;
 	uint32_t             forget_s;  /* lost agents are forgotten after this */
 	const char          *state_dir; /* runs on disk, or NULL (memory only) */

@@ -164,8 +164,10 @@ controller_start(struct controller *c, const struct controller_opts *o, chaos_wh
 	    CHAOS_OK) {
 		return chaos_fail(why, rv, "cannot derive the events URL from --listen");
 	}
-	if ((rv = registry_new(o->heartbeat_ms, o->max_agents, &c->reg)) == CHAOS_OK)
+	if ((rv = registry_new(o->heartbeat_ms, o->max_agents, &c->reg)) == CHAOS_OK) {
 		registry_set_forget_after(c->reg, o->forget_s);
+		registry_set_max_heartbeats(c->reg, o->max_hb_per_s);
+	}
 	if (rv != CHAOS_OK || (rv = controller_open_idcheck(c, o, why)) != CHAOS_OK ||
 	    (rv = controller_open_store(c, o, why)) != CHAOS_OK ||
 	    (rv = run_mgr_new(c->reg, scenario_list, c->store, &c->runs)) != CHAOS_OK ||

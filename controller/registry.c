@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "controller/registry.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,11 +162,13 @@ registry_new(uint32_t hb_ms, size_t max_agents, struct registry **out)
 	if (getrandom(&r->instance, sizeof(r->instance), 0) != sizeof(r->instance))
 		r->instance = (uint64_t)clk_now_us();
 	r->instance |= 1; /* never 0, which means "unknown" on the wire */
-	r->n_buckets  = nb;
-	r->hb_ms      = hb_ms;
-	r->max_agents = max_agents;
-	r->forget_us  = REGISTRY_FORGET_DEFAULT_S * 1000000LL;
-	*out          = r;
+	r->n_buckets = nb;
+	atomic_init(&r->hb_ms, hb_ms);
+	r->hb_base_ms = r->hb_prev_ms = hb_ms;
+	r->max_hb_per_s               = REGISTRY_MAX_HEARTBEATS_DEFAULT;
+	r->max_agents                 = max_agents;
+	r->forget_us                  = REGISTRY_FORGET_DEFAULT_S * 1000000LL;
+	*out                          = r;
 	return CHAOS_OK;
 }
 
@@ -216,10 +219,83 @@ registry_set_forget_after(struct registry *r, uint32_t seconds)
 	nng_mtx_unlock(r->mtx);
 }
 
+void
+registry_set_max_heartbeats(struct registry *r, uint32_t per_s)
+{
+	nng_mtx_lock(r->mtx);
+	r->max_hb_per_s = per_s;
+	nng_mtx_unlock(r->mtx);
+}
+
 uint32_t
 registry_heartbeat_ms(const struct registry *r)
 {
-	return r->hb_ms;
+	return atomic_load(&r->hb_ms);
+}
+
+uint32_t
+registry_park_ms(struct registry *r, const char *agent_id)
+{
+	uint32_t          ms = atomic_load(&r->hb_ms);
+	struct reg_agent *a;
+
+	nng_mtx_lock(r->mtx);
+	if ((a = reg_find(r, agent_id)) != NULL)
+		for (size_t i = 0; i < a->live.n; i++)
+			if (a->lease[i].lease_ms > 0 && a->lease[i].lease_ms / 3 < ms)
+				ms = a->lease[i].lease_ms / 3;
+	nng_mtx_unlock(r->mtx);
+	return ms;
+}
+
+/* How long an agent may go without a poll before it is lost: 3 heartbeats,
+ * of the longer one for a while after a shrink (a poll parked under it may
+ * still be out). */
+static int64_t
+reg_lost_after_us(const struct registry *r, int64_t now_mono_us)
+{
+	uint32_t hb = atomic_load(&r->hb_ms);
+
+	if (r->hb_prev_ms > hb &&
+	    now_mono_us - r->hb_changed_mono_us <
+	        (int64_t)r->hb_prev_ms * REG_LOST_AFTER_HB * 1000)
+		hb = r->hb_prev_ms;
+	return (int64_t)hb * REG_LOST_AFTER_HB * 1000;
+}
+
+/* The heartbeat that keeps n agents within max_hb_per_s polls a second,
+ * rounded up to 100 ms, within base..60 s (what the wire allows). */
+static uint32_t
+reg_heartbeat_for(const struct registry *r, size_t n)
+{
+	uint64_t ms;
+
+	if (r->max_hb_per_s == 0)
+		return r->hb_base_ms;
+	ms = ((uint64_t)n * 1000 + r->max_hb_per_s - 1) / r->max_hb_per_s;
+	ms = (ms + 99) / 100 * 100;
+	if (ms > 60000)
+		ms = 60000;
+	return ms > r->hb_base_ms ? (uint32_t)ms : r->hb_base_ms;
+}
+
+/* One step towards the heartbeat n connected agents need: at most double
+ * or half, at most once per heartbeat (see struct registry). */
+static void
+reg_adapt_heartbeat(struct registry *r, size_t n, int64_t now_mono_us)
+{
+	uint32_t cur = atomic_load(&r->hb_ms), want = reg_heartbeat_for(r, n), next;
+
+	if (want == cur || now_mono_us - r->hb_changed_mono_us < (int64_t)cur * 1000)
+		return;
+	next                  = want > cur ? (want < cur * 2 ? want : cur * 2)
+	                                   : (want > cur / 2 ? want : cur / 2);
+	r->hb_prev_ms         = cur;
+	r->hb_changed_mono_us = now_mono_us;
+	atomic_store(&r->hb_ms, next);
+	log_info("heartbeat %u ms (was %u): %zu agents connected, at most %u polls a "
+	         "second (--max-heartbeats-per-s)",
+	         next, cur, n, r->max_hb_per_s);
 }
 
 uint64_t
@@ -430,10 +506,9 @@ static enum reg_pipe_check
 reg_check_pipe(struct registry *r, struct reg_agent *a, const Chaos__V1__Poll *p,
                uint32_t pipe_id, chaos_why *why)
 {
-	int64_t quiet = clk_mono_us() - a->last_seen_mono_us;
+	int64_t now = clk_mono_us(), quiet = now - a->last_seen_mono_us;
 
-	if (!a->connected || a->pipe_id == pipe_id ||
-	    quiet > (int64_t)r->hb_ms * REG_LOST_AFTER_HB * 1000)
+	if (!a->connected || a->pipe_id == pipe_id || quiet > reg_lost_after_us(r, now))
 		return REG_PIPE_OK;
 	if (p->identity == NULL)
 		return REG_PIPE_SHOW_IDENTITY;
@@ -589,7 +664,7 @@ registry_build_reply(struct registry *r, const char *agent_id, uint64_t poll_seq
 	reply.protocol_version    = WIRE_VERSION;
 	reply.poll_seq            = poll_seq;
 	reply.t2_ctl_us           = t2_ctl_us;
-	reply.heartbeat_ms        = r->hb_ms;
+	reply.heartbeat_ms        = registry_heartbeat_ms(r);
 	reply.has_identity_needed = identity_needed;
 	reply.identity_needed     = identity_needed;
 	reply.has_instance_id     = true;
@@ -843,11 +918,12 @@ registry_pipe_closed(struct registry *r, uint32_t pipe_id)
 void
 registry_sweep(struct registry *r, int64_t now_mono_us)
 {
-	int64_t           limit = (int64_t)r->hb_ms * REG_LOST_AFTER_HB * 1000;
+	int64_t           limit;
 	struct reg_agent *gone[64];
-	size_t            n_gone = 0;
+	size_t            n_gone = 0, n_connected = 0;
 
 	nng_mtx_lock(r->mtx);
+	limit = reg_lost_after_us(r, now_mono_us);
 	REG_FOREACH(r, a)
 	{
 		int64_t quiet = now_mono_us - a->last_seen_mono_us;
@@ -855,13 +931,18 @@ registry_sweep(struct registry *r, int64_t now_mono_us)
 		if (!a->connected && r->forget_us > 0 && quiet > r->forget_us &&
 		    n_gone < sizeof(gone) / sizeof(gone[0]))
 			gone[n_gone++] = a;
-		if (!a->connected || quiet <= limit)
+		if (!a->connected)
 			continue;
-		snprintf(why, sizeof(why), "no poll for %lld ms (%d heartbeats = %u ms)",
-		         (long long)quiet / 1000, REG_LOST_AFTER_HB,
-		         r->hb_ms * REG_LOST_AFTER_HB);
+		if (quiet <= limit) {
+			n_connected++;
+			continue;
+		}
+		snprintf(
+		    why, sizeof(why), "no poll for %lld ms (%d heartbeats = %lld ms)",
+		    (long long)quiet / 1000, REG_LOST_AFTER_HB, (long long)limit / 1000);
 		reg_mark_lost(a, why);
 	}
+	reg_adapt_heartbeat(r, n_connected, now_mono_us);
 	/* forgotten after a while, so pod churn cannot fill the table */
 	for (size_t i = 0; i < n_gone; i++) {
 		log_info("agent %s forgotten: lost for more than %lld s", gone[i]->id,

@@ -8,6 +8,7 @@
 #ifndef CHAOS_CONTROLLER_REGISTRY_INT_H
 #define CHAOS_CONTROLLER_REGISTRY_INT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -68,9 +69,18 @@ struct reg_agent {
 	char                 id[]; /* as long as it is: most are far below 253 */
 };
 
+/* The heartbeat in force (hb_ms, read without the lock) grows with the
+ * connected agents so that they poll at most max_hb_per_s times a second,
+ * never below hb_base_ms. It moves by a factor of 2 at most, and at most
+ * once per heartbeat: an agent waits three heartbeats of the last reply it
+ * had, and a poll parked under the old value is answered before the next
+ * change. hb_prev_ms is the value before the last change, which the lost
+ * check honours for three of its heartbeats after a shrink. */
 struct registry {
 	nng_mtx               *mtx;
-	uint32_t               hb_ms;
+	_Atomic uint32_t       hb_ms;
+	uint32_t               hb_base_ms, hb_prev_ms, max_hb_per_s;
+	int64_t                hb_changed_mono_us;
 	size_t                 max_agents;
 	int64_t                forget_us;
 	uint64_t               instance;

@@ -51,10 +51,11 @@ struct ssrv_chunk {
 	struct ssrv_worker w[SSRV_CHUNK];
 };
 
-/* Parked polls are kept twice: in the order they are due (every poll parks
- * for the same heartbeat, so appending keeps the queue sorted and the
- * keepalive thread looks only at its head), and by agent id, so a kick
- * finds the agent's poll at once instead of scanning every worker. */
+/* Parked polls are kept twice: in the order they are due (nearly every
+ * poll parks for the heartbeat in force, so a new one nearly always goes
+ * last, and the keepalive thread looks only at the head), and by agent id,
+ * so a kick finds the agent's poll at once instead of scanning every
+ * worker. */
 struct session_srv {
 	nng_socket           sock;
 	struct registry     *reg;
@@ -98,20 +99,28 @@ ssrv_parked_of(struct session_srv *s, const char *agent_id)
 	return w;
 }
 
+/* Into the index, and into the queue after the last poll due no later
+ * (searched from the tail: nearly always the tail itself). */
 static void
 ssrv_link(struct session_srv *s, struct ssrv_worker *w)
 {
-	struct ssrv_worker **slot = ssrv_slot(s, w->agent_id);
+	struct ssrv_worker **slot  = ssrv_slot(s, w->agent_id);
+	struct ssrv_worker  *after = s->tail;
 
 	w->same_hash = *slot;
 	*slot        = w;
-	w->next      = NULL;
-	w->prev      = s->tail;
-	if (s->tail != NULL)
-		s->tail->next = w;
+	while (after != NULL && after->due > w->due)
+		after = after->prev;
+	w->prev = after;
+	w->next = after != NULL ? after->next : s->head;
+	if (w->next != NULL)
+		w->next->prev = w;
+	else
+		s->tail = w;
+	if (after != NULL)
+		after->next = w;
 	else
 		s->head = w;
-	s->tail = w;
 }
 
 static void
@@ -133,15 +142,15 @@ ssrv_unlink(struct session_srv *s, struct ssrv_worker *w)
 	w->prev = w->next = w->same_hash = NULL;
 }
 
-/* Parks w until it is due or kicked; false when the server is closing.
+/* Parks w for park_ms or until kicked; false when the server is closing.
  * Whoever takes a worker off the queue (under the lock) answers its poll,
  * outside the lock, on its own thread: no hand-over to another thread. */
 static bool
-ssrv_park_locked(struct session_srv *s, struct ssrv_worker *w)
+ssrv_park_locked(struct session_srv *s, struct ssrv_worker *w, uint32_t park_ms)
 {
 	if (s->closing)
 		return false;
-	w->due = nng_clock() + registry_heartbeat_ms(s->reg);
+	w->due = nng_clock() + park_ms;
 	ssrv_link(s, w);
 	if (s->head == w) /* the keepalive thread may be sleeping on nothing */
 		nng_cv_wake(s->cv);
@@ -311,13 +320,14 @@ ssrv_park(struct ssrv_worker *w)
 {
 	struct session_srv *s = w->srv;
 	struct ssrv_worker *stale;
-	bool                parked = false;
+	bool                parked  = false;
+	uint32_t            park_ms = registry_park_ms(s->reg, w->agent_id);
 
 	nng_mtx_lock(s->mtx);
 	if ((stale = ssrv_parked_of(s, w->agent_id)) != NULL)
 		ssrv_unlink(s, stale);
 	if (!w->identity_needed)
-		parked = ssrv_park_locked(s, w);
+		parked = ssrv_park_locked(s, w, park_ms);
 	nng_mtx_unlock(s->mtx);
 	if (stale != NULL)
 		ssrv_reply(stale, NULL);

@@ -9,8 +9,11 @@
  *
  *  - connect: from starting the agents until the control API's listing (as
  *    `chaosctl agents` asks for it) shows all N connected;
- *  - heartbeat round trip: p50/p99 of every reply's delay without the
- *    controller's hold, (t4 - t1) - (t3 - t2), over an idle window;
+ *  - heartbeat: the period the controller settles on for N agents (with
+ *    its default --max-heartbeats-per-s of 500: 500 ms up to 250 agents,
+ *    2 s at 1000, 10 s at 5000), and the round trip: p50/p99 of every
+ *    reply's delay without the controller's hold, (t4 - t1) - (t3 - t2),
+ *    over an idle window at that period;
  *  - controller CPU (share of one core, utime + stime from /proc/<pid>/stat)
  *    over that window, and RSS (VmRSS; the peak is VmHWM at the end);
  *  - fan-out: the noop scenario (a fault that changes nothing, applied to
@@ -78,6 +81,7 @@
  * either way. */
 #define BAR_APPLY_MIN_CPUS 4
 #define CONNECT_MAX_S 120
+#define SETTLE_MAX_S 60
 #define SEQ_REPS 3
 #define MAX_REPS 200
 
@@ -95,6 +99,7 @@ struct opts {
 struct figures {
 	size_t   n;
 	double   connect_s;
+	unsigned hb_ms;            /* the heartbeat the controller settled on */
 	double   rtt_p50, rtt_p99; /* ms */
 	double   apply_p50, apply_p99, revert_p50, revert_p99;
 	double   start_p50; /* from the run request to the first command queued */
@@ -129,7 +134,7 @@ bench_connect(const char *self, const struct swarm_ctl *c, size_t n,
 		return false;
 	}
 	while (clk_mono_us() < until) {
-		if (swarm_ctl_agents(c, &listed, &connected, &why) == CHAOS_OK &&
+		if (swarm_ctl_agents(c, &listed, &connected, NULL, &why) == CHAOS_OK &&
 		    connected == n) {
 			f->connect_s = (double)(clk_mono_us() - t0) / 1e6;
 			return true;
@@ -141,7 +146,31 @@ bench_connect(const char *self, const struct swarm_ctl *c, size_t n,
 	return false;
 }
 
-/* Round trips and CPU over an idle window. */
+/* Waits (bounded) until the heartbeat the controller grows with the agents
+ * (--max-heartbeats-per-s) has stayed the same for two of its periods plus
+ * a second: every agent then polls at that rate and every poll parked under
+ * an earlier one has been answered. */
+static void
+bench_settle(const struct swarm_ctl *c, struct figures *f)
+{
+	int64_t  until = clk_mono_us() + SETTLE_MAX_S * 1000000LL, since = clk_mono_us();
+	uint32_t hb = 0, now;
+	size_t   listed, connected;
+
+	while (clk_mono_us() < until) {
+		if (swarm_ctl_agents(c, &listed, &connected, &now, NULL) == CHAOS_OK &&
+		    now != hb) {
+			hb    = now;
+			since = clk_mono_us();
+		}
+		if (hb > 0 && clk_mono_us() - since >= (2 * (int64_t)hb + 1000) * 1000)
+			break;
+		nng_msleep(200);
+	}
+	f->hb_ms = hb;
+}
+
+/* Round trips and CPU over an idle window, at the heartbeat settled on. */
 static void
 bench_idle(const struct swarm_ctl *c, struct swarm_child *sw, double idle_s,
            struct figures *f)
@@ -150,7 +179,7 @@ bench_idle(const struct swarm_ctl *c, struct swarm_child *sw, double idle_s,
 	int64_t           t0, t1;
 	size_t            n = 0;
 
-	nng_msleep(1000); /* registrations logged, every agent parked */
+	bench_settle(c, f); /* also: registrations logged, every agent parked */
 	swarm_child_rtt_on(sw);
 	swarm_ctl_proc(c->pid, &a);
 	t0 = clk_mono_us();
@@ -292,12 +321,12 @@ bench_run_per_agent(const struct swarm_ctl *c, struct figures *f)
 static void
 bench_print(const struct figures *f)
 {
-	printf("%6zu agents: connect %.2f s, heartbeat rtt p50 %.2f p99 %.2f ms, "
+	printf("%6zu agents: connect %.2f s, heartbeat %u ms, rtt p50 %.2f p99 %.2f ms, "
 	       "cpu idle %.1f %% run %.1f %% (%.0f ms a run; agents %.0f ms), rss empty "
 	       "%.1f idle %.1f peak %.1f MiB\n",
-	       f->n, f->connect_s, f->rtt_p50, f->rtt_p99, f->cpu_idle, f->cpu_run,
-	       f->cpu_ms_per_run, f->bench_cpu_ms_per_run, f->rss_empty, f->rss_idle,
-	       f->rss_peak);
+	       f->n, f->connect_s, f->hb_ms, f->rtt_p50, f->rtt_p99, f->cpu_idle,
+	       f->cpu_run, f->cpu_ms_per_run, f->bench_cpu_ms_per_run, f->rss_empty,
+	       f->rss_idle, f->rss_peak);
 	printf("%6s         fan-out apply p50 %.1f p99 %.1f ms (of which start %.1f), "
 	       "revert p50 %.1f p99 %.1f ms\n",
 	       "", f->apply_p50, f->apply_p99, f->start_p50, f->revert_p50,
@@ -346,9 +375,9 @@ bench_size(const struct opts *o, size_t n, struct figures *f)
 static json_t *
 bench_size_json(const struct figures *f)
 {
-	json_t *o = json_pack("{s:i,s:f,s:{s:f,s:f}}", "agents", (int)f->n, "connect_s",
-	                      f->connect_s, "heartbeat_rtt_ms", "p50", f->rtt_p50, "p99",
-	                      f->rtt_p99);
+	json_t *o = json_pack("{s:i,s:f,s:i,s:{s:f,s:f}}", "agents", (int)f->n,
+	                      "connect_s", f->connect_s, "heartbeat_ms", (int)f->hb_ms,
+	                      "heartbeat_rtt_ms", "p50", f->rtt_p50, "p99", f->rtt_p99);
 
 	json_object_set_new(o, "fanout_ms",
 	                    json_pack("{s:{s:f,s:f},s:{s:f,s:f},s:f}", "apply", "p50",

@@ -85,7 +85,7 @@ ctl_wait_ready(const struct swarm_ctl *c, chaos_why *why)
 			return chaos_fail(why, CHAOS_ECONN,
 			                  "chaos-controller exited at start; see %s",
 			                  c->log);
-		if (swarm_ctl_agents(c, &listed, &connected, NULL) == CHAOS_OK)
+		if (swarm_ctl_agents(c, &listed, &connected, NULL, NULL) == CHAOS_OK)
 			return CHAOS_OK;
 		nng_msleep(50);
 	}
@@ -218,7 +218,7 @@ ctl_request(const struct swarm_ctl *c, Chaos__V1__ControlRequest *req,
 
 chaos_err
 swarm_ctl_agents(const struct swarm_ctl *c, size_t *listed, size_t *connected,
-                 chaos_why *why)
+                 uint32_t *heartbeat_ms, chaos_why *why)
 {
 	Chaos__V1__ControlRequest    req  = CHAOS__V1__CONTROL_REQUEST__INIT;
 	Chaos__V1__ListAgentsRequest list = CHAOS__V1__LIST_AGENTS_REQUEST__INIT;
@@ -231,6 +231,8 @@ swarm_ctl_agents(const struct swarm_ctl *c, size_t *listed, size_t *connected,
 		return rv;
 	*listed    = resp->n_agents;
 	*connected = 0;
+	if (heartbeat_ms != NULL)
+		*heartbeat_ms = resp->heartbeat_ms;
 	for (size_t i = 0; i < resp->n_agents; i++)
 		*connected += resp->agents[i]->state ==
 		    CHAOS__V1__AGENT_STATE__AGENT_STATE_CONNECTED;

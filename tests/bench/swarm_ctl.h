@@ -33,9 +33,10 @@ chaos_err swarm_ctl_start(const char *exe, size_t max_agents, struct swarm_ctl *
 /* SIGTERM, a bounded wait, SIGKILL if needed; removes the directory. */
 void swarm_ctl_stop(struct swarm_ctl *c);
 
-/* Agents listed (all) and connected, as `chaosctl agents` lists them. */
+/* Agents listed (all) and connected, as `chaosctl agents` lists them, and
+ * the heartbeat in force (heartbeat_ms may be NULL). */
 chaos_err swarm_ctl_agents(const struct swarm_ctl *c, size_t *listed, size_t *connected,
-                           chaos_why *why);
+                           uint32_t *heartbeat_ms, chaos_why *why);
 
 /* Runs scenario with params (JSON text) and waits (bounded) for its end.
  * *t_request_us is the wall time just before the run request was sent;

@@ -399,6 +399,31 @@ test_controller_max_agents_outside_1_to_65536_is_refused(void **state)
 }
 
 static void
+test_controller_max_heartbeats_is_0_or_100_to_100000(void **state)
+{
+	static char *const     bad[]  = {"1", "99", "100001", "-1", "fast"};
+	static char *const     good[] = {"0", "100", "100000"};
+	struct controller_opts o;
+
+	(void)state;
+	assert_int_equal(CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext"), FLAGS_RUN);
+	assert_int_equal(o.max_hb_per_s, 500);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext",
+		              "--max-heartbeats-per-s", bad[i]) != FLAGS_USAGE)
+			fail_msg("--max-heartbeats-per-s '%s' accepted", bad[i]);
+		assert_err_mentions("--max-heartbeats-per-s", "0 (a fixed heartbeat)",
+		                    "100..100000", NULL);
+	}
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_int_equal(CTL_PARSE(&o, "-l", "tcp://h:1", "--plaintext",
+		                           "--max-heartbeats-per-s", good[i]),
+		                 FLAGS_RUN);
+		assert_int_equal(o.max_hb_per_s, strtoul(good[i], NULL, 10));
+	}
+}
+
+static void
 test_controller_refuses_bad_urls_naming_the_flag(void **state)
 {
 	struct controller_opts o;
@@ -840,6 +865,7 @@ main(void)
 	    ENV_TEST(test_controller_accepts_a_full_plaintext_command_line),
 	    ENV_TEST(test_controller_heartbeat_outside_100_to_1000_ms_is_refused),
 	    ENV_TEST(test_controller_max_agents_outside_1_to_65536_is_refused),
+	    ENV_TEST(test_controller_max_heartbeats_is_0_or_100_to_100000),
 	    ENV_TEST(test_controller_refuses_bad_urls_naming_the_flag),
 	    ENV_TEST(test_controller_unknown_option_stray_argument_and_log_level),
 	    ENV_TEST(test_identity_flags_win_over_the_environment),

@@ -2,8 +2,9 @@
 /*
  * controller/session_srv.c over ipc:// with REQ sockets standing in for
  * agents: a parked poll is answered with a keepalive after about one
- * heartbeat, at once when a command is queued for its agent, and contexts
- * are added as agents arrive (more agents than one chunk of contexts).
+ * heartbeat, at once when a command is queued for its agent, after a third
+ * of a lease its agent keeps when that is shorter, and contexts are added as
+ * agents arrive (more agents than one chunk of contexts).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,6 +29,7 @@
 #include "controller/session_srv.h"
 
 #define HB_MS 200
+#define LONG_HB_MS 1000
 #define MANY 150 /* more than a chunk of 64 contexts and its spares */
 
 struct fix {
@@ -38,7 +40,7 @@ struct fix {
 };
 
 static int
-setup(void **state)
+setup_hb(void **state, uint32_t hb_ms)
 {
 	struct fix *f   = calloc(1, sizeof(*f));
 	chaos_why   why = {{0}};
@@ -46,13 +48,26 @@ setup(void **state)
 	assert_non_null(f);
 	snprintf(f->url, sizeof(f->url), "ipc:///tmp/chaos-test-session-%d.sock",
 	         (int)getpid());
-	assert_int_equal(registry_new(HB_MS, 1024, &f->reg), CHAOS_OK);
+	assert_int_equal(registry_new(hb_ms, 1024, &f->reg), CHAOS_OK);
 	assert_int_equal(epstats_init(&f->stats, "session"), CHAOS_OK);
 	if (session_srv_start(f->url, NULL, f->reg, &f->stats, NULL, 1024, &f->srv,
 	                      &why) != CHAOS_OK)
 		fail_msg("session server: %s", why.text);
 	*state = f;
 	return 0;
+}
+
+static int
+setup(void **state)
+{
+	return setup_hb(state, HB_MS);
+}
+
+/* A heartbeat longer than a third of the shortest lease (500 ms). */
+static int
+setup_long_hb(void **state)
+{
+	return setup_hb(state, LONG_HB_MS);
 }
 
 static int
@@ -80,12 +95,14 @@ agent_dial(const struct fix *f)
 	return s;
 }
 
-/* Sends poll number seq of agent `name` (with its identity). */
+/* Sends poll number seq of agent `name` (with its identity), acking
+ * command ack_id unless it is 0. */
 static void
-agent_poll(nng_socket s, const char *name, uint64_t seq)
+agent_poll_ack(nng_socket s, const char *name, uint64_t seq, uint64_t ack_id)
 {
 	Chaos__V1__Identity id   = CHAOS__V1__IDENTITY__INIT;
 	Chaos__V1__Poll     poll = CHAOS__V1__POLL__INIT;
+	Chaos__V1__Ack      ack = CHAOS__V1__ACK__INIT, *acks[1] = {&ack};
 	char                agent_id[64];
 	nng_msg            *msg = NULL;
 
@@ -97,8 +114,19 @@ agent_poll(nng_socket s, const char *name, uint64_t seq)
 	poll.poll_seq         = seq;
 	poll.t1_agent_us      = clk_now_us();
 	poll.identity         = &id;
+	if (ack_id != 0) {
+		ack.command_id = ack_id;
+		ack.status     = CHAOS__V1__STATUS__STATUS_OK;
+		poll.acks = acks, poll.n_acks = 1;
+	}
 	assert_int_equal(wire_pack(&poll.base, WIRE_MAX_SESSION, &msg), CHAOS_OK);
 	assert_int_equal(nng_sendmsg(s, msg, 0), 0);
+}
+
+static void
+agent_poll(nng_socket s, const char *name, uint64_t seq)
+{
+	agent_poll_ack(s, name, seq, 0);
 }
 
 /* The reply to the poll sent; returns it (wire_free) and how long it took. */
@@ -162,6 +190,61 @@ test_queued_command_answers_the_parked_poll_at_once(void **state)
 	nng_close(s);
 }
 
+/* Queues the apply of a partition with lease_ms on agent_id, kept live. */
+static void
+keep_fault(struct fix *f, const char *agent_id, uint64_t command_id, uint32_t lease_ms)
+{
+	Chaos__V1__Command        c        = CHAOS__V1__COMMAND__INIT;
+	Chaos__V1__FaultSpec      spec     = CHAOS__V1__FAULT_SPEC__INIT;
+	Chaos__V1__PartitionFault part     = CHAOS__V1__PARTITION_FAULT__INIT;
+	char                     *peers[1] = {"10.77.0.22/32"};
+
+	assert_int_equal(registry_fault_live(f->reg, agent_id, "r1-short", true),
+	                 CHAOS_OK);
+	part.peers = peers, part.n_peers = 1;
+	spec.fault_id = "r1-short", spec.lease_ms = lease_ms;
+	spec.hard_end_ctl_us = clk_now_us() + 60000000;
+	spec.kind_case = CHAOS__V1__FAULT_SPEC__KIND_PARTITION, spec.partition = &part;
+	c.command_id = command_id, c.body_case = CHAOS__V1__COMMAND__BODY_APPLY_FAULT;
+	c.apply_fault = &spec;
+	assert_int_equal(registry_enqueue(f->reg, agent_id, &c), CHAOS_OK);
+}
+
+/* An agent keeping a lease shorter than three heartbeats is answered after
+ * a third of it, also when it polls after another agent whose poll waits
+ * the whole heartbeat (so the queue of parked polls is kept in order). */
+static void
+test_a_poll_is_answered_within_a_third_of_a_kept_lease(void **state)
+{
+	struct fix       *f = *state;
+	nng_socket        a = agent_dial(f), b = agent_dial(f);
+	int64_t           t0, took;
+	Chaos__V1__Reply *r;
+
+	agent_poll(a, "chain-0", 1);
+	agent_poll(b, "chain-1", 1);
+	wire_free(agent_reply(a, clk_mono_us(), &took)); /* registered */
+	wire_free(agent_reply(b, clk_mono_us(), &took));
+	keep_fault(f, "test/chain-1", 7, 600); /* a third: 200 ms */
+	agent_poll(b, "chain-1", 2);
+	r = agent_reply(b, clk_mono_us(), &took); /* the apply, at once */
+	assert_int_equal(r->n_commands, 1);
+	wire_free(r);
+	agent_poll(a, "chain-0", 2);
+	nng_msleep(20); /* a is parked first, for a heartbeat */
+	t0 = clk_mono_us();
+	agent_poll_ack(b, "chain-1", 3, 7);
+	r = agent_reply(b, t0, &took);
+	assert_int_equal(r->n_commands, 0);
+	assert_true(took >= 180 && took < 500);
+	wire_free(r);
+	r = agent_reply(a, t0, &took);
+	assert_true(took >= LONG_HB_MS - 100 && took < LONG_HB_MS + 300);
+	wire_free(r);
+	nng_close(a);
+	nng_close(b);
+}
+
 static void
 test_more_agents_than_a_chunk_of_contexts_are_all_answered(void **state)
 {
@@ -194,6 +277,9 @@ main(void)
 	        test_parked_poll_gets_a_keepalive_after_a_heartbeat, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_queued_command_answers_the_parked_poll_at_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_a_poll_is_answered_within_a_third_of_a_kept_lease, setup_long_hb,
+	        teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_more_agents_than_a_chunk_of_contexts_are_all_answered, setup,
 	        teardown),
