@@ -141,6 +141,13 @@ metrics_agents(FILE *f, struct registry *reg)
 	metrics_head(f, "chaos_active_faults", "gauge",
 	             "Faults in force now, as reported by the connected agents.");
 	fprintf(f, "chaos_active_faults %zu\n", c.active_faults);
+	if (reg != NULL) {
+		metrics_head(f, "chaos_heartbeat_seconds", "gauge",
+		             "The heartbeat announced to agents now (it grows with them "
+		             "beyond --max-heartbeats-per-s); lost after three.");
+		fprintf(f, "chaos_heartbeat_seconds %.3f\n",
+		        registry_heartbeat_ms(reg) / 1000.0);
+	}
 	metrics_table(f, &c);
 }
 

@@ -17,7 +17,7 @@ itest_need_tools "$pg_bin/initdb" "$pg_bin/pg_ctl" "$pg_bin/psql" curl python3 r
 itest_tmpdir coord-standin
 tmp=$ITEST_OUT
 chmod 0755 "$tmp"
-coord_pid= coord2_pid= silent_pid=
+coord_pid='' coord2_pid='' silent_pid=''
 failures=0
 
 test_cleanup() {

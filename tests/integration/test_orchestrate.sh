@@ -226,7 +226,7 @@ for line in text.splitlines():
         series.add((name, m.group(2)))
 names = {n for n, _ in series}
 for n in ("chaos_agents", "chaos_active_faults", "chaos_probe_samples_total", "chaos_runs_total",
-          "chaos_messages_dropped_total"):
+          "chaos_messages_dropped_total", "chaos_heartbeat_seconds"):
     assert n in names, f"{n} missing"
 assert "chaos_last_mttr_seconds" not in names, "an MTTR before any run"
 print(f"ok: /metrics: {len(series)} series, valid exposition, no MTTR before any run")

@@ -15,10 +15,12 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "controller/metrics.h"
 #include "controller/registry.h"
 #include "tests/support/fake_agent.h"
 
@@ -58,6 +60,18 @@ connected_count(struct registry *r)
 	return c.connected;
 }
 
+/* Prometheus' view of the registry holds line. */
+static void
+expect_metric(struct registry *r, const char *line)
+{
+	char *text = metrics_render(r, NULL, 0);
+
+	assert_non_null(text);
+	if (strstr(text, line) == NULL)
+		fail_msg("no '%s' in:\n%s", line, text);
+	free(text);
+}
+
 #define AT(ms) (t0 + (int64_t)(ms)*1000)
 
 /* 100 agents at 100 polls a second need a 1 s heartbeat: from 100 ms it
@@ -83,6 +97,7 @@ test_heartbeat_grows_with_the_agents_in_steps_and_shrinks_safely(void **state)
 	assert_int_equal(registry_heartbeat_ms(r), 800);
 	registry_sweep(r, AT(1400)); /* 1000, not 1600 */
 	assert_int_equal(registry_heartbeat_ms(r), 1000);
+	expect_metric(r, "\nchaos_heartbeat_seconds 1.000\n");
 	registry_sweep(r, AT(2400));
 	assert_int_equal(registry_heartbeat_ms(r), 1000);
 	assert_int_equal(connected_count(r), 100); /* 2.4 s quiet < 3 heartbeats */
