@@ -219,85 +219,6 @@ registry_set_forget_after(struct registry *r, uint32_t seconds)
 	nng_mtx_unlock(r->mtx);
 }
 
-void
-registry_set_max_heartbeats(struct registry *r, uint32_t per_s)
-{
-	nng_mtx_lock(r->mtx);
-	r->max_hb_per_s = per_s;
-	nng_mtx_unlock(r->mtx);
-}
-
-uint32_t
-registry_heartbeat_ms(const struct registry *r)
-{
-	return atomic_load(&r->hb_ms);
-}
-
-uint32_t
-registry_park_ms(struct registry *r, const char *agent_id)
-{
-	uint32_t          ms = atomic_load(&r->hb_ms);
-	struct reg_agent *a;
-
-	nng_mtx_lock(r->mtx);
-	if ((a = reg_find(r, agent_id)) != NULL)
-		for (size_t i = 0; i < a->live.n; i++)
-			if (a->lease[i].lease_ms > 0 && a->lease[i].lease_ms / 3 < ms)
-				ms = a->lease[i].lease_ms / 3;
-	nng_mtx_unlock(r->mtx);
-	return ms;
-}
-
-/* How long an agent may go without a poll before it is lost: 3 heartbeats,
- * of the longer one for a while after a shrink (a poll parked under it may
- * still be out). */
-static int64_t
-reg_lost_after_us(const struct registry *r, int64_t now_mono_us)
-{
-	uint32_t hb = atomic_load(&r->hb_ms);
-
-	if (r->hb_prev_ms > hb &&
-	    now_mono_us - r->hb_changed_mono_us <
-	        (int64_t)r->hb_prev_ms * REG_LOST_AFTER_HB * 1000)
-		hb = r->hb_prev_ms;
-	return (int64_t)hb * REG_LOST_AFTER_HB * 1000;
-}
-
-/* The heartbeat that keeps n agents within max_hb_per_s polls a second,
- * rounded up to 100 ms, within base..60 s (what the wire allows). */
-static uint32_t
-reg_heartbeat_for(const struct registry *r, size_t n)
-{
-	uint64_t ms;
-
-	if (r->max_hb_per_s == 0)
-		return r->hb_base_ms;
-	ms = ((uint64_t)n * 1000 + r->max_hb_per_s - 1) / r->max_hb_per_s;
-	ms = (ms + 99) / 100 * 100;
-	if (ms > 60000)
-		ms = 60000;
-	return ms > r->hb_base_ms ? (uint32_t)ms : r->hb_base_ms;
-}
-
-/* One step towards the heartbeat n connected agents need: at most double
- * or half, at most once per heartbeat (see struct registry). */
-static void
-reg_adapt_heartbeat(struct registry *r, size_t n, int64_t now_mono_us)
-{
-	uint32_t cur = atomic_load(&r->hb_ms), want = reg_heartbeat_for(r, n), next;
-
-	if (want == cur || now_mono_us - r->hb_changed_mono_us < (int64_t)cur * 1000)
-		return;
-	next                  = want > cur ? (want < cur * 2 ? want : cur * 2)
-	                                   : (want > cur / 2 ? want : cur / 2);
-	r->hb_prev_ms         = cur;
-	r->hb_changed_mono_us = now_mono_us;
-	atomic_store(&r->hb_ms, next);
-	log_info("heartbeat %u ms (was %u): %zu agents connected, at most %u polls a "
-	         "second (--max-heartbeats-per-s)",
-	         next, cur, n, r->max_hb_per_s);
-}
-
 uint64_t
 registry_instance(const struct registry *r)
 {
@@ -544,7 +465,8 @@ reg_poll_seen(struct registry *r, struct reg_agent *a, const Chaos__V1__Poll *p,
 
 chaos_err
 registry_on_poll(struct registry *r, const Chaos__V1__Poll *p, uint32_t pipe_id,
-                 int64_t t2_ctl_us, bool *identity_needed, chaos_why *why)
+                 int64_t t2_ctl_us, bool *identity_needed, uint32_t *park_ms,
+                 chaos_why *why)
 {
 	struct reg_agent *a;
 	chaos_err         rv       = CHAOS_OK;
@@ -581,6 +503,8 @@ registry_on_poll(struct registry *r, const Chaos__V1__Poll *p, uint32_t pipe_id,
 	sink     = r->ack_sink;
 	sink_arg = r->ack_arg;
 out:
+	if (park_ms != NULL)
+		*park_ms = reg_park_ms(r, a);
 	nng_mtx_unlock(r->mtx);
 	for (size_t i = 0; sink != NULL && i < p->n_acks; i++)
 		sink(sink_arg, p->agent_id, p->acks[i], off, t2_ctl_us);

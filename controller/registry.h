@@ -104,9 +104,12 @@ bool registry_agent_status(struct registry *r, const char *agent_id, bool *conne
  * connection): it is then not taken. Returns CHAOS_OK; CHAOS_EBUSY when the
  * table is full of connected agents; CHAOS_EEXIST when another live process
  * already uses the id (the newcomer is refused: one policy, the first one
- * keeps it). why says which, for the refused reply and the log. */
+ * keeps it). why says which, for the refused reply and the log. Unless
+ * park_ms is NULL, *park_ms is registry_park_ms for the agent, found under
+ * the same hold of the lock. */
 chaos_err registry_on_poll(struct registry *r, const Chaos__V1__Poll *p, uint32_t pipe_id,
-                           int64_t t2_ctl_us, bool *identity_needed, chaos_why *why);
+                           int64_t t2_ctl_us, bool *identity_needed, uint32_t *park_ms,
+                           chaos_why *why);
 
 /* True when commands are waiting for agent_id. */
 bool registry_has_commands(struct registry *r, const char *agent_id);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The registry's insides, shared by its two files: registry.c (agents,
- * polls, commands, leases) and registry_view.c (the listings for the
- * control API: agents, targets, faults). Not for other modules: they use
- * registry.h. Every function here wants r->mtx held.
+ * The registry's insides, shared by its three files: registry.c (agents,
+ * polls, commands, leases), registry_view.c (the listings for the control
+ * API: agents, targets, faults) and registry_heartbeat.c (the heartbeat,
+ * how long a poll is held, when an agent is lost). Not for other modules:
+ * they use registry.h. Every function here wants r->mtx held.
  */
 #ifndef CHAOS_CONTROLLER_REGISTRY_INT_H
 #define CHAOS_CONTROLLER_REGISTRY_INT_H
@@ -105,5 +106,17 @@ bool reg_ids_has(const struct reg_ids *s, const char *id);
 
 /* The agent with this id, or NULL. */
 struct reg_agent *reg_find(struct registry *r, const char *id);
+
+/* registry_heartbeat.c: registry_park_ms for agent a (NULL: unknown). */
+uint32_t reg_park_ms(const struct registry *r, const struct reg_agent *a);
+
+/* How long an agent may go without a poll before it is lost: 3 heartbeats,
+ * of the longer one for a while after a shrink (a poll parked under it may
+ * still be out). */
+int64_t reg_lost_after_us(const struct registry *r, int64_t now_mono_us);
+
+/* One step towards the heartbeat n connected agents need: at most double
+ * or half, at most once per heartbeat (see struct registry). */
+void reg_adapt_heartbeat(struct registry *r, size_t n, int64_t now_mono_us);
 
 #endif

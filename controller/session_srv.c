@@ -42,6 +42,7 @@ struct ssrv_worker {
 	uint64_t poll_seq;
 	int64_t  t2;
 	bool     identity_needed;
+	uint32_t park_ms;   /* how long it may be held (registry_park_ms) */
 	bool     challenge; /* the refusal is an identity challenge */
 	uint8_t  nonce[IDPROOF_NONCE_LEN];
 };
@@ -291,7 +292,8 @@ ssrv_take_poll(struct ssrv_worker *w, nng_msg *msg, chaos_why *refused)
 	chaos_why        why;
 	chaos_err        rv;
 
-	w->t2 = clk_now_us();
+	w->t2      = clk_now_us();
+	w->park_ms = registry_heartbeat_ms(w->srv->reg);
 	if (wire_decode_poll(nng_msg_body(msg), nng_msg_len(msg), &p, &why) != CHAOS_OK) {
 		epstats_dropped(w->srv->stats, why.text);
 		return false;
@@ -300,7 +302,7 @@ ssrv_take_poll(struct ssrv_worker *w, nng_msg *msg, chaos_why *refused)
 	 * of waiting on a request nobody answers */
 	if ((rv = ssrv_check_identity(w, p, pipe_id, refused)) == CHAOS_OK)
 		rv = registry_on_poll(w->srv->reg, p, pipe_id, w->t2, &w->identity_needed,
-		                      refused);
+		                      &w->park_ms, refused);
 	if (rv != CHAOS_OK && !w->challenge)
 		epstats_dropped(w->srv->stats, refused->text);
 	else
@@ -320,14 +322,13 @@ ssrv_park(struct ssrv_worker *w)
 {
 	struct session_srv *s = w->srv;
 	struct ssrv_worker *stale;
-	bool                parked  = false;
-	uint32_t            park_ms = registry_park_ms(s->reg, w->agent_id);
+	bool                parked = false;
 
 	nng_mtx_lock(s->mtx);
 	if ((stale = ssrv_parked_of(s, w->agent_id)) != NULL)
 		ssrv_unlink(s, stale);
 	if (!w->identity_needed)
-		parked = ssrv_park_locked(s, w, park_ms);
+		parked = ssrv_park_locked(s, w, w->park_ms);
 	nng_mtx_unlock(s->mtx);
 	if (stale != NULL)
 		ssrv_reply(stale, NULL);

@@ -66,7 +66,7 @@ fake_poll_ok(struct registry *r, const Chaos__V1__Poll *p, uint32_t pipe)
 {
 	bool need = true;
 
-	assert_int_equal(registry_on_poll(r, p, pipe, clk_now_us(), &need, NULL),
+	assert_int_equal(registry_on_poll(r, p, pipe, clk_now_us(), &need, NULL, NULL),
 	                 CHAOS_OK);
 	assert_false(need);
 }
@@ -77,4 +77,35 @@ fake_connect(struct registry *r, struct fake_agent *f, const char *ns, const cha
 {
 	fake_init(f, ns, pod);
 	fake_poll_ok(r, fake_poll(f, true), pipe);
+}
+
+void
+fake_enqueue_partition(struct registry *r, const char *agent_id, const char *fault_id,
+                       uint64_t command_id, uint32_t lease_ms, int64_t hard_end_ctl_us)
+{
+	Chaos__V1__Command        cmd      = CHAOS__V1__COMMAND__INIT;
+	Chaos__V1__FaultSpec      spec     = CHAOS__V1__FAULT_SPEC__INIT;
+	Chaos__V1__PartitionFault part     = CHAOS__V1__PARTITION_FAULT__INIT;
+	char                     *peers[1] = {"10.77.0.22/32"};
+
+	part.peers           = peers;
+	part.n_peers         = 1;
+	spec.fault_id        = (char *)fault_id;
+	spec.lease_ms        = lease_ms;
+	spec.hard_end_ctl_us = hard_end_ctl_us;
+	spec.kind_case       = CHAOS__V1__FAULT_SPEC__KIND_PARTITION;
+	spec.partition       = &part;
+	cmd.command_id       = command_id;
+	cmd.body_case        = CHAOS__V1__COMMAND__BODY_APPLY_FAULT;
+	cmd.apply_fault      = &spec;
+	assert_int_equal(registry_enqueue(r, agent_id, &cmd), CHAOS_OK);
+}
+
+void
+fake_keep_partition(struct registry *r, const char *agent_id, const char *fault_id,
+                    uint64_t command_id, uint32_t lease_ms)
+{
+	assert_int_equal(registry_fault_live(r, agent_id, fault_id, true), CHAOS_OK);
+	fake_enqueue_partition(r, agent_id, fault_id, command_id, lease_ms,
+	                       clk_now_us() + 60000000);
 }

@@ -42,6 +42,17 @@ const Chaos__V1__Poll *fake_poll_ack(struct fake_agent *f, uint64_t command_id);
  * for the identity. */
 void fake_poll_ok(struct registry *r, const Chaos__V1__Poll *p, uint32_t pipe);
 
+/* Queues on agent_id the apply a scenario sends for fault_id: a partition
+ * (one peer) with lease_ms and a hard end, as command command_id. */
+void fake_enqueue_partition(struct registry *r, const char *agent_id,
+                            const char *fault_id, uint64_t command_id, uint32_t lease_ms,
+                            int64_t hard_end_ctl_us);
+
+/* fault_id marked live on agent_id, then its apply queued (lease_ms, a
+ * hard end a minute away): a fault the controller keeps. */
+void fake_keep_partition(struct registry *r, const char *agent_id, const char *fault_id,
+                         uint64_t command_id, uint32_t lease_ms);
+
 /* f as ns/pod, registered and connected on pipe. */
 void fake_connect(struct registry *r, struct fake_agent *f, const char *ns,
                   const char *pod, uint32_t pipe);

@@ -143,31 +143,6 @@ test_heartbeat_stays_put_without_a_cap_or_below_it(void **state)
 	registry_free(r);
 }
 
-/* Marks fault_id live on agent_id and queues its apply: a partition with
- * lease_ms, as a scenario sends it. */
-static void
-keep_fault(struct registry *r, const char *agent_id, const char *fault_id,
-           uint32_t lease_ms)
-{
-	Chaos__V1__Command        cmd      = CHAOS__V1__COMMAND__INIT;
-	Chaos__V1__FaultSpec      spec     = CHAOS__V1__FAULT_SPEC__INIT;
-	Chaos__V1__PartitionFault part     = CHAOS__V1__PARTITION_FAULT__INIT;
-	char                     *peers[1] = {"10.77.0.22/32"};
-
-	assert_int_equal(registry_fault_live(r, agent_id, fault_id, true), CHAOS_OK);
-	part.peers           = peers;
-	part.n_peers         = 1;
-	spec.fault_id        = (char *)fault_id;
-	spec.lease_ms        = lease_ms;
-	spec.hard_end_ctl_us = clk_now_us() + 60000000;
-	spec.kind_case       = CHAOS__V1__FAULT_SPEC__KIND_PARTITION;
-	spec.partition       = &part;
-	cmd.command_id       = 1;
-	cmd.body_case        = CHAOS__V1__COMMAND__BODY_APPLY_FAULT;
-	cmd.apply_fault      = &spec;
-	assert_int_equal(registry_enqueue(r, agent_id, &cmd), CHAOS_OK);
-}
-
 /* A poll is held a heartbeat, or a third of the shortest lease the agent
  * keeps when that is less, so that a lease shorter than three heartbeats
  * (the heartbeat grows with the agents) is still renewed in time. */
@@ -182,9 +157,10 @@ test_a_poll_is_held_no_longer_than_a_third_of_a_kept_lease(void **state)
 	fake_connect(r, &a, "ledger", "chain-0", 1);
 	fake_connect(r, &b, "ledger", "chain-1", 2);
 	assert_int_equal(registry_park_ms(r, a.agent_id), 1000);
-	keep_fault(r, a.agent_id, "r1-long", 6000); /* 2000: the heartbeat is less */
+	fake_keep_partition(r, a.agent_id, "r1-long", 1,
+	                    6000); /* 2000: the heartbeat is less */
 	assert_int_equal(registry_park_ms(r, a.agent_id), 1000);
-	keep_fault(r, a.agent_id, "r1-short", 900);
+	fake_keep_partition(r, a.agent_id, "r1-short", 2, 900);
 	assert_int_equal(registry_park_ms(r, a.agent_id), 300);
 	assert_int_equal(registry_park_ms(r, b.agent_id), 1000);
 	assert_int_equal(registry_park_ms(r, "ledger/unknown"), 1000);

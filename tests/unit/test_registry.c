@@ -191,7 +191,7 @@ test_unknown_agent_without_identity_is_asked_for_it(void **state)
 
 	fake_init(&f, "ledger", "db-0");
 	assert_int_equal(
-	    registry_on_poll(r, fake_poll(&f, false), 1, clk_now_us(), &need, NULL),
+	    registry_on_poll(r, fake_poll(&f, false), 1, clk_now_us(), &need, NULL, NULL),
 	    CHAOS_OK);
 	assert_true(need);
 	assert_false(view_of(r, f.agent_id).found);
@@ -214,8 +214,8 @@ test_agent_with_identity_is_registered_and_connected(void **state)
 	int64_t           t2   = clk_now_us();
 
 	fake_init(&f, "ledger", "db-0");
-	assert_int_equal(registry_on_poll(r, fake_poll(&f, true), 1, t2, &need, NULL),
-	                 CHAOS_OK);
+	assert_int_equal(
+	    registry_on_poll(r, fake_poll(&f, true), 1, t2, &need, NULL, NULL), CHAOS_OK);
 	assert_false(need);
 	v = view_of(r, f.agent_id);
 	assert_true(v.found);
@@ -586,7 +586,7 @@ test_full_table_refuses_new_agents_with_ebusy(void **state)
 	fake_poll_ok(r, fake_poll(&a, true), 1);
 	fake_poll_ok(r, fake_poll(&b, true), 2);
 	assert_int_equal(
-	    registry_on_poll(r, fake_poll(&c, true), 3, clk_now_us(), &need, NULL),
+	    registry_on_poll(r, fake_poll(&c, true), 3, clk_now_us(), &need, NULL, NULL),
 	    CHAOS_EBUSY);
 	send_hello(r, &c, 1, CHAOS_EBUSY);
 	assert_false(view_of(r, c.agent_id).found);
@@ -611,13 +611,13 @@ test_a_second_live_process_with_the_same_id_is_refused_and_counted(void **state)
 	second.id.incarnation = T0_US + 5;
 	fake_poll_ok(r, fake_poll(&first, true), 1);
 	/* the newcomer must show who it is, then is refused while the first polls */
-	assert_int_equal(
-	    registry_on_poll(r, fake_poll(&second, false), 2, clk_now_us(), &need, &why),
-	    CHAOS_OK);
+	assert_int_equal(registry_on_poll(r, fake_poll(&second, false), 2, clk_now_us(),
+	                                  &need, NULL, &why),
+	                 CHAOS_OK);
 	assert_true(need);
-	assert_int_equal(
-	    registry_on_poll(r, fake_poll(&second, true), 2, clk_now_us(), &need, &why),
-	    CHAOS_EEXIST);
+	assert_int_equal(registry_on_poll(r, fake_poll(&second, true), 2, clk_now_us(),
+	                                  &need, NULL, &why),
+	                 CHAOS_EEXIST);
 	assert_non_null(strstr(why.text, "already connected"));
 	registry_counts(r, &c);
 	assert_int_equal(c.refused_duplicate, 1);
@@ -730,30 +730,6 @@ fake_poll_in_force(struct fake_agent *f, char *fault_id)
 	return &f->poll;
 }
 
-/* The apply command a scenario sends for fault_id: a partition with a
- * 3 s lease and a hard end. */
-static void
-enqueue_partition(struct registry *r, const char *agent_id, const char *fault_id,
-                  uint64_t command_id, int64_t hard_end)
-{
-	Chaos__V1__Command        cmd      = CHAOS__V1__COMMAND__INIT;
-	Chaos__V1__FaultSpec      spec     = CHAOS__V1__FAULT_SPEC__INIT;
-	Chaos__V1__PartitionFault part     = CHAOS__V1__PARTITION_FAULT__INIT;
-	char                     *peers[1] = {"10.77.0.22/32"};
-
-	part.peers           = peers;
-	part.n_peers         = 1;
-	spec.fault_id        = (char *)fault_id;
-	spec.lease_ms        = 3000;
-	spec.hard_end_ctl_us = hard_end;
-	spec.kind_case       = CHAOS__V1__FAULT_SPEC__KIND_PARTITION;
-	spec.partition       = &part;
-	cmd.command_id       = command_id;
-	cmd.body_case        = CHAOS__V1__COMMAND__BODY_APPLY_FAULT;
-	cmd.apply_fault      = &spec;
-	assert_int_equal(registry_enqueue(r, agent_id, &cmd), CHAOS_OK);
-}
-
 static void
 test_faults_list_kind_lease_end_and_hard_end_of_what_is_kept(void **state)
 {
@@ -766,7 +742,7 @@ test_faults_list_kind_lease_end_and_hard_end_of_what_is_kept(void **state)
 	fake_connect(r, &a, "ledger", "chain-0", 1);
 	assert_int_equal(registry_fault_live(r, a.agent_id, "r7-partition-chain-0", true),
 	                 CHAOS_OK);
-	enqueue_partition(r, a.agent_id, "r7-partition-chain-0", 70, hard_end);
+	fake_enqueue_partition(r, a.agent_id, "r7-partition-chain-0", 70, 3000, hard_end);
 	before = clk_now_us();
 	wire_free(reply_of(r, a.agent_id)); /* carries the apply: renews the lease */
 	/* the agent has not confirmed it yet: wanted, not in force */
@@ -805,7 +781,8 @@ test_a_fault_no_longer_wanted_but_in_force_is_listed_as_reverting(void **state)
 	fake_connect(r, &b, "ledger", "chain-0", 2);
 	registry_fault_live(r, a.agent_id, "r7-partition-chain-1", true);
 	registry_fault_live(r, b.agent_id, "r7-partition-chain-0", true);
-	enqueue_partition(r, a.agent_id, "r7-partition-chain-1", 71, clk_now_us() + 1);
+	fake_enqueue_partition(r, a.agent_id, "r7-partition-chain-1", 71, 3000,
+	                       clk_now_us() + 1);
 	registry_forget_faults(r, "r7-"); /* the run ended */
 	fake_poll_ok(r, fake_poll_in_force(&a, "r7-partition-chain-1"), 1);
 	assert_int_equal(registry_faults(r, &f, &n), CHAOS_OK);

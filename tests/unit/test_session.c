@@ -27,6 +27,7 @@
 #include "controller/epstats.h"
 #include "controller/registry.h"
 #include "controller/session_srv.h"
+#include "tests/support/fake_agent.h"
 
 #define HB_MS 200
 #define LONG_HB_MS 1000
@@ -190,26 +191,6 @@ test_queued_command_answers_the_parked_poll_at_once(void **state)
 	nng_close(s);
 }
 
-/* Queues the apply of a partition with lease_ms on agent_id, kept live. */
-static void
-keep_fault(struct fix *f, const char *agent_id, uint64_t command_id, uint32_t lease_ms)
-{
-	Chaos__V1__Command        c        = CHAOS__V1__COMMAND__INIT;
-	Chaos__V1__FaultSpec      spec     = CHAOS__V1__FAULT_SPEC__INIT;
-	Chaos__V1__PartitionFault part     = CHAOS__V1__PARTITION_FAULT__INIT;
-	char                     *peers[1] = {"10.77.0.22/32"};
-
-	assert_int_equal(registry_fault_live(f->reg, agent_id, "r1-short", true),
-	                 CHAOS_OK);
-	part.peers = peers, part.n_peers = 1;
-	spec.fault_id = "r1-short", spec.lease_ms = lease_ms;
-	spec.hard_end_ctl_us = clk_now_us() + 60000000;
-	spec.kind_case = CHAOS__V1__FAULT_SPEC__KIND_PARTITION, spec.partition = &part;
-	c.command_id = command_id, c.body_case = CHAOS__V1__COMMAND__BODY_APPLY_FAULT;
-	c.apply_fault = &spec;
-	assert_int_equal(registry_enqueue(f->reg, agent_id, &c), CHAOS_OK);
-}
-
 /* An agent keeping a lease shorter than three heartbeats is answered after
  * a third of it, also when it polls after another agent whose poll waits
  * the whole heartbeat (so the queue of parked polls is kept in order). */
@@ -225,7 +206,8 @@ test_a_poll_is_answered_within_a_third_of_a_kept_lease(void **state)
 	agent_poll(b, "chain-1", 1);
 	wire_free(agent_reply(a, clk_mono_us(), &took)); /* registered */
 	wire_free(agent_reply(b, clk_mono_us(), &took));
-	keep_fault(f, "test/chain-1", 7, 600); /* a third: 200 ms */
+	fake_keep_partition(f->reg, "test/chain-1", "r1-short", 7,
+	                    600); /* a third: 200 ms */
 	agent_poll(b, "chain-1", 2);
 	r = agent_reply(b, clk_mono_us(), &took); /* the apply, at once */
 	assert_int_equal(r->n_commands, 1);

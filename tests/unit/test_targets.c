@@ -486,7 +486,7 @@ test_the_registry_queues_a_targets_command_for_its_node_agent(void **state)
 	id.has_mode = true, id.mode = CHAOS__V1__AGENT_MODE__AGENT_MODE_NODE;
 	p.protocol_version = WIRE_VERSION, p.agent_id = id.agent_id, p.poll_seq = 1;
 	p.t1_agent_us = clk_now_us(), p.identity = &id;
-	assert_int_equal(registry_on_poll(reg, &p, 1, clk_now_us(), &need, NULL),
+	assert_int_equal(registry_on_poll(reg, &p, 1, clk_now_us(), &need, NULL, NULL),
 	                 CHAOS_OK);
 	report_init(&r, 1, 2);
 	e.agent_id = id.agent_id, e.seq = 1, e.body_case = CHAOS__V1__EVENT__BODY_TARGETS;
@@ -519,7 +519,7 @@ test_the_registry_queues_a_targets_command_for_its_node_agent(void **state)
 	id.role = CHAOS__V1__ROLE__ROLE_DATABASE;
 	id.mode = CHAOS__V1__AGENT_MODE__AGENT_MODE_SIDECAR, id.incarnation = 2;
 	p.agent_id = id.agent_id;
-	assert_int_equal(registry_on_poll(reg, &p, 2, clk_now_us(), &need, NULL),
+	assert_int_equal(registry_on_poll(reg, &p, 2, clk_now_us(), &need, NULL, NULL),
 	                 CHAOS_OK);
 	cmd.command_id = 10;
 	assert_int_equal(registry_enqueue(reg, "sbx/db-0", &cmd), CHAOS_OK);
