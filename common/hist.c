@@ -171,6 +171,24 @@ hist_max(const struct hist *h, uint64_t *out)
 	return true;
 }
 
+uint64_t
+hist_rank(double p, uint64_t n)
+{
+	/* A product that should be an integer (99.9 % of 1000) may come out a
+	 * rounding error above it; take off a relative hair so its ceil is not
+	 * one rank too high. */
+	double   x    = p / 100.0 * (double)n;
+	uint64_t rank = 0;
+
+	x -= x * 1e-12;
+	rank = (uint64_t)x;
+	if ((double)rank < x)
+		rank++;
+	if (rank == 0)
+		rank = 1;
+	return rank > n ? n : rank;
+}
+
 bool
 hist_percentile(const struct hist *h, double p, uint64_t *out)
 {
@@ -179,16 +197,7 @@ hist_percentile(const struct hist *h, double p, uint64_t *out)
 
 	if (h->count == 0 || !(p >= 0.0 && p <= 100.0))
 		return false;
-	/* Nearest rank. A product that should be an integer (99.9 % of 1000)
-	 * may come out a rounding error above it; take off a relative hair so
-	 * its ceil is not one rank too high. */
-	double x = p / 100.0 * (double)h->count;
-	x -= x * 1e-12;
-	rank = (uint64_t)x;
-	if ((double)rank < x)
-		rank++;
-	if (rank == 0)
-		rank = 1;
+	rank = hist_rank(p, h->count);
 	/* The extreme ranks are the exact min and max, even off the top. */
 	if (rank >= h->count) {
 		*out = h->max;

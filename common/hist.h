@@ -78,6 +78,11 @@ bool hist_max(const struct hist *h, uint64_t *out);
  * of range: "unknown", never 0. */
 bool hist_percentile(const struct hist *h, double p, uint64_t *out);
 
+/* The nearest rank of percentile p (0..100) among n > 0 values: ceil(p/100
+ * * n), at least 1, at most n, exact where that product is an integer
+ * (99.9 % of 1000 is rank 999, not the 1000 a rounding error would give). */
+uint64_t hist_rank(double p, uint64_t n);
+
 /* The bucket a value falls in, and the lowest / highest value a bucket
  * holds (i < HIST_BUCKETS). */
 size_t   hist_bucket_index(uint64_t value_us);

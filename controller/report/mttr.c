@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "controller/report/mttr.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "common/hist.h"
 
 bool
 mttr_recovered_at(const struct mttr_sample *s, size_t n, int64_t t_from,
@@ -75,10 +76,7 @@ mttr_percentile(const double *values, size_t n, double p, double *out)
 		return false;
 	memcpy(sorted, values, n * sizeof(*sorted));
 	qsort(sorted, n, sizeof(*sorted), mttr_cmp_double);
-	/* nearest rank: ceil(p/100 * n), at least 1 */
-	rank = (size_t)ceil(p / 100.0 * (double)n);
-	if (rank < 1)
-		rank = 1;
+	rank = (size_t)hist_rank(p, n);
 	*out = sorted[rank - 1];
 	free(sorted);
 	return true;

@@ -118,6 +118,27 @@ test_percentiles_use_nearest_rank(void **state)
 	assert_false(mttr_percentile(x, 5, 101, &v));
 }
 
+/* 99.9 % of 1000 values is rank 999 exactly; the float product is a hair
+ * above 999 and a plain ceil gave rank 1000. */
+static void
+test_percentile_rank_is_exact_where_the_product_is_whole(void **state)
+{
+	static double x[2000];
+	double        v;
+
+	(void)state;
+	for (size_t i = 0; i < 2000; i++)
+		x[i] = (double)(i + 1);
+	assert_true(mttr_percentile(x, 1000, 99.9, &v));
+	assert_true(v == 999);
+	assert_true(mttr_percentile(x, 2000, 99.9, &v));
+	assert_true(v == 1998);
+	assert_true(mttr_percentile(x, 1000, 100, &v));
+	assert_true(v == 1000);
+	assert_true(mttr_percentile(x, 1000, 99.95, &v));
+	assert_true(v == 1000); /* 999.5 rounds up */
+}
+
 int
 main(void)
 {
@@ -132,6 +153,7 @@ main(void)
 	    cmocka_unit_test(test_count_is_half_open),
 	    cmocka_unit_test(test_statistics_of_an_empty_set_are_unknown_not_zero),
 	    cmocka_unit_test(test_percentiles_use_nearest_rank),
+	    cmocka_unit_test(test_percentile_rank_is_exact_where_the_product_is_whole),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
