@@ -36,7 +36,9 @@ static _Atomic uint64_t metrics_runs[METRICS_N_STATES];
 static pthread_mutex_t  metrics_mtx = PTHREAD_MUTEX_INITIALIZER;
 static struct {
 	char   scenario[64];
-	double mttr_s;
+	double mttr_s;        /* the last one measured */
+	bool   have_mttr;     /* some run measured one */
+	bool   last_measured; /* the newest run did */
 } metrics_mttr[METRICS_MAX_SCENARIOS];
 static size_t metrics_n_mttr;
 
@@ -61,10 +63,11 @@ metrics_on_run_end(const char *scenario, int state, const json_t *result)
 	const json_t *v = json_object_get(result, "mttr");
 	size_t        i;
 
+	bool measured = json_is_number(v) && isfinite(json_number_value(v));
+
 	if (state >= 0 && state < METRICS_N_STATES)
 		atomic_fetch_add(&metrics_runs[state], 1);
-	/* Only a measured MTTR replaces the last one: unknown is never 0. */
-	if (scenario == NULL || !json_is_number(v) || !isfinite(json_number_value(v)))
+	if (scenario == NULL)
 		return;
 	pthread_mutex_lock(&metrics_mtx);
 	for (i = 0; i < metrics_n_mttr && strcmp(metrics_mttr[i].scenario, scenario) != 0;
@@ -73,8 +76,15 @@ metrics_on_run_end(const char *scenario, int state, const json_t *result)
 	if (i < METRICS_MAX_SCENARIOS) {
 		snprintf(metrics_mttr[i].scenario, sizeof(metrics_mttr[i].scenario), "%s",
 		         scenario);
-		metrics_mttr[i].mttr_s = json_number_value(v);
-		metrics_n_mttr         = i == metrics_n_mttr ? i + 1 : metrics_n_mttr;
+		/* Only a measured MTTR replaces the last one (unknown is never
+		 * 0); whether the newest run measured one is said beside it, so
+		 * an old figure cannot pass for the newest run's. */
+		metrics_mttr[i].last_measured = measured;
+		if (measured) {
+			metrics_mttr[i].mttr_s    = json_number_value(v);
+			metrics_mttr[i].have_mttr = true;
+		}
+		metrics_n_mttr = i == metrics_n_mttr ? i + 1 : metrics_n_mttr;
 	}
 	pthread_mutex_unlock(&metrics_mtx);
 }
@@ -181,9 +191,19 @@ metrics_counters(FILE *f)
 	             "until then).");
 	pthread_mutex_lock(&metrics_mtx);
 	for (size_t i = 0; i < metrics_n_mttr; i++) {
+		if (!metrics_mttr[i].have_mttr)
+			continue;
 		fputs("chaos_last_mttr_seconds{scenario=\"", f);
 		metrics_label(f, metrics_mttr[i].scenario);
 		fprintf(f, "\"} %.6g\n", metrics_mttr[i].mttr_s);
+	}
+	metrics_head(f, "chaos_last_run_mttr_measured", "gauge",
+	             "1 when the newest run of the scenario measured its MTTR, 0 when "
+	             "it did not (chaos_last_mttr_seconds is then an older run's).");
+	for (size_t i = 0; i < metrics_n_mttr; i++) {
+		fputs("chaos_last_run_mttr_measured{scenario=\"", f);
+		metrics_label(f, metrics_mttr[i].scenario);
+		fprintf(f, "\"} %d\n", metrics_mttr[i].last_measured ? 1 : 0);
 	}
 	pthread_mutex_unlock(&metrics_mtx);
 }
