@@ -796,7 +796,8 @@ orch_run(const struct ctl_target *t, struct orch_opts *o)
 	           : rv == CHAOS_EXIT_FAILED ? "a run failed or an SLO was missed"
 	           : rv == CHAOS_EXIT_USAGE
 	           ? "a run was refused (bad parameters)"
-	           : "nothing ran, or the environment was not usable");
+	           : "inconclusive: nothing ran, the environment was not usable, "
+	             "or an SLO could not be measured (see above)");
 out:
 	json_decref(s.header);
 	json_decref(s.entries);

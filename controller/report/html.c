@@ -433,15 +433,22 @@ html_timeline_marks(FILE *f, const json_t *res, const struct scenario *sc,
 	if (html_recovered_at(res, fault, b, &rec)) {
 		double        x  = html_x(ax, rec);
 		const json_t *rt = json_object_get(res, "recovery_time");
+		char          what[64];
+
+		/* the result's figure, or say there is none: never one made up
+		 * from the drawing's own times */
+		if (json_is_number(rt))
+			snprintf(what, sizeof(what), "recovery_time %.2f s",
+			         json_number_value(rt));
+		else
+			snprintf(what, sizeof(what), "recovery_time not measured");
 		fprintf(
 		    f,
 		    "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
 		    "stroke-width=\"3\"/><text x=\"%.1f\" y=\"%d\" font-size=\"12\" "
-		    "fill=\"%s\">recovered (recovery_time %.2f s)</text>\n",
+		    "fill=\"%s\">recovered (%s)</text>\n",
 		    x, HTML_TOP - 22, x, bottom, RENDER_RECOVERY, x + 4, HTML_TOP - 24,
-		    RENDER_RECOVERY,
-		    json_is_number(rt) ? json_number_value(rt)
-		                       : rec - (fault ? b : ax->t0));
+		    RENDER_RECOVERY, what);
 	}
 }
 

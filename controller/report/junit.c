@@ -29,11 +29,17 @@ render_escape(FILE *f, const char *s)
 			fputs("&#39;", f);
 			break;
 		default:
-			/* XML 1.0 has no way to carry these, not even as references. */
+			/* XML 1.0 has no way to carry these, not even as references:
+			 * C0 controls, DEL, and the non-characters U+FFFE and U+FFFF
+			 * (EF BF BE, EF BF BF in UTF-8). */
 			if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') ||
 			    c == 0x7f)
 				fputs("\xef\xbf\xbd", f);
-			else
+			else if (c == 0xef && (unsigned char)s[1] == 0xbf &&
+			         ((unsigned char)s[2] & 0xfe) == 0xbe) {
+				fputs("\xef\xbf\xbd", f);
+				s += 2;
+			} else
 				fputc(c, f);
 		}
 	}
@@ -45,16 +51,37 @@ junit_str(const json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
-/* Seconds between test_start and test_end, 0 when unknown. */
-static double
-junit_time(const json_t *e)
+/* Seconds between test_start and test_end; false when unknown (the
+ * attribute is left out then: it is optional, and 0 would be made up). */
+static bool
+junit_time(const json_t *e, double *secs)
 {
 	double a, b;
 
 	if (orch_parse_iso(junit_str(e, "test_start"), &a) &&
-	    orch_parse_iso(junit_str(e, "test_end"), &b) && b >= a)
-		return b - a;
-	return 0;
+	    orch_parse_iso(junit_str(e, "test_end"), &b) && b >= a) {
+		*secs = b - a;
+		return true;
+	}
+	return false;
+}
+
+/* What a suite's header counts. */
+struct junit_counts {
+	int    tests, failures, errors, skipped;
+	double time;
+	bool   any_ran; /* a run that was not skipped: unknowns are errors */
+};
+
+/* <error> for what should have been measured and was not. */
+static void
+junit_error(FILE *f, const char *type, const char *msg)
+{
+	fprintf(f, "      <error type=\"%s\" message=\"", type);
+	render_escape(f, msg);
+	fputs("\">", f);
+	render_escape(f, msg);
+	fputs("</error>\n", f);
 }
 
 static void
@@ -74,22 +101,25 @@ junit_figure(FILE *f, const json_t *e, const char *key, const char *unit)
 }
 
 static void
-junit_case(FILE *f, const json_t *e, const struct orch_slo_targets *t, int *failures,
-           int *skipped)
+junit_case(FILE *f, const json_t *e, const struct orch_slo_targets *t,
+           struct junit_counts *c)
 {
-	char why[1024];
+	char   why[1024];
+	double secs;
 
 	fputs("    <testcase classname=\"chaos.", f);
 	render_escape(f, junit_str(e, "scenario") ?: "unknown");
 	fprintf(
 	    f, "\" name=\"cycle %lld: ", json_integer_value(json_object_get(e, "cycle")));
 	render_escape(f, junit_str(e, "scenario") ?: "unknown");
-	fprintf(f, "\" time=\"%.3f\">\n", junit_time(e));
+	if (junit_time(e, &secs))
+		fprintf(f, "\" time=\"%.3f", secs);
+	fputs("\">\n", f);
 	if (strcmp(junit_str(e, "outcome") ?: "", "skipped") == 0) {
 		fputs("      <skipped message=\"", f);
 		render_escape(f, junit_str(e, "reason") ?: "skipped");
 		fputs("\"/>\n", f);
-		(*skipped)++;
+		c->skipped++;
 	} else if (orch_entry_failed(e, t, why, sizeof(why))) {
 		fprintf(f, "      <failure type=\"%s\" message=\"",
 		        strcmp(junit_str(e, "outcome") ?: "", "failed") == 0 ? "run"
@@ -98,7 +128,13 @@ junit_case(FILE *f, const json_t *e, const struct orch_slo_targets *t, int *fail
 		fputs("\">", f);
 		render_escape(f, why);
 		fputs("</failure>\n", f);
-		(*failures)++;
+		c->failures++;
+	} else if (!json_is_number(json_object_get(e, "mttr"))) {
+		/* it ran and succeeded, yet its recovery is unknown: not a pass */
+		snprintf(why, sizeof(why), "mttr not measured: %s",
+		         junit_str(e, "mttr_reason") ?: "no reason given");
+		junit_error(f, "not_measured", why);
+		c->errors++;
 	}
 	fputs("      <system-out>", f);
 	fputs("state: ", f);
@@ -113,20 +149,25 @@ junit_case(FILE *f, const json_t *e, const struct orch_slo_targets *t, int *fail
 	fputs("</system-out>\n    </testcase>\n", f);
 }
 
+/* An SLO that could not be measured is an error once something ran (CI
+ * must not read it as a pass), and skipped when nothing did. */
 static void
-junit_slo_case(FILE *f, const json_t *x, int *failures, int *skipped)
+junit_slo_case(FILE *f, const json_t *x, struct junit_counts *c)
 {
 	const json_t *met = json_object_get(x, "met");
-	char          msg[512];
+	char          msg[1024];
 
 	fputs("    <testcase classname=\"chaos.slo\" name=\"", f);
 	render_escape(f, junit_str(x, "name"));
-	fputs("\" time=\"0\">\n", f);
-	if (json_is_null(met) || met == NULL) {
+	fputs("\">\n", f);
+	if ((json_is_null(met) || met == NULL) && c->any_ran) {
+		junit_error(f, "not_measured", junit_str(x, "reason") ?: "not measured");
+		c->errors++;
+	} else if (json_is_null(met) || met == NULL) {
 		fputs("      <skipped message=\"", f);
 		render_escape(f, junit_str(x, "reason") ?: "not measured");
 		fputs("\"/>\n", f);
-		(*skipped)++;
+		c->skipped++;
 	} else if (json_is_false(met)) {
 		snprintf(msg, sizeof(msg), "%s: measured %.3f %s, target %s",
 		         junit_str(x, "description") ?: "",
@@ -137,15 +178,28 @@ junit_slo_case(FILE *f, const json_t *x, int *failures, int *skipped)
 		fputs("\">", f);
 		render_escape(f, msg);
 		fputs("</failure>\n", f);
-		(*failures)++;
+		c->failures++;
 	}
 	fputs("    </testcase>\n", f);
 }
 
+static bool
+junit_any_ran(const json_t *report)
+{
+	const json_t *list =
+	    json_object_get(json_object_get(report, "orchestration"), "scenarios");
+	const json_t *x;
+	size_t        i;
+
+	json_array_foreach(list, i, x) if (strcmp(junit_str(x, "outcome") ?: "",
+	                                          "skipped") != 0) return true;
+	return false;
+}
+
 /* Writes one suite into its own buffer so the counts can lead. */
 static char *
-junit_suite(const json_t *report, const struct orch_slo_targets *t, bool slo, int *tests,
-            int *failures, int *skipped, double *time)
+junit_suite(const json_t *report, const struct orch_slo_targets *t, bool slo,
+            struct junit_counts *c)
 {
 	const json_t *orch = json_object_get(report, "orchestration");
 	const json_t *list = slo
@@ -155,19 +209,20 @@ junit_suite(const json_t *report, const struct orch_slo_targets *t, bool slo, in
 	size_t        len  = 0, i;
 	FILE         *f    = open_memstream(&body, &len);
 	const json_t *x;
+	double        secs;
 
 	if (f == NULL)
 		return NULL;
-	*tests = *failures = *skipped = 0;
-	*time                         = 0;
+	*c         = (struct junit_counts) {0};
+	c->any_ran = junit_any_ran(report);
 	json_array_foreach(list, i, x)
 	{
-		(*tests)++;
+		c->tests++;
 		if (slo)
-			junit_slo_case(f, x, failures, skipped);
+			junit_slo_case(f, x, c);
 		else {
-			junit_case(f, x, t, failures, skipped);
-			*time += junit_time(x);
+			junit_case(f, x, t, c);
+			c->time += junit_time(x, &secs) ? secs : 0;
 		}
 	}
 	if (fclose(f) != 0) {
@@ -180,16 +235,13 @@ junit_suite(const json_t *report, const struct orch_slo_targets *t, bool slo, in
 char *
 report_junit_render(const json_t *report, const struct orch_slo_targets *t)
 {
-	int    tests[2], failures[2], skipped[2];
-	double time[2];
-	char  *body[2], *out = NULL;
-	size_t len = 0;
-	FILE  *f;
+	struct junit_counts c[2];
+	char               *body[2], *out = NULL;
+	size_t              len = 0;
+	FILE               *f;
 
-	body[0] =
-	    junit_suite(report, t, false, &tests[0], &failures[0], &skipped[0], &time[0]);
-	body[1] =
-	    junit_suite(report, t, true, &tests[1], &failures[1], &skipped[1], &time[1]);
+	body[0]               = junit_suite(report, t, false, &c[0]);
+	body[1]               = junit_suite(report, t, true, &c[1]);
 	const char *gen       = junit_str(report, "report_generated");
 	char        stamp[20] = "1970-01-01T00:00:00";
 
@@ -200,17 +252,16 @@ report_junit_render(const json_t *report, const struct orch_slo_targets *t)
 		fprintf(f,
 		        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		        "<testsuites name=\"chaos\" tests=\"%d\" failures=\"%d\" "
-		        "errors=\"0\" "
-		        "skipped=\"%d\" time=\"%.3f\">\n",
-		        tests[0] + tests[1], failures[0] + failures[1],
-		        skipped[0] + skipped[1], time[0]);
+		        "errors=\"%d\" skipped=\"%d\" time=\"%.3f\">\n",
+		        c[0].tests + c[1].tests, c[0].failures + c[1].failures,
+		        c[0].errors + c[1].errors, c[0].skipped + c[1].skipped,
+		        c[0].time);
 		for (int k = 0; k < 2; k++) {
 			fprintf(f,
 			        "  <testsuite name=\"%s\" tests=\"%d\" failures=\"%d\" "
-			        "errors=\"0\" "
-			        "skipped=\"%d\" time=\"%.3f\" timestamp=\"",
-			        k ? "chaos.slo" : "chaos.scenarios", tests[k],
-			        failures[k], skipped[k], time[k]);
+			        "errors=\"%d\" skipped=\"%d\" time=\"%.3f\" timestamp=\"",
+			        k ? "chaos.slo" : "chaos.scenarios", c[k].tests,
+			        c[k].failures, c[k].errors, c[k].skipped, c[k].time);
 			/* JUnit's schema wants local time without a zone or fraction. */
 			fprintf(f, "%.19s\">\n%s  </testsuite>\n", stamp, body[k]);
 		}

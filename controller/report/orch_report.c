@@ -119,7 +119,7 @@ orch_entry_user(json_t *e, const json_t *result, bool skipped)
 	                    have ? json_integer(ok) : json_null());
 	json_object_set_new(e, "user_error_count",
 	                    have ? json_integer(n - ok) : json_null());
-	report_seconds(e, "request_success_rate", have && !skipped && n > 0,
+	report_percent(e, "request_success_rate", have && !skipped && n > 0,
 	               have && n > 0 ? 100.0 * (double)ok / (double)n : 0,
 	               skipped    ? "skipped: not run"
 	                   : have ? "no user-facing request was made"
@@ -136,7 +136,7 @@ orch_entry_counts(json_t *e, const json_t *result, bool skipped)
 
 	json_object_set_new(e, "success_count", have ? json_integer(ok) : json_null());
 	json_object_set_new(e, "error_count", have ? json_integer(bad) : json_null());
-	report_seconds(e, "success_rate", have && !skipped && ok + bad > 0,
+	report_percent(e, "success_rate", have && !skipped && ok + bad > 0,
 	               have && ok + bad > 0 ? 100.0 * (double)ok / (double)(ok + bad) : 0,
 	               skipped    ? "skipped: not run"
 	                   : have ? "no request was made"
@@ -213,11 +213,55 @@ orch_mttrs(const json_t *entries, double **out)
 	return n;
 }
 
+/* The runs that ran but measured no MTTR: their count, and the first one
+ * named with its reason (null when none). A statistic over the others says
+ * nothing about them, so the MTTR SLOs cannot be met while there are any. */
+static void
+orch_unmeasured(json_t *s, const json_t *entries)
+{
+	size_t        i, n = 0;
+	const json_t *e;
+	double        v;
+	char          first[512] = "";
+
+	json_array_foreach(entries, i, e)
+	{
+		if (entry_is(e, "outcome", "skipped") || entry_num(e, "mttr", &v))
+			continue;
+		if (n++ == 0)
+			snprintf(
+			    first, sizeof(first), "%s, cycle %lld: %s",
+			    json_string_value(json_object_get(e, "scenario"))
+			        ?: "unnamed",
+			    (long long)json_integer_value(json_object_get(e, "cycle")),
+			    json_string_value(json_object_get(e, "mttr_reason"))
+			        ?: "no reason given");
+	}
+	json_object_set_new(s, "unmeasured_mttr_count", json_integer((json_int_t)n));
+	json_object_set_new(s, "unmeasured_mttr_first",
+	                    n > 0 ? json_string(first) : json_null());
+}
+
+/* A sum over the runs that counted (n of them): null with a reason when
+ * none did, never a 0 nobody measured. */
+static void
+orch_total(json_t *s, const char *key, json_int_t n, json_int_t sum)
+{
+	char rkey[64];
+
+	snprintf(rkey, sizeof(rkey), "%s_reason", key);
+	json_object_set_new(s, key, n > 0 ? json_integer(sum) : json_null());
+	json_object_set_new(s, rkey,
+	                    n > 0 ? json_null()
+	                          : json_string("no run that was not skipped counted "
+	                                        "these requests"));
+}
+
 static void
 orch_summary_counts(json_t *s, const json_t *entries)
 {
 	json_int_t ok = 0, failed = 0, skipped = 0, succ = 0, err = 0, usucc = 0,
-	           uerr = 0;
+	           uerr = 0, counted = 0, ucounted = 0;
 	size_t        i;
 	const json_t *e;
 
@@ -228,6 +272,8 @@ orch_summary_counts(json_t *s, const json_t *entries)
 		skipped += entry_is(e, "outcome", "skipped");
 		if (entry_is(e, "outcome", "skipped"))
 			continue;
+		counted += json_is_integer(json_object_get(e, "success_count"));
+		ucounted += json_is_integer(json_object_get(e, "user_success_count"));
 		succ += json_integer_value(json_object_get(e, "success_count"));
 		err += json_integer_value(json_object_get(e, "error_count"));
 		usucc += json_integer_value(json_object_get(e, "user_success_count"));
@@ -238,14 +284,16 @@ orch_summary_counts(json_t *s, const json_t *entries)
 	json_object_set_new(s, "successful_scenarios", json_integer(ok));
 	json_object_set_new(s, "failed_scenarios", json_integer(failed));
 	json_object_set_new(s, "skipped_scenarios", json_integer(skipped));
-	json_object_set_new(s, "total_success_count", json_integer(succ));
-	json_object_set_new(s, "total_error_count", json_integer(err));
-	report_seconds(s, "success_rate", succ + err > 0,
+	orch_total(s, "total_success_count", counted, succ);
+	orch_total(s, "total_error_count", counted, err);
+	json_object_set_new(s, "counted_runs", json_integer(counted));
+	report_percent(s, "success_rate", succ + err > 0,
 	               succ + err > 0 ? 100.0 * (double)succ / (double)(succ + err) : 0,
 	               "no request was counted in a run that was not skipped");
-	json_object_set_new(s, "total_user_success_count", json_integer(usucc));
-	json_object_set_new(s, "total_user_error_count", json_integer(uerr));
-	report_seconds(
+	orch_total(s, "total_user_success_count", ucounted, usucc);
+	orch_total(s, "total_user_error_count", ucounted, uerr);
+	json_object_set_new(s, "user_counted_runs", json_integer(ucounted));
+	report_percent(
 	    s, "request_success_rate", usucc + uerr > 0,
 	    usucc + uerr > 0 ? 100.0 * (double)usucc / (double)(usucc + uerr) : 0,
 	    "no user-facing request was counted in a run that was not skipped");
@@ -267,6 +315,7 @@ orch_summary(const json_t *entries)
 	free(v);
 	orch_summary_counts(s, entries);
 	json_object_set_new(s, "measured_mttr_count", json_integer((json_int_t)n));
+	orch_unmeasured(s, entries);
 	report_seconds(s, "average_mttr", have, avg, why);
 	report_seconds(s, "max_mttr", have, hi, why);
 	report_seconds(s, "min_mttr", have, lo, why);
@@ -275,15 +324,43 @@ orch_summary(const json_t *entries)
 	return s;
 }
 
+/* Why an MTTR statistic cannot be judged although it has a value: some
+ * runs measured none. False when every run that ran measured one. */
+static bool
+orch_slo_partial(const json_t *summary, char *buf, size_t len)
+{
+	json_int_t n =
+	    json_integer_value(json_object_get(summary, "unmeasured_mttr_count"));
+	json_int_t m =
+	    json_integer_value(json_object_get(summary, "measured_mttr_count"));
+
+	if (n <= 0)
+		return false;
+	snprintf(buf, len, "%lld of %lld runs that ran measured no MTTR (first: %s)",
+	         (long long)n, (long long)(n + m),
+	         json_string_value(json_object_get(summary, "unmeasured_mttr_first"))
+	             ?: "unnamed");
+	return true;
+}
+
+/* One target from summary[key]. partial (may be NULL): the value covers
+ * only some runs, and why; then it is unknown, except that a maximum
+ * (is_max) already past the target is missed whatever the others were. */
 static json_t *
 orch_slo_target(const char *name, const char *desc, const char *cmp, double threshold,
-                const char *unit, const json_t *summary, const char *key)
+                const char *unit, const json_t *summary, const char *key,
+                const char *partial, bool is_max)
 {
 	char    target[64], rkey[64];
 	double  v     = 0;
 	bool    known = entry_num(summary, key, &v);
 	bool    met   = strcmp(cmp, "<=") == 0 ? v <= threshold : v >= threshold;
 	json_t *o;
+
+	if (partial != NULL && known && (met || !is_max))
+		known = false;
+	else
+		partial = NULL;
 
 	snprintf(target, sizeof(target), "%s %g %s", cmp, threshold, unit);
 	snprintf(rkey, sizeof(rkey), "%s_reason", key);
@@ -295,9 +372,11 @@ orch_slo_target(const char *name, const char *desc, const char *cmp, double thre
 	if (known) {
 		json_object_set_new(o, "reason", json_null());
 	} else {
-		char why[256];
+		char why[768];
 		snprintf(why, sizeof(why), "not measured: %s",
-		         json_string_value(json_object_get(summary, rkey)) ?: "no value");
+		         partial ? partial
+		                 : json_string_value(json_object_get(summary, rkey))
+		                 ?: "no value");
 		json_object_set_new(o, "reason", json_string(why));
 	}
 	return o;
@@ -309,14 +388,18 @@ orch_slo(const json_t *summary, const struct orch_slo_targets *t)
 	json_t       *targets = json_array(), *slo = json_object();
 	size_t        i, n_true = 0, n_false = 0;
 	const json_t *x;
+	char          buf[640];
+	const char   *partial = orch_slo_partial(summary, buf, sizeof(buf)) ? buf : NULL;
 
-	json_array_append_new(
-	    targets,
-	    orch_slo_target("mttr_average", "MTTR, average over scenarios",
-	                    "<=", t->mttr_avg_s, "s", summary, "average_mttr"));
 	json_array_append_new(targets,
-	                      orch_slo_target("mttr_max", "MTTR, maximum", "<=",
-	                                      t->mttr_max_s, "s", summary, "max_mttr"));
+	                      orch_slo_target("mttr_average",
+	                                      "MTTR, average over scenarios",
+	                                      "<=", t->mttr_avg_s, "s", summary,
+	                                      "average_mttr", partial, false));
+	json_array_append_new(targets,
+	                      orch_slo_target("mttr_max", "MTTR, maximum",
+	                                      "<=", t->mttr_max_s, "s", summary,
+	                                      "max_mttr", partial, true));
 	json_array_append_new(
 	    targets,
 	    orch_slo_target("request_success_rate",
@@ -328,7 +411,7 @@ orch_slo(const json_t *summary, const struct orch_slo_targets *t)
 	                    "are not counted: every probe sample is in "
 	                    "summary.success_rate",
 	                    ">=", t->success_rate_pct, "%", summary,
-	                    "request_success_rate"));
+	                    "request_success_rate", NULL, false));
 	json_array_foreach(targets, i, x)
 	{
 		n_true += json_is_true(json_object_get(x, "met"));
@@ -497,6 +580,23 @@ orch_rules_slo(json_t *recs, const json_t *entries, const json_t *summary,
 		    t->success_rate_pct);
 }
 
+/* Runs that ran and measured no MTTR leave the MTTR SLOs unjudged. */
+static void
+orch_rule_unmeasured(json_t *recs, const json_t *summary)
+{
+	char why[640];
+
+	if (orch_slo_partial(summary, why, sizeof(why)))
+		entry_rec(recs, "mttr_not_measured", "high", NULL,
+		          (double)json_integer_value(
+		              json_object_get(summary, "unmeasured_mttr_count")),
+		          0,
+		          "%s: the MTTR SLOs cannot be judged until every run measures "
+		          "its recovery; read those runs' results for why (a target "
+		          "lost, no recovery within the timeout, no probe samples).",
+		          why);
+}
+
 /* "first: <scenario>, cycle <n>: <reason>" for the first entry with this
  * outcome, into buf. */
 static void
@@ -589,6 +689,7 @@ orch_recommendations(const json_t *entries, const json_t *summary, const json_t 
 	double  avg, max, rate;
 
 	orch_rules_slo(recs, entries, summary, slo, t);
+	orch_rule_unmeasured(recs, summary);
 	for (size_t i = 0; scenario_list[i] != NULL; i++)
 		if (scenario_list[i]->recommend != NULL)
 			scenario_list[i]->recommend(entries, recs);
@@ -662,7 +763,9 @@ orch_report_exit(const json_t *entries, const json_t *slo,
 		return 1;
 	if (refused)
 		return 2;
-	return unusable || !any_ok ? 3 : 0;
+	/* an SLO nobody could check is not met: inconclusive, never 0 */
+	return unusable || !any_ok || !json_is_true(json_object_get(slo, "all_met")) ? 3
+	                                                                             : 0;
 }
 
 json_t *

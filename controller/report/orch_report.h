@@ -60,12 +60,19 @@ json_t *orch_entry_new(int cycle, const char *name, const char *scenario,
                        const char *state, const char *reason, const char *result_file,
                        int64_t started_us, int64_t ended_us, const json_t *result);
 
-/* Counts and MTTR statistics over entries (array). New object. */
+/* Counts and MTTR statistics over entries (array): the MTTR figures over
+ * the runs that measured one (measured_mttr_count), with the runs that ran
+ * and measured none counted beside them (unmeasured_mttr_count, and
+ * unmeasured_mttr_first naming the first with its reason); request totals
+ * over the runs that counted them (counted_runs, user_counted_runs), null
+ * with a reason when none did. New object. */
 json_t *orch_summary(const json_t *entries);
 
 /* SLO compliance: {all_met, targets: [{name, description, target,
  * threshold, unit, comparison, measured, met, reason}]}. measured and met
- * are null ("not measured") when there is no value. New object. */
+ * are null ("not measured") when there is no value, and for an MTTR target
+ * when some run that ran measured no MTTR (summary.unmeasured_mttr_count),
+ * except a maximum already above its target, which is missed. New object. */
 json_t *orch_slo(const json_t *summary, const struct orch_slo_targets *t);
 
 /* Per scenario name: {points: [{cycle, t, mttr}], count, p50, p95,
@@ -88,8 +95,9 @@ bool orch_entry_failed(const json_t *entry, const struct orch_slo_targets *t, ch
 
 /* Exit status of an orchestration (DESIGN section 4): 1 when a run failed
  * or missed an SLO (its own or the aggregate in slo), else 2 when a run was
- * refused, else 3 when the environment was unusable or nothing ran
- * (everything skipped), else 0. */
+ * refused, else 3 (inconclusive) when the environment was unusable, nothing
+ * ran (everything skipped) or an SLO could not be measured (all_met null),
+ * else 0. */
 int orch_report_exit(const json_t *entries, const json_t *slo,
                      const struct orch_slo_targets *t);
 

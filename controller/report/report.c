@@ -23,20 +23,33 @@ report_time(json_t *o, const char *key, int64_t us)
 	json_object_set_new(o, key, json_string(buf));
 }
 
-void
-report_seconds(json_t *o, const char *key, bool known, double seconds, const char *reason)
+static void
+report_rounded(json_t *o, const char *key, bool known, double v, double scale,
+               const char *reason)
 {
 	char rkey[96];
 
 	snprintf(rkey, sizeof(rkey), "%s_reason", key);
-	if (known && isfinite(seconds)) {
-		json_object_set_new(o, key, json_real(round(seconds * 1000.0) / 1000.0));
+	if (known && isfinite(v)) {
+		json_object_set_new(o, key, json_real(round(v * scale) / scale));
 		json_object_set_new(o, rkey, json_null());
 	} else {
 		json_object_set_new(o, key, json_null());
 		json_object_set_new(o, rkey,
 		                    json_string(reason ? reason : "not measured"));
 	}
+}
+
+void
+report_seconds(json_t *o, const char *key, bool known, double seconds, const char *reason)
+{
+	report_rounded(o, key, known, seconds, 1e3, reason);
+}
+
+void
+report_percent(json_t *o, const char *key, bool known, double pct, const char *reason)
+{
+	report_rounded(o, key, known, pct, 1e6, reason);
 }
 
 const char *

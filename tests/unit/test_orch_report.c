@@ -498,6 +498,130 @@ test_exit_status_follows_design(void **state)
 	json_decref(e);
 }
 
+/* A run that ran and measured no MTTR: the MTTR SLOs are unknown, not met
+ * from the others, and the exit is not 0; a maximum already past its
+ * target is missed whatever the unknown run was. */
+static void
+test_slo_unjudged_while_a_run_measured_no_mttr(void **state)
+{
+	json_t       *e = json_array(), *s, *slo, *recs;
+	const json_t *avg;
+
+	(void)state;
+	add_mttr(e, "network_partition", 5);
+	add_mttr(e, "database_failure", NAN);
+	s   = orch_summary(e);
+	slo = orch_slo(s, &slo_t);
+	assert_int_equal(json_integer_value(json_object_get(s, "unmeasured_mttr_count")),
+	                 1);
+	assert_non_null(
+	    strstr(json_string_value(json_object_get(s, "unmeasured_mttr_first")),
+	           "database_failure, cycle 2: no node recovered"));
+	avg = slo_target(slo, "mttr_average");
+	assert_true(json_is_null(json_object_get(avg, "met")));
+	assert_true(json_is_null(json_object_get(avg, "measured")));
+	assert_non_null(strstr(json_string_value(json_object_get(avg, "reason")),
+	                       "not measured: 1 of 2 runs that ran measured no MTTR"));
+	assert_true(json_is_null(json_object_get(slo_target(slo, "mttr_max"), "met")));
+	assert_true(json_is_null(json_object_get(slo, "all_met")));
+	assert_int_equal(exit_of(e), 3);
+	recs = recs_of(e);
+	assert_non_null(find_rec(recs, "mttr_not_measured"));
+	assert_null(find_rec(recs, "all_clear"));
+	json_decref(recs);
+	json_decref(slo);
+	json_decref(s);
+	add_mttr(e, "network_partition", 400); /* above the 300 s maximum */
+	s   = orch_summary(e);
+	slo = orch_slo(s, &slo_t);
+	assert_true(json_is_false(json_object_get(slo_target(slo, "mttr_max"), "met")));
+	assert_true(fabs(num(slo_target(slo, "mttr_max"), "measured") - 400.0) < 1e-9);
+	assert_true(
+	    json_is_null(json_object_get(slo_target(slo, "mttr_average"), "met")));
+	assert_true(json_is_false(json_object_get(slo, "all_met")));
+	assert_int_equal(exit_of(e), 1);
+	json_decref(slo);
+	json_decref(s);
+	json_decref(e);
+}
+
+/* 99.8996 % is below a 99.9 % target even though it prints as 99.900 with
+ * three decimals: the verdict must not come from a rounded figure. */
+static void
+test_success_rate_is_not_rounded_into_the_target(void **state)
+{
+	json_t *e = json_array(), *s, *slo;
+
+	(void)state;
+	add(e, "succeeded", result_new("network_partition", 2, 998996, 1004, T0));
+	s   = orch_summary(e);
+	slo = orch_slo(s, &slo_t);
+	assert_true(num(s, "request_success_rate") < 99.9);
+	assert_true(json_is_false(
+	    json_object_get(slo_target(slo, "request_success_rate"), "met")));
+	assert_int_equal(exit_of(e), 1);
+	json_decref(slo);
+	json_decref(s);
+	json_decref(e);
+}
+
+/* No run counted requests: the totals are unknown, not 0. */
+static void
+test_request_totals_null_when_no_run_counted(void **state)
+{
+	json_t *e = json_array(), *s, *r = result_new("network_partition", 2, 0, 0, T0);
+
+	(void)state;
+	json_object_del(r, "success_count");
+	json_object_del(r, "error_count");
+	json_object_del(r, "user_requests");
+	add(e, "succeeded", r);
+	s = orch_summary(e);
+	assert_true(json_is_null(json_object_get(s, "total_success_count")));
+	assert_non_null(
+	    json_string_value(json_object_get(s, "total_success_count_reason")));
+	assert_true(json_is_null(json_object_get(s, "total_user_error_count")));
+	assert_int_equal(json_integer_value(json_object_get(s, "counted_runs")), 0);
+	json_decref(s);
+	add_mttr(e, "network_partition", 3);
+	s = orch_summary(e);
+	assert_int_equal(json_integer_value(json_object_get(s, "total_success_count")),
+	                 100000);
+	assert_int_equal(json_integer_value(json_object_get(s, "counted_runs")), 1);
+	json_decref(s);
+	json_decref(e);
+}
+
+/* JUnit: a run that succeeded with no MTTR, and the SLOs it leaves
+ * unjudged, are errors (not a pass, not skipped); an unknown duration is
+ * left out rather than written as 0. */
+static void
+test_junit_unmeasured_is_an_error_not_a_pass(void **state)
+{
+	json_t *e = json_array(), *r = result_new("database_failure", NAN, 10, 0, T0);
+	json_t *report;
+	char   *junit;
+
+	(void)state;
+	json_object_del(r, "test_end");
+	add(e, "succeeded", r);
+	report = orch_report_build(e, "ns", T0, NULL, &slo_t);
+	junit  = report_junit_render(report, &slo_t);
+	assert_non_null(junit);
+	assert_non_null(strstr(junit,
+	                       "<error type=\"not_measured\" message=\"mttr not "
+	                       "measured: no node recovered"));
+	assert_non_null(strstr(junit, "name=\"mttr_max\">\n      <error"));
+	assert_non_null(strstr(junit,
+	                       "<testsuites name=\"chaos\" tests=\"4\" "
+	                       "failures=\"0\" errors=\"3\""));
+	assert_non_null(strstr(junit, "name=\"cycle 1: database_failure\">"));
+	assert_null(strstr(junit, "<skipped"));
+	free(junit);
+	json_decref(report);
+	json_decref(e);
+}
+
 static void
 test_parse_iso(void **state)
 {
@@ -515,7 +639,8 @@ test_parse_iso(void **state)
 	assert_false(orch_parse_iso(NULL, &t));
 }
 
-#define HOSTILE "<script>alert(\"x\")</script>' & \x01"
+/* with U+FFFF, which is UTF-8 but no XML character */
+#define HOSTILE "<script>alert(\"x\")</script>' & \x01 \xef\xbf\xbf"
 
 /* A report whose strings are hostile: a pod (lane) name, a reason. */
 static json_t *
@@ -545,6 +670,7 @@ assert_escaped(const char *doc)
 	assert_null(strstr(doc, "<script>"));
 	assert_null(strstr(doc, "alert(\"x\")"));
 	assert_null(strstr(doc, "\x01"));
+	assert_null(strstr(doc, "\xef\xbf\xbf"));
 	assert_non_null(
 	    strstr(doc, "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39; &amp; "));
 }
@@ -605,6 +731,18 @@ test_metrics_last_mttr_only_once_measured(void **state)
 	assert_non_null(strstr(
 	    text, "chaos_last_mttr_seconds{scenario=\"network_partition\"} 2.5\n"));
 	assert_non_null(strstr(text, "chaos_probe_samples_total{result=\"error\"} 1\n"));
+	assert_non_null(strstr(
+	    text, "chaos_last_run_mttr_measured{scenario=\"network_partition\"} 1\n"));
+	assert_non_null(strstr(
+	    text, "chaos_last_run_mttr_measured{scenario=\"x_\\\"quoted\\\"\"} 0\n"));
+	free(text);
+	/* a newer run that measured none: the old figure stays, flagged */
+	metrics_on_run_end("network_partition", 3, unknown);
+	text = metrics_render(NULL, NULL, 0);
+	assert_non_null(strstr(
+	    text, "chaos_last_mttr_seconds{scenario=\"network_partition\"} 2.5\n"));
+	assert_non_null(strstr(
+	    text, "chaos_last_run_mttr_measured{scenario=\"network_partition\"} 0\n"));
 	free(text);
 	json_decref(measured);
 	json_decref(unknown);
@@ -631,6 +769,10 @@ main(void)
 	    cmocka_unit_test(test_trend_of_one_point_is_null_with_reason),
 	    cmocka_unit_test(test_all_clear_only_when_nothing_else_fires),
 	    cmocka_unit_test(test_exit_status_follows_design),
+	    cmocka_unit_test(test_slo_unjudged_while_a_run_measured_no_mttr),
+	    cmocka_unit_test(test_success_rate_is_not_rounded_into_the_target),
+	    cmocka_unit_test(test_request_totals_null_when_no_run_counted),
+	    cmocka_unit_test(test_junit_unmeasured_is_an_error_not_a_pass),
 	    cmocka_unit_test(test_parse_iso),
 	    cmocka_unit_test(test_html_and_junit_escape_hostile_names),
 	    cmocka_unit_test(test_metrics_last_mttr_only_once_measured),
