@@ -816,7 +816,8 @@ run_mgr_abort_all(struct run_mgr *m, const char *reason)
 	nng_time until = nng_clock() + 30000;
 
 	nng_mtx_lock(m->mtx);
-	if (m->current != NULL) {
+	/* a run that has ended has nothing to abort (nor to log about) */
+	if (m->current != NULL && run_in_progress(m->current)) {
 		run_request_abort(m->current, reason);
 		nng_cv_wake(m->cv);
 		while (run_in_progress(m->current) &&
