@@ -247,7 +247,7 @@ k8s_incluster_url(char **url, chaos_why *why)
 /* The project's URL parser decides what a URL is; the API adds that plain
  * http would send the token in clear, and that request paths are appended
  * to the URL, so it cannot carry a query or fragment. */
-static chaos_err
+chaos_err
 k8s_url_check(const char *url, bool allow_http, chaos_why *why)
 {
 	struct url_parts p;
