@@ -436,7 +436,8 @@ orch_cli(struct orch_opts *o, int argc, char **argv, bool *help)
 			*help = true;
 			return CHAOS_EXIT_OK;
 		}
-	if (orch_settings(o, &a, argc, argv, &why) != CHAOS_OK)
+	if (orch_settings(o, &a, argc, argv, &why) != CHAOS_OK ||
+	    (!o->dry_run && cli_check_output(o->output, &why) != CHAOS_OK))
 		return flags_usage_error("chaosctl", "%s", why.text);
 	if (o->resume && a.other_flags)
 		fprintf(stderr,

@@ -72,6 +72,9 @@ refused 2 "--output needs a directory" "$ctl" orchestrate --output
 refused 2 "Not a directory" "$ctl" run network --output /etc/passwd/sub
 refused 3 "cannot reach the controller" "$ctl" --controller "ipc://$d/none.sock" \
 	run network --output newdir
+refused 2 "Not a directory" "$ctl" orchestrate --scenarios network --output /etc/passwd/x
+refused 3 "cannot reach the controller" "$ctl" --controller "ipc://$d/none.sock" \
+	orchestrate --scenarios network --output newdir/sub
 for c in agents stats status; do
 	"$ctl" "$c" --help >"$d/out.txt" 2>"$d/err.txt" || fail "chaosctl $c --help exited $?"
 	grep -q "usage: chaosctl $c" "$d/out.txt" || fail "chaosctl $c --help: $(cat "$d/out.txt")"
