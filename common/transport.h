@@ -54,10 +54,17 @@ bool transport_option(int c, const char *arg, bool *plaintext, struct transport_
 chaos_err transport_check_url(const char *flag, const char *url, bool allow_plain,
                               const struct transport_tls *tls, chaos_why *why);
 
+/* For tls+tcp:// url, reads and parses the TLS files as a listener on it
+ * would, so that a program can refuse them before it creates anything;
+ * CHAOS_OK for any other URL. Errors name the flag and the file:
+ * "--tls-ca /x/ca.pem: cannot read: No such file or directory". */
+chaos_err transport_tls_check(const char *url, const struct transport_tls *tls,
+                              chaos_why *why);
+
 /* Creates and starts a listener on sock for url. For tls+tcp:// the peer
  * must present a certificate signed by tls->ca_file. Sets NNG_OPT_RECVMAXSZ
- * to max_msg first. Returns CHAOS_OK or a CHAOS_E* with why set to the NNG
- * text. */
+ * to max_msg first. Returns CHAOS_OK or a CHAOS_E* with why naming the URL
+ * ("cannot listen on URL: Address in use") or the TLS flag and file. */
 chaos_err transport_listen(nng_socket sock, const char *url, size_t max_msg,
                            const struct transport_tls *tls, chaos_why *why);
 

@@ -78,6 +78,12 @@ url_fill(const nng_url *u, enum url_scheme scheme, struct url_parts *out, chaos_
 	if (scheme == URL_IPC) {
 		if (u->u_path == NULL || u->u_path[0] == '\0')
 			return chaos_fail(why, CHAOS_EINVAL, "ipc:// needs a path");
+		/* Refused here, at the flag, rather than by bind() or connect()
+		 * later with a less telling error. */
+		if (strlen(u->u_path) > URL_IPC_PATH_MAX)
+			return chaos_fail(why, CHAOS_EINVAL,
+			                  "ipc path is %zu bytes; at most %zu",
+			                  strlen(u->u_path), (size_t)URL_IPC_PATH_MAX);
 		snprintf(out->path, sizeof(out->path), "%s", u->u_path);
 		return CHAOS_OK;
 	}

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/un.h>
 
 #include "common/err.h"
 #include "common/limits.h"
@@ -25,6 +26,9 @@ enum url_scheme {
 };
 
 #define URL_ENDPOINT (URL_IPC | URL_TCP | URL_TLS_TCP)
+
+/* The longest ipc:// path, in bytes: what a sockaddr_un holds, less its NUL. */
+#define URL_IPC_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 #define URL_WEB (URL_HTTP | URL_HTTPS)
 
 struct url_parts {

@@ -7,6 +7,8 @@
 #include "common/err.h"
 #include "common/flags.h"
 #include "common/log.h"
+#include "common/url.h"
+#include "controller/k8s.h"
 #include "controller/metrics.h"
 #include "controller/registry.h"
 
@@ -214,6 +216,41 @@ controller_cli_check_kube(const struct controller_opts *o, chaos_why *why)
 		           "--kube-api URL or --kube-in-cluster");
 		return FLAGS_USAGE;
 	}
+	/* Checked here, not at start: a bad URL is a usage error. */
+	if (o->kube_api != NULL &&
+	    k8s_url_check(o->kube_api, o->kube_allow_http, why) != CHAOS_OK) {
+		chaos_fail_prefix(why, CHAOS_EINVAL, "--kube-api");
+		return FLAGS_USAGE;
+	}
+	if (o->inventory != NULL && o->inventory[0] == '\0') {
+		chaos_fail(why, CHAOS_EINVAL, "--inventory '': needs a file name");
+		return FLAGS_USAGE;
+	}
+	return FLAGS_RUN;
+}
+
+/* The events endpoint is derived from --listen (url.h): its ipc path is
+ * longer, so it may not fit where --listen's does. */
+static enum flags_result
+controller_cli_check_events(const struct controller_opts *o, chaos_why *why)
+{
+	char             events[LIMIT_URL_LEN + 16];
+	struct url_parts p;
+
+	if (url_events_from_session(o->listen, events, sizeof(events)) != CHAOS_OK) {
+		chaos_fail(why, CHAOS_EINVAL,
+		           "--listen '%s': no port above it for the events endpoint "
+		           "(port + 1); allowed ports 1..65534",
+		           o->listen);
+		return FLAGS_USAGE;
+	}
+	if (url_parse(events, URL_ENDPOINT, &p, why) != CHAOS_OK) {
+		chaos_fail_prefix(why, CHAOS_EINVAL,
+		                  "--listen '%s': its events endpoint (path + "
+		                  "\".events\")",
+		                  o->listen);
+		return FLAGS_USAGE;
+	}
 	return FLAGS_RUN;
 }
 
@@ -226,7 +263,8 @@ controller_cli_check(void *opts, chaos_why *why)
 	if (transport_check_url("--listen", o->listen, o->plaintext, &o->tls, why) !=
 	        CHAOS_OK ||
 	    transport_check_url("--control", o->control, o->plaintext, &o->tls, why) !=
-	        CHAOS_OK)
+	        CHAOS_OK ||
+	    controller_cli_check_events(o, why) != FLAGS_RUN)
 		return FLAGS_USAGE;
 	return controller_cli_check_kube(o, why);
 }

@@ -18,6 +18,7 @@
 #include "common/err.h"
 #include "common/exitguard.h"
 #include "common/log.h"
+#include "common/transport.h"
 #include "common/url.h"
 #include "controller/control_srv.h"
 #include "controller/controller_cli.h"
@@ -153,34 +154,67 @@ controller_targets(struct controller *c, const struct controller_opts *o, chaos_
 	return targets_start(registry_targets(c->reg), &cfg, &c->targets, why);
 }
 
+/* Everything that can refuse the configuration, in memory only: the
+ * identity check's CA, the inventory and the Kubernetes client. Nothing is
+ * created on disk before they all passed, so a refused start leaves
+ * nothing behind. */
 static chaos_err
-controller_start(struct controller *c, const struct controller_opts *o, chaos_why *why)
+controller_check(struct controller *c, const struct controller_opts *o, chaos_why *why)
 {
-	char                     events_url[512];
-	struct control_endpoints eps = {&c->st_session, &c->st_events, &c->st_control};
-	int                      rv;
+	chaos_err rv;
 
-	if ((rv = url_events_from_session(o->listen, events_url, sizeof(events_url))) !=
-	    CHAOS_OK) {
-		return chaos_fail(why, rv, "cannot derive the events URL from --listen");
-	}
-	if ((rv = registry_new(o->heartbeat_ms, o->max_agents, &c->reg)) == CHAOS_OK) {
-		registry_set_forget_after(c->reg, o->forget_s);
-		registry_set_max_heartbeats(c->reg, o->max_hb_per_s);
-	}
-	if (rv != CHAOS_OK || (rv = controller_open_idcheck(c, o, why)) != CHAOS_OK ||
-	    (rv = controller_open_store(c, o, why)) != CHAOS_OK ||
-	    (rv = run_mgr_new(c->reg, scenario_list, c->store, &c->runs)) != CHAOS_OK ||
+	if ((rv = registry_new(o->heartbeat_ms, o->max_agents, &c->reg)) != CHAOS_OK)
+		return chaos_fail(why, rv, "the agent table: %s", chaos_strerror(rv));
+	registry_set_forget_after(c->reg, o->forget_s);
+	registry_set_max_heartbeats(c->reg, o->max_hb_per_s);
+	if ((rv = transport_tls_check(o->listen, &o->tls, why)) != CHAOS_OK ||
+	    (rv = transport_tls_check(o->control, &o->tls, why)) != CHAOS_OK ||
+	    (rv = controller_open_idcheck(c, o, why)) != CHAOS_OK)
+		return rv;
+	return controller_targets(c, o, why);
+}
+
+/* The state dir and the run manager over it. */
+static chaos_err
+controller_open_runs(struct controller *c, const struct controller_opts *o,
+                     chaos_why *why)
+{
+	chaos_err rv;
+
+	if ((rv = controller_open_store(c, o, why)) != CHAOS_OK)
+		return rv;
+	if ((rv = run_mgr_new(c->reg, scenario_list, c->store, &c->runs)) != CHAOS_OK ||
 	    (rv = epstats_init(&c->st_session, "session")) != CHAOS_OK ||
 	    (rv = epstats_init(&c->st_events, "events")) != CHAOS_OK ||
 	    (rv = epstats_init(&c->st_control, "control")) != CHAOS_OK)
-		return rv;
+		return chaos_fail(why, rv, "%s", chaos_strerror(rv));
 	run_mgr_set_allow(c->runs, &o->allow);
 	controller_log_allow(&o->allow);
-	controller_ipc_dir(o->control);
 	registry_set_ack_sink(c->reg, run_mgr_on_ack, c->runs);
-	if ((rv = controller_targets(c, o, why)) != CHAOS_OK)
-		return rv;
+	return CHAOS_OK;
+}
+
+/* An address in use is most often another controller's; said once. */
+static chaos_err
+controller_busy(chaos_err rv, chaos_why *why)
+{
+	size_t n = strlen(why->text);
+
+	if (rv == CHAOS_EBUSY && strstr(why->text, "another controller") == NULL)
+		snprintf(why->text + n, sizeof(why->text) - n,
+		         " (is another controller using the address?)");
+	return rv;
+}
+
+/* The three endpoints and /metrics. */
+static chaos_err
+controller_serve(struct controller *c, const struct controller_opts *o,
+                 const char *events_url, chaos_why *why)
+{
+	struct control_endpoints eps = {&c->st_session, &c->st_events, &c->st_control};
+	chaos_err                rv;
+
+	controller_ipc_dir(o->control);
 	if ((rv = session_srv_start(o->listen, &o->tls, c->reg, &c->st_session, c->idc,
 	                            o->max_agents, &c->session, why)) != CHAOS_OK ||
 	    (rv = events_srv_start(events_url, &o->tls, c->reg, &c->st_events, c->idc,
@@ -188,14 +222,31 @@ controller_start(struct controller *c, const struct controller_opts *o, chaos_wh
 	        CHAOS_OK ||
 	    (rv = control_srv_start(o->control, &o->tls, c->reg, c->runs, &eps,
 	                            &c->control, why)) != CHAOS_OK)
-		return rv;
+		return controller_busy(rv, why);
 	if (o->metrics != NULL) {
 		struct epstats *all[] = {&c->st_session, &c->st_events, &c->st_control};
 		if ((rv = metrics_start(o->metrics, c->reg, all, 3, &c->metrics, why)) !=
 		    CHAOS_OK)
-			return rv;
+			return controller_busy(rv, why);
 		log_info("Prometheus metrics on http://%s/metrics", o->metrics);
 	}
+	return CHAOS_OK;
+}
+
+static chaos_err
+controller_start(struct controller *c, const struct controller_opts *o, chaos_why *why)
+{
+	char      events_url[512];
+	chaos_err rv;
+
+	/* controller_cli_check() made sure this works */
+	if ((rv = url_events_from_session(o->listen, events_url, sizeof(events_url))) !=
+	    CHAOS_OK)
+		return chaos_fail(why, rv, "cannot derive the events URL from --listen");
+	if ((rv = controller_check(c, o, why)) != CHAOS_OK ||
+	    (rv = controller_open_runs(c, o, why)) != CHAOS_OK ||
+	    (rv = controller_serve(c, o, events_url, why)) != CHAOS_OK)
+		return rv;
 	log_info("serving agents on %s (events %s), chaosctl on %s, heartbeat %u ms",
 	         o->listen, events_url, o->control, o->heartbeat_ms);
 	return CHAOS_OK;
@@ -244,10 +295,7 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if ((rv = controller_start(&c, &o, &why)) != CHAOS_OK) {
-		log_error("cannot start: %s: %s (is another controller using the "
-		          "address? is the "
-		          "TLS material readable?)",
-		          chaos_strerror(rv), why.text);
+		log_error("cannot start: %s: %s", chaos_strerror(rv), why.text);
 		controller_stop_all(&c);
 		return 3;
 	}

@@ -238,6 +238,7 @@ inv_load(const char *path, struct inv **out, chaos_why *why)
 	FILE     *f = fopen(path, "re");
 	char     *buf;
 	size_t    n;
+	int       err;
 	chaos_err rv;
 
 	if (f == NULL)
@@ -247,9 +248,13 @@ inv_load(const char *path, struct inv **out, chaos_why *why)
 		fclose(f);
 		return CHAOS_ENOMEM;
 	}
-	n = fread(buf, 1, INV_MAX_BYTES + 1, f);
+	n   = fread(buf, 1, INV_MAX_BYTES + 1, f);
+	err = ferror(f) ? errno : 0; /* a directory opens, and reads EISDIR */
 	fclose(f);
-	if (n > INV_MAX_BYTES)
+	if (err != 0)
+		rv = chaos_fail(why, chaos_err_from_errno(err), "%s: %s", path,
+		                strerror(err));
+	else if (n > INV_MAX_BYTES)
 		rv = chaos_fail(why, CHAOS_EINVAL, "%s: larger than %u bytes", path,
 		                INV_MAX_BYTES);
 	else if ((rv = inv_parse(buf, n, out, why)) != CHAOS_OK)

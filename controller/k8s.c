@@ -25,18 +25,13 @@
 #include "common/log.h"
 #include "common/url.h"
 #include "controller/k8s_http.h"
+#include "controller/k8s_parse.h"
 
 #define K8S_BODY_MAX (64u * 1024u * 1024u) /* one list page of big pods fits */
 #define K8S_TOKEN_MAX (64u * 1024u)
-#define K8S_MSG_MAX 400 /* API text quoted in our messages */
 #define K8S_BACKOFF_CAP_MS 5000
 #define K8S_WAIT_MIN_REQ_MS 50 /* a request near the deadline still gets this */
 #define K8S_CURL_TEXT_MAX 200  /* curl's reason, cut so what to check still fits */
-
-struct k8s_status {
-	char reason[64];
-	char message[K8S_MSG_MAX];
-};
 
 static pthread_once_t k8s_once    = PTHREAD_ONCE_INIT;
 static CURLcode       k8s_init_rc = CURLE_FAILED_INIT;
@@ -247,7 +242,7 @@ k8s_incluster_url(char **url, chaos_why *why)
 /* The project's URL parser decides what a URL is; the API adds that plain
  * http would send the token in clear, and that request paths are appended
  * to the URL, so it cannot carry a query or fragment. */
-static chaos_err
+chaos_err
 k8s_url_check(const char *url, bool allow_http, chaos_why *why)
 {
 	struct url_parts p;
@@ -632,7 +627,7 @@ k8s_exchange(struct k8s_client *c, const struct k8s_req *q, struct k8s_resp *r,
 
 /* ---- the API's Status object ---- */
 
-static void
+void
 k8s_status_parse(const struct k8s_resp *r, struct k8s_status *st)
 {
 	json_t     *root = NULL;

@@ -102,6 +102,11 @@ chaos_err k8s_client_new(const struct k8s_config *cfg, struct k8s_client **out,
 
 void k8s_client_free(struct k8s_client *c);
 
+/* Checks url as an API server's base URL, as k8s_client_new() does, for a
+ * command line to refuse it while it parses: https:// (http:// too when
+ * allow_http) with a host, no query or fragment. CHAOS_EINVAL with why. */
+chaos_err k8s_url_check(const char *url, bool allow_http, chaos_why *why);
+
 /* The API URL in use (without a trailing slash). */
 const char *k8s_client_api_url(const struct k8s_client *c);
 

@@ -91,6 +91,19 @@ k8s_node_restart(void *ctx)
 }
 
 chaos_err
+k8s_node_page_parse(const struct k8s_resp *r, struct k8s_pod_meta **pods, size_t *n,
+                    size_t *cap, char **cont, chaos_why *why)
+{
+	struct k8s_metavec pv = {*pods, *n, *cap};
+	chaos_err          rc = k8s_page_walk(r, k8s_node_take, &pv, cont, why);
+
+	*pods = pv.v;
+	*n    = pv.n;
+	*cap  = pv.cap;
+	return rc;
+}
+
+chaos_err
 k8s_list_node_pods(struct k8s_client *c, const char *node, struct k8s_pod_meta **pods,
                    size_t *n, chaos_why *why)
 {

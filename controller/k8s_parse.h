@@ -3,7 +3,9 @@
  * Inside the Kubernetes driver only: paged pod lists (k8s_list.c), which
  * k8s_pods.c and k8s_node.c both list through, and the PodList page parser
  * of k8s_pods.c, declared here so that its fuzz target
- * (tests/fuzz/fuzz_k8s_page.c) can feed it arbitrary API answers. Other
+ * (tests/fuzz/fuzz_k8s_page.c) can feed it arbitrary API answers; the
+ * same for a node's pods and the API's Status object (fuzz_k8s_node.c,
+ * fuzz_k8s_status.c). Other
  * modules use k8s_list_pods and k8s_list_node_pods (k8s.h).
  */
 #ifndef CHAOS_CONTROLLER_K8S_PARSE_H
@@ -62,5 +64,25 @@ struct k8s_podvec {
  * is left alone (or NULL) and pv may hold the items before the bad one. */
 chaos_err k8s_page_parse(const struct k8s_resp *r, struct k8s_podvec *pv, char **cont,
                          chaos_why *why);
+
+/* The pods of one PodList page as k8s_list_node_pods() (k8s.h) takes them,
+ * appended to *pods (*n used of *cap; the owner frees *pods): an item
+ * without a name, a namespace or with an over-long field is left out, never
+ * matched. On success *cont is metadata.continue, malloc'd. Errors as
+ * k8s_page_walk, and CHAOS_ETOOBIG past the per-node bound. */
+chaos_err k8s_node_page_parse(const struct k8s_resp *r, struct k8s_pod_meta **pods,
+                              size_t *n, size_t *cap, char **cont, chaos_why *why);
+
+#define K8S_MSG_MAX 400 /* API text quoted in our messages */
+
+/* What a non-2xx answer says: the API's Status object, else the start of
+ * whatever answered (a proxy's page), without control bytes. */
+struct k8s_status {
+	char reason[64];
+	char message[K8S_MSG_MAX]; /* never empty: "(no message)" */
+};
+
+/* Reads r's body (NULL or not JSON allowed) into *st; cannot fail. */
+void k8s_status_parse(const struct k8s_resp *r, struct k8s_status *st);
 
 #endif

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "controller/targets.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -38,6 +39,15 @@ struct targets {
 
 /* ---- the inventory, re-read when the file changes ---- */
 
+/* An inventory not taken: logged when it is not the last one's reason. */
+static void
+targets_inv_error(struct targets *r, const char *text)
+{
+	if (strcmp(text, r->last_inv_error) != 0)
+		log_error("inventory not taken (the previous one stays): %s", text);
+	snprintf(r->last_inv_error, sizeof(r->last_inv_error), "%s", text);
+}
+
 static void
 targets_reload(struct targets *r)
 {
@@ -45,17 +55,22 @@ targets_reload(struct targets *r)
 	struct inv *v   = NULL;
 	chaos_why   why = {{0}};
 
-	if (r->inv_path == NULL || stat(r->inv_path, &st) != 0 ||
-	    (st.st_mtim.tv_sec == r->inv_st.st_mtim.tv_sec &&
+	if (r->inv_path == NULL)
+		return;
+	if (stat(r->inv_path, &st) != 0) {
+		/* removed or unreadable: said once, as a malformed one is */
+		snprintf(why.text, sizeof(why.text), "%s: %s", r->inv_path,
+		         strerror(errno));
+		targets_inv_error(r, why.text);
+		return;
+	}
+	if ((st.st_mtim.tv_sec == r->inv_st.st_mtim.tv_sec &&
 	     st.st_mtim.tv_nsec == r->inv_st.st_mtim.tv_nsec &&
 	     st.st_size == r->inv_st.st_size && st.st_ino == r->inv_st.st_ino))
 		return;
 	r->inv_st = st;
 	if (inv_load(r->inv_path, &v, &why) != CHAOS_OK) {
-		if (strcmp(why.text, r->last_inv_error) != 0)
-			log_error("inventory not taken (the previous one stays): %s",
-			          why.text);
-		snprintf(r->last_inv_error, sizeof(r->last_inv_error), "%s", why.text);
+		targets_inv_error(r, why.text);
 		return;
 	}
 	r->last_inv_error[0] = '\0';

@@ -37,10 +37,11 @@ ctl_left_ms(int64_t deadline_us)
 /* tls+tcp://: a plain TCP connect first, closed at once, so that nothing
  * listening or no route is said now and in words (NNG's non-blocking dial
  * below only retries until the timeout). The controller does not see it:
- * NNG drops a connection whose TLS handshake fails before it is a pipe. */
+ * NNG drops a connection whose TLS handshake fails before it is a pipe.
+ * *local: the failure is this side's TLS files, not the way there. */
 static chaos_err
 ctl_open_tls(const struct ctl_target *t, const struct url_parts *u, nng_socket *sock,
-             chaos_why *why)
+             bool *local, chaos_why *why)
 {
 	chaos_err rv;
 	int       fd, nrv;
@@ -49,6 +50,10 @@ ctl_open_tls(const struct ctl_target *t, const struct url_parts *u, nng_socket *
 	    CHAOS_OK)
 		return rv;
 	close(fd);
+	if ((rv = transport_tls_check(t->url, &t->tls, why)) != CHAOS_OK) {
+		*local = true;
+		return rv;
+	}
 	if ((nrv = nng_req0_open(sock)) != 0)
 		return chaos_fail(why, chaos_err_from_nng(nrv),
 		                  "cannot open a socket: %s", nng_strerror(nrv));
@@ -63,6 +68,7 @@ ctl_connect(const struct ctl_target *t, struct ctl_conn *c, chaos_why *why)
 {
 	struct url_parts u;
 	chaos_why        inner = {{0}};
+	bool             local = false;
 	chaos_err        rv;
 
 	c->sp.fd = -1;
@@ -71,7 +77,9 @@ ctl_connect(const struct ctl_target *t, struct ctl_conn *c, chaos_why *why)
 		    ? spreq_open_ipc(u.path, t->timeout_ms, &c->sp, &inner)
 		    : u.scheme == URL_TCP
 		    ? spreq_open_tcp(u.host, u.port, t->timeout_ms, &c->sp, &inner)
-		    : ctl_open_tls(t, &u, &c->sock, &inner);
+		    : ctl_open_tls(t, &u, &c->sock, &local, &inner);
+	if (rv != CHAOS_OK && local) /* no question of reaching it */
+		return chaos_fail(why, rv, "%s", inner.text);
 	if (rv != CHAOS_OK)
 		return chaos_fail(
 		    why, CHAOS_ECONN,
@@ -215,9 +223,13 @@ chaosctl_show(const struct ctl_target *t, int argc, char **argv,
 			json = true;
 			continue;
 		}
-		return flags_usage_error("chaosctl",
-		                         "%s: unknown option '%s'; allowed: --json",
-		                         argv[0], argv[i]);
+		if (strcmp(argv[i], "--help") == 0) {
+			printf("usage: chaosctl %s [--json]\n", argv[0]);
+			return CHAOS_EXIT_OK;
+		}
+		return flags_usage_error(
+		    "chaosctl", "%s: unknown option '%s'; allowed: --json, --help",
+		    argv[0], argv[i]);
 	}
 	if ((rv = chaosctl_request(t, req, &resp)) != CHAOS_EXIT_OK)
 		return rv;

@@ -171,11 +171,15 @@ abort_pick(const struct ctl_target *t, int argc, char **argv, uint64_t *id,
 	Chaos__V1__ControlResponse *st = NULL;
 	int                         rv;
 
-	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--help") == 0)) {
-		fputs("usage: chaosctl abort [RUN]   (default: the run in progress)\n",
-		      argc == 2 ? stdout : stderr);
-		return argc == 2 ? CHAOS_EXIT_OK : CHAOS_EXIT_USAGE;
+	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+		puts("usage: chaosctl abort [RUN]   (default: the run in progress)");
+		return CHAOS_EXIT_OK;
 	}
+	if (argc > 2)
+		return flags_usage_error("chaosctl",
+		                         "abort: unexpected '%s'; usage: chaosctl abort "
+		                         "[RUN] (one run at most)",
+		                         argv[2]);
 	if (argc == 2 && flags_parse_u64(argv[1], 1, UINT64_MAX, id) != CHAOS_OK)
 		return flags_usage_error(
 		    "chaosctl",

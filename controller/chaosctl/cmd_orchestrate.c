@@ -116,10 +116,15 @@ static chaos_err
 orch_number(const char *flag, const char *v, double min, double max, double *out,
             chaos_why *why)
 {
-	if (v == NULL || flags_parse_double(v, min, max, out) != CHAOS_OK)
+	if (v == NULL)
+		return chaos_fail(why, CHAOS_EINVAL,
+		                  "orchestrate: %s needs a value; allowed is a number in "
+		                  "%g..%g",
+		                  flag, min, max);
+	if (flags_parse_double(v, min, max, out) != CHAOS_OK)
 		return chaos_fail(why, CHAOS_EINVAL,
 		                  "orchestrate: %s '%s': allowed is a number in %g..%g",
-		                  flag, v ? v : "", min, max);
+		                  flag, v, min, max);
 	return CHAOS_OK;
 }
 
@@ -153,10 +158,11 @@ orch_valued(struct orch_opts *o, struct orch_args *a, const char *f, const char 
 
 	if (strcmp(f, "--seed") == 0) {
 		if (v == NULL || flags_parse_u32(v, 0, UINT32_MAX, &seed) != CHAOS_OK)
-			return chaos_fail(why, CHAOS_EINVAL,
-			                  "orchestrate: --seed '%s': allowed is a whole "
-			                  "number in 0..4294967295",
-			                  v ? v : "");
+			return chaos_fail(
+			    why, CHAOS_EINVAL,
+			    "orchestrate: --seed %s%s%s: allowed is a whole "
+			    "number in 0..4294967295",
+			    v ? "'" : "needs a value", v ? v : "", v ? "'" : "");
 		a->continuous_flags = o->random = true;
 		o->seed                         = seed;
 		return CHAOS_OK;
@@ -193,7 +199,10 @@ orch_option(struct orch_opts *o, struct orch_args *a, int argc, char **argv, int
 		*(f[2] == 'r' ? &o->resume : &o->dry_run) = true;
 		return CHAOS_OK;
 	}
-	if (strcmp(f, "--output") == 0 && v != NULL) {
+	if (strcmp(f, "--output") == 0) {
+		if (v == NULL)
+			return chaos_fail(why, CHAOS_EINVAL,
+			                  "orchestrate: --output needs a directory");
 		o->output = v;
 		(*i)++;
 		return CHAOS_OK;
@@ -427,7 +436,8 @@ orch_cli(struct orch_opts *o, int argc, char **argv, bool *help)
 			*help = true;
 			return CHAOS_EXIT_OK;
 		}
-	if (orch_settings(o, &a, argc, argv, &why) != CHAOS_OK)
+	if (orch_settings(o, &a, argc, argv, &why) != CHAOS_OK ||
+	    (!o->dry_run && cli_check_output(o->output, &why) != CHAOS_OK))
 		return flags_usage_error("chaosctl", "%s", why.text);
 	if (o->resume && a.other_flags)
 		fprintf(stderr,

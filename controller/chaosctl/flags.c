@@ -5,9 +5,8 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
-
-#include "common/fsutil.h"
 
 void
 cli_usage(const struct scenario *sc, FILE *f)
@@ -105,16 +104,56 @@ cli_parse(const struct scenario *sc, int argc, char **argv, json_t **params,
 	return CLI_OK;
 }
 
+/* dir does not exist: its deepest existing ancestor must be a directory
+ * this user may create in, so that the rest can be made when the result is
+ * written (runclient.h). Nothing is created now. */
+static chaos_err
+cli_check_parent(const char *dir, chaos_why *why)
+{
+	char        path[4096];
+	char       *slash;
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s", dir);
+	do {
+		if ((slash = strrchr(path, '/')) == NULL)
+			snprintf(path, sizeof(path), ".");
+		else
+			slash[slash == path ? 1 : 0] = '\0';
+		if (stat(path, &st) == 0)
+			break;
+		if (errno != ENOENT || strcmp(path, ".") == 0 || strcmp(path, "/") == 0)
+			return chaos_fail(why, CHAOS_EINVAL,
+			                  "--output %s: cannot create it: %s: %s", dir,
+			                  path, strerror(errno));
+	} while (true); /* path is shorter each time, down to "." or "/" */
+	if (!S_ISDIR(st.st_mode))
+		return chaos_fail(why, CHAOS_EINVAL,
+		                  "--output %s: cannot create it: %s: %s", dir, path,
+		                  strerror(ENOTDIR));
+	if (access(path, W_OK | X_OK) != 0)
+		return chaos_fail(why, CHAOS_EINVAL,
+		                  "--output %s: cannot create it in %s: %s", dir, path,
+		                  strerror(errno));
+	return CHAOS_OK;
+}
+
 chaos_err
 cli_check_output(const char *dir, chaos_why *why)
 {
-	char      path[4096];
-	int       fd;
-	chaos_err rv;
+	char        path[4096];
+	struct stat st;
+	int         fd;
 
-	if ((rv = fs_mkdirs(dir)) != CHAOS_OK)
-		return chaos_fail(why, CHAOS_EINVAL, "--output %s: cannot create it: %s",
-		                  dir, chaos_strerror(rv));
+	if (dir[0] == '\0')
+		return chaos_fail(why, CHAOS_EINVAL, "--output '': needs a directory");
+	if (stat(dir, &st) != 0)
+		return errno == ENOENT ? cli_check_parent(dir, why)
+		                       : chaos_fail(why, CHAOS_EINVAL, "--output %s: %s",
+		                                    dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return chaos_fail(why, CHAOS_EINVAL, "--output %s: %s", dir,
+		                  strerror(ENOTDIR));
 	snprintf(path, sizeof(path), "%s/.chaosctl-write-test.%d", dir, (int)getpid());
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
 		return chaos_fail(why, CHAOS_EINVAL,

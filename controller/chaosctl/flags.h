@@ -35,8 +35,11 @@ enum cli_result cli_parse(const struct scenario *sc, int argc, char **argv,
 /* Prints `chaosctl run <word>`'s usage, from the table. */
 void cli_usage(const struct scenario *sc, FILE *f);
 
-/* Checks before any fault that results can be written into dir: creates it
- * if needed, then writes and removes a file there. CHAOS_EINVAL with why. */
+/* Checks before the run is asked for that results can be written into dir,
+ * leaving nothing behind: an existing dir gets a file written and removed;
+ * a missing one needs its deepest existing ancestor to be a directory this
+ * user may write in (the result's writer makes the rest). CHAOS_EINVAL with
+ * why, errno's words included. */
 chaos_err cli_check_output(const char *dir, chaos_why *why);
 
 #endif

@@ -119,18 +119,17 @@ main(int argc, char **argv)
 
 	if (i <= 0)
 		return -i;
-	if (i >= argc) {
-		chaosctl_usage(stderr);
-		return CHAOS_EXIT_USAGE;
-	}
 	if (transport_check_url("--controller", t.url, plain, &t.tls, &why) != CHAOS_OK)
 		return flags_usage_error("chaosctl", "%s", why.text);
-	for (size_t k = 0; k < CHAOSCTL_N_CMDS; k++)
+	for (size_t k = 0; i < argc && k < CHAOSCTL_N_CMDS; k++)
 		if (strcmp(argv[i], chaosctl_cmds[k].name) == 0)
 			return chaosctl_cmds[k].run(&t, argc - i, argv + i);
-	fprintf(stderr, "chaosctl: unknown command '%s'; allowed:", argv[i]);
+	if (i >= argc)
+		fputs("chaosctl: missing command; allowed:", stderr);
+	else
+		fprintf(stderr, "chaosctl: unknown command '%s'; allowed:", argv[i]);
 	for (size_t k = 0; k < CHAOSCTL_N_CMDS; k++)
 		fprintf(stderr, " %s", chaosctl_cmds[k].name);
-	fputc('\n', stderr);
+	fputs(" (chaosctl --help for more)\n", stderr);
 	return CHAOS_EXIT_USAGE;
 }

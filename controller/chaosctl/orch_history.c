@@ -202,8 +202,10 @@ orch_session_new(const struct orch_opts *o, struct orch_session *s)
 	s->next_cycle = 1;
 	s->header     = orch_header_new(o, s, o->namespace_);
 	if ((rv = fs_mkdirs(o->output)) != CHAOS_OK) {
-		fprintf(stderr, "chaosctl: orchestrate: cannot create %s: %s\n",
-		        o->output, chaos_strerror(rv));
+		/* orch_cli checked it could be: it changed since */
+		fprintf(stderr,
+		        "chaosctl: orchestrate: --output %s: cannot create it: %s\n",
+		        o->output, strerror(errno));
 		return CHAOS_EXIT_ENV;
 	}
 	if (orch_append(s, s->header) != CHAOS_OK)

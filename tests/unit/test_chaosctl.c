@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <nng/nng.h>
@@ -106,6 +107,35 @@ test_output_that_cannot_be_written_is_refused_before_anything_runs(void **state)
 	assert_non_null(mkdtemp(dir));
 	assert_int_equal(cli_check_output(dir, &why), CHAOS_OK);
 	assert_int_equal(rmdir(dir), 0); /* the check left nothing behind */
+}
+
+static void
+test_output_check_creates_no_directory(void **state)
+{
+	chaos_why   why   = {{0}};
+	char        dir[] = "/tmp/chaosctl-out-XXXXXX", sub[64], file[64], deep[80];
+	struct stat st;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(sub, sizeof(sub), "%s/new/sub", dir);
+	snprintf(file, sizeof(file), "%s/afile", dir);
+	snprintf(deep, sizeof(deep), "%s/sub", file);
+	/* a missing directory under a writable one is fine, and not made yet */
+	assert_int_equal(cli_check_output(sub, &why), CHAOS_OK);
+	assert_int_equal(stat(sub, &st), -1);
+	snprintf(sub, sizeof(sub), "%s/new", dir);
+	assert_int_equal(stat(sub, &st), -1);
+	/* under a regular file: errno's words, not "system error" */
+	fclose(fopen(file, "w"));
+	assert_int_equal(cli_check_output(deep, &why), CHAOS_EINVAL);
+	assert_non_null(strstr(why.text, "Not a directory"));
+	assert_int_equal(cli_check_output(file, &why), CHAOS_EINVAL);
+	assert_non_null(strstr(why.text, "Not a directory"));
+	assert_int_equal(cli_check_output("", &why), CHAOS_EINVAL);
+	assert_non_null(strstr(why.text, "--output ''"));
+	assert_int_equal(unlink(file), 0);
+	assert_int_equal(rmdir(dir), 0); /* nothing else was left there */
 }
 
 /* ---- the orchestrator's history ---- */
@@ -781,6 +811,7 @@ main(void)
 	    cmocka_unit_test(test_guards_repeat_and_a_missing_output_is_named),
 	    cmocka_unit_test(
 	        test_output_that_cannot_be_written_is_refused_before_anything_runs),
+	    cmocka_unit_test(test_output_check_creates_no_directory),
 	    cmocka_unit_test(test_history_round_trip_gives_resume_its_session),
 	    cmocka_unit_test(test_a_torn_last_history_line_is_skipped),
 	    cmocka_unit_test(test_a_run_started_but_not_recorded_is_in_flight_on_resume),

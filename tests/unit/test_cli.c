@@ -843,6 +843,100 @@ test_url_host_strips_scheme_port_and_brackets(void **state)
 	assert_int_equal(url_host("tcp://10.0.0.1:1", out, 8), CHAOS_EINVAL);
 }
 
+/* "ipc://" and a path of n bytes ("/tmp/aaa..."), in buf. */
+static char *
+ipc_url(char *buf, size_t n)
+{
+	memset(buf, 'a', 6 + n);
+	memcpy(buf, "ipc:///tmp/", 11);
+	buf[6 + n] = '\0';
+	return buf;
+}
+
+static void
+test_ipc_paths_longer_than_a_socket_address_holds_are_refused(void **state)
+{
+	struct agent_opts      a;
+	struct controller_opts o;
+	struct url_parts       p;
+	char                   u[256], u2[256];
+	chaos_why              why = {{0}};
+
+	(void)state;
+	assert_int_equal(url_parse(ipc_url(u, 107), URL_ENDPOINT, &p, &why), CHAOS_OK);
+	assert_int_equal(strlen(p.path), 107);
+	assert_int_equal(url_parse(ipc_url(u, 108), URL_ENDPOINT, &p, &why),
+	                 CHAOS_EINVAL);
+	assert_string_equal(why.text, "ipc path is 108 bytes; at most 107");
+	assert_int_equal(AGENT_PARSE(&a, "--controller", ipc_url(u, 150)), FLAGS_USAGE);
+	assert_err_mentions("--controller", "ipc path is 150 bytes; at most 107", NULL);
+	assert_int_equal(
+	    CTL_PARSE(&o, "--listen", "ipc:///tmp/l", "--control", ipc_url(u, 200)),
+	    FLAGS_USAGE);
+	assert_err_mentions("--control", "ipc path is 200 bytes; at most 107", NULL);
+	/* the events endpoint's path is --listen's with ".events" */
+	assert_int_equal(
+	    CTL_PARSE(&o, "--listen", ipc_url(u, 101), "--control", ipc_url(u2, 20)),
+	    FLAGS_USAGE);
+	assert_err_mentions("--listen", "events", "ipc path is 108 bytes", NULL);
+	assert_int_equal(
+	    CTL_PARSE(&o, "--listen", ipc_url(u, 100), "--control", ipc_url(u2, 20)),
+	    FLAGS_RUN);
+}
+
+static void
+test_plaintext_with_tls_files_is_refused(void **state)
+{
+	struct agent_opts      a;
+	struct controller_opts o;
+
+	(void)state;
+	assert_int_equal(AGENT_PARSE(&a, "--controller", "ipc:///tmp/x", "--plaintext",
+	                             "--tls-ca", "/x/ca.pem"),
+	                 FLAGS_USAGE);
+	assert_err_mentions("--plaintext and --tls-ca cannot be combined", NULL);
+	assert_int_equal(AGENT_PARSE(&a, "--controller", "tcp://h:1", "--tls-key", "/k",
+	                             "--plaintext"),
+	                 FLAGS_USAGE);
+	assert_err_mentions("--plaintext and --tls-key cannot be combined", NULL);
+	assert_int_equal(CTL_PARSE(&o, "--listen", "tcp://h:1", "--control",
+	                           "ipc:///tmp/c", "--plaintext", "--tls-cert", "/c"),
+	                 FLAGS_USAGE);
+	assert_err_mentions("--plaintext and --tls-cert cannot be combined", NULL);
+}
+
+static void
+test_controller_kube_api_is_checked_while_parsing(void **state)
+{
+	static char *const     bad[] = {"", "notaurl", "http://", "ftp://h:1",
+	                                "https://h:1/?x=1"};
+	struct controller_opts o;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(CTL_PARSE(&o, "--listen", "ipc:///tmp/l", "--control",
+		                           "ipc:///tmp/c", "--kube-api", bad[i]),
+		                 FLAGS_USAGE);
+		assert_err_mentions("--kube-api", NULL);
+		assert_null(strstr(err, "another controller"));
+	}
+	assert_int_equal(CTL_PARSE(&o, "-l", "ipc:///tmp/l", "--control", "ipc:///tmp/c",
+	                           "--kube-api", "http://127.0.0.1:1"),
+	                 FLAGS_USAGE);
+	assert_err_mentions("--kube-api", "https://", NULL);
+	assert_int_equal(CTL_PARSE(&o, "-l", "ipc:///tmp/l", "--control", "ipc:///tmp/c",
+	                           "--kube-api", "http://127.0.0.1:1",
+	                           "--kube-allow-http"),
+	                 FLAGS_RUN);
+	assert_int_equal(CTL_PARSE(&o, "-l", "ipc:///tmp/l", "--control", "ipc:///tmp/c",
+	                           "--kube-api", "https://10.0.0.1:6443"),
+	                 FLAGS_RUN);
+	assert_int_equal(CTL_PARSE(&o, "-l", "ipc:///tmp/l", "--control", "ipc:///tmp/c",
+	                           "--inventory", ""),
+	                 FLAGS_USAGE);
+	assert_err_mentions("--inventory", NULL);
+}
+
 #define ENV_TEST(fn) cmocka_unit_test_setup_teardown(fn, clear_env, clear_env)
 
 int
@@ -883,6 +977,9 @@ main(void)
 	    cmocka_unit_test(test_flags_roles_map_both_ways),
 	    cmocka_unit_test(test_events_url_is_next_to_the_session_url),
 	    cmocka_unit_test(test_url_host_strips_scheme_port_and_brackets),
+	    ENV_TEST(test_ipc_paths_longer_than_a_socket_address_holds_are_refused),
+	    ENV_TEST(test_plaintext_with_tls_files_is_refused),
+	    ENV_TEST(test_controller_kube_api_is_checked_while_parsing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
