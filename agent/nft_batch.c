@@ -50,7 +50,7 @@ nft_batch_reserve(struct nft_batch *b, size_t room)
 	return 0;
 }
 
-static int
+__attribute__((format(printf, 3, 0))) static int
 nft_batch_note(struct nft_batch *b, uint32_t seq, const char *fmt, va_list ap)
 {
 	struct nft_msg_info *m;

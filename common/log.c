@@ -29,7 +29,9 @@ log_level_parse(const char *name)
 	return -1;
 }
 
-static size_t
+/* format(printf, 5, 0): fmt is checked at log_format's callers; clang's
+ * -Wformat-nonliteral (the CHAOS_FUZZ build) wants it said here too. */
+__attribute__((format(printf, 5, 0))) static size_t
 log_vformat(char *buf, size_t len, int64_t at_us, enum log_level level, const char *fmt,
             va_list ap)
 {

@@ -47,7 +47,7 @@ static const char *const db_keys[] = {
 };
 
 /* Writes "<cls>: <text>" on one line: libpq messages carry newlines and tabs. */
-static void
+__attribute__((format(printf, 4, 5))) static void
 db_err_set(char *err, size_t errlen, const char *cls, const char *fmt, ...)
 {
 	char    text[DB_ERR_LEN];
