@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/utf8.h"
 #include "controller/report/report.h"
 #include "controller/scenarios/selector.h"
 
@@ -123,6 +124,7 @@ scen_fail(struct scen_outcome *o, int state, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(o->failure, sizeof(o->failure), fmt, ap);
 	va_end(ap);
+	utf8_trim_partial(o->failure); /* a failure jansson refuses is lost */
 	o->state = state;
 }
 
@@ -194,6 +196,7 @@ scen_collect_failures(const struct scen_target *t, size_t n, const struct obs_ac
 		                         used ? "; " : "", t[i].pod,
 		                         acks[i].error[0] ? acks[i].error : "failed");
 	}
+	utf8_trim_partial(err);
 }
 
 bool
@@ -269,6 +272,7 @@ scen_steady_why(const struct obs_sample *s, size_t n, char *why, size_t len)
 	    ? s[n - 1].detail
 	    : report_error_class(s[n - 1].error_class, cls, sizeof(cls));
 	snprintf(why, len, "its last probe failed (%s)", what ? what : "no reason given");
+	utf8_trim_partial(why);
 	return false;
 }
 
