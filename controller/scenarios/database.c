@@ -706,23 +706,15 @@ db_result(struct run *r, struct db_plan *pl, struct db_meas *m)
 
 /* ---- the orchestrator's rule ---- */
 
-/* API error rate of an entry as a fraction: details.api_error_rate (a
- * value above 1 is taken as percent), else error_count / all requests. */
+/* API error rate of an entry during the failure: details.api_error_rate,
+ * always a fraction (0..1). Nothing else stands in for it: the run's
+ * counts cover the whole run and the PostgreSQL probes too, so an entry
+ * without it (no fault applied, no API sample during it) has no rate. */
 static bool
 db_error_rate(const json_t *e, double *rate)
 {
-	double ok, bad;
-
-	if (entry_num(json_object_get(e, "details"), "api_error_rate", rate)) {
-		if (*rate > 1)
-			*rate /= 100.0;
-		return *rate >= 0;
-	}
-	if (!entry_num(e, "success_count", &ok) || !entry_num(e, "error_count", &bad) ||
-	    ok + bad <= 0)
-		return false;
-	*rate = bad / (ok + bad);
-	return true;
+	return entry_num(json_object_get(e, "details"), "api_error_rate", rate) &&
+	    *rate >= 0 && *rate <= 1;
 }
 
 static void
