@@ -8,6 +8,8 @@
 
 #include <nng/nng.h>
 
+#include "common/utf8.h"
+
 static const char *const err_text[CHAOS_ERR_COUNT] = {
     [CHAOS_OK]           = "success",
     [CHAOS_EINVAL]       = "invalid argument",
@@ -130,6 +132,7 @@ chaos_fail(chaos_why *why, chaos_err code, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(why->text, sizeof(why->text), fmt, ap);
 		va_end(ap);
+		utf8_trim_partial(why->text); /* a reason jansson refuses is lost */
 	}
 	return code;
 }
@@ -154,6 +157,7 @@ chaos_fail_prefix(chaos_why *why, chaos_err code, const char *fmt, ...)
 		snprintf(why->text + n, sizeof(why->text) - n, ": %.*s",
 		         (int)(sizeof(why->text) - n - 3),
 		         old[0] ? old : chaos_strerror(code));
+	utf8_trim_partial(why->text);
 	return code;
 }
 

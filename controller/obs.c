@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "common/err.h"
+#include "common/utf8.h"
 
 struct obs_series {
 	char               probe_id[128];
@@ -146,7 +147,7 @@ obs_add_sample(struct obs *o, const Chaos__V1__Event *e, int64_t offset_us)
 	smp.http_status = p->has_http_status ? p->http_status : 0;
 	smp.has_value   = p->has_value;
 	smp.value       = p->value;
-	snprintf(smp.detail, sizeof(smp.detail), "%s", p->detail ? p->detail : "");
+	utf8_copy(smp.detail, sizeof(smp.detail), p->detail);
 	if ((ser = obs_series_for(o, p->probe_id)) != NULL)
 		obs_insert_sample(ser, &smp);
 }
@@ -161,8 +162,7 @@ obs_add_fault(struct obs *o, const Chaos__V1__Event *e, int64_t offset_us)
 	f = &o->faults[o->n_faults++];
 	snprintf(f->agent_id, sizeof(f->agent_id), "%s", e->agent_id);
 	snprintf(f->fault_id, sizeof(f->fault_id), "%s", e->fault_state->fault_id);
-	snprintf(f->detail, sizeof(f->detail), "%s",
-	         e->fault_state->detail ? e->fault_state->detail : "");
+	utf8_copy(f->detail, sizeof(f->detail), e->fault_state->detail);
 	f->phase       = e->fault_state->phase;
 	f->has_packets = e->fault_state->has_packets_dropped;
 	f->packets     = e->fault_state->packets_dropped;
@@ -375,7 +375,7 @@ obs_copy_ack(const struct obs *o, uint64_t command_id, struct obs_ack *ack)
 	ack->command_id = k->command_id;
 	ack->status     = k->status;
 	ack->applied_us = k->applied_us;
-	snprintf(ack->error, sizeof(ack->error), "%s", k->error ? k->error : "");
+	utf8_copy(ack->error, sizeof(ack->error), k->error);
 	return true;
 }
 

@@ -311,6 +311,7 @@ struct co_meas {
 	int64_t             t_fault, t_restore, t_recovered, spread_us;
 	int64_t             pods_ready_us; /* pod-delete: last replacement Ready */
 	json_t             *pods; /* pod-delete: what was deleted and what came back */
+	char                restore_why[300]; /* blackhole: why t_restore is unknown */
 	struct scen_outcome out;
 };
 
@@ -483,9 +484,8 @@ co_agent_fault(struct run *r, struct co_plan *pl, struct co_meas *m)
 	               clk_mono_us() + (int64_t)(pl->p.outage_s * 1e6)))
 		scen_fail(&m->out, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED, "aborted: %s",
 		          run_abort_reason(r));
-	if ((m->t_restore = scen_revert(r, pl->coord, pl->n_coord)) == 0)
-		m->t_restore = clk_now_us();
-	run_progress(r, "blackhole reverted");
+	scen_revert_end(r, pl->coord, pl->n_coord, "blackhole", &m->t_restore,
+	                m->restore_why, sizeof(m->restore_why));
 	return m->out.state == CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED;
 }
 
@@ -582,8 +582,12 @@ co_recovered_at(struct run *r, struct co_plan *pl, const struct co_meas *m)
 static bool
 co_recovered(struct run *r, void *plan, void *meas)
 {
-	struct co_meas *m = meas;
+	struct co_plan *pl = plan;
+	struct co_meas *m  = meas;
 
+	if (!scen_restore_known(r, pl->coord, pl->n_coord, &m->t_restore, m->restore_why,
+	                        sizeof(m->restore_why)))
+		return false; /* a lease still holds the blackhole somewhere */
 	return (m->t_recovered = co_recovered_at(r, plan, m)) != 0;
 }
 
@@ -798,10 +802,13 @@ co_load_json(struct run *r, struct co_plan *pl, const struct co_meas *m, json_t 
 static void
 co_recovery_json(struct run *r, struct co_plan *pl, const struct co_meas *m, json_t *o)
 {
-	double  rec[SCEN_MAX_TARGETS], v, mean = 0;
-	size_t  n         = 0;
-	int64_t first_bad = 0;
-	json_t *eps = json_array(), *dist = json_object();
+	double      rec[SCEN_MAX_TARGETS], v, mean = 0;
+	size_t      n         = 0;
+	int64_t     first_bad = 0;
+	json_t     *eps = json_array(), *dist = json_object();
+	const char *unknown = m->t_fault <= 0 || m->t_restore == 0
+	    ? scen_unmeasured_why(m->t_fault, m->restore_why)
+	    : NULL;
 
 	for (size_t i = 0; i < pl->n_ep; i++) {
 		struct mttr_sample *s  = NULL;
@@ -812,7 +819,7 @@ co_recovery_json(struct run *r, struct co_plan *pl, const struct co_meas *m, jso
 		                        (int64_t)(pl->p.window_s * 1e6), &v);
 		json_t *e =
 		    json_pack("{s:s,s:s}", "name", pl->ep[i].name, "url", pl->ep[i].base);
-		report_seconds(e, "recovery_time", ok, v, "not recovered");
+		report_seconds(e, "recovery_time", ok, v, unknown ?: "not recovered");
 		json_array_append_new(eps, e);
 		if (ok)
 			rec[n++] = v;
@@ -821,7 +828,9 @@ co_recovery_json(struct run *r, struct co_plan *pl, const struct co_meas *m, jso
 			first_bad = t;
 		free(s);
 	}
-	const char *why = m->out.failure[0] ? m->out.failure : "not recovered";
+	const char *why = unknown ? unknown
+	    : m->out.failure[0]   ? m->out.failure
+	                          : "not recovered";
 	bool        all = n == pl->n_ep && m->t_recovered > 0;
 	report_seconds(o, "recovery_time", all,
 	               (double)(m->t_recovered - m->t_restore) / 1e6, why);
@@ -844,7 +853,8 @@ co_recovery_json(struct run *r, struct co_plan *pl, const struct co_meas *m, jso
 static json_t *
 co_result(struct run *r, struct co_plan *pl, struct co_meas *m)
 {
-	json_t *o = json_object(), *samples = json_object();
+	json_t           *o = json_object(), *samples = json_object();
+	struct scen_clock clk = {0};
 
 	json_object_set_new(o, "scenario", json_string("coordinator_outage"));
 	json_object_set_new(o, "run_id", json_integer((json_int_t)run_id(r)));
@@ -854,8 +864,11 @@ co_result(struct run *r, struct co_plan *pl, struct co_meas *m)
 	report_time(o, "test_start", m->test_start);
 	report_time(o, "test_end", m->test_end);
 	report_time(o, "outage_start", m->t_fault);
-	report_time(o, "outage_end",
-	            pl->p.method == CO_BLACKHOLE ? m->t_restore : m->t_recovered);
+	if (pl->p.method == CO_BLACKHOLE)
+		scen_window_end(o, "outage_end", m->t_fault, m->t_restore,
+		                m->restore_why);
+	else
+		report_time(o, "outage_end", m->t_recovered);
 	report_time(o, "recovered_at", m->t_recovered);
 	co_recovery_json(r, pl, m, o);
 	co_load_json(r, pl, m, o);
@@ -868,9 +881,12 @@ co_result(struct run *r, struct co_plan *pl, struct co_meas *m)
 	                    m->t_fault > 0 && pl->p.method != CO_POD_DELETE
 	                        ? json_real((double)m->spread_us / 1000.0)
 	                        : json_null());
-	json_object_set_new(
-	    o, "clock_error_ms",
-	    json_real(scen_clock_error_ms(r, pl->loaders, pl->n_loaders)));
+	/* the load and probes come on the loaders' clocks, kill and blackhole
+	 * times on the coordinator agents'; pod-delete's on the controller's */
+	scen_clock_targets(r, pl->loaders, pl->n_loaders, &clk);
+	if (pl->p.method != CO_POD_DELETE)
+		scen_clock_targets(r, pl->coord, pl->n_coord, &clk);
+	scen_clock_json(o, "clock_error_ms", &clk);
 	json_object_set_new(o, "parameters", co_plan_json(pl));
 	json_object_set_new(o, "samples", samples);
 	return o;

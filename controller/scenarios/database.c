@@ -218,6 +218,7 @@ fail:
 struct db_meas {
 	int64_t             test_start, test_end, base_start;
 	int64_t             t_fault, t_restore, spread_us;
+	char                restore_why[300]; /* why t_restore is unknown */
 	struct scen_outcome out;
 };
 
@@ -399,10 +400,16 @@ db_apply(struct run *r, struct db_plan *pl, struct db_meas *m)
 static bool
 db_all_recovered(struct run *r, void *plan, void *meas)
 {
-	struct db_plan       *pl = plan;
-	const struct db_meas *m  = meas;
-	double                s;
+	struct db_plan     *pl = plan;
+	struct db_meas     *m  = meas;
+	size_t              n;
+	struct scen_target *t = db_fault_targets(pl, &n);
+	double              s;
 
+	if (!scen_restore_known(r, t, n, &m->t_restore, m->restore_why,
+	                        sizeof(m->restore_why)))
+		return false; /* a lease still holds the fault somewhere */
+	/* a client lost is left out here and in db_summary alike */
 	for (int k = 0; k < DB_N_PROBES; k++)
 		for (size_t i = 0; i < pl->n_cl; i++)
 			if (!pl->cl[i].lost &&
@@ -424,9 +431,8 @@ db_hold_and_restore(struct run *r, struct db_plan *pl, struct db_meas *m)
 		scen_fail(&m->out, CHAOS__V1__RUN_STATE__RUN_STATE_ABORTED, "aborted: %s",
 		          run_abort_reason(r));
 	scen_check_lost(r, t, n);
-	if ((m->t_restore = scen_revert(r, t, n)) == 0)
-		m->t_restore = clk_now_us();
-	run_progress(r, "database fault reverted");
+	scen_revert_end(r, t, n, "database fault", &m->t_restore, m->restore_why,
+	                sizeof(m->restore_why));
 	if (m->out.state != CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED)
 		return;
 	scen_wait_recovery(r, pl->cl, pl->n_cl, pl->p.recovery_timeout_s, 200000,
@@ -466,7 +472,15 @@ db_execute(struct run *r, void *plan, json_t **result)
 stop:
 	db_stop_probes(r, pl);
 	m.test_end = clk_now_us();
-	*result    = db_result(r, pl, &m);
+	/* as network_partition: a run that lost an agent did not measure
+	 * what it meant to */
+	if (scen_check_lost(r, pl->cl, pl->n_cl) + scen_check_lost(r, pl->db, pl->n_db) >
+	        0 &&
+	    m.out.state == CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED)
+		scen_fail(&m.out, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
+		          "an agent was lost during the run; its figures are reported "
+		          "as lost");
+	*result = db_result(r, pl, &m);
 	return m.out.state;
 }
 
@@ -479,7 +493,7 @@ db_client_recovery(struct run *r, struct db_plan *pl, const struct db_meas *m, s
 	*worst = 0;
 	for (int k = k0; k <= k1; k++) {
 		double s;
-		if (m->t_restore == 0 ||
+		if (m->t_fault <= 0 || m->t_restore == 0 ||
 		    !scen_probe_recovery(r, pl->probe[k][i], m->t_restore,
 		                         (int64_t)(pl->p.window_s * 1e6), &s))
 			return false;
@@ -527,6 +541,13 @@ db_api_errors(struct run *r, struct db_plan *pl, const struct db_meas *m, json_t
 {
 	size_t h = 0, tot = 0;
 
+	if (m->t_fault <= 0 || m->t_restore == 0) {
+		const char *why = scen_unmeasured_why(m->t_fault, m->restore_why);
+		scen_null(o, "api_requests_during", why);
+		scen_null(o, "api_errors_during", why);
+		scen_null(o, "api_error_rate", why);
+		return;
+	}
 	for (int k = DB_API_READY; k <= DB_API_DATA; k++)
 		for (size_t i = 0; i < pl->n_cl; i++) {
 			size_t hh, tt;
@@ -536,10 +557,12 @@ db_api_errors(struct run *r, struct db_plan *pl, const struct db_meas *m, json_t
 		}
 	json_object_set_new(o, "api_requests_during", json_integer((json_int_t)tot));
 	json_object_set_new(o, "api_errors_during", json_integer((json_int_t)(tot - h)));
-	json_object_set_new(o, "api_error_rate",
-	                    m->t_fault > 0 && tot > 0
-	                        ? json_real((double)(tot - h) / (double)tot)
-	                        : json_null());
+	if (tot > 0) /* a fraction, 0..1 */
+		json_object_set_new(o, "api_error_rate",
+		                    json_real((double)(tot - h) / (double)tot));
+	else
+		scen_null(o, "api_error_rate",
+		          "no API sample arrived during the failure");
 }
 
 /* First unhealthy readiness answer after the fault, over all clients. */
@@ -562,29 +585,57 @@ db_detection(struct run *r, struct db_plan *pl, const struct db_meas *m, json_t 
 	    m->t_fault > 0 ? "the API never turned unhealthy" : "no fault was applied");
 }
 
+/* One client's recovery times into clients; false when its agent was
+ * lost (left out of the run's figures, as in db_all_recovered). */
+static bool
+db_client_json(struct run *r, struct db_plan *pl, const struct db_meas *m, size_t i,
+               const char *unknown, double *d, double *a, bool *dok, bool *aok,
+               json_t *clients)
+{
+	bool        lost = pl->cl[i].lost;
+	const char *why  = lost ? "agent lost during the run: not counted as recovered"
+	     : unknown          ? unknown
+	                        : "not recovered";
+	json_t     *c    = json_pack("{s:s}", "pod", pl->cl[i].pod);
+
+	*d = *a = 0;
+	*dok    = !lost && db_client_recovery(r, pl, m, i, DB_PG_CONN, DB_PG_QUERY, d);
+	*aok    = !lost && db_client_recovery(r, pl, m, i, DB_API_READY, DB_API_DATA, a);
+	report_seconds(c, "database_recovery_time", *dok, *d, why);
+	report_seconds(c, "api_recovery_time", *aok, *a, why);
+	report_time(c, "lost_at", lost ? pl->cl[i].lost_at_us : 0);
+	json_array_append_new(clients, c);
+	return !lost;
+}
+
 static void
 db_summary(struct run *r, struct db_plan *pl, const struct db_meas *m, json_t *o,
            json_t *clients)
 {
-	double db_worst = 0, api_worst = 0, per[SCEN_MAX_TARGETS], mean = 0;
-	bool   db_all = true, api_all = true;
-	size_t np = 0;
+	double      db_worst = 0, api_worst = 0, per[SCEN_MAX_TARGETS], mean = 0;
+	bool        db_all = true, api_all = true;
+	size_t      np = 0, n_kept = 0;
+	const char *unknown = m->t_fault <= 0 || m->t_restore == 0
+	    ? scen_unmeasured_why(m->t_fault, m->restore_why)
+	    : NULL;
 
 	for (size_t i = 0; i < pl->n_cl; i++) {
-		double d = 0, a = 0;
-		bool   dok = db_client_recovery(r, pl, m, i, DB_PG_CONN, DB_PG_QUERY, &d);
-		bool aok = db_client_recovery(r, pl, m, i, DB_API_READY, DB_API_DATA, &a);
-		json_t *c = json_pack("{s:s}", "pod", pl->cl[i].pod);
-		report_seconds(c, "database_recovery_time", dok, d, "not recovered");
-		report_seconds(c, "api_recovery_time", aok, a, "not recovered");
-		json_array_append_new(clients, c);
+		double d, a;
+		bool   dok, aok;
+		if (!db_client_json(r, pl, m, i, unknown, &d, &a, &dok, &aok, clients))
+			continue;
+		n_kept++;
 		db_all = db_all && dok, api_all = api_all && aok;
 		db_worst  = d > db_worst ? d : db_worst,
 		api_worst = a > api_worst ? a : api_worst;
 		if (dok && aok)
 			per[np++] = d > a ? d : a;
 	}
-	const char *why = m->out.failure[0] ? m->out.failure : "not recovered";
+	const char *why = unknown ? unknown
+	    : n_kept == 0         ? "every client agent was lost during the run"
+	    : m->out.failure[0]   ? m->out.failure
+	                          : "not recovered";
+	db_all = db_all && n_kept > 0, api_all = api_all && n_kept > 0;
 	report_seconds(o, "database_recovery_time", db_all, db_worst, why);
 	report_seconds(o, "api_recovery_time", api_all, api_worst, why);
 	report_seconds(o, "recovery_time", db_all && api_all,
@@ -658,15 +709,20 @@ static json_t *
 db_latency_json(struct run *r, struct db_plan *pl, const struct db_meas *m, int k)
 {
 	int64_t after = m->t_restore > 0 ? m->t_restore : m->test_end;
+	json_t *o     = json_pack(
+	        "{s:o,s:o}", "baseline",
+	        db_percentiles(r, pl->probe[k], pl->n_cl, m->base_start,
+                           m->t_fault > 0 ? m->t_fault : m->test_end, true),
+	        "after",
+	        db_percentiles(r, pl->probe[k], pl->n_cl, after, m->test_end + 1, true));
 
-	return json_pack(
-	    "{s:o,s:o,s:o}", "baseline",
-	    db_percentiles(r, pl->probe[k], pl->n_cl, m->base_start,
-	                   m->t_fault > 0 ? m->t_fault : m->test_end, true),
-	    "during",
-	    db_percentiles(r, pl->probe[k], pl->n_cl, m->t_fault, m->t_restore, true),
-	    "after",
-	    db_percentiles(r, pl->probe[k], pl->n_cl, after, m->test_end + 1, true));
+	if (m->t_fault <= 0 || m->t_restore == 0)
+		scen_null(o, "during", scen_unmeasured_why(m->t_fault, m->restore_why));
+	else
+		json_object_set_new(o, "during",
+		                    db_percentiles(r, pl->probe[k], pl->n_cl, m->t_fault,
+		                                   m->t_restore, true));
+	return o;
 }
 
 static json_t *
@@ -674,7 +730,8 @@ db_result(struct run *r, struct db_plan *pl, struct db_meas *m)
 {
 	json_t *o = json_object(), *clients = json_array(), *samples = json_object();
 	size_t  n;
-	struct scen_target *t = db_fault_targets(pl, &n);
+	struct scen_target *t   = db_fault_targets(pl, &n);
+	struct scen_clock   clk = {0};
 
 	json_object_set_new(o, "scenario", json_string("database_failure"));
 	json_object_set_new(o, "run_id", json_integer((json_int_t)run_id(r)));
@@ -686,7 +743,7 @@ db_result(struct run *r, struct db_plan *pl, struct db_meas *m)
 	report_time(o, "test_start", m->test_start);
 	report_time(o, "test_end", m->test_end);
 	report_time(o, "failure_start", m->t_fault);
-	report_time(o, "failure_end", m->t_fault > 0 ? m->t_restore : 0);
+	scen_window_end(o, "failure_end", m->t_fault, m->t_restore, m->restore_why);
 	db_summary(r, pl, m, o, clients);
 	db_detection(r, pl, m, o);
 	db_api_errors(r, pl, m, o);
@@ -698,7 +755,12 @@ db_result(struct run *r, struct db_plan *pl, struct db_meas *m)
 	json_object_set_new(o, "fault_spread_ms",
 	                    m->t_fault > 0 ? json_real((double)m->spread_us / 1000.0)
 	                                   : json_null());
-	json_object_set_new(o, "clock_error_ms", json_real(scen_clock_error_ms(r, t, n)));
+	/* the samples come on the clients' clocks, the fault's times on its
+	 * targets' */
+	scen_clock_targets(r, pl->cl, pl->n_cl, &clk);
+	if (!pl->client_side)
+		scen_clock_targets(r, t, n, &clk);
+	scen_clock_json(o, "clock_error_ms", &clk);
 	json_object_set_new(o, "parameters", db_plan_json(pl));
 	json_object_set_new(o, "samples", samples);
 	return o;
@@ -706,23 +768,15 @@ db_result(struct run *r, struct db_plan *pl, struct db_meas *m)
 
 /* ---- the orchestrator's rule ---- */
 
-/* API error rate of an entry as a fraction: details.api_error_rate (a
- * value above 1 is taken as percent), else error_count / all requests. */
+/* API error rate of an entry during the failure: details.api_error_rate,
+ * always a fraction (0..1). Nothing else stands in for it: the run's
+ * counts cover the whole run and the PostgreSQL probes too, so an entry
+ * without it (no fault applied, no API sample during it) has no rate. */
 static bool
 db_error_rate(const json_t *e, double *rate)
 {
-	double ok, bad;
-
-	if (entry_num(json_object_get(e, "details"), "api_error_rate", rate)) {
-		if (*rate > 1)
-			*rate /= 100.0;
-		return *rate >= 0;
-	}
-	if (!entry_num(e, "success_count", &ok) || !entry_num(e, "error_count", &bad) ||
-	    ok + bad <= 0)
-		return false;
-	*rate = bad / (ok + bad);
-	return true;
+	return entry_num(json_object_get(e, "details"), "api_error_rate", rate) &&
+	    *rate >= 0 && *rate <= 1;
 }
 
 static void

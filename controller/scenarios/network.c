@@ -262,6 +262,7 @@ struct net_meas {
 	const char         *stall_source; /* "flag", "baseline" or "default" */
 	int64_t             t_fault, t_restore, spread_us;
 	bool                applied;
+	char                restore_why[300]; /* why t_restore is unknown */
 	json_t             *conn_before, *conn_during, *conn_after;
 	struct scen_outcome out;
 };
@@ -446,9 +447,12 @@ aborted:
 static bool
 net_all_recovered(struct run *r, void *plan, void *meas)
 {
-	struct net_plan       *pl = plan;
-	const struct net_meas *m  = meas;
+	struct net_plan *pl = plan;
+	struct net_meas *m  = meas;
 
+	if (!scen_restore_known(r, pl->t, pl->n, &m->t_restore, m->restore_why,
+	                        sizeof(m->restore_why)))
+		return false; /* a lease still holds the partition somewhere */
 	for (size_t i = 0; i < pl->n; i++) {
 		struct mttr_sample *s = NULL;
 		size_t              n;
@@ -479,10 +483,8 @@ static void
 net_revert(struct run *r, struct net_plan *pl, struct net_meas *m)
 {
 	scen_check_lost(r, pl->t, pl->n);
-	m->t_restore = scen_revert(r, pl->t, pl->n);
-	if (m->t_restore == 0)
-		m->t_restore = clk_now_us(); /* nobody acked: leases revert */
-	run_progress(r, "partition reverted");
+	scen_revert_end(r, pl->t, pl->n, "partition", &m->t_restore, m->restore_why,
+	                sizeof(m->restore_why));
 }
 
 static json_t *net_result(struct run *r, struct net_plan *pl, struct net_meas *m);
@@ -593,7 +595,7 @@ net_node_measure(struct run *r, const struct net_plan *pl, const struct net_meas
 		mttr_count(s, n, m->t_fault, m->t_restore, &nm->healthy_during,
 		           &nm->total_during);
 	mttr_count(s, n, m->test_start, m->test_end + 1, &nm->ok_all, &nm->total_all);
-	if (m->t_restore > 0 && !pl->t[i].lost &&
+	if (m->t_fault > 0 && m->t_restore > 0 && !pl->t[i].lost &&
 	    mttr_recovered_at(s, n, m->t_restore, (int64_t)(pl->p.window_s * 1e6), &t)) {
 		nm->recovered  = true;
 		nm->recovery_s = (double)(t - m->t_restore) / 1e6;
@@ -647,8 +649,8 @@ net_node_json(struct run *r, const struct net_plan *pl, const struct net_meas *m
 	report_seconds(o, "recovery_time", nm->recovered, nm->recovery_s,
 	               t->lost ? "agent lost during the run: its fault died with it, not "
 	                         "counted as recovered"
-	                   : m->t_restore == 0
-	                   ? "no fault was applied"
+	                   : m->t_fault <= 0 || m->t_restore == 0
+	                   ? scen_unmeasured_why(m->t_fault, m->restore_why)
 	                   : "no healthy run as long as the stability window "
 	                     "after the restore");
 	json_object_set_new(
@@ -739,7 +741,10 @@ net_summary(json_t *o, const struct net_plan *pl, const struct net_meas *m,
 	for (size_t i = 0; i < n_rec; i++)
 		worst = rec[i] > worst ? rec[i] : worst;
 	bool        have = all && n_rec > 0 && mttr_mean(rec, n_rec, &mean);
-	const char *why  = m->out.failure[0] ? m->out.failure : "no node recovered";
+	const char *why  = m->t_fault <= 0 || m->t_restore == 0
+	     ? scen_unmeasured_why(m->t_fault, m->restore_why)
+	     : m->out.failure[0] ? m->out.failure
+	                         : "no node recovered";
 	report_seconds(o, "mttr", have, mean, why);
 	report_seconds(o, "recovery_time", have, worst, why);
 	report_seconds(
@@ -754,8 +759,10 @@ net_result(struct run *r, struct net_plan *pl, struct net_meas *m)
 {
 	struct net_node_meas nm[SCEN_MAX_TARGETS];
 	json_t *o = json_object(), *nodes = json_array(), *affected = json_array();
-	json_t *samples   = json_object();
-	double  clock_err = scen_clock_error_ms(r, pl->t, pl->n);
+	json_t *samples       = json_object(), *timing;
+	struct scen_clock clk = {0};
+
+	scen_clock_targets(r, pl->t, pl->n, &clk);
 
 	for (size_t i = 0; i < pl->n; i++) {
 		net_node_measure(r, pl, m, i, &nm[i]);
@@ -772,7 +779,7 @@ net_result(struct run *r, struct net_plan *pl, struct net_meas *m)
 	report_time(o, "test_start", m->test_start);
 	report_time(o, "test_end", m->test_end);
 	report_time(o, "partition_start", m->t_fault);
-	report_time(o, "partition_end", m->t_fault > 0 ? m->t_restore : 0);
+	scen_window_end(o, "partition_end", m->t_fault, m->t_restore, m->restore_why);
 	json_object_set_new(o, "affected_nodes", affected);
 	net_summary(o, pl, m, nm, r);
 	json_object_set_new(o, "nodes", nodes);
@@ -785,7 +792,7 @@ net_result(struct run *r, struct net_plan *pl, struct net_meas *m)
 	json_object_set_new(o, "fault_spread_ms",
 	                    m->t_fault > 0 ? json_real((double)m->spread_us / 1000.0)
 	                                   : json_null());
-	json_object_set_new(o, "clock_error_ms", json_real(clock_err));
+	scen_clock_json(o, "clock_error_ms", &clk);
 	if (pl->p.probe_field[0] != '\0')
 		json_object_set_new(
 		    o, "stall_detection",
@@ -798,13 +805,13 @@ net_result(struct run *r, struct net_plan *pl, struct net_meas *m)
 		              isnan(m->rise_gap_ms) ? json_null()
 		                                    : json_real(m->rise_gap_ms),
 		              "factor", NET_STALL_FACTOR, "min_ms", NET_STALL_MIN_MS));
-	json_object_set_new(
-	    o, "timing",
-	    json_pack(
-	        "{s:i,s:f,s:s}", "probe_interval_ms", (int)pl->p.probe_interval_ms,
-	        "precision_ms", (double)pl->p.probe_interval_ms + clock_err, "note",
-	        "recovery times are quantised by the probe interval and placed on the "
-	        "controller's clock within the clock error bound"));
+	timing = json_pack(
+	    "{s:i,s:s}", "probe_interval_ms", (int)pl->p.probe_interval_ms, "note",
+	    "recovery times are quantised by the probe interval and placed on the "
+	    "controller's clock within the clock error bound");
+	clk.worst_ms += (double)pl->p.probe_interval_ms;
+	scen_clock_json(timing, "precision_ms", &clk);
+	json_object_set_new(o, "timing", timing);
 	json_object_set_new(o, "parameters", net_plan_json(pl));
 	json_object_set_new(o, "samples", samples);
 	return o;

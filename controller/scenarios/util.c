@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/utf8.h"
 #include "controller/report/report.h"
 #include "controller/scenarios/selector.h"
 
@@ -123,6 +124,7 @@ scen_fail(struct scen_outcome *o, int state, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(o->failure, sizeof(o->failure), fmt, ap);
 	va_end(ap);
+	utf8_trim_partial(o->failure); /* a failure jansson refuses is lost */
 	o->state = state;
 }
 
@@ -194,6 +196,7 @@ scen_collect_failures(const struct scen_target *t, size_t n, const struct obs_ac
 		                         used ? "; " : "", t[i].pod,
 		                         acks[i].error[0] ? acks[i].error : "failed");
 	}
+	utf8_trim_partial(err);
 }
 
 bool
@@ -269,6 +272,7 @@ scen_steady_why(const struct obs_sample *s, size_t n, char *why, size_t len)
 	    ? s[n - 1].detail
 	    : report_error_class(s[n - 1].error_class, cls, sizeof(cls));
 	snprintf(why, len, "its last probe failed (%s)", what ? what : "no reason given");
+	utf8_trim_partial(why);
 	return false;
 }
 
@@ -439,16 +443,81 @@ scen_revert(struct run *r, struct scen_target *t, size_t n)
 		m++;
 	}
 	scen_send(r, live, m, cmds, acks);
-	for (size_t i = 0; i < m; i++) {
-		if (acks[i].status == CHAOS__V1__STATUS__STATUS_OK &&
-		    acks[i].applied_us > last)
-			last = acks[i].applied_us;
-		else if (acks[i].status != CHAOS__V1__STATUS__STATUS_OK)
+	for (size_t i = 0, k = 0; i < n; i++) {
+		if (t[i].lost || t[i].fault_id[0] == '\0')
+			continue;
+		t[i].reverted_us = 0;
+		if (acks[k].status == CHAOS__V1__STATUS__STATUS_OK) {
+			t[i].reverted_us = acks[k].applied_us;
+			last = acks[k].applied_us > last ? acks[k].applied_us : last;
+		} else {
 			run_progress(
 			    r, "revert on %s not confirmed (%s); its lease reverts it",
-			    live[i].pod, acks[i].error);
+			    t[i].pod, acks[k].error);
+		}
+		k++;
 	}
 	return last;
+}
+
+/* The end of t's fault by its agent's events: the latest REVERTED or
+ * EXPIRED; 0 when none. */
+static int64_t
+scen_event_end(const struct scen_target *t, const struct obs_fault_event *ev, size_t n_ev)
+{
+	int64_t end = 0;
+
+	for (size_t i = 0; i < n_ev; i++)
+		if (strcmp(ev[i].fault_id, t->fault_id) == 0 &&
+		    (ev[i].phase == CHAOS__V1__FAULT_PHASE__FAULT_PHASE_REVERTED ||
+		     ev[i].phase == CHAOS__V1__FAULT_PHASE__FAULT_PHASE_EXPIRED) &&
+		    ev[i].t_us > end)
+			end = ev[i].t_us;
+	return end;
+}
+
+bool
+scen_fault_end(const struct scen_target *t, size_t n, const struct obs_fault_event *ev,
+               size_t n_ev, int64_t *end_us, char *why, size_t len)
+{
+	int64_t last = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int64_t end;
+		if (t[i].lost || t[i].fault_id[0] == '\0')
+			continue;
+		end = t[i].reverted_us > 0 ? t[i].reverted_us
+		                           : scen_event_end(&t[i], ev, n_ev);
+		if (end <= 0) {
+			snprintf(why, len, "revert not confirmed on %s", t[i].pod);
+			utf8_trim_partial(why);
+			return false;
+		}
+		last = end > last ? end : last;
+	}
+	if (last == 0) {
+		snprintf(why, len, "no target was faulted");
+		return false;
+	}
+	*end_us = last;
+	return true;
+}
+
+bool
+scen_restore_time(struct run *r, const struct scen_target *t, size_t n, int64_t *end_us,
+                  char *why, size_t len)
+{
+	enum { PER = 16 };
+	struct obs_fault_event *ev = calloc(n ? n * PER : 1, sizeof(*ev));
+	size_t                  k  = 0;
+	bool                    ok;
+
+	for (size_t i = 0; ev != NULL && i < n; i++)
+		if (t[i].fault_id[0] != '\0')
+			k += obs_fault_events(run_obs(r), t[i].fault_id, ev + k, PER);
+	ok = scen_fault_end(t, n, ev, k, end_us, why, len);
+	free(ev);
+	return ok;
 }
 
 size_t
@@ -483,18 +552,88 @@ scen_check_lost(struct run *r, struct scen_target *t, size_t n)
 	return lost;
 }
 
-double
-scen_clock_error_ms(struct run *r, const struct scen_target *t, size_t n)
+bool
+scen_restore_known(struct run *r, const struct scen_target *t, size_t n,
+                   int64_t *t_restore, char *why, size_t len)
 {
-	double worst = 0;
+	return *t_restore > 0 || scen_restore_time(r, t, n, t_restore, why, len);
+}
 
-	for (size_t i = 0; i < n; i++) {
-		int64_t off, err;
-		if (registry_clock(run_registry(r), t[i].agent_id, &off, &err) &&
-		    (double)err / 1000.0 > worst)
-			worst = (double)err / 1000.0;
+void
+scen_revert_end(struct run *r, struct scen_target *t, size_t n, const char *what,
+                int64_t *t_restore, char *why, size_t len)
+{
+	scen_revert(r, t, n);
+	/* not acked everywhere: the leases end it, and their expiry events
+	 * tell when; never the controller's clock */
+	*t_restore = 0;
+	if (scen_restore_time(r, t, n, t_restore, why, len))
+		run_progress(r, "%s reverted", what);
+	else
+		run_progress(r, "%s reverted, its end not yet confirmed: %s", what, why);
+}
+
+void
+scen_clock_take(struct scen_clock *c, const char *agent, bool measured, int64_t error_us)
+{
+	if (!measured) {
+		if (!c->unknown)
+			snprintf(c->why, sizeof(c->why), "no clock measurement for %s",
+			         agent);
+		c->unknown = true;
+		return;
 	}
-	return worst;
+	if ((double)error_us / 1000.0 > c->worst_ms)
+		c->worst_ms = (double)error_us / 1000.0;
+}
+
+void
+scen_clock_targets(struct run *r, const struct scen_target *t, size_t n,
+                   struct scen_clock *c)
+{
+	for (size_t i = 0; i < n; i++) {
+		int64_t off, err = 0;
+		bool    have = registry_clock(run_registry(r), t[i].agent_id, &off, &err);
+		scen_clock_take(c, scen_served_by(&t[i]), have, err);
+	}
+}
+
+void
+scen_clock_json(json_t *o, const char *key, const struct scen_clock *c)
+{
+	if (c->unknown)
+		scen_null(o, key, c->why);
+	else
+		json_object_set_new(o, key, json_real(c->worst_ms));
+}
+
+void
+scen_null(json_t *o, const char *key, const char *reason)
+{
+	char rkey[128];
+
+	snprintf(rkey, sizeof(rkey), "%s_reason", key);
+	json_object_set_new(o, key, json_null());
+	json_object_set_new(o, rkey, json_string(reason));
+}
+
+const char *
+scen_unmeasured_why(int64_t t_fault, const char *restore_why)
+{
+	if (t_fault <= 0)
+		return "no fault was applied";
+	return restore_why != NULL && restore_why[0] != '\0' ? restore_why
+	                                                     : "the fault is still on";
+}
+
+void
+scen_window_end(json_t *o, const char *key, int64_t t_fault, int64_t t_restore,
+                const char *restore_why)
+{
+	if (t_fault > 0 && t_restore > 0)
+		report_time(o, key, t_restore);
+	else
+		scen_null(o, key, scen_unmeasured_why(t_fault, restore_why));
 }
 
 size_t

@@ -29,6 +29,7 @@ struct scen_target {
 	bool    lost;       /* agent lost or restarted since the fault */
 	int64_t lost_at_us; /* controller clock */
 	char    fault_id[SCEN_ID_LEN];
+	int64_t reverted_us; /* its revert's ack (controller clock); 0: none */
 };
 
 /* Connected agents of run r with role (Chaos__V1__Role) in namespace ns
@@ -108,16 +109,75 @@ bool scen_apply(struct run *r, struct scen_target *t, size_t n,
                 Chaos__V1__FaultSpec *const *specs, int64_t *t_fault, int64_t *spread_us,
                 char *err, size_t errlen);
 
-/* Reverts t[i].fault_id on every target not lost; returns the latest revert
- * time (controller clock), or 0 when no agent acked. */
+/* Reverts t[i].fault_id on every target not lost and sets t[i].reverted_us
+ * from its ack; returns the latest revert time (controller clock), or 0
+ * when no agent acked. A target that did not ack reverts at its lease's
+ * expiry: scen_restore_time() tells when. */
 int64_t scen_revert(struct run *r, struct scen_target *t, size_t n);
+
+/* When the fault on t[0..n) ended, as measured: per target its revert ack
+ * (reverted_us), else the time of its agent's REVERTED or EXPIRED event
+ * for its fault_id in ev[0..n_ev) (agent clock, offset applied); *end_us =
+ * the latest. Lost targets and targets without a fault are left out (their
+ * fault died with their agent). False, *end_us untouched and why = "revert
+ * not confirmed on <pod>", when a target has neither; false with why "no
+ * target was faulted" when none counts. */
+bool scen_fault_end(const struct scen_target *t, size_t n,
+                    const struct obs_fault_event *ev, size_t n_ev, int64_t *end_us,
+                    char *why, size_t len);
+
+/* scen_fault_end() over the fault events run r observed so far. Called
+ * again while it is false: an expiry event arrives with the lease's end. */
+bool scen_restore_time(struct run *r, const struct scen_target *t, size_t n,
+                       int64_t *end_us, char *why, size_t len);
+
+/* For a recovery wait: true once *t_restore is known, trying
+ * scen_restore_time() again while it is 0. */
+bool scen_restore_known(struct run *r, const struct scen_target *t, size_t n,
+                        int64_t *t_restore, char *why, size_t len);
+
+/* scen_revert(), then *t_restore by scen_restore_time() (left 0, why set,
+ * when not confirmed yet), and a progress line "<what> reverted". */
+void scen_revert_end(struct run *r, struct scen_target *t, size_t n, const char *what,
+                     int64_t *t_restore, char *why, size_t len);
 
 /* Marks targets whose agent is lost or restarted since selection. Returns
  * how many are lost in all. */
 size_t scen_check_lost(struct run *r, struct scen_target *t, size_t n);
 
-/* Controller-clock error bound across the targets, in ms (largest). */
-double scen_clock_error_ms(struct run *r, const struct scen_target *t, size_t n);
+/* The error bound of the agent clocks a result's times came from: the
+ * largest, or unknown (why names the agent) when one had no measurement. */
+struct scen_clock {
+	bool   unknown;
+	double worst_ms;
+	char   why[300];
+};
+
+/* Takes one agent's clock into c: measured with error_us, or not measured
+ * (c becomes unknown; why names the first such agent). */
+void scen_clock_take(struct scen_clock *c, const char *agent, bool measured,
+                     int64_t error_us);
+
+/* scen_clock_take() for every target of t[0..n) (samples, acks and fault
+ * events all come on its agent's clock). */
+void scen_clock_targets(struct run *r, const struct scen_target *t, size_t n,
+                        struct scen_clock *c);
+
+/* o[key] = the bound in ms, or null with o[key_reason]. */
+void scen_clock_json(json_t *o, const char *key, const struct scen_clock *c);
+
+/* o[key] = null and o[key_reason] = reason: a figure not measured. */
+void scen_null(json_t *o, const char *key, const char *reason);
+
+/* Why a figure of the fault window is unknown: "no fault was applied"
+ * when t_fault <= 0, else restore_why (t_restore unknown; "the fault is
+ * still on" when that is empty: a checkpoint during the fault). */
+const char *scen_unmeasured_why(int64_t t_fault, const char *restore_why);
+
+/* o[key] = the fault window's end, t_restore; null with o[key_reason]
+ * (scen_unmeasured_why) when no fault was applied or its end is unknown. */
+void scen_window_end(json_t *o, const char *key, int64_t t_fault, int64_t t_restore,
+                     const char *restore_why);
 
 /* The result's "user_requests": what a user of the platform would have
  * seen (the success-rate SLO counts these), as {ok, errors, total,

@@ -42,6 +42,7 @@ ts = lambda s: datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
 for k in ("scenario", "outage_start", "outage_end", "success_count", "error_count", "phases",
           "recovery_time_distribution", "mttr", "recovery_time", "test_start", "test_end"):
     assert k in r, f"missing {k}"
+assert isinstance(r["clock_error_ms"], (int, float)), r.get("clock_error_ms_reason")
 start, end = ts(r["test_start"]), ts(r["test_end"])
 truth = {}
 for pod in status["pods"]:

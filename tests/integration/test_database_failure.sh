@@ -47,7 +47,10 @@ assert bad and all("503" in x.get("detail", "") or x["err"] == "http_5xx" for x 
 # the PostgreSQL probes failed with a connection error class
 errs = {x["err"] for k, v in r["samples"].items() if k.startswith("pgconn/") for x in v if not x["ok"]}
 assert errs and errs <= {"refused", "timeout"}, errs
-assert r["api_error_rate"] > 0
+assert 0 < r["api_error_rate"] <= 1, r["api_error_rate"]  # a fraction
+assert isinstance(r["api_requests_during"], int) and r["api_requests_during"] > 0
+assert isinstance(r["clock_error_ms"], (int, float)), r.get("clock_error_ms_reason")
+assert r["failure_end"] is not None, r.get("failure_end_reason")
 print(f"ok: 503 after {r['api_detection_time']} s; pg errors {sorted(errs)}; db recovery "
       f"{r['database_recovery_time']} s, api recovery {r['api_recovery_time']} s")
 PY

@@ -98,6 +98,9 @@ for k in ("scenario", "partition_start", "partition_end", "affected_nodes", "mtt
     assert k in r, f"missing {k}"
 assert r["scenario"] == "network_partition"
 assert r["affected_nodes"] == ["chain-2"], r["affected_nodes"]
+# every agent's clock was measured: the bound is a number, never a 0 for unknown
+assert isinstance(r["clock_error_ms"], (int, float)), r.get("clock_error_ms_reason")
+assert isinstance(r["timing"]["precision_ms"], (int, float)), r["timing"]
 rt = r["recovery_time"]
 assert isinstance(rt, (int, float)) and rt > 0, f"recovery_time {rt!r}"
 ts = lambda s: datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(

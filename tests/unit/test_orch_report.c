@@ -354,11 +354,20 @@ test_rule_database_api_error_rate(void **state)
 	json_object_set_new(r, "api_error_rate", json_real(0.004));
 	add(off, "succeeded", r);
 	assert_rule(on, off, "database_api_error_rate_high", "5.2 %");
-	/* without api_error_rate: the run's own counts */
+	/* api_error_rate not measured (no fault applied): no rate at all, never
+	 * the run's own counts (they cover the whole run and the PostgreSQL
+	 * probes too) */
 	on  = json_array();
 	off = json_array();
-	add(on, "succeeded", result_new("database_failure", 5, 90, 10, T0));
-	add(off, "succeeded", result_new("network_partition", 5, 90, 10, T0));
+	r   = result_new("database_failure", 5, 90, 10, T0);
+	json_object_set_new(r, "api_error_rate", json_real(0.1));
+	add(on, "succeeded", r);
+	r = result_new("database_failure", 5, 50, 50, T0);
+	json_object_set_new(r, "api_error_rate", json_null());
+	json_object_set_new(r, "api_error_rate_reason",
+	                    json_string("no fault was applied"));
+	add(off, "succeeded", r);
+	add(off, "succeeded", result_new("database_failure", 5, 90, 10, T0));
 	assert_rule(on, off, "database_api_error_rate_high", "10.0 %");
 }
 

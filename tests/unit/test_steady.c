@@ -59,6 +59,29 @@ test_a_failure_without_detail_names_its_error_class(void **state)
 	assert_string_equal(why, "its last probe failed (no reason given)");
 }
 
+/* A localised PostgreSQL message cut by the fixed buffers still makes a
+ * string jansson takes: the reason beside a null is never dropped. */
+static void
+test_a_cut_cyrillic_reason_stays_valid_utf8(void **state)
+{
+	struct obs_sample   s = {.healthy = false};
+	struct scen_outcome o;
+	char                why[41], ru[600] = ""; /* 41: cuts a letter */
+	json_t             *j;
+
+	(void)state;
+	for (size_t i = 0; i + 2 < sizeof(ru); i += 2) /* "ЖЖЖ..." */
+		memcpy(ru + i, "\xd0\x96", 2);
+	snprintf(s.detail, sizeof(s.detail), "%s", ru);
+	assert_false(scen_steady_why(&s, 1, why, sizeof(why)));
+	assert_non_null(j = json_string(why));
+	json_decref(j);
+	scen_fail(&o, 3, "failed: %s", ru);
+	assert_true(strlen(o.failure) > 500);
+	assert_non_null(j = json_string(o.failure));
+	json_decref(j);
+}
+
 int
 main(void)
 {
@@ -66,6 +89,7 @@ main(void)
 	    cmocka_unit_test(test_no_sample_says_none_reached_the_controller),
 	    cmocka_unit_test(test_the_last_sample_decides),
 	    cmocka_unit_test(test_a_failure_without_detail_names_its_error_class),
+	    cmocka_unit_test(test_a_cut_cyrillic_reason_stays_valid_utf8),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
