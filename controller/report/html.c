@@ -359,18 +359,27 @@ html_lane(FILE *f, const struct html_axis *ax, const struct html_lane *l, double
 	free(p);
 }
 
-/* The fault window the scenario declares: <window>_start/<window>_end. */
-static bool
-html_fault_window(const json_t *res, const struct scenario *sc, double *a, double *b)
+enum html_window { HTML_WIN_NONE, HTML_WIN_FULL, HTML_WIN_OPEN };
+
+/* The fault window the scenario declares: <window>_start/<window>_end.
+ * OPEN: it started and its end was not measured (a revert no agent
+ * confirmed); *b is then the axis' end, for drawing only. */
+static enum html_window
+html_fault_window(const json_t *res, const struct scenario *sc,
+                  const struct html_axis *ax, double *a, double *b)
 {
 	char k1[64], k2[64];
 
 	if (sc == NULL || sc->shape.window == NULL)
-		return false;
+		return HTML_WIN_NONE;
 	snprintf(k1, sizeof(k1), "%s_start", sc->shape.window);
 	snprintf(k2, sizeof(k2), "%s_end", sc->shape.window);
-	return orch_parse_iso(html_str(res, k1), a) &&
-	    orch_parse_iso(html_str(res, k2), b) && *b >= *a;
+	if (!orch_parse_iso(html_str(res, k1), a))
+		return HTML_WIN_NONE;
+	if (orch_parse_iso(html_str(res, k2), b) && *b >= *a)
+		return HTML_WIN_FULL;
+	*b = ax->t1 > *a ? ax->t1 : *a;
+	return HTML_WIN_OPEN;
 }
 
 /* When the scenario recovered: recovered_at, else the fault's end plus
@@ -416,19 +425,25 @@ static void
 html_timeline_marks(FILE *f, const json_t *res, const struct scenario *sc,
                     const struct html_axis *ax, double bottom)
 {
-	double      a = 0, b = 0, rec;
-	bool        fault = html_fault_window(res, sc, &a, &b);
-	const char *label = fault ? sc->shape.window : "";
+	double           a = 0, b = 0, rec;
+	enum html_window win   = html_fault_window(res, sc, ax, &a, &b);
+	bool             fault = win == HTML_WIN_FULL;
+	char             len[48];
 
-	if (fault) {
+	if (win != HTML_WIN_NONE) {
 		double x0 = html_x(ax, a), x1 = html_x(ax, b);
+		if (fault)
+			snprintf(len, sizeof(len), "%.1f s", b - a);
+		else
+			snprintf(len, sizeof(len), "(end not measured)");
 		fprintf(f,
 		        "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%.1f\" "
-		        "fill=\"%s\"/>"
+		        "fill=\"%s\"%s/>"
 		        "<text x=\"%.1f\" y=\"%d\" font-size=\"12\" fill=\"#9a6700\">%s "
-		        "%.1f s</text>\n",
+		        "%s</text>\n",
 		        x0, HTML_TOP - 8, fmax(x1 - x0, 1.0), bottom - HTML_TOP + 8,
-		        RENDER_FAULT, x0 + 2, HTML_TOP - 12, label, b - a);
+		        RENDER_FAULT, fault ? "" : " fill-opacity=\"0.4\"", x0 + 2,
+		        HTML_TOP - 12, sc->shape.window, len);
 	}
 	if (html_recovered_at(res, fault, b, &rec)) {
 		double        x  = html_x(ax, rec);

@@ -712,6 +712,39 @@ test_html_and_junit_escape_hostile_names(void **state)
 	json_decref(report);
 }
 
+/* A fault window whose end no agent confirmed is drawn open and labelled
+ * so, and no recovery time is computed from the drawing. */
+static void
+test_html_open_fault_window_says_end_not_measured(void **state)
+{
+	json_t *e = json_array(), *r = result_new("network_partition", NAN, 10, 1, T0);
+	json_t *samples = json_object(), *report;
+	const json_t *res[1];
+	char         *html;
+
+	(void)state;
+	json_object_set_new(samples, "node-0",
+	                    json_pack("[{s:s,s:b},{s:s,s:b}]", "t",
+	                              "2026-11-19T01:00:00.000Z", "ok", 1, "t",
+	                              "2026-11-19T01:00:02.000Z", "ok", 0));
+	json_object_set_new(r, "samples", samples);
+	json_object_set_new(r, "test_end", json_string("2026-11-19T01:00:03.000Z"));
+	json_object_set_new(r, "partition_start",
+	                    json_string("2026-11-19T01:00:01.000Z"));
+	json_object_set_new(r, "partition_end", json_null());
+	res[0] = json_incref(r);
+	add(e, "failed", r);
+	report = orch_report_build(e, "ns", T0, NULL, &slo_t);
+	html   = report_html_render(report, res, 1, &slo_t);
+	assert_non_null(html);
+	assert_non_null(strstr(html, ">partition (end not measured)</text>"));
+	assert_null(strstr(html, "recovered ("));
+	free(html);
+	json_decref((json_t *)res[0]);
+	json_decref(report);
+	json_decref(e);
+}
+
 static void
 test_metrics_last_mttr_only_once_measured(void **state)
 {
@@ -784,6 +817,7 @@ main(void)
 	    cmocka_unit_test(test_junit_unmeasured_is_an_error_not_a_pass),
 	    cmocka_unit_test(test_parse_iso),
 	    cmocka_unit_test(test_html_and_junit_escape_hostile_names),
+	    cmocka_unit_test(test_html_open_fault_window_says_end_not_measured),
 	    cmocka_unit_test(test_metrics_last_mttr_only_once_measured),
 	};
 
