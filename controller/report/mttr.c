@@ -6,9 +6,18 @@
 
 #include "common/hist.h"
 
+struct mttr_rule
+mttr_rule_for(double window_s, uint32_t interval_ms, uint32_t timeout_ms)
+{
+	return (struct mttr_rule) {
+	    .window_us  = (int64_t)(window_s * 1e6),
+	    .max_gap_us = 2 * ((int64_t)interval_ms + (int64_t)timeout_ms) * 1000,
+	};
+}
+
 bool
 mttr_recovered_at(const struct mttr_sample *s, size_t n, int64_t t_from,
-                  int64_t window_us, int64_t *t_recovered)
+                  const struct mttr_rule *rule, int64_t *t_recovered)
 {
 	size_t start = n; /* candidate start of the healthy run */
 
@@ -19,13 +28,32 @@ mttr_recovered_at(const struct mttr_sample *s, size_t n, int64_t t_from,
 			start = n;
 			continue;
 		}
+		/* a silence inside the run: unknown, so the run starts again */
+		if (start != n && rule->max_gap_us > 0 &&
+		    s[i].t_us - s[i - 1].t_us > rule->max_gap_us)
+			start = n;
 		if (start == n)
 			start = i;
-		if (s[i].t_us - s[start].t_us >= window_us) {
+		if (s[i].t_us - s[start].t_us >= rule->window_us) {
 			*t_recovered = s[start].t_us;
 			return true;
 		}
 	}
+	return false;
+}
+
+bool
+mttr_was_down(const struct mttr_sample *s, size_t n, int64_t t_from, int64_t t_until)
+{
+	size_t i = 0;
+
+	while (i < n && s[i].t_us < t_from)
+		i++;
+	if (i > 0 && !s[i - 1].healthy)
+		return true;
+	for (; i < n && s[i].t_us <= t_until; i++)
+		if (!s[i].healthy)
+			return true;
 	return false;
 }
 

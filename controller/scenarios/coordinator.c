@@ -329,6 +329,21 @@ co_send(struct run *r, struct co_plan *pl, Chaos__V1__Command *cmds, struct obs_
 	return run_send_all(r, pl->n_ep, ids, ptr, 5 * 1000000LL, acks);
 }
 
+/* A readiness probe answers within 1 s or fails: a slow coordinator must
+ * not hide when it comes back. */
+static uint32_t
+co_probe_timeout(const struct co_plan *pl)
+{
+	return pl->p.timeout_ms < 1000 ? pl->p.timeout_ms : 1000;
+}
+
+/* What an endpoint's recovery must show (mttr_rule_for). */
+static struct mttr_rule
+co_rule(const struct co_plan *pl)
+{
+	return mttr_rule_for(pl->p.window_s, pl->p.interval_ms, co_probe_timeout(pl));
+}
+
 static bool
 co_start_watch(struct run *r, struct co_plan *pl, struct co_meas *m)
 {
@@ -353,7 +368,7 @@ co_start_watch(struct run *r, struct co_plan *pl, struct co_meas *m)
 		ps[i].probe_id = e->probe_id,
 		ps[i].kind     = CHAOS__V1__PROBE_KIND__PROBE_KIND_HTTP;
 		ps[i].target = purl[i], ps[i].interval_ms = pl->p.interval_ms;
-		ps[i].timeout_ms = pl->p.timeout_ms < 1000 ? pl->p.timeout_ms : 1000;
+		ps[i].timeout_ms        = co_probe_timeout(pl);
 		ps[i].has_expect_status = true, ps[i].expect_status = 200;
 		chaos__v1__load_spec__init(&ls[i]);
 		ls[i].load_id = e->load_id, ls[i].url = lurl[i];
@@ -566,12 +581,13 @@ co_wait_pods(struct run *r, struct co_plan *pl, struct co_meas *m,
 static int64_t
 co_recovered_at(struct run *r, struct co_plan *pl, const struct co_meas *m)
 {
-	int64_t latest = 0;
+	int64_t          latest = 0;
+	struct mttr_rule rule   = co_rule(pl);
 
 	for (size_t i = 0; i < pl->n_ep; i++) {
 		double s;
-		if (!scen_probe_recovery(r, pl->ep[i].probe_id, m->t_restore,
-		                         (int64_t)(pl->p.window_s * 1e6), &s))
+		if (!scen_probe_recovery(r, pl->ep[i].probe_id, m->t_restore, &rule, &s,
+		                         NULL))
 			return 0;
 		int64_t t = m->t_restore + (int64_t)llround(s * 1e6);
 		latest    = t > latest ? t : latest;
@@ -802,21 +818,22 @@ co_load_json(struct run *r, struct co_plan *pl, const struct co_meas *m, json_t 
 static void
 co_recovery_json(struct run *r, struct co_plan *pl, const struct co_meas *m, json_t *o)
 {
-	double      rec[SCEN_MAX_TARGETS], v, mean = 0;
-	size_t      n         = 0;
-	int64_t     first_bad = 0;
-	json_t     *eps = json_array(), *dist = json_object();
-	const char *unknown = m->t_fault <= 0 || m->t_restore == 0
-	    ? scen_unmeasured_why(m->t_fault, m->restore_why)
-	    : NULL;
+	double           rec[SCEN_MAX_TARGETS], v, mean = 0;
+	struct mttr_rule rule      = co_rule(pl);
+	size_t           n         = 0;
+	int64_t          first_bad = 0;
+	json_t          *eps = json_array(), *dist = json_object();
+	const char      *unknown = m->t_fault <= 0 || m->t_restore == 0
+	         ? scen_unmeasured_why(m->t_fault, m->restore_why)
+	         : NULL;
 
 	for (size_t i = 0; i < pl->n_ep; i++) {
 		struct mttr_sample *s  = NULL;
 		size_t              ns = scen_mttr_samples(r, pl->ep[i].probe_id, &s);
 		int64_t             t;
 		bool                ok = m->t_restore > 0 &&
-		    scen_probe_recovery(r, pl->ep[i].probe_id, m->t_restore,
-		                        (int64_t)(pl->p.window_s * 1e6), &v);
+		    scen_probe_recovery(r, pl->ep[i].probe_id, m->t_restore, &rule, &v,
+		                        NULL);
 		json_t *e =
 		    json_pack("{s:s,s:s}", "name", pl->ep[i].name, "url", pl->ep[i].base);
 		report_seconds(e, "recovery_time", ok, v, unknown ?: "not recovered");

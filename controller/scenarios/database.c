@@ -230,6 +230,14 @@ db_probe_timeout(const struct db_plan *pl)
 	return pl->latency ? 6 * (pl->p.latency_ms + pl->p.jitter_ms) + 2000 : 1000;
 }
 
+/* What a client's recovery must show: the window, with no silence in its
+ * probes longer than two samples' time. */
+static struct mttr_rule
+db_rule(const struct db_plan *pl)
+{
+	return mttr_rule_for(pl->p.window_s, pl->p.interval_ms, db_probe_timeout(pl));
+}
+
 static void
 db_probe_spec(const struct db_plan *pl, enum db_probe k, Chaos__V1__ProbeSpec *spec,
               char *url, size_t len)
@@ -405,6 +413,7 @@ db_all_recovered(struct run *r, void *plan, void *meas)
 	size_t              n;
 	struct scen_target *t = db_fault_targets(pl, &n);
 	double              s;
+	struct mttr_rule    rule = db_rule(pl);
 
 	if (!scen_restore_known(r, t, n, &m->t_restore, m->restore_why,
 	                        sizeof(m->restore_why)))
@@ -413,8 +422,8 @@ db_all_recovered(struct run *r, void *plan, void *meas)
 	for (int k = 0; k < DB_N_PROBES; k++)
 		for (size_t i = 0; i < pl->n_cl; i++)
 			if (!pl->cl[i].lost &&
-			    !scen_probe_recovery(r, pl->probe[k][i], m->t_restore,
-			                         (int64_t)(pl->p.window_s * 1e6), &s))
+			    !scen_probe_recovery(r, pl->probe[k][i], m->t_restore, &rule,
+			                         &s, NULL))
 				return false;
 	return true;
 }
@@ -490,12 +499,14 @@ static bool
 db_client_recovery(struct run *r, struct db_plan *pl, const struct db_meas *m, size_t i,
                    int k0, int k1, double *worst)
 {
+	struct mttr_rule rule = db_rule(pl);
+
 	*worst = 0;
 	for (int k = k0; k <= k1; k++) {
 		double s;
 		if (m->t_fault <= 0 || m->t_restore == 0 ||
-		    !scen_probe_recovery(r, pl->probe[k][i], m->t_restore,
-		                         (int64_t)(pl->p.window_s * 1e6), &s))
+		    !scen_probe_recovery(r, pl->probe[k][i], m->t_restore, &rule, &s,
+		                         NULL))
 			return false;
 		*worst = s > *worst ? s : *worst;
 	}

@@ -447,8 +447,10 @@ aborted:
 static bool
 net_all_recovered(struct run *r, void *plan, void *meas)
 {
-	struct net_plan *pl = plan;
-	struct net_meas *m  = meas;
+	struct net_plan *pl   = plan;
+	struct net_meas *m    = meas;
+	struct mttr_rule rule = mttr_rule_for(pl->p.window_s, pl->p.probe_interval_ms,
+	                                      pl->p.probe_timeout_ms);
 
 	if (!scen_restore_known(r, pl->t, pl->n, &m->t_restore, m->restore_why,
 	                        sizeof(m->restore_why)))
@@ -461,8 +463,7 @@ net_all_recovered(struct run *r, void *plan, void *meas)
 		if (pl->t[i].lost)
 			continue;
 		n  = scen_mttr_samples(r, pl->probe_id[i], &s);
-		ok = mttr_recovered_at(s, n, m->t_restore,
-		                       (int64_t)(pl->p.window_s * 1e6), &t);
+		ok = mttr_recovered_at(s, n, m->t_restore, &rule, &t);
 		free(s);
 		if (!ok)
 			return false;
@@ -574,9 +575,16 @@ out:
 	return m.out.state;
 }
 
+/* A node healthy from the restore on: its first sample after the restore
+ * is no recovery, and counting it as one would pull the MTTR down. */
+#define NET_NOT_DOWN                                                                     \
+	"not down at the restore or after it: nothing to recover, not counted in "       \
+	"the mttr"
+
 /* Per-node figures that the result and the summary both need. */
 struct net_node_meas {
 	bool   recovered;
+	bool   was_down; /* at the restore or after: else nothing to recover */
 	double recovery_s;
 	size_t healthy_during, total_during;
 	size_t ok_all, total_all;
@@ -589,6 +597,8 @@ net_node_measure(struct run *r, const struct net_plan *pl, const struct net_meas
 	struct mttr_sample *s = NULL;
 	size_t              n = scen_mttr_samples(r, pl->probe_id[i], &s);
 	int64_t             t;
+	struct mttr_rule    rule = mttr_rule_for(pl->p.window_s, pl->p.probe_interval_ms,
+	                                         pl->p.probe_timeout_ms);
 
 	memset(nm, 0, sizeof(*nm));
 	if (m->t_fault > 0)
@@ -596,8 +606,9 @@ net_node_measure(struct run *r, const struct net_plan *pl, const struct net_meas
 		           &nm->total_during);
 	mttr_count(s, n, m->test_start, m->test_end + 1, &nm->ok_all, &nm->total_all);
 	if (m->t_fault > 0 && m->t_restore > 0 && !pl->t[i].lost &&
-	    mttr_recovered_at(s, n, m->t_restore, (int64_t)(pl->p.window_s * 1e6), &t)) {
+	    mttr_recovered_at(s, n, m->t_restore, &rule, &t)) {
 		nm->recovered  = true;
+		nm->was_down   = mttr_was_down(s, n, m->t_restore, t);
 		nm->recovery_s = (double)(t - m->t_restore) / 1e6;
 	}
 	free(s);
@@ -646,13 +657,14 @@ net_node_json(struct run *r, const struct net_plan *pl, const struct net_meas *m
 	json_object_set_new(o, "fault_outcome", json_string(outcome));
 	json_object_set_new(o, "packets_dropped",
 	                    has_packets ? json_integer(packets) : json_null());
-	report_seconds(o, "recovery_time", nm->recovered, nm->recovery_s,
+	report_seconds(o, "recovery_time", nm->recovered && nm->was_down, nm->recovery_s,
 	               t->lost ? "agent lost during the run: its fault died with it, not "
 	                         "counted as recovered"
 	                   : m->t_fault <= 0 || m->t_restore == 0
 	                   ? scen_unmeasured_why(m->t_fault, m->restore_why)
-	                   : "no healthy run as long as the stability window "
-	                     "after the restore");
+	                   : nm->recovered ? NET_NOT_DOWN
+	                                   : "no healthy run as long as the stability "
+	                                     "window after the restore");
 	json_object_set_new(
 	    o, "consensus_during",
 	    json_pack("{s:I,s:I,s:o}", "healthy", (json_int_t)nm->healthy_during, "total",
@@ -735,7 +747,7 @@ net_summary(json_t *o, const struct net_plan *pl, const struct net_meas *m,
 			continue;
 		if (!nm[i].recovered)
 			all = false;
-		else
+		else if (nm[i].was_down) /* else nothing to recover: no figure */
 			rec[n_rec++] = nm[i].recovery_s;
 	}
 	for (size_t i = 0; i < n_rec; i++)
@@ -744,6 +756,8 @@ net_summary(json_t *o, const struct net_plan *pl, const struct net_meas *m,
 	const char *why  = m->t_fault <= 0 || m->t_restore == 0
 	     ? scen_unmeasured_why(m->t_fault, m->restore_why)
 	     : m->out.failure[0] ? m->out.failure
+	     : all               ? "no node was down at the restore or after it: "
+	                           "nothing to recover"
 	                         : "no node recovered";
 	report_seconds(o, "mttr", have, mean, why);
 	report_seconds(o, "recovery_time", have, worst, why);

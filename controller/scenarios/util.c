@@ -240,17 +240,19 @@ scen_stop_probes(struct run *r, struct scen_target *t, size_t n, scen_id *ids)
 }
 
 bool
-scen_probe_recovery(struct run *r, const char *id, int64_t t_from, int64_t window_us,
-                    double *seconds)
+scen_probe_recovery(struct run *r, const char *id, int64_t t_from,
+                    const struct mttr_rule *rule, double *seconds, bool *was_down)
 {
 	struct mttr_sample *s = NULL;
 	size_t              n = scen_mttr_samples(r, id, &s);
 	int64_t             t;
-	bool                ok = mttr_recovered_at(s, n, t_from, window_us, &t);
+	bool                ok = mttr_recovered_at(s, n, t_from, rule, &t);
 
-	free(s);
 	if (ok)
 		*seconds = (double)(t - t_from) / 1e6;
+	if (ok && was_down != NULL)
+		*was_down = mttr_was_down(s, n, t_from, t);
+	free(s);
 	return ok;
 }
 

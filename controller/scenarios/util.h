@@ -75,10 +75,12 @@ bool scen_start_probes(struct run *r, struct scen_target *t, size_t n, const cha
                        size_t errlen);
 void scen_stop_probes(struct run *r, struct scen_target *t, size_t n, scen_id *ids);
 
-/* Seconds from t_from until probe id began a healthy run lasting window_us;
- * false when it has not (yet). */
-bool scen_probe_recovery(struct run *r, const char *id, int64_t t_from, int64_t window_us,
-                         double *seconds);
+/* Seconds from t_from until probe id began a healthy run meeting rule
+ * (mttr_recovered_at); false when it has not (yet). was_down (may be NULL):
+ * whether it was down at t_from or after, before that run
+ * (mttr_was_down): when not, those seconds are no recovery. */
+bool scen_probe_recovery(struct run *r, const char *id, int64_t t_from,
+                         const struct mttr_rule *rule, double *seconds, bool *was_down);
 
 /* Whether the latest sample of probe id is healthy. When not, why (len
  * bytes) says whether no sample arrived at all or how the last one failed. */

@@ -15,6 +15,9 @@
 		(t) * 1000LL, (h)                                                        \
 	}
 
+/* a 1 s window, no limit on gaps */
+static const struct mttr_rule W1S = {.window_us = 1000 * 1000};
+
 static void
 test_recovery_starts_at_first_sample_of_a_full_healthy_window(void **state)
 {
@@ -25,7 +28,7 @@ test_recovery_starts_at_first_sample_of_a_full_healthy_window(void **state)
 	int64_t            t;
 
 	(void)state;
-	assert_true(mttr_recovered_at(s, 9, 1000 * 1000, 1000 * 1000, &t));
+	assert_true(mttr_recovered_at(s, 9, 1000 * 1000, &W1S, &t));
 	assert_int_equal(t, 1500 * 1000);
 }
 
@@ -37,7 +40,7 @@ test_a_relapse_inside_the_window_restarts_it(void **state)
 	int64_t            t;
 
 	(void)state;
-	assert_true(mttr_recovered_at(s, 6, 1000 * 1000, 1000 * 1000, &t));
+	assert_true(mttr_recovered_at(s, 6, 1000 * 1000, &W1S, &t));
 	assert_int_equal(t, 1600 * 1000);
 }
 
@@ -48,9 +51,9 @@ test_not_recovered_until_the_window_is_covered_by_samples(void **state)
 	int64_t            t   = -1;
 
 	(void)state;
-	assert_false(mttr_recovered_at(s, 3, 1000 * 1000, 1000 * 1000, &t));
+	assert_false(mttr_recovered_at(s, 3, 1000 * 1000, &W1S, &t));
 	assert_int_equal(t, -1);
-	assert_false(mttr_recovered_at(NULL, 0, 0, 0, &t));
+	assert_false(mttr_recovered_at(NULL, 0, 0, &W1S, &t));
 }
 
 static void
@@ -61,8 +64,47 @@ test_samples_before_the_restore_do_not_count(void **state)
 	int64_t            t;
 
 	(void)state;
-	assert_true(mttr_recovered_at(s, 5, 1000 * 1000, 200 * 1000, &t));
+	struct mttr_rule w = {.window_us = 200 * 1000};
+
+	assert_true(mttr_recovered_at(s, 5, 1000 * 1000, &w, &t));
 	assert_int_equal(t, 1100 * 1000);
+}
+
+/* A silence longer than the rule allows inside a healthy run: the state in
+ * it is unknown, so the run starts again after it. */
+static void
+test_a_gap_in_the_samples_breaks_the_healthy_run(void **state)
+{
+	struct mttr_sample s[] = {S(1000, 0),  S(1100, 1),  S(1200, 1),
+	                          S(11200, 1), S(11400, 1), S(12300, 1)};
+	struct mttr_rule   gap = mttr_rule_for(1.0, 200, 300); /* gap 1 s */
+	int64_t            t;
+
+	(void)state;
+	assert_int_equal(gap.max_gap_us, 1000 * 1000);
+	assert_true(mttr_recovered_at(s, 6, 1000 * 1000, &W1S, &t));
+	assert_int_equal(t, 1100 * 1000); /* no gap rule: the silence counted */
+	assert_true(mttr_recovered_at(s, 6, 1000 * 1000, &gap, &t));
+	assert_int_equal(t, 11200 * 1000);
+}
+
+/* Down at the restore (its last sample before it) or after it: a
+ * recovery; healthy throughout: nothing to recover. */
+static void
+test_was_down_at_the_restore_or_after(void **state)
+{
+	struct mttr_sample down_before[] = {S(500, 1), S(900, 0), S(1100, 1)};
+	struct mttr_sample down_after[]  = {S(900, 1), S(1100, 0), S(1300, 1)};
+	struct mttr_sample never[]       = {S(500, 0), S(900, 1), S(1100, 1)};
+
+	(void)state;
+	assert_true(mttr_was_down(down_before, 3, 1000 * 1000, 1100 * 1000));
+	assert_true(mttr_was_down(down_after, 3, 1000 * 1000, 1300 * 1000));
+	/* down before the restore but healthy again by then: not down */
+	assert_false(mttr_was_down(never, 3, 1000 * 1000, 1100 * 1000));
+	/* a failure after the recovery point is not looked at */
+	assert_false(mttr_was_down(down_after, 3, 1000 * 1000, 1000 * 1000));
+	assert_false(mttr_was_down(NULL, 0, 0, 0));
 }
 
 static void
@@ -148,6 +190,8 @@ main(void)
 	    cmocka_unit_test(test_a_relapse_inside_the_window_restarts_it),
 	    cmocka_unit_test(test_not_recovered_until_the_window_is_covered_by_samples),
 	    cmocka_unit_test(test_samples_before_the_restore_do_not_count),
+	    cmocka_unit_test(test_a_gap_in_the_samples_breaks_the_healthy_run),
+	    cmocka_unit_test(test_was_down_at_the_restore_or_after),
 	    cmocka_unit_test(
 	        test_detection_is_the_first_unhealthy_sample_after_the_fault),
 	    cmocka_unit_test(test_count_is_half_open),
