@@ -44,6 +44,44 @@ scen_first_ipv4(const Chaos__V1__Identity *id, char *out, size_t len)
 	return false;
 }
 
+/* The first of t[0..n) whose clock the controller has not measured yet
+ * (an agent that connected less than two polls ago), or NULL. */
+static const char *
+scen_unclocked(struct run *r, const struct scen_target *t, size_t n)
+{
+	int64_t off, err;
+
+	for (size_t i = 0; i < n; i++)
+		if (!registry_clock(run_registry(r), t[i].agent_id, &off, &err))
+			return t[i].agent_id;
+	return NULL;
+}
+
+/* Its samples and acks are put on the controller's clock with the agent's
+ * measured offset; without one they would be taken as they are, and the
+ * run would mix two time bases. The measure needs two polls, so this waits
+ * up to two heartbeats and a second for it, and says so if it never came
+ * (clock_error_ms is then null for that agent). */
+static void
+scen_wait_clocks(struct run *r, const struct scen_target *t, size_t n)
+{
+	const char *id = scen_unclocked(r, t, n);
+	int64_t     until;
+
+	if (id == NULL)
+		return;
+	until = clk_mono_us() +
+	    (2 * (int64_t)registry_heartbeat_ms(run_registry(r)) + 1000) * 1000;
+	while ((id = scen_unclocked(r, t, n)) != NULL && clk_mono_us() < until &&
+	       run_sleep_until(r, clk_mono_us() + 50000))
+		;
+	if (id != NULL)
+		run_progress(r,
+		             "the clock of agent %s is not measured yet: its times are "
+		             "taken as they are (clock_error_ms will say unknown)",
+		             id);
+}
+
 size_t
 scen_select(struct run *r, const char *ns, const char *selector, int role,
             struct scen_target *out, size_t cap)
@@ -80,6 +118,7 @@ scen_select(struct run *r, const char *ns, const char *selector, int role,
 	}
 	registry_snapshot_free(all, n_all);
 	qsort(out, n, sizeof(*out), scen_cmp_pod);
+	scen_wait_clocks(r, out, n);
 	return n;
 }
 

@@ -36,7 +36,9 @@ struct scen_target {
  * (NULL/"" = any the controller allows) whose labels match selector
  * (selector.h; NULL/"" = any) and that have an IPv4 address, sorted by pod
  * name. At most cap. The pods node agents serve count like agents when they
- * are resolved (never an unresolved, conflicting or sidecar-shadowed one). */
+ * are resolved (never an unresolved, conflicting or sidecar-shadowed one).
+ * Waits up to two heartbeats and a second for the clocks of the chosen
+ * agents to be measured (a run progress line when one never was). */
 size_t scen_select(struct run *r, const char *ns, const char *selector, int role,
                    struct scen_target *out, size_t cap);
 
