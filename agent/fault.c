@@ -313,15 +313,31 @@ fault_remove(struct fault_engine *fe, size_t idx, Chaos__V1__FaultPhase phase,
 	fault_report(fe, id, phase, detail, dropped);
 }
 
-static void
-fault_set_deadlines(struct fault_entry *e, int64_t offset_us)
+/* Sets e's lease and hard end, or refuses a fault that would end before
+ * it starts: an apply re-sent late (to an agent that restarted, say) must
+ * not fire a one-shot kill long after its run gave up on it, and an
+ * nftables fault would only flash until the next tick. */
+static chaos_err
+fault_set_deadlines(struct fault_entry *e, int64_t offset_us, chaos_why *why)
 {
 	int64_t now_mono = clk_mono_us();
 	/* hard end is on the controller's clock; agent time = ctl + offset */
 	int64_t left = e->spec->hard_end_ctl_us + offset_us - clk_now_us();
 
+	if (left <= 0)
+		return chaos_fail(why, CHAOS_ETIMEDOUT,
+		                  "fault %s not applied: its hard end passed %lld ms ago "
+		                  "(agent clock, offset to the controller's %lld us)",
+		                  e->spec->fault_id, (long long)(-left / 1000),
+		                  (long long)offset_us);
+	if (e->spec->lease_ms == 0)
+		return chaos_fail(why, CHAOS_ETIMEDOUT,
+		                  "fault %s not applied: its lease of 0 ms has already "
+		                  "ended",
+		                  e->spec->fault_id);
 	e->lease_end_mono = now_mono + (int64_t)e->spec->lease_ms * 1000;
-	e->hard_end_mono  = now_mono + (left > 0 ? left : 0);
+	e->hard_end_mono  = now_mono + left;
+	return CHAOS_OK;
 }
 
 static chaos_err
@@ -443,6 +459,7 @@ fault_apply_take(struct fault_engine *fe, Chaos__V1__FaultSpec **specp, int64_t 
 {
 	Chaos__V1__FaultSpec *spec = *specp;
 	struct fault_entry   *e;
+	chaos_why             w = {{0}};
 	chaos_err             rv;
 
 	*specp = NULL; /* ours from here, whatever happens */
@@ -451,11 +468,15 @@ fault_apply_take(struct fault_engine *fe, Chaos__V1__FaultSpec **specp, int64_t 
 		return rv;
 	}
 	e->spec = spec;
+	if ((rv = fault_set_deadlines(e, offset_us, &w)) != CHAOS_OK) {
+		log_warn("%s", w.text);
+		chaos__v1__fault_spec__free_unpacked(e->spec, NULL);
+		return chaos_fail(why, rv, "%s", w.text);
+	}
 	if (fe->path[0] != '\0' && fault_set_target(e->spec, fe->path) != CHAOS_OK) {
 		chaos__v1__fault_spec__free_unpacked(e->spec, NULL);
 		return CHAOS_ENOMEM;
 	}
-	fault_set_deadlines(e, offset_us);
 	return fault_enter(fe, e, why);
 }
 
