@@ -7,6 +7,7 @@
 
 #include "agent/exempt.h"
 #include "agent/fault_ops.h"
+#include "agent/lease.h"
 #include "agent/nft.h"
 #include "agent/nsexec.h"
 #include "common/clock.h"
@@ -22,12 +23,11 @@ static const struct fault_ops *const fault_kinds[] = {
 struct fault_entry {
 	Chaos__V1__FaultSpec   *spec; /* owned deep copy */
 	const struct fault_ops *ops;
-	int64_t                 lease_end_mono;
+	struct lease            lease; /* agent/lease.h */
 	int64_t                 hard_end_mono;
-	uint64_t instance; /* the controller that granted it; 0: not yet known */
-	uint16_t ports[NFT_MAX_PORTS];
-	int      nft_index; /* in the last committed ruleset, or -1 */
-	void    *state;     /* process kinds */
+	uint16_t                ports[NFT_MAX_PORTS];
+	int                     nft_index; /* in the last committed ruleset, or -1 */
+	void                   *state;     /* process kinds */
 };
 
 struct fault_engine {
@@ -335,7 +335,7 @@ fault_set_deadlines(struct fault_entry *e, int64_t offset_us, chaos_why *why)
 		                  "fault %s not applied: its lease of 0 ms has already "
 		                  "ended",
 		                  e->spec->fault_id);
-	e->lease_end_mono = now_mono + (int64_t)e->spec->lease_ms * 1000;
+	e->lease.end_mono = now_mono + (int64_t)e->spec->lease_ms * 1000;
 	e->hard_end_mono  = now_mono + left;
 	return CHAOS_OK;
 }
@@ -526,21 +526,15 @@ fault_leases(struct fault_engine *fe, int64_t now_mono_us, uint64_t instance,
 {
 	for (size_t i = 0; i < fe->n_active;) {
 		struct fault_entry *e = &fe->active[i];
-		const char         *why;
-		/* applied from this very reply (or one before it): its grantor */
-		if (e->instance == 0)
-			e->instance = instance;
-		if (instance != 0 && e->instance == instance &&
-		    fault_named(live, n_live, e->spec->fault_id)) {
-			e->lease_end_mono =
-			    now_mono_us + (int64_t)e->spec->lease_ms * 1000;
+		enum lease_verdict  v = lease_reply(
+		     &e->lease, now_mono_us, instance,
+		     fault_named(live, n_live, e->spec->fault_id), e->spec->lease_ms);
+		const char *why = lease_verdict_why(v);
+
+		if (v == LEASE_RENEWED) {
 			i++;
 			continue;
 		}
-		why = instance != e->instance
-		    ? "the controller that granted it is gone (a reply came from another "
-		      "controller instance)"
-		    : "the controller no longer holds it";
 		log_warn("fault %s: %s; reverting", e->spec->fault_id, why);
 		fault_remove(fe, i, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_EXPIRED, why);
 	}
@@ -579,7 +573,8 @@ fault_tick(struct fault_engine *fe, int64_t now_mono_us)
 	fault_exempt_refresh(fe);
 	for (size_t i = 0; i < fe->n_active;) {
 		struct fault_entry *e = &fe->active[i];
-		if (now_mono_us >= e->lease_end_mono || now_mono_us >= e->hard_end_mono) {
+		if (lease_ended(&e->lease, now_mono_us) ||
+		    now_mono_us >= e->hard_end_mono) {
 			const char *why = now_mono_us >= e->hard_end_mono
 			    ? "hard end time reached"
 			    : "lease expired: no word from the controller";
@@ -588,7 +583,7 @@ fault_tick(struct fault_engine *fe, int64_t now_mono_us)
 			             why);
 			continue; /* entry i now holds another fault */
 		}
-		int64_t due = e->lease_end_mono < e->hard_end_mono ? e->lease_end_mono
+		int64_t due = e->lease.end_mono < e->hard_end_mono ? e->lease.end_mono
 		                                                   : e->hard_end_mono;
 		if (next == 0 || due < next)
 			next = due;
