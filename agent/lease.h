@@ -17,7 +17,9 @@
  * instance and its length is lease_worker_ms(): the controller's default
  * fault lease, or three heartbeats when the controller grew its heartbeat
  * past a third of that (a big fleet), so that replies renew it about three
- * times before it would end, as registry_park_ms() does for faults.
+ * times before it would end, as registry_park_ms() does for faults (the
+ * controller at most doubles its heartbeat per heartbeat, so the next
+ * reply still comes within three of the last announced).
  *
  * Plain data; the owner serialises access.
  */
