@@ -58,25 +58,28 @@ for ns in ctl co ch; do
 	i=$((i + 1))
 done
 
-# The coordinator's API: 200 to everything, one line per request: its
-# wall-clock time.
+# The coordinator's API: 200 to everything, one line per request in
+# api.log: its wall-clock time and path (the server's own complaints, such
+# as a reset by a load being stopped, go to api.err).
 cat >"$work/api.py" <<'PY'
-import http.server, sys, time
+import http.server, sys, threading, time
+out, lock = open(sys.argv[1], "a", buffering=1), threading.Lock()
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def do_GET(self):
+        with lock:
+            out.write("%.6f %s\n" % (time.time(), self.path))
         b = b'{"ok":true}'
         self.send_response(200)
         self.send_header("Content-Length", str(len(b)))
         self.end_headers()
         self.wfile.write(b)
-        sys.stderr.write("%.6f %s\n" % (time.time(), self.path))
-        sys.stderr.flush()
     def log_message(self, *a):
         pass
 http.server.ThreadingHTTPServer(("0.0.0.0", 8080), H).serve_forever()
 PY
-ip netns exec "$pfx-co" python3 "$work/api.py" 2>"$work/api.log" &
+: >"$work/api.log"
+ip netns exec "$pfx-co" python3 "$work/api.py" "$work/api.log" 2>"$work/api.err" &
 pids+=($!)
 
 start_controller() { # LOG
@@ -136,14 +139,16 @@ trial() { # NAME RESTART
 	[ "$restart" = 1 ] && start_controller "$work/controller-$name-new.log"
 	# watch the API for the lease and 3 s more (bounded: no loop on it)
 	sleep "$(python3 -c "print($watch_ms / 1000)")"
-	read -r last_ms n_after < <(python3 - "$work/api.log" "$kill_s" <<'PY'
-import sys
+	read -r last_ms n_after < <(python3 - "$work/api.log" "$kill_s" <<'PY' || echo "bad bad"
+import re, sys
 kill = float(sys.argv[2])
-after = [float(l.split()[0]) for l in open(sys.argv[1]) if l.strip()]
+after = [float(m.group(1)) for m in
+         (re.match(r"(\d+\.\d+) /", l) for l in open(sys.argv[1])) if m]
 after = [t for t in after if t > kill]
 print(int((max(after) - kill) * 1000) if after else 0, len(after))
 PY
 )
+	[ "$last_ms" != bad ] || fail "$name: cannot read $work/api.log"
 	kill -9 "$run_pid" 2>/dev/null || true
 	wait "$run_pid" 2>/dev/null || true
 	run_pid=
