@@ -6,6 +6,7 @@
 
 #include "agent/conncheck.h"
 #include "agent/fault.h"
+#include "agent/lease.h"
 #include "agent/load.h"
 #include "agent/node.h"
 #include "agent/nsexec.h"
@@ -391,6 +392,19 @@ agent_engines(struct agent *a, struct fault_engine **fe)
 	                        : 0);
 }
 
+/* A probe or load its lease stopped: said once, and no longer a worker of
+ * its target (node mode). Its load's final report has gone out; a probe's
+ * samples just end. */
+static void
+agent_worker_gone(void *arg, const char *what, const char *id, const char *why)
+{
+	struct agent *a = arg;
+
+	log_warn("%s %s stopped: %s", what, id, why);
+	if (a->targets != NULL)
+		tset_forget_worker(a->targets, id);
+}
+
 static void
 agent_leases(void *arg, int64_t now_mono_us, uint64_t instance, char *const *live,
              size_t n_live)
@@ -398,9 +412,21 @@ agent_leases(void *arg, int64_t now_mono_us, uint64_t instance, char *const *liv
 	struct agent        *a = arg;
 	struct fault_engine *fe[AGENT_MAX_ENGINES];
 	size_t               n = agent_engines(a, fe);
+	/* probes and loads: every reply of their instance holds them */
+	uint32_t ms =
+	    lease_worker_ms(a->session != NULL ? session_heartbeat_ms(a->session) : 0);
 
 	for (size_t i = 0; i < n; i++)
 		fault_leases(fe[i], now_mono_us, instance, live, n_live);
+	probe_leases(a->probes, now_mono_us, instance, ms, agent_worker_gone, a);
+	load_leases(a->loads, now_mono_us, instance, ms, agent_worker_gone, a);
+}
+
+/* The sooner of two deadlines, 0 being none. */
+static int64_t
+agent_sooner(int64_t a, int64_t b)
+{
+	return a == 0 || (b != 0 && b < a) ? b : a;
 }
 
 static int64_t
@@ -414,12 +440,12 @@ agent_tick(void *arg, int64_t now_mono_us)
 	if (a->targets != NULL)
 		tset_sweep(a->targets, a->probes, a->loads);
 	n = agent_engines(a, fe);
-	for (size_t i = 0; i < n; i++) {
-		int64_t due = fault_tick(fe[i], now_mono_us);
-		if (due != 0 && (next == 0 || due < next))
-			next = due;
-	}
-	return next;
+	for (size_t i = 0; i < n; i++)
+		next = agent_sooner(next, fault_tick(fe[i], now_mono_us));
+	next = agent_sooner(
+	    next, probe_lease_tick(a->probes, now_mono_us, agent_worker_gone, a));
+	return agent_sooner(next,
+	                    load_lease_tick(a->loads, now_mono_us, agent_worker_gone, a));
 }
 
 static size_t

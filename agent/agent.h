@@ -2,7 +2,11 @@
 /*
  * The agent's state, owned by the session thread: which commands were
  * applied (so a repeated command is acked again, not applied twice), the
- * faults in force and their leases. Plugs into the session as its handler.
+ * faults in force, the probes and loads running, and their leases
+ * (agent/lease.h): a probe or load stops, as a fault is reverted, when no
+ * reply from the controller instance that started it came within its
+ * lease or a reply came from another instance. Plugs into the session as
+ * its handler.
  */
 #ifndef CHAOS_AGENT_AGENT_H
 #define CHAOS_AGENT_AGENT_H

@@ -7,6 +7,7 @@
 
 #include "agent/exempt.h"
 #include "agent/fault_ops.h"
+#include "agent/lease.h"
 #include "agent/nft.h"
 #include "agent/nsexec.h"
 #include "common/clock.h"
@@ -22,12 +23,11 @@ static const struct fault_ops *const fault_kinds[] = {
 struct fault_entry {
 	Chaos__V1__FaultSpec   *spec; /* owned deep copy */
 	const struct fault_ops *ops;
-	int64_t                 lease_end_mono;
+	struct lease            lease; /* agent/lease.h */
 	int64_t                 hard_end_mono;
-	uint64_t instance; /* the controller that granted it; 0: not yet known */
-	uint16_t ports[NFT_MAX_PORTS];
-	int      nft_index; /* in the last committed ruleset, or -1 */
-	void    *state;     /* process kinds */
+	uint16_t                ports[NFT_MAX_PORTS];
+	int                     nft_index; /* in the last committed ruleset, or -1 */
+	void                   *state;     /* process kinds */
 };
 
 struct fault_engine {
@@ -313,15 +313,31 @@ fault_remove(struct fault_engine *fe, size_t idx, Chaos__V1__FaultPhase phase,
 	fault_report(fe, id, phase, detail, dropped);
 }
 
-static void
-fault_set_deadlines(struct fault_entry *e, int64_t offset_us)
+/* Sets e's lease and hard end, or refuses a fault that would end before
+ * it starts: an apply re-sent late (to an agent that restarted, say) must
+ * not fire a one-shot kill long after its run gave up on it, and an
+ * nftables fault would only flash until the next tick. */
+static chaos_err
+fault_set_deadlines(struct fault_entry *e, int64_t offset_us, chaos_why *why)
 {
 	int64_t now_mono = clk_mono_us();
 	/* hard end is on the controller's clock; agent time = ctl + offset */
 	int64_t left = e->spec->hard_end_ctl_us + offset_us - clk_now_us();
 
-	e->lease_end_mono = now_mono + (int64_t)e->spec->lease_ms * 1000;
-	e->hard_end_mono  = now_mono + (left > 0 ? left : 0);
+	if (left <= 0)
+		return chaos_fail(why, CHAOS_ETIMEDOUT,
+		                  "fault %s not applied: its hard end passed %lld ms ago "
+		                  "(agent clock, offset to the controller's %lld us)",
+		                  e->spec->fault_id, (long long)(-left / 1000),
+		                  (long long)offset_us);
+	if (e->spec->lease_ms == 0)
+		return chaos_fail(why, CHAOS_ETIMEDOUT,
+		                  "fault %s not applied: its lease of 0 ms has already "
+		                  "ended",
+		                  e->spec->fault_id);
+	e->lease.end_mono = now_mono + (int64_t)e->spec->lease_ms * 1000;
+	e->hard_end_mono  = now_mono + left;
+	return CHAOS_OK;
 }
 
 static chaos_err
@@ -443,6 +459,7 @@ fault_apply_take(struct fault_engine *fe, Chaos__V1__FaultSpec **specp, int64_t 
 {
 	Chaos__V1__FaultSpec *spec = *specp;
 	struct fault_entry   *e;
+	chaos_why             w = {{0}};
 	chaos_err             rv;
 
 	*specp = NULL; /* ours from here, whatever happens */
@@ -451,11 +468,15 @@ fault_apply_take(struct fault_engine *fe, Chaos__V1__FaultSpec **specp, int64_t 
 		return rv;
 	}
 	e->spec = spec;
+	if ((rv = fault_set_deadlines(e, offset_us, &w)) != CHAOS_OK) {
+		log_warn("%s", w.text);
+		chaos__v1__fault_spec__free_unpacked(e->spec, NULL);
+		return chaos_fail(why, rv, "%s", w.text);
+	}
 	if (fe->path[0] != '\0' && fault_set_target(e->spec, fe->path) != CHAOS_OK) {
 		chaos__v1__fault_spec__free_unpacked(e->spec, NULL);
 		return CHAOS_ENOMEM;
 	}
-	fault_set_deadlines(e, offset_us);
 	return fault_enter(fe, e, why);
 }
 
@@ -505,21 +526,15 @@ fault_leases(struct fault_engine *fe, int64_t now_mono_us, uint64_t instance,
 {
 	for (size_t i = 0; i < fe->n_active;) {
 		struct fault_entry *e = &fe->active[i];
-		const char         *why;
-		/* applied from this very reply (or one before it): its grantor */
-		if (e->instance == 0)
-			e->instance = instance;
-		if (instance != 0 && e->instance == instance &&
-		    fault_named(live, n_live, e->spec->fault_id)) {
-			e->lease_end_mono =
-			    now_mono_us + (int64_t)e->spec->lease_ms * 1000;
+		enum lease_verdict  v = lease_reply(
+		     &e->lease, now_mono_us, instance,
+		     fault_named(live, n_live, e->spec->fault_id), e->spec->lease_ms);
+		const char *why = lease_verdict_why(v);
+
+		if (v == LEASE_RENEWED) {
 			i++;
 			continue;
 		}
-		why = instance != e->instance
-		    ? "the controller that granted it is gone (a reply came from another "
-		      "controller instance)"
-		    : "the controller no longer holds it";
 		log_warn("fault %s: %s; reverting", e->spec->fault_id, why);
 		fault_remove(fe, i, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_EXPIRED, why);
 	}
@@ -558,7 +573,8 @@ fault_tick(struct fault_engine *fe, int64_t now_mono_us)
 	fault_exempt_refresh(fe);
 	for (size_t i = 0; i < fe->n_active;) {
 		struct fault_entry *e = &fe->active[i];
-		if (now_mono_us >= e->lease_end_mono || now_mono_us >= e->hard_end_mono) {
+		if (lease_ended(&e->lease, now_mono_us) ||
+		    now_mono_us >= e->hard_end_mono) {
 			const char *why = now_mono_us >= e->hard_end_mono
 			    ? "hard end time reached"
 			    : "lease expired: no word from the controller";
@@ -567,7 +583,7 @@ fault_tick(struct fault_engine *fe, int64_t now_mono_us)
 			             why);
 			continue; /* entry i now holds another fault */
 		}
-		int64_t due = e->lease_end_mono < e->hard_end_mono ? e->lease_end_mono
+		int64_t due = e->lease.end_mono < e->hard_end_mono ? e->lease.end_mono
 		                                                   : e->hard_end_mono;
 		if (next == 0 || due < next)
 			next = due;

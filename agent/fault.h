@@ -64,8 +64,10 @@ void fault_engine_free(struct fault_engine *fe);
 
 /* Applies spec (copied). Idempotent: a fault_id already in force is
  * CHAOS_OK. offset_us is agent clock - controller clock, for the hard end.
- * Errors: CHAOS_EINVAL (bad spec), CHAOS_EBUSY (too many faults),
- * CHAOS_EUNSUPPORTED, CHAOS_EPERM, or the nftables error; why says why. */
+ * Errors: CHAOS_EINVAL (bad spec), CHAOS_ETIMEDOUT (its hard end has
+ * passed, or its lease is 0 ms: nothing is started), CHAOS_EBUSY (too many
+ * faults), CHAOS_EUNSUPPORTED, CHAOS_EPERM, or the nftables error; why
+ * says why. */
 chaos_err fault_apply(struct fault_engine *fe, const Chaos__V1__FaultSpec *spec,
                       int64_t offset_us, chaos_why *why);
 

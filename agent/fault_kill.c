@@ -15,7 +15,11 @@
  *
  * One-shot: nothing runs afterwards and revert has nothing to undo, as the
  * workload's own supervisor (kubelet, the sandbox's) restarts what died;
- * the state only keeps what the APPLIED report says.
+ * the state only keeps what the APPLIED report says. That is why the
+ * stop-class signals (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU) are refused: they
+ * freeze processes, no supervisor restarts a frozen process, and nothing
+ * here would ever resume it (not a revert, a lease's end, nor the agent's
+ * exit or kill -9): a fault left behind for good.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -205,6 +209,30 @@ kill_describe(void *state, char *buf, size_t len)
 	         r->signalled, r->signalled == 1 ? "" : "es", r->name);
 }
 
+static bool
+kill_stop_class(int sig)
+{
+	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+/* A name to match and a signal whose effect ends by itself or with the
+ * process (see the top of the file for the stop-class ones). */
+static chaos_err
+kill_check(const char *name, int sig, chaos_why *why)
+{
+	if (name == NULL || name[0] == '\0' || strchr(name, '/') != NULL)
+		return chaos_fail(why, CHAOS_EINVAL,
+		                  "kill: needs a process name (no '/')");
+	if (sig < 1 || sig > SIGRTMAX || kill_stop_class(sig))
+		return chaos_fail(why, CHAOS_EINVAL,
+		                  "kill: signal %d refused: allowed are 1..%d except "
+		                  "%d (SIGSTOP), %d (SIGTSTP), %d (SIGTTIN) and %d "
+		                  "(SIGTTOU), which freeze processes that nothing "
+		                  "would ever resume",
+		                  sig, SIGRTMAX, SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU);
+	return CHAOS_OK;
+}
+
 /* The state is a kill_report: the processes are signalled here, once. */
 static chaos_err
 kill_start(const Chaos__V1__FaultSpec *spec, void **state, chaos_why *why)
@@ -218,11 +246,8 @@ kill_start(const Chaos__V1__FaultSpec *spec, void **state, chaos_why *why)
 	*state = NULL;
 	s.name = k->process_name;
 	s.sig  = k->has_signal && k->signal != 0 ? k->signal : SIGKILL;
-	if (s.name == NULL || s.name[0] == '\0' || strchr(s.name, '/') != NULL ||
-	    s.sig < 1 || s.sig > SIGRTMAX)
-		return chaos_fail(
-		    why, CHAOS_EINVAL,
-		    "kill: needs a process name (no '/') and a signal 1..%d", SIGRTMAX);
+	if ((rv = kill_check(s.name, s.sig, why)) != CHAOS_OK)
+		return rv;
 	kill_ns_path(spec->target, ns, sizeof(ns));
 	if (stat(ns, &st) != 0)
 		return chaos_fail(why, chaos_err_from_errno(errno),

@@ -440,6 +440,19 @@ load_stop_all(struct load_set *ls)
 	worker_set_stop_all(ls->workers);
 }
 
+void
+load_leases(struct load_set *ls, int64_t now_mono_us, uint64_t instance, uint32_t ms,
+            worker_gone_fn gone, void *arg)
+{
+	worker_set_leases(ls->workers, now_mono_us, instance, ms, gone, arg);
+}
+
+int64_t
+load_lease_tick(struct load_set *ls, int64_t now_mono_us, worker_gone_fn gone, void *arg)
+{
+	return worker_set_lease_tick(ls->workers, now_mono_us, gone, arg);
+}
+
 size_t
 load_count(struct load_set *ls)
 {

@@ -49,6 +49,7 @@
 #include <stdint.h>
 
 #include "agent/events.h"
+#include "agent/worker.h"
 #include "common/err.h"
 #include "common/limits.h"
 #include "proto/chaos.pb-c.h"
@@ -88,6 +89,19 @@ chaos_err load_stop(struct load_set *ls, const char *load_id);
 
 /* Stops every load (all at once, then waits for all). */
 void load_stop_all(struct load_set *ls);
+
+/* Leases (agent/lease.h, worker_set_leases()): a reply from controller
+ * instance `instance` renews every load's lease for ms, and stops at once
+ * the loads another instance started (all of them when the reply named
+ * none); gone is told of each one stopped. Session thread. */
+void load_leases(struct load_set *ls, int64_t now_mono_us, uint64_t instance, uint32_t ms,
+                 worker_gone_fn gone, void *arg);
+
+/* Stops the loads whose lease ran out (no reply from their controller
+ * within it), gone told of each; returns the next lease end to wake for
+ * (us, monotonic), or 0. */
+int64_t load_lease_tick(struct load_set *ls, int64_t now_mono_us, worker_gone_fn gone,
+                        void *arg);
 
 /* Number of loads still running. */
 size_t load_count(struct load_set *ls);

@@ -351,6 +351,20 @@ probe_stop_all(struct probe_set *ps)
 	worker_set_stop_all(ps->workers);
 }
 
+void
+probe_leases(struct probe_set *ps, int64_t now_mono_us, uint64_t instance, uint32_t ms,
+             worker_gone_fn gone, void *arg)
+{
+	worker_set_leases(ps->workers, now_mono_us, instance, ms, gone, arg);
+}
+
+int64_t
+probe_lease_tick(struct probe_set *ps, int64_t now_mono_us, worker_gone_fn gone,
+                 void *arg)
+{
+	return worker_set_lease_tick(ps->workers, now_mono_us, gone, arg);
+}
+
 size_t
 probe_count(struct probe_set *ps)
 {

@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 
 #include "agent/events.h"
+#include "agent/worker.h"
 #include "common/err.h"
 #include "common/limits.h"
 #include "proto/chaos.pb-c.h"
@@ -56,6 +57,19 @@ chaos_err probe_stop(struct probe_set *ps, const char *probe_id);
 
 /* Stops every probe (all at once, then waits for all). */
 void probe_stop_all(struct probe_set *ps);
+
+/* Leases (agent/lease.h, worker_set_leases()): a reply from controller
+ * instance `instance` renews every probe's lease for ms, and stops at once
+ * the probes another instance started (all of them when the reply named
+ * none); gone is told of each one stopped. Session thread. */
+void probe_leases(struct probe_set *ps, int64_t now_mono_us, uint64_t instance,
+                  uint32_t ms, worker_gone_fn gone, void *arg);
+
+/* Stops the probes whose lease ran out (no reply from their controller
+ * within it), gone told of each; returns the next lease end to wake for
+ * (us, monotonic), or 0. */
+int64_t probe_lease_tick(struct probe_set *ps, int64_t now_mono_us, worker_gone_fn gone,
+                         void *arg);
 
 /* Number of probes running. */
 size_t probe_count(struct probe_set *ps);

@@ -212,16 +212,20 @@ worker_set_stop(struct worker_set *s, const char *id)
 	return CHAOS_OK;
 }
 
-/* Takes every worker (or only those whose thread has returned) out of the
- * set, as a list linked through next. */
+/* Which workers a pass over the set takes out (lock held): true to take
+ * w, with w->ended set when a lease ends it. */
+typedef bool (*worker_pick_fn)(struct worker *w, void *arg);
+
+/* Takes the workers pick chooses out of the set, as a list linked
+ * through next. */
 static struct worker *
-worker_set_take_if(struct worker_set *s, bool only_done)
+worker_set_take_if(struct worker_set *s, worker_pick_fn pick, void *arg)
 {
 	struct worker *list = NULL, *w;
 
 	pthread_mutex_lock(&s->lock);
 	for (size_t i = 0; i < s->n;) {
-		if (only_done && !atomic_load(&s->w[i]->done)) {
+		if (!pick(s->w[i], arg)) {
 			i++;
 			continue;
 		}
@@ -233,29 +237,114 @@ worker_set_take_if(struct worker_set *s, bool only_done)
 	return list;
 }
 
+/* Stops the workers pick chooses: all signalled first, then all joined;
+ * gone is told of those a lease ended. */
 static void
-worker_set_drop(struct worker_set *s, bool only_done)
+worker_set_drop(struct worker_set *s, worker_pick_fn pick, void *arg, worker_gone_fn gone,
+                void *gone_arg)
 {
-	struct worker *list = worker_set_take_if(s, only_done), *next;
+	struct worker *list = worker_set_take_if(s, pick, arg), *next;
 
 	for (struct worker *w = list; w != NULL; w = w->next)
 		worker_signal(w);
 	for (struct worker *w = list; w != NULL; w = next) {
+		char               id[LIMIT_ID_LEN + 1], why[160];
+		enum lease_verdict v = w->ended;
+
 		next = w->next; /* release frees w */
+		snprintf(id, sizeof(id), "%s", w->id);
+		lease_describe(&w->lease, v, why, sizeof(why));
 		worker_set_join(s, w);
+		if (v != LEASE_RENEWED && gone != NULL)
+			gone(gone_arg, s->what, id, why);
 	}
+}
+
+static bool
+worker_pick_all(struct worker *w, void *arg)
+{
+	(void)w;
+	(void)arg;
+	return true;
+}
+
+static bool
+worker_pick_done(struct worker *w, void *arg)
+{
+	(void)arg;
+	return atomic_load(&w->done);
 }
 
 void
 worker_set_stop_all(struct worker_set *s)
 {
-	worker_set_drop(s, false);
+	worker_set_drop(s, worker_pick_all, NULL, NULL, NULL);
 }
 
 void
 worker_set_reap(struct worker_set *s)
 {
-	worker_set_drop(s, true);
+	worker_set_drop(s, worker_pick_done, NULL, NULL, NULL);
+}
+
+/* ---- leases ---- */
+
+struct worker_reply {
+	int64_t  now_mono_us;
+	uint64_t instance;
+	uint32_t ms;
+};
+
+static bool
+worker_pick_unleased(struct worker *w, void *arg)
+{
+	const struct worker_reply *r = arg;
+
+	if (atomic_load(&w->done))
+		return false;
+	w->ended = lease_reply(&w->lease, r->now_mono_us, r->instance, true, r->ms);
+	return w->ended != LEASE_RENEWED;
+}
+
+void
+worker_set_leases(struct worker_set *s, int64_t now_mono_us, uint64_t instance,
+                  uint32_t ms, worker_gone_fn gone, void *arg)
+{
+	struct worker_reply r = {
+	    .now_mono_us = now_mono_us, .instance = instance, .ms = ms};
+
+	worker_set_drop(s, worker_pick_unleased, &r, gone, arg);
+}
+
+struct worker_due {
+	int64_t now_mono_us;
+	int64_t next; /* the earliest lease end of those kept */
+};
+
+static bool
+worker_pick_expired(struct worker *w, void *arg)
+{
+	struct worker_due *d = arg;
+
+	if (atomic_load(&w->done) || w->lease.end_mono == 0)
+		return false;
+	if (lease_ended(&w->lease, d->now_mono_us)) {
+		w->ended = LEASE_EXPIRED;
+		return true;
+	}
+	if (d->next == 0 || w->lease.end_mono < d->next)
+		d->next = w->lease.end_mono;
+	return false;
+}
+
+int64_t
+worker_set_lease_tick(struct worker_set *s, int64_t now_mono_us, worker_gone_fn gone,
+                      void *arg)
+{
+	struct worker_due d = {.now_mono_us = now_mono_us};
+
+	worker_set_drop(s, worker_pick_expired, &d, gone, arg);
+	return d.next;
 }
 
 size_t

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "agent/lease.h"
 #include "common/err.h"
 #include "common/limits.h"
 
@@ -32,6 +33,9 @@ struct worker {
 	void *(*fn)(void *);
 	void          *arg;
 	struct worker *next; /* the set's, while stopping */
+	/* in a set: the controller's lease on it, and why it ended */
+	struct lease       lease;
+	enum lease_verdict ended;
 };
 
 /* The struct that embeds worker w as its member `member`. */
@@ -92,5 +96,26 @@ void worker_set_reap(struct worker_set *s);
 
 /* Number of workers in the set. */
 size_t worker_set_count(struct worker_set *s);
+
+/* Told of each worker a lease stopped, once it is joined and released:
+ * the set's what ("probe"), its id, and why (lease_describe()). */
+typedef void (*worker_gone_fn)(void *arg, const char *what, const char *id,
+                               const char *why);
+
+/* Leases (agent/lease.h): a reply from controller instance `instance` (0:
+ * it named none) came at now_mono_us. Every running worker's lease is
+ * renewed for ms (a worker started since the last reply takes instance as
+ * its grantor); the workers of another instance, or all when the reply
+ * named none, are stopped and joined at once, gone told of each. Workers
+ * whose thread ended by itself are left to worker_set_reap(). */
+void worker_set_leases(struct worker_set *s, int64_t now_mono_us, uint64_t instance,
+                       uint32_t ms, worker_gone_fn gone, void *arg);
+
+/* Stops and joins the running workers whose lease ran out at now_mono_us,
+ * gone told of each. Returns the earliest lease end still ahead (us,
+ * monotonic) to wake for, or 0 for none. A worker no reply has leased yet
+ * has no end. */
+int64_t worker_set_lease_tick(struct worker_set *s, int64_t now_mono_us,
+                              worker_gone_fn gone, void *arg);
 
 #endif

@@ -297,6 +297,31 @@ test_kill_refuses_bad_specs(void **state)
 	assert_non_null(strstr(err, "/run/netns/no-such-netns-for-kill-test"));
 }
 
+/* A stopped process stays stopped after any revert, lease end or agent
+ * exit: the stop-class signals are refused before anything is signalled,
+ * with a reason that says what is allowed. */
+static void
+test_kill_refuses_signals_that_freeze(void **state)
+{
+	static const int freeze[] = {SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU};
+	struct kill_case c;
+	pid_t            pid = -1;
+	int              status;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(freeze) / sizeof(freeze[0]); i++) {
+		assert_true(kill_case_start(&c, "cstop", freeze[i], &pid, 1, false));
+		assert_int_equal(kill_case_run(&c), CHAOS_EINVAL);
+		assert_non_null(strstr(c.out, "except"));
+		assert_non_null(strstr(c.out, "SIGSTOP"));
+		assert_non_null(strstr(c.out, "SIGTTOU"));
+		/* untouched: neither stopped nor ended */
+		assert_int_equal(waitpid(pid, &status, WNOHANG | WUNTRACED), 0);
+		assert_int_equal(kill(pid, SIGKILL), 0);
+		assert_killed_by(pid, SIGKILL);
+	}
+}
+
 static void
 test_kill_stays_in_the_target_network_namespace(void **state)
 {
@@ -355,6 +380,7 @@ main(void)
 	    cmocka_unit_test(test_kill_without_a_match_is_enoent),
 	    cmocka_unit_test(test_kill_never_signals_the_agent_itself),
 	    cmocka_unit_test(test_kill_refuses_bad_specs),
+	    cmocka_unit_test(test_kill_refuses_signals_that_freeze),
 	    cmocka_unit_test(test_kill_stays_in_the_target_network_namespace),
 	};
 

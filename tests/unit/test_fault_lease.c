@@ -82,23 +82,32 @@ teardown(void **state)
 	return 0;
 }
 
+/* Applies a kill fault with signal sig whose hard end is hard_end_in_us
+ * from now; returns what fault_apply() did, its reason in why. */
+static chaos_err
+apply_kill(struct fix *f, const char *id, int sig, int64_t hard_end_in_us, chaos_why *why)
+{
+	Chaos__V1__FaultSpec spec = CHAOS__V1__FAULT_SPEC__INIT;
+	Chaos__V1__KillFault kill = CHAOS__V1__KILL_FAULT__INIT;
+
+	kill.process_name    = f->name;
+	kill.has_signal      = true;
+	kill.signal          = sig;
+	spec.fault_id        = (char *)id;
+	spec.lease_ms        = LEASE_MS;
+	spec.hard_end_ctl_us = clk_now_us() + hard_end_in_us;
+	spec.kind_case       = CHAOS__V1__FAULT_SPEC__KIND_KILL;
+	spec.kill            = &kill;
+	return fault_apply(f->fe, &spec, 0, why);
+}
+
 /* Applies a kill fault (SIGCONT: the sleeper lives on) with id. */
 static void
 apply(struct fix *f, const char *id)
 {
-	Chaos__V1__FaultSpec spec = CHAOS__V1__FAULT_SPEC__INIT;
-	Chaos__V1__KillFault kill = CHAOS__V1__KILL_FAULT__INIT;
-	chaos_why            why  = {{0}};
+	chaos_why why = {{0}};
 
-	kill.process_name    = f->name;
-	kill.has_signal      = true;
-	kill.signal          = SIGCONT; /* harmless: the sleeper lives on */
-	spec.fault_id        = (char *)id;
-	spec.lease_ms        = LEASE_MS;
-	spec.hard_end_ctl_us = clk_now_us() + 60 * 1000000LL;
-	spec.kind_case       = CHAOS__V1__FAULT_SPEC__KIND_KILL;
-	spec.kill            = &kill;
-	if (fault_apply(f->fe, &spec, 0, &why) != CHAOS_OK)
+	if (apply_kill(f, id, SIGCONT, 60 * 1000000LL, &why) != CHAOS_OK)
 		fail_msg("apply %s: %s", id, why.text);
 }
 
@@ -200,6 +209,27 @@ test_a_fault_the_controller_no_longer_names_is_reverted(void **state)
 	assert_int_equal(n_active(f), 0);
 }
 
+/* An apply that comes after its fault's hard end (re-sent to an agent
+ * that restarted, say) is refused before anything runs: the kill is not
+ * sent, nothing is in force, and the reason says the hard end passed. */
+static void
+test_a_fault_past_its_hard_end_is_not_applied(void **state)
+{
+	struct fix *f   = *state;
+	chaos_why   why = {{0}};
+	int         status;
+
+	assert_int_equal(apply_kill(f, "r4-late", SIGTERM, -10 * 1000000LL, &why),
+	                 CHAOS_ETIMEDOUT);
+	assert_non_null(strstr(why.text, "hard end passed"));
+	assert_int_equal(n_active(f), 0);
+	/* the sleeper was not signalled */
+	assert_int_equal(waitpid(f->sleeper, &status, WNOHANG), 0);
+	/* an apply with time left still works */
+	apply(f, "r4-in-time");
+	assert_int_equal(n_active(f), 1);
+}
+
 int
 main(void)
 {
@@ -210,6 +240,8 @@ main(void)
 	        test_a_reply_from_another_instance_reverts_at_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_a_fault_the_controller_no_longer_names_is_reverted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_a_fault_past_its_hard_end_is_not_applied,
+	                                    setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
