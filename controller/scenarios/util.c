@@ -66,16 +66,20 @@ static void
 scen_wait_clocks(struct run *r, const struct scen_target *t, size_t n)
 {
 	const char *id = scen_unclocked(r, t, n);
-	int64_t     until;
+	int64_t     from, until;
 
 	if (id == NULL)
 		return;
-	until = clk_mono_us() +
-	    (2 * (int64_t)registry_heartbeat_ms(run_registry(r)) + 1000) * 1000;
+	from = clk_mono_us();
+	until =
+	    from + (2 * (int64_t)registry_heartbeat_ms(run_registry(r)) + 1000) * 1000;
 	while ((id = scen_unclocked(r, t, n)) != NULL && clk_mono_us() < until &&
 	       run_sleep_until(r, clk_mono_us() + 50000))
 		;
-	if (id != NULL)
+	if (id == NULL)
+		run_progress(r, "waited %lld ms for the clocks of the chosen agents",
+		             (long long)((clk_mono_us() - from) / 1000));
+	else
 		run_progress(r,
 		             "the clock of agent %s is not measured yet: its times are "
 		             "taken as they are (clock_error_ms will say unknown)",
