@@ -246,11 +246,10 @@ fault_commit(struct fault_engine *fe, chaos_why *why)
 /* Last resort when a revert batch fails: closing the owner socket makes the
  * kernel delete the whole table, so no rule can outlive the failure. */
 static void
-fault_drop_table(struct fault_engine *fe, const char *why)
+fault_drop_table(struct fault_engine *fe, const char *what, const char *why)
 {
-	log_error("revert failed (%s): closing the netlink socket so the kernel removes "
-	          "the table",
-	          why);
+	log_error("%s (%s): closing the netlink socket so the kernel removes the table",
+	          what, why);
 	nft_close(fe->nft);
 	fe->nft = NULL;
 	if (fe->n_active > 0) {
@@ -307,7 +306,7 @@ fault_remove(struct fault_engine *fe, size_t idx, Chaos__V1__FaultPhase phase,
 	 * opened in the microseconds between the two steps is refused. */
 	fault_entry_fini(&e);
 	if (e.ops->to_nft != NULL && fe->nft != NULL && fault_commit(fe, &w) != CHAOS_OK)
-		fault_drop_table(fe, w.text);
+		fault_drop_table(fe, "revert failed", w.text);
 	log_info("fault %s reverted%s (%s), %lld packets dropped", id,
 	         fault_on(fe, on, sizeof(on)), detail, (long long)dropped);
 	fault_report(fe, id, phase, detail, dropped);
@@ -348,11 +347,15 @@ fault_start_op(void *arg, chaos_why *why)
 	return e->ops->start(e->spec, &e->state, why);
 }
 
-/* start (inside the target's namespace), commit, after_commit; *committed
- * tells whether the rules went in (the unwinding of a failure must then
- * take them out again). */
+/* Where a failed start left the rules: the unwinding must take them out
+ * again when they went in, and cannot know when the kernel's answer was
+ * lost. */
+enum fault_rules { FAULT_RULES_OUT, FAULT_RULES_IN, FAULT_RULES_UNKNOWN };
+
+/* start (inside the target's namespace), commit, after_commit; *rules tells
+ * where the rules are. */
 static chaos_err
-fault_start(struct fault_engine *fe, struct fault_entry *e, bool *committed,
+fault_start(struct fault_engine *fe, struct fault_entry *e, enum fault_rules *rules,
             chaos_why *why)
 {
 	chaos_err rv;
@@ -361,24 +364,34 @@ fault_start(struct fault_engine *fe, struct fault_entry *e, bool *committed,
 	    (rv = fault_in_netns(fe, fault_start_op, e, why)) != CHAOS_OK)
 		return rv;
 	if (e->ops->to_nft != NULL) {
-		if ((rv = fault_commit(fe, why)) != CHAOS_OK)
+		if ((rv = fault_commit(fe, why)) != CHAOS_OK) {
+			/* replies lost (nft_commit): the batch may be in force */
+			if (rv == CHAOS_ETIMEDOUT || rv == CHAOS_ESYS)
+				*rules = FAULT_RULES_UNKNOWN;
 			return rv;
-		*committed = true;
+		}
+		*rules = FAULT_RULES_IN;
 	}
 	return e->ops->after_commit != NULL ? e->ops->after_commit(e->state, why)
 	                                    : CHAOS_OK;
 }
 
-/* Undoes a failed start of entry idx: rules out first, then stop. */
+/* Undoes a failed start of entry idx: rules out first, then stop. Rules in
+ * an unknown state are not trusted to a context that lost its replies: the
+ * table goes with its socket and the others are applied again. */
 static void
-fault_unwind(struct fault_engine *fe, size_t idx, bool committed)
+fault_unwind(struct fault_engine *fe, size_t idx, enum fault_rules rules)
 {
 	struct fault_entry e = fe->active[idx];
 	chaos_why          w = {{0}};
 
 	fe->active[idx] = fe->active[--fe->n_active];
-	if (committed && fe->nft != NULL && fault_commit(fe, &w) != CHAOS_OK)
-		fault_drop_table(fe, w.text);
+	if (rules == FAULT_RULES_UNKNOWN && fe->nft != NULL)
+		fault_drop_table(fe, "apply failed with its rules maybe in force",
+		                 "the kernel's answer was lost");
+	else if (rules == FAULT_RULES_IN && fe->nft != NULL &&
+	         fault_commit(fe, &w) != CHAOS_OK)
+		fault_drop_table(fe, "undoing a failed apply failed", w.text);
 	fault_entry_fini(&e);
 }
 
@@ -427,19 +440,19 @@ fault_admit(struct fault_engine *fe, const Chaos__V1__FaultSpec *spec,
 static chaos_err
 fault_enter(struct fault_engine *fe, struct fault_entry *e, chaos_why *why)
 {
-	bool      committed = false;
-	char      id[256], detail[160], on[200];
-	chaos_why w = {{0}};
-	chaos_err rv;
+	enum fault_rules rules = FAULT_RULES_OUT;
+	char             id[256], detail[160], on[200];
+	chaos_why        w = {{0}};
+	chaos_err        rv;
 
 	snprintf(id, sizeof(id), "%s", e->spec->fault_id); /* e may go */
 	fe->n_active++;
 	/* a reason of our own: the report needs it even when the caller's
 	 * why is NULL */
-	if ((rv = fault_start(fe, e, &committed, &w)) != CHAOS_OK) {
+	if ((rv = fault_start(fe, e, &rules, &w)) != CHAOS_OK) {
 		log_warn("fault %s not applied%s: %s", id, fault_on(fe, on, sizeof(on)),
 		         w.text);
-		fault_unwind(fe, (size_t)(e - fe->active), committed);
+		fault_unwind(fe, (size_t)(e - fe->active), rules);
 		fault_report(fe, id, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_FAILED, w.text,
 		             -1);
 		return chaos_fail(why, rv, "%s", w.text);
