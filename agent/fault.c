@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/utf8.h"
 #include "common/wire.h"
 
 static const struct fault_ops *const fault_kinds[] = {
@@ -243,6 +244,44 @@ fault_commit(struct fault_engine *fe, chaos_why *why)
 	return CHAOS_OK;
 }
 
+static void
+fault_entry_fini(struct fault_entry *e)
+{
+	if (e->ops->stop != NULL)
+		e->ops->stop(e->state);
+	chaos__v1__fault_spec__free_unpacked(e->spec, NULL);
+}
+
+/* The remaining faults' rules went with a dropped table and could not be
+ * made again: they are no longer in force, so they are reported failed and
+ * forgotten rather than renewed and measured as if they were. What they
+ * run (a latency proxy) stops with them; faults without rules stay. */
+static void
+fault_drop_rest(struct fault_engine *fe, const char *why)
+{
+	char detail[80 + sizeof(((chaos_why *)0)->text)];
+
+	log_error("re-applying the remaining faults failed: %s", why);
+	snprintf(detail, sizeof(detail),
+	         "its rules went with the dropped table and could not be made again: "
+	         "%s",
+	         why);
+	utf8_trim_partial(detail);
+	for (size_t i = fe->n_active; i-- > 0;) {
+		struct fault_entry e = fe->active[i];
+		if (e.ops->to_nft == NULL)
+			continue;
+		fe->active[i] = fe->active[--fe->n_active];
+		fault_report(fe, e.spec->fault_id,
+		             CHAOS__V1__FAULT_PHASE__FAULT_PHASE_FAILED, detail, -1);
+		fault_entry_fini(&e);
+	}
+	if (fe->nft != NULL) { /* an empty table of ours: the kernel drops it */
+		nft_close(fe->nft);
+		fe->nft = NULL;
+	}
+}
+
 /* Last resort when a revert batch fails: closing the owner socket makes the
  * kernel delete the whole table, so no rule can outlive the failure. */
 static void
@@ -255,7 +294,7 @@ fault_drop_table(struct fault_engine *fe, const char *what, const char *why)
 	if (fe->n_active > 0) {
 		chaos_why w = {{0}};
 		if (fault_commit(fe, &w) != CHAOS_OK)
-			log_error("re-applying the remaining faults failed: %s", w.text);
+			fault_drop_rest(fe, w.text);
 	}
 }
 
@@ -276,14 +315,6 @@ fault_dropped_packets(struct fault_engine *fe, const struct fault_entry *e)
 }
 
 /* Stops what the entry runs and frees it (already out of the list). */
-static void
-fault_entry_fini(struct fault_entry *e)
-{
-	if (e->ops->stop != NULL)
-		e->ops->stop(e->state);
-	chaos__v1__fault_spec__free_unpacked(e->spec, NULL);
-}
-
 /* Removes entry idx: what it runs first, then its rules; reports phase. A
  * failed commit drops the whole table (fault_drop_table), so this cannot
  * leave a fault behind and has no failure to return. */

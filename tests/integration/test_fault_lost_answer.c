@@ -24,6 +24,7 @@
 #include "agent/nft.h"
 #include "common/clock.h"
 #include "common/err.h"
+#include "common/wire.h"
 #include "tests/support/event_sink.h"
 
 #define PEER_KEPT "10.233.7.1"
@@ -35,11 +36,18 @@ chaos_err __wrap_nft_commit(struct nft_ctx *ctx, const struct nft_ruleset *rs,
                             chaos_why *why);
 
 static bool lose_next; /* the next batch goes in, its answer is lost */
+static int  refuse_n;  /* the next n batches are refused outright */
 
 chaos_err
 __wrap_nft_commit(struct nft_ctx *ctx, const struct nft_ruleset *rs, chaos_why *why)
 {
-	chaos_err rv = __real_nft_commit(ctx, rs, why);
+	chaos_err rv;
+
+	if (refuse_n > 0) {
+		refuse_n--;
+		return chaos_fail(why, CHAOS_ESYS, "refused (the test refused it)");
+	}
+	rv = __real_nft_commit(ctx, rs, why);
 
 	if (rv != CHAOS_OK || !lose_next)
 		return rv;
@@ -106,11 +114,53 @@ test_a_lost_answer_takes_the_rules_out_and_keeps_the_others(void **state)
 	event_sink_close(&sink);
 }
 
+/* A revert whose batch fails drops the whole table; when the remaining
+ * faults cannot be applied again either, they are no longer in force and
+ * are reported failed and forgotten (agent audit F5), not renewed and
+ * measured as if their rules were there. */
+static void
+test_faults_whose_rules_could_not_be_made_again_are_failed(void **state)
+{
+	struct event_sink    sink;
+	struct fault_engine *fe  = NULL;
+	chaos_why            why = {{0}};
+	const char          *ids[4];
+	char                 table[16384];
+	bool                 failed = false;
+
+	(void)state;
+	assert_int_equal(event_sink_open(&sink, "drop_rest", &why), CHAOS_OK);
+	assert_int_equal(fault_engine_new(sink.ev, NULL, &fe), CHAOS_OK);
+	if (apply_partition(fe, "a", PEER_KEPT, &why) != CHAOS_OK ||
+	    apply_partition(fe, "b", PEER_LOST, &why) != CHAOS_OK)
+		fail_msg("apply: %s", why.text);
+	refuse_n = 2; /* the revert of b, then the re-apply of a */
+	fault_revert(fe, "b");
+	assert_int_equal(refuse_n, 0);
+	assert_int_equal(fault_active(fe, ids, 4), 0);
+	list_table(table, sizeof(table));
+	assert_null(strstr(table, PEER_KEPT));
+	assert_null(strstr(table, PEER_LOST));
+	for (int i = 0; i < 20 && !failed; i++) {
+		Chaos__V1__Event *e = NULL;
+		assert_int_equal(event_sink_recv(&sink, 2000, &e, NULL), CHAOS_OK);
+		failed = e->body_case == CHAOS__V1__EVENT__BODY_FAULT_STATE &&
+		    strcmp(e->fault_state->fault_id, "a") == 0 &&
+		    e->fault_state->phase == CHAOS__V1__FAULT_PHASE__FAULT_PHASE_FAILED &&
+		    strstr(e->fault_state->detail, "could not be made again") != NULL;
+		wire_free(e);
+	}
+	assert_true(failed);
+	fault_engine_free(fe);
+	event_sink_close(&sink);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_a_lost_answer_takes_the_rules_out_and_keeps_the_others),
+	    cmocka_unit_test(test_faults_whose_rules_could_not_be_made_again_are_failed),
 	};
 
 	if (geteuid() != 0) {
