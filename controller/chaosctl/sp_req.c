@@ -40,8 +40,12 @@ spq_wait(int fd, short events, int64_t deadline_us, const char *what, chaos_why 
 	}
 }
 
+/* Writes all of buf. awaited: what the peer still owed us, for a reason
+ * when it hung up first (a peer that closes at once may be seen gone while
+ * we write, or only when we read: the same reason either way). */
 static chaos_err
-spq_send_all(int fd, const uint8_t *buf, size_t len, int64_t deadline_us, chaos_why *why)
+spq_send_all(int fd, const uint8_t *buf, size_t len, int64_t deadline_us,
+             const char *awaited, chaos_why *why)
 {
 	chaos_err rv;
 
@@ -53,6 +57,10 @@ spq_send_all(int fd, const uint8_t *buf, size_t len, int64_t deadline_us, chaos_
 		}
 		if (errno == EINTR)
 			continue;
+		if (errno == EPIPE || errno == ECONNRESET)
+			return chaos_fail(why, CHAOS_ECONN,
+			                  "the peer closed the connection before %s",
+			                  awaited);
 		if (errno != EAGAIN)
 			return chaos_fail(why, CHAOS_ECONN, "sending the request: %s",
 			                  strerror(errno));
@@ -226,7 +234,8 @@ spq_hello(int s, const char *name, int64_t deadline_us, chaos_why *why)
 	chaos_err rv;
 
 	spframe_hello(ours, SPFRAME_PROTO_REQ);
-	if ((rv = spq_send_all(s, ours, sizeof(ours), deadline_us, why)) != CHAOS_OK ||
+	if ((rv = spq_send_all(s, ours, sizeof(ours), deadline_us,
+	                       "its SP hello (the handshake)", why)) != CHAOS_OK ||
 	    (rv = spq_recv_all(s, theirs, sizeof(theirs), deadline_us,
 	                       "its SP hello (the handshake)", why)) != CHAOS_OK)
 		return rv;
@@ -298,9 +307,11 @@ spq_send_request(const struct spreq_conn *c, uint32_t id, const void *req, size_
 		spframe_head(head, 4 + (uint64_t)len);
 	for (int i = 0; i < 4; i++)
 		head[hl + i] = (uint8_t)(id >> (24 - 8 * i));
-	chaos_err rv = spq_send_all(c->fd, head, hl + 4, deadline_us, why);
+	chaos_err rv = spq_send_all(c->fd, head, hl + 4, deadline_us, "the answer", why);
 
-	return rv == CHAOS_OK ? spq_send_all(c->fd, req, len, deadline_us, why) : rv;
+	return rv == CHAOS_OK
+	    ? spq_send_all(c->fd, req, len, deadline_us, "the answer", why)
+	    : rv;
 }
 
 /* The answer's frame head: its payload length, at least the request id. */
