@@ -64,7 +64,7 @@ cmd_run(const struct ctl_target *t, int argc, char **argv)
 	case CLI_OK:
 		break;
 	}
-	if ((sc->finish != NULL && sc->finish(params, &why) != CHAOS_OK) ||
+	if (cli_finish(sc, params, &why) != CHAOS_OK ||
 	    (!c.dry_run && cli_check_output(c.output, &why) != CHAOS_OK)) {
 		rv = flags_usage_error("chaosctl", "%s", why.text);
 		goto out;

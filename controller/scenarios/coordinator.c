@@ -102,6 +102,19 @@ static const struct param co_params_table[] = {
     PARAM_ROW_END,
 };
 
+/* Only a blackhole lasts (kill and pod-delete heal by themselves), only
+ * kill signals a process, only pod-delete talks to the Kubernetes API. */
+static const struct param_rule co_rules[] = {
+    {"outage_duration_s", PARAM_ONLY_WITH, "method", "blackhole"},
+    {"process_name", PARAM_ONLY_WITH, "method", "kill"},
+    {"kube_namespace", PARAM_ONLY_WITH, "method", "pod-delete"},
+    {"kube_api", PARAM_ONLY_WITH, "method", "pod-delete"},
+    {"kube_token_file", PARAM_ONLY_WITH, "method", "pod-delete"},
+    {"kube_ca", PARAM_ONLY_WITH, "method", "pod-delete"},
+    {"kube_allow_http", PARAM_ONLY_WITH, "method", "pod-delete"},
+    PARAM_RULE_END,
+};
+
 struct co_endpoint {
 	char    base[512]; /* http://ip:port */
 	char    name[254];
@@ -920,6 +933,7 @@ const struct scenario scenario_coordinator = {
     .summary     = "take every coordinator down under open-loop load",
     .params      = co_params_table,
     .params_size = sizeof(struct co_params),
+    .rules       = co_rules,
     .shape       = {.window = "outage", .lanes = co_lanes},
     .finish      = co_finish,
     .recommend   = co_recommend,

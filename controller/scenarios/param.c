@@ -503,3 +503,161 @@ param_free(const struct param *table, void *params)
 			*at = NULL;
 		}
 }
+
+/* ---- which given parameters go together ---- */
+
+/* How messages name a key: its flag, or the key for a row without one. */
+static const char *
+rule_name(const struct param *table, const char *key)
+{
+	const struct param *p = param_by_key(table, key);
+
+	return p != NULL && p->flag != NULL && !(p->flags & PARAM_NO_FLAG) ? p->flag
+	                                                                   : key;
+}
+
+/* The value of key as text: the given one, else its default, else (a
+ * choice) its first choice, which is what param_read stores then. */
+static const char *
+rule_value(const struct param *table, const json_t *params, const char *key, char *buf,
+           size_t len)
+{
+	const struct param *p = param_by_key(table, key);
+	const char         *s = json_string_value(json_object_get(params, key));
+
+	if (s != NULL)
+		return s;
+	if (p != NULL && p->dflt != NULL)
+		return p->dflt;
+	if (p != NULL && p->type == PARAM_CHOICE)
+		return param_choice(p, 0, buf, len);
+	return "";
+}
+
+/* Whether key is set: given other than "", or with a default other than "". */
+static bool
+rule_is_set(const struct param *table, const json_t *params, const char *key)
+{
+	const struct param *p = param_by_key(table, key);
+	const json_t       *v = json_object_get(params, key);
+
+	if (v != NULL)
+		return !json_is_string(v) || json_string_value(v)[0] != '\0';
+	return p != NULL && p->dflt != NULL && p->dflt[0] != '\0';
+}
+
+/* Whether v is one of "a|b|c". */
+static bool
+rule_one_of(const char *values, const char *v)
+{
+	size_t n = strlen(v);
+
+	for (const char *s = values; *s != '\0';) {
+		size_t k = strcspn(s, "|");
+		if (k == n && strncmp(s, v, n) == 0)
+			return true;
+		s += k + (s[k] == '|');
+	}
+	return false;
+}
+
+/* "a|b" as "a or b", for messages. */
+static const char *
+rule_values_text(const char *values, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (const char *s = values; *s != '\0' && n < len;) {
+		size_t k = strcspn(s, "|");
+		n += (size_t)snprintf(buf + n, len - n, "%s%.*s", n ? " or " : "", (int)k,
+		                      s);
+		s += k + (s[k] == '|');
+	}
+	return buf;
+}
+
+/* One rule that names key, judged with params. */
+static chaos_err
+rule_judge(const struct param *table, const struct param_rule *r, const json_t *params,
+           const char *key, chaos_why *why)
+{
+	char        buf[64], values[128];
+	const char *other;
+
+	if (r->kind == PARAM_EXCLUDES) {
+		other = strcmp(r->key, key) == 0 ? r->other : r->key;
+		if (json_object_get(params, other) == NULL)
+			return CHAOS_OK;
+		return chaos_fail(why, CHAOS_EINVAL, "%s and %s cannot be combined",
+		                  rule_name(table, r->key), rule_name(table, r->other));
+	}
+	if (strcmp(r->key, key) != 0)
+		return CHAOS_OK;
+	if (r->kind == PARAM_NEEDS)
+		return rule_is_set(table, params, r->other)
+		    ? CHAOS_OK
+		    : chaos_fail(why, CHAOS_ENOENT, "%s applies only with %s",
+		                 rule_name(table, key), rule_name(table, r->other));
+	if (rule_one_of(r->values, rule_value(table, params, r->other, buf, sizeof(buf))))
+		return CHAOS_OK;
+	return chaos_fail(why, CHAOS_ENOENT, "%s applies only with %s %s",
+	                  rule_name(table, key), rule_name(table, r->other),
+	                  rule_values_text(r->values, values, sizeof(values)));
+}
+
+chaos_err
+param_rule_check_key(const struct param *table, const struct param_rule *rules,
+                     const json_t *params, const char *key, chaos_why *why)
+{
+	chaos_err rv;
+
+	if (rules == NULL || json_object_get(params, key) == NULL)
+		return CHAOS_OK;
+	for (const struct param_rule *r = rules; r->key != NULL; r++)
+		if ((strcmp(r->key, key) == 0 || strcmp(r->other, key) == 0) &&
+		    (rv = rule_judge(table, r, params, key, why)) != CHAOS_OK)
+			return rv;
+	return CHAOS_OK;
+}
+
+chaos_err
+param_rules_check(const struct param *table, const struct param_rule *rules,
+                  const json_t *params, chaos_why *why)
+{
+	/* in the table's order, so that the first complaint is always the same */
+	for (const struct param *p = table; p->key != NULL; p++)
+		if (param_rule_check_key(table, rules, params, p->key, why) != CHAOS_OK)
+			return CHAOS_EINVAL;
+	return CHAOS_OK;
+}
+
+const char *
+param_rule_note(const struct param *table, const struct param_rule *rules,
+                const char *key, char *buf, size_t len)
+{
+	char   values[128];
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (const struct param_rule *r = rules; r != NULL && r->key != NULL && n < len;
+	     r++) {
+		const char *sep = n ? "; " : "";
+		if (r->kind == PARAM_EXCLUDES && strcmp(r->other, key) == 0)
+			n += (size_t)snprintf(buf + n, len - n, "%snot with %s", sep,
+			                      rule_name(table, r->key));
+		if (strcmp(r->key, key) != 0)
+			continue;
+		if (r->kind == PARAM_EXCLUDES)
+			n += (size_t)snprintf(buf + n, len - n, "%snot with %s", sep,
+			                      rule_name(table, r->other));
+		else
+			n += (size_t)snprintf(
+			    buf + n, len - n, "%sonly with %s%s%s", sep,
+			    rule_name(table, r->other), r->kind == PARAM_NEEDS ? "" : " ",
+			    r->kind == PARAM_NEEDS
+			        ? ""
+			        : rule_values_text(r->values, values, sizeof(values)));
+	}
+	return buf;
+}
