@@ -420,6 +420,54 @@ test_flags_in_the_mode_that_uses_them_are_accepted(void **state)
 	}
 }
 
+/* Each shape error of --groups says what it is. */
+static void
+test_each_groups_shape_error_says_what_is_wrong(void **state)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+	    {"a,b/a", "'a' is on both sides"},
+	    {"a,a/b", "'a' is twice on side 1"},
+	    {"a,b/", "side 2 is empty"},
+	    {"/b", "side 1 is empty"},
+	    {"a,,b/c", "side 1 has an empty name"},
+	    {"a/b/c", "3 sides"},
+	    {"chain-0", "1 side"},
+	    {"a/b c", "side 2: 'b c' is not a pod name"},
+	};
+	const struct param *p = param_by_key(scenario_find("network")->params, "groups");
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t   *v   = NULL;
+		chaos_why why = {{0}};
+		char      want[256];
+		snprintf(
+		    want, sizeof(want),
+		    "--groups (groups): %s; allowed two sides of distinct pod names, "
+		    "e.g. chain-0,chain-1/chain-2",
+		    cases[i].want);
+		assert_int_equal(param_from_text(p, cases[i].text, &v, &why),
+		                 CHAOS_EINVAL);
+		assert_string_equal(why.text, want);
+	}
+	/* too many names on one side, as JSON */
+	{
+		json_t   *side = json_array(), *v;
+		chaos_why why  = {{0}};
+		for (unsigned i = 0; i <= LIMIT_REPEATED; i++) {
+			char name[16];
+			snprintf(name, sizeof(name), "p%u", i);
+			json_array_append_new(side, json_string(name));
+		}
+		v = json_pack("[o,[s]]", side, "x");
+		assert_int_equal(param_check(p, v, &why), CHAOS_EINVAL);
+		assert_non_null(strstr(why.text, "side 1 has 4097 names, at most 4096"));
+		json_decref(v);
+	}
+}
+
 int
 main(void)
 {
@@ -435,6 +483,7 @@ main(void)
 	        test_a_flag_the_mode_does_not_use_is_refused_by_cli_and_controller, setup,
 	        teardown),
 	    cmocka_unit_test(test_flags_in_the_mode_that_uses_them_are_accepted),
+	    cmocka_unit_test(test_each_groups_shape_error_says_what_is_wrong),
 	};
 	char dsn[] = "/tmp/test_params_dsn.XXXXXX";
 	int  fd    = mkstemp(dsn), rv;
