@@ -48,9 +48,11 @@ struct co_params {
 
 static const struct param co_params_table[] = {
     PARAM_ROW_NAMESPACE(struct co_params, ns),
-    {"--method", "method", PARAM_CHOICE, 0, 16, "kill", "kill|blackhole|pod-delete",
-     "how to take the coordinators down (default pod-delete with a Kubernetes API, "
-     "else kill)",
+    /* no default in the row: chaosctl's co_finish picks it (a bare
+     * params_json gets the first choice, kill) */
+    {"--method", "method", PARAM_CHOICE, 0, 16, NULL, "kill|blackhole|pod-delete",
+     "how to take the coordinators down (default: pod-delete with a Kubernetes API, "
+     "i.e. --kube-api or chaosctl in a pod; else kill)",
      CO_AT(method), 0},
     {"--outage-duration", "outage_duration_s", PARAM_DOUBLE, LIMIT_DURATION_MIN_S,
      LIMIT_DURATION_MAX_S, "60", NULL,

@@ -123,8 +123,6 @@ net_find_pod(const struct scen_target *t, size_t n, const char *pod)
 	return -1;
 }
 
-/* --groups a,b/c,d: the two sides named; nodes named nowhere stay out. */
-
 /* --groups a,b/c,d: the two sides named (their shape was checked with the
  * parameters); nodes named nowhere stay out. */
 static chaos_err

@@ -54,8 +54,8 @@ param_allowed(const struct param *p, char *buf, size_t len)
 		         p->max);
 		break;
 	case PARAM_URL:
-		snprintf(buf, len,
-		         "an http:// or https:// URL ({ip} = the target's address)");
+		/* {ip} is a template only where a row's help says so */
+		snprintf(buf, len, "an http:// or https:// URL");
 		break;
 	case PARAM_PATH:
 		snprintf(buf, len, "an HTTP path starting with '/'");

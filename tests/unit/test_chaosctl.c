@@ -823,12 +823,17 @@ static void
 test_run_usage_errors_are_one_line_and_exit_2(void **state)
 {
 	char  err[512];
+	char *none[]   = {"run"};
 	char *coord[]  = {"run",  "coordinator",       "--method",
 	                  "kill", "--outage-duration", "5"};
 	char *groups[] = {"run",     "network",           "--groups",
 	                  "a,b/c,d", "--partition-ratio", "0.3"};
 
 	(void)state;
+	assert_int_equal(run_usage(none, 1, err, sizeof(err)), CHAOS_EXIT_USAGE);
+	assert_string_equal(err,
+	                    "chaosctl: run: missing scenario; allowed: coordinator "
+	                    "network database (or -f FILE)\n");
 	assert_int_equal(run_usage(coord, 6, err, sizeof(err)), CHAOS_EXIT_USAGE);
 	assert_string_equal(
 	    err, "chaosctl: --outage-duration applies only with --method blackhole\n");
