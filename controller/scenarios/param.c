@@ -651,7 +651,8 @@ rule_judge(const struct param *table, const struct param_rule *r, const json_t *
 		other = strcmp(r->key, key) == 0 ? r->other : r->key;
 		if (json_object_get(params, other) == NULL)
 			return CHAOS_OK;
-		return chaos_fail(why, CHAOS_EINVAL, "%s and %s cannot be combined",
+		return chaos_fail(why, CHAOS_EINVAL,
+		                  "%s and %s cannot be combined; give one of them",
 		                  rule_name(table, r->key), rule_name(table, r->other));
 	}
 	if (strcmp(r->key, key) != 0)

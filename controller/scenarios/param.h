@@ -195,7 +195,8 @@ struct param_rule {
  * mode the rest chose does not use it ("--connection-mode applies only
  * with --failure-type connection"); CHAOS_EINVAL when it contradicts
  * another given key ("--groups and --partition-ratio cannot be
- * combined"). why says which, in one line. rules may be NULL (none). */
+ * combined; give one of them"). why says which, in one line. rules may be
+ * NULL (none). */
 chaos_err param_rule_check_key(const struct param *table, const struct param_rule *rules,
                                const json_t *params, const char *key, chaos_why *why);
 

@@ -839,7 +839,9 @@ test_run_usage_errors_are_one_line_and_exit_2(void **state)
 	    err, "chaosctl: --outage-duration applies only with --method blackhole\n");
 	assert_int_equal(run_usage(groups, 6, err, sizeof(err)), CHAOS_EXIT_USAGE);
 	assert_string_equal(
-	    err, "chaosctl: --groups and --partition-ratio cannot be combined\n");
+	    err,
+	    "chaosctl: --groups and --partition-ratio cannot be combined; give one "
+	    "of them\n");
 }
 
 int

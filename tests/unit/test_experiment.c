@@ -837,7 +837,7 @@ test_a_flag_that_does_not_fit_its_own_scenario_is_refused(void **state)
 	assert_int_equal(orch_capture(&o, argv, 7, err, sizeof(err)), CHAOS_EXIT_USAGE);
 	assert_string_equal(err,
 	                    "chaosctl: orchestrate: network: --groups and "
-	                    "--partition-ratio cannot be combined\n");
+	                    "--partition-ratio cannot be combined; give one of them\n");
 	orch_opts_fini(&o);
 }
 

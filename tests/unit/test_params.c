@@ -335,9 +335,9 @@ test_a_flag_the_mode_does_not_use_is_refused_by_cli_and_controller(void **state)
 	    {"coordinator", "--method kill --kube-ca /ca",
 	     "--kube-ca applies only with --method pod-delete"},
 	    {"network", "--groups a,b/c,d --partition-ratio 0.3",
-	     "--groups and --partition-ratio cannot be combined"},
+	     "--groups and --partition-ratio cannot be combined; give one of them"},
 	    {"network", "--partition-ratio 0.3 --groups a/b",
-	     "--groups and --partition-ratio cannot be combined"},
+	     "--groups and --partition-ratio cannot be combined; give one of them"},
 	    {"network", "--stall-window 5",
 	     "--stall-window applies only with --probe-field"},
 	};
