@@ -603,6 +603,7 @@ run_new(struct run_mgr *m, const struct scenario *sc, const Chaos__V1__RunReques
 		goto fail;
 	}
 	if (param_read(sc->params, params, r->params, why) != CHAOS_OK ||
+	    param_rules_check(sc->params, sc->rules, params, why) != CHAOS_OK ||
 	    run_check_namespaces(m, sc, params, why) != CHAOS_OK)
 		goto fail;
 	stop_read(sc->params, params, &r->stop);
@@ -610,8 +611,12 @@ run_new(struct run_mgr *m, const struct scenario *sc, const Chaos__V1__RunReques
 	return r;
 fail:
 	json_decref(params);
-	if (r != NULL)
+	if (r != NULL && r->params != NULL) {
+		/* here, not in run_free: r->sc may not be set yet; the groups
+		 * param_read kept are freed when a later check refuses */
+		param_free(sc->params, r->params);
 		free(r->params), r->params = NULL;
+	}
 	run_free(r);
 	return NULL;
 }

@@ -273,6 +273,16 @@ orch_plan_entry(const struct orch_opts *o, const struct scenario *k)
 	return NULL;
 }
 
+/* Whether flag is among the command line's scenario flags. */
+static bool
+orch_on_command_line(const struct orch_args *a, const char *flag)
+{
+	for (size_t p = 0; p < a->n_pairs; p++)
+		if (strcmp(a->pairs[p][0], flag) == 0)
+			return true;
+	return false;
+}
+
 /* Whether the user set flag for sc: on the command line or in the plan. */
 static bool
 orch_given(const struct orch_opts *o, const struct orch_args *a,
@@ -280,11 +290,52 @@ orch_given(const struct orch_opts *o, const struct orch_args *a,
 {
 	const struct exp_scenario *entry = orch_plan_entry(o, sc->k);
 
-	for (size_t p = 0; p < a->n_pairs; p++)
-		if (strcmp(a->pairs[p][0], flag) == 0)
-			return true;
-	return (o->plan != NULL && exp_set_find(&o->plan->shared, flag) != NULL) ||
+	return orch_on_command_line(a, flag) ||
+	    (o->plan != NULL && exp_set_find(&o->plan->shared, flag) != NULL) ||
 	    (entry != NULL && exp_set_find(&entry->params, flag) != NULL);
+}
+
+/* A scenario flag goes to every selected scenario that takes it; one that
+ * the mode a scenario runs in does not use (--outage-duration with
+ * coordinator's --method kill) is left out for that scenario with a
+ * warning, so that a flag meant for one mode does not get the whole
+ * orchestration refused. The plan's own params of that scenario are its
+ * alone: there such a flag is refused, as `chaosctl run` refuses it. */
+static chaos_err
+orch_fit(const struct orch_opts *o, const struct orch_args *a, struct orch_scenario *sc,
+         chaos_why *why)
+{
+	const struct exp_scenario *entry = orch_plan_entry(o, sc->k);
+	json_t                    *done  = json_deep_copy(sc->params);
+	const char                *key;
+	json_t                    *v;
+	void                      *tmp;
+	chaos_why                  unused;
+	chaos_err                  rv = CHAOS_OK;
+
+	/* the mode as the run will have it: finish may choose it */
+	if (done == NULL ||
+	    (sc->k->finish != NULL && sc->k->finish(done, why) != CHAOS_OK))
+		goto out; /* orch_finish_params says why */
+	json_object_foreach_safe(sc->params, tmp, key, v)
+	{
+		const char *flag = param_by_key(sc->k->params, key)->flag;
+		if (json_object_get(sc->shortened, key) != NULL ||
+		    param_rule_check_key(sc->k->params, sc->k->rules, done, key,
+		                         &unused) != CHAOS_ENOENT)
+			continue;
+		if (entry != NULL && exp_set_find(&entry->params, flag) != NULL &&
+		    !orch_on_command_line(a, flag)) {
+			rv = chaos_fail(why, CHAOS_EINVAL, "%s", unused.text);
+			goto out;
+		}
+		fprintf(stderr, "chaosctl: orchestrate: not passed to %s: %s\n", sc->name,
+		        unused.text);
+		json_object_del(sc->params, key);
+	}
+out:
+	json_decref(done);
+	return rv;
 }
 
 /* Room for the shortened durations, a plan's shared and own params, and
@@ -326,6 +377,7 @@ orch_params(struct orch_opts *o, struct orch_scenario *sc, const struct orch_arg
 			argv[argc++] = (char *)a->pairs[p][1];
 		}
 	if (cli_parse(sc->k, argc, argv, &sc->params, &common, why) != CLI_OK ||
+	    orch_fit(o, a, sc, why) != CHAOS_OK ||
 	    orch_finish_params(sc, why) != CHAOS_OK)
 		return chaos_fail_prefix(why, CHAOS_EINVAL, "orchestrate: %s", sc->name);
 	return CHAOS_OK;

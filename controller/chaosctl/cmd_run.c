@@ -33,11 +33,16 @@ run_args(int argc, char **argv, struct exp **file, const struct scenario **sc,
 	}
 	if (at != 0)
 		return exp_run_cli(argc, argv, file, sc, params, c, why);
-	if ((*sc = argc >= 2 ? scenario_find(argv[1]) : NULL) == NULL) {
-		chaos_fail(why, CHAOS_EINVAL, "run: %s '%s'; allowed: %s (or -f FILE)",
-		           argc >= 2 ? "unknown scenario" : "missing scenario",
-		           argc >= 2 ? argv[1] : "",
+	if (argc < 2) {
+		chaos_fail(why, CHAOS_EINVAL,
+		           "run: missing scenario; allowed: %s (or -f FILE)",
 		           scenario_words(words, sizeof(words)));
+		return CLI_USAGE;
+	}
+	if ((*sc = scenario_find(argv[1])) == NULL) {
+		chaos_fail(why, CHAOS_EINVAL,
+		           "run: unknown scenario '%s'; allowed: %s (or -f FILE)",
+		           argv[1], scenario_words(words, sizeof(words)));
 		return CLI_USAGE;
 	}
 	return cli_parse(*sc, argc - 1, argv + 1, params, c, why);
@@ -64,7 +69,7 @@ cmd_run(const struct ctl_target *t, int argc, char **argv)
 	case CLI_OK:
 		break;
 	}
-	if ((sc->finish != NULL && sc->finish(params, &why) != CHAOS_OK) ||
+	if (cli_finish(sc, params, &why) != CHAOS_OK ||
 	    (!c.dry_run && cli_check_output(c.output, &why) != CHAOS_OK)) {
 		rv = flags_usage_error("chaosctl", "%s", why.text);
 		goto out;

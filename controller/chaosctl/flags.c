@@ -8,10 +8,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+chaos_err
+cli_finish(const struct scenario *sc, json_t *params, chaos_why *why)
+{
+	if (sc->finish != NULL && sc->finish(params, why) != CHAOS_OK)
+		return CHAOS_EINVAL;
+	return param_rules_check(sc->params, sc->rules, params, why);
+}
+
 void
 cli_usage(const struct scenario *sc, FILE *f)
 {
-	char allowed[160], flag[64];
+	char allowed[160], flag[64], note[160];
 
 	fprintf(f, "usage: chaosctl run %s [options]\n%s\n", sc->cli, sc->summary);
 	for (const struct param *p = sc->params; p->key != NULL; p++) {
@@ -19,10 +27,11 @@ cli_usage(const struct scenario *sc, FILE *f)
 			continue;
 		snprintf(flag, sizeof(flag), "%s %s", p->flag,
 		         p->type == PARAM_BOOL ? "true|false" : "V");
-		fprintf(f, "  %-24s %s\n  %-24s (%s%s%s)\n", flag, p->help, "",
+		param_rule_note(sc->params, sc->rules, p->key, note, sizeof(note));
+		fprintf(f, "  %-24s %s\n  %-24s (%s%s%s%s%s)\n", flag, p->help, "",
 		        param_allowed(p, allowed, sizeof(allowed)),
-		        p->dflt && p->dflt[0] ? "; default " : "",
-		        p->dflt ? p->dflt : "");
+		        p->dflt && p->dflt[0] ? "; default " : "", p->dflt ? p->dflt : "",
+		        note[0] ? "; " : "", note);
 	}
 	fprintf(f, "  %-26s %s\n", "--dry-run",
 	        "print the plan (agents, targets, rules); change nothing");

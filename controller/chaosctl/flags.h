@@ -32,7 +32,14 @@ enum cli_result {
 enum cli_result cli_parse(const struct scenario *sc, int argc, char **argv,
                           json_t **params, struct cli_common *common, chaos_why *why);
 
-/* Prints `chaosctl run <word>`'s usage, from the table. */
+/* What chaosctl does with parsed params before anything is sent: the
+ * scenario's finish step (which may fill in values, e.g. coordinator's
+ * --method), then the rules of which given flags go together
+ * (param.h), as the controller will check them. CHAOS_EINVAL with
+ * why (one line). */
+chaos_err cli_finish(const struct scenario *sc, json_t *params, chaos_why *why);
+
+/* Prints `chaosctl run <word>`'s usage, from the table and its rules. */
 void cli_usage(const struct scenario *sc, FILE *f);
 
 /* Checks before the run is asked for that results can be written into dir,

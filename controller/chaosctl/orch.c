@@ -37,6 +37,28 @@ orch_opts_fini(struct orch_opts *o)
 	o->plan = NULL;
 }
 
+/* Continuous mode shortens every duration a scenario has; one that the
+ * scenario's mode does not use (a kill's --outage-duration) is taken back,
+ * so that it is neither sent (the controller would refuse it) nor reported
+ * as shortened. Sessions saved before that rule are resumed alike. */
+static void
+orch_unshorten(struct orch_scenario *sc)
+{
+	const char *key;
+	json_t     *v;
+	void       *tmp;
+
+	json_object_foreach_safe(sc->shortened, tmp, key, v)
+	{
+		if (param_rule_check_key(sc->k->params, sc->k->rules, sc->run_params, key,
+		                         NULL) != CHAOS_ENOENT)
+			continue;
+		json_object_del(sc->params, key);
+		json_object_del(sc->run_params, key);
+		json_object_del(sc->shortened, key);
+	}
+}
+
 chaos_err
 orch_finish_params(struct orch_scenario *sc, chaos_why *why)
 {
@@ -44,7 +66,10 @@ orch_finish_params(struct orch_scenario *sc, chaos_why *why)
 	sc->run_params = json_deep_copy(sc->params);
 	if (sc->run_params == NULL)
 		return chaos_fail(why, CHAOS_ENOMEM, "out of memory");
-	return sc->k->finish != NULL ? sc->k->finish(sc->run_params, why) : CHAOS_OK;
+	if (sc->k->finish != NULL && sc->k->finish(sc->run_params, why) != CHAOS_OK)
+		return CHAOS_EINVAL;
+	orch_unshorten(sc);
+	return param_rules_check(sc->k->params, sc->k->rules, sc->run_params, why);
 }
 
 size_t

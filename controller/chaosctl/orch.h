@@ -70,8 +70,10 @@ void orch_opts_fini(struct orch_opts *o);
  * CHAOS_EXIT_USAGE. Contacts nothing. (cmd_orchestrate.c) */
 int orch_cli(struct orch_opts *o, int argc, char **argv, bool *help);
 
-/* sc->run_params from sc->params and the scenario's finish step;
- * CHAOS_EINVAL with why when that step refuses them. */
+/* sc->run_params from sc->params and the scenario's finish step, less the
+ * shortened durations its mode does not use (taken out of sc->params and
+ * sc->shortened too); CHAOS_EINVAL with why when that step or the rules of
+ * which parameters go together (param.h) refuse them. */
 chaos_err orch_finish_params(struct orch_scenario *sc, chaos_why *why);
 
 /* Runs the orchestration (or, with resume, continues the newest session in

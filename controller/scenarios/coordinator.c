@@ -48,9 +48,11 @@ struct co_params {
 
 static const struct param co_params_table[] = {
     PARAM_ROW_NAMESPACE(struct co_params, ns),
-    {"--method", "method", PARAM_CHOICE, 0, 16, "kill", "kill|blackhole|pod-delete",
-     "how to take the coordinators down (default pod-delete with a Kubernetes API, "
-     "else kill)",
+    /* no default in the row: chaosctl's co_finish picks it (a bare
+     * params_json gets the first choice, kill) */
+    {"--method", "method", PARAM_CHOICE, 0, 16, NULL, "kill|blackhole|pod-delete",
+     "how to take the coordinators down (default: pod-delete with a Kubernetes API, "
+     "i.e. --kube-api or chaosctl in a pod; else kill)",
      CO_AT(method), 0},
     {"--outage-duration", "outage_duration_s", PARAM_DOUBLE, LIMIT_DURATION_MIN_S,
      LIMIT_DURATION_MAX_S, "60", NULL,
@@ -100,6 +102,19 @@ static const struct param co_params_table[] = {
     PARAM_ROW_LEASE(struct co_params, lease_ms),
     PARAM_ROWS_STOP,
     PARAM_ROW_END,
+};
+
+/* Only a blackhole lasts (kill and pod-delete heal by themselves), only
+ * kill signals a process, only pod-delete talks to the Kubernetes API. */
+static const struct param_rule co_rules[] = {
+    {"outage_duration_s", PARAM_ONLY_WITH, "method", "blackhole"},
+    {"process_name", PARAM_ONLY_WITH, "method", "kill"},
+    {"kube_namespace", PARAM_ONLY_WITH, "method", "pod-delete"},
+    {"kube_api", PARAM_ONLY_WITH, "method", "pod-delete"},
+    {"kube_token_file", PARAM_ONLY_WITH, "method", "pod-delete"},
+    {"kube_ca", PARAM_ONLY_WITH, "method", "pod-delete"},
+    {"kube_allow_http", PARAM_ONLY_WITH, "method", "pod-delete"},
+    PARAM_RULE_END,
 };
 
 struct co_endpoint {
@@ -937,6 +952,7 @@ const struct scenario scenario_coordinator = {
     .summary     = "take every coordinator down under open-loop load",
     .params      = co_params_table,
     .params_size = sizeof(struct co_params),
+    .rules       = co_rules,
     .shape       = {.window = "outage", .lanes = co_lanes},
     .finish      = co_finish,
     .recommend   = co_recommend,

@@ -97,6 +97,15 @@ static const struct param db_params_table[] = {
     PARAM_ROW_END,
 };
 
+/* Each failure type reads its own knobs; the other's are refused, not
+ * silently ignored. */
+static const struct param_rule db_rules[] = {
+    {"connection_mode", PARAM_ONLY_WITH, "failure_type", "connection"},
+    {"latency_ms", PARAM_ONLY_WITH, "failure_type", "latency"},
+    {"jitter_ms", PARAM_ONLY_WITH, "failure_type", "latency"},
+    PARAM_RULE_END,
+};
+
 struct db_plan {
 	struct db_params   p;
 	bool               latency, drop, client_side; /* from the choices */
@@ -825,6 +834,7 @@ const struct scenario scenario_database = {
     .summary     = "make PostgreSQL unreachable or slow and watch the API",
     .params      = db_params_table,
     .params_size = sizeof(struct db_params),
+    .rules       = db_rules,
     .shape       = {.window = "failure", .lanes = db_lanes},
     .finish      = db_finish,
     .recommend   = db_recommend,

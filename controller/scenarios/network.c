@@ -89,6 +89,14 @@ static const struct param net_params_table[] = {
     PARAM_ROW_END,
 };
 
+/* --groups names both sides, so a ratio would be ignored; a stall window
+ * is about a --probe-field that must advance. */
+static const struct param_rule net_rules[] = {
+    {"groups", PARAM_EXCLUDES, "partition_ratio", NULL},
+    {"stall_window_s", PARAM_NEEDS, "probe_field", NULL},
+    PARAM_RULE_END,
+};
+
 struct net_plan {
 	struct net_params  p;
 	struct scen_target t[SCEN_MAX_TARGETS];
@@ -114,8 +122,6 @@ net_find_pod(const struct scen_target *t, size_t n, const char *pod)
 			return (int)i;
 	return -1;
 }
-
-/* --groups a,b/c,d: the two sides named; nodes named nowhere stay out. */
 
 /* --groups a,b/c,d: the two sides named (their shape was checked with the
  * parameters); nodes named nowhere stay out. */
@@ -931,6 +937,7 @@ const struct scenario scenario_network = {
     .summary     = "cut a share of the blockchain nodes off from the rest, both ways",
     .params      = net_params_table,
     .params_size = sizeof(struct net_params),
+    .rules       = net_rules,
     .shape       = {.window = "partition",
                     .lanes  = net_lanes,
                     .bulky  = net_bulky,

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,15 +54,16 @@ param_allowed(const struct param *p, char *buf, size_t len)
 		         p->max);
 		break;
 	case PARAM_URL:
-		snprintf(buf, len,
-		         "an http:// or https:// URL ({ip} = the target's address)");
+		/* {ip} is a template only where a row's help says so */
+		snprintf(buf, len, "an http:// or https:// URL");
 		break;
 	case PARAM_PATH:
 		snprintf(buf, len, "an HTTP path starting with '/'");
 		break;
 	case PARAM_GROUPS:
 		snprintf(buf, len,
-		         "two sides of pod names, e.g. chain-0,chain-1/chain-2");
+		         "two sides of distinct pod names, e.g. "
+		         "chain-0,chain-1/chain-2");
 		break;
 	case PARAM_SELECTOR:
 		snprintf(buf, len,
@@ -228,29 +230,100 @@ param_check_urls(const struct param *p, const json_t *v, chaos_why *why)
 	return CHAOS_OK;
 }
 
-/* [["a","b"],["c"]]: two non-empty sides of distinct valid names. */
-static bool
-param_groups_ok(const json_t *v)
+/* "--groups (groups): <what is wrong>; allowed <what is>": each shape
+ * error of a PARAM_GROUPS value says which it is. */
+static chaos_err
+param_groups_bad(const struct param *p, chaos_why *why, const char *fmt, ...)
 {
-	const json_t *side, *pod, *other, *o;
-	size_t        i, k, j, m;
+	char    label[128], allowed[128], what[160];
+	va_list ap;
 
-	if (!json_is_array(v) || json_array_size(v) != 2)
-		return false;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return chaos_fail(why, CHAOS_EINVAL, "%s: %s; allowed %s",
+	                  param_label(p, label, sizeof(label)), what,
+	                  param_allowed(p, allowed, sizeof(allowed)));
+}
+
+/* Side i (1 or 2): at least one name, each a valid pod name. A side of one
+ * empty name is how "a,b/" arrives from the text. */
+static chaos_err
+param_groups_side(const struct param *p, const json_t *side, size_t i, chaos_why *why)
+{
+	const json_t *pod;
+	const char   *s;
+	char          shown[96];
+	size_t        k, n = json_array_size(side);
+
+	if (!json_is_array(side))
+		return param_groups_bad(p, why, "side %zu is not a list", i);
+	s = json_string_value(json_array_get(side, 0));
+	if (n == 0 || (n == 1 && s != NULL && s[0] == '\0'))
+		return param_groups_bad(p, why, "side %zu is empty", i);
+	if (n > LIMIT_REPEATED)
+		return param_groups_bad(p, why, "side %zu has %zu names, at most %u", i,
+		                        n, LIMIT_REPEATED);
+	json_array_foreach(side, k, pod)
+	{
+		if ((s = json_string_value(pod)) == NULL)
+			return param_groups_bad(
+			    p, why, "side %zu: a name is not a UTF-8 string", i);
+		if (s[0] == '\0')
+			return param_groups_bad(p, why, "side %zu has an empty name", i);
+		if (wire_check_id(s) != CHAOS_OK)
+			return param_groups_bad(p, why, "side %zu: %s is not a pod name",
+			                        i, param_shown(s, shown, sizeof(shown)));
+	}
+	return CHAOS_OK;
+}
+
+/* Where the name at (side i, index k) is named again, if anywhere. */
+static bool
+param_groups_again(const json_t *v, size_t i, size_t k, size_t *side)
+{
+	const json_t *pod = json_array_get(json_array_get(v, i), k), *other, *o;
+	size_t        j, m;
+
+	json_array_foreach(v, j, other) json_array_foreach(other, m, o)
+	{
+		if ((j > i || (j == i && m > k)) && json_equal(pod, o)) {
+			*side = j;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* [["a","b"],["c"]]: two non-empty sides of distinct valid names. A name
+ * on both sides, or twice on one, is a typo, not a plan. */
+static chaos_err
+param_check_groups(const struct param *p, const json_t *v, chaos_why *why)
+{
+	const json_t *side, *pod;
+	char          shown[96];
+	size_t        i, k, again;
+
+	if (!json_is_array(v))
+		return param_groups_bad(p, why, "not a list of two sides");
+	if (json_array_size(v) != 2)
+		return param_groups_bad(p, why, "%zu side%s", json_array_size(v),
+		                        json_array_size(v) == 1 ? "" : "s");
 	json_array_foreach(v, i, side)
 	{
-		if (!json_is_array(side) || json_array_size(side) == 0 ||
-		    json_array_size(side) > LIMIT_REPEATED)
-			return false;
-		json_array_foreach(side, k, pod) if (!json_is_string(pod) ||
-		                                     wire_check_id(json_string_value(
-		                                         pod)) != CHAOS_OK) return false;
+		if (param_groups_side(p, side, i + 1, why) != CHAOS_OK)
+			return CHAOS_EINVAL;
 	}
-	/* a name on both sides, or twice on one, is a typo, not a plan */
 	json_array_foreach(v, i, side) json_array_foreach(side, k, pod)
-	    json_array_foreach(v, j, other) json_array_foreach(
-	        other, m, o) if ((i != j || k != m) && json_equal(pod, o)) return false;
-	return true;
+	{
+		if (!param_groups_again(v, i, k, &again))
+			continue;
+		param_shown(json_string_value(pod), shown, sizeof(shown));
+		return again != i
+		    ? param_groups_bad(p, why, "%s is on both sides", shown)
+		    : param_groups_bad(p, why, "%s is twice on side %zu", shown, i + 1);
+	}
+	return CHAOS_OK;
 }
 
 static chaos_err
@@ -296,8 +369,7 @@ param_check(const struct param *p, const json_t *v, chaos_why *why)
 		return json_is_boolean(v) ? CHAOS_OK
 		                          : param_bad(p, "(not true/false)", why);
 	case PARAM_GROUPS:
-		return param_groups_ok(v) ? CHAOS_OK
-		                          : param_bad(p, "(not two sides)", why);
+		return param_check_groups(p, v, why);
 	case PARAM_URLS:
 		return param_check_urls(p, v, why);
 	default:
@@ -305,37 +377,27 @@ param_check(const struct param *p, const json_t *v, chaos_why *why)
 	}
 }
 
-/* "a,b/c,d" -> [["a","b"],["c","d"]]; NULL when it is not two sides. */
+/* "a,b/c,d" -> [["a","b"],["c","d"]]: split at '/' and ','; whether that
+ * is two sides of good names is param_check's to say. */
 static json_t *
 param_groups_from_text(const char *s)
 {
 	json_t *groups = json_array(), *side = json_array();
-	char    name[LIMIT_ID_LEN + 1];
-	size_t  n = 0;
 
 	for (const char *c = s;; c++) {
-		if (*c != ',' && *c != '/' && *c != '\0') {
-			if (n + 1 >= sizeof(name))
-				goto bad;
-			name[n++] = *c;
-			continue;
-		}
-		name[n] = '\0';
-		json_array_append_new(side, json_string(name));
-		n = 0;
+		size_t  n    = strcspn(c, ",/");
+		json_t *name = json_stringn(c, n);
+		/* not UTF-8: kept as null, for param_check to name the side */
+		json_array_append_new(side, name != NULL ? name : json_null());
+		c += n;
 		if (*c == ',')
 			continue;
 		json_array_append_new(groups, side);
-		side = NULL;
 		if (*c == '\0')
 			break;
 		side = json_array();
 	}
 	return groups;
-bad:
-	json_decref(side);
-	json_decref(groups);
-	return NULL;
 }
 
 /* The text as the JSON value of the row's type; NULL when it does not
@@ -502,4 +564,163 @@ param_free(const struct param *table, void *params)
 			json_decref(*at);
 			*at = NULL;
 		}
+}
+
+/* ---- which given parameters go together ---- */
+
+/* How messages name a key: its flag, or the key for a row without one. */
+static const char *
+rule_name(const struct param *table, const char *key)
+{
+	const struct param *p = param_by_key(table, key);
+
+	return p != NULL && p->flag != NULL && !(p->flags & PARAM_NO_FLAG) ? p->flag
+	                                                                   : key;
+}
+
+/* The value of key as text: the given one, else its default, else (a
+ * choice) its first choice, which is what param_read stores then. */
+static const char *
+rule_value(const struct param *table, const json_t *params, const char *key, char *buf,
+           size_t len)
+{
+	const struct param *p = param_by_key(table, key);
+	const char         *s = json_string_value(json_object_get(params, key));
+
+	if (s != NULL)
+		return s;
+	if (p != NULL && p->dflt != NULL)
+		return p->dflt;
+	if (p != NULL && p->type == PARAM_CHOICE)
+		return param_choice(p, 0, buf, len);
+	return "";
+}
+
+/* Whether key is set: given other than "", or with a default other than "". */
+static bool
+rule_is_set(const struct param *table, const json_t *params, const char *key)
+{
+	const struct param *p = param_by_key(table, key);
+	const json_t       *v = json_object_get(params, key);
+
+	if (v != NULL)
+		return !json_is_string(v) || json_string_value(v)[0] != '\0';
+	return p != NULL && p->dflt != NULL && p->dflt[0] != '\0';
+}
+
+/* Whether v is one of "a|b|c". */
+static bool
+rule_one_of(const char *values, const char *v)
+{
+	size_t n = strlen(v);
+
+	for (const char *s = values; *s != '\0';) {
+		size_t k = strcspn(s, "|");
+		if (k == n && strncmp(s, v, n) == 0)
+			return true;
+		s += k + (s[k] == '|');
+	}
+	return false;
+}
+
+/* "a|b" as "a or b", for messages. */
+static const char *
+rule_values_text(const char *values, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (const char *s = values; *s != '\0' && n < len;) {
+		size_t k = strcspn(s, "|");
+		n += (size_t)snprintf(buf + n, len - n, "%s%.*s", n ? " or " : "", (int)k,
+		                      s);
+		s += k + (s[k] == '|');
+	}
+	return buf;
+}
+
+/* One rule that names key, judged with params. */
+static chaos_err
+rule_judge(const struct param *table, const struct param_rule *r, const json_t *params,
+           const char *key, chaos_why *why)
+{
+	char        buf[64], values[128];
+	const char *other;
+
+	if (r->kind == PARAM_EXCLUDES) {
+		other = strcmp(r->key, key) == 0 ? r->other : r->key;
+		if (json_object_get(params, other) == NULL)
+			return CHAOS_OK;
+		return chaos_fail(why, CHAOS_EINVAL,
+		                  "%s and %s cannot be combined; give one of them",
+		                  rule_name(table, r->key), rule_name(table, r->other));
+	}
+	if (strcmp(r->key, key) != 0)
+		return CHAOS_OK;
+	if (r->kind == PARAM_NEEDS)
+		return rule_is_set(table, params, r->other)
+		    ? CHAOS_OK
+		    : chaos_fail(why, CHAOS_ENOENT, "%s applies only with %s",
+		                 rule_name(table, key), rule_name(table, r->other));
+	if (rule_one_of(r->values, rule_value(table, params, r->other, buf, sizeof(buf))))
+		return CHAOS_OK;
+	return chaos_fail(why, CHAOS_ENOENT, "%s applies only with %s %s",
+	                  rule_name(table, key), rule_name(table, r->other),
+	                  rule_values_text(r->values, values, sizeof(values)));
+}
+
+chaos_err
+param_rule_check_key(const struct param *table, const struct param_rule *rules,
+                     const json_t *params, const char *key, chaos_why *why)
+{
+	chaos_err rv;
+
+	if (rules == NULL || json_object_get(params, key) == NULL)
+		return CHAOS_OK;
+	for (const struct param_rule *r = rules; r->key != NULL; r++)
+		if ((strcmp(r->key, key) == 0 || strcmp(r->other, key) == 0) &&
+		    (rv = rule_judge(table, r, params, key, why)) != CHAOS_OK)
+			return rv;
+	return CHAOS_OK;
+}
+
+chaos_err
+param_rules_check(const struct param *table, const struct param_rule *rules,
+                  const json_t *params, chaos_why *why)
+{
+	/* in the table's order, so that the first complaint is always the same */
+	for (const struct param *p = table; p->key != NULL; p++)
+		if (param_rule_check_key(table, rules, params, p->key, why) != CHAOS_OK)
+			return CHAOS_EINVAL;
+	return CHAOS_OK;
+}
+
+const char *
+param_rule_note(const struct param *table, const struct param_rule *rules,
+                const char *key, char *buf, size_t len)
+{
+	char   values[128];
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (const struct param_rule *r = rules; r != NULL && r->key != NULL && n < len;
+	     r++) {
+		const char *sep = n ? "; " : "";
+		if (r->kind == PARAM_EXCLUDES && strcmp(r->other, key) == 0)
+			n += (size_t)snprintf(buf + n, len - n, "%snot with %s", sep,
+			                      rule_name(table, r->key));
+		if (strcmp(r->key, key) != 0)
+			continue;
+		if (r->kind == PARAM_EXCLUDES)
+			n += (size_t)snprintf(buf + n, len - n, "%snot with %s", sep,
+			                      rule_name(table, r->other));
+		else
+			n += (size_t)snprintf(
+			    buf + n, len - n, "%sonly with %s%s%s", sep,
+			    rule_name(table, r->other), r->kind == PARAM_NEEDS ? "" : " ",
+			    r->kind == PARAM_NEEDS
+			        ? ""
+			        : rule_values_text(r->values, values, sizeof(values)));
+	}
+	return buf;
 }

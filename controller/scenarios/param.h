@@ -162,4 +162,53 @@ const char *param_allowed(const struct param *p, char *buf, size_t len);
  * range. */
 const char *param_choice(const struct param *p, int i, char *buf, size_t len);
 
+/* Which parameters go together. Some are used only by one mode of the
+ * scenario (--latency-ms only by --failure-type latency), and some pairs
+ * contradict each other (--groups names the sides that --partition-ratio
+ * would pick). A rule is judged only for a key the user gave (present in
+ * the params object): a default never trips one, while the other key's
+ * value is the given one or, when absent, its default. chaosctl (run, and
+ * orchestrate after routing its scenario flags) and the controller
+ * (run_mgr_start) check the same rules, so both refuse with the same line.
+ * (In this file, not one of its own: the controller's run manager calls
+ * it, and its library is linked before the scenarios'.) */
+enum param_rule_kind {
+	PARAM_ONLY_WITH, /* key is used only when other is one of values */
+	PARAM_NEEDS,     /* key is used only when other is set (not "") */
+	PARAM_EXCLUDES,  /* key and other cannot both be given */
+};
+
+struct param_rule {
+	const char          *key; /* "connection_mode" */
+	enum param_rule_kind kind;
+	const char          *other;  /* "failure_type" */
+	const char          *values; /* PARAM_ONLY_WITH: "connection" or "a|b" */
+};
+
+#define PARAM_RULE_END                                                                   \
+	{                                                                                \
+		NULL, PARAM_ONLY_WITH, NULL, NULL                                        \
+	}
+
+/* Whether key, given in params, is used with the rest of params: CHAOS_OK
+ * when it is (or is not given, or no rule names it); CHAOS_ENOENT when the
+ * mode the rest chose does not use it ("--connection-mode applies only
+ * with --failure-type connection"); CHAOS_EINVAL when it contradicts
+ * another given key ("--groups and --partition-ratio cannot be
+ * combined; give one of them"). why says which, in one line. rules may be
+ * NULL (none). */
+chaos_err param_rule_check_key(const struct param *table, const struct param_rule *rules,
+                               const json_t *params, const char *key, chaos_why *why);
+
+/* Every given key of params against the rules: CHAOS_EINVAL with why (as
+ * above) on the first that does not go with the others. params' values
+ * are assumed checked (param_read or param_from_text). */
+chaos_err param_rules_check(const struct param *table, const struct param_rule *rules,
+                            const json_t *params, chaos_why *why);
+
+/* For usage texts: what the rules say of key ("only with --failure-type
+ * latency", "not with --partition-ratio") into buf; "" when nothing. */
+const char *param_rule_note(const struct param *table, const struct param_rule *rules,
+                            const char *key, char *buf, size_t len);
+
 #endif

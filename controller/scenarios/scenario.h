@@ -46,6 +46,9 @@ struct scenario {
 
 	const struct param *params;      /* ends with PARAM_ROW_END */
 	size_t              params_size; /* sizeof the struct the rows point into */
+	/* Which given parameters go together (param.h), ending with
+	 * PARAM_RULE_END; NULL when any combination is fine. */
+	const struct param_rule *rules;
 
 	struct scenario_shape shape;
 

@@ -68,6 +68,19 @@ selector_term(const char *s, size_t n, struct selector_term *t)
 	return true;
 }
 
+/* Whether t's key is in an earlier term of out. Several key!=value terms
+ * exclude several values (there is no "notin"); any other pair on one key
+ * contradicts itself or says one thing twice, likely a typo. */
+static bool
+selector_key_again(const struct selector *out, const struct selector_term *t)
+{
+	for (size_t i = 0; i < out->n; i++)
+		if (strcmp(out->term[i].key, t->key) == 0 &&
+		    (out->term[i].op != SELECTOR_NE || t->op != SELECTOR_NE))
+			return true;
+	return false;
+}
+
 chaos_err
 selector_parse(const char *text, struct selector *out, chaos_why *why)
 {
@@ -82,6 +95,12 @@ selector_parse(const char *text, struct selector *out, chaos_why *why)
 		if (!selector_term(s, n, &out->term[out->n]))
 			return chaos_fail(why, CHAOS_EINVAL, "'%.*s' is not a term; %s",
 			                  (int)(n < 80 ? n : 80), s, SELECTOR_ALLOWED);
+		if (selector_key_again(out, &out->term[out->n]))
+			return chaos_fail(
+			    why, CHAOS_EINVAL,
+			    "label key '%.80s' is named twice; allowed: each "
+			    "key once (key!=value may repeat)",
+			    out->term[out->n].key);
 		out->n++;
 		s += n;
 		if (*s == ',' && *++s == '\0')

@@ -5,6 +5,7 @@
  *   key=value, key==value, key!=value (also true when the key is absent),
  *   key (the label exists), !key (it does not).
  * Keys are Kubernetes label keys ([prefix/]name), values label values.
+ * A key is named once, except in several key!=value terms.
  * "" selects everything. Thread safety: reentrant.
  */
 #ifndef CHAOS_CONTROLLER_SCENARIOS_SELECTOR_H

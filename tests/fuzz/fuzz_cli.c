@@ -3,7 +3,8 @@
  * libFuzzer target for what a person types at chaosctl and what a client
  * sends the controller as a run's parameters: cli_parse()
  * (controller/chaosctl/flags.c) over every scenario of scenario_list, and
- * param_from_text() / param_read() (controller/scenarios/param.c).
+ * param_from_text() / param_read() / param_rules_check()
+ * (controller/scenarios/param.c).
  *
  * Input: byte 0 picks the scenario (byte / 4) and the mode (byte % 4):
  *   0, 3  argv: the rest split at NUL bytes into argv[1..] for cli_parse
@@ -134,6 +135,12 @@ fuzz_read(const struct scenario *sc, const json_t *params)
 		return CHAOS_ENOMEM;
 	rv = param_read(sc->params, params, out, &why);
 	if (rv == CHAOS_OK) {
+		chaos_why rule = {{0}};
+		chaos_err rr   = param_rules_check(sc->params, sc->rules, params, &rule);
+		/* which given keys go together: a verdict, and a reason in one line */
+		fuzz_require(rr == CHAOS_OK ||
+		             (rr == CHAOS_EINVAL && rule.text[0] != '\0' &&
+		              strchr(rule.text, '\n') == NULL));
 		fuzz_check_struct(sc->params, params, out);
 		param_free(sc->params, out);
 	} else {

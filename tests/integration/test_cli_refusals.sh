@@ -75,6 +75,16 @@ refused 3 "cannot reach the controller" "$ctl" --controller "ipc://$d/none.sock"
 refused 2 "Not a directory" "$ctl" orchestrate --scenarios network --output /etc/passwd/x
 refused 3 "cannot reach the controller" "$ctl" --controller "ipc://$d/none.sock" \
 	orchestrate --scenarios network --output newdir/sub
+# scenario flags that the chosen mode does not use, before anything is sent
+echo "host=127.0.0.1 dbname=x" >"$d/dsn"
+refused 2 "run: missing scenario; allowed:" "$ctl" run
+refused 2 "--connection-mode applies only with --failure-type connection" "$ctl" \
+	--controller "ipc://$d/none.sock" run database --failure-type latency \
+	--connection-mode drop --dsn-file "$d/dsn"
+refused 2 "--outage-duration applies only with --method blackhole" "$ctl" \
+	--controller "ipc://$d/none.sock" run coordinator --method kill --outage-duration 5
+refused 2 "--groups and --partition-ratio cannot be combined" "$ctl" \
+	--controller "ipc://$d/none.sock" run network --groups a,b/c,d --partition-ratio 0.3
 for c in agents stats status; do
 	"$ctl" "$c" --help >"$d/out.txt" 2>"$d/err.txt" || fail "chaosctl $c --help exited $?"
 	grep -q "usage: chaosctl $c" "$d/out.txt" || fail "chaosctl $c --help: $(cat "$d/out.txt")"

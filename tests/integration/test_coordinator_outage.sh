@@ -30,7 +30,7 @@ sbx_up --restart-delay 3
 "$sandbox" status --json > "$out/status.json"
 
 echo "== 1. kill, restart delay 3 s, 200 rps"
-"${ctl[@]}" run coordinator --method kill --outage-duration 5 --load-duration 10 --rate 200 \
+"${ctl[@]}" run coordinator --method kill --load-duration 10 --rate 200 \
 	--output "$out/kill" > "$out/run1.log" 2>&1 || { cat "$out/run1.log"; fail "run coordinator (kill) failed"; }
 cat "$out/run1.log"
 python3 - "$out"/kill/chaos_test_coordinator_outage_*.json "$out/status.json" <<'PY'

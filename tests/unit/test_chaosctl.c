@@ -30,6 +30,7 @@
 #include "controller/chaosctl/orch.h"
 #include "controller/chaosctl/orch_history.h"
 #include "controller/chaosctl/runclient.h"
+#include "tests/support/stderr_cap.h"
 
 /* ---- flags ---- */
 
@@ -802,6 +803,47 @@ test_results_of_one_run_print_its_record_and_an_unknown_one_exits_2(void **state
 	fake_stop(&f);
 }
 
+/* cmd_run on argv with stderr captured into err: its exit status. */
+static int
+run_usage(char **argv, int argc, char *err, size_t len)
+{
+	struct ctl_target t = {.url = "ipc:///nonexistent/chaosctl-test.sock"};
+	struct stderr_cap cap;
+	int               rv;
+
+	assert_int_equal(stderr_cap_begin(&cap), 0);
+	rv = cmd_run(&t, argc, argv);
+	stderr_cap_end(&cap, err, len);
+	return rv;
+}
+
+/* Usage errors of `chaosctl run` are exit 2 and one line, before any
+ * controller is contacted (the target above does not exist). */
+static void
+test_run_usage_errors_are_one_line_and_exit_2(void **state)
+{
+	char  err[512];
+	char *none[]   = {"run"};
+	char *coord[]  = {"run",  "coordinator",       "--method",
+	                  "kill", "--outage-duration", "5"};
+	char *groups[] = {"run",     "network",           "--groups",
+	                  "a,b/c,d", "--partition-ratio", "0.3"};
+
+	(void)state;
+	assert_int_equal(run_usage(none, 1, err, sizeof(err)), CHAOS_EXIT_USAGE);
+	assert_string_equal(err,
+	                    "chaosctl: run: missing scenario; allowed: coordinator "
+	                    "network database (or -f FILE)\n");
+	assert_int_equal(run_usage(coord, 6, err, sizeof(err)), CHAOS_EXIT_USAGE);
+	assert_string_equal(
+	    err, "chaosctl: --outage-duration applies only with --method blackhole\n");
+	assert_int_equal(run_usage(groups, 6, err, sizeof(err)), CHAOS_EXIT_USAGE);
+	assert_string_equal(
+	    err,
+	    "chaosctl: --groups and --partition-ratio cannot be combined; give one "
+	    "of them\n");
+}
+
 int
 main(void)
 {
@@ -831,6 +873,7 @@ main(void)
 	    cmocka_unit_test(test_results_list_newest_first_with_mttr_or_its_reason),
 	    cmocka_unit_test(
 	        test_results_of_one_run_print_its_record_and_an_unknown_one_exits_2),
+	    cmocka_unit_test(test_run_usage_errors_are_one_line_and_exit_2),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

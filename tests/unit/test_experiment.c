@@ -28,6 +28,7 @@
 #include "controller/chaosctl/orch.h"
 #include "controller/scenarios/param.h"
 #include "controller/scenarios/scenario.h"
+#include "tests/support/stderr_cap.h"
 
 static const char *examples; /* deploy/examples */
 static char        dsn_file[] = "/tmp/test-experiment-dsn-XXXXXX";
@@ -225,13 +226,13 @@ static const struct example {
      "--stability-window 3 --recovery-timeout 120 --lease-ms 3000"},
     {"database-failure.yaml",
      "database --output results --namespace chaos-sandbox --failure-type connection "
-     "--failure-duration 10 --connection-mode reject --latency-ms 500 --jitter-ms 0 "
+     "--failure-duration 10 --connection-mode reject "
      "--fault-side server --pg-port 5432 --api-port 8080 --ready-path /health/ready "
      "--data-path /v1/marketplace/stats --probe-interval-ms 200 --baseline 3 "
      "--stability-window 3 --recovery-timeout 120 --lease-ms 3000"},
     {"coordinator-outage.yaml",
      "coordinator --output results --namespace chaos-sandbox --method kill "
-     "--outage-duration 5 --load-duration 10 --rate 200 --concurrency 16 "
+     "--load-duration 10 --rate 200 --concurrency 16 "
      "--request-timeout-ms 2000 --api-port 8080 --load-path /v1/marketplace/stats "
      "--probe-path /health/ready --probe-interval-ms 20 --process-name "
      "chaos-coordinator --stability-window 3 --recovery-timeout 120 --lease-ms 3000"},
@@ -262,6 +263,7 @@ test_each_example_gives_the_params_of_its_flags(void **state)
 		const struct example *x = &example_flags[i];
 		char                  path[512], out1[256], out2[256], words[1024];
 		char                 *argv[64];
+		chaos_why             why = {{0}};
 		int                   argc;
 		json_t               *a, *b;
 
@@ -272,6 +274,9 @@ test_each_example_gives_the_params_of_its_flags(void **state)
 		b = run_flags(argv, argc, out2, sizeof(out2));
 		assert_same_params(a, b);
 		assert_string_equal(out1, out2);
+		/* and chaosctl would send it: its flags go together */
+		if (cli_finish(scenario_find(argv[0]), a, &why) != CHAOS_OK)
+			fail_msg("%s: %s", x->file, why.text);
 		json_decref(a);
 		json_decref(b);
 	}
@@ -665,7 +670,7 @@ test_continuous_mode_shortens_only_what_the_plan_does_not_give(void **state)
 	                           "seed: 7\n"
 	                           "scenarios:\n"
 	                           "  - scenario: coordinator\n"
-	                           "    params: {load-duration: 6}\n";
+	                           "    params: {load-duration: 6, method: blackhole}\n";
 	char              path[64];
 	char             *argv[] = {"orchestrate", "--file", path};
 	struct orch_opts  o;
@@ -684,6 +689,42 @@ test_continuous_mode_shortens_only_what_the_plan_does_not_give(void **state)
 	unlink(path);
 }
 
+/* A kill heals by itself: continuous mode does not give it an outage
+ * duration, which the controller would refuse; the load is shortened. */
+static void
+test_continuous_mode_shortens_only_what_the_mode_uses(void **state)
+{
+	char            *argv[] = {"orchestrate", "--continuous", "--scenarios",
+	                           "coordinator", "--method",     "kill"};
+	struct orch_opts o;
+
+	(void)state;
+	orch_parse_ok(&o, argv, sizeof(argv) / sizeof(argv[0]));
+	assert_null(json_object_get(o.sc[0].params, "outage_duration_s"));
+	assert_null(json_object_get(o.sc[0].run_params, "outage_duration_s"));
+	assert_null(json_object_get(o.sc[0].shortened, "outage_duration_s"));
+	assert_true(json_number_value(
+	                json_object_get(o.sc[0].run_params, "load_duration_s")) == 20.0);
+	assert_non_null(json_object_get(o.sc[0].shortened, "load_duration_s"));
+	orch_opts_fini(&o);
+}
+
+/* orch_cli on argv into *o (the caller finishes it): its exit status, and
+ * what it printed on stderr. */
+static int
+orch_capture(struct orch_opts *o, char **argv, int argc, char *err, size_t len)
+{
+	struct stderr_cap cap;
+	bool              help;
+	int               rv;
+
+	orch_init(o);
+	assert_int_equal(stderr_cap_begin(&cap), 0);
+	rv = orch_cli(o, argc, argv, &help);
+	stderr_cap_end(&cap, err, len);
+	return rv;
+}
+
 /* orch_cli on a plan: its exit status, and what it printed on stderr. */
 static int
 orch_with_plan(const char *plan, char *err, size_t len)
@@ -691,24 +732,10 @@ orch_with_plan(const char *plan, char *err, size_t len)
 	char             path[64];
 	char            *argv[] = {"orchestrate", "-f", path};
 	struct orch_opts o;
-	FILE            *cap   = tmpfile();
-	int              saved = dup(2), rv;
-	bool             help;
-	size_t           n;
+	int              rv;
 
-	assert_non_null(cap);
 	write_file(path, sizeof(path), plan, strlen(plan));
-	orch_init(&o);
-	fflush(stderr);
-	dup2(fileno(cap), 2);
-	rv = orch_cli(&o, 3, argv, &help);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	rewind(cap);
-	n      = fread(err, 1, len - 1, cap);
-	err[n] = '\0';
-	fclose(cap);
+	rv = orch_capture(&o, argv, 3, err, len);
 	orch_opts_fini(&o);
 	unlink(path);
 	return rv;
@@ -761,6 +788,59 @@ test_a_bad_plan_option_gets_the_flags_message_with_its_place(void **state)
 	             "500..60000\n");
 }
 
+/* A scenario flag reaches every scenario that has it; one the scenario's
+ * mode does not use is left out for that scenario, with a warning, so
+ * that `orchestrate --outage-duration 5` still runs a kill (demo.sh). */
+static void
+test_a_flag_the_mode_does_not_use_is_left_out_with_a_warning(void **state)
+{
+	char            *argv[] = {"orchestrate",
+	                           "--scenarios",
+	                           "coordinator",
+	                           "network",
+	                           "--method",
+	                           "kill",
+	                           "--outage-duration",
+	                           "5",
+	                           "--partition-duration",
+	                           "5"};
+	struct orch_opts o;
+	char             err[1024];
+
+	(void)state;
+	assert_int_equal(orch_capture(&o, argv, 10, err, sizeof(err)), CHAOS_EXIT_OK);
+	assert_non_null(strstr(err,
+	                       "chaosctl: orchestrate: not passed to coordinator: "
+	                       "--outage-duration applies only with --method "
+	                       "blackhole\n"));
+	assert_null(json_object_get(o.sc[0].params, "outage_duration_s"));
+	assert_null(json_object_get(o.sc[0].run_params, "outage_duration_s"));
+	assert_true(json_number_value(json_object_get(o.sc[1].run_params,
+	                                              "partition_duration_s")) == 5.0);
+	orch_opts_fini(&o);
+}
+
+/* What the plan gives one scenario is that scenario's alone, and a pair
+ * that contradicts itself is refused wherever it comes from. */
+static void
+test_a_flag_that_does_not_fit_its_own_scenario_is_refused(void **state)
+{
+	char *argv[] = {"orchestrate", "--scenarios",       "network", "--groups",
+	                "a/b",         "--partition-ratio", "0.3"};
+	struct orch_opts o;
+	char             err[1024];
+
+	(void)state;
+	plan_refused("scenarios:\n  - scenario: coordinator\n"
+	             "    params: {method: kill, outage-duration: 5}\n",
+	             "--outage-duration applies only with --method blackhole\n");
+	assert_int_equal(orch_capture(&o, argv, 7, err, sizeof(err)), CHAOS_EXIT_USAGE);
+	assert_string_equal(err,
+	                    "chaosctl: orchestrate: network: --groups and "
+	                    "--partition-ratio cannot be combined; give one of them\n");
+	orch_opts_fini(&o);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -787,6 +867,10 @@ main(int argc, char **argv)
 	    cmocka_unit_test(
 	        test_a_bad_plan_option_gets_the_flags_message_with_its_place),
 	    cmocka_unit_test(test_a_scenario_named_twice_on_the_command_line_is_refused),
+	    cmocka_unit_test(test_continuous_mode_shortens_only_what_the_mode_uses),
+	    cmocka_unit_test(
+	        test_a_flag_the_mode_does_not_use_is_left_out_with_a_warning),
+	    cmocka_unit_test(test_a_flag_that_does_not_fit_its_own_scenario_is_refused),
 	};
 	int fd, rv;
 

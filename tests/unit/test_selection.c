@@ -118,6 +118,29 @@ test_bad_selectors_say_which_term_and_what_is_allowed(void **state)
 	assert_string_equal(s.term[0].value, "");
 }
 
+/* A label key named twice is refused with its name, except several
+ * key!=value terms, which exclude several values. */
+static void
+test_a_label_key_named_twice_is_refused(void **state)
+{
+	static const char *const twice[] = {"app=a,app=b", "app=a,tier=x,app=a",
+	                                    "app,app=x", "!app,app!=x", "app!=x,app"};
+	struct selector          s;
+	chaos_why                why;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(twice) / sizeof(twice[0]); i++) {
+		memset(&why, 0, sizeof(why));
+		if (selector_parse(twice[i], &s, &why) == CHAOS_OK)
+			fail_msg("'%s' accepted", twice[i]);
+		assert_string_equal(why.text,
+		                    "label key 'app' is named twice; allowed: "
+		                    "each key once (key!=value may repeat)");
+	}
+	assert_int_equal(selector_parse("app!=a,app!=b,tier=x", &s, NULL), CHAOS_OK);
+	assert_int_equal(s.n, 3);
+}
+
 int
 main(void)
 {
@@ -126,6 +149,7 @@ main(void)
 	    cmocka_unit_test(test_a_list_allows_exactly_its_namespaces),
 	    cmocka_unit_test(test_selectors_match_like_kubernetes_equality_selectors),
 	    cmocka_unit_test(test_bad_selectors_say_which_term_and_what_is_allowed),
+	    cmocka_unit_test(test_a_label_key_named_twice_is_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
