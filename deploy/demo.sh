@@ -32,7 +32,7 @@ echo
 echo "== the three scenarios in a row, with the SLO report (report.json, report.html, junit.xml)"
 status=0
 "${ctl[@]}" orchestrate --scenarios coordinator network database \
-	--outage-duration 5 --load-duration 10 --rate 200 \
+	--load-duration 10 --rate 200 \
 	--partition-duration 10 --partition-ratio 0.34 \
 	--failure-type connection --failure-duration 10 \
 	--output "$out" || status=$?
