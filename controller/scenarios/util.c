@@ -529,9 +529,13 @@ scen_fault_end(const struct scen_target *t, size_t n, const struct obs_fault_eve
 
 	for (size_t i = 0; i < n; i++) {
 		int64_t end;
-		if (t[i].lost || t[i].fault_id[0] == '\0')
+		if (t[i].fault_id[0] == '\0')
 			continue;
-		end = t[i].reverted_us > 0 ? t[i].reverted_us
+		/* a lost agent's faults died with it (the kernel drops an owner's
+		 * tables with its socket): at the latest when it was seen lost,
+		 * which for a killed one is the moment its connection closed */
+		end = t[i].lost            ? t[i].lost_at_us
+		    : t[i].reverted_us > 0 ? t[i].reverted_us
 		                           : scen_event_end(&t[i], ev, n_ev);
 		if (end <= 0) {
 			snprintf(why, len, "revert not confirmed on %s", t[i].pod);

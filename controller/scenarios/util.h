@@ -122,8 +122,9 @@ int64_t scen_revert(struct run *r, struct scen_target *t, size_t n);
 /* When the fault on t[0..n) ended, as measured: per target its revert ack
  * (reverted_us), else the time of its agent's REVERTED or EXPIRED event
  * for its fault_id in ev[0..n_ev) (agent clock, offset applied); *end_us =
- * the latest. Lost targets and targets without a fault are left out (their
- * fault died with their agent). False, *end_us untouched and why = "revert
+ * the latest. A lost target's fault died with its agent: it ended at the
+ * latest when the agent was seen lost (lost_at_us). Targets without a fault
+ * are left out. False, *end_us untouched and why = "revert
  * not confirmed on <pod>", when a target has neither; false with why "no
  * target was faulted" when none counts. */
 bool scen_fault_end(const struct scen_target *t, size_t n,

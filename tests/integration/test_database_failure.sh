@@ -107,6 +107,14 @@ for _ in $(seq 1 50); do
 done
 [ "$code" = 200 ] || fail "/health/ready is $code after the agent died"
 echo "ok: /health/ready 200 again without the proxy"
+# the fault died with its agent: the run must take that as the fault's end,
+# not wait out its recovery timeout (120 s) for a revert nobody will send
+killed_at=$(date +%s)
 wait "$run_pid" 2>/dev/null || true
 run_pid=
+took=$(($(date +%s) - killed_at))
+[ "$took" -le 60 ] || { cat "$out/run3.log"; fail "the run went on $took s after its fault agent died"; }
+grep -q "agent postgres-0 lost during the run" "$out/run3.log" ||
+	{ cat "$out/run3.log"; fail "the run did not say postgres-0's agent was lost"; }
+echo "ok: the run ended $took s after the agent died, saying it was lost"
 echo "database failure: all checks passed"

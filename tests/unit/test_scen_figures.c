@@ -89,11 +89,22 @@ test_no_ack_and_no_event_is_not_confirmed(void **state)
 	assert_false(scen_fault_end(t, 2, ev, 2, &end, why, sizeof(why)));
 	assert_int_equal(end, 42); /* never the controller's clock */
 	assert_string_equal(why, "revert not confirmed on b");
-	/* a lost target's fault died with its agent: it is left out */
-	t[1].lost = true;
+	/* a lost target's fault died with its agent: at the latest when it
+	 * was seen lost */
+	t[1].lost       = true;
+	t[1].lost_at_us = 800;
 	assert_true(scen_fault_end(t, 2, ev, 2, &end, why, sizeof(why)));
 	assert_int_equal(end, 1000);
-	t[0].lost = true;
+	t[1].lost_at_us = 1500;
+	assert_true(scen_fault_end(t, 2, ev, 2, &end, why, sizeof(why)));
+	assert_int_equal(end, 1500);
+	/* every target lost (a node agent killed): still an end, not a wait
+	 * for the recovery timeout */
+	t[0].lost       = true;
+	t[0].lost_at_us = 1200;
+	assert_true(scen_fault_end(t, 2, ev, 2, &end, why, sizeof(why)));
+	assert_int_equal(end, 1500);
+	t[0].fault_id[0] = t[1].fault_id[0] = '\0';
 	assert_false(scen_fault_end(t, 2, ev, 2, &end, why, sizeof(why)));
 	assert_string_equal(why, "no target was faulted");
 }
