@@ -291,7 +291,7 @@ sbx_netns_present() {
 sbx_tables_left() {
 	local ns
 	for ns in $(sbx_netns_present); do
-		ip netns exec "$ns" nft list tables 2>/dev/null | grep -q chaos_agent && echo "$ns"
+		ip netns exec "$ns" nft list tables 2>/dev/null | grep chaos_agent >/dev/null && echo "$ns"
 	done
 	true
 }

@@ -60,10 +60,10 @@ fake_held() {
 for _ in $(seq 1 100); do fake_held >/dev/null && break; sleep 0.1; done
 fake_held >/dev/null || fail "the fake Kubernetes API did not start"
 for _ in $(seq 1 100); do
-	ctl agents --json 2>/dev/null | grep -q '"state": "connected"' && break
+	ctl agents --json 2>/dev/null | grep '"state": "connected"' >/dev/null && break
 	sleep 0.1
 done
-ctl agents --json | grep -q '"state": "connected"' || fail "the agent did not connect"
+ctl agents --json | grep '"state": "connected"' >/dev/null || fail "the agent did not connect"
 
 echo "test-token" >"$work/token"
 "$build/controller/chaosctl" --controller "$ctl_url" run coordinator --method pod-delete --kube-api http://127.0.0.1:18443 \
@@ -125,7 +125,7 @@ CHAOS_POD_NAME=loader-1 CHAOS_NAMESPACE=staging CHAOS_ROLE=blockchain \
 	>"$work/agent2.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 50); do
-	ctl agents --json | grep -q '"staging/loader-1"' && break
+	ctl agents --json | grep '"staging/loader-1"' >/dev/null && break
 	sleep 0.1
 done
 ctl agents --json | python3 -c '

@@ -83,7 +83,7 @@ print(f"ok: blackhole: {r['phases']['outage']['error_count']} timeouts in the ou
       f"{r['recovery_time']} s after the restore")
 PY
 for n in 0 1; do
-	sbx_in "coordinator-$n" nft list tables | grep -q chaos_agent && fail "table left in coordinator-$n"
+	sbx_in "coordinator-$n" nft list tables | grep chaos_agent >/dev/null && fail "table left in coordinator-$n"
 done
 
 echo "== 3. pod-delete through the (fake) Kubernetes API"

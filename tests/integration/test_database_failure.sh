@@ -23,7 +23,7 @@ sbx_init "$1"
 itest_tmpdir db
 out=$ITEST_OUT
 
-has_redirect() { sbx_in postgres-0 nft list table inet chaos_agent 2>/dev/null | grep -q redirect; }
+has_redirect() { sbx_in postgres-0 nft list table inet chaos_agent 2>/dev/null | grep redirect >/dev/null; }
 
 sbx_up
 
@@ -83,8 +83,9 @@ echo "== 3. kill -9 of the database agent mid-latency"
 "${ctl[@]}" run database --failure-type latency --latency-ms 500 --failure-duration 8 \
 	--output "$out/kill" > "$out/run3.log" 2>&1 &
 run_pid=$!
-for _ in $(seq 1 300); do has_redirect && break; sleep 0.05; done
-has_redirect || fail "no redirect rule appeared"
+seen=0
+for _ in $(seq 1 300); do has_redirect && { seen=1; break; }; sleep 0.05; done
+[ "$seen" = 1 ] || fail "no redirect rule appeared"
 listen=$(sbx_in postgres-0 ss -Htlnp 2>/dev/null | grep -c "pid=$(sbx_agent_pid postgres-0)," || true)
 [ "$listen" -ge 1 ] || fail "the proxy does not listen inside postgres-0's netns"
 echo "ok: the latency proxy listens inside postgres-0's netns"
@@ -114,7 +115,9 @@ wait "$run_pid" 2>/dev/null || true
 run_pid=
 took=$(($(date +%s) - killed_at))
 [ "$took" -le 60 ] || { cat "$out/run3.log"; fail "the run went on $took s after its fault agent died"; }
-grep -q "agent postgres-0 lost during the run" "$out/run3.log" ||
+# sidecar: "agent postgres-0 lost ..."; node mode: "pod postgres-0 (served
+# by node agent ...) lost ..."
+grep -Eq "postgres-0 (\(served by [^)]*\) )?lost during the run" "$out/run3.log" ||
 	{ cat "$out/run3.log"; fail "the run did not say postgres-0's agent was lost"; }
 echo "ok: the run ended $took s after the agent died, saying it was lost"
 echo "database failure: all checks passed"

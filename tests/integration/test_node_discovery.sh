@@ -215,7 +215,7 @@ ms_ok "with one netns left, nd/dup is used again" "$ms"
 
 for ns in "${made[@]}"; do
 	[ -e "/run/netns/$ns" ] || continue
-	ip netns exec "$ns" nft list tables 2>/dev/null | grep -q chaos_agent &&
+	ip netns exec "$ns" nft list tables 2>/dev/null | grep chaos_agent >/dev/null &&
 		fail "a table of ours in $ns"
 done
 kill -0 "$agent_pid" || fail "the node agent died"

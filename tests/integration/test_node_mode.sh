@@ -35,7 +35,7 @@ test_cleanup() {
 }
 
 has_rules() { # POD: a table of ours with a drop rule in the pod's netns
-	sbx_in "$1" nft list table inet chaos_agent 2>/dev/null | grep -q drop
+	sbx_in "$1" nft list table inet chaos_agent 2>/dev/null | grep drop >/dev/null
 }
 
 wait_rules() { # POD SECONDS

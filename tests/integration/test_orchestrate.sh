@@ -126,9 +126,9 @@ scen=(network) flags=(--partition-duration 3)
 for s in coordinator database; do
 	"${ctl[@]}" run "$s" --help >/dev/null 2>&1 && scen+=("$s")
 done
-"${ctl[@]}" run coordinator --help 2>/dev/null | grep -q -- --outage-duration && flags+=(--outage-duration 3)
-"${ctl[@]}" run coordinator --help 2>/dev/null | grep -q -- --load-duration && flags+=(--load-duration 6)
-"${ctl[@]}" run database --help 2>/dev/null | grep -q -- --failure-duration && flags+=(--failure-duration 3)
+"${ctl[@]}" run coordinator --help 2>/dev/null | grep -- --outage-duration >/dev/null && flags+=(--outage-duration 3)
+"${ctl[@]}" run coordinator --help 2>/dev/null | grep -- --load-duration >/dev/null && flags+=(--load-duration 6)
+"${ctl[@]}" run database --help 2>/dev/null | grep -- --failure-duration >/dev/null && flags+=(--failure-duration 3)
 rc=0
 "${ctl[@]}" orchestrate --scenarios "${scen[@]}" "${flags[@]}" --output "$out/all" \
 	>"$out/all.log" 2>&1 || rc=$?

@@ -69,7 +69,7 @@ fingerprint() {
 echo "== 1. images"
 SECONDS=0
 "$repo/deploy/images/build.sh" --harness >"$out/build.log" 2>&1 || { tail -n 30 "$out/build.log"; fail "build.sh failed"; }
-grep -c '^images: ok: ' "$out/build.log" | grep -qx 6 || { cat "$out/build.log"; fail "not every program started in its image"; }
+grep -c '^images: ok: ' "$out/build.log" | grep -x 6 >/dev/null || { cat "$out/build.log"; fail "not every program started in its image"; }
 v=$(sed -n 's/^project(chaos VERSION \([0-9.]*\).*/\1/p' "$repo/CMakeLists.txt")
 for img in chaos-agent chaos-controller chaos-coordinator chaos-pods-postgres chaos-pods-etcd; do
 	podman image exists "localhost/$img:$v" || fail "no image localhost/$img:$v"

@@ -50,7 +50,7 @@ CHAOS_POD_NAME=chain-0 CHAOS_NAMESPACE=staging CHAOS_ROLE=blockchain \
 	--tls-ca "$c/ca.crt" --tls-cert "$dir/agent.pem" >"$dir/agent.log" 2>&1 &
 pids+=($!)
 t0=$(date +%s%N)
-until "${ctl[@]}" agents --json 2>/dev/null | grep -q '"state": "connected"'; do
+until "${ctl[@]}" agents --json 2>/dev/null | grep '"state": "connected"' >/dev/null; do
 	ms=$((($(date +%s%N) - t0) / 1000000))
 	[ "$ms" -le 5000 ] || { cat "$dir/agent.log"; fail "no agent connected $ms ms after the bad connections"; }
 	sleep 0.05
