@@ -616,10 +616,6 @@ co_recovered(struct run *r, void *plan, void *meas)
 	struct co_plan *pl = plan;
 	struct co_meas *m  = meas;
 
-	/* the wait watches the loaders; a coordinator agent lost meanwhile
-	 * ended its blackhole with it */
-	if (m->t_restore == 0)
-		scen_check_lost(r, pl->coord, pl->n_coord);
 	if (!scen_restore_known(r, pl->coord, pl->n_coord, &m->t_restore, m->restore_why,
 	                        sizeof(m->restore_why)))
 		return false; /* a lease still holds the blackhole somewhere */

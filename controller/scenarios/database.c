@@ -424,10 +424,6 @@ db_all_recovered(struct run *r, void *plan, void *meas)
 	double              s;
 	struct mttr_rule    rule = db_rule(pl);
 
-	/* the wait watches the clients; a fault target lost meanwhile (the
-	 * database pod's agent killed) ended its fault with it */
-	if (m->t_restore == 0)
-		scen_check_lost(r, t, n);
 	if (!scen_restore_known(r, t, n, &m->t_restore, m->restore_why,
 	                        sizeof(m->restore_why)))
 		return false; /* a lease still holds the fault somewhere */

@@ -232,7 +232,7 @@ param_check_urls(const struct param *p, const json_t *v, chaos_why *why)
 
 /* "--groups (groups): <what is wrong>; allowed <what is>": each shape
  * error of a PARAM_GROUPS value says which it is. */
-static chaos_err
+__attribute__((format(printf, 3, 4))) static chaos_err
 param_groups_bad(const struct param *p, chaos_why *why, const char *fmt, ...)
 {
 	char    label[128], allowed[128], what[160];

@@ -602,10 +602,13 @@ scen_check_lost(struct run *r, struct scen_target *t, size_t n)
 }
 
 bool
-scen_restore_known(struct run *r, const struct scen_target *t, size_t n,
-                   int64_t *t_restore, char *why, size_t len)
+scen_restore_known(struct run *r, struct scen_target *t, size_t n, int64_t *t_restore,
+                   char *why, size_t len)
 {
-	return *t_restore > 0 || scen_restore_time(r, t, n, t_restore, why, len);
+	if (*t_restore > 0)
+		return true;
+	scen_check_lost(r, t, n);
+	return scen_restore_time(r, t, n, t_restore, why, len);
 }
 
 void

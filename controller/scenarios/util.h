@@ -137,8 +137,10 @@ bool scen_restore_time(struct run *r, const struct scen_target *t, size_t n,
                        int64_t *end_us, char *why, size_t len);
 
 /* For a recovery wait: true once *t_restore is known, trying
- * scen_restore_time() again while it is 0. */
-bool scen_restore_known(struct run *r, const struct scen_target *t, size_t n,
+ * scen_restore_time() again while it is 0, after marking the targets whose
+ * agent was lost meanwhile (scen_check_lost: their faults ended with them;
+ * the wait itself may watch other agents, such as clients or loaders). */
+bool scen_restore_known(struct run *r, struct scen_target *t, size_t n,
                         int64_t *t_restore, char *why, size_t len);
 
 /* scen_revert(), then *t_restore by scen_restore_time() (left 0, why set,

@@ -18,6 +18,18 @@ fuzz_terminated(const char *s, size_t size)
 	return memchr(s, '\0', size) != NULL;
 }
 
+char *
+fuzz_body(const uint8_t *data, size_t size)
+{
+	char *s = malloc(size + 1);
+
+	if (s != NULL) {
+		memcpy(s, data, size);
+		s[size] = '\0';
+	}
+	return s;
+}
+
 size_t
 fuzz_json_items(const char *body, size_t len)
 {

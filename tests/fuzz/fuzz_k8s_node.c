@@ -67,11 +67,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	chaos_why            why  = {{0}};
 	chaos_err            rc;
 
-	if ((r.body = malloc(size + 1)) == NULL)
+	if ((r.body = fuzz_body(data, size)) == NULL)
 		return 0;
-	memcpy(r.body, data, size);
-	r.body[size] = '\0';
-	rc           = k8s_node_page_parse(&r, &v, &n, &cap, &cont, &why);
+	rc = k8s_node_page_parse(&r, &v, &n, &cap, &cont, &why);
 	if (rc == CHAOS_OK) {
 		fuzz_require(cont != NULL && n <= cap &&
 		             n <= fuzz_json_items(r.body, r.len));

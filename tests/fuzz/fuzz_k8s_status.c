@@ -38,10 +38,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct k8s_resp   r = {.status = 500, .len = size};
 	struct k8s_status st;
 
-	if ((r.body = malloc(size + 1)) == NULL)
+	if ((r.body = fuzz_body(data, size)) == NULL)
 		return 0;
-	memcpy(r.body, data, size);
-	r.body[size] = '\0';
 	k8s_status_parse(&r, &st);
 	fuzz_check_text(st.reason, sizeof(st.reason));
 	fuzz_check_text(st.message, sizeof(st.message));
