@@ -22,6 +22,11 @@
 #define RUN_MAX_LINES 4096
 #define RUN_RECORD_LINES 64             /* progress lines a record on disk keeps */
 #define RUN_CHECKPOINT_US (2 * 1000000) /* how often a running run is saved */
+/* Dry runs change nothing and are never stored, yet chaosctl follows one by
+ * its id while it plans: their ids come from a range of their own, above
+ * every real run's (those count from 1 on disk, or from the clock's seconds
+ * without a store), so that a dry run takes no number from the real runs. */
+#define RUN_DRY_ID_BASE (UINT64_C(1) << 62)
 
 struct run {
 	struct run_mgr        *mgr;
@@ -61,6 +66,7 @@ struct run_mgr {
 	struct run                   *current; /* the run holding the slot, if any */
 	struct run                   *done[RUN_KEEP_DONE]; /* and dry runs */
 	uint64_t                      next_run;
+	uint64_t                      next_dry; /* RUN_DRY_ID_BASE and up */
 	_Atomic uint64_t              next_command;
 	const struct allow_list      *allow; /* namespaces runs may touch */
 };
@@ -115,6 +121,7 @@ run_mgr_new(struct registry *reg, const struct scenario *const *scenarios,
 	 * chaosctl following run N must never follow another run N): start
 	 * from the clock's seconds. */
 	m->next_run = (uint64_t)(clk_now_us() / 1000000);
+	m->next_dry = RUN_DRY_ID_BASE + m->next_run;
 	/* Agents remember recent command ids to apply idempotently, so ids must
 	 * not repeat across controller restarts: start from the clock. */
 	atomic_store(&m->next_command, (uint64_t)clk_now_us());
@@ -182,6 +189,20 @@ run_id(const struct run *r)
 	return r->id;
 }
 
+/* How the log names a run: "run 12", or "dry run N" with N its number in
+ * the dry runs' range. */
+static const char *
+run_word(const struct run *r)
+{
+	return r->dry_run ? "dry run" : "run";
+}
+
+static unsigned long long
+run_number(const struct run *r)
+{
+	return (unsigned long long)(r->dry_run ? r->id - RUN_DRY_ID_BASE : r->id);
+}
+
 struct registry *
 run_registry(struct run *r)
 {
@@ -216,7 +237,7 @@ run_progress(struct run *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	log_info("run %llu: %s", (unsigned long long)r->id, line);
+	log_info("%s %llu: %s", run_word(r), run_number(r), line);
 	nng_mtx_lock(r->mgr->mtx);
 	if (r->n_lines < RUN_MAX_LINES &&
 	    (grown = realloc(r->lines, (r->n_lines + 1) * sizeof(*grown))) != NULL) {
@@ -512,7 +533,7 @@ run_thread(void *arg)
 	run_save(r, NULL, 0); /* planning: on disk before any fault */
 	rv = r->sc->plan(r, r->params, &r->plan, &plan_json, &why);
 	if (rv != CHAOS_OK) {
-		log_info("run %llu: not started: %s", (unsigned long long)r->id,
+		log_info("%s %llu: not started: %s", run_word(r), run_number(r),
 		         why.text);
 		run_finish(r,
 		           rv == CHAOS_EINVAL ? CHAOS__V1__RUN_STATE__RUN_STATE_REFUSED
@@ -626,7 +647,10 @@ fail:
 static bool
 run_launch(struct run_mgr *m, struct run *r)
 {
-	r->id         = m->store != NULL ? run_store_next_id(m->store) : m->next_run++;
+	if (r->dry_run)
+		r->id = m->next_dry++;
+	else
+		r->id = m->store != NULL ? run_store_next_id(m->store) : m->next_run++;
 	r->started_us = clk_now_us();
 	if (nng_thread_create(&r->thread, run_thread, r) != 0)
 		return false;
@@ -653,8 +677,8 @@ run_resent(struct run_mgr *m, const struct run *r, Chaos__V1__ControlResponse *r
 			same = m->done[i];
 	if (same == NULL)
 		return false;
-	log_info("run %llu: its start request came again (a resend); same run",
-	         (unsigned long long)same->id);
+	log_info("%s %llu: its start request came again (a resend); same run",
+	         run_word(same), run_number(same));
 	resp->has_run_id = true;
 	resp->run_id     = same->id;
 	run_resp_text(resp, same->state, NULL, NULL);

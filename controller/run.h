@@ -9,7 +9,8 @@
  * check the parameters (param_read, no I/O) and hand the run to its own
  * thread, which plans (the plan may wait on the Kubernetes API) and then
  * executes. A dry run plans on its own thread too and never holds the
- * one-run-at-a-time slot.
+ * one-run-at-a-time slot; it is not stored, and its id comes from a range
+ * of its own, so the real runs' ids stay consecutive.
  *
  * The second half of this header is what scenario code (scenarios/ *.c)
  * uses.

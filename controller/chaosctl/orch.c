@@ -114,10 +114,11 @@ orch_write_text(const char *dir, const char *name, char *text)
 	return rv;
 }
 
-/* The session's orchestration object for the report. */
+/* The session's orchestration object for the report; end_us 0: its end is
+ * not known, end_why says why. */
 static json_t *
 orch_orchestration(const struct orch_opts *o, const struct orch_session *s,
-                   int64_t end_us)
+                   int64_t end_us, const char *end_why)
 {
 	json_t *orch = json_object(), *settings = json_object(),
 	       *shortened = json_object();
@@ -130,6 +131,8 @@ orch_orchestration(const struct orch_opts *o, const struct orch_session *s,
 	}
 	json_object_set_new(orch, "orchestration_start", orch_iso(s->start_us));
 	json_object_set_new(orch, "orchestration_end", orch_iso(end_us));
+	json_object_set_new(orch, "orchestration_end_reason",
+	                    end_us > 0 ? json_null() : json_string(end_why));
 	json_object_set_new(orch, "mode",
 	                    json_string(o->continuous ? "continuous" : "once"));
 	json_object_set_new(orch, "selection", json_string(orch_selection(o)));
@@ -170,12 +173,12 @@ orch_load_results(const struct orch_opts *o, const json_t *entries)
 }
 
 /* Rewrites the report, report.html and junit.xml; returns the exit status
- * the report implies. */
+ * the report implies. end_us 0: the session's end is not known (end_why). */
 static int
 orch_write_outputs(const struct orch_opts *o, const struct orch_session *s,
-                   int64_t end_us)
+                   int64_t end_us, const char *end_why)
 {
-	json_t *orch = orch_orchestration(o, s, end_us);
+	json_t *orch = orch_orchestration(o, s, end_us, end_why);
 	json_t *report =
 	    orch_report_build(s->entries, o->namespace_, clk_now_us(), orch, &o->slo);
 	const json_t **res = orch_load_results(o, s->entries);
@@ -401,11 +404,10 @@ orch_record(const struct orch_opts *o, struct orch_session *s, json_t *entry)
 		json_decref(s->inflight);
 		s->inflight = NULL;
 	}
-	if (orch_is_attempt(entry))
-		s->last_started_us = orch_iso_us(json_object_get(entry, "started"));
+	orch_note_start(s, entry);
 	json_array_append_new(s->entries, entry);
 	s->next_cycle++;
-	orch_write_outputs(o, s, 0);
+	orch_write_outputs(o, s, 0, "in progress");
 	return rv;
 }
 
@@ -429,14 +431,13 @@ orch_adopt_one(const struct orch_opts *o, struct orch_session *s, const char *fi
 {
 	char                        path[4096];
 	json_t                     *r;
-	int64_t                     t0, t1;
+	int64_t                     t0;
 	const struct orch_scenario *sc = NULL;
 
 	snprintf(path, sizeof(path), "%s/%s", o->output, file);
 	if ((r = json_load_file(path, 0, NULL)) == NULL)
 		return;
 	t0 = orch_iso_us(json_object_get(r, "test_start"));
-	t1 = orch_iso_us(json_object_get(r, "test_end"));
 	for (size_t i = 0; i < o->n_sc && sc == NULL; i++)
 		if (strcmp(o->sc[i].scenario,
 		           json_string_value(json_object_get(r, "scenario")) ?: "") == 0)
@@ -448,12 +449,8 @@ orch_adopt_one(const struct orch_opts *o, struct orch_session *s, const char *fi
 		       "it\n",
 		       file);
 		orch_record(o, s,
-		            orch_entry_new(
-		                s->next_cycle, sc->name, sc->scenario,
-		                json_is_null(json_object_get(r, "failure")) ? "succeeded"
-		                                                            : "failed",
-		                json_string_value(json_object_get(r, "failure")), file,
-		                t0, t1, r));
+		            orch_adopted_entry(r, s->inflight, s->next_cycle, sc->name,
+		                               sc->scenario, file));
 	}
 	json_decref(r);
 }
@@ -772,9 +769,10 @@ orch_execute(const struct ctl_target *t, struct orch_opts *o, struct orch_sessio
 	if (rv != CHAOS_EXIT_OK)
 		return rv;
 	if (s->finished) {
+		int64_t now = clk_now_us();
 		json_t *end =
 		    json_pack("{s:s,s:o,s:I}", "type", "end", "orchestration_end",
-		              orch_iso(clk_now_us()), "end_us", (json_int_t)clk_now_us());
+		              orch_iso(now), "end_us", (json_int_t)now);
 		orch_append(s, end);
 		json_decref(end);
 	} else {
@@ -786,12 +784,23 @@ orch_execute(const struct ctl_target *t, struct orch_opts *o, struct orch_sessio
 	return CHAOS_EXIT_OK;
 }
 
+/* When the session ended, from its end record; 0 with why when it did not
+ * end (interrupted) or its end was not recorded. */
+static int64_t
+orch_session_end(const struct orch_session *s, char *why, size_t len)
+{
+	snprintf(why, len,
+	         "interrupted before the session ended; continue it with --resume");
+	return s->finished ? orch_end_time(s, why, len) : 0;
+}
+
 int
 orch_run(const struct ctl_target *t, struct orch_opts *o)
 {
 	struct orch_session s = {0};
-	char                ns[512];
+	char                ns[512], end_why[256];
 	bool                was_finished;
+	int64_t             end_us = 0;
 	int                 rv;
 
 	runclient_catch_signals();
@@ -814,15 +823,17 @@ orch_run(const struct ctl_target *t, struct orch_opts *o)
 	} else {
 		printf("the session is complete; its reports are written again\n");
 	}
-	rv = orch_write_outputs(o, &s, s.finished ? orch_end_time(&s) : 0);
+	end_us = orch_session_end(&s, end_why, sizeof(end_why));
+	rv     = orch_write_outputs(o, &s, end_us, end_why);
 	orch_print_summary(o, &s);
 	printf("exit %d: %s\n", rv,
 	       rv == CHAOS_EXIT_OK           ? "every run succeeded and the SLOs were met"
 	           : rv == CHAOS_EXIT_FAILED ? "a run failed or an SLO was missed"
 	           : rv == CHAOS_EXIT_USAGE
 	           ? "a run was refused (bad parameters)"
-	           : "inconclusive: nothing ran, the environment was not usable, "
-	             "or an SLO could not be measured (see above)");
+	           : "inconclusive: nothing ran, the environment was not usable, a "
+	             "run's end state is unknown, or an SLO could not be measured "
+	             "(see above)");
 out:
 	json_decref(s.header);
 	json_decref(s.entries);

@@ -181,6 +181,17 @@ orch_iso_us(const json_t *v)
 	return orch_parse_iso(json_string_value(v), &t) ? (int64_t)(t * 1e6) : 0;
 }
 
+void
+orch_note_start(struct orch_session *s, const json_t *e)
+{
+	int64_t started = orch_iso_us(json_object_get(e, "started"));
+
+	/* an adopted run's start may be unknown: the interval keeps the last
+	 * known one rather than a made-up one */
+	if (orch_is_attempt(e) && started > 0)
+		s->last_started_us = started;
+}
+
 int
 orch_session_new(const struct orch_opts *o, struct orch_session *s)
 {
@@ -242,8 +253,7 @@ orch_take_line(struct orch_session *s, const char *line)
 			json_decref(s->inflight);
 			s->inflight = NULL;
 		}
-		if (orch_is_attempt(j))
-			s->last_started_us = orch_iso_us(json_object_get(j, "started"));
+		orch_note_start(s, j);
 		s->next_cycle = cycle >= s->next_cycle ? cycle + 1 : s->next_cycle;
 		json_array_append_new(s->entries, j);
 		return true;
@@ -292,9 +302,21 @@ orch_load_history(struct orch_session *s)
 	return CHAOS_EXIT_OK;
 }
 
-/* When the finished session ended: its end record, else now. */
+/* Why a finished session has no end: it has no end record, and the last
+ * recorded run's end says how far it is known to have gone. */
+static void
+orch_no_end_why(const struct orch_session *s, char *why, size_t len)
+{
+	const json_t *last  = json_array_get(s->entries, json_array_size(s->entries) - 1);
+	const char   *ended = json_string_value(json_object_get(last, "ended"));
+
+	snprintf(why, len, "no end record: chaosctl stopped before writing it%s%s%s",
+	         ended ? " (the last recorded run ended " : "", ended ? ended : "",
+	         ended ? ")" : "");
+}
+
 int64_t
-orch_end_time(const struct orch_session *s)
+orch_end_time(const struct orch_session *s, char *why, size_t len)
 {
 	FILE   *f    = fopen(s->history, "r");
 	char   *line = NULL;
@@ -311,5 +333,55 @@ orch_end_time(const struct orch_session *s)
 	free(line);
 	if (f != NULL)
 		fclose(f);
-	return end > 0 ? end : clk_now_us();
+	if (end <= 0) {
+		orch_no_end_why(s, why, len);
+		return 0;
+	}
+	return end;
+}
+
+/* The orchestrator's start of the adopted run: the "start" record of the
+ * same run id, when the history has it. */
+static int64_t
+orch_adopted_start(const json_t *result, const json_t *inflight)
+{
+	const json_t *id = json_object_get(result, "run_id");
+
+	if (!json_is_integer(id) ||
+	    json_integer_value(id) !=
+	        json_integer_value(json_object_get(inflight, "run_id")))
+		return 0;
+	return orch_iso_us(json_object_get(inflight, "started"));
+}
+
+json_t *
+orch_adopted_entry(const json_t *result, const json_t *inflight, int cycle,
+                   const char *name, const char *scenario, const char *file)
+{
+	const char *state   = json_string_value(json_object_get(result, "run_state"));
+	const char *failure = json_string_value(json_object_get(result, "failure"));
+	int64_t     started = orch_adopted_start(result, inflight);
+	char        why[700];
+	json_t     *e;
+
+	if (state == NULL || state[0] == '\0') {
+		snprintf(why, sizeof(why),
+		         "the result file does not say how the run ended (no run_state: "
+		         "written by an older chaosctl)%s%s",
+		         failure ? "; its failure: " : "", failure ? failure : "");
+		failure = why;
+		state   = ORCH_STATE_UNKNOWN;
+	}
+	e = orch_entry_new(cycle, name, scenario, state, failure, file, started, 0,
+	                   result);
+	if (started == 0)
+		json_object_set_new(e, "started_reason",
+		                    json_string("not recorded: the history has no start "
+		                                "record of this run"));
+	json_object_set_new(e, "ended_reason",
+	                    json_string("not recorded: chaosctl stopped before "
+	                                "recording the run; its result file was "
+	                                "found on --resume (test_end is the "
+	                                "controller's)"));
+	return e;
 }

@@ -49,6 +49,11 @@ const char *orch_selection(const struct orch_opts *o);
  * build does not). */
 bool orch_is_attempt(const json_t *e);
 
+/* Takes entry e's start as the session's last (s->last_started_us, which
+ * the continuous interval counts from) when e took a slot in the schedule
+ * and its start is known. */
+void orch_note_start(struct orch_session *s, const json_t *e);
+
 /* The history and report paths of the session's stamp in dir. */
 void orch_paths(struct orch_session *s, const char *dir);
 
@@ -71,7 +76,20 @@ int orch_load_history(struct orch_session *s);
  * pass its finish step. */
 chaos_err orch_opts_from_header(struct orch_opts *o, const json_t *h);
 
-/* When the finished session ended: its end record, else now. */
-int64_t orch_end_time(const struct orch_session *s);
+/* When the finished session ended: the time in its end record. 0 when the
+ * history has none (chaosctl stopped before writing it), with why (len
+ * bytes) saying so and when the last recorded run ended: never a time that
+ * was not recorded. */
+int64_t orch_end_time(const struct orch_session *s, char *why, size_t len);
+
+/* The entry of a result file found on --resume that the history lacks
+ * (chaosctl stopped between writing the file and recording the run): its
+ * state is the file's run_state, or ORCH_STATE_UNKNOWN with the reason in a
+ * file written before chaosctl kept it (never guessed from "failure");
+ * started is the orchestrator's, from inflight (the history's "start"
+ * record, may be NULL) when it names the same run id, else null with
+ * started_reason; ended is null with ended_reason. New object. */
+json_t *orch_adopted_entry(const json_t *result, const json_t *inflight, int cycle,
+                           const char *name, const char *scenario, const char *file);
 
 #endif

@@ -244,6 +244,9 @@ rc_take_result(Chaos__V1__ControlResponse *resp, const char *scenario, const cha
 	       resp->error != NULL ? ": " : "", resp->error != NULL ? resp->error : "");
 	if (res->result == NULL)
 		return;
+	/* how the run ended, in the file itself: an orchestrator that finds the
+	 * file on --resume without its record reads it from there */
+	json_object_set_new(res->result, "run_state", json_string(name));
 	if (output != NULL &&
 	    rc_write(output, scenario, started, res->result, res->path,
 	             sizeof(res->path)) == CHAOS_OK)

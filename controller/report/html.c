@@ -100,8 +100,12 @@ html_header(FILE *f, const json_t *report)
 	          "");
 	html_wrap(f, " &middot; ", html_str(orch, "mode") ?: "", "");
 	html_wrap(f, " from ", html_str(orch, "orchestration_start") ?: "?", "");
-	html_wrap(f, " to ", html_str(orch, "orchestration_end") ?: "(in progress)",
-	          "</div>\n");
+	if (html_str(orch, "orchestration_end") != NULL)
+		html_wrap(f, " to ", html_str(orch, "orchestration_end"), "</div>\n");
+	else /* not known: why, never a made-up end */
+		html_wrap(f, " to (",
+		          html_str(orch, "orchestration_end_reason") ?: "in progress",
+		          ")</div>\n");
 }
 
 static void

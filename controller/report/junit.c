@@ -120,6 +120,11 @@ junit_case(FILE *f, const json_t *e, const struct orch_slo_targets *t,
 		render_escape(f, junit_str(e, "reason") ?: "skipped");
 		fputs("\"/>\n", f);
 		c->skipped++;
+	} else if (strcmp(junit_str(e, "state") ?: "", ORCH_STATE_UNKNOWN) == 0) {
+		/* neither a pass nor a failure can be claimed for it */
+		junit_error(f, "state_unknown",
+		            junit_str(e, "reason") ?: "state unknown");
+		c->errors++;
 	} else if (orch_entry_failed(e, t, why, sizeof(why))) {
 		fprintf(f, "      <failure type=\"%s\" message=\"",
 		        strcmp(junit_str(e, "outcome") ?: "", "failed") == 0 ? "run"

@@ -30,6 +30,7 @@ static const char *const orch_not_details[] = {
     "samples",
     "parameters",
     "run_id",
+    "run_state",
     NULL,
 };
 
@@ -749,13 +750,15 @@ orch_report_exit(const json_t *entries, const json_t *slo,
 
 	json_array_foreach(entries, i, e)
 	{
-		bool setup = entry_is(e, "state", "refused") ||
-		    entry_is(e, "state", "unusable") ||
-		    entry_is(e, "state", "unreachable");
-		refused  = refused || entry_is(e, "state", "refused");
-		unusable = unusable || entry_is(e, "state", "unusable") ||
-		    entry_is(e, "state", "unreachable");
-		any_ok = any_ok || entry_is(e, "outcome", "successful");
+		/* unknown: how the run ended was not recorded, so neither a
+		 * failure nor a success can be claimed for it */
+		bool unsure = entry_is(e, "state", "unusable") ||
+		    entry_is(e, "state", "unreachable") ||
+		    entry_is(e, "state", ORCH_STATE_UNKNOWN);
+		bool setup = unsure || entry_is(e, "state", "refused");
+		refused    = refused || entry_is(e, "state", "refused");
+		unusable   = unusable || unsure;
+		any_ok     = any_ok || entry_is(e, "outcome", "successful");
 		if (!setup && orch_entry_failed(e, t, why, sizeof(why)))
 			ran_bad = true;
 	}

@@ -11,11 +11,13 @@
  *
  * An entry is a JSON object:
  *   cycle, name ("network"), scenario ("network_partition"),
- *   state ("succeeded", "failed", "aborted", "refused", "unusable",
- *          "unreachable", "skipped"),
+ *   state ("succeeded", "failed", "aborted", "interrupted", "refused",
+ *          "unusable", "unreachable", "skipped", or "unknown": a result file
+ *          found on --resume that does not record how its run ended),
  *   outcome ("successful", "failed", "skipped"), reason (string or null),
  *   result_file (name inside the output directory, or null),
- *   started, ended (when the orchestrator started and finished the run),
+ *   started, ended (when the orchestrator started and finished the run;
+ *   null with started_reason / ended_reason when it did not record it),
  *   test_start, test_end, mttr (+ mttr_reason), recovery_time
  *   (+ recovery_time_reason), success_count, error_count, success_rate
  *   (percent, or null + success_rate_reason), details (the result's other
@@ -44,6 +46,9 @@ void orch_slo_defaults(struct orch_slo_targets *t);
  * (scenario.recommend). */
 #define ORCH_TREND_MIN_POINTS 3    /* points before a trend may raise an alarm */
 #define ORCH_TREND_RISE_SHARE 0.25 /* rise over the span, as a share of the mean */
+
+/* The state of a run whose end state was not recorded. */
+#define ORCH_STATE_UNKNOWN "unknown"
 
 /* "2026-11-26T21:10:01.768Z" (also without milliseconds) to seconds since
  * the epoch. False for anything else. */
@@ -95,9 +100,9 @@ bool orch_entry_failed(const json_t *entry, const struct orch_slo_targets *t, ch
 
 /* Exit status of an orchestration (DESIGN section 4): 1 when a run failed
  * or missed an SLO (its own or the aggregate in slo), else 2 when a run was
- * refused, else 3 (inconclusive) when the environment was unusable, nothing
- * ran (everything skipped) or an SLO could not be measured (all_met null),
- * else 0. */
+ * refused, else 3 (inconclusive) when the environment was unusable, a
+ * run's end state is unknown (ORCH_STATE_UNKNOWN), nothing ran (everything
+ * skipped) or an SLO could not be measured (all_met null), else 0. */
 int orch_report_exit(const json_t *entries, const json_t *slo,
                      const struct orch_slo_targets *t);
 

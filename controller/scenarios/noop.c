@@ -123,9 +123,12 @@ fail:
 	return rv;
 }
 
-/* One phase (apply or revert) and what it measured, controller clock. */
+/* One phase (apply or revert) and what it measured, controller clock:
+ * sent_us and acked_us are the controller's own (the fan-out the benchmark
+ * times), applied_us the last agent's time of the change from its ack
+ * (agent clock, offset applied; 0 when no agent acked). */
 struct noop_phase {
-	int64_t sent_us, acked_us;
+	int64_t sent_us, acked_us, applied_us;
 	size_t  ok;
 	char    first_error[256];
 };
@@ -198,6 +201,8 @@ static void
 noop_send(struct run *r, const struct noop_plan *pl, bool apply, struct noop_cmds *c,
           struct noop_phase *ph)
 {
+	int64_t first;
+
 	ph->sent_us = clk_now_us();
 	if (!pl->p.one_at_a_time) {
 		ph->ok =
@@ -208,6 +213,7 @@ noop_send(struct run *r, const struct noop_plan *pl, bool apply, struct noop_cmd
 			                       NOOP_ACK_TIMEOUT_US, &c->acks[i]);
 	}
 	ph->acked_us = clk_now_us();
+	scen_ack_span(c->acks, pl->n, &first, &ph->applied_us);
 	for (size_t i = 0; i < pl->n && ph->first_error[0] == '\0'; i++)
 		if (c->acks[i].status != CHAOS__V1__STATUS__STATUS_OK)
 			snprintf(ph->first_error, sizeof(ph->first_error), "%s: %s",
@@ -242,21 +248,46 @@ noop_phase_json(const struct noop_phase *ph)
 	                 ph->first_error[0] ? ph->first_error : NULL);
 }
 
+/* The fault window as the agents applied and reverted it (t_fault: the
+ * last apply; t_restore: the last revert, known only when every agent
+ * acked it), and the error bound of their clocks. */
+static void
+noop_window(struct run *r, const struct noop_plan *pl, const struct noop_phase *ap,
+            const struct noop_phase *rv, json_t *o)
+{
+	struct scen_clock clock = {0};
+	char              why[320];
+
+	if (ap->applied_us > 0)
+		report_time(o, "fault_start", ap->applied_us);
+	else
+		scen_null(o, "fault_start", "no agent acked the fault");
+	snprintf(why, sizeof(why), "revert acked by %zu of %zu agents%s%s", rv->ok, pl->n,
+	         rv->first_error[0] ? "; first: " : "", rv->first_error);
+	if (ap->applied_us > 0 && rv->ok == pl->n && rv->applied_us > 0)
+		report_time(o, "fault_end", rv->applied_us);
+	else
+		scen_null(o, "fault_end",
+		          ap->applied_us > 0 ? why : "no fault was applied");
+	for (size_t i = 0; i < pl->n; i++)
+		scen_clock_agent(r, pl->ids[i], pl->ids[i], &clock);
+	scen_clock_json(o, "clock_error_ms", &clock);
+}
+
 static json_t *
-noop_result(const struct noop_plan *pl, const struct noop_phase *ap,
+noop_result(struct run *r, const struct noop_plan *pl, const struct noop_phase *ap,
             const struct noop_phase *rv, int64_t start, int64_t end,
-            const struct scen_outcome *out, uint64_t id)
+            const struct scen_outcome *out)
 {
 	json_t *o = json_object();
 
 	json_object_set_new(o, "scenario", json_string("noop"));
-	json_object_set_new(o, "run_id", json_integer((json_int_t)id));
+	json_object_set_new(o, "run_id", json_integer((json_int_t)run_id(r)));
 	json_object_set_new(o, "failure",
 	                    out->failure[0] ? json_string(out->failure) : json_null());
 	report_time(o, "test_start", start);
 	report_time(o, "test_end", end);
-	report_time(o, "fault_start", ap->acked_us);
-	report_time(o, "fault_end", rv->acked_us);
+	noop_window(r, pl, ap, rv, o);
 	json_object_set_new(o, "agents", json_integer((json_int_t)pl->n));
 	json_object_set_new(o, "one_at_a_time", json_boolean(pl->p.one_at_a_time));
 	json_object_set_new(o, "apply", noop_phase_json(ap));
@@ -290,7 +321,7 @@ noop_execute(struct run *r, void *plan, json_t **result)
 		scen_fail(&out, CHAOS__V1__RUN_STATE__RUN_STATE_FAILED,
 		          "revert acked by %zu of %zu agents; first: %s", rv.ok, pl->n,
 		          rv.first_error);
-	*result = noop_result(pl, &ap, &rv, start, clk_now_us(), &out, run_id(r));
+	*result = noop_result(r, pl, &ap, &rv, start, clk_now_us(), &out);
 	return out.state;
 }
 

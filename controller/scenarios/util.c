@@ -433,6 +433,20 @@ scen_conncheck(struct run *r, const struct scen_target *t, size_t n, uint32_t po
 	return matrix;
 }
 
+void
+scen_ack_span(const struct obs_ack *acks, size_t n, int64_t *first, int64_t *last)
+{
+	*first = *last = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (acks[i].status != CHAOS__V1__STATUS__STATUS_OK)
+			continue;
+		if (*first == 0 || acks[i].applied_us < *first)
+			*first = acks[i].applied_us;
+		if (acks[i].applied_us > *last)
+			*last = acks[i].applied_us;
+	}
+}
+
 bool
 scen_apply(struct run *r, struct scen_target *t, size_t n,
            Chaos__V1__FaultSpec *const *specs, int64_t *t_fault, int64_t *spread_us,
@@ -453,14 +467,7 @@ scen_apply(struct run *r, struct scen_target *t, size_t n,
 		cmds[i].apply_fault = specs[i];
 	}
 	ok = scen_send(r, t, n, cmds, acks);
-	for (size_t i = 0; i < n; i++) {
-		if (acks[i].status != CHAOS__V1__STATUS__STATUS_OK)
-			continue;
-		if (first == 0 || acks[i].applied_us < first)
-			first = acks[i].applied_us;
-		if (acks[i].applied_us > last)
-			last = acks[i].applied_us;
-	}
+	scen_ack_span(acks, n, &first, &last);
 	*t_fault   = last;
 	*spread_us = last - first;
 	if (ok != n)
@@ -640,14 +647,21 @@ scen_clock_take(struct scen_clock *c, const char *agent, bool measured, int64_t 
 }
 
 void
+scen_clock_agent(struct run *r, const char *agent_id, const char *name,
+                 struct scen_clock *c)
+{
+	int64_t off, err = 0;
+	bool    have = registry_clock(run_registry(r), agent_id, &off, &err);
+
+	scen_clock_take(c, name, have, err);
+}
+
+void
 scen_clock_targets(struct run *r, const struct scen_target *t, size_t n,
                    struct scen_clock *c)
 {
-	for (size_t i = 0; i < n; i++) {
-		int64_t off, err = 0;
-		bool    have = registry_clock(run_registry(r), t[i].agent_id, &off, &err);
-		scen_clock_take(c, scen_served_by(&t[i]), have, err);
-	}
+	for (size_t i = 0; i < n; i++)
+		scen_clock_agent(r, t[i].agent_id, scen_served_by(&t[i]), c);
 }
 
 void

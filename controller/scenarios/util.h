@@ -106,6 +106,11 @@ void scen_count(struct run *r, const char *id, int64_t t_from, int64_t t_to,
 json_t *scen_conncheck(struct run *r, const struct scen_target *t, size_t n,
                        uint32_t port, const char *label);
 
+/* The earliest and latest applied time (acks[i].applied_us: the agent's own
+ * time of the change, offset applied) over the acks with STATUS_OK; both 0
+ * when there is none. */
+void scen_ack_span(const struct obs_ack *acks, size_t n, int64_t *first, int64_t *last);
+
 /* Applies specs[i] (fault ids already set) on t[i] at once. Returns true
  * when all acked OK; t_fault = latest applied time, *spread_us = latest -
  * earliest (controller clock). err names the agents that failed. */
@@ -164,6 +169,11 @@ struct scen_clock {
  * (c becomes unknown; why names the first such agent). */
 void scen_clock_take(struct scen_clock *c, const char *agent, bool measured,
                      int64_t error_us);
+
+/* scen_clock_take() for agent_id's clock as the registry measured it,
+ * named name in the reason. */
+void scen_clock_agent(struct run *r, const char *agent_id, const char *name,
+                      struct scen_clock *c);
 
 /* scen_clock_take() for every target of t[0..n) (samples, acks and fault
  * events all come on its agent's clock). */

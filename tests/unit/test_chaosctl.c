@@ -248,6 +248,78 @@ test_a_run_started_but_not_recorded_is_in_flight_on_resume(void **state)
 }
 
 static void
+test_a_session_without_an_end_record_has_no_made_up_end(void **state)
+{
+	struct orch_session s     = {0};
+	char                dir[] = "/tmp/chaosctl-noend-XXXXXX", why[256] = "";
+	FILE               *f;
+
+	(void)state;
+	load_history_text(&s, dir,
+	                  "{\"type\":\"session\",\"start_us\":1}\n"
+	                  "{\"type\":\"cycle\",\"cycle\":1,\"result_file\":\"r.json\","
+	                  "\"ended\":\"2026-11-27T10:00:30.500Z\"}\n");
+	/* finished but chaosctl died before the end record: not "now" */
+	assert_int_equal(orch_end_time(&s, why, sizeof(why)), 0);
+	assert_string_equal(why,
+	                    "no end record: chaosctl stopped before writing it "
+	                    "(the last recorded run ended "
+	                    "2026-11-27T10:00:30.500Z)");
+	assert_non_null(f = fopen(s.history, "a"));
+	fputs("{\"type\":\"end\",\"end_us\":1795860000000000}\n", f);
+	fclose(f);
+	assert_int_equal(orch_end_time(&s, why, sizeof(why)), 1795860000000000LL);
+	json_decref(s.header), json_decref(s.entries);
+	unlink(s.history);
+	rmdir(dir);
+}
+
+static void
+test_an_adopted_result_keeps_its_state_or_says_it_is_unknown(void **state)
+{
+	json_t *start =
+	    json_pack("{s:s,s:i,s:I,s:s}", "type", "start", "cycle", 2, "run_id",
+	              (json_int_t)41, "started", "2026-11-27T10:00:00.000Z");
+	json_t *skipped =
+	    json_pack("{s:s,s:I,s:s,s:s,s:s,s:s}", "scenario", "network_partition",
+	              "run_id", (json_int_t)41, "run_state", "skipped", "failure",
+	              "not in steady state", "test_start", "2026-11-27T10:00:01.000Z",
+	              "test_end", "2026-11-27T10:00:02.000Z");
+	json_t *old = json_pack("{s:s,s:I,s:n,s:s}", "scenario", "network_partition",
+	                        "run_id", (json_int_t)40, "failure", "test_start",
+	                        "2026-11-27T09:00:01.000Z");
+	json_t *e;
+
+	(void)state;
+	/* a skipped run is recorded skipped, not failed, started by the
+	 * orchestrator's own start record of that run */
+	e = orch_adopted_entry(skipped, start, 2, "network", "network_partition",
+	                       "a.json");
+	assert_string_equal(json_string_value(json_object_get(e, "state")), "skipped");
+	assert_string_equal(json_string_value(json_object_get(e, "outcome")), "skipped");
+	assert_string_equal(json_string_value(json_object_get(e, "started")),
+	                    "2026-11-27T10:00:00.000Z");
+	assert_null(json_object_get(e, "started_reason"));
+	assert_true(json_is_null(json_object_get(e, "ended")));
+	assert_non_null(strstr(json_string_value(json_object_get(e, "ended_reason")),
+	                       "chaosctl stopped before recording the run"));
+	json_decref(e);
+	/* an older file says nothing of its state: unknown, not "succeeded"
+	 * for a null failure; another run's start record is not its start */
+	e = orch_adopted_entry(old, start, 3, "network", "network_partition", "b.json");
+	assert_string_equal(json_string_value(json_object_get(e, "state")),
+	                    ORCH_STATE_UNKNOWN);
+	assert_non_null(strstr(json_string_value(json_object_get(e, "reason")),
+	                       "does not say how the run ended"));
+	assert_true(json_is_null(json_object_get(e, "started")));
+	assert_non_null(json_string_value(json_object_get(e, "started_reason")));
+	json_decref(e);
+	json_decref(old);
+	json_decref(skipped);
+	json_decref(start);
+}
+
+static void
 test_orch_pick_is_repeatable_and_covers_every_scenario(void **state)
 {
 	size_t seen[3] = {0};
@@ -392,6 +464,9 @@ test_run_client_follows_a_run_and_writes_its_result(void **state)
 	json_t *onfile = json_load_file(res.path, 0, NULL);
 	assert_non_null(onfile);
 	assert_true(json_number_value(json_object_get(onfile, "mttr")) == 1.5);
+	/* how the run ended is in the file: --resume reads it from there */
+	assert_string_equal(json_string_value(json_object_get(onfile, "run_state")),
+	                    "succeeded");
 	json_decref(onfile);
 	unlink(res.path);
 	rmdir(dir);
@@ -420,6 +495,8 @@ test_following_an_interrupted_run_writes_what_it_measured(void **state)
 	assert_non_null(res.result);
 	assert_non_null(onfile = json_load_file(res.path, 0, NULL));
 	assert_true(json_is_true(json_object_get(onfile, "interrupted")));
+	assert_string_equal(json_string_value(json_object_get(onfile, "run_state")),
+	                    "interrupted");
 	assert_true(json_is_null(json_object_get(onfile, "mttr")));
 	json_decref(onfile);
 	json_decref(res.result);
@@ -857,6 +934,9 @@ main(void)
 	    cmocka_unit_test(test_history_round_trip_gives_resume_its_session),
 	    cmocka_unit_test(test_a_torn_last_history_line_is_skipped),
 	    cmocka_unit_test(test_a_run_started_but_not_recorded_is_in_flight_on_resume),
+	    cmocka_unit_test(test_a_session_without_an_end_record_has_no_made_up_end),
+	    cmocka_unit_test(
+	        test_an_adopted_result_keeps_its_state_or_says_it_is_unknown),
 	    cmocka_unit_test(test_following_an_interrupted_run_writes_what_it_measured),
 	    cmocka_unit_test(test_orch_pick_is_repeatable_and_covers_every_scenario),
 	    cmocka_unit_test(test_run_client_follows_a_run_and_writes_its_result),

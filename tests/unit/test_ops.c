@@ -4,7 +4,8 @@
  * and run store (a scenario of the test's own that holds until aborted):
  * the run in progress with its last progress line, the runs kept newest
  * first from memory and disk (at most RUN_STORE_KEEP), one run's record,
- * an mttr never made up, and an abort of a run that only the disk knows.
+ * an mttr never made up, an abort of a run that only the disk knows, and
+ * dry runs, which are not kept, taking no id from the real runs.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -194,6 +195,20 @@ wait_status(struct env *e, const char *want_line)
 	fail_msg("status never showed %s", want_line ? want_line : "no run");
 }
 
+/* Aborts run id and waits until nothing runs. */
+static void
+end_run(struct env *e, uint64_t id)
+{
+	Chaos__V1__AbortRequest    abort = CHAOS__V1__ABORT_REQUEST__INIT;
+	Chaos__V1__ControlResponse s     = CHAOS__V1__CONTROL_RESPONSE__INIT;
+
+	abort.run_id = id;
+	abort.reason = "end of test";
+	run_mgr_abort(e->runs, &abort, &s);
+	resp_free(&s);
+	wait_status(e, NULL);
+}
+
 /* ---- tests ---- */
 
 static void
@@ -261,11 +276,9 @@ start_with_token(struct env *e, uint64_t token, char *error, size_t len)
 static void
 test_a_resent_start_gets_the_run_it_started(void **state)
 {
-	struct env                *e     = *state;
-	Chaos__V1__AbortRequest    abort = CHAOS__V1__ABORT_REQUEST__INIT;
-	Chaos__V1__ControlResponse s     = CHAOS__V1__CONTROL_RESPONSE__INIT;
-	char                       err[256];
-	uint64_t                   id = start_with_token(e, 77, err, sizeof(err));
+	struct env *e = *state;
+	char        err[256];
+	uint64_t    id = start_with_token(e, 77, err, sizeof(err));
 
 	assert_true(id != 0);
 	/* NNG's REQ resent it after a dropped connection: the same run */
@@ -274,11 +287,7 @@ test_a_resent_start_gets_the_run_it_started(void **state)
 	/* another start is another run: refused while this one holds */
 	assert_int_equal(start_with_token(e, 78, err, sizeof(err)), 0);
 	assert_non_null(strstr(err, "another run is in progress"));
-	abort.run_id = id;
-	abort.reason = "end of test";
-	run_mgr_abort(e->runs, &abort, &s);
-	resp_free(&s);
-	wait_status(e, NULL);
+	end_run(e, id);
 }
 
 static void
@@ -369,6 +378,59 @@ test_a_record_without_id_scenario_or_known_state_is_skipped(void **state)
 	}
 }
 
+/* A dry run of run_mgr_start (it plans, then it is done); its id. */
+static uint64_t
+start_dry(struct env *e)
+{
+	Chaos__V1__ControlResponse  resp = CHAOS__V1__CONTROL_RESPONSE__INIT;
+	Chaos__V1__RunRequest       req  = CHAOS__V1__RUN_REQUEST__INIT;
+	Chaos__V1__RunStatusRequest st   = CHAOS__V1__RUN_STATUS_REQUEST__INIT;
+	uint64_t                    id;
+
+	req.scenario    = "hold_test";
+	req.params_json = "{}";
+	req.has_dry_run = req.dry_run = true;
+	run_mgr_start(e->runs, &req, &resp);
+	assert_null(resp.error);
+	id = resp.run_id;
+	run_mgr_resp_free(&resp);
+	st.run_id = id;
+	for (int i = 0; i < 500; i++) { /* chaosctl follows it by its id */
+		bool done;
+		resp = (Chaos__V1__ControlResponse)CHAOS__V1__CONTROL_RESPONSE__INIT;
+		run_mgr_status(e->runs, &st, &resp);
+		assert_true(resp.has_run_state);
+		done = resp.run_state == CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED &&
+		    resp.result_json != NULL;
+		run_mgr_resp_free(&resp);
+		if (done)
+			return id;
+		usleep(10000);
+	}
+	fail_msg("dry run %llu never answered its plan", (unsigned long long)id);
+	return 0;
+}
+
+static void
+test_dry_runs_take_no_id_from_the_real_runs(void **state)
+{
+	struct env *e    = *state;
+	uint64_t    last = store_old_run(e->store, "succeeded", json_null());
+	uint64_t    dry[3], id;
+
+	for (int i = 0; i < 3; i++) {
+		dry[i] = start_dry(e);
+		assert_true(dry[i] > last);
+		assert_true(i == 0 || dry[i] != dry[i - 1]);
+	}
+	/* stored nothing, so numbered nothing: the next real run follows on */
+	id = start_hold(e);
+	assert_int_equal(id, last + 1);
+	for (int i = 0; i < 3; i++)
+		assert_true(dry[i] != id);
+	end_run(e, id);
+}
+
 int
 main(void)
 {
@@ -385,6 +447,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(
 	        test_abort_of_a_run_only_the_disk_knows_answers_its_state, setup,
 	        teardown),
+	    cmocka_unit_test_setup_teardown(test_dry_runs_take_no_id_from_the_real_runs,
+	                                    setup, teardown),
 	    cmocka_unit_test(test_a_record_without_id_scenario_or_known_state_is_skipped),
 	};
 

@@ -498,6 +498,12 @@ test_exit_status_follows_design(void **state)
 	e = json_array();
 	add(e, "skipped", result_new("coordinator_outage", NAN, 0, 0, T0));
 	assert_int_equal(exit_of(e), 3); /* nothing ran */
+	json_decref(e);
+	/* a run whose end state was not recorded is neither passed nor failed */
+	e = json_array();
+	add_mttr(e, "network_partition", 3);
+	add(e, ORCH_STATE_UNKNOWN, result_new("network_partition", NAN, 10, 0, T0));
+	assert_int_equal(exit_of(e), 3);
 	add(e, "refused", result_new("network_partition", NAN, 0, 0, T0));
 	assert_int_equal(exit_of(e), 2);
 	json_decref(e);
@@ -745,6 +751,39 @@ test_html_open_fault_window_says_end_not_measured(void **state)
 	json_decref(e);
 }
 
+/* A session whose end is not known says why in report.html and in the
+ * JSON, never "in progress" for a session that ended without its record;
+ * a run of unknown state is a JUnit error, not a failure. */
+static void
+test_html_says_why_the_session_end_is_unknown(void **state)
+{
+	json_t *e = json_array();
+	json_t *orch =
+	    json_pack("{s:s,s:n,s:s}", "orchestration_start", "2026-11-19T01:00:00.000Z",
+	              "orchestration_end", "orchestration_end_reason",
+	              "no end record: chaosctl stopped before writing it");
+	json_t *report;
+	char   *html, *junit;
+
+	(void)state;
+	add(e, ORCH_STATE_UNKNOWN, result_new("network_partition", NAN, 10, 0, T0));
+	report = orch_report_build(e, "ns", T0, orch, &slo_t);
+	html   = report_html_render(report, NULL, 0, &slo_t);
+	junit  = report_junit_render(report, &slo_t);
+	assert_non_null(html);
+	assert_non_null(strstr(
+	    html, " to (no end record: chaosctl stopped before writing it)</div>"));
+	assert_null(strstr(html, "in progress"));
+	assert_non_null(junit);
+	assert_non_null(strstr(junit, "<error type=\"state_unknown\""));
+	assert_null(strstr(junit, "<failure type=\"run\""));
+	free(html);
+	free(junit);
+	json_decref(report);
+	json_decref(orch);
+	json_decref(e);
+}
+
 static void
 test_metrics_last_mttr_only_once_measured(void **state)
 {
@@ -795,6 +834,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_summary_skips_null_mttr_instead_of_counting_zero),
+	    cmocka_unit_test(test_html_says_why_the_session_end_is_unknown),
 	    cmocka_unit_test(test_empty_set_gives_null_with_reason_never_infinity),
 	    cmocka_unit_test(test_skipped_runs_count_neither_mttr_nor_requests),
 	    cmocka_unit_test(test_percentiles_by_nearest_rank),

@@ -4,7 +4,9 @@
  * (controller/scenarios/util.c): the fault's end from revert acks or the
  * agents' REVERTED/EXPIRED events, never the controller's clock; the clock
  * error bound over every agent whose times are used, unknown when one has
- * no measurement; and the window figures of a fault never applied.
+ * no measurement; the window figures of a fault never applied; and the
+ * noop scenario's fault window from the agents' applied times, run by a
+ * real run manager against one fake agent.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,7 +16,13 @@
 
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/wire.h"
 #include "controller/scenarios/util.h"
+#include "tests/support/fake_agent.h"
 
 #define REVERTED CHAOS__V1__FAULT_PHASE__FAULT_PHASE_REVERTED
 #define EXPIRED CHAOS__V1__FAULT_PHASE__FAULT_PHASE_EXPIRED
@@ -170,6 +178,126 @@ test_window_figures_of_a_fault_never_applied_are_null(void **state)
 	json_decref(o);
 }
 
+/* ---- noop against one fake agent ---- */
+
+#define NOOP_OFFSET_US 7000000LL /* the agent's clock runs 7 s ahead */
+
+/* The command of kind body_case queued for agent_id, once the run sent it
+ * (at most 5 s); its id. */
+static uint64_t
+queued_command(struct registry *reg, const char *agent_id, int body_case)
+{
+	for (int i = 0; i < 500; i++) {
+		nng_msg          *msg   = NULL;
+		Chaos__V1__Reply *reply = NULL;
+		uint64_t          id    = 0;
+		assert_int_equal(registry_build_reply(reg, agent_id, (uint64_t)i + 2,
+		                                      clk_now_us(), false, NULL, &msg),
+		                 CHAOS_OK);
+		assert_int_equal(
+		    wire_decode_reply(nng_msg_body(msg), nng_msg_len(msg), &reply, NULL),
+		    CHAOS_OK);
+		nng_msg_free(msg);
+		for (size_t k = 0; k < reply->n_commands; k++)
+			if ((int)reply->commands[k]->body_case == body_case)
+				id = reply->commands[k]->command_id;
+		wire_free(reply);
+		if (id != 0)
+			return id;
+		usleep(10000);
+	}
+	fail_msg("the run never sent command kind %d", body_case);
+	return 0;
+}
+
+/* Acks command id as applied at applied_ctl_us on the controller's clock,
+ * stamped on the agent's (NOOP_OFFSET_US ahead). */
+static void
+ack_applied(struct run_mgr *runs, uint64_t id, int64_t applied_ctl_us)
+{
+	Chaos__V1__Ack ack = CHAOS__V1__ACK__INIT;
+
+	ack.command_id           = id;
+	ack.status               = CHAOS__V1__STATUS__STATUS_OK;
+	ack.has_applied_agent_us = true;
+	ack.applied_agent_us     = applied_ctl_us + NOOP_OFFSET_US;
+	run_mgr_on_ack(runs, "t/a", &ack, NOOP_OFFSET_US, clk_now_us());
+}
+
+/* The result of run id once it ended (at most 5 s). */
+static json_t *
+ended_result(struct run_mgr *runs, uint64_t id)
+{
+	for (int i = 0; i < 500; i++) {
+		Chaos__V1__ControlResponse  resp = CHAOS__V1__CONTROL_RESPONSE__INIT;
+		Chaos__V1__RunStatusRequest req  = CHAOS__V1__RUN_STATUS_REQUEST__INIT;
+		json_t                     *res  = NULL;
+		req.run_id                       = id;
+		run_mgr_status(runs, &req, &resp);
+		if (resp.run_state == CHAOS__V1__RUN_STATE__RUN_STATE_SUCCEEDED &&
+		    resp.result_json != NULL)
+			res = json_loads(resp.result_json, 0, NULL);
+		run_mgr_resp_free(&resp);
+		if (res != NULL)
+			return res;
+		usleep(10000);
+	}
+	fail_msg("run %llu never succeeded", (unsigned long long)id);
+	return NULL;
+}
+
+static void
+assert_time(const json_t *result, const char *key, int64_t us)
+{
+	char want[CLK_ISO_LEN];
+
+	clk_iso8601(us, want, sizeof(want));
+	assert_string_equal(json_string_value(json_object_get(result, key)), want);
+}
+
+static void
+test_noop_fault_window_is_the_agents_applied_times(void **state)
+{
+	static const struct scenario *const none[] = {NULL};
+	struct registry                    *reg;
+	struct run_mgr                     *runs;
+	struct fake_agent                   f;
+	Chaos__V1__RunRequest               req  = CHAOS__V1__RUN_REQUEST__INIT;
+	Chaos__V1__ControlResponse          resp = CHAOS__V1__CONTROL_RESPONSE__INIT;
+	int64_t  t0 = clk_now_us() - 60000000; /* a minute ago */
+	json_t  *res;
+	uint64_t id;
+
+	(void)state;
+	assert_int_equal(registry_new(100, 8, &reg), CHAOS_OK);
+	assert_int_equal(run_mgr_new(reg, none, NULL, &runs), CHAOS_OK);
+	fake_connect(reg, &f, "t", "a", 1);
+	req.scenario    = "noop";
+	req.params_json = "{\"agent\":\"t/a\"}";
+	run_mgr_start(runs, &req, &resp);
+	assert_null(resp.error);
+	id = resp.run_id;
+	run_mgr_resp_free(&resp);
+	ack_applied(runs,
+	            queued_command(reg, "t/a", CHAOS__V1__COMMAND__BODY_APPLY_FAULT), t0);
+	ack_applied(runs,
+	            queued_command(reg, "t/a", CHAOS__V1__COMMAND__BODY_REVERT_FAULT),
+	            t0 + 250000);
+	res = ended_result(runs, id);
+	/* the agent's times, offset applied: not when the acks reached the
+	 * controller (a minute later) */
+	assert_time(res, "fault_start", t0);
+	assert_time(res, "fault_end", t0 + 250000);
+	/* no clock exchange with the fake agent: the bound is unknown, said so */
+	assert_true(json_is_null(json_object_get(res, "clock_error_ms")));
+	assert_string_equal(
+	    json_string_value(json_object_get(res, "clock_error_ms_reason")),
+	    "no clock measurement for t/a");
+	json_decref(res);
+	run_mgr_free(runs);
+	registry_free(reg);
+}
+
 int
 main(void)
 {
@@ -180,6 +308,7 @@ main(void)
 	    cmocka_unit_test(test_clock_bound_is_the_worst_measured),
 	    cmocka_unit_test(test_one_unmeasured_clock_makes_the_bound_unknown),
 	    cmocka_unit_test(test_window_figures_of_a_fault_never_applied_are_null),
+	    cmocka_unit_test(test_noop_fault_window_is_the_agents_applied_times),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
