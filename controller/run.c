@@ -19,6 +19,7 @@
 #include "controller/stop.h"
 
 #define RUN_KEEP_DONE 8
+#define RUN_KEEP_DRY 4 /* dry runs, kept apart: they never push a real one out */
 #define RUN_MAX_LINES 4096
 #define RUN_RECORD_LINES 64             /* progress lines a record on disk keeps */
 #define RUN_CHECKPOINT_US (2 * 1000000) /* how often a running run is saved */
@@ -64,7 +65,8 @@ struct run_mgr {
 	nng_mtx                      *mtx;
 	nng_cv                       *cv;
 	struct run                   *current; /* the run holding the slot, if any */
-	struct run                   *done[RUN_KEEP_DONE]; /* and dry runs */
+	struct run                   *done[RUN_KEEP_DONE];
+	struct run                   *dry[RUN_KEEP_DRY]; /* finished dry runs */
 	uint64_t                      next_run;
 	uint64_t                      next_dry; /* RUN_DRY_ID_BASE and up */
 	_Atomic uint64_t              next_command;
@@ -150,6 +152,8 @@ run_mgr_free(struct run_mgr *m)
 	run_free(m->current);
 	for (size_t i = 0; i < RUN_KEEP_DONE; i++)
 		run_free(m->done[i]);
+	for (size_t i = 0; i < RUN_KEEP_DRY; i++)
+		run_free(m->dry[i]);
 	nng_cv_free(m->cv);
 	nng_mtx_free(m->mtx);
 	free(m);
@@ -313,15 +317,19 @@ run_in_progress(const struct run *r)
 	    r->state == CHAOS__V1__RUN_STATE__RUN_STATE_PLANNING;
 }
 
-/* Files a run among the finished ones; the oldest drops out and is freed
- * (mgr->mtx held, released around the free: it joins the run's thread). */
+/* Files a run among the finished ones (a dry run among the dry ones, so
+ * that an orchestrator's plan checks never push a real run out of
+ * `chaosctl results`); the oldest drops out and is freed (mgr->mtx held,
+ * released around the free: it joins the run's thread). */
 static void
 run_keep_done(struct run_mgr *m, struct run *r)
 {
-	struct run *old = m->done[RUN_KEEP_DONE - 1];
+	struct run **ring = r->dry_run ? m->dry : m->done;
+	size_t       n    = r->dry_run ? RUN_KEEP_DRY : RUN_KEEP_DONE;
+	struct run  *old  = ring[n - 1];
 
-	memmove(&m->done[1], &m->done[0], (RUN_KEEP_DONE - 1) * sizeof(m->done[0]));
-	m->done[0] = r;
+	memmove(&ring[1], &ring[0], (n - 1) * sizeof(ring[0]));
+	ring[0] = r;
 	if (old != NULL) {
 		nng_mtx_unlock(m->mtx);
 		run_free(old);
@@ -675,6 +683,9 @@ run_resent(struct run_mgr *m, const struct run *r, Chaos__V1__ControlResponse *r
 	for (size_t i = 0; same == NULL && i < RUN_KEEP_DONE; i++)
 		if (m->done[i] != NULL && m->done[i]->token == r->token)
 			same = m->done[i];
+	for (size_t i = 0; same == NULL && i < RUN_KEEP_DRY; i++)
+		if (m->dry[i] != NULL && m->dry[i]->token == r->token)
+			same = m->dry[i];
 	if (same == NULL)
 		return false;
 	log_info("%s %llu: its start request came again (a resend); same run",
@@ -743,6 +754,9 @@ run_lookup(struct run_mgr *m, uint64_t id)
 	for (size_t i = 0; i < RUN_KEEP_DONE; i++)
 		if (m->done[i] != NULL && m->done[i]->id == id)
 			return m->done[i];
+	for (size_t i = 0; i < RUN_KEEP_DRY; i++)
+		if (m->dry[i] != NULL && m->dry[i]->id == id)
+			return m->dry[i];
 	return NULL;
 }
 
@@ -880,7 +894,7 @@ run_mgr_records(struct run_mgr *m, bool in_progress_only)
 		json_array_append_new(
 		    out, run_record_locked(m->current, m->current->brief, 0));
 	for (size_t i = 0; i < RUN_KEEP_DONE && !in_progress_only; i++)
-		if (m->done[i] != NULL && !m->done[i]->dry_run)
+		if (m->done[i] != NULL)
 			json_array_append_new(
 			    out, run_record_locked(m->done[i], m->done[i]->brief, 0));
 	nng_mtx_unlock(m->mtx);

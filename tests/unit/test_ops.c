@@ -431,6 +431,30 @@ test_dry_runs_take_no_id_from_the_real_runs(void **state)
 	end_run(e, id);
 }
 
+/* Dry runs are kept apart from the finished real runs: an orchestrator's
+ * plan checks never push a real run out of the controller's memory (what
+ * `chaosctl results` lists without --state-dir). */
+static void
+test_dry_runs_never_push_a_real_run_out(void **state)
+{
+	struct env *e  = *state;
+	uint64_t    id = start_hold(e);
+	json_t     *recs;
+	bool        kept = false;
+	size_t      i;
+	json_t     *rec;
+
+	end_run(e, id);
+	end_run(e, start_hold(e)); /* files the first among the finished */
+	for (int k = 0; k < 12; k++)
+		start_dry(e);
+	recs = run_mgr_records(e->runs, false);
+	json_array_foreach(recs, i, rec) kept |=
+	    json_integer_value(json_object_get(rec, "id")) == (json_int_t)id;
+	json_decref(recs);
+	assert_true(kept);
+}
+
 int
 main(void)
 {
@@ -448,6 +472,8 @@ main(void)
 	        test_abort_of_a_run_only_the_disk_knows_answers_its_state, setup,
 	        teardown),
 	    cmocka_unit_test_setup_teardown(test_dry_runs_take_no_id_from_the_real_runs,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dry_runs_never_push_a_real_run_out,
 	                                    setup, teardown),
 	    cmocka_unit_test(test_a_record_without_id_scenario_or_known_state_is_skipped),
 	};
