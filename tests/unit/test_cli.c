@@ -285,6 +285,7 @@ static void
 test_agent_refuses_more_labels_than_fit(void **state)
 {
 	char             *argv[3 + 2 * (IDENTITY_MAX_LABELS + 1) + 1];
+	char              labels[IDENTITY_MAX_LABELS][16];
 	struct agent_opts o;
 	int               n = 0;
 
@@ -293,8 +294,9 @@ test_agent_refuses_more_labels_than_fit(void **state)
 	argv[n++] = "--controller";
 	argv[n++] = "ipc:///x";
 	for (int i = 0; i < IDENTITY_MAX_LABELS; i++) {
+		snprintf(labels[i], sizeof(labels[i]), "k%d=v", i);
 		argv[n++] = "--label";
-		argv[n++] = "k=v";
+		argv[n++] = labels[i];
 	}
 	argv[n] = NULL;
 	assert_int_equal(agent_parse_v(&o, argv), FLAGS_RUN);
@@ -304,6 +306,23 @@ test_agent_refuses_more_labels_than_fit(void **state)
 	argv[n]   = NULL;
 	assert_int_equal(agent_parse_v(&o, argv), FLAGS_USAGE);
 	assert_err_mentions("--label", "16", NULL);
+}
+
+static void
+test_agent_refuses_a_label_key_given_twice(void **state)
+{
+	struct agent_opts o;
+
+	(void)state;
+	assert_int_equal(AGENT_PARSE(&o, "--controller", "ipc:///x", "--label", "a=1",
+	                             "--label", "ab=2", "--label", "a=2"),
+	                 FLAGS_USAGE);
+	assert_err_mentions("--label", "key 'a' given twice", NULL);
+	/* a key that only starts like another is another key */
+	assert_int_equal(AGENT_PARSE(&o, "--controller", "ipc:///x", "--label", "a=1",
+	                             "--label", "ab=1", "--label", "b=a"),
+	                 FLAGS_RUN);
+	assert_int_equal(o.id.n_labels, 3);
 }
 
 static void
@@ -903,6 +922,7 @@ main(void)
 	    ENV_TEST(test_agent_stray_argument_is_a_usage_error),
 	    ENV_TEST(test_agent_bad_log_level_lists_the_allowed_levels),
 	    ENV_TEST(test_agent_refuses_more_labels_than_fit),
+	    ENV_TEST(test_agent_refuses_a_label_key_given_twice),
 	    ENV_TEST(test_agent_help_and_version_exit_successfully),
 	    ENV_TEST(test_controller_defaults_need_only_tls_files),
 	    ENV_TEST(test_controller_accepts_a_full_plaintext_command_line),
