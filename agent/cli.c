@@ -50,6 +50,24 @@ static const struct option agent_longopts[] = {
     {NULL, 0, NULL, 0},
 };
 
+/* A label key given twice would be kept once, silently (the last value):
+ * refused instead, naming the key. */
+static bool
+agent_cli_label_repeated(const struct agent_opts *o, const char *arg, chaos_why *why)
+{
+	size_t klen = strcspn(arg, "=");
+
+	for (size_t i = 0; i < o->id.n_labels; i++)
+		if (strcspn(o->id.labels[i], "=") == klen &&
+		    strncmp(o->id.labels[i], arg, klen) == 0) {
+			chaos_fail(why, CHAOS_EINVAL,
+			           "--label: key '%.*s' given twice; give each key once",
+			           (int)(klen < 64 ? klen : 64), arg);
+			return true;
+		}
+	return false;
+}
+
 static enum flags_result
 agent_cli_option(int c, const char *arg, void *opts, chaos_why *why)
 {
@@ -92,6 +110,8 @@ agent_cli_option(int c, const char *arg, void *opts, chaos_why *why)
 			           IDENTITY_MAX_LABELS);
 			return FLAGS_USAGE;
 		}
+		if (agent_cli_label_repeated(o, arg, why))
+			return FLAGS_USAGE;
 		o->id.labels[o->id.n_labels++] = arg;
 		break;
 	case OPT_LOG:

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "common/url.h"
 
+#include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -57,6 +59,35 @@ url_clean(const char *s)
 	return true;
 }
 
+/* Whether the authority (after "://", up to the path, query or fragment)
+ * ends in '@': a user@ with no host. Refused before NNG sees it: NNG
+ * 1.5.2's nng_url_parse reads past the end of the string when that '@' is
+ * the URL's last byte (found by tests/fuzz/fuzz_url.c under ASan). */
+static bool
+url_empty_host_after_user(const char *url)
+{
+	const char *auth = strstr(url, "://");
+	size_t      n;
+
+	if (auth == NULL)
+		return false;
+	auth += 3;
+	n = strcspn(auth, "/?#");
+	return n > 0 && auth[n - 1] == '@';
+}
+
+/* A host name, an IPv4 address or an IPv6 literal (brackets taken off, a
+ * %zone allowed): NNG takes anything between "//" and the port as the host,
+ * "@h" of "http://u@@h" too. */
+static bool
+url_host_ok(const char *h)
+{
+	for (; *h != '\0'; h++)
+		if (!isalnum((unsigned char)*h) && strchr(".-_:%", *h) == NULL)
+			return false;
+	return true;
+}
+
 static chaos_err
 url_port(const char *s, uint16_t *port, chaos_why *why)
 {
@@ -95,6 +126,11 @@ url_fill(const nng_url *u, enum url_scheme scheme, struct url_parts *out, chaos_
 		return chaos_fail(why, CHAOS_EINVAL,
 		                  "expected host:port after %s://, port 1..65535",
 		                  url_scheme_name(scheme));
+	if (!url_host_ok(u->u_hostname))
+		return chaos_fail(why, CHAOS_EINVAL,
+		                  "host '%s': letters, digits, '.', '-' and '_' only, or "
+		                  "an IPv6 address in brackets",
+		                  u->u_hostname);
 	if ((rv = url_port(u->u_port, &out->port, why)) != CHAOS_OK)
 		return rv;
 	snprintf(out->host, sizeof(out->host), "%s", u->u_hostname);
@@ -117,6 +153,8 @@ url_parse(const char *url, unsigned allowed, struct url_parts *out, chaos_why *w
 	if (strlen(url) >= LIMIT_URL_LEN || !url_clean(url))
 		return chaos_fail(why, CHAOS_EINVAL,
 		                  "URL too long or with spaces or control bytes");
+	if (url_empty_host_after_user(url))
+		return chaos_fail(why, CHAOS_EINVAL, "expected host:port after user@");
 	if (nng_url_parse(&u, url) != 0)
 		return chaos_fail(why, CHAOS_EINVAL,
 		                  "not a URL; allowed: %s (host:port with port 1..65535)",

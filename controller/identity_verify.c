@@ -148,6 +148,21 @@ idv_cn(const mbedtls_x509_crt *crt, char *buf, size_t len)
 	return true;
 }
 
+chaos_err
+idverify_proof_cn(const Chaos__V1__IdentityProof *proof, char *buf, size_t len,
+                  chaos_why *why)
+{
+	mbedtls_x509_crt chain;
+	chaos_err        rv;
+
+	mbedtls_x509_crt_init(&chain);
+	if ((rv = idv_parse(&chain, proof, why)) == CHAOS_OK && !idv_cn(&chain, buf, len))
+		rv = chaos_fail(why, CHAOS_EPERM,
+		                "the certificate has no single printable CN");
+	mbedtls_x509_crt_free(&chain);
+	return rv;
+}
+
 static chaos_err
 idv_name(const mbedtls_x509_crt *crt, const Chaos__V1__Identity *id, chaos_why *why)
 {

@@ -38,4 +38,13 @@ chaos_err idverify_proof(struct idverify *v, const uint8_t *nonce, size_t nonce_
                          const Chaos__V1__Identity      *id,
                          const Chaos__V1__IdentityProof *proof, chaos_why *why);
 
+/* The subject CN of the first certificate of proof's chain, read as
+ * idverify_proof() reads it (every certificate parsed, then the one CN of
+ * printable ASCII), into buf (len bytes, NUL-terminated); nothing is
+ * verified. CHAOS_EPERM with why: a certificate that is not X.509 DER, no
+ * certificate, or no single printable CN that fits. For the fuzz target
+ * (tests/fuzz/fuzz_identity_cn.c), which feeds it arbitrary DER. */
+chaos_err idverify_proof_cn(const Chaos__V1__IdentityProof *proof, char *buf, size_t len,
+                            chaos_why *why);
+
 #endif

@@ -43,6 +43,28 @@ store_write_json(const char *path, const json_t *doc)
 	return rv;
 }
 
+/* The record in path: a JSON object, or NULL with a warning that says what
+ * is wrong (a crash can leave no torn record, since every write is atomic,
+ * but a disk or a person can). */
+static json_t *
+store_read(const char *path)
+{
+	json_error_t err;
+	json_t      *rec = json_load_file(path, 0, &err);
+
+	if (rec == NULL && err.line < 0)
+		log_warn("run record %s: cannot read it: %s; skipped", path, err.text);
+	else if (rec == NULL)
+		log_warn("run record %s: not JSON at line %d, column %d: %s; skipped",
+		         path, err.line, err.column, err.text);
+	else if (!json_is_object(rec)) {
+		log_warn("run record %s: not a JSON object; skipped", path);
+		json_decref(rec);
+		rec = NULL;
+	}
+	return rec;
+}
+
 /* Every record id on disk (caller frees *ids); sorted newest first. */
 static int
 store_cmp_desc(const void *a, const void *b)
@@ -207,7 +229,7 @@ store_tidy(struct run_store *s)
 		}
 		if (ids[i] >= s->next)
 			s->next = ids[i] + 1;
-		if ((rec = json_load_file(path, 0, NULL)) == NULL)
+		if ((rec = store_read(path)) == NULL)
 			continue;
 		if (store_interrupt(rec) && store_write_json(path, rec) == CHAOS_OK) {
 			log_warn("run %" PRIu64
@@ -350,7 +372,7 @@ run_store_load(struct run_store *s, uint64_t id)
 
 	store_path(s, id, path, sizeof(path));
 	nng_mtx_lock(s->mtx);
-	rec = json_load_file(path, 0, NULL);
+	rec = access(path, F_OK) == 0 ? store_read(path) : NULL;
 	nng_mtx_unlock(s->mtx);
 	return rec;
 }

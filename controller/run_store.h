@@ -28,7 +28,9 @@ struct run_store;
 
 /* Opens (creating) dir, marks runs a previous controller left running as
  * interrupted, and reads the id counter. *interrupted (may be NULL) gets
- * how many. CHAOS_EPERM/CHAOS_ESYS with why when dir cannot be used. */
+ * how many; a record that is not a JSON object is skipped with a warning
+ * naming the file and, for bad JSON, the line and column. CHAOS_EPERM/
+ * CHAOS_ESYS with why when dir cannot be used. */
 chaos_err run_store_open(const char *dir, struct run_store **out, size_t *interrupted,
                          chaos_why *why);
 void      run_store_close(struct run_store *s);
@@ -40,7 +42,8 @@ uint64_t run_store_next_id(struct run_store *s);
 /* Writes the record of run id atomically (a copy of record is not kept). */
 chaos_err run_store_save(struct run_store *s, uint64_t id, const json_t *record);
 
-/* The record of run id (new reference), or NULL when there is none. */
+/* The record of run id (new reference), or NULL when there is none or it
+ * is not a JSON object (said in a warning, as at open). */
 json_t *run_store_load(struct run_store *s, uint64_t id);
 
 /* The ids of the records kept, newest first, into ids[0..cap); returns the

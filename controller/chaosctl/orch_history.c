@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,7 +247,14 @@ orch_take_line(struct orch_session *s, const char *line)
 		return true;
 	}
 	if (strcmp(type, "cycle") == 0) {
-		int cycle = (int)json_integer_value(json_object_get(j, "cycle"));
+		json_int_t n = json_integer_value(json_object_get(j, "cycle"));
+		int        cycle;
+		/* no cycle we write: the one after it would overflow an int */
+		if (n < 0 || n >= INT_MAX) {
+			json_decref(j);
+			return false;
+		}
+		cycle = (int)n;
 		json_object_del(j, "type");
 		if (s->inflight != NULL &&
 		    json_integer_value(json_object_get(s->inflight, "cycle")) == cycle) {

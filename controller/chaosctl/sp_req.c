@@ -336,19 +336,17 @@ spq_recv_head(const struct spreq_conn *c, uint64_t *n, int64_t deadline_us,
 	return CHAOS_OK;
 }
 
-chaos_err
-spreq_roundtrip(const struct spreq_conn *c, const void *req, size_t len, int timeout_ms,
+/* The answer to request id: its frame head, the id back, then the body. */
+static chaos_err
+spq_recv_answer(const struct spreq_conn *c, uint32_t id, int64_t deadline_us,
                 size_t max_resp, uint8_t **resp, size_t *resp_len, chaos_why *why)
 {
-	int64_t   deadline_us = clk_mono_us() + (int64_t)timeout_ms * 1000;
-	uint32_t  id = 0x80000000u | (uint32_t)(clk_mono_us() ^ (uint64_t)getpid());
 	uint8_t   back[4];
 	uint8_t  *body = NULL;
 	uint64_t  n;
 	chaos_err rv;
 
-	if ((rv = spq_send_request(c, id, req, len, deadline_us, why)) != CHAOS_OK ||
-	    (rv = spq_recv_head(c, &n, deadline_us, why)) != CHAOS_OK)
+	if ((rv = spq_recv_head(c, &n, deadline_us, why)) != CHAOS_OK)
 		return rv;
 	if (n - 4 > max_resp)
 		return chaos_fail(why, CHAOS_ETOOBIG,
@@ -370,6 +368,27 @@ spreq_roundtrip(const struct spreq_conn *c, const void *req, size_t len, int tim
 	*resp     = body;
 	*resp_len = (size_t)(n - 4);
 	return CHAOS_OK;
+}
+
+chaos_err
+spreq_recv_answer(const struct spreq_conn *c, uint32_t id, int timeout_ms,
+                  size_t max_resp, uint8_t **resp, size_t *resp_len, chaos_why *why)
+{
+	return spq_recv_answer(c, id, clk_mono_us() + (int64_t)timeout_ms * 1000,
+	                       max_resp, resp, resp_len, why);
+}
+
+chaos_err
+spreq_roundtrip(const struct spreq_conn *c, const void *req, size_t len, int timeout_ms,
+                size_t max_resp, uint8_t **resp, size_t *resp_len, chaos_why *why)
+{
+	int64_t   deadline_us = clk_mono_us() + (int64_t)timeout_ms * 1000;
+	uint32_t  id = 0x80000000u | (uint32_t)(clk_mono_us() ^ (uint64_t)getpid());
+	chaos_err rv;
+
+	if ((rv = spq_send_request(c, id, req, len, deadline_us, why)) != CHAOS_OK)
+		return rv;
+	return spq_recv_answer(c, id, deadline_us, max_resp, resp, resp_len, why);
 }
 
 void

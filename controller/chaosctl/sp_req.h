@@ -59,6 +59,14 @@ chaos_err spreq_roundtrip(const struct spreq_conn *c, const void *req, size_t le
                           int timeout_ms, size_t max_resp, uint8_t **resp,
                           size_t *resp_len, chaos_why *why);
 
+/* The second half of spreq_roundtrip(): reads the answer to the request
+ * whose id (top bit set) was sent on c, within timeout_ms. Results and
+ * errors as spreq_roundtrip's. Its own entry so that the fuzz target
+ * (tests/fuzz/fuzz_spframe.c) can feed it any bytes as the answer. */
+chaos_err spreq_recv_answer(const struct spreq_conn *c, uint32_t id, int timeout_ms,
+                            size_t max_resp, uint8_t **resp, size_t *resp_len,
+                            chaos_why *why);
+
 /* Closes c (again is harmless). */
 void spreq_close(struct spreq_conn *c);
 

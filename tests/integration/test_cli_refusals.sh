@@ -62,6 +62,8 @@ refused 2 "--plaintext and --tls-cert cannot be combined" "$agent" \
 	--controller "ipc://$d/s.sock" --plaintext --tls-cert "$d/c.pem" --role blockchain
 refused 2 "ipc path is 155 bytes; at most 107" "$agent" --controller "ipc:///tmp/$long" \
 	--role blockchain
+refused 2 "--label: key 'tier' given twice" "$agent" --controller "ipc://$d/s.sock" \
+	--role blockchain --label tier=db --label team=a --label tier=web
 
 # chaosctl: usage errors, and --output made only for an accepted run
 refused 2 "missing command; allowed: agents" "$ctl"

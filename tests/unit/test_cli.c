@@ -2,7 +2,8 @@
 /*
  * Command lines and their value parsers: chaos-agent's and chaos-controller's
  * options (agent/cli.c, controller/controller_cli.c), the agent identity from
- * flags and environment (agent/identity.c), common/flags.c and common/url.c.
+ * flags and environment (agent/identity.c), common/flags.c, and the URL
+ * checks of those options (common/url.c itself: test_url.c).
  * A usage error must name the flag and say what is allowed.
  */
 #include <setjmp.h>
@@ -284,6 +285,7 @@ static void
 test_agent_refuses_more_labels_than_fit(void **state)
 {
 	char             *argv[3 + 2 * (IDENTITY_MAX_LABELS + 1) + 1];
+	char              labels[IDENTITY_MAX_LABELS][16];
 	struct agent_opts o;
 	int               n = 0;
 
@@ -292,8 +294,9 @@ test_agent_refuses_more_labels_than_fit(void **state)
 	argv[n++] = "--controller";
 	argv[n++] = "ipc:///x";
 	for (int i = 0; i < IDENTITY_MAX_LABELS; i++) {
+		snprintf(labels[i], sizeof(labels[i]), "k%d=v", i);
 		argv[n++] = "--label";
-		argv[n++] = "k=v";
+		argv[n++] = labels[i];
 	}
 	argv[n] = NULL;
 	assert_int_equal(agent_parse_v(&o, argv), FLAGS_RUN);
@@ -303,6 +306,23 @@ test_agent_refuses_more_labels_than_fit(void **state)
 	argv[n]   = NULL;
 	assert_int_equal(agent_parse_v(&o, argv), FLAGS_USAGE);
 	assert_err_mentions("--label", "16", NULL);
+}
+
+static void
+test_agent_refuses_a_label_key_given_twice(void **state)
+{
+	struct agent_opts o;
+
+	(void)state;
+	assert_int_equal(AGENT_PARSE(&o, "--controller", "ipc:///x", "--label", "a=1",
+	                             "--label", "ab=2", "--label", "a=2"),
+	                 FLAGS_USAGE);
+	assert_err_mentions("--label", "key 'a' given twice", NULL);
+	/* a key that only starts like another is another key */
+	assert_int_equal(AGENT_PARSE(&o, "--controller", "ipc:///x", "--label", "a=1",
+	                             "--label", "ab=1", "--label", "b=a"),
+	                 FLAGS_RUN);
+	assert_int_equal(o.id.n_labels, 3);
 }
 
 static void
@@ -791,58 +811,6 @@ test_flags_roles_map_both_ways(void **state)
 	                    "http_5xx");
 }
 
-static void
-test_events_url_is_next_to_the_session_url(void **state)
-{
-	static const struct {
-		const char *session, *events;
-	} good[] = {
-	    {"tcp://10.77.0.2:7600", "tcp://10.77.0.2:7601"},
-	    {"tls+tcp://chaos-controller:7600", "tls+tcp://chaos-controller:7601"},
-	    {"tcp://[::1]:7600", "tcp://[::1]:7601"},
-	    {"tcp://h:65534", "tcp://h:65535"},
-	    {"ipc:///run/chaos/session.sock", "ipc:///run/chaos/session.sock.events"},
-	};
-	static const char *const bad[] = {
-	    "http://h:7600", "tcp://h", "tcp://h:0", "tcp://h:65535", "tcp://h:x",
-	    "tcp://h:",      "h:7600",  "",          "ws://h:1"};
-	char out[128];
-
-	(void)state;
-	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		assert_int_equal(
-		    url_events_from_session(good[i].session, out, sizeof(out)), CHAOS_OK);
-		assert_string_equal(out, good[i].events);
-	}
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (url_events_from_session(bad[i], out, sizeof(out)) != CHAOS_EINVAL)
-			fail_msg("'%s' accepted", bad[i]);
-	/* The result must fit, terminator included. */
-	assert_int_equal(url_events_from_session("tcp://h:7600", out, 12), CHAOS_EINVAL);
-	assert_int_equal(url_events_from_session("tcp://h:7600", out, 13), CHAOS_OK);
-	assert_string_equal(out, "tcp://h:7601");
-	assert_int_equal(url_events_from_session("ipc:///a", out, 15), CHAOS_EINVAL);
-	assert_int_equal(url_events_from_session("ipc:///a", out, 16), CHAOS_OK);
-}
-
-static void
-test_url_host_strips_scheme_port_and_brackets(void **state)
-{
-	char out[64];
-
-	(void)state;
-	assert_int_equal(url_host("tls+tcp://chaos-controller:7600", out, sizeof(out)),
-	                 CHAOS_OK);
-	assert_string_equal(out, "chaos-controller");
-	assert_int_equal(url_host("tcp://[fd00::2]:7600", out, sizeof(out)), CHAOS_OK);
-	assert_string_equal(out, "fd00::2");
-	assert_int_equal(url_host("tcp://10.0.0.1:1", out, sizeof(out)), CHAOS_OK);
-	assert_string_equal(out, "10.0.0.1");
-	assert_int_equal(url_host("ipc:///x", out, sizeof(out)), CHAOS_EINVAL);
-	assert_int_equal(url_host("tcp://:7600", out, sizeof(out)), CHAOS_EINVAL);
-	assert_int_equal(url_host("tcp://10.0.0.1:1", out, 8), CHAOS_EINVAL);
-}
-
 /* "ipc://" and a path of n bytes ("/tmp/aaa..."), in buf. */
 static char *
 ipc_url(char *buf, size_t n)
@@ -954,6 +922,7 @@ main(void)
 	    ENV_TEST(test_agent_stray_argument_is_a_usage_error),
 	    ENV_TEST(test_agent_bad_log_level_lists_the_allowed_levels),
 	    ENV_TEST(test_agent_refuses_more_labels_than_fit),
+	    ENV_TEST(test_agent_refuses_a_label_key_given_twice),
 	    ENV_TEST(test_agent_help_and_version_exit_successfully),
 	    ENV_TEST(test_controller_defaults_need_only_tls_files),
 	    ENV_TEST(test_controller_accepts_a_full_plaintext_command_line),
@@ -975,8 +944,6 @@ main(void)
 	        test_flags_parse_double_accepts_only_finite_decimals_in_range),
 	    cmocka_unit_test(test_flags_parse_label_splits_key_and_value),
 	    cmocka_unit_test(test_flags_roles_map_both_ways),
-	    cmocka_unit_test(test_events_url_is_next_to_the_session_url),
-	    cmocka_unit_test(test_url_host_strips_scheme_port_and_brackets),
 	    ENV_TEST(test_ipc_paths_longer_than_a_socket_address_holds_are_refused),
 	    ENV_TEST(test_plaintext_with_tls_files_is_refused),
 	    ENV_TEST(test_controller_kube_api_is_checked_while_parsing),

@@ -4,7 +4,8 @@
  * run a dead controller left running comes back interrupted with what it
  * measured (or every figure unknown when nothing was saved), one controller
  * per directory, only the newest RUN_STORE_KEEP records kept, and their
- * summaries listed without reading a file.
+ * summaries listed without reading a file; a torn or garbage record is
+ * skipped with a warning naming it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -190,6 +191,43 @@ test_the_list_holds_summaries_newest_first_across_a_restart(void **state)
 	run_store_close(s);
 }
 
+/* A record cut short, garbage, or JSON that is no object: the store opens,
+ * lists and loads only the good one, and says which file it skipped. */
+static void
+test_a_torn_or_garbage_record_is_skipped_at_restart(void **state)
+{
+	static const char *const bad[] = {"{\"state\":\"running\",\"progress\":[\"pl",
+	                                  "\x01\x02garbage", "[1,2]", ""};
+	struct run_store        *s     = open_store(NULL);
+	uint64_t                 good  = run_store_next_id(s);
+	json_t                  *rec   = json_pack("{s:s}", "state", "succeeded");
+	char                     path[256];
+	size_t                   n = 99;
+
+	(void)state;
+	assert_int_equal(run_store_save(s, good, rec), CHAOS_OK);
+	json_decref(rec);
+	run_store_close(s);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		FILE *f;
+		snprintf(path, sizeof(path), "%s/runs/%zu.json", dir, 100 + i);
+		assert_non_null(f = fopen(path, "w"));
+		fputs(bad[i], f);
+		fclose(f);
+	}
+	s = open_store(&n);
+	assert_int_equal(n, 0);
+	rec = run_store_list(s);
+	assert_int_equal(json_array_size(rec), 1);
+	json_decref(rec);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_null(run_store_load(s, 100 + i));
+	assert_non_null(rec = run_store_load(s, good));
+	json_decref(rec);
+	assert_true(run_store_next_id(s) >= 100 + sizeof(bad) / sizeof(bad[0]));
+	run_store_close(s);
+}
+
 int
 main(void)
 {
@@ -206,6 +244,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(
 	        test_the_list_holds_summaries_newest_first_across_a_restart, setup,
 	        teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_a_torn_or_garbage_record_is_skipped_at_restart, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -263,6 +263,49 @@ test_a_request_through_the_control_server_gets_its_answer(void **state)
 	epstats_fini(&stats);
 }
 
+/* A frame announcing more than the server takes: the connection is closed
+ * at its head (nothing is allocated for it), the drop counted with its
+ * reason, and the server serves the next client. */
+static void
+test_an_oversize_request_is_dropped_and_counted(void **state)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	uint8_t            out[SPFRAME_HELLO_LEN + SPFRAME_HEAD_LEN], in[64];
+	struct epstats     stats;
+	struct ctl_ipc    *srv = NULL;
+	struct spreq_conn  c;
+	int                fd;
+	uint8_t           *resp;
+	size_t             len;
+
+	(void)state;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/tmp/spreq-big-%d.sock",
+	         (int)getpid());
+	assert_int_equal(epstats_init(&stats, "control"), CHAOS_OK);
+	assert_int_equal(ctl_ipc_start(sa.sun_path, 1024, &stats, echo, NULL, &srv, NULL),
+	                 CHAOS_OK);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	spframe_hello(out, SPFRAME_PROTO_REQ);
+	spframe_head(out + SPFRAME_HELLO_LEN, 1u << 30);
+	assert_int_equal(send(fd, out, sizeof(out), MSG_NOSIGNAL), sizeof(out));
+	for (int i = 0; i < 100 && recv(fd, in, sizeof(in), 0) > 0; i++)
+		; /* the server's hello, then its close */
+	close(fd);
+	nng_mtx_lock(stats.mtx);
+	assert_int_equal(stats.dropped, 1);
+	assert_string_equal(stats.last_reason, "message over the size limit");
+	nng_mtx_unlock(stats.mtx);
+	assert_int_equal(spreq_open_ipc(sa.sun_path, TIMEOUT_MS, &c, NULL), CHAOS_OK);
+	assert_int_equal(
+	    spreq_roundtrip(&c, "ok?", 3, TIMEOUT_MS, 1024, &resp, &len, NULL), CHAOS_OK);
+	assert_int_equal(len, 7);
+	free(resp);
+	spreq_close(&c);
+	ctl_ipc_stop(srv);
+	epstats_fini(&stats);
+}
+
 /* ---- every failure within its deadline ---- */
 
 static void
@@ -462,6 +505,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_a_request_through_the_control_server_gets_its_answer),
+	    cmocka_unit_test(test_an_oversize_request_is_dropped_and_counted),
 	    cmocka_unit_test(test_nothing_listening_is_said_at_once),
 	    cmocka_unit_test(test_a_listener_that_never_accepts_times_out),
 	    cmocka_unit_test(test_a_peer_that_hangs_up_is_a_lost_connection),
