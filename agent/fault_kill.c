@@ -235,7 +235,7 @@ kill_check(const char *name, int sig, chaos_why *why)
 
 /* The state is a kill_report: the processes are signalled here, once. */
 static chaos_err
-kill_start(const Chaos__V1__FaultSpec *spec, void **state, chaos_why *why)
+kill_start(const Chaos__V1__FaultSpec *spec, int64_t until, void **state, chaos_why *why)
 {
 	const Chaos__V1__KillFault *k = spec->kill;
 	struct kill_scan            s = {.self = getpid()};
@@ -243,6 +243,7 @@ kill_start(const Chaos__V1__FaultSpec *spec, void **state, chaos_why *why)
 	struct stat                 st;
 	chaos_err                   rv;
 
+	(void)until; /* a scan of /proc: milliseconds, nothing to wait for */
 	*state = NULL;
 	s.name = k->process_name;
 	s.sig  = k->has_signal && k->signal != 0 ? k->signal : SIGKILL;

@@ -134,7 +134,7 @@ run_kill(const Chaos__V1__FaultSpec *s, char *err, size_t errlen)
 {
 	chaos_why why   = {{0}};
 	void     *state = (void *)1;
-	chaos_err rv    = fault_kill_ops.start(s, &state, &why);
+	chaos_err rv    = fault_kill_ops.start(s, 0, &state, &why);
 
 	assert_null(fault_kill_ops.to_nft); /* one-shot: no rules */
 	assert_null(fault_kill_ops.after_commit);
