@@ -343,8 +343,13 @@ fault_remove(struct fault_engine *fe, size_t idx, Chaos__V1__FaultPhase phase,
 	fault_entry_fini(&e);
 	if (e.ops->to_nft != NULL && fe->nft != NULL && fault_commit(fe, &w) != CHAOS_OK)
 		fault_drop_table(fe, "revert failed", w.text);
-	log_info("fault %s reverted%s (%s), %lld packets dropped", id,
-	         fault_on(fe, on, sizeof(on)), detail, (long long)dropped);
+	/* kinds without rules (kill, pg_terminate) have no counter */
+	if (dropped >= 0)
+		log_info("fault %s reverted%s (%s), %lld packets dropped", id,
+		         fault_on(fe, on, sizeof(on)), detail, (long long)dropped);
+	else
+		log_info("fault %s reverted%s (%s)", id, fault_on(fe, on, sizeof(on)),
+		         detail);
 	fault_report(fe, id, phase, detail, dropped);
 }
 
