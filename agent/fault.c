@@ -463,7 +463,7 @@ static void
 fault_applied(struct fault_engine *fe, size_t idx)
 {
 	const struct fault_entry *e = &fe->active[idx];
-	char                      detail[160], on[200];
+	char                      detail[256], on[200];
 
 	snprintf(detail, sizeof(detail), "%s", e->ops->name);
 	if (e->ops->describe != NULL)
