@@ -28,9 +28,10 @@ struct fault_entry {
 	struct lease            lease; /* agent/lease.h */
 	int64_t                 hard_end_mono;
 	uint16_t                ports[NFT_MAX_PORTS];
-	int                     nft_index; /* in the last committed ruleset, or -1 */
-	void                   *state;     /* process kinds */
-	bool                    applying;  /* its after_commit runs, unlocked */
+	int                     nft_index;  /* in the last committed ruleset, or -1 */
+	void                   *state;      /* process kinds */
+	bool                    applying;   /* its after_commit runs, unlocked */
+	bool                    rules_lost; /* while applying: fault_drop_rest */
 };
 
 struct fault_engine {
@@ -260,7 +261,9 @@ fault_entry_fini(struct fault_entry *e)
 /* The remaining faults' rules went with a dropped table and could not be
  * made again: they are no longer in force, so they are reported failed and
  * forgotten rather than renewed and measured as if they were. What they
- * run (a latency proxy) stops with them; faults without rules stay. */
+ * run (a latency proxy) stops with them; faults without rules stay. One
+ * whose after_commit runs (without the lock) is only marked: its apply
+ * fails it when that step returns. */
 static void
 fault_drop_rest(struct fault_engine *fe, const char *why)
 {
@@ -276,6 +279,10 @@ fault_drop_rest(struct fault_engine *fe, const char *why)
 		struct fault_entry e = fe->active[i];
 		if (e.ops->to_nft == NULL)
 			continue;
+		if (e.applying) {
+			fe->active[i].rules_lost = true;
+			continue;
+		}
 		fe->active[i] = fe->active[--fe->n_active];
 		fault_report(fe, e.spec->fault_id,
 		             CHAOS__V1__FAULT_PHASE__FAULT_PHASE_FAILED, detail, -1);
@@ -509,8 +516,13 @@ fault_after_commit(struct fault_engine *fe, const char *id, const struct fault_o
 	struct fault_entry *e;
 
 	pthread_mutex_lock(&fe->mtx);
-	e           = fault_find(fe, id); /* still there: nothing else removes it */
+	/* still there: the tick and fault_drop_rest leave it alone */
+	e           = fault_find(fe, id);
 	e->applying = false;
+	if (rv == CHAOS_OK && e->rules_lost)
+		rv = chaos_fail(why, CHAOS_ESYS,
+		                "its rules went with a table dropped meanwhile (a revert "
+		                "batch failed) and could not be made again");
 	if (rv != CHAOS_OK)
 		fault_unwind(fe, (size_t)(e - fe->active), FAULT_RULES_IN);
 	else
