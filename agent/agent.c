@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "agent/agent.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@
 #include "agent/node.h"
 #include "agent/nsexec.h"
 #include "agent/probe.h"
+#include "agent/ticker.h"
 #include "agent/tset.h"
 #include "common/clock.h"
 #include "common/err.h"
@@ -20,7 +22,10 @@
  * remembering the last ones makes applying idempotent. */
 #define AGENT_RECENT 256
 /* Threads that enter targets: two, as many as the cores a small node agent
- * gets; commands for different targets run side by side. */
+ * gets; commands for different targets run side by side. Never fewer: the
+ * ticker, holding a target's engine, may need a thread to open that
+ * target's nftables socket again (a revert whose batch failed), while the
+ * target's own job, on the other one, waits for the engine. */
 #define AGENT_NS_THREADS 2
 #define AGENT_MAX_ENGINES (LIMIT_NODE_TARGETS + 1)
 
@@ -39,6 +44,12 @@ struct agent {
 	struct load_set     *loads;
 	struct agent_recent  recent[AGENT_RECENT];
 	size_t               next_recent;
+	/* reverts the faults whose time ran out, whatever the session thread
+	 * is doing; it reads the engines under engines_mtx, which the session
+	 * thread holds while it changes the targets' (node mode) */
+	struct ticker  *ticker;
+	pthread_mutex_t engines_mtx;
+	char            active[SESSION_MAX_ACTIVE][FAULT_ID_SIZE]; /* agent_active's */
 	/* node mode only */
 	struct node   *node;
 	struct nsexec *nsx;
@@ -66,6 +77,43 @@ agent_node_start(struct agent *a, chaos_why *why)
 	return tset_new(a->faults, a->node, a->nsx, &a->targets);
 }
 
+/* The agent's own engine and every target's. */
+static size_t
+agent_engines(struct agent *a, struct fault_engine **fe)
+{
+	fe[0] = a->faults;
+	return 1 +
+	    (a->targets != NULL ? tset_engines(a->targets, fe + 1, AGENT_MAX_ENGINES - 1)
+	                        : 0);
+}
+
+/* The sooner of two deadlines, 0 being none. */
+static int64_t
+agent_sooner(int64_t a, int64_t b)
+{
+	return a == 0 || (b != 0 && b < a) ? b : a;
+}
+
+/* The ticker's work: every engine's fault_tick, on the ticker's thread. The
+ * session thread changes the targets' engines only under engines_mtx, and
+ * each engine guards its own faults, so an apply running meanwhile (on the
+ * session thread or an nsexec thread) holds up no revert. */
+static int64_t
+agent_fault_tick(void *arg, int64_t now_mono_us)
+{
+	struct agent        *a = arg;
+	struct fault_engine *fe[AGENT_MAX_ENGINES];
+	int64_t              next = 0;
+	size_t               n;
+
+	pthread_mutex_lock(&a->engines_mtx);
+	n = agent_engines(a, fe);
+	for (size_t i = 0; i < n; i++)
+		next = agent_sooner(next, fault_tick(fe[i], now_mono_us));
+	pthread_mutex_unlock(&a->engines_mtx);
+	return next;
+}
+
 chaos_err
 agent_new(struct events *ev, struct exempt *ex, bool node_mode, struct agent **out,
           chaos_why *why)
@@ -76,10 +124,12 @@ agent_new(struct events *ev, struct exempt *ex, bool node_mode, struct agent **o
 	if (a == NULL)
 		return CHAOS_ENOMEM;
 	a->ev = ev;
+	pthread_mutex_init(&a->engines_mtx, NULL);
 	if ((rv = fault_engine_new(ev, ex, &a->faults)) != CHAOS_OK ||
 	    (rv = probe_set_new(ev, &a->probes)) != CHAOS_OK ||
 	    (rv = load_set_new(ev, &a->loads)) != CHAOS_OK ||
-	    (node_mode && (rv = agent_node_start(a, why)) != CHAOS_OK)) {
+	    (node_mode && (rv = agent_node_start(a, why)) != CHAOS_OK) ||
+	    (rv = ticker_new(agent_fault_tick, a, &a->ticker, why)) != CHAOS_OK) {
 		agent_free(a);
 		return rv;
 	}
@@ -98,6 +148,7 @@ agent_free(struct agent *a)
 {
 	if (a == NULL)
 		return;
+	ticker_free(a->ticker); /* first: it reads the engines */
 	tset_free(a->targets);
 	fault_engine_free(a->faults);
 	probe_set_free(a->probes);
@@ -106,6 +157,7 @@ agent_free(struct agent *a)
 	/* after everything that may still run a job on their threads */
 	node_free(a->node);
 	nsexec_free(a->nsx);
+	pthread_mutex_destroy(&a->engines_mtx);
 	free(a);
 }
 
@@ -220,6 +272,8 @@ static void
 agent_work_run(struct agent_work *w)
 {
 	agent_finish(w->r, agent_run_stop(w) ? CHAOS_OK : agent_run_start(w, &w->r->why));
+	/* an apply brought a deadline the ticker may not sleep past */
+	ticker_kick(w->a->ticker);
 }
 
 /* An nsexec job: one target's commands, in order, inside it. */
@@ -264,7 +318,10 @@ agent_work_place(struct agent_work *w)
 		                        key));
 		return false;
 	}
-	if ((rv = tset_get(w->a->targets, key, &w->t, &w->r->why)) != CHAOS_OK) {
+	pthread_mutex_lock(&w->a->engines_mtx); /* it may free an idle engine */
+	rv = tset_get(w->a->targets, key, &w->t, &w->r->why);
+	pthread_mutex_unlock(&w->a->engines_mtx);
+	if (rv != CHAOS_OK) {
 		log_warn("command %llu: %s", (unsigned long long)w->cmd->command_id,
 		         w->r->why.text);
 		agent_finish(w->r, rv);
@@ -382,16 +439,6 @@ agent_commands(void *arg, Chaos__V1__Command *const *cmds, size_t n,
 
 /* ---- the session's other callbacks ---- */
 
-/* The agent's own engine and every target's. */
-static size_t
-agent_engines(struct agent *a, struct fault_engine **fe)
-{
-	fe[0] = a->faults;
-	return 1 +
-	    (a->targets != NULL ? tset_engines(a->targets, fe + 1, AGENT_MAX_ENGINES - 1)
-	                        : 0);
-}
-
 /* A probe or load its lease stopped: said once, and no longer a worker of
  * its target (node mode). Its load's final report has gone out; a probe's
  * samples just end. */
@@ -422,13 +469,6 @@ agent_leases(void *arg, int64_t now_mono_us, uint64_t instance, char *const *liv
 	load_leases(a->loads, now_mono_us, instance, ms, agent_worker_gone, a);
 }
 
-/* The sooner of two deadlines, 0 being none. */
-static int64_t
-agent_sooner(int64_t a, int64_t b)
-{
-	return a == 0 || (b != 0 && b < a) ? b : a;
-}
-
 static int64_t
 agent_tick(void *arg, int64_t now_mono_us)
 {
@@ -437,8 +477,11 @@ agent_tick(void *arg, int64_t now_mono_us)
 	size_t               n;
 	int64_t              next = 0;
 
-	if (a->targets != NULL)
+	if (a->targets != NULL) {
+		pthread_mutex_lock(&a->engines_mtx); /* it frees engines */
 		tset_sweep(a->targets, a->probes, a->loads);
+		pthread_mutex_unlock(&a->engines_mtx);
+	}
 	n = agent_engines(a, fe);
 	for (size_t i = 0; i < n; i++)
 		next = agent_sooner(next, fault_tick(fe[i], now_mono_us));
@@ -448,6 +491,8 @@ agent_tick(void *arg, int64_t now_mono_us)
 	                    load_lease_tick(a->loads, now_mono_us, agent_worker_gone, a));
 }
 
+/* Copies: the ticker may revert a fault before the poll is packed. The
+ * ids stay valid until the next call (the session thread's). */
 static size_t
 agent_active(void *arg, const char **ids, size_t max)
 {
@@ -455,8 +500,12 @@ agent_active(void *arg, const char **ids, size_t max)
 	struct fault_engine *fe[AGENT_MAX_ENGINES];
 	size_t               n = agent_engines(a, fe), count = 0;
 
+	if (max > SESSION_MAX_ACTIVE)
+		max = SESSION_MAX_ACTIVE;
 	for (size_t i = 0; i < n && count < max; i++)
-		count += fault_active(fe[i], ids + count, max - count);
+		count += fault_active(fe[i], a->active + count, max - count);
+	for (size_t i = 0; i < count; i++)
+		ids[i] = a->active[i];
 	return count;
 }
 

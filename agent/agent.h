@@ -7,6 +7,11 @@
  * reply from the controller instance that started it came within its
  * lease or a reply came from another instance. Plugs into the session as
  * its handler.
+ *
+ * The faults' leases and hard ends are also watched by a thread of the
+ * agent's own (agent/ticker.h), so that a fault is reverted when its time
+ * runs out even while the session thread is busy: applying another fault
+ * can take seconds (pg_terminate), and a send to the controller up to one.
  */
 #ifndef CHAOS_AGENT_AGENT_H
 #define CHAOS_AGENT_AGENT_H

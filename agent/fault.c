@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "agent/fault.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,11 +28,14 @@ struct fault_entry {
 	struct lease            lease; /* agent/lease.h */
 	int64_t                 hard_end_mono;
 	uint16_t                ports[NFT_MAX_PORTS];
-	int                     nft_index; /* in the last committed ruleset, or -1 */
-	void                   *state;     /* process kinds */
+	int                     nft_index;  /* in the last committed ruleset, or -1 */
+	void                   *state;      /* process kinds */
+	bool                    applying;   /* its after_commit runs, unlocked */
+	bool                    rules_lost; /* while applying: fault_drop_rest */
 };
 
 struct fault_engine {
+	pthread_mutex_t mtx; /* guards what follows but ev, path and label */
 	struct events  *ev;
 	struct nft_ctx *nft;
 	/* FAULT_MAX_ACTIVE, made by the first fault: a node agent makes an
@@ -114,6 +118,7 @@ fault_engine_new(struct events *ev, struct exempt *ex, struct fault_engine **out
 
 	if (fe == NULL)
 		return CHAOS_ENOMEM;
+	pthread_mutex_init(&fe->mtx, NULL);
 	fe->ev = ev;
 	fe->ex = ex;
 	/* Opening removes a leftover table of ours (from a crash of an older
@@ -135,6 +140,7 @@ fault_engine_new_target(const struct fault_engine *home, const struct fault_wher
 
 	if (fe == NULL)
 		return CHAOS_ENOMEM;
+	pthread_mutex_init(&fe->mtx, NULL);
 	fe->ev    = home->ev;
 	fe->ex    = home->ex;
 	fe->nsx   = where->nsx;
@@ -255,7 +261,9 @@ fault_entry_fini(struct fault_entry *e)
 /* The remaining faults' rules went with a dropped table and could not be
  * made again: they are no longer in force, so they are reported failed and
  * forgotten rather than renewed and measured as if they were. What they
- * run (a latency proxy) stops with them; faults without rules stay. */
+ * run (a latency proxy) stops with them; faults without rules stay. One
+ * whose after_commit runs (without the lock) is only marked: its apply
+ * fails it when that step returns. */
 static void
 fault_drop_rest(struct fault_engine *fe, const char *why)
 {
@@ -271,6 +279,10 @@ fault_drop_rest(struct fault_engine *fe, const char *why)
 		struct fault_entry e = fe->active[i];
 		if (e.ops->to_nft == NULL)
 			continue;
+		if (e.applying) {
+			fe->active[i].rules_lost = true;
+			continue;
+		}
 		fe->active[i] = fe->active[--fe->n_active];
 		fault_report(fe, e.spec->fault_id,
 		             CHAOS__V1__FAULT_PHASE__FAULT_PHASE_FAILED, detail, -1);
@@ -338,8 +350,13 @@ fault_remove(struct fault_engine *fe, size_t idx, Chaos__V1__FaultPhase phase,
 	fault_entry_fini(&e);
 	if (e.ops->to_nft != NULL && fe->nft != NULL && fault_commit(fe, &w) != CHAOS_OK)
 		fault_drop_table(fe, "revert failed", w.text);
-	log_info("fault %s reverted%s (%s), %lld packets dropped", id,
-	         fault_on(fe, on, sizeof(on)), detail, (long long)dropped);
+	/* kinds without rules (kill, pg_terminate) have no counter */
+	if (dropped >= 0)
+		log_info("fault %s reverted%s (%s), %lld packets dropped", id,
+		         fault_on(fe, on, sizeof(on)), detail, (long long)dropped);
+	else
+		log_info("fault %s reverted%s (%s)", id, fault_on(fe, on, sizeof(on)),
+		         detail);
 	fault_report(fe, id, phase, detail, dropped);
 }
 
@@ -370,42 +387,27 @@ fault_set_deadlines(struct fault_entry *e, int64_t offset_us, chaos_why *why)
 	return CHAOS_OK;
 }
 
+/* When e's lease or hard end runs out, whichever is sooner: its own apply
+ * gives up by then (the kinds' slow steps, fault_step_deadline). */
+static int64_t
+fault_until(const struct fault_entry *e)
+{
+	return e->lease.end_mono < e->hard_end_mono ? e->lease.end_mono
+	                                            : e->hard_end_mono;
+}
+
 static chaos_err
 fault_start_op(void *arg, chaos_why *why)
 {
 	struct fault_entry *e = arg;
 
-	return e->ops->start(e->spec, &e->state, why);
+	return e->ops->start(e->spec, fault_until(e), &e->state, why);
 }
 
 /* Where a failed start left the rules: the unwinding must take them out
  * again when they went in, and cannot know when the kernel's answer was
  * lost. */
 enum fault_rules { FAULT_RULES_OUT, FAULT_RULES_IN, FAULT_RULES_UNKNOWN };
-
-/* start (inside the target's namespace), commit, after_commit; *rules tells
- * where the rules are. */
-static chaos_err
-fault_start(struct fault_engine *fe, struct fault_entry *e, enum fault_rules *rules,
-            chaos_why *why)
-{
-	chaos_err rv;
-
-	if (e->ops->start != NULL &&
-	    (rv = fault_in_netns(fe, fault_start_op, e, why)) != CHAOS_OK)
-		return rv;
-	if (e->ops->to_nft != NULL) {
-		if ((rv = fault_commit(fe, why)) != CHAOS_OK) {
-			/* replies lost (nft_commit): the batch may be in force */
-			if (rv == CHAOS_ETIMEDOUT || rv == CHAOS_ESYS)
-				*rules = FAULT_RULES_UNKNOWN;
-			return rv;
-		}
-		*rules = FAULT_RULES_IN;
-	}
-	return e->ops->after_commit != NULL ? e->ops->after_commit(e->state, why)
-	                                    : CHAOS_OK;
-}
 
 /* Undoes a failed start of entry idx: rules out first, then stop. Rules in
  * an unknown state are not trusted to a context that lost its replies: the
@@ -440,18 +442,16 @@ fault_set_target(Chaos__V1__FaultSpec *spec, const char *path)
 	return CHAOS_OK;
 }
 
-/* The slot for a new fault spec, or why not: *e NULL with CHAOS_OK when
- * it is in force already (idempotent). */
+/* The kind for a new fault spec, or why not: *ops NULL with CHAOS_OK when
+ * it is in force already (idempotent). Locked. */
 static chaos_err
 fault_admit(struct fault_engine *fe, const Chaos__V1__FaultSpec *spec,
-            struct fault_entry **e, chaos_why *why)
+            const struct fault_ops **ops, chaos_why *why)
 {
-	const struct fault_ops *ops = fault_ops_for(spec->kind_case);
-
-	*e = NULL;
+	*ops = NULL;
 	if (fault_find(fe, spec->fault_id) != NULL)
 		return CHAOS_OK;
-	if (ops == NULL)
+	if ((*ops = fault_ops_for(spec->kind_case)) == NULL)
 		return chaos_fail(why, CHAOS_EUNSUPPORTED,
 		                  "fault kind %d is not supported by this agent",
 		                  (int)spec->kind_case);
@@ -461,40 +461,131 @@ fault_admit(struct fault_engine *fe, const Chaos__V1__FaultSpec *spec,
 	if (fe->active == NULL &&
 	    (fe->active = calloc(FAULT_MAX_ACTIVE, sizeof(*fe->active))) == NULL)
 		return CHAOS_ENOMEM;
-	*e = &fe->active[fe->n_active];
-	memset(*e, 0, sizeof(**e));
-	(*e)->ops = ops;
 	return CHAOS_OK;
 }
 
-/* Starts entry e (in force from here) and reports how it went. */
+/* Entry idx is in force: logged and reported. Locked, so that its APPLIED
+ * report goes out before any EXPIRED one of the tick. */
+static void
+fault_applied(struct fault_engine *fe, size_t idx)
+{
+	const struct fault_entry *e = &fe->active[idx];
+	char                      detail[256], on[200];
+
+	snprintf(detail, sizeof(detail), "%s", e->ops->name);
+	if (e->ops->describe != NULL)
+		e->ops->describe(e->state, detail, sizeof(detail));
+	log_info("fault %s applied%s (%s, lease %u ms)", e->spec->fault_id,
+	         fault_on(fe, on, sizeof(on)), detail, e->spec->lease_ms);
+	fault_report(fe, e->spec->fault_id, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_APPLIED,
+	             detail, -1);
+}
+
+/* Puts the started entry e (copied) in force, its rules committed. A kind with an
+ * after_commit stays marked applying (the tick leaves it alone) and unreported; the
+ * others are reported applied. On failure it is unwound (stopped, freed). Locked. */
+static chaos_err
+fault_insert(struct fault_engine *fe, const struct fault_entry *e, chaos_why *why)
+{
+	size_t    idx = fe->n_active++; /* fault_admit made room */
+	chaos_err rv;
+
+	fe->active[idx] = *e;
+	if (e->ops->to_nft != NULL && (rv = fault_commit(fe, why)) != CHAOS_OK) {
+		/* replies lost (nft_commit): the batch may be in force */
+		fault_unwind(fe, idx,
+		             rv == CHAOS_ETIMEDOUT || rv == CHAOS_ESYS
+		                 ? FAULT_RULES_UNKNOWN
+		                 : FAULT_RULES_OUT);
+		return rv;
+	}
+	fe->active[idx].applying = e->ops->after_commit != NULL;
+	if (!fe->active[idx].applying)
+		fault_applied(fe, idx);
+	return CHAOS_OK;
+}
+
+/* Runs the after_commit of the fault in force with id, unlocked (the tick
+ * leaves it alone while it runs, and it is bounded by the fault's own
+ * deadlines), then reports it, or unwinds it when it failed. */
+static chaos_err
+fault_after_commit(struct fault_engine *fe, const char *id, const struct fault_ops *ops,
+                   void *state, chaos_why *why)
+{
+	chaos_err           rv = ops->after_commit(state, why);
+	struct fault_entry *e;
+
+	pthread_mutex_lock(&fe->mtx);
+	/* still there: the tick and fault_drop_rest leave it alone */
+	e           = fault_find(fe, id);
+	e->applying = false;
+	if (rv == CHAOS_OK && e->rules_lost)
+		rv = chaos_fail(why, CHAOS_ESYS,
+		                "its rules went with a table dropped meanwhile (a revert "
+		                "batch failed) and could not be made again");
+	if (rv != CHAOS_OK)
+		fault_unwind(fe, (size_t)(e - fe->active), FAULT_RULES_IN);
+	else
+		fault_applied(fe, (size_t)(e - fe->active));
+	pthread_mutex_unlock(&fe->mtx);
+	return rv;
+}
+
+/* Starts e (the caller's, admitted) in its namespace without the lock,
+ * then puts it in force and reports how it went. e is consumed. */
 static chaos_err
 fault_enter(struct fault_engine *fe, struct fault_entry *e, chaos_why *why)
 {
-	enum fault_rules rules = FAULT_RULES_OUT;
-	char             id[256], detail[160], on[200];
-	chaos_why        w = {{0}};
-	chaos_err        rv;
+	char      id[FAULT_ID_SIZE], on[200];
+	chaos_why w  = {{0}}; /* a reason of our own: the report needs it */
+	chaos_err rv = CHAOS_OK;
 
 	snprintf(id, sizeof(id), "%s", e->spec->fault_id); /* e may go */
-	fe->n_active++;
-	/* a reason of our own: the report needs it even when the caller's
-	 * why is NULL */
-	if ((rv = fault_start(fe, e, &rules, &w)) != CHAOS_OK) {
+	if (e->ops->start != NULL &&
+	    (rv = fault_in_netns(fe, fault_start_op, e, &w)) != CHAOS_OK) {
+		fault_entry_fini(e);
+	} else {
+		pthread_mutex_lock(&fe->mtx);
+		rv = fault_insert(fe, e, &w);
+		pthread_mutex_unlock(&fe->mtx);
+		if (rv == CHAOS_OK && e->ops->after_commit != NULL)
+			rv = fault_after_commit(fe, id, e->ops, e->state, &w);
+	}
+	if (rv != CHAOS_OK) {
 		log_warn("fault %s not applied%s: %s", id, fault_on(fe, on, sizeof(on)),
 		         w.text);
-		fault_unwind(fe, (size_t)(e - fe->active), rules);
 		fault_report(fe, id, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_FAILED, w.text,
 		             -1);
 		return chaos_fail(why, rv, "%s", w.text);
 	}
-	snprintf(detail, sizeof(detail), "%s", e->ops->name);
-	if (e->ops->describe != NULL)
-		e->ops->describe(e->state, detail, sizeof(detail));
-	log_info("fault %s applied%s (%s, lease %u ms)", id, fault_on(fe, on, sizeof(on)),
-	         detail, e->spec->lease_ms);
-	fault_report(fe, id, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_APPLIED, detail, -1);
 	return CHAOS_OK;
+}
+
+/* Takes spec into a new entry *e, or says why not (spec freed): *e->ops
+ * NULL with CHAOS_OK when it is in force already. */
+static chaos_err
+fault_prepare(struct fault_engine *fe, Chaos__V1__FaultSpec *spec, int64_t offset_us,
+              struct fault_entry *e, chaos_why *why)
+{
+	chaos_why w = {{0}};
+	chaos_err rv;
+
+	memset(e, 0, sizeof(*e));
+	e->spec      = spec;
+	e->nft_index = -1;
+	pthread_mutex_lock(&fe->mtx);
+	rv = fault_admit(fe, spec, &e->ops, why);
+	pthread_mutex_unlock(&fe->mtx);
+	if (rv == CHAOS_OK && e->ops != NULL &&
+	    (rv = fault_set_deadlines(e, offset_us, &w)) != CHAOS_OK) {
+		log_warn("%s", w.text);
+		chaos_fail(why, rv, "%s", w.text);
+	}
+	if (rv == CHAOS_OK && e->ops != NULL && fe->path[0] != '\0')
+		rv = fault_set_target(spec, fe->path);
+	if (rv != CHAOS_OK || e->ops == NULL)
+		chaos__v1__fault_spec__free_unpacked(spec, NULL);
+	return rv;
 }
 
 chaos_err
@@ -502,26 +593,14 @@ fault_apply_take(struct fault_engine *fe, Chaos__V1__FaultSpec **specp, int64_t 
                  chaos_why *why)
 {
 	Chaos__V1__FaultSpec *spec = *specp;
-	struct fault_entry   *e;
-	chaos_why             w = {{0}};
+	struct fault_entry    e;
 	chaos_err             rv;
 
 	*specp = NULL; /* ours from here, whatever happens */
-	if ((rv = fault_admit(fe, spec, &e, why)) != CHAOS_OK || e == NULL) {
-		chaos__v1__fault_spec__free_unpacked(spec, NULL);
+	if ((rv = fault_prepare(fe, spec, offset_us, &e, why)) != CHAOS_OK ||
+	    e.ops == NULL)
 		return rv;
-	}
-	e->spec = spec;
-	if ((rv = fault_set_deadlines(e, offset_us, &w)) != CHAOS_OK) {
-		log_warn("%s", w.text);
-		chaos__v1__fault_spec__free_unpacked(e->spec, NULL);
-		return chaos_fail(why, rv, "%s", w.text);
-	}
-	if (fe->path[0] != '\0' && fault_set_target(e->spec, fe->path) != CHAOS_OK) {
-		chaos__v1__fault_spec__free_unpacked(e->spec, NULL);
-		return CHAOS_ENOMEM;
-	}
-	return fault_enter(fe, e, why);
+	return fault_enter(fe, &e, why);
 }
 
 chaos_err
@@ -529,8 +608,12 @@ fault_apply(struct fault_engine *fe, const Chaos__V1__FaultSpec *spec, int64_t o
             chaos_why *why)
 {
 	Chaos__V1__FaultSpec *copy;
+	bool                  known;
 
-	if (fault_find(fe, spec->fault_id) != NULL)
+	pthread_mutex_lock(&fe->mtx);
+	known = fault_find(fe, spec->fault_id) != NULL;
+	pthread_mutex_unlock(&fe->mtx);
+	if (known)
 		return CHAOS_OK; /* no copy needed */
 	if ((copy = wire_copy(&spec->base)) == NULL)
 		return CHAOS_ENOMEM;
@@ -540,19 +623,23 @@ fault_apply(struct fault_engine *fe, const Chaos__V1__FaultSpec *spec, int64_t o
 void
 fault_revert(struct fault_engine *fe, const char *fault_id)
 {
-	struct fault_entry *e = fault_find(fe, fault_id);
+	struct fault_entry *e;
 
-	if (e != NULL)
+	pthread_mutex_lock(&fe->mtx);
+	if ((e = fault_find(fe, fault_id)) != NULL)
 		fault_remove(fe, (size_t)(e - fe->active),
 		             CHAOS__V1__FAULT_PHASE__FAULT_PHASE_REVERTED,
 		             "reverted on command");
+	pthread_mutex_unlock(&fe->mtx);
 }
 
 void
 fault_revert_all(struct fault_engine *fe, Chaos__V1__FaultPhase phase, const char *detail)
 {
+	pthread_mutex_lock(&fe->mtx);
 	while (fe->n_active > 0)
 		fault_remove(fe, fe->n_active - 1, phase, detail);
+	pthread_mutex_unlock(&fe->mtx);
 }
 
 static bool
@@ -568,6 +655,7 @@ void
 fault_leases(struct fault_engine *fe, int64_t now_mono_us, uint64_t instance,
              char *const *live, size_t n_live)
 {
+	pthread_mutex_lock(&fe->mtx);
 	for (size_t i = 0; i < fe->n_active;) {
 		struct fault_entry *e = &fe->active[i];
 		enum lease_verdict  v = lease_reply(
@@ -582,6 +670,7 @@ fault_leases(struct fault_engine *fe, int64_t now_mono_us, uint64_t instance,
 		log_warn("fault %s: %s; reverting", e->spec->fault_id, why);
 		fault_remove(fe, i, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_EXPIRED, why);
 	}
+	pthread_mutex_unlock(&fe->mtx);
 }
 
 /* The controller's addresses changed (a new connection, the name resolved
@@ -609,14 +698,22 @@ fault_exempt_refresh(struct fault_engine *fe)
 	         fault_on(fe, on, sizeof(on)));
 }
 
-int64_t
-fault_tick(struct fault_engine *fe, int64_t now_mono_us)
+/* Reverts the faults whose lease or hard end ran out; returns the next
+ * deadline of those left (0: none). One whose apply still runs is left to
+ * it (it gives up by the same deadline) and not waited for: the agent's
+ * ticker runs again once the command is done. Locked. */
+static int64_t
+fault_expire(struct fault_engine *fe, int64_t now_mono_us)
 {
 	int64_t next = 0;
 
-	fault_exempt_refresh(fe);
 	for (size_t i = 0; i < fe->n_active;) {
-		struct fault_entry *e = &fe->active[i];
+		struct fault_entry *e   = &fe->active[i];
+		int64_t             due = fault_until(e);
+		if (e->applying) {
+			i++;
+			continue;
+		}
 		if (lease_ended(&e->lease, now_mono_us) ||
 		    now_mono_us >= e->hard_end_mono) {
 			const char *why = now_mono_us >= e->hard_end_mono
@@ -627,8 +724,6 @@ fault_tick(struct fault_engine *fe, int64_t now_mono_us)
 			             why);
 			continue; /* entry i now holds another fault */
 		}
-		int64_t due = e->lease.end_mono < e->hard_end_mono ? e->lease.end_mono
-		                                                   : e->hard_end_mono;
 		if (next == 0 || due < next)
 			next = due;
 		i++;
@@ -636,13 +731,38 @@ fault_tick(struct fault_engine *fe, int64_t now_mono_us)
 	return next;
 }
 
+int64_t
+fault_tick(struct fault_engine *fe, int64_t now_mono_us)
+{
+	int64_t next;
+
+	pthread_mutex_lock(&fe->mtx);
+	fault_exempt_refresh(fe);
+	next = fault_expire(fe, now_mono_us);
+	pthread_mutex_unlock(&fe->mtx);
+	return next;
+}
+
 size_t
-fault_active(const struct fault_engine *fe, const char **ids, size_t max)
+fault_active(struct fault_engine *fe, char (*ids)[FAULT_ID_SIZE], size_t max)
 {
 	size_t n = 0;
 
+	pthread_mutex_lock(&fe->mtx);
 	for (; n < fe->n_active && n < max; n++)
-		ids[n] = fe->active[n].spec->fault_id;
+		snprintf(ids[n], FAULT_ID_SIZE, "%s", fe->active[n].spec->fault_id);
+	pthread_mutex_unlock(&fe->mtx);
+	return n;
+}
+
+size_t
+fault_count(struct fault_engine *fe)
+{
+	size_t n;
+
+	pthread_mutex_lock(&fe->mtx);
+	n = fe->n_active;
+	pthread_mutex_unlock(&fe->mtx);
 	return n;
 }
 
@@ -654,8 +774,26 @@ fault_engine_free(struct fault_engine *fe)
 	fault_revert_all(fe, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_REVERTED,
 	                 "agent stopping");
 	nft_close(fe->nft);
+	pthread_mutex_destroy(&fe->mtx);
 	free(fe->active);
 	free(fe);
+}
+
+int64_t
+fault_step_deadline(int64_t until_mono, int timeout_ms)
+{
+	int64_t own = clk_mono_us() + (int64_t)timeout_ms * 1000;
+
+	return until_mono > 0 && until_mono < own ? until_mono : own;
+}
+
+const char *
+fault_step_why(chaos_err rv)
+{
+	return rv == CHAOS_ETIMEDOUT
+	    ? " (a step waits until its timeout or the end of the fault's lease, "
+	      "the sooner)"
+	    : "";
 }
 
 enum nft_direction

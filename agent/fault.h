@@ -11,7 +11,18 @@
  * of all kinds share one owner table per target, rebuilt in one atomic batch
  * on every change; if a revert batch ever fails, the engine closes the
  * netlink socket so the kernel drops the whole table: a chaos tool must
- * never leave a fault behind. Owned by the session thread; not thread-safe.
+ * never leave a fault behind.
+ *
+ * Threads: one caller at a time drives an engine (apply, revert, leases,
+ * free: the session thread, or the one nsexec job of its target, which the
+ * session thread waits for), while fault_tick() may run at any time on
+ * another thread (the agent's ticker, agent/ticker.h), so that a lease
+ * that runs out is reverted on time even while a slow apply runs. A lock
+ * guards the faults in force. An apply holds it only to put its fault in
+ * force: what a kind does first and after (start, after_commit: a
+ * PostgreSQL connection may take seconds) runs without it, bounded by the
+ * fault's own lease and hard end, and a fault is not reverted by the tick
+ * while its after_commit runs.
  */
 #ifndef CHAOS_AGENT_FAULT_H
 #define CHAOS_AGENT_FAULT_H
@@ -22,10 +33,12 @@
 
 #include "agent/events.h"
 #include "common/err.h"
+#include "common/limits.h"
 #include "proto/chaos.pb-c.h"
 
 #define FAULT_MAX_ACTIVE 32
 #define FAULT_TABLE_NAME "chaos_agent"
+#define FAULT_ID_SIZE (LIMIT_ID_LEN + 1) /* a fault id and its NUL */
 
 struct exempt;
 struct fault_engine;
@@ -59,7 +72,8 @@ chaos_err fault_engine_new_target(const struct fault_engine *home,
                                   const struct fault_where  *where,
                                   struct fault_engine      **out);
 
-/* Reverts everything in force (reporting each), then frees fe. NULL ok. */
+/* Reverts everything in force (reporting each), then frees fe. NULL ok.
+ * No fault_tick() of fe may run or start meanwhile. */
 void fault_engine_free(struct fault_engine *fe);
 
 /* Applies spec (copied). Idempotent: a fault_id already in force is
@@ -96,11 +110,18 @@ void fault_leases(struct fault_engine *fe, int64_t now_mono_us, uint64_t instanc
                   char *const *live, size_t n_live);
 
 /* Re-commits the rules in force when the controller's addresses changed,
- * then reverts faults whose lease or hard end ran out. Returns the next
- * monotonic deadline (us) to wake for, or 0 when nothing is in force. */
+ * then reverts faults whose lease or hard end ran out, except one whose
+ * after_commit still runs (that step gives up by the same time, and the
+ * apply then unwinds it or the next tick reverts it). Returns the next
+ * monotonic deadline (us) to wake for, or 0 when there is none. Safe on
+ * any thread, alongside the engine's other calls. */
 int64_t fault_tick(struct fault_engine *fe, int64_t now_mono_us);
 
-/* Ids of the faults in force (pointers valid until the next change). */
-size_t fault_active(const struct fault_engine *fe, const char **ids, size_t max);
+/* Copies the ids of the faults in force into ids[0..max); returns how
+ * many. Copies, since the tick may revert one at any time. */
+size_t fault_active(struct fault_engine *fe, char (*ids)[FAULT_ID_SIZE], size_t max);
+
+/* How many faults are in force. */
+size_t fault_count(struct fault_engine *fe);
 
 #endif

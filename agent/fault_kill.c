@@ -8,7 +8,14 @@
  * namespace: the agent's own (sidecar mode: its pod) unless the spec names
  * one, as "/run/netns/<name>", "<name>" or "/proc/<pid>/ns/net" (node
  * mode); processes elsewhere are never touched, nor the agent itself, nor
- * pid 1 (a pod's pause or init process).
+ * pid 1, nor the pod's init: its sandbox ("pause") process, whose death
+ * takes the whole pod down with it. A node agent (hostPID) sees that one
+ * under a host pid, so it is known by what it is: pid 1 of its own pid
+ * namespace (NSpid in /proc/<pid>/status) and the first process of the
+ * pod's network namespace (the runtime starts it before any container).
+ * Pid 1 of its pid namespace alone would not do: without
+ * shareProcessNamespace (node mode's pods) every container's main process
+ * is pid 1 of a pid namespace of its own, and those are what a kill is for.
  *
  * Each process is opened with pidfd_open() before it is checked and is
  * signalled through that pidfd, so a pid reused in between is never hit.
@@ -34,11 +41,15 @@
 #include <unistd.h>
 
 #include "agent/fault_ops.h"
+#include "agent/procinfo.h"
 #include "common/err.h"
 #include "common/log.h"
 
 #define KILL_COMM_LEN 15 /* TASK_COMM_LEN - 1 */
 #define KILL_LOG_PIDS 16 /* pids named in the log line */
+#define KILL_INIT_WHY                                                                    \
+	"pid %d is its pod's init (pid 1 in its pid namespace, the first process of "    \
+	"the pod's network namespace: its sandbox); never signalled"
 
 struct kill_scan {
 	const char *name;
@@ -49,6 +60,10 @@ struct kill_scan {
 	size_t      matched, signalled;
 	int         last_errno;
 	pid_t       pids[KILL_LOG_PIDS];
+	/* the pod's init (sandbox) in the target namespace, or 0 */
+	pid_t    init_pid;
+	uint64_t init_start;
+	bool     init_matched; /* it has the name: never signalled */
 };
 
 /* The namespace file of the target: the agent's own when target is empty. */
@@ -113,6 +128,37 @@ kill_in_namespace(const struct kill_scan *s, pid_t pid)
 	return stat(path, &st) == 0 && st.st_dev == s->ns_dev && st.st_ino == s->ns_ino;
 }
 
+static bool
+kill_start_time(pid_t pid, uint64_t *start)
+{
+	char stat[1024];
+
+	return procinfo_read(pid, "stat", stat, sizeof(stat)) == CHAOS_OK &&
+	    procinfo_starttime(stat, start) == CHAOS_OK;
+}
+
+/* Whether pid is pid 1 of its own (innermost) pid namespace. */
+static bool
+kill_is_ns_init(pid_t pid)
+{
+	char status[4096];
+	long inner;
+
+	return procinfo_read(pid, "status", status, sizeof(status)) == CHAOS_OK &&
+	    procinfo_nspid_inner(status, &inner) == CHAOS_OK && inner == 1;
+}
+
+/* Whether pid is the pod's init that kill_find_init found (the same
+ * process: its pid and start time). */
+static bool
+kill_is_pod_init(const struct kill_scan *s, pid_t pid)
+{
+	uint64_t start;
+
+	return s->init_pid != 0 && pid == s->init_pid && kill_start_time(pid, &start) &&
+	    start == s->init_start;
+}
+
 /* Checks one process and signals it if it is a target. */
 static void
 kill_consider(struct kill_scan *s, pid_t pid)
@@ -127,6 +173,11 @@ kill_consider(struct kill_scan *s, pid_t pid)
 		return;
 	if (kill_in_namespace(s, pid) &&
 	    (kill_comm_matches(pid, s->name) || kill_exe_matches(pid, s->name))) {
+		if (kill_is_pod_init(s, pid)) {
+			s->init_matched = true;
+			close(pidfd);
+			return;
+		}
 		s->matched++;
 		if (pidfd_send_signal(pidfd, s->sig, NULL, 0) == 0) {
 			if (s->signalled < KILL_LOG_PIDS)
@@ -139,8 +190,25 @@ kill_consider(struct kill_scan *s, pid_t pid)
 	close(pidfd);
 }
 
+/* Notes pid as the pod's init when it is the oldest process of the
+ * target namespace so far (a tie goes to the lower pid). */
+static void
+kill_oldest(struct kill_scan *s, pid_t pid)
+{
+	uint64_t start;
+
+	if (!kill_in_namespace(s, pid) || !kill_start_time(pid, &start))
+		return;
+	if (s->init_pid == 0 || start < s->init_start ||
+	    (start == s->init_start && pid < s->init_pid)) {
+		s->init_pid   = pid;
+		s->init_start = start;
+	}
+}
+
+/* Calls fn for every process. */
 static chaos_err
-kill_scan_proc(struct kill_scan *s, chaos_why *why)
+kill_walk(struct kill_scan *s, void (*fn)(struct kill_scan *, pid_t), chaos_why *why)
 {
 	DIR           *d = opendir("/proc");
 	struct dirent *de;
@@ -153,10 +221,23 @@ kill_scan_proc(struct kill_scan *s, chaos_why *why)
 		long  pid = strtol(de->d_name, &end, 10);
 
 		if (*end == '\0' && pid > 0 && pid <= INT_MAX)
-			kill_consider(s, (pid_t)pid);
+			fn(s, (pid_t)pid);
 	}
 	closedir(d);
 	return CHAOS_OK;
+}
+
+/* Finds the pod's init: the first process of the target namespace, when
+ * it is pid 1 of its own pid namespace (a pod's sandbox; a namespace made
+ * by `ip netns add` and entered by `ip netns exec` has none). */
+static chaos_err
+kill_find_init(struct kill_scan *s, chaos_why *why)
+{
+	chaos_err rv = kill_walk(s, kill_oldest, why);
+
+	if (rv == CHAOS_OK && s->init_pid != 0 && !kill_is_ns_init(s->init_pid))
+		s->init_pid = 0;
+	return rv;
 }
 
 static void
@@ -177,6 +258,7 @@ kill_log(const struct kill_scan *s)
 struct kill_report {
 	int    sig;
 	size_t signalled;
+	pid_t  init_spared; /* the pod's init had the name too, or 0 */
 	char   name[64];
 };
 
@@ -187,8 +269,9 @@ kill_report_new(const struct kill_scan *s, void **state)
 
 	if (r == NULL)
 		return CHAOS_ENOMEM;
-	r->sig       = s->sig;
-	r->signalled = s->signalled;
+	r->sig         = s->sig;
+	r->signalled   = s->signalled;
+	r->init_spared = s->init_matched ? s->init_pid : 0;
 	snprintf(r->name, sizeof(r->name), "%s", s->name);
 	*state = r;
 	return CHAOS_OK;
@@ -204,9 +287,12 @@ static void
 kill_describe(void *state, char *buf, size_t len)
 {
 	const struct kill_report *r = state;
+	int n = snprintf(buf, len, "kill: signal %d sent to %zu process%s named '%s'",
+	                 r->sig, r->signalled, r->signalled == 1 ? "" : "es", r->name);
 
-	snprintf(buf, len, "kill: signal %d sent to %zu process%s named '%s'", r->sig,
-	         r->signalled, r->signalled == 1 ? "" : "es", r->name);
+	if (r->init_spared != 0 && n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, "; " KILL_INIT_WHY,
+		         (int)r->init_spared);
 }
 
 static bool
@@ -235,7 +321,7 @@ kill_check(const char *name, int sig, chaos_why *why)
 
 /* The state is a kill_report: the processes are signalled here, once. */
 static chaos_err
-kill_start(const Chaos__V1__FaultSpec *spec, void **state, chaos_why *why)
+kill_start(const Chaos__V1__FaultSpec *spec, int64_t until, void **state, chaos_why *why)
 {
 	const Chaos__V1__KillFault *k = spec->kill;
 	struct kill_scan            s = {.self = getpid()};
@@ -243,6 +329,7 @@ kill_start(const Chaos__V1__FaultSpec *spec, void **state, chaos_why *why)
 	struct stat                 st;
 	chaos_err                   rv;
 
+	(void)until; /* a scan of /proc: milliseconds, nothing to wait for */
 	*state = NULL;
 	s.name = k->process_name;
 	s.sig  = k->has_signal && k->signal != 0 ? k->signal : SIGKILL;
@@ -254,8 +341,13 @@ kill_start(const Chaos__V1__FaultSpec *spec, void **state, chaos_why *why)
 		                  "kill: target namespace %s: %s", ns, strerror(errno));
 	s.ns_dev = st.st_dev;
 	s.ns_ino = st.st_ino;
-	if ((rv = kill_scan_proc(&s, why)) != CHAOS_OK)
+	if ((rv = kill_find_init(&s, why)) != CHAOS_OK ||
+	    (rv = kill_walk(&s, kill_consider, why)) != CHAOS_OK)
 		return rv;
+	if (s.matched == 0 && s.init_matched)
+		return chaos_fail(why, CHAOS_EPERM,
+		                  "kill: no other process named '%s': " KILL_INIT_WHY,
+		                  s.name, (int)s.init_pid);
 	if (s.matched == 0)
 		return chaos_fail(why, CHAOS_ENOENT,
 		                  "kill: no process named '%s' in the target's network "

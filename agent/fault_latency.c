@@ -18,9 +18,12 @@
  * clients' reconnections go through the proxy. On the client side only the
  * backends connected from this pod's address are terminated.
  *
- * Order on apply: proxy up, rules committed, backends terminated. On revert
- * fault.c removes the rule first, then stop() closes the proxy and every
- * connection it relays (their clients see a reset and reconnect directly).
+ * Order on apply: proxy up, rules committed, backends terminated. Each
+ * PostgreSQL step gives up at LATENCY_PG_TIMEOUT_MS or at the fault's own
+ * end (its lease or hard end), the sooner. On revert stop() closes the proxy
+ * and every connection it relays first, then fault.c removes the rule (see
+ * fault_remove there: the close must still be translated to reach the
+ * clients, which then reconnect directly).
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -32,7 +35,6 @@
 #include "agent/fault_ops.h"
 #include "agent/pgconn.h"
 #include "agent/proxy.h"
-#include "common/clock.h"
 #include "common/err.h"
 #include "common/limits.h"
 #include "common/log.h"
@@ -47,6 +49,7 @@ struct latency_state {
 	enum nft_direction dir;
 	PGconn            *pg;         /* terminate_existing, until after_commit */
 	int                terminated; /* -1: not asked */
+	int64_t            until;      /* the fault's end: its PostgreSQL steps' bound */
 };
 
 static atomic_uint latency_marks;
@@ -102,12 +105,13 @@ static chaos_err
 latency_pg_open(struct latency_state *st, const char *dsn, chaos_why *why)
 {
 	struct pgconn_error e = {0};
-	int64_t   deadline    = clk_mono_us() + (int64_t)LATENCY_PG_TIMEOUT_MS * 1000;
+	int64_t   deadline    = fault_step_deadline(st->until, LATENCY_PG_TIMEOUT_MS);
 	chaos_err rv = pgconn_connect(dsn, LATENCY_APP_NAME, deadline, -1, &st->pg, &e);
 
 	if (rv != CHAOS_OK) {
 		st->pg = NULL;
-		return chaos_fail(why, rv, "latency: terminate_existing: %s", e.detail);
+		return chaos_fail(why, rv, "latency: terminate_existing: %s%s", e.detail,
+		                  fault_step_why(rv));
 	}
 	if (setsockopt(pgconn_socket(st->pg), SOL_SOCKET, SO_MARK, &st->mark,
 	               sizeof(st->mark)) < 0)
@@ -118,7 +122,8 @@ latency_pg_open(struct latency_state *st, const char *dsn, chaos_why *why)
 }
 
 static chaos_err
-latency_start(const Chaos__V1__FaultSpec *spec, void **state, chaos_why *why)
+latency_start(const Chaos__V1__FaultSpec *spec, int64_t until, void **state,
+              chaos_why *why)
 {
 	const Chaos__V1__LatencyFault *l   = spec->latency;
 	enum nft_direction             dir = latency_dir(l);
@@ -132,6 +137,7 @@ latency_start(const Chaos__V1__FaultSpec *spec, void **state, chaos_why *why)
 		return CHAOS_ENOMEM;
 	st->dir        = dir;
 	st->terminated = -1;
+	st->until      = until;
 	st->mark = LATENCY_MARK_BASE | (atomic_fetch_add(&latency_marks, 1) & 0xffffu);
 	cfg.mark = st->mark;
 	if ((rv = proxy_start(&cfg, &st->proxy, why)) != CHAOS_OK ||
@@ -166,7 +172,7 @@ latency_after_commit(void *state, chaos_why *why)
 {
 	struct latency_state *st = state;
 	struct pgconn_error   e  = {0};
-	int64_t   deadline       = clk_mono_us() + (int64_t)LATENCY_PG_TIMEOUT_MS * 1000;
+	int64_t   deadline       = fault_step_deadline(st->until, LATENCY_PG_TIMEOUT_MS);
 	chaos_err rv;
 
 	if (st->pg == NULL)
@@ -176,7 +182,8 @@ latency_after_commit(void *state, chaos_why *why)
 	pgconn_close(st->pg);
 	st->pg = NULL;
 	if (rv != CHAOS_OK)
-		return chaos_fail(why, rv, "latency: terminate_existing: %s", e.detail);
+		return chaos_fail(why, rv, "latency: terminate_existing: %s%s", e.detail,
+		                  fault_step_why(rv));
 	log_info("latency: %d existing backends terminated", st->terminated);
 	return CHAOS_OK;
 }

@@ -11,7 +11,6 @@
 
 #include "agent/fault_ops.h"
 #include "agent/pgconn.h"
-#include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
 
@@ -22,13 +21,16 @@ struct pgterm_state {
 	int terminated;
 };
 
+/* Each step gives up at its timeout or the fault's end (until), the
+ * sooner: a slow PostgreSQL must not keep the fault past its lease. */
 static chaos_err
-pgterm_run(const Chaos__V1__PgTerminateFault *t, int *count, struct pgconn_error *e)
+pgterm_run(const Chaos__V1__PgTerminateFault *t, int64_t until, int *count,
+           struct pgconn_error *e)
 {
 	PGconn   *c = NULL;
 	chaos_err rv =
 	    pgconn_connect(t->dsn, PGTERM_APP_NAME,
-	                   clk_mono_us() + (int64_t)PGTERM_TIMEOUT_MS * 1000, -1, &c, e);
+	                   fault_step_deadline(until, PGTERM_TIMEOUT_MS), -1, &c, e);
 	const char *app = t->application_name != NULL && t->application_name[0] != '\0'
 	    ? t->application_name
 	    : NULL;
@@ -36,13 +38,14 @@ pgterm_run(const Chaos__V1__PgTerminateFault *t, int *count, struct pgconn_error
 	if (rv != CHAOS_OK)
 		return rv;
 	rv = pgconn_terminate_backends(
-	    c, app, false, clk_mono_us() + (int64_t)PGTERM_TIMEOUT_MS * 1000, count, e);
+	    c, app, false, fault_step_deadline(until, PGTERM_TIMEOUT_MS), count, e);
 	pgconn_close(c);
 	return rv;
 }
 
 static chaos_err
-pgterm_start(const Chaos__V1__FaultSpec *spec, void **state, chaos_why *why)
+pgterm_start(const Chaos__V1__FaultSpec *spec, int64_t until, void **state,
+             chaos_why *why)
 {
 	struct pgconn_error  e = {0};
 	struct pgterm_state *st;
@@ -52,9 +55,11 @@ pgterm_start(const Chaos__V1__FaultSpec *spec, void **state, chaos_why *why)
 		return chaos_fail(why, CHAOS_EINVAL, "pg_terminate: no dsn");
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return CHAOS_ENOMEM;
-	if ((rv = pgterm_run(spec->pg_terminate, &st->terminated, &e)) != CHAOS_OK) {
+	if ((rv = pgterm_run(spec->pg_terminate, until, &st->terminated, &e)) !=
+	    CHAOS_OK) {
 		free(st);
-		return chaos_fail(why, rv, "pg_terminate: %s", e.detail);
+		return chaos_fail(why, rv, "pg_terminate: %s%s", e.detail,
+		                  fault_step_why(rv));
 	}
 	log_info("pg_terminate: %d backends terminated", st->terminated);
 	*state = st;

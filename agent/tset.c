@@ -105,13 +105,10 @@ tset_has_workers(struct tset *ts, const char *key)
 static struct tset_entry *
 tset_slot(struct tset *ts)
 {
-	const char *ids[1];
-
 	if (ts->n < LIMIT_NODE_TARGETS)
 		return &ts->e[ts->n++];
 	for (size_t i = 0; i < ts->n; i++) {
-		if (fault_active(ts->e[i].fe, ids, 1) > 0 ||
-		    tset_has_workers(ts, ts->e[i].key))
+		if (fault_count(ts->e[i].fe) > 0 || tset_has_workers(ts, ts->e[i].key))
 			continue;
 		fault_engine_free(ts->e[i].fe);
 		close(ts->e[i].fd);

@@ -10,7 +10,9 @@
  * stops its probes and loads, and lets the namespace go.
  *
  * Threads: the session thread owns the set; tset_note_worker() may also
- * be called from the jobs it runs on nsexec threads.
+ * be called from the jobs it runs on nsexec threads. Another thread that
+ * reads the engines (the agent's ticker) must be kept out of tset_get(),
+ * tset_sweep() and tset_free() by the owner's lock: they free engines.
  */
 #ifndef CHAOS_AGENT_TSET_H
 #define CHAOS_AGENT_TSET_H

@@ -134,7 +134,7 @@ run_kill(const Chaos__V1__FaultSpec *s, char *err, size_t errlen)
 {
 	chaos_why why   = {{0}};
 	void     *state = (void *)1;
-	chaos_err rv    = fault_kill_ops.start(s, &state, &why);
+	chaos_err rv    = fault_kill_ops.start(s, 0, &state, &why);
 
 	assert_null(fault_kill_ops.to_nft); /* one-shot: no rules */
 	assert_null(fault_kill_ops.after_commit);
@@ -341,6 +341,99 @@ test_kill_stays_in_the_target_network_namespace(void **state)
 	assert_killed_by(pid, SIGKILL);
 }
 
+/* A process that is pid 1 of a new pid namespace, as a container's first
+ * process is: in a new network namespace (a pod's sandbox) when netns_of
+ * is 0, else in netns_of's (a container of that pod). It runs path; its
+ * parent stays behind, waits for it and exits 128 + the signal that ended
+ * it. Sets *pid (as this process sees it) and returns the parent, or -1
+ * when the namespaces were refused. */
+static pid_t
+spawn_ns_init(const char *path, const char *name, pid_t netns_of, pid_t *pid)
+{
+	int   p[2];
+	pid_t mid, inner = 0;
+
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	if ((mid = fork()) == 0) {
+		char  ns[64];
+		int   fd, st;
+		pid_t c;
+		snprintf(ns, sizeof(ns), "/proc/%d/ns/net", (int)netns_of);
+		if (netns_of > 0 &&
+		    ((fd = open(ns, O_RDONLY | O_CLOEXEC)) < 0 ||
+		     setns(fd, CLONE_NEWNET) != 0))
+			_exit(2);
+		if (unshare(CLONE_NEWPID) != 0)
+			_exit(2);
+		if ((c = fork()) == 0) {
+			if (netns_of == 0 && unshare(CLONE_NEWNET) != 0)
+				_exit(2);
+			execl(path, name, "30", (char *)NULL);
+			_exit(127);
+		}
+		(void)!write(p[1], &c, sizeof(c));
+		close(p[1]);
+		waitpid(c, &st, 0);
+		_exit(WIFSIGNALED(st) ? 128 + WTERMSIG(st) : 3);
+	}
+	close(p[1]);
+	if (read(p[0], &inner, sizeof(inner)) != (ssize_t)sizeof(inner)) {
+		close(p[0]);
+		waitpid(mid, NULL, 0);
+		return -1;
+	}
+	wait_exec(p[0], inner, name);
+	close(p[0]);
+	*pid = inner;
+	return mid;
+}
+
+static void
+assert_exit_status(pid_t pid, int code)
+{
+	int status;
+
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), code);
+}
+
+/* A node agent sees a pod's sandbox ("pause") under a host pid: it is
+ * known as pid 1 of its pid namespace and the first process of the pod's
+ * network namespace, and never signalled, even when named. A container's
+ * main process, pid 1 of a pid namespace of its own too but started
+ * later, is what the kill is for. */
+static void
+test_kill_spares_the_pods_init_but_not_a_containers(void **state)
+{
+	struct kill_case c;
+	char             nspath[64];
+	pid_t            sandbox, app, mid_sandbox, mid_app;
+
+	(void)state;
+	kill_case_init(&c, "cinit", 0);
+	make_sleeper(c.name, c.path, sizeof(c.path));
+	if ((mid_sandbox = spawn_ns_init(c.path, c.name, 0, &sandbox)) < 0)
+		skip(); /* no CAP_SYS_ADMIN for the namespaces */
+	snprintf(nspath, sizeof(nspath), "/proc/%d/ns/net", (int)sandbox);
+	c.s.target = nspath;
+	assert_int_equal(kill_case_run(&c), CHAOS_EPERM);
+	print_message("only the sandbox named: %s\n", c.out);
+	assert_non_null(strstr(c.out, "its pod's init (pid 1 in its pid namespace"));
+	assert_int_equal(kill(sandbox, 0), 0);
+	usleep(50000); /* a later start time, in clock ticks */
+	if ((mid_app = spawn_ns_init(c.path, c.name, sandbox, &app)) < 0)
+		fail_msg("no pid namespace for the container");
+	assert_int_equal(kill_case_run(&c), CHAOS_OK);
+	print_message("sandbox and container named: %s\n", c.out);
+	assert_non_null(strstr(c.out, "sent to 1 process named"));
+	assert_non_null(strstr(c.out, "never signalled"));
+	assert_exit_status(mid_app, 128 + SIGKILL);
+	assert_int_equal(kill(sandbox, 0), 0);
+	assert_int_equal(kill(sandbox, SIGKILL), 0);
+	assert_exit_status(mid_sandbox, 128 + SIGKILL);
+}
+
 static int
 setup(void **state)
 {
@@ -382,6 +475,7 @@ main(void)
 	    cmocka_unit_test(test_kill_refuses_bad_specs),
 	    cmocka_unit_test(test_kill_refuses_signals_that_freeze),
 	    cmocka_unit_test(test_kill_stays_in_the_target_network_namespace),
+	    cmocka_unit_test(test_kill_spares_the_pods_init_but_not_a_containers),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

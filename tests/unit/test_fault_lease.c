@@ -114,9 +114,7 @@ apply(struct fix *f, const char *id)
 static size_t
 n_active(struct fix *f)
 {
-	const char *ids[8];
-
-	return fault_active(f->fe, ids, 8);
+	return fault_count(f->fe);
 }
 
 /* The next fault state event of id: its phase and detail. */
