@@ -412,6 +412,8 @@ agent_commands(void *arg, Chaos__V1__Command *const *cmds, size_t n,
 	if (a->node != NULL)
 		node_hold(a->node);
 	events_hold(a->ev);
+	if (a->targets != NULL)
+		tset_hold(a->targets);
 	for (size_t i = 0; i < n && i < SESSION_MAX_COMMANDS; i++) {
 		memset(&w[i], 0, sizeof(w[i]));
 		w[i].a      = a;

@@ -25,6 +25,7 @@ struct tset_entry {
 	char                 label[160];
 	int                  fd;
 	struct fault_engine *fe;
+	uint64_t             held; /* the reply that last got it (tset_hold) */
 };
 
 struct tset_worker {
@@ -40,6 +41,7 @@ struct tset {
 	struct nsexec             *nsx;
 	struct tset_entry          e[LIMIT_NODE_TARGETS];
 	size_t                     n;
+	uint64_t                   hold; /* the reply being placed */
 	pthread_mutex_t            wmtx; /* guards w, n_w */
 	struct tset_worker         w[TSET_MAX_WORKERS];
 	size_t                     n_w;
@@ -101,14 +103,16 @@ tset_has_workers(struct tset *ts, const char *key)
 	return has;
 }
 
-/* A slot for a new target: a free one, or one with nothing in force. */
+/* A slot for a new target: a free one, or one with nothing in force that
+ * no command of the reply being placed holds (its work still to run). */
 static struct tset_entry *
 tset_slot(struct tset *ts)
 {
 	if (ts->n < LIMIT_NODE_TARGETS)
 		return &ts->e[ts->n++];
 	for (size_t i = 0; i < ts->n; i++) {
-		if (fault_count(ts->e[i].fe) > 0 || tset_has_workers(ts, ts->e[i].key))
+		if (ts->e[i].held == ts->hold || fault_count(ts->e[i].fe) > 0 ||
+		    tset_has_workers(ts, ts->e[i].key))
 			continue;
 		fault_engine_free(ts->e[i].fe);
 		close(ts->e[i].fd);
@@ -162,6 +166,12 @@ tset_make(struct tset *ts, const char *key, struct tset_entry **out, chaos_why *
 	return CHAOS_OK;
 }
 
+void
+tset_hold(struct tset *ts)
+{
+	ts->hold++;
+}
+
 chaos_err
 tset_get(struct tset *ts, const char *key, struct tset_target *out, chaos_why *why)
 {
@@ -173,6 +183,7 @@ tset_get(struct tset *ts, const char *key, struct tset_target *out, chaos_why *w
 			e = &ts->e[i];
 	if (e == NULL && (rv = tset_make(ts, key, &e, why)) != CHAOS_OK)
 		return rv;
+	e->held    = ts->hold;
 	out->key   = e->key;
 	out->path  = e->path;
 	out->fd    = e->fd;

@@ -54,6 +54,12 @@ void tset_free(struct tset *ts);
 chaos_err tset_get(struct tset *ts, const char *key, struct tset_target *out,
                    chaos_why *why);
 
+/* Starts placing a new reply: the targets tset_get() hands out from here
+ * on keep their slot (engine, key, path) until the next call, even with
+ * nothing in force yet, so that a later command of the same reply never
+ * takes over the slot of an earlier one whose work has not run. */
+void tset_hold(struct tset *ts);
+
 /* Records that probe (or load) id runs in target key, so that it stops
  * with the target. Thread-safe. */
 void tset_note_worker(struct tset *ts, const char *key, const char *id, bool is_load);
