@@ -94,12 +94,27 @@ agent_sooner(int64_t a, int64_t b)
 	return a == 0 || (b != 0 && b < a) ? b : a;
 }
 
-/* The ticker's work: every engine's fault_tick, on the ticker's thread. The
- * session thread changes the targets' engines only under engines_mtx, and
- * each engine guards its own faults, so an apply running meanwhile (on the
- * session thread or an nsexec thread) holds up no revert. */
+/* A probe or load its lease stopped: said once, and no longer a worker of
+ * its target (node mode). Its load's final report has gone out; a probe's
+ * samples just end. */
+static void
+agent_worker_gone(void *arg, const char *what, const char *id, const char *why)
+{
+	struct agent *a = arg;
+
+	log_warn("%s %s stopped: %s", what, id, why);
+	if (a->targets != NULL)
+		tset_forget_worker(a->targets, id);
+}
+
+/* The ticker's work: every engine's fault_tick, and the probes' and loads'
+ * lease ends, on the ticker's thread. The session thread changes the
+ * targets' engines only under engines_mtx, each engine guards its own
+ * faults and each worker set its workers, so an apply running meanwhile
+ * (on the session thread or an nsexec thread) holds up no revert, and no
+ * probe or load outlives its lease by more than a tick. */
 static int64_t
-agent_fault_tick(void *arg, int64_t now_mono_us)
+agent_deadline_tick(void *arg, int64_t now_mono_us)
 {
 	struct agent        *a = arg;
 	struct fault_engine *fe[AGENT_MAX_ENGINES];
@@ -111,7 +126,10 @@ agent_fault_tick(void *arg, int64_t now_mono_us)
 	for (size_t i = 0; i < n; i++)
 		next = agent_sooner(next, fault_tick(fe[i], now_mono_us));
 	pthread_mutex_unlock(&a->engines_mtx);
-	return next;
+	next = agent_sooner(
+	    next, probe_lease_tick(a->probes, now_mono_us, agent_worker_gone, a));
+	return agent_sooner(next,
+	                    load_lease_tick(a->loads, now_mono_us, agent_worker_gone, a));
 }
 
 chaos_err
@@ -129,7 +147,7 @@ agent_new(struct events *ev, struct exempt *ex, bool node_mode, struct agent **o
 	    (rv = probe_set_new(ev, &a->probes)) != CHAOS_OK ||
 	    (rv = load_set_new(ev, &a->loads)) != CHAOS_OK ||
 	    (node_mode && (rv = agent_node_start(a, why)) != CHAOS_OK) ||
-	    (rv = ticker_new(agent_fault_tick, a, &a->ticker, why)) != CHAOS_OK) {
+	    (rv = ticker_new(agent_deadline_tick, a, &a->ticker, why)) != CHAOS_OK) {
 		agent_free(a);
 		return rv;
 	}
@@ -440,19 +458,6 @@ agent_commands(void *arg, Chaos__V1__Command *const *cmds, size_t n,
 }
 
 /* ---- the session's other callbacks ---- */
-
-/* A probe or load its lease stopped: said once, and no longer a worker of
- * its target (node mode). Its load's final report has gone out; a probe's
- * samples just end. */
-static void
-agent_worker_gone(void *arg, const char *what, const char *id, const char *why)
-{
-	struct agent *a = arg;
-
-	log_warn("%s %s stopped: %s", what, id, why);
-	if (a->targets != NULL)
-		tset_forget_worker(a->targets, id);
-}
 
 static void
 agent_leases(void *arg, int64_t now_mono_us, uint64_t instance, char *const *live,

@@ -6,7 +6,8 @@
  * then, TICKER_IDLE_MS at most, or until kicked (a sooner deadline may
  * have appeared).
  *
- * The agent reverts its faults at the end of their leases on one
+ * The agent reverts its faults, and stops its probes and loads, at the
+ * end of their leases on one
  * (agent/agent.c): its session thread applies a reply's commands one after
  * another, and some take seconds (pg_terminate gives PostgreSQL 3 s), so a
  * check made only between two polls could revert another fault seconds

@@ -8,7 +8,8 @@
  * pg_terminate against a listener that takes connections and never
  * answers, so B's apply runs for seconds; A's rules must be gone from the
  * kernel within LEASE_MS + BOUND_MS while B is still being applied. And a
- * slow apply of its own gives up at the end of its fault's lease.
+ * slow apply of its own gives up at the end of its fault's lease, and a
+ * probe stops at the end of its lease while slow applies run.
  *
  * The agent is driven in-process through its session handler, the way its
  * session thread drives it (commands, then a tick, then the next poll),
@@ -20,6 +21,7 @@
  * Needs root; exits 77 otherwise.
  */
 #include <net/if.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -57,6 +59,7 @@
 #define BOUND_MS 300
 #define WATCH_MS 8000 /* how long A's rules are watched at most */
 #define PEER "10.233.9.1"
+#define PROBE_LEASE_MS 3000 /* a probe's lease with no heartbeat (agent/lease.h) */
 
 /* A network namespace of a child of ours (node mode's targets). */
 struct netns_child {
@@ -364,6 +367,109 @@ test_a_slow_apply_gives_up_at_its_own_lease_end(void **state)
 	close(lfd);
 }
 
+/* Counts the connections made to a listener, and when the last came. */
+struct accept_watch {
+	int         fd;
+	atomic_bool stop;
+	atomic_long n;
+	int64_t     last_us; /* clk_mono_us() */
+	pthread_t   th;
+};
+
+static void *
+accept_watch_main(void *arg)
+{
+	struct accept_watch *w = arg;
+
+	for (int i = 0; i < 2000 && !atomic_load(&w->stop); i++) { /* 20 s at most */
+		struct pollfd pfd = {.fd = w->fd, .events = POLLIN};
+		int           c;
+		if (poll(&pfd, 1, 10) != 1 || (c = accept(w->fd, NULL, NULL)) < 0)
+			continue;
+		close(c);
+		w->last_us = clk_mono_us();
+		atomic_fetch_add(&w->n, 1);
+	}
+	return NULL;
+}
+
+/* A TCP probe of 127.0.0.1:port every 50 ms, as command id. */
+static Chaos__V1__Command *
+probe_command(uint64_t id, uint16_t port)
+{
+	Chaos__V1__Command   *cmd = calloc(1, sizeof(*cmd));
+	Chaos__V1__ProbeSpec *ps  = calloc(1, sizeof(*ps));
+	char                  target[32];
+
+	assert_true(cmd != NULL && ps != NULL);
+	chaos__v1__probe_spec__init(ps);
+	snprintf(target, sizeof(target), "127.0.0.1:%u", port);
+	ps->probe_id    = "lease-probe";
+	ps->kind        = CHAOS__V1__PROBE_KIND__PROBE_KIND_TCP;
+	ps->target      = target;
+	ps->interval_ms = 50;
+	ps->timeout_ms  = 40;
+	chaos__v1__command__init(cmd);
+	cmd->command_id  = id;
+	cmd->body_case   = CHAOS__V1__COMMAND__BODY_START_PROBE;
+	cmd->start_probe = wire_copy(&ps->base);
+	assert_non_null(cmd->start_probe);
+	free(ps);
+	return cmd;
+}
+
+/* A probe whose lease runs out (no reply renews it) stops on time even
+ * while the agent is busy applying: here two slow pg_terminates in one
+ * reply, about twice a probe's lease. The probe's connections stop coming
+ * within PROBE_LEASE_MS + BOUND_MS of its start. */
+static void
+test_a_probe_stops_at_its_lease_end_during_a_slow_apply(void **state)
+{
+	struct driven       d;
+	struct accept_watch w = {.fd = -1};
+	Chaos__V1__Command *probe, *slow[2];
+	Chaos__V1__Ack      ack, acks_v[2], *acks[2] = {&acks_v[0], &acks_v[1]};
+	uint16_t            pport, sport;
+	int                 lfd = loopback_listen(16, &sport);
+	int64_t             t0, last;
+
+	(void)state;
+	assert_true(lfd >= 0);
+	assert_true((w.fd = loopback_listen(64, &pport)) >= 0);
+	assert_int_equal(pthread_create(&w.th, NULL, accept_watch_main, &w), 0);
+	driven_start(&d, "lease_apply_probe", false);
+	probe = probe_command(10, pport);
+	t0    = clk_mono_us();
+	assert_int_equal(run_command(&d.h, probe, &ack), CHAOS__V1__STATUS__STATUS_OK);
+	/* the poll's reply, from controller instance 42, that grants its lease */
+	d.h.leases(d.h.arg, t0, 42, NULL, 0);
+	/* the same fault id twice: the first fails, so the second applies anew */
+	slow[0] = pgterm_command(11, NULL, sport, 20000);
+	slow[1] = pgterm_command(12, NULL, sport, 20000);
+	for (int i = 0; i < 2; i++) {
+		chaos__v1__ack__init(acks[i]);
+		acks[i]->command_id = slow[i]->command_id;
+	}
+	d.h.commands(d.h.arg, slow, 2, acks);
+	last = w.last_us;
+	print_message("probe: %ld connections, the last %lld ms after its start "
+	              "(lease %d ms); the slow reply took %lld ms\n",
+	              atomic_load(&w.n), (long long)((last - t0) / 1000), PROBE_LEASE_MS,
+	              (long long)((clk_mono_us() - t0) / 1000));
+	atomic_store(&w.stop, true);
+	pthread_join(w.th, NULL);
+	assert_true(atomic_load(&w.n) > 10);
+	assert_true(clk_mono_us() - t0 > (int64_t)(PROBE_LEASE_MS + BOUND_MS) * 1000);
+	assert_true(last - t0 <= (int64_t)(PROBE_LEASE_MS + BOUND_MS) * 1000);
+	for (int i = 0; i < 2; i++)
+		command_free(slow[i]);
+	chaos__v1__probe_spec__free_unpacked(probe->start_probe, NULL);
+	free(probe);
+	driven_stop(&d);
+	close(w.fd);
+	close(lfd);
+}
+
 int
 main(void)
 {
@@ -371,6 +477,7 @@ main(void)
 	    cmocka_unit_test(test_sidecar_lease_ends_on_time_during_a_slow_apply),
 	    cmocka_unit_test(test_node_lease_ends_on_time_during_a_slow_apply),
 	    cmocka_unit_test(test_a_slow_apply_gives_up_at_its_own_lease_end),
+	    cmocka_unit_test(test_a_probe_stops_at_its_lease_end_during_a_slow_apply),
 	};
 	chaos_why why = {{0}};
 
