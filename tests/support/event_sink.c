@@ -78,6 +78,14 @@ event_sink_open(struct event_sink *s, const char *name, chaos_why *why)
 void
 event_sink_close(struct event_sink *s)
 {
+	nng_msg *msg = NULL;
+
+	/* Reads what is still on its way first (a revert's report sent just
+	 * before, at most 256 of them, until 50 ms of quiet): NNG 1.5.2 leaks
+	 * a message still in its pipe when the sending socket closes. */
+	nng_socket_set_ms(s->pull, NNG_OPT_RECVTIMEO, 50);
+	for (int i = 0; i < 256 && nng_recvmsg(s->pull, &msg, 0) == 0; i++)
+		nng_msg_free(msg);
 	events_close(s->ev);
 	s->ev = NULL;
 	nng_close(s->pull);
