@@ -8,6 +8,7 @@
 #include "common/err.h"
 #include "common/flags.h"
 #include "common/log.h"
+#include "common/url.h"
 
 static const char agent_usage[] =
     "usage: chaos-agent --controller URL [--plaintext | --tls-ca F --tls-cert F "
@@ -137,8 +138,11 @@ agent_cli_check(void *opts, chaos_why *why)
 		           "e.g. tls+tcp://chaos-controller:7600");
 		return FLAGS_USAGE;
 	}
+	/* the events endpoint is derived from it (url.h): its ipc path is
+	 * longer, so it may not fit where the session's does */
 	if (transport_check_url("--controller", o->controller, o->plaintext, &o->tls,
-	                        why) != CHAOS_OK)
+	                        why) != CHAOS_OK ||
+	    url_events_check("--controller", o->controller, why) != CHAOS_OK)
 		return FLAGS_USAGE;
 	/* a node agent is its node's, not a pod's: role node unless told */
 	if (o->node_mode && o->id.role == NULL && getenv("CHAOS_ROLE") == NULL)

@@ -211,6 +211,25 @@ url_events_from_session(const char *session_url, char *out, size_t len)
 }
 
 chaos_err
+url_events_check(const char *flag, const char *session_url, chaos_why *why)
+{
+	char             events[LIMIT_URL_LEN + 16];
+	struct url_parts p;
+
+	if (url_events_from_session(session_url, events, sizeof(events)) != CHAOS_OK)
+		return chaos_fail(why, CHAOS_EINVAL,
+		                  "%s '%s': no port above it for the events endpoint "
+		                  "(port + 1); allowed ports 1..65534",
+		                  flag, session_url);
+	if (url_parse(events, URL_ENDPOINT, &p, why) != CHAOS_OK)
+		return chaos_fail_prefix(
+		    why, CHAOS_EINVAL,
+		    "%s '%s': its events endpoint (path + \".events\")", flag,
+		    session_url);
+	return CHAOS_OK;
+}
+
+chaos_err
 url_host(const char *url, char *out, size_t len)
 {
 	struct url_parts p;

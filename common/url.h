@@ -52,6 +52,12 @@ chaos_err url_parse_hostport(const char *s, char *host, size_t hostlen, uint16_t
  * ipc://. CHAOS_EINVAL for an unusable URL or a too-small buffer. */
 chaos_err url_events_from_session(const char *session_url, char *out, size_t len);
 
+/* Checks that the events endpoint derived from session_url, given as flag,
+ * is usable too: a tcp port below 65535, an ipc path that still fits with
+ * ".events" appended. CHAOS_EINVAL with why naming flag and what is
+ * allowed. */
+chaos_err url_events_check(const char *flag, const char *session_url, chaos_why *why);
+
 /* Copies the host part of a tcp:// or tls+tcp:// URL into out. */
 chaos_err url_host(const char *url, char *out, size_t len);
 

@@ -229,31 +229,6 @@ controller_cli_check_kube(const struct controller_opts *o, chaos_why *why)
 	return FLAGS_RUN;
 }
 
-/* The events endpoint is derived from --listen (url.h): its ipc path is
- * longer, so it may not fit where --listen's does. */
-static enum flags_result
-controller_cli_check_events(const struct controller_opts *o, chaos_why *why)
-{
-	char             events[LIMIT_URL_LEN + 16];
-	struct url_parts p;
-
-	if (url_events_from_session(o->listen, events, sizeof(events)) != CHAOS_OK) {
-		chaos_fail(why, CHAOS_EINVAL,
-		           "--listen '%s': no port above it for the events endpoint "
-		           "(port + 1); allowed ports 1..65534",
-		           o->listen);
-		return FLAGS_USAGE;
-	}
-	if (url_parse(events, URL_ENDPOINT, &p, why) != CHAOS_OK) {
-		chaos_fail_prefix(why, CHAOS_EINVAL,
-		                  "--listen '%s': its events endpoint (path + "
-		                  "\".events\")",
-		                  o->listen);
-		return FLAGS_USAGE;
-	}
-	return FLAGS_RUN;
-}
-
 /* The URLs and the Kubernetes flags, once all options are in. */
 static enum flags_result
 controller_cli_check(void *opts, chaos_why *why)
@@ -264,7 +239,7 @@ controller_cli_check(void *opts, chaos_why *why)
 	        CHAOS_OK ||
 	    transport_check_url("--control", o->control, o->plaintext, &o->tls, why) !=
 	        CHAOS_OK ||
-	    controller_cli_check_events(o, why) != FLAGS_RUN)
+	    url_events_check("--listen", o->listen, why) != CHAOS_OK)
 		return FLAGS_USAGE;
 	return controller_cli_check_kube(o, why);
 }

@@ -64,6 +64,12 @@ refused 2 "ipc path is 155 bytes; at most 107" "$agent" --controller "ipc:///tmp
 	--role blockchain
 refused 2 "--label: key 'tier' given twice" "$agent" --controller "ipc://$d/s.sock" \
 	--role blockchain --label tier=db --label team=a --label tier=web
+# the events endpoint derived from --controller must fit too: a 104-byte
+# path leaves no room for ".events"; tcp port 65535 has no port + 1
+refused 2 "its events endpoint (path + \".events\"): ipc path is 111 bytes" "$agent" \
+	--controller "ipc:///tmp/$(printf 'b%.0s' $(seq 99))" --role blockchain
+refused 2 "allowed ports 1..65534" "$agent" --controller tcp://127.0.0.1:65535 \
+	--plaintext --role blockchain
 
 # chaosctl: usage errors, and --output made only for an accepted run
 refused 2 "missing command; allowed: agents" "$ctl"
