@@ -13,6 +13,7 @@
 #include "agent/identity_proof.h"
 #include "common/clock.h"
 #include "common/err.h"
+#include "common/limits.h"
 #include "common/log.h"
 #include "common/wire.h"
 #include "common/wire_reply.h"
@@ -47,6 +48,8 @@ struct session {
 	/* mutual TLS: the files that prove the identity, and the controller's
 	 * challenge the next poll answers (challenge_len 0: none) */
 	const struct transport_tls *tls;
+	bool                        over_tls;           /* the URL is tls+tcp:// */
+	char                        url[LIMIT_URL_LEN]; /* for what to check */
 	uint8_t                     challenge[LIMIT_NONCE_MAX];
 	size_t                      challenge_len;
 	uint64_t                    challenge_instance;
@@ -80,7 +83,9 @@ session_open(const char *url, const struct transport_tls *tls, const struct iden
 	s->ex = ex;
 	s->h  = *h;
 	clk_filter_init(&s->clk);
-	s->tls = tls; /* read again at each proof: a renewed certificate serves */
+	s->tls      = tls; /* read again at each proof: a renewed certificate serves */
+	s->over_tls = strncmp(url, "tls+", 4) == 0;
+	snprintf(s->url, sizeof(s->url), "%s", url);
 	atomic_store(&s->need_identity, true);
 	atomic_store(&s->hb_ms, SESSION_DEFAULT_HB_MS);
 	if ((rv = nng_req0_open(&s->sock)) != 0) {
@@ -352,9 +357,9 @@ session_take_reply(struct session *s, nng_msg *msg, int64_t t1, int64_t t4,
 
 /* Says so when the controller stays silent: a wrong address, a TLS
  * certificate it refuses, or no controller at all all look alike from here,
- * so the line names them, and says what is wrong with this agent's own
- * certificate when something is. Logged on the first timeout and every
- * tenth. */
+ * so the line names them (the TLS files only over TLS), and says what is
+ * wrong with this agent's own certificate when something is. Logged on the
+ * first timeout and every tenth. */
 static void
 session_note_silence(struct session *s)
 {
@@ -362,10 +367,13 @@ session_note_silence(struct session *s)
 
 	if (s->st.timeouts++ % 10 != 0)
 		return;
-	log_warn("no answer from the controller yet (%llu polls timed out); check the "
-	         "--controller address, that chaos-controller runs, and the TLS files "
-	         "(a certificate from another CA, or an expired one, is refused)",
-	         (unsigned long long)s->st.timeouts);
+	log_warn("no answer from the controller yet (%llu polls to %s timed out); "
+	         "check the --controller address and that chaos-controller runs "
+	         "there%s",
+	         (unsigned long long)s->st.timeouts, s->url,
+	         s->over_tls ? ", and the TLS files (a certificate from another CA, "
+	                       "or an expired one, is refused)"
+	                     : "");
 	if (s->tls != NULL && s->tls->cert_key_file != NULL &&
 	    identity_proof_check(s->tls, &why) != CHAOS_OK)
 		log_error("this agent's certificate: %s", why.text);
