@@ -476,26 +476,19 @@ agent_leases(void *arg, int64_t now_mono_us, uint64_t instance, char *const *liv
 	load_leases(a->loads, now_mono_us, instance, ms, agent_worker_gone, a);
 }
 
+/* The session thread's tick: the sweep of gone targets, then what the
+ * ticker does too (the deadline the session may not sleep past). */
 static int64_t
 agent_tick(void *arg, int64_t now_mono_us)
 {
-	struct agent        *a = arg;
-	struct fault_engine *fe[AGENT_MAX_ENGINES];
-	size_t               n;
-	int64_t              next = 0;
+	struct agent *a = arg;
 
 	if (a->targets != NULL) {
 		pthread_mutex_lock(&a->engines_mtx); /* it frees engines */
 		tset_sweep(a->targets, a->probes, a->loads);
 		pthread_mutex_unlock(&a->engines_mtx);
 	}
-	n = agent_engines(a, fe);
-	for (size_t i = 0; i < n; i++)
-		next = agent_sooner(next, fault_tick(fe[i], now_mono_us));
-	next = agent_sooner(
-	    next, probe_lease_tick(a->probes, now_mono_us, agent_worker_gone, a));
-	return agent_sooner(next,
-	                    load_lease_tick(a->loads, now_mono_us, agent_worker_gone, a));
+	return agent_deadline_tick(a, now_mono_us);
 }
 
 /* Copies: the ticker may revert a fault before the poll is packed. The

@@ -73,6 +73,15 @@ struct run_mgr {
 	const struct allow_list      *allow; /* namespaces runs may touch */
 };
 
+/* The finished runs kept, real and dry, as one list (NULL where empty). */
+#define RUN_KEPT (RUN_KEEP_DONE + RUN_KEEP_DRY)
+
+static struct run *
+run_kept(const struct run_mgr *m, size_t i)
+{
+	return i < RUN_KEEP_DONE ? m->done[i] : m->dry[i - RUN_KEEP_DONE];
+}
+
 static void run_request_abort(struct run *r, const char *reason);
 
 /* Until run_mgr_set_allow: every namespace but kube-system. */
@@ -150,10 +159,8 @@ run_mgr_free(struct run_mgr *m)
 		return;
 	run_mgr_abort_all(m, "controller stopping");
 	run_free(m->current);
-	for (size_t i = 0; i < RUN_KEEP_DONE; i++)
-		run_free(m->done[i]);
-	for (size_t i = 0; i < RUN_KEEP_DRY; i++)
-		run_free(m->dry[i]);
+	for (size_t i = 0; i < RUN_KEPT; i++)
+		run_free(run_kept(m, i));
 	nng_cv_free(m->cv);
 	nng_mtx_free(m->mtx);
 	free(m);
@@ -680,12 +687,9 @@ run_resent(struct run_mgr *m, const struct run *r, Chaos__V1__ControlResponse *r
 		return false;
 	if (m->current != NULL && m->current->token == r->token)
 		same = m->current;
-	for (size_t i = 0; same == NULL && i < RUN_KEEP_DONE; i++)
-		if (m->done[i] != NULL && m->done[i]->token == r->token)
-			same = m->done[i];
-	for (size_t i = 0; same == NULL && i < RUN_KEEP_DRY; i++)
-		if (m->dry[i] != NULL && m->dry[i]->token == r->token)
-			same = m->dry[i];
+	for (size_t i = 0; same == NULL && i < RUN_KEPT; i++)
+		if (run_kept(m, i) != NULL && run_kept(m, i)->token == r->token)
+			same = run_kept(m, i);
 	if (same == NULL)
 		return false;
 	log_info("%s %llu: its start request came again (a resend); same run",
@@ -751,12 +755,9 @@ run_lookup(struct run_mgr *m, uint64_t id)
 {
 	if (m->current != NULL && m->current->id == id)
 		return m->current;
-	for (size_t i = 0; i < RUN_KEEP_DONE; i++)
-		if (m->done[i] != NULL && m->done[i]->id == id)
-			return m->done[i];
-	for (size_t i = 0; i < RUN_KEEP_DRY; i++)
-		if (m->dry[i] != NULL && m->dry[i]->id == id)
-			return m->dry[i];
+	for (size_t i = 0; i < RUN_KEPT; i++)
+		if (run_kept(m, i) != NULL && run_kept(m, i)->id == id)
+			return run_kept(m, i);
 	return NULL;
 }
 
