@@ -14,12 +14,12 @@
 #include "agent/events.h"
 #include "agent/exempt.h"
 #include "agent/identity.h"
-#include "agent/memtune.h"
 #include "agent/session.h"
 #include "common/err.h"
 #include "common/exitguard.h"
 #include "common/flags.h"
 #include "common/log.h"
+#include "common/memtune.h"
 #include "common/url.h"
 #include "common/wire.h"
 

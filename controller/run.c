@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/memtune.h"
 #include "common/wire.h"
 #include "controller/metrics.h"
 #include "controller/run_store.h"
@@ -565,6 +566,11 @@ run_thread(void *arg)
 	}
 	json_decref(plan_json);
 	json_decref(result);
+	/* A run's samples, result tree and report text were thousands of small
+	 * allocations, now freed; without a trim their pages stay resident in
+	 * the arenas (the soak saw the controller's RSS climb by some MiB over
+	 * the first cycles, 5.3 MiB of it given back by one malloc_trim). */
+	memtune_release();
 }
 
 /* Moves the finished current run to the done ring (mgr->mtx held). */

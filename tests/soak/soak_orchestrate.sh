@@ -40,8 +40,8 @@ test_cleanup() {
 }
 
 # One JSON line: seconds since the start and, for the controller and each
-# pod's agent, its pid, VmRSS (KiB) and open descriptors. A process that is
-# not running is left out.
+# pod's agent, its pid, VmRSS (KiB; and its RssAnon and RssFile parts) and open
+# descriptors. A process that is not running is left out.
 sample() { # t0
 	"$sandbox" status --json | python3 -c '
 import json, os, sys, time
@@ -52,11 +52,18 @@ line = {"t": round(time.time() - float(sys.argv[1]), 1), "procs": {}}
 for name, pid in procs.items():
     try:
         status = open(f"/proc/{pid}/status").read()
-        rss = int(next(l.split()[1] for l in status.splitlines() if l.startswith("VmRSS:")))
+        kib = {l.split(":")[0]: int(l.split()[1]) for l in status.splitlines()
+               if l.startswith(("VmRSS:", "RssAnon:", "RssFile:"))}
         fds = len(os.listdir(f"/proc/{pid}/fd"))
-    except (OSError, StopIteration, TypeError):
+    except (OSError, TypeError, ValueError):
         continue
-    line["procs"][name] = {"pid": pid, "rss_kib": rss, "fds": fds}
+    if "VmRSS" not in kib:
+        continue
+    # judged on VmRSS; its anonymous (heap) and file (libraries) parts say
+    # where a growth is
+    line["procs"][name] = {"pid": pid, "rss_kib": kib["VmRSS"], "fds": fds,
+                           "rss_anon_kib": kib.get("RssAnon"),
+                           "rss_file_kib": kib.get("RssFile")}
 print(json.dumps(line), flush=True)' "$1"
 }
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "agent/memtune.h"
+#include "common/memtune.h"
 
 #include <malloc.h>
 
@@ -8,8 +8,14 @@
 void
 memtune_apply(void)
 {
-	/* mallopt returns 0 on failure; the agent works either way. */
+	/* mallopt returns 0 on failure; the process works either way. */
 	if (mallopt(M_ARENA_MAX, MEMTUNE_ARENAS) == 0)
 		log_warn("mallopt(M_ARENA_MAX, %d) failed: default arenas",
 		         MEMTUNE_ARENAS);
+}
+
+void
+memtune_release(void)
+{
+	malloc_trim(0);
 }
