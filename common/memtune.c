@@ -15,6 +15,15 @@ memtune_apply(void)
 }
 
 void
+memtune_mmap_large(void)
+{
+	/* setting it also turns glibc's own adjustment of it off */
+	if (mallopt(M_MMAP_THRESHOLD, MEMTUNE_MMAP_MIN) == 0)
+		log_warn("mallopt(M_MMAP_THRESHOLD, %d) failed: glibc's threshold",
+		         MEMTUNE_MMAP_MIN);
+}
+
+void
 memtune_release(void)
 {
 	malloc_trim(0);

@@ -18,6 +18,7 @@
 #include "common/err.h"
 #include "common/exitguard.h"
 #include "common/log.h"
+#include "common/memtune.h"
 #include "common/transport.h"
 #include "common/url.h"
 #include "controller/control_srv.h"
@@ -289,6 +290,7 @@ main(int argc, char **argv)
 	                            "chaos-controller", &why)) >= 0)
 		return rv;
 	log_init("controller", o.log_level);
+	memtune_mmap_large();
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
