@@ -122,7 +122,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "chaos-agent: %s\n", why.text);
 		return CHAOS_EXIT_USAGE;
 	}
-	memtune_apply();
+	memtune_limit_arenas();
 	id.mode = o.node_mode ? CHAOS__V1__AGENT_MODE__AGENT_MODE_NODE
 	                      : CHAOS__V1__AGENT_MODE__AGENT_MODE_SIDECAR;
 	agent_block_signals();

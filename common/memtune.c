@@ -6,7 +6,7 @@
 #include "common/log.h"
 
 void
-memtune_apply(void)
+memtune_limit_arenas(void)
 {
 	/* mallopt returns 0 on failure; the process works either way. */
 	if (mallopt(M_ARENA_MAX, MEMTUNE_ARENAS) == 0)

@@ -14,7 +14,7 @@
  * cache, so two arenas cost no measurable contention. */
 #define MEMTUNE_ARENAS 2
 
-void memtune_apply(void);
+void memtune_limit_arenas(void);
 
 /* Blocks of MEMTUNE_MMAP_MIN bytes or more get a mapping of their own,
  * unmapped when freed; call once in main() before any thread starts. glibc

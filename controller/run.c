@@ -693,9 +693,11 @@ run_resent(struct run_mgr *m, const struct run *r, Chaos__V1__ControlResponse *r
 		return false;
 	if (m->current != NULL && m->current->token == r->token)
 		same = m->current;
-	for (size_t i = 0; same == NULL && i < RUN_KEPT; i++)
-		if (run_kept(m, i) != NULL && run_kept(m, i)->token == r->token)
-			same = run_kept(m, i);
+	for (size_t i = 0; same == NULL && i < RUN_KEPT; i++) {
+		struct run *k = run_kept(m, i);
+		if (k != NULL && k->token == r->token)
+			same = k;
+	}
 	if (same == NULL)
 		return false;
 	log_info("%s %llu: its start request came again (a resend); same run",
@@ -761,9 +763,11 @@ run_lookup(struct run_mgr *m, uint64_t id)
 {
 	if (m->current != NULL && m->current->id == id)
 		return m->current;
-	for (size_t i = 0; i < RUN_KEPT; i++)
-		if (run_kept(m, i) != NULL && run_kept(m, i)->id == id)
-			return run_kept(m, i);
+	for (size_t i = 0; i < RUN_KEPT; i++) {
+		struct run *k = run_kept(m, i);
+		if (k != NULL && k->id == id)
+			return k;
+	}
 	return NULL;
 }
 
