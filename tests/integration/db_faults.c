@@ -384,6 +384,37 @@ spec_port(const char *id, bool out, bool drop, Chaos__V1__PortFault *pf, uint32_
 /* ------------------------------------------------------------------ */
 /* Scenarios                                                           */
 
+/* Whether the backend with pid still exists, asked over watch (a
+ * connection made inside the server's namespace, over loopback, which no
+ * fault touches); -1 when the question failed. */
+static int
+backend_exists(PGconn *watch, int pid)
+{
+	char      sql[96];
+	PGresult *res;
+	int       n = -1;
+
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM pg_stat_activity WHERE pid = %d",
+	         pid);
+	res = PQexec(watch, sql);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		n = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return n;
+}
+
+/* Waits up to 2 s for the backend with pid to go: whether it went. */
+static bool
+backend_gone(PGconn *watch, int pid)
+{
+	int64_t deadline = clk_mono_us() + 2000000;
+	int     n;
+
+	while ((n = backend_exists(watch, pid)) != 0 && clk_mono_us() < deadline)
+		usleep(20000);
+	return n == 0;
+}
+
 static void
 port_fault(const char *ns, struct fault_engine *fe, bool out, bool drop)
 {
@@ -394,13 +425,45 @@ port_fault(const char *ns, struct fault_engine *fe, bool out, bool drop)
 	char                 id[32];
 	Chaos__V1__FaultSpec s;
 	struct probe_run     x;
+	PGconn              *held, *watch;
+	int                  held_pid;
+	const char          *detail;
 
 	snprintf(id, sizeof(id), "port-%s-%s", out ? "out" : "in",
 	         drop ? "drop" : "reject");
-	s = spec_port(id, out, drop, &pf, &port, peers);
+	/* a client connection open before the fault, and its backend */
+	held     = pg_open(ns_cl, "held");
+	watch    = pg_open(ns_db, "watch");
+	held_pid = held != NULL ? PQbackendPID(held) : 0;
+	s        = spec_port(id, out, drop, &pf, &port, peers);
 	if (engine_apply(ns, fe, &s) != CHAOS_OK) {
 		CHECK(false, "%s %s applied", side, drop ? "drop" : "reject");
-		return;
+		goto out;
+	}
+	detail = fault_detail(id, CHAOS__V1__FAULT_PHASE__FAULT_PHASE_APPLIED);
+	if (!out && !drop) {
+		/* the refusal resets what is open, on the server's end too: the
+		 * backend does not wait for a client that got a reset */
+		CHECK(detail != NULL &&
+		          strstr(detail, "open connection(s) reset") != NULL &&
+		          atoi(detail + strlen("port: reject in, ")) >= 1,
+		      "server side reject applied: \"%s\"",
+		      detail ? detail : "(no event)");
+		CHECK(
+		    held_pid > 0 && watch != NULL && backend_gone(watch, held_pid),
+		    "server side reject: the open connection's backend (pid %d) is gone "
+		    "while the fault is in force",
+		    held_pid);
+	} else {
+		/* a silent network, or the client's own refusal, tells the
+		 * server nothing: its backend stays */
+		usleep(200000);
+		CHECK(held_pid > 0 && watch != NULL &&
+		          backend_exists(watch, held_pid) == 1,
+		      "%s %s: the open connection's backend (pid %d) is left alone "
+		      "(\"%s\")",
+		      side, drop ? "drop" : "reject", held_pid,
+		      detail ? detail : "(no event)");
 	}
 	if (!drop) {
 		int e = client_tcp_connect();
@@ -431,6 +494,15 @@ port_fault(const char *ns, struct fault_engine *fe, bool out, bool drop)
 	      drop ? "drop" : "reject");
 	CHECK(strstr(nft_ruleset(ns), "chaos_agent") == NULL, "%s: no table of ours left",
 	      side);
+	if (held_pid > 0 && watch != NULL) /* the next check starts clean */
+		PQclear(PQexec(watch,
+		               "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+		               "WHERE application_name = 'held'"));
+out:
+	if (held != NULL)
+		PQfinish(held);
+	if (watch != NULL)
+		PQfinish(watch);
 }
 
 /* Sockets of the proxy: count and its listener, found through the ruleset. */
