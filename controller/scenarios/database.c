@@ -775,6 +775,7 @@ db_result(struct run *r, struct db_plan *pl, struct db_meas *m)
 	json_object_set_new(o, "fault_spread_ms",
 	                    m->t_fault > 0 ? json_real((double)m->spread_us / 1000.0)
 	                                   : json_null());
+	json_object_set_new(o, "fault_effects", scen_fault_effects(r, t, n));
 	/* the samples come on the clients' clocks, the fault's times on its
 	 * targets' */
 	scen_clock_targets(r, pl->cl, pl->n_cl, &clk);

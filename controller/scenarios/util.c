@@ -576,6 +576,28 @@ scen_restore_time(struct run *r, const struct scen_target *t, size_t n, int64_t 
 	return ok;
 }
 
+json_t *
+scen_fault_effects(struct run *r, const struct scen_target *t, size_t n)
+{
+	enum { PER = 16 };
+	json_t                *a = json_array();
+	struct obs_fault_event ev[PER];
+
+	for (size_t i = 0; i < n; i++) {
+		const char *applied = NULL;
+		size_t      k       = t[i].fault_id[0] != '\0'
+		               ? obs_fault_events(run_obs(r), t[i].fault_id, ev, PER)
+		               : 0;
+
+		for (size_t j = 0; j < k && applied == NULL; j++)
+			if (ev[j].phase == CHAOS__V1__FAULT_PHASE__FAULT_PHASE_APPLIED)
+				applied = ev[j].detail;
+		json_array_append_new(
+		    a, json_pack("{s:s,s:s?}", "pod", t[i].pod, "applied", applied));
+	}
+	return a;
+}
+
 size_t
 scen_check_lost(struct run *r, struct scen_target *t, size_t n)
 {

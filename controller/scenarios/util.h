@@ -153,6 +153,12 @@ bool scen_restore_known(struct run *r, struct scen_target *t, size_t n,
 void scen_revert_end(struct run *r, struct scen_target *t, size_t n, const char *what,
                      int64_t *t_restore, char *why, size_t len);
 
+/* What each target's agent said when it applied the fault (its APPLIED
+ * report's detail, such as "port: reject in, 3 open connection(s) reset"):
+ * [{"pod", "applied"}], applied null where no such report came (never
+ * applied, or the report was lost). */
+json_t *scen_fault_effects(struct run *r, const struct scen_target *t, size_t n);
+
 /* Marks targets whose agent is lost or restarted since selection. Returns
  * how many are lost in all. */
 size_t scen_check_lost(struct run *r, struct scen_target *t, size_t n);

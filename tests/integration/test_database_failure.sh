@@ -25,6 +25,30 @@ out=$ITEST_OUT
 
 has_redirect() { sbx_in postgres-0 nft list table inet chaos_agent 2>/dev/null | grep redirect >/dev/null; }
 
+# Backends of the coordinators' role whose client socket is gone: the
+# server's "addr:port" pairs that no coordinator pod holds an established
+# connection for. A fault must not leave these (they fill max_connections).
+ghost_backends() {
+	local pod
+	{
+		sbx_in postgres-0 runuser -u postgres -- "$ITEST_PG_BIN/psql" \
+			-h "$SANDBOX_STATE_DIR/pgsock" -U postgres -d postgres -qAt -F: -c \
+			"SELECT client_addr, client_port FROM pg_stat_activity
+			 WHERE usename = 'coordinator' AND client_addr IS NOT NULL" | sed 's/^/server /'
+		for pod in "${SANDBOX_PODS[@]}"; do
+			[[ $pod == coordinator-* ]] || continue
+			sbx_in "$pod" ss -Htn state established '( dport = :5432 )' |
+				awk '{print "client " $3}'
+		done
+	} | python3 -c '
+import sys
+server, client = set(), set()
+for line in sys.stdin:
+    side, pair = line.split()
+    (server if side == "server" else client).add(pair)
+print(" ".join(sorted(server - client)))'
+}
+
 sbx_up
 
 echo "== 1. connection failure (reject) for 10 s"
@@ -51,10 +75,20 @@ assert 0 < r["api_error_rate"] <= 1, r["api_error_rate"]  # a fraction
 assert isinstance(r["api_requests_during"], int) and r["api_requests_during"] > 0
 assert isinstance(r["clock_error_ms"], (int, float)), r.get("clock_error_ms_reason")
 assert r["failure_end"] is not None, r.get("failure_end_reason")
+# the server-side reject reset the connections open on the database pod
+eff = {e["pod"]: e["applied"] for e in r["fault_effects"]}
+assert eff.get("postgres-0") and "open connection(s) reset" in eff["postgres-0"], eff
+assert int(eff["postgres-0"].split("reject in, ")[1].split()[0]) >= 1, eff
 print(f"ok: 503 after {r['api_detection_time']} s; pg errors {sorted(errs)}; db recovery "
-      f"{r['database_recovery_time']} s, api recovery {r['api_recovery_time']} s")
+      f"{r['database_recovery_time']} s, api recovery {r['api_recovery_time']} s; "
+      f"postgres-0: {eff['postgres-0']}")
 PY
 sbx_expect_no_tables "after the run"
+# checked at once: the server's keepalives (10 s + 3 x 2 s) would end a
+# ghost by themselves some seconds later
+ghosts=$(ghost_backends)
+[ -z "$ghosts" ] || fail "backends left without a client after the reject: $ghosts"
+echo "ok: no backend left without its client after the reject"
 
 echo "== 2. latency 500 ms for 10 s"
 "${ctl[@]}" run database --failure-type latency --latency-ms 500 --failure-duration 10 \
