@@ -16,8 +16,13 @@ segment; each segment is judged on its own:
   minutes must not exceed the fewest in the first --window-min after the
   warm-up.
 
+- database backends (the samples' "pg_backends", when present): judged as
+  descriptors are. A fault that strands connections leaves backends behind
+  on the server until they fill max_connections.
+
 Writes the series and the verdict as JSON and an SVG plot (memory above,
-descriptors below, one line per process); exits 1 when something grew.
+descriptors and database backends below, one line per process); exits 1
+when something grew.
 """
 import argparse
 import json
@@ -57,13 +62,38 @@ def slope(points):
     return sum((x - mx) * (y - my) for x, y in points) / sxx
 
 
+def envelope(points, args):
+    """The lower envelope of (t, count) points after the warm-up: the fewest
+    in the first and in the last --window-min, and whether the span after
+    the warm-up is long enough (two windows) to judge."""
+    warm = [p for p in points if p[0] >= args.warmup_min * 60] or points
+    first = [c for t, c in warm if t <= warm[0][0] + args.window_min * 60]
+    last = [c for t, c in warm if t >= warm[-1][0] - args.window_min * 60]
+    return min(first), min(last), (warm[-1][0] - warm[0][0]) / 60.0 >= 2 * args.window_min
+
+
+def judge_backends(samples, args):
+    """The database's client backends, or None when not sampled."""
+    points = [(s["t"], s["pg_backends"]) for s in samples
+              if isinstance(s.get("pg_backends"), int)]
+    if not points:
+        return None
+    lo_first, lo_last, judged = envelope(points, args)
+    verdict = {"samples": len(points), "first": points[0][1], "last": points[-1][1],
+               "max": max(c for _, c in points), "min_first_window": lo_first,
+               "min_last_window": lo_last, "judged": judged, "problems": []}
+    if judged and lo_last > lo_first:
+        verdict["problems"].append(
+            f"database client backends grew: at least {lo_first} in the first "
+            f"{args.window_min:g} min after the warm-up, at least {lo_last} in the last")
+    return verdict
+
+
 def judge_segment(seg, args):
     warm = [p for p in seg if p[0] >= args.warmup_min * 60] or seg
     s = slope([(t / 3600.0, rss / 1024.0) for t, rss, _, _ in warm])
-    first = [p[2] for p in warm if p[0] <= warm[0][0] + args.window_min * 60]
-    last = [p[2] for p in warm if p[0] >= warm[-1][0] - args.window_min * 60]
+    fd_first, fd_last, fd_judged = envelope([(p[0], p[2]) for p in seg], args)
     span_min = (seg[-1][0] - seg[0][0]) / 60.0
-    fd_judged = (warm[-1][0] - warm[0][0]) / 60.0 >= 2 * args.window_min
     verdict = {
         "pid": seg[0][3],
         "samples": len(seg),
@@ -74,17 +104,17 @@ def judge_segment(seg, args):
         "rss_slope_mib_per_hour": None if s is None else round(s, 3),
         "fds_first": seg[0][2],
         "fds_last": seg[-1][2],
-        "fds_min_first_window": min(first),
-        "fds_min_last_window": min(last),
+        "fds_min_first_window": fd_first,
+        "fds_min_last_window": fd_last,
         "fds_judged": fd_judged,
     }
     problems = []
     if s is not None and s > args.max_mib_per_hour:
         problems.append(f"RSS grows {s:.2f} MiB/h (bar {args.max_mib_per_hour})")
-    if fd_judged and min(last) > min(first):
-        problems.append(f"open descriptors grew: at least {min(first)} in the first "
+    if fd_judged and fd_last > fd_first:
+        problems.append(f"open descriptors grew: at least {fd_first} in the first "
                         f"{args.window_min:g} min after the warm-up, at least "
-                        f"{min(last)} in the last")
+                        f"{fd_last} in the last")
     verdict["problems"] = problems
     return verdict
 
@@ -93,6 +123,10 @@ def svg_panel(series, key, y_label, top, height, width, t_max, legend):
     """One panel of the plot: a line per process."""
     left, right = 70, 230
     plot_w = width - left - right
+    # a colour per name over all the series, so both panels agree
+    colour_of = {name: COLOURS[i % len(COLOURS)] for i, name in enumerate(sorted(series))}
+    series = {name: segs for name, segs in series.items()
+              if all(key in p for seg in segs for p in seg)}
     values = [v for segs in series.values() for seg in segs for v in (p[key] for p in seg)]
     lo, hi = min(values), max(values)
     if hi == lo:
@@ -117,14 +151,14 @@ def svg_panel(series, key, y_label, top, height, width, t_max, legend):
         out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y(v):.1f}" y2="{y(v):.1f}" '
                    'stroke="#eee"/>')
     for i, (name, segs) in enumerate(sorted(series.items())):
-        colour = COLOURS[i % len(COLOURS)]
+        colour = colour_of[name]
         for seg in segs:
             pts = " ".join(f"{x(p['t']):.1f},{y(p[key]):.1f}" for p in seg)
             out.append(f'<polyline points="{pts}" fill="none" stroke="{colour}" '
                        'stroke-width="1.5"/>')
-        if not legend:
+        if legend is not True and name not in legend:
             continue
-        ly = top + 14 + 15 * i
+        ly = top + 14 + 15 * (i if legend is True else legend.index(name))
         out.append(f'<line x1="{width - right + 15}" x2="{width - right + 35}" y1="{ly - 4}" '
                    f'y2="{ly - 4}" stroke="{colour}" stroke-width="3"/>')
         out.append(f'<text x="{width - right + 40}" y="{ly}" font-size="11">{name}</text>')
@@ -137,7 +171,10 @@ def svg(series, path, title):
                 default=1) or 1
     body = [f'<text x="{width / 2}" y="22" text-anchor="middle" font-size="14">{title}</text>']
     body += svg_panel(series, "rss_mib", "RSS (MiB)", 40, 220, width, t_max, True)
-    body += svg_panel(series, "fds", "open fds", 300, 200, width, t_max, False)
+    # the legend of the lower panel names only what the upper one lacks
+    body += svg_panel(series, "fds", "open fds, db backends", 300, 200, width, t_max,
+                      [n for n in sorted(series)
+                       if not all("rss_mib" in p for seg in series[n] for p in seg)])
     digits = 1 if t_max < 12 * 60 else 0
     for i in range(7):
         t = t_max * i / 6
@@ -174,6 +211,13 @@ def main():
     series = {name: [[{"t": t, "rss_mib": round(rss / 1024.0, 3), "fds": fds, "pid": pid}
                       for t, rss, fds, pid in seg] for seg in s]
               for name, s in segs.items()}
+    backends = judge_backends(samples, args)
+    if backends is not None:
+        problems += backends["problems"]
+        # drawn with the descriptors (a count too), labelled in the legend
+        series["postgres backends"] = [[{"t": s["t"], "fds": s["pg_backends"]}
+                                        for s in samples
+                                        if isinstance(s.get("pg_backends"), int)]]
     minutes = samples[-1]["t"] / 60.0 if samples else 0
     result = {
         "minutes": round(minutes, 1),
@@ -183,6 +227,7 @@ def main():
         "bars": {"rss_slope_mib_per_hour_max": args.max_mib_per_hour,
                  "warmup_minutes": args.warmup_min, "fd_window_minutes": args.window_min},
         "processes": verdicts,
+        "pg_backends": backends,
         "problems": problems,
         "pass": not problems,
         "series": series,
@@ -199,6 +244,10 @@ def main():
                   f"{v['rss_slope_mib_per_hour']} MiB/h; fds {v['fds_first']} -> "
                   f"{v['fds_last']} (lowest first/last window "
                   f"{v['fds_min_first_window']}/{v['fds_min_last_window']})")
+    if backends is not None:
+        print(f"{'postgres backends':24s}: {backends['first']} -> {backends['last']} "
+              f"(max {backends['max']}; lowest first/last window "
+              f"{backends['min_first_window']}/{backends['min_last_window']})")
     for p in problems:
         print("FAIL:", p)
     print(json.dumps({k: result[k] for k in ("minutes", "samples", "cycles", "pass")}))

@@ -5,9 +5,10 @@
 # cycles (every scenario in turn, a cycle every 30 s, 5 s faults) for
 # CHAOS_SOAK_MINUTES (default 30). Every CHAOS_SOAK_SAMPLE_S seconds (default
 # 60) it reads the resident memory (VmRSS) and the open file descriptors of
-# the controller and of every agent from /proc, and at the end it fails when
-# one of them grows (soak_analyze.py says how it judges): memory by more than
-# 1 MiB per hour (least-squares slope after a warm-up), descriptors at all.
+# the controller and of every agent from /proc, and the client backends of
+# the sandbox's PostgreSQL, and at the end it fails when one of them grows
+# (soak_analyze.py says how it judges): memory by more than 1 MiB per hour
+# (least-squares slope after a warm-up), descriptors and backends at all.
 # Writes soak.json (the series and the verdict), soak.svg (the plot), the
 # orchestrator's output and its log to CHAOS_SOAK_OUT (default BUILD_DIR/soak).
 #
@@ -39,16 +40,31 @@ test_cleanup() {
 	[ -n "$orch_pid" ] && kill "$orch_pid" 2>/dev/null && wait "$orch_pid" 2>/dev/null
 }
 
-# One JSON line: seconds since the start and, for the controller and each
-# pod's agent, its pid, VmRSS (KiB; and its RssAnon and RssFile parts) and open
-# descriptors. A process that is not running is left out.
+# Client backends of the sandbox's PostgreSQL (its own, from the socket, not
+# counted), or nothing when it does not answer: a fault that strands
+# connections leaves backends behind on the server, which the processes'
+# own figures do not show.
+pg_backends() {
+	sbx_in postgres-0 runuser -u postgres -- \
+		"$ITEST_PG_BIN/psql" -h "$SANDBOX_STATE_DIR/pgsock" -U postgres -d postgres -qAt \
+		-c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'
+		    AND client_addr IS NOT NULL" 2>/dev/null || true
+}
+
+# One JSON line: seconds since the start; for the controller and each pod's
+# agent, its pid, VmRSS (KiB; and its RssAnon and RssFile parts) and open
+# descriptors (a process that is not running is left out); and the
+# database's client backends (null when it did not answer).
 sample() { # t0
+	local backends
+	backends=$(pg_backends)
 	"$sandbox" status --json | python3 -c '
 import json, os, sys, time
 s = json.load(sys.stdin)
 procs = {"controller": s["controller"]["pid"]}
 procs.update({"agent " + p["name"]: p["pids"].get("agent") for p in s["pods"]})
-line = {"t": round(time.time() - float(sys.argv[1]), 1), "procs": {}}
+line = {"t": round(time.time() - float(sys.argv[1]), 1), "procs": {},
+        "pg_backends": int(sys.argv[2]) if sys.argv[2].isdigit() else None}
 for name, pid in procs.items():
     try:
         status = open(f"/proc/{pid}/status").read()
@@ -64,7 +80,7 @@ for name, pid in procs.items():
     line["procs"][name] = {"pid": pid, "rss_kib": kib["VmRSS"], "fds": fds,
                            "rss_anon_kib": kib.get("RssAnon"),
                            "rss_file_kib": kib.get("RssFile")}
-print(json.dumps(line), flush=True)' "$1"
+print(json.dumps(line), flush=True)' "$1" "$backends"
 }
 
 # The controller of every sample is the first one: a new pid means it
