@@ -140,11 +140,13 @@ sockdiag_locals(struct sockdiag *sd)
 	for (i = ifa; i != NULL; i = i->ifa_next)
 		n += sockdiag_sa_bytes(i->ifa_addr) != NULL;
 	if (n > 0 && (sd->local = calloc(n, sizeof(*sd->local))) != NULL)
-		for (i = ifa; i != NULL; i = i->ifa_next)
-			if (sockdiag_sa_bytes(i->ifa_addr) != NULL)
-				sockdiag_addr16(i->ifa_addr->sa_family,
-				                sockdiag_sa_bytes(i->ifa_addr),
+		for (i = ifa; i != NULL; i = i->ifa_next) {
+			const uint8_t *a = sockdiag_sa_bytes(i->ifa_addr);
+
+			if (a != NULL)
+				sockdiag_addr16(i->ifa_addr->sa_family, a,
 				                &sd->local[sd->n_local++]);
+		}
 	freeifaddrs(ifa);
 }
 
@@ -192,12 +194,12 @@ sockdiag_match_ranges(const struct sockdiag *sd, const struct sockdiag_filter *f
 	size_t   i;
 	bool     port = false;
 
-	if (state >= 32 || !(SOCKDIAG_STATES & (1u << state)) ||
-	    sockdiag_is_local(sd, family, raddr))
+	if (state >= 32 || !(SOCKDIAG_STATES & (1u << state)))
 		return false;
 	for (i = 0; i < f->n_ports && !port; i++)
 		port = f->ports[i] == lport;
-	if (!port)
+	/* the port first: most of a dump is other connections */
+	if (!port || sockdiag_is_local(sd, family, raddr))
 		return false;
 	if (f->n_peers == 0)
 		return true;
